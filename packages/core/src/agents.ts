@@ -1,0 +1,132 @@
+import { homedir } from "node:os";
+import { isAbsolute, join, resolve } from "node:path";
+import type { AgentConfig, ModelConfig, ParsedConfig, ProviderConfig, Toolset } from "./config/schema.ts";
+import { MAIN_AGENT, TOOLSETS } from "./config/schema.ts";
+
+/** A provider endpoint, resolved from `providers:` or from a bare provider kind. */
+export interface ResolvedProvider {
+  /** The `providers:` entry name, or the kind when used bare. */
+  name: string;
+  kind: ProviderConfig["kind"];
+  baseUrl?: string;
+  /** The variable holding the key, read with `secret()` inside the agent's scope. */
+  apiKeyEnv?: string;
+  headers?: Record<string, string>;
+}
+
+/** Everything the gateway knows about one agent, resolved from config. */
+export interface AgentProfile {
+  id: string;
+  name: string;
+  description?: string;
+  /** This agent's home: SOUL.md, .env, memories/, skills/, cron/. */
+  home: string;
+  /** The root home (config.yaml, state.db, the root .env). */
+  rootHome: string;
+  isMain: boolean;
+  model: ModelConfig;
+  provider: ResolvedProvider;
+  toolsets: Toolset[];
+  expose: boolean;
+  /** `own`: secrets only from this agent's `.env` and `env:`; `inherit`: also the root `.env` and process env. */
+  secrets: "own" | "inherit";
+  env: Record<string, string>;
+  cron: { allowedTargets: string[] };
+  /** The root `.env` values and process environment, consulted only when secrets may be inherited. */
+  inheritedEnv: () => Record<string, string | undefined>;
+}
+
+export const DEFAULT_API_KEY_ENV: Partial<Record<ProviderConfig["kind"], string>> = {
+  openai: "OPENAI_API_KEY",
+  anthropic: "ANTHROPIC_API_KEY",
+};
+
+/** The root home: `$SWITCHBOARD_HOME`, else `~/.switchboard`. */
+export function defaultRootHome(env: Record<string, string | undefined> = process.env): string {
+  const h = env.SWITCHBOARD_HOME;
+  return h ? resolve(h) : join(homedir(), ".switchboard");
+}
+
+/** `agents.<id>.home` if set (relative paths are relative to the root), else `<root>/agents/<id>`; `main` lives in the root. */
+export function resolveAgentHome(rootHome: string, id: string, configured?: string): string {
+  if (configured) return isAbsolute(configured) ? configured : resolve(rootHome, configured);
+  return id === MAIN_AGENT ? rootHome : join(rootHome, "agents", id);
+}
+
+/** Resolve `model.provider` to an endpoint; `undefined` when it names neither a provider entry nor a kind. */
+export function resolveProvider(config: Pick<ParsedConfig, "providers">, model: ModelConfig): ResolvedProvider | undefined {
+  const named = config.providers[model.provider];
+  if (named) {
+    return {
+      name: model.provider,
+      kind: named.kind,
+      ...(named.base_url ? { baseUrl: named.base_url } : {}),
+      ...((named.api_key_env ?? DEFAULT_API_KEY_ENV[named.kind])
+        ? { apiKeyEnv: named.api_key_env ?? DEFAULT_API_KEY_ENV[named.kind] }
+        : {}),
+      ...(named.headers ? { headers: named.headers } : {}),
+    };
+  }
+  const kind = model.provider as ProviderConfig["kind"];
+  if (kind === "echo" || kind === "openai" || kind === "anthropic") {
+    const apiKeyEnv = DEFAULT_API_KEY_ENV[kind];
+    return { name: kind, kind, ...(apiKeyEnv ? { apiKeyEnv } : {}) };
+  }
+  return undefined;
+}
+
+export function buildProfile(
+  config: Pick<ParsedConfig, "providers" | "model">,
+  rootHome: string,
+  id: string,
+  agent: AgentConfig,
+  inheritedEnv: () => Record<string, string | undefined>,
+): AgentProfile {
+  const model = agent.model ?? config.model;
+  const provider = resolveProvider(config, model) ?? { name: model.provider, kind: "echo" };
+  return {
+    id,
+    name: agent.name ?? id,
+    ...(agent.description ? { description: agent.description } : {}),
+    home: resolveAgentHome(rootHome, id, agent.home),
+    rootHome,
+    isMain: id === MAIN_AGENT,
+    model,
+    provider,
+    toolsets: agent.toolsets ?? [...TOOLSETS],
+    expose: agent.expose,
+    secrets: agent.secrets ?? (id === MAIN_AGENT ? "inherit" : "own"),
+    env: agent.env ?? {},
+    cron: { allowedTargets: agent.cron?.allowed_targets ?? [] },
+    inheritedEnv,
+  };
+}
+
+/** The agents of one config, by id. `main` always exists. */
+export class AgentRegistry {
+  readonly #profiles: Map<string, AgentProfile>;
+
+  constructor(profiles: Iterable<AgentProfile>) {
+    this.#profiles = new Map([...profiles].map((p) => [p.id, p]));
+    if (!this.#profiles.has(MAIN_AGENT)) throw new Error("AgentRegistry: the main agent must exist");
+  }
+
+  get main(): AgentProfile {
+    return this.#profiles.get(MAIN_AGENT)!;
+  }
+  get(id: string): AgentProfile | undefined {
+    return this.#profiles.get(id);
+  }
+  has(id: string): boolean {
+    return this.#profiles.has(id);
+  }
+  list(): AgentProfile[] {
+    return [...this.#profiles.values()];
+  }
+  ids(): string[] {
+    return [...this.#profiles.keys()];
+  }
+  get size(): number {
+    return this.#profiles.size;
+  }
+}

@@ -1,0 +1,222 @@
+import { existsSync, readFileSync } from "node:fs";
+import { isIP } from "node:net";
+import { join, resolve } from "node:path";
+import { parseDocument } from "yaml";
+import type { z } from "zod";
+import { AgentRegistry, buildProfile, defaultRootHome, resolveProvider } from "../agents.ts";
+import { readDotenv } from "../dotenv.ts";
+import { ConfigError, type ConfigIssue } from "../errors.ts";
+import type { PlatformDefinition } from "../platform.ts";
+import { findShadowedRoutes } from "../routing/shadow.ts";
+import { platformAccounts, validatePlatformSection } from "./platform-config.ts";
+import { AGENT_ID_PATTERN, configSchema, MAIN_AGENT, MATCH_KEYS, type ParsedConfig } from "./schema.ts";
+
+/** A loaded, validated config: the parsed file plus what was resolved from it. */
+export interface GatewayConfig extends ParsedConfig {
+  /** The root home. */
+  home: string;
+  /** The file it came from; `undefined` for the embedded default. */
+  configPath: string | undefined;
+  /** The agents, `main` always among them. */
+  registry: AgentRegistry;
+  /** Per platform, per account: the config each adapter receives (validated when its definition was given). */
+  platformAccounts: Map<string, Map<string, unknown>>;
+  /** Non-fatal findings, such as routes that can never fire. */
+  warnings: string[];
+  /** Variables from the root `.env` overlaid with the environment. */
+  env: Record<string, string | undefined>;
+}
+
+export interface LoadConfigOptions {
+  /** The config file; default `<home>/config.yaml`, and the embedded default when that does not exist. */
+  path?: string;
+  /** The root home; default `$SWITCHBOARD_HOME`, else `~/.switchboard`. */
+  home?: string;
+  /** The environment for `${VAR}` interpolation and inherited secrets; default `process.env`. */
+  env?: Record<string, string | undefined>;
+  /** Adapter definitions whose schemas validate their platform sections. */
+  platforms?: Record<string, PlatformDefinition>;
+  /** YAML text to use instead of reading `path` (the live-reload path, `config check` on stdin). */
+  text?: string;
+}
+
+/** Load and validate the config: every problem is collected into one `ConfigError`. */
+export async function loadConfig(options: LoadConfigOptions = {}): Promise<GatewayConfig> {
+  const env = options.env ?? process.env;
+  const home = resolve(options.home ?? defaultRootHome(env));
+  const explicit = options.path !== undefined;
+  const configPath = resolve(home, options.path ?? "config.yaml");
+  const mergedEnv: Record<string, string | undefined> = { ...readDotenv(join(home, ".env")), ...env };
+
+  let raw: unknown;
+  let file: string | undefined;
+  if (options.text !== undefined || existsSync(configPath)) {
+    file = configPath;
+    const text = options.text ?? readFileSync(configPath, "utf8");
+    raw = parseYaml(text, file);
+  } else if (explicit) {
+    throw new ConfigError([{ path: "", message: `config file ${configPath} does not exist: create it with \`switchboard init\`` }], configPath);
+  } else {
+    raw = embeddedDefault(mergedEnv);
+  }
+  return buildConfig(raw, { file, home, env: mergedEnv, platforms: options.platforms ?? {} });
+}
+
+/** The config used when there is no file: `main` on echo (or openai with OPENAI_API_KEY), API on 127.0.0.1:8642. */
+export function embeddedDefault(env: Record<string, string | undefined>): Record<string, unknown> {
+  return {
+    model: env.OPENAI_API_KEY ? { provider: "openai", name: "gpt-4.1-mini" } : { provider: "echo" },
+    agents: { main: {} },
+  };
+}
+
+function parseYaml(text: string, file: string): unknown {
+  const doc = parseDocument(text, { prettyErrors: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      doc.errors.map((e) => ({ path: "", message: `YAML syntax: ${e.message.split("\n")[0]}` })),
+      file,
+    );
+  }
+  const value = doc.toJS() ?? {};
+  if (typeof value !== "object" || Array.isArray(value)) {
+    throw new ConfigError([{ path: "", message: "must be a YAML mapping of settings" }], file);
+  }
+  return value;
+}
+
+/** `routes[2].match.chat_idd` */
+export function formatPath(path: ReadonlyArray<PropertyKey>): string {
+  let out = "";
+  for (const seg of path) {
+    if (typeof seg === "number") out += `[${seg}]`;
+    else out += out ? `.${String(seg)}` : String(seg);
+  }
+  return out;
+}
+
+const VAR_RE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+
+function interpolate(value: unknown, env: Record<string, string | undefined>, path: PropertyKey[], issues: ConfigIssue[]): unknown {
+  if (typeof value === "string") {
+    return value.replace(VAR_RE, (_m, name: string, fallback: string | undefined) => {
+      const v = env[name];
+      if (v !== undefined && v !== "") return v;
+      if (fallback !== undefined) return fallback;
+      issues.push({ path: formatPath(path), message: `variable ${name} is not set: set it in the root .env or the environment, or write \${${name}:-default}` });
+      return "";
+    });
+  }
+  if (Array.isArray(value)) return value.map((v, i) => interpolate(v, env, [...path, i], issues));
+  if (value && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolate(v, env, [...path, k], issues)]));
+  }
+  return value;
+}
+
+function zodIssues(error: z.ZodError): ConfigIssue[] {
+  const out: ConfigIssue[] = [];
+  for (const issue of error.issues) {
+    const keys = (issue as { keys?: string[] }).keys;
+    if (issue.code === "unrecognized_keys" && keys) {
+      const isMatch = issue.path.length >= 3 && issue.path[0] === "routes" && issue.path[2] === "match";
+      for (const k of keys) {
+        out.push({
+          path: formatPath([...issue.path, k]),
+          message: isMatch ? `unknown match key; expected one of ${MATCH_KEYS.join(", ")}` : "unknown key",
+        });
+      }
+    } else {
+      out.push({ path: formatPath(issue.path), message: issue.message });
+    }
+  }
+  return out;
+}
+
+interface BuildOptions {
+  file: string | undefined;
+  home: string;
+  env: Record<string, string | undefined>;
+  platforms: Record<string, PlatformDefinition>;
+}
+
+/** Validate an already-parsed config tree (YAML or embedded) into a `GatewayConfig`. */
+export function buildConfig(raw: unknown, opts: BuildOptions): GatewayConfig {
+  const issues: ConfigIssue[] = [];
+  const interpolated = interpolate(raw, opts.env, [], issues);
+  const parsed = configSchema.safeParse(interpolated);
+  if (!parsed.success) issues.push(...zodIssues(parsed.error));
+  if (!parsed.success || issues.length > 0) throw new ConfigError(dedupe(issues), opts.file);
+  const cfg = parsed.data;
+
+  if (!cfg.agents[MAIN_AGENT]) cfg.agents[MAIN_AGENT] = { expose: true };
+  for (const id of Object.keys(cfg.agents)) {
+    if (!AGENT_ID_PATTERN.test(id)) {
+      issues.push({ path: `agents.${id}`, message: "invalid agent id: use lowercase letters, digits, '_' or '-', starting with a letter or digit, at most 64 characters" });
+    }
+  }
+  const defined = (id: string) => Object.hasOwn(cfg.agents, id);
+  if (!defined(cfg.default_agent)) issues.push({ path: "default_agent", message: `agent "${cfg.default_agent}" is not defined under agents:` });
+  cfg.routes.forEach((r, i) => {
+    if (!defined(r.agent)) issues.push({ path: `routes[${i}].agent`, message: `agent "${r.agent}" is not defined under agents: (defined: ${Object.keys(cfg.agents).join(", ")})` });
+  });
+  const checkModel = (path: string, model: ParsedConfig["model"]) => {
+    const p = resolveProvider(cfg, model);
+    if (!p) {
+      issues.push({ path: `${path}.provider`, message: `unknown provider "${model.provider}": use echo, openai, anthropic, or a name defined under providers:` });
+    } else if (p.kind === "openai-compatible" && !p.baseUrl) {
+      issues.push({ path: `${path}.provider`, message: `provider "${model.provider}" is openai-compatible and needs a base_url under providers.${model.provider}` });
+    } else if (p.kind !== "echo" && !model.name && p.kind !== "openai" && p.kind !== "anthropic") {
+      issues.push({ path: `${path}.name`, message: `provider "${model.provider}" needs a model name` });
+    }
+  };
+  checkModel("model", cfg.model);
+  for (const [id, a] of Object.entries(cfg.agents)) if (a.model) checkModel(`agents.${id}.model`, a.model);
+  cfg.api_server.keys.forEach((k, i) => {
+    if (Array.isArray(k.agents)) {
+      k.agents.forEach((a, j) => {
+        if (!defined(a)) issues.push({ path: `api_server.keys[${i}].agents[${j}]`, message: `agent "${a}" is not defined under agents:` });
+      });
+    }
+  });
+  if (cfg.api_server.enabled && !isLoopback(cfg.api_server.host) && cfg.api_server.keys.length === 0) {
+    issues.push({ path: "api_server.keys", message: `required when api_server.host (${cfg.api_server.host}) is not loopback: add - { key: "\${SWITCHBOARD_API_KEY}", agents: "*" }` });
+  }
+
+  const accounts = new Map<string, Map<string, unknown>>();
+  for (const [name, section] of Object.entries(cfg.platforms)) {
+    const def = opts.platforms[name];
+    if (def) {
+      const r = validatePlatformSection(name, section, def);
+      for (const i of r.issues) issues.push({ path: formatPath(i.path), message: i.message });
+      accounts.set(name, r.accounts);
+    } else {
+      accounts.set(name, platformAccounts(section) as Map<string, unknown>);
+    }
+  }
+  if (issues.length > 0) throw new ConfigError(dedupe(issues), opts.file);
+
+  const inherited = () => opts.env;
+  const registry = new AgentRegistry(
+    Object.entries(cfg.agents).map(([id, a]) => buildProfile(cfg, opts.home, id, a, inherited)),
+  );
+  const warnings = findShadowedRoutes(cfg.routes).map(
+    (s) => `routes[${s.route}] can never match: routes[${s.by}] matches everything it does`,
+  );
+  return { ...cfg, home: opts.home, configPath: opts.file, registry, platformAccounts: accounts, warnings, env: opts.env };
+}
+
+function dedupe(issues: ConfigIssue[]): ConfigIssue[] {
+  const seen = new Set<string>();
+  return issues.filter((i) => {
+    const k = `${i.path}\u0000${i.message}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+export function isLoopback(host: string): boolean {
+  if (host === "localhost" || host === "::1" || host === "[::1]") return true;
+  return isIP(host) === 4 && host.startsWith("127.");
+}

@@ -1,0 +1,173 @@
+import { z } from "zod";
+
+/** Agent ids double as directory names: this pattern is also the path-traversal guard. */
+export const AGENT_ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+export const MAIN_AGENT = "main";
+
+export const agentIdSchema = z
+  .string()
+  .regex(AGENT_ID_PATTERN, "must be an agent id: lowercase letters, digits, '_' or '-', starting with a letter or digit, at most 64 characters");
+
+export const PROVIDER_KINDS = ["echo", "openai", "openai-compatible", "anthropic"] as const;
+
+export const providerSchema = z.strictObject({
+  kind: z.enum(PROVIDER_KINDS),
+  base_url: z.string().url().optional(),
+  /** The variable (looked up with `secret()` in the agent's scope) that holds the API key. */
+  api_key_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name").optional(),
+  headers: z.record(z.string(), z.string()).optional(),
+});
+
+export const modelSchema = z.strictObject({
+  /** A provider kind (`echo`, `openai`, …) or the name of an entry in `providers`. */
+  provider: z.string().min(1),
+  name: z.string().min(1).optional(),
+  temperature: z.number().min(0).max(2).optional(),
+  max_tokens: z.number().int().positive().optional(),
+  max_steps: z.number().int().min(1).max(100).optional(),
+});
+
+export const TOOLSETS = ["memory", "skills", "cron", "sessions"] as const;
+
+export const agentConfigSchema = z.strictObject({
+  name: z.string().optional(),
+  description: z.string().optional(),
+  home: z.string().min(1).optional(),
+  model: modelSchema.optional(),
+  toolsets: z.array(z.enum(TOOLSETS)).optional(),
+  /** Listed in `/v1/models` when `api_server.models` is `exposed` (the default). */
+  expose: z.boolean().default(true),
+  /** `own`: only this agent's `.env` and `env:` map; `inherit`: also the root `.env` and the process environment. */
+  secrets: z.enum(["own", "inherit"]).optional(),
+  env: z.record(z.string(), z.string()).optional(),
+  cron: z.strictObject({ allowed_targets: z.array(z.string()).default([]) }).optional(),
+});
+
+export const MATCH_KEYS = [
+  "platform",
+  "account",
+  "chat_id",
+  "chat_type",
+  "thread_id",
+  "topic_id",
+  "parent_chat_id",
+  "guild_id",
+  "user_id",
+  "user_id_alt",
+] as const;
+export type MatchKey = (typeof MATCH_KEYS)[number];
+
+const matchValue = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)], {
+  error: "must be a string or a non-empty list of strings",
+});
+const chatTypeValue = z.union([z.enum(["dm", "group", "channel", "thread"]), z.array(z.enum(["dm", "group", "channel", "thread"])).min(1)], {
+  error: "must be one of dm, group, channel, thread (or a list of them)",
+});
+
+export const matchSchema = z
+  .strictObject({
+    platform: matchValue.optional(),
+    account: matchValue.optional(),
+    chat_id: matchValue.optional(),
+    chat_type: chatTypeValue.optional(),
+    thread_id: matchValue.optional(),
+    topic_id: matchValue.optional(),
+    parent_chat_id: matchValue.optional(),
+    guild_id: matchValue.optional(),
+    user_id: matchValue.optional(),
+    user_id_alt: matchValue.optional(),
+  })
+  .refine((m) => Object.keys(m).length > 0, { message: `must not be empty: name at least one of ${MATCH_KEYS.join(", ")}` });
+
+export const routeSchema = z.strictObject({
+  match: matchSchema,
+  agent: agentIdSchema,
+  /** A label shown by `route list|test`. */
+  name: z.string().optional(),
+});
+
+/** Keys every platform section accepts; adapters `.extend()` this with their own account keys. */
+export const platformCommonSchema = z.object({
+  enabled: z.boolean().default(true),
+  allowed_users: z.array(z.union([z.string(), z.number()]).transform(String)).optional(),
+  allow_all_users: z.boolean().optional(),
+  require_mention: z.boolean().optional(),
+  api_url: z.string().url().optional(),
+});
+export const PLATFORM_COMMON_KEYS = ["enabled", "allowed_users", "allow_all_users", "require_mention", "accounts"] as const;
+
+/** A platform section before its adapter's schema sees it: common keys checked, the rest passed on. */
+export const platformSectionSchema = z
+  .object({
+    enabled: z.boolean().optional(),
+    allowed_users: z.array(z.union([z.string(), z.number()])).optional(),
+    allow_all_users: z.boolean().optional(),
+    require_mention: z.boolean().optional(),
+    accounts: z.record(agentIdSchema, z.record(z.string(), z.unknown())).optional(),
+  })
+  .catchall(z.unknown());
+
+export const apiKeySchema = z.strictObject({
+  key: z.string().min(8, "must be at least 8 characters"),
+  name: z.string().optional(),
+  agents: z.union([z.literal("*"), z.array(agentIdSchema)]).default("*"),
+});
+
+export const apiServerSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  host: z.string().default("127.0.0.1"),
+  port: z.number().int().min(0).max(65535).default(8642),
+  keys: z.array(apiKeySchema).default([]),
+  models: z.enum(["exposed", "all", "none"]).default("exposed"),
+  strict_models: z.boolean().default(false),
+  max_body_bytes: z.number().int().positive().default(10 * 1024 * 1024),
+  cors_origins: z.array(z.string()).optional(),
+});
+
+export const resetPolicySchema = z.strictObject({
+  mode: z.enum(["none", "idle", "daily", "both"]).default("none"),
+  idle_minutes: z.number().int().positive().default(1440),
+  at_hour: z.number().int().min(0).max(23).default(4),
+});
+
+export const sessionSchema = z.strictObject({
+  reset: resetPolicySchema.default({ mode: "none", idle_minutes: 1440, at_hour: 4 }),
+  group_per_user: z.boolean().default(true),
+  thread_per_user: z.boolean().default(false),
+});
+
+export const cronSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  max_concurrency: z.number().int().min(1).max(64).default(4),
+  /** How late a one-shot job may still run after downtime. */
+  grace_minutes: z.number().int().min(0).default(120),
+});
+
+export const configSchema = z.strictObject({
+  default_agent: agentIdSchema.default(MAIN_AGENT),
+  model: modelSchema.default({ provider: "echo" }),
+  providers: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, "must be a lowercase provider name"), providerSchema).default({}),
+  agents: z.record(z.string(), agentConfigSchema).default({}),
+  routes: z.array(routeSchema).default([]),
+  platforms: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, "must be a lowercase platform name"), platformSectionSchema).default({}),
+  api_server: apiServerSchema.default(apiServerSchema.parse({})),
+  session: sessionSchema.default(sessionSchema.parse({})),
+  cron: cronSchema.default(cronSchema.parse({})),
+  plugins: z.array(z.string().min(1)).default([]),
+  shutdown_timeout_s: z.number().positive().default(30),
+  log_level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+});
+
+export type ConfigInput = z.input<typeof configSchema>;
+export type ParsedConfig = z.output<typeof configSchema>;
+export type ModelConfig = z.output<typeof modelSchema>;
+export type ProviderConfig = z.output<typeof providerSchema>;
+export type AgentConfig = z.output<typeof agentConfigSchema>;
+export type RouteConfig = z.output<typeof routeSchema>;
+export type RouteMatch = z.output<typeof matchSchema>;
+export type ApiServerConfig = z.output<typeof apiServerSchema>;
+export type ApiKeyConfig = z.output<typeof apiKeySchema>;
+export type ResetPolicy = z.output<typeof resetPolicySchema>;
+export type SessionConfig = z.output<typeof sessionSchema>;
+export type CronConfig = z.output<typeof cronSchema>;
+export type Toolset = (typeof TOOLSETS)[number];

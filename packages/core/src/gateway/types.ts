@@ -1,0 +1,69 @@
+import type { AgentProfile } from "../agents.ts";
+import type { GatewayConfig } from "../config/load.ts";
+import type { HookRunner } from "../plugins.ts";
+import type { Address, InboundMessage, PlatformAdapter } from "../platform.ts";
+import type { Resolution, Router } from "../routing/router.ts";
+import type { AgentEvent, AgentRunner, ChatMessage, CronService } from "../runner.ts";
+import type { SessionSource } from "../sessions/source.ts";
+import type { SessionStore } from "../sessions/store-types.ts";
+
+/** What `dispatch` did with an inbound message. */
+export type DispatchOutcome =
+  | { status: "queued"; agentId: string; sessionKey: string; sessionId: string; resolution: Resolution }
+  | { status: "command"; agentId: string; sessionKey: string; command: string }
+  | { status: "ignored"; reason: "duplicate" | "self" | "unauthorized" | "not-mentioned" | "empty" | "stopping" };
+
+/** A turn started programmatically (the API server): the caller supplies agent, session and input. */
+export interface TurnRequest {
+  agentId: string;
+  source: SessionSource;
+  /** Continue (or create) this stored session id, namespaced under the agent by the caller. */
+  sessionId?: string;
+  /** Session key for a stored session; default derived from `source`. */
+  sessionKey?: string;
+  /** History supplied by the caller; when absent, the stored session's history is loaded. */
+  history?: ChatMessage[];
+  input: ChatMessage[];
+  extraSystem?: string;
+  signal?: AbortSignal;
+  /** Store the transcript (default true). */
+  persist?: boolean;
+}
+
+export interface TurnHandle {
+  agentId: string;
+  sessionId: string;
+  sessionKey: string;
+  /** The turn's events; iterate once. Finishes with `finish` or `error`. */
+  events: AsyncIterable<AgentEvent>;
+  abort(reason?: string): void;
+}
+
+/** A cron / proactive delivery target: `{platform, account, chatId, threadId}`. */
+export type DeliveryTarget = Address;
+
+export interface Gateway {
+  readonly config: GatewayConfig;
+  readonly store: SessionStore;
+  readonly router: Router;
+  readonly hooks: HookRunner;
+  readonly runner: AgentRunner;
+  /** The profile of an agent, or `undefined`. */
+  agent(id: string): AgentProfile | undefined;
+  /** Accept an inbound platform message: dedupe → auth → mention gate → route → session → commands → queue. */
+  dispatch(inbound: InboundMessage): Promise<DispatchOutcome>;
+  /** Run one turn for a programmatic caller (the API server), inside the agent's scope, persisted. */
+  turn(request: TurnRequest): Promise<TurnHandle>;
+  /** Send text to a chat through a connected adapter, chunked and retried; used by cron. */
+  deliver(target: DeliveryTarget, text: string, options: { agentId: string }): Promise<void>;
+  /** The connected adapters. */
+  adapters(): PlatformAdapter[];
+  /** Resolves when no turn is queued or running (tests, drain). */
+  idle(): Promise<void>;
+  /** Swap config (live reload): in-flight turns finish on the old profiles. */
+  reconfigure(config: GatewayConfig): void;
+  /** Set the cron service used by the `cron` toolset. */
+  setCron(cron: CronService | undefined): void;
+  /** Stop accepting, drain in-flight turns (bounded), stop adapters. Does not close the store. */
+  stop(options?: { timeoutMs?: number }): Promise<void>;
+}

@@ -1,0 +1,113 @@
+import type { z } from "zod";
+import type { Logger } from "./logger.ts";
+
+/** How a chat is shaped; the vocabulary of session keys and routes. */
+export type ChatType = "dm" | "group" | "channel" | "thread";
+
+/** The account name of a platform section's shorthand (`token:` at section level). */
+export const DEFAULT_ACCOUNT = "default";
+
+export interface InboundMedia {
+  kind: "image" | "audio" | "video" | "file";
+  url?: string;
+  mimeType?: string;
+  name?: string;
+}
+
+/** A message received by an adapter, normalized. The adapter owns producing it; core owns everything after. */
+export interface InboundMessage {
+  platform: string;
+  /** The account (bot) that received the message; `"default"` for the default account. */
+  account: string;
+  /** The platform's message id: dedupe key together with platform and account. */
+  messageId: string;
+  chat: { id: string; type: ChatType; name?: string };
+  /** Forum topic / Discord thread / Slack thread_ts / Matrix thread root. */
+  threadId?: string;
+  topicId?: string;
+  parentChatId?: string;
+  guildId?: string;
+  user: { id: string; name?: string; isBot?: boolean; idAlt?: string };
+  text: string;
+  /** The bot was mentioned (or replied to) in this message. */
+  mentionsBot?: boolean;
+  /** The message was sent by this very bot account; core ignores it. */
+  isSelf?: boolean;
+  replyTo?: { messageId: string; text?: string; fromBot?: boolean };
+  media?: InboundMedia[];
+  /** Epoch milliseconds when the platform says it was sent. */
+  timestamp?: number;
+}
+
+/** Where a reply goes: the same platform account, chat and thread a message came in on. */
+export interface Address {
+  platform: string;
+  account: string;
+  chatId: string;
+  chatType?: ChatType;
+  threadId?: string;
+  /** The message this reply answers, for platforms that thread replies to a message. */
+  replyToMessageId?: string;
+}
+
+export interface OutboundMessage {
+  text: string;
+  /** `markdown` (the agent's output, converted by the adapter) or `plain` (sent as is). */
+  format?: "markdown" | "plain";
+}
+
+export interface SentMessage {
+  messageId: string;
+}
+
+/** What an adapter can do, as data: core branches on it without probing. */
+export interface PlatformCapabilities {
+  /** The longest text one message may carry, counted in `lengthUnit`. */
+  maxMessageLength: number;
+  /** How `maxMessageLength` counts: UTF-16 code units (JS string length, default) or UTF-8 bytes. */
+  lengthUnit?: "utf16" | "bytes";
+  edit: boolean;
+  typing: boolean;
+  threads: boolean;
+  /** The platform's text dialect the adapter converts Markdown to. */
+  format: "markdown" | "html" | "mrkdwn" | "plain";
+}
+
+export type HttpHandler = (request: Request) => Response | Promise<Response>;
+
+/** Routes on the gateway's single HTTP listener, for webhook-mode platforms. */
+export interface HttpRoutes {
+  /** Mount `handler` at `path` (exact match) for `method` (`"POST"`, `"GET"`, or `"*"` for any). */
+  route(method: string, path: string, handler: HttpHandler): void;
+}
+
+export interface AdapterContext {
+  /** Hand an inbound message to core. Resolves when core has accepted it (not when the turn ends). */
+  dispatch(inbound: InboundMessage): Promise<void>;
+  logger: Logger;
+  /** Aborted when the gateway stops the adapter. */
+  signal: AbortSignal;
+  http: HttpRoutes;
+}
+
+/** One connected platform account. */
+export interface PlatformAdapter {
+  readonly platform: string;
+  readonly account: string;
+  readonly capabilities: PlatformCapabilities;
+  start(ctx: AdapterContext): Promise<void>;
+  stop(): Promise<void>;
+  send(address: Address, message: OutboundMessage): Promise<SentMessage>;
+  edit?(address: Address, messageId: string, message: OutboundMessage): Promise<void>;
+  typing?(address: Address): Promise<void>;
+}
+
+/**
+ * What an adapter package exports as `platform`. `configSchema` validates the merged config of one
+ * account (section-level keys overlaid with `accounts.<name>`); build it with `platformConfigSchema`.
+ */
+export interface PlatformDefinition<Schema extends z.ZodType = z.ZodType> {
+  name: string;
+  configSchema: Schema;
+  create(config: z.output<Schema>, options: { account: string }): PlatformAdapter;
+}

@@ -1,0 +1,43 @@
+import type { MatchKey, RouteMatch } from "../config/schema.ts";
+import type { SessionSource } from "../sessions/source.ts";
+
+/** The source field each match key reads. */
+export const MATCH_FIELD: Record<MatchKey, keyof SessionSource> = {
+  platform: "platform",
+  account: "account",
+  chat_id: "chatId",
+  chat_type: "chatType",
+  thread_id: "threadId",
+  topic_id: "topicId",
+  parent_chat_id: "parentChatId",
+  guild_id: "guildId",
+  user_id: "userId",
+  user_id_alt: "userIdAlt",
+};
+
+/** A route's match as sets, compiled once. */
+export type CompiledMatch = Array<[keyof SessionSource, ReadonlySet<string>]>;
+
+export function compileMatch(match: RouteMatch): CompiledMatch {
+  const out: CompiledMatch = [];
+  for (const [key, value] of Object.entries(match) as Array<[MatchKey, string | string[] | undefined]>) {
+    if (value === undefined) continue;
+    out.push([MATCH_FIELD[key], new Set(Array.isArray(value) ? value : [value])]);
+  }
+  return out;
+}
+
+/** The value a source has for a match field; the default account is spelled `default`. */
+export function fieldValue(source: SessionSource, field: keyof SessionSource): string | undefined {
+  if (field === "account") return source.account || "default";
+  const v = source[field];
+  return v === undefined || v === "" ? undefined : String(v);
+}
+
+export function matches(compiled: CompiledMatch, source: SessionSource): boolean {
+  for (const [field, values] of compiled) {
+    const v = fieldValue(source, field);
+    if (v === undefined || !values.has(v)) return false;
+  }
+  return true;
+}
