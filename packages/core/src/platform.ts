@@ -88,6 +88,11 @@ export interface AdapterContext {
   /** Aborted when the gateway stops the adapter. */
   signal: AbortSignal;
   http: HttpRoutes;
+  /**
+   * A directory for small durable adapter state (a poll offset), when the gateway provides one. Shared by all
+   * adapters, so name files by platform and account (or bot id).
+   */
+  stateDir?: string;
 }
 
 /** One connected platform account. */

@@ -1,0 +1,60 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { ApiKeyConfig } from "@switchboard/core";
+import { unauthorized } from "./errors.ts";
+
+/** Who is calling: one configured key, or anyone when no keys are configured (loopback only). */
+export interface Principal {
+  /** Stable id of the key (its name or position); namespaces runs and stored responses. */
+  id: string;
+  /** The agents this caller may use. */
+  agents: "*" | ReadonlySet<string>;
+}
+
+const OPEN_PRINCIPAL: Principal = { id: "open", agents: "*" };
+
+interface CompiledKey {
+  digest: Buffer;
+  principal: Principal;
+}
+
+const digest = (value: string): Buffer => createHash("sha256").update(value, "utf8").digest();
+
+/** Precomputed key digests for one `api_server.keys` list. */
+export class KeyRing {
+  readonly #keys: CompiledKey[];
+
+  constructor(keys: readonly ApiKeyConfig[]) {
+    this.#keys = keys.map((k, i) => ({
+      digest: digest(k.key),
+      principal: { id: k.name ? `key:${k.name}` : `key#${i}`, agents: k.agents === "*" ? "*" : new Set(k.agents) },
+    }));
+  }
+
+  get open(): boolean {
+    return this.#keys.length === 0;
+  }
+
+  /**
+   * The principal of an `Authorization` header. Every key is compared (SHA-256 digests, so lengths match,
+   * with `timingSafeEqual`), so the time taken says nothing about which key came close.
+   */
+  authenticate(authorization: string | undefined): Principal {
+    if (this.#keys.length === 0) return OPEN_PRINCIPAL;
+    if (!authorization) {
+      throw unauthorized("You didn't provide an API key. Send it as 'Authorization: Bearer <key>'.");
+    }
+    const match = /^Bearer\s+(.+)$/i.exec(authorization.trim());
+    if (!match) throw unauthorized("The Authorization header must be 'Bearer <key>'.");
+    const presented = digest(match[1]!.trim());
+    let found: Principal | undefined;
+    for (const k of this.#keys) {
+      if (timingSafeEqual(presented, k.digest) && !found) found = k.principal;
+    }
+    if (!found) throw unauthorized("Incorrect API key provided.");
+    return found;
+  }
+}
+
+export function mayUse(principal: Principal, agentId: string): boolean {
+  return principal.agents === "*" || principal.agents.has(agentId);
+}

@@ -1,0 +1,93 @@
+import type { z } from "zod";
+import { ApiError, fromZodError } from "./errors.ts";
+
+/** Routing and session headers a caller may send; each is validated before it is used. */
+export const HEADER = {
+  sessionId: "x-switchboard-session-id",
+  chatId: "x-switchboard-chat-id",
+  userId: "x-switchboard-user-id",
+  threadId: "x-switchboard-thread-id",
+  agent: "X-Switchboard-Agent",
+  session: "X-Switchboard-Session-Id",
+} as const;
+
+const HEADER_PREFIX = "x-switchboard-";
+export const MAX_HEADER_CHARS = 256;
+// C0 controls (CR, LF, NUL, TAB…) and DEL: none belongs in an id, and CR/LF would split a header we echo.
+const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
+
+/** Reject `X-Switchboard-*` values that are too long or hold control characters (they become ids and echo back). */
+export function checkSwitchboardHeaders(headers: Headers): void {
+  for (const [name, value] of headers) {
+    if (!name.startsWith(HEADER_PREFIX)) continue;
+    if (value.length > MAX_HEADER_CHARS) {
+      throw new ApiError(400, `Header ${name} is longer than ${MAX_HEADER_CHARS} characters.`, { code: "invalid_header", param: name });
+    }
+    if (CONTROL_CHARS.test(value)) {
+      throw new ApiError(400, `Header ${name} contains control characters.`, { code: "invalid_header", param: name });
+    }
+  }
+}
+
+/** A trimmed header value; empty counts as absent. */
+export function headerValue(headers: Headers, name: string): string | undefined {
+  const v = headers.get(name)?.trim();
+  return v ? v : undefined;
+}
+
+const tooLarge = (max: number) =>
+  new ApiError(413, `Request body is larger than the limit of ${max} bytes.`, { code: "request_too_large" });
+
+/** Read the body, at most `max` bytes: a declared Content-Length over the cap fails before reading, a streamed body as soon as it passes it. */
+export async function readBody(request: Request, max: number): Promise<Uint8Array> {
+  const declared = request.headers.get("content-length");
+  if (declared !== null) {
+    const n = Number(declared);
+    if (Number.isFinite(n) && n > max) throw tooLarge(max);
+  }
+  const body = request.body;
+  if (!body) return new Uint8Array(0);
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge(max);
+    }
+    chunks.push(value);
+  }
+  if (chunks.length === 1) return chunks[0]!;
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
+}
+
+const DECODER = new TextDecoder("utf-8", { fatal: false });
+
+/** Read, parse and validate a JSON body: 413 over the cap, 400 for bad JSON, 400 naming the field for a schema violation. */
+export async function readJson<S extends z.ZodType>(request: Request, max: number, schema: S): Promise<z.output<S>> {
+  const bytes = await readBody(request, max);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(DECODER.decode(bytes));
+  } catch (cause) {
+    throw new ApiError(400, `We could not parse the JSON body of your request: ${(cause as Error).message}`, {
+      code: "invalid_json",
+      cause,
+    });
+  }
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
+    throw new ApiError(400, "The request body must be a JSON object.", { code: "invalid_json" });
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) throw fromZodError(parsed.error);
+  return parsed.data;
+}

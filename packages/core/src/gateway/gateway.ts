@@ -1,0 +1,557 @@
+import type { AgentProfile } from "../agents.ts";
+import type { GatewayConfig } from "../config/load.ts";
+import { AgentError } from "../errors.ts";
+import { type Logger, silentLogger } from "../logger.ts";
+import type { Address, InboundMessage, OutboundMessage, PlatformAdapter } from "../platform.ts";
+import { HookRunner, type Plugin } from "../plugins.ts";
+import { createRouter, type Resolution, type Router } from "../routing/router.ts";
+import type { AgentEvent, AgentRunner, ChatMessage, CronService, Usage } from "../runner.ts";
+import { useAgent } from "../scope.ts";
+import { buildSessionKey } from "../sessions/key.ts";
+import { type SessionSource, sourceOf } from "../sessions/source.ts";
+import type { SessionRecord, SessionStore, StoredMessage } from "../sessions/store-types.ts";
+import { Channel } from "./channel.ts";
+import { splitMessage } from "./chunk.ts";
+import { parseCommand, runCommand } from "./commands.ts";
+import { HttpRouter } from "./http.ts";
+import { type RetryOptions, withRetry } from "./retry.ts";
+import type { DeliveryTarget, DispatchOutcome, Gateway, TurnHandle, TurnRequest } from "./types.ts";
+
+export interface CreateGatewayOptions {
+  config: GatewayConfig;
+  store: SessionStore;
+  runner: AgentRunner;
+  adapters?: PlatformAdapter[];
+  plugins?: Plugin[];
+  logger?: Logger;
+  /** Backoff for sends (tests shorten it). */
+  retry?: RetryOptions;
+  /** How often the typing indicator is refreshed while a turn runs (default 4 s). */
+  typingIntervalMs?: number;
+  /** How many messages of history a platform turn loads (default 50). */
+  historyLimit?: number;
+  now?: () => Date;
+  /** Observe every dispatch and its outcome (tests, metrics). */
+  onDispatch?: (inbound: InboundMessage, outcome: DispatchOutcome) => void;
+}
+
+const DEDUPE_CAPACITY = 10_000;
+
+interface SessionLane {
+  running: boolean;
+  pending: InboundMessage[];
+  controller: AbortController | undefined;
+  /** Serializes programmatic turns (API) on the same session. */
+  tail: Promise<void>;
+}
+
+/** The full gateway: `Gateway` plus what the app and tests wire up. */
+export interface GatewayRuntime extends Gateway {
+  readonly http: HttpRouter;
+  readonly logger: Logger;
+  addAdapter(adapter: PlatformAdapter): Promise<void>;
+  removeAdapter(platform: string, account: string): Promise<void>;
+  /** Start every adapter given at creation. */
+  start(): Promise<void>;
+  /** Explain which agent serves a source and why. */
+  explain(source: SessionSource): Promise<Resolution>;
+}
+
+function adapterKey(platform: string, account: string): string {
+  return `${platform}/${account}`;
+}
+
+function toChatMessages(rows: StoredMessage[]): ChatMessage[] {
+  const out: ChatMessage[] = [];
+  for (const r of rows) {
+    if (r.role === "user" || r.role === "assistant" || r.role === "system") out.push({ role: r.role, content: r.content });
+  }
+  return out;
+}
+
+/** Create the gateway dispatcher (DESIGN §6): everything shared between platforms lives here. */
+export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
+  let config = options.config;
+  const { store, runner } = options;
+  const logger = options.logger ?? silentLogger();
+  const hooks = new HookRunner(options.plugins ?? [], logger);
+  const http = new HttpRouter();
+  const historyLimit = options.historyLimit ?? 50;
+  const typingEvery = options.typingIntervalMs ?? 4000;
+  const makeRouter = (c: GatewayConfig) =>
+    createRouter({ routes: c.routes, default_agent: c.default_agent, agents: c.registry.ids() }, { hooks, logger });
+  let router: Router = makeRouter(config);
+  let cron: CronService | undefined;
+
+  const adapters = new Map<string, PlatformAdapter>();
+  const adapterAborts = new Map<string, AbortController>();
+  const pendingStart: PlatformAdapter[] = [...(options.adapters ?? [])];
+  for (const a of pendingStart) adapters.set(adapterKey(a.platform, a.account), a);
+  const seen = new Map<string, true>();
+  const lanes = new Map<string, SessionLane>();
+  let active = 0;
+  let idleWaiters: Array<() => void> = [];
+  let stopping = false;
+  const warnedPlatforms = new Set<string>();
+
+  const busy = () => {
+    active++;
+  };
+  const done = () => {
+    active--;
+    if (active === 0) for (const w of idleWaiters.splice(0)) w();
+  };
+
+  function accountConfig(platform: string, account: string): Record<string, unknown> | undefined {
+    return config.platformAccounts.get(platform)?.get(account) as Record<string, unknown> | undefined;
+  }
+
+  function authorized(inbound: InboundMessage): boolean {
+    const cfg = accountConfig(inbound.platform, inbound.account);
+    if (cfg?.allow_all_users === true) return true;
+    const allowed = cfg?.allowed_users as Array<string | number> | undefined;
+    if (allowed?.some((u) => String(u) === inbound.user.id || (inbound.user.idAlt && String(u) === inbound.user.idAlt))) {
+      return true;
+    }
+    if (!allowed?.length && !warnedPlatforms.has(inbound.platform)) {
+      warnedPlatforms.add(inbound.platform);
+      logger.warn(
+        { platform: inbound.platform, account: inbound.account },
+        `no users are allowed on ${inbound.platform}: set platforms.${inbound.platform}.allowed_users or allow_all_users: true`,
+      );
+    }
+    return false;
+  }
+
+  function requiresMention(inbound: InboundMessage): boolean {
+    if (inbound.chat.type === "dm") return false;
+    return accountConfig(inbound.platform, inbound.account)?.require_mention === true;
+  }
+
+  function isDuplicate(inbound: InboundMessage): boolean {
+    const key = `${inbound.platform}\u0000${inbound.account}\u0000${inbound.chat.id}\u0000${inbound.messageId}`;
+    if (seen.has(key)) return true;
+    seen.set(key, true);
+    if (seen.size > DEDUPE_CAPACITY) seen.delete(seen.keys().next().value!);
+    return false;
+  }
+
+  function sessionOptions() {
+    return { groupPerUser: config.session.group_per_user, threadPerUser: config.session.thread_per_user };
+  }
+
+  function adapterFor(platform: string, account: string): PlatformAdapter {
+    const a = adapters.get(adapterKey(platform, account));
+    if (!a) throw new Error(`no connected adapter for ${platform} account "${account}"`);
+    return a;
+  }
+
+  /** Send a reply: split to the platform's limit, each chunk retried on 429/5xx. */
+  async function sendText(address: Address, text: string, message: Omit<OutboundMessage, "text"> = {}): Promise<void> {
+    const adapter = adapterFor(address.platform, address.account);
+    const caps = adapter.capabilities;
+    const chunks = splitMessage(text, caps.maxMessageLength, caps.lengthUnit ?? "utf16");
+    for (let i = 0; i < chunks.length; i++) {
+      const addr = i === 0 ? address : { ...address, replyToMessageId: undefined };
+      if (addr.replyToMessageId === undefined) delete addr.replyToMessageId;
+      await withRetry(() => adapter.send(addr, { ...message, text: chunks[i]! }), {
+        ...options.retry,
+        onRetry: ({ attempt, delayMs, error }) =>
+          logger.warn(
+            { platform: address.platform, account: address.account, attempt, delayMs, err: error },
+            `send to ${address.platform} failed; retrying in ${Math.round(delayMs)} ms`,
+          ),
+      });
+    }
+  }
+
+  function startTyping(address: Address): () => void {
+    const adapter = adapters.get(adapterKey(address.platform, address.account));
+    if (!adapter?.typing || !adapter.capabilities.typing) return () => {};
+    const fire = () => {
+      adapter.typing?.(address).catch((err: unknown) => logger.debug({ err, platform: address.platform }, "typing failed"));
+    };
+    fire();
+    const timer = setInterval(fire, typingEvery);
+    timer.unref?.();
+    return () => clearInterval(timer);
+  }
+
+  function lane(key: string): SessionLane {
+    let l = lanes.get(key);
+    if (!l) {
+      l = { running: false, pending: [], controller: undefined, tail: Promise.resolve() };
+      lanes.set(key, l);
+    }
+    return l;
+  }
+
+  async function openSession(
+    key: string,
+    source: SessionSource,
+    profile: AgentProfile,
+    opts: { forceNew?: boolean } = {},
+  ): Promise<SessionRecord> {
+    const r = store.getOrCreate(key, source, {
+      reset: config.session.reset,
+      forceNew: opts.forceNew ?? false,
+      model: profile.model.name ?? profile.model.provider,
+      ...(options.now ? { now: options.now().getTime() } : {}),
+    });
+    if (r.previous) {
+      await hooks.emit("onSessionEnd", { agentId: profile.id, sessionId: r.previous.id, sessionKey: key, reason: r.reason ?? "reset", source });
+      await hooks.emit("onSessionReset", { agentId: profile.id, sessionId: r.session.id, previousSessionId: r.previous.id, sessionKey: key, source });
+    }
+    if (r.created) await hooks.emit("onSessionStart", { agentId: profile.id, sessionId: r.session.id, sessionKey: key, source });
+    return r.session;
+  }
+
+  /**
+   * Run one turn of `profile` inside its scope, pushing events into a channel, persisting the
+   * transcript. The runner is consumed inside `useAgent`, so its scope holds whoever iterates.
+   */
+  function runTurn(args: {
+    profile: AgentProfile;
+    session: SessionRecord;
+    source: SessionSource;
+    history: ChatMessage[];
+    input: ChatMessage[];
+    extraSystem?: string;
+    controller: AbortController;
+    persist: boolean;
+  }): { events: Channel<AgentEvent>; finished: Promise<{ text: string; error?: string; usage?: Usage }> } {
+    const events = new Channel<AgentEvent>();
+    const { profile, session, controller } = args;
+    const finished = useAgent(profile, async () => {
+      let text = "";
+      let error: string | undefined;
+      let usage: Usage | undefined;
+      try {
+        if (args.persist) {
+          store.append(
+            session.id,
+            args.input.map((m) => ({ role: m.role, content: typeof m.content === "string" ? m.content : contentText(m.content) })),
+          );
+        }
+        const turn = {
+          agent: profile,
+          sessionId: session.id,
+          sessionKey: session.sessionKey,
+          source: args.source,
+          history: args.history,
+          input: args.input,
+          signal: controller.signal,
+          hooks,
+          services: { store, ...(cron ? { cron } : {}) },
+          ...(args.extraSystem ? { extraSystem: args.extraSystem } : {}),
+          ...(options.now ? { now: options.now } : {}),
+        };
+        for await (const ev of runner.run(turn)) {
+          if (ev.type === "text-delta") text += ev.text;
+          else if (ev.type === "finish") {
+            text = ev.text || text;
+            usage = ev.usage;
+          } else if (ev.type === "error") error = ev.message;
+          events.push(ev);
+          if (ev.type === "finish" || ev.type === "error") break;
+        }
+        if (!usage && !error) {
+          error = controller.signal.aborted ? "The turn was stopped." : "The agent ended without an answer.";
+          events.push({ type: "error", message: error, code: controller.signal.aborted ? "aborted" : "no_finish" });
+        }
+      } catch (err) {
+        error = err instanceof Error ? err.message : String(err);
+        events.push({ type: "error", message: error, code: err instanceof AgentError ? err.code : "internal_error" });
+      } finally {
+        events.close();
+      }
+      if (args.persist) {
+        try {
+          if (text && !error) store.append(session.id, [{ role: "assistant", content: text }]);
+          if (usage) store.addUsage(session.id, usage);
+        } catch (err) {
+          logger.error({ err, agent: profile.id, session: session.id }, "could not persist the reply");
+        }
+      }
+      return { text, ...(error ? { error } : {}), ...(usage ? { usage } : {}) };
+    });
+    return { events, finished };
+  }
+
+  /** Drain a platform session's lane: one turn at a time; messages that arrived meanwhile form the next turn. */
+  async function pump(key: string, profile: AgentProfile, source: SessionSource): Promise<void> {
+    const l = lane(key);
+    if (l.running) return;
+    l.running = true;
+    busy();
+    try {
+      while (l.pending.length > 0) {
+        const batch = l.pending.splice(0);
+        const last = batch[batch.length - 1]!;
+        const address: Address = {
+          platform: last.platform,
+          account: last.account,
+          chatId: last.chat.id,
+          chatType: last.chat.type,
+          ...(last.threadId ? { threadId: last.threadId } : {}),
+          replyToMessageId: last.messageId,
+        };
+        const current = config.registry.get(profile.id) ?? profile;
+        const session = await openSession(key, source, current);
+        const history = toChatMessages(store.history(session.id, historyLimit));
+        const input: ChatMessage[] = [{ role: "user", content: batch.map((m) => m.text).join("\n\n") }];
+        const controller = new AbortController();
+        l.controller = controller;
+        const stopTyping = startTyping(address);
+        const log = logger.child({ agent: current.id, platform: address.platform, account: address.account, session: session.id });
+        try {
+          const { events, finished } = runTurn({ profile: current, session, source, history, input, controller, persist: true });
+          for await (const _ of events) {
+            // The platform reply is sent whole at the end; streaming edits are a later refinement.
+          }
+          const result = await finished;
+          stopTyping();
+          if (controller.signal.aborted) continue;
+          if (result.error) {
+            log.warn({ error: result.error }, "turn failed");
+            await sendText(address, `⚠️ ${result.error}`, { format: "plain" });
+          } else if (result.text.trim() && result.text.trim() !== "[SILENT]") {
+            await sendText(address, result.text, { format: "markdown" });
+          }
+        } catch (err) {
+          log.error({ err }, "could not deliver the reply");
+        } finally {
+          stopTyping();
+          l.controller = undefined;
+        }
+      }
+    } finally {
+      l.running = false;
+      if (l.pending.length === 0 && lanes.get(key) === l) lanes.delete(key);
+      done();
+    }
+  }
+
+  async function dispatch(inbound: InboundMessage): Promise<DispatchOutcome> {
+    if (stopping) return { status: "ignored", reason: "stopping" };
+    if (inbound.isSelf) return { status: "ignored", reason: "self" };
+    if (isDuplicate(inbound)) return { status: "ignored", reason: "duplicate" };
+    if (!inbound.text.trim() && !inbound.media?.length) return { status: "ignored", reason: "empty" };
+    if (!authorized(inbound)) return { status: "ignored", reason: "unauthorized" };
+    if (requiresMention(inbound) && !inbound.mentionsBot && !inbound.replyTo?.fromBot) {
+      return { status: "ignored", reason: "not-mentioned" };
+    }
+    const source = sourceOf(inbound);
+    const resolution = await router.resolve(source, inbound);
+    source.agentId = resolution.agentId;
+    const profile = config.registry.get(resolution.agentId) ?? config.registry.main;
+    const sessionKey = buildSessionKey(source, sessionOptions());
+    const address: Address = {
+      platform: inbound.platform,
+      account: inbound.account,
+      chatId: inbound.chat.id,
+      chatType: inbound.chat.type,
+      ...(inbound.threadId ? { threadId: inbound.threadId } : {}),
+      replyToMessageId: inbound.messageId,
+    };
+
+    const command = parseCommand(inbound.text);
+    if (command) {
+      busy();
+      try {
+        const reply = await runCommand(command, {
+          profile,
+          resolution,
+          sessionKey,
+          source,
+          store,
+          routes: config.routes,
+          openSession: (opts) => openSession(sessionKey, source, profile, opts),
+          stop: () => {
+            const l = lanes.get(sessionKey);
+            if (!l?.controller) return false;
+            l.pending.length = 0;
+            l.controller.abort(new Error("stopped by /stop"));
+            return true;
+          },
+        });
+        if (reply !== undefined) {
+          await sendText(address, reply, { format: "markdown" }).catch((err: unknown) =>
+            logger.error({ err, platform: inbound.platform }, "could not send the command reply"),
+          );
+          return { status: "command", agentId: profile.id, sessionKey, command: command.name };
+        }
+      } finally {
+        done();
+      }
+    }
+
+    const session = await openSession(sessionKey, source, profile);
+    const l = lane(sessionKey);
+    l.pending.push(inbound);
+    void pump(sessionKey, profile, source);
+    return { status: "queued", agentId: profile.id, sessionKey, sessionId: session.id, resolution };
+  }
+
+  async function turn(request: TurnRequest): Promise<TurnHandle> {
+    const profile = config.registry.get(request.agentId);
+    if (!profile) throw new AgentError("model_not_found", `agent "${request.agentId}" does not exist`);
+    const source: SessionSource = { ...request.source, agentId: profile.id };
+    const sessionKey = request.sessionKey ?? buildSessionKey(source, sessionOptions());
+    const session = request.sessionId
+      ? store.ensure(request.sessionId, sessionKey, source, { model: profile.model.name ?? profile.model.provider })
+      : await openSession(sessionKey, source, profile);
+    const controller = new AbortController();
+    const onAbort = () => controller.abort(request.signal?.reason);
+    if (request.signal?.aborted) controller.abort(request.signal.reason);
+    else request.signal?.addEventListener("abort", onAbort, { once: true });
+
+    const l = lane(sessionKey);
+    const previous = l.tail;
+    let release!: () => void;
+    const mine = new Promise<void>((r) => {
+      release = r;
+    });
+    l.tail = mine;
+    const out = new Channel<AgentEvent>();
+    busy();
+    void (async () => {
+      try {
+        await previous;
+        const history = request.history ?? toChatMessages(store.history(session.id, historyLimit));
+        const { events, finished } = runTurn({
+          profile,
+          session,
+          source,
+          history,
+          input: request.input,
+          ...(request.extraSystem ? { extraSystem: request.extraSystem } : {}),
+          controller,
+          persist: request.persist ?? true,
+        });
+        for await (const ev of events) out.push(ev);
+        await finished;
+      } catch (err) {
+        out.push({ type: "error", message: err instanceof Error ? err.message : String(err), code: "internal_error" });
+      } finally {
+        out.close();
+        request.signal?.removeEventListener("abort", onAbort);
+        release();
+        // Keep the lane only while work is chained on it.
+        if (lanes.get(sessionKey) === l && !l.running && l.pending.length === 0 && l.tail === mine) lanes.delete(sessionKey);
+        done();
+      }
+    })();
+    return {
+      agentId: profile.id,
+      sessionId: session.id,
+      sessionKey,
+      events: out,
+      abort: (reason) => controller.abort(new Error(reason ?? "aborted")),
+    };
+  }
+
+  async function startAdapter(adapter: PlatformAdapter): Promise<void> {
+    const key = adapterKey(adapter.platform, adapter.account);
+    const abort = new AbortController();
+    adapterAborts.set(key, abort);
+    const log = logger.child({ platform: adapter.platform, account: adapter.account });
+    await adapter.start({
+      dispatch: async (inbound) => {
+        try {
+          const outcome = await dispatch(inbound);
+          options.onDispatch?.(inbound, outcome);
+        } catch (err) {
+          log.error({ err }, "dispatch failed");
+        }
+      },
+      logger: log,
+      signal: abort.signal,
+      http: http.scoped(key),
+    });
+    log.info(`${adapter.platform} account "${adapter.account}" connected`);
+  }
+
+  const gateway: GatewayRuntime = {
+    get config() {
+      return config;
+    },
+    store,
+    get router() {
+      return router;
+    },
+    hooks,
+    runner,
+    http,
+    logger,
+    agent: (id) => config.registry.get(id),
+    dispatch,
+    turn,
+    explain: (source) => router.resolve(source),
+    async deliver(target: DeliveryTarget, text: string, opts: { agentId: string }) {
+      await useAgent(config.registry.get(opts.agentId) ?? config.registry.main, () =>
+        sendText(target, text, { format: "markdown" }),
+      );
+    },
+    adapters: () => [...adapters.values()],
+    idle() {
+      if (active === 0) return Promise.resolve();
+      return new Promise((resolve) => idleWaiters.push(resolve));
+    },
+    reconfigure(next: GatewayConfig) {
+      config = next;
+      router = makeRouter(next);
+    },
+    setCron(service) {
+      cron = service;
+    },
+    async addAdapter(adapter) {
+      const key = adapterKey(adapter.platform, adapter.account);
+      if (adapters.has(key) && !pendingStart.includes(adapter)) throw new Error(`adapter ${key} is already connected`);
+      adapters.set(key, adapter);
+      await startAdapter(adapter);
+    },
+    async removeAdapter(platform, account) {
+      const key = adapterKey(platform, account);
+      const a = adapters.get(key);
+      if (!a) return;
+      adapterAborts.get(key)?.abort();
+      http.unmount(key);
+      adapters.delete(key);
+      await a.stop();
+    },
+    async start() {
+      for (const a of pendingStart.splice(0)) await startAdapter(a);
+    },
+    async stop(opts = {}) {
+      stopping = true;
+      const timeoutMs = opts.timeoutMs ?? config.shutdown_timeout_s * 1000;
+      let timer: NodeJS.Timeout | undefined;
+      const drained = await Promise.race([
+        gateway.idle().then(() => true),
+        new Promise<boolean>((r) => {
+          timer = setTimeout(() => r(false), timeoutMs);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (!drained) {
+        logger.warn({ timeoutMs }, "shutdown timeout: aborting turns still running");
+        for (const l of lanes.values()) l.controller?.abort(new Error("gateway shutting down"));
+      }
+      for (const [key, a] of adapters) {
+        adapterAborts.get(key)?.abort();
+        try {
+          await a.stop();
+        } catch (err) {
+          logger.error({ err, platform: a.platform, account: a.account }, "adapter stop failed");
+        }
+      }
+      idleWaiters = [];
+    },
+  };
+  return gateway;
+}
+
+function contentText(parts: Exclude<ChatMessage["content"], string>): string {
+  return parts.map((p) => (p.type === "text" ? p.text : `[image: ${p.url.startsWith("data:") ? "inline" : p.url}]`)).join("\n");
+}

@@ -1,0 +1,174 @@
+import type { Database } from "better-sqlite3";
+
+/**
+ * Columns of `sessions` and `messages` after the current schema, in the form `ALTER TABLE ADD COLUMN`
+ * accepts (no PRIMARY KEY/UNIQUE, NOT NULL only with a default), so one list both creates a fresh table
+ * and reconciles an older one in place.
+ */
+const SESSION_COLUMNS: ReadonlyArray<readonly [string, string]> = [
+  ["session_key", "TEXT NOT NULL DEFAULT ''"],
+  ["agent_id", "TEXT NOT NULL DEFAULT 'main'"],
+  ["platform", "TEXT"],
+  ["account", "TEXT"],
+  ["chat_id", "TEXT"],
+  ["chat_type", "TEXT"],
+  ["thread_id", "TEXT"],
+  ["user_id", "TEXT"],
+  ["model", "TEXT"],
+  ["started_at", "INTEGER NOT NULL DEFAULT 0"],
+  ["updated_at", "INTEGER NOT NULL DEFAULT 0"],
+  ["ended_at", "INTEGER"],
+  ["end_reason", "TEXT"],
+  ["message_count", "INTEGER NOT NULL DEFAULT 0"],
+  ["input_tokens", "INTEGER NOT NULL DEFAULT 0"],
+  ["output_tokens", "INTEGER NOT NULL DEFAULT 0"],
+  ["title", "TEXT"],
+];
+
+const MESSAGE_COLUMNS: ReadonlyArray<readonly [string, string]> = [
+  ["session_id", "TEXT NOT NULL DEFAULT ''"],
+  ["role", "TEXT NOT NULL DEFAULT 'user'"],
+  ["content", "TEXT NOT NULL DEFAULT ''"],
+  ["tool_calls", "TEXT"],
+  ["tool_call_id", "TEXT"],
+  ["created_at", "INTEGER NOT NULL DEFAULT 0"],
+];
+
+/**
+ * Columns of the upstream "April v6" schema that block our inserts (NOT NULL without a default) or whose
+ * values move into a new column. They are copied, then dropped (with the indexes that name them).
+ */
+const LEGACY_SESSION_SOURCE = "source";
+const LEGACY_MESSAGE_TIMESTAMP = "timestamp";
+
+const FTS_SQL = `
+CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5(
+  content, content='messages', content_rowid='id', tokenize='unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER IF NOT EXISTS messages_fts_ai AFTER INSERT ON messages BEGIN
+  INSERT INTO messages_fts(rowid, content) VALUES (new.id, new.content);
+END;
+CREATE TRIGGER IF NOT EXISTS messages_fts_ad AFTER DELETE ON messages BEGIN
+  INSERT INTO messages_fts(messages_fts, rowid, content) VALUES ('delete', old.id, old.content);
+END;
+CREATE TRIGGER IF NOT EXISTS messages_fts_au AFTER UPDATE OF content ON messages BEGIN
+  INSERT INTO messages_fts(messages_fts, rowid, content) VALUES ('delete', old.id, old.content);
+  INSERT INTO messages_fts(rowid, content) VALUES (new.id, new.content);
+END;`;
+
+function columnsOf(db: Database, table: string): Set<string> {
+  return new Set((db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>).map((c) => c.name));
+}
+
+function tableExists(db: Database, name: string): boolean {
+  return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
+}
+
+/** Drop the explicit indexes of `table` that name any of `columns` (DROP COLUMN refuses indexed columns). */
+function dropIndexesOn(db: Database, table: string, columns: ReadonlySet<string>): void {
+  const indexes = db.prepare(`PRAGMA index_list(${table})`).all() as Array<{ name: string; origin: string }>;
+  for (const idx of indexes) {
+    if (idx.origin !== "c") continue; // pk/unique-constraint autoindexes cannot be dropped
+    const cols = db.prepare(`PRAGMA index_info("${idx.name.replaceAll('"', '""')}")`).all() as Array<{ name: string | null }>;
+    if (cols.some((c) => c.name !== null && columns.has(c.name))) db.exec(`DROP INDEX "${idx.name.replaceAll('"', '""')}"`);
+  }
+}
+
+function addMissingColumns(db: Database, table: string, spec: ReadonlyArray<readonly [string, string]>): void {
+  const have = columnsOf(db, table);
+  for (const [name, decl] of spec) if (!have.has(name)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${name} ${decl}`);
+}
+
+/**
+ * v1: the Switchboard schema. Creates it on an empty file, or upgrades the upstream schema in place:
+ * columns are reconciled with ALTER TABLE ADD COLUMN, every row is kept and becomes `main`'s, `source`
+ * becomes `platform`, REAL seconds become epoch milliseconds, and the full-text index is rebuilt.
+ */
+function migrateToV1(db: Database): void {
+  const upgrading = tableExists(db, "sessions");
+  if (!upgrading) {
+    db.exec(`CREATE TABLE sessions (id TEXT PRIMARY KEY, ${SESSION_COLUMNS.map(([n, d]) => `${n} ${d}`).join(", ")})`);
+  }
+  if (!tableExists(db, "messages")) {
+    db.exec(
+      `CREATE TABLE messages (id INTEGER PRIMARY KEY AUTOINCREMENT, ${MESSAGE_COLUMNS.map(([n, d]) => `${n} ${d}`).join(", ")})`,
+    );
+  }
+
+  if (upgrading) {
+    // The old FTS table and its triggers index a different shape; they are rebuilt below.
+    const triggers = db.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'messages'").all() as Array<{
+      name: string;
+    }>;
+    for (const t of triggers) db.exec(`DROP TRIGGER "${t.name.replaceAll('"', '""')}"`);
+    db.exec("DROP TABLE IF EXISTS messages_fts");
+    // A unique title index would make setTitle throw on the duplicates users create freely.
+    dropIndexesOn(db, "sessions", new Set(["title"]));
+
+    const legacySessions = columnsOf(db, "sessions");
+    const legacyMessages = columnsOf(db, "messages");
+    addMissingColumns(db, "sessions", SESSION_COLUMNS);
+    addMissingColumns(db, "messages", MESSAGE_COLUMNS);
+
+    if (legacyMessages.has(LEGACY_MESSAGE_TIMESTAMP)) {
+      db.exec(`UPDATE messages SET created_at = CAST(ROUND(timestamp * 1000) AS INTEGER), content = COALESCE(content, '')`);
+      dropIndexesOn(db, "messages", new Set([LEGACY_MESSAGE_TIMESTAMP]));
+      db.exec(`ALTER TABLE messages DROP COLUMN ${LEGACY_MESSAGE_TIMESTAMP}`);
+    }
+    if (legacySessions.has(LEGACY_SESSION_SOURCE)) {
+      db.exec(`
+        UPDATE sessions SET
+          platform = COALESCE(platform, source),
+          started_at = CAST(ROUND(started_at * 1000) AS INTEGER),
+          ended_at = CASE WHEN ended_at IS NULL THEN NULL ELSE CAST(ROUND(ended_at * 1000) AS INTEGER) END`);
+      dropIndexesOn(db, "sessions", new Set([LEGACY_SESSION_SOURCE]));
+      db.exec(`ALTER TABLE sessions DROP COLUMN ${LEGACY_SESSION_SOURCE}`);
+    }
+    db.exec(`
+      UPDATE sessions SET
+        message_count = (SELECT COUNT(*) FROM messages m WHERE m.session_id = sessions.id),
+        input_tokens = COALESCE(input_tokens, 0),
+        output_tokens = COALESCE(output_tokens, 0),
+        updated_at = MAX(COALESCE(updated_at, 0), started_at,
+          COALESCE((SELECT MAX(created_at) FROM messages m WHERE m.session_id = sessions.id), 0))`);
+  }
+
+  db.exec(`
+    CREATE INDEX IF NOT EXISTS idx_sessions_key ON sessions(session_key, ended_at);
+    CREATE INDEX IF NOT EXISTS idx_sessions_agent ON sessions(agent_id, updated_at);
+    CREATE INDEX IF NOT EXISTS idx_messages_session_id ON messages(session_id, id);
+    CREATE TABLE IF NOT EXISTS cron_leases (job_key TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at INTEGER NOT NULL);
+    CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT);
+  `);
+  db.exec(FTS_SQL);
+  if (upgrading) db.exec("INSERT INTO messages_fts(messages_fts) VALUES ('rebuild')");
+}
+
+/** Forward-only migrations: `MIGRATIONS[i]` takes `user_version` i to i + 1. Append; never edit a shipped one. */
+export const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [migrateToV1];
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/**
+ * Bring the file to `SCHEMA_VERSION`. Each step runs in its own IMMEDIATE transaction that re-reads the
+ * version, so two processes opening one old file migrate it once.
+ */
+export function migrate(db: Database): void {
+  const version = () => db.pragma("user_version", { simple: true }) as number;
+  if (version() > SCHEMA_VERSION) {
+    throw new Error(
+      `${db.name} has schema version ${version()}, newer than this Switchboard understands (${SCHEMA_VERSION}): upgrade Switchboard`,
+    );
+  }
+  for (;;) {
+    const done = db
+      .transaction(() => {
+        const v = version();
+        if (v >= SCHEMA_VERSION) return true;
+        MIGRATIONS[v]!(db);
+        db.pragma(`user_version = ${v + 1}`);
+        return false;
+      })
+      .immediate();
+    if (done) return;
+  }
+}

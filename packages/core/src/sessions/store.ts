@@ -1,0 +1,275 @@
+import { randomBytes } from "node:crypto";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import BetterSqlite3 from "better-sqlite3";
+import type { ResetPolicy } from "../config/schema.ts";
+import { MAIN_AGENT } from "../config/schema.ts";
+import { DEFAULT_ACCOUNT } from "../platform.ts";
+import { migrate } from "./migrations.ts";
+import type { SessionSource } from "./source.ts";
+import type {
+  GetOrCreateResult,
+  MessageRole,
+  NewMessage,
+  SearchHit,
+  SessionRecord,
+  SessionStore,
+  StoredMessage,
+} from "./store-types.ts";
+
+export interface SessionStoreOptions {
+  /** The clock, epoch ms (tests inject one to drive reset policies). */
+  now?: () => number;
+  /** How long a writer waits for another connection's lock, ms. */
+  busyTimeoutMs?: number;
+}
+
+const DEFAULT_HISTORY_LIMIT = 50;
+const DEFAULT_SEARCH_LIMIT = 20;
+const DEFAULT_LIST_LIMIT = 50;
+const DEFAULT_BUSY_TIMEOUT_MS = 5000;
+
+const SESSION_COLUMNS = `id, session_key AS sessionKey, agent_id AS agentId, platform, account, chat_id AS chatId,
+  chat_type AS chatType, thread_id AS threadId, user_id AS userId, model, started_at AS startedAt,
+  updated_at AS updatedAt, ended_at AS endedAt, end_reason AS endReason, message_count AS messageCount,
+  input_tokens AS inputTokens, output_tokens AS outputTokens, title`;
+
+interface MessageRow {
+  id: number;
+  sessionId: string;
+  role: MessageRole;
+  content: string | null;
+  toolCalls: string | null;
+  toolCallId: string | null;
+  createdAt: number;
+}
+
+const pad = (n: number, w = 2) => String(n).padStart(w, "0");
+
+/** `YYYYMMDD_HHMMSS_<8 hex>` in local time, the upstream session id format. */
+export function newSessionId(now: number): string {
+  const d = new Date(now);
+  const date = `${d.getFullYear()}${pad(d.getMonth() + 1)}${pad(d.getDate())}`;
+  const time = `${pad(d.getHours())}${pad(d.getMinutes())}${pad(d.getSeconds())}`;
+  return `${date}_${time}_${randomBytes(4).toString("hex")}`;
+}
+
+/** The most recent daily reset boundary at or before `now`: today at `atHour` local time, else yesterday's. */
+export function lastDailyBoundary(now: number, atHour: number): number {
+  const d = new Date(now);
+  const boundary = new Date(d.getFullYear(), d.getMonth(), d.getDate(), atHour, 0, 0, 0);
+  if (boundary.getTime() > now) boundary.setDate(boundary.getDate() - 1);
+  return boundary.getTime();
+}
+
+/** Why the reset policy ends a session last active at `updatedAt`, or `undefined` when it lives on. */
+export function resetReason(policy: ResetPolicy | undefined, updatedAt: number, now: number): "idle" | "daily" | undefined {
+  if (!policy || policy.mode === "none") return undefined;
+  if ((policy.mode === "idle" || policy.mode === "both") && now > updatedAt + policy.idle_minutes * 60_000) return "idle";
+  if ((policy.mode === "daily" || policy.mode === "both") && updatedAt < lastDailyBoundary(now, policy.at_hour)) return "daily";
+  return undefined;
+}
+
+/**
+ * Turn user text into an FTS5 query that cannot be a syntax error: every whitespace-separated word becomes
+ * a quoted string (all must appear); a trailing `*` is kept as a prefix search. Empty when nothing is left.
+ */
+export function ftsQuery(text: string): string {
+  const terms: string[] = [];
+  for (const word of text.split(/\s+/)) {
+    const prefix = word.length > 1 && word.endsWith("*");
+    const body = (prefix ? word.slice(0, -1) : word).replace(/\*+$/, "");
+    // Words with no letters or digits tokenize to nothing; an empty phrase would match nothing at all.
+    if (!/[\p{L}\p{N}]/u.test(body)) continue;
+    terms.push(`"${body.replaceAll('"', '""')}"${prefix ? "*" : ""}`);
+  }
+  return terms.join(" ");
+}
+
+function agentFromKey(sessionKey: string): string | undefined {
+  const m = /^agent:([^:]+):/.exec(sessionKey);
+  return m?.[1];
+}
+
+function parseToolCalls(text: string | null): unknown {
+  if (text === null) return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+function toMessage(row: MessageRow): StoredMessage {
+  return {
+    id: row.id,
+    sessionId: row.sessionId,
+    role: row.role,
+    content: row.content ?? "",
+    toolCalls: parseToolCalls(row.toolCalls),
+    toolCallId: row.toolCallId,
+    createdAt: row.createdAt,
+  };
+}
+
+/** Open (creating or upgrading) the session database at `file`: WAL, busy timeout, migrations to the current schema. */
+export function openSessionStore(file: string, options: SessionStoreOptions = {}): SessionStore {
+  const clock = options.now ?? Date.now;
+  if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true });
+  const db = new BetterSqlite3(file);
+  try {
+    db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS}`);
+    db.pragma("journal_mode = WAL");
+    // WAL + NORMAL is durable across application crashes; only an OS crash can lose the last commits.
+    db.pragma("synchronous = NORMAL");
+    migrate(db);
+  } catch (err) {
+    db.close();
+    throw new Error(`cannot open the session store ${file}: ${(err as Error).message}`, { cause: err });
+  }
+
+  const stmt = {
+    get: db.prepare(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE id = ?`),
+    findActive: db.prepare(
+      `SELECT ${SESSION_COLUMNS} FROM sessions WHERE session_key = ? AND ended_at IS NULL ORDER BY started_at DESC, rowid DESC LIMIT 1`,
+    ),
+    insert: db.prepare(`INSERT INTO sessions (id, session_key, agent_id, platform, account, chat_id, chat_type, thread_id,
+      user_id, model, started_at, updated_at) VALUES (@id, @sessionKey, @agentId, @platform, @account, @chatId, @chatType,
+      @threadId, @userId, @model, @now, @now)`),
+    touch: db.prepare("UPDATE sessions SET updated_at = MAX(updated_at, ?) WHERE id = ?"),
+    end: db.prepare("UPDATE sessions SET ended_at = ?, end_reason = ? WHERE id = ? AND ended_at IS NULL"),
+    appendCount: db.prepare(
+      "UPDATE sessions SET message_count = message_count + ?, updated_at = MAX(updated_at, ?) WHERE id = ?",
+    ),
+    insertMessage: db.prepare(
+      "INSERT INTO messages (session_id, role, content, tool_calls, tool_call_id, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+    ),
+    usage: db.prepare("UPDATE sessions SET input_tokens = input_tokens + ?, output_tokens = output_tokens + ? WHERE id = ?"),
+    title: db.prepare("UPDATE sessions SET title = ? WHERE id = ?"),
+    history: db.prepare(`SELECT id, session_id AS sessionId, role, content, tool_calls AS toolCalls,
+      tool_call_id AS toolCallId, created_at AS createdAt FROM messages WHERE session_id = ? ORDER BY id DESC LIMIT ?`),
+    search: db.prepare(`SELECT m.session_id AS sessionId, s.agent_id AS agentId, m.id AS messageId, m.role,
+      snippet(messages_fts, 0, '>>>', '<<<', '…', 16) AS snippet, m.created_at AS createdAt
+      FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid JOIN sessions s ON s.id = m.session_id
+      WHERE messages_fts MATCH @query AND (@agentId IS NULL OR s.agent_id = @agentId)
+      ORDER BY m.created_at DESC, m.id DESC LIMIT @limit`),
+    list: db.prepare(`SELECT ${SESSION_COLUMNS} FROM sessions
+      WHERE (@agentId IS NULL OR agent_id = @agentId) AND (@includeEnded = 1 OR ended_at IS NULL)
+      ORDER BY updated_at DESC, rowid DESC LIMIT @limit`),
+  };
+
+  const get = (id: string) => stmt.get.get(id) as SessionRecord | undefined;
+  const findActive = (key: string) => stmt.findActive.get(key) as SessionRecord | undefined;
+
+  const create = (sessionKey: string, source: SessionSource, now: number, model?: string, id = newSessionId(now)) => {
+    stmt.insert.run({
+      id,
+      sessionKey,
+      agentId: source.agentId || agentFromKey(sessionKey) || MAIN_AGENT,
+      platform: source.platform || null,
+      account: source.account || DEFAULT_ACCOUNT,
+      chatId: source.chatId ?? null,
+      chatType: source.chatType ?? null,
+      threadId: source.threadId ?? null,
+      userId: source.userId ?? null,
+      model: model ?? null,
+      now,
+    });
+    return get(id)!;
+  };
+
+  const getOrCreate = db.transaction(
+    (sessionKey: string, source: SessionSource, opts: Parameters<SessionStore["getOrCreate"]>[2] = {}): GetOrCreateResult => {
+      const now = opts.now ?? clock();
+      const active = findActive(sessionKey);
+      if (active) {
+        const reason = opts.forceNew ? "reset" : resetReason(opts.reset, active.updatedAt, now);
+        if (!reason) {
+          stmt.touch.run(now, active.id);
+          return { session: get(active.id)!, created: false };
+        }
+        stmt.end.run(now, reason, active.id);
+        const session = create(sessionKey, source, now, opts.model);
+        return { session, created: true, previous: get(active.id)!, reason };
+      }
+      return { session: create(sessionKey, source, now, opts.model), created: true, reason: "new" };
+    },
+  );
+
+  const append = db.transaction((sessionId: string, messages: NewMessage[]) => {
+    if (messages.length === 0) return;
+    const fallback = clock();
+    let last = 0;
+    for (const m of messages) {
+      const at = m.createdAt ?? fallback;
+      if (at > last) last = at;
+      stmt.insertMessage.run(
+        sessionId,
+        m.role,
+        m.content,
+        m.toolCalls === undefined ? null : JSON.stringify(m.toolCalls),
+        m.toolCallId ?? null,
+        at,
+      );
+    }
+    // Last, so the one check also covers the messages: an unknown session rolls the whole batch back.
+    if (stmt.appendCount.run(messages.length, last, sessionId).changes === 0) {
+      throw new Error(`append: no session ${sessionId}`);
+    }
+  });
+
+  const ensure = db.transaction(
+    (sessionId: string, sessionKey: string, source: SessionSource, opts: { model?: string; now?: number } = {}) => {
+      const existing = get(sessionId);
+      const agentId = source.agentId || agentFromKey(sessionKey) || MAIN_AGENT;
+      if (existing) {
+        // Fail closed: a caller-chosen id must never continue another agent's conversation.
+        if (existing.agentId !== agentId) {
+          throw new Error(`session ${sessionId} belongs to agent "${existing.agentId}", not "${agentId}"`);
+        }
+        return existing;
+      }
+      return create(sessionKey, source, opts.now ?? clock(), opts.model, sessionId);
+    },
+  );
+
+  return {
+    file,
+    db,
+    getOrCreate: (key, source, opts) => getOrCreate.immediate(key, source, opts),
+    findActive,
+    get,
+    ensure: (id, key, source, opts) => ensure.immediate(id, key, source, opts),
+    end(sessionId, reason, now) {
+      stmt.end.run(now ?? clock(), reason, sessionId);
+    },
+    append: (sessionId, messages) => append.immediate(sessionId, messages),
+    addUsage(sessionId, usage) {
+      stmt.usage.run(Math.max(0, Math.trunc(usage.inputTokens) || 0), Math.max(0, Math.trunc(usage.outputTokens) || 0), sessionId);
+    },
+    setTitle(sessionId, title) {
+      stmt.title.run(title, sessionId);
+    },
+    history(sessionId, limit = DEFAULT_HISTORY_LIMIT) {
+      const rows = stmt.history.all(sessionId, Math.max(0, limit)) as MessageRow[];
+      const out = new Array<StoredMessage>(rows.length);
+      for (let i = 0; i < rows.length; i++) out[rows.length - 1 - i] = toMessage(rows[i]!);
+      return out;
+    },
+    search(query, opts = {}) {
+      const match = ftsQuery(query);
+      if (!match) return [];
+      return stmt.search.all({ query: match, agentId: opts.agentId ?? null, limit: opts.limit ?? DEFAULT_SEARCH_LIMIT }) as SearchHit[];
+    },
+    list(opts = {}) {
+      return stmt.list.all({
+        agentId: opts.agentId ?? null,
+        includeEnded: opts.includeEnded ? 1 : 0,
+        limit: opts.limit ?? DEFAULT_LIST_LIMIT,
+      }) as SessionRecord[];
+    },
+    close() {
+      if (db.open) db.close();
+    },
+  };
+}

@@ -1,0 +1,152 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import BetterSqlite3 from "better-sqlite3";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { SCHEMA_VERSION } from "../src/sessions/migrations.ts";
+import { openSessionStore } from "../src/sessions/store.ts";
+import type { SessionStore } from "../src/sessions/store-types.ts";
+import { type LegacySession, writeLegacyDb } from "./helpers/legacy-db.ts";
+
+const T0 = 1_712_000_000.25; // epoch seconds, REAL, the way upstream wrote them
+
+const LEGACY: LegacySession[] = [
+  {
+    id: "20240401_193320_a1b2c3d4",
+    source: "telegram",
+    userId: "123456",
+    model: "anthropic/claude-sonnet",
+    startedAt: T0,
+    endedAt: T0 + 600,
+    endReason: "session_reset",
+    title: "Kubernetes upgrade",
+    inputTokens: 1200,
+    messages: [
+      { role: "user", content: "how do I upgrade the kubernetes cluster?", timestamp: T0 + 1 },
+      { role: "assistant", content: null, timestamp: T0 + 2, toolCalls: '[{"id":"c1","name":"terminal"}]', toolName: "terminal" },
+      { role: "tool", content: "kubectl version: v1.29", timestamp: T0 + 3 },
+      { role: "assistant", content: "Drain the nodes one by one, then upgrade kubelet.", timestamp: T0 + 4.5 },
+    ],
+  },
+  {
+    id: "20240402_080000_deadbeef",
+    source: "discord",
+    userId: "987",
+    startedAt: T0 + 86_400,
+    title: "Dentist",
+    messages: [{ role: "user", content: "remind me about the dentist appointment", timestamp: T0 + 86_401 }],
+  },
+  { id: "20240403_090000_00000000", source: "cli", startedAt: T0 + 2 * 86_400, messages: [] },
+];
+
+let dir: string;
+let file: string;
+let store: SessionStore | undefined;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), "sb-migrate-"));
+  file = join(dir, "state.db");
+  writeLegacyDb(file, LEGACY);
+});
+afterEach(() => {
+  store?.close();
+  store = undefined;
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("upgrading a database written by the upstream April v6 schema", () => {
+  it("keeps every session and message and attributes them to main", () => {
+    store = openSessionStore(file);
+    const sessions = store.list({ includeEnded: true, limit: 100 });
+    expect(sessions.map((s) => s.id).sort()).toEqual(LEGACY.map((s) => s.id).sort());
+    for (const s of sessions) expect(s.agentId).toBe("main");
+    const count = store.db.prepare("SELECT COUNT(*) AS n FROM messages").get() as { n: number };
+    expect(count.n).toBe(5);
+  });
+
+  it("moves source to platform and converts REAL seconds to epoch milliseconds", () => {
+    store = openSessionStore(file);
+    const s = store.get("20240401_193320_a1b2c3d4")!;
+    expect(s).toMatchObject({
+      platform: "telegram",
+      userId: "123456",
+      model: "anthropic/claude-sonnet",
+      startedAt: 1_712_000_000_250,
+      endedAt: 1_712_000_600_250,
+      endReason: "session_reset",
+      messageCount: 4,
+      inputTokens: 1200,
+      outputTokens: 3,
+      title: "Kubernetes upgrade",
+      sessionKey: "",
+    });
+    // Last activity is the newest message.
+    expect(s.updatedAt).toBe(1_712_000_004_750);
+    expect(store.get("20240403_090000_00000000")).toMatchObject({ platform: "cli", messageCount: 0, updatedAt: 1_712_172_800_250 });
+  });
+
+  it("loads the history of an old session in order, with tool calls and null content", () => {
+    store = openSessionStore(file);
+    const h = store.history("20240401_193320_a1b2c3d4");
+    expect(h.map((m) => [m.role, m.content, m.createdAt])).toEqual([
+      ["user", "how do I upgrade the kubernetes cluster?", 1_712_000_001_250],
+      ["assistant", "", 1_712_000_002_250],
+      ["tool", "kubectl version: v1.29", 1_712_000_003_250],
+      ["assistant", "Drain the nodes one by one, then upgrade kubelet.", 1_712_000_004_750],
+    ]);
+    expect(h[1]!.toolCalls).toEqual([{ id: "c1", name: "terminal" }]);
+    expect(store.history("20240401_193320_a1b2c3d4", 2).map((m) => m.role)).toEqual(["tool", "assistant"]);
+  });
+
+  it("rebuilds full-text search over the old messages, scoped to main", () => {
+    store = openSessionStore(file);
+    const hits = store.search("kubernetes");
+    expect(hits).toHaveLength(1);
+    expect(hits[0]).toMatchObject({ sessionId: "20240401_193320_a1b2c3d4", agentId: "main", role: "user" });
+    expect(hits[0]!.snippet).toContain(">>>kubernetes<<<");
+    expect(store.search("dentist", { agentId: "main" })).toHaveLength(1);
+    expect(store.search("dentist", { agentId: "support" })).toHaveLength(0);
+  });
+
+  it("sets user_version, keeps the legacy extra columns, and drops only what blocks new writes", () => {
+    store = openSessionStore(file);
+    expect(store.db.pragma("user_version", { simple: true })).toBe(SCHEMA_VERSION);
+    const cols = (store.db.prepare("PRAGMA table_info(sessions)").all() as Array<{ name: string }>).map((c) => c.name);
+    expect(cols).toEqual(expect.arrayContaining(["agent_id", "session_key", "account", "chat_id", "system_prompt", "billing_provider"]));
+    expect(cols).not.toContain("source");
+    const mcols = (store.db.prepare("PRAGMA table_info(messages)").all() as Array<{ name: string }>).map((c) => c.name);
+    expect(mcols).toEqual(expect.arrayContaining(["created_at", "tool_name", "token_count"]));
+    const prompt = store.db.prepare("SELECT system_prompt FROM sessions WHERE id = ?").get("20240401_193320_a1b2c3d4");
+    expect(prompt).toEqual({ system_prompt: "You are Hermes." });
+  });
+
+  it("accepts new sessions and messages next to the old rows, searchable together", () => {
+    store = openSessionStore(file);
+    const { session } = store.getOrCreate(
+      "agent:support:telegram@support:dm:42",
+      { platform: "telegram", account: "support", chatType: "dm", chatId: "42", agentId: "support" },
+      { now: 1_800_000_000_000 },
+    );
+    store.append(session.id, [{ role: "user", content: "kubernetes again", createdAt: 1_800_000_000_001 }]);
+    // Upstream had a unique index on titles; titles repeat freely now.
+    store.setTitle(session.id, "Kubernetes upgrade");
+    expect(store.search("kubernetes").map((h) => h.agentId)).toEqual(["support", "main"]);
+    expect(store.search("kubernetes", { agentId: "support" })).toHaveLength(1);
+    expect(store.get(session.id)).toMatchObject({ agentId: "support", account: "support", messageCount: 1 });
+  });
+
+  it("upgrades once: reopening does not convert timestamps again", () => {
+    openSessionStore(file).close();
+    store = openSessionStore(file);
+    expect(store.get("20240401_193320_a1b2c3d4")!.startedAt).toBe(1_712_000_000_250);
+    expect(store.search("dentist")).toHaveLength(1);
+  });
+
+  it("refuses a file from a newer schema instead of corrupting it", () => {
+    openSessionStore(file).close();
+    const raw = new BetterSqlite3(file);
+    raw.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
+    raw.close();
+    expect(() => openSessionStore(file)).toThrow(/newer than this Switchboard understands/);
+  });
+});

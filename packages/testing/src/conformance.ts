@@ -1,0 +1,299 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  buildConfig,
+  type DispatchOutcome,
+  type GatewayConfig,
+  type GatewayRuntime,
+  createGateway,
+  type InboundMessage,
+  openSessionStore,
+  type PlatformAdapter,
+  type SessionStore,
+} from "@switchboard/core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  type ConformanceDescriptor,
+  type ConformanceIds,
+  type ConformanceTest,
+  DEFAULT_CONFORMANCE_IDS,
+  type FakePlatform,
+  type FakeSent,
+} from "./conformance-types.ts";
+import { createEchoRunner } from "./echo-runner.ts";
+import { type HttpBridge, startHttpBridge } from "./http-bridge.ts";
+
+const SECOND = "second";
+
+/** Handle types whose count must return to the baseline after `stop()`. */
+const HANDLE_TYPES = new Set(["TCPSocketWrap", "TCPServerWrap", "Timeout", "TLSWrap", "Immediate"]);
+function handleCount(): number {
+  return process.getActiveResourcesInfo().filter((t) => HANDLE_TYPES.has(t)).length;
+}
+
+interface Harness {
+  fake: FakePlatform;
+  gateway: GatewayRuntime;
+  store: SessionStore;
+  bridge: HttpBridge;
+  config: GatewayConfig;
+  outcomes: Array<{ inbound: InboundMessage; outcome: DispatchOutcome }>;
+  home: string;
+}
+
+function conformanceConfig(d: ConformanceDescriptor, section: Record<string, unknown>, ids: ConformanceIds, requireMention: boolean) {
+  const platform = d.name;
+  return {
+    agents: { main: {}, alpha: {}, beta: {}, gamma: {} },
+    routes: [
+      { match: { platform, chat_id: ids.groupChat }, agent: "alpha" },
+      { match: { platform, thread_id: ids.thread.threadId }, agent: "gamma" },
+      { match: { platform, account: SECOND }, agent: "beta" },
+    ],
+    platforms: { [platform]: { ...section, allow_all_users: true, require_mention: requireMention } },
+    api_server: { enabled: false },
+  };
+}
+
+/**
+ * The conformance suite every platform adapter runs (DESIGN §6): the real adapter against its fake platform,
+ * through a real gateway with an echo agent. Opt-outs are named, with a reason.
+ */
+export function adapterConformance(d: ConformanceDescriptor): void {
+  const ids: ConformanceIds = { ...DEFAULT_CONFORMANCE_IDS, ...d.ids, thread: { ...DEFAULT_CONFORMANCE_IDS.thread, ...d.ids?.thread } };
+  const timeout = d.replyTimeoutMs ?? 5000;
+  const chatTypes = d.chatTypes ?? ["dm", "group", "thread"];
+  const p = d.name;
+  let h: Harness;
+  let baseline = 0;
+  let msg = 0;
+  const uniq = (label: string) => `${label}-${++msg}-${Math.random().toString(36).slice(2, 7)}`;
+
+  const test = (name: ConformanceTest, fn: () => Promise<void>, extraTimeout = 0) => {
+    const reason = d.optOut?.[name];
+    if (reason) it.skip(`${name} (opted out: ${reason})`, () => {});
+    else it(name, fn, timeout * 3 + extraTimeout);
+  };
+  const outcomeFor = async (text: string): Promise<DispatchOutcome | undefined> => {
+    const deadline = Date.now() + timeout;
+    while (Date.now() < deadline) {
+      const o = h.outcomes.find((x) => x.inbound.text.includes(text));
+      if (o) return o.outcome;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return undefined;
+  };
+  const expectNoReply = async (text: string, ms = 800) => {
+    await new Promise((r) => setTimeout(r, ms));
+    expect(h.fake.sent().some((s) => s.text.includes(text))).toBe(false);
+  };
+  const replyTo = (text: string, extra: (m: FakeSent) => boolean = () => true) =>
+    h.fake.waitForSent((m) => m.text.includes(text) && extra(m), timeout);
+
+  describe(`${p} adapter conformance`, () => {
+    beforeAll(async () => {
+      baseline = handleCount();
+      const home = mkdtempSync(join(tmpdir(), `sb-conf-${p}-`));
+      let gw: GatewayRuntime | undefined;
+      const bridge = await startHttpBridge((req) => gw?.http.fetch(req));
+      const env = { gatewayUrl: bridge.url };
+      const fake = await d.startFake(env);
+      const config = buildConfig(conformanceConfig(d, d.config(fake, env), ids, false), {
+        file: undefined,
+        home,
+        env: {},
+        platforms: { [p]: d.definition },
+      });
+      const store = openSessionStore(join(home, "state.db"));
+      const outcomes: Harness["outcomes"] = [];
+      const adapters: PlatformAdapter[] = [];
+      for (const [account, cfg] of config.platformAccounts.get(p) ?? []) adapters.push(d.definition.create(cfg, { account }));
+      gw = createGateway({
+        config,
+        store,
+        runner: createEchoRunner(),
+        adapters,
+        retry: { baseDelayMs: 50 },
+        onDispatch: (inbound, outcome) => outcomes.push({ inbound, outcome }),
+      });
+      await gw.start();
+      h = { fake, gateway: gw, store, bridge, config, outcomes, home };
+    }, 30_000);
+
+    afterAll(async () => {
+      if (!h) return;
+      await h.gateway.stop({ timeoutMs: 2000 }).catch(() => {});
+      await h.fake.close().catch(() => {});
+      await h.bridge.close();
+      h.store.close();
+      rmSync(h.home, { recursive: true, force: true });
+    }, 30_000);
+
+    if (chatTypes.includes("dm")) {
+      test("dm-routing", async () => {
+        const text = uniq("hello-dm");
+        await h.fake.inject({ chatType: "dm", chatId: ids.dmChat, userId: ids.user, userName: "Ada", text });
+        const reply = await replyTo(text, (m) => m.chatId === ids.dmChat);
+        expect(reply.text).toContain("[main]");
+        const outcome = await outcomeFor(text);
+        expect(outcome).toMatchObject({ status: "queued", agentId: "main", sessionKey: `agent:main:${p}:dm:${ids.dmChat}` });
+      });
+    }
+
+    if (chatTypes.includes("group")) {
+      test("group-routing", async () => {
+        const text = uniq("hello-group");
+        await h.fake.inject({ chatType: "group", chatId: ids.groupChat, userId: ids.user, text, mention: true });
+        const reply = await replyTo(text, (m) => m.chatId === ids.groupChat);
+        expect(reply.text).toContain("[alpha]");
+        expect(await outcomeFor(text)).toMatchObject({
+          status: "queued",
+          agentId: "alpha",
+          sessionKey: `agent:alpha:${p}:group:${ids.groupChat}:${ids.user}`,
+        });
+      });
+    }
+
+    if (chatTypes.includes("thread")) {
+      test("thread-routing", async () => {
+        const text = uniq("hello-thread");
+        await h.fake.inject({
+          chatType: "thread",
+          chatId: ids.thread.chatId,
+          threadId: ids.thread.threadId,
+          ...(ids.thread.parentChatId ? { parentChatId: ids.thread.parentChatId } : {}),
+          userId: ids.user,
+          text,
+          mention: true,
+        });
+        const reply = await replyTo(text);
+        expect(reply.text).toContain("[gamma]");
+        expect(reply.threadId === ids.thread.threadId || reply.chatId === ids.thread.threadId).toBe(true);
+        const outcome = await outcomeFor(text);
+        expect(outcome?.status).toBe("queued");
+        const key = outcome && "sessionKey" in outcome ? outcome.sessionKey : "";
+        expect(key.startsWith(`agent:gamma:${p}:`)).toBe(true);
+        expect(key).toContain(ids.thread.threadId);
+        // Threads are shared by default (thread_per_user: false): no user part.
+        expect(key.endsWith(`:${ids.user}`) && ids.user !== ids.thread.threadId).toBe(false);
+      });
+    }
+
+    test("reply-same-chat-thread-account", async () => {
+      const text = uniq("hello-second");
+      const chatType = chatTypes.includes("dm") ? "dm" : "group";
+      const chatId = chatType === "dm" ? ids.dmChat : ids.otherGroupChat;
+      await h.fake.inject({ account: SECOND, chatType, chatId, userId: ids.user, text, mention: true });
+      const reply = await replyTo(text);
+      expect(reply.account).toBe(SECOND);
+      expect(reply.chatId).toBe(chatId);
+      expect(reply.text).toContain("[beta]");
+    });
+
+    test("long-reply-split", async () => {
+      const limit = h.gateway.adapters().find((a) => a.account === "default")!.capabilities;
+      const n = Math.min(limit.maxMessageLength * 2 + 500, 40_000);
+      const marker = uniq("long");
+      const before = h.fake.sent().length;
+      const chatType = chatTypes.includes("dm") ? "dm" : "group";
+      const chatId = chatType === "dm" ? ids.dmChat : ids.otherGroupChat;
+      await h.fake.inject({ chatType, chatId, userId: ids.user, text: `${marker} [[long:${n}]]`, mention: true });
+      const deadline = Date.now() + timeout * 2;
+      let chunks: FakeSent[] = [];
+      while (Date.now() < deadline) {
+        chunks = h.fake.sent().slice(before).filter((m) => m.chatId === chatId);
+        const total = chunks.reduce((s, c) => s + c.text.length, 0);
+        if (chunks.length >= 3 && total >= n * 0.9) break;
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      expect(chunks.length).toBeGreaterThanOrEqual(3);
+      const unit = limit.lengthUnit ?? "utf16";
+      for (const c of chunks) {
+        const len = unit === "bytes" ? Buffer.byteLength(c.text) : c.text.length;
+        expect(len).toBeLessThanOrEqual(limit.maxMessageLength);
+        // Where the platform keeps Markdown, no chunk may leave a code fence open.
+        if (limit.format === "markdown" || limit.format === "mrkdwn") {
+          const fences = c.text.split("\n").filter((l) => /^\s*```/.test(l)).length;
+          expect(fences % 2, `unbalanced code fence in chunk: ${c.text.slice(0, 80)}`).toBe(0);
+        }
+      }
+    }, timeout * 2);
+
+    test("formatting-fallback", async () => {
+      if (!h.fake.rejectNextFormatted) throw new Error("the fake must implement rejectNextFormatted, or opt out with a reason");
+      h.fake.rejectNextFormatted();
+      const text = uniq("fmt");
+      const chatType = chatTypes.includes("dm") ? "dm" : "group";
+      const chatId = chatType === "dm" ? ids.dmChat : ids.otherGroupChat;
+      await h.fake.inject({ chatType, chatId, userId: ids.user, text: `**bold** ${text}`, mention: true });
+      const reply = await replyTo(text);
+      expect(reply.text).toContain("bold");
+      expect(reply.text).not.toContain("**");
+    });
+
+    test("ignores-self", async () => {
+      const text = uniq("self");
+      const chatType = chatTypes.includes("dm") ? "dm" : "group";
+      const chatId = chatType === "dm" ? ids.dmChat : ids.otherGroupChat;
+      await h.fake.inject({ chatType, chatId, userId: ids.user, text, fromSelf: true, mention: true });
+      await expectNoReply(text);
+    });
+
+    test("mention-gating", async () => {
+      if (!chatTypes.includes("group")) return;
+      const gated = buildConfig(conformanceConfig(d, d.config(h.fake, { gatewayUrl: h.bridge.url }), ids, true), {
+        file: undefined,
+        home: h.home,
+        env: {},
+        platforms: { [p]: d.definition },
+      });
+      h.gateway.reconfigure(gated);
+      try {
+        const quiet = uniq("unmentioned");
+        await h.fake.inject({ chatType: "group", chatId: ids.otherGroupChat, userId: ids.otherUser, text: quiet, mention: false });
+        await expectNoReply(quiet);
+        const loud = uniq("mentioned");
+        await h.fake.inject({ chatType: "group", chatId: ids.otherGroupChat, userId: ids.otherUser, text: loud, mention: true });
+        await replyTo(loud, (m) => m.chatId === ids.otherGroupChat);
+      } finally {
+        h.gateway.reconfigure(h.config);
+      }
+    });
+
+    test("retries-429", async () => {
+      h.fake.failNextSends(429, 1, 1);
+      const text = uniq("rate");
+      const chatType = chatTypes.includes("dm") ? "dm" : "group";
+      const chatId = chatType === "dm" ? ids.dmChat : ids.otherGroupChat;
+      const started = Date.now();
+      await h.fake.inject({ chatType, chatId, userId: ids.user, text, mention: true });
+      await replyTo(text);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    }, 2000);
+
+    test("retries-5xx", async () => {
+      h.fake.failNextSends(500, 2);
+      const text = uniq("flaky");
+      const chatType = chatTypes.includes("dm") ? "dm" : "group";
+      const chatId = chatType === "dm" ? ids.dmChat : ids.otherGroupChat;
+      await h.fake.inject({ chatType, chatId, userId: ids.user, text, mention: true });
+      await replyTo(text);
+    });
+
+    test("stop-no-handles", async () => {
+      await h.gateway.stop({ timeoutMs: 2000 });
+      await h.fake.close();
+      await h.bridge.close();
+      h.store.close();
+      const deadline = Date.now() + 3000;
+      while (handleCount() > baseline && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(
+        handleCount(),
+        `open handles after stop: ${JSON.stringify(process.getActiveResourcesInfo())}`,
+      ).toBeLessThanOrEqual(baseline);
+      rmSync(h.home, { recursive: true, force: true });
+      h = undefined as unknown as Harness;
+    }, 10_000);
+  });
+}

@@ -1,0 +1,62 @@
+import type { AgentEvent, AgentRunner, AgentTurn } from "@switchboard/core";
+
+function lastUserText(turn: AgentTurn): string {
+  const m = [...turn.input].reverse().find((x) => x.role === "user");
+  if (!m) return "";
+  return typeof m.content === "string" ? m.content : m.content.map((p) => (p.type === "text" ? p.text : "")).join(" ");
+}
+
+/** A long Markdown reply with paragraphs and fenced code, `n` characters long (for chunking tests). */
+export function longReply(n: number): string {
+  const parts: string[] = [];
+  let len = 0;
+  let i = 0;
+  while (len < n) {
+    const block =
+      i % 3 === 2
+        ? `\`\`\`ts\n${Array.from({ length: 12 }, (_, k) => `const line${i}_${k} = ${k} * ${i}; // code`).join("\n")}\n\`\`\``
+        : `Paragraph ${i}. ${"This is a sentence of the long reply. ".repeat(6).trim()}`;
+    parts.push(block);
+    len += block.length + 2;
+    i++;
+  }
+  return parts.join("\n\n").slice(0, n);
+}
+
+/**
+ * A deterministic offline runner for the test kit, answering like the `echo` provider: `[<agent>] <input>`,
+ * word by word. `[[long:N]]` answers N characters of Markdown with code fences; `[[sleep:MS]]` waits first.
+ */
+export function createEchoRunner(): AgentRunner {
+  return {
+    async *run(turn: AgentTurn): AsyncIterable<AgentEvent> {
+      const input = lastUserText(turn);
+      const sleep = /\[\[sleep:(\d+)\]\]/.exec(input);
+      if (sleep) {
+        const ms = Number(sleep[1]);
+        const aborted = await new Promise<boolean>((resolve) => {
+          const t = setTimeout(() => resolve(false), ms);
+          turn.signal.addEventListener("abort", () => {
+            clearTimeout(t);
+            resolve(true);
+          }, { once: true });
+        });
+        if (aborted) {
+          yield { type: "error", message: "The turn was stopped.", code: "aborted" };
+          return;
+        }
+      }
+      const long = /\[\[long:(\d+)\]\]/.exec(input);
+      const text = long ? longReply(Number(long[1])) : `[${turn.agent.id}] ${input}`;
+      const words = text.split(/(?<=\s)/);
+      for (const w of words) {
+        if (turn.signal.aborted) {
+          yield { type: "error", message: "The turn was stopped.", code: "aborted" };
+          return;
+        }
+        yield { type: "text-delta", text: w };
+      }
+      yield { type: "finish", text, usage: { inputTokens: input.split(/\s+/).length, outputTokens: words.length } };
+    },
+  };
+}

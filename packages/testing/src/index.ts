@@ -1,0 +1,6 @@
+export * from "./conformance.ts";
+export * from "./conformance-types.ts";
+export * from "./echo-runner.ts";
+export * from "./http-bridge.ts";
+export * from "./test-platform.ts";
+export * from "./stub-llm.ts";

@@ -1,0 +1,10 @@
+import { adapterConformance, platform, testNetwork } from "../src/index.ts";
+
+const NETWORK = "conformance";
+
+adapterConformance({
+  name: "test",
+  definition: platform,
+  startFake: async () => testNetwork(NETWORK),
+  config: () => ({ accounts: { default: { network: NETWORK }, second: { network: NETWORK } } }),
+});
