@@ -24,6 +24,11 @@ export const discordConfigSchema = platformCommonSchema
     auto_thread: z.boolean().default(false),
     /** Accept messages from other bots (never from this bot itself). */
     allow_bots: z.boolean().default(false),
+    /**
+     * Requests per second the REST client paces itself to. 50 is Discord's global limit per bot; raise it only
+     * when Discord has raised yours (or against a local fake).
+     */
+    global_requests_per_second: z.number().int().positive().default(50),
   })
   .strict();
 

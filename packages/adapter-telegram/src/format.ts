@@ -289,8 +289,14 @@ function parseLink(src: string, at: number): { text: string; url: string; end: n
     else if (c === "\n" && src[j + 1] === "\n") return undefined;
   }
   if (j >= src.length || src[j + 1] !== "(") return undefined;
-  const close = src.indexOf(")", j + 2);
-  if (close < 0) return undefined;
+  // Balanced parentheses, so `https://en.wikipedia.org/wiki/Foo_(bar)` stays one URL.
+  let close = j + 2;
+  for (let parens = 1; close < src.length; close++) {
+    if (src[close] === "(") parens++;
+    else if (src[close] === ")" && --parens === 0) break;
+    else if (src[close] === "\n") return undefined;
+  }
+  if (close >= src.length) return undefined;
   let target = src.slice(j + 2, close).trim();
   if (target.startsWith("<") && target.includes(">")) target = target.slice(1, target.indexOf(">"));
   const url = target.split(/\s+/)[0] ?? "";

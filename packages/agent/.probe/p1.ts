@@ -56,8 +56,8 @@ console.log("aborted streams", stub.abortedStreams(), "active", stub.activeStrea
 stub.setLatency(0);
 stub.script({ text: "x", delayMs: 3000 });
 await run("timeout", { timeout: { totalMs: 300 } });
-stub.script({ stall: true });
-await run("stall", { timeout: { chunkMs: 300 } });
+stub.script({ text: "slow words", stall: true });
+await run("stall", { timeout: { firstChunkMs: 300, chunkMs: 300 } });
 await new Promise(r => setTimeout(r, 100));
 console.log("aborted streams", stub.abortedStreams(), "active", stub.activeStreams());
 console.log(JSON.stringify(stub.requests[1].messages), JSON.stringify(stub.requests[2]).slice(0, 600));

@@ -91,3 +91,13 @@ export async function readJson<S extends z.ZodType>(request: Request, max: numbe
   if (!parsed.success) throw fromZodError(parsed.error);
   return parsed.data;
 }
+
+/** A JSON response with extra headers (`X-Switchboard-Agent`, …). */
+export function jsonResponse(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", ...headers } });
+}
+
+/** The response headers naming who answered and in which session. */
+export function turnHeaders(agentId: string, publicSessionId: string): Record<string, string> {
+  return { [HEADER.agent]: agentId, [HEADER.session]: publicSessionId };
+}

@@ -17,7 +17,7 @@ export type StubResponse =
       usage?: { promptTokens?: number; completionTokens?: number };
       /** Wait this long before sending the response headers (for timeout tests). */
       delayMs?: number;
-      /** Send the first chunk, then keep the stream open without sending more (for idle-timeout tests). */
+      /** Send the first word of `text`, then keep the stream open without sending more (for idle-timeout tests). */
       stall?: boolean;
     }
   | { status: number; message?: string; headers?: Record<string, string> }
@@ -184,11 +184,13 @@ export async function startStubLlm(options: StubLlmOptions = {}): Promise<StubLl
       const base = { id, object: "chat.completion.chunk", created: Math.floor(Date.now() / 1000), model: body.model ?? modelId };
       const chunk = (delta: object, finish: string | null = null) => ({ ...base, choices: [{ index: 0, delta, finish_reason: finish }] });
       if (!(await send(chunk({ role: "assistant", content: "" })))) return;
+      const pieces = text.match(/\S+\s*|\s+/g) ?? [];
       if (answer.stall) {
+        if (pieces[0]) await send(chunk({ content: pieces[0] }));
         await new Promise<void>((resolve) => res.once("close", resolve));
         return;
       }
-      for (const piece of text.match(/\S+\s*|\s+/g) ?? []) {
+      for (const piece of pieces) {
         if (!(await send(chunk({ content: piece })))) return;
       }
       for (const [index, call] of toolCalls.entries()) {

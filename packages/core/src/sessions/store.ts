@@ -112,14 +112,34 @@ function toMessage(row: MessageRow): StoredMessage {
   };
 }
 
+const SLEEP_CELL = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Switch to WAL. SQLite answers SQLITE_BUSY here without consulting the busy handler while another
+ * connection is opening or writing the same file, so the switch is retried until the busy timeout.
+ */
+function enableWal(db: BetterSqlite3.Database, timeoutMs: number): void {
+  const deadline = Date.now() + timeoutMs;
+  for (let delay = 2; ; delay = Math.min(delay * 2, 50)) {
+    try {
+      if (db.pragma("journal_mode", { simple: true }) !== "wal") db.pragma("journal_mode = WAL");
+      return;
+    } catch (err) {
+      if ((err as { code?: string }).code !== "SQLITE_BUSY" || Date.now() >= deadline) throw err;
+      Atomics.wait(SLEEP_CELL, 0, 0, delay);
+    }
+  }
+}
+
 /** Open (creating or upgrading) the session database at `file`: WAL, busy timeout, migrations to the current schema. */
 export function openSessionStore(file: string, options: SessionStoreOptions = {}): SessionStore {
   const clock = options.now ?? Date.now;
   if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true });
   const db = new BetterSqlite3(file);
   try {
-    db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS}`);
-    db.pragma("journal_mode = WAL");
+    const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
+    db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+    enableWal(db, busyTimeoutMs);
     // WAL + NORMAL is durable across application crashes; only an OS crash can lose the last commits.
     db.pragma("synchronous = NORMAL");
     migrate(db);

@@ -1,0 +1,99 @@
+import type { AgentEvent, Usage } from "@switchboard/core";
+import type { Hono } from "hono";
+import type { ApiContext, ApiEnv } from "../context.ts";
+import { fromChatMessages } from "../convert.ts";
+import { HEADER, headerValue, jsonResponse, readJson, turnHeaders } from "../http.ts";
+import { newId, nowSeconds } from "../ids.ts";
+import { chatCompletionRequestSchema } from "../schemas.ts";
+import { selectAgent } from "../select.ts";
+import { derivedSessionId, sessionFor } from "../session.ts";
+import { SSE_HEADERS, sseFrame, sseStream } from "../sse.ts";
+import { agentFailure, consume, finishReasonOf, startTurn } from "../turn.ts";
+import { methods } from "./methods.ts";
+
+const usageOf = (u: Usage) => ({
+  prompt_tokens: u.inputTokens,
+  completion_tokens: u.outputTokens,
+  total_tokens: u.inputTokens + u.outputTokens,
+});
+
+/** `POST /v1/chat/completions`: the agent answers a Chat Completions request, as JSON or as `chat.completion.chunk` SSE. */
+export function registerChatRoutes(v1: Hono<ApiEnv>, ctx: ApiContext): void {
+  methods(v1, "/chat/completions", {
+    POST: async (c) => {
+      const body = await readJson(c.req.raw, ctx.settings().max_body_bytes, chatCompletionRequestSchema);
+      const conv = fromChatMessages(body.messages);
+      const { agent, source } = await selectAgent(ctx, c, { model: body.model });
+      const sessionHeader = headerValue(c.req.raw.headers, HEADER.sessionId);
+      const plan = sessionFor(
+        agent.id,
+        sessionHeader ?? derivedSessionId(agent.id, c.get("principal").id, conv.extraSystem, [...conv.history, ...conv.input]),
+      );
+      const handle = await startTurn(ctx, {
+        agentId: agent.id,
+        source,
+        plan,
+        // With a session id the stored transcript is the history; without one, the body's.
+        history: sessionHeader ? undefined : conv.history,
+        input: conv.input,
+        extraSystem: conv.extraSystem,
+        signal: c.req.raw.signal,
+      });
+      const headers = turnHeaders(agent.id, plan.publicId);
+      const id = newId("chatcmpl-");
+      const created = nowSeconds();
+
+      if (!body.stream) {
+        const outcome = await consume(handle);
+        if (!outcome.ok) {
+          const err = agentFailure(outcome.error);
+          return jsonResponse(err.body(), err.status, headers);
+        }
+        return jsonResponse(
+          {
+            id,
+            object: "chat.completion",
+            created,
+            model: agent.id,
+            choices: [
+              { index: 0, message: { role: "assistant", content: outcome.text, refusal: null }, logprobs: null, finish_reason: outcome.finishReason },
+            ],
+            usage: usageOf(outcome.usage),
+          },
+          200,
+          headers,
+        );
+      }
+
+      const includeUsage = body.stream_options?.include_usage === true;
+      // Every chunk shares this head; building frames by concatenation keeps the per-token cost small.
+      const head = `{"id":"${id}","object":"chat.completion.chunk","created":${created},"model":${JSON.stringify(agent.id)},"choices":`;
+      const tail = includeUsage ? `,"usage":null}` : "}";
+      const chunk = (delta: string, finish: string | null) =>
+        sseFrame(`${head}[{"index":0,"delta":${delta},"logprobs":null,"finish_reason":${finish === null ? "null" : `"${finish}"`}}]${tail}`);
+
+      const stream = sseStream(
+        async (write) => {
+          write(chunk(`{"role":"assistant","content":""}`, null));
+          const onEvent = (e: AgentEvent) => {
+            if (e.type === "text-delta" && e.text) write(chunk(`{"content":${JSON.stringify(e.text)}}`, null));
+          };
+          const outcome = await consume(handle, onEvent);
+          if (outcome.ok) {
+            write(chunk("{}", finishReasonOf(outcome.finishReason)));
+            if (includeUsage) write(sseFrame(`${head}[],"usage":${JSON.stringify(usageOf(outcome.usage))}}`));
+          } else {
+            // An error chunk the OpenAI clients raise as an APIError, then the terminator they wait for.
+            write(sseFrame(JSON.stringify(agentFailure(outcome.error).body())));
+          }
+          write("data: [DONE]\n\n");
+        },
+        {
+          onCancel: () => handle.abort("client disconnected"),
+          onError: (err) => ctx.logger.error({ err, agent: agent.id, session: plan.sessionId }, "api: chat stream failed"),
+        },
+      );
+      return new Response(stream, { status: 200, headers: { ...SSE_HEADERS, ...headers } });
+    },
+  });
+}

@@ -1,0 +1,85 @@
+import type { AgentEvent, ChatMessage, SessionSource, TurnHandle, TurnRequest, Usage } from "@switchboard/core";
+import type { ApiContext } from "./context.ts";
+import { ApiError } from "./errors.ts";
+import type { SessionPlan } from "./session.ts";
+
+export interface StartTurn {
+  agentId: string;
+  source: SessionSource;
+  plan: SessionPlan;
+  /** The body's history; `undefined` continues the stored session's own. */
+  history: ChatMessage[] | undefined;
+  input: ChatMessage[];
+  extraSystem: string | undefined;
+  /** The request's signal: a client that goes away aborts the turn. */
+  signal?: AbortSignal;
+  persist?: boolean;
+}
+
+/** Start a turn through the gateway, wired so an abort of `signal` aborts it. */
+export async function startTurn(ctx: ApiContext, t: StartTurn): Promise<TurnHandle> {
+  const request: TurnRequest = {
+    agentId: t.agentId,
+    source: { ...t.source, chatId: t.source.chatId ?? t.plan.publicId },
+    sessionId: t.plan.sessionId,
+    sessionKey: t.plan.sessionKey,
+    input: t.input,
+  };
+  if (t.history) request.history = t.history;
+  if (t.extraSystem) request.extraSystem = t.extraSystem;
+  if (t.signal) request.signal = t.signal;
+  if (t.persist === false) request.persist = false;
+  let handle: TurnHandle;
+  try {
+    handle = await ctx.gateway.turn(request);
+  } catch (cause) {
+    ctx.logger.error({ err: cause, agent: t.agentId, session: t.plan.sessionId }, "api: the gateway refused a turn");
+    throw new ApiError(500, `The agent could not start: ${(cause as Error).message ?? String(cause)}`, { code: "agent_error", cause });
+  }
+  const signal = t.signal;
+  if (signal) {
+    if (signal.aborted) handle.abort("client disconnected");
+    else signal.addEventListener("abort", () => handle.abort("client disconnected"), { once: true });
+  }
+  return handle;
+}
+
+export type TurnOutcome =
+  | { ok: true; text: string; usage: Usage; finishReason: string }
+  | { ok: false; error: Extract<AgentEvent, { type: "error" }>; text: string };
+
+const ZERO_USAGE: Usage = { inputTokens: 0, outputTokens: 0 };
+
+/** The OpenAI `finish_reason` of a runner finish reason (AI SDK spelling). */
+export function finishReasonOf(reason: string | undefined): "stop" | "length" | "content_filter" {
+  if (reason === "length") return "length";
+  if (reason === "content-filter" || reason === "content_filter") return "content_filter";
+  return "stop";
+}
+
+/** Fold a stream of events into a final outcome, calling `onEvent` for each on the way. */
+export async function consume(handle: TurnHandle, onEvent?: (event: AgentEvent) => void): Promise<TurnOutcome> {
+  let text = "";
+  try {
+    for await (const event of handle.events) {
+      onEvent?.(event);
+      if (event.type === "text-delta") text += event.text;
+      else if (event.type === "finish") {
+        return { ok: true, text: event.text || text, usage: event.usage ?? ZERO_USAGE, finishReason: finishReasonOf(event.finishReason) };
+      } else if (event.type === "error") return { ok: false, error: event, text };
+    }
+  } catch (cause) {
+    // The runner contract says `run` never throws; if a gateway stream does anyway, it is still an answer.
+    return { ok: false, error: { type: "error", message: (cause as Error)?.message ?? String(cause) }, text };
+  }
+  // A stream that ends without `finish` (an aborted turn): what arrived is the answer.
+  return { ok: true, text, usage: ZERO_USAGE, finishReason: "stop" };
+}
+
+/** An agent failure as an API error (never the provider's own status: a provider 401 is not the caller's bad key). */
+export function agentFailure(error: Extract<AgentEvent, { type: "error" }>): ApiError {
+  if (error.status === 429) {
+    return new ApiError(429, error.message, { type: "rate_limit_error", code: error.code ?? "rate_limit_exceeded" });
+  }
+  return new ApiError(500, error.message, { type: "server_error", code: error.code ?? "agent_error" });
+}
