@@ -10,14 +10,9 @@ export const GENERAL_TOPIC = "1";
 export const ALLOWED_UPDATES = ["message", "channel_post"] as const;
 
 /**
- * Telegram message ids are unique per chat only, while core dedupes by message id per account, so
- * the normalized id carries the chat: `<chat_id>:<message_id>`. `messageIdOf` reads either form back.
+ * The Bot API `message_id` in a message id string. Ids are unique per chat only (core dedupes per chat);
+ * a `<chat>:<id>` form is accepted too, for callers that made ids globally unique.
  */
-export function inboundMessageId(chatId: string | number, messageId: number): string {
-  return `${chatId}:${messageId}`;
-}
-
-/** The Bot API `message_id` of an inbound (`<chat>:<id>`) or sent (`<id>`) message id. */
 export function messageIdOf(id: string): number | undefined {
   const n = Number(id.slice(id.lastIndexOf(":") + 1));
   return Number.isSafeInteger(n) && n > 0 ? n : undefined;
@@ -40,7 +35,7 @@ export function normalizeUpdate(update: Update, bot: BotIdentity, account: strin
   const inbound: InboundMessage = {
     platform: PLATFORM,
     account,
-    messageId: inboundMessageId(chatId, message.message_id),
+    messageId: String(message.message_id),
     chat: { id: chatId, type: chatTypeOf(message.chat) },
     user: userOf(message, bot),
     text: raw,
@@ -119,7 +114,7 @@ function replyOf(message: Message, bot: BotIdentity): InboundMessage["replyTo"] 
     return undefined;
   }
   const reply: NonNullable<InboundMessage["replyTo"]> = {
-    messageId: inboundMessageId(message.chat.id, to.message_id),
+    messageId: String(to.message_id),
     fromBot: String(to.from?.id) === bot.id,
   };
   const text = to.text ?? to.caption;
@@ -164,14 +159,14 @@ function mediaOf(message: Message): InboundMedia[] {
   const media: InboundMedia[] = [];
   if (message.photo?.length) media.push({ kind: "image" });
   if (message.sticker) media.push({ kind: "image", mimeType: message.sticker.is_animated ? "application/x-tgsticker" : "image/webp" });
+  if (message.video_note) media.push({ kind: "video", mimeType: "video/mp4" });
+  // An animation also sets `document` (for old clients), so it is listed once, as a file.
   const files: Array<[InboundMedia["kind"], { mime_type?: string; file_name?: string } | undefined]> = [
     ["file", message.document],
     ["audio", message.audio],
     ["audio", message.voice],
     ["video", message.video],
-    ["video", message.video_note],
   ];
-  // An animation also sets `document` (for old clients), so it is already listed as a file.
   for (const [kind, file] of files) {
     if (!file) continue;
     const m: InboundMedia = { kind };

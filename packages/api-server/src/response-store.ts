@@ -44,6 +44,10 @@ export class ResponseStore {
     }
   }
 
+  delete(id: string): boolean {
+    return this.#items.delete(id);
+  }
+
   get size(): number {
     return this.#items.size;
   }

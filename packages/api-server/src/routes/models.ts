@@ -34,7 +34,7 @@ export function registerModelRoutes(v1: Hono<ApiEnv>, ctx: ApiContext): void {
   });
   methods(v1, "/models/:id{.+}", {
     GET: (c) => {
-      const requested = c.req.param("id");
+      const requested = c.req.param("id") ?? "";
       const id = agentIdOfModel(requested);
       const agent = list(c).find((a) => a.id === id);
       if (!agent) throw modelNotFound(requested);

@@ -5,7 +5,8 @@ import type { InboundMessage } from "../platform.ts";
 import type { HookRunner, Plugin } from "../plugins.ts";
 import { HookRunner as Hooks } from "../plugins.ts";
 import type { SessionSource } from "../sessions/source.ts";
-import { type CompiledMatch, compileMatch, fieldValue, matches } from "./match.ts";
+import { compileMatch, matches } from "./match.ts";
+import { compileRouteIndex } from "./route-index.ts";
 
 export interface Resolution {
   agentId: string;
@@ -19,8 +20,11 @@ export interface Resolution {
 export interface RouterConfig {
   routes: RouteConfig[];
   default_agent?: string;
-  /** Agent ids that exist; a hook answer outside it is ignored. Default: every agent named by a route + default + main. */
-  agents?: Iterable<string>;
+  /**
+   * Agent ids that exist (a list, or the config's `agents:` map); a hook answer outside them is ignored.
+   * Default: every agent named by a route + default + main.
+   */
+  agents?: Iterable<string> | Record<string, unknown>;
 }
 
 export interface Router {
@@ -30,70 +34,24 @@ export interface Router {
   readonly routes: readonly RouteConfig[];
 }
 
-interface Entry {
-  index: number;
-  compiled: CompiledMatch;
-}
-
-/**
- * Routes compiled into buckets by chat id and by platform, each in declared order. A lookup merges the
- * (small) candidate lists in index order and returns the first full match, so first-match semantics hold
- * while the cost does not grow with the number of routes.
- */
-function compileIndex(routes: readonly RouteConfig[]) {
-  const byChat = new Map<string, Entry[]>();
-  const byPlatform = new Map<string, Entry[]>();
-  const rest: Entry[] = [];
-  routes.forEach((r, index) => {
-    const compiled = compileMatch(r.match);
-    const entry = { index, compiled };
-    const chat = compiled.find(([f]) => f === "chatId")?.[1];
-    const platform = compiled.find(([f]) => f === "platform")?.[1];
-    const put = (map: Map<string, Entry[]>, keys: ReadonlySet<string>) => {
-      for (const k of keys) {
-        const list = map.get(k);
-        if (list) list.push(entry);
-        else map.set(k, [entry]);
-      }
-    };
-    if (chat) put(byChat, chat);
-    else if (platform) put(byPlatform, platform);
-    else rest.push(entry);
-  });
-  const EMPTY: Entry[] = [];
-  return (source: SessionSource): Entry | undefined => {
-    const chatId = fieldValue(source, "chatId");
-    const a = (chatId !== undefined && byChat.get(chatId)) || EMPTY;
-    const b = byPlatform.get(source.platform) ?? EMPTY;
-    const c = rest;
-    let i = 0;
-    let j = 0;
-    let k = 0;
-    while (i < a.length || j < b.length || k < c.length) {
-      const ai = a[i]?.index ?? Number.POSITIVE_INFINITY;
-      const bj = b[j]?.index ?? Number.POSITIVE_INFINITY;
-      const ck = c[k]?.index ?? Number.POSITIVE_INFINITY;
-      let e: Entry;
-      if (ai <= bj && ai <= ck) e = a[i++]!;
-      else if (bj <= ck) e = b[j++]!;
-      else e = c[k++]!;
-      if (matches(e.compiled, source)) return e;
-    }
-    return undefined;
-  };
+function agentIds(config: RouterConfig): Iterable<string> {
+  const agents = config.agents;
+  if (agents === undefined) return [MAIN_AGENT, config.default_agent ?? MAIN_AGENT, ...config.routes.map((r) => r.agent)];
+  if (typeof (agents as Iterable<string>)[Symbol.iterator] === "function") return agents as Iterable<string>;
+  return [MAIN_AGENT, ...Object.keys(agents)];
 }
 
 /** Resolve the agent of a source: a `selectAgent` hook > the first matching route > `default_agent` > `main`. */
 export function createRouter(config: RouterConfig, options: { hooks?: HookRunner | Plugin[]; logger?: Logger } = {}): Router {
-  const lookup = compileIndex(config.routes);
+  const lookup = compileRouteIndex(config.routes);
   const defaultAgent = config.default_agent ?? MAIN_AGENT;
-  const known = new Set(config.agents ?? [MAIN_AGENT, defaultAgent, ...config.routes.map((r) => r.agent)]);
+  const known = new Set<string>(agentIds(config));
   const hooks = Array.isArray(options.hooks) ? new Hooks(options.hooks, options.logger) : options.hooks;
   const useHooks = hooks?.has("selectAgent") ?? false;
 
   const match = (source: SessionSource): Resolution => {
-    const e = lookup(source);
-    if (e) return { agentId: config.routes[e.index]!.agent, by: "route", route: e.index };
+    const index = lookup(source);
+    if (index >= 0) return { agentId: config.routes[index]!.agent, by: "route", route: index };
     return { agentId: known.has(defaultAgent) ? defaultAgent : MAIN_AGENT, by: "default" };
   };
 

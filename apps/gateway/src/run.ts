@@ -1,0 +1,225 @@
+import { type FSWatcher, watch } from "node:fs";
+import { mkdirSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import { isAbsolute, join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { serve } from "@hono/node-server";
+import { createAgentRunner } from "@switchboard/agent";
+import { createApiServer } from "@switchboard/api-server";
+import {
+  ConfigError,
+  createGateway,
+  type GatewayConfig,
+  type GatewayRuntime,
+  type Logger,
+  openSessionStore,
+  type PlatformAdapter,
+  type Plugin,
+  setRootAgent,
+  type SessionStore,
+} from "@switchboard/core";
+import { loadGatewayConfig } from "./config.ts";
+import { configuredPlatforms, loadPlatformDefinitions } from "./platforms.ts";
+import { VERSION } from "./version.ts";
+
+export interface StartOptions {
+  /** Config file; default `<home>/config.yaml` (the embedded default when missing). */
+  configPath?: string;
+  home?: string;
+  env?: Record<string, string | undefined>;
+  logger: Logger;
+  /** Watch config.yaml and reload on change (default true). */
+  watchConfig?: boolean;
+}
+
+export interface RunningGateway {
+  gateway: GatewayRuntime;
+  store: SessionStore;
+  /** The HTTP listener's base URL (`http://127.0.0.1:8642`), or undefined when the API server is off and no webhook platform needs it. */
+  url: string | undefined;
+  /** Re-read the config; on success swap it in, on failure keep the old one and log every error. */
+  reload(): Promise<boolean>;
+  /** Drain and stop everything; resolves when the process may exit. */
+  stop(): Promise<void>;
+}
+
+type Server = import("node:http").Server;
+
+async function loadPlugins(config: GatewayConfig, logger: Logger): Promise<Plugin[]> {
+  const plugins: Plugin[] = [];
+  for (const spec of config.plugins) {
+    const target = spec.startsWith(".") || isAbsolute(spec) ? pathToFileURL(resolve(config.home, spec)).href : spec;
+    const mod = (await import(target)) as { plugin?: Plugin; default?: Plugin };
+    const plugin = mod.plugin ?? mod.default;
+    if (!plugin?.name || typeof plugin.hooks !== "object") {
+      throw new Error(`plugin ${spec} must export \`plugin\` = definePlugin({ name, hooks })`);
+    }
+    plugins.push(plugin);
+    logger.info({ plugin: plugin.name }, `plugin ${plugin.name} loaded from ${spec}`);
+  }
+  return plugins;
+}
+
+async function createAdapters(config: GatewayConfig): Promise<PlatformAdapter[]> {
+  const names = configuredPlatforms(config.platforms);
+  const defs = await loadPlatformDefinitions(names);
+  const adapters: PlatformAdapter[] = [];
+  for (const name of names) {
+    for (const [account, cfg] of config.platformAccounts.get(name) ?? []) {
+      adapters.push(defs[name]!.create(cfg, { account }));
+    }
+  }
+  return adapters;
+}
+
+function accountFingerprints(config: GatewayConfig): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const name of configuredPlatforms(config.platforms)) {
+    for (const [account, cfg] of config.platformAccounts.get(name) ?? []) out.set(`${name}/${account}`, JSON.stringify(cfg));
+  }
+  return out;
+}
+
+/** Start the gateway: config, store, one HTTP listener (API + webhooks), adapters, live reload. */
+export async function startGateway(options: StartOptions): Promise<RunningGateway> {
+  const { logger } = options;
+  const loadOptions = {
+    ...(options.configPath ? { path: options.configPath } : {}),
+    ...(options.home ? { home: options.home } : {}),
+    ...(options.env ? { env: options.env } : {}),
+  };
+  let config = await loadGatewayConfig(loadOptions);
+  for (const w of config.warnings) logger.warn(w);
+  const plugins = await loadPlugins(config, logger);
+  const adapters = await createAdapters(config);
+
+  mkdirSync(config.home, { recursive: true });
+  const store = openSessionStore(join(config.home, "state.db"));
+  setRootAgent(config.registry.main);
+  const gateway = createGateway({ config, store, runner: createAgentRunner(), adapters, plugins, logger });
+  const api = config.api_server.enabled ? createApiServer({ gateway, logger, version: VERSION }) : undefined;
+
+  let server: Server | undefined;
+  let url: string | undefined;
+  const fetch = async (request: Request): Promise<Response> => {
+    const platformResponse = await gateway.http.fetch(request);
+    if (platformResponse) return platformResponse;
+    if (api) return api.fetch(request);
+    return Response.json(
+      { error: { message: "the API server is disabled (api_server.enabled: false)", type: "invalid_request_error", param: null, code: "not_found" } },
+      { status: 404 },
+    );
+  };
+  const needsListener = config.api_server.enabled || adapters.length > 0;
+  if (needsListener) {
+    const { host, port } = config.api_server;
+    server = await new Promise<Server>((resolveServer, reject) => {
+      const s = serve({ fetch, port, hostname: host }, () => resolveServer(s)) as Server;
+      s.once("error", (err: NodeJS.ErrnoException) => {
+        reject(
+          err.code === "EADDRINUSE"
+            ? new Error(`port ${port} on ${host} is in use: stop the other process or set api_server.port`, { cause: err })
+            : err,
+        );
+      });
+    });
+    const addr = server.address() as AddressInfo;
+    url = `http://${host.includes(":") ? `[${host}]` : host}:${addr.port}`;
+    logger.info({ url }, `listening on ${url}`);
+    if (config.api_server.enabled && config.api_server.keys.length === 0) {
+      logger.warn({ url }, "the API server has no keys: anyone who can reach this loopback address can use every agent");
+    }
+  }
+
+  try {
+    await gateway.start();
+  } catch (err) {
+    await gateway.stop({ timeoutMs: 1000 }).catch(() => {});
+    server?.close();
+    store.close();
+    throw err;
+  }
+  for (const a of config.registry.list()) {
+    logger.info(
+      { agent: a.id, model: `${a.provider.name}${a.model.name ? `/${a.model.name}` : ""}`, home: a.home },
+      `agent ${a.id} ready`,
+    );
+  }
+
+  let reloading = Promise.resolve(true);
+  const reload = (): Promise<boolean> => {
+    reloading = reloading.then(async () => {
+      let next: GatewayConfig;
+      try {
+        next = await loadGatewayConfig(loadOptions);
+      } catch (err) {
+        if (err instanceof ConfigError) {
+          logger.error({ issues: err.issues }, `config reload rejected; still running on the previous config:\n${err.message}`);
+        } else logger.error({ err }, "config reload failed; still running on the previous config");
+        return false;
+      }
+      const before = accountFingerprints(config);
+      const after = accountFingerprints(next);
+      const defs = await loadPlatformDefinitions(configuredPlatforms(next.platforms));
+      gateway.reconfigure(next);
+      setRootAgent(next.registry.main);
+      for (const [key, fp] of before) {
+        if (after.get(key) !== fp) {
+          const [platform, account] = key.split("/") as [string, string];
+          await gateway.removeAdapter(platform, account);
+          logger.info({ platform, account }, `${platform} account "${account}" disconnected (config changed)`);
+        }
+      }
+      for (const [key, fp] of after) {
+        if (before.get(key) !== fp) {
+          const [platform, account] = key.split("/") as [string, string];
+          await gateway.addAdapter(defs[platform]!.create(next.platformAccounts.get(platform)!.get(account), { account }));
+        }
+      }
+      for (const w of next.warnings) logger.warn(w);
+      if (next.api_server.port !== config.api_server.port || next.api_server.host !== config.api_server.host) {
+        logger.warn("api_server.host/port changes take effect on restart");
+      }
+      config = next;
+      logger.info({ agents: next.registry.ids() }, `config reloaded: ${next.registry.size} agents, ${next.routes.length} routes`);
+      return true;
+    });
+    return reloading;
+  };
+
+  let watcher: FSWatcher | undefined;
+  if ((options.watchConfig ?? true) && config.configPath) {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      // Watch the directory: editors replace files by rename, which a file watch misses.
+      const file = config.configPath;
+      const base = file.slice(file.lastIndexOf("/") + 1);
+      watcher = watch(file.slice(0, file.lastIndexOf("/")) || ".", (_event, name) => {
+        if (name !== base) return;
+        clearTimeout(timer);
+        timer = setTimeout(() => void reload(), 150);
+      });
+      watcher.unref();
+    } catch (err) {
+      logger.warn({ err }, "cannot watch the config file; reload with SIGHUP");
+    }
+  }
+
+  let stopped: Promise<void> | undefined;
+  const stop = () => {
+    stopped ??= (async () => {
+      watcher?.close();
+      const timeoutMs = config.shutdown_timeout_s * 1000;
+      logger.info({ timeoutMs }, "shutting down: draining turns");
+      server?.close();
+      await gateway.stop({ timeoutMs });
+      api?.close?.();
+      server?.closeAllConnections();
+      store.close();
+      logger.info("stopped");
+    })();
+    return stopped;
+  };
+
+  return { gateway, store, url, reload, stop };
+}

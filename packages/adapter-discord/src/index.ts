@@ -1,0 +1,261 @@
+import {
+  type AdapterContext,
+  type Address,
+  DEFAULT_ACCOUNT,
+  type InboundMessage,
+  type Logger,
+  type OutboundMessage,
+  type PlatformAdapter,
+  type PlatformCapabilities,
+  type PlatformDefinition,
+  PlatformError,
+  type SentMessage,
+} from "@switchboard/core";
+import {
+  type APIMessage,
+  type Client,
+  DiscordAPIError,
+  Events,
+  type Message,
+  type RESTPostAPIChannelMessageJSONBody,
+  Routes,
+  ThreadAutoArchiveDuration,
+} from "discord.js";
+import { createClient } from "./client.ts";
+import { toPlatformError } from "./errors.ts";
+import { ALLOWED_MENTIONS, renderContent } from "./format.ts";
+import { type BotIdentity, normalizeMessage } from "./normalize.ts";
+import { type DiscordAdapterConfig, discordConfigSchema, MAX_MESSAGE_LENGTH, PLATFORM } from "./types.ts";
+
+export { createClient, DEFAULT_API_URL, surfaceRateLimits } from "./client.ts";
+export { toPlatformError } from "./errors.ts";
+export { ALLOWED_MENTIONS, markdownToDiscord, neutralizeMassMentions, renderContent } from "./format.ts";
+export {
+  type BotIdentity,
+  type ChatPlace,
+  mentionsBot,
+  normalizeMessage,
+  placeOf,
+  stripBotMention,
+} from "./normalize.ts";
+export {
+  type DiscordAdapterConfig,
+  type DiscordAdapterConfigInput,
+  discordConfigSchema,
+  MAX_MESSAGE_LENGTH,
+  PLATFORM,
+} from "./types.ts";
+
+/** How long `start()` waits for the gateway session (READY plus every guild) before giving up. */
+const READY_TIMEOUT_MS = 60_000;
+/** Discord caps thread names at 100 characters. */
+const THREAD_NAME_MAX = 80;
+/** "A thread has already been created for this message": its id is the message id. */
+const THREAD_ALREADY_CREATED = 160004;
+
+export interface DiscordAdapterOptions {
+  /** The account name (`accounts.<name>`); default `"default"`. */
+  account?: string;
+  /** Override the wait for the gateway session in `start()` (tests). */
+  readyTimeoutMs?: number;
+}
+
+/** One Discord bot account: gateway WebSocket in, REST out. */
+export class DiscordAdapter implements PlatformAdapter {
+  readonly platform = PLATFORM;
+  readonly account: string;
+  readonly capabilities: PlatformCapabilities = {
+    maxMessageLength: MAX_MESSAGE_LENGTH,
+    edit: true,
+    typing: true,
+    threads: true,
+    format: "markdown",
+  };
+  readonly config: DiscordAdapterConfig;
+  readonly #readyTimeoutMs: number;
+  #client: Client | undefined;
+  #ctx: AdapterContext | undefined;
+  #log: Logger | undefined;
+  /** Per-channel tail of in-flight dispatches, so messages of one chat reach core in the order they were sent. */
+  readonly #chains = new Map<string, Promise<void>>();
+
+  constructor(config: DiscordAdapterConfig, options: DiscordAdapterOptions = {}) {
+    this.config = config;
+    this.account = options.account ?? DEFAULT_ACCOUNT;
+    this.#readyTimeoutMs = options.readyTimeoutMs ?? READY_TIMEOUT_MS;
+  }
+
+  /** The discord.js client (created on first use; replaced after `stop()`). */
+  get client(): Client {
+    this.#client ??= createClient(this.config);
+    return this.#client;
+  }
+
+  async start(ctx: AdapterContext): Promise<void> {
+    this.#ctx = ctx;
+    const log = ctx.logger.child({ platform: PLATFORM, account: this.account });
+    this.#log = log;
+    const client = this.client;
+    client.on(Events.MessageCreate, (message) => this.#onMessage(message));
+    client.on(Events.ShardDisconnect, (event, shard) =>
+      log.warn({ shard, code: event.code }, "discord gateway disconnected and will not reconnect"),
+    );
+    client.on(Events.ShardReconnecting, (shard) => log.warn({ shard }, "discord gateway reconnecting"));
+    client.on(Events.ShardResume, (shard, replayed) => log.info({ shard, replayed }, "discord gateway resumed"));
+    client.on(Events.ShardError, (error, shard) => log.warn({ shard, err: error }, "discord gateway error"));
+    client.on(Events.Warn, (message) => log.warn(message));
+    client.on(Events.Error, (error) => log.error({ err: error }, "discord client error"));
+
+    try {
+      await this.#connect(client, ctx.signal);
+    } catch (error) {
+      await this.stop();
+      throw toPlatformError(error, "login");
+    }
+    log.info({ user: client.user?.tag, guilds: client.guilds.cache.size }, "discord connected");
+    ctx.signal.addEventListener("abort", () => void this.stop(), { once: true });
+  }
+
+  /** Log in and wait for ClientReady, bounded by the ready timeout and the gateway's abort signal. */
+  async #connect(client: Client, signal: AbortSignal): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    let onAbort: (() => void) | undefined;
+    let onFatal: ((event: { code: number }) => void) | undefined;
+    const gate = new Promise<void>((resolve, reject) => {
+      client.once(Events.ClientReady, () => resolve());
+      onFatal = (event) => reject(new PlatformError(PLATFORM, `discord gateway closed the session (code ${event.code})`));
+      client.once(Events.ShardDisconnect, onFatal);
+      timer = setTimeout(
+        () => reject(new PlatformError(PLATFORM, `discord gateway not ready after ${this.#readyTimeoutMs} ms`, { retryable: true })),
+        this.#readyTimeoutMs,
+      );
+      onAbort = () => reject(new PlatformError(PLATFORM, "discord start aborted"));
+      if (signal.aborted) onAbort();
+      else signal.addEventListener("abort", onAbort, { once: true });
+    });
+    try {
+      await Promise.all([client.login(this.config.token), gate]);
+    } finally {
+      clearTimeout(timer);
+      if (onAbort) signal.removeEventListener("abort", onAbort);
+      if (onFatal) client.off(Events.ShardDisconnect, onFatal);
+    }
+  }
+
+  async stop(): Promise<void> {
+    const client = this.#client;
+    this.#client = undefined;
+    if (!client) return;
+    client.removeAllListeners();
+    await client.destroy();
+  }
+
+  async send(address: Address, message: OutboundMessage): Promise<SentMessage> {
+    const channelId = address.threadId ?? address.chatId;
+    const body: RESTPostAPIChannelMessageJSONBody = {
+      content: renderContent(message),
+      allowed_mentions: { ...ALLOWED_MENTIONS, parse: [...ALLOWED_MENTIONS.parse] },
+    };
+    // A thread opened from a message has that message's id, and shows it on top already.
+    if (address.replyToMessageId && address.replyToMessageId !== channelId) {
+      body.message_reference = { message_id: address.replyToMessageId, fail_if_not_exists: false };
+    }
+    try {
+      const sent = (await this.client.rest.post(Routes.channelMessages(channelId), { body })) as APIMessage;
+      return { messageId: sent.id };
+    } catch (error) {
+      throw toPlatformError(error, "send");
+    }
+  }
+
+  async edit(address: Address, messageId: string, message: OutboundMessage): Promise<void> {
+    const channelId = address.threadId ?? address.chatId;
+    try {
+      await this.client.rest.patch(Routes.channelMessage(channelId, messageId), {
+        body: { content: renderContent(message), allowed_mentions: { parse: [...ALLOWED_MENTIONS.parse] } },
+      });
+    } catch (error) {
+      throw toPlatformError(error, "edit");
+    }
+  }
+
+  async typing(address: Address): Promise<void> {
+    try {
+      await this.client.rest.post(Routes.channelTyping(address.threadId ?? address.chatId));
+    } catch (error) {
+      throw toPlatformError(error, "typing");
+    }
+  }
+
+  #onMessage(message: Message): void {
+    if (message.system) return;
+    const me = message.client.user;
+    const isSelf = message.author.id === me.id;
+    // Other bots (webhooks included) only when allowed; the bot's own messages go to core flagged `isSelf`.
+    if (!isSelf && message.author.bot && !this.config.allow_bots) return;
+    const bot: BotIdentity = { account: this.account, id: me.id, name: me.displayName };
+    const key = message.channelId;
+    const previous = this.#chains.get(key) ?? Promise.resolve();
+    const next = previous.then(() => this.#deliver(message, bot));
+    this.#chains.set(key, next);
+    void next.finally(() => {
+      if (this.#chains.get(key) === next) this.#chains.delete(key);
+    });
+  }
+
+  async #deliver(message: Message, bot: BotIdentity): Promise<void> {
+    const ctx = this.#ctx;
+    if (!ctx || ctx.signal.aborted) return;
+    try {
+      let inbound = normalizeMessage(message, bot);
+      if (this.config.auto_thread && !inbound.isSelf && inbound.chat.type === "group" && inbound.mentionsBot) {
+        inbound = await this.#moveToThread(message, inbound);
+      }
+      await ctx.dispatch(inbound);
+    } catch (error) {
+      this.#log?.error({ err: error, messageId: message.id, channelId: message.channelId }, "discord dispatch failed");
+    }
+  }
+
+  /** `auto_thread`: open a thread from the mentioning message; the conversation (and its session) lives there. */
+  async #moveToThread(message: Message, inbound: InboundMessage): Promise<InboundMessage> {
+    const name = threadName(inbound);
+    let threadId: string;
+    try {
+      const thread = await message.startThread({ name, autoArchiveDuration: ThreadAutoArchiveDuration.OneDay });
+      threadId = thread.id;
+    } catch (error) {
+      // A redelivered message (gateway resume) already has its thread.
+      if (error instanceof DiscordAPIError && error.code === THREAD_ALREADY_CREATED) threadId = message.id;
+      else {
+        this.#log?.warn({ err: toPlatformError(error, "thread create"), messageId: message.id }, "auto_thread failed; replying in the channel");
+        return inbound;
+      }
+    }
+    return {
+      ...inbound,
+      chat: { id: threadId, type: "thread", name },
+      threadId,
+      parentChatId: inbound.chat.id,
+    };
+  }
+}
+
+/** The thread title: the first line of the question, shortened; the asker's name when there is no text. */
+function threadName(inbound: InboundMessage): string {
+  const first = inbound.text.split("\n", 1)[0]?.trim() ?? "";
+  const base = first || `${inbound.user.name ?? "conversation"}`;
+  return base.length > THREAD_NAME_MAX ? `${base.slice(0, THREAD_NAME_MAX - 1)}…` : base;
+}
+
+/** Create the adapter for one Discord bot account. */
+export function createDiscordAdapter(config: DiscordAdapterConfig, options: DiscordAdapterOptions = {}): DiscordAdapter {
+  return new DiscordAdapter(config, options);
+}
+
+/** The `discord` platform: config schema and factory, as the gateway loads it. */
+export const platform: PlatformDefinition<typeof discordConfigSchema> = {
+  name: PLATFORM,
+  configSchema: discordConfigSchema,
+  create: (config, { account }) => createDiscordAdapter(config, { account }),
+};

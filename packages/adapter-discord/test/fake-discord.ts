@@ -1,0 +1,501 @@
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { FakeInbound, FakePlatform, FakeSent } from "@switchboard/testing";
+import { type WebSocket, WebSocketServer } from "ws";
+
+/**
+ * A fake Discord on 127.0.0.1: the REST routes the adapter uses under `/api/v10` and a gateway WebSocket
+ * (HELLO → IDENTIFY → READY + GUILD_CREATE, heartbeats, RESUME) on the same port. Several bots, each known
+ * by its token; every bot is a member of every guild. Real discord.js runs against it unmodified.
+ */
+
+export interface FakeBot {
+  account: string;
+  token: string;
+  id: string;
+  username: string;
+}
+
+export interface RecordedCall {
+  method: string;
+  /** Path without the `/api/v10` prefix, e.g. `/channels/4000/messages`. */
+  path: string;
+  body: unknown;
+  /** The bot account the Authorization header belongs to. */
+  account: string | undefined;
+}
+
+interface Channel {
+  id: string;
+  type: number;
+  name: string;
+  guildId?: string;
+  parentId?: string;
+  recipientId?: string;
+}
+
+interface Session {
+  id: string;
+  bot: FakeBot;
+  seq: number;
+  /** Dispatches kept for RESUME replay. */
+  log: Array<{ s: number; frame: string }>;
+  ws: WebSocket | undefined;
+}
+
+/** Discord-only knobs for `inject`. */
+export interface InjectExtras {
+  /** The author is some other bot (not this one). */
+  authorBot?: boolean;
+  /** Fields merged into the MESSAGE_CREATE payload last (e.g. `referenced_message`). */
+  data?: Record<string, unknown>;
+}
+
+export interface FakeDiscord extends FakePlatform {
+  inject(message: FakeInbound, extras?: InjectExtras): Promise<void>;
+  /** `http://127.0.0.1:PORT/api`: the adapter's `api_url`. */
+  readonly apiUrl: string;
+  readonly bots: FakeBot[];
+  bot(account?: string): FakeBot;
+  readonly calls: RecordedCall[];
+  /** Resolves when `account` has a gateway session that finished IDENTIFY (or RESUME). */
+  waitForSession(account?: string, timeoutMs?: number): Promise<void>;
+  /** Close the bot's gateway socket with `code` (4000 = resumable) to exercise reconnects. */
+  dropConnection(account?: string, code?: number): void;
+  /** How many IDENTIFY / RESUME frames each account sent. */
+  readonly gatewayStats: Map<string, { identify: number; resume: number }>;
+}
+
+export const DEFAULT_GUILD_ID = "300000000000000001";
+export const DEFAULT_CHANNEL_ID = "400000000000000001";
+const API_PREFIX = "/api/v10";
+const DISCORD_EPOCH = 1420070400000n;
+const MAX_LENGTH = 2000;
+const REPLAY_LOG_SIZE = 200;
+
+let increment = 0n;
+/** A fresh snowflake: discord.js derives timestamps from ids, so they must be real ones. */
+export function snowflake(): string {
+  increment = (increment + 1n) & 0xfffn;
+  return (((BigInt(Date.now()) - DISCORD_EPOCH) << 22n) | increment).toString();
+}
+
+const DEFAULT_BOTS: FakeBot[] = [
+  { account: "default", token: "fake-token-default", id: "100000000000000001", username: "switchbot" },
+  { account: "second", token: "fake-token-second", id: "100000000000000002", username: "secondbot" },
+];
+
+function userObject(u: { id: string; username: string; bot?: boolean; globalName?: string | null }) {
+  return {
+    id: u.id,
+    username: u.username,
+    discriminator: "0",
+    global_name: u.globalName ?? null,
+    avatar: null,
+    ...(u.bot ? { bot: true } : {}),
+  };
+}
+
+function channelObject(c: Channel, bots: FakeBot[]) {
+  if (c.type === 1) {
+    return { id: c.id, type: 1, last_message_id: null, recipients: [userObject({ id: c.recipientId ?? "0", username: "user" })] };
+  }
+  const base = { id: c.id, type: c.type, name: c.name, guild_id: c.guildId, position: 0, permission_overwrites: [] };
+  if (c.type !== 11) return base;
+  return {
+    ...base,
+    parent_id: c.parentId,
+    owner_id: bots[0]?.id,
+    message_count: 0,
+    member_count: 1,
+    thread_metadata: { archived: false, auto_archive_duration: 1440, archive_timestamp: new Date().toISOString(), locked: false },
+  };
+}
+
+export async function createFakeDiscord(options: { bots?: FakeBot[] } = {}): Promise<FakeDiscord> {
+  const bots = options.bots ?? DEFAULT_BOTS;
+  const byToken = new Map(bots.map((b) => [b.token, b]));
+  const guilds = new Map<string, { id: string; name: string }>();
+  const channels = new Map<string, Channel>();
+  const sessions = new Map<string, Session>();
+  const current = new Map<string, Session>();
+  const calls: RecordedCall[] = [];
+  const sentLog: FakeSent[] = [];
+  const messages = new Map<string, { channelId: string; content: string }>();
+  const waiters = new Set<{ predicate: (m: FakeSent) => boolean; resolve: (m: FakeSent) => void }>();
+  const sessionWaiters = new Set<{ account: string; resolve: () => void }>();
+  const gatewayStats = new Map(bots.map((b) => [b.account, { identify: 0, resume: 0 }]));
+  let failures: Array<{ status: number; retryAfterSeconds: number }> = [];
+
+  const botFor = (account = "default"): FakeBot => {
+    const bot = bots.find((b) => b.account === account);
+    if (!bot) throw new Error(`fake discord has no bot for account ${account}`);
+    return bot;
+  };
+
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => handleRest(req, res, Buffer.concat(chunks).toString("utf8")));
+  });
+  const wss = new WebSocketServer({ server });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as AddressInfo).port;
+  const gatewayUrl = `ws://127.0.0.1:${port}`;
+
+  // ---- gateway -------------------------------------------------------------------------------------------
+
+  const send = (ws: WebSocket, payload: object): Promise<void> =>
+    new Promise((resolve) => ws.send(JSON.stringify(payload), () => resolve()));
+
+  const dispatch = (session: Session, t: string, d: unknown): Promise<void> => {
+    const s = ++session.seq;
+    const frame = JSON.stringify({ op: 0, t, s, d });
+    session.log.push({ s, frame });
+    if (session.log.length > REPLAY_LOG_SIZE) session.log.shift();
+    const ws = session.ws;
+    if (!ws || ws.readyState !== ws.OPEN) return Promise.resolve();
+    return new Promise((resolve) => ws.send(frame, () => resolve()));
+  };
+
+  const guildCreate = (guildId: string) => ({
+    id: guildId,
+    name: guilds.get(guildId)?.name ?? "Guild",
+    icon: null,
+    owner_id: "1",
+    unavailable: false,
+    member_count: 2,
+    large: false,
+    joined_at: new Date().toISOString(),
+    roles: [{ id: guildId, name: "@everyone", permissions: "1071698660929", position: 0, color: 0, hoist: false, managed: false, mentionable: false }],
+    emojis: [],
+    stickers: [],
+    features: [],
+    members: [],
+    presences: [],
+    voice_states: [],
+    stage_instances: [],
+    guild_scheduled_events: [],
+    soundboard_sounds: [],
+    channels: [...channels.values()].filter((c) => c.guildId === guildId && c.type !== 11).map((c) => channelObject(c, bots)),
+    threads: [...channels.values()].filter((c) => c.guildId === guildId && c.type === 11).map((c) => channelObject(c, bots)),
+  });
+
+  const live = () => [...current.values()].filter((s) => s.ws?.readyState === 1);
+
+  const ensureGuild = async (guildId: string) => {
+    if (guilds.has(guildId)) return;
+    guilds.set(guildId, { id: guildId, name: `Guild ${guildId}` });
+    await Promise.all(live().map((s) => dispatch(s, "GUILD_CREATE", guildCreate(guildId))));
+  };
+
+  const ensureChannel = async (channel: Channel) => {
+    if (channels.has(channel.id)) return;
+    channels.set(channel.id, channel);
+    if (channel.type === 1) return;
+    const event = channel.type === 11 ? "THREAD_CREATE" : "CHANNEL_CREATE";
+    const data = { ...channelObject(channel, bots), ...(channel.type === 11 ? { newly_created: true } : {}) };
+    await Promise.all(live().map((s) => dispatch(s, event, data)));
+  };
+
+  const markReady = (session: Session) => {
+    current.set(session.bot.account, session);
+    for (const w of sessionWaiters) {
+      if (w.account === session.bot.account) {
+        sessionWaiters.delete(w);
+        w.resolve();
+      }
+    }
+  };
+
+  wss.on("connection", (ws) => {
+    void send(ws, { op: 10, d: { heartbeat_interval: 45_000 } });
+    ws.on("message", (data) => {
+      const frame = JSON.parse(data.toString()) as { op: number; d: any };
+      if (frame.op === 1) void send(ws, { op: 11 });
+      else if (frame.op === 2) {
+        const bot = byToken.get(String(frame.d?.token).replace(/^Bot\s+/i, ""));
+        if (!bot) return ws.close(4004, "Authentication failed.");
+        gatewayStats.get(bot.account)!.identify++;
+        const session: Session = { id: snowflake(), bot, seq: 0, log: [], ws };
+        sessions.set(session.id, session);
+        void dispatch(session, "READY", {
+          v: 10,
+          user: userObject({ ...bot, bot: true }),
+          guilds: [...guilds.keys()].map((id) => ({ id, unavailable: true })),
+          session_id: session.id,
+          resume_gateway_url: gatewayUrl,
+          shard: [0, 1],
+          application: { id: bot.id, flags: 0 },
+        });
+        for (const id of guilds.keys()) void dispatch(session, "GUILD_CREATE", guildCreate(id));
+        markReady(session);
+      } else if (frame.op === 6) {
+        const session = sessions.get(String(frame.d?.session_id));
+        if (!session || session.bot.token !== String(frame.d?.token).replace(/^Bot\s+/i, "")) {
+          return void send(ws, { op: 9, d: false });
+        }
+        gatewayStats.get(session.bot.account)!.resume++;
+        session.ws = ws;
+        const after = Number(frame.d?.seq ?? 0);
+        for (const entry of session.log) if (entry.s > after) ws.send(entry.frame);
+        void dispatch(session, "RESUMED", null);
+        markReady(session);
+      }
+    });
+  });
+
+  // ---- REST ----------------------------------------------------------------------------------------------
+
+  function json(res: ServerResponse, status: number, body?: unknown, headers: Record<string, string> = {}) {
+    if (body === undefined) {
+      res.writeHead(status, headers);
+      res.end();
+      return;
+    }
+    res.writeHead(status, { "content-type": "application/json", ...headers });
+    res.end(JSON.stringify(body));
+  }
+
+  function messageObject(bot: FakeBot, channelId: string, content: string, extra: Record<string, unknown> = {}) {
+    return {
+      id: snowflake(),
+      channel_id: channelId,
+      author: userObject({ ...bot, bot: true }),
+      content,
+      timestamp: new Date().toISOString(),
+      edited_timestamp: null,
+      tts: false,
+      mention_everyone: false,
+      mentions: [],
+      mention_roles: [],
+      attachments: [],
+      embeds: [],
+      pinned: false,
+      type: 0,
+      ...extra,
+    };
+  }
+
+  function recordSent(sent: FakeSent) {
+    sentLog.push(sent);
+    for (const w of waiters) {
+      if (w.predicate(sent)) {
+        waiters.delete(w);
+        w.resolve(sent);
+      }
+    }
+  }
+
+  function handleRest(req: IncomingMessage, res: ServerResponse, raw: string) {
+    const url = new URL(req.url ?? "/", "http://fake");
+    const path = url.pathname.startsWith(API_PREFIX) ? url.pathname.slice(API_PREFIX.length) : url.pathname;
+    const method = req.method ?? "GET";
+    const token = (req.headers.authorization ?? "").replace(/^Bot\s+/i, "");
+    const bot = byToken.get(token);
+    let body: any;
+    try {
+      body = raw && String(req.headers["content-type"]).includes("json") ? JSON.parse(raw) : raw || undefined;
+    } catch {
+      return json(res, 400, { message: "400: Bad Request", code: 50109 });
+    }
+    calls.push({ method, path, body, account: bot?.account });
+    if (!bot) return json(res, 401, { message: "401: Unauthorized", code: 0 });
+    let m: RegExpExecArray | null;
+
+    if (method === "GET" && path === "/gateway/bot") {
+      return json(res, 200, {
+        url: gatewayUrl,
+        shards: 1,
+        session_start_limit: { total: 1000, remaining: 999, reset_after: 0, max_concurrency: 1 },
+      });
+    }
+    if (method === "GET" && path === "/users/@me") return json(res, 200, userObject({ ...bot, bot: true }));
+    if (method === "GET" && (m = /^\/channels\/([^/]+)$/.exec(path))) {
+      const channel = channels.get(m[1]!);
+      return channel ? json(res, 200, channelObject(channel, bots)) : json(res, 404, { message: "Unknown Channel", code: 10003 });
+    }
+    if (method === "POST" && (m = /^\/channels\/([^/]+)\/typing$/.exec(path))) return json(res, 204);
+    if (method === "POST" && (m = /^\/channels\/([^/]+)\/messages$/.exec(path))) {
+      const failure = failures.shift();
+      if (failure) {
+        if (failure.status === 429) {
+          const s = failure.retryAfterSeconds;
+          return json(
+            res,
+            429,
+            { message: "You are being rate limited.", retry_after: s, global: false },
+            {
+              "retry-after": String(Math.ceil(s)),
+              "x-ratelimit-limit": "5",
+              "x-ratelimit-remaining": "0",
+              "x-ratelimit-reset-after": String(s),
+              "x-ratelimit-bucket": "fake-bucket",
+              "x-ratelimit-scope": "user",
+            },
+          );
+        }
+        return json(res, failure.status, { message: `${failure.status}: Server Error`, code: 0 });
+      }
+      const channelId = m[1]!;
+      const content = typeof body?.content === "string" ? body.content : "";
+      if (content.length === 0) return json(res, 400, { message: "Cannot send an empty message", code: 50006 });
+      if (content.length > MAX_LENGTH) {
+        return json(res, 400, {
+          message: "Invalid Form Body",
+          code: 50035,
+          errors: { content: { _errors: [{ code: "BASE_TYPE_MAX_LENGTH", message: `Must be ${MAX_LENGTH} or fewer in length.` }] } },
+        });
+      }
+      const ref = body?.message_reference;
+      const msg = messageObject(bot, channelId, content, ref ? { type: 19, message_reference: ref } : {});
+      messages.set(msg.id, { channelId, content });
+      const channel = channels.get(channelId);
+      const sent: FakeSent = { account: bot.account, chatId: channelId, text: content, raw: body };
+      if (channel?.type === 11) sent.threadId = channelId;
+      recordSent(sent);
+      return json(res, 200, msg);
+    }
+    if (method === "PATCH" && (m = /^\/channels\/([^/]+)\/messages\/([^/]+)$/.exec(path))) {
+      const known = messages.get(m[2]!);
+      if (!known || known.channelId !== m[1]) return json(res, 404, { message: "Unknown Message", code: 10008 });
+      known.content = String(body?.content ?? known.content);
+      return json(res, 200, { ...messageObject(bot, m[1]!, known.content), id: m[2], edited_timestamp: new Date().toISOString() });
+    }
+    if (method === "POST" && (m = /^\/channels\/([^/]+)\/messages\/([^/]+)\/threads$/.exec(path))) {
+      const [parentId, messageId] = [m[1]!, m[2]!];
+      if (channels.has(messageId)) {
+        return json(res, 400, { message: "A thread has already been created for this message", code: 160004 });
+      }
+      const parent = channels.get(parentId);
+      const thread: Channel = { id: messageId, type: 11, name: String(body?.name ?? "thread"), parentId };
+      if (parent?.guildId) thread.guildId = parent.guildId;
+      void ensureChannel(thread);
+      return json(res, 201, channelObject(thread, bots));
+    }
+    return json(res, 404, { message: "404: Not Found", code: 0 });
+  }
+
+  // ---- FakePlatform --------------------------------------------------------------------------------------
+
+  const waitForSession = (account = "default", timeoutMs = 5000): Promise<void> => {
+    const session = current.get(account);
+    if (session?.ws?.readyState === 1) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const waiter = {
+        account,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      };
+      const timer = setTimeout(() => {
+        sessionWaiters.delete(waiter);
+        reject(new Error(`fake discord: no gateway session for ${account} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      sessionWaiters.add(waiter);
+    });
+  };
+
+  const fake: FakeDiscord = {
+    apiUrl: `http://127.0.0.1:${port}/api`,
+    bots,
+    calls,
+    gatewayStats,
+    bot: botFor,
+    waitForSession,
+
+    async inject(message: FakeInbound, extras: InjectExtras = {}): Promise<void> {
+      const account = message.account ?? "default";
+      const bot = botFor(account);
+      await waitForSession(account);
+      const session = current.get(account)!;
+      const author = message.fromSelf
+        ? userObject({ ...bot, bot: true })
+        : userObject({
+            id: message.userId,
+            username: message.userName ?? `user${message.userId}`,
+            globalName: message.userName ?? null,
+            bot: extras.authorBot ?? false,
+          });
+      let channelId = message.chatId;
+      let guildId: string | undefined;
+      if (message.chatType === "dm") {
+        await ensureChannel({ id: channelId, type: 1, name: "dm", recipientId: message.userId });
+      } else {
+        guildId = message.guildId ?? DEFAULT_GUILD_ID;
+        await ensureGuild(guildId);
+        if (message.chatType === "group") {
+          await ensureChannel({ id: channelId, type: 0, name: `channel-${channelId}`, guildId });
+        } else {
+          const parentId = message.parentChatId ?? DEFAULT_CHANNEL_ID;
+          channelId = message.threadId ?? message.chatId;
+          await ensureChannel({ id: parentId, type: 0, name: `channel-${parentId}`, guildId });
+          await ensureChannel({ id: channelId, type: 11, name: `thread-${channelId}`, guildId, parentId });
+        }
+      }
+      const botUser = userObject({ ...bot, bot: true });
+      const data: Record<string, unknown> = {
+        id: message.messageId ?? snowflake(),
+        channel_id: channelId,
+        author,
+        content: message.mention ? `<@${bot.id}> ${message.text}` : message.text,
+        timestamp: new Date().toISOString(),
+        edited_timestamp: null,
+        tts: false,
+        mention_everyone: false,
+        mentions: message.mention ? [botUser] : [],
+        mention_roles: [],
+        attachments: [],
+        embeds: [],
+        pinned: false,
+        type: 0,
+      };
+      if (guildId) {
+        data.guild_id = guildId;
+        data.member = { roles: [], joined_at: new Date().toISOString(), deaf: false, mute: false, flags: 0 };
+      } else {
+        data.channel_type = 1;
+      }
+      Object.assign(data, extras.data);
+      await dispatch(session, "MESSAGE_CREATE", data);
+    },
+
+    sent: () => [...sentLog],
+
+    waitForSent(predicate, timeoutMs = 5000): Promise<FakeSent> {
+      const found = sentLog.find(predicate);
+      if (found) return Promise.resolve(found);
+      return new Promise((resolve, reject) => {
+        const waiter = {
+          predicate,
+          resolve: (m: FakeSent) => {
+            clearTimeout(timer);
+            resolve(m);
+          },
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(waiter);
+          reject(new Error(`fake discord: no matching message sent within ${timeoutMs} ms (sent: ${sentLog.length})`));
+        }, timeoutMs);
+        waiters.add(waiter);
+      });
+    },
+
+    failNextSends(status, count, retryAfterSeconds = 0.05) {
+      failures = [...failures, ...Array.from({ length: count }, () => ({ status, retryAfterSeconds }))];
+    },
+
+    dropConnection(account = "default", code = 4000) {
+      current.get(account)?.ws?.close(code, "fake drop");
+    },
+
+    async close(): Promise<void> {
+      for (const ws of wss.clients) ws.terminate();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+  return fake;
+}

@@ -1,0 +1,317 @@
+import {
+  type AdapterContext,
+  type Address,
+  AuthError,
+  DEFAULT_ACCOUNT,
+  type Logger,
+  type OutboundMessage,
+  type PlatformAdapter,
+  type PlatformCapabilities,
+  type PlatformDefinition,
+  type SentMessage,
+  silentLogger,
+  TransientError,
+} from "@switchboard/core";
+import {
+  ClientEvent,
+  createClient,
+  HttpApiEvent,
+  type MatrixClient,
+  type MatrixEvent,
+  Method,
+  type Room,
+  RoomEvent,
+  SyncState,
+} from "matrix-js-sdk";
+import { editContent, replyContent } from "./content.ts";
+import { toPlatformError } from "./errors.ts";
+import { normalizeMessage } from "./normalize.ts";
+import { type Credentials, passwordLogin, routeGlobalSdkLogging, sdkLogger, skipMatrixRtc, useUnrefTimeouts } from "./sdk.ts";
+import { type MatrixAdapterConfig, type MatrixAdapterInput, type MessageContent, matrixConfigSchema, PLATFORM } from "./types.ts";
+
+export { toPlatformError } from "./errors.ts";
+export { escapeHtml, formatMarkdown, inlineToHtml, markdownToHtml } from "./format.ts";
+export { chatTypeOf, mentionsBot, normalizeMessage } from "./normalize.ts";
+export * from "./types.ts";
+
+/** 16,000 UTF-16 units keeps body + formatted_body of CJK text under the 64 KiB event limit. */
+export const MATRIX_CAPABILITIES: PlatformCapabilities = {
+  maxMessageLength: 16_000,
+  edit: true,
+  typing: true,
+  threads: true,
+  format: "html",
+};
+
+const START_TIMEOUT_MS = 60_000;
+const SEND_TIMEOUT_MS = 30_000;
+const TYPING_TIMEOUT_MS = 20_000;
+/** Events stamped this long before start-up are history (e.g. the timeline of a room joined later). */
+const PRE_START_GRACE_MS = 5_000;
+const ENCRYPTED_NOTICE =
+  "I can't read end-to-end encrypted messages: encryption is not supported yet. Please talk to me in an unencrypted room.";
+
+/** One Matrix account: `/sync` through matrix-js-sdk in, `PUT /send` out. */
+export class MatrixAdapter implements PlatformAdapter {
+  readonly platform = PLATFORM;
+  readonly account: string;
+  readonly capabilities = MATRIX_CAPABILITIES;
+  readonly config: MatrixAdapterConfig;
+  #client: MatrixClient | undefined;
+  #ctx: AdapterContext | undefined;
+  #log: Logger = silentLogger();
+  #userId: string;
+  #startedAt = 0;
+  /** Set by the first PREPARED sync: everything in the initial sync is history. */
+  #live = false;
+  #syncFailing = false;
+  #stopped = false;
+  #cancelStart: ((err: Error) => void) | undefined;
+  #onAbort = (): void => void this.stop();
+  #warnedEncrypted = new Set<string>();
+  #noticedEncrypted = new Set<string>();
+
+  constructor(config: MatrixAdapterInput, options: { account?: string } = {}) {
+    this.config = matrixConfigSchema.parse(config);
+    this.account = options.account ?? DEFAULT_ACCOUNT;
+    this.#userId = this.config.user_id;
+  }
+
+  /** The bot's user id (from the login when password login returned another form of it). */
+  get userId(): string {
+    return this.#userId;
+  }
+
+  async start(ctx: AdapterContext): Promise<void> {
+    if (this.#client) throw new Error(`matrix account ${this.account} is already started`);
+    this.#ctx = ctx;
+    this.#stopped = false;
+    this.#live = false;
+    this.#log = ctx.logger.child({ platform: PLATFORM, account: this.account });
+    routeGlobalSdkLogging(this.#log);
+    const baseUrl = (this.config.homeserver ?? this.config.api_url)!;
+    const creds = await this.#credentials(baseUrl);
+    if (this.#stopped || ctx.signal.aborted) return;
+
+    const client = createClient({
+      baseUrl,
+      userId: creds.userId,
+      accessToken: creds.accessToken,
+      ...(creds.deviceId ? { deviceId: creds.deviceId } : {}),
+      logger: sdkLogger(this.#log),
+    });
+    useUnrefTimeouts(client);
+    this.#client = client;
+    this.#userId = creds.userId;
+    client.on(RoomEvent.Timeline, this.#onTimeline);
+    client.on(RoomEvent.MyMembership, this.#onMembership);
+    client.on(ClientEvent.Sync, this.#onSync);
+    client.on(HttpApiEvent.SessionLoggedOut, (err) =>
+      this.#log.error({ err }, "the homeserver logged the bot out (token revoked?): set a new access_token or password"),
+    );
+    ctx.signal.addEventListener("abort", this.#onAbort, { once: true });
+
+    const prepared = this.#untilPrepared();
+    this.#startedAt = Date.now();
+    const starting = client.startClient({
+      initialSyncLimit: 0,
+      pollTimeout: this.config.sync_timeout_ms,
+      lazyLoadMembers: false,
+    });
+    skipMatrixRtc(client);
+    try {
+      await starting;
+      await prepared;
+    } catch (err) {
+      await this.stop();
+      throw toPlatformError(err, `start (sync as ${creds.userId})`);
+    }
+    this.#log.info({ userId: this.#userId }, "matrix sync started");
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#cancelStart?.(new TransientError(PLATFORM, "matrix adapter stopped while starting"));
+    this.#ctx?.signal.removeEventListener("abort", this.#onAbort);
+    const client = this.#client;
+    this.#client = undefined;
+    if (!client) return;
+    client.removeAllListeners();
+    client.stopClient();
+    // stopClient() only aborts /sync; in-flight sends and typing would otherwise run on.
+    client.http.abort();
+  }
+
+  async send(address: Address, message: OutboundMessage): Promise<SentMessage> {
+    return { messageId: await this.#sendEvent(address.chatId, replyContent(address, message)) };
+  }
+
+  async edit(address: Address, messageId: string, message: OutboundMessage): Promise<void> {
+    await this.#sendEvent(address.chatId, editContent(messageId, message));
+  }
+
+  async typing(address: Address): Promise<void> {
+    const client = this.#requireClient("typing");
+    try {
+      await client.sendTyping(address.chatId, true, TYPING_TIMEOUT_MS);
+    } catch (err) {
+      throw toPlatformError(err, `typing in ${address.chatId}`);
+    }
+  }
+
+  /**
+   * A direct `PUT /send` rather than `client.sendMessage()`: the SDK's send queue retries rate limits
+   * on its own and, giving up, fails every queued message of every room. Core owns retries.
+   */
+  async #sendEvent(roomId: string, content: MessageContent): Promise<string> {
+    const client = this.#requireClient("send");
+    const path = `/rooms/${encodeURIComponent(roomId)}/send/m.room.message/${encodeURIComponent(client.makeTxnId())}`;
+    try {
+      const res = await client.http.authedRequest<{ event_id: string }>(Method.Put, path, undefined, { ...content }, {
+        localTimeoutMs: SEND_TIMEOUT_MS,
+      });
+      return res.event_id;
+    } catch (err) {
+      throw toPlatformError(err, `send to ${roomId}`);
+    }
+  }
+
+  #requireClient(action: string): MatrixClient {
+    if (!this.#client) throw new TransientError(PLATFORM, `matrix ${action} failed: account ${this.account} is not started`);
+    return this.#client;
+  }
+
+  async #credentials(baseUrl: string): Promise<Credentials> {
+    const { user_id: userId, access_token: accessToken, password, device_id: deviceId } = this.config;
+    if (!accessToken) {
+      const creds = await passwordLogin(baseUrl, userId, password!, deviceId, this.#log);
+      if (creds.userId !== userId) this.#log.warn({ configured: userId, loggedIn: creds.userId }, "password login returned another user id");
+      return creds;
+    }
+    // whoami turns a wrong token into one clear error now instead of a sync loop failing forever.
+    const probe = createClient({ baseUrl, userId, accessToken, logger: sdkLogger(this.#log) });
+    useUnrefTimeouts(probe);
+    let who: { user_id: string; device_id?: string };
+    try {
+      who = await probe.whoami();
+    } catch (err) {
+      throw toPlatformError(err, `whoami for ${userId}`);
+    }
+    if (who.user_id !== userId) {
+      throw new AuthError(PLATFORM, `matrix access_token belongs to ${who.user_id}, not user_id ${userId}: fix one of them`);
+    }
+    const device = deviceId ?? who.device_id;
+    return { userId, accessToken, ...(device ? { deviceId: device } : {}) };
+  }
+
+  /** Resolves at the first PREPARED sync; rejects if sync errors first, the start times out or is stopped. */
+  #untilPrepared(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const client = this.#client!;
+      const done = (err?: Error): void => {
+        clearTimeout(timer);
+        client.off(ClientEvent.Sync, onSync);
+        this.#cancelStart = undefined;
+        if (err) reject(err);
+        else resolve();
+      };
+      const onSync = (state: SyncState, _prev: SyncState | null, data?: { error?: Error }): void => {
+        if (state === SyncState.Prepared) done();
+        else if (state === SyncState.Error) done(data?.error ?? new Error("initial sync failed"));
+      };
+      const timer = setTimeout(
+        () => done(new TransientError(PLATFORM, `matrix initial sync did not finish within ${START_TIMEOUT_MS} ms`)),
+        START_TIMEOUT_MS,
+      );
+      this.#cancelStart = done;
+      client.on(ClientEvent.Sync, onSync);
+    });
+  }
+
+  #onSync = (state: SyncState, _prev: SyncState | null, data?: { error?: Error }): void => {
+    if (state === SyncState.Prepared) this.#live = true;
+    if (!this.#live) return;
+    if (state === SyncState.Error && !this.#syncFailing) {
+      this.#syncFailing = true;
+      this.#log.warn({ err: data?.error }, "matrix sync is failing; the SDK keeps retrying");
+    } else if (state === SyncState.Syncing && this.#syncFailing) {
+      this.#syncFailing = false;
+      this.#log.info("matrix sync recovered");
+    }
+  };
+
+  #onTimeline = (
+    event: MatrixEvent,
+    room: Room | undefined,
+    toStartOfTimeline: boolean | undefined,
+    removed: boolean,
+    data: { liveEvent?: boolean },
+  ): void => {
+    if (!room || toStartOfTimeline || removed || !data.liveEvent || !this.#live || this.#stopped) return;
+    const sender = event.getSender();
+    // Our own sends come back through /sync.
+    if (!sender || sender === this.#userId) return;
+    if (event.getTs() < this.#startedAt - PRE_START_GRACE_MS) return;
+    const type = event.getType();
+    if (type === "m.room.encrypted") return this.#onEncrypted(room, sender);
+    if (type !== "m.room.message" || !this.#client || !this.#ctx) return;
+    const inbound = normalizeMessage({ client: this.#client, account: this.account, userId: this.#userId }, event, room);
+    if (!inbound) return;
+    this.#ctx.dispatch(inbound).catch((err: unknown) => this.#log.error({ err, eventId: inbound.messageId }, "dispatch failed"));
+  };
+
+  /** Encrypted rooms are unsupported: say so once in the log, and once in the room to an allowed user. */
+  #onEncrypted(room: Room, sender: string): void {
+    this.#warnEncrypted(room);
+    if (this.#noticedEncrypted.has(room.roomId) || !this.#isAllowed(sender)) return;
+    this.#noticedEncrypted.add(room.roomId);
+    this.#sendEvent(room.roomId, { msgtype: "m.notice", body: ENCRYPTED_NOTICE }).catch((err: unknown) =>
+      this.#log.warn({ err, roomId: room.roomId }, "could not post the encryption notice"),
+    );
+  }
+
+  #warnEncrypted(room: Room): void {
+    if (this.#warnedEncrypted.has(room.roomId)) return;
+    this.#warnedEncrypted.add(room.roomId);
+    this.#log.warn(
+      { roomId: room.roomId },
+      "room is end-to-end encrypted: encryption is not supported, its messages are not read (use an unencrypted room)",
+    );
+  }
+
+  #onMembership = (room: Room, membership: string): void => {
+    if (this.#stopped || !this.#client) return;
+    if (membership === "join" && room.hasEncryptionStateEvent()) this.#warnEncrypted(room);
+    if (membership !== "invite") return;
+    const inviter = room.getMember(this.#userId)?.events.member?.getSender();
+    if (!this.config.auto_join) {
+      this.#log.info({ roomId: room.roomId, inviter }, "invited to a room; auto_join is off, not joining");
+      return;
+    }
+    if (!inviter || !this.#isAllowed(inviter)) {
+      this.#log.info({ roomId: room.roomId, inviter }, "ignoring an invite from a user who is not allowed");
+      return;
+    }
+    this.#client.joinRoom(room.roomId).then(
+      () => this.#log.info({ roomId: room.roomId, inviter }, "joined room on invite"),
+      (err: unknown) => this.#log.warn({ err: toPlatformError(err, `join ${room.roomId}`) }, "could not join room on invite"),
+    );
+  };
+
+  /** The allow-list core applies to messages, applied here to invites and notices (nothing configured = nobody). */
+  #isAllowed(userId: string): boolean {
+    if (this.config.allow_all_users) return true;
+    const allowed = this.config.allowed_users ?? [];
+    return allowed.includes("*") || allowed.includes(userId);
+  }
+}
+
+export function createMatrixAdapter(config: MatrixAdapterInput, options: { account?: string } = {}): MatrixAdapter {
+  return new MatrixAdapter(config, options);
+}
+
+export const platform: PlatformDefinition<typeof matrixConfigSchema> = {
+  name: PLATFORM,
+  configSchema: matrixConfigSchema,
+  create: (config, { account }) => new MatrixAdapter(config, { account }),
+};

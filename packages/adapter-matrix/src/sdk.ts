@@ -1,0 +1,105 @@
+import type { Logger } from "@switchboard/core";
+import { ClientEvent, createClient, type MatrixClient } from "matrix-js-sdk";
+import { logger as sdkRootLogger } from "matrix-js-sdk/lib/logger.js";
+import type { Logger as SdkLogger } from "matrix-js-sdk/lib/logger.js";
+import { toPlatformError } from "./errors.ts";
+
+/** Requests the SDK makes without a local timeout still must not hang forever. */
+const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
+
+type LogFn = (this: void, ...msg: unknown[]) => void;
+
+/** The SDK's messages (every HTTP request at debug level) as debug lines; its errors as warnings. */
+export function sdkLogger(log: Logger): SdkLogger {
+  const at =
+    (level: "debug" | "warn"): LogFn =>
+    (...msg) =>
+      log[level]({ sdk: "matrix-js-sdk" }, msg.map(String).join(" "));
+  const quiet: SdkLogger = {
+    trace: () => {},
+    debug: at("debug"),
+    info: at("debug"),
+    warn: at("debug"),
+    error: at("warn"),
+    getChild: () => quiet,
+  };
+  return quiet;
+}
+
+let globalSink: Logger | undefined;
+let globalInstalled = false;
+
+/**
+ * Some SDK modules (MatrixRTC, retention, …) log through the SDK's global loglevel logger, whose
+ * children are created at DEBUG level and print to the console. Route them to the most recently
+ * started adapter's logger instead; the global logger is process-wide, so this is installed once.
+ */
+export function routeGlobalSdkLogging(log: Logger): void {
+  globalSink = log.child({ sdk: "matrix-js-sdk" });
+  if (globalInstalled) return;
+  globalInstalled = true;
+  sdkRootLogger.methodFactory = (methodName) => {
+    const level = methodName === "error" ? "warn" : "debug";
+    return (...msg: unknown[]) => {
+      if (methodName === "trace") return;
+      globalSink?.[level](msg.map(String).join(" "));
+    };
+  };
+  sdkRootLogger.rebuild();
+}
+
+/**
+ * The SDK arms each request's local timeout with a plain `setTimeout` (`timeoutSignal()` in
+ * `http-api/utils.js`: `/sync` gets pollTimeout + 80 s) that nothing clears, so a stopped client
+ * keeps the process alive for ~90 s. Swap it for `AbortSignal.timeout`, whose timer is unref'd and
+ * never counts as an open handle; requests without a timeout get a bounded one.
+ */
+export function useUnrefTimeouts(client: MatrixClient): void {
+  const http = client.http;
+  const original = http.requestOtherUrl.bind(http);
+  type Args = Parameters<typeof original>;
+  http.requestOtherUrl = ((method: Args[0], url: Args[1], body?: Args[2], opts: Args[3] = {}) => {
+    const timeout = AbortSignal.timeout(opts.localTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS);
+    const abortSignal = opts.abortSignal ? AbortSignal.any([opts.abortSignal, timeout]) : timeout;
+    return original(method, url, body, { ...opts, localTimeoutMs: undefined, abortSignal });
+  }) as typeof http.requestOtherUrl;
+}
+
+/**
+ * A bot has no use for MatrixRTC (group calls); its session manager only adds work and log lines on
+ * every sync. `startClient()` subscribes it synchronously, so unsubscribing right after stops it.
+ */
+export function skipMatrixRtc(client: MatrixClient): void {
+  const start = (client as unknown as { startMatrixRTC?: unknown }).startMatrixRTC;
+  if (typeof start === "function") client.off(ClientEvent.Sync, start as () => void);
+}
+
+export interface Credentials {
+  userId: string;
+  accessToken: string;
+  deviceId?: string;
+}
+
+/** Log in with `m.login.password`, returning the session's token and device. */
+export async function passwordLogin(
+  baseUrl: string,
+  userId: string,
+  password: string,
+  deviceId: string | undefined,
+  log: Logger,
+): Promise<Credentials> {
+  const client = createClient({ baseUrl, logger: sdkLogger(log) });
+  useUnrefTimeouts(client);
+  try {
+    const res = await client.loginRequest({
+      type: "m.login.password",
+      identifier: { type: "m.id.user", user: userId },
+      password,
+      ...(deviceId ? { device_id: deviceId } : {}),
+      initial_device_display_name: "Switchboard",
+    });
+    return { userId: res.user_id, accessToken: res.access_token, deviceId: res.device_id };
+  } catch (err) {
+    throw toPlatformError(err, `password login as ${userId}`);
+  }
+}

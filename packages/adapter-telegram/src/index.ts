@@ -1,0 +1,241 @@
+import { Agent as HttpAgent } from "node:http";
+import { Agent as HttpsAgent } from "node:https";
+import type {
+  AdapterContext,
+  Address,
+  Logger,
+  OutboundMessage,
+  PlatformAdapter,
+  PlatformCapabilities,
+  PlatformDefinition,
+  SentMessage,
+} from "@switchboard/core";
+import { AuthError, DEFAULT_ACCOUNT, PlatformError, silentLogger } from "@switchboard/core";
+import { Api } from "grammy";
+import type { Update } from "grammy/types";
+import { EntityParseError, isNotModified, PLATFORM, toPlatformError } from "./errors.ts";
+import { markdownToPlainText, markdownToTelegramHtml } from "./format.ts";
+import { ALLOWED_UPDATES, GENERAL_TOPIC, messageIdOf, normalizeUpdate } from "./normalize.ts";
+import { OffsetStore } from "./offset-store.ts";
+import { grammySignal, Poller } from "./polling.ts";
+import { type BotIdentity, type TelegramAdapterConfig, telegramConfigSchema } from "./types.ts";
+import { telegramWebhookHandler } from "./webhook.ts";
+
+export { EntityParseError, toPlatformError } from "./errors.ts";
+export { escapeHtml, markdownToPlainText, markdownToTelegramHtml } from "./format.ts";
+export { ALLOWED_UPDATES, GENERAL_TOPIC, messageIdOf, normalizeUpdate } from "./normalize.ts";
+export { type BotIdentity, type TelegramAdapterConfig, telegramConfigSchema } from "./types.ts";
+export { SECRET_HEADER, telegramWebhookHandler } from "./webhook.ts";
+
+/** 4,096 characters after entity parsing, counted in UTF-16 code units. */
+export const TELEGRAM_CAPABILITIES: PlatformCapabilities = Object.freeze({
+  maxMessageLength: 4096,
+  lengthUnit: "utf16",
+  edit: true,
+  typing: true,
+  threads: true,
+  format: "html",
+});
+
+/** How many answered message ids `reply_to_mode: first` remembers. */
+const REPLIED_MEMORY = 2048;
+/** The HTTP timeout of one Bot API call beyond the long-poll wait. */
+const CALL_TIMEOUT_S = 30;
+
+type SendOptions = Record<string, unknown>;
+
+/** One Telegram bot account: long polling or webhook in, Bot API calls out, through grammY's `Api`. */
+export class TelegramAdapter implements PlatformAdapter {
+  readonly platform = PLATFORM;
+  readonly account: string;
+  readonly capabilities = TELEGRAM_CAPABILITIES;
+  readonly config: TelegramAdapterConfig;
+  readonly api: Api;
+  readonly #agent: HttpAgent;
+  #logger: Logger = silentLogger();
+  #identity: Promise<BotIdentity> | undefined;
+  #poller: Poller | undefined;
+  /** Messages already answered with a quoting chunk (`reply_to_mode: first`); insertion-ordered for eviction. */
+  readonly #replied = new Set<string>();
+
+  constructor(config: TelegramAdapterConfig, options: { account?: string } = {}) {
+    this.config = config;
+    this.account = options.account ?? DEFAULT_ACCOUNT;
+    const apiRoot = config.api_url ?? "https://api.telegram.org";
+    // An agent per adapter (grammY's default is shared per apiRoot) so `stop()` can close its sockets.
+    this.#agent = apiRoot.startsWith("https:") ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
+    this.api = new Api(config.token, {
+      apiRoot,
+      timeoutSeconds: config.poll_timeout_s + CALL_TIMEOUT_S,
+      baseFetchConfig: { agent: this.#agent },
+    });
+    if (config.bot_id && config.bot_username) {
+      this.#identity = Promise.resolve({ id: config.bot_id, username: config.bot_username });
+    }
+  }
+
+  /** The bot's id and @username: from config, else `getMe` (retried on the next call after a failure). */
+  identity(): Promise<BotIdentity> {
+    this.#identity ??= this.api.getMe().then(
+      (me) => ({ id: String(me.id), username: me.username }),
+      (err) => {
+        this.#identity = undefined;
+        throw toPlatformError(err);
+      },
+    );
+    return this.#identity;
+  }
+
+  async start(ctx: AdapterContext): Promise<void> {
+    this.#logger = ctx.logger.child({ platform: PLATFORM, account: this.account });
+    try {
+      await this.identity();
+    } catch (err) {
+      // A wrong token will not fix itself; an unreachable API may, so polling keeps trying.
+      if (err instanceof AuthError) {
+        throw new AuthError(
+          PLATFORM,
+          `telegram account "${this.account}": the Bot API rejected the token (${err.message}); check TELEGRAM_BOT_TOKEN`,
+          { status: err.status, cause: err },
+        );
+      }
+      this.#logger.warn({ err: (err as Error).message }, "Telegram getMe failed; will retry");
+    }
+    const handle = (update: Update) => this.#handle(update, ctx);
+    if (this.config.mode === "webhook") {
+      const path = this.config.webhook_path ?? `/telegram/${this.account}`;
+      ctx.http.route("POST", path, telegramWebhookHandler({ secret: this.config.webhook_secret!, logger: this.#logger, handle }));
+      if (this.config.webhook_url) {
+        await this.api
+          .setWebhook(this.config.webhook_url, {
+            secret_token: this.config.webhook_secret,
+            allowed_updates: [...ALLOWED_UPDATES],
+          })
+          .catch((err) => {
+            throw toPlatformError(err);
+          });
+      }
+      this.#logger.info({ path }, "Telegram webhook mounted");
+      return;
+    }
+    const poller = new Poller({
+      api: this.api,
+      timeoutSeconds: this.config.poll_timeout_s,
+      logger: this.#logger,
+      handle,
+      prepare: async (signal) => {
+        const bot = await this.identity();
+        // getUpdates answers 409 while a webhook is set.
+        await this.api.deleteWebhook({ drop_pending_updates: false }, grammySignal(signal));
+        return ctx.stateDir ? new OffsetStore(ctx.stateDir, bot.id) : undefined;
+      },
+    });
+    this.#poller = poller;
+    ctx.signal.addEventListener("abort", () => poller.abort(), { once: true });
+    poller.start();
+    this.#logger.info("Telegram long polling started");
+  }
+
+  async stop(): Promise<void> {
+    const poller = this.#poller;
+    this.#poller = undefined;
+    await poller?.stop();
+    this.#agent.destroy();
+  }
+
+  async send(address: Address, message: OutboundMessage): Promise<SentMessage> {
+    const options: SendOptions = this.#threadOptions(address);
+    const reply = this.#replyTarget(address);
+    if (reply) options.reply_parameters = { message_id: reply.messageId, allow_sending_without_reply: true };
+    const sent = await this.#withFormat(message, (text, format) =>
+      this.api.sendMessage(chatIdOf(address.chatId), text, { ...options, ...format }),
+    );
+    if (reply) this.#remember(reply.key);
+    return { messageId: String(sent.message_id) };
+  }
+
+  async edit(address: Address, messageId: string, message: OutboundMessage): Promise<void> {
+    const id = messageIdOf(messageId);
+    if (id === undefined) throw new PlatformError(PLATFORM, `not a Telegram message id: ${messageId}`);
+    try {
+      await this.#withFormat(message, (text, format) => this.api.editMessageText(chatIdOf(address.chatId), id, text, format));
+    } catch (err) {
+      if (!isNotModified((err as Error).cause)) throw err;
+    }
+  }
+
+  async typing(address: Address): Promise<void> {
+    try {
+      await this.api.sendChatAction(chatIdOf(address.chatId), "typing", this.#threadOptions(address));
+    } catch (err) {
+      throw toPlatformError(err);
+    }
+  }
+
+  async #handle(update: Update, ctx: AdapterContext): Promise<void> {
+    const inbound = normalizeUpdate(update, await this.identity(), this.account);
+    if (inbound) await ctx.dispatch(inbound);
+  }
+
+  /** Send as Telegram HTML; when Telegram rejects the entities, once more as plain text. */
+  async #withFormat<T>(message: OutboundMessage, call: (text: string, format: SendOptions) => Promise<T>): Promise<T> {
+    if (message.format === "plain") return call(message.text, {}).catch(rethrow);
+    try {
+      return await call(markdownToTelegramHtml(message.text), { parse_mode: "HTML" });
+    } catch (err) {
+      const error = toPlatformError(err);
+      if (!(error instanceof EntityParseError)) throw error;
+      this.#logger.warn({ err: error.message }, "Telegram rejected the HTML; sending plain text");
+      return call(markdownToPlainText(message.text), {}).catch(rethrow);
+    }
+  }
+
+  /** Replies stay in their forum topic; the General topic ("1") takes no thread id. */
+  #threadOptions(address: Address): SendOptions {
+    const thread = address.threadId;
+    if (!thread || thread === GENERAL_TOPIC) return {};
+    const id = Number(thread);
+    return Number.isSafeInteger(id) ? { message_thread_id: id } : {};
+  }
+
+  /**
+   * Whether this chunk quotes the user's message. Core passes `replyToMessageId`; `off` never uses it,
+   * `all` always does, `first` only until one send quoting that message succeeded.
+   */
+  #replyTarget(address: Address): { messageId: number; key: string } | undefined {
+    const mode = this.config.reply_to_mode;
+    if (mode === "off" || !address.replyToMessageId) return undefined;
+    const messageId = messageIdOf(address.replyToMessageId);
+    if (messageId === undefined) return undefined;
+    const key = `${address.chatId}:${messageId}`;
+    if (mode === "first" && this.#replied.has(key)) return undefined;
+    return { messageId, key };
+  }
+
+  #remember(key: string): void {
+    if (this.config.reply_to_mode !== "first") return;
+    this.#replied.add(key);
+    if (this.#replied.size > REPLIED_MEMORY) this.#replied.delete(this.#replied.values().next().value!);
+  }
+}
+
+function rethrow(err: unknown): never {
+  throw toPlatformError(err);
+}
+
+/** Numeric chat ids go on the wire as numbers; `@channelusername` stays a string. */
+function chatIdOf(chatId: string): number | string {
+  const n = Number(chatId);
+  return /^-?\d+$/.test(chatId) && Number.isSafeInteger(n) ? n : chatId;
+}
+
+/** One adapter per bot account; `account` defaults to `"default"`. */
+export function createTelegramAdapter(config: TelegramAdapterConfig, options: { account?: string } = {}): TelegramAdapter {
+  return new TelegramAdapter(config, options);
+}
+
+export const platform: PlatformDefinition<typeof telegramConfigSchema> = {
+  name: PLATFORM,
+  configSchema: telegramConfigSchema,
+  create: (config, { account }) => createTelegramAdapter(config, { account }),
+};

@@ -1,0 +1,227 @@
+import { randomInt } from "node:crypto";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { FakeInbound, FakePlatform, FakeSent } from "../../testing/src/conformance-types.ts";
+import { aesKeyOf, encrypt, signature } from "../src/crypto.ts";
+import { defaultCallbackPath } from "../src/types.ts";
+import { cdata } from "../src/xml.ts";
+
+/** One self-built app the fake knows: its credentials and where its callbacks go. */
+export interface FakeWecomApp {
+  account: string;
+  corpId: string;
+  corpSecret: string;
+  agentId: number;
+  token: string;
+  encodingAesKey: string;
+  callbackPath: string;
+}
+
+export interface RecordedCall {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  body: unknown;
+}
+
+/** Two apps by default, `default` and `second`, in two companies. */
+export function defaultApps(): FakeWecomApp[] {
+  return ["default", "second"].map((account, i) => ({
+    account,
+    corpId: `ww00000000000${i + 1}`,
+    corpSecret: `secret-${account}`,
+    agentId: 1000002 + i,
+    token: `tok${account}`,
+    encodingAesKey: (i === 0 ? "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C" : "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"),
+    callbackPath: defaultCallbackPath(account),
+  }));
+}
+
+/** The section the adapter needs for these apps (one `accounts` entry each). */
+export function wecomSection(fake: FakeWecom): Record<string, unknown> {
+  const accounts: Record<string, Record<string, unknown>> = {};
+  for (const app of fake.apps.values()) {
+    accounts[app.account] = {
+      corp_id: app.corpId,
+      corp_secret: app.corpSecret,
+      agent_id: app.agentId,
+      token: app.token,
+      encoding_aes_key: app.encodingAesKey,
+      api_url: fake.url,
+      callback_path: app.callbackPath,
+    };
+  }
+  return { accounts };
+}
+
+export interface SignedCallback {
+  url: string;
+  body: string;
+}
+
+/** Build the POST WeCom sends for `innerXml`, encrypted and signed for `app` (each part overridable to forge). */
+export function signedCallback(
+  gatewayUrl: string,
+  app: FakeWecomApp,
+  innerXml: string,
+  opts: { timestamp?: number; nonce?: string; receiveId?: string; signature?: string; encrypted?: string } = {},
+): SignedCallback {
+  const timestamp = String(opts.timestamp ?? Math.floor(Date.now() / 1000));
+  const nonce = opts.nonce ?? String(randomInt(1e9));
+  const encrypted = opts.encrypted ?? encrypt(aesKeyOf(app.encodingAesKey), innerXml, opts.receiveId ?? app.corpId);
+  const sig = opts.signature ?? signature(app.token, timestamp, nonce, encrypted);
+  const body =
+    `<xml><ToUserName>${cdata(app.corpId)}</ToUserName><AgentID>${cdata(String(app.agentId))}</AgentID>` +
+    `<Encrypt>${cdata(encrypted)}</Encrypt></xml>`;
+  const query = new URLSearchParams({ msg_signature: sig, timestamp, nonce });
+  return { url: `${gatewayUrl}${app.callbackPath}?${query}`, body };
+}
+
+/** The decrypted XML of a text message from `user` (in app group chat `chatId` when given). */
+export function textMessageXml(app: FakeWecomApp, m: { user: string; text: string; msgId: string; chatId?: string }): string {
+  return (
+    `<xml><ToUserName>${cdata(app.corpId)}</ToUserName><FromUserName>${cdata(m.user)}</FromUserName>` +
+    `<CreateTime>${Math.floor(Date.now() / 1000)}</CreateTime><MsgType>${cdata("text")}</MsgType>` +
+    `<Content>${cdata(m.text)}</Content><MsgId>${m.msgId}</MsgId><AgentID>${app.agentId}</AgentID>` +
+    (m.chatId ? `<ChatId>${cdata(m.chatId)}</ChatId>` : "") +
+    "</xml>"
+  );
+}
+
+/**
+ * A fake WeCom server API (`/cgi-bin/gettoken`, `/cgi-bin/message/send`, `/cgi-bin/appchat/send`) on
+ * 127.0.0.1, that also plays WeCom's side of the callback: it encrypts, signs and POSTs messages to the
+ * gateway. Records every call; can fail sends (45009 / 5xx) and expire tokens (42001 / 40014).
+ */
+export class FakeWecom implements FakePlatform {
+  readonly apps: Map<string, FakeWecomApp>;
+  readonly calls: RecordedCall[] = [];
+  readonly gatewayUrl: string;
+  url = "";
+  readonly #server: Server;
+  readonly #tokens = new Map<string, { account: string; dead?: number }>();
+  readonly #sent: FakeSent[] = [];
+  readonly #waiters: Array<{ predicate: (m: FakeSent) => boolean; resolve: (m: FakeSent) => void }> = [];
+  #failures: Array<{ status: number; retryAfterSeconds?: number }> = [];
+  #tokenSeq = 0;
+  #msgSeq = 0;
+
+  private constructor(gatewayUrl: string, apps: FakeWecomApp[]) {
+    this.gatewayUrl = gatewayUrl;
+    this.apps = new Map(apps.map((a) => [a.account, a]));
+    this.#server = createServer((req, res) => {
+      void this.#serve(req, res).catch((err: unknown) => res.writeHead(500).end(String(err)));
+    });
+  }
+
+  static async start(opts: { gatewayUrl: string; apps?: FakeWecomApp[] }): Promise<FakeWecom> {
+    const fake = new FakeWecom(opts.gatewayUrl, opts.apps ?? defaultApps());
+    await new Promise<void>((r) => fake.#server.listen(0, "127.0.0.1", r));
+    fake.url = `http://127.0.0.1:${(fake.#server.address() as AddressInfo).port}`;
+    return fake;
+  }
+
+  app(account = "default"): FakeWecomApp {
+    const app = this.apps.get(account);
+    if (!app) throw new Error(`the fake has no app for account ${account}`);
+    return app;
+  }
+
+  /** Access tokens issued so far, with the account each belongs to. */
+  tokens(): Array<{ token: string; account: string }> {
+    return [...this.#tokens].map(([token, t]) => ({ token, account: t.account }));
+  }
+
+  /** Make every token issued so far to `account` fail with `errcode` (42001 expired, 40014 invalid). */
+  expireTokens(account: string, errcode: 42001 | 40014 = 42001): void {
+    for (const t of this.#tokens.values()) if (t.account === account) t.dead = errcode;
+  }
+
+  async #serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const raw = Buffer.concat(chunks).toString("utf8");
+    const url = new URL(req.url ?? "/", "http://fake");
+    const body: unknown = raw ? JSON.parse(raw) : undefined;
+    this.calls.push({ method: req.method ?? "", path: url.pathname, query: Object.fromEntries(url.searchParams), body });
+    const out = (o: unknown, status = 200) =>
+      res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(o));
+
+    if (url.pathname === "/cgi-bin/gettoken") {
+      const app = [...this.apps.values()].find(
+        (a) => a.corpId === url.searchParams.get("corpid") && a.corpSecret === url.searchParams.get("corpsecret"),
+      );
+      if (!app) return out({ errcode: 40001, errmsg: "invalid credential" });
+      const token = `AT_${app.account}_${++this.#tokenSeq}`;
+      this.#tokens.set(token, { account: app.account });
+      return out({ errcode: 0, errmsg: "ok", access_token: token, expires_in: 7200 });
+    }
+    if (url.pathname === "/cgi-bin/message/send" || url.pathname === "/cgi-bin/appchat/send") {
+      const token = this.#tokens.get(url.searchParams.get("access_token") ?? "");
+      if (!token) return out({ errcode: 40014, errmsg: "invalid access_token" });
+      if (token.dead) return out({ errcode: token.dead, errmsg: token.dead === 42001 ? "access_token expired" : "invalid access_token" });
+      const failure = this.#failures.shift();
+      if (failure?.status === 429) return out({ errcode: 45009, errmsg: "api freq out of limit" });
+      if (failure) return res.writeHead(failure.status, { "content-type": "text/html" }).end("<html>bad gateway</html>");
+      const b = body as { touser?: string; chatid?: string; agentid?: number; msgtype?: string; text?: { content?: string } };
+      const app = this.app(token.account);
+      if (url.pathname === "/cgi-bin/message/send" && b.agentid !== app.agentId) {
+        return out({ errcode: 40056, errmsg: "invalid agentid" });
+      }
+      if (b.msgtype !== "text" || typeof b.text?.content !== "string") return out({ errcode: 40008, errmsg: "invalid message type" });
+      if (Buffer.byteLength(b.text.content) > 2048) return out({ errcode: 44004, errmsg: "text content exceed limit" });
+      const sent: FakeSent = { account: token.account, chatId: b.touser ?? b.chatid ?? "", text: b.text.content, raw: body };
+      this.#sent.push(sent);
+      for (const w of this.#waiters.splice(0)) {
+        if (w.predicate(sent)) w.resolve(sent);
+        else this.#waiters.push(w);
+      }
+      return out({ errcode: 0, errmsg: "ok", invaliduser: "", msgid: `msg_${++this.#msgSeq}` });
+    }
+    out({ errcode: 404, errmsg: "not found" }, 404);
+  }
+
+  /** POST a text message to the gateway as WeCom would. WeCom never echoes an app's own messages: `fromSelf` delivers nothing. */
+  async inject(message: FakeInbound): Promise<void> {
+    if (message.fromSelf) return;
+    const app = this.app(message.account);
+    const xml = textMessageXml(app, {
+      user: message.userId,
+      text: message.text,
+      msgId: message.messageId ?? String(7_000_000_000_000 + ++this.#msgSeq),
+      ...(message.chatType === "dm" ? {} : { chatId: message.chatId }),
+    });
+    const cb = signedCallback(this.gatewayUrl, app, xml);
+    const res = await fetch(cb.url, { method: "POST", headers: { "content-type": "text/xml" }, body: cb.body });
+    const answer = await res.text();
+    if (res.status !== 200) throw new Error(`the gateway answered the callback with ${res.status}: ${answer}`);
+  }
+
+  sent(): FakeSent[] {
+    return [...this.#sent];
+  }
+
+  waitForSent(predicate: (m: FakeSent) => boolean, timeoutMs = 5000): Promise<FakeSent> {
+    const found = this.#sent.find(predicate);
+    if (found) return Promise.resolve(found);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("nothing matching was sent in time")), timeoutMs);
+      this.#waiters.push({
+        predicate,
+        resolve: (m) => {
+          clearTimeout(timer);
+          resolve(m);
+        },
+      });
+    });
+  }
+
+  failNextSends(status: 429 | 500 | 502 | 503, count: number, retryAfterSeconds?: number): void {
+    for (let i = 0; i < count; i++) this.#failures.push({ status, ...(retryAfterSeconds ? { retryAfterSeconds } : {}) });
+  }
+
+  async close(): Promise<void> {
+    this.#server.closeAllConnections();
+    await new Promise<void>((r) => this.#server.close(() => r()));
+  }
+}

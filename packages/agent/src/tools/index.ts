@@ -1,0 +1,61 @@
+import { type Toolset, useAgent } from "@switchboard/core";
+import { type ToolSet, tool } from "ai";
+import { CRON_TOOLS } from "./cron.ts";
+import { MEMORY_TOOLS } from "./memory.ts";
+import { SESSIONS_TOOLS } from "./sessions.ts";
+import { SKILLS_TOOLS } from "./skills.ts";
+import { type AgentTool, type ToolContext, ToolError } from "./types.ts";
+
+export { DEFAULT_MEMORY_CHAR_LIMIT, MEMORY_SEPARATOR, parseMemoryEntries } from "./memory.ts";
+export { listSkills, type SkillSummary } from "./skills.ts";
+export { type AgentTool, type ToolContext, ToolError } from "./types.ts";
+
+/** The built-in tools of each toolset. */
+export const TOOLSET_TOOLS: Record<Toolset, AgentTool[]> = {
+  memory: MEMORY_TOOLS,
+  skills: SKILLS_TOOLS,
+  sessions: SESSIONS_TOOLS,
+  cron: CRON_TOOLS,
+};
+
+/** The tools of the given toolsets, in a stable order. */
+export function toolsFor(toolsets: readonly Toolset[]): AgentTool[] {
+  return [...new Set(toolsets)].flatMap((t) => TOOLSET_TOOLS[t] ?? []);
+}
+
+/**
+ * Run one tool call for the context's agent: validate the input, call the tool hooks, execute inside the
+ * agent's scope. Failures throw a `ToolError` whose message the model reads.
+ */
+export async function runTool(t: AgentTool, rawInput: unknown, ctx: ToolContext): Promise<unknown> {
+  const base = { agentId: ctx.agent.id, sessionId: ctx.turn.sessionId, toolName: t.name, input: rawInput };
+  await ctx.turn.hooks?.emit("beforeToolCall", base);
+  try {
+    const parsed = t.inputSchema.safeParse(rawInput ?? {});
+    if (!parsed.success) {
+      const issues = parsed.error.issues.map((i) => `${i.path.join(".") || "(input)"}: ${i.message}`).join("; ");
+      throw new ToolError(`invalid input for ${t.name}: ${issues}`, "invalid_input");
+    }
+    if (ctx.signal.aborted) throw new ToolError("the turn was stopped", "aborted");
+    const output = await useAgent(ctx.agent, () => t.execute(parsed.data, ctx));
+    await ctx.turn.hooks?.emit("afterToolCall", { ...base, output });
+    return output;
+  } catch (err) {
+    const error = err instanceof ToolError ? err : new ToolError(`${t.name} failed: ${(err as Error)?.message ?? String(err)}`, "tool_failed", { cause: err });
+    await ctx.turn.hooks?.emit("afterToolCall", { ...base, output: undefined, error: error.message });
+    throw error;
+  }
+}
+
+/** The tools as an AI SDK tool set; each call goes through `runTool`. */
+export function toAiSdkTools(tools: AgentTool[], ctx: ToolContext): ToolSet {
+  const out: ToolSet = {};
+  for (const t of tools) {
+    out[t.name] = tool({
+      description: t.description,
+      inputSchema: t.inputSchema,
+      execute: (input: unknown) => runTool(t, input, ctx),
+    });
+  }
+  return out;
+}

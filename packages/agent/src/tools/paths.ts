@@ -1,0 +1,46 @@
+import { mkdir, realpath } from "node:fs/promises";
+import { isAbsolute, relative, resolve, sep } from "node:path";
+import { type AgentProfile, agentHome, memoryDir, skillsDir, useAgent } from "@switchboard/core";
+import { ToolError } from "./types.ts";
+
+/** The agent's directories, resolved inside its own scope so no other agent's scope can leak in. */
+export function agentDirs(agent: AgentProfile): { home: string; memories: string; skills: string } {
+  return useAgent(agent, () => ({ home: agentHome(), memories: memoryDir(), skills: skillsDir() }));
+}
+
+/** True when `child` is `parent` or lies beneath it (lexically). */
+export function isInside(parent: string, child: string): boolean {
+  const rel = relative(parent, child);
+  return rel === "" || (!rel.startsWith("..") && !isAbsolute(rel) && rel.split(sep)[0] !== "..");
+}
+
+async function realOrUndefined(path: string): Promise<string | undefined> {
+  try {
+    return await realpath(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Resolve `parts` under `base` (a directory of the agent's home) and refuse anything that escapes it:
+ * `..`, absolute paths, and symlinks whose real target lies outside the agent's real home.
+ */
+export async function resolveInside(agent: AgentProfile, base: string, parts: string[], opts: { create?: boolean } = {}): Promise<string> {
+  const { home } = agentDirs(agent);
+  const target = resolve(base, ...parts);
+  if (!isInside(base, target) || !isInside(home, base)) {
+    throw new ToolError(`path ${JSON.stringify(parts.join("/"))} escapes agent "${agent.id}"'s home and is refused`, "path_escape");
+  }
+  if (opts.create) await mkdir(base, { recursive: true });
+  const realHome = (await realOrUndefined(home)) ?? home;
+  // Check the deepest existing ancestor: a symlinked directory or file must still land inside the home.
+  for (const candidate of [target, base]) {
+    const real = await realOrUndefined(candidate);
+    if (real === undefined) continue;
+    if (!isInside(realHome, real)) {
+      throw new ToolError(`path ${JSON.stringify(parts.join("/"))} resolves outside agent "${agent.id}"'s home and is refused`, "path_escape");
+    }
+  }
+  return target;
+}

@@ -1,0 +1,10 @@
+export type { Principal } from "./auth.ts";
+export { KeyRing } from "./auth.ts";
+export type { ApiContext, ApiEnv } from "./context.ts";
+export { ApiError, errorBody } from "./errors.ts";
+export type { StoredResponse } from "./response-store.ts";
+export { ResponseStore } from "./response-store.ts";
+export type { Run, RunEvent, RunRegistryOptions, RunStatus } from "./runs.ts";
+export { RunRegistry } from "./runs.ts";
+export type { ApiServer, ApiServerOptions, RouteGroup } from "./server.ts";
+export { createApiServer, ROUTE_GROUPS } from "./server.ts";

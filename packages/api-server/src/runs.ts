@@ -1,0 +1,244 @@
+import type { AgentEvent, Logger, TurnHandle, Usage } from "@switchboard/core";
+import { ApiError } from "./errors.ts";
+import { newId, nowSeconds } from "./ids.ts";
+
+export type RunStatus = "running" | "cancelling" | "completed" | "failed" | "cancelled";
+
+/** One event of a run, as replayed and streamed by `GET /v1/runs/{id}/events`. */
+export interface RunEvent {
+  seq: number;
+  event: string;
+  data: Record<string, unknown>;
+}
+
+/** A listener gets each event; `null` once the run has ended and no event will follow. */
+type Listener = (event: RunEvent | null) => void;
+
+export interface Run {
+  readonly id: string;
+  /** The key that started it; no other key can see or stop it. */
+  readonly owner: string;
+  readonly agentId: string;
+  readonly sessionId: string;
+  status: RunStatus;
+  readonly createdAt: number;
+  completedAt: number | null;
+  output: string;
+  usage: Usage | null;
+  error: { message: string; code: string | null } | null;
+  readonly events: RunEvent[];
+  /** Deltas past the buffer cap were streamed live but not kept for replay (the final event still has the output). */
+  truncated: boolean;
+  nextSeq: number;
+  readonly listeners: Set<Listener>;
+  readonly controller: AbortController;
+  handle: TurnHandle | undefined;
+}
+
+export interface RunRegistryOptions {
+  /** Runs executing at once; more answer 429. */
+  maxActive?: number;
+  /** How long a finished run stays readable. */
+  retentionMs?: number;
+  /** Finished runs kept at most (oldest dropped first). */
+  maxRetained?: number;
+  /** Events buffered per run for replay. */
+  maxEvents?: number;
+  logger?: Logger;
+}
+
+const TERMINAL: ReadonlySet<RunStatus> = new Set(["completed", "failed", "cancelled"]);
+
+export const isTerminal = (status: RunStatus): boolean => TERMINAL.has(status);
+
+/** Asynchronous runs (`POST /v1/runs`): each is a gateway turn whose events are buffered for replay and fanned out live. */
+export class RunRegistry {
+  readonly #runs = new Map<string, Run>();
+  readonly #maxActive: number;
+  readonly #retentionMs: number;
+  readonly #maxRetained: number;
+  readonly #maxEvents: number;
+  readonly #logger: Logger | undefined;
+  #active = 0;
+
+  constructor(options: RunRegistryOptions = {}) {
+    this.#maxActive = options.maxActive ?? 64;
+    this.#retentionMs = options.retentionMs ?? 60 * 60_000;
+    this.#maxRetained = options.maxRetained ?? 1000;
+    this.#maxEvents = options.maxEvents ?? 10_000;
+    this.#logger = options.logger;
+  }
+
+  get active(): number {
+    return this.#active;
+  }
+
+  /** Register a run and start it; `begin` starts the gateway turn with the run's abort signal. */
+  start(params: {
+    owner: string;
+    agentId: string;
+    sessionId: string;
+    begin: (signal: AbortSignal) => Promise<TurnHandle>;
+  }): Run {
+    this.#sweep();
+    if (this.#active >= this.#maxActive) {
+      throw new ApiError(429, `Too many runs in progress (at most ${this.#maxActive}); retry when one finishes.`, {
+        type: "rate_limit_error",
+        code: "rate_limit_exceeded",
+      });
+    }
+    const run: Run = {
+      id: newId("run_", 16),
+      owner: params.owner,
+      agentId: params.agentId,
+      sessionId: params.sessionId,
+      status: "running",
+      createdAt: nowSeconds(),
+      completedAt: null,
+      output: "",
+      usage: null,
+      error: null,
+      events: [],
+      truncated: false,
+      nextSeq: 0,
+      listeners: new Set(),
+      controller: new AbortController(),
+      handle: undefined,
+    };
+    this.#runs.set(run.id, run);
+    this.#active++;
+    this.#emit(run, "run.started", { agent: run.agentId, session_id: run.sessionId });
+    void this.#execute(run, params.begin);
+    return run;
+  }
+
+  /** The run if `owner` may see it. */
+  get(id: string, owner: string): Run | undefined {
+    const run = this.#runs.get(id);
+    return run && run.owner === owner ? run : undefined;
+  }
+
+  /** Ask a running run to stop; it ends as `cancelled`. */
+  stop(run: Run): void {
+    if (isTerminal(run.status)) return;
+    run.status = "cancelling";
+    run.controller.abort("stopped");
+    run.handle?.abort("stopped");
+  }
+
+  /** Replay events after `afterSeq`, then follow live ones; returns the unsubscribe function. */
+  subscribe(run: Run, afterSeq: number, listener: Listener): () => void {
+    for (const e of run.events) if (e.seq > afterSeq) listener(e);
+    if (isTerminal(run.status)) {
+      listener(null);
+      return () => {};
+    }
+    run.listeners.add(listener);
+    return () => run.listeners.delete(listener);
+  }
+
+  /** Abort every running run (server shutdown). */
+  close(): void {
+    for (const run of this.#runs.values()) this.stop(run);
+  }
+
+  async #execute(run: Run, begin: (signal: AbortSignal) => Promise<TurnHandle>): Promise<void> {
+    try {
+      const handle = await begin(run.controller.signal);
+      run.handle = handle;
+      if (run.controller.signal.aborted) handle.abort("stopped");
+      for await (const event of handle.events) this.#onAgentEvent(run, event);
+      if (!isTerminal(run.status)) this.#finish(run, run.status === "cancelling" ? "cancelled" : "completed");
+    } catch (cause) {
+      this.#logger?.error({ err: cause, agent: run.agentId, run: run.id }, "api: run failed");
+      if (!isTerminal(run.status)) {
+        run.error = { message: (cause as Error)?.message ?? String(cause), code: "agent_error" };
+        this.#finish(run, run.status === "cancelling" ? "cancelled" : "failed");
+      }
+    }
+  }
+
+  #onAgentEvent(run: Run, e: AgentEvent): void {
+    if (isTerminal(run.status)) return;
+    switch (e.type) {
+      case "text-delta":
+        run.output += e.text;
+        if (e.text) this.#emit(run, "message.delta", { delta: e.text });
+        return;
+      case "tool-call":
+        this.#emit(run, "tool.started", { tool: e.toolName, tool_call_id: e.toolCallId, input: e.input });
+        return;
+      case "tool-result":
+        this.#emit(run, "tool.completed", { tool: e.toolName, tool_call_id: e.toolCallId, error: e.isError === true });
+        return;
+      case "finish":
+        if (e.text) run.output = e.text;
+        run.usage = e.usage;
+        this.#finish(run, run.status === "cancelling" ? "cancelled" : "completed");
+        return;
+      case "error":
+        run.error = { message: e.message, code: e.code ?? null };
+        this.#finish(run, run.status === "cancelling" ? "cancelled" : "failed");
+        return;
+    }
+  }
+
+  #finish(run: Run, status: "completed" | "failed" | "cancelled"): void {
+    run.status = status;
+    run.completedAt = nowSeconds();
+    this.#active--;
+    if (status === "completed") {
+      this.#emit(run, "run.completed", { output: run.output, usage: usageOf(run.usage) });
+    } else if (status === "failed") {
+      this.#emit(run, "run.failed", { error: run.error, output: run.output });
+    } else {
+      this.#emit(run, "run.cancelled", { output: run.output });
+    }
+    for (const l of run.listeners) l(null);
+    run.listeners.clear();
+  }
+
+  #emit(run: Run, event: string, fields: Record<string, unknown>): void {
+    const seq = run.nextSeq++;
+    const e: RunEvent = { seq, event, data: { event, run_id: run.id, seq, timestamp: Date.now() / 1000, ...fields } };
+    if (run.events.length < this.#maxEvents || event !== "message.delta") run.events.push(e);
+    else run.truncated = true;
+    for (const l of run.listeners) l(e);
+  }
+
+  /** Drop finished runs past their retention, and the oldest finished ones past the cap. */
+  #sweep(): void {
+    const cutoff = nowSeconds() - this.#retentionMs / 1000;
+    let finished = 0;
+    for (const run of this.#runs.values()) if (isTerminal(run.status)) finished++;
+    for (const [id, run] of this.#runs) {
+      if (!isTerminal(run.status)) continue;
+      if (finished > this.#maxRetained || (run.completedAt ?? 0) < cutoff) {
+        this.#runs.delete(id);
+        finished--;
+      }
+    }
+  }
+}
+
+export function usageOf(u: Usage | null): Record<string, number> | null {
+  return u ? { input_tokens: u.inputTokens, output_tokens: u.outputTokens, total_tokens: u.inputTokens + u.outputTokens } : null;
+}
+
+/** The public view of a run (`GET /v1/runs/{id}`). */
+export function runObject(run: Run): Record<string, unknown> {
+  return {
+    id: run.id,
+    object: "run",
+    run_id: run.id,
+    status: run.status,
+    agent: run.agentId,
+    model: run.agentId,
+    session_id: run.sessionId,
+    created_at: run.createdAt,
+    completed_at: run.completedAt,
+    output: run.output,
+    usage: usageOf(run.usage),
+    error: run.error,
+  };
+}

@@ -1,0 +1,104 @@
+import type { RouteConfig } from "../config/schema.ts";
+import { DEFAULT_ACCOUNT } from "../platform.ts";
+import type { SessionSource } from "../sessions/source.ts";
+import { compileMatch } from "./match.ts";
+
+/**
+ * The source fields routes match on, in the order a route is filed under one of them: most selective
+ * first. A route is filed under the first field its match names, so any route that could match a source
+ * sits in the bucket of that source's value for that field.
+ */
+const SLOTS = [
+  "chatId",
+  "userId",
+  "threadId",
+  "topicId",
+  "parentChatId",
+  "guildId",
+  "userIdAlt",
+  "account",
+  "platform",
+  "chatType",
+] as const satisfies ReadonlyArray<keyof SessionSource>;
+
+const SLOT_OF = new Map<keyof SessionSource, number>(SLOTS.map((f, i) => [f, i]));
+
+/** A compiled route: `sets[i]` holds the accepted values of slot `slots[i]`. */
+export interface IndexedRoute {
+  index: number;
+  slots: number[];
+  sets: Array<ReadonlySet<string>>;
+}
+
+/**
+ * Read a source into slot order once per lookup. Named reads keep property access cheap even though
+ * sources come in many shapes; "" counts as absent and the default account is spelled `default`.
+ */
+function readSlots(s: SessionSource, out: Array<string | undefined>): void {
+  out[0] = s.chatId || undefined;
+  out[1] = s.userId || undefined;
+  out[2] = s.threadId || undefined;
+  out[3] = s.topicId || undefined;
+  out[4] = s.parentChatId || undefined;
+  out[5] = s.guildId || undefined;
+  out[6] = s.userIdAlt || undefined;
+  out[7] = s.account || DEFAULT_ACCOUNT;
+  out[8] = s.platform || undefined;
+  out[9] = s.chatType || undefined;
+}
+
+function routeMatches(route: IndexedRoute, values: ReadonlyArray<string | undefined>): boolean {
+  const { slots, sets } = route;
+  for (let i = 0; i < slots.length; i++) {
+    const v = values[slots[i]!];
+    if (v === undefined || !sets[i]!.has(v)) return false;
+  }
+  return true;
+}
+
+/**
+ * Compile routes into per-field buckets keyed by value, each bucket in declared order. A lookup probes
+ * one bucket per used field and scans each only while its routes come before the best match so far, so
+ * first-match semantics hold while the cost does not grow with the number of routes.
+ * Returns the index in `routes` of the first matching route, or -1.
+ */
+export function compileRouteIndex(routes: readonly RouteConfig[]): (source: SessionSource) => number {
+  const buckets: Array<Map<string, IndexedRoute[]> | undefined> = SLOTS.map(() => undefined);
+  routes.forEach((r, index) => {
+    const compiled = compileMatch(r.match)
+      .map(([field, set]) => [SLOT_OF.get(field)!, set] as const)
+      .sort((a, b) => a[0] - b[0]);
+    const route: IndexedRoute = { index, slots: compiled.map(([s]) => s), sets: compiled.map(([, set]) => set) };
+    // The schema rejects an empty match, so every route names at least one slot.
+    const slot = route.slots[0]!;
+    const byValue = (buckets[slot] ??= new Map());
+    for (const value of route.sets[0]!) {
+      const list = byValue.get(value);
+      if (list) list.push(route);
+      else byValue.set(value, [route]);
+    }
+  });
+  const used = buckets.flatMap((b, slot) => (b ? [slot] : []));
+  const values = new Array<string | undefined>(SLOTS.length);
+
+  return (source) => {
+    readSlots(source, values);
+    let best = Number.POSITIVE_INFINITY;
+    for (let u = 0; u < used.length; u++) {
+      const slot = used[u]!;
+      const value = values[slot];
+      if (value === undefined) continue;
+      const list = buckets[slot]!.get(value);
+      if (list === undefined) continue;
+      for (let i = 0; i < list.length; i++) {
+        const route = list[i]!;
+        if (route.index >= best) break;
+        if (routeMatches(route, values)) {
+          best = route.index;
+          break;
+        }
+      }
+    }
+    return best === Number.POSITIVE_INFINITY ? -1 : best;
+  };
+}
