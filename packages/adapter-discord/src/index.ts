@@ -21,13 +21,13 @@ import {
   Routes,
   ThreadAutoArchiveDuration,
 } from "discord.js";
-import { createClient } from "./client.ts";
+import { closeClient, createClient } from "./client.ts";
 import { toPlatformError } from "./errors.ts";
 import { ALLOWED_MENTIONS, renderContent } from "./format.ts";
 import { type BotIdentity, normalizeMessage } from "./normalize.ts";
 import { type DiscordAdapterConfig, discordConfigSchema, MAX_MESSAGE_LENGTH, PLATFORM } from "./types.ts";
 
-export { createClient, DEFAULT_API_URL, surfaceRateLimits } from "./client.ts";
+export { closeClient, createClient, DEFAULT_API_URL, surfaceRateLimits } from "./client.ts";
 export { toPlatformError } from "./errors.ts";
 export { ALLOWED_MENTIONS, markdownToDiscord, neutralizeMassMentions, renderContent } from "./format.ts";
 export {
@@ -145,9 +145,7 @@ export class DiscordAdapter implements PlatformAdapter {
   async stop(): Promise<void> {
     const client = this.#client;
     this.#client = undefined;
-    if (!client) return;
-    client.removeAllListeners();
-    await client.destroy();
+    if (client) await closeClient(client);
   }
 
   async send(address: Address, message: OutboundMessage): Promise<SentMessage> {

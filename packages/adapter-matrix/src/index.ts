@@ -167,9 +167,9 @@ export class MatrixAdapter implements PlatformAdapter {
     const client = this.#requireClient("send");
     const path = `/rooms/${encodeURIComponent(roomId)}/send/m.room.message/${encodeURIComponent(client.makeTxnId())}`;
     try {
-      const res = await client.http.authedRequest<{ event_id: string }>(Method.Put, path, undefined, { ...content }, {
-        localTimeoutMs: SEND_TIMEOUT_MS,
-      });
+      // The SDK types `priority` as required (a DOM RequestInit key); it is optional at runtime.
+      const opts = { localTimeoutMs: SEND_TIMEOUT_MS } as Parameters<typeof client.http.authedRequest>[4];
+      const res = await client.http.authedRequest<{ event_id: string }>(Method.Put, path, undefined, { ...content }, opts);
       return res.event_id;
     } catch (err) {
       throw toPlatformError(err, `send to ${roomId}`);

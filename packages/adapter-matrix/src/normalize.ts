@@ -1,5 +1,5 @@
 import type { ChatType, InboundMessage } from "@switchboard/core";
-import type { MatrixClient, MatrixEvent, Room } from "matrix-js-sdk";
+import { EventType, type MatrixClient, type MatrixEvent, type Room } from "matrix-js-sdk";
 import { type MessageContent, PLATFORM } from "./types.ts";
 
 /** Message types the adapter hands to core; images, files etc. are not supported yet. */
@@ -16,7 +16,7 @@ export interface NormalizeContext {
  * (the bot and one person); every other room is a group.
  */
 export function chatTypeOf(client: MatrixClient, room: Room, userId: string): "dm" | "group" {
-  const direct = client.getAccountData("m.direct")?.getContent<Record<string, string[]>>() ?? {};
+  const direct = client.getAccountData(EventType.Direct)?.getContent<Record<string, string[]>>() ?? {};
   if (Object.values(direct).some((rooms) => Array.isArray(rooms) && rooms.includes(room.roomId))) return "dm";
   if (room.getJoinedMemberCount() === 2 && room.getMember(userId)?.membership === "join") return "dm";
   return "group";

@@ -38,14 +38,19 @@ export function routeGlobalSdkLogging(log: Logger): void {
   globalSink = log.child({ sdk: "matrix-js-sdk" });
   if (globalInstalled) return;
   globalInstalled = true;
-  sdkRootLogger.methodFactory = (methodName) => {
+  // At runtime the SDK's root logger is a loglevel logger; its typings hide the loglevel API.
+  const root = sdkRootLogger as unknown as {
+    methodFactory: (methodName: string) => (...msg: unknown[]) => void;
+    rebuild(): void;
+  };
+  root.methodFactory = (methodName) => {
     const level = methodName === "error" ? "warn" : "debug";
     return (...msg: unknown[]) => {
       if (methodName === "trace") return;
       globalSink?.[level](msg.map(String).join(" "));
     };
   };
-  sdkRootLogger.rebuild();
+  root.rebuild();
 }
 
 /**
@@ -58,10 +63,10 @@ export function useUnrefTimeouts(client: MatrixClient): void {
   const http = client.http;
   const original = http.requestOtherUrl.bind(http);
   type Args = Parameters<typeof original>;
-  http.requestOtherUrl = ((method: Args[0], url: Args[1], body?: Args[2], opts: Args[3] = {}) => {
-    const timeout = AbortSignal.timeout(opts.localTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS);
-    const abortSignal = opts.abortSignal ? AbortSignal.any([opts.abortSignal, timeout]) : timeout;
-    return original(method, url, body, { ...opts, localTimeoutMs: undefined, abortSignal });
+  http.requestOtherUrl = ((method: Args[0], url: Args[1], body?: Args[2], opts?: Args[3]) => {
+    const timeout = AbortSignal.timeout(opts?.localTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS);
+    const abortSignal = opts?.abortSignal ? AbortSignal.any([opts.abortSignal, timeout]) : timeout;
+    return original(method, url, body, { ...opts, localTimeoutMs: undefined, abortSignal } as Args[3]);
   }) as typeof http.requestOtherUrl;
 }
 

@@ -26,6 +26,8 @@ const REQUEST_TIMEOUT_MS = 30_000;
 /** How many event ids / message keys / threads each account remembers for dedupe and thread follow-ups. */
 const RECENT_EVENTS = 5000;
 const RECENT_THREADS = 5000;
+/** How long `stop()` waits for Slack to answer the WebSocket close frame before dropping the socket. */
+const CLOSE_WAIT_MS = 1000;
 
 /** One Slack app installation (one workspace, one bot token), received over Socket Mode or HTTP events. */
 export class SlackAdapter implements PlatformAdapter {
@@ -48,6 +50,7 @@ export class SlackAdapter implements PlatformAdapter {
   /** Threads the bot has posted in (`channel:thread_ts`): follow-ups there count as addressed to it. */
   readonly #botThreads = new RecentSet(RECENT_THREADS);
   #app: App | undefined;
+  #socket: SocketModeReceiver | undefined;
   #identity: SlackIdentity | undefined;
 
   constructor(config: SlackAdapterConfig, options: { account: string }) {
@@ -92,6 +95,7 @@ export class SlackAdapter implements PlatformAdapter {
           })
         : new SlackEventsReceiver({ signingSecret: this.#config.signing_secret ?? "", logger });
     if (receiver instanceof SlackEventsReceiver) ctx.http.route("POST", this.eventsPath, receiver.handle);
+    else this.#socket = receiver;
 
     const app = new App({
       token: this.#config.bot_token,
@@ -120,8 +124,7 @@ export class SlackAdapter implements PlatformAdapter {
     try {
       await app.start();
     } catch (err) {
-      this.#app = undefined;
-      await app.stop().catch(() => {});
+      await this.stop().catch(() => {});
       throw toPlatformError(err, this.#config.mode === "socket" ? "apps.connections.open" : "start");
     }
     logger.info({ mode: this.#config.mode, team: identity.teamId, bot: identity.userId }, "slack: connected");
@@ -129,7 +132,12 @@ export class SlackAdapter implements PlatformAdapter {
 
   async stop(): Promise<void> {
     const app = this.#app;
+    const socket = this.#socket;
     this.#app = undefined;
+    this.#socket = undefined;
+    // Bolt's SocketModeReceiver.stop() does not wait for the close handshake, and its 30 s
+    // handshake timer outlives the process's last useful work: wait for the close here, briefly.
+    if (socket) await closeSocket(socket.client);
     await app?.stop();
     this.#log.setTarget(undefined);
   }
@@ -192,4 +200,15 @@ export class SlackAdapter implements PlatformAdapter {
       throw toPlatformError(err, method);
     }
   }
+}
+
+/** Disconnect a Socket Mode client; a second `disconnect()` force-closes a socket whose peer never answered. */
+async function closeSocket(client: SocketModeReceiver["client"]): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(true), CLOSE_WAIT_MS);
+  });
+  const stuck = await Promise.race([client.disconnect().then(() => false), timedOut]);
+  clearTimeout(timer);
+  if (stuck) await client.disconnect();
 }

@@ -72,12 +72,20 @@ export class WecomApi {
     const payload = isChat
       ? { chatid: target.chatid, msgtype: "text", text: { content }, safe: 0 }
       : { touser: target.touser, msgtype: "text", agentid: this.#opts.agentId, text: { content }, safe: 0 };
-    const body = await this.#withToken<WecomSendResponse>(isChat ? "appchat/send" : "message/send", path, payload);
+    const body = await this.#withToken<WecomSendResponse>(
+      isChat ? "appchat/send" : "message/send",
+      path,
+      payload,
+    );
     return body.msgid ?? `wecom-${randomUUID()}`;
   }
 
   /** POST `payload` with the access token; on an expired/invalid token, fetch a fresh one and retry once. */
-  async #withToken<T extends { errcode: number; errmsg: string }>(action: string, path: string, payload: unknown): Promise<T> {
+  async #withToken<T extends { errcode: number; errmsg: string }>(
+    action: string,
+    path: string,
+    payload: unknown,
+  ): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       const token = await this.accessToken();
       const url = new URL(path, this.#opts.apiUrl);
@@ -94,12 +102,16 @@ export class WecomApi {
 
   async #request<T>(action: string, url: URL, payload: unknown): Promise<T> {
     const stop = this.#opts.signal?.();
-    const signal = stop ? AbortSignal.any([stop, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]) : AbortSignal.timeout(REQUEST_TIMEOUT_MS);
+    const signal = stop
+      ? AbortSignal.any([stop, AbortSignal.timeout(REQUEST_TIMEOUT_MS)])
+      : AbortSignal.timeout(REQUEST_TIMEOUT_MS);
     let res: Response;
     try {
       res = await fetch(url, {
         method: payload === undefined ? "GET" : "POST",
-        ...(payload === undefined ? {} : { headers: { "content-type": "application/json" }, body: JSON.stringify(payload) }),
+        ...(payload === undefined
+          ? {}
+          : { headers: { "content-type": "application/json" }, body: JSON.stringify(payload) }),
         signal,
       });
     } catch (cause) {
@@ -115,7 +127,10 @@ export class WecomApi {
     try {
       return (await res.json()) as T;
     } catch (cause) {
-      throw new TransientError(PLATFORM, `wecom ${action} answered with a body that is not JSON`, { status: 502, cause });
+      throw new TransientError(PLATFORM, `wecom ${action} answered with a body that is not JSON`, {
+        status: 502,
+        cause,
+      });
     }
   }
 }

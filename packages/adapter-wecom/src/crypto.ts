@@ -44,7 +44,10 @@ export function encrypt(key: Buffer, message: string, receiveId: string): string
   const pad = BLOCK - (plain.length % BLOCK);
   const cipher = createCipheriv("aes-256-cbc", key, key.subarray(0, 16));
   cipher.setAutoPadding(false);
-  return Buffer.concat([cipher.update(Buffer.concat([plain, Buffer.alloc(pad, pad)])), cipher.final()]).toString("base64");
+  return Buffer.concat([
+    cipher.update(Buffer.concat([plain, Buffer.alloc(pad, pad)])),
+    cipher.final(),
+  ]).toString("base64");
 }
 
 /** Decrypt a callback ciphertext; throws `WecomCryptoError` on anything malformed. */
@@ -70,7 +73,8 @@ export function decrypt(key: Buffer, encrypted: string): { message: string; rece
   if (unpadded.length < RANDOM_PREFIX + 4) throw new WecomCryptoError("the plaintext is too short");
   const length = unpadded.readUInt32BE(RANDOM_PREFIX);
   const start = RANDOM_PREFIX + 4;
-  if (start + length > unpadded.length) throw new WecomCryptoError("the message length overruns the plaintext");
+  if (start + length > unpadded.length)
+    throw new WecomCryptoError("the message length overruns the plaintext");
   return {
     message: unpadded.subarray(start, start + length).toString("utf8"),
     receiveId: unpadded.subarray(start + length).toString("utf8"),

@@ -1,4 +1,10 @@
-import { AuthError, classifyHttpStatus, PlatformError, RateLimitError, TransientError } from "@switchboard/core";
+import {
+  AuthError,
+  classifyHttpStatus,
+  PlatformError,
+  RateLimitError,
+  TransientError,
+} from "@switchboard/core";
 import { PLATFORM } from "./types.ts";
 
 /** WeCom names no retry time for its frequency limits; wait this long before the next attempt. */
@@ -33,13 +39,20 @@ export function toPlatformError(failure: WecomFailure | unknown): PlatformError 
     if (errcode !== undefined && errcode !== 0) {
       const what = `wecom ${action} failed (errcode ${errcode}: ${errmsg ?? "no message"})`;
       if (RATE_LIMIT_CODES.has(errcode)) {
-        return new RateLimitError(PLATFORM, failure.retryAfterMs ?? DEFAULT_RETRY_AFTER_MS, { message: `${what}: rate limited`, cause: failure });
-      }
-      if (AUTH_CODES.has(errcode)) {
-        return new AuthError(PLATFORM, `${what}: check corp_id, corp_secret, agent_id and the app's trusted IPs`, {
-          status: errcode === 60020 || errcode === 48002 || errcode === 60011 ? 403 : 401,
+        return new RateLimitError(PLATFORM, failure.retryAfterMs ?? DEFAULT_RETRY_AFTER_MS, {
+          message: `${what}: rate limited`,
           cause: failure,
         });
+      }
+      if (AUTH_CODES.has(errcode)) {
+        return new AuthError(
+          PLATFORM,
+          `${what}: check corp_id, corp_secret, agent_id and the app's trusted IPs`,
+          {
+            status: errcode === 60020 || errcode === 48002 || errcode === 60011 ? 403 : 401,
+            cause: failure,
+          },
+        );
       }
       if (BUSY_CODES.has(errcode)) return new TransientError(PLATFORM, what, { cause: failure });
       return new PlatformError(PLATFORM, what, { cause: failure });

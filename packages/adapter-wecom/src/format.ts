@@ -24,7 +24,10 @@ export function markdownToPlain(markdown: string): string {
     l = l.replace(/^(\s*)[*+]\s+/, "$1- ");
     out.push(inline(l));
   }
-  return out.join("\n").replace(/\n{3,}/g, "\n\n").trim();
+  return out
+    .join("\n")
+    .replace(/\n{3,}/g, "\n\n")
+    .trim();
 }
 
 function inline(text: string): string {
@@ -34,7 +37,9 @@ function inline(text: string): string {
     spans.push(code.trim() === "" ? code : code.replace(/^ (.*) $/, "$1"));
     return `\u0000${spans.length - 1}\u0000`;
   });
-  t = t.replace(/!\[([^\]]*)\]\(([^)\s]+)(?:\s+"[^"]*")?\)/g, (_m, alt: string, url: string) => (alt ? `${alt} (${url})` : url));
+  t = t.replace(/!\[([^\]]*)\]\(([^)\s]+)(?:\s+"[^"]*")?\)/g, (_m, alt: string, url: string) =>
+    alt ? `${alt} (${url})` : url,
+  );
   t = t.replace(/\[([^\]]+)\]\(([^)\s]+)(?:\s+"[^"]*")?\)/g, (_m, label: string, url: string) =>
     label === url ? url : `${label} (${url})`,
   );

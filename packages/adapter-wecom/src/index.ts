@@ -106,14 +106,18 @@ export class WecomAdapter implements PlatformAdapter {
     const handlers = this.#handlers;
     if (!handlers) return;
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([handlers.drain(), new Promise<void>((r) => (timer = setTimeout(r, DRAIN_TIMEOUT_MS)))]);
+    await Promise.race([
+      handlers.drain(),
+      new Promise<void>((r) => (timer = setTimeout(r, DRAIN_TIMEOUT_MS))),
+    ]);
     clearTimeout(timer);
   }
 
   /** Send text (Markdown flattened) to a member or app group chat, split to WeCom's 2,048-byte limit. */
   async send(address: Address, message: OutboundMessage): Promise<SentMessage> {
     const text = message.format === "plain" ? message.text : markdownToPlain(message.text);
-    const group = address.chatType === "group" || (address.chatType === undefined && this.#groups.has(address.chatId));
+    const group =
+      address.chatType === "group" || (address.chatType === undefined && this.#groups.has(address.chatId));
     const target: WecomTarget = group ? { chatid: address.chatId } : { touser: address.chatId };
     let messageId = "";
     for (const piece of splitUtf8(text, MAX_MESSAGE_BYTES)) {
@@ -124,7 +128,10 @@ export class WecomAdapter implements PlatformAdapter {
 }
 
 /** Build an adapter from a config as written (defaults applied, validated). */
-export function createWecomAdapter(config: WecomAdapterConfigInput, options: { account?: string } = {}): WecomAdapter {
+export function createWecomAdapter(
+  config: WecomAdapterConfigInput,
+  options: { account?: string } = {},
+): WecomAdapter {
   return new WecomAdapter(wecomConfigSchema.parse(config), options);
 }
 
@@ -134,7 +141,7 @@ export const platform: PlatformDefinition<typeof wecomConfigSchema> = {
   create: (config, { account }) => new WecomAdapter(config, { account }),
 };
 
-export { type WecomApiOptions, type WecomTarget, WecomApi } from "./api.ts";
+export { WecomApi, type WecomApiOptions, type WecomTarget } from "./api.ts";
 export { aesKeyOf, decrypt, encrypt, signature, WecomCryptoError } from "./crypto.ts";
 export { toPlatformError, type WecomFailure } from "./errors.ts";
 export { byteLength, markdownToPlain, splitUtf8 } from "./format.ts";
@@ -149,5 +156,10 @@ export {
   type WecomMessageFields,
   wecomConfigSchema,
 } from "./types.ts";
-export { type CallbackHandlers, type CallbackOptions, createCallbackHandlers, MAX_CLOCK_SKEW_MS } from "./webhook.ts";
+export {
+  type CallbackHandlers,
+  type CallbackOptions,
+  createCallbackHandlers,
+  MAX_CLOCK_SKEW_MS,
+} from "./webhook.ts";
 export { cdata, parseWecomXml, WecomXmlError } from "./xml.ts";

@@ -1,7 +1,12 @@
 import type { InboundMedia, InboundMessage } from "@switchboard/core";
 import { PLATFORM, type WecomMessageFields } from "./types.ts";
 
-const MEDIA_KINDS: Record<string, InboundMedia["kind"]> = { image: "image", voice: "audio", video: "video", file: "file" };
+const MEDIA_KINDS: Record<string, InboundMedia["kind"]> = {
+  image: "image",
+  voice: "audio",
+  video: "video",
+  file: "file",
+};
 
 /**
  * The id core deduplicates on: `MsgId` for messages; events have none, so sender + time + event name stand in
@@ -27,7 +32,8 @@ export function normalizeMessage(fields: WecomMessageFields, account: string): I
   const media: InboundMedia[] = [];
   if (type === "text") text = fields.Content ?? "";
   else if (type === "link") text = [fields.Title, fields.Description, fields.Url].filter(Boolean).join("\n");
-  else if (type === "location") text = fields.Label || `${fields.Location_X ?? ""},${fields.Location_Y ?? ""}`;
+  else if (type === "location")
+    text = fields.Label || `${fields.Location_X ?? ""},${fields.Location_Y ?? ""}`;
   else if (MEDIA_KINDS[type]) {
     const item: InboundMedia = { kind: MEDIA_KINDS[type] };
     if (fields.PicUrl) item.url = fields.PicUrl;

@@ -23,7 +23,9 @@ const missing = (key: string, env: string, where: string) => (issue: { input: un
 export const wecomConfigSchema = platformCommonSchema
   .extend({
     /** The company's CorpID (My Company → Company Information). */
-    corp_id: z.string({ error: missing("corp_id", "WECOM_CORP_ID", "My Company → Company Information → CorpID") }).min(1),
+    corp_id: z
+      .string({ error: missing("corp_id", "WECOM_CORP_ID", "My Company → Company Information → CorpID") })
+      .min(1),
     /** The app's Secret (App Management → the app → Secret). */
     corp_secret: z
       .string({ error: missing("corp_secret", "WECOM_CORP_SECRET", "App Management → your app → Secret") })
@@ -31,19 +33,31 @@ export const wecomConfigSchema = platformCommonSchema
     /** The app's AgentId. */
     agent_id: z
       .union([z.number().int().positive(), z.string().regex(/^\d+$/, "must be the app's numeric AgentId")], {
-        error: (issue) => (issue.input === undefined ? "is missing: set it to the app's AgentId (App Management → your app)" : "must be the app's numeric AgentId"),
+        error: (issue) =>
+          issue.input === undefined
+            ? "is missing: set it to the app's AgentId (App Management → your app)"
+            : "must be the app's numeric AgentId",
       })
       .transform(Number),
     /** The callback Token (App → Receive Messages → Set API Receive). */
     token: z.string({ error: missing("token", "WECOM_TOKEN", "your app → Receive Messages → Token") }).min(1),
     /** The 43-character EncodingAESKey from the same page. */
     encoding_aes_key: z
-      .string({ error: missing("encoding_aes_key", "WECOM_ENCODING_AES_KEY", "your app → Receive Messages → EncodingAESKey") })
+      .string({
+        error: missing(
+          "encoding_aes_key",
+          "WECOM_ENCODING_AES_KEY",
+          "your app → Receive Messages → EncodingAESKey",
+        ),
+      })
       .regex(/^[A-Za-z0-9+/]{43}$/, "must be the 43-character EncodingAESKey (letters and digits)"),
     /** The WeCom API host; tests point it at a fake. */
     api_url: z.string().url().default(DEFAULT_API_URL),
     /** Where the gateway's HTTP listener receives this app's callbacks (default `/wecom/<account>/callback`). */
-    callback_path: z.string().regex(/^\/[^\s?#]*$/, "must be a URL path starting with /").optional(),
+    callback_path: z
+      .string()
+      .regex(/^\/[^\s?#]*$/, "must be a URL path starting with /")
+      .optional(),
   })
   .strict();
 

@@ -57,16 +57,23 @@ export function createCallbackHandlers(opts: CallbackOptions): CallbackHandlers 
   const inFlight = new Set<Promise<void>>();
 
   /** The signed query parameters, or the response refusing the request. */
-  function signedQuery(url: URL, extra: string[]): { timestamp: string; nonce: string; sig: string } | Response {
+  function signedQuery(
+    url: URL,
+    extra: string[],
+  ): { timestamp: string; nonce: string; sig: string } | Response {
     const q = url.searchParams;
     const sig = q.get("msg_signature");
     const timestamp = q.get("timestamp");
     const nonce = q.get("nonce");
     if (!sig || !timestamp || !nonce || extra.some((k) => !q.get(k))) {
-      return text(400, "missing msg_signature, timestamp, nonce" + (extra.length ? `, ${extra.join(", ")}` : ""));
+      return text(
+        400,
+        "missing msg_signature, timestamp, nonce" + (extra.length ? `, ${extra.join(", ")}` : ""),
+      );
     }
     if (!/^\d{1,12}$/.test(timestamp)) return text(400, "timestamp is not a number");
-    if (Math.abs(now() - Number(timestamp) * 1000) > MAX_CLOCK_SKEW_MS) return text(403, "timestamp too old or in the future");
+    if (Math.abs(now() - Number(timestamp) * 1000) > MAX_CLOCK_SKEW_MS)
+      return text(403, "timestamp too old or in the future");
     return { timestamp, nonce, sig };
   }
 
@@ -84,7 +91,10 @@ export function createCallbackHandlers(opts: CallbackOptions): CallbackHandlers 
       throw err;
     }
     if (result.receiveId !== opts.corpId) {
-      opts.logger.warn({ receiveId: result.receiveId }, "wecom callback encrypted for another CorpID: refused");
+      opts.logger.warn(
+        { receiveId: result.receiveId },
+        "wecom callback encrypted for another CorpID: refused",
+      );
       return text(400, "wrong receiver");
     }
     return result.message;

@@ -32,7 +32,8 @@ export function defaultApps(): FakeWecomApp[] {
     corpSecret: `secret-${account}`,
     agentId: 1000002 + i,
     token: `tok${account}`,
-    encodingAesKey: (i === 0 ? "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C" : "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"),
+    encodingAesKey:
+      i === 0 ? "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C" : "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
     callbackPath: defaultCallbackPath(account),
   }));
 }
@@ -64,11 +65,18 @@ export function signedCallback(
   gatewayUrl: string,
   app: FakeWecomApp,
   innerXml: string,
-  opts: { timestamp?: number; nonce?: string; receiveId?: string; signature?: string; encrypted?: string } = {},
+  opts: {
+    timestamp?: number;
+    nonce?: string;
+    receiveId?: string;
+    signature?: string;
+    encrypted?: string;
+  } = {},
 ): SignedCallback {
   const timestamp = String(opts.timestamp ?? Math.floor(Date.now() / 1000));
   const nonce = opts.nonce ?? String(randomInt(1e9));
-  const encrypted = opts.encrypted ?? encrypt(aesKeyOf(app.encodingAesKey), innerXml, opts.receiveId ?? app.corpId);
+  const encrypted =
+    opts.encrypted ?? encrypt(aesKeyOf(app.encodingAesKey), innerXml, opts.receiveId ?? app.corpId);
   const sig = opts.signature ?? signature(app.token, timestamp, nonce, encrypted);
   const body =
     `<xml><ToUserName>${cdata(app.corpId)}</ToUserName><AgentID>${cdata(String(app.agentId))}</AgentID>` +
@@ -78,7 +86,10 @@ export function signedCallback(
 }
 
 /** The decrypted XML of a text message from `user` (in app group chat `chatId` when given). */
-export function textMessageXml(app: FakeWecomApp, m: { user: string; text: string; msgId: string; chatId?: string }): string {
+export function textMessageXml(
+  app: FakeWecomApp,
+  m: { user: string; text: string; msgId: string; chatId?: string },
+): string {
   return (
     `<xml><ToUserName>${cdata(app.corpId)}</ToUserName><FromUserName>${cdata(m.user)}</FromUserName>` +
     `<CreateTime>${Math.floor(Date.now() / 1000)}</CreateTime><MsgType>${cdata("text")}</MsgType>` +
@@ -143,13 +154,20 @@ export class FakeWecom implements FakePlatform {
     const raw = Buffer.concat(chunks).toString("utf8");
     const url = new URL(req.url ?? "/", "http://fake");
     const body: unknown = raw ? JSON.parse(raw) : undefined;
-    this.calls.push({ method: req.method ?? "", path: url.pathname, query: Object.fromEntries(url.searchParams), body });
-    const out = (o: unknown, status = 200) =>
+    this.calls.push({
+      method: req.method ?? "",
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      body,
+    });
+    const out = (o: unknown, status = 200): void => {
       res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(o));
+    };
 
     if (url.pathname === "/cgi-bin/gettoken") {
       const app = [...this.apps.values()].find(
-        (a) => a.corpId === url.searchParams.get("corpid") && a.corpSecret === url.searchParams.get("corpsecret"),
+        (a) =>
+          a.corpId === url.searchParams.get("corpid") && a.corpSecret === url.searchParams.get("corpsecret"),
       );
       if (!app) return out({ errcode: 40001, errmsg: "invalid credential" });
       const token = `AT_${app.account}_${++this.#tokenSeq}`;
@@ -159,18 +177,38 @@ export class FakeWecom implements FakePlatform {
     if (url.pathname === "/cgi-bin/message/send" || url.pathname === "/cgi-bin/appchat/send") {
       const token = this.#tokens.get(url.searchParams.get("access_token") ?? "");
       if (!token) return out({ errcode: 40014, errmsg: "invalid access_token" });
-      if (token.dead) return out({ errcode: token.dead, errmsg: token.dead === 42001 ? "access_token expired" : "invalid access_token" });
+      if (token.dead)
+        return out({
+          errcode: token.dead,
+          errmsg: token.dead === 42001 ? "access_token expired" : "invalid access_token",
+        });
       const failure = this.#failures.shift();
       if (failure?.status === 429) return out({ errcode: 45009, errmsg: "api freq out of limit" });
-      if (failure) return res.writeHead(failure.status, { "content-type": "text/html" }).end("<html>bad gateway</html>");
-      const b = body as { touser?: string; chatid?: string; agentid?: number; msgtype?: string; text?: { content?: string } };
+      if (failure) {
+        res.writeHead(failure.status, { "content-type": "text/html" }).end("<html>bad gateway</html>");
+        return;
+      }
+      const b = body as {
+        touser?: string;
+        chatid?: string;
+        agentid?: number;
+        msgtype?: string;
+        text?: { content?: string };
+      };
       const app = this.app(token.account);
       if (url.pathname === "/cgi-bin/message/send" && b.agentid !== app.agentId) {
         return out({ errcode: 40056, errmsg: "invalid agentid" });
       }
-      if (b.msgtype !== "text" || typeof b.text?.content !== "string") return out({ errcode: 40008, errmsg: "invalid message type" });
-      if (Buffer.byteLength(b.text.content) > 2048) return out({ errcode: 44004, errmsg: "text content exceed limit" });
-      const sent: FakeSent = { account: token.account, chatId: b.touser ?? b.chatid ?? "", text: b.text.content, raw: body };
+      if (b.msgtype !== "text" || typeof b.text?.content !== "string")
+        return out({ errcode: 40008, errmsg: "invalid message type" });
+      if (Buffer.byteLength(b.text.content) > 2048)
+        return out({ errcode: 44004, errmsg: "text content exceed limit" });
+      const sent: FakeSent = {
+        account: token.account,
+        chatId: b.touser ?? b.chatid ?? "",
+        text: b.text.content,
+        raw: body,
+      };
       this.#sent.push(sent);
       for (const w of this.#waiters.splice(0)) {
         if (w.predicate(sent)) w.resolve(sent);
@@ -192,9 +230,14 @@ export class FakeWecom implements FakePlatform {
       ...(message.chatType === "dm" ? {} : { chatId: message.chatId }),
     });
     const cb = signedCallback(this.gatewayUrl, app, xml);
-    const res = await fetch(cb.url, { method: "POST", headers: { "content-type": "text/xml" }, body: cb.body });
+    const res = await fetch(cb.url, {
+      method: "POST",
+      headers: { "content-type": "text/xml" },
+      body: cb.body,
+    });
     const answer = await res.text();
-    if (res.status !== 200) throw new Error(`the gateway answered the callback with ${res.status}: ${answer}`);
+    if (res.status !== 200)
+      throw new Error(`the gateway answered the callback with ${res.status}: ${answer}`);
   }
 
   sent(): FakeSent[] {
@@ -217,7 +260,8 @@ export class FakeWecom implements FakePlatform {
   }
 
   failNextSends(status: 429 | 500 | 502 | 503, count: number, retryAfterSeconds?: number): void {
-    for (let i = 0; i < count; i++) this.#failures.push({ status, ...(retryAfterSeconds ? { retryAfterSeconds } : {}) });
+    for (let i = 0; i < count; i++)
+      this.#failures.push({ status, ...(retryAfterSeconds ? { retryAfterSeconds } : {}) });
   }
 
   async close(): Promise<void> {

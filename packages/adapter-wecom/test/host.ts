@@ -1,11 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import {
-  type AdapterContext,
-  type HttpHandler,
-  type InboundMessage,
-  memoryLogger,
-} from "@switchboard/core";
+import { type AdapterContext, type HttpHandler, type InboundMessage, memoryLogger } from "@switchboard/core";
 
 /**
  * A stand-in for the gateway's HTTP listener and adapter context: mounts the adapter's routes on a real
@@ -26,7 +21,8 @@ export interface Host {
 export async function startHost(): Promise<Host> {
   const routes = new Map<string, HttpHandler>();
   const dispatched: InboundMessage[] = [];
-  const waiters: Array<{ predicate: (m: InboundMessage) => boolean; resolve: (m: InboundMessage) => void }> = [];
+  const waiters: Array<{ predicate: (m: InboundMessage) => boolean; resolve: (m: InboundMessage) => void }> =
+    [];
   const controller = new AbortController();
   const logger = memoryLogger();
 
@@ -47,7 +43,11 @@ export async function startHost(): Promise<Host> {
     const headers = new Headers();
     for (const [k, v] of Object.entries(req.headers)) if (typeof v === "string") headers.set(k, v);
     const hasBody = req.method !== "GET" && req.method !== "HEAD";
-    const request = new Request(url, { method: req.method!, headers, ...(hasBody ? { body: Buffer.concat(chunks) } : {}) });
+    const request = new Request(url, {
+      method: req.method!,
+      headers,
+      ...(hasBody ? { body: Buffer.concat(chunks) } : {}),
+    });
     const response = await handler(request);
     res.writeHead(response.status, Object.fromEntries(response.headers));
     res.end(Buffer.from(await response.arrayBuffer()));
@@ -81,7 +81,10 @@ export async function startHost(): Promise<Host> {
       const found = dispatched.find(predicate);
       if (found) return Promise.resolve(found);
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error("nothing matching was dispatched in time")), timeoutMs);
+        const timer = setTimeout(
+          () => reject(new Error("nothing matching was dispatched in time")),
+          timeoutMs,
+        );
         waiters.push({
           predicate,
           resolve: (m) => {

@@ -6,7 +6,12 @@ describe("WeCom XML", () => {
     const xml =
       "<xml><ToUserName><![CDATA[corp]]></ToUserName><CreateTime>1409659813</CreateTime>" +
       "<Content><![CDATA[a < b & </Content> c]]></Content><MsgId>42</MsgId></xml>";
-    expect(parseWecomXml(xml)).toEqual({ ToUserName: "corp", CreateTime: "1409659813", Content: "a < b & </Content> c", MsgId: "42" });
+    expect(parseWecomXml(xml)).toEqual({
+      ToUserName: "corp",
+      CreateTime: "1409659813",
+      Content: "a < b & </Content> c",
+      MsgId: "42",
+    });
   });
 
   it("tolerates a declaration, comments, layout whitespace and decodes entities", () => {
@@ -20,7 +25,11 @@ describe("WeCom XML", () => {
   <Empty/>
 </xml>
 `;
-    expect(parseWecomXml(xml)).toEqual({ Content: "  keep my spaces ", Title: "Tom & Jerry 你好", Empty: "" });
+    expect(parseWecomXml(xml)).toEqual({
+      Content: "  keep my spaces ",
+      Title: "Tom & Jerry 你好",
+      Empty: "",
+    });
   });
 
   it("skips nested elements and joins split CDATA sections", () => {

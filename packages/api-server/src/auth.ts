@@ -26,7 +26,10 @@ export class KeyRing {
   constructor(keys: readonly ApiKeyConfig[]) {
     this.#keys = keys.map((k, i) => ({
       digest: digest(k.key),
-      principal: { id: k.name ? `key:${k.name}` : `key#${i}`, agents: k.agents === "*" ? "*" : new Set(k.agents) },
+      principal: {
+        id: k.name ? `key:${k.name}` : `key#${i}`,
+        agents: k.agents === "*" ? "*" : new Set(k.agents),
+      },
     }));
   }
 

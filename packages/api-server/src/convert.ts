@@ -85,7 +85,11 @@ export function fromChatMessages(messages: readonly ChatMessageInput[]): Convers
     }
     const msg: ChatMessage = { role: m.role, content };
     if (m.role === "assistant" && m.tool_calls?.length) {
-      msg.toolCalls = m.tool_calls.map((c) => ({ id: c.id, name: c.function.name, input: parseArguments(c.function.arguments) }));
+      msg.toolCalls = m.tool_calls.map((c) => ({
+        id: c.id,
+        name: c.function.name,
+        input: parseArguments(c.function.arguments),
+      }));
     }
     if (m.role === "tool" && m.tool_call_id) msg.toolCallId = m.tool_call_id;
     out.push(msg);
@@ -94,7 +98,10 @@ export function fromChatMessages(messages: readonly ChatMessageInput[]): Convers
 }
 
 /** Responses/runs `input` (+ `instructions`) → a conversation. */
-export function fromInput(input: string | readonly InputItem[], instructions: string | null | undefined): Conversation {
+export function fromInput(
+  input: string | readonly InputItem[],
+  instructions: string | null | undefined,
+): Conversation {
   const systems = instructions ? [instructions] : [];
   if (typeof input === "string") {
     return { extraSystem: instructions || undefined, history: [], input: [{ role: "user", content: input }] };

@@ -1,7 +1,12 @@
 import type { z } from "zod";
 
 /** The `type` of an OpenAI error body. */
-export type ApiErrorType = "invalid_request_error" | "authentication_error" | "not_found_error" | "rate_limit_error" | "server_error";
+export type ApiErrorType =
+  | "invalid_request_error"
+  | "authentication_error"
+  | "not_found_error"
+  | "rate_limit_error"
+  | "server_error";
 
 /** An error answered with OpenAI's shape: `{"error":{"message","type","param","code"}}`. */
 export class ApiError extends Error {
@@ -15,7 +20,13 @@ export class ApiError extends Error {
   constructor(
     status: number,
     message: string,
-    options: { type?: ApiErrorType; code?: string | null; param?: string | null; headers?: Record<string, string>; cause?: unknown } = {},
+    options: {
+      type?: ApiErrorType;
+      code?: string | null;
+      param?: string | null;
+      headers?: Record<string, string>;
+      cause?: unknown;
+    } = {},
   ) {
     super(message, { cause: options.cause });
     this.status = status;
@@ -34,7 +45,12 @@ export interface ErrorBody {
   error: { message: string; type: string; param: string | null; code: string | null };
 }
 
-export function errorBody(message: string, type: string, code: string | null, param: string | null = null): ErrorBody {
+export function errorBody(
+  message: string,
+  type: string,
+  code: string | null,
+  param: string | null = null,
+): ErrorBody {
   return { error: { message, type, param, code } };
 }
 
@@ -74,7 +90,10 @@ function deepestIssue(issue: Issue, prefix: PropertyKey[] = []): { issue: Issue;
   const path = [...prefix, ...issue.path];
   if (issue.code === "invalid_union" && issue.errors.length > 0) {
     // A branch whose only complaint is about the value's own type at its root did not get anywhere.
-    const advanced = issue.errors.filter((branch) => !(branch.length === 1 && branch[0]!.path.length === 0 && branch[0]!.code === "invalid_type"));
+    const advanced = issue.errors.filter(
+      (branch) =>
+        !(branch.length === 1 && branch[0]!.path.length === 0 && branch[0]!.code === "invalid_type"),
+    );
     const first = advanced.length === 1 ? advanced[0]![0] : undefined;
     if (first) return deepestIssue(first, path);
   }
@@ -89,9 +108,19 @@ export function fromZodError(error: z.ZodError): ApiError {
   const param = formatParam(path);
   const missing = issue.code === "invalid_type" && /received undefined/.test(issue.message);
   if (missing) {
-    return new ApiError(400, `Missing required parameter: '${param}'.`, { code: "missing_required_parameter", param });
+    return new ApiError(400, `Missing required parameter: '${param}'.`, {
+      code: "missing_required_parameter",
+      param,
+    });
   }
-  const message = param ? `Invalid value for '${param}': ${issue.message}` : `Invalid request body: ${issue.message}`;
-  const code = issue.code === "invalid_value" || issue.code === "invalid_union" ? "invalid_value" : issue.code === "invalid_type" ? "invalid_type" : "invalid_value";
+  const message = param
+    ? `Invalid value for '${param}': ${issue.message}`
+    : `Invalid request body: ${issue.message}`;
+  const code =
+    issue.code === "invalid_value" || issue.code === "invalid_union"
+      ? "invalid_value"
+      : issue.code === "invalid_type"
+        ? "invalid_type"
+        : "invalid_value";
   return new ApiError(400, message, { code, param: param || null });
 }

@@ -21,10 +21,16 @@ export function checkSwitchboardHeaders(headers: Headers): void {
   for (const [name, value] of headers) {
     if (!name.startsWith(HEADER_PREFIX)) continue;
     if (value.length > MAX_HEADER_CHARS) {
-      throw new ApiError(400, `Header ${name} is longer than ${MAX_HEADER_CHARS} characters.`, { code: "invalid_header", param: name });
+      throw new ApiError(400, `Header ${name} is longer than ${MAX_HEADER_CHARS} characters.`, {
+        code: "invalid_header",
+        param: name,
+      });
     }
     if (CONTROL_CHARS.test(value)) {
-      throw new ApiError(400, `Header ${name} contains control characters.`, { code: "invalid_header", param: name });
+      throw new ApiError(400, `Header ${name} contains control characters.`, {
+        code: "invalid_header",
+        param: name,
+      });
     }
   }
 }
@@ -73,7 +79,11 @@ export async function readBody(request: Request, max: number): Promise<Uint8Arra
 const DECODER = new TextDecoder("utf-8", { fatal: false });
 
 /** Read, parse and validate a JSON body: 413 over the cap, 400 for bad JSON, 400 naming the field for a schema violation. */
-export async function readJson<S extends z.ZodType>(request: Request, max: number, schema: S): Promise<z.output<S>> {
+export async function readJson<S extends z.ZodType>(
+  request: Request,
+  max: number,
+  schema: S,
+): Promise<z.output<S>> {
   const bytes = await readBody(request, max);
   let raw: unknown;
   try {
@@ -94,7 +104,10 @@ export async function readJson<S extends z.ZodType>(request: Request, max: numbe
 
 /** A JSON response with extra headers (`X-Switchboard-Agent`, …). */
 export function jsonResponse(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", ...headers } });
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { "content-type": "application/json", ...headers },
+  });
 }
 
 /** The response headers naming who answered and in which session. */

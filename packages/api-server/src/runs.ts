@@ -82,10 +82,14 @@ export class RunRegistry {
   }): Run {
     this.#sweep();
     if (this.#active >= this.#maxActive) {
-      throw new ApiError(429, `Too many runs in progress (at most ${this.#maxActive}); retry when one finishes.`, {
-        type: "rate_limit_error",
-        code: "rate_limit_exceeded",
-      });
+      throw new ApiError(
+        429,
+        `Too many runs in progress (at most ${this.#maxActive}); retry when one finishes.`,
+        {
+          type: "rate_limit_error",
+          code: "rate_limit_exceeded",
+        },
+      );
     }
     const run: Run = {
       id: newId("run_", 16),
@@ -169,7 +173,11 @@ export class RunRegistry {
         this.#emit(run, "tool.started", { tool: e.toolName, tool_call_id: e.toolCallId, input: e.input });
         return;
       case "tool-result":
-        this.#emit(run, "tool.completed", { tool: e.toolName, tool_call_id: e.toolCallId, error: e.isError === true });
+        this.#emit(run, "tool.completed", {
+          tool: e.toolName,
+          tool_call_id: e.toolCallId,
+          error: e.isError === true,
+        });
         return;
       case "finish":
         if (e.text) run.output = e.text;
@@ -200,7 +208,11 @@ export class RunRegistry {
 
   #emit(run: Run, event: string, fields: Record<string, unknown>): void {
     const seq = run.nextSeq++;
-    const e: RunEvent = { seq, event, data: { event, run_id: run.id, seq, timestamp: Date.now() / 1000, ...fields } };
+    const e: RunEvent = {
+      seq,
+      event,
+      data: { event, run_id: run.id, seq, timestamp: Date.now() / 1000, ...fields },
+    };
     if (run.events.length < this.#maxEvents || event !== "message.delta") run.events.push(e);
     else run.truncated = true;
     for (const l of run.listeners) l(e);
@@ -222,7 +234,13 @@ export class RunRegistry {
 }
 
 export function usageOf(u: Usage | null): Record<string, number> | null {
-  return u ? { input_tokens: u.inputTokens, output_tokens: u.outputTokens, total_tokens: u.inputTokens + u.outputTokens } : null;
+  return u
+    ? {
+        input_tokens: u.inputTokens,
+        output_tokens: u.outputTokens,
+        total_tokens: u.inputTokens + u.outputTokens,
+      }
+    : null;
 }
 
 /** The public view of a run (`GET /v1/runs/{id}`). */

@@ -38,11 +38,18 @@ export interface ApiServer {
 /** A route group added under both `/v1` and `/agents/{id}/v1` (cron routes will be one). */
 export type RouteGroup = (v1: Hono<ApiEnv>, ctx: ApiContext) => void;
 
-export const ROUTE_GROUPS: readonly RouteGroup[] = [registerModelRoutes, registerChatRoutes, registerResponseRoutes, registerRunRoutes];
+export const ROUTE_GROUPS: readonly RouteGroup[] = [
+  registerModelRoutes,
+  registerChatRoutes,
+  registerResponseRoutes,
+  registerRunRoutes,
+];
 
 function packageVersion(): string {
   try {
-    const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version?: string };
+    const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
+      version?: string;
+    };
     return pkg.version ?? "0.0.0";
   } catch {
     return "0.0.0";
@@ -50,7 +57,14 @@ function packageVersion(): string {
 }
 
 const EXPOSED_HEADERS = [HEADER.agent, HEADER.session];
-const ALLOWED_HEADERS = ["authorization", "content-type", HEADER.sessionId, HEADER.chatId, HEADER.userId, HEADER.threadId];
+const ALLOWED_HEADERS = [
+  "authorization",
+  "content-type",
+  HEADER.sessionId,
+  HEADER.chatId,
+  HEADER.userId,
+  HEADER.threadId,
+];
 
 /** The OpenAI-compatible HTTP API over a gateway: agents as models (DESIGN §8). */
 export function createApiServer(options: ApiServerOptions): ApiServer {
@@ -79,10 +93,20 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
   app.onError((err, c) => {
     if (err instanceof ApiError) return jsonResponse(err.body(), err.status, err.headers);
     logger.error({ err, path: c.req.path }, "api: unhandled error");
-    return jsonResponse(errorBody("The server had an error while processing your request.", "server_error", "internal_error"), 500);
+    return jsonResponse(
+      errorBody("The server had an error while processing your request.", "server_error", "internal_error"),
+      500,
+    );
   });
   app.notFound((c) =>
-    jsonResponse(errorBody(`Unknown request URL: ${c.req.method} ${c.req.path}.`, "invalid_request_error", "unknown_url"), 404),
+    jsonResponse(
+      errorBody(
+        `Unknown request URL: ${c.req.method} ${c.req.path}.`,
+        "invalid_request_error",
+        "unknown_url",
+      ),
+      404,
+    ),
   );
 
   const origins = settings().cors_origins;

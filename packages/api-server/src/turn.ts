@@ -1,4 +1,11 @@
-import type { AgentEvent, ChatMessage, SessionSource, TurnHandle, TurnRequest, Usage } from "@switchboard/core";
+import type {
+  AgentEvent,
+  ChatMessage,
+  SessionSource,
+  TurnHandle,
+  TurnRequest,
+  Usage,
+} from "@switchboard/core";
 import type { ApiContext } from "./context.ts";
 import { ApiError } from "./errors.ts";
 import type { SessionPlan } from "./session.ts";
@@ -33,8 +40,14 @@ export async function startTurn(ctx: ApiContext, t: StartTurn): Promise<TurnHand
   try {
     handle = await ctx.gateway.turn(request);
   } catch (cause) {
-    ctx.logger.error({ err: cause, agent: t.agentId, session: t.plan.sessionId }, "api: the gateway refused a turn");
-    throw new ApiError(500, `The agent could not start: ${(cause as Error).message ?? String(cause)}`, { code: "agent_error", cause });
+    ctx.logger.error(
+      { err: cause, agent: t.agentId, session: t.plan.sessionId },
+      "api: the gateway refused a turn",
+    );
+    throw new ApiError(500, `The agent could not start: ${(cause as Error).message ?? String(cause)}`, {
+      code: "agent_error",
+      cause,
+    });
   }
   const signal = t.signal;
   if (signal) {
@@ -58,14 +71,22 @@ export function finishReasonOf(reason: string | undefined): "stop" | "length" | 
 }
 
 /** Fold a stream of events into a final outcome, calling `onEvent` for each on the way. */
-export async function consume(handle: TurnHandle, onEvent?: (event: AgentEvent) => void): Promise<TurnOutcome> {
+export async function consume(
+  handle: TurnHandle,
+  onEvent?: (event: AgentEvent) => void,
+): Promise<TurnOutcome> {
   let text = "";
   try {
     for await (const event of handle.events) {
       onEvent?.(event);
       if (event.type === "text-delta") text += event.text;
       else if (event.type === "finish") {
-        return { ok: true, text: event.text || text, usage: event.usage ?? ZERO_USAGE, finishReason: finishReasonOf(event.finishReason) };
+        return {
+          ok: true,
+          text: event.text || text,
+          usage: event.usage ?? ZERO_USAGE,
+          finishReason: finishReasonOf(event.finishReason),
+        };
       } else if (event.type === "error") return { ok: false, error: event, text };
     }
   } catch (cause) {
@@ -79,7 +100,10 @@ export async function consume(handle: TurnHandle, onEvent?: (event: AgentEvent) 
 /** An agent failure as an API error (never the provider's own status: a provider 401 is not the caller's bad key). */
 export function agentFailure(error: Extract<AgentEvent, { type: "error" }>): ApiError {
   if (error.status === 429) {
-    return new ApiError(429, error.message, { type: "rate_limit_error", code: error.code ?? "rate_limit_exceeded" });
+    return new ApiError(429, error.message, {
+      type: "rate_limit_error",
+      code: error.code ?? "rate_limit_exceeded",
+    });
   }
   return new ApiError(500, error.message, { type: "server_error", code: error.code ?? "agent_error" });
 }

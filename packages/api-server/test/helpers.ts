@@ -34,7 +34,10 @@ export interface TestApi {
 }
 
 /** A real gateway (SQLite store in a temp dir, the echo runner unless given) behind the API on 127.0.0.1:0. */
-export async function startApi(raw: Record<string, unknown>, options: { runner?: AgentRunner; logger?: Logger } = {}): Promise<TestApi> {
+export async function startApi(
+  raw: Record<string, unknown>,
+  options: { runner?: AgentRunner; logger?: Logger } = {},
+): Promise<TestApi> {
   const home = mkdtempSync(join(tmpdir(), "sb-api-"));
   const config = buildConfig(raw, { file: undefined, home, env: {}, platforms: {} });
   const store = openSessionStore(join(home, "state.db"));
@@ -75,14 +78,21 @@ export async function startApi(raw: Record<string, unknown>, options: { runner?:
 }
 
 /** POST JSON. */
-export function postJson(api: TestApi, path: string, body: unknown, init: RequestInit & { key?: string } = {}): Promise<Response> {
+export function postJson(
+  api: TestApi,
+  path: string,
+  body: unknown,
+  init: RequestInit & { key?: string } = {},
+): Promise<Response> {
   const headers = new Headers(init.headers);
   headers.set("content-type", "application/json");
   return api.request(path, { ...init, method: "POST", headers, body: JSON.stringify(body) });
 }
 
 /** Parse an SSE body into `{event, data}` frames (comments skipped). */
-export async function readSse(res: Response): Promise<Array<{ event: string | undefined; id: string | undefined; data: string }>> {
+export async function readSse(
+  res: Response,
+): Promise<Array<{ event: string | undefined; id: string | undefined; data: string }>> {
   const text = await res.text();
   const frames: Array<{ event: string | undefined; id: string | undefined; data: string }> = [];
   for (const block of text.split("\n\n")) {

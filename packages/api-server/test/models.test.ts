@@ -80,7 +80,10 @@ describe("models listing modes", () => {
     try {
       const client = api.client({ key: KEYS.admin });
       expect((await client.models.list()).data).toEqual([]);
-      const reply = await client.chat.completions.create({ model: "support", messages: [{ role: "user", content: "hi" }] });
+      const reply = await client.chat.completions.create({
+        model: "support",
+        messages: [{ role: "user", content: "hi" }],
+      });
       expect(reply.choices[0]?.message.content).toBe("[support] hi");
     } finally {
       await api.close();

@@ -23,3 +23,8 @@ export * from "./gateway/commands.ts";
 export * from "./gateway/gateway.ts";
 export * from "./gateway/http.ts";
 export * from "./gateway/retry.ts";
+export * from "./cron/delivery.ts";
+export * from "./cron/jobs.ts";
+export * from "./cron/manager.ts";
+export * from "./cron/schedule.ts";
+export * from "./cron/scheduler.ts";

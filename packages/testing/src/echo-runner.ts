@@ -25,7 +25,8 @@ export function longReply(n: number): string {
 
 /**
  * A deterministic offline runner for the test kit, answering like the `echo` provider: `[<agent>] <input>`,
- * word by word. `[[long:N]]` answers N characters of Markdown with code fences; `[[sleep:MS]]` waits first.
+ * word by word. `[[long:N]]` answers N characters of Markdown with code fences; `[[sleep:MS]]` waits first;
+ * `[[silent]]` answers `[SILENT]`; `[[fail]]` ends with an error event.
  */
 export function createEchoRunner(): AgentRunner {
   return {
@@ -46,8 +47,16 @@ export function createEchoRunner(): AgentRunner {
           return;
         }
       }
+      if (input.includes("[[fail]]")) {
+        yield { type: "error", message: "the model failed (scripted by [[fail]])", code: "scripted_failure" };
+        return;
+      }
       const long = /\[\[long:(\d+)\]\]/.exec(input);
-      const text = long ? longReply(Number(long[1])) : `[${turn.agent.id}] ${input}`;
+      const text = input.includes("[[silent]]")
+        ? "[SILENT]"
+        : long
+          ? longReply(Number(long[1]))
+          : `[${turn.agent.id}] ${input}`;
       const words = text.split(/(?<=\s)/);
       for (const w of words) {
         if (turn.signal.aborted) {

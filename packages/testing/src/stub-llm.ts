@@ -136,8 +136,8 @@ export async function startStubLlm(options: StubLlmOptions = {}): Promise<StubLl
       return;
     }
 
-    let answer = queue.shift() ?? { text: `stub: ${lastUserText(body)}` };
-    if (typeof answer === "function") answer = answer(body);
+    const scripted = queue.shift() ?? { text: `stub: ${lastUserText(body)}` };
+    const answer = resolveAnswer(scripted, body);
     if ("status" in answer) {
       sendError(res, answer.status, answer.message ?? `stub error ${answer.status}`, answer.headers ?? {});
       return;
@@ -284,6 +284,16 @@ export async function startStubLlm(options: StubLlmOptions = {}): Promise<StubLl
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+type StubAnswer = Exclude<StubResponse, (body: StubChatRequest) => StubResponse>;
+
+function resolveAnswer(response: StubResponse, body: StubChatRequest): StubAnswer {
+  let answer = response;
+  // A function may return another function; a few levels are plenty for any script.
+  for (let i = 0; i < 8 && typeof answer === "function"; i++) answer = answer(body);
+  if (typeof answer === "function") throw new Error("stub LLM: scripted function did not resolve to a response");
+  return answer;
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {

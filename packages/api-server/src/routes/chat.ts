@@ -27,7 +27,11 @@ export function registerChatRoutes(v1: Hono<ApiEnv>, ctx: ApiContext): void {
       const sessionHeader = headerValue(c.req.raw.headers, HEADER.sessionId);
       const plan = sessionFor(
         agent.id,
-        sessionHeader ?? derivedSessionId(agent.id, c.get("principal").id, conv.extraSystem, [...conv.history, ...conv.input]),
+        sessionHeader ??
+          derivedSessionId(agent.id, c.get("principal").id, conv.extraSystem, [
+            ...conv.history,
+            ...conv.input,
+          ]),
       );
       const handle = await startTurn(ctx, {
         agentId: agent.id,
@@ -56,7 +60,12 @@ export function registerChatRoutes(v1: Hono<ApiEnv>, ctx: ApiContext): void {
             created,
             model: agent.id,
             choices: [
-              { index: 0, message: { role: "assistant", content: outcome.text, refusal: null }, logprobs: null, finish_reason: outcome.finishReason },
+              {
+                index: 0,
+                message: { role: "assistant", content: outcome.text, refusal: null },
+                logprobs: null,
+                finish_reason: outcome.finishReason,
+              },
             ],
             usage: usageOf(outcome.usage),
           },
@@ -70,13 +79,16 @@ export function registerChatRoutes(v1: Hono<ApiEnv>, ctx: ApiContext): void {
       const head = `{"id":"${id}","object":"chat.completion.chunk","created":${created},"model":${JSON.stringify(agent.id)},"choices":`;
       const tail = includeUsage ? `,"usage":null}` : "}";
       const chunk = (delta: string, finish: string | null) =>
-        sseFrame(`${head}[{"index":0,"delta":${delta},"logprobs":null,"finish_reason":${finish === null ? "null" : `"${finish}"`}}]${tail}`);
+        sseFrame(
+          `${head}[{"index":0,"delta":${delta},"logprobs":null,"finish_reason":${finish === null ? "null" : `"${finish}"`}}]${tail}`,
+        );
 
       const stream = sseStream(
         async (write) => {
           write(chunk(`{"role":"assistant","content":""}`, null));
           const onEvent = (e: AgentEvent) => {
-            if (e.type === "text-delta" && e.text) write(chunk(`{"content":${JSON.stringify(e.text)}}`, null));
+            if (e.type === "text-delta" && e.text)
+              write(chunk(`{"content":${JSON.stringify(e.text)}}`, null));
           };
           const outcome = await consume(handle, onEvent);
           if (outcome.ok) {
@@ -90,7 +102,8 @@ export function registerChatRoutes(v1: Hono<ApiEnv>, ctx: ApiContext): void {
         },
         {
           onCancel: () => handle.abort("client disconnected"),
-          onError: (err) => ctx.logger.error({ err, agent: agent.id, session: plan.sessionId }, "api: chat stream failed"),
+          onError: (err) =>
+            ctx.logger.error({ err, agent: agent.id, session: plan.sessionId }, "api: chat stream failed"),
         },
       );
       return new Response(stream, { status: 200, headers: { ...SSE_HEADERS, ...headers } });

@@ -8,11 +8,17 @@ import { agentIdOfModel } from "../select.ts";
 import { methods } from "./methods.ts";
 
 /** The agents a caller sees as models: those its key may use, filtered by `api_server.models`; only the pinned one under `/agents/{id}`. */
-function visibleAgents(ctx: ApiContext, principal: Principal, pinned: AgentProfile | undefined): AgentProfile[] {
+function visibleAgents(
+  ctx: ApiContext,
+  principal: Principal,
+  pinned: AgentProfile | undefined,
+): AgentProfile[] {
   if (pinned) return [pinned];
   const mode = ctx.settings().models;
   if (mode === "none") return [];
-  return ctx.gateway.config.registry.list().filter((a) => mayUse(principal, a.id) && (mode === "all" || a.expose));
+  return ctx.gateway.config.registry
+    .list()
+    .filter((a) => mayUse(principal, a.id) && (mode === "all" || a.expose));
 }
 
 function modelObject(ctx: ApiContext, agent: AgentProfile) {

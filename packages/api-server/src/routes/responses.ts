@@ -88,14 +88,22 @@ export function registerResponseRoutes(v1: Hono<ApiEnv>, ctx: ApiContext): void 
         previous = ctx.responses.get(body.previous_response_id, principal.id);
         if (!previous) throw responseNotFound(body.previous_response_id, "previous_response_id", 400);
       }
-      const { agent, source } = await selectAgent(ctx, c, { model: body.model, previousAgent: previous?.agentId });
+      const { agent, source } = await selectAgent(ctx, c, {
+        model: body.model,
+        previousAgent: previous?.agentId,
+      });
       // A response belongs to its agent: another agent cannot continue (and so read) it.
-      if (previous && previous.agentId !== agent.id) throw responseNotFound(previous.id, "previous_response_id", 400);
+      if (previous && previous.agentId !== agent.id)
+        throw responseNotFound(previous.id, "previous_response_id", 400);
 
       const sessionHeader = headerValue(c.req.raw.headers, HEADER.sessionId);
       const plan = sessionFor(agent.id, sessionHeader ?? previous?.publicSessionId ?? newId("api-", 8));
       // The chain carries the conversation; a session id alone continues the stored transcript.
-      const history = previous ? [...previous.messages, ...conv.history] : sessionHeader ? undefined : conv.history;
+      const history = previous
+        ? [...previous.messages, ...conv.history]
+        : sessionHeader
+          ? undefined
+          : conv.history;
       const store = body.store !== false;
       const before: ChatMessage[] = history ?? (store ? storedHistory(ctx, plan.sessionId) : []);
 
@@ -150,10 +158,17 @@ export function registerResponseRoutes(v1: Hono<ApiEnv>, ctx: ApiContext): void 
           const at = { item_id: shape.msgId, output_index: 0, content_index: 0 };
           emit("response.created", { response: responseObject(shape, { status: "in_progress" }) });
           emit("response.in_progress", { response: responseObject(shape, { status: "in_progress" }) });
-          emit("response.output_item.added", { output_index: 0, item: messageItem(shape.msgId, "in_progress") });
-          emit("response.content_part.added", { ...at, part: { type: "output_text", text: "", annotations: [] } });
+          emit("response.output_item.added", {
+            output_index: 0,
+            item: messageItem(shape.msgId, "in_progress"),
+          });
+          emit("response.content_part.added", {
+            ...at,
+            part: { type: "output_text", text: "", annotations: [] },
+          });
           const onEvent = (e: AgentEvent) => {
-            if (e.type === "text-delta" && e.text) emit("response.output_text.delta", { ...at, delta: e.text, logprobs: [] });
+            if (e.type === "text-delta" && e.text)
+              emit("response.output_text.delta", { ...at, delta: e.text, logprobs: [] });
           };
           const outcome = await consume(handle, onEvent);
           if (!outcome.ok) {
@@ -167,15 +182,29 @@ export function registerResponseRoutes(v1: Hono<ApiEnv>, ctx: ApiContext): void 
             return;
           }
           emit("response.output_text.done", { ...at, text: outcome.text, logprobs: [] });
-          emit("response.content_part.done", { ...at, part: { type: "output_text", text: outcome.text, annotations: [] } });
-          emit("response.output_item.done", { output_index: 0, item: messageItem(shape.msgId, "completed", outcome.text) });
-          const obj = responseObject(shape, { status: "completed", text: outcome.text, usage: outcome.usage });
+          emit("response.content_part.done", {
+            ...at,
+            part: { type: "output_text", text: outcome.text, annotations: [] },
+          });
+          emit("response.output_item.done", {
+            output_index: 0,
+            item: messageItem(shape.msgId, "completed", outcome.text),
+          });
+          const obj = responseObject(shape, {
+            status: "completed",
+            text: outcome.text,
+            usage: outcome.usage,
+          });
           remember(outcome.text, obj);
           emit("response.completed", { response: obj });
         },
         {
           onCancel: () => handle.abort("client disconnected"),
-          onError: (err) => ctx.logger.error({ err, agent: agent.id, session: plan.sessionId }, "api: response stream failed"),
+          onError: (err) =>
+            ctx.logger.error(
+              { err, agent: agent.id, session: plan.sessionId },
+              "api: response stream failed",
+            ),
         },
       );
       return new Response(stream, { status: 200, headers: { ...SSE_HEADERS, ...headers } });

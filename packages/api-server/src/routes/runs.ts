@@ -86,7 +86,10 @@ export function registerRunRoutes(v1: Hono<ApiEnv>, ctx: ApiContext): void {
         // Leaving the event stream only stops listening; the run keeps going.
         { onCancel: () => unsubscribe() },
       );
-      return new Response(stream, { status: 200, headers: { ...SSE_HEADERS, ...turnHeaders(run.agentId, run.sessionId) } });
+      return new Response(stream, {
+        status: 200,
+        headers: { ...SSE_HEADERS, ...turnHeaders(run.agentId, run.sessionId) },
+      });
     },
   });
 }

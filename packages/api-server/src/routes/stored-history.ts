@@ -9,7 +9,8 @@ export function storedHistory(ctx: ApiContext, sessionId: string): ChatMessage[]
   if (!ctx.gateway.store.get(sessionId)) return [];
   const out: ChatMessage[] = [];
   for (const m of ctx.gateway.store.history(sessionId)) {
-    if ((m.role === "user" || m.role === "assistant") && m.content) out.push({ role: m.role, content: m.content });
+    if ((m.role === "user" || m.role === "assistant") && m.content)
+      out.push({ role: m.role, content: m.content });
   }
   return out;
 }

@@ -56,49 +56,96 @@ function routeMatches(route: IndexedRoute, values: ReadonlyArray<string | undefi
   return true;
 }
 
+const PLATFORM_SLOT = SLOTS.indexOf("platform");
+
+/** The routes of one platform (or of any platform): filed by their first other field, in declared order. */
+interface Group {
+  /** Routes that name nothing but the platform: they match every source of it. */
+  all: IndexedRoute[];
+  buckets: Array<Map<string, IndexedRoute[]> | undefined>;
+  /** The slots that have buckets, so a lookup probes only those. */
+  used: number[];
+}
+
+const newGroup = (): Group => ({ all: [], buckets: SLOTS.map(() => undefined), used: [] });
+
+function file(group: Group, route: IndexedRoute): void {
+  const at = route.slots.findIndex((s) => s !== PLATFORM_SLOT);
+  if (at < 0) {
+    group.all.push(route);
+    return;
+  }
+  const slot = route.slots[at]!;
+  let byValue = group.buckets[slot];
+  if (!byValue) {
+    group.buckets[slot] = byValue = new Map();
+    group.used = group.buckets.flatMap((b, i) => (b ? [i] : []));
+  }
+  for (const value of route.sets[at]!) {
+    const list = byValue.get(value);
+    if (list) list.push(route);
+    else byValue.set(value, [route]);
+  }
+}
+
+/** The lowest route index in `group` that matches, if below `best`; else `best`. */
+function scan(group: Group | undefined, values: ReadonlyArray<string | undefined>, best: number): number {
+  if (group === undefined) return best;
+  const all = group.all[0];
+  if (all !== undefined && all.index < best) best = all.index;
+  const { used, buckets } = group;
+  for (let u = 0; u < used.length; u++) {
+    const slot = used[u]!;
+    const value = values[slot];
+    if (value === undefined) continue;
+    const list = buckets[slot]!.get(value);
+    if (list === undefined) continue;
+    for (let i = 0; i < list.length; i++) {
+      const route = list[i]!;
+      if (route.index >= best) break;
+      if (routeMatches(route, values)) {
+        best = route.index;
+        break;
+      }
+    }
+  }
+  return best;
+}
+
 /**
- * Compile routes into per-field buckets keyed by value, each bucket in declared order. A lookup probes
- * one bucket per used field and scans each only while its routes come before the best match so far, so
- * first-match semantics hold while the cost does not grow with the number of routes.
+ * Compile routes into an index: grouped by platform (plus one group for routes naming none), then filed
+ * in per-field buckets keyed by value, each in declared order. A lookup probes the source's platform group
+ * and the any-platform group, one bucket per used field, scanning each only while its routes come before
+ * the best match so far — first-match semantics hold while the cost does not grow with the number of routes.
  * Returns the index in `routes` of the first matching route, or -1.
  */
 export function compileRouteIndex(routes: readonly RouteConfig[]): (source: SessionSource) => number {
-  const buckets: Array<Map<string, IndexedRoute[]> | undefined> = SLOTS.map(() => undefined);
+  const byPlatform = new Map<string, Group>();
+  const anyPlatform = newGroup();
   routes.forEach((r, index) => {
     const compiled = compileMatch(r.match)
       .map(([field, set]) => [SLOT_OF.get(field)!, set] as const)
       .sort((a, b) => a[0] - b[0]);
     const route: IndexedRoute = { index, slots: compiled.map(([s]) => s), sets: compiled.map(([, set]) => set) };
-    // The schema rejects an empty match, so every route names at least one slot.
-    const slot = route.slots[0]!;
-    const byValue = (buckets[slot] ??= new Map());
-    for (const value of route.sets[0]!) {
-      const list = byValue.get(value);
-      if (list) list.push(route);
-      else byValue.set(value, [route]);
+    const platforms = route.sets[route.slots.indexOf(PLATFORM_SLOT)];
+    if (!platforms) {
+      file(anyPlatform, route);
+      return;
+    }
+    for (const p of platforms) {
+      let group = byPlatform.get(p);
+      if (!group) byPlatform.set(p, (group = newGroup()));
+      file(group, route);
     }
   });
-  const used = buckets.flatMap((b, slot) => (b ? [slot] : []));
+  const any = anyPlatform.all.length > 0 || anyPlatform.used.length > 0 ? anyPlatform : undefined;
   const values = new Array<string | undefined>(SLOTS.length);
 
   return (source) => {
     readSlots(source, values);
-    let best = Number.POSITIVE_INFINITY;
-    for (let u = 0; u < used.length; u++) {
-      const slot = used[u]!;
-      const value = values[slot];
-      if (value === undefined) continue;
-      const list = buckets[slot]!.get(value);
-      if (list === undefined) continue;
-      for (let i = 0; i < list.length; i++) {
-        const route = list[i]!;
-        if (route.index >= best) break;
-        if (routeMatches(route, values)) {
-          best = route.index;
-          break;
-        }
-      }
-    }
+    const platform = values[PLATFORM_SLOT];
+    let best = scan(platform === undefined ? undefined : byPlatform.get(platform), values, Number.POSITIVE_INFINITY);
+    best = scan(any, values, best);
     return best === Number.POSITIVE_INFINITY ? -1 : best;
   };
 }

@@ -55,23 +55,28 @@ export function createRouter(config: RouterConfig, options: { hooks?: HookRunner
     return { agentId: known.has(defaultAgent) ? defaultAgent : MAIN_AGENT, by: "default" };
   };
 
+  const resolveWithHooks = async (runner: HookRunner, source: SessionSource, inbound?: InboundMessage): Promise<Resolution> => {
+    const base = match(source);
+    const answer = await runner.selectAgent({ agentId: base.agentId, source, ...(inbound ? { inbound } : {}) });
+    if (!answer) return base;
+    if (typeof answer.agentId !== "string" || !known.has(answer.agentId)) {
+      options.logger?.warn(
+        { plugin: answer.plugin, agent: answer.agentId },
+        `plugin ${answer.plugin} chose agent "${String(answer.agentId)}", which is not defined; ignoring it`,
+      );
+      return base;
+    }
+    return { agentId: answer.agentId, by: "hook", plugin: answer.plugin };
+  };
+
   return {
     routes: config.routes,
     match,
-    async resolve(source, inbound) {
-      const base = match(source);
-      if (!useHooks || !hooks) return base;
-      const answer = await hooks.selectAgent({ agentId: base.agentId, source, ...(inbound ? { inbound } : {}) });
-      if (!answer) return base;
-      if (!known.has(answer.agentId)) {
-        options.logger?.warn(
-          { plugin: answer.plugin, agent: answer.agentId },
-          `plugin ${answer.plugin} chose agent "${answer.agentId}", which is not defined; ignoring it`,
-        );
-        return base;
-      }
-      return { agentId: answer.agentId, by: "hook", plugin: answer.plugin };
-    },
+    // Without selectAgent hooks there is nothing to await: skip the async machinery on the hot path.
+    resolve:
+      useHooks && hooks
+        ? (source, inbound) => resolveWithHooks(hooks, source, inbound)
+        : (source) => Promise.resolve(match(source)),
   };
 }
 

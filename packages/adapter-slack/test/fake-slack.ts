@@ -1,0 +1,451 @@
+import { createHmac } from "node:crypto";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { FakeInbound, FakePlatform, FakeSent } from "@switchboard/testing";
+import { WebSocket, WebSocketServer } from "ws";
+
+/** One workspace installation the fake knows: its tokens and the bot's ids. */
+export interface FakeWorkspace {
+  account: string;
+  botToken: string;
+  appToken: string;
+  signingSecret: string;
+  teamId: string;
+  botUserId: string;
+  botId: string;
+}
+
+export interface FakeCall {
+  method: string;
+  /** The bearer token the call carried. */
+  token: string | undefined;
+  body: Record<string, string>;
+}
+
+export interface FakeSlackOptions {
+  mode: "socket" | "http";
+  workspaces?: FakeWorkspace[];
+  /** The gateway listener HTTP-mode events are posted to. */
+  gatewayUrl?: string;
+  /** Where each account's events are mounted (default the adapter's `/slack/<account>/events`). */
+  eventsPath?: (account: string) => string;
+}
+
+/** The Events API retry headers Slack adds when it redelivers an event. */
+export interface DeliveryOptions {
+  retryNum?: number;
+}
+
+export const DEFAULT_WORKSPACES: FakeWorkspace[] = [
+  {
+    account: "default",
+    botToken: "xoxb-default-token",
+    appToken: "xapp-default-token",
+    signingSecret: "default-signing-secret",
+    teamId: "T0DEFAULT",
+    botUserId: "UBOTDEFAULT",
+    botId: "BDEFAULT",
+  },
+  {
+    account: "second",
+    botToken: "xoxb-second-token",
+    appToken: "xapp-second-token",
+    signingSecret: "second-signing-secret",
+    teamId: "T0SECOND",
+    botUserId: "UBOTSECOND",
+    botId: "BSECOND",
+  },
+];
+
+const WAIT_MS = 5000;
+
+/** `x-slack-signature` for a body, as Slack computes it. */
+export function slackSignature(secret: string, timestamp: string, body: string): string {
+  return "v0=" + createHmac("sha256", secret).update(`v0:${timestamp}:${body}`).digest("hex");
+}
+
+/** POST a body to an events URL signed with `secret` (optionally at another time, or with a bad secret). */
+export function signedPost(
+  url: string,
+  body: string,
+  options: { secret: string; timestamp?: number; headers?: Record<string, string> },
+): Promise<Response> {
+  const ts = String(options.timestamp ?? Math.floor(Date.now() / 1000));
+  return fetch(url, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      "x-slack-request-timestamp": ts,
+      "x-slack-signature": slackSignature(options.secret, ts, body),
+      ...options.headers,
+    },
+    body,
+  });
+}
+
+interface Waiter<T> {
+  match: (item: T) => boolean;
+  resolve: (item: T) => void;
+  timer: NodeJS.Timeout;
+}
+
+/**
+ * A fake Slack on 127.0.0.1: the Web API (`POST /api/<method>`, form or JSON bodies, always the
+ * shapes Slack answers with), a Socket Mode WebSocket per workspace (`hello`, `events_api`
+ * envelopes, acks recorded), and signed Events API POSTs to the gateway for HTTP mode.
+ */
+export class FakeSlack implements FakePlatform {
+  readonly mode: "socket" | "http";
+  readonly apiUrl: string;
+  readonly workspaces: FakeWorkspace[];
+  #gatewayUrl: string | undefined;
+  readonly #eventsPath: (account: string) => string;
+  readonly #server: Server;
+  readonly #wss: WebSocketServer;
+  readonly #calls: FakeCall[] = [];
+  readonly #sent: FakeSent[] = [];
+  readonly #acks: string[] = [];
+  readonly #sockets = new Map<string, WebSocket>();
+  readonly #sentWaiters = new Set<Waiter<FakeSent>>();
+  readonly #callWaiters = new Set<Waiter<FakeCall>>();
+  readonly #ackWaiters = new Set<Waiter<string>>();
+  readonly #connectWaiters = new Set<Waiter<string>>();
+  #failures: Array<{ status: number; retryAfter: number | undefined }> = [];
+  #seq = 0;
+  /** How many Socket Mode connections each account has opened. */
+  readonly connections = new Map<string, number>();
+
+  private constructor(options: FakeSlackOptions, server: Server, wss: WebSocketServer) {
+    this.mode = options.mode;
+    this.workspaces = options.workspaces ?? DEFAULT_WORKSPACES;
+    this.#gatewayUrl = options.gatewayUrl;
+    this.#eventsPath = options.eventsPath ?? ((account) => `/slack/${account}/events`);
+    this.#server = server;
+    this.#wss = wss;
+    this.apiUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/`;
+  }
+
+  static async start(options: FakeSlackOptions): Promise<FakeSlack> {
+    let fake: FakeSlack | undefined;
+    const server = createServer((req, res) => {
+      void fake?.handleApi(req, res).catch(() => {
+        if (!res.headersSent) res.writeHead(500).end();
+      });
+    });
+    const wss = new WebSocketServer({ server, path: "/link/" });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    fake = new FakeSlack(options, server, wss);
+    wss.on("connection", (ws, req) => fake?.onSocket(ws, req));
+    return fake;
+  }
+
+  set gatewayUrl(url: string) {
+    this.#gatewayUrl = url;
+  }
+
+  workspace(account = "default"): FakeWorkspace {
+    const ws = this.workspaces.find((w) => w.account === account);
+    if (!ws) throw new Error(`fake slack has no workspace for account ${account}`);
+    return ws;
+  }
+
+  /** The `platforms.slack` section pointing at this fake, one account per workspace. */
+  config(extra: Record<string, unknown> = {}): Record<string, unknown> {
+    const accounts: Record<string, Record<string, unknown>> = {};
+    for (const w of this.workspaces) {
+      accounts[w.account] =
+        this.mode === "socket"
+          ? { bot_token: w.botToken, app_token: w.appToken }
+          : { bot_token: w.botToken, signing_secret: w.signingSecret };
+    }
+    return { mode: this.mode, api_url: this.apiUrl, ...extra, accounts };
+  }
+
+  calls(method?: string): FakeCall[] {
+    return method ? this.#calls.filter((c) => c.method === method) : [...this.#calls];
+  }
+
+  acks(): string[] {
+    return [...this.#acks];
+  }
+
+  sent(): FakeSent[] {
+    return [...this.#sent];
+  }
+
+  waitForSent(predicate: (m: FakeSent) => boolean, timeoutMs = WAIT_MS): Promise<FakeSent> {
+    return this.#wait(this.#sentWaiters, this.#sent, predicate, timeoutMs, "a sent message");
+  }
+
+  waitForCall(method: string, predicate: (c: FakeCall) => boolean = () => true, timeoutMs = WAIT_MS): Promise<FakeCall> {
+    return this.#wait(this.#callWaiters, this.#calls, (c) => c.method === method && predicate(c), timeoutMs, method);
+  }
+
+  waitForAck(envelopeId: string, timeoutMs = WAIT_MS): Promise<string> {
+    return this.#wait(this.#ackWaiters, this.#acks, (id) => id === envelopeId, timeoutMs, `ack of ${envelopeId}`);
+  }
+
+  /** Resolves once the account's Socket Mode client has connected (and got `hello`). */
+  waitForConnection(account = "default", timeoutMs = WAIT_MS): Promise<string> {
+    const open = [...this.#sockets.keys()];
+    return this.#wait(this.#connectWaiters, open, (a) => a === account, timeoutMs, `socket of ${account}`);
+  }
+
+  failNextSends(status: 429 | 500 | 502 | 503, count: number, retryAfterSeconds?: number): void {
+    for (let i = 0; i < count; i++) this.#failures.push({ status, retryAfter: retryAfterSeconds });
+  }
+
+  /** A fresh, increasing message timestamp. */
+  nextTs(): string {
+    this.#seq += 1;
+    return `1710000000.${String(this.#seq).padStart(6, "0")}`;
+  }
+
+  /** An `event_callback` body as Slack wraps an event. */
+  eventCallback(account: string, event: Record<string, unknown>): Record<string, unknown> {
+    const w = this.workspace(account);
+    this.#seq += 1;
+    return {
+      token: "verification-token",
+      team_id: w.teamId,
+      api_app_id: `A${w.teamId}`,
+      type: "event_callback",
+      event_id: `Ev${String(this.#seq).padStart(8, "0")}`,
+      event_time: 1700000000,
+      authorizations: [{ team_id: w.teamId, user_id: w.botUserId, is_bot: true }],
+      event: { team: w.teamId, event_ts: event.ts, ...event },
+    };
+  }
+
+  /**
+   * Deliver an `event_callback` body to an account as Slack would: an `events_api` envelope over its
+   * socket (resolves once acked), or a signed POST to the gateway (resolves with the response).
+   */
+  async deliver(account: string, body: Record<string, unknown>, options: DeliveryOptions = {}): Promise<Response | undefined> {
+    if (this.mode === "http") {
+      if (!this.#gatewayUrl) throw new Error("fake slack in http mode needs the gateway URL");
+      const headers: Record<string, string> =
+        options.retryNum !== undefined
+          ? { "x-slack-retry-num": String(options.retryNum), "x-slack-retry-reason": "http_timeout" }
+          : {};
+      return signedPost(`${this.#gatewayUrl}${this.#eventsPath(account)}`, JSON.stringify(body), {
+        secret: this.workspace(account).signingSecret,
+        headers,
+      });
+    }
+    const socket = this.#sockets.get(account);
+    if (!socket || socket.readyState !== WebSocket.OPEN) throw new Error(`no Socket Mode connection for ${account}`);
+    this.#seq += 1;
+    const envelopeId = `env-${this.#seq}`;
+    socket.send(
+      JSON.stringify({
+        envelope_id: envelopeId,
+        type: "events_api",
+        accepts_response_payload: false,
+        retry_attempt: options.retryNum ?? 0,
+        retry_reason: options.retryNum ? "timeout" : "",
+        payload: body,
+      }),
+    );
+    await this.waitForAck(envelopeId);
+    return undefined;
+  }
+
+  async inject(m: FakeInbound): Promise<void> {
+    const account = m.account ?? "default";
+    const w = this.workspace(account);
+    const ts = m.messageId && /^\d+\.\d+$/.test(m.messageId) ? m.messageId : this.nextTs();
+    const escaped = m.text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+    const text = m.mention ? `<@${w.botUserId}> ${escaped}` : escaped;
+    const event: Record<string, unknown> = {
+      type: "message",
+      channel: m.chatId,
+      channel_type: m.chatType === "dm" ? "im" : "channel",
+      text,
+      ts,
+      ...(m.fromSelf ? { user: w.botUserId, bot_id: w.botId } : { user: m.userId }),
+      ...(m.userName ? { user_profile: { display_name: m.userName, name: m.userName } } : {}),
+      ...(m.chatType === "thread" && m.threadId ? { thread_ts: m.threadId } : {}),
+    };
+    await this.#expectOk(account, await this.deliver(account, this.eventCallback(account, event)));
+    // Slack sends a mention in a channel twice: as a `message` and as an `app_mention`.
+    if (m.mention && m.chatType !== "dm") {
+      const { channel_type: _drop, ...mention } = event;
+      await this.#expectOk(account, await this.deliver(account, this.eventCallback(account, { ...mention, type: "app_mention" })));
+    }
+  }
+
+  /** Close every socket (Slack's `disconnect` is what a client sees first when a pod recycles). */
+  dropSockets(): void {
+    for (const socket of this.#sockets.values()) socket.terminate();
+    this.#sockets.clear();
+  }
+
+  async close(): Promise<void> {
+    for (const set of [this.#sentWaiters, this.#callWaiters, this.#ackWaiters, this.#connectWaiters] as Set<
+      Waiter<unknown>
+    >[]) {
+      for (const w of set) clearTimeout(w.timer);
+      set.clear();
+    }
+    for (const client of this.#wss.clients) client.terminate();
+    await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
+    this.#server.closeAllConnections();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+
+  async #expectOk(account: string, response: Response | undefined): Promise<void> {
+    if (response && response.status !== 200) {
+      throw new Error(`gateway answered ${response.status} to an event for ${account}: ${await response.text()}`);
+    }
+  }
+
+  private onSocket(ws: WebSocket, req: IncomingMessage): void {
+    const ticket = new URL(req.url ?? "/", "http://fake").searchParams.get("ticket") ?? "";
+    const w = this.workspaces.find((x) => x.account === ticket);
+    if (!w) {
+      ws.close(4001, "bad ticket");
+      return;
+    }
+    this.#sockets.get(w.account)?.terminate();
+    this.#sockets.set(w.account, ws);
+    this.connections.set(w.account, (this.connections.get(w.account) ?? 0) + 1);
+    ws.on("message", (data) => {
+      let frame: { envelope_id?: unknown };
+      try {
+        frame = JSON.parse(String(data)) as { envelope_id?: unknown };
+      } catch {
+        return;
+      }
+      if (typeof frame.envelope_id === "string") this.#push(this.#ackWaiters, this.#acks, frame.envelope_id);
+    });
+    ws.on("close", () => {
+      if (this.#sockets.get(w.account) === ws) this.#sockets.delete(w.account);
+    });
+    ws.send(
+      JSON.stringify({
+        type: "hello",
+        num_connections: 1,
+        debug_info: { host: "fake-slack", approximate_connection_time: 18060 },
+        connection_info: { app_id: `A${w.teamId}` },
+      }),
+    );
+    for (const waiter of this.#connectWaiters) {
+      if (waiter.match(w.account)) {
+        clearTimeout(waiter.timer);
+        this.#connectWaiters.delete(waiter);
+        waiter.resolve(w.account);
+      }
+    }
+  }
+
+  private async handleApi(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://fake");
+    const method = url.pathname.replace(/^\/api\//, "");
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const raw = Buffer.concat(chunks).toString("utf8");
+    const body: Record<string, string> = (req.headers["content-type"] ?? "").includes("json")
+      ? (JSON.parse(raw || "{}") as Record<string, string>)
+      : Object.fromEntries(new URLSearchParams(raw));
+    const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1] ?? body.token;
+    const call: FakeCall = { method, token, body };
+    this.#push(this.#callWaiters, this.#calls, call);
+
+    const reply = (payload: Record<string, unknown>): void => {
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(payload));
+    };
+    const bot = this.workspaces.find((w) => w.botToken === token);
+
+    if (method === "apps.connections.open") {
+      const app = this.workspaces.find((w) => w.appToken === token);
+      if (!app) return reply({ ok: false, error: "invalid_auth" });
+      const port = (this.#server.address() as AddressInfo).port;
+      return reply({ ok: true, url: `ws://127.0.0.1:${port}/link/?ticket=${app.account}&app_id=A${app.teamId}` });
+    }
+    if (!bot) return reply({ ok: false, error: "invalid_auth" });
+
+    switch (method) {
+      case "auth.test":
+        return reply({
+          ok: true,
+          url: "https://fake.slack.com/",
+          team: bot.teamId,
+          user: "switchboard",
+          team_id: bot.teamId,
+          user_id: bot.botUserId,
+          bot_id: bot.botId,
+        });
+      case "chat.postMessage": {
+        const failure = this.#failures.shift();
+        if (failure) {
+          const headers: Record<string, string> = { "content-type": "application/json" };
+          if (failure.retryAfter !== undefined) headers["retry-after"] = String(failure.retryAfter);
+          res.writeHead(failure.status, headers).end(
+            failure.status === 429 ? JSON.stringify({ ok: false, error: "ratelimited" }) : "upstream connect error",
+          );
+          return;
+        }
+        if (!body.channel || body.text === undefined) return reply({ ok: false, error: "invalid_arguments" });
+        const ts = this.nextTs();
+        const sent: FakeSent = {
+          account: bot.account,
+          chatId: body.channel,
+          text: body.text,
+          format: body.mrkdwn === "false" ? "plain" : "mrkdwn",
+          raw: body,
+          ...(body.thread_ts ? { threadId: body.thread_ts } : {}),
+        };
+        this.#push(this.#sentWaiters, this.#sent, sent);
+        return reply({
+          ok: true,
+          channel: body.channel,
+          ts,
+          message: { type: "message", text: body.text, ts, user: bot.botUserId, bot_id: bot.botId },
+        });
+      }
+      case "chat.update":
+        return reply({ ok: true, channel: body.channel, ts: body.ts, text: body.text });
+      case "conversations.info":
+        return reply({
+          ok: true,
+          channel: { id: body.channel, name: `chan-${body.channel}`, is_im: body.channel?.startsWith("D") ?? false },
+        });
+      default:
+        return reply({ ok: false, error: "unknown_method" });
+    }
+  }
+
+  #push<T>(waiters: Set<Waiter<T>>, list: T[], item: T): void {
+    list.push(item);
+    for (const waiter of waiters) {
+      if (waiter.match(item)) {
+        clearTimeout(waiter.timer);
+        waiters.delete(waiter);
+        waiter.resolve(item);
+      }
+    }
+  }
+
+  #wait<T>(
+    waiters: Set<Waiter<T>>,
+    existing: T[],
+    match: (item: T) => boolean,
+    timeoutMs: number,
+    what: string,
+  ): Promise<T> {
+    const found = existing.find(match);
+    if (found !== undefined) return Promise.resolve(found);
+    return new Promise<T>((resolve, reject) => {
+      const waiter: Waiter<T> = {
+        match,
+        resolve,
+        timer: setTimeout(() => {
+          waiters.delete(waiter);
+          reject(new Error(`fake slack: timed out after ${timeoutMs} ms waiting for ${what}`));
+        }, timeoutMs),
+      };
+      waiters.add(waiter);
+    });
+  }
+}

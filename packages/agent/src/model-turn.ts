@@ -1,0 +1,129 @@
+import type { AgentEvent } from "@switchboard/core";
+import { type ModelMessage, stepCountIs, streamText, type TimeoutConfiguration, type ToolSet } from "ai";
+import { ABORTED, type TerminalEvent } from "./echo.ts";
+import { describeProviderError } from "./provider-errors.ts";
+import type { ResolvedModel } from "./providers.ts";
+
+export interface ModelTimeouts {
+  /** Until the first content of each step (a slow model loading a long prompt). */
+  firstChunkMs?: number;
+  /** Between content chunks once the model has started answering. */
+  chunkMs?: number;
+  /** The whole turn, tools included; unset = no limit. */
+  totalMs?: number;
+}
+
+export const DEFAULT_TIMEOUTS: Required<Pick<ModelTimeouts, "firstChunkMs" | "chunkMs">> = { firstChunkMs: 180_000, chunkMs: 120_000 };
+
+export interface ModelTurnArgs {
+  resolved: ResolvedModel;
+  system: string;
+  messages: ModelMessage[];
+  tools: ToolSet;
+  maxSteps: number;
+  maxRetries: number;
+  timeouts: ModelTimeouts;
+  temperature?: number;
+  maxOutputTokens?: number;
+  /** Aborts the model call (our turn's controller). */
+  signal: AbortSignal;
+  /** The caller's signal: tells a user's stop from a timeout. */
+  userSignal: AbortSignal;
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** One model turn through the AI SDK: the tool loop, mapped to agent events; returns the terminal event. */
+export async function* runModelTurn(args: ModelTurnArgs): AsyncGenerator<AgentEvent, TerminalEvent> {
+  const { resolved } = args;
+  const timeout: TimeoutConfiguration<ToolSet> = {
+    firstChunkMs: args.timeouts.firstChunkMs ?? DEFAULT_TIMEOUTS.firstChunkMs,
+    chunkMs: args.timeouts.chunkMs ?? DEFAULT_TIMEOUTS.chunkMs,
+    ...(args.timeouts.totalMs ? { totalMs: args.timeouts.totalMs } : {}),
+  };
+  const hasTools = Object.keys(args.tools).length > 0;
+  const result = streamText({
+    model: resolved.model,
+    instructions: args.system,
+    messages: args.messages,
+    ...(hasTools ? { tools: args.tools } : {}),
+    stopWhen: stepCountIs(args.maxSteps),
+    maxRetries: args.maxRetries,
+    abortSignal: args.signal,
+    timeout,
+    ...(args.temperature !== undefined ? { temperature: args.temperature } : {}),
+    ...(args.maxOutputTokens !== undefined ? { maxOutputTokens: args.maxOutputTokens } : {}),
+    // Errors arrive as stream parts below; the default handler would only log them to the console.
+    onError: () => {},
+  });
+
+  const timedOut = (): TerminalEvent =>
+    args.userSignal.aborted ? ABORTED : describeProviderError(Object.assign(new Error("timeout"), { name: "TimeoutError" }), resolved.label);
+
+  let text = "";
+  let stepHasText = false;
+  let steps = 0;
+  let lastStepReason: string | undefined;
+  try {
+    for await (const part of result.stream) {
+      switch (part.type) {
+        case "start-step":
+          steps++;
+          stepHasText = false;
+          break;
+        case "text-delta": {
+          if (!part.text) break;
+          // Text of a later step (after tool calls) starts a new paragraph, in the stream and in the final text alike.
+          if (!stepHasText && text) {
+            text += "\n\n";
+            yield { type: "text-delta", text: "\n\n" };
+          }
+          stepHasText = true;
+          text += part.text;
+          yield { type: "text-delta", text: part.text };
+          break;
+        }
+        case "tool-call":
+          yield { type: "tool-call", toolCallId: part.toolCallId, toolName: part.toolName, input: part.input };
+          break;
+        case "tool-result":
+          yield { type: "tool-result", toolCallId: part.toolCallId, toolName: part.toolName, output: part.output };
+          break;
+        case "tool-error":
+          yield { type: "tool-result", toolCallId: part.toolCallId, toolName: part.toolName, output: errorText(part.error), isError: true };
+          break;
+        case "finish-step":
+          lastStepReason = part.finishReason;
+          break;
+        case "error":
+          if (args.userSignal.aborted) return ABORTED;
+          return describeProviderError(part.error, resolved.label);
+        case "abort":
+          return timedOut();
+        case "finish": {
+          if (part.finishReason === "error") break;
+          if (lastStepReason === "tool-calls" && steps >= args.maxSteps) {
+            const note = `${text ? "\n\n" : ""}(I stopped after ${args.maxSteps} steps without finishing; ask me to continue.)`;
+            text += note;
+            yield { type: "text-delta", text: note };
+          }
+          return {
+            type: "finish",
+            text,
+            usage: { inputTokens: part.totalUsage.inputTokens ?? 0, outputTokens: part.totalUsage.outputTokens ?? 0 },
+            finishReason: part.finishReason,
+          };
+        }
+        default:
+          break;
+      }
+    }
+  } catch (err) {
+    if (args.signal.aborted) return timedOut();
+    return describeProviderError(err, resolved.label);
+  }
+  if (args.signal.aborted) return timedOut();
+  return { type: "error", code: "no_finish", message: `Model provider "${resolved.label.name}" ended the answer without finishing; try again.` };
+}

@@ -1,0 +1,97 @@
+import type { AgentEvent } from "@switchboard/core";
+
+export type ErrorEvent = Extract<AgentEvent, { type: "error" }>;
+
+/** How the failing provider is named in messages: `provider "local" (openai-compatible, model qwen3:8b)`. */
+export interface ProviderLabel {
+  name: string;
+  kind: string;
+  model: string;
+  apiKeyEnv?: string;
+}
+
+interface ApiCallErrorLike {
+  name?: string;
+  message: string;
+  statusCode?: number;
+  url?: string;
+  responseBody?: string;
+  cause?: unknown;
+  lastError?: unknown;
+}
+
+const MAX_DETAIL = 200;
+
+function detail(err: ApiCallErrorLike): string {
+  let text = err.message ?? "";
+  if (err.responseBody) {
+    try {
+      const body = JSON.parse(err.responseBody) as { error?: { message?: string } | string; message?: string };
+      const m = typeof body.error === "string" ? body.error : (body.error?.message ?? body.message);
+      if (m) text = m;
+    } catch {
+      // not JSON: keep the SDK's message
+    }
+  }
+  text = text.replace(/\s+/g, " ").trim();
+  return text.length > MAX_DETAIL ? `${text.slice(0, MAX_DETAIL)}…` : text;
+}
+
+function networkCode(err: unknown): string | undefined {
+  let e: unknown = err;
+  for (let depth = 0; e && depth < 5; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string" && /^E[A-Z]+/.test(code)) return code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+function isTimeout(err: unknown): boolean {
+  const e = err as { name?: string; message?: string } | undefined;
+  return e?.name === "TimeoutError" || /timeout|timed out/i.test(e?.message ?? "");
+}
+
+/** Turn any failure of a model call into one user-facing `error` event: what happened and what to do. */
+export function describeProviderError(error: unknown, label: ProviderLabel): ErrorEvent {
+  let err = error as ApiCallErrorLike;
+  // After retries the SDK wraps the last failure; the user wants to know what that was.
+  if (err?.name === "AI_RetryError" && err.lastError) err = err.lastError as ApiCallErrorLike;
+  const who = `Model provider "${label.name}" (${label.kind}, model ${label.model})`;
+  const status = typeof err?.statusCode === "number" ? err.statusCode : undefined;
+
+  if (status === 401 || status === 403) {
+    const key = label.apiKeyEnv ? `check ${label.apiKeyEnv}` : "check the provider's API key";
+    return { type: "error", code: "provider_auth", status, message: `${who} rejected the credentials (HTTP ${status}): ${key}.` };
+  }
+  if (status === 429) {
+    return { type: "error", code: "rate_limited", status, message: `${who} is rate limiting requests (HTTP 429); try again in a moment.` };
+  }
+  if (status === 404) {
+    return { type: "error", code: "model_not_found", status, message: `${who} answered 404: ${detail(err)}. Check the model name and base URL.` };
+  }
+  if (status === 408 || (status !== undefined && status >= 500)) {
+    return { type: "error", code: "provider_unavailable", status, message: `${who} failed with HTTP ${status}; try again later.` };
+  }
+  if (status !== undefined) {
+    return { type: "error", code: "provider_rejected", status, message: `${who} rejected the request (HTTP ${status}): ${detail(err)}` };
+  }
+  if (isTimeout(err)) {
+    return { type: "error", code: "timeout", message: `${who} did not answer in time; try again later.` };
+  }
+  const name = err?.name ?? "";
+  if (name === "AI_JSONParseError" || name === "AI_TypeValidationError" || name === "AI_InvalidResponseDataError" || name === "AI_EmptyResponseBodyError") {
+    return { type: "error", code: "malformed_response", message: `${who} sent a malformed response; try again.` };
+  }
+  if (name === "AI_APICallError" || networkCode(err)) {
+    const code = networkCode(err);
+    const where = err.url ? ` at ${new URL(err.url).origin}` : "";
+    return {
+      type: "error",
+      code: "provider_unreachable",
+      message: `${who} could not be reached${where}${code ? ` (${code})` : ""}; check that it is running and its base_url.`,
+    };
+  }
+  const message = err instanceof Error ? err.message : String(error);
+  return { type: "error", code: "model_error", message: `${who} failed: ${message.slice(0, MAX_DETAIL)}` };
+}

@@ -1,0 +1,146 @@
+import {
+  type AgentEvent,
+  AgentError,
+  type AgentProfile,
+  type AgentRunner,
+  type AgentTurn,
+  type ModelCallPayload,
+  useAgent,
+} from "@switchboard/core";
+import { ABORTED, runEcho, type TerminalEvent } from "./echo.ts";
+import { toModelMessages } from "./messages.ts";
+import { type ModelTimeouts, runModelTurn } from "./model-turn.ts";
+import { buildSystemPrompt } from "./prompt.ts";
+import { ModelCache } from "./providers.ts";
+import { DEFAULT_MEMORY_CHAR_LIMIT, type ToolContext, toAiSdkTools, toolsFor } from "./tools/index.ts";
+
+export const DEFAULT_MAX_STEPS = 8;
+export const DEFAULT_MAX_RETRIES = 2;
+
+export interface AgentRunnerOptions {
+  /** Clock for the prompt's session context when the turn brings none. */
+  now?: () => Date;
+  /** Tool-loop step limit for models without `max_steps`; default 8. */
+  maxSteps?: number;
+  /** The fetch the model SDKs use (tests, proxies). */
+  fetch?: typeof fetch;
+  /** Per-file cap of `MEMORY.md` and `USER.md` in characters; default 8,000. */
+  memoryCharLimit?: number;
+  /** Retries of a failed model request (429, 5xx, network), with backoff honouring `retry-after`; default 2. */
+  maxRetries?: number;
+  /** Model call timeouts; defaults: 180 s to the first chunk, 120 s between chunks. */
+  timeouts?: ModelTimeouts;
+}
+
+/** An `AgentRunner` with the model cache it keeps, for introspection (benchmarks, tests). */
+export interface SwitchboardAgentRunner extends AgentRunner {
+  /** Agents with a cached provider instance. */
+  cachedProviders(): number;
+}
+
+function internalError(err: unknown): TerminalEvent {
+  if (err instanceof AgentError) return { type: "error", code: err.code, message: err.message };
+  const message = err instanceof Error ? err.message : String(err);
+  return { type: "error", code: "internal_error", message: `The turn failed: ${message}` };
+}
+
+/** Keep every step of the iteration inside the agent's scope, whoever drives it and from wherever. */
+function scoped(agent: AgentProfile, gen: AsyncGenerator<AgentEvent, void>): AsyncIterable<AgentEvent> {
+  const iterator: AsyncIterableIterator<AgentEvent> = {
+    next: () => useAgent(agent, () => gen.next()),
+    return: (value?: unknown) => useAgent(agent, () => gen.return(value as undefined)),
+    throw: (err?: unknown) => useAgent(agent, () => gen.throw(err)),
+    [Symbol.asyncIterator]() {
+      return iterator;
+    },
+  };
+  return { [Symbol.asyncIterator]: () => iterator };
+}
+
+/** The agent runtime: echo or an AI SDK model, the agent's prompt and toolsets, inside the agent's scope. */
+export function createAgentRunner(options: AgentRunnerOptions = {}): SwitchboardAgentRunner {
+  const models = new ModelCache(options.fetch);
+  const memoryCharLimit = options.memoryCharLimit ?? DEFAULT_MEMORY_CHAR_LIMIT;
+
+  async function* turnEvents(turn: AgentTurn): AsyncGenerator<AgentEvent, void> {
+    const agent = turn.agent;
+    const controller = new AbortController();
+    const forward = () => controller.abort(turn.signal.reason);
+    if (turn.signal.aborted) forward();
+    else turn.signal.addEventListener("abort", forward, { once: true });
+    const modelName = agent.provider.kind === "echo" ? "echo" : `${agent.provider.name}/${agent.model.name ?? "default"}`;
+    let ended = false;
+    let inner: AsyncGenerator<AgentEvent, TerminalEvent> | undefined;
+    let call: ModelCallPayload | undefined;
+    let terminal: TerminalEvent = ABORTED;
+    let streamed = "";
+    try {
+      try {
+        const ctx: ToolContext = { agent, turn, memoryCharLimit, signal: controller.signal };
+        const tools = toolsFor(agent.toolsets);
+        const converted = toModelMessages(turn.history, turn.input);
+        const extraSystem = [...converted.system, turn.extraSystem ?? ""].filter((s) => s.trim()).join("\n\n");
+        const system = buildSystemPrompt(agent, turn.source, {
+          now: turn.now ?? options.now ?? (() => new Date()),
+          ...(extraSystem ? { extraSystem } : {}),
+        });
+        if (agent.provider.kind === "echo") {
+          inner = runEcho(turn, tools, ctx);
+        } else {
+          const resolved = models.resolve(agent);
+          if (converted.messages.length === 0) throw new AgentError("empty_input", "There is nothing to answer: the turn has no messages.");
+          inner = runModelTurn({
+            resolved,
+            system,
+            messages: converted.messages,
+            tools: toAiSdkTools(tools, ctx),
+            maxSteps: agent.model.max_steps ?? options.maxSteps ?? DEFAULT_MAX_STEPS,
+            maxRetries: options.maxRetries ?? DEFAULT_MAX_RETRIES,
+            timeouts: options.timeouts ?? {},
+            ...(agent.model.temperature !== undefined ? { temperature: agent.model.temperature } : {}),
+            ...(agent.model.max_tokens !== undefined ? { maxOutputTokens: agent.model.max_tokens } : {}),
+            signal: controller.signal,
+            userSignal: turn.signal,
+          });
+        }
+        call = { agentId: agent.id, sessionId: turn.sessionId, model: modelName, system, messageCount: converted.messages.length };
+        await turn.hooks?.emit("beforeModelCall", call);
+        for (;;) {
+          if (controller.signal.aborted) break;
+          const step = await inner.next();
+          if (step.done) {
+            terminal = step.value;
+            break;
+          }
+          if (step.value.type === "text-delta") streamed += step.value.text;
+          yield step.value;
+        }
+      } catch (err) {
+        terminal = turn.signal.aborted ? ABORTED : internalError(err);
+      }
+      if (turn.signal.aborted && terminal.type === "finish") terminal = ABORTED;
+      if (call) {
+        await turn.hooks?.emit("afterModelCall", {
+          ...call,
+          text: terminal.type === "finish" ? terminal.text : streamed,
+          usage: terminal.type === "finish" ? terminal.usage : { inputTokens: 0, outputTokens: 0 },
+          ...(terminal.type === "error" ? { error: terminal.message } : {}),
+        });
+      }
+      ended = true;
+      yield terminal;
+    } finally {
+      turn.signal.removeEventListener("abort", forward);
+      if (!ended) {
+        // A consumer that stops reading early must not leave the model request (or a tool) running.
+        controller.abort(new Error("the consumer stopped reading the turn"));
+        await inner?.return(ABORTED).catch(() => undefined);
+      }
+    }
+  }
+
+  return {
+    run: (turn) => scoped(turn.agent, turnEvents(turn)),
+    cachedProviders: () => models.size,
+  };
+}

@@ -1,0 +1,288 @@
+import { randomBytes } from "node:crypto";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Database } from "better-sqlite3";
+import type { Gateway } from "../gateway/types.ts";
+import { type Logger, silentLogger } from "../logger.ts";
+import { parseDeliveryTarget, resolveAddress } from "./delivery.ts";
+import type { CronJob } from "./jobs.ts";
+import { type CronManager, jobSchedule } from "./manager.ts";
+import { isRecurring, nextRunAfter } from "./schedule.ts";
+
+export interface CronRunResult {
+  agentId: string;
+  jobId: string;
+  status: "ok" | "error" | "silent" | "missed" | "skipped";
+  text: string;
+  error?: string;
+  outputFile?: string;
+  delivered: boolean;
+}
+
+export interface CronSchedulerOptions {
+  gateway: Gateway;
+  manager: CronManager;
+  /** The database holding `cron_leases` (the session store's). */
+  db: Database;
+  now?: () => number;
+  logger?: Logger;
+  /** Identifies this gateway in leases. */
+  holder?: string;
+  maxConcurrency?: number;
+  /** How late a one-shot job may still run after downtime. */
+  graceMs?: number;
+  /** How late a recurring job's slot may still run; older slots are fast-forwarded. */
+  recurringGraceMs?: number;
+  /** The longest the timer sleeps before re-reading jobs (picks up edits made by other processes). */
+  maxSleepMs?: number;
+}
+
+const SILENT = "[SILENT]";
+
+function stamp(ms: number): string {
+  return new Date(ms).toISOString().replace(/[:.]/g, "-");
+}
+
+/**
+ * Runs each due job as a turn of its owning agent, in the session `agent:<agent>:cron:<job>`, and delivers
+ * the reply through that agent's routed platform account. Wakes at the next due time; a lease per job slot
+ * in `state.db` keeps two gateways on one home from running the same slot twice.
+ */
+export class CronScheduler {
+  readonly #o: Required<Omit<CronSchedulerOptions, "logger">> & { logger: Logger };
+  readonly #running = new Set<string>();
+  #active = 0;
+  #queue: Array<() => void> = [];
+  #timer: NodeJS.Timeout | undefined;
+  #started = false;
+  #ticking: Promise<CronRunResult[]> | undefined;
+
+  constructor(options: CronSchedulerOptions) {
+    this.#o = {
+      now: Date.now,
+      logger: silentLogger(),
+      holder: `${process.pid}-${randomBytes(4).toString("hex")}`,
+      maxConcurrency: 4,
+      graceMs: 2 * 3_600_000,
+      recurringGraceMs: 120_000,
+      maxSleepMs: 300_000,
+      ...options,
+    };
+    options.manager.onChange = () => {
+      if (this.#started) this.#arm();
+    };
+  }
+
+  start(): void {
+    this.#started = true;
+    this.#arm();
+  }
+
+  stop(): void {
+    this.#started = false;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** The earliest due time of any enabled job, or undefined. */
+  async nextWake(): Promise<number | undefined> {
+    let next: number | undefined;
+    for (const { job } of await this.#o.manager.all()) {
+      if (job.enabled && job.nextRunAt !== null && (next === undefined || job.nextRunAt < next)) next = job.nextRunAt;
+    }
+    return next;
+  }
+
+  #arm(): void {
+    clearTimeout(this.#timer);
+    void this.nextWake().then(
+      (next) => {
+        if (!this.#started) return;
+        const now = this.#o.now();
+        const delay = next === undefined ? this.#o.maxSleepMs : Math.min(Math.max(0, next - now), this.#o.maxSleepMs);
+        clearTimeout(this.#timer);
+        this.#timer = setTimeout(() => {
+          void this.tick().finally(() => {
+            if (this.#started) this.#arm();
+          });
+        }, delay);
+        this.#timer.unref?.();
+      },
+      (err: unknown) => this.#o.logger.error({ err }, "cron: cannot read jobs"),
+    );
+  }
+
+  /** Run every job due at `now` (default the clock). Tests call this with an injected clock. */
+  tick(now = this.#o.now()): Promise<CronRunResult[]> {
+    const run = (this.#ticking ?? Promise.resolve([])).then(() => this.#tick(now));
+    this.#ticking = run.catch(() => []);
+    return run;
+  }
+
+  async #tick(now: number): Promise<CronRunResult[]> {
+    const due: Array<Promise<CronRunResult>> = [];
+    for (const { agentId, job } of await this.#o.manager.all()) {
+      if (!job.enabled || job.nextRunAt === null || job.nextRunAt > now) continue;
+      const schedule = jobSchedule(job);
+      const late = now - job.nextRunAt;
+      const grace = isRecurring(schedule) ? this.#o.recurringGraceMs : this.#o.graceMs;
+      if (late > grace) {
+        due.push(this.#fastForward(agentId, job, now));
+        continue;
+      }
+      due.push(this.#runSlot(agentId, job, job.nextRunAt, now, false));
+    }
+    return Promise.all(due);
+  }
+
+  /** Run a job now, whatever its schedule (the CLI's `cron run`). */
+  async runNow(agentId: string, jobId: string): Promise<CronRunResult> {
+    const job = await this.#o.manager.get(agentId, jobId);
+    if (!job) throw new Error(`no cron job "${jobId}" for agent "${agentId}"`);
+    const now = this.#o.now();
+    return this.#runSlot(agentId, job, now, now, true);
+  }
+
+  async #fastForward(agentId: string, job: CronJob, now: number): Promise<CronRunResult> {
+    const schedule = jobSchedule(job);
+    const recurring = isRecurring(schedule);
+    await this.#o.manager.update(agentId, (jobs) => {
+      const j = jobs.find((x) => x.id === job.id);
+      if (!j || j.nextRunAt !== job.nextRunAt) return;
+      if (recurring) {
+        j.nextRunAt = nextRunAfter(schedule, now, j.anchorAt) ?? null;
+      } else {
+        j.nextRunAt = null;
+        j.enabled = false;
+        j.lastStatus = "missed";
+        j.lastError = `missed: the gateway was down at ${new Date(job.nextRunAt!).toISOString()}`;
+      }
+    });
+    this.#o.logger.warn(
+      { agent: agentId, job: job.id, missedAt: new Date(job.nextRunAt!).toISOString() },
+      recurring ? "cron: missed runs fast-forwarded to the next slot" : "cron: one-shot job missed its grace window",
+    );
+    return { agentId, jobId: job.id, status: "missed", text: "", delivered: false };
+  }
+
+  #acquire(key: string, now: number): boolean {
+    const r = this.#o.db
+      .prepare(
+        `INSERT INTO cron_leases(job_key, holder, expires_at) VALUES (?, ?, ?)
+         ON CONFLICT(job_key) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+         WHERE cron_leases.expires_at < ?`,
+      )
+      .run(key, this.#o.holder, now + 10 * 60_000, now);
+    return r.changes === 1;
+  }
+
+  async #slot<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.#active >= this.#o.maxConcurrency) await new Promise<void>((r) => this.#queue.push(r));
+    this.#active++;
+    try {
+      return await fn();
+    } finally {
+      this.#active--;
+      this.#queue.shift()?.();
+    }
+  }
+
+  async #runSlot(agentId: string, job: CronJob, slot: number, now: number, manual: boolean): Promise<CronRunResult> {
+    const key = `${agentId}:${job.id}`;
+    const skipped: CronRunResult = { agentId, jobId: job.id, status: "skipped", text: "", delivered: false };
+    if (this.#running.has(key)) return skipped;
+    if (!manual && !this.#acquire(`${key}@${slot}`, now)) return skipped;
+    this.#running.add(key);
+    try {
+      return await this.#slot(() => this.#execute(agentId, job, slot, manual));
+    } finally {
+      this.#running.delete(key);
+    }
+  }
+
+  async #execute(agentId: string, job: CronJob, slot: number, manual: boolean): Promise<CronRunResult> {
+    const { gateway, manager, logger } = this.#o;
+    const log = logger.child({ agent: agentId, job: job.id });
+    const startedAt = this.#o.now();
+    let text = "";
+    let error: string | undefined;
+    try {
+      const handle = await gateway.turn({
+        agentId,
+        source: { platform: "cron", chatType: "dm", chatId: job.id, agentId },
+        sessionKey: `agent:${agentId}:cron:${job.id}`,
+        input: [{ role: "user", content: job.prompt }],
+        extraSystem:
+          `This is a scheduled run of the cron job "${job.name}" (${job.schedule.input}). ` +
+          `Reply with exactly ${SILENT} if there is nothing worth sending.`,
+      });
+      for await (const ev of handle.events) {
+        if (ev.type === "text-delta") text += ev.text;
+        else if (ev.type === "finish") text = ev.text || text;
+        else if (ev.type === "error") error = ev.message;
+      }
+    } catch (err) {
+      error = err instanceof Error ? err.message : String(err);
+    }
+    const silent = !error && text.trim() === SILENT;
+    const status: "ok" | "error" | "silent" = error ? "error" : silent ? "silent" : "ok";
+
+    // Output is always saved, whatever happens to delivery.
+    let outputFile: string | undefined;
+    try {
+      const dir = join(manager.cronDir(agentId), "output", job.id);
+      mkdirSync(dir, { recursive: true });
+      outputFile = join(dir, `${stamp(startedAt)}.md`);
+      writeFileSync(
+        outputFile,
+        `# ${job.name}\n\n- job: ${job.id}\n- agent: ${agentId}\n- schedule: ${job.schedule.input}\n- ran: ${new Date(startedAt).toISOString()}\n- status: ${status}\n\n## Prompt\n\n${job.prompt}\n\n## ${error ? "Error" : "Response"}\n\n${error ?? text}\n`,
+        { mode: 0o600 },
+      );
+    } catch (err) {
+      log.error({ err }, "cron: could not save the output");
+    }
+
+    let delivered = false;
+    let deliveryError: string | undefined;
+    const address = resolveAddress(parseDeliveryTarget(job.deliver), job.origin);
+    if (address && !silent) {
+      const body = error ? `⚠️ Cron job "${job.name}" failed: ${error}` : text;
+      try {
+        await gateway.deliver(address, body, { agentId });
+        delivered = true;
+      } catch (err) {
+        deliveryError = err instanceof Error ? err.message : String(err);
+        log.error({ err, platform: address.platform, account: address.account }, "cron: delivery failed");
+      }
+    }
+
+    const finishedAt = this.#o.now();
+    await manager.update(agentId, (jobs) => {
+      const j = jobs.find((x) => x.id === job.id);
+      if (!j) return;
+      j.lastRunAt = startedAt;
+      j.lastStatus = status;
+      j.lastError = error ?? deliveryError ?? null;
+      j.repeat.completed += 1;
+      if (manual) return;
+      const schedule = jobSchedule(j);
+      if (!isRecurring(schedule) || (j.repeat.times !== null && j.repeat.completed >= j.repeat.times)) {
+        j.enabled = false;
+        j.nextRunAt = null;
+      } else {
+        if (schedule.kind === "every") j.anchorAt = slot;
+        j.nextRunAt = nextRunAfter(schedule, Math.max(slot, finishedAt), j.anchorAt) ?? null;
+      }
+    });
+    log.info({ status, delivered }, `cron job ${job.id} ran: ${status}`);
+    return {
+      agentId,
+      jobId: job.id,
+      status,
+      text,
+      ...(error ? { error } : {}),
+      ...(outputFile ? { outputFile } : {}),
+      delivered,
+    };
+  }
+}
