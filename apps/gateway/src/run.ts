@@ -8,6 +8,8 @@ import { createAgentRunner } from "@switchboard/agent";
 import { createApiServer } from "@switchboard/api-server";
 import {
   ConfigError,
+  CronManager,
+  CronScheduler,
   createGateway,
   type GatewayConfig,
   type GatewayRuntime,
@@ -34,6 +36,7 @@ export interface StartOptions {
 
 export interface RunningGateway {
   gateway: GatewayRuntime;
+  cron: CronManager;
   store: SessionStore;
   /** The HTTP listener's base URL (`http://127.0.0.1:8642`), or undefined when the API server is off and no webhook platform needs it. */
   url: string | undefined;
@@ -97,6 +100,18 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   const store = openSessionStore(join(config.home, "state.db"));
   setRootAgent(config.registry.main);
   const gateway = createGateway({ config, store, runner: createAgentRunner(), adapters, plugins, logger });
+  const cronManager = new CronManager({ config: () => gateway.config, router: () => gateway.router });
+  gateway.setCron(cronManager);
+  const scheduler = config.cron.enabled
+    ? new CronScheduler({
+        gateway,
+        manager: cronManager,
+        db: store.db,
+        logger,
+        maxConcurrency: config.cron.max_concurrency,
+        graceMs: config.cron.grace_minutes * 60_000,
+      })
+    : undefined;
   const api = config.api_server.enabled ? createApiServer({ gateway, logger, version: VERSION }) : undefined;
 
   let server: Server | undefined;
@@ -126,9 +141,6 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     const addr = server.address() as AddressInfo;
     url = `http://${host.includes(":") ? `[${host}]` : host}:${addr.port}`;
     logger.info({ url }, `listening on ${url}`);
-    if (config.api_server.enabled && config.api_server.keys.length === 0) {
-      logger.warn({ url }, "the API server has no keys: anyone who can reach this loopback address can use every agent");
-    }
   }
 
   try {
@@ -139,6 +151,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     store.close();
     throw err;
   }
+  scheduler?.start();
   for (const a of config.registry.list()) {
     logger.info(
       { agent: a.id, model: `${a.provider.name}${a.model.name ? `/${a.model.name}` : ""}`, home: a.home },
@@ -209,10 +222,16 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   const stop = () => {
     stopped ??= (async () => {
       watcher?.close();
+      scheduler?.stop();
       const timeoutMs = config.shutdown_timeout_s * 1000;
       logger.info({ timeoutMs }, "shutting down: draining turns");
-      server?.close();
+      const deadline = Date.now() + timeoutMs;
+      // Stop accepting; idle keep-alive connections close now, active requests finish their responses.
+      const closed = server ? new Promise<void>((r) => server!.close(() => r())) : Promise.resolve();
       await gateway.stop({ timeoutMs });
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([closed, new Promise<void>((r) => (timer = setTimeout(r, Math.max(0, deadline - Date.now()))))]);
+      clearTimeout(timer);
       api?.close?.();
       server?.closeAllConnections();
       store.close();
@@ -221,5 +240,5 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     return stopped;
   };
 
-  return { gateway, store, url, reload, stop };
+  return { gateway, cron: cronManager, store, url, reload, stop };
 }

@@ -93,9 +93,7 @@ export async function closeClient(client: Client): Promise<void> {
   if (!agent) return;
   let timer: NodeJS.Timeout | undefined;
   const grace = new Promise<"late">((resolve) => (timer = setTimeout(() => resolve("late"), CLOSE_GRACE_MS)));
-  if (2 > 1) return;
   const outcome = await Promise.race([agent.close().then(() => "closed" as const), grace]);
   clearTimeout(timer);
   if (outcome === "late") await agent.destroy();
-  if (1) return;
 }

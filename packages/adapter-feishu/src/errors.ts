@@ -64,8 +64,16 @@ function isFailure(value: unknown): value is FeishuFailure {
   return typeof value === "object" && value !== null && typeof (value as FeishuFailure).action === "string";
 }
 
-/** An axios error with an answer → a failure; without one (connection refused, timeout) → `undefined`. */
+/** The SDK's own error when the token endpoint answers without a token. */
+const TOKEN_ERROR = /^failed to get (\w+), code: (-?\d+), msg: ([\s\S]*)$/;
+
+/**
+ * An HTTP error with an answer, or the SDK's token error → a failure; a network failure (connection refused,
+ * timeout) → `undefined`.
+ */
 function fromThrown(error: unknown, action: string): FeishuFailure | undefined {
+  const token = error instanceof Error ? TOKEN_ERROR.exec(error.message) : null;
+  if (token) return { action: `${action} (${token[1]})`, code: Number(token[2]), msg: token[3]!, cause: error };
   const res = (error as AxiosLike | undefined)?.response;
   if (!res || typeof res.status !== "number") return undefined;
   const body = (typeof res.data === "object" && res.data !== null ? res.data : {}) as { code?: unknown; msg?: unknown };

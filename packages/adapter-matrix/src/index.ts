@@ -26,7 +26,16 @@ import {
 import { editContent, replyContent } from "./content.ts";
 import { toPlatformError } from "./errors.ts";
 import { normalizeMessage } from "./normalize.ts";
-import { type Credentials, passwordLogin, routeGlobalSdkLogging, sdkLogger, skipMatrixRtc, useUnrefTimeouts } from "./sdk.ts";
+import {
+  type Credentials,
+  type OwnedFetch,
+  ownedFetch,
+  passwordLogin,
+  routeGlobalSdkLogging,
+  sdkLogger,
+  skipMatrixRtc,
+  useUnrefTimeouts,
+} from "./sdk.ts";
 import { type MatrixAdapterConfig, type MatrixAdapterInput, type MessageContent, matrixConfigSchema, PLATFORM } from "./types.ts";
 
 export { toPlatformError } from "./errors.ts";
@@ -58,6 +67,7 @@ export class MatrixAdapter implements PlatformAdapter {
   readonly capabilities = MATRIX_CAPABILITIES;
   readonly config: MatrixAdapterConfig;
   #client: MatrixClient | undefined;
+  #http: OwnedFetch | undefined;
   #ctx: AdapterContext | undefined;
   #log: Logger = silentLogger();
   #userId: string;
@@ -90,11 +100,20 @@ export class MatrixAdapter implements PlatformAdapter {
     this.#log = ctx.logger.child({ platform: PLATFORM, account: this.account });
     routeGlobalSdkLogging(this.#log);
     const baseUrl = (this.config.homeserver ?? this.config.api_url)!;
-    const creds = await this.#credentials(baseUrl);
+    const http = ownedFetch();
+    this.#http = http;
+    let creds: Credentials;
+    try {
+      creds = await this.#credentials(baseUrl, http.fetchFn);
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
     if (this.#stopped || ctx.signal.aborted) return;
 
     const client = createClient({
       baseUrl,
+      fetchFn: http.fetchFn,
       userId: creds.userId,
       accessToken: creds.accessToken,
       ...(creds.deviceId ? { deviceId: creds.deviceId } : {}),
@@ -134,12 +153,16 @@ export class MatrixAdapter implements PlatformAdapter {
     this.#cancelStart?.(new TransientError(PLATFORM, "matrix adapter stopped while starting"));
     this.#ctx?.signal.removeEventListener("abort", this.#onAbort);
     const client = this.#client;
+    const http = this.#http;
     this.#client = undefined;
-    if (!client) return;
-    client.removeAllListeners();
-    client.stopClient();
-    // stopClient() only aborts /sync; in-flight sends and typing would otherwise run on.
-    client.http.abort();
+    this.#http = undefined;
+    if (client) {
+      client.removeAllListeners();
+      client.stopClient();
+      // stopClient() only aborts /sync; in-flight sends and typing would otherwise run on.
+      client.http.abort();
+    }
+    await http?.close();
   }
 
   async send(address: Address, message: OutboundMessage): Promise<SentMessage> {
@@ -181,15 +204,15 @@ export class MatrixAdapter implements PlatformAdapter {
     return this.#client;
   }
 
-  async #credentials(baseUrl: string): Promise<Credentials> {
+  async #credentials(baseUrl: string, fetchFn: typeof globalThis.fetch): Promise<Credentials> {
     const { user_id: userId, access_token: accessToken, password, device_id: deviceId } = this.config;
     if (!accessToken) {
-      const creds = await passwordLogin(baseUrl, userId, password!, deviceId, this.#log);
+      const creds = await passwordLogin({ baseUrl, fetchFn, log: this.#log }, userId, password!, deviceId);
       if (creds.userId !== userId) this.#log.warn({ configured: userId, loggedIn: creds.userId }, "password login returned another user id");
       return creds;
     }
     // whoami turns a wrong token into one clear error now instead of a sync loop failing forever.
-    const probe = createClient({ baseUrl, userId, accessToken, logger: sdkLogger(this.#log) });
+    const probe = createClient({ baseUrl, fetchFn, userId, accessToken, logger: sdkLogger(this.#log) });
     useUnrefTimeouts(probe);
     let who: { user_id: string; device_id?: string };
     try {
@@ -250,7 +273,7 @@ export class MatrixAdapter implements PlatformAdapter {
     if (!room || toStartOfTimeline || removed || !data.liveEvent || !this.#live || this.#stopped) return;
     const sender = event.getSender();
     // Our own sends come back through /sync.
-    if (!sender || sender === this.#userId) return;
+    if (!sender) return;
     if (event.getTs() < this.#startedAt - PRE_START_GRACE_MS) return;
     const type = event.getType();
     if (type === "m.room.encrypted") return this.#onEncrypted(room, sender);

@@ -2,6 +2,7 @@ import type { Logger } from "@switchboard/core";
 import { ClientEvent, createClient, type MatrixClient } from "matrix-js-sdk";
 import { logger as sdkRootLogger } from "matrix-js-sdk/lib/logger.js";
 import type { Logger as SdkLogger } from "matrix-js-sdk/lib/logger.js";
+import { Agent, fetch as undiciFetch } from "undici";
 import { toPlatformError } from "./errors.ts";
 
 /** Requests the SDK makes without a local timeout still must not hang forever. */
@@ -79,6 +80,26 @@ export function skipMatrixRtc(client: MatrixClient): void {
   if (typeof start === "function") client.off(ClientEvent.Sync, start as () => void);
 }
 
+/** Idle keep-alive sockets to the homeserver live this long between requests. */
+const KEEP_ALIVE_MS = 30_000;
+
+/** A `fetch` over a connection pool the adapter owns, so `stop()` can close its sockets at once. */
+export interface OwnedFetch {
+  fetchFn: typeof globalThis.fetch;
+  close(): Promise<void>;
+}
+
+/**
+ * The global `fetch` pool is shared and keeps idle sockets (which hold the process open) for seconds
+ * after the client stops; a per-account undici `Agent` is destroyed in `stop()` instead.
+ */
+export function ownedFetch(): OwnedFetch {
+  const agent = new Agent({ keepAliveTimeout: KEEP_ALIVE_MS });
+  const fetchFn = ((input: Parameters<typeof undiciFetch>[0], init?: Parameters<typeof undiciFetch>[1]) =>
+    undiciFetch(input, { ...init, dispatcher: agent })) as unknown as typeof globalThis.fetch;
+  return { fetchFn, close: () => agent.destroy() };
+}
+
 export interface Credentials {
   userId: string;
   accessToken: string;
@@ -87,13 +108,12 @@ export interface Credentials {
 
 /** Log in with `m.login.password`, returning the session's token and device. */
 export async function passwordLogin(
-  baseUrl: string,
+  opts: { baseUrl: string; fetchFn: typeof globalThis.fetch; log: Logger },
   userId: string,
   password: string,
   deviceId: string | undefined,
-  log: Logger,
 ): Promise<Credentials> {
-  const client = createClient({ baseUrl, logger: sdkLogger(log) });
+  const client = createClient({ baseUrl: opts.baseUrl, fetchFn: opts.fetchFn, logger: sdkLogger(opts.log) });
   useUnrefTimeouts(client);
   try {
     const res = await client.loginRequest({

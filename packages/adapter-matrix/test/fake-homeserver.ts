@@ -167,6 +167,17 @@ export class FakeHomeserver implements FakePlatform {
 
   // ---- helpers for the adapter's own tests ----
 
+  /** Deliver a raw timeline event (any type, any timestamp) to one bot; returns its event id. */
+  deliverRaw(
+    account: string,
+    roomId: string,
+    event: Pick<MatrixEventJson, "type" | "sender" | "content"> & Partial<MatrixEventJson>,
+  ): string {
+    const full: MatrixEventJson = { event_id: this.nextEventId(), origin_server_ts: Date.now(), ...event };
+    this.rooms.deliver(roomId, full, [this.bot(account).userId]);
+    return full.event_id;
+  }
+
   /** Resolve once `account` has fetched everything queued for it and come back for more. */
   delivered(account = "default", timeoutMs = DEFAULT_WAIT_MS): Promise<void> {
     return this.rooms.delivered(this.bot(account).userId, timeoutMs);

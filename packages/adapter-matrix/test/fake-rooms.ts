@@ -47,6 +47,7 @@ export class FakeRooms {
   readonly #rooms = new Map<string, RoomRecord>();
   readonly #streams = new Map<string, Stream>();
   readonly #filters = new Map<string, unknown>();
+  readonly #accountData = new Map<string, Map<string, Record<string, unknown>>>();
   #seq = 0;
 
   constructor(botUserIds: string[]) {
@@ -167,6 +168,13 @@ export class FakeRooms {
     return out;
   }
 
+  /** Set a bot's global account data (e.g. `m.direct`); it reaches the bot with its next sync. */
+  setAccountData(userId: string, type: string, content: Record<string, unknown>): void {
+    const data = this.#accountData.get(userId) ?? new Map<string, Record<string, unknown>>();
+    data.set(type, content);
+    this.#accountData.set(userId, data);
+  }
+
   storeFilter(filter: unknown): string {
     const id = `f${this.#filters.size + 1}`;
     this.#filters.set(id, filter);
@@ -276,7 +284,8 @@ export class FakeRooms {
     }
     stream.pending = [];
     stream.eventful = ++stream.batch;
-    send(res, { next_batch: `s${stream.batch}`, rooms: { join, invite, leave: {} } });
+    const accountData = [...(this.#accountData.get(stream.userId) ?? new Map()).entries()].map(([type, content]) => ({ type, content }));
+    send(res, { next_batch: `s${stream.batch}`, account_data: { events: accountData }, rooms: { join, invite, leave: {} } });
   }
 
   #answer(stream: Stream, res: ServerResponse): void {

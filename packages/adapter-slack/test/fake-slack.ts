@@ -110,7 +110,7 @@ export class FakeSlack implements FakePlatform {
   readonly #callWaiters = new Set<Waiter<FakeCall>>();
   readonly #ackWaiters = new Set<Waiter<string>>();
   readonly #connectWaiters = new Set<Waiter<string>>();
-  #failures: Array<{ status: number; retryAfter: number | undefined }> = [];
+  #failures: Array<{ status: number; retryAfter: number | undefined; error?: string }> = [];
   #seq = 0;
   /** How many Socket Mode connections each account has opened. */
   readonly connections = new Map<string, number>();
@@ -193,6 +193,11 @@ export class FakeSlack implements FakePlatform {
 
   failNextSends(status: 429 | 500 | 502 | 503, count: number, retryAfterSeconds?: number): void {
     for (let i = 0; i < count; i++) this.#failures.push({ status, retryAfter: retryAfterSeconds });
+  }
+
+  /** Make the next send answer HTTP 200 `{ok:false, error}`, as Slack reports most failures. */
+  failNextSendWithError(error: string): void {
+    this.#failures.push({ status: 200, retryAfter: undefined, error });
   }
 
   /** A fresh, increasing message timestamp. */
@@ -378,6 +383,7 @@ export class FakeSlack implements FakePlatform {
         });
       case "chat.postMessage": {
         const failure = this.#failures.shift();
+        if (failure?.error) return reply({ ok: false, error: failure.error });
         if (failure) {
           const headers: Record<string, string> = { "content-type": "application/json" };
           if (failure.retryAfter !== undefined) headers["retry-after"] = String(failure.retryAfter);

@@ -25,6 +25,8 @@ export async function startSlack(options: {
   mode: "socket" | "http";
   workspaces?: FakeWorkspace[];
   config?: Record<string, unknown>;
+  /** Runs inside `ctx.dispatch` after the message is recorded (e.g. to hold core busy). */
+  onDispatch?: (m: InboundMessage) => Promise<void>;
 }): Promise<SlackHarness> {
   const routes = new Map<string, HttpHandler>();
   const bridge = await startHttpBridge((req) => {
@@ -51,6 +53,7 @@ export async function startSlack(options: {
           w.resolve(m);
         }
       }
+      await options.onDispatch?.(m);
     },
   };
 

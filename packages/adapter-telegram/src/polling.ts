@@ -12,6 +12,8 @@ const BACKOFF_MAX_MS = 30_000;
 const DISPATCH_ATTEMPTS = 3;
 /** `stop()` tells Telegram which updates were handled; it must never hang on an unreachable API. */
 const CONFIRM_TIMEOUT_MS = 3_000;
+/** How long `stop()` waits for an update core is still accepting. */
+const STOP_WAIT_MS = 5_000;
 
 export interface PollerOptions {
   api: Api;
@@ -56,7 +58,10 @@ export class Poller {
 
   async stop(): Promise<void> {
     this.#abort.abort();
-    await this.#done;
+    // The loop may be waiting on core to accept an update; that wait is bounded too.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.#done, new Promise<void>((r) => (timer = setTimeout(r, STOP_WAIT_MS)))]);
+    clearTimeout(timer);
     await this.#persist().catch((err) => this.#opts.logger.warn({ err }, "could not save the Telegram offset"));
     await this.#confirm();
   }

@@ -83,6 +83,10 @@ export function describeProviderError(error: unknown, label: ProviderLabel): Err
   if (name === "AI_JSONParseError" || name === "AI_TypeValidationError" || name === "AI_InvalidResponseDataError" || name === "AI_EmptyResponseBodyError") {
     return { type: "error", code: "malformed_response", message: `${who} sent a malformed response; try again.` };
   }
+  if (name === "AI_DownloadError") {
+    const url = (err as { url?: string }).url;
+    return { type: "error", code: "download_failed", message: `An attachment of the message could not be downloaded${url ? ` (${new URL(url).origin})` : ""}, so ${label.name} was not called.` };
+  }
   if (name === "AI_APICallError" || networkCode(err)) {
     const code = networkCode(err);
     const where = err.url ? ` at ${new URL(err.url).origin}` : "";

@@ -34,10 +34,12 @@ interface CacheEntry {
  */
 export class ModelCache {
   readonly #entries = new Map<string, CacheEntry>();
-  readonly #fetch: typeof fetch | undefined;
+  readonly #fetch: typeof fetch;
 
-  constructor(fetchImpl?: typeof fetch) {
-    this.#fetch = fetchImpl;
+  /** `responseTimeoutMs` bounds the wait for response headers, which the SDK's chunk timeouts do not cover. */
+  constructor(options: { fetch?: typeof fetch; responseTimeoutMs?: number } = {}) {
+    const inner = options.fetch ?? globalThis.fetch;
+    this.#fetch = options.responseTimeoutMs ? withResponseTimeout(inner, options.responseTimeoutMs) : inner;
   }
 
   get size(): number {
@@ -89,7 +91,7 @@ export class ModelCache {
 
   #factory(agent: AgentProfile, apiKey: string | undefined): (name: string) => LanguageModel {
     const p = agent.provider;
-    const common = { ...(p.headers ? { headers: p.headers } : {}), ...(this.#fetch ? { fetch: this.#fetch } : {}) };
+    const common = { ...(p.headers ? { headers: p.headers } : {}), fetch: this.#fetch };
     switch (p.kind) {
       case "openai": {
         // Chat Completions: the API every OpenAI-compatible proxy also speaks. Key and URL are always
@@ -115,4 +117,18 @@ export class ModelCache {
         throw new AgentError("config", `Provider kind "${p.kind}" has no model SDK.`);
     }
   }
+}
+
+/** A fetch that fails with a `TimeoutError` when the response headers take longer than `ms`. */
+export function withResponseTimeout(inner: typeof fetch, ms: number): typeof fetch {
+  return async (input, init) => {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new DOMException(`no response within ${ms} ms`, "TimeoutError")), ms);
+    const signal = init?.signal ? AbortSignal.any([init.signal, controller.signal]) : controller.signal;
+    try {
+      return await inner(input, { ...init, signal });
+    } finally {
+      clearTimeout(timer);
+    }
+  };
 }

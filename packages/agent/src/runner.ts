@@ -9,7 +9,7 @@ import {
 } from "@switchboard/core";
 import { ABORTED, runEcho, type TerminalEvent } from "./echo.ts";
 import { toModelMessages } from "./messages.ts";
-import { type ModelTimeouts, runModelTurn } from "./model-turn.ts";
+import { DEFAULT_TIMEOUTS, type ModelTimeouts, runModelTurn } from "./model-turn.ts";
 import { buildSystemPrompt } from "./prompt.ts";
 import { ModelCache } from "./providers.ts";
 import { DEFAULT_MEMORY_CHAR_LIMIT, type ToolContext, toAiSdkTools, toolsFor } from "./tools/index.ts";
@@ -59,7 +59,10 @@ function scoped(agent: AgentProfile, gen: AsyncGenerator<AgentEvent, void>): Asy
 
 /** The agent runtime: echo or an AI SDK model, the agent's prompt and toolsets, inside the agent's scope. */
 export function createAgentRunner(options: AgentRunnerOptions = {}): SwitchboardAgentRunner {
-  const models = new ModelCache(options.fetch);
+  const models = new ModelCache({
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+    responseTimeoutMs: options.timeouts?.firstChunkMs ?? DEFAULT_TIMEOUTS.firstChunkMs,
+  });
   const memoryCharLimit = options.memoryCharLimit ?? DEFAULT_MEMORY_CHAR_LIMIT;
 
   async function* turnEvents(turn: AgentTurn): AsyncGenerator<AgentEvent, void> {

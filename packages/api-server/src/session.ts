@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { ChatMessage } from "@switchboard/core";
+import type { ChatMessage, SessionSource } from "@switchboard/core";
 import { textOf } from "./convert.ts";
 
 /** Where a turn's transcript lives. */
@@ -22,16 +22,19 @@ export function sessionFor(agentId: string, publicId: string): SessionPlan {
 
 /**
  * A stable id for a conversation that carries its history in the body (Open WebUI and friends): the same
- * agent, caller, system text and first user message map to the same stored session on every request.
+ * agent, caller (key and routing headers), system text and first user message map to the same stored
+ * session on every request.
  */
 export function derivedSessionId(
   agentId: string,
   principalId: string,
+  source: SessionSource,
   extraSystem: string | undefined,
   messages: readonly ChatMessage[],
 ): string {
   const h = createHash("sha256");
-  h.update(`${agentId}\u0000${principalId}\u0000${extraSystem ?? ""}`);
+  h.update(`${agentId}\u0000${principalId}\u0000${source.chatId ?? ""}\u0000${source.userId ?? ""}\u0000${source.threadId ?? ""}`);
+  h.update(`\u0000${extraSystem ?? ""}`);
   // Only the first user message: it exists from the first turn on, so every later turn maps to the same id.
   const first = messages.find((m) => m.role === "user");
   if (first) h.update(`\u0000${textOf(first.content)}`);

@@ -1,3 +1,4 @@
+import { createAgentRunner } from "@switchboard/agent";
 import { type AgentEvent, type AgentRunner, type AgentTurn, currentAgent } from "@switchboard/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KEYS, startApi, type TestApi } from "./helpers.ts";
@@ -70,7 +71,7 @@ describe("concurrency", () => {
     });
     const results = await Promise.all(jobs);
     for (const r of results) {
-      expect(r.text).toBe(`[${r.agent}] ${r.token} history=none`);
+      expect(r.text).toBe(expected(r.agent, r.token));
     }
     // 300 (agent, session id) pairs → 300 distinct stored sessions, each holding only its own exchange.
     const sessions = api.store.list({ limit: 1000 });
@@ -78,7 +79,7 @@ describe("concurrency", () => {
     for (const s of sessions) {
       const messages = api.store.history(s.id);
       expect(messages).toHaveLength(2);
-      expect(messages[1]!.content.startsWith(`[${s.agentId}] ${messages[0]!.content} `)).toBe(true);
+      expect(messages[1]!.content).toBe(expected(s.agentId, messages[0]!.content));
     }
   });
 });

@@ -14,7 +14,7 @@ const CONFIG = {
   },
 };
 const CHAT = "/v1/chat/completions";
-const hi = { model: "main", messages: [{ role: "user", content: "hi" }] };
+const hi = { model: "main", messages: [{ role: "user" as const, content: "hi" }] };
 
 async function errorOf(res: Response) {
   const body = (await res.json()) as {

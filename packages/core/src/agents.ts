@@ -47,9 +47,10 @@ export function defaultRootHome(env: Record<string, string | undefined> = proces
   return h ? resolve(h) : join(homedir(), ".switchboard");
 }
 
-/** `agents.<id>.home` if set (relative paths are relative to the root), else `<root>/agents/<id>`; `main` lives in the root. */
+/** `agents.<id>.home` if set (relative paths are relative to the root, `~/` is the user's home), else `<root>/agents/<id>`; `main` lives in the root. */
 export function resolveAgentHome(rootHome: string, id: string, configured?: string): string {
-  if (configured) return isAbsolute(configured) ? configured : resolve(rootHome, configured);
+  if (configured === "~" || configured?.startsWith("~/")) return join(homedir(), configured.slice(1));
+  if (configured) return isAbsolute(configured) ? resolve(configured) : resolve(rootHome, configured);
   return id === MAIN_AGENT ? rootHome : join(rootHome, "agents", id);
 }
 

@@ -41,16 +41,18 @@ export function cronDir(): string {
  */
 export function secret(name: string): string | undefined {
   const profile = storage.getStore() ?? rootProfile;
-  if (!profile) {
-    return readDotenv(join(defaultRootHome(), ".env"))[name] ?? process.env[name];
-  }
-  const own = readDotenv(join(profile.home, ".env"))[name] ?? profile.env[name];
-  if (own !== undefined && own !== "") return own;
+  if (!profile) return present(readDotenv(join(defaultRootHome(), ".env"))[name]) ?? present(process.env[name]);
+  const own = present(readDotenv(join(profile.home, ".env"))[name]) ?? present(profile.env[name]);
+  if (own !== undefined) return own;
   if (profile.isMain || profile.secrets === "inherit") {
-    const rootValue = readDotenv(join(profile.rootHome, ".env"))[name] ?? profile.inheritedEnv()[name];
-    if (rootValue !== undefined && rootValue !== "") return rootValue;
+    return present(readDotenv(join(profile.rootHome, ".env"))[name]) ?? present(profile.inheritedEnv()[name]);
   }
   return undefined;
+}
+
+/** An empty value (`KEY=` in a .env) counts as not set, so the next source is consulted. */
+function present(value: string | undefined): string | undefined {
+  return value === undefined || value === "" ? undefined : value;
 }
 
 /** Where the current agent's secret `name` should go, for error messages. */

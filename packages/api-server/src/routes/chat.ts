@@ -25,13 +25,11 @@ export function registerChatRoutes(v1: Hono<ApiEnv>, ctx: ApiContext): void {
       const conv = fromChatMessages(body.messages);
       const { agent, source } = await selectAgent(ctx, c, { model: body.model });
       const sessionHeader = headerValue(c.req.raw.headers, HEADER.sessionId);
+      const principalId = c.get("principal").id;
+      const opening = [...conv.history, ...conv.input];
       const plan = sessionFor(
         agent.id,
-        sessionHeader ??
-          derivedSessionId(agent.id, c.get("principal").id, conv.extraSystem, [
-            ...conv.history,
-            ...conv.input,
-          ]),
+        sessionHeader ?? derivedSessionId(agent.id, principalId, source, conv.extraSystem, opening),
       );
       const handle = await startTurn(ctx, {
         agentId: agent.id,

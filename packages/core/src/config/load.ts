@@ -28,7 +28,7 @@ export interface GatewayConfig extends ParsedConfig {
 }
 
 export interface LoadConfigOptions {
-  /** The config file; default `<home>/config.yaml`, and the embedded default when that does not exist. */
+  /** The config file (relative to the working directory); default `<home>/config.yaml`, and the embedded default when that does not exist. */
   path?: string;
   /** The root home; default `$SWITCHBOARD_HOME`, else `~/.switchboard`. */
   home?: string;
@@ -45,7 +45,8 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Gatew
   const env = options.env ?? process.env;
   const home = resolve(options.home ?? defaultRootHome(env));
   const explicit = options.path !== undefined;
-  const configPath = resolve(home, options.path ?? "config.yaml");
+  // An explicit path is what the user typed (`--config ./gw.yaml`): relative to the working directory, not the home.
+  const configPath = explicit ? resolve(options.path!) : join(home, "config.yaml");
   const mergedEnv: Record<string, string | undefined> = { ...readDotenv(join(home, ".env")), ...env };
 
   let raw: unknown;
@@ -114,6 +115,22 @@ function interpolate(value: unknown, env: Record<string, string | undefined>, pa
   return value;
 }
 
+/**
+ * YAML writes an empty section (`routes:` with every entry commented out, `agents: { main: }`) as null.
+ * Treat a null top-level setting as unset and a null agent or platform entry as `{}`.
+ */
+function dropNulls(value: unknown): unknown {
+  if (!value || typeof value !== "object" || Array.isArray(value)) return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    if (v === null) continue;
+    if ((k === "agents" || k === "platforms") && typeof v === "object" && !Array.isArray(v)) {
+      out[k] = Object.fromEntries(Object.entries(v).map(([id, entry]) => [id, entry ?? {}]));
+    } else out[k] = v;
+  }
+  return out;
+}
+
 function zodIssues(error: z.ZodError): ConfigIssue[] {
   const out: ConfigIssue[] = [];
   for (const issue of error.issues) {
@@ -143,9 +160,14 @@ interface BuildOptions {
 /** Validate an already-parsed config tree (YAML or embedded) into a `GatewayConfig`. */
 export function buildConfig(raw: unknown, opts: BuildOptions): GatewayConfig {
   const issues: ConfigIssue[] = [];
-  const interpolated = interpolate(raw, opts.env, [], issues);
+  const interpolated = dropNulls(interpolate(raw, opts.env, [], issues));
   const parsed = configSchema.safeParse(interpolated);
-  if (!parsed.success) issues.push(...zodIssues(parsed.error));
+  if (!parsed.success) {
+    // A missing variable already explains its path; the schema's complaint about the empty value there is noise.
+    const missing = new Set(issues.map((i) => i.path));
+    issues.push(...zodIssues(parsed.error).filter((i) => !missing.has(i.path)));
+    issues.push(...referenceIssues(interpolated));
+  }
   if (!parsed.success || issues.length > 0) throw new ConfigError(dedupe(issues), opts.file);
   const cfg = parsed.data;
 
@@ -204,6 +226,26 @@ export function buildConfig(raw: unknown, opts: BuildOptions): GatewayConfig {
     (s) => `routes[${s.route}] can never match: routes[${s.by}] matches everything it does`,
   );
   return { ...cfg, home: opts.home, configPath: opts.file, registry, platformAccounts: accounts, warnings, env: opts.env };
+}
+
+/** Routes and defaults naming undefined agents, checked on the raw tree so they are reported alongside schema errors. */
+function referenceIssues(raw: unknown): ConfigIssue[] {
+  if (!raw || typeof raw !== "object") return [];
+  const r = raw as { agents?: unknown; routes?: unknown; default_agent?: unknown };
+  const agents = new Set([MAIN_AGENT, ...(r.agents && typeof r.agents === "object" ? Object.keys(r.agents) : [])]);
+  const out: ConfigIssue[] = [];
+  if (Array.isArray(r.routes)) {
+    r.routes.forEach((route: unknown, i) => {
+      const agent = (route as { agent?: unknown })?.agent;
+      if (typeof agent === "string" && !agents.has(agent)) {
+        out.push({ path: `routes[${i}].agent`, message: `agent "${agent}" is not defined under agents: (defined: ${[...agents].join(", ")})` });
+      }
+    });
+  }
+  if (typeof r.default_agent === "string" && !agents.has(r.default_agent)) {
+    out.push({ path: "default_agent", message: `agent "${r.default_agent}" is not defined under agents:` });
+  }
+  return out;
 }
 
 function dedupe(issues: ConfigIssue[]): ConfigIssue[] {

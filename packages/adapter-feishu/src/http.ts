@@ -1,0 +1,81 @@
+import type { HttpInstance, HttpRequestOptions } from "@larksuiteoapi/node-sdk";
+
+const REQUEST_TIMEOUT_MS = 15_000;
+
+/** Thrown for a non-2xx answer, shaped like the axios error the SDK would otherwise throw (see `errors.ts`). */
+export class FeishuHttpError extends Error {
+  override name = "FeishuHttpError";
+  readonly response: { status: number; data: unknown; headers: Record<string, string> };
+  constructor(method: string, url: string, response: { status: number; data: unknown; headers: Record<string, string> }) {
+    super(`${method} ${new URL(url).pathname} answered ${response.status}`);
+    this.response = response;
+  }
+}
+
+/**
+ * The SDK's HTTP client on `fetch`, one per account: every request has a timeout and is aborted when the
+ * adapter stops, and nothing is shared with other accounts (the SDK's default is one global axios instance,
+ * which also picks up HTTP(S)_PROXY for loopback URLs).
+ */
+export function createHttpInstance(signal: () => AbortSignal | undefined): HttpInstance {
+  async function request<R>(opts: HttpRequestOptions<unknown>): Promise<R> {
+    const method = (opts.method ?? "GET").toUpperCase();
+    const url = new URL(opts.url ?? "");
+    if (opts.params && Object.keys(opts.params).length) {
+      const serializer = opts.paramsSerializer;
+      const query =
+        typeof serializer === "function"
+          ? serializer(opts.params)
+          : new URLSearchParams(
+              Object.entries(opts.params)
+                .filter(([, v]) => v !== undefined && v !== null)
+                .map(([k, v]) => [k, String(v)]),
+            ).toString();
+      if (query) url.search = url.search ? `${url.search}&${query}` : query;
+    }
+    const headers = new Headers();
+    for (const [k, v] of Object.entries(opts.headers ?? {})) if (v !== undefined && v !== null) headers.set(k, String(v));
+    let body: BodyInit | undefined;
+    if (opts.data !== undefined && method !== "GET" && method !== "HEAD") {
+      if (typeof opts.data === "string" || opts.data instanceof Uint8Array || opts.data instanceof FormData) {
+        body = opts.data as BodyInit;
+      } else {
+        body = JSON.stringify(opts.data);
+        if (!headers.has("content-type")) headers.set("content-type", "application/json; charset=utf-8");
+      }
+    }
+    const timeout = AbortSignal.timeout(opts.timeout && opts.timeout > 0 ? opts.timeout : REQUEST_TIMEOUT_MS);
+    const stop = signal();
+    const res = await fetch(url, { method, headers, ...(body !== undefined ? { body } : {}), signal: stop ? AbortSignal.any([stop, timeout]) : timeout });
+    const text = await res.text();
+    let data: unknown = text;
+    if (text && (res.headers.get("content-type")?.includes("json") || /^\s*[{[]/.test(text))) {
+      try {
+        data = JSON.parse(text);
+      } catch {
+        data = text;
+      }
+    }
+    const responseHeaders = Object.fromEntries(res.headers);
+    if (!res.ok) throw new FeishuHttpError(method, url.toString(), { status: res.status, data, headers: responseHeaders });
+    return (opts.$return_headers ? { data, headers: responseHeaders } : data) as R;
+  }
+  const withBody =
+    (method: string) =>
+    <R>(url: string, data?: unknown, opts?: HttpRequestOptions<unknown>) =>
+      request<R>({ ...opts, method, url, data });
+  const withoutBody =
+    (method: string) =>
+    <R>(url: string, opts?: HttpRequestOptions<unknown>) =>
+      request<R>({ ...opts, method, url });
+  return {
+    request,
+    get: withoutBody("GET"),
+    delete: withoutBody("DELETE"),
+    head: withoutBody("HEAD"),
+    options: withoutBody("OPTIONS"),
+    post: withBody("POST"),
+    put: withBody("PUT"),
+    patch: withBody("PATCH"),
+  } as HttpInstance;
+}
