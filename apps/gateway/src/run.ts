@@ -92,6 +92,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     ...(options.env ? { env: options.env } : {}),
   };
   let config = await loadGatewayConfig(loadOptions);
+  if ("level" in logger && !process.env.SWITCHBOARD_LOG_LEVEL) (logger as { level: string }).level = config.log_level;
   for (const w of config.warnings) logger.warn(w);
   const plugins = await loadPlugins(config, logger);
   const adapters = await createAdapters(config);

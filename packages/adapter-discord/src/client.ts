@@ -54,7 +54,8 @@ export const surfaceRateLimits: MakeRequest = async (url, init) => {
 async function retryAfterOf(res: ResponseLike): Promise<number> {
   try {
     const body = (await res.json()) as { retry_after?: unknown };
-    if (typeof body.retry_after === "number" && body.retry_after >= 0) return Math.ceil(body.retry_after * 1000);
+    if (typeof body.retry_after === "number" && body.retry_after >= 0)
+      return Math.ceil(body.retry_after * 1000);
   } catch {
     // Not JSON: fall back to the header.
   }

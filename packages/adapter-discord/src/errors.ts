@@ -9,8 +9,8 @@ import {
   DiscordAPIError,
   DiscordjsError,
   DiscordjsErrorCodes,
-  HTTPError,
   RateLimitError as DiscordRateLimitError,
+  HTTPError,
 } from "discord.js";
 import { PLATFORM } from "./types.ts";
 
@@ -34,10 +34,14 @@ export function toPlatformError(error: unknown, action = "request"): PlatformErr
   }
   if (error instanceof DiscordAPIError) {
     if (error.status === 401) {
-      return new AuthError(PLATFORM, `discord ${action} failed: the bot token was rejected (401): check DISCORD_BOT_TOKEN`, {
-        status: 401,
-        cause: error,
-      });
+      return new AuthError(
+        PLATFORM,
+        `discord ${action} failed: the bot token was rejected (401): check DISCORD_BOT_TOKEN`,
+        {
+          status: 401,
+          cause: error,
+        },
+      );
     }
     return classifyHttpStatus(
       PLATFORM,
@@ -47,15 +51,24 @@ export function toPlatformError(error: unknown, action = "request"): PlatformErr
     );
   }
   if (error instanceof HTTPError) {
-    return classifyHttpStatus(PLATFORM, error.status, `discord ${action} failed (${error.status}): ${error.message}`, {
-      cause: error,
-    });
+    return classifyHttpStatus(
+      PLATFORM,
+      error.status,
+      `discord ${action} failed (${error.status}): ${error.message}`,
+      {
+        cause: error,
+      },
+    );
   }
   if (error instanceof DiscordjsError) {
     if (error.code === DiscordjsErrorCodes.TokenInvalid) {
-      return new AuthError(PLATFORM, "discord login failed: the bot token is invalid: check DISCORD_BOT_TOKEN", {
-        cause: error,
-      });
+      return new AuthError(
+        PLATFORM,
+        "discord login failed: the bot token is invalid: check DISCORD_BOT_TOKEN",
+        {
+          cause: error,
+        },
+      );
     }
     if (error.code === DiscordjsErrorCodes.DisallowedIntents) {
       return new AuthError(

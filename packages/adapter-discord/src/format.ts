@@ -1,12 +1,15 @@
 import type { OutboundMessage } from "@switchboard/core";
+import { AllowedMentionsTypes, type APIAllowedMentions } from "discord.js";
 import { MAX_MESSAGE_LENGTH } from "./types.ts";
 
 /**
- * Who a bot message may ping. Users only: `@everyone`, `@here` and role pings stay inert even when an agent
+ * Who a bot message may ping (a fresh object per request). Users only: `@everyone`, `@here` and role pings stay inert even when an agent
  * repeats them. `replied_user` keeps the usual ping of the person a reply answers.
  * @see https://discord.com/developers/docs/resources/message#allowed-mentions-object
  */
-export const ALLOWED_MENTIONS = { parse: ["users"], replied_user: true } as const;
+export function allowedMentions(): APIAllowedMentions {
+  return { parse: [AllowedMentionsTypes.User], replied_user: true };
+}
 
 const MASS_MENTION_RE = /@(everyone|here)\b/g;
 const FENCE_RE = /^\s*(```|~~~)/;

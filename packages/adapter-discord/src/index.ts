@@ -23,13 +23,13 @@ import {
 } from "discord.js";
 import { closeClient, createClient } from "./client.ts";
 import { toPlatformError } from "./errors.ts";
-import { ALLOWED_MENTIONS, renderContent } from "./format.ts";
+import { allowedMentions, renderContent } from "./format.ts";
 import { type BotIdentity, normalizeMessage } from "./normalize.ts";
 import { type DiscordAdapterConfig, discordConfigSchema, MAX_MESSAGE_LENGTH, PLATFORM } from "./types.ts";
 
 export { closeClient, createClient, DEFAULT_API_URL, surfaceRateLimits } from "./client.ts";
 export { toPlatformError } from "./errors.ts";
-export { ALLOWED_MENTIONS, markdownToDiscord, neutralizeMassMentions, renderContent } from "./format.ts";
+export { allowedMentions, markdownToDiscord, neutralizeMassMentions, renderContent } from "./format.ts";
 export {
   type BotIdentity,
   type ChatPlace,
@@ -101,7 +101,9 @@ export class DiscordAdapter implements PlatformAdapter {
       log.warn({ shard, code: event.code }, "discord gateway disconnected and will not reconnect"),
     );
     client.on(Events.ShardReconnecting, (shard) => log.warn({ shard }, "discord gateway reconnecting"));
-    client.on(Events.ShardResume, (shard, replayed) => log.info({ shard, replayed }, "discord gateway resumed"));
+    client.on(Events.ShardResume, (shard, replayed) =>
+      log.info({ shard, replayed }, "discord gateway resumed"),
+    );
     client.on(Events.ShardError, (error, shard) => log.warn({ shard, err: error }, "discord gateway error"));
     client.on(Events.Warn, (message) => log.warn(message));
     client.on(Events.Error, (error) => log.error({ err: error }, "discord client error"));
@@ -123,10 +125,16 @@ export class DiscordAdapter implements PlatformAdapter {
     let onFatal: ((event: { code: number }) => void) | undefined;
     const gate = new Promise<void>((resolve, reject) => {
       client.once(Events.ClientReady, () => resolve());
-      onFatal = (event) => reject(new PlatformError(PLATFORM, `discord gateway closed the session (code ${event.code})`));
+      onFatal = (event) =>
+        reject(new PlatformError(PLATFORM, `discord gateway closed the session (code ${event.code})`));
       client.once(Events.ShardDisconnect, onFatal);
       timer = setTimeout(
-        () => reject(new PlatformError(PLATFORM, `discord gateway not ready after ${this.#readyTimeoutMs} ms`, { retryable: true })),
+        () =>
+          reject(
+            new PlatformError(PLATFORM, `discord gateway not ready after ${this.#readyTimeoutMs} ms`, {
+              retryable: true,
+            }),
+          ),
         this.#readyTimeoutMs,
       );
       onAbort = () => reject(new PlatformError(PLATFORM, "discord start aborted"));
@@ -152,7 +160,7 @@ export class DiscordAdapter implements PlatformAdapter {
     const channelId = address.threadId ?? address.chatId;
     const body: RESTPostAPIChannelMessageJSONBody = {
       content: renderContent(message),
-      allowed_mentions: { ...ALLOWED_MENTIONS, parse: [...ALLOWED_MENTIONS.parse] },
+      allowed_mentions: allowedMentions(),
     };
     // A thread opened from a message has that message's id, and shows it on top already.
     if (address.replyToMessageId && address.replyToMessageId !== channelId) {
@@ -170,7 +178,7 @@ export class DiscordAdapter implements PlatformAdapter {
     const channelId = address.threadId ?? address.chatId;
     try {
       await this.client.rest.patch(Routes.channelMessage(channelId, messageId), {
-        body: { content: renderContent(message), allowed_mentions: { parse: [...ALLOWED_MENTIONS.parse] } },
+        body: { content: renderContent(message), allowed_mentions: { parse: allowedMentions().parse } },
       });
     } catch (error) {
       throw toPlatformError(error, "edit");
@@ -206,12 +214,20 @@ export class DiscordAdapter implements PlatformAdapter {
     if (!ctx || ctx.signal.aborted) return;
     try {
       let inbound = normalizeMessage(message, bot);
-      if (this.config.auto_thread && !inbound.isSelf && inbound.chat.type === "group" && inbound.mentionsBot) {
+      if (
+        this.config.auto_thread &&
+        !inbound.isSelf &&
+        inbound.chat.type === "group" &&
+        inbound.mentionsBot
+      ) {
         inbound = await this.#moveToThread(message, inbound);
       }
       await ctx.dispatch(inbound);
     } catch (error) {
-      this.#log?.error({ err: error, messageId: message.id, channelId: message.channelId }, "discord dispatch failed");
+      this.#log?.error(
+        { err: error, messageId: message.id, channelId: message.channelId },
+        "discord dispatch failed",
+      );
     }
   }
 
@@ -220,13 +236,19 @@ export class DiscordAdapter implements PlatformAdapter {
     const name = threadName(inbound);
     let threadId: string;
     try {
-      const thread = await message.startThread({ name, autoArchiveDuration: ThreadAutoArchiveDuration.OneDay });
+      const thread = await message.startThread({
+        name,
+        autoArchiveDuration: ThreadAutoArchiveDuration.OneDay,
+      });
       threadId = thread.id;
     } catch (error) {
       // A redelivered message (gateway resume) already has its thread.
       if (error instanceof DiscordAPIError && error.code === THREAD_ALREADY_CREATED) threadId = message.id;
       else {
-        this.#log?.warn({ err: toPlatformError(error, "thread create"), messageId: message.id }, "auto_thread failed; replying in the channel");
+        this.#log?.warn(
+          { err: toPlatformError(error, "thread create"), messageId: message.id },
+          "auto_thread failed; replying in the channel",
+        );
         return inbound;
       }
     }
@@ -247,7 +269,10 @@ function threadName(inbound: InboundMessage): string {
 }
 
 /** Create the adapter for one Discord bot account. */
-export function createDiscordAdapter(config: DiscordAdapterConfig, options: DiscordAdapterOptions = {}): DiscordAdapter {
+export function createDiscordAdapter(
+  config: DiscordAdapterConfig,
+  options: DiscordAdapterOptions = {},
+): DiscordAdapter {
   return new DiscordAdapter(config, options);
 }
 

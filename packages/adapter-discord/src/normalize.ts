@@ -47,9 +47,14 @@ function botRoleMentions(message: Message, botId: string): string[] {
   return message.mentions.roles.filter((role) => role.tags?.botId === botId).map((role) => role.id);
 }
 
-/** The message pings the bot (user or managed-role mention) or replies to one of its messages. */
+/**
+ * The message is addressed to the bot: it pings the bot (user or managed-role mention), replies to one of its
+ * messages, or is posted in a thread the bot opened itself (`auto_thread`), where the whole conversation is
+ * with the bot and nobody should have to keep mentioning it.
+ */
 export function mentionsBot(message: Message, botId: string): boolean {
   if (message.mentions.users.has(botId)) return true;
+  if (message.channel.isThread() && message.channel.ownerId === botId) return true;
   if (message.mentions.repliedUser?.id === botId) return true;
   return botRoleMentions(message, botId).length > 0;
 }
@@ -58,7 +63,12 @@ export function mentionsBot(message: Message, botId: string): boolean {
  * Remove the bot's mention markup: dropped at the start or end of the text (`<@bot> help` → `help`), and
  * replaced by `@name` inside a sentence so it still reads (`ask <@bot> later` → `ask @name later`).
  */
-export function stripBotMention(text: string, botId: string, botName: string, roleIds: readonly string[] = []): string {
+export function stripBotMention(
+  text: string,
+  botId: string,
+  botName: string,
+  roleIds: readonly string[] = [],
+): string {
   const ids = [`@!?${botId}`, ...roleIds.map((r) => `@&${r}`)].join("|");
   const token = `<(?:${ids})>`;
   const edges = new RegExp(`^(?:\\s*${token})+[\\s,:]*|(?:\\s*${token})+\\s*$`, "g");

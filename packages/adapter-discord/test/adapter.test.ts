@@ -4,7 +4,12 @@ import { type DiscordAdapter, platform } from "../src/index.ts";
 import { createFakeDiscord, DEFAULT_CHANNEL_ID, type FakeDiscord, snowflake } from "./fake-discord.ts";
 import { adapterFor, recordingContext } from "./helpers.ts";
 
-const address = (chatId: string, extra: Record<string, string> = {}) => ({ platform: "discord", account: "default", chatId, ...extra });
+const address = (chatId: string, extra: Record<string, string> = {}) => ({
+  platform: "discord",
+  account: "default",
+  chatId,
+  ...extra,
+});
 
 describe("DiscordAdapter outbound", () => {
   let fake: FakeDiscord;
@@ -24,16 +29,35 @@ describe("DiscordAdapter outbound", () => {
   });
 
   it("declares Discord's capabilities as data", () => {
-    expect(adapter.capabilities).toEqual({ maxMessageLength: 2000, edit: true, typing: true, threads: true, format: "markdown" });
+    expect(adapter.capabilities).toEqual({
+      maxMessageLength: 2000,
+      edit: true,
+      typing: true,
+      threads: true,
+      format: "markdown",
+    });
     expect(adapter.platform).toBe("discord");
     expect(adapter.account).toBe("default");
   });
 
   it("replies inside a thread, referencing the message it answers", async () => {
-    await fake.inject({ chatType: "thread", chatId: "6300", threadId: "6300", parentChatId: "4300", userId: "2001", text: "q" });
+    await fake.inject({
+      chatType: "thread",
+      chatId: "6300",
+      threadId: "6300",
+      parentChatId: "4300",
+      userId: "2001",
+      text: "q",
+    });
     const m = await rec.next();
     const sent = await adapter.send(
-      { platform: "discord", account: "default", chatId: m.chat.id, threadId: m.threadId!, replyToMessageId: m.messageId },
+      {
+        platform: "discord",
+        account: "default",
+        chatId: m.chat.id,
+        threadId: m.threadId!,
+        replyToMessageId: m.messageId,
+      },
       { text: "**answer**" },
     );
     const got = await fake.waitForSent((s) => s.text === "**answer**");
@@ -70,7 +94,9 @@ describe("DiscordAdapter outbound", () => {
     expect((error as RateLimitError).retryable).toBe(true);
     expect(Date.now() - started).toBeLessThan(2000);
     // The next send goes straight through: no bucket state was left behind.
-    await expect(adapter.send(address("4400"), { text: "after" })).resolves.toMatchObject({ messageId: expect.any(String) });
+    await expect(adapter.send(address("4400"), { text: "after" })).resolves.toMatchObject({
+      messageId: expect.any(String),
+    });
   });
 
   it("maps 5xx to a retryable TransientError and does not retry it itself", async () => {
@@ -78,7 +104,9 @@ describe("DiscordAdapter outbound", () => {
     const error = await adapter.send(address("4400"), { text: "x" }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TransientError);
     expect((error as TransientError).status).toBe(502);
-    expect(fake.calls.filter((c) => c.method === "POST" && c.path === "/channels/4400/messages")).toHaveLength(1);
+    expect(
+      fake.calls.filter((c) => c.method === "POST" && c.path === "/channels/4400/messages"),
+    ).toHaveLength(1);
   });
 
   it("sends 2,000 characters and lets Discord's 2,001-character rejection surface as permanent", async () => {
@@ -119,22 +147,65 @@ describe("auto_thread", () => {
 
   it("opens a thread from a mentioning message and the reply lands in it", async () => {
     const id = snowflake();
-    await fake.inject({ chatType: "group", chatId: "4500", userId: "2001", text: "plan the launch\nwith details", mention: true, messageId: id });
+    await fake.inject({
+      chatType: "group",
+      chatId: "4500",
+      userId: "2001",
+      text: "plan the launch\nwith details",
+      mention: true,
+      messageId: id,
+    });
     const m = await rec.next();
-    expect(fake.calls.find((c) => c.path === `/channels/4500/messages/${id}/threads`)?.body).toMatchObject({ name: "plan the launch" });
-    expect(m).toMatchObject({ chat: { id, type: "thread" }, threadId: id, parentChatId: "4500", text: "plan the launch\nwith details" });
+    expect(fake.calls.find((c) => c.path === `/channels/4500/messages/${id}/threads`)?.body).toMatchObject({
+      name: "plan the launch",
+    });
+    expect(m).toMatchObject({
+      chat: { id, type: "thread" },
+      threadId: id,
+      parentChatId: "4500",
+      text: "plan the launch\nwith details",
+    });
 
-    await adapter.send({ platform: "discord", account: "default", chatId: m.chat.id, threadId: m.threadId!, replyToMessageId: m.messageId }, { text: "on it" });
+    await adapter.send(
+      {
+        platform: "discord",
+        account: "default",
+        chatId: m.chat.id,
+        threadId: m.threadId!,
+        replyToMessageId: m.messageId,
+      },
+      { text: "on it" },
+    );
     const got = await fake.waitForSent((s) => s.text === "on it");
     expect(got).toMatchObject({ chatId: id, threadId: id });
     // The thread starts from that very message, so no reference to it is added.
     expect(got.raw).not.toHaveProperty("message_reference");
+
+    // The thread is the bot's conversation: a follow-up there needs no mention.
+    await fake.inject({
+      chatType: "thread",
+      chatId: id,
+      threadId: id,
+      parentChatId: "4500",
+      userId: "2001",
+      text: "and the budget?",
+    });
+    const followUp = await rec.next((x) => x.text === "and the budget?");
+    expect(followUp).toMatchObject({ chat: { id, type: "thread" }, mentionsBot: true });
   });
 
   it("leaves unmentioned messages, DMs and messages already in threads where they are", async () => {
     await fake.inject({ chatType: "group", chatId: "4500", userId: "2001", text: "chatter" });
     await fake.inject({ chatType: "dm", chatId: "5500", userId: "2001", text: "private", mention: true });
-    await fake.inject({ chatType: "thread", chatId: "6500", threadId: "6500", parentChatId: "4500", userId: "2001", text: "in thread", mention: true });
+    await fake.inject({
+      chatType: "thread",
+      chatId: "6500",
+      threadId: "6500",
+      parentChatId: "4500",
+      userId: "2001",
+      text: "in thread",
+      mention: true,
+    });
     await rec.next((m) => m.text === "chatter");
     await rec.next((m) => m.text === "private");
     const t = await rec.next((m) => m.text === "in thread");
@@ -145,10 +216,24 @@ describe("auto_thread", () => {
 
   it("reuses the thread when a message is delivered again (the thread already exists)", async () => {
     const id = snowflake();
-    await fake.inject({ chatType: "group", chatId: "4500", userId: "2001", text: "first", mention: true, messageId: id });
+    await fake.inject({
+      chatType: "group",
+      chatId: "4500",
+      userId: "2001",
+      text: "first",
+      mention: true,
+      messageId: id,
+    });
     await rec.next();
     // A redelivery (e.g. replayed after a resume) must not fail: Discord answers 160004 and the id is the message's.
-    await fake.inject({ chatType: "group", chatId: "4501", userId: "2001", text: "again", mention: true, messageId: id });
+    await fake.inject({
+      chatType: "group",
+      chatId: "4501",
+      userId: "2001",
+      text: "again",
+      mention: true,
+      messageId: id,
+    });
     const again = await rec.next((m) => m.text === "again");
     expect(again).toMatchObject({ chat: { id, type: "thread" }, threadId: id, parentChatId: "4501" });
   });
@@ -163,12 +248,22 @@ describe("accounts, errors and lifecycle", () => {
     const rec2 = recordingContext();
     try {
       await Promise.all([one.start(rec1.ctx), two.start(rec2.ctx)]);
-      await fake.inject({ account: "second", chatType: "group", chatId: DEFAULT_CHANNEL_ID, userId: "2001", text: "to second", mention: true });
+      await fake.inject({
+        account: "second",
+        chatType: "group",
+        chatId: DEFAULT_CHANNEL_ID,
+        userId: "2001",
+        text: "to second",
+        mention: true,
+      });
       const m = await rec2.next();
       expect(m).toMatchObject({ account: "second", mentionsBot: true, text: "to second" });
       expect(rec1.inbound).toHaveLength(0);
       await two.send({ platform: "discord", account: "second", chatId: m.chat.id }, { text: "from second" });
-      await one.send({ platform: "discord", account: "default", chatId: m.chat.id }, { text: "from default" });
+      await one.send(
+        { platform: "discord", account: "default", chatId: m.chat.id },
+        { text: "from default" },
+      );
       expect((await fake.waitForSent((s) => s.text === "from second")).account).toBe("second");
       expect((await fake.waitForSent((s) => s.text === "from default")).account).toBe("default");
     } finally {
@@ -224,7 +319,13 @@ describe("accounts, errors and lifecycle", () => {
     expect(missing.success).toBe(false);
     expect(missing.error?.issues[0]?.message).toMatch(/set DISCORD_BOT_TOKEN/);
     const parsed = platform.configSchema.parse({ token: "t" });
-    expect(parsed).toMatchObject({ require_mention: true, auto_thread: false, allow_bots: false, enabled: true, global_requests_per_second: 50 });
+    expect(parsed).toMatchObject({
+      require_mention: true,
+      auto_thread: false,
+      allow_bots: false,
+      enabled: true,
+      global_requests_per_second: 50,
+    });
     expect(platform.configSchema.safeParse({ token: "t", tokne: "x" }).success).toBe(false);
     const created = platform.create(parsed, { account: "ops" });
     expect(created.account).toBe("ops");

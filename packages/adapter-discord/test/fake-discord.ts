@@ -32,6 +32,8 @@ interface Channel {
   guildId?: string;
   parentId?: string;
   recipientId?: string;
+  /** Who opened a thread. */
+  ownerId?: string;
 }
 
 interface Session {
@@ -96,19 +98,36 @@ function userObject(u: { id: string; username: string; bot?: boolean; globalName
   };
 }
 
-function channelObject(c: Channel, bots: FakeBot[]) {
+function channelObject(c: Channel) {
   if (c.type === 1) {
-    return { id: c.id, type: 1, last_message_id: null, recipients: [userObject({ id: c.recipientId ?? "0", username: "user" })] };
+    return {
+      id: c.id,
+      type: 1,
+      last_message_id: null,
+      recipients: [userObject({ id: c.recipientId ?? "0", username: "user" })],
+    };
   }
-  const base = { id: c.id, type: c.type, name: c.name, guild_id: c.guildId, position: 0, permission_overwrites: [] };
+  const base = {
+    id: c.id,
+    type: c.type,
+    name: c.name,
+    guild_id: c.guildId,
+    position: 0,
+    permission_overwrites: [],
+  };
   if (c.type !== 11) return base;
   return {
     ...base,
     parent_id: c.parentId,
-    owner_id: bots[0]?.id,
+    owner_id: c.ownerId ?? "1",
     message_count: 0,
     member_count: 1,
-    thread_metadata: { archived: false, auto_archive_duration: 1440, archive_timestamp: new Date().toISOString(), locked: false },
+    thread_metadata: {
+      archived: false,
+      auto_archive_duration: 1440,
+      archive_timestamp: new Date().toISOString(),
+      locked: false,
+    },
   };
 }
 
@@ -167,7 +186,18 @@ export async function createFakeDiscord(options: { bots?: FakeBot[] } = {}): Pro
     member_count: 2,
     large: false,
     joined_at: new Date().toISOString(),
-    roles: [{ id: guildId, name: "@everyone", permissions: "1071698660929", position: 0, color: 0, hoist: false, managed: false, mentionable: false }],
+    roles: [
+      {
+        id: guildId,
+        name: "@everyone",
+        permissions: "1071698660929",
+        position: 0,
+        color: 0,
+        hoist: false,
+        managed: false,
+        mentionable: false,
+      },
+    ],
     emojis: [],
     stickers: [],
     features: [],
@@ -177,8 +207,12 @@ export async function createFakeDiscord(options: { bots?: FakeBot[] } = {}): Pro
     stage_instances: [],
     guild_scheduled_events: [],
     soundboard_sounds: [],
-    channels: [...channels.values()].filter((c) => c.guildId === guildId && c.type !== 11).map((c) => channelObject(c, bots)),
-    threads: [...channels.values()].filter((c) => c.guildId === guildId && c.type === 11).map((c) => channelObject(c, bots)),
+    channels: [...channels.values()]
+      .filter((c) => c.guildId === guildId && c.type !== 11)
+      .map((c) => channelObject(c)),
+    threads: [...channels.values()]
+      .filter((c) => c.guildId === guildId && c.type === 11)
+      .map((c) => channelObject(c)),
   });
 
   const live = () => [...current.values()].filter((s) => s.ws?.readyState === 1);
@@ -194,7 +228,7 @@ export async function createFakeDiscord(options: { bots?: FakeBot[] } = {}): Pro
     channels.set(channel.id, channel);
     if (channel.type === 1) return;
     const event = channel.type === 11 ? "THREAD_CREATE" : "CHANNEL_CREATE";
-    const data = { ...channelObject(channel, bots), ...(channel.type === 11 ? { newly_created: true } : {}) };
+    const data = { ...channelObject(channel), ...(channel.type === 11 ? { newly_created: true } : {}) };
     await Promise.all(live().map((s) => dispatch(s, event, data)));
   };
 
@@ -257,7 +291,12 @@ export async function createFakeDiscord(options: { bots?: FakeBot[] } = {}): Pro
     res.end(JSON.stringify(body));
   }
 
-  function messageObject(bot: FakeBot, channelId: string, content: string, extra: Record<string, unknown> = {}) {
+  function messageObject(
+    bot: FakeBot,
+    channelId: string,
+    content: string,
+    extra: Record<string, unknown> = {},
+  ) {
     return {
       id: snowflake(),
       channel_id: channelId,
@@ -313,7 +352,9 @@ export async function createFakeDiscord(options: { bots?: FakeBot[] } = {}): Pro
     if (method === "GET" && path === "/users/@me") return json(res, 200, userObject({ ...bot, bot: true }));
     if (method === "GET" && (m = /^\/channels\/([^/]+)$/.exec(path))) {
       const channel = channels.get(m[1]!);
-      return channel ? json(res, 200, channelObject(channel, bots)) : json(res, 404, { message: "Unknown Channel", code: 10003 });
+      return channel
+        ? json(res, 200, channelObject(channel))
+        : json(res, 404, { message: "Unknown Channel", code: 10003 });
     }
     if (method === "POST" && (m = /^\/channels\/([^/]+)\/typing$/.exec(path))) return json(res, 204);
     if (method === "POST" && (m = /^\/channels\/([^/]+)\/messages$/.exec(path))) {
@@ -339,12 +380,19 @@ export async function createFakeDiscord(options: { bots?: FakeBot[] } = {}): Pro
       }
       const channelId = m[1]!;
       const content = typeof body?.content === "string" ? body.content : "";
-      if (content.length === 0) return json(res, 400, { message: "Cannot send an empty message", code: 50006 });
+      if (content.length === 0)
+        return json(res, 400, { message: "Cannot send an empty message", code: 50006 });
       if (content.length > MAX_LENGTH) {
         return json(res, 400, {
           message: "Invalid Form Body",
           code: 50035,
-          errors: { content: { _errors: [{ code: "BASE_TYPE_MAX_LENGTH", message: `Must be ${MAX_LENGTH} or fewer in length.` }] } },
+          errors: {
+            content: {
+              _errors: [
+                { code: "BASE_TYPE_MAX_LENGTH", message: `Must be ${MAX_LENGTH} or fewer in length.` },
+              ],
+            },
+          },
         });
       }
       const ref = body?.message_reference;
@@ -358,20 +406,34 @@ export async function createFakeDiscord(options: { bots?: FakeBot[] } = {}): Pro
     }
     if (method === "PATCH" && (m = /^\/channels\/([^/]+)\/messages\/([^/]+)$/.exec(path))) {
       const known = messages.get(m[2]!);
-      if (!known || known.channelId !== m[1]) return json(res, 404, { message: "Unknown Message", code: 10008 });
+      if (!known || known.channelId !== m[1])
+        return json(res, 404, { message: "Unknown Message", code: 10008 });
       known.content = String(body?.content ?? known.content);
-      return json(res, 200, { ...messageObject(bot, m[1]!, known.content), id: m[2], edited_timestamp: new Date().toISOString() });
+      return json(res, 200, {
+        ...messageObject(bot, m[1]!, known.content),
+        id: m[2],
+        edited_timestamp: new Date().toISOString(),
+      });
     }
     if (method === "POST" && (m = /^\/channels\/([^/]+)\/messages\/([^/]+)\/threads$/.exec(path))) {
       const [parentId, messageId] = [m[1]!, m[2]!];
       if (channels.has(messageId)) {
-        return json(res, 400, { message: "A thread has already been created for this message", code: 160004 });
+        return json(res, 400, {
+          message: "A thread has already been created for this message",
+          code: 160004,
+        });
       }
       const parent = channels.get(parentId);
-      const thread: Channel = { id: messageId, type: 11, name: String(body?.name ?? "thread"), parentId };
+      const thread: Channel = {
+        id: messageId,
+        type: 11,
+        name: String(body?.name ?? "thread"),
+        parentId,
+        ownerId: bot.id,
+      };
       if (parent?.guildId) thread.guildId = parent.guildId;
       void ensureChannel(thread);
-      return json(res, 201, channelObject(thread, bots));
+      return json(res, 201, channelObject(thread));
     }
     return json(res, 404, { message: "404: Not Found", code: 0 });
   }
@@ -431,7 +493,14 @@ export async function createFakeDiscord(options: { bots?: FakeBot[] } = {}): Pro
           const parentId = message.parentChatId ?? DEFAULT_CHANNEL_ID;
           channelId = message.threadId ?? message.chatId;
           await ensureChannel({ id: parentId, type: 0, name: `channel-${parentId}`, guildId });
-          await ensureChannel({ id: channelId, type: 11, name: `thread-${channelId}`, guildId, parentId });
+          await ensureChannel({
+            id: channelId,
+            type: 11,
+            name: `thread-${channelId}`,
+            guildId,
+            parentId,
+            ownerId: message.userId,
+          });
         }
       }
       const botUser = userObject({ ...bot, bot: true });
@@ -476,7 +545,11 @@ export async function createFakeDiscord(options: { bots?: FakeBot[] } = {}): Pro
         };
         const timer = setTimeout(() => {
           waiters.delete(waiter);
-          reject(new Error(`fake discord: no matching message sent within ${timeoutMs} ms (sent: ${sentLog.length})`));
+          reject(
+            new Error(
+              `fake discord: no matching message sent within ${timeoutMs} ms (sent: ${sentLog.length})`,
+            ),
+          );
         }, timeoutMs);
         waiters.add(waiter);
       });

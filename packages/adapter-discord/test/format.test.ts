@@ -4,7 +4,8 @@ import { stripBotMention } from "../src/normalize.ts";
 
 describe("Discord formatting", () => {
   it("passes Discord-compatible Markdown through unchanged", () => {
-    const md = "**bold** _it_ `code` [link](https://x.dev)\n# Title\n- item\n> quote\n```ts\nconst a = 1;\n```";
+    const md =
+      "**bold** _it_ `code` [link](https://x.dev)\n# Title\n- item\n> quote\n```ts\nconst a = 1;\n```";
     expect(markdownToDiscord(md)).toBe(md);
   });
 
@@ -21,8 +22,12 @@ describe("Discord formatting", () => {
 
   it("neutralizes @everyone and @here outside code and leaves code blocks alone", () => {
     const md = "ping @everyone\n```\n@here | a |\n|---|\n#### x\n```\n@here";
-    expect(markdownToDiscord(md)).toBe("ping @\u200beveryone\n```\n@here | a |\n|---|\n#### x\n```\n@\u200bhere");
-    expect(neutralizeMassMentions("mail me@here.com")).toBe("mail me@here.com".replace("@here", "@\u200bhere"));
+    expect(markdownToDiscord(md)).toBe(
+      "ping @\u200beveryone\n```\n@here | a |\n|---|\n#### x\n```\n@\u200bhere",
+    );
+    expect(neutralizeMassMentions("mail me@here.com")).toBe(
+      "mail me@here.com".replace("@here", "@\u200bhere"),
+    );
   });
 
   it("sends plain text as given apart from mass mentions", () => {
@@ -30,7 +35,7 @@ describe("Discord formatting", () => {
   });
 
   it("never turns a chunk that fits into one that does not", () => {
-    const table = "|a|bbbbbbbbbb|\n|-|-|\n|cccccccccc|d|\n";
+    const table = "|a|bbbbbbbbbb|\n|--|--|\n|cccccccccc|d|\n";
     const text = table + "x".repeat(2000 - table.length);
     expect(markdownToDiscord(text).length).toBeGreaterThan(2000);
     expect(renderContent({ text })).toBe(text);
@@ -45,7 +50,9 @@ describe("bot mention stripping", () => {
   });
 
   it("keeps other mentions and names the bot inside a sentence", () => {
-    expect(stripBotMention("tell <@7> that <@42> said hi", "42", "Switch")).toBe("tell <@7> that @Switch said hi");
+    expect(stripBotMention("tell <@7> that <@42> said hi", "42", "Switch")).toBe(
+      "tell <@7> that @Switch said hi",
+    );
   });
 
   it("strips the bot's managed role mention", () => {

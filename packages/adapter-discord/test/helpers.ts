@@ -6,7 +6,10 @@ import type { FakeDiscord } from "./fake-discord.ts";
 /** A hand-built AdapterContext that records what the adapter dispatches. */
 export function recordingContext() {
   const inbound: InboundMessage[] = [];
-  const waiters = new Set<{ predicate: (m: InboundMessage) => boolean; resolve: (m: InboundMessage) => void }>();
+  const waiters = new Set<{
+    predicate: (m: InboundMessage) => boolean;
+    resolve: (m: InboundMessage) => void;
+  }>();
   const controller = new AbortController();
   const logger = memoryLogger();
   const ctx: AdapterContext = {
@@ -23,7 +26,10 @@ export function recordingContext() {
     signal: controller.signal,
     http: { route: () => {} },
   };
-  const next = (predicate: (m: InboundMessage) => boolean = () => true, timeoutMs = 5000): Promise<InboundMessage> => {
+  const next = (
+    predicate: (m: InboundMessage) => boolean = () => true,
+    timeoutMs = 5000,
+  ): Promise<InboundMessage> => {
     const found = inbound.find(predicate);
     if (found) return Promise.resolve(found);
     return new Promise((resolve, reject) => {
@@ -45,7 +51,11 @@ export function recordingContext() {
 }
 
 /** An adapter for one of the fake's bots, with its config parsed by the real schema. */
-export function adapterFor(fake: FakeDiscord, account = "default", extra: Record<string, unknown> = {}): DiscordAdapter {
+export function adapterFor(
+  fake: FakeDiscord,
+  account = "default",
+  extra: Record<string, unknown> = {},
+): DiscordAdapter {
   const config = discordConfigSchema.parse({
     token: fake.bot(account).token,
     api_url: fake.apiUrl,

@@ -8,7 +8,10 @@ const address = (chatId: string) => ({ platform: "discord", account: "default", 
 const EXIT_CHECK = fileURLToPath(new URL("./exit-check.ts", import.meta.url));
 
 /** Run exit-check.ts in a fresh node; resolve with its exit code (`null` if it had to be killed) and output. */
-function runExitCheck(args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runExitCheck(
+  args: string[],
+  timeoutMs: number,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ["--conditions=@switchboard/source", EXIT_CHECK, ...args], {
       stdio: ["ignore", "pipe", "pipe"],

@@ -1,6 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { DiscordAdapter } from "../src/index.ts";
-import { createFakeDiscord, DEFAULT_CHANNEL_ID, DEFAULT_GUILD_ID, type FakeDiscord, snowflake } from "./fake-discord.ts";
+import {
+  createFakeDiscord,
+  DEFAULT_CHANNEL_ID,
+  DEFAULT_GUILD_ID,
+  type FakeDiscord,
+  snowflake,
+} from "./fake-discord.ts";
 import { adapterFor, recordingContext } from "./helpers.ts";
 
 describe("Discord inbound normalization", () => {
@@ -22,7 +28,15 @@ describe("Discord inbound normalization", () => {
 
   it("normalizes a guild channel message as a group chat with its guild id", async () => {
     const id = snowflake();
-    await fake.inject({ chatType: "group", chatId: "4100", guildId: "3100", userId: "2001", userName: "Alice", text: "hello", messageId: id });
+    await fake.inject({
+      chatType: "group",
+      chatId: "4100",
+      guildId: "3100",
+      userId: "2001",
+      userName: "Alice",
+      text: "hello",
+      messageId: id,
+    });
     const m = await rec.next();
     expect(m).toMatchObject({
       platform: "discord",
@@ -41,7 +55,13 @@ describe("Discord inbound normalization", () => {
   });
 
   it("receives a DM through a channel discord.js has never seen (partial channel)", async () => {
-    await fake.inject({ chatType: "dm", chatId: "5100", userId: "2002", userName: "Bob", text: "hi in private" });
+    await fake.inject({
+      chatType: "dm",
+      chatId: "5100",
+      userId: "2002",
+      userName: "Bob",
+      text: "hi in private",
+    });
     const m = await rec.next();
     expect(m.chat).toEqual({ id: "5100", type: "dm" });
     expect(m.guildId).toBeUndefined();
@@ -50,7 +70,15 @@ describe("Discord inbound normalization", () => {
   });
 
   it("normalizes a thread message: the thread id is chat and thread, its channel the parent", async () => {
-    await fake.inject({ chatType: "thread", chatId: "6100", threadId: "6100", parentChatId: "4200", guildId: DEFAULT_GUILD_ID, userId: "2003", text: "in thread" });
+    await fake.inject({
+      chatType: "thread",
+      chatId: "6100",
+      threadId: "6100",
+      parentChatId: "4200",
+      guildId: DEFAULT_GUILD_ID,
+      userId: "2003",
+      text: "in thread",
+    });
     const m = await rec.next();
     expect(m).toMatchObject({
       chat: { id: "6100", type: "thread" },
@@ -58,11 +86,19 @@ describe("Discord inbound normalization", () => {
       parentChatId: "4200",
       guildId: DEFAULT_GUILD_ID,
       text: "in thread",
+      // A thread someone else opened is not addressed to the bot by itself.
+      mentionsBot: false,
     });
   });
 
   it("strips the bot mention from the text and flags the mention", async () => {
-    await fake.inject({ chatType: "group", chatId: DEFAULT_CHANNEL_ID, userId: "2004", text: "what time is it?", mention: true });
+    await fake.inject({
+      chatType: "group",
+      chatId: DEFAULT_CHANNEL_ID,
+      userId: "2004",
+      text: "what time is it?",
+      mention: true,
+    });
     const m = await rec.next();
     expect(m.mentionsBot).toBe(true);
     expect(m.text).toBe("what time is it?");
@@ -72,7 +108,12 @@ describe("Discord inbound normalization", () => {
     const bot = fake.bot();
     await fake.inject(
       { chatType: "group", chatId: DEFAULT_CHANNEL_ID, userId: "2004", text: "" },
-      { data: { content: `please ask <@!${bot.id}> about it`, mentions: [{ id: bot.id, username: bot.username, discriminator: "0", bot: true }] } },
+      {
+        data: {
+          content: `please ask <@!${bot.id}> about it`,
+          mentions: [{ id: bot.id, username: bot.username, discriminator: "0", bot: true }],
+        },
+      },
     );
     const m = await rec.next();
     expect(m.mentionsBot).toBe(true);
@@ -87,7 +128,11 @@ describe("Discord inbound normalization", () => {
       {
         data: {
           type: 19,
-          message_reference: { message_id: original, channel_id: DEFAULT_CHANNEL_ID, guild_id: DEFAULT_GUILD_ID },
+          message_reference: {
+            message_id: original,
+            channel_id: DEFAULT_CHANNEL_ID,
+            guild_id: DEFAULT_GUILD_ID,
+          },
           referenced_message: {
             id: original,
             channel_id: DEFAULT_CHANNEL_ID,
@@ -123,14 +168,23 @@ describe("Discord inbound normalization", () => {
   });
 
   it("flags the bot's own messages as self so core can ignore them", async () => {
-    await fake.inject({ chatType: "group", chatId: DEFAULT_CHANNEL_ID, userId: fake.bot().id, text: "my own echo", fromSelf: true });
+    await fake.inject({
+      chatType: "group",
+      chatId: DEFAULT_CHANNEL_ID,
+      userId: fake.bot().id,
+      text: "my own echo",
+      fromSelf: true,
+    });
     const m = await rec.next();
     expect(m.isSelf).toBe(true);
     expect(m.user).toMatchObject({ id: fake.bot().id, isBot: true });
   });
 
   it("drops messages from other bots unless allow_bots is set", async () => {
-    await fake.inject({ chatType: "group", chatId: DEFAULT_CHANNEL_ID, userId: "7001", text: "beep from a bot" }, { authorBot: true });
+    await fake.inject(
+      { chatType: "group", chatId: DEFAULT_CHANNEL_ID, userId: "7001", text: "beep from a bot" },
+      { authorBot: true },
+    );
     await fake.inject({ chatType: "group", chatId: DEFAULT_CHANNEL_ID, userId: "2007", text: "human after" });
     const m = await rec.next((x) => x.text === "human after");
     expect(m.user.id).toBe("2007");
@@ -143,8 +197,21 @@ describe("Discord inbound normalization", () => {
       {
         data: {
           attachments: [
-            { id: "1", filename: "cat.png", size: 10, url: "https://cdn.example/cat.png", proxy_url: "https://cdn.example/cat.png", content_type: "image/png" },
-            { id: "2", filename: "notes.txt", size: 10, url: "https://cdn.example/notes.txt", proxy_url: "https://cdn.example/notes.txt" },
+            {
+              id: "1",
+              filename: "cat.png",
+              size: 10,
+              url: "https://cdn.example/cat.png",
+              proxy_url: "https://cdn.example/cat.png",
+              content_type: "image/png",
+            },
+            {
+              id: "2",
+              filename: "notes.txt",
+              size: 10,
+              url: "https://cdn.example/notes.txt",
+              proxy_url: "https://cdn.example/notes.txt",
+            },
           ],
         },
       },
@@ -164,7 +231,10 @@ describe("allow_bots", () => {
     const rec = recordingContext();
     try {
       await adapter.start(rec.ctx);
-      await fake.inject({ chatType: "group", chatId: DEFAULT_CHANNEL_ID, userId: "7002", text: "beep" }, { authorBot: true });
+      await fake.inject(
+        { chatType: "group", chatId: DEFAULT_CHANNEL_ID, userId: "7002", text: "beep" },
+        { authorBot: true },
+      );
       const m = await rec.next();
       expect(m.user).toMatchObject({ id: "7002", isBot: true });
       expect(m.isSelf).toBe(false);

@@ -12,7 +12,7 @@ import type { FeishuResponse } from "./types.ts";
 export class TokenCache implements lark.Cache {
   readonly #entries = new Map<string, { value: unknown; expiresAt: number | undefined }>();
 
-  async get(key: string | symbol, options?: { namespace?: string }): Promise<unknown> {
+  readonly get: lark.Cache["get"] = async (key, options) => {
     const k = `${options?.namespace ?? ""}\u0000${String(key)}`;
     const entry = this.#entries.get(k);
     if (!entry) return undefined;
@@ -21,12 +21,12 @@ export class TokenCache implements lark.Cache {
       return undefined;
     }
     return entry.value;
-  }
+  };
 
-  async set(key: string | symbol, value: unknown, expire?: number, options?: { namespace?: string }): Promise<boolean> {
+  readonly set: lark.Cache["set"] = async (key, value, expire, options) => {
     this.#entries.set(`${options?.namespace ?? ""}\u0000${String(key)}`, { value, expiresAt: expire });
     return true;
-  }
+  };
 
   clear(): void {
     this.#entries.clear();

@@ -29,16 +29,16 @@ export function createHttpInstance(signal: () => AbortSignal | undefined): HttpI
           : new URLSearchParams(
               Object.entries(opts.params)
                 .filter(([, v]) => v !== undefined && v !== null)
-                .map(([k, v]) => [k, String(v)]),
+                .map(([k, v]): [string, string] => [k, String(v)]),
             ).toString();
       if (query) url.search = url.search ? `${url.search}&${query}` : query;
     }
     const headers = new Headers();
     for (const [k, v] of Object.entries(opts.headers ?? {})) if (v !== undefined && v !== null) headers.set(k, String(v));
-    let body: BodyInit | undefined;
+    let body: RequestInit["body"];
     if (opts.data !== undefined && method !== "GET" && method !== "HEAD") {
       if (typeof opts.data === "string" || opts.data instanceof Uint8Array || opts.data instanceof FormData) {
-        body = opts.data as BodyInit;
+        body = opts.data as RequestInit["body"];
       } else {
         body = JSON.stringify(opts.data);
         if (!headers.has("content-type")) headers.set("content-type", "application/json; charset=utf-8");

@@ -161,9 +161,52 @@ function renderList(items: ListItem[], from: number): { html: string; next: numb
   return { html: `${html}</${tag}>`, next: i };
 }
 
+/** Inline Markdown → plain text: markers dropped, code kept verbatim, links as `label (url)`. */
+export function inlineToPlain(text: string): string {
+  const slots: string[] = [];
+  const keep = (plain: string): string => `\u0000${slots.push(plain) - 1}\u0000`;
+  let s = text.replace(/(`+)([^`]|[^`][\s\S]*?[^`])\1(?!`)/g, (_m, _ticks: string, code: string) => keep(code));
+  s = s.replace(/\[([^\]\n]+)\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g, (m, label: string, url: string) =>
+    SAFE_LINK.test(url) ? keep(label === url ? url : `${stripEmphasis(label)} (${url})`) : m,
+  );
+  s = stripEmphasis(s);
+  return s.replace(/\u0000(\d+)\u0000/g, (_m, i: string) => slots[Number(i)] ?? "");
+}
+
+function stripEmphasis(text: string): string {
+  return text
+    .replace(/\*\*(?=\S)([\s\S]*?\S)\*\*/g, "$1")
+    .replace(/(^|[^\w])__(?=\S)([\s\S]*?\S)__(?!\w)/g, "$1$2")
+    .replace(/(^|[^*\w])\*(?=[^\s*])([^*]*?[^\s*])\*(?!\*)/g, "$1$2")
+    .replace(/(^|[^\w])_(?=[^\s_])([^_]*?[^\s_])_(?!\w)/g, "$1$2")
+    .replace(/~~(?=\S)([\s\S]*?\S)~~/g, "$1");
+}
+
 /**
- * The `body`/`formatted_body` pair for a Markdown text: `body` keeps the Markdown source (what
- * clients without HTML show), `formattedBody` is set only when the Markdown carries formatting.
+ * Markdown → the plain-text `body` Matrix shows in notifications, replies and clients without HTML:
+ * the same lines, with emphasis markers, code fences and heading marks removed.
+ */
+export function markdownToPlain(markdown: string): string {
+  const out: string[] = [];
+  let fence: string | undefined;
+  for (const line of markdown.replace(/\r\n?/g, "\n").split("\n")) {
+    const open = FENCE.exec(line);
+    if (fence !== undefined) {
+      if (line.trimStart().startsWith(fence)) fence = undefined;
+      else out.push(line);
+    } else if (open) {
+      fence = open[1] ?? "```";
+    } else {
+      const heading = HEADING.exec(line);
+      out.push(inlineToPlain(heading ? (heading[2] ?? "") : line));
+    }
+  }
+  return out.join("\n");
+}
+
+/**
+ * The `body`/`formatted_body` pair for a Markdown text: `formattedBody` only when the Markdown
+ * carries formatting, and then `body` is its plain-text rendering.
  */
 export function formatMarkdown(markdown: string): { body: string; formattedBody?: string } {
   const html = markdownToHtml(markdown);
@@ -171,5 +214,5 @@ export function formatMarkdown(markdown: string): { body: string; formattedBody?
   if (html === plain || html === "") return { body: markdown };
   // A lone paragraph needs no wrapper; clients render it the same and the event stays smaller.
   const single = /^<p>((?:(?!<p>)[\s\S])*)<\/p>$/.exec(html);
-  return { body: markdown, formattedBody: single ? (single[1] ?? html) : html };
+  return { body: markdownToPlain(markdown), formattedBody: single ? (single[1] ?? html) : html };
 }

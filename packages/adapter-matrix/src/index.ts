@@ -273,7 +273,7 @@ export class MatrixAdapter implements PlatformAdapter {
     if (!room || toStartOfTimeline || removed || !data.liveEvent || !this.#live || this.#stopped) return;
     const sender = event.getSender();
     // Our own sends come back through /sync.
-    if (!sender) return;
+    if (!sender || sender === this.#userId) return;
     if (event.getTs() < this.#startedAt - PRE_START_GRACE_MS) return;
     const type = event.getType();
     if (type === "m.room.encrypted") return this.#onEncrypted(room, sender);

@@ -1,5 +1,11 @@
 import { webApi } from "@slack/bolt";
-import { AuthError, classifyHttpStatus, PlatformError, RateLimitError, TransientError } from "@switchboard/core";
+import {
+  AuthError,
+  classifyHttpStatus,
+  PlatformError,
+  RateLimitError,
+  TransientError,
+} from "@switchboard/core";
 import { PLATFORM } from "./types.ts";
 
 /** When Slack says "rate limited" without saying for how long. */
@@ -41,13 +47,18 @@ export function toPlatformError(err: unknown, method = "Web API"): PlatformError
     const code = String(err.data.error ?? "unknown_error");
     const message = `Slack ${method}: ${code}`;
     if (code === "ratelimited" || code === "rate_limited") {
-      const seconds = Number((err.data.response_metadata as { retryAfter?: unknown } | undefined)?.retryAfter);
+      const seconds = Number(
+        (err.data.response_metadata as { retryAfter?: unknown } | undefined)?.retryAfter,
+      );
       const ms = Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : DEFAULT_RETRY_AFTER_MS;
       return new RateLimitError(PLATFORM, ms, { message, cause: err });
     }
     if (AUTH_ERRORS.has(code)) {
       const status = code === "missing_scope" || code === "no_permission" ? 403 : 401;
-      return new AuthError(PLATFORM, `${message}: check bot_token (and the app's scopes)`, { status, cause: err });
+      return new AuthError(PLATFORM, `${message}: check bot_token (and the app's scopes)`, {
+        status,
+        cause: err,
+      });
     }
     if (TRANSIENT_ERRORS.has(code)) return new TransientError(PLATFORM, message, { cause: err });
     return new PlatformError(PLATFORM, message, { cause: err });
@@ -55,16 +66,22 @@ export function toPlatformError(err: unknown, method = "Web API"): PlatformError
   if (err instanceof webApi.WebAPIHTTPError) {
     const retryAfter = Number(err.headers["retry-after"]);
     return classifyHttpStatus(PLATFORM, err.statusCode, `Slack ${method}: HTTP ${err.statusCode}`, {
-      retryAfterMs: Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : DEFAULT_RETRY_AFTER_MS,
+      retryAfterMs:
+        Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : DEFAULT_RETRY_AFTER_MS,
       cause: err,
     });
   }
   if (err instanceof webApi.WebAPIRequestError) {
-    return new TransientError(PLATFORM, `Slack ${method}: unreachable: ${describe(err.original)}`, { cause: err });
+    return new TransientError(PLATFORM, `Slack ${method}: unreachable: ${describe(err.original)}`, {
+      cause: err,
+    });
   }
   // A 429 without a usable Retry-After header surfaces as a plain Error from the WebClient.
   if (err instanceof Error && /retry header did not contain a valid timeout/i.test(err.message)) {
-    return new RateLimitError(PLATFORM, DEFAULT_RETRY_AFTER_MS, { message: `Slack ${method}: rate limited`, cause: err });
+    return new RateLimitError(PLATFORM, DEFAULT_RETRY_AFTER_MS, {
+      message: `Slack ${method}: rate limited`,
+      cause: err,
+    });
   }
   return new PlatformError(PLATFORM, `Slack ${method} failed: ${describe(err)}`, { cause: err });
 }

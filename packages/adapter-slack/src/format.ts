@@ -70,7 +70,9 @@ function convertInline(text: string): string {
   const keep = (s: string): string => `\uE000${kept.push(s) - 1}\uE001`;
 
   let s = text.replace(INLINE_CODE, (_m, _ticks: string, code: string) => keep(`\`${escapeMrkdwn(code)}\``));
-  s = s.replace(LINK, (_m, label: string, url: string) => keep(`<${linkUrl(url)}|${emphasis(escapeMrkdwn(label))}>`));
+  s = s.replace(LINK, (_m, label: string, url: string) =>
+    keep(`<${linkUrl(url)}|${emphasis(escapeMrkdwn(label))}>`),
+  );
   s = s.replace(AUTOLINK, (_m, url: string) => keep(`<${linkUrl(url)}>`));
   s = s.replace(SLACK_REFERENCE, (m) => keep(m));
   s = emphasis(escapeMrkdwn(s));

@@ -1,4 +1,4 @@
-import type { PlatformDefinition } from "@switchboard/core";
+import { DEFAULT_ACCOUNT, type PlatformDefinition } from "@switchboard/core";
 import { SlackAdapter } from "./adapter.ts";
 import { PLATFORM, type SlackAdapterConfig, slackConfigSchema } from "./types.ts";
 
@@ -17,8 +17,11 @@ export {
 export { MAX_REQUEST_AGE_S, SlackEventsReceiver, verifySlackSignature } from "./webhook.ts";
 
 /** Create the adapter of one Slack account from its validated config. */
-export function createSlackAdapter(config: SlackAdapterConfig, options: { account?: string } = {}): SlackAdapter {
-  return new SlackAdapter(config, { account: options.account ?? "default" });
+export function createSlackAdapter(
+  config: SlackAdapterConfig,
+  options: { account?: string } = {},
+): SlackAdapter {
+  return new SlackAdapter(config, { account: options.account ?? DEFAULT_ACCOUNT });
 }
 
 /** The `platforms.slack` section: one adapter per account (workspace installation). */

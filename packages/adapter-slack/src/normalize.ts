@@ -29,10 +29,12 @@ export function normalizeEvent(event: SlackMessageEvent, ctx: NormalizeContext):
   if (event.type !== "message" && event.type !== "app_mention") return { ignored: "event-type" };
   const { channel, ts } = event;
   if (!channel || !ts) return { ignored: "malformed" };
-  if (event.subtype !== undefined && !CONVERSATIONAL_SUBTYPES.has(event.subtype)) return { ignored: "subtype" };
+  if (event.subtype !== undefined && !CONVERSATIONAL_SUBTYPES.has(event.subtype))
+    return { ignored: "subtype" };
 
   const { identity } = ctx;
-  const isSelf = (identity.botId !== undefined && event.bot_id === identity.botId) || event.user === identity.userId;
+  const isSelf =
+    (identity.botId !== undefined && event.bot_id === identity.botId) || event.user === identity.userId;
   const isBot = isSelf || event.bot_id !== undefined || event.subtype === "bot_message";
   if (isBot && !isSelf && !ctx.allowBots) return { ignored: "bot" };
 

@@ -10,9 +10,18 @@ export const PLATFORM = "slack";
  */
 export const MAX_MESSAGE_LENGTH = 4000;
 
+/** `${NAME}`: how the YAML config refers to a variable from `.env`. */
+const envRef = (name: string): string => `$\{${name}}`;
+
 const BOT_TOKEN_HELP =
-  "is missing: set SLACK_BOT_TOKEN in ~/.switchboard/.env and write `bot_token: ${SLACK_BOT_TOKEN}` " +
+  `is missing: set SLACK_BOT_TOKEN in ~/.switchboard/.env and write \`bot_token: ${envRef("SLACK_BOT_TOKEN")}\` ` +
   "(the Bot User OAuth Token, xoxb-…, from your app's OAuth & Permissions page)";
+const APP_TOKEN_HELP =
+  "is required in socket mode: set SLACK_APP_TOKEN (an app-level token, xapp-…, with connections:write) " +
+  `in ~/.switchboard/.env and write \`app_token: ${envRef("SLACK_APP_TOKEN")}\`, or set \`mode: http\``;
+const SIGNING_SECRET_HELP =
+  "is required in http mode: every event is verified with it; set SLACK_SIGNING_SECRET (Basic Information " +
+  `page of your app) in ~/.switchboard/.env and write \`signing_secret: ${envRef("SLACK_SIGNING_SECRET")}\``;
 
 /** One Slack app installation (section-level keys overlaid with `accounts.<name>`). */
 export const slackConfigSchema = platformCommonSchema
@@ -48,18 +57,14 @@ export const slackConfigSchema = platformCommonSchema
       ctx.addIssue({
         code: "custom",
         path: ["app_token"],
-        message:
-          "is required in socket mode: set SLACK_APP_TOKEN (an app-level token, xapp-…, with connections:write) " +
-          "in ~/.switchboard/.env and write `app_token: ${SLACK_APP_TOKEN}`, or set `mode: http`",
+        message: APP_TOKEN_HELP,
       });
     }
     if (config.mode === "http" && !config.signing_secret) {
       ctx.addIssue({
         code: "custom",
         path: ["signing_secret"],
-        message:
-          "is required in http mode: every event is verified with it; set SLACK_SIGNING_SECRET (Basic Information " +
-          "page of your app) in ~/.switchboard/.env and write `signing_secret: ${SLACK_SIGNING_SECRET}`",
+        message: SIGNING_SECRET_HELP,
       });
     }
   });

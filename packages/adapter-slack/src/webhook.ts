@@ -26,7 +26,8 @@ export function verifySlackSignature(options: {
   const { timestamp, signature } = options;
   if (!timestamp || !signature) return { ok: false, reason: "missing signature headers" };
   const seconds = Number(timestamp);
-  if (!/^\d+$/.test(timestamp) || !Number.isSafeInteger(seconds)) return { ok: false, reason: "bad timestamp" };
+  if (!/^\d+$/.test(timestamp) || !Number.isSafeInteger(seconds))
+    return { ok: false, reason: "bad timestamp" };
   const now = Math.floor((options.nowMs ?? Date.now()) / 1000);
   if (Math.abs(now - seconds) > MAX_REQUEST_AGE_S) return { ok: false, reason: "stale timestamp" };
   const expected = Buffer.from(
@@ -70,7 +71,8 @@ export class SlackEventsReceiver implements Receiver {
   readonly handle: HttpHandler = async (request) => {
     const app = this.#app;
     if (!this.#running || !app) return text(503, "slack adapter is not running");
-    if (Number(request.headers.get("content-length") ?? 0) > MAX_BODY_BYTES) return text(413, "body too large");
+    if (Number(request.headers.get("content-length") ?? 0) > MAX_BODY_BYTES)
+      return text(413, "body too large");
     const raw = await request.text();
     if (raw.length > MAX_BODY_BYTES) return text(413, "body too large");
 

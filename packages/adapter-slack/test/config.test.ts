@@ -17,7 +17,11 @@ describe("Slack config", () => {
   });
 
   it("adds the trailing slash Bolt's slackApiUrl needs", () => {
-    const config = slackConfigSchema.parse({ bot_token: "xoxb-1", app_token: "xapp-1", api_url: "http://127.0.0.1:9/api" });
+    const config = slackConfigSchema.parse({
+      bot_token: "xoxb-1",
+      app_token: "xapp-1",
+      api_url: "http://127.0.0.1:9/api",
+    });
     expect(config.api_url).toBe("http://127.0.0.1:9/api/");
   });
 
@@ -35,16 +39,25 @@ describe("Slack config", () => {
 
   it("requires app_token in socket mode and signing_secret in http mode", () => {
     const socket = slackConfigSchema.safeParse({ bot_token: "xoxb-1" });
-    expect(socket.error?.issues).toMatchObject([{ path: ["app_token"], message: expect.stringContaining("SLACK_APP_TOKEN") }]);
+    expect(socket.error?.issues).toMatchObject([
+      { path: ["app_token"], message: expect.stringContaining("SLACK_APP_TOKEN") },
+    ]);
     const http = slackConfigSchema.safeParse({ bot_token: "xoxb-1", mode: "http" });
     expect(http.error?.issues).toMatchObject([
       { path: ["signing_secret"], message: expect.stringContaining("SLACK_SIGNING_SECRET") },
     ]);
-    expect(slackConfigSchema.safeParse({ bot_token: "xoxb-1", mode: "http", signing_secret: "s" }).success).toBe(true);
+    expect(
+      slackConfigSchema.safeParse({ bot_token: "xoxb-1", mode: "http", signing_secret: "s" }).success,
+    ).toBe(true);
   });
 
   it("rejects unknown keys and a relative events_path", () => {
-    const r = slackConfigSchema.safeParse({ bot_token: "xoxb-1", app_token: "xapp-1", token: "x", events_path: "slack" });
+    const r = slackConfigSchema.safeParse({
+      bot_token: "xoxb-1",
+      app_token: "xapp-1",
+      token: "x",
+      events_path: "slack",
+    });
     expect(r.success).toBe(false);
     expect(r.error?.issues.map((i) => i.code).sort()).toEqual(["invalid_format", "unrecognized_keys"]);
   });
@@ -62,6 +75,8 @@ describe("Slack config", () => {
       platform,
     );
     expect([...accounts.keys()]).toEqual(["default"]);
-    expect(issues).toEqual([{ path: ["platforms", "slack", "accounts", "acme", "app_token"], message: expect.any(String) }]);
+    expect(issues).toEqual([
+      { path: ["platforms", "slack", "accounts", "acme", "app_token"], message: expect.any(String) },
+    ]);
   });
 });

@@ -177,12 +177,28 @@ export class FakeSlack implements FakePlatform {
     return this.#wait(this.#sentWaiters, this.#sent, predicate, timeoutMs, "a sent message");
   }
 
-  waitForCall(method: string, predicate: (c: FakeCall) => boolean = () => true, timeoutMs = WAIT_MS): Promise<FakeCall> {
-    return this.#wait(this.#callWaiters, this.#calls, (c) => c.method === method && predicate(c), timeoutMs, method);
+  waitForCall(
+    method: string,
+    predicate: (c: FakeCall) => boolean = () => true,
+    timeoutMs = WAIT_MS,
+  ): Promise<FakeCall> {
+    return this.#wait(
+      this.#callWaiters,
+      this.#calls,
+      (c) => c.method === method && predicate(c),
+      timeoutMs,
+      method,
+    );
   }
 
   waitForAck(envelopeId: string, timeoutMs = WAIT_MS): Promise<string> {
-    return this.#wait(this.#ackWaiters, this.#acks, (id) => id === envelopeId, timeoutMs, `ack of ${envelopeId}`);
+    return this.#wait(
+      this.#ackWaiters,
+      this.#acks,
+      (id) => id === envelopeId,
+      timeoutMs,
+      `ack of ${envelopeId}`,
+    );
   }
 
   /** Resolves once the account's Socket Mode client has connected (and got `hello`). */
@@ -226,7 +242,11 @@ export class FakeSlack implements FakePlatform {
    * Deliver an `event_callback` body to an account as Slack would: an `events_api` envelope over its
    * socket (resolves once acked), or a signed POST to the gateway (resolves with the response).
    */
-  async deliver(account: string, body: Record<string, unknown>, options: DeliveryOptions = {}): Promise<Response | undefined> {
+  async deliver(
+    account: string,
+    body: Record<string, unknown>,
+    options: DeliveryOptions = {},
+  ): Promise<Response | undefined> {
     if (this.mode === "http") {
       if (!this.#gatewayUrl) throw new Error("fake slack in http mode needs the gateway URL");
       const headers: Record<string, string> =
@@ -239,7 +259,8 @@ export class FakeSlack implements FakePlatform {
       });
     }
     const socket = this.#sockets.get(account);
-    if (!socket || socket.readyState !== WebSocket.OPEN) throw new Error(`no Socket Mode connection for ${account}`);
+    if (!socket || socket.readyState !== WebSocket.OPEN)
+      throw new Error(`no Socket Mode connection for ${account}`);
     this.#seq += 1;
     const envelopeId = `env-${this.#seq}`;
     socket.send(
@@ -276,7 +297,10 @@ export class FakeSlack implements FakePlatform {
     // Slack sends a mention in a channel twice: as a `message` and as an `app_mention`.
     if (m.mention && m.chatType !== "dm") {
       const { channel_type: _drop, ...mention } = event;
-      await this.#expectOk(account, await this.deliver(account, this.eventCallback(account, { ...mention, type: "app_mention" })));
+      await this.#expectOk(
+        account,
+        await this.deliver(account, this.eventCallback(account, { ...mention, type: "app_mention" })),
+      );
     }
   }
 
@@ -301,7 +325,9 @@ export class FakeSlack implements FakePlatform {
 
   async #expectOk(account: string, response: Response | undefined): Promise<void> {
     if (response && response.status !== 200) {
-      throw new Error(`gateway answered ${response.status} to an event for ${account}: ${await response.text()}`);
+      throw new Error(
+        `gateway answered ${response.status} to an event for ${account}: ${await response.text()}`,
+      );
     }
   }
 
@@ -366,7 +392,10 @@ export class FakeSlack implements FakePlatform {
       const app = this.workspaces.find((w) => w.appToken === token);
       if (!app) return reply({ ok: false, error: "invalid_auth" });
       const port = (this.#server.address() as AddressInfo).port;
-      return reply({ ok: true, url: `ws://127.0.0.1:${port}/link/?ticket=${app.account}&app_id=A${app.teamId}` });
+      return reply({
+        ok: true,
+        url: `ws://127.0.0.1:${port}/link/?ticket=${app.account}&app_id=A${app.teamId}`,
+      });
     }
     if (!bot) return reply({ ok: false, error: "invalid_auth" });
 
@@ -387,9 +416,13 @@ export class FakeSlack implements FakePlatform {
         if (failure) {
           const headers: Record<string, string> = { "content-type": "application/json" };
           if (failure.retryAfter !== undefined) headers["retry-after"] = String(failure.retryAfter);
-          res.writeHead(failure.status, headers).end(
-            failure.status === 429 ? JSON.stringify({ ok: false, error: "ratelimited" }) : "upstream connect error",
-          );
+          res
+            .writeHead(failure.status, headers)
+            .end(
+              failure.status === 429
+                ? JSON.stringify({ ok: false, error: "ratelimited" })
+                : "upstream connect error",
+            );
           return;
         }
         if (!body.channel || body.text === undefined) return reply({ ok: false, error: "invalid_arguments" });
@@ -415,7 +448,11 @@ export class FakeSlack implements FakePlatform {
       case "conversations.info":
         return reply({
           ok: true,
-          channel: { id: body.channel, name: `chan-${body.channel}`, is_im: body.channel?.startsWith("D") ?? false },
+          channel: {
+            id: body.channel,
+            name: `chan-${body.channel}`,
+            is_im: body.channel?.startsWith("D") ?? false,
+          },
         });
       default:
         return reply({ ok: false, error: "unknown_method" });

@@ -66,7 +66,9 @@ export async function startSlack(options: {
   };
   try {
     for (const w of fake.workspaces) {
-      const section = fake.config(options.config ?? {}) as { accounts: Record<string, Record<string, unknown>> };
+      const section = fake.config(options.config ?? {}) as {
+        accounts: Record<string, Record<string, unknown>>;
+      };
       const { accounts, ...shared } = section;
       const config = slackConfigSchema.parse({ ...shared, ...accounts[w.account] });
       const adapter = createSlackAdapter(config, { account: w.account });
@@ -97,7 +99,9 @@ export async function startSlack(options: {
         };
         const timer = setTimeout(() => {
           waiters.delete(waiter);
-          reject(new Error(`no matching inbound message within ${timeoutMs} ms; got ${JSON.stringify(inbound)}`));
+          reject(
+            new Error(`no matching inbound message within ${timeoutMs} ms; got ${JSON.stringify(inbound)}`),
+          );
         }, timeoutMs);
         waiters.add(waiter);
       });

@@ -38,7 +38,11 @@ describe("Slack HTTP Events API", () => {
     const body = JSON.stringify(channelMessage(h, "forged"));
     const res = await signedPost(eventsUrl(h), body, { secret: "not-the-secret" });
     expect(res.status).toBe(401);
-    const unsigned = await fetch(eventsUrl(h), { method: "POST", body, headers: { "content-type": "application/json" } });
+    const unsigned = await fetch(eventsUrl(h), {
+      method: "POST",
+      body,
+      headers: { "content-type": "application/json" },
+    });
     expect(unsigned.status).toBe(401);
     await settle();
     expect(h.inbound).toEqual([]);
@@ -48,12 +52,21 @@ describe("Slack HTTP Events API", () => {
     h = await startSlack({ mode: "http" });
     const secret = h.fake.workspace().signingSecret;
     const now = Math.floor(Date.now() / 1000);
-    const stale = await signedPost(eventsUrl(h), JSON.stringify(channelMessage(h, "replayed")), { secret, timestamp: now - 301 });
+    const stale = await signedPost(eventsUrl(h), JSON.stringify(channelMessage(h, "replayed")), {
+      secret,
+      timestamp: now - 301,
+    });
     expect(stale.status).toBe(401);
     expect(await stale.text()).toContain("stale");
-    const future = await signedPost(eventsUrl(h), JSON.stringify(channelMessage(h, "future")), { secret, timestamp: now + 301 });
+    const future = await signedPost(eventsUrl(h), JSON.stringify(channelMessage(h, "future")), {
+      secret,
+      timestamp: now + 301,
+    });
     expect(future.status).toBe(401);
-    const fresh = await signedPost(eventsUrl(h), JSON.stringify(channelMessage(h, "fresh")), { secret, timestamp: now - 200 });
+    const fresh = await signedPost(eventsUrl(h), JSON.stringify(channelMessage(h, "fresh")), {
+      secret,
+      timestamp: now - 200,
+    });
     expect(fresh.status).toBe(200);
     await h.waitForInbound((m) => m.text === "fresh");
     expect(h.inbound.map((m) => m.text)).toEqual(["fresh"]);
@@ -64,7 +77,9 @@ describe("Slack HTTP Events API", () => {
     const secret = h.fake.workspace().signingSecret;
     expect((await signedPost(eventsUrl(h), "{not json", { secret })).status).toBe(400);
     expect((await signedPost(eventsUrl(h), JSON.stringify([1, 2]), { secret })).status).toBe(400);
-    expect((await signedPost(eventsUrl(h), JSON.stringify({ type: "url_verification" }), { secret })).status).toBe(400);
+    expect(
+      (await signedPost(eventsUrl(h), JSON.stringify({ type: "url_verification" }), { secret })).status,
+    ).toBe(400);
     await settle();
     expect(h.inbound).toEqual([]);
   });
@@ -106,9 +121,13 @@ describe("Slack HTTP Events API", () => {
 
   it("keeps each workspace on its own path and signing secret", async () => {
     h = await startSlack({ mode: "http" });
-    const crossSigned = await signedPost(eventsUrl(h, "second"), JSON.stringify(channelMessage(h, "wrong key", "second")), {
-      secret: h.fake.workspace("default").signingSecret,
-    });
+    const crossSigned = await signedPost(
+      eventsUrl(h, "second"),
+      JSON.stringify(channelMessage(h, "wrong key", "second")),
+      {
+        secret: h.fake.workspace("default").signingSecret,
+      },
+    );
     expect(crossSigned.status).toBe(401);
     await h.fake.deliver("second", channelMessage(h, "right key", "second"));
     const m = await h.waitForInbound((x) => x.text === "right key");

@@ -4,7 +4,13 @@ import { type NormalizeContext, normalizeEvent } from "../src/normalize.ts";
 import { slackMessageEventSchema } from "../src/types.ts";
 
 const BOT = { userId: "UBOT", botId: "BBOT", teamId: "T1" };
-const CTX: NormalizeContext = { account: "work", identity: BOT, replyInThread: true, allowBots: false, teamId: "T1" };
+const CTX: NormalizeContext = {
+  account: "work",
+  identity: BOT,
+  replyInThread: true,
+  allowBots: false,
+  teamId: "T1",
+};
 
 function normalize(event: Record<string, unknown>, ctx: Partial<NormalizeContext> = {}) {
   return normalizeEvent(slackMessageEventSchema.parse(event), { ...CTX, ...ctx });
@@ -30,7 +36,13 @@ describe("normalizing Slack events", () => {
   });
 
   it("carries platform, account, ts as message id, team as guild, user and time", () => {
-    const m = message({ ...base, channel: "D1", channel_type: "im", team: "T9", user_profile: { display_name: "Ada" } });
+    const m = message({
+      ...base,
+      channel: "D1",
+      channel_type: "im",
+      team: "T9",
+      user_profile: { display_name: "Ada" },
+    });
     expect(m).toMatchObject({
       platform: "slack",
       account: "work",
@@ -57,13 +69,21 @@ describe("normalizing Slack events", () => {
   });
 
   it("leaves a top-level channel message threadless when reply_in_thread is off", () => {
-    expect(message({ ...base, channel: "C1", channel_type: "channel" }, { replyInThread: false }).threadId).toBeUndefined();
+    expect(
+      message({ ...base, channel: "C1", channel_type: "channel" }, { replyInThread: false }).threadId,
+    ).toBeUndefined();
   });
 
   it("maps thread_ts to the thread id and the thread root as the message replied to", () => {
     for (const replyInThread of [true, false]) {
       const m = message(
-        { ...base, channel: "C1", channel_type: "channel", thread_ts: "1700000000.000001", parent_user_id: "U7" },
+        {
+          ...base,
+          channel: "C1",
+          channel_type: "channel",
+          thread_ts: "1700000000.000001",
+          parent_user_id: "U7",
+        },
         { replyInThread },
       );
       expect(m.threadId).toBe("1700000000.000001");
@@ -85,7 +105,12 @@ describe("normalizing Slack events", () => {
     const m = message({ ...base, channel: "C1", channel_type: "channel", text: "<@UBOT> what is up" });
     expect(m.mentionsBot).toBe(true);
     expect(m.text).toBe("what is up");
-    const labelled = message({ ...base, channel: "C1", channel_type: "channel", text: "hey <@UBOT|switchboard>, hi" });
+    const labelled = message({
+      ...base,
+      channel: "C1",
+      channel_type: "channel",
+      text: "hey <@UBOT|switchboard>, hi",
+    });
     expect(labelled).toMatchObject({ mentionsBot: true, text: "hey , hi" });
   });
 
@@ -111,12 +136,24 @@ describe("normalizing Slack events", () => {
     });
     expect(reply).toMatchObject({ mentionsBot: true, replyTo: { fromBot: true } });
     const joined = message(
-      { ...base, channel: "C1", channel_type: "channel", thread_ts: "1700000000.000001", parent_user_id: "U7" },
+      {
+        ...base,
+        channel: "C1",
+        channel_type: "channel",
+        thread_ts: "1700000000.000001",
+        parent_user_id: "U7",
+      },
       { inBotThread: (channel, ts) => channel === "C1" && ts === "1700000000.000001" },
     );
     expect(joined.mentionsBot).toBe(true);
     const elsewhere = message(
-      { ...base, channel: "C1", channel_type: "channel", thread_ts: "1700000000.000002", parent_user_id: "U7" },
+      {
+        ...base,
+        channel: "C1",
+        channel_type: "channel",
+        thread_ts: "1700000000.000002",
+        parent_user_id: "U7",
+      },
       { inBotThread: (_c, ts) => ts === "1700000000.000001" },
     );
     expect(elsewhere.mentionsBot).toBe(false);
@@ -124,14 +161,25 @@ describe("normalizing Slack events", () => {
 
   it("flags the bot's own messages as self, by bot id or by user id", () => {
     expect(message({ ...base, channel: "C1", channel_type: "channel", user: "UBOT" }).isSelf).toBe(true);
-    expect(message({ ...base, channel: "C1", channel_type: "channel", user: undefined, bot_id: "BBOT" }).isSelf).toBe(true);
+    expect(
+      message({ ...base, channel: "C1", channel_type: "channel", user: undefined, bot_id: "BBOT" }).isSelf,
+    ).toBe(true);
     expect(message({ ...base, channel: "C1", channel_type: "channel" }).isSelf).toBeUndefined();
   });
 
   it("ignores other bots unless allow_bots", () => {
     const other = { ...base, channel: "C1", channel_type: "channel", bot_id: "BOTHER", user: "UOTHER" };
     expect(normalize(other)).toEqual({ ignored: "bot" });
-    expect(normalize({ ...base, channel: "C1", channel_type: "channel", subtype: "bot_message", user: undefined, bot_id: "B9" })).toEqual({
+    expect(
+      normalize({
+        ...base,
+        channel: "C1",
+        channel_type: "channel",
+        subtype: "bot_message",
+        user: undefined,
+        bot_id: "B9",
+      }),
+    ).toEqual({
       ignored: "bot",
     });
     expect(message(other, { allowBots: true }).user).toEqual({ id: "UOTHER", isBot: true });
@@ -140,7 +188,9 @@ describe("normalizing Slack events", () => {
   it.each(["message_changed", "message_deleted", "channel_join", "channel_topic", "message_replied"])(
     "ignores the %s subtype",
     (subtype) => {
-      expect(normalize({ ...base, channel: "C1", channel_type: "channel", subtype })).toEqual({ ignored: "subtype" });
+      expect(normalize({ ...base, channel: "C1", channel_type: "channel", subtype })).toEqual({
+        ignored: "subtype",
+      });
     },
   );
 
@@ -165,7 +215,9 @@ describe("normalizing Slack events", () => {
   it("ignores events that are not messages, lack a channel or ts, or say nothing", () => {
     expect(normalize({ type: "reaction_added", user: "U1" })).toEqual({ ignored: "event-type" });
     expect(normalize({ type: "message", user: "U1", text: "x" })).toEqual({ ignored: "malformed" });
-    expect(normalize({ ...base, channel: "C1", channel_type: "channel", text: "<@UBOT>" })).toEqual({ ignored: "empty" });
+    expect(normalize({ ...base, channel: "C1", channel_type: "channel", text: "<@UBOT>" })).toEqual({
+      ignored: "empty",
+    });
   });
 
   it("turns Slack's wire text into what the user typed", () => {

@@ -1,5 +1,11 @@
-import { AuthError, type InboundMessage, PlatformError, RateLimitError, TransientError } from "@switchboard/core";
-import { silentLogger } from "@switchboard/core";
+import {
+  AuthError,
+  type InboundMessage,
+  PlatformError,
+  RateLimitError,
+  silentLogger,
+  TransientError,
+} from "@switchboard/core";
 import { afterEach, describe, expect, it } from "vitest";
 import { createSlackAdapter, slackConfigSchema } from "../src/index.ts";
 import { FakeSlack } from "./fake-slack.ts";
@@ -63,7 +69,13 @@ describe("Slack Socket Mode", () => {
 
   it("replies in a thread on a channel message, and takes follow-ups in that thread without a mention", async () => {
     h = await startSlack({ mode: "socket" });
-    await h.fake.inject({ chatType: "group", chatId: "C0GENERAL", userId: "U0USER001", text: "summarize", mention: true });
+    await h.fake.inject({
+      chatType: "group",
+      chatId: "C0GENERAL",
+      userId: "U0USER001",
+      text: "summarize",
+      mention: true,
+    });
     const first = await h.waitForInbound((m) => m.text === "summarize");
     expect(first).toMatchObject({ mentionsBot: true, threadId: first.messageId });
     await h.adapter.send(addressOf(first), { text: "on it", format: "markdown" });
@@ -80,7 +92,11 @@ describe("Slack Socket Mode", () => {
       text: "and the numbers?",
     });
     const followUp = await h.waitForInbound((m) => m.text === "and the numbers?");
-    expect(followUp).toMatchObject({ mentionsBot: true, threadId: first.messageId, user: { id: "U0USER002" } });
+    expect(followUp).toMatchObject({
+      mentionsBot: true,
+      threadId: first.messageId,
+      user: { id: "U0USER002" },
+    });
 
     await h.fake.inject({ chatType: "group", chatId: "C0GENERAL", userId: "U0USER002", text: "lunch?" });
     const chatter = await h.waitForInbound((m) => m.text === "lunch?");
@@ -89,7 +105,13 @@ describe("Slack Socket Mode", () => {
 
   it("dispatches a mention once although Slack sends it as message and as app_mention", async () => {
     h = await startSlack({ mode: "socket" });
-    await h.fake.inject({ chatType: "group", chatId: "C0GENERAL", userId: "U0USER001", text: "just once", mention: true });
+    await h.fake.inject({
+      chatType: "group",
+      chatId: "C0GENERAL",
+      userId: "U0USER001",
+      text: "just once",
+      mention: true,
+    });
     expect(h.fake.acks()).toHaveLength(2);
     await h.waitForInbound((m) => m.text === "just once");
     await settle();
@@ -115,8 +137,20 @@ describe("Slack Socket Mode", () => {
 
   it("keeps two workspaces apart: each receives its own events and replies with its own token", async () => {
     h = await startSlack({ mode: "socket" });
-    await h.fake.inject({ account: "default", chatType: "dm", chatId: "D0AAA", userId: "U0A", text: "from A" });
-    await h.fake.inject({ account: "second", chatType: "dm", chatId: "D0BBB", userId: "U0B", text: "from B" });
+    await h.fake.inject({
+      account: "default",
+      chatType: "dm",
+      chatId: "D0AAA",
+      userId: "U0A",
+      text: "from A",
+    });
+    await h.fake.inject({
+      account: "second",
+      chatType: "dm",
+      chatId: "D0BBB",
+      userId: "U0B",
+      text: "from B",
+    });
     const a = await h.waitForInbound((m) => m.text === "from A");
     const b = await h.waitForInbound((m) => m.text === "from B");
     expect(a).toMatchObject({ account: "default", guildId: "T0DEFAULT" });
@@ -129,12 +163,21 @@ describe("Slack Socket Mode", () => {
       ["reply A", "xoxb-default-token"],
       ["reply B", "xoxb-second-token"],
     ]);
-    expect(h.adapters.get("second")!.identity).toEqual({ userId: "UBOTSECOND", botId: "BSECOND", teamId: "T0SECOND" });
+    expect(h.adapters.get("second")!.identity).toEqual({
+      userId: "UBOTSECOND",
+      botId: "BSECOND",
+      teamId: "T0SECOND",
+    });
   });
 
   it("edits a message through chat.update and sends plain text unformatted", async () => {
     h = await startSlack({ mode: "socket" });
-    const address = { platform: "slack", account: "default", chatId: "C0GENERAL", threadId: "1700000000.000001" };
+    const address = {
+      platform: "slack",
+      account: "default",
+      chatId: "C0GENERAL",
+      threadId: "1700000000.000001",
+    };
     const { messageId } = await h.adapter.send(address, { text: "a <b> **c**", format: "plain" });
     const sent = await h.fake.waitForSent((s) => s.chatId === "C0GENERAL");
     expect(sent).toMatchObject({ text: "a &lt;b&gt; **c**", format: "plain", threadId: "1700000000.000001" });
@@ -146,7 +189,9 @@ describe("Slack Socket Mode", () => {
   it("maps a 429 to RateLimitError carrying Retry-After, without retrying inside the SDK", async () => {
     h = await startSlack({ mode: "socket" });
     h.fake.failNextSends(429, 1, 7);
-    const err = await h.adapter.send({ platform: "slack", account: "default", chatId: "D1" }, { text: "x" }).catch((e) => e);
+    const err = await h.adapter
+      .send({ platform: "slack", account: "default", chatId: "D1" }, { text: "x" })
+      .catch((e) => e);
     expect(err).toBeInstanceOf(RateLimitError);
     expect(err).toMatchObject({ retryAfterMs: 7000, retryable: true, platform: "slack" });
     expect(h.fake.calls("chat.postMessage")).toHaveLength(1);
@@ -154,7 +199,8 @@ describe("Slack Socket Mode", () => {
 
   it("maps 5xx and ok:false errors to retryable or permanent errors", async () => {
     h = await startSlack({ mode: "socket" });
-    const send = () => h!.adapter.send({ platform: "slack", account: "default", chatId: "D1" }, { text: "x" }).catch((e) => e);
+    const send = () =>
+      h!.adapter.send({ platform: "slack", account: "default", chatId: "D1" }, { text: "x" }).catch((e) => e);
     h.fake.failNextSends(503, 1);
     expect(await send()).toMatchObject({ name: "TransientError", status: 503, retryable: true });
     h.fake.failNextSendWithError("ratelimited");
@@ -166,19 +212,35 @@ describe("Slack Socket Mode", () => {
     h.fake.failNextSendWithError("channel_not_found");
     const permanent = await send();
     expect(permanent).toBeInstanceOf(PlatformError);
-    expect(permanent).toMatchObject({ retryable: false, message: expect.stringContaining("channel_not_found") });
+    expect(permanent).toMatchObject({
+      retryable: false,
+      message: expect.stringContaining("channel_not_found"),
+    });
     expect(h.fake.calls("chat.postMessage")).toHaveLength(5);
   });
 
   it("fails to start with AuthError on a bad bot token or a bad app token", async () => {
     fake = await FakeSlack.start({ mode: "socket" });
-    const ctx = { logger: silentLogger(), signal: new AbortController().signal, http: NO_HTTP, dispatch: async () => {} };
+    const ctx = {
+      logger: silentLogger(),
+      signal: new AbortController().signal,
+      http: NO_HTTP,
+      dispatch: async () => {},
+    };
     const badBot = createSlackAdapter(
-      slackConfigSchema.parse({ bot_token: "xoxb-wrong", app_token: "xapp-default-token", api_url: fake.apiUrl }),
+      slackConfigSchema.parse({
+        bot_token: "xoxb-wrong",
+        app_token: "xapp-default-token",
+        api_url: fake.apiUrl,
+      }),
     );
     await expect(badBot.start(ctx)).rejects.toBeInstanceOf(AuthError);
     const badApp = createSlackAdapter(
-      slackConfigSchema.parse({ bot_token: "xoxb-default-token", app_token: "xapp-wrong", api_url: fake.apiUrl }),
+      slackConfigSchema.parse({
+        bot_token: "xoxb-default-token",
+        app_token: "xapp-wrong",
+        api_url: fake.apiUrl,
+      }),
     );
     await expect(badApp.start(ctx)).rejects.toBeInstanceOf(AuthError);
     await badApp.stop();
@@ -191,9 +253,18 @@ describe("Slack Socket Mode", () => {
     await fake.close();
     fake = undefined;
     const adapter = createSlackAdapter(
-      slackConfigSchema.parse({ bot_token: "xoxb-default-token", app_token: "xapp-default-token", api_url: apiUrl }),
+      slackConfigSchema.parse({
+        bot_token: "xoxb-default-token",
+        app_token: "xapp-default-token",
+        api_url: apiUrl,
+      }),
     );
-    const ctx = { logger: silentLogger(), signal: new AbortController().signal, http: NO_HTTP, dispatch: async () => {} };
+    const ctx = {
+      logger: silentLogger(),
+      signal: new AbortController().signal,
+      http: NO_HTTP,
+      dispatch: async () => {},
+    };
     const err = await adapter.start(ctx).catch((e) => e);
     expect(err).toBeInstanceOf(TransientError);
     expect(err.message).toContain("auth.test");
@@ -205,7 +276,12 @@ describe("Slack Socket Mode", () => {
     // The SDK waits one client ping timeout (5 s) before reconnecting.
     await h.fake.waitForConnection("default", 12_000);
     expect(h.fake.connections.get("default")).toBe(2);
-    await h.fake.inject({ chatType: "dm", chatId: "D0DM00001", userId: "U0USER001", text: "after reconnect" });
+    await h.fake.inject({
+      chatType: "dm",
+      chatId: "D0DM00001",
+      userId: "U0USER001",
+      text: "after reconnect",
+    });
     await h.waitForInbound((m) => m.text === "after reconnect");
   }, 20_000);
 });

@@ -13,7 +13,9 @@ export class EntityParseError extends PlatformError {
 
 /** The message is unchanged (`message is not modified`): an edit that did nothing, not a failure. */
 export function isNotModified(err: unknown): boolean {
-  return err instanceof GrammyError && err.error_code === 400 && /message is not modified/i.test(err.description);
+  return (
+    err instanceof GrammyError && err.error_code === 400 && /message is not modified/i.test(err.description)
+  );
 }
 
 /**
@@ -32,7 +34,8 @@ export function toPlatformError(err: unknown): PlatformError {
       return new RateLimitError(PLATFORM, seconds * 1000, { message, cause: err });
     }
     if (code === 401 || code === 403) return new AuthError(PLATFORM, message, { status: code, cause: err });
-    if (code === 400 && /can't parse entities/i.test(err.description)) return new EntityParseError(message, { cause: err });
+    if (code === 400 && /can't parse entities/i.test(err.description))
+      return new EntityParseError(message, { cause: err });
     if (code >= 500) return new TransientError(PLATFORM, message, { status: code, cause: err });
     return new PlatformError(PLATFORM, message, { status: code, cause: err });
   }

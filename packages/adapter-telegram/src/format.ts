@@ -34,7 +34,9 @@ const HTML_SINK: Sink = {
   spoiler: (i) => `<tg-spoiler>${i}</tg-spoiler>`,
   code: (raw) => `<code>${escapeHtml(raw)}</code>`,
   pre: (raw, lang) =>
-    lang ? `<pre><code class="language-${lang}">${escapeHtml(raw)}</code></pre>` : `<pre>${escapeHtml(raw)}</pre>`,
+    lang
+      ? `<pre><code class="language-${lang}">${escapeHtml(raw)}</code></pre>`
+      : `<pre>${escapeHtml(raw)}</pre>`,
   link: (inner, url) => `<a href="${escapeAttr(url)}">${inner}</a>`,
   quote: (i) => `<blockquote>${i}</blockquote>`,
 };
@@ -236,7 +238,9 @@ const isWordChar = (c: string | undefined) => c !== undefined && /[\p{L}\p{N}]/u
 function matchEmphasis(
   src: string,
   i: number,
-): { kind: (typeof DELIMITERS)[number]["kind"]; innerStart: number; innerEnd: number; end: number } | undefined {
+):
+  | { kind: (typeof DELIMITERS)[number]["kind"]; innerStart: number; innerEnd: number; end: number }
+  | undefined {
   for (const { mark, kind } of DELIMITERS) {
     if (!src.startsWith(mark, i)) continue;
     const start = i + mark.length;

@@ -63,7 +63,9 @@ export class TelegramAdapter implements PlatformAdapter {
     this.account = options.account ?? DEFAULT_ACCOUNT;
     const apiRoot = config.api_url ?? "https://api.telegram.org";
     // An agent per adapter (grammY's default is shared per apiRoot) so `stop()` can close its sockets.
-    this.#agent = apiRoot.startsWith("https:") ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
+    this.#agent = apiRoot.startsWith("https:")
+      ? new HttpsAgent({ keepAlive: true })
+      : new HttpAgent({ keepAlive: true });
     this.api = new Api(config.token, {
       apiRoot,
       timeoutSeconds: config.poll_timeout_s + CALL_TIMEOUT_S,
@@ -104,7 +106,11 @@ export class TelegramAdapter implements PlatformAdapter {
     const handle = (update: Update) => this.#handle(update, ctx);
     if (this.config.mode === "webhook") {
       const path = this.config.webhook_path ?? `/telegram/${this.account}`;
-      ctx.http.route("POST", path, telegramWebhookHandler({ secret: this.config.webhook_secret!, logger: this.#logger, handle }));
+      ctx.http.route(
+        "POST",
+        path,
+        telegramWebhookHandler({ secret: this.config.webhook_secret!, logger: this.#logger, handle }),
+      );
       if (this.config.webhook_url) {
         await this.api
           .setWebhook(this.config.webhook_url, {
@@ -158,7 +164,9 @@ export class TelegramAdapter implements PlatformAdapter {
     const id = messageIdOf(messageId);
     if (id === undefined) throw new PlatformError(PLATFORM, `not a Telegram message id: ${messageId}`);
     try {
-      await this.#withFormat(message, (text, format) => this.api.editMessageText(chatIdOf(address.chatId), id, text, format));
+      await this.#withFormat(message, (text, format) =>
+        this.api.editMessageText(chatIdOf(address.chatId), id, text, format),
+      );
     } catch (err) {
       if (!isNotModified((err as Error).cause)) throw err;
     }
@@ -178,7 +186,10 @@ export class TelegramAdapter implements PlatformAdapter {
   }
 
   /** Send as Telegram HTML; when Telegram rejects the entities, once more as plain text. */
-  async #withFormat<T>(message: OutboundMessage, call: (text: string, format: SendOptions) => Promise<T>): Promise<T> {
+  async #withFormat<T>(
+    message: OutboundMessage,
+    call: (text: string, format: SendOptions) => Promise<T>,
+  ): Promise<T> {
     if (message.format === "plain") return call(message.text, {}).catch(rethrow);
     try {
       return await call(markdownToTelegramHtml(message.text), { parse_mode: "HTML" });
@@ -230,7 +241,10 @@ function chatIdOf(chatId: string): number | string {
 }
 
 /** One adapter per bot account; `account` defaults to `"default"`. */
-export function createTelegramAdapter(config: TelegramAdapterConfig, options: { account?: string } = {}): TelegramAdapter {
+export function createTelegramAdapter(
+  config: TelegramAdapterConfig,
+  options: { account?: string } = {},
+): TelegramAdapter {
   return new TelegramAdapter(config, options);
 }
 

@@ -23,7 +23,11 @@ export function messageIdOf(id: string): number | undefined {
  * answer (service messages such as "topic created", update kinds the adapter does not handle).
  * @see https://core.telegram.org/bots/api#update
  */
-export function normalizeUpdate(update: Update, bot: BotIdentity, account: string): InboundMessage | undefined {
+export function normalizeUpdate(
+  update: Update,
+  bot: BotIdentity,
+  account: string,
+): InboundMessage | undefined {
   const message = update.message ?? update.channel_post;
   if (!message) return undefined;
   const media = mediaOf(message);
@@ -97,7 +101,9 @@ function userOf(message: Message, bot: BotIdentity): InboundMessage["user"] {
 function threadOf(message: Message): string | undefined {
   const chat = message.chat as { is_forum?: boolean };
   if (message.chat.type === "supergroup" && chat.is_forum) {
-    return message.is_topic_message && message.message_thread_id ? String(message.message_thread_id) : GENERAL_TOPIC;
+    return message.is_topic_message && message.message_thread_id
+      ? String(message.message_thread_id)
+      : GENERAL_TOPIC;
   }
   // Private chats with topics (Bot API 9.3) mark topic messages the same way.
   if (message.chat.type === "private" && message.is_topic_message && message.message_thread_id) {
@@ -141,7 +147,8 @@ function addressedText(
     const part = text.slice(e.offset, e.offset + e.length);
     if (e.type === "mention" && part.toLowerCase() === handle) {
       mentioned = true;
-      if (e.offset === 0) out = out.slice(e.length).replace(/^[\s,:]+/, "");
+      // A bare "@bot" keeps its text, so core still sees a message to answer.
+      if (e.offset === 0 && out.slice(e.length).trim()) out = out.slice(e.length).replace(/^[\s,:]+/, "");
     } else if (e.type === "text_mention" && String(e.user.id) === bot.id) {
       mentioned = true;
     } else if (e.type === "bot_command") {
@@ -158,7 +165,11 @@ function addressedText(
 function mediaOf(message: Message): InboundMedia[] {
   const media: InboundMedia[] = [];
   if (message.photo?.length) media.push({ kind: "image" });
-  if (message.sticker) media.push({ kind: "image", mimeType: message.sticker.is_animated ? "application/x-tgsticker" : "image/webp" });
+  if (message.sticker)
+    media.push({
+      kind: "image",
+      mimeType: message.sticker.is_animated ? "application/x-tgsticker" : "image/webp",
+    });
   if (message.video_note) media.push({ kind: "video", mimeType: "video/mp4" });
   // An animation also sets `document` (for old clients), so it is listed once, as a file.
   const files: Array<[InboundMedia["kind"], { mime_type?: string; file_name?: string } | undefined]> = [

@@ -62,7 +62,9 @@ export class Poller {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([this.#done, new Promise<void>((r) => (timer = setTimeout(r, STOP_WAIT_MS)))]);
     clearTimeout(timer);
-    await this.#persist().catch((err) => this.#opts.logger.warn({ err }, "could not save the Telegram offset"));
+    await this.#persist().catch((err) =>
+      this.#opts.logger.warn({ err }, "could not save the Telegram offset"),
+    );
     await this.#confirm();
   }
 
@@ -79,7 +81,12 @@ export class Poller {
           this.#prepared = true;
         }
         const updates = await api.getUpdates(
-          { offset: this.#offset, limit: BATCH_LIMIT, timeout: this.#opts.timeoutSeconds, allowed_updates: [...ALLOWED_UPDATES] },
+          {
+            offset: this.#offset,
+            limit: BATCH_LIMIT,
+            timeout: this.#opts.timeoutSeconds,
+            allowed_updates: [...ALLOWED_UPDATES],
+          },
           grammySignal(signal),
         );
         this.#confirmedRemote = this.#offset;
@@ -105,7 +112,10 @@ export class Poller {
           error instanceof RateLimitError
             ? error.retryAfterMs
             : Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** (failures - 1)) * (0.75 + Math.random() * 0.5);
-        logger.warn({ err: error.message, failures, retryInMs: Math.round(delay) }, "Telegram polling failed");
+        logger.warn(
+          { err: error.message, failures, retryInMs: Math.round(delay) },
+          "Telegram polling failed",
+        );
         await sleep(delay, signal);
       }
     }
@@ -119,8 +129,12 @@ export class Poller {
         await this.#opts.handle(update);
         return true;
       } catch (err) {
+        if (signal.aborted) return false;
         if (attempt >= DISPATCH_ATTEMPTS) {
-          this.#opts.logger.error({ err, updateId: update.update_id }, "dispatch failed repeatedly; update skipped");
+          this.#opts.logger.error(
+            { err, updateId: update.update_id },
+            "dispatch failed repeatedly; update skipped",
+          );
           return true;
         }
         this.#opts.logger.warn({ err, updateId: update.update_id, attempt }, "dispatch failed; retrying");
@@ -143,10 +157,16 @@ export class Poller {
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(), CONFIRM_TIMEOUT_MS);
     try {
-      await this.#opts.api.getUpdates({ offset: this.#offset, limit: 1, timeout: 0 }, grammySignal(abort.signal));
+      await this.#opts.api.getUpdates(
+        { offset: this.#offset, limit: 1, timeout: 0 },
+        grammySignal(abort.signal),
+      );
       this.#confirmedRemote = this.#offset;
     } catch (err) {
-      this.#opts.logger.warn({ err: toPlatformError(err).message }, "could not confirm the last Telegram updates");
+      this.#opts.logger.warn(
+        { err: toPlatformError(err).message },
+        "could not confirm the last Telegram updates",
+      );
     } finally {
       clearTimeout(timer);
     }

@@ -2,6 +2,7 @@ import { platformCommonSchema } from "@switchboard/core";
 import { z } from "zod";
 
 const TOKEN_HINT =
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: `${VAR}` is the config file's interpolation syntax
   "is missing: set TELEGRAM_BOT_TOKEN in ~/.switchboard/.env (the token @BotFather gave you) and write `token: ${TELEGRAM_BOT_TOKEN}`";
 
 /** Telegram allows 1–256 characters of A–Z, a–z, 0–9, `_` and `-` in a webhook secret token. */
@@ -54,6 +55,7 @@ export const telegramConfigSchema = platformCommonSchema
         code: "custom",
         path: ["webhook_secret"],
         message:
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: `${VAR}` is the config file's interpolation syntax
           "is required in webhook mode: Telegram sends it in X-Telegram-Bot-Api-Secret-Token so forged updates are rejected; set TELEGRAM_WEBHOOK_SECRET in ~/.switchboard/.env and write `webhook_secret: ${TELEGRAM_WEBHOOK_SECRET}`",
       });
     }

@@ -17,7 +17,11 @@ describe("Telegram config", () => {
   });
 
   it("says where to put a missing token", () => {
-    const { issues } = validatePlatformSection("telegram", { accounts: { support: { reply_to_mode: "all" } } }, platform);
+    const { issues } = validatePlatformSection(
+      "telegram",
+      { accounts: { support: { reply_to_mode: "all" } } },
+      platform,
+    );
     expect(issues).toHaveLength(1);
     expect(issues[0]!.path).toEqual(["platforms", "telegram", "accounts", "support", "token"]);
     expect(issues[0]!.message).toContain("set TELEGRAM_BOT_TOKEN");
@@ -36,17 +40,27 @@ describe("Telegram config", () => {
       {
         reply_to_mode: "off",
         allowed_users: [7],
-        accounts: { default: { token: TOKEN }, support: { token: "654321:xyz", reply_to_mode: "all", tokn: "x" } },
+        accounts: {
+          default: { token: TOKEN },
+          support: { token: "654321:xyz", reply_to_mode: "all", tokn: "x" },
+        },
       },
       platform,
     );
     expect((accounts.get("default") as TelegramAdapterConfig).reply_to_mode).toBe("off");
     expect((accounts.get("default") as TelegramAdapterConfig).allowed_users).toEqual(["7"]);
-    expect(issues).toEqual([{ path: ["platforms", "telegram", "accounts", "support", "tokn"], message: "unknown key" }]);
+    expect(issues).toEqual([
+      { path: ["platforms", "telegram", "accounts", "support", "tokn"], message: "unknown key" },
+    ]);
   });
 
   it("normalizes api_url, bot_username and bot_id", () => {
-    const c = telegramConfigSchema.parse({ token: TOKEN, api_url: "http://127.0.0.1:8081/", bot_username: "@my_bot", bot_id: 42 });
+    const c = telegramConfigSchema.parse({
+      token: TOKEN,
+      api_url: "http://127.0.0.1:8081/",
+      bot_username: "@my_bot",
+      bot_id: 42,
+    });
     expect(c).toMatchObject({ api_url: "http://127.0.0.1:8081", bot_username: "my_bot", bot_id: "42" });
   });
 

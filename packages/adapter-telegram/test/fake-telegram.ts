@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { FakeInbound, FakePlatform, FakeSent } from "@switchboard/testing";
-import type { Message, MessageEntity, Update } from "grammy/types";
+import type { MessageEntity, Update } from "grammy/types";
 import { parseTelegramHtml } from "./telegram-html.ts";
 
 /** One bot the fake Bot API knows: its token, identity, and the gateway account that uses it. */
@@ -65,7 +65,8 @@ export class FakeTelegram implements FakePlatform {
   #port = 0;
 
   private constructor(bots: FakeBot[]) {
-    for (const bot of bots) this.#bots.set(bot.token, { bot, queue: [], nextUpdateId: 1, waiter: undefined, webhook: undefined });
+    for (const bot of bots)
+      this.#bots.set(bot.token, { bot, queue: [], nextUpdateId: 1, waiter: undefined, webhook: undefined });
     this.#server = this.#createServer();
   }
 
@@ -89,14 +90,20 @@ export class FakeTelegram implements FakePlatform {
   // --- inbound ------------------------------------------------------------------------------------
 
   /** Queue a raw update for `account` (or post it to the bot's webhook); returns its `update_id`. */
-  async injectUpdate(account: string, update: Omit<Update, "update_id"> & { update_id?: number }): Promise<number> {
+  async injectUpdate(
+    account: string,
+    update: Omit<Update, "update_id"> & { update_id?: number },
+  ): Promise<number> {
     const state = this.#state(account);
     const full = { ...update, update_id: update.update_id ?? state.nextUpdateId } as Update;
     state.nextUpdateId = Math.max(state.nextUpdateId, full.update_id + 1);
     if (state.webhook) {
       const res = await fetch(state.webhook.url, {
         method: "POST",
-        headers: { ...json, ...(state.webhook.secret ? { "x-telegram-bot-api-secret-token": state.webhook.secret } : {}) },
+        headers: {
+          ...json,
+          ...(state.webhook.secret ? { "x-telegram-bot-api-secret-token": state.webhook.secret } : {}),
+        },
         body: JSON.stringify(full),
       });
       await res.arrayBuffer();
@@ -114,7 +121,7 @@ export class FakeTelegram implements FakePlatform {
   }
 
   /** A `Message` as Telegram would deliver it for a conformance inbound. */
-  message(m: FakeInbound): Message {
+  message(m: FakeInbound): NonNullable<Update["message"]> {
     const bot = this.bot(m.account ?? "default");
     const chatId = wireId(m.chatId);
     const chat =
@@ -144,7 +151,7 @@ export class FakeTelegram implements FakePlatform {
       message.message_thread_id = Number(m.threadId);
       message.is_topic_message = true;
     }
-    return message as unknown as Message;
+    return message as unknown as NonNullable<Update["message"]>;
   }
 
   // --- outbound -----------------------------------------------------------------------------------
@@ -165,14 +172,22 @@ export class FakeTelegram implements FakePlatform {
       };
       const timer = setTimeout(() => {
         this.#sentListeners.delete(listener);
-        reject(new Error(`no matching message sent within ${timeoutMs} ms; sent: ${JSON.stringify(this.#sent.map((s) => s.text))}`));
+        reject(
+          new Error(
+            `no matching message sent within ${timeoutMs} ms; sent: ${JSON.stringify(this.#sent.map((s) => s.text))}`,
+          ),
+        );
       }, timeoutMs);
       this.#sentListeners.add(listener);
     });
   }
 
   /** Resolve when a call to `method` matching `predicate` was recorded (past or future). */
-  async waitForCall(method: string, predicate: (c: FakeCall) => boolean = () => true, timeoutMs = 5000): Promise<FakeCall> {
+  async waitForCall(
+    method: string,
+    predicate: (c: FakeCall) => boolean = () => true,
+    timeoutMs = 5000,
+  ): Promise<FakeCall> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const call = this.calls.find((c) => c.method === method && predicate(c));
@@ -189,9 +204,20 @@ export class FakeTelegram implements FakePlatform {
   }
 
   /** Make the next `count` calls of `method` (any bot) fail like Telegram: JSON error, 502 as a proxy page. */
-  failNext(method: string, status: number, count: number, retryAfterSeconds?: number, description?: string): void {
+  failNext(
+    method: string,
+    status: number,
+    count: number,
+    retryAfterSeconds?: number,
+    description?: string,
+  ): void {
     const list = this.#failures.get(method) ?? [];
-    list.push({ status, count, ...(retryAfterSeconds !== undefined ? { retryAfter: retryAfterSeconds } : {}), ...(description ? { description } : {}) });
+    list.push({
+      status,
+      count,
+      ...(retryAfterSeconds !== undefined ? { retryAfter: retryAfterSeconds } : {}),
+      ...(description ? { description } : {}),
+    });
     this.#failures.set(method, list);
   }
 
@@ -263,19 +289,37 @@ export class FakeTelegram implements FakePlatform {
       }
       const description =
         failure.description ??
-        (failure.status === 429 ? `Too Many Requests: retry after ${failure.retryAfter ?? 1}` : "Internal Server Error");
-      return error(res, failure.status, description, failure.status === 429 ? { retry_after: failure.retryAfter ?? 1 } : undefined);
+        (failure.status === 429
+          ? `Too Many Requests: retry after ${failure.retryAfter ?? 1}`
+          : "Internal Server Error");
+      return error(
+        res,
+        failure.status,
+        description,
+        failure.status === 429 ? { retry_after: failure.retryAfter ?? 1 } : undefined,
+      );
     }
 
     const bot = state.bot;
     switch (method) {
       case "getMe":
-        return ok(res, { id: bot.id, is_bot: true, first_name: bot.username, username: bot.username, can_join_groups: true, can_read_all_group_messages: false, supports_inline_queries: false });
+        return ok(res, {
+          id: bot.id,
+          is_bot: true,
+          first_name: bot.username,
+          username: bot.username,
+          can_join_groups: true,
+          can_read_all_group_messages: false,
+          supports_inline_queries: false,
+        });
       case "deleteWebhook":
         state.webhook = undefined;
         return ok(res, true);
       case "setWebhook":
-        state.webhook = { url: String(body.url), ...(body.secret_token ? { secret: String(body.secret_token) } : {}) };
+        state.webhook = {
+          url: String(body.url),
+          ...(body.secret_token ? { secret: String(body.secret_token) } : {}),
+        };
         return ok(res, true);
       case "getUpdates":
         return this.#getUpdates(state, body, res);
@@ -284,7 +328,13 @@ export class FakeTelegram implements FakePlatform {
       case "editMessageText": {
         const parsed = this.#parseText(body);
         if ("error" in parsed) return error(res, 400, parsed.error);
-        return ok(res, { message_id: body.message_id, date: now(), edit_date: now(), chat: { id: body.chat_id, type: "private" }, text: parsed.text });
+        return ok(res, {
+          message_id: body.message_id,
+          date: now(),
+          edit_date: now(),
+          chat: { id: body.chat_id, type: "private" },
+          text: parsed.text,
+        });
       }
       case "sendChatAction":
         if (body.message_thread_id === 1) return error(res, 400, "Bad Request: message thread not found");
@@ -294,15 +344,23 @@ export class FakeTelegram implements FakePlatform {
     }
   }
 
-  #getUpdates(state: BotState, body: Record<string, unknown>, res: ServerResponse): void {
+  #getUpdates(state: BotState, body: Record<string, unknown>, res: ServerResponse) {
     if (state.webhook) {
-      return error(res, 409, "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first");
+      return error(
+        res,
+        409,
+        "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first",
+      );
     }
     // Telegram ends an older long poll when a newer one arrives.
     if (state.waiter) {
       const old = state.waiter;
       this.#dropWaiter(state);
-      error(old.res, 409, "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running");
+      error(
+        old.res,
+        409,
+        "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running",
+      );
     }
     const offset = typeof body.offset === "number" ? body.offset : undefined;
     if (offset !== undefined) state.queue = state.queue.filter((u) => u.update_id >= offset);
@@ -324,11 +382,15 @@ export class FakeTelegram implements FakePlatform {
     });
   }
 
-  #sendMessage(state: BotState, body: Record<string, unknown>, res: ServerResponse): void {
+  #sendMessage(state: BotState, body: Record<string, unknown>, res: ServerResponse) {
     if (body.message_thread_id === 1) return error(res, 400, "Bad Request: message thread not found");
     if (body.parse_mode && this.#rejectFormatted > 0) {
       this.#rejectFormatted--;
-      return error(res, 400, "Bad Request: can't parse entities: Can't find end tag corresponding to start tag \"b\"");
+      return error(
+        res,
+        400,
+        "Bad Request: can't parse entities: Can't find end tag corresponding to start tag \"b\"",
+      );
     }
     const parsed = this.#parseText(body);
     if ("error" in parsed) return error(res, 400, parsed.error);
@@ -339,7 +401,9 @@ export class FakeTelegram implements FakePlatform {
       chat: { id: body.chat_id, type: "private" },
       from: { id: state.bot.id, is_bot: true, first_name: state.bot.username, username: state.bot.username },
       text: parsed.text,
-      ...(typeof body.message_thread_id === "number" ? { message_thread_id: body.message_thread_id, is_topic_message: true } : {}),
+      ...(typeof body.message_thread_id === "number"
+        ? { message_thread_id: body.message_thread_id, is_topic_message: true }
+        : {}),
     };
     const sent: FakeSent = {
       account: state.bot.account,
@@ -382,7 +446,9 @@ export class FakeTelegram implements FakePlatform {
     const w = state.waiter;
     if (!w) return;
     this.#dropWaiter(state);
-    const updates = state.queue.filter((u) => w.offset === undefined || u.update_id >= w.offset).slice(0, w.limit);
+    const updates = state.queue
+      .filter((u) => w.offset === undefined || u.update_id >= w.offset)
+      .slice(0, w.limit);
     ok(w.res, updates);
   }
 
@@ -406,8 +472,18 @@ export class FakeTelegram implements FakePlatform {
   }
 }
 
-export const DEFAULT_BOT: FakeBot = { account: "default", token: "111111:default-token", id: 111111, username: "switchboard_bot" };
-export const SECOND_BOT: FakeBot = { account: "second", token: "222222:second-token", id: 222222, username: "second_bot" };
+export const DEFAULT_BOT: FakeBot = {
+  account: "default",
+  token: "111111:default-token",
+  id: 111111,
+  username: "switchboard_bot",
+};
+export const SECOND_BOT: FakeBot = {
+  account: "second",
+  token: "222222:second-token",
+  id: 222222,
+  username: "second_bot",
+};
 
 function ok(res: ServerResponse, result: unknown): void {
   if (res.writableEnded || res.destroyed) return;
@@ -415,10 +491,17 @@ function ok(res: ServerResponse, result: unknown): void {
   res.end(JSON.stringify({ ok: true, result }));
 }
 
-function error(res: ServerResponse, code: number, description: string, parameters?: Record<string, unknown>): void {
+function error(
+  res: ServerResponse,
+  code: number,
+  description: string,
+  parameters?: Record<string, unknown>,
+): void {
   if (res.writableEnded || res.destroyed) return;
   res.writeHead(code, json);
-  res.end(JSON.stringify({ ok: false, error_code: code, description, ...(parameters ? { parameters } : {}) }));
+  res.end(
+    JSON.stringify({ ok: false, error_code: code, description, ...(parameters ? { parameters } : {}) }),
+  );
 }
 
 function now(): number {

@@ -10,10 +10,22 @@ describe("Markdown to Telegram HTML", () => {
     ["italic with underscores", "an _emphasised_ word", "an <i>emphasised</i> word"],
     ["snake_case stays literal", "call my_func_name now", "call my_func_name now"],
     ["strikethrough", "~~gone~~", "<s>gone</s>"],
-    ["inline code, escaped and unformatted", "run `a < b && **c**`", "run <code>a &lt; b &amp;&amp; **c**</code>"],
+    [
+      "inline code, escaped and unformatted",
+      "run `a < b && **c**`",
+      "run <code>a &lt; b &amp;&amp; **c**</code>",
+    ],
     ["escapes < > &", "1 < 2 & 3 > 2", "1 &lt; 2 &amp; 3 &gt; 2"],
-    ["link", "see [the docs](https://example.com/a?b=1&c=2)", 'see <a href="https://example.com/a?b=1&amp;c=2">the docs</a>'],
-    ["link with parentheses in the URL", "[wiki](https://en.wikipedia.org/wiki/Foo_(bar))", '<a href="https://en.wikipedia.org/wiki/Foo_(bar)">wiki</a>'],
+    [
+      "link",
+      "see [the docs](https://example.com/a?b=1&c=2)",
+      'see <a href="https://example.com/a?b=1&amp;c=2">the docs</a>',
+    ],
+    [
+      "link with parentheses in the URL",
+      "[wiki](https://en.wikipedia.org/wiki/Foo_(bar))",
+      '<a href="https://en.wikipedia.org/wiki/Foo_(bar)">wiki</a>',
+    ],
     ["formatted link text", "[**bold** link](https://x.io)", '<a href="https://x.io"><b>bold</b> link</a>'],
     ["unsafe link scheme stays text", "[x](javascript:alert(1))", "[x](javascript:alert(1))"],
     ["autolink", "<https://example.com>", '<a href="https://example.com">https://example.com</a>'],
@@ -38,7 +50,9 @@ describe("Markdown to Telegram HTML", () => {
 
   it("renders a fenced block without language as a bare pre, and an unclosed fence to the end", () => {
     expect(markdownToTelegramHtml("```\nx <y>\n```")).toBe("<pre>x &lt;y&gt;</pre>");
-    expect(markdownToTelegramHtml("text\n```py\nprint(1)")).toBe('text\n<pre><code class="language-py">print(1)</code></pre>');
+    expect(markdownToTelegramHtml("text\n```py\nprint(1)")).toBe(
+      'text\n<pre><code class="language-py">print(1)</code></pre>',
+    );
   });
 
   it("always produces HTML that Telegram's parser accepts, never longer in visible text than the Markdown", () => {
@@ -65,8 +79,11 @@ describe("Markdown to Telegram HTML", () => {
 
 describe("Markdown to plain text", () => {
   it("keeps the words and drops the markup", () => {
-    const md = "# Title\n**bold** and _it_ with `code` and [link](https://x.io)\n- item\n```ts\nconst a = 1;\n```";
-    expect(markdownToPlainText(md)).toBe("Title\nbold and it with code and link (https://x.io)\n• item\nconst a = 1;");
+    const md =
+      "# Title\n**bold** and _it_ with `code` and [link](https://x.io)\n- item\n```ts\nconst a = 1;\n```";
+    expect(markdownToPlainText(md)).toBe(
+      "Title\nbold and it with code and link (https://x.io)\n• item\nconst a = 1;",
+    );
   });
 
   it("does not escape HTML characters", () => {

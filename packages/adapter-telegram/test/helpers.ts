@@ -5,7 +5,11 @@ import { type TelegramAdapterConfig, telegramConfigSchema } from "../src/index.t
 import type { FakeBot, FakeTelegram } from "./fake-telegram.ts";
 
 /** A validated account config pointing at the fake, as the gateway would build it. */
-export function configFor(fake: FakeTelegram, bot: FakeBot, extra: Record<string, unknown> = {}): TelegramAdapterConfig {
+export function configFor(
+  fake: FakeTelegram,
+  bot: FakeBot,
+  extra: Record<string, unknown> = {},
+): TelegramAdapterConfig {
   return telegramConfigSchema.parse({ token: bot.token, api_url: fake.url, poll_timeout_s: 5, ...extra });
 }
 
@@ -20,7 +24,9 @@ export interface TestContext {
 }
 
 /** A hand-built `AdapterContext`: dispatch records, `http.route` collects, `dispatchDelayMs` slows core down. */
-export function testContext(options: { stateDir?: string; dispatch?: (m: InboundMessage) => Promise<void> } = {}): TestContext {
+export function testContext(
+  options: { stateDir?: string; dispatch?: (m: InboundMessage) => Promise<void> } = {},
+): TestContext {
   const inbound: InboundMessage[] = [];
   const routes = new Map<string, HttpHandler>();
   const abort = new AbortController();
@@ -40,7 +46,8 @@ export function testContext(options: { stateDir?: string; dispatch?: (m: Inbound
     async waitForInbound(n, timeoutMs = 5000) {
       const deadline = Date.now() + timeoutMs;
       while (inbound.length < n) {
-        if (Date.now() > deadline) throw new Error(`expected ${n} dispatched messages, got ${inbound.length}`);
+        if (Date.now() > deadline)
+          throw new Error(`expected ${n} dispatched messages, got ${inbound.length}`);
         await new Promise((r) => setTimeout(r, 10));
       }
       return inbound;

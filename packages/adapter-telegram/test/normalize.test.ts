@@ -11,10 +11,16 @@ const FORUM = { id: -1001234, type: "supergroup", title: "Team", is_forum: true 
 const date = 1_700_000_000;
 
 type Msg = Record<string, unknown>;
-const msg = (m: Msg): Omit<Update, "update_id"> => ({ message: { message_id: 10, date, from: ALICE, ...m } as never });
+const msg = (m: Msg): Omit<Update, "update_id"> => ({
+  message: { message_id: 10, date, from: ALICE, ...m } as never,
+});
 
 /** Each row: an inbound Telegram message and what core must receive for it. */
-const TABLE: Array<{ name: string; update: Omit<Update, "update_id">; expected: Partial<InboundMessage> | undefined }> = [
+const TABLE: Array<{
+  name: string;
+  update: Omit<Update, "update_id">;
+  expected: Partial<InboundMessage> | undefined;
+}> = [
   {
     name: "a private chat is a dm with the user's id and name",
     update: msg({ chat: { id: 42, type: "private", first_name: "Alice" }, text: "hello" }),
@@ -34,7 +40,12 @@ const TABLE: Array<{ name: string; update: Omit<Update, "update_id">; expected: 
   {
     name: "a forum topic message carries its topic as thread and topic id",
     update: msg({ chat: FORUM, message_thread_id: 77, is_topic_message: true, text: "in topic" }),
-    expected: { chat: { id: "-1001234", type: "group", name: "Team" }, threadId: "77", topicId: "77", text: "in topic" },
+    expected: {
+      chat: { id: "-1001234", type: "group", name: "Team" },
+      threadId: "77",
+      topicId: "77",
+      text: "in topic",
+    },
   },
   {
     name: "a forum message outside any topic belongs to the General topic 1",
@@ -69,7 +80,14 @@ const TABLE: Array<{ name: string; update: Omit<Update, "update_id">; expected: 
     update: msg({
       chat: { id: -555, type: "group", title: "Friends" },
       text: "hey Bot look",
-      entities: [{ type: "text_mention", offset: 4, length: 3, user: { id: DEFAULT_BOT.id, is_bot: true, first_name: "Bot" } }],
+      entities: [
+        {
+          type: "text_mention",
+          offset: 4,
+          length: 3,
+          user: { id: DEFAULT_BOT.id, is_bot: true, first_name: "Bot" },
+        },
+      ],
     }),
     expected: { mentionsBot: true, text: "hey Bot look" },
   },
@@ -125,27 +143,55 @@ const TABLE: Array<{ name: string; update: Omit<Update, "update_id">; expected: 
   },
   {
     name: "the bot's own message is flagged isSelf",
-    update: msg({ chat: { id: 42, type: "private", first_name: "Alice" }, from: { id: DEFAULT_BOT.id, is_bot: true, first_name: "Bot" }, text: "me" }),
+    update: msg({
+      chat: { id: 42, type: "private", first_name: "Alice" },
+      from: { id: DEFAULT_BOT.id, is_bot: true, first_name: "Bot" },
+      text: "me",
+    }),
     expected: { isSelf: true, user: { id: String(DEFAULT_BOT.id), name: "Bot", isBot: true } },
   },
   {
     name: "another bot is a bot but not self",
-    update: msg({ chat: { id: -555, type: "group", title: "Friends" }, from: { id: 999, is_bot: true, first_name: "Other" }, text: "beep" }),
+    update: msg({
+      chat: { id: -555, type: "group", title: "Friends" },
+      from: { id: 999, is_bot: true, first_name: "Other" },
+      text: "beep",
+    }),
     expected: { isSelf: undefined, user: { id: "999", name: "Other", isBot: true } },
   },
   {
     name: "a photo with a caption carries the caption and an image",
-    update: msg({ chat: { id: 42, type: "private", first_name: "Alice" }, photo: [{ file_id: "f", file_unique_id: "u", width: 1, height: 1 }], caption: "look" }),
+    update: msg({
+      chat: { id: 42, type: "private", first_name: "Alice" },
+      photo: [{ file_id: "f", file_unique_id: "u", width: 1, height: 1 }],
+      caption: "look",
+    }),
     expected: { text: "look", media: [{ kind: "image" }] },
   },
   {
     name: "a channel post is a channel message from the channel",
-    update: { channel_post: { message_id: 3, date, chat: { id: -1007, type: "channel", title: "News" }, sender_chat: { id: -1007, type: "channel", title: "News" }, text: "post" } as never },
-    expected: { chat: { id: "-1007", type: "channel", name: "News" }, user: { id: "-1007", name: "News", isBot: false } },
+    update: {
+      channel_post: {
+        message_id: 3,
+        date,
+        chat: { id: -1007, type: "channel", title: "News" },
+        sender_chat: { id: -1007, type: "channel", title: "News" },
+        text: "post",
+      } as never,
+    },
+    expected: {
+      chat: { id: "-1007", type: "channel", name: "News" },
+      user: { id: "-1007", name: "News", isBot: false },
+    },
   },
   {
     name: "a service message (topic created) is not dispatched",
-    update: msg({ chat: FORUM, message_thread_id: 80, is_topic_message: true, forum_topic_created: { name: "New", icon_color: 1 } }),
+    update: msg({
+      chat: FORUM,
+      message_thread_id: 80,
+      is_topic_message: true,
+      forum_topic_created: { name: "New", icon_color: 1 },
+    }),
     expected: undefined,
   },
 ];
@@ -178,7 +224,8 @@ describe("normalizing Telegram updates", () => {
       const inbound = got[i]!;
       expect(inbound, row.name).toMatchObject({ platform: "telegram", account: "default" });
       for (const [key, value] of Object.entries(row.expected!)) {
-        if (value === undefined) expect(inbound[key as keyof InboundMessage], `${row.name}: ${key}`).toBeUndefined();
+        if (value === undefined)
+          expect(inbound[key as keyof InboundMessage], `${row.name}: ${key}`).toBeUndefined();
         else expect(inbound[key as keyof InboundMessage], `${row.name}: ${key}`).toEqual(value);
       }
     });

@@ -10,9 +10,12 @@ describe("sending to Telegram", () => {
   let fake: FakeTelegram;
   const adapters: TelegramAdapter[] = [];
   const make = (extra: Record<string, unknown> = {}, bot = DEFAULT_BOT) => {
-    const a = createTelegramAdapter(configFor(fake, bot, { bot_id: bot.id, bot_username: bot.username, ...extra }), {
-      account: bot.account,
-    });
+    const a = createTelegramAdapter(
+      configFor(fake, bot, { bot_id: bot.id, bot_username: bot.username, ...extra }),
+      {
+        account: bot.account,
+      },
+    );
     adapters.push(a);
     return a;
   };
@@ -55,7 +58,13 @@ describe("sending to Telegram", () => {
   });
 
   it("retries plain text only once: a second entity error is thrown", async () => {
-    fake.failNext("sendMessage", 400, 2, undefined, "Bad Request: can't parse entities: Unsupported start tag");
+    fake.failNext(
+      "sendMessage",
+      400,
+      2,
+      undefined,
+      "Bad Request: can't parse entities: Unsupported start tag",
+    );
     await expect(make().send(DM, { text: "**x**" })).rejects.toBeInstanceOf(EntityParseError);
     expect(callsOf("sendMessage")).toHaveLength(2);
   });
@@ -109,7 +118,14 @@ describe("sending to Telegram", () => {
 
   it("advertises 4,096 UTF-16 units, which Telegram accepts and one more it refuses", async () => {
     const a = make();
-    expect(a.capabilities).toMatchObject({ maxMessageLength: 4096, lengthUnit: "utf16", format: "html", edit: true, typing: true, threads: true });
+    expect(a.capabilities).toMatchObject({
+      maxMessageLength: 4096,
+      lengthUnit: "utf16",
+      format: "html",
+      edit: true,
+      typing: true,
+      threads: true,
+    });
     // 2,048 emoji are 4,096 UTF-16 units (surrogate pairs) but only 2,048 code points.
     const full = "👍".repeat(2048);
     expect(full.length).toBe(4096);
@@ -148,7 +164,9 @@ describe("sending to Telegram", () => {
     fake.failNext("editMessageText", 400, 2, undefined, "Bad Request: can't parse entities: nope");
     const a = make();
     await expect(a.edit(DM, "5", { text: "x", format: "plain" })).rejects.toBeInstanceOf(EntityParseError);
-    const wrong = createTelegramAdapter(configFor(fake, { ...DEFAULT_BOT, token: "999:unknown" }, { bot_id: 1, bot_username: "nobody_bot" }));
+    const wrong = createTelegramAdapter(
+      configFor(fake, { ...DEFAULT_BOT, token: "999:unknown" }, { bot_id: 1, bot_username: "nobody_bot" }),
+    );
     adapters.push(wrong);
     await expect(wrong.send(DM, { text: "hi" })).rejects.toBeInstanceOf(AuthError);
   });
@@ -163,14 +181,29 @@ describe("sending to Telegram", () => {
 
   it("shows typing in the right topic with sendChatAction", async () => {
     await make().typing({ ...DM, chatId: "-1001234", threadId: "77" });
-    expect(callsOf("sendChatAction")[0]!.body).toEqual({ chat_id: -1001234, action: "typing", message_thread_id: 77 });
+    expect(callsOf("sendChatAction")[0]!.body).toEqual({
+      chat_id: -1001234,
+      action: "typing",
+      message_thread_id: 77,
+    });
   });
 
   it("edits with editMessageText as HTML, and treats 'message is not modified' as done", async () => {
     const a = make();
     await a.edit(DM, "5", { text: "**new**" });
-    expect(callsOf("editMessageText")[0]!.body).toMatchObject({ chat_id: 42, message_id: 5, text: "<b>new</b>", parse_mode: "HTML" });
-    fake.failNext("editMessageText", 400, 1, undefined, "Bad Request: message is not modified: specified new message content and reply markup are exactly the same");
+    expect(callsOf("editMessageText")[0]!.body).toMatchObject({
+      chat_id: 42,
+      message_id: 5,
+      text: "<b>new</b>",
+      parse_mode: "HTML",
+    });
+    fake.failNext(
+      "editMessageText",
+      400,
+      1,
+      undefined,
+      "Bad Request: message is not modified: specified new message content and reply markup are exactly the same",
+    );
     await expect(a.edit(DM, "5", { text: "**new**" })).resolves.toBeUndefined();
   });
 
@@ -187,7 +220,9 @@ describe("sending to Telegram", () => {
   });
 
   it("refuses to start with a token Telegram rejects, naming the account", async () => {
-    const wrong = createTelegramAdapter(configFor(fake, { ...DEFAULT_BOT, token: "999:unknown" }), { account: "support" });
+    const wrong = createTelegramAdapter(configFor(fake, { ...DEFAULT_BOT, token: "999:unknown" }), {
+      account: "support",
+    });
     adapters.push(wrong);
     const err = await wrong.start(testContext().ctx).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AuthError);

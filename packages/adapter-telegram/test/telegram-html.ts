@@ -40,18 +40,25 @@ export function parseTelegramHtml(html: string): { text: string } | { error: str
       const name = rawName!.toLowerCase();
       if (slash) {
         const open = stack.pop();
-        if (open !== name) return { error: `Unmatched end tag at byte offset ${byteOffset(html, i)}, expected "</${open ?? ""}>", found "</${name}>"` };
+        if (open !== name)
+          return {
+            error: `Unmatched end tag at byte offset ${byteOffset(html, i)}, expected "</${open ?? ""}>", found "</${name}>"`,
+          };
       } else {
-        if (!TAGS.has(name)) return { error: `Unsupported start tag "${name}" at byte offset ${byteOffset(html, i)}` };
+        if (!TAGS.has(name))
+          return { error: `Unsupported start tag "${name}" at byte offset ${byteOffset(html, i)}` };
         const top = stack[stack.length - 1];
         // Only `<code>` may sit inside `<pre>`; nothing may sit inside `<code>`.
         if (top === "code" || (top === "pre" && name !== "code")) {
-          return { error: `Can't nest entity "${name}" inside "${top}" at byte offset ${byteOffset(html, i)}` };
+          return {
+            error: `Can't nest entity "${name}" inside "${top}" at byte offset ${byteOffset(html, i)}`,
+          };
         }
         if (name === "span" && !/class\s*=\s*["']?tg-spoiler/.test(attrs ?? "")) {
           return { error: `Tag "span" must have class "tg-spoiler" at byte offset ${byteOffset(html, i)}` };
         }
-        if (name === "a" && !/href\s*=/.test(attrs ?? "")) return { error: `Tag "a" must have an href at byte offset ${byteOffset(html, i)}` };
+        if (name === "a" && !/href\s*=/.test(attrs ?? ""))
+          return { error: `Tag "a" must have an href at byte offset ${byteOffset(html, i)}` };
         stack.push(name);
       }
       i += whole.length;
@@ -61,7 +68,11 @@ export function parseTelegramHtml(html: string): { text: string } | { error: str
       const m = ENTITY.exec(html.slice(i));
       if (!m) return { error: `Unsupported HTML entity at byte offset ${byteOffset(html, i)}` };
       const name = m[1]!;
-      text += NAMED[name] ?? String.fromCodePoint(name.startsWith("#x") ? Number.parseInt(name.slice(2), 16) : Number(name.slice(1)));
+      text +=
+        NAMED[name] ??
+        String.fromCodePoint(
+          name.startsWith("#x") ? Number.parseInt(name.slice(2), 16) : Number(name.slice(1)),
+        );
       i += m[0].length;
       continue;
     }

@@ -15,18 +15,28 @@ describe("webhook mode", () => {
   const post = (body: string, secret: string | undefined, path = "/telegram/default") =>
     fetch(`${bridge.url}${path}`, {
       method: "POST",
-      headers: { "content-type": "application/json", ...(secret !== undefined ? { [SECRET_HEADER]: secret } : {}) },
+      headers: {
+        "content-type": "application/json",
+        ...(secret !== undefined ? { [SECRET_HEADER]: secret } : {}),
+      },
       body,
     });
   const update = (id: number, text: string) =>
-    JSON.stringify({ update_id: id, message: fake.message({ chatType: "dm", chatId: "42", userId: "42", text }) });
+    JSON.stringify({
+      update_id: id,
+      message: fake.message({ chatType: "dm", chatId: "42", userId: "42", text }),
+    });
 
   beforeEach(async () => {
     fake = await FakeTelegram.start();
     t = testContext();
     bridge = await t.serve();
     adapter = createTelegramAdapter(
-      configFor(fake, DEFAULT_BOT, { mode: "webhook", webhook_secret: SECRET, webhook_url: `${bridge.url}/telegram/default` }),
+      configFor(fake, DEFAULT_BOT, {
+        mode: "webhook",
+        webhook_secret: SECRET,
+        webhook_url: `${bridge.url}/telegram/default`,
+      }),
     );
     await adapter.start(t.ctx);
   });
@@ -67,7 +77,9 @@ describe("webhook mode", () => {
   });
 
   it("mounts on a configured path", async () => {
-    const other = createTelegramAdapter(configFor(fake, DEFAULT_BOT, { mode: "webhook", webhook_secret: SECRET, webhook_path: "/hooks/tg" }));
+    const other = createTelegramAdapter(
+      configFor(fake, DEFAULT_BOT, { mode: "webhook", webhook_secret: SECRET, webhook_path: "/hooks/tg" }),
+    );
     const t2 = testContext();
     await other.start(t2.ctx);
     const b2 = await t2.serve();

@@ -104,9 +104,14 @@ export function longText(prefix: string, n: number): string {
 /**
  * The built-in offline provider: replies `[<agent id>] <last user text>` word by word. Magic inputs drive
  * tests (see the README): `/sleep <ms>`, `[[sleep:<ms>]]`, `[[fail]]`, `[[long:<n>]]`, `[[silent]]`,
- * `[[tool:<name> <json>]]`.
+ * `[[system]]`, `[[tool:<name> <json>]]`.
  */
-export async function* runEcho(turn: AgentTurn, tools: AgentTool[], ctx: ToolContext): AsyncGenerator<AgentEvent, TerminalEvent> {
+export async function* runEcho(
+  turn: AgentTurn,
+  tools: AgentTool[],
+  ctx: ToolContext,
+  system: string,
+): AsyncGenerator<AgentEvent, TerminalEvent> {
   const signal = ctx.signal;
   const input = lastUserText(turn.history, turn.input);
   const prefix = `[${turn.agent.id}] `;
@@ -147,6 +152,8 @@ export async function* runEcho(turn: AgentTurn, tools: AgentTool[], ctx: ToolCon
     reply = `${prefix}${lines.join("\n")}`;
   } else if (input.includes("[[silent]]")) {
     reply = "[SILENT]";
+  } else if (input.includes("[[system]]")) {
+    reply = `${prefix}${system}`;
   } else if (longMatch) {
     reply = longText(prefix, Math.min(Number(longMatch[1]), ECHO_MAX_LONG_CHARS));
   } else {

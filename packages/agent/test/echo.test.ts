@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type AgentEvent, HookRunner, definePlugin } from "@switchboard/core";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -96,6 +96,15 @@ describe("echo provider", () => {
     const config = await configFrom(home.dir, YAML);
     const events = await collect(createAgentRunner().run(makeTurn(profile(config, "main"), "nothing to report [[silent]]")));
     expect(terminal(events)).toMatchObject({ type: "finish", text: "[SILENT]" });
+  });
+
+  it("replies with its system prompt on [[system]], so persona tests run offline", async () => {
+    const config = await configFrom(home.dir, YAML);
+    const agent = profile(config, "helper");
+    mkdirSync(agent.home, { recursive: true });
+    writeFileSync(join(agent.home, "SOUL.md"), "You are the helper persona.");
+    const events = await collect(createAgentRunner().run(makeTurn(agent, "who are you? [[system]]")));
+    expect(terminal(events)).toMatchObject({ type: "finish", text: expect.stringMatching(/^\[helper\] You are the helper persona\.\n\n## Session context/) });
   });
 
   it("replies with exactly n characters of paragraphs and closed code fences on [[long:n]]", async () => {

@@ -23,7 +23,12 @@ const scopeRunner: AgentRunner = {
   },
 };
 
-describe("concurrency", () => {
+const RUNNERS: Array<[string, () => AgentRunner, (agent: string, token: string) => string]> = [
+  ["a runner answering from the ambient agent scope", () => scopeRunner, (a, t) => `[${a}] ${t} history=none`],
+  ["the agent runtime's echo provider", () => createAgentRunner(), (a, t) => `[${a}] ${t}`],
+];
+
+describe.each(RUNNERS)("concurrency with %s", (_name, makeRunner, expected) => {
   let api: TestApi;
   beforeAll(async () => {
     api = await startApi(
@@ -31,7 +36,7 @@ describe("concurrency", () => {
         agents: Object.fromEntries(AGENTS.map((a) => [a, {}])),
         api_server: { keys: [{ key: KEYS.admin, agents: "*" }] },
       },
-      { runner: scopeRunner },
+      { runner: makeRunner() },
     );
   });
   afterAll(async () => {

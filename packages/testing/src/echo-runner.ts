@@ -6,7 +6,7 @@ function lastUserText(turn: AgentTurn): string {
   return typeof m.content === "string" ? m.content : m.content.map((p) => (p.type === "text" ? p.text : "")).join(" ");
 }
 
-/** A long Markdown reply with paragraphs and fenced code, `n` characters long (for chunking tests). */
+/** A long Markdown reply with paragraphs and fenced code, at least `n` characters long (for chunking tests). */
 export function longReply(n: number): string {
   const parts: string[] = [];
   let len = 0;
@@ -20,7 +20,8 @@ export function longReply(n: number): string {
     len += block.length + 2;
     i++;
   }
-  return parts.join("\n\n").slice(0, n);
+  // Whole blocks only, so the reply itself never ends inside a code fence.
+  return parts.join("\n\n");
 }
 
 /**

@@ -1,5 +1,5 @@
 import { mkdir, realpath } from "node:fs/promises";
-import { isAbsolute, relative, resolve, sep } from "node:path";
+import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import { type AgentProfile, agentHome, memoryDir, skillsDir, useAgent } from "@switchboard/core";
 import { ToolError } from "./types.ts";
 
@@ -34,11 +34,15 @@ export async function resolveInside(agent: AgentProfile, base: string, parts: st
   }
   if (opts.create) await mkdir(base, { recursive: true });
   const realHome = (await realOrUndefined(home)) ?? home;
-  // Check the deepest existing ancestor: a symlinked directory or file must still land inside the home.
+  // The root home (main's) holds the other agents' homes under agents/: they are never main's to touch.
+  const realRoot = (await realOrUndefined(agent.rootHome)) ?? agent.rootHome;
+  const othersDir = join(realRoot, "agents");
+  const guardOthers = !isInside(othersDir, realHome);
+  // A symlinked directory or file must still land inside the home once resolved.
   for (const candidate of [target, base]) {
     const real = await realOrUndefined(candidate);
     if (real === undefined) continue;
-    if (!isInside(realHome, real)) {
+    if (!isInside(realHome, real) || (guardOthers && isInside(othersDir, real))) {
       throw new ToolError(`path ${JSON.stringify(parts.join("/"))} resolves outside agent "${agent.id}"'s home and is refused`, "path_escape");
     }
   }

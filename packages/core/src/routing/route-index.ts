@@ -23,13 +23,17 @@ const SLOTS = [
 
 const SLOT_OF = new Map<keyof SessionSource, number>(SLOTS.map((f, i) => [f, i]));
 
-/** A compiled route: `sets[i]` holds the accepted values of slot `slots[i]`. */
+/**
+ * A route as stored in one bucket: only the conditions the bucket does not already guarantee (its
+ * platform group and its filing field are implied by where it was found). A single accepted value is
+ * kept inline (`one`) — the common case — so the check is a string compare, not a Set lookup.
+ */
 export interface IndexedRoute {
   index: number;
   slots: number[];
+  one: Array<string | undefined>;
   sets: Array<ReadonlySet<string>>;
 }
-
 /**
  * Read a source into slot order once per lookup. Named reads keep property access cheap even though
  * sources come in many shapes; "" counts as absent and the default account is spelled `default`.
@@ -48,10 +52,12 @@ function readSlots(s: SessionSource, out: Array<string | undefined>): void {
 }
 
 function routeMatches(route: IndexedRoute, values: ReadonlyArray<string | undefined>): boolean {
-  const { slots, sets } = route;
+  const { slots, one, sets } = route;
   for (let i = 0; i < slots.length; i++) {
     const v = values[slots[i]!];
-    if (v === undefined || !sets[i]!.has(v)) return false;
+    if (v === undefined) return false;
+    const single = one[i];
+    if (single !== undefined ? v !== single : !sets[i]!.has(v)) return false;
   }
   return true;
 }
@@ -69,19 +75,29 @@ interface Group {
 
 const newGroup = (): Group => ({ all: [], buckets: SLOTS.map(() => undefined), used: [] });
 
-function file(group: Group, route: IndexedRoute): void {
-  const at = route.slots.findIndex((s) => s !== PLATFORM_SLOT);
+/** A compiled match: accepted values per slot, in slot order. */
+type SlotMatch = Array<readonly [slot: number, values: ReadonlySet<string>]>;
+
+function file(group: Group, index: number, match: SlotMatch): void {
+  const at = match.findIndex(([slot]) => slot !== PLATFORM_SLOT);
+  const rest = match.filter(([slot], i) => slot !== PLATFORM_SLOT && i !== at);
+  const route: IndexedRoute = {
+    index,
+    slots: rest.map(([slot]) => slot),
+    one: rest.map(([, set]) => (set.size === 1 ? [...set][0] : undefined)),
+    sets: rest.map(([, set]) => set),
+  };
   if (at < 0) {
     group.all.push(route);
     return;
   }
-  const slot = route.slots[at]!;
+  const [slot, values] = match[at]!;
   let byValue = group.buckets[slot];
   if (!byValue) {
     group.buckets[slot] = byValue = new Map();
     group.used = group.buckets.flatMap((b, i) => (b ? [i] : []));
   }
-  for (const value of route.sets[at]!) {
+  for (const value of values) {
     const list = byValue.get(value);
     if (list) list.push(route);
     else byValue.set(value, [route]);
@@ -91,6 +107,7 @@ function file(group: Group, route: IndexedRoute): void {
 /** The lowest route index in `group` that matches, if below `best`; else `best`. */
 function scan(group: Group | undefined, values: ReadonlyArray<string | undefined>, best: number): number {
   if (group === undefined) return best;
+  // Routes naming only the platform match every source of it: the first one is the only candidate.
   const all = group.all[0];
   if (all !== undefined && all.index < best) best = all.index;
   const { used, buckets } = group;
@@ -123,19 +140,18 @@ export function compileRouteIndex(routes: readonly RouteConfig[]): (source: Sess
   const byPlatform = new Map<string, Group>();
   const anyPlatform = newGroup();
   routes.forEach((r, index) => {
-    const compiled = compileMatch(r.match)
+    const match: SlotMatch = compileMatch(r.match)
       .map(([field, set]) => [SLOT_OF.get(field)!, set] as const)
       .sort((a, b) => a[0] - b[0]);
-    const route: IndexedRoute = { index, slots: compiled.map(([s]) => s), sets: compiled.map(([, set]) => set) };
-    const platforms = route.sets[route.slots.indexOf(PLATFORM_SLOT)];
+    const platforms = match.find(([slot]) => slot === PLATFORM_SLOT)?.[1];
     if (!platforms) {
-      file(anyPlatform, route);
+      file(anyPlatform, index, match);
       return;
     }
     for (const p of platforms) {
       let group = byPlatform.get(p);
       if (!group) byPlatform.set(p, (group = newGroup()));
-      file(group, route);
+      file(group, index, match);
     }
   });
   const any = anyPlatform.all.length > 0 || anyPlatform.used.length > 0 ? anyPlatform : undefined;
