@@ -14,6 +14,22 @@ import {
 } from "discord.js";
 import { PLATFORM } from "./types.ts";
 
+/** The gateway closed the session with a code discord.js will not reconnect after. */
+export class GatewayClosedError extends Error {
+  override name = "GatewayClosedError";
+  readonly code: number;
+  constructor(code: number) {
+    super(`discord gateway closed the session (code ${code})`);
+    this.code = code;
+  }
+}
+
+/** Close codes that need the user: 4004 bad token, 4014 privileged intent not enabled. */
+const CLOSE_AUTH_FAILED = 4004;
+const CLOSE_DISALLOWED_INTENTS = 4014;
+const INTENTS_HELP =
+  "the Message Content intent is not enabled: turn it on in the developer portal (Bot → Privileged Gateway Intents)";
+
 /** Used when a 429 carries no usable Retry-After. */
 const DEFAULT_RETRY_AFTER_MS = 1000;
 
@@ -24,6 +40,17 @@ const DEFAULT_RETRY_AFTER_MS = 1000;
  */
 export function toPlatformError(error: unknown, action = "request"): PlatformError {
   if (error instanceof PlatformError) return error;
+  if (error instanceof GatewayClosedError) {
+    if (error.code === CLOSE_AUTH_FAILED) {
+      return new AuthError(PLATFORM, "discord gateway rejected the bot token (4004): check DISCORD_BOT_TOKEN", {
+        cause: error,
+      });
+    }
+    if (error.code === CLOSE_DISALLOWED_INTENTS) {
+      return new AuthError(PLATFORM, `discord ${action} failed: ${INTENTS_HELP}`, { status: 403, cause: error });
+    }
+    return new PlatformError(PLATFORM, error.message, { cause: error });
+  }
   if (error instanceof DiscordRateLimitError) {
     const retryAfterMs = error.retryAfter > 0 ? Math.ceil(error.retryAfter) : DEFAULT_RETRY_AFTER_MS;
     const scope = error.global ? "global" : error.scope;
@@ -71,11 +98,7 @@ export function toPlatformError(error: unknown, action = "request"): PlatformErr
       );
     }
     if (error.code === DiscordjsErrorCodes.DisallowedIntents) {
-      return new AuthError(
-        PLATFORM,
-        "discord login failed: the Message Content intent is not enabled: turn it on in the developer portal (Bot → Privileged Gateway Intents)",
-        { status: 403, cause: error },
-      );
+      return new AuthError(PLATFORM, `discord login failed: ${INTENTS_HELP}`, { status: 403, cause: error });
     }
     return new PlatformError(PLATFORM, `discord ${action} failed: ${error.message}`, { cause: error });
   }

@@ -68,7 +68,11 @@ function tableToCodeBlock(rows: string[]): string[] {
       .map((c) => c.trim()),
   );
   const widths: number[] = [];
-  for (const row of cells) row.forEach((c, k) => (widths[k] = Math.max(widths[k] ?? 0, c.length)));
+  for (const row of cells) {
+    row.forEach((c, k) => {
+      widths[k] = Math.max(widths[k] ?? 0, c.length);
+    });
+  }
   const render = (row: string[]) =>
     widths
       .map((w, k) => (row[k] ?? "").padEnd(w))

@@ -22,13 +22,13 @@ import {
   ThreadAutoArchiveDuration,
 } from "discord.js";
 import { closeClient, createClient } from "./client.ts";
-import { toPlatformError } from "./errors.ts";
+import { GatewayClosedError, toPlatformError } from "./errors.ts";
 import { allowedMentions, renderContent } from "./format.ts";
 import { type BotIdentity, normalizeMessage } from "./normalize.ts";
 import { type DiscordAdapterConfig, discordConfigSchema, MAX_MESSAGE_LENGTH, PLATFORM } from "./types.ts";
 
 export { closeClient, createClient, DEFAULT_API_URL, surfaceRateLimits } from "./client.ts";
-export { toPlatformError } from "./errors.ts";
+export { GatewayClosedError, toPlatformError } from "./errors.ts";
 export { allowedMentions, markdownToDiscord, neutralizeMassMentions, renderContent } from "./format.ts";
 export {
   type BotIdentity,
@@ -74,6 +74,7 @@ export class DiscordAdapter implements PlatformAdapter {
   readonly config: DiscordAdapterConfig;
   readonly #readyTimeoutMs: number;
   #client: Client | undefined;
+  #closing: Promise<void> | undefined;
   #ctx: AdapterContext | undefined;
   #log: Logger | undefined;
   /** Per-channel tail of in-flight dispatches, so messages of one chat reach core in the order they were sent. */
@@ -125,8 +126,7 @@ export class DiscordAdapter implements PlatformAdapter {
     let onFatal: ((event: { code: number }) => void) | undefined;
     const gate = new Promise<void>((resolve, reject) => {
       client.once(Events.ClientReady, () => resolve());
-      onFatal = (event) =>
-        reject(new PlatformError(PLATFORM, `discord gateway closed the session (code ${event.code})`));
+      onFatal = (event) => reject(new GatewayClosedError(event.code));
       client.once(Events.ShardDisconnect, onFatal);
       timer = setTimeout(
         () =>
@@ -153,7 +153,9 @@ export class DiscordAdapter implements PlatformAdapter {
   async stop(): Promise<void> {
     const client = this.#client;
     this.#client = undefined;
-    if (client) await closeClient(client);
+    // A stop already under way (abort signal, then the gateway's own stop()) is awaited, not skipped.
+    if (client) this.#closing = closeClient(client).finally(() => (this.#closing = undefined));
+    await this.#closing;
   }
 
   async send(address: Address, message: OutboundMessage): Promise<SentMessage> {

@@ -7,9 +7,7 @@ export const PLATFORM = "discord";
 /** Discord rejects messages longer than this many characters. */
 export const MAX_MESSAGE_LENGTH = 2000;
 
-const TOKEN_HELP =
-  "is missing: set DISCORD_BOT_TOKEN in ~/.switchboard/.env and write `token: ${DISCORD_BOT_TOKEN}` " +
-  "(the bot token from the Discord developer portal, Bot page)";
+const TOKEN_HELP = `is missing: set DISCORD_BOT_TOKEN in ~/.switchboard/.env and write \`token: \${DISCORD_BOT_TOKEN}\` (the bot token from the Discord developer portal, Bot page)`;
 
 /** One Discord bot account (section-level keys overlaid with `accounts.<name>`). */
 export const discordConfigSchema = platformCommonSchema

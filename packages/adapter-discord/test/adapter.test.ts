@@ -285,6 +285,22 @@ describe("accounts, errors and lifecycle", () => {
     }
   });
 
+  it("fails start with an AuthError naming the fix when the Message Content intent is not enabled", async () => {
+    const fake = await createFakeDiscord();
+    fake.closeNextIdentify(4014);
+    const adapter = adapterFor(fake);
+    const rec = recordingContext();
+    try {
+      const error = await adapter.start(rec.ctx).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(AuthError);
+      expect((error as Error).message).toMatch(/Message Content intent/);
+      expect(rec.logger.entries.map((e) => e.msg)).toContain("discord gateway disconnected and will not reconnect");
+    } finally {
+      await adapter.stop();
+      await fake.close();
+    }
+  });
+
   it("fails start with a TransientError when Discord cannot be reached", async () => {
     const fake = await createFakeDiscord();
     const apiUrl = fake.apiUrl;

@@ -64,6 +64,8 @@ export interface FakeDiscord extends FakePlatform {
   waitForSession(account?: string, timeoutMs?: number): Promise<void>;
   /** Close the bot's gateway socket with `code` (4000 = resumable) to exercise reconnects. */
   dropConnection(account?: string, code?: number): void;
+  /** Answer the next IDENTIFY by closing the socket with `code` (4004 bad token, 4014 disallowed intents). */
+  closeNextIdentify(code: number): void;
   /** How many IDENTIFY / RESUME frames each account sent. */
   readonly gatewayStats: Map<string, { identify: number; resume: number }>;
 }
@@ -145,6 +147,7 @@ export async function createFakeDiscord(options: { bots?: FakeBot[] } = {}): Pro
   const sessionWaiters = new Set<{ account: string; resolve: () => void }>();
   const gatewayStats = new Map(bots.map((b) => [b.account, { identify: 0, resume: 0 }]));
   let failures: Array<{ status: number; retryAfterSeconds: number }> = [];
+  let identifyCloseCode: number | undefined;
 
   const botFor = (account = "default"): FakeBot => {
     const bot = bots.find((b) => b.account === account);
@@ -250,6 +253,11 @@ export async function createFakeDiscord(options: { bots?: FakeBot[] } = {}): Pro
       else if (frame.op === 2) {
         const bot = byToken.get(String(frame.d?.token).replace(/^Bot\s+/i, ""));
         if (!bot) return ws.close(4004, "Authentication failed.");
+        if (identifyCloseCode !== undefined) {
+          const code = identifyCloseCode;
+          identifyCloseCode = undefined;
+          return ws.close(code, "Rejected by the fake.");
+        }
         gatewayStats.get(bot.account)!.identify++;
         const session: Session = { id: snowflake(), bot, seq: 0, log: [], ws };
         sessions.set(session.id, session);
@@ -557,6 +565,10 @@ export async function createFakeDiscord(options: { bots?: FakeBot[] } = {}): Pro
 
     failNextSends(status, count, retryAfterSeconds = 0.05) {
       failures = [...failures, ...Array.from({ length: count }, () => ({ status, retryAfterSeconds }))];
+    },
+
+    closeNextIdentify(code: number) {
+      identifyCloseCode = code;
     },
 
     dropConnection(account = "default", code = 4000) {

@@ -49,12 +49,17 @@ export function normalizeReceive(event: FeishuReceiveEvent, ctx: NormalizeContex
   }
 
   let mentionsBot = false;
-  for (const m of message.mentions ?? []) {
+  // Longest keys first, so `@_user_1` never eats the start of `@_user_10`.
+  const mentions = [...(message.mentions ?? [])].sort((a, b) => b.key.length - a.key.length);
+  for (const m of mentions) {
     const isBot = ctx.botOpenId !== undefined && m.id?.open_id === ctx.botOpenId;
     if (isBot) mentionsBot = true;
-    text = text.replaceAll(m.key, isBot ? "" : `@${m.name ?? m.id?.open_id ?? "user"}`);
+    // The bot's own mention goes with the space after it ("@_user_1 hi" → "hi").
+    text = isBot
+      ? text.replaceAll(`${m.key} `, "").replaceAll(m.key, "")
+      : text.replaceAll(m.key, `@${m.name ?? m.id?.open_id ?? "user"}`);
   }
-  text = text.replaceAll("@_all", "@all").replace(/[ \t]{2,}/g, " ").trim();
+  text = text.replaceAll("@_all", "@all").trim();
 
   const openId = sender?.sender_id?.open_id ?? sender?.sender_id?.user_id ?? "";
   const isBot = sender?.sender_type === "app";

@@ -68,3 +68,12 @@ function editOf(messageId: string, next: MessageContent): MessageContent {
 function byteLength(content: MessageContent): number {
   return Buffer.byteLength(JSON.stringify(content), "utf8");
 }
+
+/** The same content without `format`/`formatted_body` (also in `m.new_content`), or `undefined` if it had none. */
+export function withoutFormatting(content: MessageContent): MessageContent | undefined {
+  if (content.formatted_body === undefined && content["m.new_content"]?.formatted_body === undefined) return undefined;
+  const strip = ({ format: _f, formatted_body: _b, ...rest }: MessageContent): MessageContent => rest;
+  const plain = strip(content);
+  if (content["m.new_content"]) plain["m.new_content"] = strip(content["m.new_content"]);
+  return plain;
+}

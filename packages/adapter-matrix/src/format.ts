@@ -2,6 +2,7 @@
  * Markdown → the HTML subset Matrix clients render in `formatted_body` (`org.matrix.custom.html`).
  * A small converter on purpose: agents write plain CommonMark-ish Markdown (bold, italic, code,
  * fences, links, lists, quotes, headings), and everything else is escaped text, never raw HTML.
+ * The same rules render the plain-text `body` that goes with it.
  * @see https://spec.matrix.org/v1.12/client-server-api/#mroommessage-msgtypes
  */
 
@@ -13,37 +14,55 @@ const HEADING = /^(#{1,6})\s+(.*?)\s*#*\s*$/;
 const QUOTE = /^\s{0,3}>\s?(.*)$/;
 const RULE = /^ {0,3}([-*_])(\s*\1){2,}\s*$/;
 
+const CODE_SPAN = /(`+)([^`]|[^`][\s\S]*?[^`])\1(?!`)/g;
+const LINK = /\[([^\]\n]+)\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g;
+const BARE_URL = /(^|[\s(])(https?:\/\/[^\s<>()]+[^\s<>().,;:!?'"])/g;
+/** Bold, italic (`*`/`_`) and strikethrough: pattern, HTML replacement, plain replacement. */
+const EMPHASIS: Array<[RegExp, string, string]> = [
+  [/\*\*(?=\S)([\s\S]*?\S)\*\*/g, "<strong>$1</strong>", "$1"],
+  [/(^|[^\w])__(?=\S)([\s\S]*?\S)__(?!\w)/g, "$1<strong>$2</strong>", "$1$2"],
+  [/(^|[^*\w])\*(?=[^\s*])([^*]*?[^\s*])\*(?!\*)/g, "$1<em>$2</em>", "$1$2"],
+  [/(^|[^\w])_(?=[^\s_])([^_]*?[^\s_])_(?!\w)/g, "$1<em>$2</em>", "$1$2"],
+  [/~~(?=\S)([\s\S]*?\S)~~/g, "<del>$1</del>", "$1"],
+];
+
 export function escapeHtml(text: string): string {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 }
 
-/** Inline Markdown (code spans, links, bold, italic, strikethrough) of one line or paragraph → HTML. */
-export function inlineToHtml(text: string): string {
-  // Code spans and links are cut out first so emphasis markers inside them stay literal.
-  const slots: string[] = [];
-  const keep = (html: string): string => `\u0000${slots.push(html) - 1}\u0000`;
-  let s = text.replace(/(`+)([^`]|[^`][\s\S]*?[^`])\1(?!`)/g, (_m, _ticks: string, code: string) => {
-    const inner = code.length > 2 && code.startsWith(" ") && code.endsWith(" ") ? code.slice(1, -1) : code;
-    return keep(`<code>${escapeHtml(inner)}</code>`);
-  });
-  s = s.replace(/\[([^\]\n]+)\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g, (m, label: string, url: string) =>
-    SAFE_LINK.test(url) ? keep(`<a href="${escapeHtml(url)}">${emphasis(escapeHtml(label))}</a>`) : m,
-  );
-  s = s.replace(/(^|[\s(])(https?:\/\/[^\s<>()]+[^\s<>().,;:!?'"])/g, (_m, lead: string, url: string) =>
-    lead + keep(`<a href="${escapeHtml(url)}">${escapeHtml(url)}</a>`),
-  );
-  s = emphasis(escapeHtml(s));
-  return s.replace(/\u0000(\d+)\u0000/g, (_m, i: string) => slots[Number(i)] ?? "");
+function emphasis(text: string, mode: "html" | "plain"): string {
+  return EMPHASIS.reduce((s, [re, html, plain]) => s.replace(re, mode === "html" ? html : plain), text);
 }
 
-/** Bold, italic and strikethrough over already-escaped text. */
-function emphasis(escaped: string): string {
-  return escaped
-    .replace(/\*\*(?=\S)([\s\S]*?\S)\*\*/g, "<strong>$1</strong>")
-    .replace(/(^|[^\w])__(?=\S)([\s\S]*?\S)__(?!\w)/g, "$1<strong>$2</strong>")
-    .replace(/(^|[^*\w])\*(?=[^\s*])([^*]*?[^\s*])\*(?!\*)/g, "$1<em>$2</em>")
-    .replace(/(^|[^\w])_(?=[^\s_])([^_]*?[^\s_])_(?!\w)/g, "$1<em>$2</em>")
-    .replace(/~~(?=\S)([\s\S]*?\S)~~/g, "<del>$1</del>");
+/** Inline Markdown (code spans, links, bold, italic, strikethrough) of one line or paragraph → HTML. */
+export function inlineToHtml(text: string): string {
+  return inline(text, "html");
+}
+
+/** Inline Markdown → plain text: markers dropped, code kept verbatim, links as `label (url)`. */
+export function inlineToPlain(text: string): string {
+  return inline(text, "plain");
+}
+
+function inline(text: string, mode: "html" | "plain"): string {
+  const html = mode === "html";
+  // Code spans and links are cut out first so emphasis markers inside them stay literal.
+  const slots: string[] = [];
+  const keep = (out: string): string => `\u0000${slots.push(out) - 1}\u0000`;
+  let s = text.replace(CODE_SPAN, (_m, _ticks: string, code: string) => {
+    const inner = code.length > 2 && code.startsWith(" ") && code.endsWith(" ") ? code.slice(1, -1) : code;
+    return keep(html ? `<code>${escapeHtml(inner)}</code>` : inner);
+  });
+  s = s.replace(LINK, (m, label: string, url: string) => {
+    if (!SAFE_LINK.test(url)) return m;
+    if (html) return keep(`<a href="${escapeHtml(url)}">${emphasis(escapeHtml(label), mode)}</a>`);
+    return keep(label === url ? url : `${emphasis(label, mode)} (${url})`);
+  });
+  if (html) {
+    s = s.replace(BARE_URL, (_m, lead: string, url: string) => lead + keep(`<a href="${escapeHtml(url)}">${escapeHtml(url)}</a>`));
+  }
+  s = emphasis(html ? escapeHtml(s) : s, mode);
+  return s.replace(/\u0000(\d+)\u0000/g, (_m, i: string) => slots[Number(i)] ?? "");
 }
 
 interface ListItem {
@@ -159,27 +178,6 @@ function renderList(items: ListItem[], from: number): { html: string; next: numb
     i++;
   }
   return { html: `${html}</${tag}>`, next: i };
-}
-
-/** Inline Markdown → plain text: markers dropped, code kept verbatim, links as `label (url)`. */
-export function inlineToPlain(text: string): string {
-  const slots: string[] = [];
-  const keep = (plain: string): string => `\u0000${slots.push(plain) - 1}\u0000`;
-  let s = text.replace(/(`+)([^`]|[^`][\s\S]*?[^`])\1(?!`)/g, (_m, _ticks: string, code: string) => keep(code));
-  s = s.replace(/\[([^\]\n]+)\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g, (m, label: string, url: string) =>
-    SAFE_LINK.test(url) ? keep(label === url ? url : `${stripEmphasis(label)} (${url})`) : m,
-  );
-  s = stripEmphasis(s);
-  return s.replace(/\u0000(\d+)\u0000/g, (_m, i: string) => slots[Number(i)] ?? "");
-}
-
-function stripEmphasis(text: string): string {
-  return text
-    .replace(/\*\*(?=\S)([\s\S]*?\S)\*\*/g, "$1")
-    .replace(/(^|[^\w])__(?=\S)([\s\S]*?\S)__(?!\w)/g, "$1$2")
-    .replace(/(^|[^*\w])\*(?=[^\s*])([^*]*?[^\s*])\*(?!\*)/g, "$1$2")
-    .replace(/(^|[^\w])_(?=[^\s_])([^_]*?[^\s_])_(?!\w)/g, "$1$2")
-    .replace(/~~(?=\S)([\s\S]*?\S)~~/g, "$1");
 }
 
 /**

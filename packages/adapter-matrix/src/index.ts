@@ -8,6 +8,7 @@ import {
   type PlatformAdapter,
   type PlatformCapabilities,
   type PlatformDefinition,
+  PlatformError,
   type SentMessage,
   silentLogger,
   TransientError,
@@ -23,7 +24,7 @@ import {
   RoomEvent,
   SyncState,
 } from "matrix-js-sdk";
-import { editContent, replyContent } from "./content.ts";
+import { editContent, replyContent, withoutFormatting } from "./content.ts";
 import { toPlatformError } from "./errors.ts";
 import { normalizeMessage } from "./normalize.ts";
 import {
@@ -39,7 +40,7 @@ import {
 import { type MatrixAdapterConfig, type MatrixAdapterInput, type MessageContent, matrixConfigSchema, PLATFORM } from "./types.ts";
 
 export { toPlatformError } from "./errors.ts";
-export { escapeHtml, formatMarkdown, inlineToHtml, markdownToHtml } from "./format.ts";
+export { escapeHtml, formatMarkdown, markdownToHtml, markdownToPlain } from "./format.ts";
 export { chatTypeOf, mentionsBot, normalizeMessage } from "./normalize.ts";
 export * from "./types.ts";
 
@@ -182,11 +183,24 @@ export class MatrixAdapter implements PlatformAdapter {
     }
   }
 
+  /** Send an `m.room.message`; if the homeserver refuses its formatting, send it once more as plain text. */
+  async #sendEvent(roomId: string, content: MessageContent): Promise<string> {
+    try {
+      return await this.#put(roomId, content);
+    } catch (err) {
+      const plain = withoutFormatting(content);
+      // Homeservers do not validate HTML, but a proxy or size check may refuse it: plain text still gets through.
+      if (!plain || !(err instanceof PlatformError) || err.retryable || (err.status !== 400 && err.status !== 413)) throw err;
+      this.#log.warn({ err, roomId }, "the homeserver refused the formatted message; sending it as plain text");
+      return await this.#put(roomId, plain);
+    }
+  }
+
   /**
    * A direct `PUT /send` rather than `client.sendMessage()`: the SDK's send queue retries rate limits
    * on its own and, giving up, fails every queued message of every room. Core owns retries.
    */
-  async #sendEvent(roomId: string, content: MessageContent): Promise<string> {
+  async #put(roomId: string, content: MessageContent): Promise<string> {
     const client = this.#requireClient("send");
     const path = `/rooms/${encodeURIComponent(roomId)}/send/m.room.message/${encodeURIComponent(client.makeTxnId())}`;
     try {

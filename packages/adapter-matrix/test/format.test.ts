@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatMarkdown, markdownToHtml } from "../src/format.ts";
+import { formatMarkdown, markdownToHtml, markdownToPlain } from "../src/format.ts";
 
 describe("markdownToHtml", () => {
   it("renders bold, italic, strikethrough and inline code", () => {
@@ -45,10 +45,18 @@ describe("markdownToHtml", () => {
   });
 });
 
+describe("markdownToPlain", () => {
+  it("drops emphasis markers, fences and heading marks but keeps code, lists and link targets", () => {
+    expect(markdownToPlain("# Plan\n**Step** one: run `make *all*`\n- see [docs](https://x.org)\n```sh\nls **/*.ts\n```")).toBe(
+      "Plan\nStep one: run make *all*\n- see docs (https://x.org)\nls **/*.ts",
+    );
+  });
+});
+
 describe("formatMarkdown", () => {
-  it("keeps the Markdown as body and adds HTML only when there is formatting", () => {
+  it("adds HTML only when there is formatting, with a plain-text body", () => {
     expect(formatMarkdown("just words\nover two lines")).toEqual({ body: "just words\nover two lines" });
-    expect(formatMarkdown("**hi** there")).toEqual({ body: "**hi** there", formattedBody: "<strong>hi</strong> there" });
+    expect(formatMarkdown("**hi** there")).toEqual({ body: "hi there", formattedBody: "<strong>hi</strong> there" });
     expect(formatMarkdown("a < b")).toEqual({ body: "a < b" });
   });
 });

@@ -22,11 +22,11 @@ afterEach(async () => {
 const sendRequests = () => fake.requests.filter((r) => r.method === "PUT" && r.path.includes("/send/"));
 
 describe("sending", () => {
-  it("sends Markdown as org.matrix.custom.html formatted_body with the Markdown as body", async () => {
+  it("sends Markdown as org.matrix.custom.html formatted_body with a plain-text body", async () => {
     const { messageId } = await adapter.send(to, { text: "**Done**: see `out.txt`\n\n- a\n- b", format: "markdown" });
     expect(messageId).toMatch(/^\$/);
     const [sent] = fake.sent();
-    expect(sent).toMatchObject({ account: "default", chatId: ROOM, format: "org.matrix.custom.html", text: "**Done**: see `out.txt`\n\n- a\n- b" });
+    expect(sent).toMatchObject({ account: "default", chatId: ROOM, format: "org.matrix.custom.html", text: "Done: see out.txt\n\n- a\n- b" });
     expect(sent?.raw).toMatchObject({
       msgtype: "m.text",
       formatted_body: "<p><strong>Done</strong>: see <code>out.txt</code></p><ul><li>a</li><li>b</li></ul>",
@@ -57,9 +57,9 @@ describe("sending", () => {
     await adapter.edit(to, messageId, { text: "**final**" });
     const edit = fake.sent()[1]?.raw;
     expect(edit).toMatchObject({
-      body: "* **final**",
+      body: "* final",
       formatted_body: "* <strong>final</strong>",
-      "m.new_content": { msgtype: "m.text", body: "**final**", formatted_body: "<strong>final</strong>" },
+      "m.new_content": { msgtype: "m.text", body: "final", formatted_body: "<strong>final</strong>" },
       "m.relates_to": { rel_type: "m.replace", event_id: messageId },
     });
   });
@@ -72,10 +72,10 @@ describe("sending", () => {
   });
 
   it("drops formatted_body when the event would exceed the homeserver's size limit", async () => {
-    const text = "**x** ".concat("<".repeat(15_000));
-    await adapter.send(to, { text });
+    const angles = "<".repeat(15_000);
+    await adapter.send(to, { text: `**x** ${angles}` });
     const raw = fake.sent()[0]?.raw as Record<string, unknown>;
-    expect(raw.body).toBe(text);
+    expect(raw.body).toBe(`x ${angles}`);
     expect(raw).not.toHaveProperty("formatted_body");
   });
 });
@@ -91,16 +91,22 @@ describe("errors", () => {
     expect(fake.sent().map((s) => s.text)).toEqual(["hi again"]);
   });
 
-  it("maps 5xx to a retryable TransientError and a 400 to a permanent PlatformError", async () => {
+  it("maps 5xx to a retryable TransientError and a 404 to a permanent PlatformError", async () => {
     fake.failNextSends(502, 1);
     const transient = await adapter.send(to, { text: "x" }).catch((e: unknown) => e);
     expect(transient).toBeInstanceOf(TransientError);
     expect((transient as TransientError).retryable).toBe(true);
+    const missing = await adapter.send({ ...to, chatId: "!gone:fake.local" }, { text: "x" }).catch((e: unknown) => e);
+    expect(missing).toBeInstanceOf(PlatformError);
+    expect((missing as PlatformError).retryable).toBe(false);
+    expect((missing as PlatformError).status).toBe(404);
+  });
+
+  it("sends plain text once more when the homeserver refuses the formatted message", async () => {
     fake.rejectNextFormatted();
-    const bad = await adapter.send(to, { text: "**x**" }).catch((e: unknown) => e);
-    expect(bad).toBeInstanceOf(PlatformError);
-    expect((bad as PlatformError).retryable).toBe(false);
-    expect(sendRequests()).toHaveLength(2);
+    await adapter.send(to, { text: "**bold** move" });
+    expect(sendRequests().map((r) => (r.body as { format?: string }).format)).toEqual(["org.matrix.custom.html", undefined]);
+    expect(fake.sent().map((m) => [m.text, m.format])).toEqual([["bold move", undefined]]);
   });
 
   it("fails a send to a room the bot is not in with an AuthError naming the fix", async () => {

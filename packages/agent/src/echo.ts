@@ -76,7 +76,10 @@ const PARAGRAPHS = [
 ];
 
 function codeBlock(n: number): string {
-  const lines = Array.from({ length: 10 }, (_, j) => `  const value${n}_${j} = compute(${n}, ${j}); // line ${j + 1} of block ${n}`);
+  const lines = Array.from(
+    { length: 10 },
+    (_, j) => `  const value${n}_${j} = compute(${n}, ${j}); // line ${j + 1} of block ${n}`,
+  );
   return ["```ts", `function block${n}() {`, ...lines, "}", "```"].join("\n");
 }
 
@@ -120,7 +123,11 @@ export async function* runEcho(
   if (sleepMatch) await sleep(Math.min(Number(sleepMatch[1]), ECHO_MAX_SLEEP_MS), signal);
   if (signal.aborted) return ABORTED;
   if (input.includes("[[fail]]")) {
-    return { type: "error", code: "echo_fail", message: `The echo model failed on purpose ([[fail]] in the input of agent "${turn.agent.id}").` };
+    return {
+      type: "error",
+      code: "echo_fail",
+      message: `The echo model failed on purpose ([[fail]] in the input of agent "${turn.agent.id}").`,
+    };
   }
 
   let reply: string;
@@ -135,7 +142,8 @@ export async function* runEcho(
       let output: unknown;
       let isError = false;
       if (marker.error || !t) {
-        output = marker.error ?? `tool ${JSON.stringify(marker.name)} is not available to agent "${turn.agent.id}"`;
+        output =
+          marker.error ?? `tool ${JSON.stringify(marker.name)} is not available to agent "${turn.agent.id}"`;
         isError = true;
       } else {
         try {
@@ -146,8 +154,18 @@ export async function* runEcho(
         }
       }
       if (signal.aborted) return ABORTED;
-      yield { type: "tool-result", toolCallId, toolName: marker.name, output, ...(isError ? { isError: true } : {}) };
-      lines.push(isError ? `tool ${marker.name} failed: ${String(output)}` : `tool ${marker.name}: ${JSON.stringify(output)}`);
+      yield {
+        type: "tool-result",
+        toolCallId,
+        toolName: marker.name,
+        output,
+        ...(isError ? { isError: true } : {}),
+      };
+      lines.push(
+        isError
+          ? `tool ${marker.name} failed: ${String(output)}`
+          : `tool ${marker.name}: ${JSON.stringify(output)}`,
+      );
     }
     reply = `${prefix}${lines.join("\n")}`;
   } else if (input.includes("[[silent]]")) {
@@ -165,5 +183,10 @@ export async function* runEcho(
     yield { type: "text-delta", text: piece };
   }
   if (signal.aborted) return ABORTED;
-  return { type: "finish", text: reply, usage: { inputTokens: countWords(input), outputTokens: countWords(reply) }, finishReason: "stop" };
+  return {
+    type: "finish",
+    text: reply,
+    usage: { inputTokens: countWords(input), outputTokens: countWords(reply) },
+    finishReason: "stop",
+  };
 }

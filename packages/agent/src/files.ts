@@ -74,6 +74,7 @@ export function parseFrontMatter(text: string): FrontMatter {
   } catch {
     return { data: {}, body: text.slice(m[0].length) };
   }
-  const record = data && typeof data === "object" && !Array.isArray(data) ? (data as Record<string, unknown>) : {};
+  const record =
+    data && typeof data === "object" && !Array.isArray(data) ? (data as Record<string, unknown>) : {};
   return { data: record, body: text.slice(m[0].length) };
 }

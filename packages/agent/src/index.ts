@@ -4,7 +4,13 @@ export { DEFAULT_TIMEOUTS, type ModelTimeouts } from "./model-turn.ts";
 export { buildSystemPrompt, defaultPersona, type SystemPromptOptions, sessionContext } from "./prompt.ts";
 export { describeProviderError, type ProviderLabel } from "./provider-errors.ts";
 export { DEFAULT_MODEL_NAMES, ModelCache } from "./providers.ts";
-export { type AgentRunnerOptions, createAgentRunner, DEFAULT_MAX_RETRIES, DEFAULT_MAX_STEPS, type SwitchboardAgentRunner } from "./runner.ts";
+export {
+  type AgentRunnerOptions,
+  createAgentRunner,
+  DEFAULT_MAX_RETRIES,
+  DEFAULT_MAX_STEPS,
+  type SwitchboardAgentRunner,
+} from "./runner.ts";
 export {
   type AgentTool,
   DEFAULT_MEMORY_CHAR_LIMIT,

@@ -46,7 +46,10 @@ export interface ConvertedMessages {
  * Convert a session's messages to the AI SDK's. Tool calls without a result and results without a call are
  * dropped, since providers reject a conversation with either.
  */
-export function toModelMessages(history: readonly ChatMessage[], input: readonly ChatMessage[]): ConvertedMessages {
+export function toModelMessages(
+  history: readonly ChatMessage[],
+  input: readonly ChatMessage[],
+): ConvertedMessages {
   const all = [...history, ...input];
   const system: string[] = [];
   const answered = new Set(all.filter((m) => m.role === "tool" && m.toolCallId).map((m) => m.toolCallId!));
@@ -68,14 +71,22 @@ export function toModelMessages(history: readonly ChatMessage[], input: readonly
       }
       const content: Exclude<AssistantContent, string> = [];
       if (text) content.push({ type: "text", text });
-      for (const c of calls) content.push({ type: "tool-call", toolCallId: c.id, toolName: c.name, input: c.input ?? {} });
+      for (const c of calls)
+        content.push({ type: "tool-call", toolCallId: c.id, toolName: c.name, input: c.input ?? {} });
       messages.push({ role: "assistant", content });
     } else if (m.role === "tool" && m.toolCallId) {
       const toolName = called.get(m.toolCallId);
       if (!toolName) continue;
       messages.push({
         role: "tool",
-        content: [{ type: "tool-result", toolCallId: m.toolCallId, toolName, output: { type: "text", value: contentText(m.content) } }],
+        content: [
+          {
+            type: "tool-result",
+            toolCallId: m.toolCallId,
+            toolName,
+            output: { type: "text", value: contentText(m.content) },
+          },
+        ],
       });
     }
   }

@@ -13,7 +13,10 @@ export interface ModelTimeouts {
   totalMs?: number;
 }
 
-export const DEFAULT_TIMEOUTS: Required<Pick<ModelTimeouts, "firstChunkMs" | "chunkMs">> = { firstChunkMs: 180_000, chunkMs: 120_000 };
+export const DEFAULT_TIMEOUTS: Required<Pick<ModelTimeouts, "firstChunkMs" | "chunkMs">> = {
+  firstChunkMs: 180_000,
+  chunkMs: 120_000,
+};
 
 export interface ModelTurnArgs {
   resolved: ResolvedModel;
@@ -60,7 +63,9 @@ export async function* runModelTurn(args: ModelTurnArgs): AsyncGenerator<AgentEv
   });
 
   const timedOut = (): TerminalEvent =>
-    args.userSignal.aborted ? ABORTED : describeProviderError(Object.assign(new Error("timeout"), { name: "TimeoutError" }), resolved.label);
+    args.userSignal.aborted
+      ? ABORTED
+      : describeProviderError(Object.assign(new Error("timeout"), { name: "TimeoutError" }), resolved.label);
 
   let text = "";
   let stepHasText = false;
@@ -86,13 +91,29 @@ export async function* runModelTurn(args: ModelTurnArgs): AsyncGenerator<AgentEv
           break;
         }
         case "tool-call":
-          yield { type: "tool-call", toolCallId: part.toolCallId, toolName: part.toolName, input: part.input };
+          yield {
+            type: "tool-call",
+            toolCallId: part.toolCallId,
+            toolName: part.toolName,
+            input: part.input,
+          };
           break;
         case "tool-result":
-          yield { type: "tool-result", toolCallId: part.toolCallId, toolName: part.toolName, output: part.output };
+          yield {
+            type: "tool-result",
+            toolCallId: part.toolCallId,
+            toolName: part.toolName,
+            output: part.output,
+          };
           break;
         case "tool-error":
-          yield { type: "tool-result", toolCallId: part.toolCallId, toolName: part.toolName, output: errorText(part.error), isError: true };
+          yield {
+            type: "tool-result",
+            toolCallId: part.toolCallId,
+            toolName: part.toolName,
+            output: errorText(part.error),
+            isError: true,
+          };
           break;
         case "finish-step":
           lastStepReason = part.finishReason;
@@ -112,7 +133,10 @@ export async function* runModelTurn(args: ModelTurnArgs): AsyncGenerator<AgentEv
           return {
             type: "finish",
             text,
-            usage: { inputTokens: part.totalUsage.inputTokens ?? 0, outputTokens: part.totalUsage.outputTokens ?? 0 },
+            usage: {
+              inputTokens: part.totalUsage.inputTokens ?? 0,
+              outputTokens: part.totalUsage.outputTokens ?? 0,
+            },
             finishReason: part.finishReason,
           };
         }
@@ -125,5 +149,9 @@ export async function* runModelTurn(args: ModelTurnArgs): AsyncGenerator<AgentEv
     return describeProviderError(err, resolved.label);
   }
   if (args.signal.aborted) return timedOut();
-  return { type: "error", code: "no_finish", message: `Model provider "${resolved.label.name}" ended the answer without finishing; try again.` };
+  return {
+    type: "error",
+    code: "no_finish",
+    message: `Model provider "${resolved.label.name}" ended the answer without finishing; try again.`,
+  };
 }

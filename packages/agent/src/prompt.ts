@@ -23,7 +23,11 @@ function section(title: string, body: string | undefined): string | undefined {
 
 /** The session context: where the message came from and when. */
 export function sessionContext(agent: AgentProfile, source: SessionSource, now: Date): string {
-  const chat = [source.chatType, source.chatName ? `"${source.chatName}"` : undefined, source.chatId ? `id ${source.chatId}` : undefined]
+  const chat = [
+    source.chatType,
+    source.chatName ? `"${source.chatName}"` : undefined,
+    source.chatId ? `id ${source.chatId}` : undefined,
+  ]
     .filter(Boolean)
     .join(", ");
   const account = source.account && source.account !== "default" ? ` (account ${source.account})` : "";
@@ -33,7 +37,9 @@ export function sessionContext(agent: AgentProfile, source: SessionSource, now: 
     `- Chat: ${chat}`,
     ...(source.threadId ? [`- Thread: ${source.threadId}`] : []),
     ...(source.userName || source.userId
-      ? [`- User: ${[source.userName, source.userId ? `id ${source.userId}` : undefined].filter(Boolean).join(", ")}`]
+      ? [
+          `- User: ${[source.userName, source.userId ? `id ${source.userId}` : undefined].filter(Boolean).join(", ")}`,
+        ]
       : []),
     `- Current time: ${now.toISOString()} (${now.toUTCString().slice(0, 3)}, UTC)`,
   ];
@@ -44,7 +50,11 @@ export function sessionContext(agent: AgentProfile, source: SessionSource, now: 
  * The agent's system prompt: `SOUL.md` (or a default persona), memory (`MEMORY.md`, `USER.md`), the skills
  * index, the session context, then `extraSystem`. Files are read from the agent's own home, cached by mtime.
  */
-export function buildSystemPrompt(agent: AgentProfile, source: SessionSource, options: SystemPromptOptions = {}): string {
+export function buildSystemPrompt(
+  agent: AgentProfile,
+  source: SessionSource,
+  options: SystemPromptOptions = {},
+): string {
   const dirs = agentDirs(agent);
   const soul = readCachedText(join(dirs.home, "SOUL.md"))?.trim();
   const skills = listSkills(dirs.skills);

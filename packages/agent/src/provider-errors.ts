@@ -26,7 +26,10 @@ function detail(err: ApiCallErrorLike): string {
   let text = err.message ?? "";
   if (err.responseBody) {
     try {
-      const body = JSON.parse(err.responseBody) as { error?: { message?: string } | string; message?: string };
+      const body = JSON.parse(err.responseBody) as {
+        error?: { message?: string } | string;
+        message?: string;
+      };
       const m = typeof body.error === "string" ? body.error : (body.error?.message ?? body.message);
       if (m) text = m;
     } catch {
@@ -62,30 +65,68 @@ export function describeProviderError(error: unknown, label: ProviderLabel): Err
 
   if (status === 401 || status === 403) {
     const key = label.apiKeyEnv ? `check ${label.apiKeyEnv}` : "check the provider's API key";
-    return { type: "error", code: "provider_auth", status, message: `${who} rejected the credentials (HTTP ${status}): ${key}.` };
+    return {
+      type: "error",
+      code: "provider_auth",
+      status,
+      message: `${who} rejected the credentials (HTTP ${status}): ${key}.`,
+    };
   }
   if (status === 429) {
-    return { type: "error", code: "rate_limited", status, message: `${who} is rate limiting requests (HTTP 429); try again in a moment.` };
+    return {
+      type: "error",
+      code: "rate_limited",
+      status,
+      message: `${who} is rate limiting requests (HTTP 429); try again in a moment.`,
+    };
   }
   if (status === 404) {
-    return { type: "error", code: "model_not_found", status, message: `${who} answered 404: ${detail(err)}. Check the model name and base URL.` };
+    return {
+      type: "error",
+      code: "model_not_found",
+      status,
+      message: `${who} answered 404: ${detail(err)}. Check the model name and base URL.`,
+    };
   }
   if (status === 408 || (status !== undefined && status >= 500)) {
-    return { type: "error", code: "provider_unavailable", status, message: `${who} failed with HTTP ${status}; try again later.` };
+    return {
+      type: "error",
+      code: "provider_unavailable",
+      status,
+      message: `${who} failed with HTTP ${status}; try again later.`,
+    };
   }
   if (status !== undefined) {
-    return { type: "error", code: "provider_rejected", status, message: `${who} rejected the request (HTTP ${status}): ${detail(err)}` };
+    return {
+      type: "error",
+      code: "provider_rejected",
+      status,
+      message: `${who} rejected the request (HTTP ${status}): ${detail(err)}`,
+    };
   }
   if (isTimeout(err)) {
     return { type: "error", code: "timeout", message: `${who} did not answer in time; try again later.` };
   }
   const name = err?.name ?? "";
-  if (name === "AI_JSONParseError" || name === "AI_TypeValidationError" || name === "AI_InvalidResponseDataError" || name === "AI_EmptyResponseBodyError") {
-    return { type: "error", code: "malformed_response", message: `${who} sent a malformed response; try again.` };
+  if (
+    name === "AI_JSONParseError" ||
+    name === "AI_TypeValidationError" ||
+    name === "AI_InvalidResponseDataError" ||
+    name === "AI_EmptyResponseBodyError"
+  ) {
+    return {
+      type: "error",
+      code: "malformed_response",
+      message: `${who} sent a malformed response; try again.`,
+    };
   }
   if (name === "AI_DownloadError") {
     const url = (err as { url?: string }).url;
-    return { type: "error", code: "download_failed", message: `An attachment of the message could not be downloaded${url ? ` (${new URL(url).origin})` : ""}, so ${label.name} was not called.` };
+    return {
+      type: "error",
+      code: "download_failed",
+      message: `An attachment of the message could not be downloaded${url ? ` (${new URL(url).origin})` : ""}, so ${label.name} was not called.`,
+    };
   }
   if (name === "AI_APICallError" || networkCode(err)) {
     const code = networkCode(err);

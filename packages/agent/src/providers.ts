@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { createAnthropic } from "@ai-sdk/anthropic";
 import { createOpenAI } from "@ai-sdk/openai";
 import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
-import { type AgentProfile, AgentError, secret, secretHint, useAgent } from "@switchboard/core";
+import { AgentError, type AgentProfile, secret, secretHint, useAgent } from "@switchboard/core";
 import type { LanguageModel } from "ai";
 import type { ProviderLabel } from "./provider-errors.ts";
 
@@ -71,7 +71,10 @@ export class ModelCache {
       );
     }
     if (provider.kind === "openai-compatible" && !provider.baseUrl) {
-      throw new AgentError("config", `Provider "${provider.name}" (openai-compatible) has no base_url: set providers.${provider.name}.base_url in config.yaml.`);
+      throw new AgentError(
+        "config",
+        `Provider "${provider.name}" (openai-compatible) has no base_url: set providers.${provider.name}.base_url in config.yaml.`,
+      );
     }
     const fingerprint = createHash("sha256")
       .update(JSON.stringify([provider.kind, provider.baseUrl ?? "", apiKey ?? "", provider.headers ?? {}]))
@@ -96,11 +99,21 @@ export class ModelCache {
       case "openai": {
         // Chat Completions: the API every OpenAI-compatible proxy also speaks. Key and URL are always
         // explicit so the SDK never reads OPENAI_API_KEY / OPENAI_BASE_URL from the process environment.
-        const provider = createOpenAI({ apiKey: apiKey ?? "", baseURL: p.baseUrl ?? DEFAULT_BASE_URLS.openai!, name: p.name, ...common });
+        const provider = createOpenAI({
+          apiKey: apiKey ?? "",
+          baseURL: p.baseUrl ?? DEFAULT_BASE_URLS.openai!,
+          name: p.name,
+          ...common,
+        });
         return (name) => provider.chat(name);
       }
       case "anthropic": {
-        const provider = createAnthropic({ apiKey: apiKey ?? "", baseURL: p.baseUrl ?? DEFAULT_BASE_URLS.anthropic!, name: p.name, ...common });
+        const provider = createAnthropic({
+          apiKey: apiKey ?? "",
+          baseURL: p.baseUrl ?? DEFAULT_BASE_URLS.anthropic!,
+          name: p.name,
+          ...common,
+        });
         return (name) => provider.messages(name);
       }
       case "openai-compatible": {
@@ -123,7 +136,10 @@ export class ModelCache {
 export function withResponseTimeout(inner: typeof fetch, ms: number): typeof fetch {
   return async (input, init) => {
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(new DOMException(`no response within ${ms} ms`, "TimeoutError")), ms);
+    const timer = setTimeout(
+      () => controller.abort(new DOMException(`no response within ${ms} ms`, "TimeoutError")),
+      ms,
+    );
     const signal = init?.signal ? AbortSignal.any([init.signal, controller.signal]) : controller.signal;
     try {
       return await inner(input, { ...init, signal });

@@ -1,6 +1,6 @@
 import {
-  type AgentEvent,
   AgentError,
+  type AgentEvent,
   type AgentProfile,
   type AgentRunner,
   type AgentTurn,
@@ -71,7 +71,8 @@ export function createAgentRunner(options: AgentRunnerOptions = {}): Switchboard
     const forward = () => controller.abort(turn.signal.reason);
     if (turn.signal.aborted) forward();
     else turn.signal.addEventListener("abort", forward, { once: true });
-    const modelName = agent.provider.kind === "echo" ? "echo" : `${agent.provider.name}/${agent.model.name ?? "default"}`;
+    const modelName =
+      agent.provider.kind === "echo" ? "echo" : `${agent.provider.name}/${agent.model.name ?? "default"}`;
     let ended = false;
     let inner: AsyncGenerator<AgentEvent, TerminalEvent> | undefined;
     let call: ModelCallPayload | undefined;
@@ -82,7 +83,9 @@ export function createAgentRunner(options: AgentRunnerOptions = {}): Switchboard
         const ctx: ToolContext = { agent, turn, memoryCharLimit, signal: controller.signal };
         const tools = toolsFor(agent.toolsets);
         const converted = toModelMessages(turn.history, turn.input);
-        const extraSystem = [...converted.system, turn.extraSystem ?? ""].filter((s) => s.trim()).join("\n\n");
+        const extraSystem = [...converted.system, turn.extraSystem ?? ""]
+          .filter((s) => s.trim())
+          .join("\n\n");
         const system = buildSystemPrompt(agent, turn.source, {
           now: turn.now ?? options.now ?? (() => new Date()),
           ...(extraSystem ? { extraSystem } : {}),
@@ -91,7 +94,8 @@ export function createAgentRunner(options: AgentRunnerOptions = {}): Switchboard
           inner = runEcho(turn, tools, ctx, system);
         } else {
           const resolved = models.resolve(agent);
-          if (converted.messages.length === 0) throw new AgentError("empty_input", "There is nothing to answer: the turn has no messages.");
+          if (converted.messages.length === 0)
+            throw new AgentError("empty_input", "There is nothing to answer: the turn has no messages.");
           inner = runModelTurn({
             resolved,
             system,
@@ -106,7 +110,13 @@ export function createAgentRunner(options: AgentRunnerOptions = {}): Switchboard
             userSignal: turn.signal,
           });
         }
-        call = { agentId: agent.id, sessionId: turn.sessionId, model: modelName, system, messageCount: converted.messages.length };
+        call = {
+          agentId: agent.id,
+          sessionId: turn.sessionId,
+          model: modelName,
+          system,
+          messageCount: converted.messages.length,
+        };
         await turn.hooks?.emit("beforeModelCall", call);
         for (;;) {
           if (controller.signal.aborted) break;

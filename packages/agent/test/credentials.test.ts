@@ -57,7 +57,9 @@ describe("credential isolation", () => {
 
   it("takes the key from the turn's agent, not from the scope the runner is called in", async () => {
     const cfg = await config();
-    const events = await useAgent(profile(cfg, "main"), () => collect(createAgentRunner().run(makeTurn(profile(cfg, "support"), "hi"))));
+    const events = await useAgent(profile(cfg, "main"), () =>
+      collect(createAgentRunner().run(makeTurn(profile(cfg, "support"), "hi"))),
+    );
     expect(terminal(events)).toMatchObject({ type: "error", code: "missing_credentials" });
     expect(stub.requests).toHaveLength(0);
   });
@@ -66,9 +68,14 @@ describe("credential isolation", () => {
     const cfg = await config();
     const runner = createAgentRunner();
     for (const id of ["main", "shared"]) {
-      expect(terminal(await collect(runner.run(makeTurn(profile(cfg, id), `hi from ${id}`))))).toMatchObject({ type: "finish" });
+      expect(terminal(await collect(runner.run(makeTurn(profile(cfg, id), `hi from ${id}`))))).toMatchObject({
+        type: "finish",
+      });
     }
-    expect(stub.requestHeaders.map((h) => h.authorization)).toEqual(["Bearer sk-main-key", "Bearer sk-main-key"]);
+    expect(stub.requestHeaders.map((h) => h.authorization)).toEqual([
+      "Bearer sk-main-key",
+      "Bearer sk-main-key",
+    ]);
   });
 
   it("sends each agent's own key when turns of several agents run at once", async () => {
@@ -78,9 +85,15 @@ describe("credential isolation", () => {
     stub.setLatency(5);
     const runner = createAgentRunner();
     const ids = ["main", "support", "mapped", "support", "main", "mapped"];
-    const results = await Promise.all(ids.map((id, i) => collect(runner.run(makeTurn(profile(cfg, id), `turn ${i} of ${id}`)))));
+    const results = await Promise.all(
+      ids.map((id, i) => collect(runner.run(makeTurn(profile(cfg, id), `turn ${i} of ${id}`)))),
+    );
     for (const events of results) expect(terminal(events)).toMatchObject({ type: "finish" });
-    const expected: Record<string, string> = { main: "sk-main-key", support: "sk-support-own", mapped: "sk-from-config-map" };
+    const expected: Record<string, string> = {
+      main: "sk-main-key",
+      support: "sk-support-own",
+      mapped: "sk-from-config-map",
+    };
     for (const [i, body] of stub.requests.entries()) {
       const text = String(body.messages.at(-1)!.content);
       const id = /of (\w+)$/.exec(text)![1]!;
@@ -98,14 +111,21 @@ describe("credential isolation", () => {
     await collect(runner.run(makeTurn(profile(cfg, "support"), "one")));
     writeFileSync(join(dir, ".env"), "OPENAI_API_KEY=sk-rotated-key\n");
     await collect(runner.run(makeTurn(profile(cfg, "support"), "two")));
-    expect(stub.requestHeaders.map((h) => h.authorization)).toEqual(["Bearer sk-old", "Bearer sk-rotated-key"]);
+    expect(stub.requestHeaders.map((h) => h.authorization)).toEqual([
+      "Bearer sk-old",
+      "Bearer sk-rotated-key",
+    ]);
     expect(runner.cachedProviders()).toBe(1);
   });
 
   it("fails closed for anthropic too, naming ANTHROPIC_API_KEY", async () => {
     const writer = profile(await config(), "writer");
     const end = terminal(await collect(createAgentRunner().run(makeTurn(writer, "hello"))));
-    expect(end).toMatchObject({ type: "error", code: "missing_credentials", message: expect.stringContaining("ANTHROPIC_API_KEY") });
+    expect(end).toMatchObject({
+      type: "error",
+      code: "missing_credentials",
+      message: expect.stringContaining("ANTHROPIC_API_KEY"),
+    });
     if (end.type === "error") expect(end.message).toContain(join(home.dir, "agents", "writer", ".env"));
   });
 });

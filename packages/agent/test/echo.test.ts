@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type AgentEvent, HookRunner, definePlugin } from "@switchboard/core";
+import { type AgentEvent, definePlugin, HookRunner } from "@switchboard/core";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createAgentRunner, longText, parseToolMarkers } from "../src/index.ts";
 import { collect, configFrom, deltas, makeTurn, profile, tempHome, terminal } from "./helpers.ts";
@@ -40,13 +40,25 @@ describe("echo provider", () => {
     const config = await configFrom(home.dir, YAML);
     const runner = createAgentRunner();
     const turn = makeTurn(profile(config, "main"), "", {
-      history: [{ role: "user", content: "old question" }, { role: "assistant", content: "[main] old question" }],
+      history: [
+        { role: "user", content: "old question" },
+        { role: "assistant", content: "[main] old question" },
+      ],
       input: [
         { role: "user", content: "first" },
-        { role: "user", content: [{ type: "text", text: "second" }, { type: "image", url: "https://example.com/a.png" }] },
+        {
+          role: "user",
+          content: [
+            { type: "text", text: "second" },
+            { type: "image", url: "https://example.com/a.png" },
+          ],
+        },
       ],
     });
-    expect(terminal(await collect(runner.run(turn)))).toMatchObject({ type: "finish", text: "[main] second" });
+    expect(terminal(await collect(runner.run(turn)))).toMatchObject({
+      type: "finish",
+      text: "[main] second",
+    });
   });
 
   it("waits for /sleep and [[sleep:ms]] before answering", async () => {
@@ -66,7 +78,9 @@ describe("echo provider", () => {
     const controller = new AbortController();
     const started = Date.now();
     setTimeout(() => controller.abort(), 50);
-    const events = await collect(runner.run(makeTurn(profile(config, "main"), "/sleep 10000", { signal: controller.signal })));
+    const events = await collect(
+      runner.run(makeTurn(profile(config, "main"), "/sleep 10000", { signal: controller.signal })),
+    );
     expect(Date.now() - started).toBeLessThan(2000);
     expect(terminal(events)).toMatchObject({ type: "error", code: "aborted" });
     expect(deltas(events)).toEqual([]);
@@ -77,7 +91,9 @@ describe("echo provider", () => {
     const runner = createAgentRunner();
     const controller = new AbortController();
     const events: AgentEvent[] = [];
-    for await (const e of runner.run(makeTurn(profile(config, "main"), "one two three four five six", { signal: controller.signal }))) {
+    for await (const e of runner.run(
+      makeTurn(profile(config, "main"), "one two three four five six", { signal: controller.signal }),
+    )) {
       events.push(e);
       if (events.length === 2) controller.abort();
     }
@@ -87,14 +103,18 @@ describe("echo provider", () => {
 
   it("fails with one error event on [[fail]]", async () => {
     const config = await configFrom(home.dir, YAML);
-    const events = await collect(createAgentRunner().run(makeTurn(profile(config, "main"), "please [[fail]]")));
+    const events = await collect(
+      createAgentRunner().run(makeTurn(profile(config, "main"), "please [[fail]]")),
+    );
     expect(events).toHaveLength(1);
     expect(terminal(events)).toMatchObject({ type: "error", code: "echo_fail" });
   });
 
   it("replies exactly [SILENT] on [[silent]]", async () => {
     const config = await configFrom(home.dir, YAML);
-    const events = await collect(createAgentRunner().run(makeTurn(profile(config, "main"), "nothing to report [[silent]]")));
+    const events = await collect(
+      createAgentRunner().run(makeTurn(profile(config, "main"), "nothing to report [[silent]]")),
+    );
     expect(terminal(events)).toMatchObject({ type: "finish", text: "[SILENT]" });
   });
 
@@ -104,12 +124,17 @@ describe("echo provider", () => {
     mkdirSync(agent.home, { recursive: true });
     writeFileSync(join(agent.home, "SOUL.md"), "You are the helper persona.");
     const events = await collect(createAgentRunner().run(makeTurn(agent, "who are you? [[system]]")));
-    expect(terminal(events)).toMatchObject({ type: "finish", text: expect.stringMatching(/^\[helper\] You are the helper persona\.\n\n## Session context/) });
+    expect(terminal(events)).toMatchObject({
+      type: "finish",
+      text: expect.stringMatching(/^\[helper\] You are the helper persona\.\n\n## Session context/),
+    });
   });
 
   it("replies with exactly n characters of paragraphs and closed code fences on [[long:n]]", async () => {
     const config = await configFrom(home.dir, YAML);
-    const events = await collect(createAgentRunner().run(makeTurn(profile(config, "main"), "[[long:10000]]")));
+    const events = await collect(
+      createAgentRunner().run(makeTurn(profile(config, "main"), "[[long:10000]]")),
+    );
     const end = terminal(events);
     if (end.type !== "finish") throw new Error("expected finish");
     expect(end.text).toHaveLength(10_000);
@@ -126,7 +151,9 @@ describe("echo provider", () => {
     const config = await configFrom(home.dir, YAML);
     const agent = profile(config, "helper");
     const events = await collect(
-      createAgentRunner().run(makeTurn(agent, '[[tool:memory_add {"target":"memory","content":"likes [[brackets]]"}]]')),
+      createAgentRunner().run(
+        makeTurn(agent, '[[tool:memory_add {"target":"memory","content":"likes [[brackets]]"}]]'),
+      ),
     );
     expect(events[0]).toEqual({
       type: "tool-call",
@@ -134,18 +161,34 @@ describe("echo provider", () => {
       toolName: "memory_add",
       input: { target: "memory", content: "likes [[brackets]]" },
     });
-    expect(events[1]).toMatchObject({ type: "tool-result", toolCallId: "echo-1", output: { ok: true, entries: 1 } });
+    expect(events[1]).toMatchObject({
+      type: "tool-result",
+      toolCallId: "echo-1",
+      output: { ok: true, entries: 1 },
+    });
     expect(readFileSync(join(agent.home, "memories", "MEMORY.md"), "utf8")).toBe("likes [[brackets]]\n");
-    expect(terminal(events)).toMatchObject({ type: "finish", text: expect.stringContaining("[helper] tool memory_add: ") });
+    expect(terminal(events)).toMatchObject({
+      type: "finish",
+      text: expect.stringContaining("[helper] tool memory_add: "),
+    });
   });
 
   it("reports a tool outside the agent's toolsets as a failed tool call", async () => {
     const config = await configFrom(home.dir, "agents:\n  main: {}\n  narrow:\n    toolsets: [skills]\n");
     const agent = profile(config, "narrow");
-    const events = await collect(createAgentRunner().run(makeTurn(agent, '[[tool:memory_add {"target":"memory","content":"x"}]]')));
-    expect(events[1]).toMatchObject({ type: "tool-result", isError: true, output: expect.stringContaining("not available") });
+    const events = await collect(
+      createAgentRunner().run(makeTurn(agent, '[[tool:memory_add {"target":"memory","content":"x"}]]')),
+    );
+    expect(events[1]).toMatchObject({
+      type: "tool-result",
+      isError: true,
+      output: expect.stringContaining("not available"),
+    });
     expect(existsSync(join(agent.home, "memories", "MEMORY.md"))).toBe(false);
-    expect(terminal(events)).toMatchObject({ type: "finish", text: expect.stringContaining("tool memory_add failed") });
+    expect(terminal(events)).toMatchObject({
+      type: "finish",
+      text: expect.stringContaining("tool memory_add failed"),
+    });
   });
 
   it("parses tool markers whose JSON holds brackets, and reports bad JSON", () => {
@@ -170,7 +213,9 @@ describe("echo provider", () => {
         },
       }),
     ]);
-    await collect(createAgentRunner().run(makeTurn(profile(config, "helper"), "[[tool:skills_list {}]]", { hooks })));
+    await collect(
+      createAgentRunner().run(makeTurn(profile(config, "helper"), "[[tool:skills_list {}]]", { hooks })),
+    );
     expect(seen).toEqual([
       "beforeModel:helper:echo",
       "beforeTool:helper:skills_list",
@@ -181,7 +226,9 @@ describe("echo provider", () => {
 
   it("never throws: a malformed turn becomes one error event", async () => {
     const config = await configFrom(home.dir, YAML);
-    const turn = makeTurn(profile(config, "main"), "hi", { input: [{ role: "user", content: null as unknown as string }] });
+    const turn = makeTurn(profile(config, "main"), "hi", {
+      input: [{ role: "user", content: null as unknown as string }],
+    });
     const events = await collect(createAgentRunner().run(turn));
     expect(terminal(events)).toMatchObject({ type: "error", code: "internal_error" });
   });

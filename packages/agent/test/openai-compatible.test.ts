@@ -50,7 +50,7 @@ describe("openai-compatible provider against the stub server", () => {
     const request = stub.requests[0]!;
     expect(request).toMatchObject({ model: "stub-model", stream: true });
     expect(request.messages[0]).toMatchObject({ role: "system" });
-    expect(String(request.messages[0]!.content)).toContain('You are ops');
+    expect(String(request.messages[0]!.content)).toContain("You are ops");
     expect(String(request.messages[0]!.content)).not.toContain("main persona");
     expect(request.messages.at(-1)).toEqual({ role: "user", content: "how are you today" });
     expect(stub.requestHeaders[0]!.authorization).toBeUndefined();
@@ -58,34 +58,75 @@ describe("openai-compatible provider against the stub server", () => {
 
   it("runs a tool call round trip through the memory toolset", async () => {
     const agent = await opsAgent();
-    stub.script({ toolCalls: [{ id: "call_1", name: "memory_add", arguments: { target: "user", content: "Ada prefers tea" } }] }, { text: "Noted." });
+    stub.script(
+      {
+        toolCalls: [
+          { id: "call_1", name: "memory_add", arguments: { target: "user", content: "Ada prefers tea" } },
+        ],
+      },
+      { text: "Noted." },
+    );
     const events = await collect(createAgentRunner().run(makeTurn(agent, "remember that I prefer tea")));
     expect(events.filter((e) => e.type !== "text-delta")).toEqual([
-      { type: "tool-call", toolCallId: "call_1", toolName: "memory_add", input: { target: "user", content: "Ada prefers tea" } },
-      { type: "tool-result", toolCallId: "call_1", toolName: "memory_add", output: expect.objectContaining({ ok: true, file: "USER.md", entries: 1 }) },
+      {
+        type: "tool-call",
+        toolCallId: "call_1",
+        toolName: "memory_add",
+        input: { target: "user", content: "Ada prefers tea" },
+      },
+      {
+        type: "tool-result",
+        toolCallId: "call_1",
+        toolName: "memory_add",
+        output: expect.objectContaining({ ok: true, file: "USER.md", entries: 1 }),
+      },
       expect.objectContaining({ type: "finish", text: "Noted." }),
     ]);
     expect(readFileSync(join(agent.home, "memories", "USER.md"), "utf8")).toBe("Ada prefers tea\n");
     const toolNames = stub.requests[0]!.tools?.map((t) => t.function.name);
-    expect(toolNames).toEqual(expect.arrayContaining(["memory_add", "memory_replace", "memory_remove", "skills_list", "skill_view", "session_search", "cron_create"]));
+    expect(toolNames).toEqual(
+      expect.arrayContaining([
+        "memory_add",
+        "memory_replace",
+        "memory_remove",
+        "skills_list",
+        "skill_view",
+        "session_search",
+        "cron_create",
+      ]),
+    );
     const second = stub.requests[1]!.messages;
-    expect(second.at(-2)).toMatchObject({ role: "assistant", tool_calls: [{ id: "call_1", function: { name: "memory_add" } }] });
+    expect(second.at(-2)).toMatchObject({
+      role: "assistant",
+      tool_calls: [{ id: "call_1", function: { name: "memory_add" } }],
+    });
     expect(second.at(-1)).toMatchObject({ role: "tool", tool_call_id: "call_1" });
     expect(JSON.parse(String(second.at(-1)!.content))).toMatchObject({ ok: true, file: "USER.md" });
   });
 
   it("sends a tool's failure back to the model as the tool result and keeps going", async () => {
     const agent = await opsAgent();
-    stub.script({ toolCalls: [{ id: "call_x", name: "skill_view", arguments: { name: "../../SOUL" } }] }, { text: "I cannot read that." });
+    stub.script(
+      { toolCalls: [{ id: "call_x", name: "skill_view", arguments: { name: "../../SOUL" } }] },
+      { text: "I cannot read that." },
+    );
     const events = await collect(createAgentRunner().run(makeTurn(agent, "read it")));
-    expect(events.find((e) => e.type === "tool-result")).toMatchObject({ isError: true, output: expect.stringContaining("refused") });
+    expect(events.find((e) => e.type === "tool-result")).toMatchObject({
+      isError: true,
+      output: expect.stringContaining("refused"),
+    });
     expect(terminal(events)).toMatchObject({ type: "finish", text: "I cannot read that." });
     expect(String(stub.requests[1]!.messages.at(-1)!.content)).toContain("refused");
   });
 
   it("stops the tool loop at model.max_steps and says so", async () => {
     const agent = await opsAgent(stub.url, "name: stub-model, max_steps: 2");
-    stub.script(...Array.from({ length: 5 }, (_, i) => ({ toolCalls: [{ name: "skills_list", arguments: {} }], text: i === 0 ? "Looking." : "" })));
+    stub.script(
+      ...Array.from({ length: 5 }, (_, i) => ({
+        toolCalls: [{ name: "skills_list", arguments: {} }],
+        text: i === 0 ? "Looking." : "",
+      })),
+    );
     const events = await collect(createAgentRunner().run(makeTurn(agent, "loop forever")));
     expect(stub.requests).toHaveLength(2);
     expect(events.filter((e) => e.type === "tool-call")).toHaveLength(2);
@@ -132,7 +173,12 @@ describe("openai-compatible provider against the stub server", () => {
     stub.failNext(429, 3, { retryAfter: 0 });
     const events = await collect(createAgentRunner().run(makeTurn(agent, "again")));
     expect(events).toHaveLength(1);
-    expect(terminal(events)).toMatchObject({ type: "error", code: "rate_limited", status: 429, message: expect.stringContaining('"local"') });
+    expect(terminal(events)).toMatchObject({
+      type: "error",
+      code: "rate_limited",
+      status: 429,
+      message: expect.stringContaining('"local"'),
+    });
   });
 
   it("turns a 500 into one user-facing error event, not a crash", async () => {
@@ -142,7 +188,10 @@ describe("openai-compatible provider against the stub server", () => {
     expect(events).toHaveLength(1);
     const end = terminal(events);
     expect(end).toMatchObject({ type: "error", code: "provider_unavailable", status: 500 });
-    if (end.type === "error") expect(end.message).toMatch(/^Model provider "local" \(openai-compatible, model stub-model\) failed with HTTP 500; try again later\.$/);
+    if (end.type === "error")
+      expect(end.message).toMatch(
+        /^Model provider "local" \(openai-compatible, model stub-model\) failed with HTTP 500; try again later\.$/,
+      );
     expect(stub.requests).toHaveLength(3);
   });
 
@@ -152,7 +201,11 @@ describe("openai-compatible provider against the stub server", () => {
     agent.env.LOCAL_KEY = "wrong-key";
     stub.failNext(401, 1);
     const events = await collect(createAgentRunner().run(makeTurn(agent, "hello")));
-    expect(terminal(events)).toMatchObject({ type: "error", code: "provider_auth", message: expect.stringContaining("LOCAL_KEY") });
+    expect(terminal(events)).toMatchObject({
+      type: "error",
+      code: "provider_auth",
+      message: expect.stringContaining("LOCAL_KEY"),
+    });
     expect(JSON.stringify(events)).not.toContain("wrong-key");
     expect(stub.requestHeaders[0]!.authorization).toBe("Bearer wrong-key");
     expect(stub.requests).toHaveLength(1);
@@ -172,7 +225,11 @@ describe("openai-compatible provider against the stub server", () => {
     const started = Date.now();
     const events = await collect(runner.run(makeTurn(agent, "hello")));
     expect(Date.now() - started).toBeLessThan(3_000);
-    expect(terminal(events)).toMatchObject({ type: "error", code: "timeout", message: expect.stringContaining("did not answer in time") });
+    expect(terminal(events)).toMatchObject({
+      type: "error",
+      code: "timeout",
+      message: expect.stringContaining("did not answer in time"),
+    });
   });
 
   it("times out a stream that stalls after it started", async () => {
@@ -206,7 +263,15 @@ describe("openai-compatible provider against the stub server", () => {
         { role: "assistant", content: "", toolCalls: [{ id: "orphan", name: "skills_list", input: {} }] },
         { role: "assistant", content: "Nothing yet." },
       ],
-      input: [{ role: "user", content: [{ type: "text", text: "look at this" }, { type: "image", url: PIXEL, mimeType: "image/png" }] }],
+      input: [
+        {
+          role: "user",
+          content: [
+            { type: "text", text: "look at this" },
+            { type: "image", url: PIXEL, mimeType: "image/png" },
+          ],
+        },
+      ],
       extraSystem: "Answer in French.",
     });
     terminal(await collect(createAgentRunner().run(turn)));
@@ -232,7 +297,11 @@ describe("openai-compatible provider against the stub server", () => {
     const agent = await opsAgent();
     delete agent.model.name;
     const events = await collect(createAgentRunner().run(makeTurn(agent, "hello")));
-    expect(terminal(events)).toMatchObject({ type: "error", code: "config", message: expect.stringContaining("agents.ops.model.name") });
+    expect(terminal(events)).toMatchObject({
+      type: "error",
+      code: "config",
+      message: expect.stringContaining("agents.ops.model.name"),
+    });
     expect(stub.requests).toHaveLength(0);
   });
 });

@@ -1,9 +1,9 @@
 import { mkdirSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { type StubLlm, startStubLlm } from "@switchboard/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { buildSystemPrompt, createAgentRunner } from "../src/index.ts";
 import { collect, configFrom, makeTurn, profile, tempHome } from "./helpers.ts";
-import { type StubLlm, startStubLlm } from "@switchboard/testing";
 
 let home: ReturnType<typeof tempHome>;
 beforeEach(() => {
@@ -12,7 +12,16 @@ beforeEach(() => {
 afterEach(() => home.cleanup());
 
 const NOW = () => new Date("2026-03-04T05:06:07Z");
-const SOURCE = { platform: "telegram", account: "support", chatType: "group" as const, chatId: "-100", chatName: "Ops room", threadId: "7", userId: "42", userName: "Ada" };
+const SOURCE = {
+  platform: "telegram",
+  account: "support",
+  chatType: "group" as const,
+  chatId: "-100",
+  chatName: "Ops room",
+  threadId: "7",
+  userId: "42",
+  userName: "Ada",
+};
 
 function write(path: string, text: string): void {
   mkdirSync(join(path, ".."), { recursive: true });
@@ -23,9 +32,15 @@ describe("system prompt", () => {
   it("assembles SOUL.md, memory, the skills index and the session context in order", async () => {
     const agent = profile(await configFrom(home.dir, "agents:\n  main: {}\n  ops: {}\n"), "ops");
     write(join(agent.home, "SOUL.md"), "You are Ops, terse and exact.\n");
-    write(join(agent.home, "memories", "MEMORY.md"), "Deploys happen on Tuesdays.\n§\nThe pager rotates weekly.\n");
+    write(
+      join(agent.home, "memories", "MEMORY.md"),
+      "Deploys happen on Tuesdays.\n§\nThe pager rotates weekly.\n",
+    );
     write(join(agent.home, "memories", "USER.md"), "Ada runs the database team.\n");
-    write(join(agent.home, "skills", "deploy", "SKILL.md"), "---\nname: deploy-service\ndescription: Roll out a service\n  safely with canaries.\n---\n# Deploy\nsteps…\n");
+    write(
+      join(agent.home, "skills", "deploy", "SKILL.md"),
+      "---\nname: deploy-service\ndescription: Roll out a service\n  safely with canaries.\n---\n# Deploy\nsteps…\n",
+    );
     write(join(agent.home, "skills", "rollback", "SKILL.md"), "no front matter here\n");
     write(join(agent.home, "skills", "empty-dir", "README.md"), "not a skill\n");
 
@@ -51,15 +66,26 @@ describe("system prompt", () => {
   });
 
   it("uses a default persona naming the agent when SOUL.md is missing, and only the agent's own files", async () => {
-    const cfg = await configFrom(home.dir, 'agents:\n  main: {}\n  helper: { name: "Helper Bot", description: "Answers billing questions." }\n');
+    const cfg = await configFrom(
+      home.dir,
+      'agents:\n  main: {}\n  helper: { name: "Helper Bot", description: "Answers billing questions." }\n',
+    );
     write(join(home.dir, "SOUL.md"), "I am main.");
     write(join(home.dir, "memories", "MEMORY.md"), "main's secret memory");
-    const prompt = buildSystemPrompt(profile(cfg, "helper"), { platform: "api_server", chatType: "dm" }, { now: NOW });
-    expect(prompt.startsWith("You are Helper Bot, a helpful assistant. Answers billing questions.")).toBe(true);
+    const prompt = buildSystemPrompt(
+      profile(cfg, "helper"),
+      { platform: "api_server", chatType: "dm" },
+      { now: NOW },
+    );
+    expect(prompt.startsWith("You are Helper Bot, a helpful assistant. Answers billing questions.")).toBe(
+      true,
+    );
     expect(prompt).not.toContain("I am main.");
     expect(prompt).not.toContain("main's secret memory");
     expect(prompt).not.toContain("## Skills");
-    expect(buildSystemPrompt(profile(cfg, "main"), { platform: "api_server", chatType: "dm" }, { now: NOW })).toContain("main's secret memory");
+    expect(
+      buildSystemPrompt(profile(cfg, "main"), { platform: "api_server", chatType: "dm" }, { now: NOW }),
+    ).toContain("main's secret memory");
   });
 
   it("re-reads a file when it changes on disk", async () => {

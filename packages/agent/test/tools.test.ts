@@ -20,11 +20,19 @@ function filesUnder(dir: string): string[] {
 }
 
 /** Run one echo tool call for an agent and return its tool-result event. */
-async function callTool(runner: ReturnType<typeof createAgentRunner>, agent: Parameters<typeof makeTurn>[0], name: string, input: unknown, extra = {}) {
-  const events = await collect(runner.run(makeTurn(agent, `[[tool:${name} ${JSON.stringify(input)}]]`, extra)));
+async function callTool(
+  runner: ReturnType<typeof createAgentRunner>,
+  agent: Parameters<typeof makeTurn>[0],
+  name: string,
+  input: unknown,
+  extra = {},
+) {
+  const events = await collect(
+    runner.run(makeTurn(agent, `[[tool:${name} ${JSON.stringify(input)}]]`, extra)),
+  );
   terminal(events);
   const result = events.find((e) => e.type === "tool-result");
-  if (!result || result.type !== "tool-result") throw new Error(`no tool result in ${JSON.stringify(events)}`);
+  if (result?.type !== "tool-result") throw new Error(`no tool result in ${JSON.stringify(events)}`);
   return result;
 }
 
@@ -37,12 +45,19 @@ describe("memory isolation under load", () => {
 
   it("never writes under another agent's home: 200 concurrent turns over 10 agents, echo and model tool calls mixed", async () => {
     const ids = Array.from({ length: 10 }, (_, k) => `a${k}`);
-    const agentsYaml = ids.map((id, k) => (k % 2 === 0 ? `  ${id}: {}` : `  ${id}: { model: { provider: local, name: m } }`)).join("\n");
-    const cfg = await configFrom(home.dir, `providers:\n  local: { kind: openai-compatible, base_url: "${stub.url}" }\nagents:\n  main: {}\n${agentsYaml}\n`);
+    const agentsYaml = ids
+      .map((id, k) => (k % 2 === 0 ? `  ${id}: {}` : `  ${id}: { model: { provider: local, name: m } }`))
+      .join("\n");
+    const cfg = await configFrom(
+      home.dir,
+      `providers:\n  local: { kind: openai-compatible, base_url: "${stub.url}" }\nagents:\n  main: {}\n${agentsYaml}\n`,
+    );
     const modelTurn = (body: StubChatRequest) => {
       const last = body.messages.at(-1)!;
       if (last.role === "tool") return { text: "saved" };
-      return { toolCalls: [{ name: "memory_add", arguments: { target: "memory", content: String(last.content) } }] };
+      return {
+        toolCalls: [{ name: "memory_add", arguments: { target: "memory", content: String(last.content) } }],
+      };
     };
     stub.script(...Array.from({ length: 200 }, () => modelTurn));
     stub.setLatency(1);
@@ -62,7 +77,9 @@ describe("memory isolation under load", () => {
       expect(events.find((e) => e.type === "tool-result")).toMatchObject({ output: { ok: true } });
     }
     for (const [k, id] of ids.entries()) {
-      const entries = parseMemoryEntries(readFileSync(join(home.dir, "agents", id, "memories", "MEMORY.md"), "utf8"));
+      const entries = parseMemoryEntries(
+        readFileSync(join(home.dir, "agents", id, "memories", "MEMORY.md"), "utf8"),
+      );
       expect(entries).toHaveLength(20);
       for (const e of entries) expect(e).toMatch(new RegExp(` of a${k}$`));
     }
@@ -77,9 +94,17 @@ describe("memory toolset", () => {
     await callTool(runner, agent, "memory_add", { target: "user", content: "Name: Ada" });
     await callTool(runner, agent, "memory_add", { target: "user", content: "Likes: tea\nand biscuits" });
     await callTool(runner, agent, "memory_add", { target: "memory", content: "Deploy on Tuesdays" });
-    expect(readFileSync(join(home.dir, "memories", "USER.md"), "utf8")).toBe("Name: Ada\n§\nLikes: tea\nand biscuits\n");
-    await callTool(runner, agent, "memory_replace", { target: "user", old_text: "tea", new_text: "Likes: coffee" });
-    expect(await callTool(runner, agent, "memory_remove", { target: "user", old_text: "Ada" })).toMatchObject({ output: { entries: 1 } });
+    expect(readFileSync(join(home.dir, "memories", "USER.md"), "utf8")).toBe(
+      "Name: Ada\n§\nLikes: tea\nand biscuits\n",
+    );
+    await callTool(runner, agent, "memory_replace", {
+      target: "user",
+      old_text: "tea",
+      new_text: "Likes: coffee",
+    });
+    expect(await callTool(runner, agent, "memory_remove", { target: "user", old_text: "Ada" })).toMatchObject(
+      { output: { entries: 1 } },
+    );
     expect(readFileSync(join(home.dir, "memories", "USER.md"), "utf8")).toBe("Likes: coffee\n");
     expect(readFileSync(join(home.dir, "memories", "MEMORY.md"), "utf8")).toBe("Deploy on Tuesdays\n");
   });
@@ -89,11 +114,15 @@ describe("memory toolset", () => {
     const runner = createAgentRunner();
     await callTool(runner, agent, "memory_add", { target: "memory", content: "alpha one" });
     await callTool(runner, agent, "memory_add", { target: "memory", content: "alpha two" });
-    expect(await callTool(runner, agent, "memory_remove", { target: "memory", old_text: "alpha" })).toMatchObject({
+    expect(
+      await callTool(runner, agent, "memory_remove", { target: "memory", old_text: "alpha" }),
+    ).toMatchObject({
       isError: true,
-      output: "2 entries of MEMORY.md contain \"alpha\": quote more of the entry",
+      output: '2 entries of MEMORY.md contain "alpha": quote more of the entry',
     });
-    expect(await callTool(runner, agent, "memory_replace", { target: "memory", old_text: "beta", new_text: "x" })).toMatchObject({
+    expect(
+      await callTool(runner, agent, "memory_replace", { target: "memory", old_text: "beta", new_text: "x" }),
+    ).toMatchObject({
       isError: true,
       output: 'no entry of MEMORY.md contains "beta"',
     });
@@ -101,8 +130,13 @@ describe("memory toolset", () => {
       isError: true,
       output: expect.stringContaining("invalid input for memory_add: target"),
     });
-    expect(await callTool(runner, agent, "memory_add", { target: "memory", content: "a\n§\nb" })).toMatchObject({ isError: true });
-    expect(parseMemoryEntries(readFileSync(join(home.dir, "memories", "MEMORY.md"), "utf8"))).toEqual(["alpha one", "alpha two"]);
+    expect(
+      await callTool(runner, agent, "memory_add", { target: "memory", content: "a\n§\nb" }),
+    ).toMatchObject({ isError: true });
+    expect(parseMemoryEntries(readFileSync(join(home.dir, "memories", "MEMORY.md"), "utf8"))).toEqual([
+      "alpha one",
+      "alpha two",
+    ]);
   });
 
   it("refuses an entry past the size cap with a clear error and leaves the file unchanged", async () => {
@@ -112,11 +146,18 @@ describe("memory toolset", () => {
     const over = await callTool(small, agent, "memory_add", { target: "memory", content: "y".repeat(60) });
     expect(over).toMatchObject({
       isError: true,
-      output: "MEMORY.md would be 124 characters, over its limit of 100: shorten or remove entries first (memory_replace, memory_remove)",
+      output:
+        "MEMORY.md would be 124 characters, over its limit of 100: shorten or remove entries first (memory_replace, memory_remove)",
     });
     expect(readFileSync(join(home.dir, "memories", "MEMORY.md"), "utf8")).toBe(`${"x".repeat(60)}\n`);
-    const byDefault = await callTool(createAgentRunner(), agent, "memory_add", { target: "user", content: "z".repeat(8_000) });
-    expect(byDefault).toMatchObject({ isError: true, output: expect.stringContaining("over its limit of 8,000") });
+    const byDefault = await callTool(createAgentRunner(), agent, "memory_add", {
+      target: "user",
+      content: "z".repeat(8_000),
+    });
+    expect(byDefault).toMatchObject({
+      isError: true,
+      output: expect.stringContaining("over its limit of 8,000"),
+    });
   });
 });
 
@@ -125,10 +166,15 @@ describe("paths stay inside the agent's home", () => {
     const cfg = await configFrom(home.dir, "agents:\n  main: {}\n  ops: {}\n");
     const ops = profile(cfg, "ops");
     mkdirSync(join(ops.home, "skills", "deploy"), { recursive: true });
-    writeFileSync(join(ops.home, "skills", "deploy", "SKILL.md"), "---\nname: deploy\ndescription: ship it\n---\nSteps.");
+    writeFileSync(
+      join(ops.home, "skills", "deploy", "SKILL.md"),
+      "---\nname: deploy\ndescription: ship it\n---\nSteps.",
+    );
     writeFileSync(join(ops.home, "SOUL.md"), "ops soul");
     const runner = createAgentRunner();
-    expect(await callTool(runner, ops, "skill_view", { name: "deploy" })).toMatchObject({ output: { name: "deploy", content: expect.stringContaining("Steps.") } });
+    expect(await callTool(runner, ops, "skill_view", { name: "deploy" })).toMatchObject({
+      output: { name: "deploy", content: expect.stringContaining("Steps.") },
+    });
     for (const input of [
       { name: "../../SOUL.md" },
       { name: ".." },
@@ -137,7 +183,10 @@ describe("paths stay inside the agent's home", () => {
       { name: "deploy", file: "/etc/passwd" },
       { name: "deploy", file: "..\\..\\SOUL.md" },
     ]) {
-      expect(await callTool(runner, ops, "skill_view", input)).toMatchObject({ isError: true, output: expect.stringContaining("refused") });
+      expect(await callTool(runner, ops, "skill_view", input)).toMatchObject({
+        isError: true,
+        output: expect.stringContaining("refused"),
+      });
     }
   });
 
@@ -160,7 +209,10 @@ describe("paths stay inside the agent's home", () => {
     symlinkSync(join(a.home, "skills", "private"), join(home.dir, "skills", "borrowed"));
     try {
       const runner = createAgentRunner();
-      expect(await callTool(runner, b, "skill_view", { name: "evil" })).toMatchObject({ isError: true, output: expect.stringContaining("outside") });
+      expect(await callTool(runner, b, "skill_view", { name: "evil" })).toMatchObject({
+        isError: true,
+        output: expect.stringContaining("outside"),
+      });
       expect(await callTool(runner, b, "memory_add", { target: "memory", content: "x" })).toMatchObject({
         isError: true,
         output: expect.stringContaining("refused"),
@@ -188,17 +240,25 @@ describe("sessions and cron toolsets", () => {
         store.append(session.id, [{ role: "user", content: `the invoice for ${id} is overdue` }]);
       }
       const runner = createAgentRunner();
-      const result = await callTool(runner, profile(cfg, "a"), "session_search", { query: "invoice" }, { services: { store } });
+      const result = await callTool(
+        runner,
+        profile(cfg, "a"),
+        "session_search",
+        { query: "invoice" },
+        { services: { store } },
+      );
       expect(result.isError).toBeUndefined();
       const hits = (result.output as { results: Array<{ snippet: string }> }).results;
       expect(hits).toHaveLength(1);
       expect(hits[0]!.snippet).toContain("invoice");
       expect(JSON.stringify(hits)).toContain("for a");
       expect(JSON.stringify(hits)).not.toContain("for b");
-      expect(await callTool(runner, profile(cfg, "a"), "session_search", { query: "invoice" })).toMatchObject({
-        isError: true,
-        output: expect.stringContaining("not available"),
-      });
+      expect(await callTool(runner, profile(cfg, "a"), "session_search", { query: "invoice" })).toMatchObject(
+        {
+          isError: true,
+          output: expect.stringContaining("not available"),
+        },
+      );
     } finally {
       store.close();
     }
@@ -225,17 +285,43 @@ describe("sessions and cron toolsets", () => {
     const ops = profile(cfg, "ops");
     const runner = createAgentRunner();
     const services = { services: { cron } };
-    expect(await callTool(runner, ops, "cron_create", { schedule: "every 30m", prompt: "check the queue" }, services)).toMatchObject({
+    expect(
+      await callTool(
+        runner,
+        ops,
+        "cron_create",
+        { schedule: "every 30m", prompt: "check the queue" },
+        services,
+      ),
+    ).toMatchObject({
       output: { created: { id: "job1" } },
     });
-    expect(jobs[0]).toMatchObject({ agentId: "ops", input: { schedule: "every 30m", prompt: "check the queue", origin: { platform: "test", chatId: "chat-1" } } });
-    expect(await callTool(runner, profile(cfg, "main"), "cron_list", {}, services)).toMatchObject({ output: { jobs: [] } });
-    expect(await callTool(runner, profile(cfg, "main"), "cron_remove", { job_id: "job1" }, services)).toMatchObject({ isError: true });
-    expect(await callTool(runner, ops, "cron_create", { schedule: "never", prompt: "x" }, services)).toMatchObject({
+    expect(jobs[0]).toMatchObject({
+      agentId: "ops",
+      input: {
+        schedule: "every 30m",
+        prompt: "check the queue",
+        origin: { platform: "test", chatId: "chat-1" },
+      },
+    });
+    expect(await callTool(runner, profile(cfg, "main"), "cron_list", {}, services)).toMatchObject({
+      output: { jobs: [] },
+    });
+    expect(
+      await callTool(runner, profile(cfg, "main"), "cron_remove", { job_id: "job1" }, services),
+    ).toMatchObject({ isError: true });
+    expect(
+      await callTool(runner, ops, "cron_create", { schedule: "never", prompt: "x" }, services),
+    ).toMatchObject({
       isError: true,
       output: 'schedule "never" is not a schedule',
     });
-    expect(await callTool(runner, ops, "cron_remove", { job_id: "job1" }, services)).toMatchObject({ output: { removed: "job1" } });
-    expect(await callTool(runner, ops, "cron_list", {})).toMatchObject({ isError: true, output: expect.stringContaining("not available") });
+    expect(await callTool(runner, ops, "cron_remove", { job_id: "job1" }, services)).toMatchObject({
+      output: { removed: "job1" },
+    });
+    expect(await callTool(runner, ops, "cron_list", {})).toMatchObject({
+      isError: true,
+      output: expect.stringContaining("not available"),
+    });
   });
 });

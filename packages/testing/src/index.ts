@@ -2,5 +2,5 @@ export * from "./conformance.ts";
 export * from "./conformance-types.ts";
 export * from "./echo-runner.ts";
 export * from "./http-bridge.ts";
-export * from "./test-platform.ts";
 export * from "./stub-llm.ts";
+export * from "./test-platform.ts";

@@ -30,7 +30,13 @@ export type StubResponse =
 export interface StubChatRequest {
   model?: string;
   stream?: boolean;
-  messages: Array<{ role: string; content?: unknown; tool_calls?: unknown; tool_call_id?: string; name?: string }>;
+  messages: Array<{
+    role: string;
+    content?: unknown;
+    tool_calls?: unknown;
+    tool_call_id?: string;
+    name?: string;
+  }>;
   tools?: Array<{ type: string; function: { name: string; description?: string; parameters?: unknown } }>;
   [key: string]: unknown;
 }
@@ -110,11 +116,16 @@ export async function startStubLlm(options: StubLlmOptions = {}): Promise<StubLl
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? "/").split("?")[0];
     if (req.method === "GET" && path === "/v1/models") {
-      sendJson(res, 200, { object: "list", data: [{ id: modelId, object: "model", created: 0, owned_by: "stub" }] });
+      sendJson(res, 200, {
+        object: "list",
+        data: [{ id: modelId, object: "model", created: 0, owned_by: "stub" }],
+      });
       return;
     }
     if (req.method !== "POST" || path !== "/v1/chat/completions") {
-      sendJson(res, 404, { error: { message: `no route ${req.method} ${path}`, type: "invalid_request_error" } });
+      sendJson(res, 404, {
+        error: { message: `no route ${req.method} ${path}`, type: "invalid_request_error" },
+      });
       return;
     }
     const raw = await readBody(req);
@@ -152,7 +163,10 @@ export async function startStubLlm(options: StubLlmOptions = {}): Promise<StubLl
     const toolCalls = (answer.toolCalls ?? []).map((c, i) => ({
       id: c.id ?? `call_${counter}_${i}`,
       type: "function" as const,
-      function: { name: c.name, arguments: typeof c.arguments === "string" ? c.arguments : JSON.stringify(c.arguments ?? {}) },
+      function: {
+        name: c.name,
+        arguments: typeof c.arguments === "string" ? c.arguments : JSON.stringify(c.arguments ?? {}),
+      },
     }));
     const text = answer.text ?? (toolCalls.length > 0 ? "" : `stub: ${lastUserText(body)}`);
     const usage = {
@@ -171,7 +185,11 @@ export async function startStubLlm(options: StubLlmOptions = {}): Promise<StubLl
         choices: [
           {
             index: 0,
-            message: { role: "assistant", content: text || null, ...(toolCalls.length ? { tool_calls: toolCalls } : {}) },
+            message: {
+              role: "assistant",
+              content: text || null,
+              ...(toolCalls.length ? { tool_calls: toolCalls } : {}),
+            },
             finish_reason: finishReason,
           },
         ],
@@ -181,8 +199,16 @@ export async function startStubLlm(options: StubLlmOptions = {}): Promise<StubLl
     }
 
     await stream(res, async (send) => {
-      const base = { id, object: "chat.completion.chunk", created: Math.floor(Date.now() / 1000), model: body.model ?? modelId };
-      const chunk = (delta: object, finish: string | null = null) => ({ ...base, choices: [{ index: 0, delta, finish_reason: finish }] });
+      const base = {
+        id,
+        object: "chat.completion.chunk",
+        created: Math.floor(Date.now() / 1000),
+        model: body.model ?? modelId,
+      };
+      const chunk = (delta: object, finish: string | null = null) => ({
+        ...base,
+        choices: [{ index: 0, delta, finish_reason: finish }],
+      });
       if (!(await send(chunk({ role: "assistant", content: "" })))) return;
       const pieces = text.match(/\S+\s*|\s+/g) ?? [];
       if (answer.stall) {
@@ -194,13 +220,19 @@ export async function startStubLlm(options: StubLlmOptions = {}): Promise<StubLl
         if (!(await send(chunk({ content: piece })))) return;
       }
       for (const [index, call] of toolCalls.entries()) {
-        const first = { index, id: call.id, type: "function", function: { name: call.function.name, arguments: "" } };
+        const first = {
+          index,
+          id: call.id,
+          type: "function",
+          function: { name: call.function.name, arguments: "" },
+        };
         if (!(await send(chunk({ tool_calls: [first] })))) return;
         // Arguments arrive in pieces, as real providers send them.
         const args = call.function.arguments;
         const mid = Math.ceil(args.length / 2);
         for (const part of [args.slice(0, mid), args.slice(mid)]) {
-          if (part && !(await send(chunk({ tool_calls: [{ index, function: { arguments: part } }] })))) return;
+          if (part && !(await send(chunk({ tool_calls: [{ index, function: { arguments: part } }] }))))
+            return;
         }
       }
       if (!(await send(chunk({}, finishReason)))) return;
@@ -211,14 +243,21 @@ export async function startStubLlm(options: StubLlmOptions = {}): Promise<StubLl
   }
 
   /** Run an SSE stream, counting it as active until it ends and as aborted if the client left first. */
-  async function stream(res: ServerResponse, body: (send: (data: unknown) => Promise<boolean>) => Promise<void>) {
+  async function stream(
+    res: ServerResponse,
+    body: (send: (data: unknown) => Promise<boolean>) => Promise<void>,
+  ) {
     active++;
     let done = false;
     res.once("close", () => {
       active--;
       if (!done) aborted++;
     });
-    res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" });
+    res.writeHead(200, {
+      "content-type": "text/event-stream",
+      "cache-control": "no-cache",
+      connection: "keep-alive",
+    });
     res.flushHeaders();
     const send = async (data: unknown): Promise<boolean> => {
       await sleep(latencyMs, res);
@@ -292,19 +331,31 @@ function resolveAnswer(response: StubResponse, body: StubChatRequest): StubAnswe
   let answer = response;
   // A function may return another function; a few levels are plenty for any script.
   for (let i = 0; i < 8 && typeof answer === "function"; i++) answer = answer(body);
-  if (typeof answer === "function") throw new Error("stub LLM: scripted function did not resolve to a response");
+  if (typeof answer === "function")
+    throw new Error("stub LLM: scripted function did not resolve to a response");
   return answer;
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
   if (res.destroyed) return;
   const text = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text), ...headers });
+  res.writeHead(status, {
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(text),
+    ...headers,
+  });
   res.end(text);
 }
 
 function sendError(res: ServerResponse, status: number, message: string, headers: Record<string, string>) {
-  const type = status === 429 ? "rate_limit_error" : status === 401 ? "authentication_error" : status >= 500 ? "server_error" : "invalid_request_error";
+  const type =
+    status === 429
+      ? "rate_limit_error"
+      : status === 401
+        ? "authentication_error"
+        : status >= 500
+          ? "server_error"
+          : "invalid_request_error";
   sendJson(res, status, { error: { message, type, param: null, code: null } }, headers);
 }
 

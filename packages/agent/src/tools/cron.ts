@@ -4,7 +4,11 @@ import { type AgentTool, defineTool, type ToolContext, ToolError } from "./types
 
 function cronService(ctx: ToolContext): CronService {
   const cron = ctx.turn.services?.cron;
-  if (!cron) throw new ToolError("scheduled jobs are not available: cron is disabled or not running in this gateway", "unavailable");
+  if (!cron)
+    throw new ToolError(
+      "scheduled jobs are not available: cron is disabled or not running in this gateway",
+      "unavailable",
+    );
   return cron;
 }
 
@@ -31,7 +35,9 @@ export const CRON_TOOLS: AgentTool[] = [
         .string()
         .min(1)
         .optional()
-        .describe("`origin` (this chat, default), `local` (files only), or `<platform>[@account]:<chat_id>[:<thread_id>]`"),
+        .describe(
+          "`origin` (this chat, default), `local` (files only), or `<platform>[@account]:<chat_id>[:<thread_id>]`",
+        ),
     }),
     execute: async ({ schedule, prompt, name, deliver }, ctx) => {
       const cron = cronService(ctx);

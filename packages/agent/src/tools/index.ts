@@ -33,7 +33,9 @@ export async function runTool(t: AgentTool, rawInput: unknown, ctx: ToolContext)
   try {
     const parsed = t.inputSchema.safeParse(rawInput ?? {});
     if (!parsed.success) {
-      const issues = parsed.error.issues.map((i) => `${i.path.join(".") || "(input)"}: ${i.message}`).join("; ");
+      const issues = parsed.error.issues
+        .map((i) => `${i.path.join(".") || "(input)"}: ${i.message}`)
+        .join("; ");
       throw new ToolError(`invalid input for ${t.name}: ${issues}`, "invalid_input");
     }
     if (ctx.signal.aborted) throw new ToolError("the turn was stopped", "aborted");
@@ -41,7 +43,12 @@ export async function runTool(t: AgentTool, rawInput: unknown, ctx: ToolContext)
     await ctx.turn.hooks?.emit("afterToolCall", { ...base, output });
     return output;
   } catch (err) {
-    const error = err instanceof ToolError ? err : new ToolError(`${t.name} failed: ${(err as Error)?.message ?? String(err)}`, "tool_failed", { cause: err });
+    const error =
+      err instanceof ToolError
+        ? err
+        : new ToolError(`${t.name} failed: ${(err as Error)?.message ?? String(err)}`, "tool_failed", {
+            cause: err,
+          });
     await ctx.turn.hooks?.emit("afterToolCall", { ...base, output: undefined, error: error.message });
     throw error;
   }

@@ -77,7 +77,13 @@ async function update(ctx: ToolContext, target: MemoryTarget, change: (entries: 
       throw err;
     }
     invalidateCached(file);
-    return { ok: true, file: MEMORY_FILES[target], entries: next.length, chars: text.length, limit: ctx.memoryCharLimit };
+    return {
+      ok: true,
+      file: MEMORY_FILES[target],
+      entries: next.length,
+      chars: text.length,
+      limit: ctx.memoryCharLimit,
+    };
   });
 }
 
@@ -85,7 +91,10 @@ function checkEntry(content: string): string {
   const entry = content.trim();
   if (!entry) throw new ToolError("the entry is empty", "invalid_input");
   if (SEPARATOR_LINE_RE.test(entry)) {
-    throw new ToolError(`an entry must not contain a line holding only "${MEMORY_SEPARATOR}" (the entry separator)`, "invalid_input");
+    throw new ToolError(
+      `an entry must not contain a line holding only "${MEMORY_SEPARATOR}" (the entry separator)`,
+      "invalid_input",
+    );
   }
   return entry;
 }
@@ -93,9 +102,13 @@ function checkEntry(content: string): string {
 /** The one entry containing `needle`; ambiguity and absence are errors the model can act on. */
 function findEntry(entries: string[], needle: string, file: string): number {
   const matches = entries.flatMap((e, i) => (e.includes(needle) ? [i] : []));
-  if (matches.length === 0) throw new ToolError(`no entry of ${file} contains ${JSON.stringify(needle)}`, "not_found");
+  if (matches.length === 0)
+    throw new ToolError(`no entry of ${file} contains ${JSON.stringify(needle)}`, "not_found");
   if (matches.length > 1) {
-    throw new ToolError(`${matches.length} entries of ${file} contain ${JSON.stringify(needle)}: quote more of the entry`, "ambiguous");
+    throw new ToolError(
+      `${matches.length} entries of ${file} contain ${JSON.stringify(needle)}: quote more of the entry`,
+      "ambiguous",
+    );
   }
   return matches[0]!;
 }
@@ -103,7 +116,8 @@ function findEntry(entries: string[], needle: string, file: string): number {
 export const MEMORY_TOOLS: AgentTool[] = [
   defineTool({
     name: "memory_add",
-    description: "Save a new entry to your long-term memory (MEMORY.md) or your notes about the user (USER.md).",
+    description:
+      "Save a new entry to your long-term memory (MEMORY.md) or your notes about the user (USER.md).",
     inputSchema: z.object({ target: targetSchema, content: z.string().describe("The entry text") }),
     execute: async ({ target, content }, ctx) => {
       const entry = checkEntry(content);
@@ -129,7 +143,10 @@ export const MEMORY_TOOLS: AgentTool[] = [
   defineTool({
     name: "memory_remove",
     description: "Remove the memory entry that contains `old_text`.",
-    inputSchema: z.object({ target: targetSchema, old_text: z.string().min(1).describe("A unique part of the entry to remove") }),
+    inputSchema: z.object({
+      target: targetSchema,
+      old_text: z.string().min(1).describe("A unique part of the entry to remove"),
+    }),
     execute: async ({ target, old_text }, ctx) =>
       update(ctx, target, (entries) => {
         const i = findEntry(entries, old_text, MEMORY_FILES[target]);

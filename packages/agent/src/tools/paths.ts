@@ -26,11 +26,19 @@ async function realOrUndefined(path: string): Promise<string | undefined> {
  * Resolve `parts` under `base` (a directory of the agent's home) and refuse anything that escapes it:
  * `..`, absolute paths, and symlinks whose real target lies outside the agent's real home.
  */
-export async function resolveInside(agent: AgentProfile, base: string, parts: string[], opts: { create?: boolean } = {}): Promise<string> {
+export async function resolveInside(
+  agent: AgentProfile,
+  base: string,
+  parts: string[],
+  opts: { create?: boolean } = {},
+): Promise<string> {
   const { home } = agentDirs(agent);
   const target = resolve(base, ...parts);
   if (!isInside(base, target) || !isInside(home, base)) {
-    throw new ToolError(`path ${JSON.stringify(parts.join("/"))} escapes agent "${agent.id}"'s home and is refused`, "path_escape");
+    throw new ToolError(
+      `path ${JSON.stringify(parts.join("/"))} escapes agent "${agent.id}"'s home and is refused`,
+      "path_escape",
+    );
   }
   if (opts.create) await mkdir(base, { recursive: true });
   const realHome = (await realOrUndefined(home)) ?? home;
@@ -43,7 +51,10 @@ export async function resolveInside(agent: AgentProfile, base: string, parts: st
     const real = await realOrUndefined(candidate);
     if (real === undefined) continue;
     if (!isInside(realHome, real) || (guardOthers && isInside(othersDir, real))) {
-      throw new ToolError(`path ${JSON.stringify(parts.join("/"))} resolves outside agent "${agent.id}"'s home and is refused`, "path_escape");
+      throw new ToolError(
+        `path ${JSON.stringify(parts.join("/"))} resolves outside agent "${agent.id}"'s home and is refused`,
+        "path_escape",
+      );
     }
   }
   return target;

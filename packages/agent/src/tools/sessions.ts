@@ -13,18 +13,29 @@ export const SESSIONS_TOOLS: AgentTool[] = [
     }),
     execute: async ({ query, limit }, ctx) => {
       const store = ctx.turn.services?.store;
-      if (!store) throw new ToolError("session search is not available: this gateway has no session store", "unavailable");
+      if (!store)
+        throw new ToolError(
+          "session search is not available: this gateway has no session store",
+          "unavailable",
+        );
       let hits: ReturnType<typeof store.search>;
       try {
         // The agent id is the scope: an agent never searches another agent's transcripts.
         hits = store.search(query, { agentId: ctx.agent.id, limit: limit ?? 10 });
       } catch (err) {
-        throw new ToolError(`the search query could not be run: ${(err as Error).message}`, "invalid_input", { cause: err });
+        throw new ToolError(`the search query could not be run: ${(err as Error).message}`, "invalid_input", {
+          cause: err,
+        });
       }
       return {
         results: hits
           .filter((h) => h.agentId === ctx.agent.id)
-          .map((h) => ({ sessionId: h.sessionId, role: h.role, snippet: h.snippet, at: new Date(h.createdAt).toISOString() })),
+          .map((h) => ({
+            sessionId: h.sessionId,
+            role: h.role,
+            snippet: h.snippet,
+            at: new Date(h.createdAt).toISOString(),
+          })),
       };
     },
   }),

@@ -23,7 +23,8 @@ export function listSkills(skillsDir: string): SkillSummary[] {
     if (text === undefined) continue;
     const { data } = parseFrontMatter(text);
     const name = typeof data.name === "string" && data.name.trim() ? data.name.trim() : dir;
-    const description = typeof data.description === "string" ? data.description.trim().replace(/\s+/g, " ") : "";
+    const description =
+      typeof data.description === "string" ? data.description.trim().replace(/\s+/g, " ") : "";
     out.push({ name, description, dir });
   }
   return out;
@@ -31,9 +32,13 @@ export function listSkills(skillsDir: string): SkillSummary[] {
 
 /** `..`, absolute paths, backslashes and NUL never name anything inside a skill; a name may not hold `/` either. */
 function refuseEscapes(value: string, what: "skill name" | "file", agentId: string): void {
-  const bad = value.split("/").includes("..") || value.includes("\\") || value.startsWith("/") || value.includes("\0");
+  const bad =
+    value.split("/").includes("..") || value.includes("\\") || value.startsWith("/") || value.includes("\0");
   if (bad || (what === "skill name" && value.includes("/"))) {
-    throw new ToolError(`${what} ${JSON.stringify(value)} escapes agent "${agentId}"'s skills directory and is refused`, "path_escape");
+    throw new ToolError(
+      `${what} ${JSON.stringify(value)} escapes agent "${agentId}"'s skills directory and is refused`,
+      "path_escape",
+    );
   }
 }
 
@@ -42,7 +47,9 @@ export const SKILLS_TOOLS: AgentTool[] = [
     name: "skills_list",
     description: "List your skills (name and description).",
     inputSchema: z.object({}),
-    execute: async (_input, ctx) => ({ skills: listSkills(agentDirs(ctx.agent).skills).map(({ name, description }) => ({ name, description })) }),
+    execute: async (_input, ctx) => ({
+      skills: listSkills(agentDirs(ctx.agent).skills).map(({ name, description }) => ({ name, description })),
+    }),
   }),
   defineTool({
     name: "skill_view",
@@ -68,7 +75,10 @@ export const SKILLS_TOOLS: AgentTool[] = [
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (code === "ENOENT" || code === "EISDIR") {
-          throw new ToolError(`skill ${JSON.stringify(skill.name)} has no file ${JSON.stringify(file ?? "SKILL.md")}`, "not_found");
+          throw new ToolError(
+            `skill ${JSON.stringify(skill.name)} has no file ${JSON.stringify(file ?? "SKILL.md")}`,
+            "not_found",
+          );
         }
         throw err;
       }

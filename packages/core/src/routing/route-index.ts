@@ -105,8 +105,7 @@ function file(group: Group, index: number, match: SlotMatch): void {
 }
 
 /** The lowest route index in `group` that matches, if below `best`; else `best`. */
-function scan(group: Group | undefined, values: ReadonlyArray<string | undefined>, best: number): number {
-  if (group === undefined) return best;
+function scan(group: Group, values: ReadonlyArray<string | undefined>, best: number): number {
   // Routes naming only the platform match every source of it: the first one is the only candidate.
   const all = group.all[0];
   if (all !== undefined && all.index < best) best = all.index;
@@ -130,38 +129,40 @@ function scan(group: Group | undefined, values: ReadonlyArray<string | undefined
 }
 
 /**
- * Compile routes into an index: grouped by platform (plus one group for routes naming none), then filed
- * in per-field buckets keyed by value, each in declared order. A lookup probes the source's platform group
- * and the any-platform group, one bucket per used field, scanning each only while its routes come before
- * the best match so far — first-match semantics hold while the cost does not grow with the number of routes.
+ * Compile routes into an index: one group per platform a route names, then per-field buckets keyed by
+ * value, each in declared order. Routes that name no platform are filed in every group too (and in a
+ * group of their own for platforms no route names), so a lookup probes exactly one group: one bucket per
+ * used field, each scanned only while its routes come before the best match so far. First-match
+ * semantics hold while the cost does not grow with the number of routes.
  * Returns the index in `routes` of the first matching route, or -1.
  */
 export function compileRouteIndex(routes: readonly RouteConfig[]): (source: SessionSource) => number {
-  const byPlatform = new Map<string, Group>();
-  const anyPlatform = newGroup();
-  routes.forEach((r, index) => {
-    const match: SlotMatch = compileMatch(r.match)
+  const compiled = routes.map((r) =>
+    compileMatch(r.match)
       .map(([field, set]) => [SLOT_OF.get(field)!, set] as const)
-      .sort((a, b) => a[0] - b[0]);
-    const platforms = match.find(([slot]) => slot === PLATFORM_SLOT)?.[1];
-    if (!platforms) {
-      file(anyPlatform, index, match);
+      .sort((a, b) => a[0] - b[0]),
+  );
+  const platformsOf = compiled.map((m) => m.find(([slot]) => slot === PLATFORM_SLOT)?.[1]);
+  // Every group exists before filing starts, so filing in declared order keeps every bucket sorted.
+  const byPlatform = new Map<string, Group>();
+  for (const ps of platformsOf) for (const p of ps ?? []) if (!byPlatform.has(p)) byPlatform.set(p, newGroup());
+  const otherPlatforms = newGroup();
+  compiled.forEach((match, index) => {
+    const platforms = platformsOf[index];
+    if (platforms) {
+      for (const p of platforms) file(byPlatform.get(p)!, index, match);
       return;
     }
-    for (const p of platforms) {
-      let group = byPlatform.get(p);
-      if (!group) byPlatform.set(p, (group = newGroup()));
-      file(group, index, match);
-    }
+    file(otherPlatforms, index, match);
+    for (const group of byPlatform.values()) file(group, index, match);
   });
-  const any = anyPlatform.all.length > 0 || anyPlatform.used.length > 0 ? anyPlatform : undefined;
   const values = new Array<string | undefined>(SLOTS.length);
 
   return (source) => {
     readSlots(source, values);
     const platform = values[PLATFORM_SLOT];
-    let best = scan(platform === undefined ? undefined : byPlatform.get(platform), values, Number.POSITIVE_INFINITY);
-    best = scan(any, values, best);
+    const group = (platform === undefined ? undefined : byPlatform.get(platform)) ?? otherPlatforms;
+    const best = scan(group, values, Number.POSITIVE_INFINITY);
     return best === Number.POSITIVE_INFINITY ? -1 : best;
   };
 }

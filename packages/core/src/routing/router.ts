@@ -49,10 +49,12 @@ export function createRouter(config: RouterConfig, options: { hooks?: HookRunner
   const hooks = Array.isArray(options.hooks) ? new Hooks(options.hooks, options.logger) : options.hooks;
   const useHooks = hooks?.has("selectAgent") ?? false;
 
+  // Answers are shared, frozen objects: the hot path allocates nothing.
+  const byRoute: readonly Resolution[] = config.routes.map((r, i) => Object.freeze({ agentId: r.agent, by: "route", route: i }));
+  const byDefault: Resolution = Object.freeze({ agentId: known.has(defaultAgent) ? defaultAgent : MAIN_AGENT, by: "default" });
   const match = (source: SessionSource): Resolution => {
     const index = lookup(source);
-    if (index >= 0) return { agentId: config.routes[index]!.agent, by: "route", route: index };
-    return { agentId: known.has(defaultAgent) ? defaultAgent : MAIN_AGENT, by: "default" };
+    return index >= 0 ? byRoute[index]! : byDefault;
   };
 
   const resolveWithHooks = async (runner: HookRunner, source: SessionSource, inbound?: InboundMessage): Promise<Resolution> => {
