@@ -101,8 +101,17 @@ const direct = (i: number, stream: boolean) =>
 const via = (i: number, stream: boolean) =>
   post(sbUrl, JSON.stringify({ model: "llm", stream, messages: [{ role: "user", content: `hello ${i}` }] }), auth);
 
-/** Alternate direct and via-Switchboard calls so drift (JIT, GC, CPU clock) lands on both equally. */
-async function compare(stream: boolean): Promise<{ direct: number[]; via: number[] }> {
+const cpuMicros = (since: NodeJS.CpuUsage) => {
+  const c = process.threadCpuUsage(since);
+  return c.user + c.system;
+};
+
+/**
+ * Alternate direct and via-Switchboard calls so drift (JIT, GC, CPU clock) lands on both equally. Client,
+ * stub and server share this thread, so its CPU time per call is a load-independent measure of the work
+ * each path does (on a busy machine wall-clock latency also includes waiting for a core).
+ */
+async function compare(stream: boolean): Promise<{ direct: number[]; via: number[]; addedCpuUs: number }> {
   const pick = (t: Timing) => (stream ? t.firstToken : t.total);
   for (let i = 0; i < LATENCY_WARMUP; i++) {
     await direct(i, stream);
@@ -111,16 +120,24 @@ async function compare(stream: boolean): Promise<{ direct: number[]; via: number
   gc();
   const d: number[] = [];
   const v: number[] = [];
+  let directCpu = 0;
+  let viaCpu = 0;
   for (let i = 0; i < LATENCY_SAMPLES; i++) {
-    if (i % 2 === 0) {
-      d.push(pick(await direct(i, stream)));
-      v.push(pick(await via(i, stream)));
-    } else {
-      v.push(pick(await via(i, stream)));
-      d.push(pick(await direct(i, stream)));
+    const order = i % 2 === 0 ? [false, true] : [true, false];
+    for (const isVia of order) {
+      const c0 = process.threadCpuUsage();
+      const t = pick(await (isVia ? via : direct)(i, stream));
+      const c = cpuMicros(c0);
+      if (isVia) {
+        v.push(t);
+        viaCpu += c;
+      } else {
+        d.push(t);
+        directCpu += c;
+      }
     }
   }
-  return { direct: d, via: v };
+  return { direct: d, via: v, addedCpuUs: (viaCpu - directCpu) / LATENCY_SAMPLES };
 }
 
 const before = stub.requests.length;
@@ -182,6 +199,15 @@ interface LoadResult {
   lat: number[];
   firstError: string;
 }
+// The server's share of CPU under load: this thread's time over the measured window.
+let loadCpu0 = process.threadCpuUsage();
+let loadServed0 = 0;
+let served = 0;
+server.on("request", () => served++);
+const measureStart = setTimeout(() => {
+  loadCpu0 = process.threadCpuUsage();
+  loadServed0 = served;
+}, LOAD_WARMUP_MS);
 const load = await new Promise<LoadResult>((resolve, reject) => {
   const worker = new Worker(LOAD_WORKER, {
     eval: true,
@@ -200,6 +226,8 @@ const load = await new Promise<LoadResult>((resolve, reject) => {
   });
   worker.once("error", reject);
 });
+clearTimeout(measureStart);
+const serverCpuPerRequest = cpuMicros(loadCpu0) / (served - loadServed0);
 if (load.bad > 0) throw new Error(`${load.bad} load requests failed, first: ${load.firstError}`);
 if (load.wrong > 0) throw new Error(`${load.wrong} load replies named the wrong agent or input`);
 
@@ -224,6 +252,7 @@ const rows: Row[] = [
     target: { op: "<=", value: 1.5 },
   },
   { metric: "added latency, JSON, p99", value: p99(plain.via) - p99(plain.direct), unit: "ms" },
+  { metric: "added CPU per call, JSON", value: plain.addedCpuUs / 1000, unit: "ms", note: "this thread's CPU, via minus direct" },
   { metric: "direct to stub, first token, median", value: median(streamed.direct), unit: "ms", note: `p99 ${p99(streamed.direct).toFixed(2)} ms (baseline)` },
   { metric: "via Switchboard, first token, median", value: median(streamed.via), unit: "ms", note: `p99 ${p99(streamed.via).toFixed(2)} ms` },
   {
@@ -233,12 +262,19 @@ const rows: Row[] = [
     target: { op: "<=", value: 2 },
   },
   { metric: "added to first token, p99", value: p99(streamed.via) - p99(streamed.direct), unit: "ms" },
+  { metric: "added CPU per call, streamed", value: streamed.addedCpuUs / 1000, unit: "ms", note: "this thread's CPU, via minus direct" },
   {
     metric: "throughput, echo provider",
     value: load.ok / load.seconds,
     unit: "req/s",
     target: { op: ">=", value: 3000 },
     note: `${LOAD_CONCURRENCY} keep-alive clients over ${ECHO_AGENTS} agents, ${load.ok} replies checked; p50 ${median(load.lat).toFixed(1)} ms, p99 ${p99(load.lat).toFixed(1)} ms`,
+  },
+  {
+    metric: "server CPU per request, echo",
+    value: serverCpuPerRequest,
+    unit: "us",
+    note: `= ${Math.round(1e6 / serverCpuPerRequest).toLocaleString("en-US")} req/s per fully used core`,
   },
 ];
 const ok = printTable(

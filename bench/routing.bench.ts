@@ -19,7 +19,11 @@ interface Throughput {
   wall: number;
 }
 
-async function throughput(reps: number, count: number, body: () => void | Promise<void>): Promise<Throughput> {
+async function throughput(
+  reps: number,
+  count: number,
+  body: () => void | Promise<void>,
+): Promise<Throughput> {
   await body(); // warm-up: JIT and caches
   const cpu: number[] = [];
   const wall: number[] = [];
@@ -33,12 +37,16 @@ async function throughput(reps: number, count: number, body: () => void | Promis
 }
 
 let sink = 0;
-const syncPasses = (resolve: (s: SessionSource) => Resolution, sources: readonly SessionSource[], passes: number) => () => {
-  for (let p = 0; p < passes; p++) for (let i = 0; i < sources.length; i++) sink += resolve(sources[i]!).agentId.length;
-};
+const syncPasses =
+  (resolve: (s: SessionSource) => Resolution, sources: readonly SessionSource[], passes: number) => () => {
+    for (let p = 0; p < passes; p++)
+      for (let i = 0; i < sources.length; i++) sink += resolve(sources[i]!).agentId.length;
+  };
 const asyncPasses =
-  (resolve: (s: SessionSource) => Promise<Resolution>, sources: readonly SessionSource[], passes: number) => async () => {
-    for (let p = 0; p < passes; p++) for (let i = 0; i < sources.length; i++) sink += (await resolve(sources[i]!)).agentId.length;
+  (resolve: (s: SessionSource) => Promise<Resolution>, sources: readonly SessionSource[], passes: number) =>
+  async () => {
+    for (let p = 0; p < passes; p++)
+      for (let i = 0; i < sources.length; i++) sink += (await resolve(sources[i]!)).agentId.length;
   };
 const wallNote = (t: Throughput, extra = "") => `wall ${formatNumber(t.wall)}/s${extra}`;
 
@@ -53,14 +61,23 @@ for (const n of [10, 10_000]) {
   for (const s of scanSources) {
     const a = router.match(s);
     const b = linear(s);
-    if (a.route !== b.route || a.agentId !== b.agentId) throw new Error(`index and scan disagree on ${JSON.stringify(s)}`);
+    if (a.route !== b.route || a.agentId !== b.agentId)
+      throw new Error(`index and scan disagree on ${JSON.stringify(s)}`);
   }
   const routed = SOURCES.filter((s) => router.match(s).by === "route").length;
 
-  const resolve = await throughput(REPS, SOURCES.length * 3, asyncPasses((s) => router.resolve(s), SOURCES, 3));
+  const resolve = await throughput(
+    REPS,
+    SOURCES.length * 3,
+    asyncPasses((s) => router.resolve(s), SOURCES, 3),
+  );
   const match = await throughput(REPS, SOURCES.length * 5, syncPasses(router.match, SOURCES, 5));
   const scanPasses = n > 100 ? 1 : 5;
-  const scan = await throughput(n > 100 ? 3 : REPS, scanSources.length * scanPasses, syncPasses(linear, scanSources, scanPasses));
+  const scan = await throughput(
+    n > 100 ? 3 : REPS,
+    scanSources.length * scanPasses,
+    syncPasses(linear, scanSources, scanPasses),
+  );
   const big = n === 10_000;
   const label = n.toLocaleString("en-US");
   rows.push(
@@ -71,8 +88,18 @@ for (const n of [10, 10_000]) {
       ...(big ? { target: { op: ">=", value: 1_000_000 } as const } : {}),
       note: wallNote(resolve, `; ${Math.round((routed / SOURCES.length) * 100)}% of sources hit a route`),
     },
-    { metric: `index match() (sync), ${label} routes`, value: match.cpu, unit: "res/s", note: wallNote(match) },
-    { metric: `linear scan, ${label} routes`, value: scan.cpu, unit: "res/s", note: wallNote(scan, "; the baseline") },
+    {
+      metric: `index match() (sync), ${label} routes`,
+      value: match.cpu,
+      unit: "res/s",
+      note: wallNote(match),
+    },
+    {
+      metric: `linear scan, ${label} routes`,
+      value: scan.cpu,
+      unit: "res/s",
+      note: wallNote(scan, "; the baseline"),
+    },
     {
       metric: `index / scan, ${label} routes`,
       value: match.cpu / scan.cpu,

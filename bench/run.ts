@@ -12,7 +12,10 @@ const NODE_FLAGS = ["--conditions=@switchboard/source", "--expose-gc"];
 
 function run(file: string): Promise<number> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [...NODE_FLAGS, file], { stdio: "inherit", cwd: join(BENCH_DIR, "..") });
+    const child = spawn(process.execPath, [...NODE_FLAGS, file], {
+      stdio: "inherit",
+      cwd: join(BENCH_DIR, ".."),
+    });
     child.on("exit", (code, signal) => resolve(code ?? (signal ? 1 : 0)));
     child.on("error", () => resolve(1));
   });
@@ -36,5 +39,7 @@ for (const f of files) {
   if (code !== 0) failed.push(basename(f, ".bench.ts"));
 }
 const seconds = ((performance.now() - started) / 1000).toFixed(1);
-console.log(`\n${files.length} benchmark${files.length === 1 ? "" : "s"} in ${seconds} s${failed.length ? `; missed a target or failed: ${failed.join(", ")}` : "; every target met"}`);
+console.log(
+  `\n${files.length} benchmark${files.length === 1 ? "" : "s"} in ${seconds} s${failed.length ? `; missed a target or failed: ${failed.join(", ")}` : "; every target met"}`,
+);
 process.exit(failed.length ? 1 : 0);

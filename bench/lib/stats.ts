@@ -14,7 +14,11 @@ export function gc(): void {
 }
 
 /** Run `fn` `reps` times after `warmup` untimed runs; each run returns its own measurement. */
-export async function repeat(reps: number, fn: () => number | Promise<number>, warmup = 1): Promise<number[]> {
+export async function repeat(
+  reps: number,
+  fn: () => number | Promise<number>,
+  warmup = 1,
+): Promise<number[]> {
   for (let i = 0; i < warmup; i++) await fn();
   const out: number[] = [];
   for (let i = 0; i < reps; i++) {

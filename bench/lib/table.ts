@@ -29,7 +29,11 @@ export function meets(value: number, target: Target): boolean {
 }
 
 /** Print an aligned table with a pass/fail column; returns whether every target was met. */
-export function printTable(title: string, rows: Row[], write: (s: string) => void = (s) => process.stdout.write(s)): boolean {
+export function printTable(
+  title: string,
+  rows: Row[],
+  write: (s: string) => void = (s) => process.stdout.write(s),
+): boolean {
   const header = ["metric", "value", "unit", "target", "status", "note"];
   const cells = rows.map((r) => [
     r.metric,

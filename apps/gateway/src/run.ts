@@ -100,7 +100,15 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   mkdirSync(config.home, { recursive: true });
   const store = openSessionStore(join(config.home, "state.db"));
   setRootAgent(config.registry.main);
-  const gateway = createGateway({ config, store, runner: createAgentRunner(), adapters, plugins, logger });
+  const gateway = createGateway({
+    config,
+    store,
+    runner: createAgentRunner(),
+    adapters,
+    plugins,
+    logger,
+    stateDir: join(config.home, "state"),
+  });
   const cronManager = new CronManager({ config: () => gateway.config, router: () => gateway.router });
   gateway.setCron(cronManager);
   const scheduler = config.cron.enabled

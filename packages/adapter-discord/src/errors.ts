@@ -36,18 +36,23 @@ const DEFAULT_RETRY_AFTER_MS = 1000;
 /**
  * Map anything discord.js throws to core's error hierarchy: 429 → `RateLimitError`, 401/403 → `AuthError`,
  * 5xx and network failures → `TransientError`, other API errors → permanent `PlatformError`.
- * The REST client runs with `rejectOnRateLimit`, so a 429 surfaces here instead of being slept away.
+ * The REST client's `makeRequest` (`surfaceRateLimits`) throws on a 429, so it lands here instead of being slept away.
  */
 export function toPlatformError(error: unknown, action = "request"): PlatformError {
   if (error instanceof PlatformError) return error;
   if (error instanceof GatewayClosedError) {
     if (error.code === CLOSE_AUTH_FAILED) {
-      return new AuthError(PLATFORM, "discord gateway rejected the bot token (4004): check DISCORD_BOT_TOKEN", {
-        cause: error,
-      });
+      return new AuthError(
+        PLATFORM,
+        "discord gateway rejected the bot token (4004): check DISCORD_BOT_TOKEN",
+        { cause: error },
+      );
     }
     if (error.code === CLOSE_DISALLOWED_INTENTS) {
-      return new AuthError(PLATFORM, `discord ${action} failed: ${INTENTS_HELP}`, { status: 403, cause: error });
+      return new AuthError(PLATFORM, `discord ${action} failed: ${INTENTS_HELP}`, {
+        status: 403,
+        cause: error,
+      });
     }
     return new PlatformError(PLATFORM, error.message, { cause: error });
   }
@@ -64,10 +69,7 @@ export function toPlatformError(error: unknown, action = "request"): PlatformErr
       return new AuthError(
         PLATFORM,
         `discord ${action} failed: the bot token was rejected (401): check DISCORD_BOT_TOKEN`,
-        {
-          status: 401,
-          cause: error,
-        },
+        { status: 401, cause: error },
       );
     }
     return classifyHttpStatus(
@@ -82,9 +84,7 @@ export function toPlatformError(error: unknown, action = "request"): PlatformErr
       PLATFORM,
       error.status,
       `discord ${action} failed (${error.status}): ${error.message}`,
-      {
-        cause: error,
-      },
+      { cause: error },
     );
   }
   if (error instanceof DiscordjsError) {
@@ -92,9 +92,7 @@ export function toPlatformError(error: unknown, action = "request"): PlatformErr
       return new AuthError(
         PLATFORM,
         "discord login failed: the bot token is invalid: check DISCORD_BOT_TOKEN",
-        {
-          cause: error,
-        },
+        { cause: error },
       );
     }
     if (error.code === DiscordjsErrorCodes.DisallowedIntents) {

@@ -294,7 +294,9 @@ describe("accounts, errors and lifecycle", () => {
       const error = await adapter.start(rec.ctx).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(AuthError);
       expect((error as Error).message).toMatch(/Message Content intent/);
-      expect(rec.logger.entries.map((e) => e.msg)).toContain("discord gateway disconnected and will not reconnect");
+      expect(rec.logger.entries.map((e) => e.msg)).toContain(
+        "discord gateway disconnected and will not reconnect",
+      );
     } finally {
       await adapter.stop();
       await fake.close();

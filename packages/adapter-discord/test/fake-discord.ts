@@ -2,19 +2,28 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import type { FakeInbound, FakePlatform, FakeSent } from "@switchboard/testing";
 import { type WebSocket, WebSocketServer } from "ws";
+import {
+  botUser,
+  channelObject,
+  DEFAULT_BOTS,
+  DEFAULT_CHANNEL_ID,
+  DEFAULT_GUILD_ID,
+  type FakeBot,
+  type FakeChannel,
+  guildCreatePayload,
+  memberObject,
+  messageObject,
+  snowflake,
+  userObject,
+} from "./fake-discord-wire.ts";
+
+export { DEFAULT_CHANNEL_ID, DEFAULT_GUILD_ID, type FakeBot, snowflake } from "./fake-discord-wire.ts";
 
 /**
  * A fake Discord on 127.0.0.1: the REST routes the adapter uses under `/api/v10` and a gateway WebSocket
  * (HELLO → IDENTIFY → READY + GUILD_CREATE, heartbeats, RESUME) on the same port. Several bots, each known
  * by its token; every bot is a member of every guild. Real discord.js runs against it unmodified.
  */
-
-export interface FakeBot {
-  account: string;
-  token: string;
-  id: string;
-  username: string;
-}
 
 export interface RecordedCall {
   method: string;
@@ -23,17 +32,6 @@ export interface RecordedCall {
   body: unknown;
   /** The bot account the Authorization header belongs to. */
   account: string | undefined;
-}
-
-interface Channel {
-  id: string;
-  type: number;
-  name: string;
-  guildId?: string;
-  parentId?: string;
-  recipientId?: string;
-  /** Who opened a thread. */
-  ownerId?: string;
 }
 
 interface Session {
@@ -70,74 +68,15 @@ export interface FakeDiscord extends FakePlatform {
   readonly gatewayStats: Map<string, { identify: number; resume: number }>;
 }
 
-export const DEFAULT_GUILD_ID = "300000000000000001";
-export const DEFAULT_CHANNEL_ID = "400000000000000001";
 const API_PREFIX = "/api/v10";
-const DISCORD_EPOCH = 1420070400000n;
 const MAX_LENGTH = 2000;
 const REPLAY_LOG_SIZE = 200;
-
-let increment = 0n;
-/** A fresh snowflake: discord.js derives timestamps from ids, so they must be real ones. */
-export function snowflake(): string {
-  increment = (increment + 1n) & 0xfffn;
-  return (((BigInt(Date.now()) - DISCORD_EPOCH) << 22n) | increment).toString();
-}
-
-const DEFAULT_BOTS: FakeBot[] = [
-  { account: "default", token: "fake-token-default", id: "100000000000000001", username: "switchbot" },
-  { account: "second", token: "fake-token-second", id: "100000000000000002", username: "secondbot" },
-];
-
-function userObject(u: { id: string; username: string; bot?: boolean; globalName?: string | null }) {
-  return {
-    id: u.id,
-    username: u.username,
-    discriminator: "0",
-    global_name: u.globalName ?? null,
-    avatar: null,
-    ...(u.bot ? { bot: true } : {}),
-  };
-}
-
-function channelObject(c: Channel) {
-  if (c.type === 1) {
-    return {
-      id: c.id,
-      type: 1,
-      last_message_id: null,
-      recipients: [userObject({ id: c.recipientId ?? "0", username: "user" })],
-    };
-  }
-  const base = {
-    id: c.id,
-    type: c.type,
-    name: c.name,
-    guild_id: c.guildId,
-    position: 0,
-    permission_overwrites: [],
-  };
-  if (c.type !== 11) return base;
-  return {
-    ...base,
-    parent_id: c.parentId,
-    owner_id: c.ownerId ?? "1",
-    message_count: 0,
-    member_count: 1,
-    thread_metadata: {
-      archived: false,
-      auto_archive_duration: 1440,
-      archive_timestamp: new Date().toISOString(),
-      locked: false,
-    },
-  };
-}
 
 export async function createFakeDiscord(options: { bots?: FakeBot[] } = {}): Promise<FakeDiscord> {
   const bots = options.bots ?? DEFAULT_BOTS;
   const byToken = new Map(bots.map((b) => [b.token, b]));
   const guilds = new Map<string, { id: string; name: string }>();
-  const channels = new Map<string, Channel>();
+  const channels = new Map<string, FakeChannel>();
   const sessions = new Map<string, Session>();
   const current = new Map<string, Session>();
   const calls: RecordedCall[] = [];
@@ -180,43 +119,8 @@ export async function createFakeDiscord(options: { bots?: FakeBot[] } = {}): Pro
     return new Promise((resolve) => ws.send(frame, () => resolve()));
   };
 
-  const guildCreate = (guildId: string) => ({
-    id: guildId,
-    name: guilds.get(guildId)?.name ?? "Guild",
-    icon: null,
-    owner_id: "1",
-    unavailable: false,
-    member_count: 2,
-    large: false,
-    joined_at: new Date().toISOString(),
-    roles: [
-      {
-        id: guildId,
-        name: "@everyone",
-        permissions: "1071698660929",
-        position: 0,
-        color: 0,
-        hoist: false,
-        managed: false,
-        mentionable: false,
-      },
-    ],
-    emojis: [],
-    stickers: [],
-    features: [],
-    members: [],
-    presences: [],
-    voice_states: [],
-    stage_instances: [],
-    guild_scheduled_events: [],
-    soundboard_sounds: [],
-    channels: [...channels.values()]
-      .filter((c) => c.guildId === guildId && c.type !== 11)
-      .map((c) => channelObject(c)),
-    threads: [...channels.values()]
-      .filter((c) => c.guildId === guildId && c.type === 11)
-      .map((c) => channelObject(c)),
-  });
+  const guildCreate = (guildId: string) =>
+    guildCreatePayload(guildId, guilds.get(guildId)?.name ?? "Guild", [...channels.values()]);
 
   const live = () => [...current.values()].filter((s) => s.ws?.readyState === 1);
 
@@ -226,7 +130,7 @@ export async function createFakeDiscord(options: { bots?: FakeBot[] } = {}): Pro
     await Promise.all(live().map((s) => dispatch(s, "GUILD_CREATE", guildCreate(guildId))));
   };
 
-  const ensureChannel = async (channel: Channel) => {
+  const ensureChannel = async (channel: FakeChannel) => {
     if (channels.has(channel.id)) return;
     channels.set(channel.id, channel);
     if (channel.type === 1) return;
@@ -263,7 +167,7 @@ export async function createFakeDiscord(options: { bots?: FakeBot[] } = {}): Pro
         sessions.set(session.id, session);
         void dispatch(session, "READY", {
           v: 10,
-          user: userObject({ ...bot, bot: true }),
+          user: botUser(bot),
           guilds: [...guilds.keys()].map((id) => ({ id, unavailable: true })),
           session_id: session.id,
           resume_gateway_url: gatewayUrl,
@@ -299,31 +203,6 @@ export async function createFakeDiscord(options: { bots?: FakeBot[] } = {}): Pro
     res.end(JSON.stringify(body));
   }
 
-  function messageObject(
-    bot: FakeBot,
-    channelId: string,
-    content: string,
-    extra: Record<string, unknown> = {},
-  ) {
-    return {
-      id: snowflake(),
-      channel_id: channelId,
-      author: userObject({ ...bot, bot: true }),
-      content,
-      timestamp: new Date().toISOString(),
-      edited_timestamp: null,
-      tts: false,
-      mention_everyone: false,
-      mentions: [],
-      mention_roles: [],
-      attachments: [],
-      embeds: [],
-      pinned: false,
-      type: 0,
-      ...extra,
-    };
-  }
-
   function recordSent(sent: FakeSent) {
     sentLog.push(sent);
     for (const w of waiters) {
@@ -357,7 +236,7 @@ export async function createFakeDiscord(options: { bots?: FakeBot[] } = {}): Pro
         session_start_limit: { total: 1000, remaining: 999, reset_after: 0, max_concurrency: 1 },
       });
     }
-    if (method === "GET" && path === "/users/@me") return json(res, 200, userObject({ ...bot, bot: true }));
+    if (method === "GET" && path === "/users/@me") return json(res, 200, botUser(bot));
     if (method === "GET" && (m = /^\/channels\/([^/]+)$/.exec(path))) {
       const channel = channels.get(m[1]!);
       return channel
@@ -404,7 +283,12 @@ export async function createFakeDiscord(options: { bots?: FakeBot[] } = {}): Pro
         });
       }
       const ref = body?.message_reference;
-      const msg = messageObject(bot, channelId, content, ref ? { type: 19, message_reference: ref } : {});
+      const msg = messageObject(
+        botUser(bot),
+        channelId,
+        content,
+        ref ? { type: 19, message_reference: ref } : {},
+      );
       messages.set(msg.id, { channelId, content });
       const channel = channels.get(channelId);
       const sent: FakeSent = { account: bot.account, chatId: channelId, text: content, raw: body };
@@ -418,7 +302,7 @@ export async function createFakeDiscord(options: { bots?: FakeBot[] } = {}): Pro
         return json(res, 404, { message: "Unknown Message", code: 10008 });
       known.content = String(body?.content ?? known.content);
       return json(res, 200, {
-        ...messageObject(bot, m[1]!, known.content),
+        ...messageObject(botUser(bot), m[1]!, known.content),
         id: m[2],
         edited_timestamp: new Date().toISOString(),
       });
@@ -432,7 +316,7 @@ export async function createFakeDiscord(options: { bots?: FakeBot[] } = {}): Pro
         });
       }
       const parent = channels.get(parentId);
-      const thread: Channel = {
+      const thread: FakeChannel = {
         id: messageId,
         type: 11,
         name: String(body?.name ?? "thread"),
@@ -481,7 +365,7 @@ export async function createFakeDiscord(options: { bots?: FakeBot[] } = {}): Pro
       await waitForSession(account);
       const session = current.get(account)!;
       const author = message.fromSelf
-        ? userObject({ ...bot, bot: true })
+        ? botUser(bot)
         : userObject({
             id: message.userId,
             username: message.userName ?? `user${message.userId}`,
@@ -511,26 +395,18 @@ export async function createFakeDiscord(options: { bots?: FakeBot[] } = {}): Pro
           });
         }
       }
-      const botUser = userObject({ ...bot, bot: true });
-      const data: Record<string, unknown> = {
-        id: message.messageId ?? snowflake(),
-        channel_id: channelId,
+      const data: Record<string, unknown> = messageObject(
         author,
-        content: message.mention ? `<@${bot.id}> ${message.text}` : message.text,
-        timestamp: new Date().toISOString(),
-        edited_timestamp: null,
-        tts: false,
-        mention_everyone: false,
-        mentions: message.mention ? [botUser] : [],
-        mention_roles: [],
-        attachments: [],
-        embeds: [],
-        pinned: false,
-        type: 0,
-      };
+        channelId,
+        message.mention ? `<@${bot.id}> ${message.text}` : message.text,
+        {
+          mentions: message.mention ? [botUser(bot)] : [],
+          ...(message.messageId ? { id: message.messageId } : {}),
+        },
+      );
       if (guildId) {
         data.guild_id = guildId;
-        data.member = { roles: [], joined_at: new Date().toISOString(), deaf: false, mute: false, flags: 0 };
+        data.member = memberObject();
       } else {
         data.channel_type = 1;
       }

@@ -96,9 +96,13 @@ export class FeishuApi {
   /** The bot's own identity (its `open_id` is how mentions of it are recognised). */
   async botInfo(): Promise<BotInfo> {
     const res = await this.#call("bot info", () =>
-      this.client.request<FeishuResponse & { bot?: { open_id?: string; app_name?: string } }>({ method: "GET", url: "/open-apis/bot/v3/info" }),
+      this.client.request<FeishuResponse & { bot?: { open_id?: string; app_name?: string } }>({
+        method: "GET",
+        url: "/open-apis/bot/v3/info",
+      }),
     );
-    if (!res.bot?.open_id) throw toPlatformError({ action: "bot info", msg: "the answer names no bot open_id" });
+    if (!res.bot?.open_id)
+      throw toPlatformError({ action: "bot info", msg: "the answer names no bot open_id" });
     return { openId: res.bot.open_id, ...(res.bot.app_name ? { name: res.bot.app_name } : {}) };
   }
 
@@ -124,7 +128,10 @@ export class FeishuApi {
   /** Replace the content of a message the bot sent (text or post). */
   async update(messageId: string, msgType: string, content: string): Promise<void> {
     await this.#call("im.message.update", () =>
-      this.client.im.v1.message.update({ path: { message_id: messageId }, data: { msg_type: msgType, content } }),
+      this.client.im.v1.message.update({
+        path: { message_id: messageId },
+        data: { msg_type: msgType, content },
+      }),
     );
   }
 

@@ -1,4 +1,10 @@
-import { AuthError, classifyHttpStatus, PlatformError, RateLimitError, TransientError } from "@switchboard/core";
+import {
+  AuthError,
+  classifyHttpStatus,
+  PlatformError,
+  RateLimitError,
+  TransientError,
+} from "@switchboard/core";
 import { PLATFORM } from "./types.ts";
 
 /** Used when a rate-limited answer carries no `x-ogw-ratelimit-reset`. */
@@ -47,7 +53,10 @@ export function toPlatformError(error: FeishuFailure | unknown, action = "reques
   const what = `feishu ${failure.action} failed (${[status && `HTTP ${status}`, code !== undefined && `code ${code}`].filter(Boolean).join(", ")}${failure.msg ? `: ${failure.msg}` : ""})`;
   const cause = failure.cause ?? failure;
   if ((code !== undefined && RATE_LIMIT_CODES.has(code)) || status === 429) {
-    return new RateLimitError(PLATFORM, failure.retryAfterMs ?? DEFAULT_RETRY_AFTER_MS, { message: `${what}: rate limited`, cause });
+    return new RateLimitError(PLATFORM, failure.retryAfterMs ?? DEFAULT_RETRY_AFTER_MS, {
+      message: `${what}: rate limited`,
+      cause,
+    });
   }
   if (code !== undefined && (TOKEN_CODES.has(code) || PERMISSION_CODES.has(code))) {
     return new AuthError(PLATFORM, `${what}: check app_id, app_secret and the app's permissions`, {
@@ -55,7 +64,8 @@ export function toPlatformError(error: FeishuFailure | unknown, action = "reques
       cause,
     });
   }
-  if (code !== undefined && INTERNAL_CODES.has(code)) return new TransientError(PLATFORM, what, { status, cause });
+  if (code !== undefined && INTERNAL_CODES.has(code))
+    return new TransientError(PLATFORM, what, { status, cause });
   if (status !== undefined) return classifyHttpStatus(PLATFORM, status, what, { cause });
   return new PlatformError(PLATFORM, what, { cause });
 }
@@ -73,10 +83,14 @@ const TOKEN_ERROR = /^failed to get (\w+), code: (-?\d+), msg: ([\s\S]*)$/;
  */
 function fromThrown(error: unknown, action: string): FeishuFailure | undefined {
   const token = error instanceof Error ? TOKEN_ERROR.exec(error.message) : null;
-  if (token) return { action: `${action} (${token[1]})`, code: Number(token[2]), msg: token[3]!, cause: error };
+  if (token)
+    return { action: `${action} (${token[1]})`, code: Number(token[2]), msg: token[3]!, cause: error };
   const res = (error as AxiosLike | undefined)?.response;
   if (!res || typeof res.status !== "number") return undefined;
-  const body = (typeof res.data === "object" && res.data !== null ? res.data : {}) as { code?: unknown; msg?: unknown };
+  const body = (typeof res.data === "object" && res.data !== null ? res.data : {}) as {
+    code?: unknown;
+    msg?: unknown;
+  };
   const failure: FeishuFailure = { action, status: res.status, cause: error };
   if (typeof body.code === "number") failure.code = body.code;
   if (typeof body.msg === "string") failure.msg = body.msg;

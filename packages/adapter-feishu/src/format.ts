@@ -13,8 +13,15 @@ export function markdownToPost(markdown: string): PostContent {
     const fence = /^\s*(```|~~~)\s*([\w+#.-]*)\s*$/.exec(line);
     if (fence) {
       const code: string[] = [];
-      for (i++; i < lines.length && !new RegExp(`^\\s*${fence[1]}\\s*$`).test(lines[i]!); i++) code.push(lines[i]!);
-      paragraphs.push([{ tag: "code_block", ...(fence[2] ? { language: fence[2].toUpperCase() } : {}), text: code.join("\n") }]);
+      for (i++; i < lines.length && !new RegExp(`^\\s*${fence[1]}\\s*$`).test(lines[i]!); i++)
+        code.push(lines[i]!);
+      paragraphs.push([
+        {
+          tag: "code_block",
+          ...(fence[2] ? { language: fence[2].toUpperCase() } : {}),
+          text: code.join("\n"),
+        },
+      ]);
       continue;
     }
     if (/^\s*([-*_])(\s*\1){2,}\s*$/.test(line)) {
@@ -67,25 +74,28 @@ function inlineElements(text: string, style: string[]): PostElement[] {
   };
   let at = 0;
   for (const m of text.matchAll(INLINE)) {
-    push(unescape(text.slice(at, m.index)), style);
+    push(unescapeMarkdown(text.slice(at, m.index)), style);
     at = m.index + m[0].length;
     if (m[1] !== undefined) push(m[2]!.replace(/^ (.*) $/, "$1"), style);
     else if (m[3] !== undefined) out.push({ tag: "a", text: plainOf(m[3]), href: m[4]! });
     else if (m[5] !== undefined) out.push({ tag: "a", text: m[5], href: m[5] });
-    else if (m[6] !== undefined) for (const e of inlineElements(m[7]!, [...style, "bold"])) pushElement(out, e);
-    else if (m[8] !== undefined) for (const e of inlineElements(m[8], [...style, "lineThrough"])) pushElement(out, e);
+    else if (m[6] !== undefined)
+      for (const e of inlineElements(m[7]!, [...style, "bold"])) pushElement(out, e);
+    else if (m[8] !== undefined)
+      for (const e of inlineElements(m[8], [...style, "lineThrough"])) pushElement(out, e);
     else {
       const inner = m[9] ?? m[10]!;
       for (const e of inlineElements(inner, [...style, "italic"])) pushElement(out, e);
     }
   }
-  push(unescape(text.slice(at)), style);
+  push(unescapeMarkdown(text.slice(at)), style);
   return out.length ? out : [{ tag: "text", text: "" }];
 }
 
 function pushElement(out: PostElement[], e: PostElement): void {
   const last = out.at(-1);
-  if (e.tag === "text" && last?.tag === "text" && sameStyle(last.style ?? [], e.style ?? [])) last.text += e.text;
+  if (e.tag === "text" && last?.tag === "text" && sameStyle(last.style ?? [], e.style ?? []))
+    last.text += e.text;
   else out.push(e);
 }
 
@@ -93,7 +103,7 @@ function sameStyle(a: string[], b: string[]): boolean {
   return a.length === b.length && a.every((s) => b.includes(s));
 }
 
-function unescape(text: string): string {
+function unescapeMarkdown(text: string): string {
   return text.replace(/\\([\\`*_{}[\]()#+\-.!~>|])/g, "$1");
 }
 
@@ -144,7 +154,10 @@ export function markdownToPlain(markdown: string): string {
 }
 
 /** What `msg_type` and `content` to send for a message. */
-export function outboundContent(text: string, format: "markdown" | "plain"): { msgType: "text" | "post"; content: string } {
+export function outboundContent(
+  text: string,
+  format: "markdown" | "plain",
+): { msgType: "text" | "post"; content: string } {
   if (format === "markdown") {
     const post = markdownToPost(text);
     if (isRich(post)) return { msgType: "post", content: JSON.stringify({ zh_cn: post }) };
@@ -162,7 +175,11 @@ export function parsePost(value: unknown): PostContent | undefined {
   const v = value as Record<string, unknown>;
   if (Array.isArray(v.content)) return v as unknown as PostContent;
   for (const inner of Object.values(v)) {
-    if (typeof inner === "object" && inner !== null && Array.isArray((inner as Record<string, unknown>).content)) {
+    if (
+      typeof inner === "object" &&
+      inner !== null &&
+      Array.isArray((inner as Record<string, unknown>).content)
+    ) {
       return inner as PostContent;
     }
   }

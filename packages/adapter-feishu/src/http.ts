@@ -6,7 +6,11 @@ const REQUEST_TIMEOUT_MS = 15_000;
 export class FeishuHttpError extends Error {
   override name = "FeishuHttpError";
   readonly response: { status: number; data: unknown; headers: Record<string, string> };
-  constructor(method: string, url: string, response: { status: number; data: unknown; headers: Record<string, string> }) {
+  constructor(
+    method: string,
+    url: string,
+    response: { status: number; data: unknown; headers: Record<string, string> },
+  ) {
     super(`${method} ${new URL(url).pathname} answered ${response.status}`);
     this.response = response;
   }
@@ -34,7 +38,8 @@ export function createHttpInstance(signal: () => AbortSignal | undefined): HttpI
       if (query) url.search = url.search ? `${url.search}&${query}` : query;
     }
     const headers = new Headers();
-    for (const [k, v] of Object.entries(opts.headers ?? {})) if (v !== undefined && v !== null) headers.set(k, String(v));
+    for (const [k, v] of Object.entries(opts.headers ?? {}))
+      if (v !== undefined && v !== null) headers.set(k, String(v));
     let body: RequestInit["body"];
     if (opts.data !== undefined && method !== "GET" && method !== "HEAD") {
       if (typeof opts.data === "string" || opts.data instanceof Uint8Array || opts.data instanceof FormData) {
@@ -46,7 +51,12 @@ export function createHttpInstance(signal: () => AbortSignal | undefined): HttpI
     }
     const timeout = AbortSignal.timeout(opts.timeout && opts.timeout > 0 ? opts.timeout : REQUEST_TIMEOUT_MS);
     const stop = signal();
-    const res = await fetch(url, { method, headers, ...(body !== undefined ? { body } : {}), signal: stop ? AbortSignal.any([stop, timeout]) : timeout });
+    const res = await fetch(url, {
+      method,
+      headers,
+      ...(body !== undefined ? { body } : {}),
+      signal: stop ? AbortSignal.any([stop, timeout]) : timeout,
+    });
     const text = await res.text();
     let data: unknown = text;
     if (text && (res.headers.get("content-type")?.includes("json") || /^\s*[{[]/.test(text))) {
@@ -57,7 +67,12 @@ export function createHttpInstance(signal: () => AbortSignal | undefined): HttpI
       }
     }
     const responseHeaders = Object.fromEntries(res.headers);
-    if (!res.ok) throw new FeishuHttpError(method, url.toString(), { status: res.status, data, headers: responseHeaders });
+    if (!res.ok)
+      throw new FeishuHttpError(method, url.toString(), {
+        status: res.status,
+        data,
+        headers: responseHeaders,
+      });
     return (opts.$return_headers ? { data, headers: responseHeaders } : data) as R;
   }
   const withBody =

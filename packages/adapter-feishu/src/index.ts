@@ -115,7 +115,10 @@ export class FeishuAdapter implements PlatformAdapter {
     } catch (err) {
       if (err instanceof AuthError) throw err;
       this.#botRetryAt = Date.now() + BOT_INFO_RETRY_MS;
-      this.#logger.warn({ err }, "feishu bot info not available yet; mentions are not recognised until it is");
+      this.#logger.warn(
+        { err },
+        "feishu bot info not available yet; mentions are not recognised until it is",
+      );
     }
     this.#running = true;
     if (this.config.mode === "webhook") {
@@ -193,7 +196,10 @@ export class FeishuAdapter implements PlatformAdapter {
     const webhook = this.#webhook;
     if (!webhook) return;
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([webhook.drain(), new Promise<void>((r) => (timer = setTimeout(r, DRAIN_TIMEOUT_MS)))]);
+    await Promise.race([
+      webhook.drain(),
+      new Promise<void>((r) => (timer = setTimeout(r, DRAIN_TIMEOUT_MS))),
+    ]);
     clearTimeout(timer);
   }
 
@@ -207,7 +213,9 @@ export class FeishuAdapter implements PlatformAdapter {
       : address.threadId
         ? { replyTo: address.threadId, inThread: true }
         : { chatId: address.chatId };
-    const messageId = await this.#withFallback(message, (msgType, content) => this.api.send(target, msgType, content));
+    const messageId = await this.#withFallback(message, (msgType, content) =>
+      this.api.send(target, msgType, content),
+    );
     if (messageId) this.#sentIds.add(messageId);
     return { messageId };
   }
@@ -216,7 +224,10 @@ export class FeishuAdapter implements PlatformAdapter {
     await this.#withFallback(message, (msgType, content) => this.api.update(messageId, msgType, content));
   }
 
-  async #withFallback<T>(message: OutboundMessage, call: (msgType: string, content: string) => Promise<T>): Promise<T> {
+  async #withFallback<T>(
+    message: OutboundMessage,
+    call: (msgType: string, content: string) => Promise<T>,
+  ): Promise<T> {
     const { msgType, content } = outboundContent(message.text, message.format ?? "markdown");
     try {
       return await call(msgType, content);
@@ -239,7 +250,10 @@ function isContentRejection(err: unknown): boolean {
 }
 
 /** Build an adapter from a config as written (defaults applied, validated). */
-export function createFeishuAdapter(config: FeishuAdapterConfigInput, options: { account?: string } = {}): FeishuAdapter {
+export function createFeishuAdapter(
+  config: FeishuAdapterConfigInput,
+  options: { account?: string } = {},
+): FeishuAdapter {
   return new FeishuAdapter(feishuConfigSchema.parse(config), options);
 }
 
@@ -249,7 +263,14 @@ export const platform: PlatformDefinition<typeof feishuConfigSchema> = {
   create: (config, { account }) => new FeishuAdapter(config, { account }),
 };
 
-export { type BotInfo, FeishuApi, type FeishuApiOptions, type FeishuTarget, larkLogger, TokenCache } from "./api.ts";
+export {
+  type BotInfo,
+  FeishuApi,
+  type FeishuApiOptions,
+  type FeishuTarget,
+  larkLogger,
+  TokenCache,
+} from "./api.ts";
 export { type FeishuFailure, toPlatformError } from "./errors.ts";
 export { isRich, markdownToPlain, markdownToPost, outboundContent, parsePost, postToText } from "./format.ts";
 export { createHttpInstance, FeishuHttpError } from "./http.ts";

@@ -10,7 +10,12 @@ export interface NormalizeContext {
   isOwnMessage?(messageId: string): boolean;
 }
 
-const MEDIA_KINDS: Record<string, InboundMedia["kind"]> = { image: "image", audio: "audio", media: "video", file: "file" };
+const MEDIA_KINDS: Record<string, InboundMedia["kind"]> = {
+  image: "image",
+  audio: "audio",
+  media: "video",
+  file: "file",
+};
 
 /**
  * An `im.message.receive_v1` event as an `InboundMessage`, or `undefined` for what the gateway does not answer
@@ -19,7 +24,10 @@ const MEDIA_KINDS: Record<string, InboundMedia["kind"]> = { image: "image", audi
  * `@Name`, and the bot's own is removed and sets `mentionsBot`.
  * @see https://open.feishu.cn/document/server-docs/im-v1/message/events/receive
  */
-export function normalizeReceive(event: FeishuReceiveEvent, ctx: NormalizeContext): InboundMessage | undefined {
+export function normalizeReceive(
+  event: FeishuReceiveEvent,
+  ctx: NormalizeContext,
+): InboundMessage | undefined {
   const { message, sender } = event;
   if (!message?.message_id || !message.chat_id) return undefined;
 
@@ -37,7 +45,11 @@ export function normalizeReceive(event: FeishuReceiveEvent, ctx: NormalizeContex
     text = typeof content.text === "string" ? content.text : "";
   } else if (message.message_type === "post") {
     const post = parsePost(content);
-    if (post) text = postToText({ ...post, content: post.content.map((p) => p.map(placeholderAt)) }, { linkUrls: true });
+    if (post)
+      text = postToText(
+        { ...post, content: post.content.map((p) => p.map(placeholderAt)) },
+        { linkUrls: true },
+      );
   } else if (MEDIA_KINDS[message.message_type]) {
     const item: InboundMedia = { kind: MEDIA_KINDS[message.message_type]! };
     const key = content.file_key ?? content.image_key;
@@ -78,7 +90,10 @@ export function normalizeReceive(event: FeishuReceiveEvent, ctx: NormalizeContex
   // The root of a thread has a thread_id and no root_id: it is its own root.
   if (message.thread_id) inbound.threadId = message.root_id || message.message_id;
   if (message.parent_id && message.parent_id !== inbound.threadId) {
-    inbound.replyTo = { messageId: message.parent_id, fromBot: ctx.isOwnMessage?.(message.parent_id) ?? false };
+    inbound.replyTo = {
+      messageId: message.parent_id,
+      fromBot: ctx.isOwnMessage?.(message.parent_id) ?? false,
+    };
   } else if (message.parent_id && ctx.isOwnMessage?.(message.parent_id)) {
     inbound.replyTo = { messageId: message.parent_id, fromBot: true };
   }

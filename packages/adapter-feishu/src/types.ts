@@ -41,7 +41,10 @@ export const feishuConfigSchema = platformCommonSchema
     /** Verification token from the same page; checked on every webhook event. */
     verification_token: z.string().min(1).optional(),
     /** Where the gateway's HTTP listener receives this app's events in webhook mode (default `/feishu/<account>/events`). */
-    webhook_path: z.string().regex(/^\/[^\s?#]*$/, "must be a URL path starting with /").optional(),
+    webhook_path: z
+      .string()
+      .regex(/^\/[^\s?#]*$/, "must be a URL path starting with /")
+      .optional(),
     /** In groups, answer only when the bot is @-mentioned. DMs are always answered. */
     require_mention: z.boolean().default(true),
   })
@@ -51,14 +54,16 @@ export const feishuConfigSchema = platformCommonSchema
       ctx.addIssue({
         code: "custom",
         path: ["app_id"],
-        message: "must be the app's App ID, cli_ followed by 16 hex digits (the long connection accepts nothing else)",
+        message:
+          "must be the app's App ID, cli_ followed by 16 hex digits (the long connection accepts nothing else)",
       });
     }
     if (cfg.mode === "webhook" && !cfg.encrypt_key && !cfg.verification_token) {
       ctx.addIssue({
         code: "custom",
         path: ["encrypt_key"],
-        message: "webhook mode needs encrypt_key (recommended) or verification_token, or anyone could post events",
+        message:
+          "webhook mode needs encrypt_key (recommended) or verification_token, or anyone could post events",
       });
     }
   });
@@ -68,7 +73,9 @@ export type FeishuAdapterConfigInput = z.input<typeof feishuConfigSchema>;
 
 /** The open-platform base URL of a config: `api_url` when set, else the `domain`. */
 export function baseUrlOf(config: Pick<FeishuAdapterConfig, "domain" | "api_url">): string {
-  const url = config.api_url ?? (config.domain === "feishu" || config.domain === "lark" ? DOMAINS[config.domain] : config.domain);
+  const url =
+    config.api_url ??
+    (config.domain === "feishu" || config.domain === "lark" ? DOMAINS[config.domain] : config.domain);
   return url.replace(/\/+$/, "");
 }
 
@@ -105,7 +112,14 @@ export interface FeishuReceiveEvent {
 /** The v2 event envelope delivered by webhook (and, flattened, by the long connection). */
 export interface FeishuEventEnvelope {
   schema?: string;
-  header?: { event_id?: string; event_type?: string; token?: string; create_time?: string; app_id?: string; tenant_key?: string };
+  header?: {
+    event_id?: string;
+    event_type?: string;
+    token?: string;
+    create_time?: string;
+    app_id?: string;
+    tenant_key?: string;
+  };
   event?: unknown;
   type?: string;
   challenge?: string;

@@ -23,7 +23,8 @@ export function encryptEvent(encryptKey: string, plaintext: string): string {
 
 export function decryptEvent(encryptKey: string, encrypted: string): string {
   const data = Buffer.from(encrypted, "base64");
-  if (data.length < 32 || data.length % 16 !== 0) throw new FeishuCryptoError("the ciphertext is not whole AES blocks");
+  if (data.length < 32 || data.length % 16 !== 0)
+    throw new FeishuCryptoError("the ciphertext is not whole AES blocks");
   try {
     const key = createHash("sha256").update(encryptKey).digest();
     const decipher = createDecipheriv("aes-256-cbc", key, data.subarray(0, 16));
@@ -35,7 +36,9 @@ export function decryptEvent(encryptKey: string, encrypted: string): string {
 
 /** `X-Lark-Signature`: SHA-256 hex of timestamp + nonce + encrypt_key + the raw body. */
 export function eventSignature(timestamp: string, nonce: string, encryptKey: string, body: string): string {
-  return createHash("sha256").update(timestamp + nonce + encryptKey + body).digest("hex");
+  return createHash("sha256")
+    .update(timestamp + nonce + encryptKey + body)
+    .digest("hex");
 }
 
 /** A verified v2 event, ready to handle. */
@@ -63,7 +66,10 @@ export interface WebhookHandler {
 }
 
 const json = (status: number, body: unknown): Response =>
-  new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json; charset=utf-8" } });
+  new Response(JSON.stringify(body), {
+    status,
+    headers: { "content-type": "application/json; charset=utf-8" },
+  });
 const refuse = (status: number, msg: string): Response => json(status, { code: status, msg });
 
 function equalText(a: string, b: string): boolean {
@@ -85,7 +91,8 @@ export function createWebhookHandler(opts: WebhookOptions): WebhookHandler {
 
   const handler: HttpHandler = async (request) => {
     if (opts.stopped()) return refuse(503, "stopping");
-    if (Number(request.headers.get("content-length") ?? 0) > MAX_BODY_BYTES) return refuse(413, "body too large");
+    if (Number(request.headers.get("content-length") ?? 0) > MAX_BODY_BYTES)
+      return refuse(413, "body too large");
     const raw = await request.text();
     if (Buffer.byteLength(raw) > MAX_BODY_BYTES) return refuse(413, "body too large");
 
@@ -95,7 +102,8 @@ export function createWebhookHandler(opts: WebhookOptions): WebhookHandler {
     } catch {
       return refuse(400, "malformed JSON");
     }
-    if (typeof body !== "object" || body === null || Array.isArray(body)) return refuse(400, "not a JSON object");
+    if (typeof body !== "object" || body === null || Array.isArray(body))
+      return refuse(400, "not a JSON object");
 
     const timestamp = request.headers.get("x-lark-request-timestamp");
     const nonce = request.headers.get("x-lark-request-nonce");

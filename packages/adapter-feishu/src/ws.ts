@@ -23,7 +23,11 @@ export interface LongConnectionOptions {
  * @see https://open.feishu.cn/document/server-docs/event-subscription-guide/event-subscription-configure-/request-url-configuration-case#using-long-connection
  */
 export async function startLongConnection(opts: LongConnectionOptions): Promise<lark.WSClient> {
-  const dispatcher = new lark.EventDispatcher({ logger: larkLogger(opts.logger), loggerLevel: lark.LoggerLevel.info, cache: opts.cache }).register({
+  const dispatcher = new lark.EventDispatcher({
+    logger: larkLogger(opts.logger),
+    loggerLevel: lark.LoggerLevel.info,
+    cache: opts.cache,
+  }).register({
     "im.message.receive_v1": async (data: unknown) => {
       await opts.onMessage(data as Record<string, unknown>);
     },
@@ -56,7 +60,11 @@ export async function startLongConnection(opts: LongConnectionOptions): Promise<
     opts.logger.warn("feishu long connection not up yet; the SDK keeps retrying");
   } else if (outcome instanceof Error) {
     client.close({ force: true });
-    throw new PlatformError(PLATFORM, `feishu long connection failed: ${outcome.message}: check app_id and app_secret`, { cause: outcome });
+    throw new PlatformError(
+      PLATFORM,
+      `feishu long connection failed: ${outcome.message}: check app_id and app_secret`,
+      { cause: outcome },
+    );
   }
   return client;
 }

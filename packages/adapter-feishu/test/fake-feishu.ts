@@ -1,8 +1,8 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { FakeInbound, FakePlatform, FakeSent } from "@switchboard/testing";
 import { type WebSocket, WebSocketServer } from "ws";
-import type { FakeInbound, FakePlatform, FakeSent } from "../../testing/src/conformance-types.ts";
 import { defaultWebhookPath } from "../src/types.ts";
 import { encryptEvent, eventSignature } from "../src/webhook.ts";
 import { decodeFrame, encodeFrame, type Frame, header } from "./pbbp2.ts";
@@ -39,7 +39,9 @@ export function defaultApps(mode: "websocket" | "webhook" = "websocket"): FakeFe
     botOpenId: `ou_bot_${account}`,
     botName: `Bot ${account}`,
     mode,
-    ...(mode === "webhook" ? { encryptKey: `enc-key-${account}`, verificationToken: `vtoken-${account}` } : {}),
+    ...(mode === "webhook"
+      ? { encryptKey: `enc-key-${account}`, verificationToken: `vtoken-${account}` }
+      : {}),
     webhookPath: defaultWebhookPath(account),
   }));
 }
@@ -74,9 +76,14 @@ export interface WebhookDelivery {
 
 function postText(content: unknown): string {
   const c = content as Record<string, unknown>;
-  const post = (Array.isArray(c.content) ? c : Object.values(c)[0]) as { title?: string; content?: Array<Array<Record<string, string>>> };
+  const post = (Array.isArray(c.content) ? c : Object.values(c)[0]) as {
+    title?: string;
+    content?: Array<Array<Record<string, string>>>;
+  };
   const lines = (post.content ?? []).map((p) =>
-    p.map((e) => (e.tag === "hr" ? "---" : e.tag === "at" ? `@${e.user_name ?? e.user_id}` : (e.text ?? ""))).join(""),
+    p
+      .map((e) => (e.tag === "hr" ? "---" : e.tag === "at" ? `@${e.user_name ?? e.user_id}` : (e.text ?? "")))
+      .join(""),
   );
   return [post.title, ...lines].filter((l) => l !== undefined && l !== "").join("\n");
 }
@@ -116,7 +123,11 @@ export class FakeFeishu implements FakePlatform {
     this.#wss.on("connection", (ws, req) => this.#onSocket(ws, req));
   }
 
-  static async start(opts: { gatewayUrl: string; apps?: FakeFeishuApp[]; mode?: "websocket" | "webhook" }): Promise<FakeFeishu> {
+  static async start(opts: {
+    gatewayUrl: string;
+    apps?: FakeFeishuApp[];
+    mode?: "websocket" | "webhook";
+  }): Promise<FakeFeishu> {
     const fake = new FakeFeishu(opts.gatewayUrl, opts.apps ?? defaultApps(opts.mode));
     await new Promise<void>((r) => fake.#server.listen(0, "127.0.0.1", r));
     fake.url = `http://127.0.0.1:${(fake.#server.address() as AddressInfo).port}`;
@@ -154,13 +165,21 @@ export class FakeFeishu implements FakePlatform {
     const raw = Buffer.concat(chunks).toString("utf8");
     const url = new URL(req.url ?? "/", "http://fake");
     const body = (raw ? JSON.parse(raw) : {}) as Record<string, unknown>;
-    this.calls.push({ method: req.method ?? "", path: url.pathname, query: Object.fromEntries(url.searchParams), body, auth: req.headers.authorization });
+    this.calls.push({
+      method: req.method ?? "",
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      body,
+      auth: req.headers.authorization,
+    });
     const out = (o: unknown, status = 200, headers: Record<string, string> = {}): void => {
       res.writeHead(status, { "content-type": "application/json", ...headers }).end(JSON.stringify(o));
     };
 
     if (url.pathname === "/callback/ws/endpoint") {
-      const app = [...this.apps.values()].find((a) => a.appId === body.AppID && a.appSecret === body.AppSecret);
+      const app = [...this.apps.values()].find(
+        (a) => a.appId === body.AppID && a.appSecret === body.AppSecret,
+      );
       if (!app) return out({ code: 1000040343, msg: "app secret invalid", data: {} });
       const port = (this.#server.address() as AddressInfo).port;
       return out({
@@ -173,32 +192,53 @@ export class FakeFeishu implements FakePlatform {
       });
     }
     if (url.pathname === "/open-apis/auth/v3/tenant_access_token/internal") {
-      const app = [...this.apps.values()].find((a) => a.appId === body.app_id && a.appSecret === body.app_secret);
+      const app = [...this.apps.values()].find(
+        (a) => a.appId === body.app_id && a.appSecret === body.app_secret,
+      );
       if (!app) return out({ code: 10014, msg: "app secret invalid" });
-      const token = `t-${app.account}-${++this.#seq}`;
+      const token = `t-${app.account}-${randomBytes(4).toString("hex")}-${++this.#seq}`;
       this.#tokens.set(token, { account: app.account });
       return out({ code: 0, msg: "ok", tenant_access_token: token, expire: 7200 });
     }
     const token = this.#tokens.get(req.headers.authorization?.replace(/^Bearer /, "") ?? "");
-    if (!token || token.dead) return out({ code: 99991663, msg: "Invalid access token for authorization." }, 400);
+    if (!token || token.dead)
+      return out({ code: 99991663, msg: "Invalid access token for authorization." }, 400);
     const app = this.app(token.account);
 
     if (req.method === "GET" && url.pathname === "/open-apis/bot/v3/info") {
-      return out({ code: 0, msg: "ok", bot: { activate_status: 2, app_name: app.botName, avatar_url: "", ip_white_list: [], open_id: app.botOpenId } });
+      return out({
+        code: 0,
+        msg: "ok",
+        bot: {
+          activate_status: 2,
+          app_name: app.botName,
+          avatar_url: "",
+          ip_white_list: [],
+          open_id: app.botOpenId,
+        },
+      });
     }
     const reply = /^\/open-apis\/im\/v1\/messages\/([^/]+)\/reply$/.exec(url.pathname);
     const update = /^\/open-apis\/im\/v1\/messages\/([^/]+)$/.exec(url.pathname);
     if (req.method === "POST" && (url.pathname === "/open-apis/im/v1/messages" || reply)) {
       const failure = this.#failures.shift();
       if (failure?.status === 429) {
-        const headers: Record<string, string> = failure.retryAfterSeconds ? { "x-ogw-ratelimit-reset": String(failure.retryAfterSeconds) } : {};
+        const headers: Record<string, string> = failure.retryAfterSeconds
+          ? { "x-ogw-ratelimit-reset": String(failure.retryAfterSeconds) }
+          : {};
         return out({ code: 99991400, msg: "request trigger frequency limit" }, 429, headers);
       }
       if (failure) return out({ code: failure.status, msg: "internal error" }, failure.status);
       const msgType = String(body.msg_type);
       if (msgType === "post" && this.#rejectFormatted > 0) {
         this.#rejectFormatted--;
-        return out({ code: 230001, msg: "Your request contains an invalid request parameter, ext=invalid post content" }, 400);
+        return out(
+          {
+            code: 230001,
+            msg: "Your request contains an invalid request parameter, ext=invalid post content",
+          },
+          400,
+        );
       }
       let chatId: string;
       let threadRoot: string | undefined;
@@ -208,7 +248,8 @@ export class FakeFeishu implements FakePlatform {
         chatId = target.chatId;
         threadRoot = target.threadRoot ?? (body.reply_in_thread ? reply[1] : undefined);
       } else {
-        if (url.searchParams.get("receive_id_type") !== "chat_id") return out({ code: 99992402, msg: "field validation failed" }, 400);
+        if (url.searchParams.get("receive_id_type") !== "chat_id")
+          return out({ code: 99992402, msg: "field validation failed" }, 400);
         chatId = String(body.receive_id);
       }
       const content = JSON.parse(String(body.content)) as Record<string, unknown>;
@@ -231,14 +272,26 @@ export class FakeFeishu implements FakePlatform {
       return out({
         code: 0,
         msg: "success",
-        data: { message_id: messageId, chat_id: chatId, msg_type: msgType, create_time: String(Date.now()), body: { content: body.content } },
+        data: {
+          message_id: messageId,
+          chat_id: chatId,
+          msg_type: msgType,
+          create_time: String(Date.now()),
+          body: { content: body.content },
+        },
       });
     }
     if (req.method === "PUT" && update) {
-      if (!this.#messages.has(update[1]!)) return out({ code: 230002, msg: "The message was not found" }, 400);
+      if (!this.#messages.has(update[1]!))
+        return out({ code: 230002, msg: "The message was not found" }, 400);
       const msgType = String(body.msg_type);
       const content = JSON.parse(String(body.content)) as Record<string, unknown>;
-      this.#edits.push({ account: token.account, messageId: update[1]!, msgType, text: msgType === "post" ? postText(content) : String(content.text) });
+      this.#edits.push({
+        account: token.account,
+        messageId: update[1]!,
+        msgType,
+        text: msgType === "post" ? postText(content) : String(content.text),
+      });
       return out({ code: 0, msg: "success", data: { message_id: update[1], msg_type: msgType } });
     }
     out({ code: 404, msg: "not found" }, 404);
@@ -252,7 +305,13 @@ export class FakeFeishu implements FakePlatform {
       const frame = decodeFrame(data);
       if (frame.method === 0 && header(frame, "type") === "ping") {
         const config = { PingInterval: 120, ReconnectCount: -1, ReconnectInterval: 120, ReconnectNonce: 0 };
-        ws.send(encodeFrame({ ...frame, headers: [{ key: "type", value: "pong" }], payload: Buffer.from(JSON.stringify(config)) }));
+        ws.send(
+          encodeFrame({
+            ...frame,
+            headers: [{ key: "type", value: "pong" }],
+            payload: Buffer.from(JSON.stringify(config)),
+          }),
+        );
       } else if (frame.method === 1) {
         const id = header(frame, "message_id");
         if (id) this.#acks.get(id)?.(frame);
@@ -321,7 +380,9 @@ export class FakeFeishu implements FakePlatform {
   async postWebhook(account: string, payload: unknown, opts: WebhookDelivery = {}): Promise<Response> {
     const app = this.app(account);
     const encryptKey = opts.encryptKey === undefined ? app.encryptKey : (opts.encryptKey ?? undefined);
-    const body = opts.rawBody ?? JSON.stringify(encryptKey ? { encrypt: encryptEvent(encryptKey, JSON.stringify(payload)) } : payload);
+    const body =
+      opts.rawBody ??
+      JSON.stringify(encryptKey ? { encrypt: encryptEvent(encryptKey, JSON.stringify(payload)) } : payload);
     const headers: Record<string, string> = { "content-type": "application/json" };
     const signKey = opts.signKey === undefined ? encryptKey : (opts.signKey ?? undefined);
     if (signKey !== undefined) {
@@ -340,10 +401,20 @@ export class FakeFeishu implements FakePlatform {
     const messageId = m.messageId ?? `om_in_${++this.#seq}`;
     const thread = m.chatType === "thread" && m.threadId ? m.threadId : undefined;
     this.#messages.set(messageId, { chatId: m.chatId, ...(thread ? { threadRoot: thread } : {}) });
-    if (thread && !this.#messages.has(thread)) this.#messages.set(thread, { chatId: m.chatId, threadRoot: thread });
+    if (thread && !this.#messages.has(thread))
+      this.#messages.set(thread, { chatId: m.chatId, threadRoot: thread });
     const sender = m.fromSelf
-      ? { sender_id: { open_id: app.botOpenId, union_id: "", user_id: "" }, sender_type: "app", tenant_key: "tk" }
-      : { sender_id: { open_id: m.userId, union_id: `on_${m.userId}`, user_id: m.userId }, sender_type: "user", tenant_key: "tk" };
+      ? {
+          sender_id: { open_id: app.botOpenId, union_id: "", user_id: "" },
+          sender_type: "app",
+          tenant_key: "tk",
+        }
+      : {
+          // The suite's user id is the person's stable id, Feishu's union_id (an open_id is per app).
+          sender_id: { open_id: `ou_${m.userId}`, union_id: m.userId, user_id: m.userId },
+          sender_type: "user",
+          tenant_key: "tk",
+        };
     return {
       schema: "2.0",
       header: {
@@ -365,7 +436,14 @@ export class FakeFeishu implements FakePlatform {
           message_type: "text",
           content: JSON.stringify({ text: m.mention ? `@_user_1 ${m.text}` : m.text }),
           mentions: m.mention
-            ? [{ key: "@_user_1", id: { open_id: app.botOpenId, union_id: `on_${app.botOpenId}`, user_id: "" }, name: app.botName, tenant_key: "tk" }]
+            ? [
+                {
+                  key: "@_user_1",
+                  id: { open_id: app.botOpenId, union_id: `on_${app.botOpenId}`, user_id: "" },
+                  name: app.botName,
+                  tenant_key: "tk",
+                },
+              ]
             : [],
         },
       },
@@ -409,7 +487,8 @@ export class FakeFeishu implements FakePlatform {
   }
 
   failNextSends(status: 429 | 500 | 502 | 503, count: number, retryAfterSeconds?: number): void {
-    for (let i = 0; i < count; i++) this.#failures.push({ status, ...(retryAfterSeconds ? { retryAfterSeconds } : {}) });
+    for (let i = 0; i < count; i++)
+      this.#failures.push({ status, ...(retryAfterSeconds ? { retryAfterSeconds } : {}) });
   }
 
   rejectNextFormatted(): void {

@@ -4,9 +4,16 @@ import type { FeishuReceiveEvent } from "../src/types.ts";
 
 const BOT = "ou_bot";
 
-function event(message: Partial<FeishuReceiveEvent["message"]>, sender: Partial<FeishuReceiveEvent["sender"]> = {}): FeishuReceiveEvent {
+function event(
+  message: Partial<FeishuReceiveEvent["message"]>,
+  sender: Partial<FeishuReceiveEvent["sender"]> = {},
+): FeishuReceiveEvent {
   return {
-    sender: { sender_id: { open_id: "ou_alice", union_id: "on_alice", user_id: "alice" }, sender_type: "user", ...sender },
+    sender: {
+      sender_id: { open_id: "ou_alice", union_id: "on_alice", user_id: "alice" },
+      sender_type: "user",
+      ...sender,
+    },
     message: {
       message_id: "om_1",
       chat_id: "oc_chat",
@@ -51,7 +58,11 @@ describe("Feishu normalization", () => {
 
   it("does not count a mention of someone else as mentioning the bot", () => {
     const inbound = normalizeReceive(
-      event({ chat_type: "group", content: JSON.stringify({ text: "@_user_1 hi" }), mentions: [{ key: "@_user_1", id: { open_id: "ou_bob" }, name: "Bob" }] }),
+      event({
+        chat_type: "group",
+        content: JSON.stringify({ text: "@_user_1 hi" }),
+        mentions: [{ key: "@_user_1", id: { open_id: "ou_bob" }, name: "Bob" }],
+      }),
       ctx,
     );
     expect(inbound?.mentionsBot).toBeUndefined();
@@ -59,25 +70,37 @@ describe("Feishu normalization", () => {
   });
 
   it("puts a message in a thread under the thread's root message; the root is its own thread", () => {
-    const reply = normalizeReceive(event({ chat_type: "group", thread_id: "omt_1", root_id: "om_root", parent_id: "om_root" }), ctx);
+    const reply = normalizeReceive(
+      event({ chat_type: "group", thread_id: "omt_1", root_id: "om_root", parent_id: "om_root" }),
+      ctx,
+    );
     expect(reply).toMatchObject({ threadId: "om_root", chat: { id: "oc_chat", type: "group" } });
     expect(reply?.replyTo).toBeUndefined();
-    const root = normalizeReceive(event({ message_id: "om_root", chat_type: "group", thread_id: "omt_1" }), ctx);
+    const root = normalizeReceive(
+      event({ message_id: "om_root", chat_type: "group", thread_id: "omt_1" }),
+      ctx,
+    );
     expect(root?.threadId).toBe("om_root");
   });
 
   it("treats a quote-reply outside threads as replyTo, marking replies to the bot", () => {
     const own = new Set(["om_bot_said"]);
-    const inbound = normalizeReceive(event({ chat_type: "group", root_id: "om_bot_said", parent_id: "om_bot_said" }), {
-      ...ctx,
-      isOwnMessage: (id) => own.has(id),
-    });
+    const inbound = normalizeReceive(
+      event({ chat_type: "group", root_id: "om_bot_said", parent_id: "om_bot_said" }),
+      {
+        ...ctx,
+        isOwnMessage: (id) => own.has(id),
+      },
+    );
     expect(inbound?.threadId).toBeUndefined();
     expect(inbound?.replyTo).toEqual({ messageId: "om_bot_said", fromBot: true });
   });
 
   it("marks app senders as bots and the bot itself as self", () => {
-    expect(normalizeReceive(event({}, { sender_type: "app", sender_id: { open_id: "ou_other_bot" } }), ctx)?.user.isBot).toBe(true);
+    expect(
+      normalizeReceive(event({}, { sender_type: "app", sender_id: { open_id: "ou_other_bot" } }), ctx)?.user
+        .isBot,
+    ).toBe(true);
     const self = normalizeReceive(event({}, { sender_type: "app", sender_id: { open_id: BOT } }), ctx);
     expect(self).toMatchObject({ isSelf: true, user: { isBot: true } });
   });
@@ -86,19 +109,31 @@ describe("Feishu normalization", () => {
     const content = {
       title: "Plan",
       content: [
-        [{ tag: "at", user_id: "@_user_1", user_name: "Bot" }, { tag: "text", text: " ship " }, { tag: "text", text: "it", style: ["bold"] }],
+        [
+          { tag: "at", user_id: "@_user_1", user_name: "Bot" },
+          { tag: "text", text: " ship " },
+          { tag: "text", text: "it", style: ["bold"] },
+        ],
         [{ tag: "a", text: "spec", href: "https://x.test/s" }],
       ],
     };
     const inbound = normalizeReceive(
-      event({ chat_type: "group", message_type: "post", content: JSON.stringify(content), mentions: [{ key: "@_user_1", id: { open_id: BOT }, name: "Bot" }] }),
+      event({
+        chat_type: "group",
+        message_type: "post",
+        content: JSON.stringify(content),
+        mentions: [{ key: "@_user_1", id: { open_id: BOT }, name: "Bot" }],
+      }),
       ctx,
     );
     expect(inbound).toMatchObject({ text: "Plan\nship it\nspec (https://x.test/s)", mentionsBot: true });
   });
 
   it("keeps images as media and ignores stickers and broken content", () => {
-    const image = normalizeReceive(event({ message_type: "image", content: JSON.stringify({ image_key: "img_1" }) }), ctx);
+    const image = normalizeReceive(
+      event({ message_type: "image", content: JSON.stringify({ image_key: "img_1" }) }),
+      ctx,
+    );
     expect(image).toMatchObject({ text: "", media: [{ kind: "image", name: "img_1" }] });
     expect(normalizeReceive(event({ message_type: "sticker", content: "{}" }), ctx)).toBeUndefined();
     expect(normalizeReceive(event({ content: "{not json" }), ctx)).toBeUndefined();
@@ -106,7 +141,11 @@ describe("Feishu normalization", () => {
 
   it("cannot see mentions of the bot before it knows its own open_id", () => {
     const inbound = normalizeReceive(
-      event({ chat_type: "group", content: JSON.stringify({ text: "@_user_1 hi" }), mentions: [{ key: "@_user_1", id: { open_id: BOT }, name: "Bot" }] }),
+      event({
+        chat_type: "group",
+        content: JSON.stringify({ text: "@_user_1 hi" }),
+        mentions: [{ key: "@_user_1", id: { open_id: BOT }, name: "Bot" }],
+      }),
       { account: "default", botOpenId: undefined },
     );
     expect(inbound?.mentionsBot).toBeUndefined();

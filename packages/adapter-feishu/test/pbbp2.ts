@@ -26,7 +26,8 @@ function varint(value: number | bigint): Buffer {
 }
 
 const key = (field: number, wire: number) => varint((field << 3) | wire);
-const bytesField = (field: number, data: Uint8Array) => Buffer.concat([key(field, 2), varint(data.length), data]);
+const bytesField = (field: number, data: Uint8Array) =>
+  Buffer.concat([key(field, 2), varint(data.length), data]);
 
 export function encodeFrame(frame: Frame): Buffer {
   const parts = [
@@ -40,7 +41,9 @@ export function encodeFrame(frame: Frame): Buffer {
     varint(frame.method),
   ];
   for (const h of frame.headers) {
-    parts.push(bytesField(5, Buffer.concat([bytesField(1, Buffer.from(h.key)), bytesField(2, Buffer.from(h.value))])));
+    parts.push(
+      bytesField(5, Buffer.concat([bytesField(1, Buffer.from(h.key)), bytesField(2, Buffer.from(h.value))])),
+    );
   }
   if (frame.payload) parts.push(bytesField(8, frame.payload));
   return Buffer.concat(parts);
@@ -82,7 +85,9 @@ export function decodeFrame(buf: Uint8Array): Frame {
     else if (field === 3) frame.service = Number(value);
     else if (field === 4) frame.method = Number(value);
     else if (field === 5 && value instanceof Uint8Array) {
-      const h = Object.fromEntries(fields(value).map(([k, v]) => [k, Buffer.from(v as Uint8Array).toString("utf8")]));
+      const h = Object.fromEntries(
+        fields(value).map(([k, v]) => [k, Buffer.from(v as Uint8Array).toString("utf8")]),
+      );
       frame.headers.push({ key: h[1] ?? "", value: h[2] ?? "" });
     } else if (field === 8 && value instanceof Uint8Array) frame.payload = value;
   }

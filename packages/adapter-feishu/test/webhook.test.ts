@@ -1,5 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createFeishuAdapter, encryptEvent, type FeishuAdapter, type FeishuAdapterConfigInput } from "../src/index.ts";
+import {
+  createFeishuAdapter,
+  encryptEvent,
+  type FeishuAdapter,
+  type FeishuAdapterConfigInput,
+} from "../src/index.ts";
 import { defaultApps, FakeFeishu, feishuSection } from "./fake-feishu.ts";
 import { type Host, startHost } from "./host.ts";
 
@@ -23,38 +28,60 @@ function configOf(account: string): FeishuAdapterConfigInput {
   return (feishuSection(fake).accounts as Record<string, FeishuAdapterConfigInput>)[account]!;
 }
 
-async function startAdapter(account = "default", overrides: Partial<FeishuAdapterConfigInput> = {}): Promise<FeishuAdapter> {
+async function startAdapter(
+  account = "default",
+  overrides: Partial<FeishuAdapterConfigInput> = {},
+): Promise<FeishuAdapter> {
   const adapter = createFeishuAdapter({ ...configOf(account), ...overrides }, { account });
   adapters.push(adapter);
   await adapter.start(host.ctx);
   return adapter;
 }
 
-const dm = { chatType: "dm" as const, chatId: "oc_dm", userId: "ou_alice", text: "hi" };
+const dm = { chatType: "dm" as const, chatId: "oc_dm", userId: "alice", text: "hi" };
 
 describe("Feishu webhook", () => {
   it("answers the encrypted url_verification challenge", async () => {
     await startAdapter();
-    const res = await fake.postWebhook("default", { type: "url_verification", challenge: "ch-42", token: "vtoken-default" }, { signKey: null });
+    const res = await fake.postWebhook(
+      "default",
+      { type: "url_verification", challenge: "ch-42", token: "vtoken-default" },
+      { signKey: null },
+    );
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ challenge: "ch-42" });
   });
 
   it("round-trips an encrypted, signed event: answered at once, dispatched, replied to", async () => {
     const adapter = await startAdapter();
-    const res = await fake.postWebhook("default", fake.receiveEvent({ ...dm, messageId: "om_w1", text: "hello lark" }));
+    const res = await fake.postWebhook(
+      "default",
+      fake.receiveEvent({ ...dm, messageId: "om_w1", text: "hello lark" }),
+    );
     expect(res.status).toBe(200);
     const inbound = await host.waitForDispatch();
-    expect(inbound).toMatchObject({ messageId: "om_w1", chat: { id: "oc_dm", type: "dm" }, user: { id: "ou_alice", idAlt: "on_ou_alice" }, text: "hello lark" });
-    await adapter.send({ platform: "feishu", account: "default", chatId: "oc_dm", chatType: "dm", replyToMessageId: "om_w1" }, { text: "echo" });
+    expect(inbound).toMatchObject({
+      messageId: "om_w1",
+      chat: { id: "oc_dm", type: "dm" },
+      user: { id: "ou_alice", idAlt: "alice" },
+      text: "hello lark",
+    });
+    await adapter.send(
+      { platform: "feishu", account: "default", chatId: "oc_dm", chatType: "dm", replyToMessageId: "om_w1" },
+      { text: "echo" },
+    );
     expect(fake.sent()).toMatchObject([{ account: "default", chatId: "oc_dm", text: "echo" }]);
   });
 
   describe("refuses forged and broken requests, dispatching nothing", () => {
     it("a bad signature gets 401", async () => {
       await startAdapter();
-      expect((await fake.postWebhook("default", fake.receiveEvent(dm), { signature: "0".repeat(64) })).status).toBe(401);
-      expect((await fake.postWebhook("default", fake.receiveEvent(dm), { signKey: "not-the-key" })).status).toBe(401);
+      expect(
+        (await fake.postWebhook("default", fake.receiveEvent(dm), { signature: "0".repeat(64) })).status,
+      ).toBe(401);
+      expect(
+        (await fake.postWebhook("default", fake.receiveEvent(dm), { signKey: "not-the-key" })).status,
+      ).toBe(401);
       await host.expectNoDispatch(0);
     });
 
@@ -66,7 +93,9 @@ describe("Feishu webhook", () => {
 
     it("a body that does not decrypt gets 400", async () => {
       await startAdapter();
-      const wrongKey = JSON.stringify({ encrypt: encryptEvent("another-key", JSON.stringify(fake.receiveEvent(dm))) });
+      const wrongKey = JSON.stringify({
+        encrypt: encryptEvent("another-key", JSON.stringify(fake.receiveEvent(dm))),
+      });
       expect((await fake.postWebhook("default", {}, { rawBody: wrongKey })).status).toBe(400);
       const garbage = JSON.stringify({ encrypt: "bm90IGNpcGhlcnRleHQ=" });
       expect((await fake.postWebhook("default", {}, { rawBody: garbage })).status).toBe(400);
@@ -84,7 +113,14 @@ describe("Feishu webhook", () => {
 
     it("a plaintext event gets 400 when an encrypt_key is set", async () => {
       await startAdapter();
-      expect((await fake.postWebhook("default", fake.receiveEvent(dm), { encryptKey: null, signKey: "enc-key-default" })).status).toBe(400);
+      expect(
+        (
+          await fake.postWebhook("default", fake.receiveEvent(dm), {
+            encryptKey: null,
+            signKey: "enc-key-default",
+          })
+        ).status,
+      ).toBe(400);
       await host.expectNoDispatch(0);
     });
 
@@ -134,7 +170,13 @@ describe("Feishu webhook", () => {
   });
 
   it("needs encrypt_key or verification_token in webhook mode", () => {
-    const { encrypt_key: _e, verification_token: _v, ...bare } = configOf("default") as Record<string, unknown>;
-    expect(() => createFeishuAdapter(bare as FeishuAdapterConfigInput)).toThrow(/webhook mode needs encrypt_key/);
+    const {
+      encrypt_key: _e,
+      verification_token: _v,
+      ...bare
+    } = configOf("default") as Record<string, unknown>;
+    expect(() => createFeishuAdapter(bare as FeishuAdapterConfigInput)).toThrow(
+      /webhook mode needs encrypt_key/,
+    );
   });
 });

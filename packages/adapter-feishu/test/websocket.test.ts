@@ -24,7 +24,10 @@ function configOf(account: string): FeishuAdapterConfigInput {
   return (feishuSection(fake).accounts as Record<string, FeishuAdapterConfigInput>)[account]!;
 }
 
-async function startAdapter(account = "default", overrides: Partial<FeishuAdapterConfigInput> = {}): Promise<FeishuAdapter> {
+async function startAdapter(
+  account = "default",
+  overrides: Partial<FeishuAdapterConfigInput> = {},
+): Promise<FeishuAdapter> {
   const adapter = createFeishuAdapter({ ...configOf(account), ...overrides }, { account });
   adapters.push(adapter);
   await adapter.start(host.ctx);
@@ -39,7 +42,14 @@ describe("Feishu long connection", () => {
     const endpoint = fake.calls.find((c) => c.path === "/callback/ws/endpoint");
     expect(endpoint?.body).toMatchObject({ AppID: "cli_a1b2c3d4e5f60710", AppSecret: "secret-default" });
 
-    await fake.inject({ chatType: "group", chatId: "oc_g1", userId: "ou_alice", text: "hello over ws", mention: true, messageId: "om_in1" });
+    await fake.inject({
+      chatType: "group",
+      chatId: "oc_g1",
+      userId: "alice",
+      text: "hello over ws",
+      mention: true,
+      messageId: "om_in1",
+    });
     const inbound = await host.waitForDispatch();
     expect(inbound).toMatchObject({
       platform: "feishu",
@@ -51,7 +61,10 @@ describe("Feishu long connection", () => {
       mentionsBot: true,
     });
 
-    await adapter.send({ platform: "feishu", account: "default", chatId: "oc_g1", replyToMessageId: "om_in1" }, { text: "echo" });
+    await adapter.send(
+      { platform: "feishu", account: "default", chatId: "oc_g1", replyToMessageId: "om_in1" },
+      { text: "echo" },
+    );
     const sent = await fake.waitForSent(() => true);
     expect(sent).toMatchObject({ account: "default", chatId: "oc_g1", text: "echo" });
     expect(fake.calls.some((c) => c.path === "/open-apis/im/v1/messages/om_in1/reply")).toBe(true);
@@ -59,7 +72,7 @@ describe("Feishu long connection", () => {
 
   it("handles a redelivered event once", async () => {
     await startAdapter();
-    const envelope = fake.receiveEvent({ chatType: "dm", chatId: "oc_dm", userId: "ou_bob", text: "once" });
+    const envelope = fake.receiveEvent({ chatType: "dm", chatId: "oc_dm", userId: "bob", text: "once" });
     await fake.sendWsEvent("default", envelope);
     await fake.sendWsEvent("default", envelope);
     await host.waitForDispatch();
@@ -72,7 +85,13 @@ describe("Feishu long connection", () => {
     const deadline = Date.now() + 2000;
     while (fake.connected() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     expect(fake.connected()).toBe(false);
-    await expect(fake.sendWsEvent("default", fake.receiveEvent({ chatType: "dm", chatId: "c", userId: "u", text: "late" }), 300)).rejects.toThrow();
+    await expect(
+      fake.sendWsEvent(
+        "default",
+        fake.receiveEvent({ chatType: "dm", chatId: "c", userId: "u", text: "late" }),
+        300,
+      ),
+    ).rejects.toThrow();
     await host.expectNoDispatch(0);
   });
 
@@ -86,8 +105,17 @@ describe("Feishu long connection", () => {
     const one = await startAdapter("default");
     const two = await startAdapter("second");
     expect(fake.connected("default") && fake.connected("second")).toBe(true);
-    await fake.inject({ account: "second", chatType: "dm", chatId: "oc_dm2", userId: "ou_carol", text: "to second" });
-    expect(await host.waitForDispatch()).toMatchObject({ account: "second", chat: { id: "oc_dm2", type: "dm" } });
+    await fake.inject({
+      account: "second",
+      chatType: "dm",
+      chatId: "oc_dm2",
+      userId: "carol",
+      text: "to second",
+    });
+    expect(await host.waitForDispatch()).toMatchObject({
+      account: "second",
+      chat: { id: "oc_dm2", type: "dm" },
+    });
     await two.send({ platform: "feishu", account: "second", chatId: "oc_dm2" }, { text: "from second" });
     await one.send({ platform: "feishu", account: "default", chatId: "oc_dm1" }, { text: "from default" });
     expect(fake.sent().map((s) => [s.account, s.chatId, s.text])).toEqual([

@@ -71,7 +71,8 @@ function byteLength(content: MessageContent): number {
 
 /** The same content without `format`/`formatted_body` (also in `m.new_content`), or `undefined` if it had none. */
 export function withoutFormatting(content: MessageContent): MessageContent | undefined {
-  if (content.formatted_body === undefined && content["m.new_content"]?.formatted_body === undefined) return undefined;
+  if (content.formatted_body === undefined && content["m.new_content"]?.formatted_body === undefined)
+    return undefined;
   const strip = ({ format: _f, formatted_body: _b, ...rest }: MessageContent): MessageContent => rest;
   const plain = strip(content);
   if (content["m.new_content"]) plain["m.new_content"] = strip(content["m.new_content"]);

@@ -22,10 +22,14 @@ export function toPlatformError(err: unknown, action: string): PlatformError {
   if (err instanceof HTTPError) {
     const status = err.httpStatus ?? 0;
     const errcode = err instanceof MatrixError ? err.errcode : undefined;
-    const detail = err instanceof MatrixError ? `${errcode ?? status}: ${err.data.error ?? err.message}` : err.message;
+    const detail =
+      err instanceof MatrixError ? `${errcode ?? status}: ${err.data.error ?? err.message}` : err.message;
     const message = `matrix ${action} failed (${detail})`;
     if (errcode === "M_LIMIT_EXCEEDED" || status === 429) {
-      return new RateLimitError(PLATFORM, safeGetRetryAfterMs(err, DEFAULT_RETRY_AFTER_MS), { message, cause: err });
+      return new RateLimitError(PLATFORM, safeGetRetryAfterMs(err, DEFAULT_RETRY_AFTER_MS), {
+        message,
+        cause: err,
+      });
     }
     if ((errcode && AUTH_ERRCODES.has(errcode)) || status === 401 || status === 403) {
       const hint =

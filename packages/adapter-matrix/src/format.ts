@@ -59,7 +59,10 @@ function inline(text: string, mode: "html" | "plain"): string {
     return keep(label === url ? url : `${emphasis(label, mode)} (${url})`);
   });
   if (html) {
-    s = s.replace(BARE_URL, (_m, lead: string, url: string) => lead + keep(`<a href="${escapeHtml(url)}">${escapeHtml(url)}</a>`));
+    s = s.replace(
+      BARE_URL,
+      (_m, lead: string, url: string) => lead + keep(`<a href="${escapeHtml(url)}">${escapeHtml(url)}</a>`),
+    );
   }
   s = emphasis(html ? escapeHtml(s) : s, mode);
   return s.replace(/\u0000(\d+)\u0000/g, (_m, i: string) => slots[Number(i)] ?? "");
@@ -90,7 +93,8 @@ export function markdownToHtml(markdown: string): string {
       const marker = fence[1] ?? "```";
       const code: string[] = [];
       i++;
-      while (i < lines.length && !(lines[i] ?? "").trimStart().startsWith(marker)) code.push(lines[i++] ?? "");
+      while (i < lines.length && !(lines[i] ?? "").trimStart().startsWith(marker))
+        code.push(lines[i++] ?? "");
       const lang = fence[2] ? ` class="language-${escapeHtml(fence[2])}"` : "";
       out.push(`<pre><code${lang}>${escapeHtml(code.join("\n"))}\n</code></pre>`);
       continue;
@@ -114,7 +118,8 @@ export function markdownToHtml(markdown: string): string {
     if (QUOTE.test(line)) {
       flushParagraph();
       const quoted: string[] = [];
-      while (i < lines.length && QUOTE.test(lines[i] ?? "")) quoted.push(QUOTE.exec(lines[i++] ?? "")?.[1] ?? "");
+      while (i < lines.length && QUOTE.test(lines[i] ?? ""))
+        quoted.push(QUOTE.exec(lines[i++] ?? "")?.[1] ?? "");
       i--;
       out.push(`<blockquote>${markdownToHtml(quoted.join("\n"))}</blockquote>`);
       continue;
@@ -148,9 +153,16 @@ export function markdownToHtml(markdown: string): string {
 
 function listItem(line: string): ListItem | undefined {
   const ordered = ORDERED.exec(line);
-  if (ordered) return { ordered: true, start: Number(ordered[2]), indent: ordered[1]?.length ?? 0, text: ordered[3] ?? "" };
+  if (ordered)
+    return {
+      ordered: true,
+      start: Number(ordered[2]),
+      indent: ordered[1]?.length ?? 0,
+      text: ordered[3] ?? "",
+    };
   const bullet = BULLET.exec(line);
-  if (bullet && !RULE.test(line)) return { ordered: false, start: 1, indent: bullet[1]?.length ?? 0, text: bullet[2] ?? "" };
+  if (bullet && !RULE.test(line))
+    return { ordered: false, start: 1, indent: bullet[1]?.length ?? 0, text: bullet[2] ?? "" };
   return undefined;
 }
 

@@ -1,7 +1,6 @@
 import {
   type AdapterContext,
   type Address,
-  AuthError,
   DEFAULT_ACCOUNT,
   type Logger,
   type OutboundMessage,
@@ -31,13 +30,19 @@ import {
   type Credentials,
   type OwnedFetch,
   ownedFetch,
-  passwordLogin,
+  resolveCredentials,
   routeGlobalSdkLogging,
   sdkLogger,
   skipMatrixRtc,
   useUnrefTimeouts,
 } from "./sdk.ts";
-import { type MatrixAdapterConfig, type MatrixAdapterInput, type MessageContent, matrixConfigSchema, PLATFORM } from "./types.ts";
+import {
+  type MatrixAdapterConfig,
+  type MatrixAdapterInput,
+  type MessageContent,
+  matrixConfigSchema,
+  PLATFORM,
+} from "./types.ts";
 
 export { toPlatformError } from "./errors.ts";
 export { escapeHtml, formatMarkdown, markdownToHtml, markdownToPlain } from "./format.ts";
@@ -105,12 +110,15 @@ export class MatrixAdapter implements PlatformAdapter {
     this.#http = http;
     let creds: Credentials;
     try {
-      creds = await this.#credentials(baseUrl, http.fetchFn);
+      creds = await resolveCredentials(this.config, { baseUrl, fetchFn: http.fetchFn, log: this.#log });
     } catch (err) {
       await this.stop();
       throw err;
     }
-    if (this.#stopped || ctx.signal.aborted) return;
+    if (this.#stopped || ctx.signal.aborted) {
+      await this.stop();
+      return;
+    }
 
     const client = createClient({
       baseUrl,
@@ -127,7 +135,10 @@ export class MatrixAdapter implements PlatformAdapter {
     client.on(RoomEvent.MyMembership, this.#onMembership);
     client.on(ClientEvent.Sync, this.#onSync);
     client.on(HttpApiEvent.SessionLoggedOut, (err) =>
-      this.#log.error({ err }, "the homeserver logged the bot out (token revoked?): set a new access_token or password"),
+      this.#log.error(
+        { err },
+        "the homeserver logged the bot out (token revoked?): set a new access_token or password",
+      ),
     );
     ctx.signal.addEventListener("abort", this.#onAbort, { once: true });
 
@@ -190,8 +201,17 @@ export class MatrixAdapter implements PlatformAdapter {
     } catch (err) {
       const plain = withoutFormatting(content);
       // Homeservers do not validate HTML, but a proxy or size check may refuse it: plain text still gets through.
-      if (!plain || !(err instanceof PlatformError) || err.retryable || (err.status !== 400 && err.status !== 413)) throw err;
-      this.#log.warn({ err, roomId }, "the homeserver refused the formatted message; sending it as plain text");
+      if (
+        !plain ||
+        !(err instanceof PlatformError) ||
+        err.retryable ||
+        (err.status !== 400 && err.status !== 413)
+      )
+        throw err;
+      this.#log.warn(
+        { err, roomId },
+        "the homeserver refused the formatted message; sending it as plain text",
+      );
       return await this.#put(roomId, plain);
     }
   }
@@ -206,7 +226,13 @@ export class MatrixAdapter implements PlatformAdapter {
     try {
       // The SDK types `priority` as required (a DOM RequestInit key); it is optional at runtime.
       const opts = { localTimeoutMs: SEND_TIMEOUT_MS } as Parameters<typeof client.http.authedRequest>[4];
-      const res = await client.http.authedRequest<{ event_id: string }>(Method.Put, path, undefined, { ...content }, opts);
+      const res = await client.http.authedRequest<{ event_id: string }>(
+        Method.Put,
+        path,
+        undefined,
+        { ...content },
+        opts,
+      );
       return res.event_id;
     } catch (err) {
       throw toPlatformError(err, `send to ${roomId}`);
@@ -214,31 +240,10 @@ export class MatrixAdapter implements PlatformAdapter {
   }
 
   #requireClient(action: string): MatrixClient {
-    if (!this.#client) throw new TransientError(PLATFORM, `matrix ${action} failed: account ${this.account} is not started`);
+    // Not retryable: a stopped adapter does not come back; core's retries would only wait.
+    if (!this.#client)
+      throw new PlatformError(PLATFORM, `matrix ${action} failed: account ${this.account} is not started`);
     return this.#client;
-  }
-
-  async #credentials(baseUrl: string, fetchFn: typeof globalThis.fetch): Promise<Credentials> {
-    const { user_id: userId, access_token: accessToken, password, device_id: deviceId } = this.config;
-    if (!accessToken) {
-      const creds = await passwordLogin({ baseUrl, fetchFn, log: this.#log }, userId, password!, deviceId);
-      if (creds.userId !== userId) this.#log.warn({ configured: userId, loggedIn: creds.userId }, "password login returned another user id");
-      return creds;
-    }
-    // whoami turns a wrong token into one clear error now instead of a sync loop failing forever.
-    const probe = createClient({ baseUrl, fetchFn, userId, accessToken, logger: sdkLogger(this.#log) });
-    useUnrefTimeouts(probe);
-    let who: { user_id: string; device_id?: string };
-    try {
-      who = await probe.whoami();
-    } catch (err) {
-      throw toPlatformError(err, `whoami for ${userId}`);
-    }
-    if (who.user_id !== userId) {
-      throw new AuthError(PLATFORM, `matrix access_token belongs to ${who.user_id}, not user_id ${userId}: fix one of them`);
-    }
-    const device = deviceId ?? who.device_id;
-    return { userId, accessToken, ...(device ? { deviceId: device } : {}) };
   }
 
   /** Resolves at the first PREPARED sync; rejects if sync errors first, the start times out or is stopped. */
@@ -257,7 +262,10 @@ export class MatrixAdapter implements PlatformAdapter {
         else if (state === SyncState.Error) done(data?.error ?? new Error("initial sync failed"));
       };
       const timer = setTimeout(
-        () => done(new TransientError(PLATFORM, `matrix initial sync did not finish within ${START_TIMEOUT_MS} ms`)),
+        () =>
+          done(
+            new TransientError(PLATFORM, `matrix initial sync did not finish within ${START_TIMEOUT_MS} ms`),
+          ),
         START_TIMEOUT_MS,
       );
       this.#cancelStart = done;
@@ -290,11 +298,20 @@ export class MatrixAdapter implements PlatformAdapter {
     if (!sender || sender === this.#userId) return;
     if (event.getTs() < this.#startedAt - PRE_START_GRACE_MS) return;
     const type = event.getType();
-    if (type === "m.room.encrypted") return this.#onEncrypted(room, sender);
+    if (type === "m.room.encrypted") {
+      this.#onEncrypted(room, sender);
+      return;
+    }
     if (type !== "m.room.message" || !this.#client || !this.#ctx) return;
-    const inbound = normalizeMessage({ client: this.#client, account: this.account, userId: this.#userId }, event, room);
+    const inbound = normalizeMessage(
+      { client: this.#client, account: this.account, userId: this.#userId },
+      event,
+      room,
+    );
     if (!inbound) return;
-    this.#ctx.dispatch(inbound).catch((err: unknown) => this.#log.error({ err, eventId: inbound.messageId }, "dispatch failed"));
+    this.#ctx
+      .dispatch(inbound)
+      .catch((err: unknown) => this.#log.error({ err, eventId: inbound.messageId }, "dispatch failed"));
   };
 
   /** Encrypted rooms are unsupported: say so once in the log, and once in the room to an allowed user. */
@@ -331,7 +348,8 @@ export class MatrixAdapter implements PlatformAdapter {
     }
     this.#client.joinRoom(room.roomId).then(
       () => this.#log.info({ roomId: room.roomId, inviter }, "joined room on invite"),
-      (err: unknown) => this.#log.warn({ err: toPlatformError(err, `join ${room.roomId}`) }, "could not join room on invite"),
+      (err: unknown) =>
+        this.#log.warn({ err: toPlatformError(err, `join ${room.roomId}`) }, "could not join room on invite"),
     );
   };
 
@@ -343,7 +361,10 @@ export class MatrixAdapter implements PlatformAdapter {
   }
 }
 
-export function createMatrixAdapter(config: MatrixAdapterInput, options: { account?: string } = {}): MatrixAdapter {
+export function createMatrixAdapter(
+  config: MatrixAdapterInput,
+  options: { account?: string } = {},
+): MatrixAdapter {
   return new MatrixAdapter(config, options);
 }
 

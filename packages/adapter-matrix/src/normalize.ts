@@ -45,7 +45,9 @@ export function mentionsBot(content: MessageContent, room: Room, userId: string)
   if (content.formatted_body?.includes(`matrix.to/#/${userId}`)) return true;
   if (content.formatted_body?.includes(`matrix.to/#/${encodeURIComponent(userId)}`)) return true;
   const body = content.body ?? "";
-  return botNames(room, userId).some((name) => new RegExp(`(^|[^\\w@])${escapeRegExp(name)}(?![\\w-])`, "i").test(body));
+  return botNames(room, userId).some((name) =>
+    new RegExp(`(^|[^\\w@])${escapeRegExp(name)}(?![\\w-])`, "i").test(body),
+  );
 }
 
 /** Drop the bot's name when it leads the message ("Bot: /new" → "/new") so commands still parse. */
@@ -85,12 +87,17 @@ export function replyTargetOf(content: MessageContent): string | undefined {
  * An `m.room.message` text event as an `InboundMessage`, or `undefined` for what core never sees:
  * non-text msgtypes, edits (`m.replace`, the original already reached the agent) and empty bodies.
  */
-export function normalizeMessage(ctx: NormalizeContext, event: MatrixEvent, room: Room): InboundMessage | undefined {
+export function normalizeMessage(
+  ctx: NormalizeContext,
+  event: MatrixEvent,
+  room: Room,
+): InboundMessage | undefined {
   const content = event.getContent<MessageContent>();
   const eventId = event.getId();
   const sender = event.getSender();
   if (!eventId || !sender) return undefined;
-  if (!content.msgtype || !TEXT_MSGTYPES.has(content.msgtype) || typeof content.body !== "string") return undefined;
+  if (!content.msgtype || !TEXT_MSGTYPES.has(content.msgtype) || typeof content.body !== "string")
+    return undefined;
   if (content["m.relates_to"]?.rel_type === "m.replace") return undefined;
 
   const replyTo = replyTargetOf(content);

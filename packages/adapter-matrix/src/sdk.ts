@@ -1,9 +1,10 @@
-import type { Logger } from "@switchboard/core";
+import { AuthError, type Logger } from "@switchboard/core";
 import { ClientEvent, createClient, type MatrixClient } from "matrix-js-sdk";
-import { logger as sdkRootLogger } from "matrix-js-sdk/lib/logger.js";
 import type { Logger as SdkLogger } from "matrix-js-sdk/lib/logger.js";
+import { logger as sdkRootLogger } from "matrix-js-sdk/lib/logger.js";
 import { Agent, fetch as undiciFetch } from "undici";
 import { toPlatformError } from "./errors.ts";
+import { type MatrixAdapterConfig, PLATFORM } from "./types.ts";
 
 /** Requests the SDK makes without a local timeout still must not hang forever. */
 const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
@@ -106,9 +107,58 @@ export interface Credentials {
   deviceId?: string;
 }
 
+interface HttpOptions {
+  baseUrl: string;
+  fetchFn: typeof globalThis.fetch;
+  log: Logger;
+}
+
+/**
+ * The session to sync with: the configured access token, checked with `whoami` (a wrong token is one
+ * clear error now instead of a sync loop failing forever), or a fresh `m.login.password` login.
+ */
+export async function resolveCredentials(
+  config: MatrixAdapterConfig,
+  opts: HttpOptions,
+): Promise<Credentials> {
+  const { user_id: userId, access_token: accessToken, password, device_id: deviceId } = config;
+  if (!accessToken) {
+    const creds = await passwordLogin(opts, userId, password!, deviceId);
+    if (creds.userId !== userId) {
+      opts.log.warn(
+        { configured: userId, loggedIn: creds.userId },
+        "password login returned another user id",
+      );
+    }
+    return creds;
+  }
+  const probe = createClient({
+    baseUrl: opts.baseUrl,
+    fetchFn: opts.fetchFn,
+    userId,
+    accessToken,
+    logger: sdkLogger(opts.log),
+  });
+  useUnrefTimeouts(probe);
+  let who: { user_id: string; device_id?: string };
+  try {
+    who = await probe.whoami();
+  } catch (err) {
+    throw toPlatformError(err, `whoami for ${userId}`);
+  }
+  if (who.user_id !== userId) {
+    throw new AuthError(
+      PLATFORM,
+      `matrix access_token belongs to ${who.user_id}, not user_id ${userId}: fix one of them`,
+    );
+  }
+  const device = deviceId ?? who.device_id;
+  return { userId, accessToken, ...(device ? { deviceId: device } : {}) };
+}
+
 /** Log in with `m.login.password`, returning the session's token and device. */
-export async function passwordLogin(
-  opts: { baseUrl: string; fetchFn: typeof globalThis.fetch; log: Logger },
+async function passwordLogin(
+  opts: HttpOptions,
   userId: string,
   password: string,
   deviceId: string | undefined,
@@ -125,6 +175,15 @@ export async function passwordLogin(
     });
     return { userId: res.user_id, accessToken: res.access_token, deviceId: res.device_id };
   } catch (err) {
-    throw toPlatformError(err, `password login as ${userId}`);
+    const mapped = toPlatformError(err, `password login as ${userId}`);
+    if (!(mapped instanceof AuthError)) throw mapped;
+    throw new AuthError(
+      PLATFORM,
+      `matrix password login as ${userId} was refused: check user_id and password`,
+      {
+        status: mapped.status ?? 403,
+        cause: err,
+      },
+    );
   }
 }

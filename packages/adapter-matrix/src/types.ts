@@ -35,6 +35,7 @@ export const matrixConfigSchema = platformCommonSchema
         code: "custom",
         path: ["access_token"],
         message:
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: shows the config file's ${VAR} syntax
           'is missing: set access_token (e.g. "${MATRIX_ACCESS_TOKEN}") or password (e.g. "${MATRIX_PASSWORD}") for password login',
       });
     }

@@ -6,11 +6,18 @@ const BASE = { homeserver: "https://matrix.example.org", user_id: "@bot:example.
 describe("matrixConfigSchema", () => {
   it("applies the documented defaults", () => {
     const cfg = matrixConfigSchema.parse({ ...BASE, access_token: "t" });
-    expect(cfg).toMatchObject({ enabled: true, auto_join: true, require_mention: false, sync_timeout_ms: 30_000 });
+    expect(cfg).toMatchObject({
+      enabled: true,
+      auto_join: true,
+      require_mention: false,
+      sync_timeout_ms: 30_000,
+    });
   });
 
   it("accepts password login instead of an access token", () => {
-    expect(matrixConfigSchema.safeParse({ ...BASE, password: "pw", device_id: "SWITCHBOARD" }).success).toBe(true);
+    expect(matrixConfigSchema.safeParse({ ...BASE, password: "pw", device_id: "SWITCHBOARD" }).success).toBe(
+      true,
+    );
   });
 
   it("explains that access_token or password is required", () => {
@@ -28,15 +35,26 @@ describe("matrixConfigSchema", () => {
   });
 
   it("takes api_url as the homeserver", () => {
-    expect(matrixConfigSchema.safeParse({ api_url: "http://127.0.0.1:1", user_id: "@b:x", access_token: "t" }).success).toBe(true);
+    expect(
+      matrixConfigSchema.safeParse({ api_url: "http://127.0.0.1:1", user_id: "@b:x", access_token: "t" })
+        .success,
+    ).toBe(true);
     const r = matrixConfigSchema.safeParse({ user_id: "@b:x", access_token: "t" });
     expect(r.error?.issues.map((i) => i.path.join("."))).toContain("homeserver");
   });
 
   it("is the platform definition's schema and creates an adapter per account", () => {
     expect(platform.name).toBe("matrix");
-    const adapter = platform.create(matrixConfigSchema.parse({ ...BASE, access_token: "t" }), { account: "ops" });
+    const adapter = platform.create(matrixConfigSchema.parse({ ...BASE, access_token: "t" }), {
+      account: "ops",
+    });
     expect(adapter.account).toBe("ops");
-    expect(adapter.capabilities).toEqual({ maxMessageLength: 16_000, edit: true, typing: true, threads: true, format: "html" });
+    expect(adapter.capabilities).toEqual({
+      maxMessageLength: 16_000,
+      edit: true,
+      typing: true,
+      threads: true,
+      format: "html",
+    });
   });
 });

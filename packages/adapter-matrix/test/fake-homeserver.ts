@@ -34,8 +34,20 @@ const DEFAULT_WAIT_MS = 5_000;
 
 export function defaultBots(): FakeBot[] {
   return [
-    { account: "default", userId: `@switchbot:${SERVER_NAME}`, accessToken: "tok-default", password: "pw-default", displayName: "Switchbot" },
-    { account: "second", userId: `@helper:${SERVER_NAME}`, accessToken: "tok-second", password: "pw-second", displayName: "Helper" },
+    {
+      account: "default",
+      userId: `@switchbot:${SERVER_NAME}`,
+      accessToken: "tok-default",
+      password: "pw-default",
+      displayName: "Switchbot",
+    },
+    {
+      account: "second",
+      userId: `@helper:${SERVER_NAME}`,
+      accessToken: "tok-second",
+      password: "pw-second",
+      displayName: "Helper",
+    },
   ];
 }
 
@@ -69,7 +81,9 @@ export class FakeHomeserver implements FakePlatform {
   static async start(bots: FakeBot[] = defaultBots()): Promise<FakeHomeserver> {
     let fake: FakeHomeserver | undefined;
     const server = createServer((req, res) => {
-      fake!.#handle(req, res).catch((err: unknown) => json(res, 500, { errcode: "M_UNKNOWN", error: String(err) }));
+      fake!
+        .#handle(req, res)
+        .catch((err: unknown) => json(res, 500, { errcode: "M_UNKNOWN", error: String(err) }));
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     const { port } = server.address() as AddressInfo;
@@ -93,7 +107,8 @@ export class FakeHomeserver implements FakePlatform {
     const bot = this.bot(m.account ?? "default");
     const roomId = m.chatId;
     const group = m.chatType !== "dm";
-    if (!this.rooms.has(roomId)) this.rooms.create({ id: roomId, creator: m.userId, name: group ? `Room ${roomId}` : undefined });
+    if (!this.rooms.has(roomId))
+      this.rooms.create({ id: roomId, creator: m.userId, name: group ? `Room ${roomId}` : undefined });
     this.rooms.join(roomId, bot.userId, bot.displayName);
     if (!m.fromSelf) this.rooms.join(roomId, m.userId, m.userName);
     // A group needs a third member, or it would look like a DM (two joined members).
@@ -102,7 +117,7 @@ export class FakeHomeserver implements FakePlatform {
     if (m.mention) {
       content.body = `${bot.displayName ?? bot.userId}: ${m.text}`;
       content.format = "org.matrix.custom.html";
-      content.formatted_body = `<a href="https://matrix.to/#/${bot.userId}">${bot.displayName ?? bot.userId}</a>: ${escape(m.text)}`;
+      content.formatted_body = `<a href="https://matrix.to/#/${bot.userId}">${bot.displayName ?? bot.userId}</a>: ${escapeText(m.text)}`;
       content["m.mentions"] = { user_ids: [bot.userId] };
     }
     if (m.threadId) {
@@ -141,7 +156,11 @@ export class FakeHomeserver implements FakePlatform {
       };
       const timer = setTimeout(() => {
         this.#sentWaiters.delete(waiter);
-        reject(new Error(`no matching message sent within ${timeoutMs} ms; sent: ${JSON.stringify(this.#sent.map((s) => s.text))}`));
+        reject(
+          new Error(
+            `no matching message sent within ${timeoutMs} ms; sent: ${JSON.stringify(this.#sent.map((s) => s.text))}`,
+          ),
+        );
       }, timeoutMs);
       this.#sentWaiters.add(waiter);
     });
@@ -150,7 +169,9 @@ export class FakeHomeserver implements FakePlatform {
   failNextSends(status: 429 | 500 | 502 | 503, count: number, retryAfterSeconds?: number): void {
     for (let i = 0; i < count; i++) {
       this.#failures.push(
-        status === 429 ? { status, retryAfterMs: Math.round((retryAfterSeconds ?? 0.05) * 1000) } : { status },
+        status === 429
+          ? { status, retryAfterMs: Math.round((retryAfterSeconds ?? 0.05) * 1000) }
+          : { status },
       );
     }
   }
@@ -184,7 +205,10 @@ export class FakeHomeserver implements FakePlatform {
   }
 
   /** Resolve with the first recorded request (past or future) matching `predicate`. */
-  async waitForRequest(predicate: (r: RecordedRequest) => boolean, timeoutMs = DEFAULT_WAIT_MS): Promise<RecordedRequest> {
+  async waitForRequest(
+    predicate: (r: RecordedRequest) => boolean,
+    timeoutMs = DEFAULT_WAIT_MS,
+  ): Promise<RecordedRequest> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const found = this.requests.find(predicate);
@@ -196,7 +220,7 @@ export class FakeHomeserver implements FakePlatform {
 
   // ---- HTTP ----
 
-  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<undefined> {
     const url = new URL(req.url ?? "/", "http://fake");
     const path = url.pathname;
     const raw = await readBody(req);
@@ -204,7 +228,13 @@ export class FakeHomeserver implements FakePlatform {
     const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1];
     const bot = token ? this.bots.find((b) => b.accessToken === token) : undefined;
     const query = Object.fromEntries(url.searchParams);
-    this.requests.push({ method: req.method ?? "GET", path, query, body, ...(bot ? { account: bot.account } : {}) });
+    this.requests.push({
+      method: req.method ?? "GET",
+      path,
+      query,
+      body,
+      ...(bot ? { account: bot.account } : {}),
+    });
 
     if (path === "/_matrix/client/versions") {
       return json(res, 200, { versions: ["v1.1", "v1.5", "v1.11", "v1.12"], unstable_features: {} });
@@ -215,8 +245,10 @@ export class FakeHomeserver implements FakePlatform {
     const route = path.startsWith(PREFIX) ? path.slice(PREFIX.length) : path;
     const seg = route.split("/").map((s) => decodeURIComponent(s));
     const method = req.method ?? "GET";
-    if (route === "/account/whoami") return json(res, 200, { user_id: bot.userId, device_id: `DEV-${bot.account}` });
-    if (route === "/pushrules/") return json(res, 200, { global: { override: [], content: [], room: [], sender: [], underride: [] } });
+    if (route === "/account/whoami")
+      return json(res, 200, { user_id: bot.userId, device_id: `DEV-${bot.account}` });
+    if (route === "/pushrules/")
+      return json(res, 200, { global: { override: [], content: [], room: [], sender: [], underride: [] } });
     if (route === "/capabilities") return json(res, 200, { capabilities: {} });
     if (route === "/sync") return this.rooms.sync(bot.userId, query, res);
     if (seg[1] === "user" && seg[3] === "filter") {
@@ -237,9 +269,14 @@ export class FakeHomeserver implements FakePlatform {
     return json(res, 404, { errcode: "M_UNRECOGNIZED", error: "Unrecognized request" });
   }
 
-  #login(method: string | undefined, body: unknown, res: ServerResponse): void {
+  #login(method: string | undefined, body: unknown, res: ServerResponse): undefined {
     if (method === "GET") return json(res, 200, { flows: [{ type: "m.login.password" }] });
-    const b = (body ?? {}) as { type?: string; password?: string; identifier?: { user?: string }; device_id?: string };
+    const b = (body ?? {}) as {
+      type?: string;
+      password?: string;
+      identifier?: { user?: string };
+      device_id?: string;
+    };
     const user = b.identifier?.user ?? "";
     const bot = this.bots.find((x) => x.userId === user || x.userId.slice(1).split(":")[0] === user);
     if (b.type !== "m.login.password" || !bot || !bot.password || bot.password !== b.password) {
@@ -253,7 +290,7 @@ export class FakeHomeserver implements FakePlatform {
     });
   }
 
-  #join(bot: FakeBot, roomId: string, res: ServerResponse): void {
+  #join(bot: FakeBot, roomId: string, res: ServerResponse): undefined {
     if (!this.rooms.has(roomId)) return json(res, 404, { errcode: "M_NOT_FOUND", error: "No such room" });
     const membership = this.rooms.membership(roomId, bot.userId);
     if (membership !== "invite" && membership !== "join") {
@@ -263,7 +300,14 @@ export class FakeHomeserver implements FakePlatform {
     json(res, 200, { room_id: roomId });
   }
 
-  #room(bot: FakeBot, method: string, roomId: string, rest: string[], body: unknown, res: ServerResponse): void {
+  #room(
+    bot: FakeBot,
+    method: string,
+    roomId: string,
+    rest: string[],
+    body: unknown,
+    res: ServerResponse,
+  ): undefined {
     const [action, a, b] = rest;
     if (action === "join" && method === "POST") return this.#join(bot, roomId, res);
     if (!this.rooms.has(roomId)) return json(res, 404, { errcode: "M_NOT_FOUND", error: "No such room" });
@@ -275,17 +319,29 @@ export class FakeHomeserver implements FakePlatform {
       return json(res, 200, {});
     }
     if (action === "joined_members") return json(res, 200, { joined: this.rooms.joinedMembers(roomId) });
-    if (action === "members") return json(res, 200, { chunk: this.rooms.stateEvents(roomId).filter((e) => e.type === "m.room.member") });
+    if (action === "members")
+      return json(res, 200, {
+        chunk: this.rooms.stateEvents(roomId).filter((e) => e.type === "m.room.member"),
+      });
     if (action === "state" && !a) return json(res, 200, this.rooms.stateEvents(roomId));
     if (action === "state" && a) {
       const ev = this.rooms.stateEvents(roomId).find((e) => e.type === a && e.state_key === (b ?? ""));
-      return ev ? json(res, 200, ev.content) : json(res, 404, { errcode: "M_NOT_FOUND", error: "Event not found" });
+      return ev
+        ? json(res, 200, ev.content)
+        : json(res, 404, { errcode: "M_NOT_FOUND", error: "Event not found" });
     }
     this.unknown.push(`${method} /rooms/${roomId}/${rest.join("/")}`);
     json(res, 404, { errcode: "M_UNRECOGNIZED", error: "Unrecognized request" });
   }
 
-  #send(bot: FakeBot, roomId: string, type: string, txnId: string, body: unknown, res: ServerResponse): void {
+  #send(
+    bot: FakeBot,
+    roomId: string,
+    type: string,
+    txnId: string,
+    body: unknown,
+    res: ServerResponse,
+  ): undefined {
     const txnKey = `${bot.accessToken}\u0000${roomId}\u0000${txnId}`;
     const seen = this.#txns.get(txnKey);
     if (seen) return json(res, 200, { event_id: seen });
@@ -295,7 +351,11 @@ export class FakeHomeserver implements FakePlatform {
     const failure = this.#failures.shift();
     if (failure?.status === 429) {
       res.setHeader("retry-after", String(Math.ceil((failure.retryAfterMs ?? 0) / 1000)));
-      return json(res, 429, { errcode: "M_LIMIT_EXCEEDED", error: "Too Many Requests", retry_after_ms: failure.retryAfterMs });
+      return json(res, 429, {
+        errcode: "M_LIMIT_EXCEEDED",
+        error: "Too Many Requests",
+        retry_after_ms: failure.retryAfterMs,
+      });
     }
     if (failure) return json(res, failure.status, { errcode: "M_UNKNOWN", error: "Internal server error" });
     const content = (body ?? {}) as Record<string, unknown>;
@@ -331,7 +391,8 @@ export class FakeHomeserver implements FakePlatform {
   }
 }
 
-function json(res: ServerResponse, status: number, body: unknown): void {
+/** Answer with JSON; returns `undefined` so route handlers can `return json(…)`. */
+function json(res: ServerResponse, status: number, body: unknown): undefined {
   if (res.headersSent || res.writableEnded) return;
   res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
 }
@@ -345,6 +406,6 @@ function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
-function escape(text: string): string {
+function escapeText(text: string): string {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 }

@@ -21,7 +21,9 @@ interface RoomRecord {
   timeline: MatrixEventJson[];
 }
 
-type Update = { kind: "timeline"; roomId: string; event: MatrixEventJson } | { kind: "invite"; roomId: string };
+type Update =
+  | { kind: "timeline"; roomId: string; event: MatrixEventJson }
+  | { kind: "invite"; roomId: string };
 
 /** One bot's `/sync` stream: what it has not fetched yet, and the long poll parked waiting for it. */
 interface Stream {
@@ -89,7 +91,9 @@ export class FakeRooms {
   }
 
   membership(roomId: string, userId: string): string | undefined {
-    return this.#room(roomId).state.get(`m.room.member\u0000${userId}`)?.content.membership as string | undefined;
+    return this.#room(roomId).state.get(`m.room.member\u0000${userId}`)?.content.membership as
+      | string
+      | undefined;
   }
 
   join(roomId: string, userId: string, displayName?: string): void {
@@ -121,7 +125,13 @@ export class FakeRooms {
   }
 
   /** Set a state event; bots already in the room see it in their timeline. */
-  setState(roomId: string, type: string, stateKey: string, content: Record<string, unknown>, sender: string): void {
+  setState(
+    roomId: string,
+    type: string,
+    stateKey: string,
+    content: Record<string, unknown>,
+    sender: string,
+  ): void {
     const room = this.#room(roomId);
     const event: MatrixEventJson = {
       type,
@@ -145,7 +155,8 @@ export class FakeRooms {
     this.#room(roomId).timeline.push(event);
     for (const userId of toUserIds) {
       const stream = this.#streams.get(userId);
-      if (stream && this.membership(roomId, userId) === "join") this.#push(stream, { kind: "timeline", roomId, event });
+      if (stream && this.membership(roomId, userId) === "join")
+        this.#push(stream, { kind: "timeline", roomId, event });
     }
   }
 
@@ -186,7 +197,7 @@ export class FakeRooms {
   }
 
   /** Answer `/sync`: the initial snapshot, queued updates at once, or a long poll released by the next update. */
-  sync(userId: string, query: Record<string, string>, res: ServerResponse): void {
+  sync(userId: string, query: Record<string, string>, res: ServerResponse): undefined {
     const stream = this.#streams.get(userId)!;
     if (stream.parked) this.#respond(stream);
     if (!query.since) return this.#initial(stream, query.filter, res);
@@ -265,11 +276,15 @@ export class FakeRooms {
 
   /** Rooms the bot has joined but not yet received. */
   #newRooms(stream: Stream): string[] {
-    return [...this.#rooms.keys()].filter((id) => !stream.known.has(id) && this.membership(id, stream.userId) === "join");
+    return [...this.#rooms.keys()].filter(
+      (id) => !stream.known.has(id) && this.membership(id, stream.userId) === "join",
+    );
   }
 
-  #initial(stream: Stream, filterParam: string | undefined, res: ServerResponse): void {
-    const limit = this.ignoreInitialTimelineLimit ? DEFAULT_TIMELINE_LIMIT : timelineLimit(filterParam, this.#filters);
+  #initial(stream: Stream, filterParam: string | undefined, res: ServerResponse): undefined {
+    const limit = this.ignoreInitialTimelineLimit
+      ? DEFAULT_TIMELINE_LIMIT
+      : timelineLimit(filterParam, this.#filters);
     const join: Record<string, unknown> = {};
     const invite: Record<string, unknown> = {};
     for (const room of this.#rooms.values()) {
@@ -284,12 +299,21 @@ export class FakeRooms {
     }
     stream.pending = [];
     stream.eventful = ++stream.batch;
-    const accountData = [...(this.#accountData.get(stream.userId) ?? new Map()).entries()].map(([type, content]) => ({ type, content }));
-    send(res, { next_batch: `s${stream.batch}`, account_data: { events: accountData }, rooms: { join, invite, leave: {} } });
+    const accountData = [...(this.#accountData.get(stream.userId) ?? new Map()).entries()].map(
+      ([type, content]) => ({ type, content }),
+    );
+    send(res, {
+      next_batch: `s${stream.batch}`,
+      account_data: { events: accountData },
+      rooms: { join, invite, leave: {} },
+    });
   }
 
-  #answer(stream: Stream, res: ServerResponse): void {
-    const join: Record<string, { state: { events: MatrixEventJson[] }; timeline: { events: MatrixEventJson[] } }> = {};
+  #answer(stream: Stream, res: ServerResponse): undefined {
+    const join: Record<
+      string,
+      { state: { events: MatrixEventJson[] }; timeline: { events: MatrixEventJson[] } }
+    > = {};
     const invite: Record<string, unknown> = {};
     for (const id of this.#newRooms(stream)) {
       join[id] = joinedRoom(this.stateEvents(id), []);
@@ -307,11 +331,16 @@ export class FakeRooms {
     const eventful = Object.keys(join).length + Object.keys(invite).length > 0;
     stream.batch++;
     if (eventful) stream.eventful = stream.batch;
-    send(res, { next_batch: `s${stream.batch}`, ...(eventful ? { rooms: { join, invite, leave: {} } } : {}) });
+    send(res, {
+      next_batch: `s${stream.batch}`,
+      ...(eventful ? { rooms: { join, invite, leave: {} } } : {}),
+    });
   }
 
   /** What an invitee sees of a room: create, name, encryption and the relevant member events. */
-  #strippedState(room: RoomRecord): Array<Pick<MatrixEventJson, "type" | "state_key" | "content" | "sender">> {
+  #strippedState(
+    room: RoomRecord,
+  ): Array<Pick<MatrixEventJson, "type" | "state_key" | "content" | "sender">> {
     return [...room.state.values()]
       .filter((e) => e.type !== "m.room.member" || e.content.membership !== "leave")
       .map(({ type, state_key, content, sender }) => ({ type, state_key: state_key ?? "", content, sender }));

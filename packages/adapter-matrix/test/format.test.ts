@@ -24,7 +24,9 @@ describe("markdownToHtml", () => {
     expect(markdownToHtml("[docs](https://example.org/a?b=1&c=2) and [bad](javascript:alert(1))")).toBe(
       '<p><a href="https://example.org/a?b=1&amp;c=2">docs</a> and [bad](javascript:alert(1))</p>',
     );
-    expect(markdownToHtml("see https://example.org/x.")).toBe('<p>see <a href="https://example.org/x">https://example.org/x</a>.</p>');
+    expect(markdownToHtml("see https://example.org/x.")).toBe(
+      '<p>see <a href="https://example.org/x">https://example.org/x</a>.</p>',
+    );
   });
 
   it("renders bullet, ordered and nested lists", () => {
@@ -47,16 +49,21 @@ describe("markdownToHtml", () => {
 
 describe("markdownToPlain", () => {
   it("drops emphasis markers, fences and heading marks but keeps code, lists and link targets", () => {
-    expect(markdownToPlain("# Plan\n**Step** one: run `make *all*`\n- see [docs](https://x.org)\n```sh\nls **/*.ts\n```")).toBe(
-      "Plan\nStep one: run make *all*\n- see docs (https://x.org)\nls **/*.ts",
-    );
+    expect(
+      markdownToPlain(
+        "# Plan\n**Step** one: run `make *all*`\n- see [docs](https://x.org)\n```sh\nls **/*.ts\n```",
+      ),
+    ).toBe("Plan\nStep one: run make *all*\n- see docs (https://x.org)\nls **/*.ts");
   });
 });
 
 describe("formatMarkdown", () => {
   it("adds HTML only when there is formatting, with a plain-text body", () => {
     expect(formatMarkdown("just words\nover two lines")).toEqual({ body: "just words\nover two lines" });
-    expect(formatMarkdown("**hi** there")).toEqual({ body: "hi there", formattedBody: "<strong>hi</strong> there" });
+    expect(formatMarkdown("**hi** there")).toEqual({
+      body: "hi there",
+      formattedBody: "<strong>hi</strong> there",
+    });
     expect(formatMarkdown("a < b")).toEqual({ body: "a < b" });
   });
 });

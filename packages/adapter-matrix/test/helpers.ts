@@ -11,7 +11,11 @@ export interface Harness {
 }
 
 /** The config of a fake bot account; `overrides` replace keys (undefined removes one). */
-export function accountConfig(fake: FakeHomeserver, account = "default", overrides: Partial<MatrixAdapterInput> = {}): MatrixAdapterInput {
+export function accountConfig(
+  fake: FakeHomeserver,
+  account = "default",
+  overrides: Partial<MatrixAdapterInput> = {},
+): MatrixAdapterInput {
   const bot = fake.bot(account);
   const config: MatrixAdapterInput = {
     homeserver: fake.url,
@@ -21,7 +25,8 @@ export function accountConfig(fake: FakeHomeserver, account = "default", overrid
     sync_timeout_ms: 2_000,
     ...overrides,
   };
-  for (const [k, v] of Object.entries(config)) if (v === undefined) delete (config as Record<string, unknown>)[k];
+  for (const [k, v] of Object.entries(config))
+    if (v === undefined) delete (config as Record<string, unknown>)[k];
   return config;
 }
 
@@ -45,7 +50,10 @@ export async function startAdapter(
     http: { route: () => {} },
   };
   await adapter.start(ctx);
-  const next = (predicate: (m: InboundMessage) => boolean = () => true, timeoutMs = 5_000): Promise<InboundMessage> => {
+  const next = (
+    predicate: (m: InboundMessage) => boolean = () => true,
+    timeoutMs = 5_000,
+  ): Promise<InboundMessage> => {
     const found = inbound.find(predicate);
     if (found) return Promise.resolve(found);
     return new Promise((resolve, reject) => {

@@ -23,10 +23,18 @@ const sendRequests = () => fake.requests.filter((r) => r.method === "PUT" && r.p
 
 describe("sending", () => {
   it("sends Markdown as org.matrix.custom.html formatted_body with a plain-text body", async () => {
-    const { messageId } = await adapter.send(to, { text: "**Done**: see `out.txt`\n\n- a\n- b", format: "markdown" });
+    const { messageId } = await adapter.send(to, {
+      text: "**Done**: see `out.txt`\n\n- a\n- b",
+      format: "markdown",
+    });
     expect(messageId).toMatch(/^\$/);
     const [sent] = fake.sent();
-    expect(sent).toMatchObject({ account: "default", chatId: ROOM, format: "org.matrix.custom.html", text: "Done: see out.txt\n\n- a\n- b" });
+    expect(sent).toMatchObject({
+      account: "default",
+      chatId: ROOM,
+      format: "org.matrix.custom.html",
+      text: "Done: see out.txt\n\n- a\n- b",
+    });
     expect(sent?.raw).toMatchObject({
       msgtype: "m.text",
       formatted_body: "<p><strong>Done</strong>: see <code>out.txt</code></p><ul><li>a</li><li>b</li></ul>",
@@ -48,7 +56,12 @@ describe("sending", () => {
     const [sent] = fake.sent();
     expect(sent?.threadId).toBe("$root");
     expect(sent?.raw).toMatchObject({
-      "m.relates_to": { rel_type: "m.thread", event_id: "$root", is_falling_back: true, "m.in_reply_to": { event_id: "$last" } },
+      "m.relates_to": {
+        rel_type: "m.thread",
+        event_id: "$root",
+        is_falling_back: true,
+        "m.in_reply_to": { event_id: "$last" },
+      },
     });
   });
 
@@ -96,7 +109,9 @@ describe("errors", () => {
     const transient = await adapter.send(to, { text: "x" }).catch((e: unknown) => e);
     expect(transient).toBeInstanceOf(TransientError);
     expect((transient as TransientError).retryable).toBe(true);
-    const missing = await adapter.send({ ...to, chatId: "!gone:fake.local" }, { text: "x" }).catch((e: unknown) => e);
+    const missing = await adapter
+      .send({ ...to, chatId: "!gone:fake.local" }, { text: "x" })
+      .catch((e: unknown) => e);
     expect(missing).toBeInstanceOf(PlatformError);
     expect((missing as PlatformError).retryable).toBe(false);
     expect((missing as PlatformError).status).toBe(404);
@@ -105,13 +120,18 @@ describe("errors", () => {
   it("sends plain text once more when the homeserver refuses the formatted message", async () => {
     fake.rejectNextFormatted();
     await adapter.send(to, { text: "**bold** move" });
-    expect(sendRequests().map((r) => (r.body as { format?: string }).format)).toEqual(["org.matrix.custom.html", undefined]);
+    expect(sendRequests().map((r) => (r.body as { format?: string }).format)).toEqual([
+      "org.matrix.custom.html",
+      undefined,
+    ]);
     expect(fake.sent().map((m) => [m.text, m.format])).toEqual([["bold move", undefined]]);
   });
 
   it("fails a send to a room the bot is not in with an AuthError naming the fix", async () => {
     fake.rooms.create({ id: "!other:fake.local", creator: "@alice:fake.local" });
-    const err = await adapter.send({ ...to, chatId: "!other:fake.local" }, { text: "x" }).catch((e: unknown) => e);
+    const err = await adapter
+      .send({ ...to, chatId: "!other:fake.local" }, { text: "x" })
+      .catch((e: unknown) => e);
     expect((err as Error).name).toBe("AuthError");
     expect((err as Error).message).toMatch(/M_FORBIDDEN.*joined to the room/);
   });

@@ -112,14 +112,20 @@ export class TelegramAdapter implements PlatformAdapter {
         telegramWebhookHandler({ secret: this.config.webhook_secret!, logger: this.#logger, handle }),
       );
       if (this.config.webhook_url) {
-        await this.api
-          .setWebhook(this.config.webhook_url, {
+        try {
+          await this.api.setWebhook(this.config.webhook_url, {
             secret_token: this.config.webhook_secret,
             allowed_updates: [...ALLOWED_UPDATES],
-          })
-          .catch((err) => {
-            throw toPlatformError(err);
           });
+        } catch (err) {
+          // A refused URL or token is a config problem; an unreachable API keeps the webhook set last time.
+          const error = toPlatformError(err);
+          if (!error.retryable) throw error;
+          this.#logger.warn(
+            { err: error.message },
+            "Telegram setWebhook failed; keeping the previous webhook",
+          );
+        }
       }
       this.#logger.info({ path }, "Telegram webhook mounted");
       return;

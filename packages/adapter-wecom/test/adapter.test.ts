@@ -279,6 +279,16 @@ describe("WeCom replies", () => {
     expect(fake.calls.filter((c) => c.path === "/cgi-bin/gettoken")).toHaveLength(2);
   });
 
+  it("gives up with AuthError when the fresh token is refused too (one retry, not a loop)", async () => {
+    const adapter = await startAdapter();
+    fake.rejectTokens(2);
+    await expect(
+      adapter.send({ platform: "wecom", account: "default", chatId: "u1" }, { text: "x" }),
+    ).rejects.toBeInstanceOf(AuthError);
+    expect(fake.calls.filter((c) => c.path === "/cgi-bin/message/send")).toHaveLength(2);
+    expect(fake.sent()).toHaveLength(0);
+  });
+
   it("maps frequency limits to RateLimitError and gateway failures to TransientError", async () => {
     const adapter = await startAdapter();
     const to = { platform: "wecom", account: "default", chatId: "u1" };

@@ -1,7 +1,7 @@
 import { randomInt } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { FakeInbound, FakePlatform, FakeSent } from "../../testing/src/conformance-types.ts";
+import type { FakeInbound, FakePlatform, FakeSent } from "@switchboard/testing";
 import { aesKeyOf, encrypt, signature } from "../src/crypto.ts";
 import { defaultCallbackPath } from "../src/types.ts";
 import { cdata } from "../src/xml.ts";
@@ -114,6 +114,8 @@ export class FakeWecom implements FakePlatform {
   readonly #sent: FakeSent[] = [];
   readonly #waiters: Array<{ predicate: (m: FakeSent) => boolean; resolve: (m: FakeSent) => void }> = [];
   #failures: Array<{ status: number; retryAfterSeconds?: number }> = [];
+  #rejectFormatted = 0;
+  #tokenRejections = 0;
   #tokenSeq = 0;
   #msgSeq = 0;
 
@@ -148,6 +150,11 @@ export class FakeWecom implements FakePlatform {
     for (const t of this.#tokens.values()) if (t.account === account) t.dead = errcode;
   }
 
+  /** Answer the next `count` sends as if their (otherwise good) token had just expired. */
+  rejectTokens(count: number): void {
+    this.#tokenRejections += count;
+  }
+
   async #serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
@@ -177,6 +184,10 @@ export class FakeWecom implements FakePlatform {
     if (url.pathname === "/cgi-bin/message/send" || url.pathname === "/cgi-bin/appchat/send") {
       const token = this.#tokens.get(url.searchParams.get("access_token") ?? "");
       if (!token) return out({ errcode: 40014, errmsg: "invalid access_token" });
+      if (!token.dead && this.#tokenRejections > 0) {
+        this.#tokenRejections--;
+        token.dead = 42001;
+      }
       if (token.dead)
         return out({
           errcode: token.dead,
@@ -198,6 +209,11 @@ export class FakeWecom implements FakePlatform {
       const app = this.app(token.account);
       if (url.pathname === "/cgi-bin/message/send" && b.agentid !== app.agentId) {
         return out({ errcode: 40056, errmsg: "invalid agentid" });
+      }
+      // WeCom app messages from the adapter are plain text; a formatted (markdown) send is what could be refused.
+      if (b.msgtype !== "text" && this.#rejectFormatted > 0) {
+        this.#rejectFormatted--;
+        return out({ errcode: 40008, errmsg: "invalid message type" });
       }
       if (b.msgtype !== "text" || typeof b.text?.content !== "string")
         return out({ errcode: 40008, errmsg: "invalid message type" });
@@ -262,6 +278,11 @@ export class FakeWecom implements FakePlatform {
   failNextSends(status: 429 | 500 | 502 | 503, count: number, retryAfterSeconds?: number): void {
     for (let i = 0; i < count; i++)
       this.#failures.push({ status, ...(retryAfterSeconds ? { retryAfterSeconds } : {}) });
+  }
+
+  /** Refuse the next formatted (non-`text`) send. The adapter sends plain text only, so this should never fire. */
+  rejectNextFormatted(): void {
+    this.#rejectFormatted++;
   }
 
   async close(): Promise<void> {

@@ -16,14 +16,12 @@ const DIR_CACHE = new Map<string, CachedDir>();
 
 /** A file's text, re-read only when its mtime or size changes; `undefined` when it does not exist. */
 export function readCachedText(file: string): string | undefined {
-  let st: { mtimeMs: number; size: number; isFile(): boolean };
-  try {
-    st = statSync(file);
-  } catch {
+  // No throw on a missing file: most homes lack some of these files, and an exception per turn is slow.
+  const st = statSync(file, { throwIfNoEntry: false });
+  if (!st?.isFile()) {
     TEXT_CACHE.delete(file);
     return undefined;
   }
-  if (!st.isFile()) return undefined;
   const hit = TEXT_CACHE.get(file);
   if (hit && hit.mtimeMs === st.mtimeMs && hit.size === st.size) return hit.text;
   const text = readFileSync(file, "utf8");
@@ -33,14 +31,11 @@ export function readCachedText(file: string): string | undefined {
 
 /** The sub-directory names of `dir`, re-listed only when the directory's mtime changes. */
 export function listCachedDirs(dir: string): string[] {
-  let st: { mtimeMs: number; isDirectory(): boolean };
-  try {
-    st = statSync(dir);
-  } catch {
+  const st = statSync(dir, { throwIfNoEntry: false });
+  if (!st?.isDirectory()) {
     DIR_CACHE.delete(dir);
     return [];
   }
-  if (!st.isDirectory()) return [];
   const hit = DIR_CACHE.get(dir);
   if (hit && hit.mtimeMs === st.mtimeMs) return hit.entries;
   const entries = readdirSync(dir, { withFileTypes: true })

@@ -11,26 +11,23 @@ export const HEADER = {
   session: "X-Switchboard-Session-Id",
 } as const;
 
-const HEADER_PREFIX = "x-switchboard-";
 export const MAX_HEADER_CHARS = 256;
 // C0 controls (CR, LF, NUL, TAB…) and DEL: none belongs in an id, and CR/LF would split a header we echo.
 const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
 
+/** The headers whose values become ids, route inputs and echoed response headers. */
+const CHECKED_HEADERS = [HEADER.sessionId, HEADER.chatId, HEADER.userId, HEADER.threadId] as const;
+
 /** Reject `X-Switchboard-*` values that are too long or hold control characters (they become ids and echo back). */
 export function checkSwitchboardHeaders(headers: Headers): void {
-  for (const [name, value] of headers) {
-    if (!name.startsWith(HEADER_PREFIX)) continue;
+  for (const name of CHECKED_HEADERS) {
+    const value = headers.get(name);
+    if (value === null) continue;
     if (value.length > MAX_HEADER_CHARS) {
-      throw new ApiError(400, `Header ${name} is longer than ${MAX_HEADER_CHARS} characters.`, {
-        code: "invalid_header",
-        param: name,
-      });
+      throw new ApiError(400, `Header ${name} is longer than ${MAX_HEADER_CHARS} characters.`, { code: "invalid_header", param: name });
     }
     if (CONTROL_CHARS.test(value)) {
-      throw new ApiError(400, `Header ${name} contains control characters.`, {
-        code: "invalid_header",
-        param: name,
-      });
+      throw new ApiError(400, `Header ${name} contains control characters.`, { code: "invalid_header", param: name });
     }
   }
 }
@@ -50,6 +47,9 @@ export async function readBody(request: Request, max: number): Promise<Uint8Arra
   if (declared !== null) {
     const n = Number(declared);
     if (Number.isFinite(n) && n > max) throw tooLarge(max);
+    // Node's HTTP parser holds the body to its declared length, so the whole-body read (the adapter's
+    // fast path, no web stream) is bounded too.
+    if (Number.isFinite(n)) return new Uint8Array(await request.arrayBuffer());
   }
   const body = request.body;
   if (!body) return new Uint8Array(0);

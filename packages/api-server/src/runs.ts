@@ -92,7 +92,7 @@ export class RunRegistry {
       );
     }
     const run: Run = {
-      id: newId("run_", 16),
+      id: newId("run_"),
       owner: params.owner,
       agentId: params.agentId,
       sessionId: params.sessionId,

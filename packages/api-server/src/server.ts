@@ -24,6 +24,8 @@ export interface ApiServerOptions {
   version?: string;
   /** Limits of `/v1/runs`. */
   runs?: RunRegistryOptions;
+  /** More route groups, mounted under `/v1` and `/agents/{id}/v1` after the built-in ones (the cron API). */
+  routes?: readonly RouteGroup[];
 }
 
 export interface ApiServer {
@@ -144,7 +146,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
   });
 
   const v1 = new Hono<ApiEnv>();
-  for (const group of ROUTE_GROUPS) group(v1, ctx);
+  for (const group of [...ROUTE_GROUPS, ...(options.routes ?? [])]) group(v1, ctx);
   app.route("/v1", v1);
   app.route("/agents/:agent/v1", v1);
 

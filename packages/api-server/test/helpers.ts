@@ -18,7 +18,7 @@ import {
 } from "@switchboard/core";
 import { createEchoRunner } from "@switchboard/testing";
 import OpenAI from "openai";
-import { type ApiServer, createApiServer } from "../src/index.ts";
+import { type ApiServer, createApiServer, type RouteGroup, type RunRegistryOptions } from "../src/index.ts";
 
 export interface TestApi {
   /** `http://127.0.0.1:<port>` */
@@ -42,7 +42,12 @@ export async function startApi(
   const config = buildConfig(raw, { file: undefined, home, env: {}, platforms: {} });
   const store = openSessionStore(join(home, "state.db"));
   const gateway = createGateway({ config, store, runner: options.runner ?? createEchoRunner() });
-  const api = createApiServer({ gateway, ...(options.logger ? { logger: options.logger } : {}) });
+  const api = createApiServer({
+    gateway,
+    ...(options.logger ? { logger: options.logger } : {}),
+    ...(options.runs ? { runs: options.runs } : {}),
+    ...(options.routes ? { routes: options.routes } : {}),
+  });
   const server = await new Promise<Server>((resolve) => {
     const s = serve({ fetch: api.fetch, hostname: "127.0.0.1", port: 0 }, () => resolve(s as Server));
   });

@@ -55,7 +55,10 @@ export function resolveAgentHome(rootHome: string, id: string, configured?: stri
 }
 
 /** Resolve `model.provider` to an endpoint; `undefined` when it names neither a provider entry nor a kind. */
-export function resolveProvider(config: Pick<ParsedConfig, "providers">, model: ModelConfig): ResolvedProvider | undefined {
+export function resolveProvider(
+  config: Pick<ParsedConfig, "providers">,
+  model: ModelConfig,
+): ResolvedProvider | undefined {
   const named = config.providers[model.provider];
   if (named) {
     return {

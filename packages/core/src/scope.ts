@@ -41,7 +41,8 @@ export function cronDir(): string {
  */
 export function secret(name: string): string | undefined {
   const profile = storage.getStore() ?? rootProfile;
-  if (!profile) return present(readDotenv(join(defaultRootHome(), ".env"))[name]) ?? present(process.env[name]);
+  if (!profile)
+    return present(readDotenv(join(defaultRootHome(), ".env"))[name]) ?? present(process.env[name]);
   const own = present(readDotenv(join(profile.home, ".env"))[name]) ?? present(profile.env[name]);
   if (own !== undefined) return own;
   if (profile.isMain || profile.secrets === "inherit") {
@@ -56,7 +57,10 @@ function present(value: string | undefined): string | undefined {
 }
 
 /** Where the current agent's secret `name` should go, for error messages. */
-export function secretHint(name: string, profile: AgentProfile | undefined = currentAgent() ?? rootProfile): string {
+export function secretHint(
+  name: string,
+  profile: AgentProfile | undefined = currentAgent() ?? rootProfile,
+): string {
   if (!profile) return `set ${name} in ${join(defaultRootHome(), ".env")} or the environment`;
   const file = join(profile.home, ".env");
   if (profile.isMain || profile.secrets === "inherit") return `set ${name} in ${file} or the environment`;

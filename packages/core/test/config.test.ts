@@ -15,11 +15,18 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(home, { recursive: true, force: true }));
 
-async function issuesOf(yaml: string, options: { env?: Record<string, string>; platforms?: Record<string, PlatformDefinition> } = {}) {
+async function issuesOf(
+  yaml: string,
+  options: { env?: Record<string, string>; platforms?: Record<string, PlatformDefinition> } = {},
+) {
   const file = join(home, "config.yaml");
   writeFileSync(file, yaml);
   try {
-    await loadConfig({ home, env: options.env ?? {}, ...(options.platforms ? { platforms: options.platforms } : {}) });
+    await loadConfig({
+      home,
+      env: options.env ?? {},
+      ...(options.platforms ? { platforms: options.platforms } : {}),
+    });
   } catch (err) {
     expect(err).toBeInstanceOf(ConfigError);
     const e = err as ConfigError;
@@ -56,7 +63,9 @@ routes:
   });
 
   it("a route to an undefined agent", async () => {
-    const issues = await issuesOf("agents: { ops: {} }\nroutes:\n  - { match: { platform: telegram }, agent: suport }\n");
+    const issues = await issuesOf(
+      "agents: { ops: {} }\nroutes:\n  - { match: { platform: telegram }, agent: suport }\n",
+    );
     expect(paths(issues)).toEqual(["routes[0].agent"]);
     expect(issues[0]!.message).toMatch(/agent "suport" is not defined under agents: \(defined: ops, main\)/);
   });
@@ -94,17 +103,23 @@ api_server:
   });
 
   it("an unknown provider on one agent", async () => {
-    expect(paths(await issuesOf("agents:\n  ops: { model: { provider: localhost } }\n"))).toEqual(["agents.ops.model.provider"]);
+    expect(paths(await issuesOf("agents:\n  ops: { model: { provider: localhost } }\n"))).toEqual([
+      "agents.ops.model.provider",
+    ]);
   });
 
   it("an openai-compatible provider without base_url", async () => {
-    const issues = await issuesOf("providers: { local: { kind: openai-compatible } }\nmodel: { provider: local, name: qwen3 }\n");
+    const issues = await issuesOf(
+      "providers: { local: { kind: openai-compatible } }\nmodel: { provider: local, name: qwen3 }\n",
+    );
     expect(paths(issues)).toEqual(["model.provider"]);
     expect(issues[0]!.message).toMatch(/needs a base_url under providers.local/);
   });
 
   it("an empty match", async () => {
-    const issues = await issuesOf("routes:\n  - { match: { platform: x }, agent: main }\n  - { match: {}, agent: main }\n");
+    const issues = await issuesOf(
+      "routes:\n  - { match: { platform: x }, agent: main }\n  - { match: {}, agent: main }\n",
+    );
     expect(paths(issues)).toEqual(["routes[1].match"]);
     expect(issues[0]!.message).toMatch(/must not be empty/);
   });
@@ -118,11 +133,15 @@ api_server:
   });
 
   it("a wrong chat_type value in a match list", async () => {
-    expect(paths(await issuesOf("routes:\n  - { match: { chat_type: [dm, private] }, agent: main }\n"))).toEqual(["routes[0].match.chat_type"]);
+    expect(
+      paths(await issuesOf("routes:\n  - { match: { chat_type: [dm, private] }, agent: main }\n")),
+    ).toEqual(["routes[0].match.chat_type"]);
   });
 
   it("an API key allowed an undefined agent", async () => {
-    const issues = await issuesOf('api_server:\n  keys:\n    - { key: "0123456789abcdef", agents: [main, nobody] }\n');
+    const issues = await issuesOf(
+      'api_server:\n  keys:\n    - { key: "0123456789abcdef", agents: [main, nobody] }\n',
+    );
     expect(paths(issues)).toEqual(["api_server.keys[0].agents[1]"]);
   });
 
@@ -143,7 +162,9 @@ api_server:
   });
 
   it("a file that is not a mapping", async () => {
-    expect(await issuesOf("- just\n- a list\n")).toEqual([{ path: "", message: "must be a YAML mapping of settings" }]);
+    expect(await issuesOf("- just\n- a list\n")).toEqual([
+      { path: "", message: "must be a YAML mapping of settings" },
+    ]);
   });
 
   it("several problems at once, all listed", async () => {
@@ -198,7 +219,10 @@ agents:
   main: { name: "\${SHADOWED}-\${MISSING_OK:-fallback}" }
 `);
     const config = await loadConfig({ home, env: { SHADOWED: "env", API_HOST: "0.0.0.0" } });
-    expect(config.platformAccounts.get("telegram")!.get("default")).toMatchObject({ token: "from-dotenv", allowed_users: ["42"] });
+    expect(config.platformAccounts.get("telegram")!.get("default")).toMatchObject({
+      token: "from-dotenv",
+      allowed_users: ["42"],
+    });
     expect(config.api_server.host).toBe("0.0.0.0");
     expect(config.api_server.keys[0]!.key).toBe("dotenv-api-key-123");
     expect(config.registry.main.name).toBe("env-fallback");
@@ -281,7 +305,12 @@ agents:
 `);
     const config = await loadConfig({ home, env: {} });
     const main = config.registry.main;
-    expect(main).toMatchObject({ isMain: true, secrets: "inherit", provider: { kind: "echo" }, toolsets: ["memory", "skills", "cron", "sessions"] });
+    expect(main).toMatchObject({
+      isMain: true,
+      secrets: "inherit",
+      provider: { kind: "echo" },
+      toolsets: ["memory", "skills", "cron", "sessions"],
+    });
     expect(config.registry.get("support")).toMatchObject({
       secrets: "own",
       expose: false,

@@ -23,7 +23,10 @@ const ROUTES: RouteConfig[] = [
   { match: { platform: "telegram", chat_id: "-1009999", thread_id: "7" }, agent: "ops" },
   { match: { platform: "telegram", account: "support" }, agent: "support" },
   { match: { platform: "api_server", chat_id: "ops-console" }, agent: "ops" },
-  { match: { platform: "discord", guild_id: ["g1", "g2"], chat_type: ["group", "thread"] }, agent: "community" },
+  {
+    match: { platform: "discord", guild_id: ["g1", "g2"], chat_type: ["group", "thread"] },
+    agent: "community",
+  },
   { match: { user_id: "vip-1" }, agent: "vip" },
 ];
 
@@ -31,12 +34,19 @@ describe("route matching", () => {
   const router = createRouter({ routes: ROUTES, default_agent: "main" });
 
   it("routes a Telegram topic to the agent of its route", () => {
-    expect(router.match(tgGroup("-1009999", { threadId: "7" }))).toEqual({ agentId: "ops", by: "route", route: 0 });
+    expect(router.match(tgGroup("-1009999", { threadId: "7" }))).toEqual({
+      agentId: "ops",
+      by: "route",
+      route: 0,
+    });
     expect(router.match(tgGroup("-1009999", { threadId: "8" })).by).toBe("default");
   });
 
   it("routes by account, treating a missing account as the default one", () => {
-    expect(router.match(tgGroup("-1", { account: "support" }))).toMatchObject({ agentId: "support", route: 1 });
+    expect(router.match(tgGroup("-1", { account: "support" }))).toMatchObject({
+      agentId: "support",
+      route: 1,
+    });
     expect(router.match(tgGroup("-1", { account: "default" })).by).toBe("default");
     const defaults = createRouter({ routes: [{ match: { account: "default" }, agent: "x" }] });
     expect(defaults.match(tgGroup("-1"))).toMatchObject({ agentId: "x", route: 0 });
@@ -44,12 +54,19 @@ describe("route matching", () => {
   });
 
   it("accepts any value of a list and requires every key", () => {
-    const d = (guildId: string, chatType: SessionSource["chatType"]): SessionSource => ({ platform: "discord", chatType, chatId: "c", guildId });
+    const d = (guildId: string, chatType: SessionSource["chatType"]): SessionSource => ({
+      platform: "discord",
+      chatType,
+      chatId: "c",
+      guildId,
+    });
     expect(router.match(d("g1", "group")).agentId).toBe("community");
     expect(router.match(d("g2", "thread")).agentId).toBe("community");
     expect(router.match(d("g3", "group")).by).toBe("default");
     expect(router.match(d("g1", "channel")).by).toBe("default");
-    expect(router.match({ platform: "slack", chatType: "group", chatId: "c", guildId: "g1" }).by).toBe("default");
+    expect(router.match({ platform: "slack", chatType: "group", chatId: "c", guildId: "g1" }).by).toBe(
+      "default",
+    );
   });
 
   it("matches each of the ten keys on its source field", () => {
@@ -82,13 +99,25 @@ describe("route matching", () => {
     ];
     expect(createRouter({ routes }).match(tgGroup("-1"))).toMatchObject({ agentId: "broad", route: 0 });
     const reversed = [...routes].reverse();
-    expect(createRouter({ routes: reversed }).match(tgGroup("-1"))).toMatchObject({ agentId: "user", route: 0 });
-    expect(createRouter({ routes: [routes[1]!, routes[0]!] }).match(tgGroup("-1"))).toMatchObject({ agentId: "specific", route: 0 });
-    expect(createRouter({ routes: [routes[1]!, routes[0]!] }).match(tgGroup("-2"))).toMatchObject({ agentId: "broad", route: 1 });
+    expect(createRouter({ routes: reversed }).match(tgGroup("-1"))).toMatchObject({
+      agentId: "user",
+      route: 0,
+    });
+    expect(createRouter({ routes: [routes[1]!, routes[0]!] }).match(tgGroup("-1"))).toMatchObject({
+      agentId: "specific",
+      route: 0,
+    });
+    expect(createRouter({ routes: [routes[1]!, routes[0]!] }).match(tgGroup("-2"))).toMatchObject({
+      agentId: "broad",
+      route: 1,
+    });
   });
 
   it("falls back to default_agent, then main", () => {
-    expect(createRouter({ routes: ROUTES, default_agent: "support" }).match(tgGroup("-5"))).toEqual({ agentId: "support", by: "default" });
+    expect(createRouter({ routes: ROUTES, default_agent: "support" }).match(tgGroup("-5"))).toEqual({
+      agentId: "support",
+      by: "default",
+    });
     expect(createRouter({ routes: ROUTES }).match(tgGroup("-5"))).toEqual({ agentId: "main", by: "default" });
     expect(createRouter({ routes: [] }).match(tgGroup("-5"))).toEqual({ agentId: "main", by: "default" });
   });
@@ -116,8 +145,15 @@ describe("selectAgent hooks", () => {
       },
     });
     const router = createRouter({ routes: ROUTES, agents }, { hooks: [plugin] });
-    expect(await router.resolve(tgGroup("-1009999", { threadId: "7" }))).toEqual({ agentId: "vip", by: "hook", plugin: "vip-router" });
-    expect(await router.resolve(tgGroup("-1009999", { threadId: "7", chatId: "-2" }))).toEqual({ agentId: "main", by: "default" });
+    expect(await router.resolve(tgGroup("-1009999", { threadId: "7" }))).toEqual({
+      agentId: "vip",
+      by: "hook",
+      plugin: "vip-router",
+    });
+    expect(await router.resolve(tgGroup("-1009999", { threadId: "7", chatId: "-2" }))).toEqual({
+      agentId: "main",
+      by: "default",
+    });
     expect(seen).toEqual(["ops:-1009999", "main:-2"]);
   });
 
@@ -142,7 +178,11 @@ describe("selectAgent hooks", () => {
       { routes: ROUTES, agents },
       { hooks: [definePlugin({ name: "typo", hooks: { selectAgent: () => "suport" } })], logger },
     );
-    expect(await router.resolve(tgGroup("-1", { account: "support" }))).toEqual({ agentId: "support", by: "route", route: 1 });
+    expect(await router.resolve(tgGroup("-1", { account: "support" }))).toEqual({
+      agentId: "support",
+      by: "route",
+      route: 1,
+    });
     const warning = logger.entries.find((e) => e.level === "warn");
     expect(warning?.msg).toMatch(/typo chose agent "suport", which is not defined/);
   });
@@ -178,7 +218,9 @@ describe("selectAgent hooks", () => {
         "agents:\n  ops: {}\n  support: {}\nroutes:\n  - match: { platform: telegram, chat_id: '-1' }\n    agent: ops\n",
       );
       const config = await loadConfig({ home, env: {} });
-      const router = createRouter(config, { hooks: [definePlugin({ name: "p", hooks: { selectAgent: () => "support" } })] });
+      const router = createRouter(config, {
+        hooks: [definePlugin({ name: "p", hooks: { selectAgent: () => "support" } })],
+      });
       expect(router.match(tgGroup("-1"))).toMatchObject({ agentId: "ops", route: 0 });
       expect(await router.resolve(tgGroup("-1"))).toMatchObject({ agentId: "support", by: "hook" });
     } finally {
@@ -199,7 +241,8 @@ describe("the compiled index", () => {
     for (const s of sources) {
       const got = router.match(s);
       const want = linear(s);
-      if (got.agentId !== want.agentId || got.by !== want.by || got.route !== want.route) mismatches.push({ s, got, want });
+      if (got.agentId !== want.agentId || got.by !== want.by || got.route !== want.route)
+        mismatches.push({ s, got, want });
       if (got.by === "route") routed++;
       if ((got.route ?? 0) >= 5_000) late++;
     }
@@ -225,7 +268,13 @@ describe("the compiled index", () => {
         for (const userId of ["u1", "u2", undefined]) {
           for (const account of [undefined, "b", "c"]) {
             for (const chatType of ["dm", "group"] as const) {
-              const s: SessionSource = { platform, chatType, ...(chatId ? { chatId } : {}), ...(userId ? { userId } : {}), ...(account ? { account } : {}) };
+              const s: SessionSource = {
+                platform,
+                chatType,
+                ...(chatId ? { chatId } : {}),
+                ...(userId ? { userId } : {}),
+                ...(account ? { account } : {}),
+              };
               expect(router.match(s)).toEqual(linear(s));
             }
           }

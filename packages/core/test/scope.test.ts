@@ -6,7 +6,17 @@ import { pipeline } from "node:stream/promises";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { AgentProfile } from "../src/agents.ts";
 import { type GatewayConfig, loadConfig } from "../src/config/load.ts";
-import { agentHome, cronDir, currentAgent, memoryDir, secret, secretHint, setRootAgent, skillsDir, useAgent } from "../src/scope.ts";
+import {
+  agentHome,
+  cronDir,
+  currentAgent,
+  memoryDir,
+  secret,
+  secretHint,
+  setRootAgent,
+  skillsDir,
+  useAgent,
+} from "../src/scope.ts";
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const immediate = () => new Promise<void>((r) => setImmediate(r));
@@ -20,7 +30,10 @@ const PROCESS_SECRET = "SB_SCOPE_TEST_PROCESS_SECRET";
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), "sb-scope-"));
   process.env[PROCESS_SECRET] = "from-process";
-  writeFileSync(join(root, ".env"), "OPENAI_API_KEY=root-openai\nROOT_ONLY=root-only\nD_TOKEN=d-from-root-env\n");
+  writeFileSync(
+    join(root, ".env"),
+    "OPENAI_API_KEY=root-openai\nROOT_ONLY=root-only\nD_TOKEN=d-from-root-env\n",
+  );
   const ids = Array.from({ length: 9 }, (_, i) => `a${i}`);
   const yaml = [
     "agents:",
@@ -86,8 +99,10 @@ describe("agent scope", () => {
       const got = currentAgent()?.id;
       if (got !== id) violations.push(`${where}: expected ${id}, saw ${got}`);
       if (agentHome() !== home) violations.push(`${where}: ${id} saw home ${agentHome()}`);
-      if (memoryDir() !== join(home, "memories")) violations.push(`${where}: ${id} saw memories ${memoryDir()}`);
-      if (secret("AGENT_TOKEN") !== token) violations.push(`${where}: ${id} saw AGENT_TOKEN ${secret("AGENT_TOKEN")}`);
+      if (memoryDir() !== join(home, "memories"))
+        violations.push(`${where}: ${id} saw memories ${memoryDir()}`);
+      if (secret("AGENT_TOKEN") !== token)
+        violations.push(`${where}: ${id} saw AGENT_TOKEN ${secret("AGENT_TOKEN")}`);
     };
 
     const task = (n: number) => {
@@ -125,7 +140,7 @@ describe("agent scope", () => {
               setImmediate(() => done(null, chunk));
             },
           }),
-          async function* (chunks) {
+          async (chunks: AsyncIterable<unknown>) => {
             for await (const c of chunks) {
               check(id, "in for await over a stream");
               seen.push(String(c));
@@ -206,6 +221,8 @@ describe("secrets fail closed", () => {
     expect(secretHint("OPENAI_API_KEY", agent("own"))).toBe(
       `set OPENAI_API_KEY in ${join(root, "agents", "own", ".env")} (agent "own" does not inherit main's secrets; or set agents.own.secrets: inherit)`,
     );
-    expect(secretHint("OPENAI_API_KEY", agent("main"))).toBe(`set OPENAI_API_KEY in ${join(root, ".env")} or the environment`);
+    expect(secretHint("OPENAI_API_KEY", agent("main"))).toBe(
+      `set OPENAI_API_KEY in ${join(root, ".env")} or the environment`,
+    );
   });
 });

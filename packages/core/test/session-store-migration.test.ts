@@ -23,9 +23,19 @@ const LEGACY: LegacySession[] = [
     inputTokens: 1200,
     messages: [
       { role: "user", content: "how do I upgrade the kubernetes cluster?", timestamp: T0 + 1 },
-      { role: "assistant", content: null, timestamp: T0 + 2, toolCalls: '[{"id":"c1","name":"terminal"}]', toolName: "terminal" },
+      {
+        role: "assistant",
+        content: null,
+        timestamp: T0 + 2,
+        toolCalls: '[{"id":"c1","name":"terminal"}]',
+        toolName: "terminal",
+      },
       { role: "tool", content: "kubectl version: v1.29", timestamp: T0 + 3 },
-      { role: "assistant", content: "Drain the nodes one by one, then upgrade kubelet.", timestamp: T0 + 4.5 },
+      {
+        role: "assistant",
+        content: "Drain the nodes one by one, then upgrade kubelet.",
+        timestamp: T0 + 4.5,
+      },
     ],
   },
   {
@@ -82,7 +92,11 @@ describe("upgrading a database written by the upstream April v6 schema", () => {
     });
     // Last activity is the newest message.
     expect(s.updatedAt).toBe(1_712_000_004_750);
-    expect(store.get("20240403_090000_00000000")).toMatchObject({ platform: "cli", messageCount: 0, updatedAt: 1_712_172_800_250 });
+    expect(store.get("20240403_090000_00000000")).toMatchObject({
+      platform: "cli",
+      messageCount: 0,
+      updatedAt: 1_712_172_800_250,
+    });
   });
 
   it("loads the history of an old session in order, with tool calls and null content", () => {
@@ -111,12 +125,27 @@ describe("upgrading a database written by the upstream April v6 schema", () => {
   it("sets user_version, keeps the legacy extra columns, and drops only what blocks new writes", () => {
     store = openSessionStore(file);
     expect(store.db.pragma("user_version", { simple: true })).toBe(SCHEMA_VERSION);
-    const cols = (store.db.prepare("PRAGMA table_info(sessions)").all() as Array<{ name: string }>).map((c) => c.name);
-    expect(cols).toEqual(expect.arrayContaining(["agent_id", "session_key", "account", "chat_id", "system_prompt", "billing_provider"]));
+    const cols = (store.db.prepare("PRAGMA table_info(sessions)").all() as Array<{ name: string }>).map(
+      (c) => c.name,
+    );
+    expect(cols).toEqual(
+      expect.arrayContaining([
+        "agent_id",
+        "session_key",
+        "account",
+        "chat_id",
+        "system_prompt",
+        "billing_provider",
+      ]),
+    );
     expect(cols).not.toContain("source");
-    const mcols = (store.db.prepare("PRAGMA table_info(messages)").all() as Array<{ name: string }>).map((c) => c.name);
+    const mcols = (store.db.prepare("PRAGMA table_info(messages)").all() as Array<{ name: string }>).map(
+      (c) => c.name,
+    );
     expect(mcols).toEqual(expect.arrayContaining(["created_at", "tool_name", "token_count"]));
-    const prompt = store.db.prepare("SELECT system_prompt FROM sessions WHERE id = ?").get("20240401_193320_a1b2c3d4");
+    const prompt = store.db
+      .prepare("SELECT system_prompt FROM sessions WHERE id = ?")
+      .get("20240401_193320_a1b2c3d4");
     expect(prompt).toEqual({ system_prompt: "You are Hermes." });
   });
 

@@ -39,11 +39,24 @@ const dm = (chatId: string, agentId?: string, account?: string): SessionSource =
   ...(account ? { account } : {}),
 });
 const keyOf = (s: SessionSource) => buildSessionKey(s);
-const policy = (p: Partial<ResetPolicy>): ResetPolicy => ({ mode: "none", idle_minutes: 1440, at_hour: 4, ...p });
+const policy = (p: Partial<ResetPolicy>): ResetPolicy => ({
+  mode: "none",
+  idle_minutes: 1440,
+  at_hour: 4,
+  ...p,
+});
 
 describe("getOrCreate", () => {
   it("starts a session with an upstream-format id and the source's columns", () => {
-    const source: SessionSource = { platform: "discord", account: "ops", chatType: "thread", chatId: "T1", threadId: "T1", userId: "u9", agentId: "ops" };
+    const source: SessionSource = {
+      platform: "discord",
+      account: "ops",
+      chatType: "thread",
+      chatId: "T1",
+      threadId: "T1",
+      userId: "u9",
+      agentId: "ops",
+    };
     const r = store.getOrCreate(keyOf(source), source, { model: "gpt-4.1-mini" });
     expect(r.created).toBe(true);
     expect(r.reason).toBe("new");
@@ -87,7 +100,9 @@ describe("getOrCreate", () => {
   it("never resets with mode none, even after a year of silence", () => {
     const a = store.getOrCreate(keyOf(dm("1")), dm("1"), { reset: policy({ mode: "none" }) });
     clock += 365 * 24 * HOUR;
-    expect(store.getOrCreate(keyOf(dm("1")), dm("1"), { reset: policy({ mode: "none" }) }).session.id).toBe(a.session.id);
+    expect(store.getOrCreate(keyOf(dm("1")), dm("1"), { reset: policy({ mode: "none" }) }).session.id).toBe(
+      a.session.id,
+    );
   });
 
   it("resets after idle_minutes without activity and ends the old session with reason idle", () => {
@@ -111,17 +126,26 @@ describe("getOrCreate", () => {
     const a = store.getOrCreate(keyOf(dm("1")), dm("1"), { reset });
     clock = new Date(2026, 0, 10, 4, 0).getTime();
     const b = store.getOrCreate(keyOf(dm("1")), dm("1"), { reset });
-    expect(b).toMatchObject({ created: true, reason: "daily", previous: { id: a.session.id, endReason: "daily" } });
+    expect(b).toMatchObject({
+      created: true,
+      reason: "daily",
+      previous: { id: a.session.id, endReason: "daily" },
+    });
     clock = new Date(2026, 0, 11, 3, 59).getTime(); // the next boundary is not reached yet
     expect(store.getOrCreate(keyOf(dm("1")), dm("1"), { reset }).session.id).toBe(b.session.id);
     clock = new Date(2026, 0, 12, 4, 30).getTime();
-    expect(store.getOrCreate(keyOf(dm("1")), dm("1"), { reset })).toMatchObject({ created: true, reason: "daily" });
+    expect(store.getOrCreate(keyOf(dm("1")), dm("1"), { reset })).toMatchObject({
+      created: true,
+      reason: "daily",
+    });
   });
 
   it("computes the daily boundary as today at at_hour, or yesterday before it", () => {
     expect(lastDailyBoundary(new Date(2026, 4, 3, 10).getTime(), 4)).toBe(new Date(2026, 4, 3, 4).getTime());
     expect(lastDailyBoundary(new Date(2026, 4, 3, 3).getTime(), 4)).toBe(new Date(2026, 4, 2, 4).getTime());
-    expect(lastDailyBoundary(new Date(2026, 4, 1, 0).getTime(), 23)).toBe(new Date(2026, 3, 30, 23).getTime());
+    expect(lastDailyBoundary(new Date(2026, 4, 1, 0).getTime(), 23)).toBe(
+      new Date(2026, 3, 30, 23).getTime(),
+    );
   });
 
   it("applies both idle and daily with mode both", () => {
@@ -140,7 +164,11 @@ describe("getOrCreate", () => {
     const a = store.getOrCreate(keyOf(dm("1")), dm("1"));
     store.append(a.session.id, [{ role: "user", content: "hi" }]);
     const b = store.getOrCreate(keyOf(dm("1")), dm("1"), { forceNew: true });
-    expect(b).toMatchObject({ created: true, reason: "reset", previous: { id: a.session.id, endReason: "reset" } });
+    expect(b).toMatchObject({
+      created: true,
+      reason: "reset",
+      previous: { id: a.session.id, endReason: "reset" },
+    });
     expect(store.history(b.session.id)).toEqual([]);
     expect(store.history(a.session.id)).toHaveLength(1);
   });
@@ -151,7 +179,12 @@ describe("messages", () => {
     const { session } = store.getOrCreate(keyOf(dm("1")), dm("1"));
     store.append(session.id, [
       { role: "user", content: "what's the weather?", createdAt: clock + 1 },
-      { role: "assistant", content: "", toolCalls: [{ id: "c1", name: "weather", input: { city: "Oslo" } }], createdAt: clock + 2 },
+      {
+        role: "assistant",
+        content: "",
+        toolCalls: [{ id: "c1", name: "weather", input: { city: "Oslo" } }],
+        createdAt: clock + 2,
+      },
       { role: "tool", content: '{"temp": -3}', toolCallId: "c1", createdAt: clock + 3 },
       { role: "assistant", content: "It is -3 °C in Oslo.", createdAt: clock + 4 },
     ]);
@@ -205,7 +238,9 @@ describe("search", () => {
     const ops = store.getOrCreate(keyOf(dm("1", "ops")), dm("1", "ops")).session;
     store.append(main.id, [{ role: "user", content: "the deploy failed on friday", createdAt: clock + 1 }]);
     store.append(ops.id, [{ role: "user", content: "deploy the billing service", createdAt: clock + 2 }]);
-    store.append(main.id, [{ role: "assistant", content: 'run "make deploy" with --force (careful!)', createdAt: clock + 3 }]);
+    store.append(main.id, [
+      { role: "assistant", content: 'run "make deploy" with --force (careful!)', createdAt: clock + 3 },
+    ]);
     store.append(ops.id, [{ role: "user", content: "Déploiement: café au lait", createdAt: clock + 4 }]);
     return { main, ops };
   };
@@ -277,6 +312,49 @@ describe("search", () => {
     expect(store.search("deploy").length).toBe(3);
   });
 
+  it("indexes appends in batches yet never misses one in a search", () => {
+    const { session } = store.getOrCreate(keyOf(dm("1")), dm("1"));
+    const watermark = () =>
+      store.db.prepare("SELECT value FROM kv WHERE key = 'fts_indexed_id'").pluck().get();
+    store.append(session.id, [{ role: "user", content: "first zebra" }]);
+    expect(watermark()).toBeUndefined(); // not indexed yet: appends stay cheap
+    expect(store.search("zebra")).toHaveLength(1); // search catches up first
+    expect(Number(watermark())).toBe(1);
+    for (let i = 0; i < 300; i++) store.append(session.id, [{ role: "user", content: `bulk ${i}` }]);
+    expect(Number(watermark())).toBeGreaterThanOrEqual(256); // a busy writer indexes as it goes
+    expect(store.search("bulk")).toHaveLength(20);
+    expect(store.search("bulk", { limit: 1000 })).toHaveLength(300);
+  });
+
+  it("keeps the index exact when indexed and not-yet-indexed messages are edited or deleted", () => {
+    const { session } = store.getOrCreate(keyOf(dm("1")), dm("1"));
+    store.append(session.id, [
+      { role: "user", content: "alpha one" },
+      { role: "user", content: "bravo two" },
+    ]);
+    expect(store.search("alpha")).toHaveLength(1); // indexes both
+    store.append(session.id, [
+      { role: "user", content: "charlie three" },
+      { role: "user", content: "delta four" },
+    ]);
+    const update = store.db.prepare("UPDATE messages SET content = ? WHERE content = ?");
+    update.run("alpha renamed", "alpha one"); // indexed row
+    update.run("charlie renamed", "charlie three"); // pending row
+    store.db.prepare("DELETE FROM messages WHERE content IN ('bravo two', 'delta four')").run();
+    expect(
+      store
+        .search("renamed")
+        .map((h) => h.snippet)
+        .sort(),
+    ).toEqual(["alpha >>>renamed<<<", "charlie >>>renamed<<<"]);
+    expect(store.search("one")).toEqual([]);
+    expect(store.search("bravo")).toEqual([]);
+    expect(store.search("delta")).toEqual([]);
+    expect(() =>
+      store.db.prepare("INSERT INTO messages_fts(messages_fts, rank) VALUES ('integrity-check', 1)").run(),
+    ).not.toThrow();
+  });
+
   it("quotes every term so FTS5 never sees an operator", () => {
     expect(ftsQuery('say "hi" NEAR(x) bill*')).toBe('"say" """hi""" "NEAR(x)" "bill"*');
     expect(ftsQuery(' " * - ')).toBe("");
@@ -291,19 +369,39 @@ describe("records", () => {
     store.setTitle(session.id, "Groceries");
     reopen();
     expect(store.db.pragma("journal_mode", { simple: true })).toBe("wal");
-    expect(store.get(session.id)).toMatchObject({ messageCount: 1, inputTokens: 100, outputTokens: 20, title: "Groceries" });
+    expect(store.get(session.id)).toMatchObject({
+      messageCount: 1,
+      inputTokens: 100,
+      outputTokens: 20,
+      title: "Groceries",
+    });
     expect(store.history(session.id).map((m) => m.content)).toEqual(["remember the milk"]);
     expect(store.search("milk")).toHaveLength(1);
     expect(store.findActive(keyOf(dm("1")))!.id).toBe(session.id);
   });
 
   it("ensures a caller-chosen id once and refuses to hand it to another agent", () => {
-    const a = store.ensure("api_abc", "agent:ops:api_server:dm:abc", { platform: "api_server", chatType: "dm", chatId: "abc", agentId: "ops" });
+    const a = store.ensure("api_abc", "agent:ops:api_server:dm:abc", {
+      platform: "api_server",
+      chatType: "dm",
+      chatId: "abc",
+      agentId: "ops",
+    });
     expect(a).toMatchObject({ id: "api_abc", agentId: "ops", platform: "api_server" });
     clock += MINUTE;
-    expect(store.ensure("api_abc", "agent:ops:api_server:dm:abc", { platform: "api_server", chatType: "dm", agentId: "ops" }).startedAt).toBe(a.startedAt);
+    expect(
+      store.ensure("api_abc", "agent:ops:api_server:dm:abc", {
+        platform: "api_server",
+        chatType: "dm",
+        agentId: "ops",
+      }).startedAt,
+    ).toBe(a.startedAt);
     expect(() =>
-      store.ensure("api_abc", "agent:main:api_server:dm:abc", { platform: "api_server", chatType: "dm", chatId: "abc" }),
+      store.ensure("api_abc", "agent:main:api_server:dm:abc", {
+        platform: "api_server",
+        chatType: "dm",
+        chatId: "abc",
+      }),
     ).toThrow(/belongs to agent "ops"/);
   });
 
@@ -324,7 +422,9 @@ describe("records", () => {
   });
 
   it("creates the cron lease and key-value tables for later use", () => {
-    store.db.prepare("INSERT INTO cron_leases (job_key, holder, expires_at) VALUES (?, ?, ?)").run("main/daily", "pid:1", clock);
+    store.db
+      .prepare("INSERT INTO cron_leases (job_key, holder, expires_at) VALUES (?, ?, ?)")
+      .run("main/daily", "pid:1", clock);
     store.db.prepare("INSERT INTO kv (key, value) VALUES (?, ?)").run("k", "v");
     reopen();
     expect(store.db.prepare("SELECT holder FROM cron_leases").get()).toEqual({ holder: "pid:1" });

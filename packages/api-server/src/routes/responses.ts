@@ -97,7 +97,7 @@ export function registerResponseRoutes(v1: Hono<ApiEnv>, ctx: ApiContext): void 
         throw responseNotFound(previous.id, "previous_response_id", 400);
 
       const sessionHeader = headerValue(c.req.raw.headers, HEADER.sessionId);
-      const plan = sessionFor(agent.id, sessionHeader ?? previous?.publicSessionId ?? newId("api-", 8));
+      const plan = sessionFor(agent.id, sessionHeader ?? previous?.publicSessionId ?? newId("api-", 16));
       // The chain carries the conversation; a session id alone continues the stored transcript.
       const history = previous
         ? [...previous.messages, ...conv.history]

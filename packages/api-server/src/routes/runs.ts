@@ -22,7 +22,7 @@ export function registerRunRoutes(v1: Hono<ApiEnv>, ctx: ApiContext): void {
       const conv = fromInput(body.input, body.instructions);
       const { agent, source } = await selectAgent(ctx, c, { model: body.model });
       const sessionGiven = headerValue(c.req.raw.headers, HEADER.sessionId) ?? body.session_id ?? undefined;
-      const plan = sessionFor(agent.id, sessionGiven ?? newId("api-", 8));
+      const plan = sessionFor(agent.id, sessionGiven ?? newId("api-", 16));
       const run = ctx.runs.start({
         owner: c.get("principal").id,
         agentId: agent.id,

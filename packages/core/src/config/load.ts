@@ -56,7 +56,15 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Gatew
     const text = options.text ?? readFileSync(configPath, "utf8");
     raw = parseYaml(text, file);
   } else if (explicit) {
-    throw new ConfigError([{ path: "", message: `config file ${configPath} does not exist: create it with \`switchboard init\`` }], configPath);
+    throw new ConfigError(
+      [
+        {
+          path: "",
+          message: `config file ${configPath} does not exist: create it with \`switchboard init\``,
+        },
+      ],
+      configPath,
+    );
   } else {
     raw = embeddedDefault(mergedEnv);
   }
@@ -98,19 +106,29 @@ export function formatPath(path: ReadonlyArray<PropertyKey>): string {
 
 const VAR_RE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 
-function interpolate(value: unknown, env: Record<string, string | undefined>, path: PropertyKey[], issues: ConfigIssue[]): unknown {
+function interpolate(
+  value: unknown,
+  env: Record<string, string | undefined>,
+  path: PropertyKey[],
+  issues: ConfigIssue[],
+): unknown {
   if (typeof value === "string") {
     return value.replace(VAR_RE, (_m, name: string, fallback: string | undefined) => {
       const v = env[name];
       if (v !== undefined && v !== "") return v;
       if (fallback !== undefined) return fallback;
-      issues.push({ path: formatPath(path), message: `variable ${name} is not set: set it in the root .env or the environment, or write \${${name}:-default}` });
+      issues.push({
+        path: formatPath(path),
+        message: `variable ${name} is not set: set it in the root .env or the environment, or write \${${name}:-default}`,
+      });
       return "";
     });
   }
   if (Array.isArray(value)) return value.map((v, i) => interpolate(v, env, [...path, i], issues));
   if (value && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolate(v, env, [...path, k], issues)]));
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, interpolate(v, env, [...path, k], issues)]),
+    );
   }
   return value;
 }
@@ -174,20 +192,38 @@ export function buildConfig(raw: unknown, opts: BuildOptions): GatewayConfig {
   if (!cfg.agents[MAIN_AGENT]) cfg.agents[MAIN_AGENT] = { expose: true };
   for (const id of Object.keys(cfg.agents)) {
     if (!AGENT_ID_PATTERN.test(id)) {
-      issues.push({ path: `agents.${id}`, message: "invalid agent id: use lowercase letters, digits, '_' or '-', starting with a letter or digit, at most 64 characters" });
+      issues.push({
+        path: `agents.${id}`,
+        message:
+          "invalid agent id: use lowercase letters, digits, '_' or '-', starting with a letter or digit, at most 64 characters",
+      });
     }
   }
   const defined = (id: string) => Object.hasOwn(cfg.agents, id);
-  if (!defined(cfg.default_agent)) issues.push({ path: "default_agent", message: `agent "${cfg.default_agent}" is not defined under agents:` });
+  if (!defined(cfg.default_agent))
+    issues.push({
+      path: "default_agent",
+      message: `agent "${cfg.default_agent}" is not defined under agents:`,
+    });
   cfg.routes.forEach((r, i) => {
-    if (!defined(r.agent)) issues.push({ path: `routes[${i}].agent`, message: `agent "${r.agent}" is not defined under agents: (defined: ${Object.keys(cfg.agents).join(", ")})` });
+    if (!defined(r.agent))
+      issues.push({
+        path: `routes[${i}].agent`,
+        message: `agent "${r.agent}" is not defined under agents: (defined: ${Object.keys(cfg.agents).join(", ")})`,
+      });
   });
   const checkModel = (path: string, model: ParsedConfig["model"]) => {
     const p = resolveProvider(cfg, model);
     if (!p) {
-      issues.push({ path: `${path}.provider`, message: `unknown provider "${model.provider}": use echo, openai, anthropic, or a name defined under providers:` });
+      issues.push({
+        path: `${path}.provider`,
+        message: `unknown provider "${model.provider}": use echo, openai, anthropic, or a name defined under providers:`,
+      });
     } else if (p.kind === "openai-compatible" && !p.baseUrl) {
-      issues.push({ path: `${path}.provider`, message: `provider "${model.provider}" is openai-compatible and needs a base_url under providers.${model.provider}` });
+      issues.push({
+        path: `${path}.provider`,
+        message: `provider "${model.provider}" is openai-compatible and needs a base_url under providers.${model.provider}`,
+      });
     } else if (p.kind !== "echo" && !model.name && p.kind !== "openai" && p.kind !== "anthropic") {
       issues.push({ path: `${path}.name`, message: `provider "${model.provider}" needs a model name` });
     }
@@ -197,12 +233,19 @@ export function buildConfig(raw: unknown, opts: BuildOptions): GatewayConfig {
   cfg.api_server.keys.forEach((k, i) => {
     if (Array.isArray(k.agents)) {
       k.agents.forEach((a, j) => {
-        if (!defined(a)) issues.push({ path: `api_server.keys[${i}].agents[${j}]`, message: `agent "${a}" is not defined under agents:` });
+        if (!defined(a))
+          issues.push({
+            path: `api_server.keys[${i}].agents[${j}]`,
+            message: `agent "${a}" is not defined under agents:`,
+          });
       });
     }
   });
   if (cfg.api_server.enabled && !isLoopback(cfg.api_server.host) && cfg.api_server.keys.length === 0) {
-    issues.push({ path: "api_server.keys", message: `required when api_server.host (${cfg.api_server.host}) is not loopback: add - { key: "\${SWITCHBOARD_API_KEY}", agents: "*" }` });
+    issues.push({
+      path: "api_server.keys",
+      message: `required when api_server.host (${cfg.api_server.host}) is not loopback: add - { key: "\${SWITCHBOARD_API_KEY}", agents: "*" }`,
+    });
   }
 
   const accounts = new Map<string, Map<string, unknown>>();
@@ -225,20 +268,34 @@ export function buildConfig(raw: unknown, opts: BuildOptions): GatewayConfig {
   const warnings = findShadowedRoutes(cfg.routes).map(
     (s) => `routes[${s.route}] can never match: routes[${s.by}] matches everything it does`,
   );
-  return { ...cfg, home: opts.home, configPath: opts.file, registry, platformAccounts: accounts, warnings, env: opts.env };
+  return {
+    ...cfg,
+    home: opts.home,
+    configPath: opts.file,
+    registry,
+    platformAccounts: accounts,
+    warnings,
+    env: opts.env,
+  };
 }
 
 /** Routes and defaults naming undefined agents, checked on the raw tree so they are reported alongside schema errors. */
 function referenceIssues(raw: unknown): ConfigIssue[] {
   if (!raw || typeof raw !== "object") return [];
   const r = raw as { agents?: unknown; routes?: unknown; default_agent?: unknown };
-  const agents = new Set([MAIN_AGENT, ...(r.agents && typeof r.agents === "object" ? Object.keys(r.agents) : [])]);
+  const agents = new Set([
+    MAIN_AGENT,
+    ...(r.agents && typeof r.agents === "object" ? Object.keys(r.agents) : []),
+  ]);
   const out: ConfigIssue[] = [];
   if (Array.isArray(r.routes)) {
     r.routes.forEach((route: unknown, i) => {
       const agent = (route as { agent?: unknown })?.agent;
       if (typeof agent === "string" && !agents.has(agent)) {
-        out.push({ path: `routes[${i}].agent`, message: `agent "${agent}" is not defined under agents: (defined: ${[...agents].join(", ")})` });
+        out.push({
+          path: `routes[${i}].agent`,
+          message: `agent "${agent}" is not defined under agents: (defined: ${[...agents].join(", ")})`,
+        });
       }
     });
   }

@@ -2,7 +2,9 @@ import type { z } from "zod";
 import { DEFAULT_ACCOUNT, type PlatformDefinition } from "../platform.ts";
 import { PLATFORM_COMMON_KEYS } from "./schema.ts";
 
-export type PlatformSection = Record<string, unknown> & { accounts?: Record<string, Record<string, unknown>> };
+export type PlatformSection = Record<string, unknown> & {
+  accounts?: Record<string, Record<string, unknown>>;
+};
 
 /**
  * The accounts of a platform section, each as the merged config its adapter receives: section-level keys
@@ -13,7 +15,8 @@ export function platformAccounts(section: PlatformSection): Map<string, Record<s
   const common = new Set<string>(PLATFORM_COMMON_KEYS);
   const hasOwnKeys = Object.keys(shared).some((k) => !common.has(k) && k !== "api_url");
   const out = new Map<string, Record<string, unknown>>();
-  if (!accounts || hasOwnKeys) out.set(DEFAULT_ACCOUNT, { ...shared, ...(accounts?.[DEFAULT_ACCOUNT] ?? {}) });
+  if (!accounts || hasOwnKeys)
+    out.set(DEFAULT_ACCOUNT, { ...shared, ...(accounts?.[DEFAULT_ACCOUNT] ?? {}) });
   for (const [name, acc] of Object.entries(accounts ?? {})) out.set(name, { ...shared, ...acc });
   return out;
 }
@@ -39,13 +42,16 @@ export function validatePlatformSection(
     }
     for (const issue of r.error.issues) {
       const head = issue.path[0];
-      const fromAccount = section.accounts?.[account] && head !== undefined && head in section.accounts[account]!;
-      const base: (string | number)[] = fromAccount || (section.accounts && account !== DEFAULT_ACCOUNT)
-        ? ["platforms", name, "accounts", account]
-        : ["platforms", name];
+      const fromAccount =
+        section.accounts?.[account] && head !== undefined && head in section.accounts[account]!;
+      const base: (string | number)[] =
+        fromAccount || (section.accounts && account !== DEFAULT_ACCOUNT)
+          ? ["platforms", name, "accounts", account]
+          : ["platforms", name];
       const keys = (issue as { keys?: string[] }).keys;
       if (issue.code === "unrecognized_keys" && keys) {
-        for (const k of keys) issues.push({ path: [...base, ...issue.path.map(pathKey), k], message: "unknown key" });
+        for (const k of keys)
+          issues.push({ path: [...base, ...issue.path.map(pathKey), k], message: "unknown key" });
       } else {
         issues.push({ path: [...base, ...issue.path.map(pathKey)], message: issue.message });
       }

@@ -6,7 +6,10 @@ export const MAIN_AGENT = "main";
 
 export const agentIdSchema = z
   .string()
-  .regex(AGENT_ID_PATTERN, "must be an agent id: lowercase letters, digits, '_' or '-', starting with a letter or digit, at most 64 characters");
+  .regex(
+    AGENT_ID_PATTERN,
+    "must be an agent id: lowercase letters, digits, '_' or '-', starting with a letter or digit, at most 64 characters",
+  );
 
 export const PROVIDER_KINDS = ["echo", "openai", "openai-compatible", "anthropic"] as const;
 
@@ -14,7 +17,10 @@ export const providerSchema = z.strictObject({
   kind: z.enum(PROVIDER_KINDS),
   base_url: z.string().url().optional(),
   /** The variable (looked up with `secret()` in the agent's scope) that holds the API key. */
-  api_key_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name").optional(),
+  api_key_env: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name")
+    .optional(),
   headers: z.record(z.string(), z.string()).optional(),
 });
 
@@ -60,9 +66,15 @@ export type MatchKey = (typeof MATCH_KEYS)[number];
 const matchValue = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)], {
   error: "must be a string or a non-empty list of strings",
 });
-const chatTypeValue = z.union([z.enum(["dm", "group", "channel", "thread"]), z.array(z.enum(["dm", "group", "channel", "thread"])).min(1)], {
-  error: "must be one of dm, group, channel, thread (or a list of them)",
-});
+const chatTypeValue = z.union(
+  [
+    z.enum(["dm", "group", "channel", "thread"]),
+    z.array(z.enum(["dm", "group", "channel", "thread"])).min(1),
+  ],
+  {
+    error: "must be one of dm, group, channel, thread (or a list of them)",
+  },
+);
 
 export const matchSchema = z
   .strictObject({
@@ -77,7 +89,9 @@ export const matchSchema = z
     user_id: matchValue.optional(),
     user_id_alt: matchValue.optional(),
   })
-  .refine((m) => Object.keys(m).length > 0, { message: `must not be empty: name at least one of ${MATCH_KEYS.join(", ")}` });
+  .refine((m) => Object.keys(m).length > 0, {
+    message: `must not be empty: name at least one of ${MATCH_KEYS.join(", ")}`,
+  });
 
 export const routeSchema = z.strictObject({
   match: matchSchema,
@@ -94,7 +108,13 @@ export const platformCommonSchema = z.object({
   require_mention: z.boolean().optional(),
   api_url: z.string().url().optional(),
 });
-export const PLATFORM_COMMON_KEYS = ["enabled", "allowed_users", "allow_all_users", "require_mention", "accounts"] as const;
+export const PLATFORM_COMMON_KEYS = [
+  "enabled",
+  "allowed_users",
+  "allow_all_users",
+  "require_mention",
+  "accounts",
+] as const;
 
 /** A platform section before its adapter's schema sees it: common keys checked, the rest passed on. */
 export const platformSectionSchema = z
@@ -120,7 +140,11 @@ export const apiServerSchema = z.strictObject({
   keys: z.array(apiKeySchema).default([]),
   models: z.enum(["exposed", "all", "none"]).default("exposed"),
   strict_models: z.boolean().default(false),
-  max_body_bytes: z.number().int().positive().default(10 * 1024 * 1024),
+  max_body_bytes: z
+    .number()
+    .int()
+    .positive()
+    .default(10 * 1024 * 1024),
   cors_origins: z.array(z.string()).optional(),
 });
 
@@ -146,10 +170,17 @@ export const cronSchema = z.strictObject({
 export const configSchema = z.strictObject({
   default_agent: agentIdSchema.default(MAIN_AGENT),
   model: modelSchema.default({ provider: "echo" }),
-  providers: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, "must be a lowercase provider name"), providerSchema).default({}),
+  providers: z
+    .record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, "must be a lowercase provider name"), providerSchema)
+    .default({}),
   agents: z.record(z.string(), agentConfigSchema).default({}),
   routes: z.array(routeSchema).default([]),
-  platforms: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, "must be a lowercase platform name"), platformSectionSchema).default({}),
+  platforms: z
+    .record(
+      z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, "must be a lowercase platform name"),
+      platformSectionSchema,
+    )
+    .default({}),
   api_server: apiServerSchema.default(apiServerSchema.parse({})),
   session: sessionSchema.default(sessionSchema.parse({})),
   cron: cronSchema.default(cronSchema.parse({})),

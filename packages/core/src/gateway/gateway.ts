@@ -9,11 +9,12 @@ import type { AgentEvent, AgentRunner, ChatMessage, CronService, Usage } from ".
 import { useAgent } from "../scope.ts";
 import { buildSessionKey } from "../sessions/key.ts";
 import { type SessionSource, sourceOf } from "../sessions/source.ts";
-import type { SessionRecord, SessionStore, StoredMessage } from "../sessions/store-types.ts";
+import type { GetOrCreateResult, SessionRecord, SessionStore, StoredMessage } from "../sessions/store-types.ts";
 import { Channel } from "./channel.ts";
 import { splitMessage } from "./chunk.ts";
 import { parseCommand, runCommand } from "./commands.ts";
 import { HttpRouter } from "./http.ts";
+import { WriteBatcher } from "./write-batch.ts";
 import { type RetryOptions, withRetry } from "./retry.ts";
 import type { DeliveryTarget, DispatchOutcome, Gateway, TurnHandle, TurnRequest } from "./types.ts";
 
@@ -31,15 +32,24 @@ export interface CreateGatewayOptions {
   /** How many messages of history a platform turn loads (default 50). */
   historyLimit?: number;
   now?: () => Date;
+  /** Where adapters keep small state files (e.g. Telegram's committed update offset). */
+  stateDir?: string;
   /** Observe every dispatch and its outcome (tests, metrics). */
   onDispatch?: (inbound: InboundMessage, outcome: DispatchOutcome) => void;
 }
 
 const DEDUPE_CAPACITY = 10_000;
 
+interface PendingMessage {
+  inbound: InboundMessage;
+  session: SessionRecord;
+  /** The stored ids of this message, left out of the turn's history (it is the turn's input). */
+  ids: number[];
+}
+
 interface SessionLane {
   running: boolean;
-  pending: InboundMessage[];
+  pending: PendingMessage[];
   controller: AbortController | undefined;
   /** Serializes programmatic turns (API) on the same session. */
   tail: Promise<void>;
@@ -76,6 +86,7 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
   const logger = options.logger ?? silentLogger();
   const hooks = new HookRunner(options.plugins ?? [], logger);
   const http = new HttpRouter();
+  const writes = new WriteBatcher(store.db);
   const historyLimit = options.historyLimit ?? 50;
   const typingEvery = options.typingIntervalMs ?? 4000;
   const makeRouter = (c: GatewayConfig) =>
@@ -186,23 +197,31 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
     return l;
   }
 
+  function getOrCreate(key: string, source: SessionSource, profile: AgentProfile, forceNew = false): GetOrCreateResult {
+    return store.getOrCreate(key, source, {
+      reset: config.session.reset,
+      forceNew,
+      model: profile.model.name ?? profile.model.provider,
+      ...(options.now ? { now: options.now().getTime() } : {}),
+    });
+  }
+
+  async function sessionHooks(r: GetOrCreateResult, key: string, source: SessionSource, profile: AgentProfile): Promise<void> {
+    if (r.previous) {
+      await hooks.emit("onSessionEnd", { agentId: profile.id, sessionId: r.previous.id, sessionKey: key, reason: r.reason ?? "reset", source });
+      await hooks.emit("onSessionReset", { agentId: profile.id, sessionId: r.session.id, previousSessionId: r.previous.id, sessionKey: key, source });
+    }
+    if (r.created) await hooks.emit("onSessionStart", { agentId: profile.id, sessionId: r.session.id, sessionKey: key, source });
+  }
+
   async function openSession(
     key: string,
     source: SessionSource,
     profile: AgentProfile,
     opts: { forceNew?: boolean } = {},
   ): Promise<SessionRecord> {
-    const r = store.getOrCreate(key, source, {
-      reset: config.session.reset,
-      forceNew: opts.forceNew ?? false,
-      model: profile.model.name ?? profile.model.provider,
-      ...(options.now ? { now: options.now().getTime() } : {}),
-    });
-    if (r.previous) {
-      await hooks.emit("onSessionEnd", { agentId: profile.id, sessionId: r.previous.id, sessionKey: key, reason: r.reason ?? "reset", source });
-      await hooks.emit("onSessionReset", { agentId: profile.id, sessionId: r.session.id, previousSessionId: r.previous.id, sessionKey: key, source });
-    }
-    if (r.created) await hooks.emit("onSessionStart", { agentId: profile.id, sessionId: r.session.id, sessionKey: key, source });
+    const r = getOrCreate(key, source, profile, opts.forceNew ?? false);
+    await sessionHooks(r, key, source, profile);
     return r.session;
   }
 
@@ -218,7 +237,9 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
     input: ChatMessage[];
     extraSystem?: string;
     controller: AbortController;
-    persist: boolean;
+    /** Store the input messages first (false when they were stored on arrival). */
+    persistInput: boolean;
+    persistReply: boolean;
   }): { events: Channel<AgentEvent>; finished: Promise<{ text: string; error?: string; usage?: Usage }> } {
     const events = new Channel<AgentEvent>();
     const { profile, session, controller } = args;
@@ -227,7 +248,7 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
       let error: string | undefined;
       let usage: Usage | undefined;
       try {
-        if (args.persist) {
+        if (args.persistInput) {
           store.append(
             session.id,
             args.input.map((m) => ({ role: m.role, content: typeof m.content === "string" ? m.content : contentText(m.content) })),
@@ -265,13 +286,10 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
       } finally {
         events.close();
       }
-      if (args.persist) {
-        try {
-          if (text && !error) store.append(session.id, [{ role: "assistant", content: text }]);
-          if (usage) store.addUsage(session.id, usage);
-        } catch (err) {
-          logger.error({ err, agent: profile.id, session: session.id }, "could not persist the reply");
-        }
+      if (args.persistReply) {
+        await writes
+          .run(() => store.append(session.id, text && !error ? [{ role: "assistant", content: text }] : [], usage ? { usage } : {}))
+          .catch((err: unknown) => logger.error({ err, agent: profile.id, session: session.id }, "could not persist the reply"));
       }
       return { text, ...(error ? { error } : {}), ...(usage ? { usage } : {}) };
     });
@@ -287,7 +305,7 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
     try {
       while (l.pending.length > 0) {
         const batch = l.pending.splice(0);
-        const last = batch[batch.length - 1]!;
+        const last = batch[batch.length - 1]!.inbound;
         const address: Address = {
           platform: last.platform,
           account: last.account,
@@ -297,15 +315,26 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
           replyToMessageId: last.messageId,
         };
         const current = config.registry.get(profile.id) ?? profile;
-        const session = await openSession(key, source, current);
-        const history = toChatMessages(store.history(session.id, historyLimit));
-        const input: ChatMessage[] = [{ role: "user", content: batch.map((m) => m.text).join("\n\n") }];
+        const session = batch[batch.length - 1]!.session;
+        const inputIds = new Set(batch.flatMap((p) => p.ids));
+        const stored = store.history(session.id, historyLimit + inputIds.size).filter((m) => !inputIds.has(m.id));
+        const history = toChatMessages(stored.slice(-historyLimit));
+        const input: ChatMessage[] = [{ role: "user", content: batch.map((m) => m.inbound.text).join("\n\n") }];
         const controller = new AbortController();
         l.controller = controller;
         const stopTyping = startTyping(address);
         const log = logger.child({ agent: current.id, platform: address.platform, account: address.account, session: session.id });
         try {
-          const { events, finished } = runTurn({ profile: current, session, source, history, input, controller, persist: true });
+          const { events, finished } = runTurn({
+            profile: current,
+            session,
+            source,
+            history,
+            input,
+            controller,
+            persistInput: false,
+            persistReply: true,
+          });
           for await (const _ of events) {
             // The platform reply is sent whole at the end; streaming edits are a later refinement.
           }
@@ -386,9 +415,17 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
       }
     }
 
-    const session = await openSession(sessionKey, source, profile);
+    // The session and the message are committed in one transaction before dispatch resolves, so an
+    // adapter that confirms the platform update afterwards can never lose it.
+    const { opened, ids } = await writes.run(() => {
+      const r = getOrCreate(sessionKey, source, profile);
+      const messageIds = store.append(r.session.id, [{ role: "user", content: inbound.text }]);
+      return { opened: r, ids: messageIds };
+    });
+    await sessionHooks(opened, sessionKey, source, profile);
+    const session = opened.session;
     const l = lane(sessionKey);
-    l.pending.push(inbound);
+    l.pending.push({ inbound, session, ids });
     void pump(sessionKey, profile, source);
     return { status: "queued", agentId: profile.id, sessionKey, sessionId: session.id, resolution };
   }
@@ -427,7 +464,8 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
           input: request.input,
           ...(request.extraSystem ? { extraSystem: request.extraSystem } : {}),
           controller,
-          persist: request.persist ?? true,
+          persistInput: request.persist ?? true,
+          persistReply: request.persist ?? true,
         });
         for await (const ev of events) out.push(ev);
         await finished;
@@ -458,6 +496,9 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
     const log = logger.child({ platform: adapter.platform, account: adapter.account });
     await adapter.start({
       dispatch: async (inbound) => {
+        // While stopping, refuse instead of accepting-and-dropping, so the adapter does not confirm
+        // the platform update and it is delivered again after the restart.
+        if (stopping) throw new Error("the gateway is stopping; the message was not accepted");
         try {
           const outcome = await dispatch(inbound);
           options.onDispatch?.(inbound, outcome);
@@ -468,6 +509,7 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
       logger: log,
       signal: abort.signal,
       http: http.scoped(key),
+      ...(options.stateDir ? { stateDir: options.stateDir } : {}),
     });
     log.info(`${adapter.platform} account "${adapter.account}" connected`);
   }
@@ -525,6 +567,8 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
     },
     async stop(opts = {}) {
       stopping = true;
+      // Stop receiving first (adapters watch their signal); replies of draining turns still go out.
+      for (const a of adapterAborts.values()) a.abort();
       const timeoutMs = opts.timeoutMs ?? config.shutdown_timeout_s * 1000;
       let timer: NodeJS.Timeout | undefined;
       const drained = await Promise.race([

@@ -145,7 +145,8 @@ export function compileRouteIndex(routes: readonly RouteConfig[]): (source: Sess
   const platformsOf = compiled.map((m) => m.find(([slot]) => slot === PLATFORM_SLOT)?.[1]);
   // Every group exists before filing starts, so filing in declared order keeps every bucket sorted.
   const byPlatform = new Map<string, Group>();
-  for (const ps of platformsOf) for (const p of ps ?? []) if (!byPlatform.has(p)) byPlatform.set(p, newGroup());
+  for (const ps of platformsOf)
+    for (const p of ps ?? []) if (!byPlatform.has(p)) byPlatform.set(p, newGroup());
   const otherPlatforms = newGroup();
   compiled.forEach((match, index) => {
     const platforms = platformsOf[index];

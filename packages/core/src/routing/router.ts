@@ -36,13 +36,17 @@ export interface Router {
 
 function agentIds(config: RouterConfig): Iterable<string> {
   const agents = config.agents;
-  if (agents === undefined) return [MAIN_AGENT, config.default_agent ?? MAIN_AGENT, ...config.routes.map((r) => r.agent)];
+  if (agents === undefined)
+    return [MAIN_AGENT, config.default_agent ?? MAIN_AGENT, ...config.routes.map((r) => r.agent)];
   if (typeof (agents as Iterable<string>)[Symbol.iterator] === "function") return agents as Iterable<string>;
   return [MAIN_AGENT, ...Object.keys(agents)];
 }
 
 /** Resolve the agent of a source: a `selectAgent` hook > the first matching route > `default_agent` > `main`. */
-export function createRouter(config: RouterConfig, options: { hooks?: HookRunner | Plugin[]; logger?: Logger } = {}): Router {
+export function createRouter(
+  config: RouterConfig,
+  options: { hooks?: HookRunner | Plugin[]; logger?: Logger } = {},
+): Router {
   const lookup = compileRouteIndex(config.routes);
   const defaultAgent = config.default_agent ?? MAIN_AGENT;
   const known = new Set<string>(agentIds(config));
@@ -50,16 +54,29 @@ export function createRouter(config: RouterConfig, options: { hooks?: HookRunner
   const useHooks = hooks?.has("selectAgent") ?? false;
 
   // Answers are shared, frozen objects: the hot path allocates nothing.
-  const byRoute: readonly Resolution[] = config.routes.map((r, i) => Object.freeze({ agentId: r.agent, by: "route", route: i }));
-  const byDefault: Resolution = Object.freeze({ agentId: known.has(defaultAgent) ? defaultAgent : MAIN_AGENT, by: "default" });
+  const byRoute: readonly Resolution[] = config.routes.map((r, i) =>
+    Object.freeze<Resolution>({ agentId: r.agent, by: "route", route: i }),
+  );
+  const byDefault = Object.freeze<Resolution>({
+    agentId: known.has(defaultAgent) ? defaultAgent : MAIN_AGENT,
+    by: "default",
+  });
   const match = (source: SessionSource): Resolution => {
     const index = lookup(source);
     return index >= 0 ? byRoute[index]! : byDefault;
   };
 
-  const resolveWithHooks = async (runner: HookRunner, source: SessionSource, inbound?: InboundMessage): Promise<Resolution> => {
+  const resolveWithHooks = async (
+    runner: HookRunner,
+    source: SessionSource,
+    inbound?: InboundMessage,
+  ): Promise<Resolution> => {
     const base = match(source);
-    const answer = await runner.selectAgent({ agentId: base.agentId, source, ...(inbound ? { inbound } : {}) });
+    const answer = await runner.selectAgent({
+      agentId: base.agentId,
+      source,
+      ...(inbound ? { inbound } : {}),
+    });
     if (!answer) return base;
     if (typeof answer.agentId !== "string" || !known.has(answer.agentId)) {
       options.logger?.warn(
@@ -83,7 +100,10 @@ export function createRouter(config: RouterConfig, options: { hooks?: HookRunner
 }
 
 /** The reference implementation: a linear scan in declared order (tests and benchmarks compare against it). */
-export function createLinearResolver(routes: readonly RouteConfig[], defaultAgent = MAIN_AGENT): (source: SessionSource) => Resolution {
+export function createLinearResolver(
+  routes: readonly RouteConfig[],
+  defaultAgent = MAIN_AGENT,
+): (source: SessionSource) => Resolution {
   const compiled = routes.map((r) => compileMatch(r.match));
   return (source) => {
     for (let i = 0; i < compiled.length; i++) {

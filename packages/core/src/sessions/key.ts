@@ -18,7 +18,9 @@ export function buildSessionKey(source: SessionSource, options: SessionKeyOption
   const threadPerUser = options.threadPerUser ?? false;
   const agent = source.agentId || "main";
   const platform =
-    source.account && source.account !== DEFAULT_ACCOUNT ? `${source.platform}@${source.account}` : source.platform;
+    source.account && source.account !== DEFAULT_ACCOUNT
+      ? `${source.platform}@${source.account}`
+      : source.platform;
   const ns = `agent:${agent}:${platform}`;
   const participant = source.userIdAlt || source.userId;
 

@@ -41,23 +41,33 @@ const MESSAGE_COLUMNS: ReadonlyArray<readonly [string, string]> = [
 const LEGACY_SESSION_SOURCE = "source";
 const LEGACY_MESSAGE_TIMESTAMP = "timestamp";
 
+/** The `kv` key holding the highest message id the full-text index covers (see `store.ts`, deferred indexing). */
+export const FTS_WATERMARK_KEY = "fts_indexed_id";
+
+/**
+ * Full-text search over message content: an external-content FTS5 table over `messages`. Rows are
+ * indexed in batches by the store (each FTS5 transaction writes a new segment, so indexing per append
+ * would cost two thirds of the append), up to the watermark in `kv`. Updates and deletes of rows already
+ * indexed keep the index exact through these triggers; rows past the watermark are indexed as they are.
+ */
 const FTS_SQL = `
 CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5(
   content, content='messages', content_rowid='id', tokenize='unicode61 remove_diacritics 2'
 );
-CREATE TRIGGER IF NOT EXISTS messages_fts_ai AFTER INSERT ON messages BEGIN
-  INSERT INTO messages_fts(rowid, content) VALUES (new.id, new.content);
-END;
-CREATE TRIGGER IF NOT EXISTS messages_fts_ad AFTER DELETE ON messages BEGIN
+CREATE TRIGGER IF NOT EXISTS messages_fts_ad AFTER DELETE ON messages
+WHEN old.id <= COALESCE((SELECT CAST(value AS INTEGER) FROM kv WHERE key = '${FTS_WATERMARK_KEY}'), 0) BEGIN
   INSERT INTO messages_fts(messages_fts, rowid, content) VALUES ('delete', old.id, old.content);
 END;
-CREATE TRIGGER IF NOT EXISTS messages_fts_au AFTER UPDATE OF content ON messages BEGIN
+CREATE TRIGGER IF NOT EXISTS messages_fts_au AFTER UPDATE OF content ON messages
+WHEN old.id <= COALESCE((SELECT CAST(value AS INTEGER) FROM kv WHERE key = '${FTS_WATERMARK_KEY}'), 0) BEGIN
   INSERT INTO messages_fts(messages_fts, rowid, content) VALUES ('delete', old.id, old.content);
   INSERT INTO messages_fts(rowid, content) VALUES (new.id, new.content);
 END;`;
 
 function columnsOf(db: Database, table: string): Set<string> {
-  return new Set((db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>).map((c) => c.name));
+  return new Set(
+    (db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>).map((c) => c.name),
+  );
 }
 
 function tableExists(db: Database, name: string): boolean {
@@ -69,14 +79,22 @@ function dropIndexesOn(db: Database, table: string, columns: ReadonlySet<string>
   const indexes = db.prepare(`PRAGMA index_list(${table})`).all() as Array<{ name: string; origin: string }>;
   for (const idx of indexes) {
     if (idx.origin !== "c") continue; // pk/unique-constraint autoindexes cannot be dropped
-    const cols = db.prepare(`PRAGMA index_info("${idx.name.replaceAll('"', '""')}")`).all() as Array<{ name: string | null }>;
-    if (cols.some((c) => c.name !== null && columns.has(c.name))) db.exec(`DROP INDEX "${idx.name.replaceAll('"', '""')}"`);
+    const cols = db.prepare(`PRAGMA index_info("${idx.name.replaceAll('"', '""')}")`).all() as Array<{
+      name: string | null;
+    }>;
+    if (cols.some((c) => c.name !== null && columns.has(c.name)))
+      db.exec(`DROP INDEX "${idx.name.replaceAll('"', '""')}"`);
   }
 }
 
-function addMissingColumns(db: Database, table: string, spec: ReadonlyArray<readonly [string, string]>): void {
+function addMissingColumns(
+  db: Database,
+  table: string,
+  spec: ReadonlyArray<readonly [string, string]>,
+): void {
   const have = columnsOf(db, table);
-  for (const [name, decl] of spec) if (!have.has(name)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${name} ${decl}`);
+  for (const [name, decl] of spec)
+    if (!have.has(name)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${name} ${decl}`);
 }
 
 /**
@@ -87,7 +105,9 @@ function addMissingColumns(db: Database, table: string, spec: ReadonlyArray<read
 function migrateToV1(db: Database): void {
   const upgrading = tableExists(db, "sessions");
   if (!upgrading) {
-    db.exec(`CREATE TABLE sessions (id TEXT PRIMARY KEY, ${SESSION_COLUMNS.map(([n, d]) => `${n} ${d}`).join(", ")})`);
+    db.exec(
+      `CREATE TABLE sessions (id TEXT PRIMARY KEY, ${SESSION_COLUMNS.map(([n, d]) => `${n} ${d}`).join(", ")})`,
+    );
   }
   if (!tableExists(db, "messages")) {
     db.exec(
@@ -97,7 +117,9 @@ function migrateToV1(db: Database): void {
 
   if (upgrading) {
     // The old FTS table and its triggers index a different shape; they are rebuilt below.
-    const triggers = db.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'messages'").all() as Array<{
+    const triggers = db
+      .prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'messages'")
+      .all() as Array<{
       name: string;
     }>;
     for (const t of triggers) db.exec(`DROP TRIGGER "${t.name.replaceAll('"', '""')}"`);
@@ -111,7 +133,9 @@ function migrateToV1(db: Database): void {
     addMissingColumns(db, "messages", MESSAGE_COLUMNS);
 
     if (legacyMessages.has(LEGACY_MESSAGE_TIMESTAMP)) {
-      db.exec(`UPDATE messages SET created_at = CAST(ROUND(timestamp * 1000) AS INTEGER), content = COALESCE(content, '')`);
+      db.exec(
+        `UPDATE messages SET created_at = CAST(ROUND(timestamp * 1000) AS INTEGER), content = COALESCE(content, '')`,
+      );
       dropIndexesOn(db, "messages", new Set([LEGACY_MESSAGE_TIMESTAMP]));
       db.exec(`ALTER TABLE messages DROP COLUMN ${LEGACY_MESSAGE_TIMESTAMP}`);
     }
@@ -141,7 +165,12 @@ function migrateToV1(db: Database): void {
     CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT);
   `);
   db.exec(FTS_SQL);
-  if (upgrading) db.exec("INSERT INTO messages_fts(messages_fts) VALUES ('rebuild')");
+  if (upgrading) {
+    db.exec("INSERT INTO messages_fts(messages_fts) VALUES ('rebuild')");
+    db.prepare(
+      "INSERT OR REPLACE INTO kv (key, value) VALUES (?, (SELECT COALESCE(MAX(id), 0) FROM messages))",
+    ).run(FTS_WATERMARK_KEY);
+  }
 }
 
 /** Forward-only migrations: `MIGRATIONS[i]` takes `user_version` i to i + 1. Append; never edit a shipped one. */

@@ -21,7 +21,12 @@ export interface SessionSource {
 
 /** The `SessionSource` of an inbound platform message. */
 export function sourceOf(inbound: InboundMessage, agentId?: string): SessionSource {
-  const s: SessionSource = { platform: inbound.platform, account: inbound.account, chatType: inbound.chat.type, chatId: inbound.chat.id };
+  const s: SessionSource = {
+    platform: inbound.platform,
+    account: inbound.account,
+    chatType: inbound.chat.type,
+    chatId: inbound.chat.id,
+  };
   if (inbound.threadId !== undefined) s.threadId = inbound.threadId;
   if (inbound.topicId !== undefined) s.topicId = inbound.topicId;
   if (inbound.parentChatId !== undefined) s.parentChatId = inbound.parentChatId;

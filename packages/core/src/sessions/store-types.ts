@@ -82,10 +82,22 @@ export interface SessionStore {
   findActive(sessionKey: string): SessionRecord | undefined;
   get(sessionId: string): SessionRecord | undefined;
   /** Start a session with a caller-chosen id (the API server's stable ids), or return it if it exists. */
-  ensure(sessionId: string, sessionKey: string, source: SessionSource, options?: { model?: string; now?: number }): SessionRecord;
+  ensure(
+    sessionId: string,
+    sessionKey: string,
+    source: SessionSource,
+    options?: { model?: string; now?: number },
+  ): SessionRecord;
   end(sessionId: string, reason: string, now?: number): void;
-  /** Append messages in one transaction; updates `message_count` and `updated_at`. */
-  append(sessionId: string, messages: NewMessage[]): void;
+  /**
+   * Append messages in one transaction (with the turn's token usage, when given); updates
+   * `message_count` and `updated_at`. Returns the new message ids, in order.
+   */
+  append(
+    sessionId: string,
+    messages: NewMessage[],
+    options?: { usage?: { inputTokens: number; outputTokens: number } },
+  ): number[];
   addUsage(sessionId: string, usage: { inputTokens: number; outputTokens: number }): void;
   setTitle(sessionId: string, title: string): void;
   /** The last `limit` messages of a session, oldest first. */

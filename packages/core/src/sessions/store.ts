@@ -5,7 +5,7 @@ import BetterSqlite3 from "better-sqlite3";
 import type { ResetPolicy } from "../config/schema.ts";
 import { MAIN_AGENT } from "../config/schema.ts";
 import { DEFAULT_ACCOUNT } from "../platform.ts";
-import { migrate } from "./migrations.ts";
+import { FTS_WATERMARK_KEY, migrate } from "./migrations.ts";
 import type { SessionSource } from "./source.ts";
 import type {
   GetOrCreateResult,
@@ -28,6 +28,11 @@ const DEFAULT_HISTORY_LIMIT = 50;
 const DEFAULT_SEARCH_LIMIT = 20;
 const DEFAULT_LIST_LIMIT = 50;
 const DEFAULT_BUSY_TIMEOUT_MS = 5000;
+/**
+ * Messages a connection appends before it brings the full-text index up to date inside the append's
+ * transaction. Search always indexes whatever is pending first, so results never miss a message.
+ */
+const FTS_BATCH = 256;
 
 const SESSION_COLUMNS = `id, session_key AS sessionKey, agent_id AS agentId, platform, account, chat_id AS chatId,
   chat_type AS chatType, thread_id AS threadId, user_id AS userId, model, started_at AS startedAt,
@@ -63,10 +68,19 @@ export function lastDailyBoundary(now: number, atHour: number): number {
 }
 
 /** Why the reset policy ends a session last active at `updatedAt`, or `undefined` when it lives on. */
-export function resetReason(policy: ResetPolicy | undefined, updatedAt: number, now: number): "idle" | "daily" | undefined {
+export function resetReason(
+  policy: ResetPolicy | undefined,
+  updatedAt: number,
+  now: number,
+): "idle" | "daily" | undefined {
   if (!policy || policy.mode === "none") return undefined;
-  if ((policy.mode === "idle" || policy.mode === "both") && now > updatedAt + policy.idle_minutes * 60_000) return "idle";
-  if ((policy.mode === "daily" || policy.mode === "both") && updatedAt < lastDailyBoundary(now, policy.at_hour)) return "daily";
+  if ((policy.mode === "idle" || policy.mode === "both") && now > updatedAt + policy.idle_minutes * 60_000)
+    return "idle";
+  if (
+    (policy.mode === "daily" || policy.mode === "both") &&
+    updatedAt < lastDailyBoundary(now, policy.at_hour)
+  )
+    return "daily";
   return undefined;
 }
 
@@ -153,7 +167,8 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
     findActive: db.prepare(
       `SELECT ${SESSION_COLUMNS} FROM sessions WHERE session_key = ? AND ended_at IS NULL ORDER BY started_at DESC, rowid DESC LIMIT 1`,
     ),
-    insert: db.prepare(`INSERT INTO sessions (id, session_key, agent_id, platform, account, chat_id, chat_type, thread_id,
+    insert:
+      db.prepare(`INSERT INTO sessions (id, session_key, agent_id, platform, account, chat_id, chat_type, thread_id,
       user_id, model, started_at, updated_at) VALUES (@id, @sessionKey, @agentId, @platform, @account, @chatId, @chatType,
       @threadId, @userId, @model, @now, @now)`),
     touch: db.prepare("UPDATE sessions SET updated_at = MAX(updated_at, ?) WHERE id = ?"),
@@ -164,7 +179,9 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
     insertMessage: db.prepare(
       "INSERT INTO messages (session_id, role, content, tool_calls, tool_call_id, created_at) VALUES (?, ?, ?, ?, ?, ?)",
     ),
-    usage: db.prepare("UPDATE sessions SET input_tokens = input_tokens + ?, output_tokens = output_tokens + ? WHERE id = ?"),
+    usage: db.prepare(
+      "UPDATE sessions SET input_tokens = input_tokens + ?, output_tokens = output_tokens + ? WHERE id = ?",
+    ),
     title: db.prepare("UPDATE sessions SET title = ? WHERE id = ?"),
     history: db.prepare(`SELECT id, session_id AS sessionId, role, content, tool_calls AS toolCalls,
       tool_call_id AS toolCallId, created_at AS createdAt FROM messages WHERE session_id = ? ORDER BY id DESC LIMIT ?`),
@@ -173,15 +190,51 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
       FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid JOIN sessions s ON s.id = m.session_id
       WHERE messages_fts MATCH @query AND (@agentId IS NULL OR s.agent_id = @agentId)
       ORDER BY m.created_at DESC, m.id DESC LIMIT @limit`),
+    ftsWatermark: db
+      .prepare(
+        `SELECT COALESCE((SELECT CAST(value AS INTEGER) FROM kv WHERE key = '${FTS_WATERMARK_KEY}'), 0)`,
+      )
+      .pluck(),
+    maxMessageId: db.prepare("SELECT COALESCE(MAX(id), 0) FROM messages").pluck(),
+    ftsIndex: db.prepare(
+      "INSERT INTO messages_fts (rowid, content) SELECT id, content FROM messages WHERE id > ? AND id <= ? ORDER BY id",
+    ),
+    ftsSetWatermark: db.prepare("INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)"),
     list: db.prepare(`SELECT ${SESSION_COLUMNS} FROM sessions
       WHERE (@agentId IS NULL OR agent_id = @agentId) AND (@includeEnded = 1 OR ended_at IS NULL)
       ORDER BY updated_at DESC, rowid DESC LIMIT @limit`),
   };
 
+  const addUsage = (sessionId: string, usage: { inputTokens: number; outputTokens: number }) => {
+    stmt.usage.run(
+      Math.max(0, Math.trunc(usage.inputTokens) || 0),
+      Math.max(0, Math.trunc(usage.outputTokens) || 0),
+      sessionId,
+    );
+  };
+  /** Index the messages past the watermark; call inside a write transaction. */
+  const indexPending = () => {
+    const from = stmt.ftsWatermark.get() as number;
+    const to = stmt.maxMessageId.get() as number;
+    if (to > from) {
+      stmt.ftsIndex.run(from, to);
+      stmt.ftsSetWatermark.run(FTS_WATERMARK_KEY, to);
+    }
+  };
+  const syncSearchIndex = db.transaction(indexPending);
+  const searchIndexBehind = () => (stmt.maxMessageId.get() as number) > (stmt.ftsWatermark.get() as number);
+  let unindexed = 0;
+
   const get = (id: string) => stmt.get.get(id) as SessionRecord | undefined;
   const findActive = (key: string) => stmt.findActive.get(key) as SessionRecord | undefined;
 
-  const create = (sessionKey: string, source: SessionSource, now: number, model?: string, id = newSessionId(now)) => {
+  const create = (
+    sessionKey: string,
+    source: SessionSource,
+    now: number,
+    model?: string,
+    id = newSessionId(now),
+  ) => {
     stmt.insert.run({
       id,
       sessionKey,
@@ -199,7 +252,11 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
   };
 
   const getOrCreate = db.transaction(
-    (sessionKey: string, source: SessionSource, opts: Parameters<SessionStore["getOrCreate"]>[2] = {}): GetOrCreateResult => {
+    (
+      sessionKey: string,
+      source: SessionSource,
+      opts: Parameters<SessionStore["getOrCreate"]>[2] = {},
+    ): GetOrCreateResult => {
       const now = opts.now ?? clock();
       const active = findActive(sessionKey);
       if (active) {
@@ -216,30 +273,45 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
     },
   );
 
-  const append = db.transaction((sessionId: string, messages: NewMessage[]) => {
-    if (messages.length === 0) return;
-    const fallback = clock();
-    let last = 0;
-    for (const m of messages) {
-      const at = m.createdAt ?? fallback;
-      if (at > last) last = at;
-      stmt.insertMessage.run(
-        sessionId,
-        m.role,
-        m.content,
-        m.toolCalls === undefined ? null : JSON.stringify(m.toolCalls),
-        m.toolCallId ?? null,
-        at,
-      );
-    }
-    // Last, so the one check also covers the messages: an unknown session rolls the whole batch back.
-    if (stmt.appendCount.run(messages.length, last, sessionId).changes === 0) {
-      throw new Error(`append: no session ${sessionId}`);
-    }
-  });
+  const append = db.transaction(
+    (sessionId: string, messages: NewMessage[], usage?: { inputTokens: number; outputTokens: number }) => {
+      const ids: number[] = [];
+      if (usage) addUsage(sessionId, usage);
+      if (messages.length === 0) return ids;
+      const fallback = clock();
+      let last = 0;
+      for (const m of messages) {
+        const at = m.createdAt ?? fallback;
+        if (at > last) last = at;
+        const info = stmt.insertMessage.run(
+          sessionId,
+          m.role,
+          m.content,
+          m.toolCalls === undefined ? null : JSON.stringify(m.toolCalls),
+          m.toolCallId ?? null,
+          at,
+        );
+        ids.push(Number(info.lastInsertRowid));
+      }
+      // Last, so the one check also covers the messages: an unknown session rolls the whole batch back.
+      if (stmt.appendCount.run(messages.length, last, sessionId).changes === 0) {
+        throw new Error(`append: no session ${sessionId}`);
+      }
+      if ((unindexed += messages.length) >= FTS_BATCH) {
+        indexPending();
+        unindexed = 0;
+      }
+      return ids;
+    },
+  );
 
   const ensure = db.transaction(
-    (sessionId: string, sessionKey: string, source: SessionSource, opts: { model?: string; now?: number } = {}) => {
+    (
+      sessionId: string,
+      sessionKey: string,
+      source: SessionSource,
+      opts: { model?: string; now?: number } = {},
+    ) => {
       const existing = get(sessionId);
       const agentId = source.agentId || agentFromKey(sessionKey) || MAIN_AGENT;
       if (existing) {
@@ -263,10 +335,8 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
     end(sessionId, reason, now) {
       stmt.end.run(now ?? clock(), reason, sessionId);
     },
-    append: (sessionId, messages) => append.immediate(sessionId, messages),
-    addUsage(sessionId, usage) {
-      stmt.usage.run(Math.max(0, Math.trunc(usage.inputTokens) || 0), Math.max(0, Math.trunc(usage.outputTokens) || 0), sessionId);
-    },
+    append: (sessionId, messages, opts) => append.immediate(sessionId, messages, opts?.usage),
+    addUsage,
     setTitle(sessionId, title) {
       stmt.title.run(title, sessionId);
     },
@@ -279,7 +349,12 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
     search(query, opts = {}) {
       const match = ftsQuery(query);
       if (!match) return [];
-      return stmt.search.all({ query: match, agentId: opts.agentId ?? null, limit: opts.limit ?? DEFAULT_SEARCH_LIMIT }) as SearchHit[];
+      if (searchIndexBehind()) syncSearchIndex.immediate();
+      return stmt.search.all({
+        query: match,
+        agentId: opts.agentId ?? null,
+        limit: opts.limit ?? DEFAULT_SEARCH_LIMIT,
+      }) as SearchHit[];
     },
     list(opts = {}) {
       return stmt.list.all({
@@ -289,7 +364,12 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
       }) as SessionRecord[];
     },
     close() {
-      if (db.open) db.close();
+      if (!db.open) return;
+      try {
+        // Leave the file fully indexed for whoever opens it next; a busy writer elsewhere will do it instead.
+        if (searchIndexBehind()) syncSearchIndex.immediate();
+      } catch {}
+      db.close();
     },
   };
 }

@@ -80,7 +80,13 @@ export interface LegacySession {
   endReason?: string;
   title?: string;
   inputTokens?: number;
-  messages: Array<{ role: string; content: string | null; timestamp: number; toolCalls?: string; toolName?: string }>;
+  messages: Array<{
+    role: string;
+    content: string | null;
+    timestamp: number;
+    toolCalls?: string;
+    toolName?: string;
+  }>;
 }
 
 /** Write a real `state.db` with the upstream April v6 schema and these rows, the way the Python gateway did (WAL). */
@@ -88,7 +94,8 @@ export function writeLegacyDb(file: string, sessions: LegacySession[]): void {
   const db = new BetterSqlite3(file);
   db.pragma("journal_mode = WAL");
   db.exec(APRIL_V6_SCHEMA);
-  const insertSession = db.prepare(`INSERT INTO sessions (id, source, user_id, model, model_config, system_prompt,
+  const insertSession =
+    db.prepare(`INSERT INTO sessions (id, source, user_id, model, model_config, system_prompt,
     started_at, ended_at, end_reason, message_count, input_tokens, output_tokens, title, billing_provider)
     VALUES (?, ?, ?, ?, '{"temperature":0.7}', 'You are Hermes.', ?, ?, ?, ?, ?, 3, ?, 'openrouter')`);
   const insertMessage = db.prepare(
@@ -108,7 +115,8 @@ export function writeLegacyDb(file: string, sessions: LegacySession[]): void {
         s.inputTokens ?? 0,
         s.title ?? null,
       );
-      for (const m of s.messages) insertMessage.run(s.id, m.role, m.content, m.toolCalls ?? null, m.toolName ?? null, m.timestamp);
+      for (const m of s.messages)
+        insertMessage.run(s.id, m.role, m.content, m.toolCalls ?? null, m.toolName ?? null, m.timestamp);
     }
   })();
   db.close();

@@ -72,7 +72,8 @@ export function randomRoutes(n: number, seed = 1): RouteConfig[] {
     else if (r < 0.94) match = { parent_chat_id: p.chat() };
     else if (r < 0.96) match = { platform: p.platform(), topic_id: p.topic() };
     else if (r < 0.98) match = { user_id_alt: p.alt() };
-    else if (r < 0.999) match = { platform: p.platform(), account: p.account(), chat_id: p.chat(), chat_type: p.chatType() };
+    else if (r < 0.999)
+      match = { platform: p.platform(), account: p.account(), chat_id: p.chat(), chat_type: p.chatType() };
     // A few broad routes, anywhere in the list, as real configs have: they must not win over earlier specific ones.
     else if (r < 0.9995) match = { platform: p.platform(), account: p.account() };
     else match = { platform: [p.platform(), p.platform()], chat_type: p.chatType() };
@@ -87,7 +88,12 @@ export function randomSources(n: number, seed = 2): SessionSource[] {
   const p = pools(rand);
   const maybe = <T>(prob: number, f: () => T): T | undefined => (rand() < prob ? f() : undefined);
   return Array.from({ length: n }, () => {
-    const s: SessionSource = { platform: p.platform(), chatType: p.chatType(), chatId: p.chat(), userId: p.user() };
+    const s: SessionSource = {
+      platform: p.platform(),
+      chatType: p.chatType(),
+      chatId: p.chat(),
+      userId: p.user(),
+    };
     const account = maybe(0.5, p.account);
     if (account) s.account = account;
     const thread = maybe(0.3, p.thread);

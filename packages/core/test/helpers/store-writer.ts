@@ -17,14 +17,22 @@ while (Atomics.load(gate, 0) < 2) Atomics.wait(gate, 0, Atomics.load(gate, 0), 5
 
 const store = openSessionStore(job.file);
 const sharedSource = { platform: "telegram", chatType: "group" as const, chatId: "-100", agentId: "main" };
-const ownSource = { platform: "telegram", chatType: "dm" as const, chatId: String(job.worker), agentId: "main" };
+const ownSource = {
+  platform: "telegram",
+  chatType: "dm" as const,
+  chatId: String(job.worker),
+  agentId: "main",
+};
 const shared: string[] = [];
 let own = "";
 for (let b = 0; b < job.batches; b++) {
   const s = store.getOrCreate("agent:main:telegram:group:-100", sharedSource).session.id;
   if (!shared.includes(s)) shared.push(s);
   own = store.getOrCreate(`agent:main:telegram:dm:${job.worker}`, ownSource).session.id;
-  const batch = Array.from({ length: job.batchSize }, (_, i) => ({ role: "user" as const, content: `w${job.worker} b${b} m${i}` }));
+  const batch = Array.from({ length: job.batchSize }, (_, i) => ({
+    role: "user" as const,
+    content: `w${job.worker} b${b} m${i}`,
+  }));
   store.append(s, batch);
   store.append(own, batch);
 }
