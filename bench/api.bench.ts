@@ -1,5 +1,5 @@
 import { mkdtempSync, rmSync } from "node:fs";
-import { Agent, request } from "node:http";
+import { Agent, request, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -43,8 +43,8 @@ const config = buildConfig(
 const store = openSessionStore(join(home, "state.db"));
 const gateway = createGateway({ config, store, runner: createAgentRunner({ maxRetries: 0 }) });
 const api = createApiServer({ gateway });
-const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
-  const s = serve({ fetch: api.fetch, hostname: "127.0.0.1", port: 0 }, () => resolve(s));
+const server = await new Promise<Server>((resolve) => {
+  const s = serve({ fetch: api.fetch, hostname: "127.0.0.1", port: 0 }, () => resolve(s as Server));
 });
 const sbUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/chat/completions`;
 const stubUrl = `${stub.url}/chat/completions`;
@@ -72,7 +72,11 @@ function post(url: string, body: string, headers: Record<string, string>): Promi
         path: u.pathname,
         method: "POST",
         agent: clientAgent,
-        headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body), ...headers },
+        headers: {
+          "content-type": "application/json",
+          "content-length": Buffer.byteLength(body),
+          ...headers,
+        },
       },
       (res) => {
         res.setEncoding("utf8");
@@ -83,7 +87,8 @@ function post(url: string, body: string, headers: Record<string, string>): Promi
           }
         });
         res.on("end", () => {
-          if (res.statusCode !== 200) return reject(new Error(`${url}: HTTP ${res.statusCode}: ${text.slice(0, 200)}`));
+          if (res.statusCode !== 200)
+            return reject(new Error(`${url}: HTTP ${res.statusCode}: ${text.slice(0, 200)}`));
           const total = performance.now() - t0;
           resolve({ firstToken: Number.isNaN(firstToken) ? total : firstToken, total });
         });
@@ -97,9 +102,17 @@ function post(url: string, body: string, headers: Record<string, string>): Promi
 
 const auth = { authorization: `Bearer ${KEY}` };
 const direct = (i: number, stream: boolean) =>
-  post(stubUrl, JSON.stringify({ model: "stub-model", stream, messages: [{ role: "user", content: `hello ${i}` }] }), {});
+  post(
+    stubUrl,
+    JSON.stringify({ model: "stub-model", stream, messages: [{ role: "user", content: `hello ${i}` }] }),
+    {},
+  );
 const via = (i: number, stream: boolean) =>
-  post(sbUrl, JSON.stringify({ model: "llm", stream, messages: [{ role: "user", content: `hello ${i}` }] }), auth);
+  post(
+    sbUrl,
+    JSON.stringify({ model: "llm", stream, messages: [{ role: "user", content: `hello ${i}` }] }),
+    auth,
+  );
 
 const cpuMicros = (since: NodeJS.CpuUsage) => {
   const c = process.threadCpuUsage(since);
@@ -145,7 +158,8 @@ const plain = await compare(false);
 const streamed = await compare(true);
 const viaCalls = stub.requests.length - before;
 // Every via-Switchboard request must really have reached the stub through the agent.
-if (viaCalls !== 4 * (LATENCY_SAMPLES + LATENCY_WARMUP)) throw new Error(`the stub saw ${viaCalls} requests, expected ${4 * (LATENCY_SAMPLES + LATENCY_WARMUP)}`);
+if (viaCalls !== 4 * (LATENCY_SAMPLES + LATENCY_WARMUP))
+  throw new Error(`the stub saw ${viaCalls} requests, expected ${4 * (LATENCY_SAMPLES + LATENCY_WARMUP)}`);
 
 /** The load generator: plain JS in a worker thread, so it runs on the other core while the server keeps this one. */
 const LOAD_WORKER = `
@@ -243,8 +257,18 @@ rmSync(home, { recursive: true, force: true });
 const ms = (n: number) => n;
 const p99 = (xs: number[]) => percentile(xs, 99);
 const rows: Row[] = [
-  { metric: "direct to stub, JSON, median", value: ms(median(plain.direct)), unit: "ms", note: `p99 ${p99(plain.direct).toFixed(2)} ms (baseline)` },
-  { metric: "via Switchboard, JSON, median", value: ms(median(plain.via)), unit: "ms", note: `p99 ${p99(plain.via).toFixed(2)} ms` },
+  {
+    metric: "direct to stub, JSON, median",
+    value: ms(median(plain.direct)),
+    unit: "ms",
+    note: `p99 ${p99(plain.direct).toFixed(2)} ms (baseline)`,
+  },
+  {
+    metric: "via Switchboard, JSON, median",
+    value: ms(median(plain.via)),
+    unit: "ms",
+    note: `p99 ${p99(plain.via).toFixed(2)} ms`,
+  },
   {
     metric: "added latency, JSON, median",
     value: median(plain.via) - median(plain.direct),
@@ -252,9 +276,24 @@ const rows: Row[] = [
     target: { op: "<=", value: 1.5 },
   },
   { metric: "added latency, JSON, p99", value: p99(plain.via) - p99(plain.direct), unit: "ms" },
-  { metric: "added CPU per call, JSON", value: plain.addedCpuUs / 1000, unit: "ms", note: "this thread's CPU, via minus direct" },
-  { metric: "direct to stub, first token, median", value: median(streamed.direct), unit: "ms", note: `p99 ${p99(streamed.direct).toFixed(2)} ms (baseline)` },
-  { metric: "via Switchboard, first token, median", value: median(streamed.via), unit: "ms", note: `p99 ${p99(streamed.via).toFixed(2)} ms` },
+  {
+    metric: "added CPU per call, JSON",
+    value: plain.addedCpuUs / 1000,
+    unit: "ms",
+    note: "this thread's CPU, via minus direct",
+  },
+  {
+    metric: "direct to stub, first token, median",
+    value: median(streamed.direct),
+    unit: "ms",
+    note: `p99 ${p99(streamed.direct).toFixed(2)} ms (baseline)`,
+  },
+  {
+    metric: "via Switchboard, first token, median",
+    value: median(streamed.via),
+    unit: "ms",
+    note: `p99 ${p99(streamed.via).toFixed(2)} ms`,
+  },
   {
     metric: "added to first token, median",
     value: median(streamed.via) - median(streamed.direct),
@@ -262,7 +301,12 @@ const rows: Row[] = [
     target: { op: "<=", value: 2 },
   },
   { metric: "added to first token, p99", value: p99(streamed.via) - p99(streamed.direct), unit: "ms" },
-  { metric: "added CPU per call, streamed", value: streamed.addedCpuUs / 1000, unit: "ms", note: "this thread's CPU, via minus direct" },
+  {
+    metric: "added CPU per call, streamed",
+    value: streamed.addedCpuUs / 1000,
+    unit: "ms",
+    note: "this thread's CPU, via minus direct",
+  },
   {
     metric: "throughput, echo provider",
     value: load.ok / load.seconds,

@@ -33,14 +33,23 @@ async function throughput(n: number, chats: number, burst: number): Promise<numb
     for (let j = i; j < Math.min(n, i + burst); j++) {
       const chat = `c${seq % chats}`;
       seq++;
-      batch.push(net.inject({ chatType: "dm", chatId: chat, userId: chat, text: `message ${seq}`, messageId: `m${seq}` }));
+      batch.push(
+        net.inject({
+          chatType: "dm",
+          chatId: chat,
+          userId: chat,
+          text: `message ${seq}`,
+          messageId: `m${seq}`,
+        }),
+      );
     }
     await Promise.all(batch);
   }
   await gateway.idle();
   const dt = performance.now() - t0;
   // Distinct chats per burst: every message is its own turn with its own reply.
-  if (net.sent().length - before < n) throw new Error(`replies went missing: ${net.sent().length - before} of ${n}`);
+  if (net.sent().length - before < n)
+    throw new Error(`replies went missing: ${net.sent().length - before} of ${n}`);
   return (n / dt) * 1000;
 }
 
@@ -90,9 +99,25 @@ for (let i = 0; i < 600; i++) {
 }
 const added = median(gw) - median(base);
 const ok = printTable("Dispatch overhead (test adapter → gateway → echo agent → reply)", [
-  { metric: "throughput, batches of 50", value: median(rates), unit: "msg/s", target: { op: ">=", value: 2000 }, note: `3,000 chats, one turn each; runs ${rates.map((r) => Math.round(r)).join(", ")}` },
-  { metric: "throughput, one at a time", value: median(serial), unit: "msg/s", note: `each dispatch awaited before the next; runs ${serial.map((r) => Math.round(r)).join(", ")}` },
-  { metric: "turn via gateway, median", value: median(gw), unit: "ms", note: `p99 ${percentile(gw, 99).toFixed(3)} ms` },
+  {
+    metric: "throughput, batches of 50",
+    value: median(rates),
+    unit: "msg/s",
+    target: { op: ">=", value: 2000 },
+    note: `3,000 chats, one turn each; runs ${rates.map((r) => Math.round(r)).join(", ")}`,
+  },
+  {
+    metric: "throughput, one at a time",
+    value: median(serial),
+    unit: "msg/s",
+    note: `each dispatch awaited before the next; runs ${serial.map((r) => Math.round(r)).join(", ")}`,
+  },
+  {
+    metric: "turn via gateway, median",
+    value: median(gw),
+    unit: "ms",
+    note: `p99 ${percentile(gw, 99).toFixed(3)} ms`,
+  },
   { metric: "runner called directly, median", value: median(base), unit: "ms", note: "baseline, same run" },
   { metric: "added by the gateway, median", value: added, unit: "ms", target: { op: "<=", value: 1 } },
 ]);

@@ -31,8 +31,13 @@ if (child) {
   };
   const platform = { name: "mem", configSchema: platformCommonSchema, create: () => adapter };
   const home = mkdtempSync(join(tmpdir(), "sb-bench-mem-"));
-  const agents = Object.fromEntries(Array.from({ length: n }, (_, i) => [i === 0 ? "main" : `agent${i}`, {}]));
-  const routes = Array.from({ length: n }, (_, i) => ({ match: { platform: "mem", chat_id: `chat${i}` }, agent: i === 0 ? "main" : `agent${i}` }));
+  const agents = Object.fromEntries(
+    Array.from({ length: n }, (_, i) => [i === 0 ? "main" : `agent${i}`, {}]),
+  );
+  const routes = Array.from({ length: n }, (_, i) => ({
+    match: { platform: "mem", chat_id: `chat${i}` },
+    agent: i === 0 ? "main" : `agent${i}`,
+  }));
   const config = buildConfig(
     { agents, routes, platforms: { mem: { allow_all_users: true } } },
     { file: undefined, home, env: {}, platforms: { mem: platform } },
@@ -41,10 +46,18 @@ if (child) {
   const gateway = createGateway({ config, store, runner: createAgentRunner(), adapters: [adapter] });
   await gateway.start();
   for (let i = 0; i < n; i++) {
-    await deliver!({ platform: "mem", account: "default", messageId: `m${i}`, chat: { id: `chat${i}`, type: "group" }, user: { id: "u" }, text: `hello ${i}` });
+    await deliver!({
+      platform: "mem",
+      account: "default",
+      messageId: `m${i}`,
+      chat: { id: `chat${i}`, type: "group" },
+      user: { id: "u" },
+      text: `hello ${i}`,
+    });
   }
   await gateway.idle();
-  if (sent.length !== n || !sent[n - 1]!.startsWith(`[agent${n - 1}]`) && n > 1) throw new Error(`expected ${n} replies from their own agents, got ${sent.length}`);
+  if (sent.length !== n || (!sent[n - 1]!.startsWith(`[agent${n - 1}]`) && n > 1))
+    throw new Error(`expected ${n} replies from their own agents, got ${sent.length}`);
   (globalThis as { gc?: () => void }).gc?.();
   await new Promise((r) => setTimeout(r, 100));
   (globalThis as { gc?: () => void }).gc?.();
@@ -61,11 +74,17 @@ const self = fileURLToPath(import.meta.url);
 // child without the TypeScript source condition so Node's type stripper is not part of the footprint.
 const root = join(dirname(self), "..");
 for (const p of ["packages/core", "packages/agent"]) {
-  const b = spawnSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"], { cwd: join(root, p), encoding: "utf8" });
+  const b = spawnSync(
+    process.execPath,
+    [join(root, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"],
+    { cwd: join(root, p), encoding: "utf8" },
+  );
   if (b.status !== 0) throw new Error(`build of ${p} failed: ${b.stdout}${b.stderr}`);
 }
 const measure = (n: number): number => {
-  const r = spawnSync(process.execPath, ["--expose-gc", "--experimental-strip-types", self, String(n)], { encoding: "utf8" });
+  const r = spawnSync(process.execPath, ["--expose-gc", "--experimental-strip-types", self, String(n)], {
+    encoding: "utf8",
+  });
   if (r.status !== 0) throw new Error(r.stderr);
   return (JSON.parse(r.stdout.trim().split("\n").pop()!) as { rss: number }).rss;
 };
@@ -73,7 +92,18 @@ const sizes = [1, 100, 1000];
 const rss = sizes.map(measure);
 const ok = printTable("Resident memory, each agent having served one turn", [
   { metric: "1 agent", value: rss[0]!, unit: "MB", note: "baseline" },
-  { metric: "100 agents", value: rss[1]!, unit: "MB", note: `+${(rss[1]! - rss[0]!).toFixed(1)} MB over 1 agent` },
-  { metric: "1,000 agents", value: rss[2]!, unit: "MB", target: { op: "<=", value: 150 }, note: `+${(((rss[2]! - rss[0]!) / 999) * 1024).toFixed(0)} KB per agent` },
+  {
+    metric: "100 agents",
+    value: rss[1]!,
+    unit: "MB",
+    note: `+${(rss[1]! - rss[0]!).toFixed(1)} MB over 1 agent`,
+  },
+  {
+    metric: "1,000 agents",
+    value: rss[2]!,
+    unit: "MB",
+    target: { op: "<=", value: 150 },
+    note: `+${(((rss[2]! - rss[0]!) / 999) * 1024).toFixed(0)} KB per agent`,
+  },
 ]);
 process.exit(ok ? 0 : 1);

@@ -6,10 +6,14 @@ import { join, resolve } from "node:path";
 const args = process.argv.slice(2);
 const name = args.find((a) => !a.startsWith("--"));
 const dirFlag = args.indexOf("--dir");
-const root = resolve(dirFlag >= 0 && args[dirFlag + 1] ? args[dirFlag + 1]! : join(import.meta.dirname, "..", "packages"));
+const root = resolve(
+  dirFlag >= 0 && args[dirFlag + 1] ? args[dirFlag + 1]! : join(import.meta.dirname, "..", "packages"),
+);
 
 if (!name || !/^[a-z][a-z0-9]{1,30}$/.test(name)) {
-  process.stderr.write("usage: pnpm gen:adapter <name>   (lowercase letters and digits, e.g. `mattermost`)\n");
+  process.stderr.write(
+    "usage: pnpm gen:adapter <name>   (lowercase letters and digits, e.g. `mattermost`)\n",
+  );
   process.exit(2);
 }
 const Name = name[0]!.toUpperCase() + name.slice(1);
@@ -28,9 +32,19 @@ const files: Record<string, string> = {
       type: "module",
       license: "MIT",
       engines: { node: ">=22" },
-      exports: { ".": { "@switchboard/source": "./src/index.ts", types: "./dist/index.d.ts", default: "./dist/index.js" } },
+      exports: {
+        ".": {
+          "@switchboard/source": "./src/index.ts",
+          types: "./dist/index.d.ts",
+          default: "./dist/index.js",
+        },
+      },
       files: ["dist", "README.md"],
-      scripts: { build: "tsc -p tsconfig.build.json", test: "vitest run", typecheck: "tsc -p ../../tsconfig.json --noEmit" },
+      scripts: {
+        build: "tsc -p tsconfig.build.json",
+        test: "vitest run",
+        typecheck: "tsc -p ../../tsconfig.json --noEmit",
+      },
       dependencies: { "@switchboard/core": "workspace:*", zod: "^4.6.7" },
       devDependencies: { "@switchboard/testing": "workspace:*" },
     },
@@ -38,7 +52,12 @@ const files: Record<string, string> = {
     2,
   )}\n`,
   "tsconfig.build.json": `${JSON.stringify(
-    { extends: "../../tsconfig.base.json", compilerOptions: { outDir: "dist", rootDir: "src", customConditions: [] }, include: ["src"], exclude: ["src/**/*.test.ts"] },
+    {
+      extends: "../../tsconfig.base.json",
+      compilerOptions: { outDir: "dist", rootDir: "src", customConditions: [] },
+      include: ["src"],
+      exclude: ["src/**/*.test.ts"],
+    },
     null,
     2,
   )}\n`,

@@ -2,9 +2,9 @@
 import { resolve } from "node:path";
 import {
   ConfigError,
-  type GatewayConfig,
   createRouter,
   defaultRootHome,
+  type GatewayConfig,
   openSessionStore,
   type SessionSource,
 } from "@switchboard/core";
@@ -61,7 +61,9 @@ function fail(err: unknown): never {
 
 const program = new Command()
   .name("switchboard")
-  .description("One gateway, many agents: route Telegram, Discord, Slack, Matrix, Feishu, WeCom and OpenAI API traffic to isolated agents.")
+  .description(
+    "One gateway, many agents: route Telegram, Discord, Slack, Matrix, Feishu, WeCom and OpenAI API traffic to isolated agents.",
+  )
   .version(VERSION)
   .option("--home <dir>", "the root home (default $SWITCHBOARD_HOME or ~/.switchboard)")
   .option("--config <file>", "the config file (default <home>/config.yaml)")
@@ -119,7 +121,9 @@ program
     const home = homeOf(globals(cmd));
     try {
       const files = initHome(home);
-      process.stdout.write(`${files.map((f) => `created ${f}`).join("\n")}\nnext: switchboard config check --home ${home}\n`);
+      process.stdout.write(
+        `${files.map((f) => `created ${f}`).join("\n")}\nnext: switchboard config check --home ${home}\n`,
+      );
     } catch (err) {
       fail(err);
     }
@@ -150,7 +154,11 @@ config
         `${c.green("ok")}: ${summary.file}`,
         `agents:    ${summary.agents.join(", ")}`,
         `routes:    ${summary.routes}`,
-        `platforms: ${Object.entries(summary.platforms).map(([p, a]) => `${p} (${a.join(", ")})`).join(", ") || "none"}`,
+        `platforms: ${
+          Object.entries(summary.platforms)
+            .map(([p, a]) => `${p} (${a.join(", ")})`)
+            .join(", ") || "none"
+        }`,
         `api:       ${summary.api_server}`,
         ...summary.warnings.map((w) => `${c.yellow("warning")}: ${w}`),
       ].join("\n") + "\n",
@@ -172,7 +180,12 @@ agent
       home: a.home,
     }));
     if (opts.json) return printJson(rows);
-    process.stdout.write(`${table(["AGENT", "MODEL", "ROUTES", "EXPOSED", "HOME"], rows.map((r) => [r.id, r.model, r.routes, r.exposed ? "yes" : "no", r.home]))}\n`);
+    process.stdout.write(
+      `${table(
+        ["AGENT", "MODEL", "ROUTES", "EXPOSED", "HOME"],
+        rows.map((r) => [r.id, r.model, r.routes, r.exposed ? "yes" : "no", r.home]),
+      )}\n`,
+    );
   });
 agent
   .command("show <id>")
@@ -187,7 +200,12 @@ agent
       name: a.name,
       home: a.home,
       model: a.model,
-      provider: { name: a.provider.name, kind: a.provider.kind, base_url: a.provider.baseUrl, api_key_env: a.provider.apiKeyEnv },
+      provider: {
+        name: a.provider.name,
+        kind: a.provider.kind,
+        base_url: a.provider.baseUrl,
+        api_key_env: a.provider.apiKeyEnv,
+      },
       toolsets: a.toolsets,
       expose: a.expose,
       secrets: a.secrets,
@@ -195,7 +213,10 @@ agent
     };
     if (opts.json) return printJson(info);
     process.stdout.write(
-      `${table(["KEY", "VALUE"], Object.entries(info).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]))}\n`,
+      `${table(
+        ["KEY", "VALUE"],
+        Object.entries(info).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]),
+      )}\n`,
     );
   });
 agent
@@ -208,7 +229,9 @@ agent
     const cfg = await loadOrExit(opts);
     try {
       const home = addAgent(configFile(opts), cfg, id, o);
-      process.stdout.write(`added agent ${id} (home ${home}); a running gateway picks it up without restart\n`);
+      process.stdout.write(
+        `added agent ${id} (home ${home}); a running gateway picks it up without restart\n`,
+      );
     } catch (err) {
       fail(err);
     }
@@ -269,7 +292,8 @@ route
     const cfg = await loadOrExit(opts);
     const source: SessionSource = {
       platform: o.platform!,
-      chatType: (o.chatType as SessionSource["chatType"]) ?? (o.threadId ? "thread" : o.chatId ? "group" : "dm"),
+      chatType:
+        (o.chatType as SessionSource["chatType"]) ?? (o.threadId ? "thread" : o.chatId ? "group" : "dm"),
       ...(o.account ? { account: o.account } : {}),
       ...(o.chatId ? { chatId: o.chatId } : {}),
       ...(o.threadId ? { threadId: o.threadId } : {}),
@@ -278,7 +302,11 @@ route
       ...(o.userId ? { userId: o.userId } : {}),
       ...(o.guildId ? { guildId: o.guildId } : {}),
     };
-    const router = createRouter({ routes: cfg.routes, default_agent: cfg.default_agent, agents: cfg.registry.ids() });
+    const router = createRouter({
+      routes: cfg.routes,
+      default_agent: cfg.default_agent,
+      agents: cfg.registry.ids(),
+    });
     const r = router.match(source);
     const rule = r.by === "route" ? `routes[${r.route}]` : `default_agent (${cfg.default_agent})`;
     if (opts.json) return printJson({ agent: r.agentId, by: r.by, route: r.route ?? null, rule });
@@ -329,7 +357,9 @@ sessions
     if (!out.session) fail(new Error(`no session "${id}"`));
     if (opts.json) return printJson(out);
     const c = colors();
-    process.stdout.write(`${c.bold(out.session.id)} agent=${out.session.agentId} key=${out.session.sessionKey}\n`);
+    process.stdout.write(
+      `${c.bold(out.session.id)} agent=${out.session.agentId} key=${out.session.sessionKey}\n`,
+    );
     for (const m of out.messages) process.stdout.write(`${c.cyan(m.role.padEnd(9))} ${m.content}\n`);
   });
 sessions
@@ -339,9 +369,16 @@ sessions
   .action(async (text: string, o: { agent?: string }, cmd: Command) => {
     const opts = globals(cmd);
     const cfg = await loadOrExit(opts);
-    const hits = withStore(cfg, (s) => s.search(text, { ...(o.agent ? { agentId: o.agent } : {}), limit: 50 }));
+    const hits = withStore(cfg, (s) =>
+      s.search(text, { ...(o.agent ? { agentId: o.agent } : {}), limit: 50 }),
+    );
     if (opts.json) return printJson(hits);
-    process.stdout.write(`${table(["SESSION", "AGENT", "ROLE", "MATCH"], hits.map((h) => [h.sessionId, h.agentId, h.role, h.snippet]))}\n`);
+    process.stdout.write(
+      `${table(
+        ["SESSION", "AGENT", "ROLE", "MATCH"],
+        hits.map((h) => [h.sessionId, h.agentId, h.role, h.snippet]),
+      )}\n`,
+    );
   });
 
 registerCronCommands(program, { loadOrExit, globals, fail });

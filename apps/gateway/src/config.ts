@@ -1,4 +1,4 @@
-import { type GatewayConfig, loadConfig, type LoadConfigOptions } from "@switchboard/core";
+import { type GatewayConfig, type LoadConfigOptions, loadConfig } from "@switchboard/core";
 import { configuredPlatforms, loadPlatformDefinitions } from "./platforms.ts";
 
 /**

@@ -20,7 +20,11 @@ export interface CliHelpers {
 }
 
 function managerFor(cfg: GatewayConfig): CronManager {
-  const router = createRouter({ routes: cfg.routes, default_agent: cfg.default_agent, agents: cfg.registry.ids() });
+  const router = createRouter({
+    routes: cfg.routes,
+    default_agent: cfg.default_agent,
+    agents: cfg.registry.ids(),
+  });
   return new CronManager({ config: () => cfg, router: () => router });
 }
 
@@ -69,24 +73,37 @@ export function registerCronCommands(program: Command, h: CliHelpers): void {
     .option("--name <name>")
     .option("--repeat <n>", "stop after n runs")
     .option("--json")
-    .action(async (o: { agent: string; schedule: string; prompt: string; deliver: string; timezone?: string; name?: string; repeat?: string }, cmd: Command) => {
-      const opts = h.globals(cmd);
-      const cfg = await h.loadOrExit(opts);
-      try {
-        const job = await managerFor(cfg).create(o.agent, {
-          schedule: o.schedule,
-          prompt: o.prompt,
-          deliver: o.deliver,
-          ...(o.timezone ? { timezone: o.timezone } : {}),
-          ...(o.name ? { name: o.name } : {}),
-          ...(o.repeat ? { repeat: Number(o.repeat) } : {}),
-        });
-        if (opts.json) return printJson({ agent: o.agent, ...job });
-        process.stdout.write(`added cron job ${job.id} for ${o.agent}: next run ${when(job.nextRunAt)}\n`);
-      } catch (err) {
-        h.fail(err);
-      }
-    });
+    .action(
+      async (
+        o: {
+          agent: string;
+          schedule: string;
+          prompt: string;
+          deliver: string;
+          timezone?: string;
+          name?: string;
+          repeat?: string;
+        },
+        cmd: Command,
+      ) => {
+        const opts = h.globals(cmd);
+        const cfg = await h.loadOrExit(opts);
+        try {
+          const job = await managerFor(cfg).create(o.agent, {
+            schedule: o.schedule,
+            prompt: o.prompt,
+            deliver: o.deliver,
+            ...(o.timezone ? { timezone: o.timezone } : {}),
+            ...(o.name ? { name: o.name } : {}),
+            ...(o.repeat ? { repeat: Number(o.repeat) } : {}),
+          });
+          if (opts.json) return printJson({ agent: o.agent, ...job });
+          process.stdout.write(`added cron job ${job.id} for ${o.agent}: next run ${when(job.nextRunAt)}\n`);
+        } catch (err) {
+          h.fail(err);
+        }
+      },
+    );
 
   const byId = (verb: string, fn: (m: CronManager, agentId: string, id: string) => Promise<string>) =>
     cron.command(`${verb} <id>`).action(async (id: string, _o, cmd: Command) => {
@@ -96,8 +113,13 @@ export function registerCronCommands(program: Command, h: CliHelpers): void {
       if (!found) h.fail(new Error(`no cron job "${id}": see switchboard cron list`));
       process.stdout.write(`${await fn(m, found.agentId, id)}\n`);
     });
-  byId("remove", async (m, a, id) => ((await m.remove(a, id)) ? `removed ${id} (agent ${a})` : `no job ${id}`));
-  byId("pause", async (m, a, id) => (await m.setEnabled(a, id, false), `paused ${id} (agent ${a})`));
+  byId("remove", async (m, a, id) =>
+    (await m.remove(a, id)) ? `removed ${id} (agent ${a})` : `no job ${id}`,
+  );
+  byId("pause", async (m, a, id) => {
+    await m.setEnabled(a, id, false);
+    return `paused ${id} (agent ${a})`;
+  });
   byId("resume", async (m, a, id) => {
     const j = await m.setEnabled(a, id, true);
     return `resumed ${id} (agent ${a}): next run ${when(j?.nextRunAt ?? null)}`;

@@ -1,7 +1,7 @@
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, renameSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { AGENT_ID_PATTERN, type GatewayConfig, resolveAgentHome } from "@switchboard/core";
-import { isMap, isSeq, parseDocument, type Document, YAMLMap } from "yaml";
+import { type Document, isMap, isSeq, parseDocument, YAMLMap } from "yaml";
 
 /** Load config.yaml as a YAML Document, so edits keep the user's comments and formatting. */
 export function readDocument(file: string): Document {
@@ -26,9 +26,16 @@ export interface AddAgentOptions {
 }
 
 /** Add `agents.<id>` to the document and create its home (optionally cloning another agent's SOUL, memory and skills). */
-export function addAgent(file: string, config: GatewayConfig, id: string, options: AddAgentOptions = {}): string {
+export function addAgent(
+  file: string,
+  config: GatewayConfig,
+  id: string,
+  options: AddAgentOptions = {},
+): string {
   if (!AGENT_ID_PATTERN.test(id)) {
-    throw new Error(`invalid agent id "${id}": use lowercase letters, digits, '_' or '-', starting with a letter or digit`);
+    throw new Error(
+      `invalid agent id "${id}": use lowercase letters, digits, '_' or '-', starting with a letter or digit`,
+    );
   }
   if (config.registry.has(id) && id !== "main") throw new Error(`agent "${id}" already exists`);
   const doc = readDocument(file);
@@ -70,7 +77,12 @@ export function routesTo(config: GatewayConfig, id: string): number[] {
 }
 
 /** Remove `agents.<id>` (and, with `force`, the routes pointing at it). */
-export function removeAgent(file: string, config: GatewayConfig, id: string, options: { force?: boolean; purge?: boolean } = {}): number[] {
+export function removeAgent(
+  file: string,
+  config: GatewayConfig,
+  id: string,
+  options: { force?: boolean; purge?: boolean } = {},
+): number[] {
   if (id === "main") throw new Error("the main agent cannot be removed");
   if (!config.registry.has(id)) throw new Error(`no agent "${id}"`);
   const pointing = routesTo(config, id);

@@ -2,7 +2,18 @@ import type { Logger } from "@switchboard/core";
 import { pino } from "pino";
 import pretty from "pino-pretty";
 
-const REDACT = ["token", "*.token", "key", "*.key", "api_key", "*.api_key", "secret", "*.secret", "authorization", "*.authorization"];
+const REDACT = [
+  "token",
+  "*.token",
+  "key",
+  "*.key",
+  "api_key",
+  "*.api_key",
+  "secret",
+  "*.secret",
+  "authorization",
+  "*.authorization",
+];
 
 /** pino: JSON lines by default, pretty and coloured on a TTY (or with `pretty: true`). Secrets are redacted. */
 export function createAppLogger(options: { level?: string; pretty?: boolean } = {}): Logger {

@@ -1,5 +1,4 @@
-import { type FSWatcher, watch } from "node:fs";
-import { mkdirSync } from "node:fs";
+import { type FSWatcher, mkdirSync, watch } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { isAbsolute, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -17,8 +16,8 @@ import {
   openSessionStore,
   type PlatformAdapter,
   type Plugin,
-  setRootAgent,
   type SessionStore,
+  setRootAgent,
 } from "@switchboard/core";
 import { loadGatewayConfig } from "./config.ts";
 import { configuredPlatforms, loadPlatformDefinitions } from "./platforms.ts";
@@ -51,7 +50,8 @@ type Server = import("node:http").Server;
 async function loadPlugins(config: GatewayConfig, logger: Logger): Promise<Plugin[]> {
   const plugins: Plugin[] = [];
   for (const spec of config.plugins) {
-    const target = spec.startsWith(".") || isAbsolute(spec) ? pathToFileURL(resolve(config.home, spec)).href : spec;
+    const target =
+      spec.startsWith(".") || isAbsolute(spec) ? pathToFileURL(resolve(config.home, spec)).href : spec;
     const mod = (await import(target)) as { plugin?: Plugin; default?: Plugin };
     const plugin = mod.plugin ?? mod.default;
     if (!plugin?.name || typeof plugin.hooks !== "object") {
@@ -78,7 +78,8 @@ async function createAdapters(config: GatewayConfig): Promise<PlatformAdapter[]>
 function accountFingerprints(config: GatewayConfig): Map<string, string> {
   const out = new Map<string, string>();
   for (const name of configuredPlatforms(config.platforms)) {
-    for (const [account, cfg] of config.platformAccounts.get(name) ?? []) out.set(`${name}/${account}`, JSON.stringify(cfg));
+    for (const [account, cfg] of config.platformAccounts.get(name) ?? [])
+      out.set(`${name}/${account}`, JSON.stringify(cfg));
   }
   return out;
 }
@@ -92,7 +93,8 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     ...(options.env ? { env: options.env } : {}),
   };
   let config = await loadGatewayConfig(loadOptions);
-  if ("level" in logger && !process.env.SWITCHBOARD_LOG_LEVEL) (logger as { level: string }).level = config.log_level;
+  if ("level" in logger && !process.env.SWITCHBOARD_LOG_LEVEL)
+    (logger as { level: string }).level = config.log_level;
   for (const w of config.warnings) logger.warn(w);
   const plugins = await loadPlugins(config, logger);
   const adapters = await createAdapters(config);
@@ -130,7 +132,14 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     if (platformResponse) return platformResponse;
     if (api) return api.fetch(request);
     return Response.json(
-      { error: { message: "the API server is disabled (api_server.enabled: false)", type: "invalid_request_error", param: null, code: "not_found" } },
+      {
+        error: {
+          message: "the API server is disabled (api_server.enabled: false)",
+          type: "invalid_request_error",
+          param: null,
+          code: "not_found",
+        },
+      },
       { status: 404 },
     );
   };
@@ -142,7 +151,9 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       s.once("error", (err: NodeJS.ErrnoException) => {
         reject(
           err.code === "EADDRINUSE"
-            ? new Error(`port ${port} on ${host} is in use: stop the other process or set api_server.port`, { cause: err })
+            ? new Error(`port ${port} on ${host} is in use: stop the other process or set api_server.port`, {
+                cause: err,
+              })
             : err,
         );
       });
@@ -176,7 +187,10 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
         next = await loadGatewayConfig(loadOptions);
       } catch (err) {
         if (err instanceof ConfigError) {
-          logger.error({ issues: err.issues }, `config reload rejected; still running on the previous config:\n${err.message}`);
+          logger.error(
+            { issues: err.issues },
+            `config reload rejected; still running on the previous config:\n${err.message}`,
+          );
         } else logger.error({ err }, "config reload failed; still running on the previous config");
         return false;
       }
@@ -189,21 +203,32 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
         if (after.get(key) !== fp) {
           const [platform, account] = key.split("/") as [string, string];
           await gateway.removeAdapter(platform, account);
-          logger.info({ platform, account }, `${platform} account "${account}" disconnected (config changed)`);
+          logger.info(
+            { platform, account },
+            `${platform} account "${account}" disconnected (config changed)`,
+          );
         }
       }
       for (const [key, fp] of after) {
         if (before.get(key) !== fp) {
           const [platform, account] = key.split("/") as [string, string];
-          await gateway.addAdapter(defs[platform]!.create(next.platformAccounts.get(platform)!.get(account), { account }));
+          await gateway.addAdapter(
+            defs[platform]!.create(next.platformAccounts.get(platform)!.get(account), { account }),
+          );
         }
       }
       for (const w of next.warnings) logger.warn(w);
-      if (next.api_server.port !== config.api_server.port || next.api_server.host !== config.api_server.host) {
+      if (
+        next.api_server.port !== config.api_server.port ||
+        next.api_server.host !== config.api_server.host
+      ) {
         logger.warn("api_server.host/port changes take effect on restart");
       }
       config = next;
-      logger.info({ agents: next.registry.ids() }, `config reloaded: ${next.registry.size} agents, ${next.routes.length} routes`);
+      logger.info(
+        { agents: next.registry.ids() },
+        `config reloaded: ${next.registry.size} agents, ${next.routes.length} routes`,
+      );
       return true;
     });
     return reloading;
@@ -239,7 +264,10 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       const closed = server ? new Promise<void>((r) => server!.close(() => r())) : Promise.resolve();
       await gateway.stop({ timeoutMs });
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([closed, new Promise<void>((r) => (timer = setTimeout(r, Math.max(0, deadline - Date.now()))))]);
+      await Promise.race([
+        closed,
+        new Promise<void>((r) => (timer = setTimeout(r, Math.max(0, deadline - Date.now())))),
+      ]);
       clearTimeout(timer);
       api?.close?.();
       server?.closeAllConnections();

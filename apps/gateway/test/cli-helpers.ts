@@ -24,7 +24,10 @@ export interface RunningCli {
   child: ChildProcess;
   lines: Array<Record<string, unknown>>;
   /** Resolve with the first log line matching `predicate` (past or future). */
-  waitForLog(predicate: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  waitForLog(
+    predicate: (line: Record<string, unknown>) => boolean,
+    timeoutMs?: number,
+  ): Promise<Record<string, unknown>>;
   exited: Promise<number | null>;
   kill(signal?: NodeJS.Signals): void;
 }
@@ -36,7 +39,10 @@ export function startCli(args: string[], env: Record<string, string> = {}): Runn
     stdio: ["ignore", "pipe", "pipe"],
   });
   const lines: Array<Record<string, unknown>> = [];
-  const waiters: Array<{ p: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }> = [];
+  const waiters: Array<{
+    p: (l: Record<string, unknown>) => boolean;
+    resolve: (l: Record<string, unknown>) => void;
+  }> = [];
   let buf = "";
   let stderr = "";
   child.stdout!.setEncoding("utf8");
@@ -75,7 +81,12 @@ export function startCli(args: string[], env: Record<string, string> = {}): Runn
       if (hit) return Promise.resolve(hit);
       return new Promise((resolve, reject) => {
         const t = setTimeout(
-          () => reject(new Error(`log line not seen in ${timeoutMs} ms; stderr: ${stderr.slice(-2000)}; last lines: ${JSON.stringify(lines.slice(-5))}`)),
+          () =>
+            reject(
+              new Error(
+                `log line not seen in ${timeoutMs} ms; stderr: ${stderr.slice(-2000)}; last lines: ${JSON.stringify(lines.slice(-5))}`,
+              ),
+            ),
           timeoutMs,
         );
         waiters.push({
@@ -87,7 +98,9 @@ export function startCli(args: string[], env: Record<string, string> = {}): Runn
         });
         void exited.then((code) => {
           clearTimeout(t);
-          reject(new Error(`switchboard exited with ${code} before the log line; stderr: ${stderr.slice(-2000)}`));
+          reject(
+            new Error(`switchboard exited with ${code} before the log line; stderr: ${stderr.slice(-2000)}`),
+          );
         });
       });
     },

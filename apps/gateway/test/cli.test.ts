@@ -40,7 +40,10 @@ describe("the switchboard CLI, end to end in a temp home", () => {
     expect(ok.status, ok.stderr).toBe(0);
     expect(ok.stdout).toContain("agents:    main");
     const bad = mkdtempSync(join(tmpdir(), "sb-bad-"));
-    writeFileSync(join(bad, "config.yaml"), "routes:\n  - match: { platform: telegram, chat_idd: '1' }\n    agent: nobody\n");
+    writeFileSync(
+      join(bad, "config.yaml"),
+      "routes:\n  - match: { platform: telegram, chat_idd: '1' }\n    agent: nobody\n",
+    );
     const r = cli(["config", "check", "--home", bad]);
     expect(r.status).toBe(2);
     expect(r.stderr).toContain("routes[0].match.chat_idd");
@@ -52,11 +55,16 @@ describe("the switchboard CLI, end to end in a temp home", () => {
     setPort0();
     gw = startCli(["run", "--home", home]);
     running.push(gw);
-    const line = await gw.waitForLog((l) => typeof l.url === "string" && String(l.msg).startsWith("listening"));
+    const line = await gw.waitForLog(
+      (l) => typeof l.url === "string" && String(l.msg).startsWith("listening"),
+    );
     url = String(line.url);
     await gw.waitForLog((l) => l.agent === "main" && String(l.msg).includes("ready"));
     const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: "unused" });
-    const r = await client.chat.completions.create({ model: "main", messages: [{ role: "user", content: "hello there" }] });
+    const r = await client.chat.completions.create({
+      model: "main",
+      messages: [{ role: "user", content: "hello there" }],
+    });
     expect(r.choices[0]!.message.content).toBe("[main] hello there");
   });
 
@@ -64,9 +72,14 @@ describe("the switchboard CLI, end to end in a temp home", () => {
     const add = cli(["agent", "add", "ops", "--home", home]);
     expect(add.status, add.stderr).toBe(0);
     expect(readFileSync(join(home, "config.yaml"), "utf8")).toContain("# Switchboard configuration");
-    await gw.waitForLog((l) => String(l.msg).startsWith("config reloaded") && JSON.stringify(l.agents).includes("ops"));
+    await gw.waitForLog(
+      (l) => String(l.msg).startsWith("config reloaded") && JSON.stringify(l.agents).includes("ops"),
+    );
     const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: "unused" });
-    const r = await client.chat.completions.create({ model: "ops", messages: [{ role: "user", content: "status?" }] });
+    const r = await client.chat.completions.create({
+      model: "ops",
+      messages: [{ role: "user", content: "status?" }],
+    });
     expect(r.choices[0]!.message.content).toBe("[ops] status?");
   });
 
@@ -74,9 +87,14 @@ describe("the switchboard CLI, end to end in a temp home", () => {
     const file = join(home, "config.yaml");
     const good = readFileSync(file, "utf8");
     writeFileSync(file, `${good}\nroutes_typo: []\n`);
-    await gw.waitForLog((l) => String(l.msg).startsWith("config reload rejected") && String(l.msg).includes("routes_typo"));
+    await gw.waitForLog(
+      (l) => String(l.msg).startsWith("config reload rejected") && String(l.msg).includes("routes_typo"),
+    );
     const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: "unused" });
-    const r = await client.chat.completions.create({ model: "ops", messages: [{ role: "user", content: "still here" }] });
+    const r = await client.chat.completions.create({
+      model: "ops",
+      messages: [{ role: "user", content: "still here" }],
+    });
     expect(r.choices[0]!.message.content).toBe("[ops] still here");
     writeFileSync(file, good);
   });
@@ -85,9 +103,23 @@ describe("the switchboard CLI, end to end in a temp home", () => {
     const file = join(home, "config.yaml");
     writeFileSync(
       file,
-      readFileSync(file, "utf8").replace("routes: []", 'routes:\n  - match: { platform: telegram, chat_id: "-100" }\n    agent: ops'),
+      readFileSync(file, "utf8").replace(
+        "routes: []",
+        'routes:\n  - match: { platform: telegram, chat_id: "-100" }\n    agent: ops',
+      ),
     );
-    const r = cli(["route", "test", "--home", home, "--platform", "telegram", "--chat-id", "-100", "--user-id", "7"]);
+    const r = cli([
+      "route",
+      "test",
+      "--home",
+      home,
+      "--platform",
+      "telegram",
+      "--chat-id",
+      "-100",
+      "--user-id",
+      "7",
+    ]);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain("agent: ops");
     expect(r.stdout).toContain("routes[0]");
@@ -97,7 +129,10 @@ describe("the switchboard CLI, end to end in a temp home", () => {
 
   it("SIGTERM drains a slow turn and exits 0", async () => {
     const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: "unused", maxRetries: 0 });
-    const slow = client.chat.completions.create({ model: "main", messages: [{ role: "user", content: "[[sleep:1500]] slow one" }] });
+    const slow = client.chat.completions.create({
+      model: "main",
+      messages: [{ role: "user", content: "[[sleep:1500]] slow one" }],
+    });
     await new Promise((r) => setTimeout(r, 300));
     gw.kill("SIGTERM");
     const reply = await slow;

@@ -10,12 +10,20 @@ describe("docs", () => {
     const text = readFileSync(join(DOCS, "configuration.md"), "utf8");
     const keys = Object.keys(configSchema.shape);
     expect(keys.length).toBeGreaterThan(10);
-    for (const key of keys) expect(text, `docs/configuration.md lacks a "### \`${key}\`" section`).toContain(`### \`${key}\``);
+    for (const key of keys)
+      expect(text, `docs/configuration.md lacks a "### \`${key}\`" section`).toContain(`### \`${key}\``);
   });
 
   it("documents the packages and the path of a message in docs/architecture.md", () => {
     const text = readFileSync(join(DOCS, "architecture.md"), "utf8");
-    for (const p of ["packages/core", "packages/agent", "packages/api-server", "apps/gateway", "The path of a message", "The agent scope"]) {
+    for (const p of [
+      "packages/core",
+      "packages/agent",
+      "packages/api-server",
+      "apps/gateway",
+      "The path of a message",
+      "The agent scope",
+    ]) {
       expect(text).toContain(p);
     }
   });

@@ -11,7 +11,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
  * tarballs, install them outside the workspace, and run the CLI from there against a fake Bot API.
  */
 const ROOT = join(import.meta.dirname, "..", "..", "..");
-const PACKAGES = ["packages/core", "packages/agent", "packages/api-server", "packages/adapter-telegram", "apps/gateway"];
+const PACKAGES = [
+  "packages/core",
+  "packages/agent",
+  "packages/api-server",
+  "packages/adapter-telegram",
+  "apps/gateway",
+];
 const TOKEN = "123456:PACKEDTEST";
 const work = mkdtempSync(join(tmpdir(), "sb-packed-"));
 const app = join(work, "app");
@@ -47,16 +53,25 @@ beforeAll(async () => {
         res.writeHead(401, { "content-type": "application/json" });
         return res.end(JSON.stringify({ ok: false, error_code: 401, description: "Unauthorized" }));
       }
-      if (method === "getMe") return ok({ id: 123456, is_bot: true, first_name: "Packed", username: "packed_bot" });
+      if (method === "getMe")
+        return ok({ id: 123456, is_bot: true, first_name: "Packed", username: "packed_bot" });
       if (method === "getUpdates") {
         const offset = Number(params.offset ?? 0);
         const pending = updates.filter((u) => (u as { update_id: number }).update_id >= offset);
         if (pending.length) return ok(pending);
-        return setTimeout(() => ok(updates.filter((u) => (u as { update_id: number }).update_id >= offset)), 200);
+        return setTimeout(
+          () => ok(updates.filter((u) => (u as { update_id: number }).update_id >= offset)),
+          200,
+        );
       }
       if (method === "sendMessage") {
         sent.push(params as unknown as Sent);
-        return ok({ message_id: sent.length, date: 0, chat: { id: params.chat_id, type: "private" }, text: params.text });
+        return ok({
+          message_id: sent.length,
+          date: 0,
+          chat: { id: params.chat_id, type: "private" },
+          text: params.text,
+        });
       }
       return ok(true);
     });
@@ -72,8 +87,16 @@ beforeAll(async () => {
     sh("pnpm", ["pack", "--pack-destination", tarballs], join(ROOT, p));
   }
   mkdirSync(app);
-  const deps = Object.fromEntries(readdirSync(tarballs).map((f) => [f.replace(/-0\.1\.0\.tgz$/, "").replace(/^switchboard-/, "@switchboard/"), `file:${join(tarballs, f)}`]));
-  writeFileSync(join(app, "package.json"), JSON.stringify({ name: "packed-app", private: true, type: "module", dependencies: deps }, null, 2));
+  const deps = Object.fromEntries(
+    readdirSync(tarballs).map((f) => [
+      f.replace(/-0\.1\.0\.tgz$/, "").replace(/^switchboard-/, "@switchboard/"),
+      `file:${join(tarballs, f)}`,
+    ]),
+  );
+  writeFileSync(
+    join(app, "package.json"),
+    JSON.stringify({ name: "packed-app", private: true, type: "module", dependencies: deps }, null, 2),
+  );
   sh("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error"], app, 400_000);
   mkdirSync(home);
 }, 600_000);
@@ -90,7 +113,13 @@ describe("a packed install with only the Telegram adapter", () => {
   it("contains no other platform SDK", () => {
     const nm = join(app, "node_modules");
     expect(existsSync(join(nm, "grammy"))).toBe(true);
-    for (const other of ["discord.js", "@slack/bolt", "matrix-js-sdk", "@larksuiteoapi/node-sdk", "@switchboard/adapter-discord"]) {
+    for (const other of [
+      "discord.js",
+      "@slack/bolt",
+      "matrix-js-sdk",
+      "@larksuiteoapi/node-sdk",
+      "@switchboard/adapter-discord",
+    ]) {
       expect(existsSync(join(nm, other)), other).toBe(false);
     }
   });
@@ -100,11 +129,17 @@ describe("a packed install with only the Telegram adapter", () => {
       join(home, "config.yaml"),
       `api_server: { port: 0 }\nplatforms:\n  telegram:\n    token: "${TOKEN}"\n    api_url: ${fakeUrl}\n    poll_timeout_s: 0\n    allow_all_users: true\n`,
     );
-    const check = spawnSync(bin(), ["config", "check", "--home", home], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
+    const check = spawnSync(bin(), ["config", "check", "--home", home], {
+      encoding: "utf8",
+      env: { ...process.env, NO_COLOR: "1" },
+    });
     expect(check.status, check.stderr).toBe(0);
     expect(check.stdout).toContain("telegram (default)");
 
-    const child = spawn(bin(), ["run", "--home", home], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } });
+    const child = spawn(bin(), ["run", "--home", home], {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, NO_COLOR: "1" },
+    });
     let out = "";
     child.stdout.on("data", (c: Buffer) => (out += c.toString()));
     child.stderr.on("data", (c: Buffer) => (out += c.toString()));
@@ -114,7 +149,13 @@ describe("a packed install with only the Telegram adapter", () => {
       expect(out).toContain('telegram account \\"default\\" connected');
       updates.push({
         update_id: 1,
-        message: { message_id: 10, date: 0, chat: { id: 42, type: "private" }, from: { id: 42, is_bot: false, first_name: "Ada" }, text: "hello packed" },
+        message: {
+          message_id: 10,
+          date: 0,
+          chat: { id: 42, type: "private" },
+          from: { id: 42, is_bot: false, first_name: "Ada" },
+          text: "hello packed",
+        },
       });
       while (!sent.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       expect(sent[0]).toMatchObject({ chat_id: 42, text: "[main] hello packed" });
@@ -128,7 +169,10 @@ describe("a packed install with only the Telegram adapter", () => {
     const discordHome = join(work, "discord-home");
     mkdirSync(discordHome);
     writeFileSync(join(discordHome, "config.yaml"), 'platforms:\n  discord: { token: "x" }\n');
-    const r = spawnSync(bin(), ["config", "check", "--home", discordHome], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
+    const r = spawnSync(bin(), ["config", "check", "--home", discordHome], {
+      encoding: "utf8",
+      env: { ...process.env, NO_COLOR: "1" },
+    });
     expect(r.status).toBe(2);
     expect(r.stderr).toContain("pnpm add @switchboard/adapter-discord");
   });

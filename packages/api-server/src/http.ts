@@ -24,10 +24,16 @@ export function checkSwitchboardHeaders(headers: Headers): void {
     const value = headers.get(name);
     if (value === null) continue;
     if (value.length > MAX_HEADER_CHARS) {
-      throw new ApiError(400, `Header ${name} is longer than ${MAX_HEADER_CHARS} characters.`, { code: "invalid_header", param: name });
+      throw new ApiError(400, `Header ${name} is longer than ${MAX_HEADER_CHARS} characters.`, {
+        code: "invalid_header",
+        param: name,
+      });
     }
     if (CONTROL_CHARS.test(value)) {
-      throw new ApiError(400, `Header ${name} contains control characters.`, { code: "invalid_header", param: name });
+      throw new ApiError(400, `Header ${name} contains control characters.`, {
+        code: "invalid_header",
+        param: name,
+      });
     }
   }
 }

@@ -33,7 +33,9 @@ export function derivedSessionId(
   messages: readonly ChatMessage[],
 ): string {
   const h = createHash("sha256");
-  h.update(`${agentId}\u0000${principalId}\u0000${source.chatId ?? ""}\u0000${source.userId ?? ""}\u0000${source.threadId ?? ""}`);
+  h.update(
+    `${agentId}\u0000${principalId}\u0000${source.chatId ?? ""}\u0000${source.userId ?? ""}\u0000${source.threadId ?? ""}`,
+  );
   h.update(`\u0000${extraSystem ?? ""}`);
   // Only the first user message: it exists from the first turn on, so every later turn maps to the same id.
   const first = messages.find((m) => m.role === "user");

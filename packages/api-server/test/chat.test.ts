@@ -239,6 +239,7 @@ describe("chat sessions", () => {
     const t = lastTurn();
     expect(t.history.map((m) => m.content)).toEqual(["remember apples", "[support] remember apples"]);
     expect(t.sessionKey).toBe("agent:support:api_server:session:conv-42");
+    await api.gateway.idle();
     const stored = api.store.history(t.sessionId).map((m) => m.content);
     expect(stored).toEqual([
       "remember apples",
@@ -262,6 +263,7 @@ describe("chat sessions", () => {
     const opsTurn = lastTurn();
     expect(opsTurn.sessionId).not.toBe(supportSession);
     expect(opsTurn.history).toEqual([]);
+    await api.gateway.idle();
     expect(api.store.get(supportSession)?.agentId).toBe("support");
     expect(api.store.get(opsTurn.sessionId)?.agentId).toBe("ops");
   });
@@ -284,6 +286,7 @@ describe("chat sessions", () => {
       .withResponse();
     expect(r2.response.headers.get("x-switchboard-session-id")).toBe(id1);
     const sessionId = lastTurn().sessionId;
+    await api.gateway.idle();
     expect(api.store.history(sessionId).map((m) => m.content)).toEqual([
       "open webui style",
       "[main] open webui style",

@@ -24,7 +24,11 @@ const scopeRunner: AgentRunner = {
 };
 
 const RUNNERS: Array<[string, () => AgentRunner, (agent: string, token: string) => string]> = [
-  ["a runner answering from the ambient agent scope", () => scopeRunner, (a, t) => `[${a}] ${t} history=none`],
+  [
+    "a runner answering from the ambient agent scope",
+    () => scopeRunner,
+    (a, t) => `[${a}] ${t} history=none`,
+  ],
   ["the agent runtime's echo provider", () => createAgentRunner(), (a, t) => `[${a}] ${t}`],
 ];
 
@@ -79,6 +83,7 @@ describe.each(RUNNERS)("concurrency with %s", (_name, makeRunner, expected) => {
       expect(r.text).toBe(expected(r.agent, r.token));
     }
     // 300 (agent, session id) pairs → 300 distinct stored sessions, each holding only its own exchange.
+    await api.gateway.idle();
     const sessions = api.store.list({ limit: 1000 });
     expect(sessions).toHaveLength(300);
     for (const s of sessions) {

@@ -27,9 +27,16 @@ describe("end to end with the agent runtime", () => {
 
   it("answers each agent with its own echo model, streamed and not", async () => {
     const client = api.client({ key: KEYS.admin });
-    const a = await client.chat.completions.create({ model: "alpha", messages: [{ role: "user", content: "ping" }] });
+    const a = await client.chat.completions.create({
+      model: "alpha",
+      messages: [{ role: "user", content: "ping" }],
+    });
     expect(a.choices[0]?.message.content).toBe("[alpha] ping");
-    const stream = await client.chat.completions.create({ model: "beta", stream: true, messages: [{ role: "user", content: "pong pang" }] });
+    const stream = await client.chat.completions.create({
+      model: "beta",
+      stream: true,
+      messages: [{ role: "user", content: "pong pang" }],
+    });
     let text = "";
     for await (const c of stream) text += c.choices[0]?.delta.content ?? "";
     expect(text).toBe("[beta] pong pang");
@@ -40,7 +47,11 @@ describe("end to end with the agent runtime", () => {
   it("relays an openai-compatible model's answer, streamed token by token", async () => {
     stub.script({ text: "hello from the stub model" });
     const client = api.client({ key: KEYS.admin });
-    const stream = await client.chat.completions.create({ model: "llm", stream: true, messages: [{ role: "user", content: "hi" }] });
+    const stream = await client.chat.completions.create({
+      model: "llm",
+      stream: true,
+      messages: [{ role: "user", content: "hi" }],
+    });
     const pieces: string[] = [];
     for await (const c of stream) if (c.choices[0]?.delta.content) pieces.push(c.choices[0].delta.content);
     expect(pieces.join("")).toBe("hello from the stub model");
@@ -53,7 +64,11 @@ describe("end to end with the agent runtime", () => {
     const before = stub.abortedStreams();
     stub.script({ text: "first then nothing more", stall: true });
     const client = api.client({ key: KEYS.admin });
-    const stream = await client.chat.completions.create({ model: "llm", stream: true, messages: [{ role: "user", content: "stall" }] });
+    const stream = await client.chat.completions.create({
+      model: "llm",
+      stream: true,
+      messages: [{ role: "user", content: "stall" }],
+    });
     for await (const c of stream) {
       if (c.choices[0]?.delta.content) break; // the first token arrived; hang up
     }
@@ -65,10 +80,12 @@ describe("end to end with the agent runtime", () => {
     const count = stub.requests.length;
     stub.script({ text: "never finished", stall: true });
     const controller = new AbortController();
-    const pending = api.client({ key: KEYS.admin }).chat.completions.create(
-      { model: "llm", messages: [{ role: "user", content: "stall again" }] },
-      { signal: controller.signal },
-    );
+    const pending = api
+      .client({ key: KEYS.admin })
+      .chat.completions.create(
+        { model: "llm", messages: [{ role: "user", content: "stall again" }] },
+        { signal: controller.signal },
+      );
     await stub.waitFor(() => stub.requests.length === count + 1 && stub.activeStreams() === 1);
     controller.abort();
     await expect(pending).rejects.toThrow();
@@ -82,9 +99,14 @@ describe("end to end with the agent runtime", () => {
     const run = (await res.json()) as { id: string };
     const frames = await readSse(await api.request(`/v1/runs/${run.id}/events`, { key: KEYS.admin }));
     const names = frames.map((f) => f.event);
-    expect(names).toEqual(expect.arrayContaining(["run.started", "tool.started", "tool.completed", "run.completed"]));
+    expect(names).toEqual(
+      expect.arrayContaining(["run.started", "tool.started", "tool.completed", "run.completed"]),
+    );
     const started = JSON.parse(frames.find((f) => f.event === "tool.started")!.data);
-    expect(started).toMatchObject({ tool: "memory_add", input: { target: "memory", content: "alpha likes tea" } });
+    expect(started).toMatchObject({
+      tool: "memory_add",
+      input: { target: "memory", content: "alpha likes tea" },
+    });
     expect(JSON.parse(frames.find((f) => f.event === "tool.completed")!.data).error).toBe(false);
     const alpha = api.gateway.agent("alpha")!;
     const beta = api.gateway.agent("beta")!;

@@ -36,7 +36,7 @@ export interface TestApi {
 /** A real gateway (SQLite store in a temp dir, the echo runner unless given) behind the API on 127.0.0.1:0. */
 export async function startApi(
   raw: Record<string, unknown>,
-  options: { runner?: AgentRunner; logger?: Logger } = {},
+  options: { runner?: AgentRunner; logger?: Logger; runs?: RunRegistryOptions; routes?: RouteGroup[] } = {},
 ): Promise<TestApi> {
   const home = mkdtempSync(join(tmpdir(), "sb-api-"));
   const config = buildConfig(raw, { file: undefined, home, env: {}, platforms: {} });

@@ -59,6 +59,9 @@ describe("models", () => {
     expect(body.agents).toBe(4);
     expect(typeof body.version).toBe("string");
     expect(typeof body.uptime_s).toBe("number");
+    expect((await api.request("/v1/health")).status).toBe(200);
+    // Only health is open: the rest of /v1 still wants a key.
+    expect((await api.request("/v1/models")).status).toBe(401);
   });
 });
 

@@ -106,6 +106,7 @@ describe("responses", () => {
     await client.responses.create({ input: "branch", previous_response_id: first.data.id });
     expect(lastTurn().history.map((m) => m.content)).toEqual(["my name is Ada", "[support] my name is Ada"]);
     // The transcript is in the session store too.
+    await api.gateway.idle();
     expect(api.store.history(t.sessionId).map((m) => m.content)).toContain("what is my name?");
   });
 
@@ -137,6 +138,7 @@ describe("responses", () => {
     const r = await client.responses.create({ model: "main", input: "forget me", store: false });
     expect(r.output_text).toBe("[main] forget me");
     await expect(client.responses.retrieve(r.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+    await api.gateway.idle();
     expect(api.store.history(lastTurn().sessionId).map((m) => m.content)).not.toContain("forget me");
   });
 

@@ -1,6 +1,6 @@
 import { readFileSync, statSync } from "node:fs";
 
-/** Parse a `.env` file's text: `KEY=value`, optional `export `, quotes, `#` comments. */
+/** Parse a `.env` file's text: `KEY=value`, optional `export `, quotes, `#` comments (also after a quoted value). */
 export function parseDotenv(text: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const raw of text.split(/\r?\n/)) {
@@ -8,18 +8,30 @@ export function parseDotenv(text: string): Record<string, string> {
     if (!line || line.startsWith("#")) continue;
     const m = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*=\s*(.*)$/.exec(line);
     if (!m) continue;
-    let value = m[2] ?? "";
-    const q = value[0];
-    if ((q === '"' || q === "'") && value.endsWith(q) && value.length >= 2) {
-      value = value.slice(1, -1);
-      if (q === '"') value = value.replace(/\\n/g, "\n").replace(/\\"/g, '"');
-    } else {
-      const hash = value.indexOf(" #");
-      if (hash >= 0) value = value.slice(0, hash).trimEnd();
-    }
-    out[m[1]!] = value;
+    out[m[1]!] = parseValue(m[2] ?? "");
   }
   return out;
+}
+
+const ESCAPES: Record<string, string> = { n: "\n", r: "\r", t: "\t", '"': '"', "\\": "\\" };
+
+function parseValue(value: string): string {
+  const q = value[0];
+  if (q === '"' || q === "'") {
+    // The closing quote is the first one not escaped (only double quotes know escapes); anything after it is a comment.
+    for (let i = 1; i < value.length; i++) {
+      if (q === '"' && value[i] === "\\") {
+        i++;
+        continue;
+      }
+      if (value[i] === q) {
+        const inner = value.slice(1, i);
+        return q === "'" ? inner : inner.replace(/\\([nrt"\\])/g, (_m, c: string) => ESCAPES[c] ?? c);
+      }
+    }
+  }
+  const hash = value.search(/\s#/);
+  return hash >= 0 ? value.slice(0, hash).trimEnd() : value;
 }
 
 const cache = new Map<string, { mtimeMs: number; size: number; values: Record<string, string> }>();

@@ -13,7 +13,10 @@ export class ConfigError extends Error {
   constructor(issues: ConfigIssue[], file?: string, options?: ErrorOptions) {
     const where = file ?? "config";
     const lines = issues.map((i) => `  - ${i.path || "(root)"}: ${i.message}`);
-    super(`${where} is invalid (${issues.length} problem${issues.length === 1 ? "" : "s"}):\n${lines.join("\n")}`, options);
+    super(
+      `${where} is invalid (${issues.length} problem${issues.length === 1 ? "" : "s"}):\n${lines.join("\n")}`,
+      options,
+    );
     this.issues = issues;
     this.file = file;
   }
@@ -27,7 +30,11 @@ export class PlatformError extends Error {
   readonly retryable: boolean;
   readonly status: number | undefined;
 
-  constructor(platform: string, message: string, opts: { retryable?: boolean; status?: number; cause?: unknown } = {}) {
+  constructor(
+    platform: string,
+    message: string,
+    opts: { retryable?: boolean; status?: number; cause?: unknown } = {},
+  ) {
     super(message, { cause: opts.cause });
     this.platform = platform;
     this.retryable = opts.retryable ?? false;
@@ -75,9 +82,12 @@ export function classifyHttpStatus(
   message: string,
   opts: { retryAfterMs?: number; cause?: unknown } = {},
 ): PlatformError {
-  if (status === 429) return new RateLimitError(platform, opts.retryAfterMs ?? 1000, { message, cause: opts.cause });
-  if (status === 401 || status === 403) return new AuthError(platform, message, { status, cause: opts.cause });
-  if (status >= 500 || status === 408) return new TransientError(platform, message, { status, cause: opts.cause });
+  if (status === 429)
+    return new RateLimitError(platform, opts.retryAfterMs ?? 1000, { message, cause: opts.cause });
+  if (status === 401 || status === 403)
+    return new AuthError(platform, message, { status, cause: opts.cause });
+  if (status >= 500 || status === 408)
+    return new TransientError(platform, message, { status, cause: opts.cause });
   return new PlatformError(platform, message, { status, cause: opts.cause });
 }
 

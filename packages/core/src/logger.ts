@@ -9,7 +9,17 @@ export interface Logger {
   child(bindings: Record<string, unknown>): Logger;
 }
 
-const SECRET_PATHS = ["token", "*.token", "key", "*.key", "api_key", "*.api_key", "secret", "*.secret", "authorization"];
+const SECRET_PATHS = [
+  "token",
+  "*.token",
+  "key",
+  "*.key",
+  "api_key",
+  "*.api_key",
+  "secret",
+  "*.secret",
+  "authorization",
+];
 
 /** A pino logger with secrets redacted. JSON by default; pretty output is the app's business. */
 export function createLogger(options: { level?: string; destination?: pino.DestinationStream } = {}): Logger {

@@ -1,5 +1,5 @@
-import type { InboundMessage } from "./platform.ts";
 import type { Logger } from "./logger.ts";
+import type { InboundMessage } from "./platform.ts";
 import type { SessionSource } from "./sessions/source.ts";
 
 export interface SelectAgentPayload {
@@ -82,14 +82,20 @@ export class HookRunner {
   }
 
   /** Run `name` on every plugin in order; errors are logged. */
-  async emit<K extends Exclude<HookName, "selectAgent">>(name: K, payload: Parameters<PluginHooks[K]>[0]): Promise<void> {
+  async emit<K extends Exclude<HookName, "selectAgent">>(
+    name: K,
+    payload: Parameters<PluginHooks[K]>[0],
+  ): Promise<void> {
     for (const p of this.plugins) {
       const fn = p.hooks[name] as ((x: typeof payload) => unknown) | undefined;
       if (!fn) continue;
       try {
         await fn(payload);
       } catch (err) {
-        this.#logger?.error({ plugin: p.name, hook: name, agent: payload.agentId, err }, `plugin hook ${p.name}.${name} failed`);
+        this.#logger?.error(
+          { plugin: p.name, hook: name, agent: payload.agentId, err },
+          `plugin hook ${p.name}.${name} failed`,
+        );
       }
     }
   }
@@ -103,7 +109,10 @@ export class HookRunner {
         const answer = await fn(payload);
         if (answer) return { agentId: answer, plugin: p.name };
       } catch (err) {
-        this.#logger?.error({ plugin: p.name, hook: "selectAgent", agent: payload.agentId, err }, `plugin hook ${p.name}.selectAgent failed`);
+        this.#logger?.error(
+          { plugin: p.name, hook: "selectAgent", agent: payload.agentId, err },
+          `plugin hook ${p.name}.selectAgent failed`,
+        );
       }
     }
     return undefined;

@@ -35,7 +35,10 @@ export interface TurnServices {
 
 /** The slice of the cron subsystem the agent's `cron` toolset uses; always scoped to `agentId`. */
 export interface CronService {
-  create(agentId: string, input: { schedule: string; prompt: string; name?: string; deliver?: string; origin?: unknown }): Promise<unknown>;
+  create(
+    agentId: string,
+    input: { schedule: string; prompt: string; name?: string; deliver?: string; origin?: unknown },
+  ): Promise<unknown>;
   list(agentId: string): Promise<unknown[]>;
   remove(agentId: string, jobId: string): Promise<boolean>;
 }

@@ -10,7 +10,13 @@ function tenThousandCharReply(): string {
   let i = 0;
   while (blocks.join("\n\n").length < 9_000) {
     if (i % 3 === 1) {
-      blocks.push(["```python", ...Array.from({ length: 40 }, (_, k) => `print("line ${i}.${k}")  # a comment`), "```"].join("\n"));
+      blocks.push(
+        [
+          "```python",
+          ...Array.from({ length: 40 }, (_, k) => `print("line ${i}.${k}")  # a comment`),
+          "```",
+        ].join("\n"),
+      );
     } else {
       blocks.push(`Paragraph ${i}. ${"Sentences end here. ".repeat(12).trim()}`);
     }

@@ -70,6 +70,7 @@ routes:
     expect(issues[0]!.message).toMatch(/agent "suport" is not defined under agents: \(defined: ops, main\)/);
   });
 
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: the literal config placeholder
   it("a missing ${VAR}, at the path where it is used", async () => {
     const issues = await issuesOf(`
 platforms:
@@ -207,6 +208,7 @@ api_server: { host: 0.0.0.0 }
 describe("loading", () => {
   const write = (yaml: string) => writeFileSync(join(home, "config.yaml"), yaml);
 
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: the literal config placeholder
   it("interpolates ${VAR} and ${VAR:-default} from the root .env and the environment, the environment winning", async () => {
     writeFileSync(join(home, ".env"), "TG_TOKEN=from-dotenv\nAPI_KEY=dotenv-api-key-123\nSHADOWED=dotenv\n");
     write(`

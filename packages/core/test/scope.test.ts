@@ -41,6 +41,7 @@ beforeAll(async () => {
     ...ids.map((id) => `  ${id}: {}`),
     "  own: {}",
     "  inherits: { secrets: inherit }",
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the literal config placeholder
     "  mapped: { env: { OPENAI_API_KEY: d-key, TOKEN: '${D_TOKEN}' } }",
     "  filed: { env: { OPENAI_API_KEY: from-map, MAP_ONLY: map-only } }",
     "  elsewhere: { home: ./custom/elsewhere }",

@@ -3,10 +3,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   buildConfig,
+  createGateway,
   type DispatchOutcome,
   type GatewayConfig,
   type GatewayRuntime,
-  createGateway,
   type InboundMessage,
   openSessionStore,
   type PlatformAdapter,
@@ -42,7 +42,12 @@ interface Harness {
   home: string;
 }
 
-function conformanceConfig(d: ConformanceDescriptor, section: Record<string, unknown>, ids: ConformanceIds, requireMention: boolean) {
+function conformanceConfig(
+  d: ConformanceDescriptor,
+  section: Record<string, unknown>,
+  ids: ConformanceIds,
+  requireMention: boolean,
+) {
   const platform = d.name;
   return {
     agents: { main: {}, alpha: {}, beta: {}, gamma: {} },
@@ -61,7 +66,11 @@ function conformanceConfig(d: ConformanceDescriptor, section: Record<string, unk
  * through a real gateway with an echo agent. Opt-outs are named, with a reason.
  */
 export function adapterConformance(d: ConformanceDescriptor): void {
-  const ids: ConformanceIds = { ...DEFAULT_CONFORMANCE_IDS, ...d.ids, thread: { ...DEFAULT_CONFORMANCE_IDS.thread, ...d.ids?.thread } };
+  const ids: ConformanceIds = {
+    ...DEFAULT_CONFORMANCE_IDS,
+    ...d.ids,
+    thread: { ...DEFAULT_CONFORMANCE_IDS.thread, ...d.ids?.thread },
+  };
   const timeout = d.replyTimeoutMs ?? 5000;
   const chatTypes = d.chatTypes ?? ["dm", "group", "thread"];
   const p = d.name;
@@ -108,7 +117,8 @@ export function adapterConformance(d: ConformanceDescriptor): void {
       const store = openSessionStore(join(home, "state.db"));
       const outcomes: Harness["outcomes"] = [];
       const adapters: PlatformAdapter[] = [];
-      for (const [account, cfg] of config.platformAccounts.get(p) ?? []) adapters.push(d.definition.create(cfg, { account }));
+      for (const [account, cfg] of config.platformAccounts.get(p) ?? [])
+        adapters.push(d.definition.create(cfg, { account }));
       gw = createGateway({
         config,
         store,
@@ -137,14 +147,24 @@ export function adapterConformance(d: ConformanceDescriptor): void {
         const reply = await replyTo(text, (m) => m.chatId === ids.dmChat);
         expect(reply.text).toContain("[main]");
         const outcome = await outcomeFor(text);
-        expect(outcome).toMatchObject({ status: "queued", agentId: "main", sessionKey: `agent:main:${p}:dm:${ids.dmChat}` });
+        expect(outcome).toMatchObject({
+          status: "queued",
+          agentId: "main",
+          sessionKey: `agent:main:${p}:dm:${ids.dmChat}`,
+        });
       });
     }
 
     if (chatTypes.includes("group")) {
       test("group-routing", async () => {
         const text = uniq("hello-group");
-        await h.fake.inject({ chatType: "group", chatId: ids.groupChat, userId: ids.user, text, mention: true });
+        await h.fake.inject({
+          chatType: "group",
+          chatId: ids.groupChat,
+          userId: ids.user,
+          text,
+          mention: true,
+        });
         const reply = await replyTo(text, (m) => m.chatId === ids.groupChat);
         expect(reply.text).toContain("[alpha]");
         expect(await outcomeFor(text)).toMatchObject({
@@ -191,37 +211,51 @@ export function adapterConformance(d: ConformanceDescriptor): void {
       expect(reply.text).toContain("[beta]");
     });
 
-    test("long-reply-split", async () => {
-      const limit = h.gateway.adapters().find((a) => a.account === "default")!.capabilities;
-      const n = Math.min(limit.maxMessageLength * 2 + 500, 40_000);
-      const marker = uniq("long");
-      const before = h.fake.sent().length;
-      const chatType = chatTypes.includes("dm") ? "dm" : "group";
-      const chatId = chatType === "dm" ? ids.dmChat : ids.otherGroupChat;
-      await h.fake.inject({ chatType, chatId, userId: ids.user, text: `${marker} [[long:${n}]]`, mention: true });
-      const deadline = Date.now() + timeout * 2;
-      let chunks: FakeSent[] = [];
-      while (Date.now() < deadline) {
-        chunks = h.fake.sent().slice(before).filter((m) => m.chatId === chatId);
-        const total = chunks.reduce((s, c) => s + c.text.length, 0);
-        if (chunks.length >= 3 && total >= n * 0.9) break;
-        await new Promise((r) => setTimeout(r, 25));
-      }
-      expect(chunks.length).toBeGreaterThanOrEqual(3);
-      const unit = limit.lengthUnit ?? "utf16";
-      for (const c of chunks) {
-        const len = unit === "bytes" ? Buffer.byteLength(c.text) : c.text.length;
-        expect(len).toBeLessThanOrEqual(limit.maxMessageLength);
-        // Where the platform keeps Markdown, no chunk may leave a code fence open.
-        if (limit.format === "markdown" || limit.format === "mrkdwn") {
-          const fences = c.text.split("\n").filter((l) => /^\s*```/.test(l)).length;
-          expect(fences % 2, `unbalanced code fence in chunk: ${c.text.slice(0, 80)}`).toBe(0);
+    test(
+      "long-reply-split",
+      async () => {
+        const limit = h.gateway.adapters().find((a) => a.account === "default")!.capabilities;
+        const n = Math.min(limit.maxMessageLength * 2 + 500, 40_000);
+        const marker = uniq("long");
+        const before = h.fake.sent().length;
+        const chatType = chatTypes.includes("dm") ? "dm" : "group";
+        const chatId = chatType === "dm" ? ids.dmChat : ids.otherGroupChat;
+        await h.fake.inject({
+          chatType,
+          chatId,
+          userId: ids.user,
+          text: `${marker} [[long:${n}]]`,
+          mention: true,
+        });
+        const deadline = Date.now() + timeout * 2;
+        let chunks: FakeSent[] = [];
+        while (Date.now() < deadline) {
+          chunks = h.fake
+            .sent()
+            .slice(before)
+            .filter((m) => m.chatId === chatId);
+          const total = chunks.reduce((s, c) => s + c.text.length, 0);
+          if (chunks.length >= 3 && total >= n * 0.9) break;
+          await new Promise((r) => setTimeout(r, 25));
         }
-      }
-    }, timeout * 2);
+        expect(chunks.length).toBeGreaterThanOrEqual(3);
+        const unit = limit.lengthUnit ?? "utf16";
+        for (const c of chunks) {
+          const len = unit === "bytes" ? Buffer.byteLength(c.text) : c.text.length;
+          expect(len).toBeLessThanOrEqual(limit.maxMessageLength);
+          // Where the platform keeps Markdown, no chunk may leave a code fence open.
+          if (limit.format === "markdown" || limit.format === "mrkdwn") {
+            const fences = c.text.split("\n").filter((l) => /^\s*```/.test(l)).length;
+            expect(fences % 2, `unbalanced code fence in chunk: ${c.text.slice(0, 80)}`).toBe(0);
+          }
+        }
+      },
+      timeout * 2,
+    );
 
     test("formatting-fallback", async () => {
-      if (!h.fake.rejectNextFormatted) throw new Error("the fake must implement rejectNextFormatted, or opt out with a reason");
+      if (!h.fake.rejectNextFormatted)
+        throw new Error("the fake must implement rejectNextFormatted, or opt out with a reason");
       h.fake.rejectNextFormatted();
       const text = uniq("fmt");
       const chatType = chatTypes.includes("dm") ? "dm" : "group";
@@ -242,19 +276,34 @@ export function adapterConformance(d: ConformanceDescriptor): void {
 
     test("mention-gating", async () => {
       if (!chatTypes.includes("group")) return;
-      const gated = buildConfig(conformanceConfig(d, d.config(h.fake, { gatewayUrl: h.bridge.url }), ids, true), {
-        file: undefined,
-        home: h.home,
-        env: {},
-        platforms: { [p]: d.definition },
-      });
+      const gated = buildConfig(
+        conformanceConfig(d, d.config(h.fake, { gatewayUrl: h.bridge.url }), ids, true),
+        {
+          file: undefined,
+          home: h.home,
+          env: {},
+          platforms: { [p]: d.definition },
+        },
+      );
       h.gateway.reconfigure(gated);
       try {
         const quiet = uniq("unmentioned");
-        await h.fake.inject({ chatType: "group", chatId: ids.otherGroupChat, userId: ids.otherUser, text: quiet, mention: false });
+        await h.fake.inject({
+          chatType: "group",
+          chatId: ids.otherGroupChat,
+          userId: ids.otherUser,
+          text: quiet,
+          mention: false,
+        });
         await expectNoReply(quiet);
         const loud = uniq("mentioned");
-        await h.fake.inject({ chatType: "group", chatId: ids.otherGroupChat, userId: ids.otherUser, text: loud, mention: true });
+        await h.fake.inject({
+          chatType: "group",
+          chatId: ids.otherGroupChat,
+          userId: ids.otherUser,
+          text: loud,
+          mention: true,
+        });
         await replyTo(loud, (m) => m.chatId === ids.otherGroupChat);
       } finally {
         h.gateway.reconfigure(h.config);

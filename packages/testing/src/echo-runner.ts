@@ -3,7 +3,9 @@ import type { AgentEvent, AgentRunner, AgentTurn } from "@switchboard/core";
 function lastUserText(turn: AgentTurn): string {
   const m = [...turn.input].reverse().find((x) => x.role === "user");
   if (!m) return "";
-  return typeof m.content === "string" ? m.content : m.content.map((p) => (p.type === "text" ? p.text : "")).join(" ");
+  return typeof m.content === "string"
+    ? m.content
+    : m.content.map((p) => (p.type === "text" ? p.text : "")).join(" ");
 }
 
 /** A long Markdown reply with paragraphs and fenced code, at least `n` characters long (for chunking tests). */
@@ -38,10 +40,14 @@ export function createEchoRunner(): AgentRunner {
         const ms = Number(sleep[1]);
         const aborted = await new Promise<boolean>((resolve) => {
           const t = setTimeout(() => resolve(false), ms);
-          turn.signal.addEventListener("abort", () => {
-            clearTimeout(t);
-            resolve(true);
-          }, { once: true });
+          turn.signal.addEventListener(
+            "abort",
+            () => {
+              clearTimeout(t);
+              resolve(true);
+            },
+            { once: true },
+          );
         });
         if (aborted) {
           yield { type: "error", message: "The turn was stopped.", code: "aborted" };
@@ -66,7 +72,11 @@ export function createEchoRunner(): AgentRunner {
         }
         yield { type: "text-delta", text: w };
       }
-      yield { type: "finish", text, usage: { inputTokens: input.split(/\s+/).length, outputTokens: words.length } };
+      yield {
+        type: "finish",
+        text,
+        usage: { inputTokens: input.split(/\s+/).length, outputTokens: words.length },
+      };
     },
   };
 }

@@ -32,7 +32,8 @@ export async function startHttpBridge(handler: FetchHandler, port = 0): Promise<
   const server = createServer((req, res) => {
     void (async () => {
       try {
-        const response = (await handler(await toRequest(req, base))) ?? new Response("not found", { status: 404 });
+        const response =
+          (await handler(await toRequest(req, base))) ?? new Response("not found", { status: 404 });
         res.writeHead(response.status, Object.fromEntries(response.headers));
         if (response.body) {
           for await (const chunk of response.body) res.write(chunk);

@@ -69,7 +69,11 @@ export class TestNetwork implements FakePlatform {
       const waiter = { p: predicate, resolve };
       const t = setTimeout(() => {
         this.#waiters = this.#waiters.filter((w) => w !== waiter);
-        reject(new Error(`no matching message was sent within ${timeoutMs} ms; sent: ${JSON.stringify(this.#sent.map((s) => s.text.slice(0, 60)))}`));
+        reject(
+          new Error(
+            `no matching message was sent within ${timeoutMs} ms; sent: ${JSON.stringify(this.#sent.map((s) => s.text.slice(0, 60)))}`,
+          ),
+        );
       }, timeoutMs);
       waiter.resolve = (m) => {
         clearTimeout(t);
@@ -92,7 +96,9 @@ export class TestNetwork implements FakePlatform {
     const failure = this.#failures.shift();
     if (failure) {
       if (failure.status === 429) throw new RateLimitError("test", failure.retryAfter * 1000);
-      throw new TransientError("test", `test platform answered ${failure.status}`, { status: failure.status });
+      throw new TransientError("test", `test platform answered ${failure.status}`, {
+        status: failure.status,
+      });
     }
     let text = message.text;
     let format = message.format === "plain" ? undefined : "markdown";
@@ -145,11 +151,19 @@ export class TestAdapter implements PlatformAdapter {
   readonly network: TestNetwork;
   #ctx: AdapterContext | undefined;
 
-  constructor(options: { platform?: string; account?: string; network?: TestNetwork; maxMessageLength?: number } = {}) {
+  constructor(
+    options: { platform?: string; account?: string; network?: TestNetwork; maxMessageLength?: number } = {},
+  ) {
     this.platform = options.platform ?? "test";
     this.account = options.account ?? "default";
     this.network = options.network ?? testNetwork();
-    this.capabilities = { maxMessageLength: options.maxMessageLength ?? 4096, edit: false, typing: true, threads: true, format: "markdown" };
+    this.capabilities = {
+      maxMessageLength: options.maxMessageLength ?? 4096,
+      edit: false,
+      typing: true,
+      threads: true,
+      format: "markdown",
+    };
   }
 
   async start(ctx: AdapterContext): Promise<void> {
@@ -176,7 +190,10 @@ export class TestAdapter implements PlatformAdapter {
   }
 }
 
-export function createTestAdapter(config: z.output<typeof testConfigSchema>, options: { account?: string } = {}): TestAdapter {
+export function createTestAdapter(
+  config: z.output<typeof testConfigSchema>,
+  options: { account?: string } = {},
+): TestAdapter {
   return new TestAdapter({
     account: options.account ?? "default",
     network: testNetwork(config.network),

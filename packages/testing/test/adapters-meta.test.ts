@@ -4,7 +4,9 @@ import { PLATFORM_COMMON_KEYS } from "@switchboard/core";
 import { describe, expect, it } from "vitest";
 
 const PACKAGES = join(import.meta.dirname, "..", "..");
-const ADAPTERS = readdirSync(PACKAGES).filter((d) => d.startsWith("adapter-") && !d.startsWith("adapter-genprobe"));
+const ADAPTERS = readdirSync(PACKAGES).filter(
+  (d) => d.startsWith("adapter-") && !d.startsWith("adapter-genprobe"),
+);
 
 describe("every adapter package", () => {
   it("finds the adapter packages", () => {
@@ -27,8 +29,12 @@ describe("every adapter package", () => {
         expect(existsSync(readme)).toBe(true);
         const text = readFileSync(readme, "utf8");
         expect(text).toMatch(/```ya?ml[\s\S]*platforms:/);
-        const mod = (await import(join(PACKAGES, dir, "src", "index.ts"))) as { platform: { configSchema: { shape?: Record<string, unknown> } } };
-        const keys = Object.keys(mod.platform.configSchema.shape ?? {}).filter((k) => !(PLATFORM_COMMON_KEYS as readonly string[]).includes(k));
+        const mod = (await import(join(PACKAGES, dir, "src", "index.ts"))) as {
+          platform: { configSchema: { shape?: Record<string, unknown> } };
+        };
+        const keys = Object.keys(mod.platform.configSchema.shape ?? {}).filter(
+          (k) => !(PLATFORM_COMMON_KEYS as readonly string[]).includes(k),
+        );
         expect(keys.length).toBeGreaterThan(0);
         for (const k of keys) expect(text, `${dir}/README.md must document \`${k}\``).toContain(`\`${k}\``);
       });
@@ -36,7 +42,9 @@ describe("every adapter package", () => {
       it("runs the conformance suite", () => {
         const tests = join(PACKAGES, dir, "test");
         const files = existsSync(tests) ? readdirSync(tests).filter((f) => f.endsWith(".test.ts")) : [];
-        expect(files.some((f) => readFileSync(join(tests, f), "utf8").includes("adapterConformance("))).toBe(true);
+        expect(files.some((f) => readFileSync(join(tests, f), "utf8").includes("adapterConformance("))).toBe(
+          true,
+        );
       });
     });
   }

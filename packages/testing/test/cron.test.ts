@@ -32,7 +32,13 @@ interface Env {
 const envs: Env[] = [];
 
 function makeEnv(): Env {
-  const e: Env = { home: mkdtempSync(join(tmpdir(), "sb-cron-")), net: new TestNetwork(), gateways: [], stores: [], clock: { now: T0 } };
+  const e: Env = {
+    home: mkdtempSync(join(tmpdir(), "sb-cron-")),
+    net: new TestNetwork(),
+    gateways: [],
+    stores: [],
+    clock: { now: T0 },
+  };
   envs.push(e);
   return e;
 }
@@ -58,7 +64,11 @@ async function gatewayOn(e: Env) {
     retry: { baseDelayMs: 5 },
   });
   await gateway.start();
-  const manager = new CronManager({ config: () => gateway.config, router: () => gateway.router, now: () => e.clock.now });
+  const manager = new CronManager({
+    config: () => gateway.config,
+    router: () => gateway.router,
+    now: () => e.clock.now,
+  });
   const scheduler = new CronScheduler({ gateway, manager, db: store.db, now: () => e.clock.now });
   gateway.setCron(manager);
   e.gateways.push(gateway);
@@ -80,14 +90,22 @@ describe("cron schedules", () => {
     expect(parseSchedule("2h")).toMatchObject({ kind: "once", delayMs: 120 * MIN });
     expect(parseSchedule("1d")).toMatchObject({ kind: "once", delayMs: 1440 * MIN });
     expect(parseSchedule("every 30m")).toMatchObject({ kind: "every", intervalMs: 30 * MIN });
-    expect(parseSchedule("0 9 * * 1-5", { timezone: "Europe/Berlin" })).toMatchObject({ kind: "cron", timezone: "Europe/Berlin" });
+    expect(parseSchedule("0 9 * * 1-5", { timezone: "Europe/Berlin" })).toMatchObject({
+      kind: "cron",
+      timezone: "Europe/Berlin",
+    });
     expect(parseSchedule("*/30 * * * * *")).toMatchObject({ kind: "cron" });
-    expect(parseSchedule("2026-12-24T18:00:00+01:00")).toMatchObject({ kind: "at", at: Date.parse("2026-12-24T17:00:00Z") });
+    expect(parseSchedule("2026-12-24T18:00:00+01:00")).toMatchObject({
+      kind: "at",
+      at: Date.parse("2026-12-24T17:00:00Z"),
+    });
   });
 
   it("rejects invalid schedules with the accepted forms", () => {
     for (const bad of ["", "soon", "every banana", "61 * * * *", "2026-13-45T00:00:00Z", "every 10s"]) {
-      expect(() => parseSchedule(bad), bad).toThrow(/Accepted forms:[\s\S]*every 30m[\s\S]*cron expression[\s\S]*ISO timestamp/);
+      expect(() => parseSchedule(bad), bad).toThrow(
+        /Accepted forms:[\s\S]*every 30m[\s\S]*cron expression[\s\S]*ISO timestamp/,
+      );
     }
     expect(() => parseSchedule("0 9 * * *", { timezone: "Mars/Olympus" })).toThrow(/unknown time zone/);
   });
@@ -119,8 +137,19 @@ describe("cron schedules", () => {
   it("parses delivery targets", () => {
     expect(parseDeliveryTarget("origin")).toEqual({ kind: "origin" });
     expect(parseDeliveryTarget("local")).toEqual({ kind: "local" });
-    expect(parseDeliveryTarget("telegram@support:-1001:7")).toEqual({ kind: "chat", platform: "telegram", account: "support", chatId: "-1001", threadId: "7" });
-    expect(parseDeliveryTarget("matrix:!room:example.org")).toEqual({ kind: "chat", platform: "matrix", account: "default", chatId: "!room:example.org" });
+    expect(parseDeliveryTarget("telegram@support:-1001:7")).toEqual({
+      kind: "chat",
+      platform: "telegram",
+      account: "support",
+      chatId: "-1001",
+      threadId: "7",
+    });
+    expect(parseDeliveryTarget("matrix:!room:example.org")).toEqual({
+      kind: "chat",
+      platform: "matrix",
+      account: "default",
+      chatId: "!room:example.org",
+    });
     expect(() => parseDeliveryTarget("nonsense")).toThrow(/<platform>\[@account\]/);
   });
 });
@@ -162,7 +191,11 @@ describe("the cron scheduler", () => {
   it("always delivers a short failure notice", async () => {
     const e = makeEnv();
     const { manager, scheduler } = await gatewayOn(e);
-    const job = await manager.create("alpha", { schedule: "5m", prompt: "[[fail]]", deliver: "test:alpha-chat" });
+    const job = await manager.create("alpha", {
+      schedule: "5m",
+      prompt: "[[fail]]",
+      deliver: "test:alpha-chat",
+    });
     const [r] = await scheduler.tick(T0 + 5 * MIN);
     expect(r).toMatchObject({ status: "error", delivered: true });
     expect((await e.net.waitForSent(() => true)).text).toMatch(/^⚠️ Cron job ".*" failed: /);
@@ -172,13 +205,22 @@ describe("the cron scheduler", () => {
   it("refuses a target that routes to another agent, and allows routed, origin and allowed targets", async () => {
     const e = makeEnv();
     const { manager } = await gatewayOn(e);
-    await expect(manager.create("alpha", { schedule: "1h", prompt: "x", deliver: "test:beta-chat" })).rejects.toThrow(
-      /may not deliver to test:beta-chat: that chat routes to "beta"/,
-    );
-    await expect(manager.create("alpha", { schedule: "1h", prompt: "x", deliver: "test:alpha-chat" })).resolves.toBeDefined();
-    await expect(manager.create("beta", { schedule: "1h", prompt: "x", deliver: "test:allowed-chat" })).resolves.toBeDefined();
     await expect(
-      manager.create("alpha", { schedule: "1h", prompt: "x", deliver: "test:beta-chat", origin: { platform: "test", chatId: "beta-chat" } }),
+      manager.create("alpha", { schedule: "1h", prompt: "x", deliver: "test:beta-chat" }),
+    ).rejects.toThrow(/may not deliver to test:beta-chat: that chat routes to "beta"/);
+    await expect(
+      manager.create("alpha", { schedule: "1h", prompt: "x", deliver: "test:alpha-chat" }),
+    ).resolves.toBeDefined();
+    await expect(
+      manager.create("beta", { schedule: "1h", prompt: "x", deliver: "test:allowed-chat" }),
+    ).resolves.toBeDefined();
+    await expect(
+      manager.create("alpha", {
+        schedule: "1h",
+        prompt: "x",
+        deliver: "test:beta-chat",
+        origin: { platform: "test", chatId: "beta-chat" },
+      }),
     ).resolves.toBeDefined();
   });
 
@@ -196,7 +238,11 @@ describe("the cron scheduler", () => {
   it("fast-forwards missed runs after downtime instead of replaying them", async () => {
     const e = makeEnv();
     const { manager, scheduler } = await gatewayOn(e);
-    const job = await manager.create("alpha", { schedule: "every 30m", prompt: "tick", deliver: "test:alpha-chat" });
+    const job = await manager.create("alpha", {
+      schedule: "every 30m",
+      prompt: "tick",
+      deliver: "test:alpha-chat",
+    });
     const results = await scheduler.tick(T0 + 5 * 60 * MIN + 7 * MIN); // down for five hours
     expect(results.map((r) => r.status)).toEqual(["missed"]);
     expect(e.net.sent()).toHaveLength(0);
@@ -210,12 +256,20 @@ describe("the cron scheduler", () => {
   it("runs a one-shot once within its grace window after downtime, and marks it missed beyond it", async () => {
     const e = makeEnv();
     const { manager, scheduler } = await gatewayOn(e);
-    const soon = await manager.create("alpha", { schedule: "10m", prompt: "once please", deliver: "test:alpha-chat" });
+    const soon = await manager.create("alpha", {
+      schedule: "10m",
+      prompt: "once please",
+      deliver: "test:alpha-chat",
+    });
     const [r] = await scheduler.tick(T0 + 40 * MIN);
     expect(r!.status).toBe("ok");
     expect(await scheduler.tick(T0 + 41 * MIN)).toEqual([]);
     expect((await manager.get("alpha", soon.id))!.enabled).toBe(false);
-    const stale = await manager.create("alpha", { schedule: "10m", prompt: "too late", deliver: "test:alpha-chat" });
+    const stale = await manager.create("alpha", {
+      schedule: "10m",
+      prompt: "too late",
+      deliver: "test:alpha-chat",
+    });
     const [m] = await scheduler.tick(T0 + 10 * 60 * MIN);
     expect(m!.status).toBe("missed");
     expect((await manager.get("alpha", stale.id))!.lastStatus).toBe("missed");
@@ -226,7 +280,11 @@ describe("the cron scheduler", () => {
     const e = makeEnv();
     const one = await gatewayOn(e);
     const two = await gatewayOn(e);
-    await one.manager.create("alpha", { schedule: "every 30m", prompt: "exactly once", deliver: "test:alpha-chat" });
+    await one.manager.create("alpha", {
+      schedule: "every 30m",
+      prompt: "exactly once",
+      deliver: "test:alpha-chat",
+    });
     const [a, b] = await Promise.all([one.scheduler.tick(T0 + 30 * MIN), two.scheduler.tick(T0 + 30 * MIN)]);
     const statuses = [...a!, ...b!].map((r) => r.status).sort();
     expect(statuses).toEqual(["ok", "skipped"]);
@@ -237,7 +295,11 @@ describe("the cron scheduler", () => {
     const e = makeEnv();
     e.clock.now = Date.now();
     const { manager, scheduler } = await gatewayOn(e);
-    const job = await manager.create("alpha", { schedule: "every 1m", prompt: "wake", deliver: "test:alpha-chat" });
+    const job = await manager.create("alpha", {
+      schedule: "every 1m",
+      prompt: "wake",
+      deliver: "test:alpha-chat",
+    });
     // Pretend the job is due 50 ms from now: the timer must fire then, not on a fixed poll.
     await manager.update("alpha", (jobs) => {
       jobs[0]!.nextRunAt = e.clock.now + 50;
@@ -280,7 +342,9 @@ describe("jobs.json", () => {
       const big = ${big.toString()};
       for (let n = 1; ; n++) writeJobs(${JSON.stringify(dir)}, big(n));`;
     for (let round = 0; round < 4; round++) {
-      const child = spawn(process.execPath, ["--no-warnings", "--input-type=module", "-e", script], { stdio: "ignore" });
+      const child = spawn(process.execPath, ["--no-warnings", "--input-type=module", "-e", script], {
+        stdio: "ignore",
+      });
       await new Promise((r) => setTimeout(r, 150 + round * 40));
       child.kill("SIGKILL");
       await new Promise((r) => child.on("exit", r));

@@ -94,11 +94,15 @@ describe("gateway dispatcher", () => {
     await net.inject(dm("please"));
     await gateway.idle();
     expect(net.sent()).toHaveLength(0);
-    expect(logger.entries.filter((e) => e.level === "warn" && e.msg.includes("allowed_users"))).toHaveLength(1);
+    expect(logger.entries.filter((e) => e.level === "warn" && e.msg.includes("allowed_users"))).toHaveLength(
+      1,
+    );
   });
 
   it("allows only the listed users", async () => {
-    const { net, gateway } = await setup({ platforms: { test: { allowed_users: ["42"], accounts: { default: {} } } } });
+    const { net, gateway } = await setup({
+      platforms: { test: { allowed_users: ["42"], accounts: { default: {} } } },
+    });
     await net.inject({ chatType: "dm", chatId: "7", userId: "7", text: "stranger" });
     await net.inject({ chatType: "dm", chatId: "42", userId: "42", text: "friend" });
     await net.waitForSent((m) => m.text.includes("friend"));
@@ -107,7 +111,9 @@ describe("gateway dispatcher", () => {
   });
 
   it("gates group messages on a mention when require_mention is set", async () => {
-    const { net, gateway } = await setup({ platforms: { test: { allow_all_users: true, require_mention: true, accounts: { default: {} } } } });
+    const { net, gateway } = await setup({
+      platforms: { test: { allow_all_users: true, require_mention: true, accounts: { default: {} } } },
+    });
     await net.inject({ chatType: "group", chatId: "g", userId: "u", text: "no mention" });
     await net.inject({ chatType: "group", chatId: "g", userId: "u", text: "with mention", mention: true });
     await net.inject(dm("dm needs none"));
@@ -201,7 +207,14 @@ describe("gateway dispatcher", () => {
 
   it("replies through the account and thread the message came in on", async () => {
     const { net } = await setup();
-    await net.inject({ account: "second", chatType: "group", chatId: "g2", threadId: "t9", userId: "u", text: "threaded" });
+    await net.inject({
+      account: "second",
+      chatType: "group",
+      chatId: "g2",
+      threadId: "t9",
+      userId: "u",
+      text: "threaded",
+    });
     const r = await net.waitForSent((m) => m.text.includes("threaded"));
     expect(r.account).toBe("second");
     expect(r.threadId).toBe("t9");
@@ -218,7 +231,14 @@ describe("gateway dispatcher", () => {
   it("lets a selectAgent hook override routes, and survives a throwing hook", async () => {
     const hooks: string[] = [];
     const plugins = [
-      definePlugin({ name: "broken", hooks: { selectAgent: () => { throw new Error("boom"); } } }),
+      definePlugin({
+        name: "broken",
+        hooks: {
+          selectAgent: () => {
+            throw new Error("boom");
+          },
+        },
+      }),
       definePlugin({
         name: "vip",
         hooks: {
@@ -233,7 +253,9 @@ describe("gateway dispatcher", () => {
     await net.inject({ chatType: "group", chatId: "alpha-chat", userId: "vip", text: "who serves me" });
     expect((await net.waitForSent((m) => m.text.includes("who serves me"))).text).toContain("[beta]");
     expect(hooks).toContain("start:beta");
-    expect(logger.entries.some((e) => e.level === "error" && e.msg.includes("broken.selectAgent"))).toBe(true);
+    expect(logger.entries.some((e) => e.level === "error" && e.msg.includes("broken.selectAgent"))).toBe(
+      true,
+    );
   });
 
   it("runs programmatic turns with streamed events and stored history", async () => {
@@ -253,7 +275,11 @@ describe("gateway dispatcher", () => {
 
   it("delivers proactive text through the right account", async () => {
     const { gateway, net } = await setup();
-    await gateway.deliver({ platform: "test", account: "second", chatId: "c9", threadId: "t1" }, "scheduled", { agentId: "beta" });
+    await gateway.deliver(
+      { platform: "test", account: "second", chatId: "c9", threadId: "t1" },
+      "scheduled",
+      { agentId: "beta" },
+    );
     const r = await net.waitForSent((m) => m.text === "scheduled");
     expect(r).toMatchObject({ account: "second", chatId: "c9", threadId: "t1" });
   });

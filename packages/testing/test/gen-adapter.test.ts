@@ -10,25 +10,52 @@ const DIR = join(ROOT, "packages", `adapter-${NAME}`);
 afterAll(() => rmSync(DIR, { recursive: true, force: true }));
 
 function run(cmd: string, args: string[], cwd = ROOT) {
-  return spawnSync(cmd, args, { cwd, encoding: "utf8", timeout: 120_000, env: { ...process.env, NO_COLOR: "1" } });
+  return spawnSync(cmd, args, {
+    cwd,
+    encoding: "utf8",
+    timeout: 120_000,
+    env: { ...process.env, NO_COLOR: "1" },
+  });
 }
 
 describe("pnpm gen:adapter", () => {
   it("scaffolds an adapter package that typechecks and passes the conformance suite", () => {
     const gen = run(process.execPath, [join(ROOT, "scripts", "gen-adapter.ts"), NAME]);
     expect(gen.status, gen.stderr).toBe(0);
-    for (const f of ["package.json", "README.md", "src/index.ts", "src/types.ts", "src/format.ts", "src/errors.ts", "src/normalize.ts", `test/fake-${NAME}.ts`, "test/conformance.test.ts"]) {
+    for (const f of [
+      "package.json",
+      "README.md",
+      "src/index.ts",
+      "src/types.ts",
+      "src/format.ts",
+      "src/errors.ts",
+      "src/normalize.ts",
+      `test/fake-${NAME}.ts`,
+      "test/conformance.test.ts",
+    ]) {
       expect(existsSync(join(DIR, f)), f).toBe(true);
     }
     // Link the workspace dependencies an install would link (same set as adapter-wecom's).
     symlinkSync(join(ROOT, "packages", "adapter-wecom", "node_modules"), join(DIR, "node_modules"));
     writeFileSync(
       join(DIR, "tsconfig.check.json"),
-      JSON.stringify({ extends: "../../tsconfig.base.json", compilerOptions: { noEmit: true }, include: ["src", "test"] }),
+      JSON.stringify({
+        extends: "../../tsconfig.base.json",
+        compilerOptions: { noEmit: true },
+        include: ["src", "test"],
+      }),
     );
-    const tsc = run(process.execPath, [join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", join(DIR, "tsconfig.check.json")]);
+    const tsc = run(process.execPath, [
+      join(ROOT, "node_modules", "typescript", "bin", "tsc"),
+      "-p",
+      join(DIR, "tsconfig.check.json"),
+    ]);
     expect(tsc.status, tsc.stdout + tsc.stderr).toBe(0);
-    const vitest = run(process.execPath, [join(ROOT, "node_modules", "vitest", "vitest.mjs"), "run", "--root", DIR], DIR);
+    const vitest = run(
+      process.execPath,
+      [join(ROOT, "node_modules", "vitest", "vitest.mjs"), "run", "--root", DIR],
+      DIR,
+    );
     expect(vitest.status, vitest.stdout + vitest.stderr).toBe(0);
     expect(vitest.stdout).toMatch(/11 passed/);
   }, 180_000);

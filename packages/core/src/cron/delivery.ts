@@ -13,7 +13,8 @@ export class DeliveryError extends Error {
   override name = "DeliveryError";
 }
 
-const FORMS = "origin, local, or <platform>[@account]:<chat_id>[:<thread_id>] (e.g. telegram@support:-1001234:7)";
+const FORMS =
+  "origin, local, or <platform>[@account]:<chat_id>[:<thread_id>] (e.g. telegram@support:-1001234:7)";
 
 /** Parse `origin` | `local` | `<platform>[@account]:<chat_id>[:<thread_id>]`. Matrix room ids keep their `:server`. */
 export function parseDeliveryTarget(text: string): DeliveryTargetSpec {
@@ -28,16 +29,31 @@ export function parseDeliveryTarget(text: string): DeliveryTargetSpec {
   const chatParts = platform === "matrix" && parts.length >= 2 ? 2 : 1;
   const chatId = parts.slice(0, chatParts).join(":");
   const threadId = parts.slice(chatParts).join(":") || undefined;
-  if (!chatId) throw new DeliveryError(`invalid delivery target "${text}": the chat id is missing; use ${FORMS}`);
-  return { kind: "chat", platform, account: account ?? DEFAULT_ACCOUNT, chatId, ...(threadId ? { threadId } : {}) };
+  if (!chatId)
+    throw new DeliveryError(`invalid delivery target "${text}": the chat id is missing; use ${FORMS}`);
+  return {
+    kind: "chat",
+    platform,
+    account: account ?? DEFAULT_ACCOUNT,
+    chatId,
+    ...(threadId ? { threadId } : {}),
+  };
 }
 
-export function formatTarget(a: { platform: string; account?: string; chatId: string; threadId?: string }): string {
+export function formatTarget(a: {
+  platform: string;
+  account?: string;
+  chatId: string;
+  threadId?: string;
+}): string {
   const acc = a.account && a.account !== DEFAULT_ACCOUNT ? `@${a.account}` : "";
   return `${a.platform}${acc}:${a.chatId}${a.threadId ? `:${a.threadId}` : ""}`;
 }
 
-function sameChat(a: JobOrigin, b: { platform: string; account: string; chatId: string; threadId?: string }): boolean {
+function sameChat(
+  a: JobOrigin,
+  b: { platform: string; account: string; chatId: string; threadId?: string },
+): boolean {
   return (
     a.platform === b.platform &&
     (a.account ?? DEFAULT_ACCOUNT) === b.account &&
@@ -58,7 +74,10 @@ export function authorizeTarget(
 ): void {
   if (spec.kind === "local") return;
   if (spec.kind === "origin") {
-    if (!origin) throw new DeliveryError('deliver "origin" needs a job created from a chat; use local or a <platform>:<chat_id> target');
+    if (!origin)
+      throw new DeliveryError(
+        'deliver "origin" needs a job created from a chat; use local or a <platform>:<chat_id> target',
+      );
     return;
   }
   if (origin && sameChat(origin, spec)) return;
@@ -88,7 +107,13 @@ export function authorizeTarget(
 export function resolveAddress(spec: DeliveryTargetSpec, origin: JobOrigin | undefined): Address | undefined {
   if (spec.kind === "local") return undefined;
   if (spec.kind === "origin") {
-    if (!origin || origin.platform === "api_server" || origin.platform === "cron" || origin.platform === "cli") return undefined;
+    if (
+      !origin ||
+      origin.platform === "api_server" ||
+      origin.platform === "cron" ||
+      origin.platform === "cli"
+    )
+      return undefined;
     return {
       platform: origin.platform,
       account: origin.account ?? DEFAULT_ACCOUNT,
@@ -97,5 +122,10 @@ export function resolveAddress(spec: DeliveryTargetSpec, origin: JobOrigin | und
       ...(origin.threadId ? { threadId: origin.threadId } : {}),
     };
   }
-  return { platform: spec.platform, account: spec.account, chatId: spec.chatId, ...(spec.threadId ? { threadId: spec.threadId } : {}) };
+  return {
+    platform: spec.platform,
+    account: spec.account,
+    chatId: spec.chatId,
+    ...(spec.threadId ? { threadId: spec.threadId } : {}),
+  };
 }

@@ -22,7 +22,10 @@ export const jobSchema = z.object({
   deliver: z.string().default("origin"),
   origin: originSchema.optional(),
   enabled: z.boolean().default(true),
-  repeat: z.object({ times: z.number().int().positive().nullable().default(null), completed: z.number().int().min(0).default(0) }),
+  repeat: z.object({
+    times: z.number().int().positive().nullable().default(null),
+    completed: z.number().int().min(0).default(0),
+  }),
   createdAt: z.number(),
   /** When the current schedule period started (anchor for `once` and `every`). */
   anchorAt: z.number(),
@@ -49,7 +52,8 @@ export function readJobs(cronDir: string): CronJob[] {
     throw err;
   }
   const parsed = fileSchema.safeParse(JSON.parse(text));
-  if (!parsed.success) throw new Error(`${jobsFile(cronDir)} is not a valid jobs file: ${parsed.error.issues[0]?.message}`);
+  if (!parsed.success)
+    throw new Error(`${jobsFile(cronDir)} is not a valid jobs file: ${parsed.error.issues[0]?.message}`);
   return parsed.data.jobs;
 }
 

@@ -62,7 +62,10 @@ export class CronManager implements CronService {
       writeJobs(dir, jobs);
       return out;
     });
-    this.#locks.set(agentId, run.catch(() => {}));
+    this.#locks.set(
+      agentId,
+      run.catch(() => {}),
+    );
     const result = await run;
     this.onChange?.();
     return result;
@@ -72,7 +75,8 @@ export class CronManager implements CronService {
     const agent = this.agent(agentId);
     const schedule = parseSchedule(input.schedule, input.timezone ? { timezone: input.timezone } : {});
     const origin = input.origin === undefined ? undefined : originSchema.safeParse(input.origin);
-    if (origin && !origin.success) throw new CronJobError(`invalid origin: ${origin.error.issues[0]?.message}`);
+    if (origin && !origin.success)
+      throw new CronJobError(`invalid origin: ${origin.error.issues[0]?.message}`);
     const originValue: JobOrigin | undefined = origin?.data;
     const deliver = input.deliver ?? (originValue ? "origin" : "local");
     authorizeTarget(agent, parseDeliveryTarget(deliver), originValue, this.#router());

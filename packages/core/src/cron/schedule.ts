@@ -31,7 +31,9 @@ function checkTimezone(tz: string): void {
   try {
     new Intl.DateTimeFormat("en-US", { timeZone: tz });
   } catch {
-    throw new ScheduleError(`unknown time zone "${tz}": use an IANA name such as Europe/Berlin or America/New_York`);
+    throw new ScheduleError(
+      `unknown time zone "${tz}": use an IANA name such as Europe/Berlin or America/New_York`,
+    );
   }
 }
 
@@ -39,7 +41,9 @@ function checkTimezone(tz: string): void {
 export function parseSchedule(input: string, options: { timezone?: string } = {}): Schedule {
   const text = input.trim();
   const invalid = (why: string) =>
-    new ScheduleError(`invalid schedule "${input}": ${why}. Accepted forms:\n${SCHEDULE_FORMS.map((f) => `  - ${f}`).join("\n")}`);
+    new ScheduleError(
+      `invalid schedule "${input}": ${why}. Accepted forms:\n${SCHEDULE_FORMS.map((f) => `  - ${f}`).join("\n")}`,
+    );
   if (!text) throw invalid("it is empty");
   const once = duration(text);
   if (once !== undefined) return { kind: "once", display: text, delayMs: once };
@@ -63,7 +67,12 @@ export function parseSchedule(input: string, options: { timezone?: string } = {}
     } catch (err) {
       throw invalid(err instanceof Error ? err.message : "it is not a valid cron expression");
     }
-    return { kind: "cron", display: text, expr: text, ...(options.timezone ? { timezone: options.timezone } : {}) };
+    return {
+      kind: "cron",
+      display: text,
+      expr: text,
+      ...(options.timezone ? { timezone: options.timezone } : {}),
+    };
   }
   throw invalid("it matches none of them");
 }
@@ -86,7 +95,10 @@ export function nextRunAfter(schedule: Schedule, after: number, anchor: number):
       return anchor + steps * schedule.intervalMs;
     }
     case "cron": {
-      const c = new Cron(schedule.expr, { paused: true, ...(schedule.timezone ? { timezone: schedule.timezone } : {}) });
+      const c = new Cron(schedule.expr, {
+        paused: true,
+        ...(schedule.timezone ? { timezone: schedule.timezone } : {}),
+      });
       const next = c.nextRun(new Date(after));
       return next ? next.getTime() : undefined;
     }

@@ -88,7 +88,8 @@ export class CronScheduler {
   async nextWake(): Promise<number | undefined> {
     let next: number | undefined;
     for (const { job } of await this.#o.manager.all()) {
-      if (job.enabled && job.nextRunAt !== null && (next === undefined || job.nextRunAt < next)) next = job.nextRunAt;
+      if (job.enabled && job.nextRunAt !== null && (next === undefined || job.nextRunAt < next))
+        next = job.nextRunAt;
     }
     return next;
   }
@@ -99,7 +100,8 @@ export class CronScheduler {
       (next) => {
         if (!this.#started) return;
         const now = this.#o.now();
-        const delay = next === undefined ? this.#o.maxSleepMs : Math.min(Math.max(0, next - now), this.#o.maxSleepMs);
+        const delay =
+          next === undefined ? this.#o.maxSleepMs : Math.min(Math.max(0, next - now), this.#o.maxSleepMs);
         clearTimeout(this.#timer);
         this.#timer = setTimeout(() => {
           void this.tick().finally(() => {
@@ -160,7 +162,9 @@ export class CronScheduler {
     });
     this.#o.logger.warn(
       { agent: agentId, job: job.id, missedAt: new Date(job.nextRunAt!).toISOString() },
-      recurring ? "cron: missed runs fast-forwarded to the next slot" : "cron: one-shot job missed its grace window",
+      recurring
+        ? "cron: missed runs fast-forwarded to the next slot"
+        : "cron: one-shot job missed its grace window",
     );
     return { agentId, jobId: job.id, status: "missed", text: "", delivered: false };
   }
@@ -187,7 +191,13 @@ export class CronScheduler {
     }
   }
 
-  async #runSlot(agentId: string, job: CronJob, slot: number, now: number, manual: boolean): Promise<CronRunResult> {
+  async #runSlot(
+    agentId: string,
+    job: CronJob,
+    slot: number,
+    now: number,
+    manual: boolean,
+  ): Promise<CronRunResult> {
     const key = `${agentId}:${job.id}`;
     const skipped: CronRunResult = { agentId, jobId: job.id, status: "skipped", text: "", delivered: false };
     if (this.#running.has(key)) return skipped;

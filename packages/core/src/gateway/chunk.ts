@@ -19,7 +19,8 @@ function openFence(text: string, initial?: string): string | undefined {
     }
     const openMarker = /^(`{3,}|~{3,})/.exec(open)?.[1] ?? "```";
     const marker = m[1]!;
-    if (marker[0] === openMarker[0] && marker.length >= openMarker.length && m[2]!.trim() === "") open = undefined;
+    if (marker[0] === openMarker[0] && marker.length >= openMarker.length && m[2]!.trim() === "")
+      open = undefined;
   }
   return open;
 }

@@ -9,14 +9,19 @@ import type { AgentEvent, AgentRunner, ChatMessage, CronService, Usage } from ".
 import { useAgent } from "../scope.ts";
 import { buildSessionKey } from "../sessions/key.ts";
 import { type SessionSource, sourceOf } from "../sessions/source.ts";
-import type { GetOrCreateResult, SessionRecord, SessionStore, StoredMessage } from "../sessions/store-types.ts";
+import type {
+  GetOrCreateResult,
+  SessionRecord,
+  SessionStore,
+  StoredMessage,
+} from "../sessions/store-types.ts";
 import { Channel } from "./channel.ts";
 import { splitMessage } from "./chunk.ts";
 import { parseCommand, runCommand } from "./commands.ts";
 import { HttpRouter } from "./http.ts";
-import { WriteBatcher } from "./write-batch.ts";
 import { type RetryOptions, withRetry } from "./retry.ts";
 import type { DeliveryTarget, DispatchOutcome, Gateway, TurnHandle, TurnRequest } from "./types.ts";
+import { WriteBatcher } from "./write-batch.ts";
 
 export interface CreateGatewayOptions {
   config: GatewayConfig;
@@ -74,7 +79,8 @@ function adapterKey(platform: string, account: string): string {
 function toChatMessages(rows: StoredMessage[]): ChatMessage[] {
   const out: ChatMessage[] = [];
   for (const r of rows) {
-    if (r.role === "user" || r.role === "assistant" || r.role === "system") out.push({ role: r.role, content: r.content });
+    if (r.role === "user" || r.role === "assistant" || r.role === "system")
+      out.push({ role: r.role, content: r.content });
   }
   return out;
 }
@@ -90,7 +96,10 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
   const historyLimit = options.historyLimit ?? 50;
   const typingEvery = options.typingIntervalMs ?? 4000;
   const makeRouter = (c: GatewayConfig) =>
-    createRouter({ routes: c.routes, default_agent: c.default_agent, agents: c.registry.ids() }, { hooks, logger });
+    createRouter(
+      { routes: c.routes, default_agent: c.default_agent, agents: c.registry.ids() },
+      { hooks, logger },
+    );
   let router: Router = makeRouter(config);
   let cron: CronService | undefined;
 
@@ -121,7 +130,11 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
     const cfg = accountConfig(inbound.platform, inbound.account);
     if (cfg?.allow_all_users === true) return true;
     const allowed = cfg?.allowed_users as Array<string | number> | undefined;
-    if (allowed?.some((u) => String(u) === inbound.user.id || (inbound.user.idAlt && String(u) === inbound.user.idAlt))) {
+    if (
+      allowed?.some(
+        (u) => String(u) === inbound.user.id || (inbound.user.idAlt && String(u) === inbound.user.idAlt),
+      )
+    ) {
       return true;
     }
     if (!allowed?.length && !warnedPlatforms.has(inbound.platform)) {
@@ -158,7 +171,11 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
   }
 
   /** Send a reply: split to the platform's limit, each chunk retried on 429/5xx. */
-  async function sendText(address: Address, text: string, message: Omit<OutboundMessage, "text"> = {}): Promise<void> {
+  async function sendText(
+    address: Address,
+    text: string,
+    message: Omit<OutboundMessage, "text"> = {},
+  ): Promise<void> {
     const adapter = adapterFor(address.platform, address.account);
     const caps = adapter.capabilities;
     const chunks = splitMessage(text, caps.maxMessageLength, caps.lengthUnit ?? "utf16");
@@ -180,7 +197,9 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
     const adapter = adapters.get(adapterKey(address.platform, address.account));
     if (!adapter?.typing || !adapter.capabilities.typing) return () => {};
     const fire = () => {
-      adapter.typing?.(address).catch((err: unknown) => logger.debug({ err, platform: address.platform }, "typing failed"));
+      adapter
+        .typing?.(address)
+        .catch((err: unknown) => logger.debug({ err, platform: address.platform }, "typing failed"));
     };
     fire();
     const timer = setInterval(fire, typingEvery);
@@ -197,7 +216,12 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
     return l;
   }
 
-  function getOrCreate(key: string, source: SessionSource, profile: AgentProfile, forceNew = false): GetOrCreateResult {
+  function getOrCreate(
+    key: string,
+    source: SessionSource,
+    profile: AgentProfile,
+    forceNew = false,
+  ): GetOrCreateResult {
     return store.getOrCreate(key, source, {
       reset: config.session.reset,
       forceNew,
@@ -206,12 +230,35 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
     });
   }
 
-  async function sessionHooks(r: GetOrCreateResult, key: string, source: SessionSource, profile: AgentProfile): Promise<void> {
+  async function sessionHooks(
+    r: GetOrCreateResult,
+    key: string,
+    source: SessionSource,
+    profile: AgentProfile,
+  ): Promise<void> {
     if (r.previous) {
-      await hooks.emit("onSessionEnd", { agentId: profile.id, sessionId: r.previous.id, sessionKey: key, reason: r.reason ?? "reset", source });
-      await hooks.emit("onSessionReset", { agentId: profile.id, sessionId: r.session.id, previousSessionId: r.previous.id, sessionKey: key, source });
+      await hooks.emit("onSessionEnd", {
+        agentId: profile.id,
+        sessionId: r.previous.id,
+        sessionKey: key,
+        reason: r.reason ?? "reset",
+        source,
+      });
+      await hooks.emit("onSessionReset", {
+        agentId: profile.id,
+        sessionId: r.session.id,
+        previousSessionId: r.previous.id,
+        sessionKey: key,
+        source,
+      });
     }
-    if (r.created) await hooks.emit("onSessionStart", { agentId: profile.id, sessionId: r.session.id, sessionKey: key, source });
+    if (r.created)
+      await hooks.emit("onSessionStart", {
+        agentId: profile.id,
+        sessionId: r.session.id,
+        sessionKey: key,
+        source,
+      });
   }
 
   async function openSession(
@@ -251,7 +298,10 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
         if (args.persistInput) {
           store.append(
             session.id,
-            args.input.map((m) => ({ role: m.role, content: typeof m.content === "string" ? m.content : contentText(m.content) })),
+            args.input.map((m) => ({
+              role: m.role,
+              content: typeof m.content === "string" ? m.content : contentText(m.content),
+            })),
           );
         }
         const turn = {
@@ -278,18 +328,34 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
         }
         if (!usage && !error) {
           error = controller.signal.aborted ? "The turn was stopped." : "The agent ended without an answer.";
-          events.push({ type: "error", message: error, code: controller.signal.aborted ? "aborted" : "no_finish" });
+          events.push({
+            type: "error",
+            message: error,
+            code: controller.signal.aborted ? "aborted" : "no_finish",
+          });
         }
       } catch (err) {
         error = err instanceof Error ? err.message : String(err);
-        events.push({ type: "error", message: error, code: err instanceof AgentError ? err.code : "internal_error" });
+        events.push({
+          type: "error",
+          message: error,
+          code: err instanceof AgentError ? err.code : "internal_error",
+        });
       } finally {
         events.close();
       }
       if (args.persistReply) {
         await writes
-          .run(() => store.append(session.id, text && !error ? [{ role: "assistant", content: text }] : [], usage ? { usage } : {}))
-          .catch((err: unknown) => logger.error({ err, agent: profile.id, session: session.id }, "could not persist the reply"));
+          .run(() =>
+            store.append(
+              session.id,
+              text && !error ? [{ role: "assistant", content: text }] : [],
+              usage ? { usage } : {},
+            ),
+          )
+          .catch((err: unknown) =>
+            logger.error({ err, agent: profile.id, session: session.id }, "could not persist the reply"),
+          );
       }
       return { text, ...(error ? { error } : {}), ...(usage ? { usage } : {}) };
     });
@@ -317,13 +383,22 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
         const current = config.registry.get(profile.id) ?? profile;
         const session = batch[batch.length - 1]!.session;
         const inputIds = new Set(batch.flatMap((p) => p.ids));
-        const stored = store.history(session.id, historyLimit + inputIds.size).filter((m) => !inputIds.has(m.id));
+        const stored = store
+          .history(session.id, historyLimit + inputIds.size)
+          .filter((m) => !inputIds.has(m.id));
         const history = toChatMessages(stored.slice(-historyLimit));
-        const input: ChatMessage[] = [{ role: "user", content: batch.map((m) => m.inbound.text).join("\n\n") }];
+        const input: ChatMessage[] = [
+          { role: "user", content: batch.map((m) => m.inbound.text).join("\n\n") },
+        ];
         const controller = new AbortController();
         l.controller = controller;
         const stopTyping = startTyping(address);
-        const log = logger.child({ agent: current.id, platform: address.platform, account: address.account, session: session.id });
+        const log = logger.child({
+          agent: current.id,
+          platform: address.platform,
+          account: address.account,
+          session: session.id,
+        });
         try {
           const { events, finished } = runTurn({
             profile: current,
@@ -436,7 +511,9 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
     const source: SessionSource = { ...request.source, agentId: profile.id };
     const sessionKey = request.sessionKey ?? buildSessionKey(source, sessionOptions());
     const session = request.sessionId
-      ? store.ensure(request.sessionId, sessionKey, source, { model: profile.model.name ?? profile.model.provider })
+      ? store.ensure(request.sessionId, sessionKey, source, {
+          model: profile.model.name ?? profile.model.provider,
+        })
       : await openSession(sessionKey, source, profile);
     const controller = new AbortController();
     const onAbort = () => controller.abort(request.signal?.reason);
@@ -470,13 +547,18 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
         for await (const ev of events) out.push(ev);
         await finished;
       } catch (err) {
-        out.push({ type: "error", message: err instanceof Error ? err.message : String(err), code: "internal_error" });
+        out.push({
+          type: "error",
+          message: err instanceof Error ? err.message : String(err),
+          code: "internal_error",
+        });
       } finally {
         out.close();
         request.signal?.removeEventListener("abort", onAbort);
         release();
         // Keep the lane only while work is chained on it.
-        if (lanes.get(sessionKey) === l && !l.running && l.pending.length === 0 && l.tail === mine) lanes.delete(sessionKey);
+        if (lanes.get(sessionKey) === l && !l.running && l.pending.length === 0 && l.tail === mine)
+          lanes.delete(sessionKey);
         done();
       }
     })();
@@ -549,7 +631,8 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
     },
     async addAdapter(adapter) {
       const key = adapterKey(adapter.platform, adapter.account);
-      if (adapters.has(key) && !pendingStart.includes(adapter)) throw new Error(`adapter ${key} is already connected`);
+      if (adapters.has(key) && !pendingStart.includes(adapter))
+        throw new Error(`adapter ${key} is already connected`);
       adapters.set(key, adapter);
       await startAdapter(adapter);
     },
@@ -597,5 +680,7 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
 }
 
 function contentText(parts: Exclude<ChatMessage["content"], string>): string {
-  return parts.map((p) => (p.type === "text" ? p.text : `[image: ${p.url.startsWith("data:") ? "inline" : p.url}]`)).join("\n");
+  return parts
+    .map((p) => (p.type === "text" ? p.text : `[image: ${p.url.startsWith("data:") ? "inline" : p.url}]`))
+    .join("\n");
 }

@@ -17,7 +17,9 @@ export class HttpRouter {
       route: (method, path, handler) => {
         const list = this.#routes.get(path) ?? [];
         if (list.some((r) => r.method === method.toUpperCase() && r.owner !== owner)) {
-          throw new Error(`HTTP route ${method} ${path} is already mounted by ${list.find((r) => r.method === method)?.owner}`);
+          throw new Error(
+            `HTTP route ${method} ${path} is already mounted by ${list.find((r) => r.method === method)?.owner}`,
+          );
         }
         const rest = list.filter((r) => !(r.method === method.toUpperCase() && r.owner === owner));
         rest.push({ method: method.toUpperCase(), path, handler, owner });
@@ -46,10 +48,20 @@ export class HttpRouter {
     if (!list) return undefined;
     const route = list.find((r) => r.method === request.method || r.method === "*");
     if (!route) {
-      return new Response(JSON.stringify({ error: { message: `method ${request.method} not allowed`, type: "invalid_request_error", param: null, code: "method_not_allowed" } }), {
-        status: 405,
-        headers: { "content-type": "application/json", allow: list.map((r) => r.method).join(", ") },
-      });
+      return new Response(
+        JSON.stringify({
+          error: {
+            message: `method ${request.method} not allowed`,
+            type: "invalid_request_error",
+            param: null,
+            code: "method_not_allowed",
+          },
+        }),
+        {
+          status: 405,
+          headers: { "content-type": "application/json", allow: list.map((r) => r.method).join(", ") },
+        },
+      );
     }
     return route.handler(request);
   }

@@ -30,7 +30,9 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 export function isRetryable(error: unknown): boolean {
   if (error instanceof PlatformError) return error.retryable;
   const code = (error as { code?: string })?.code;
-  return code === "ECONNRESET" || code === "ECONNREFUSED" || code === "ETIMEDOUT" || code === "UND_ERR_SOCKET";
+  return (
+    code === "ECONNRESET" || code === "ECONNREFUSED" || code === "ETIMEDOUT" || code === "UND_ERR_SOCKET"
+  );
 }
 
 /** Run `fn`, retrying 429 (after its retry-after) and 5xx/network errors (exponential backoff). */

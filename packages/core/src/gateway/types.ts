@@ -1,7 +1,7 @@
 import type { AgentProfile } from "../agents.ts";
 import type { GatewayConfig } from "../config/load.ts";
-import type { HookRunner } from "../plugins.ts";
 import type { Address, InboundMessage, PlatformAdapter } from "../platform.ts";
+import type { HookRunner } from "../plugins.ts";
 import type { Resolution, Router } from "../routing/router.ts";
 import type { AgentEvent, AgentRunner, ChatMessage, CronService } from "../runner.ts";
 import type { SessionSource } from "../sessions/source.ts";
@@ -11,7 +11,10 @@ import type { SessionStore } from "../sessions/store-types.ts";
 export type DispatchOutcome =
   | { status: "queued"; agentId: string; sessionKey: string; sessionId: string; resolution: Resolution }
   | { status: "command"; agentId: string; sessionKey: string; command: string }
-  | { status: "ignored"; reason: "duplicate" | "self" | "unauthorized" | "not-mentioned" | "empty" | "stopping" };
+  | {
+      status: "ignored";
+      reason: "duplicate" | "self" | "unauthorized" | "not-mentioned" | "empty" | "stopping";
+    };
 
 /** A turn started programmatically (the API server): the caller supplies agent, session and input. */
 export interface TurnRequest {
