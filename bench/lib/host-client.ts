@@ -14,17 +14,23 @@ export type HostRequest =
   | { op: "gc" }
   /** This process's CPU time so far (user + system, every thread), in µs. */
   | { op: "cpu" }
-  /** Resident set size in MB after two garbage collections. */
+  /** Resident set size and used heap in MB after two garbage collections. */
   | { op: "rss" }
   /** One programmatic turn through `gateway.turn` (no platform involved). */
   | { op: "turn" }
   /** A load run on the in-memory test platform, injected inside the host (`injectAndAwait`). */
-  | { op: "local-run"; run: number; n: number; chats: number; concurrency: number; timeoutMs: number }
+  | { op: "local-run"; run: number; n: number; chats: number; timeoutMs: number }
   /** Stop the gateway, close the store and listener; answers with the handles left open. */
   | { op: "stop" };
 
 export type HostReply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: string };
 export type HostHello = { op: "listening"; url: string };
+
+/** What `rss` reports, in MB. */
+export interface Memory {
+  rss: number;
+  heap: number;
+}
 
 /** What `stop` reports: the handle types still open after everything was closed, counted. */
 export type Lingering = Record<string, number>;

@@ -6,17 +6,10 @@ export interface BenchChat {
   userId: string;
 }
 
-export interface LoadOptions {
-  /** Injections in flight at once. */
-  concurrency: number;
-  /** Give up when not every message was answered by then. */
-  timeoutMs: number;
-}
-
 export interface LoadResult {
-  /** From the first injection until the reply answering the last message was captured. */
+  /** From the first injection until the reply to the last message was captured. */
   ms: number;
-  /** How many replies answered them (fewer than messages when a chat's turns folded several together). */
+  /** Replies that quoted a message of the run: one per message, or the gateway folded some together. */
   replies: number;
 }
 
@@ -32,29 +25,34 @@ export function loadMessages(run: number, n: number, chats: number, chat: (k: nu
 }
 
 /**
- * Inject `messages` (from `loadMessages(run, …)`) with at most `concurrency` injections in flight, and resolve
- * once every one of them is answered. The gateway folds the messages that reach a chat while its turn runs into
- * the chat's next turn, so one reply can answer several: the tags quoted in the replies are counted, not replies.
+ * Play `messages` (from `loadMessages(run, …)`) as one conversation per chat, all chats at once: each chat sends
+ * its next message when the echo agent's reply to the previous one has arrived, as a person waits for an answer.
+ * So every message is a turn of its own and gets a reply of its own (messages that reach a busy chat would be
+ * folded into one turn), and as many injections are in flight as there are chats.
  */
 export async function injectAndAwait(
   fake: FakePlatform,
   messages: FakeInbound[],
   run: number,
-  options: LoadOptions,
+  options: { timeoutMs: number },
 ): Promise<LoadResult> {
   const n = messages.length;
   const answered = new Set<number>();
+  const waiting = new Map<number, () => void>();
   let replies = 0;
   let doneAt = 0;
   const t0 = performance.now();
-  // Every fake calls the predicate once per send (past sends first), so it doubles as the reply counter.
+  // Every fake calls the predicate once per send (past sends first): one wait serves as the reply listener.
   const allAnswered = fake.waitForSent((m) => {
     if (doneAt) return true;
     let hit = false;
     for (const match of m.text.matchAll(TAG_RE)) {
       if (Number(match[1]) !== run) continue;
-      answered.add(Number(match[2]));
+      const i = Number(match[2]);
       hit = true;
+      answered.add(i);
+      waiting.get(i)?.();
+      waiting.delete(i);
     }
     if (hit) replies++;
     if (answered.size < n) return false;
@@ -64,13 +62,23 @@ export async function injectAndAwait(
   // When an injection fails first, the wait still settles later: keep that from becoming an unhandled rejection.
   allAnswered.catch(() => {});
 
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < n) await fake.inject(messages[next++]!);
+  const replyTo = (i: number): Promise<void> =>
+    answered.has(i) ? Promise.resolve() : new Promise<void>((resolve) => waiting.set(i, resolve));
+  const conversations = new Map<string, number[]>();
+  messages.forEach((m, i) => {
+    const list = conversations.get(m.chatId) ?? [];
+    list.push(i);
+    conversations.set(m.chatId, list);
+  });
+  const converse = async (indices: number[]): Promise<void> => {
+    for (const i of indices) {
+      await fake.inject(messages[i]!);
+      await replyTo(i);
+    }
   };
-  const injecting = Promise.all(Array.from({ length: Math.min(options.concurrency, n) }, worker));
   try {
-    await Promise.all([injecting, allAnswered]);
+    // A conversation stuck on a lost reply ends the run when `allAnswered` times out.
+    await Promise.all([...[...conversations.values()].map(converse), allAnswered]);
   } catch (err) {
     const why = err instanceof Error ? err.message.slice(0, 300) : String(err);
     throw new Error(`run ${run}: ${answered.size}/${n} messages answered by ${replies} replies; ${why}`);

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import type { ApiServerConfig, Gateway, Logger } from "@switchboard/core";
-import { silentLogger } from "@switchboard/core";
+import { ConfigError, isLoopback, silentLogger } from "@switchboard/core";
 import { Hono, type MiddlewareHandler } from "hono";
 import { cors } from "hono/cors";
 import { type ApiContext, type ApiEnv, keyRingCache } from "./context.ts";
@@ -8,6 +8,7 @@ import { ApiError, errorBody, modelNotFound } from "./errors.ts";
 import { checkSwitchboardHeaders, HEADER, jsonResponse } from "./http.ts";
 import { ResponseStore } from "./response-store.ts";
 import { registerChatRoutes } from "./routes/chat.ts";
+import { registerCronRoutes } from "./routes/cron.ts";
 import { registerHealthRoutes } from "./routes/health.ts";
 import { registerModelRoutes } from "./routes/models.ts";
 import { registerResponseRoutes } from "./routes/responses.ts";
@@ -45,6 +46,7 @@ export const ROUTE_GROUPS: readonly RouteGroup[] = [
   registerChatRoutes,
   registerResponseRoutes,
   registerRunRoutes,
+  registerCronRoutes,
 ];
 
 function packageVersion(): string {
@@ -83,6 +85,15 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     runs: new RunRegistry({ logger, ...options.runs }),
     responses: new ResponseStore(),
   };
+  if (ctx.keys().open && !isLoopback(settings().host)) {
+    // The config loader refuses this too; a `config` passed in directly must not get around it.
+    throw new ConfigError([
+      {
+        path: "api_server.keys",
+        message: `required when api_server.host (${settings().host}) is not loopback: add - { key: "\${SWITCHBOARD_API_KEY}", agents: "*" }`,
+      },
+    ]);
+  }
   if (ctx.keys().open) {
     logger.warn(
       { host: settings().host },

@@ -1,6 +1,7 @@
-import { memoryLogger } from "@switchboard/core";
+import { ConfigError, memoryLogger } from "@switchboard/core";
 import { describe, expect, it } from "vitest";
 import { jsonResponse } from "../src/http.ts";
+import { createApiServer } from "../src/index.ts";
 import { methods } from "../src/routes/methods.ts";
 import { KEYS, postJson, startApi } from "./helpers.ts";
 
@@ -16,6 +17,19 @@ describe("server setup", () => {
         .chat.completions.create({ model: "main", messages: [{ role: "user", content: "open" }] });
       expect(reply.choices[0]?.message.content).toBe("[main] open");
       expect(logger.entries.filter((e) => /no api_server.keys/.test(e.msg))).toHaveLength(1);
+    } finally {
+      await api.close();
+    }
+  });
+
+  it("refuses to serve without keys on a non-loopback host", async () => {
+    const api = await startApi({ agents: { main: {} } });
+    try {
+      const config = { ...api.gateway.config.api_server, host: "0.0.0.0" };
+      expect(() => createApiServer({ gateway: api.gateway, config })).toThrow(ConfigError);
+      expect(() =>
+        createApiServer({ gateway: api.gateway, config: { ...config, host: "127.0.0.1" } }),
+      ).not.toThrow();
     } finally {
       await api.close();
     }
@@ -84,23 +98,23 @@ describe("server setup", () => {
       {
         routes: [
           (v1) =>
-            methods(v1, "/cron/jobs", {
+            methods(v1, "/extras/ping", {
               GET: (c) => jsonResponse({ object: "list", data: [], agent: c.get("pinned")?.id ?? null }),
             }),
         ],
       },
     );
     try {
-      expect(await (await api.request("/v1/cron/jobs", { key: KEYS.admin })).json()).toEqual({
+      expect(await (await api.request("/v1/extras/ping", { key: KEYS.admin })).json()).toEqual({
         object: "list",
         data: [],
         agent: null,
       });
       expect(
-        ((await (await api.request("/agents/ops/v1/cron/jobs", { key: KEYS.admin })).json()) as any).agent,
+        ((await (await api.request("/agents/ops/v1/extras/ping", { key: KEYS.admin })).json()) as any).agent,
       ).toBe("ops");
-      expect((await api.request("/v1/cron/jobs")).status).toBe(401);
-      expect((await api.request("/v1/cron/jobs", { method: "POST", key: KEYS.admin })).status).toBe(405);
+      expect((await api.request("/v1/extras/ping")).status).toBe(401);
+      expect((await api.request("/v1/extras/ping", { method: "POST", key: KEYS.admin })).status).toBe(405);
     } finally {
       await api.close();
     }

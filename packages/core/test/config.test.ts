@@ -326,3 +326,33 @@ agents:
     });
   });
 });
+
+describe("platform accounts", () => {
+  it("shares section settings with named accounts but never the default account's credentials", async () => {
+    const { platformAccounts } = await import("../src/config/platform-config.ts");
+    const accounts = platformAccounts({
+      token: "default-token",
+      mode: "webhook",
+      require_mention: true,
+      accounts: { support: { token: "support-token" }, ops: { reply_to_mode: "all" } },
+    });
+    expect([...accounts.keys()].sort()).toEqual(["default", "ops", "support"]);
+    expect(accounts.get("default")).toMatchObject({ token: "default-token", mode: "webhook" });
+    expect(accounts.get("support")).toMatchObject({
+      token: "support-token",
+      mode: "webhook",
+      require_mention: true,
+    });
+    expect(accounts.get("ops")).not.toHaveProperty("token");
+    expect(accounts.get("ops")).toMatchObject({ mode: "webhook", reply_to_mode: "all" });
+  });
+
+  it("has no default account when only named accounts carry credentials", async () => {
+    const { platformAccounts } = await import("../src/config/platform-config.ts");
+    const accounts = platformAccounts({
+      mode: "socket",
+      accounts: { a: { bot_token: "x" }, b: { bot_token: "y" } },
+    });
+    expect([...accounts.keys()].sort()).toEqual(["a", "b"]);
+  });
+});

@@ -282,6 +282,21 @@ describe("the compiled index", () => {
       }
     }
   });
+
+  it("compares numeric ids from an untyped adapter as strings, in the index and the scan alike", () => {
+    const routes: RouteConfig[] = [
+      { match: { platform: "telegram", chat_id: "-100", user_id: "7" }, agent: "ops" },
+    ];
+    const loose = {
+      platform: "telegram",
+      chatType: "group",
+      chatId: -100,
+      userId: 7,
+      threadId: null,
+    } as unknown as SessionSource;
+    expect(createRouter({ routes }).match(loose)).toEqual({ agentId: "ops", by: "route", route: 0 });
+    expect(createLinearResolver(routes)(loose)).toEqual({ agentId: "ops", by: "route", route: 0 });
+  });
 });
 
 describe("shadowed routes", () => {

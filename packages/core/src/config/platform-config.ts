@@ -1,23 +1,32 @@
 import type { z } from "zod";
 import { DEFAULT_ACCOUNT, type PlatformDefinition } from "../platform.ts";
-import { PLATFORM_COMMON_KEYS } from "./schema.ts";
 
 export type PlatformSection = Record<string, unknown> & {
   accounts?: Record<string, Record<string, unknown>>;
 };
 
+/** Keys that identify one bot account (tokens, secrets, ids); a named account never inherits them. */
+export function isAccountCredential(key: string): boolean {
+  return /(^|_)(token|secret|password|key|id)$/.test(key);
+}
+
 /**
- * The accounts of a platform section, each as the merged config its adapter receives: section-level keys
- * overlaid with `accounts.<name>`. Section-level account keys (`token:`) make the `default` account.
+ * The accounts of a platform section, each as the merged config its adapter receives. Section-level
+ * settings (`mode`, `require_mention`, …) are shared by every account; section-level credentials
+ * (`token:`) belong to the `default` account only, so a named account never silently reuses the
+ * default bot's token. `accounts.<name>` overlays the rest.
  */
 export function platformAccounts(section: PlatformSection): Map<string, Record<string, unknown>> {
   const { accounts, ...shared } = section;
-  const common = new Set<string>(PLATFORM_COMMON_KEYS);
-  const hasOwnKeys = Object.keys(shared).some((k) => !common.has(k) && k !== "api_url");
+  const settings = Object.fromEntries(Object.entries(shared).filter(([k]) => !isAccountCredential(k)));
+  const hasCredentials = Object.keys(shared).some(isAccountCredential);
   const out = new Map<string, Record<string, unknown>>();
-  if (!accounts || hasOwnKeys)
+  if (!accounts || hasCredentials || accounts[DEFAULT_ACCOUNT]) {
     out.set(DEFAULT_ACCOUNT, { ...shared, ...(accounts?.[DEFAULT_ACCOUNT] ?? {}) });
-  for (const [name, acc] of Object.entries(accounts ?? {})) out.set(name, { ...shared, ...acc });
+  }
+  for (const [name, acc] of Object.entries(accounts ?? {})) {
+    if (name !== DEFAULT_ACCOUNT) out.set(name, { ...settings, ...acc });
+  }
   return out;
 }
 

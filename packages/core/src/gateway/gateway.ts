@@ -629,6 +629,9 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
     setCron(service) {
       cron = service;
     },
+    get cron() {
+      return cron;
+    },
     async addAdapter(adapter) {
       const key = adapterKey(adapter.platform, adapter.account);
       if (adapters.has(key) && !pendingStart.includes(adapter))

@@ -65,8 +65,10 @@ export interface Gateway {
   idle(): Promise<void>;
   /** Swap config (live reload): in-flight turns finish on the old profiles. */
   reconfigure(config: GatewayConfig): void;
-  /** Set the cron service used by the `cron` toolset. */
+  /** Set the cron service used by the `cron` toolset and the API's cron routes. */
   setCron(cron: CronService | undefined): void;
+  /** The cron service, when cron is running. */
+  readonly cron: CronService | undefined;
   /** Stop accepting, drain in-flight turns (bounded), stop adapters. Does not close the store. */
   stop(options?: { timeoutMs?: number }): Promise<void>;
 }

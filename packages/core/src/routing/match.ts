@@ -30,8 +30,8 @@ export function compileMatch(match: RouteMatch): CompiledMatch {
 /** The value a source has for a match field; the default account is spelled `default`. */
 export function fieldValue(source: SessionSource, field: keyof SessionSource): string | undefined {
   if (field === "account") return source.account || "default";
-  const v = source[field];
-  return v === undefined || v === "" ? undefined : String(v);
+  const v: unknown = source[field];
+  return v === undefined || v === null || v === "" ? undefined : String(v);
 }
 
 export function matches(compiled: CompiledMatch, source: SessionSource): boolean {

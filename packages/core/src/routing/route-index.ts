@@ -34,21 +34,28 @@ export interface IndexedRoute {
   one: Array<string | undefined>;
   sets: Array<ReadonlySet<string>>;
 }
+
+/** A source value as the index compares it: a non-empty string, or absent (what `fieldValue` does for the scan). */
+function norm(v: unknown): string | undefined {
+  if (typeof v === "string") return v === "" ? undefined : v;
+  return v === undefined || v === null ? undefined : String(v);
+}
+
 /**
  * Read a source into slot order once per lookup. Named reads keep property access cheap even though
- * sources come in many shapes; "" counts as absent and the default account is spelled `default`.
+ * sources come in many shapes; the default account is spelled `default`.
  */
 function readSlots(s: SessionSource, out: Array<string | undefined>): void {
-  out[0] = s.chatId || undefined;
-  out[1] = s.userId || undefined;
-  out[2] = s.threadId || undefined;
-  out[3] = s.topicId || undefined;
-  out[4] = s.parentChatId || undefined;
-  out[5] = s.guildId || undefined;
-  out[6] = s.userIdAlt || undefined;
-  out[7] = s.account || DEFAULT_ACCOUNT;
-  out[8] = s.platform || undefined;
-  out[9] = s.chatType || undefined;
+  out[0] = norm(s.chatId);
+  out[1] = norm(s.userId);
+  out[2] = norm(s.threadId);
+  out[3] = norm(s.topicId);
+  out[4] = norm(s.parentChatId);
+  out[5] = norm(s.guildId);
+  out[6] = norm(s.userIdAlt);
+  out[7] = norm(s.account) ?? DEFAULT_ACCOUNT;
+  out[8] = norm(s.platform);
+  out[9] = norm(s.chatType);
 }
 
 function routeMatches(route: IndexedRoute, values: ReadonlyArray<string | undefined>): boolean {
