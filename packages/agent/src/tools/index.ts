@@ -1,5 +1,5 @@
 import { type Toolset, useAgent } from "@switchboard/core";
-import { type ToolSet, tool } from "ai";
+import { type Schema, type ToolSet, tool, zodSchema } from "ai";
 import { CRON_TOOLS } from "./cron.ts";
 import { MEMORY_TOOLS } from "./memory.ts";
 import { SESSIONS_TOOLS } from "./sessions.ts";
@@ -54,13 +54,26 @@ export async function runTool(t: AgentTool, rawInput: unknown, ctx: ToolContext)
   }
 }
 
+// The AI SDK converts a zod schema to JSON Schema on every model call (its `jsonSchema` getter memoizes
+// per wrapper object only): one wrapper per tool, kept for the process, makes the conversion happen once.
+const SDK_SCHEMAS = new WeakMap<AgentTool, Schema>();
+
+function sdkSchema(t: AgentTool): Schema {
+  let schema = SDK_SCHEMAS.get(t);
+  if (!schema) {
+    schema = zodSchema(t.inputSchema) as Schema;
+    SDK_SCHEMAS.set(t, schema);
+  }
+  return schema;
+}
+
 /** The tools as an AI SDK tool set; each call goes through `runTool`. */
 export function toAiSdkTools(tools: AgentTool[], ctx: ToolContext): ToolSet {
   const out: ToolSet = {};
   for (const t of tools) {
     out[t.name] = tool({
       description: t.description,
-      inputSchema: t.inputSchema,
+      inputSchema: sdkSchema(t),
       execute: (input: unknown) => runTool(t, input, ctx),
     });
   }
