@@ -1,4 +1,5 @@
 import { AuthError, RateLimitError, TransientError } from "@switchboard/core";
+import { type Host, startHost } from "@switchboard/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
   createFeishuAdapter,
@@ -7,7 +8,6 @@ import {
   toPlatformError,
 } from "../src/index.ts";
 import { defaultApps, FakeFeishu, feishuSection } from "./fake-feishu.ts";
-import { type Host, startHost } from "./host.ts";
 
 let host: Host;
 let fake: FakeFeishu;

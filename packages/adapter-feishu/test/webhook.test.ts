@@ -1,3 +1,4 @@
+import { type Host, startHost } from "@switchboard/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
   createFeishuAdapter,
@@ -6,7 +7,6 @@ import {
   type FeishuAdapterConfigInput,
 } from "../src/index.ts";
 import { defaultApps, FakeFeishu, feishuSection } from "./fake-feishu.ts";
-import { type Host, startHost } from "./host.ts";
 
 let host: Host;
 let fake: FakeFeishu;

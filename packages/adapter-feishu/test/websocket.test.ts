@@ -1,8 +1,8 @@
 import { AuthError } from "@switchboard/core";
+import { type Host, startHost } from "@switchboard/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createFeishuAdapter, type FeishuAdapter, type FeishuAdapterConfigInput } from "../src/index.ts";
 import { FakeFeishu, feishuSection } from "./fake-feishu.ts";
-import { type Host, startHost } from "./host.ts";
 
 let host: Host;
 let fake: FakeFeishu;

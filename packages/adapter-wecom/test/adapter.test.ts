@@ -1,4 +1,5 @@
 import { AuthError, RateLimitError, TransientError } from "@switchboard/core";
+import { type Host, startHost } from "@switchboard/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
   aesKeyOf,
@@ -12,7 +13,6 @@ import {
 } from "../src/index.ts";
 import { cdata } from "../src/xml.ts";
 import { FakeWecom, signedCallback, textMessageXml, wecomSection } from "./fake-wecom.ts";
-import { type Host, startHost } from "./host.ts";
 
 let host: Host;
 let fake: FakeWecom;

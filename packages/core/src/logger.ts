@@ -9,7 +9,8 @@ export interface Logger {
   child(bindings: Record<string, unknown>): Logger;
 }
 
-const SECRET_PATHS = [
+/** Log fields whose values are secrets; pino replaces them with `[redacted]`. */
+export const SECRET_PATHS = [
   "token",
   "*.token",
   "key",

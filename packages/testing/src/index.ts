@@ -1,3 +1,4 @@
+export * from "./adapter-host.ts";
 export * from "./conformance.ts";
 export * from "./conformance-types.ts";
 export * from "./echo-runner.ts";

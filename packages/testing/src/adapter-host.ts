@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import { type AdapterContext, type HttpHandler, type InboundMessage, memoryLogger } from "@switchboard/core";
 
 /**
- * A stand-in for the gateway's HTTP listener and adapter context: mounts the adapter's routes on a real
+ * For adapter unit tests: a stand-in for the gateway's HTTP listener and adapter context: mounts the adapter's routes on a real
  * server on 127.0.0.1 and records what the adapter dispatches.
  */
 export interface Host {
