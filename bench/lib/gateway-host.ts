@@ -13,13 +13,20 @@ import {
   type PlatformDefinition,
   type SessionStore,
 } from "@switchboard/core";
-import { startHttpBridge, platform as testPlatform, testNetwork } from "@switchboard/testing";
+import { startHttpBridge, testNetwork, platform as testPlatform } from "@switchboard/testing";
 import type { HostHello, HostReply, HostRequest, Lingering, Memory } from "./host-client.ts";
 import { injectAndAwait, loadMessages } from "./load.ts";
 import { gc } from "./stats.ts";
 
 /** Handle types that keep a process alive; the IPC channel and stdio pipes are the host's own. */
-const HANDLE_TYPES = new Set(["TCPSocketWrap", "TCPServerWrap", "Timeout", "TLSWrap", "Immediate", "UDPWrap"]);
+const HANDLE_TYPES = new Set([
+  "TCPSocketWrap",
+  "TCPServerWrap",
+  "Timeout",
+  "TLSWrap",
+  "Immediate",
+  "UDPWrap",
+]);
 
 const home = mkdtempSync(join(tmpdir(), "sb-bench-host-"));
 let gateway: GatewayRuntime | undefined;
@@ -81,7 +88,8 @@ async function stop(): Promise<Lingering> {
   // Sockets closed a moment ago are released on the next turns of the loop.
   await sleep(200);
   const lingering: Lingering = {};
-  for (const t of process.getActiveResourcesInfo()) if (HANDLE_TYPES.has(t)) lingering[t] = (lingering[t] ?? 0) + 1;
+  for (const t of process.getActiveResourcesInfo())
+    if (HANDLE_TYPES.has(t)) lingering[t] = (lingering[t] ?? 0) + 1;
   return lingering;
 }
 
@@ -98,12 +106,13 @@ async function handle(req: HostRequest): Promise<unknown> {
       const u = process.cpuUsage();
       return u.user + u.system;
     }
-    case "rss":
+    case "rss": {
       gc();
       await sleep(100);
       gc();
       const mem = process.memoryUsage();
       return { rss: mem.rss / 1024 / 1024, heap: mem.heapUsed / 1024 / 1024 } satisfies Memory;
+    }
     case "turn":
       return oneTurn();
     case "local-run": {
@@ -125,7 +134,11 @@ process.on("disconnect", () => {
 process.on("message", (msg: HostRequest & { id: number }) => {
   void handle(msg).then(
     (value) => reply({ id: msg.id, ok: true, value }, msg.op === "stop"),
-    (err: unknown) => reply({ id: msg.id, ok: false, error: err instanceof Error ? (err.stack ?? err.message) : String(err) }, false),
+    (err: unknown) =>
+      reply(
+        { id: msg.id, ok: false, error: err instanceof Error ? (err.stack ?? err.message) : String(err) },
+        false,
+      ),
   );
 });
 

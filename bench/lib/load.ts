@@ -17,7 +17,12 @@ export interface LoadResult {
 const TAG_RE = /\br(\d+)m(\d+)\b/g;
 
 /** `n` DMs for load run `run`, dealt round-robin over `chats` chats. */
-export function loadMessages(run: number, n: number, chats: number, chat: (k: number) => BenchChat): FakeInbound[] {
+export function loadMessages(
+  run: number,
+  n: number,
+  chats: number,
+  chat: (k: number) => BenchChat,
+): FakeInbound[] {
   return Array.from({ length: n }, (_, i) => {
     const c = chat(i % chats);
     return { chatType: "dm", chatId: c.chatId, userId: c.userId, text: `load r${run}m${i}` };

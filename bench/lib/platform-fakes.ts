@@ -1,11 +1,29 @@
 import type { FakePlatform } from "@switchboard/testing";
 import { createFakeDiscord, type FakeDiscord } from "../../packages/adapter-discord/test/fake-discord.ts";
-import { DEFAULT_BOTS as DISCORD_BOTS, type FakeBot as DiscordBot } from "../../packages/adapter-discord/test/fake-discord-wire.ts";
-import { defaultApps as feishuApps, FakeFeishu, feishuSection } from "../../packages/adapter-feishu/test/fake-feishu.ts";
-import { defaultBots as matrixBots, FakeHomeserver } from "../../packages/adapter-matrix/test/fake-homeserver.ts";
+import {
+  DEFAULT_BOTS as DISCORD_BOTS,
+  type FakeBot as DiscordBot,
+} from "../../packages/adapter-discord/test/fake-discord-wire.ts";
+import {
+  FakeFeishu,
+  defaultApps as feishuApps,
+  feishuSection,
+} from "../../packages/adapter-feishu/test/fake-feishu.ts";
+import {
+  FakeHomeserver,
+  defaultBots as matrixBots,
+} from "../../packages/adapter-matrix/test/fake-homeserver.ts";
 import { DEFAULT_WORKSPACES, FakeSlack } from "../../packages/adapter-slack/test/fake-slack.ts";
-import { DEFAULT_BOT, FakeTelegram, type FakeBot as TelegramBot } from "../../packages/adapter-telegram/test/fake-telegram.ts";
-import { defaultApps as wecomApps, FakeWecom, wecomSection } from "../../packages/adapter-wecom/test/fake-wecom.ts";
+import {
+  DEFAULT_BOT,
+  FakeTelegram,
+  type FakeBot as TelegramBot,
+} from "../../packages/adapter-telegram/test/fake-telegram.ts";
+import {
+  FakeWecom,
+  defaultApps as wecomApps,
+  wecomSection,
+} from "../../packages/adapter-wecom/test/fake-wecom.ts";
 import type { BenchChat } from "./load.ts";
 
 /** One platform under load: its fake with a single `default` account, the config section, its chat ids. */
@@ -42,7 +60,10 @@ export const BENCH_PLATFORMS: BenchPlatform[] = [
     platform: "discord",
     start: () => createFakeDiscord({ bots: [DISCORD_BOTS[0]!] }),
     section: (fake) => discordSection(fake as FakeDiscord),
-    chat: (k) => ({ chatId: String(500_000_000_000_000_000n + BigInt(k)), userId: String(600_000_000_000_000_000n + BigInt(k)) }),
+    chat: (k) => ({
+      chatId: String(500_000_000_000_000_000n + BigInt(k)),
+      userId: String(600_000_000_000_000_000n + BigInt(k)),
+    }),
   },
   slack("socket", "slack (socket mode)"),
   slack("http", "slack (HTTP Events API)"),
@@ -53,7 +74,11 @@ export const BENCH_PLATFORMS: BenchPlatform[] = [
     section: (fake) => {
       const hs = fake as FakeHomeserver;
       const bot = hs.bot("default");
-      return { homeserver: hs.url, sync_timeout_ms: 5000, accounts: { default: { user_id: bot.userId, access_token: bot.accessToken } } };
+      return {
+        homeserver: hs.url,
+        sync_timeout_ms: 5000,
+        accounts: { default: { user_id: bot.userId, access_token: bot.accessToken } },
+      };
     },
     chat: (k) => ({ chatId: `!bench${k}:fake.local`, userId: `@user${k}:fake.local` }),
   },
@@ -77,14 +102,19 @@ export const BENCH_PLATFORMS: BenchPlatform[] = [
 /** A Discord section for every bot of the fake; REST pacing raised, Discord's 50/s would only slow a local fake. */
 export function discordSection(fake: FakeDiscord): Record<string, unknown> {
   const accounts = Object.fromEntries(
-    fake.bots.map((b) => [b.account, { api_url: fake.apiUrl, token: b.token, global_requests_per_second: 100_000 }]),
+    fake.bots.map((b) => [
+      b.account,
+      { api_url: fake.apiUrl, token: b.token, global_requests_per_second: 100_000 },
+    ]),
   );
   return { accounts };
 }
 
 /** A Telegram section for every bot of the fake. */
 export function telegramSection(fake: FakeTelegram, bots: TelegramBot[]): Record<string, unknown> {
-  const accounts = Object.fromEntries(bots.map((b) => [b.account, { api_url: fake.url, token: b.token, poll_timeout_s: 5 }]));
+  const accounts = Object.fromEntries(
+    bots.map((b) => [b.account, { api_url: fake.url, token: b.token, poll_timeout_s: 5 }]),
+  );
   return { accounts };
 }
 
