@@ -5,9 +5,25 @@ export type PlatformSection = Record<string, unknown> & {
   accounts?: Record<string, Record<string, unknown>>;
 };
 
-/** Keys that identify one bot account (tokens, secrets, ids); a named account never inherits them. */
+const IDENTITY_KEYS = new Set([
+  "app_id",
+  "app_secret",
+  "corp_id",
+  "corp_secret",
+  "agent_id",
+  "user_id",
+  "bot_id",
+  "bot_username",
+  "device_id",
+  "encoding_aes_key",
+]);
+
+/**
+ * Keys that identify one bot account (its tokens, password, app/user ids); a named account never
+ * inherits them. Shared settings such as `webhook_secret` or `mode` are inherited.
+ */
 export function isAccountCredential(key: string): boolean {
-  return /(^|_)(token|secret|password|key|id)$/.test(key);
+  return /(^|_)(token|password)$/.test(key) || IDENTITY_KEYS.has(key);
 }
 
 /**
