@@ -28,3 +28,22 @@ describe("docs", () => {
     }
   });
 });
+
+describe("docs/configuration.md per platform", () => {
+  const text = readFileSync(join(DOCS, "configuration.md"), "utf8");
+  for (const name of ["telegram", "discord", "slack", "matrix", "feishu", "wecom"]) {
+    it(`documents every ${name} key in its own section`, async () => {
+      const mod = (await import(`@switchboard/adapter-${name}`)) as {
+        platform: { configSchema: { shape: Record<string, unknown> } };
+      };
+      const start = text.indexOf(`(\`@switchboard/adapter-${name}\`)`);
+      expect(start, `no section for ${name}`).toBeGreaterThan(0);
+      const end = text.indexOf("\n###", start + 1);
+      const section = text.slice(start, end < 0 ? undefined : end);
+      const common = ["enabled", "allowed_users", "allow_all_users", "api_url"];
+      for (const key of Object.keys(mod.platform.configSchema.shape).filter((k) => !common.includes(k))) {
+        expect(section, `docs/configuration.md: ${name} section lacks \`${key}\``).toContain(`\`${key}\``);
+      }
+    });
+  }
+});
