@@ -164,8 +164,13 @@ export class DiscordAdapter implements PlatformAdapter {
       content: renderContent(message),
       allowed_mentions: allowedMentions(),
     };
-    // A thread opened from a message has that message's id, and shows it on top already.
-    if (address.replyToMessageId && address.replyToMessageId !== channelId) {
+    // A thread opened from a message has that message's id, and shows it on top already. Only the first
+    // chunk of a split reply quotes the message.
+    if (
+      address.replyToMessageId &&
+      address.replyToMessageId !== channelId &&
+      (message.part?.index ?? 0) === 0
+    ) {
       body.message_reference = { message_id: address.replyToMessageId, fail_if_not_exists: false };
     }
     try {

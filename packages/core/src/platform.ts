@@ -54,6 +54,11 @@ export interface OutboundMessage {
   text: string;
   /** `markdown` (the agent's output, converted by the adapter) or `plain` (sent as is). */
   format?: "markdown" | "plain";
+  /**
+   * Which chunk of a split reply this is. Every chunk carries the address's `replyToMessageId`; an adapter
+   * that quotes the user's message once (Discord, Telegram's `reply_to_mode: first`) quotes on index 0.
+   */
+  part?: { index: number; count: number };
 }
 
 export interface SentMessage {

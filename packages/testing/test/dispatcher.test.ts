@@ -220,6 +220,26 @@ describe("gateway dispatcher", () => {
     expect(r.threadId).toBe("t9");
   });
 
+  it("splits a long reply, every chunk answering the same message with its part number", async () => {
+    const { net, gateway } = await setup();
+    await net.inject(dm("[[long:9000]]", { messageId: "ask-1" }));
+    await gateway.idle();
+    const chunks = net
+      .sent()
+      .map(
+        (m) =>
+          m.raw as {
+            address: { replyToMessageId?: string };
+            message: { part?: { index: number; count: number } };
+          },
+      );
+    expect(chunks.length).toBeGreaterThanOrEqual(3);
+    chunks.forEach((c, i) => {
+      expect(c.address.replyToMessageId).toBe("ask-1");
+      expect(c.message.part).toEqual({ index: i, count: chunks.length });
+    });
+  });
+
   it("retries a send after a 429 and after 5xx errors", async () => {
     const { net } = await setup();
     net.failNextSends(429, 1, 0);

@@ -58,6 +58,8 @@ interface SessionLane {
   controller: AbortController | undefined;
   /** Serializes programmatic turns (API) on the same session. */
   tail: Promise<void>;
+  /** Programmatic turns chained on `tail` and not yet finished. */
+  turns: number;
 }
 
 /** The full gateway: `Gateway` plus what the app and tests wire up. */
@@ -180,9 +182,8 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
     const caps = adapter.capabilities;
     const chunks = splitMessage(text, caps.maxMessageLength, caps.lengthUnit ?? "utf16");
     for (let i = 0; i < chunks.length; i++) {
-      const addr = i === 0 ? address : { ...address, replyToMessageId: undefined };
-      if (addr.replyToMessageId === undefined) delete addr.replyToMessageId;
-      await withRetry(() => adapter.send(addr, { ...message, text: chunks[i]! }), {
+      const part = { index: i, count: chunks.length };
+      await withRetry(() => adapter.send(address, { ...message, text: chunks[i]!, part }), {
         ...options.retry,
         onRetry: ({ attempt, delayMs, error }) =>
           logger.warn(
@@ -210,7 +211,7 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
   function lane(key: string): SessionLane {
     let l = lanes.get(key);
     if (!l) {
-      l = { running: false, pending: [], controller: undefined, tail: Promise.resolve() };
+      l = { running: false, pending: [], controller: undefined, tail: Promise.resolve(), turns: 0 };
       lanes.set(key, l);
     }
     return l;
@@ -295,15 +296,7 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
       let error: string | undefined;
       let usage: Usage | undefined;
       try {
-        if (args.persistInput) {
-          store.append(
-            session.id,
-            args.input.map((m) => ({
-              role: m.role,
-              content: typeof m.content === "string" ? m.content : contentText(m.content),
-            })),
-          );
-        }
+        if (args.persistInput) await writes.run(() => store.append(session.id, storedInput(args.input)));
         const turn = {
           agent: profile,
           sessionId: session.id,
@@ -510,29 +503,70 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
     if (!profile) throw new AgentError("model_not_found", `agent "${request.agentId}" does not exist`);
     const source: SessionSource = { ...request.source, agentId: profile.id };
     const sessionKey = request.sessionKey ?? buildSessionKey(source, sessionOptions());
-    const session = request.sessionId
-      ? store.ensure(request.sessionId, sessionKey, source, {
-          model: profile.model.name ?? profile.model.provider,
-        })
-      : await openSession(sessionKey, source, profile);
-    const controller = new AbortController();
-    const onAbort = () => controller.abort(request.signal?.reason);
-    if (request.signal?.aborted) controller.abort(request.signal.reason);
-    else request.signal?.addEventListener("abort", onAbort, { once: true });
+    const persist = request.persist ?? true;
 
+    // Take this turn's place on the session's lane before anything awaits, so turns keep their order.
     const l = lane(sessionKey);
     const previous = l.tail;
+    // With nothing chained before it, the input can be stored in the same commit that opens the session.
+    const inputFirst = l.turns === 0 && persist && request.sessionId !== undefined;
     let release!: () => void;
     const mine = new Promise<void>((r) => {
       release = r;
     });
     l.tail = mine;
-    const out = new Channel<AgentEvent>();
+    l.turns++;
     busy();
+    const leave = () => {
+      l.turns--;
+      release();
+      // Keep the lane only while work is chained on it.
+      if (lanes.get(sessionKey) === l && !l.running && l.pending.length === 0 && l.tail === mine)
+        lanes.delete(sessionKey);
+      done();
+    };
+
+    let session: SessionRecord;
+    /** The stored ids of the input when it was stored with the session; they are not history. */
+    let inputIds: ReadonlySet<number> = new Set();
+    try {
+      if (request.sessionId !== undefined) {
+        const sessionId = request.sessionId;
+        // Session and input share one group commit with whatever else is being written right now.
+        const ensured = await writes.run(() => {
+          const s = store.ensure(sessionId, sessionKey, source, {
+            model: profile.model.name ?? profile.model.provider,
+          });
+          return { s, ids: inputFirst ? store.append(s.id, storedInput(request.input)) : [] };
+        });
+        session = ensured.s;
+        inputIds = new Set(ensured.ids);
+      } else {
+        const opened = await writes.run(() => getOrCreate(sessionKey, source, profile));
+        await sessionHooks(opened, sessionKey, source, profile);
+        session = opened.session;
+      }
+    } catch (err) {
+      leave();
+      throw err;
+    }
+    const controller = new AbortController();
+    const onAbort = () => controller.abort(request.signal?.reason);
+    if (request.signal?.aborted) controller.abort(request.signal.reason);
+    else request.signal?.addEventListener("abort", onAbort, { once: true });
+
+    const out = new Channel<AgentEvent>();
     void (async () => {
       try {
         await previous;
-        const history = request.history ?? toChatMessages(store.history(session.id, historyLimit));
+        const history =
+          request.history ??
+          toChatMessages(
+            store
+              .history(session.id, historyLimit + inputIds.size)
+              .filter((m) => !inputIds.has(m.id))
+              .slice(-historyLimit),
+          );
         const { events, finished } = runTurn({
           profile,
           session,
@@ -541,8 +575,8 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
           input: request.input,
           ...(request.extraSystem ? { extraSystem: request.extraSystem } : {}),
           controller,
-          persistInput: request.persist ?? true,
-          persistReply: request.persist ?? true,
+          persistInput: persist && !inputFirst,
+          persistReply: persist,
         });
         for await (const ev of events) out.push(ev);
         await finished;
@@ -555,11 +589,7 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
       } finally {
         out.close();
         request.signal?.removeEventListener("abort", onAbort);
-        release();
-        // Keep the lane only while work is chained on it.
-        if (lanes.get(sessionKey) === l && !l.running && l.pending.length === 0 && l.tail === mine)
-          lanes.delete(sessionKey);
-        done();
+        leave();
       }
     })();
     return {
@@ -680,6 +710,14 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
     },
   };
   return gateway;
+}
+
+/** A turn's input as stored: text, with images named. */
+function storedInput(input: readonly ChatMessage[]): Array<{ role: ChatMessage["role"]; content: string }> {
+  return input.map((m) => ({
+    role: m.role,
+    content: typeof m.content === "string" ? m.content : contentText(m.content),
+  }));
 }
 
 function contentText(parts: Exclude<ChatMessage["content"], string>): string {
