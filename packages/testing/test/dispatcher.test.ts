@@ -178,17 +178,19 @@ describe("gateway dispatcher", () => {
   it("runs different sessions concurrently", async () => {
     const { net, gateway } = await setup();
     const t0 = Date.now();
-    await net.inject({ chatType: "dm", chatId: "a", userId: "a", text: "[[sleep:400]] a" });
-    await net.inject({ chatType: "dm", chatId: "b", userId: "b", text: "[[sleep:400]] b" });
+    await net.inject({ chatType: "dm", chatId: "a", userId: "a", text: "[[sleep:800]] a" });
+    await net.inject({ chatType: "dm", chatId: "b", userId: "b", text: "[[sleep:800]] b" });
     await gateway.idle();
     expect(net.sent()).toHaveLength(2);
-    expect(Date.now() - t0).toBeLessThan(750);
+    // One after the other would take at least 1,600 ms.
+    expect(Date.now() - t0).toBeLessThan(1500);
   });
 
   it("refreshes the typing indicator while a turn runs", async () => {
     const { net, gateway } = await setup();
-    await net.inject(dm("[[sleep:220]] typing"));
+    await net.inject(dm("[[sleep:400]] typing"));
     await gateway.idle();
+    // Once at the start, then every 50 ms while the turn runs.
     expect(net.typing.length).toBeGreaterThanOrEqual(3);
   });
 
