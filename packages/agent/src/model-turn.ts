@@ -1,5 +1,11 @@
 import type { AgentEvent } from "@switchboard/core";
-import { type ModelMessage, stepCountIs, streamText, type TimeoutConfiguration, type ToolSet } from "ai";
+import {
+  type ModelMessage,
+  stepCountIs,
+  experimental_streamTextLowMemory as streamTextOnce,
+  type TimeoutConfiguration,
+  type ToolSet,
+} from "ai";
 import { ABORTED, type TerminalEvent } from "./echo.ts";
 import { describeProviderError } from "./provider-errors.ts";
 import type { ResolvedModel } from "./providers.ts";
@@ -47,7 +53,9 @@ export async function* runModelTurn(args: ModelTurnArgs): AsyncGenerator<AgentEv
     ...(args.timeouts.totalMs ? { totalMs: args.timeouts.totalMs } : {}),
   };
   const hasTools = Object.keys(args.tools).length > 0;
-  const result = streamText({
+  // The turn reads the part stream once and nothing else: the single-consumer variant skips the tee and
+  // the replay buffer `streamText` keeps for further readers (same engine, same parts).
+  const result = streamTextOnce({
     model: resolved.model,
     instructions: args.system,
     messages: args.messages,
@@ -60,6 +68,9 @@ export async function* runModelTurn(args: ModelTurnArgs): AsyncGenerator<AgentEv
     ...(args.maxOutputTokens !== undefined ? { maxOutputTokens: args.maxOutputTokens } : {}),
     // Errors arrive as stream parts below; the default handler would only log them to the console.
     onError: () => {},
+    // Switchboard registers no AI SDK telemetry integration; enabled, the SDK still copies and redacts every
+    // lifecycle event (tool list included) for its tracing channel, a measurable cost on every call.
+    telemetry: { isEnabled: false },
   });
 
   const timedOut = (): TerminalEvent =>

@@ -4,6 +4,7 @@ import { createOpenAI } from "@ai-sdk/openai";
 import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
 import { AgentError, type AgentProfile, secret, secretHint, useAgent } from "@switchboard/core";
 import type { LanguageModel } from "ai";
+import { createHttpFetch, withResponseTimeout } from "./http-fetch.ts";
 import type { ProviderLabel } from "./provider-errors.ts";
 
 /** The model used when `model.name` is not set. */
@@ -23,6 +24,8 @@ export interface ResolvedModel {
 
 interface CacheEntry {
   fingerprint: string;
+  /** What the fingerprint was computed from last, so an unchanged agent skips the hash on every turn. */
+  seen: { provider: AgentProfile["provider"]; apiKey: string | undefined };
   create: (name: string) => LanguageModel;
   models: Map<string, LanguageModel>;
 }
@@ -38,8 +41,10 @@ export class ModelCache {
 
   /** `responseTimeoutMs` bounds the wait for response headers, which the SDK's chunk timeouts do not cover. */
   constructor(options: { fetch?: typeof fetch; responseTimeoutMs?: number } = {}) {
-    const inner = options.fetch ?? globalThis.fetch;
-    this.#fetch = options.responseTimeoutMs ? withResponseTimeout(inner, options.responseTimeoutMs) : inner;
+    const timeoutMs = options.responseTimeoutMs;
+    if (options.fetch)
+      this.#fetch = timeoutMs ? withResponseTimeout(options.fetch, timeoutMs) : options.fetch;
+    else this.#fetch = createHttpFetch(timeoutMs ? { responseTimeoutMs: timeoutMs } : {});
   }
 
   get size(): number {
@@ -76,13 +81,20 @@ export class ModelCache {
         `Provider "${provider.name}" (openai-compatible) has no base_url: set providers.${provider.name}.base_url in config.yaml.`,
       );
     }
-    const fingerprint = createHash("sha256")
-      .update(JSON.stringify([provider.kind, provider.baseUrl ?? "", apiKey ?? "", provider.headers ?? {}]))
-      .digest("base64");
     let entry = this.#entries.get(agent.id);
-    if (!entry || entry.fingerprint !== fingerprint) {
-      entry = { fingerprint, create: this.#factory(agent, apiKey), models: new Map() };
-      this.#entries.set(agent.id, entry);
+    if (!entry || entry.seen.provider !== provider || entry.seen.apiKey !== apiKey) {
+      const fingerprint = createHash("sha256")
+        .update(JSON.stringify([provider.kind, provider.baseUrl ?? "", apiKey ?? "", provider.headers ?? {}]))
+        .digest("base64");
+      if (!entry || entry.fingerprint !== fingerprint) {
+        entry = {
+          fingerprint,
+          seen: { provider, apiKey },
+          create: this.#factory(agent, apiKey),
+          models: new Map(),
+        };
+        this.#entries.set(agent.id, entry);
+      } else entry.seen = { provider, apiKey };
     }
     let model = entry.models.get(name);
     if (!model) {
@@ -130,21 +142,4 @@ export class ModelCache {
         throw new AgentError("config", `Provider kind "${p.kind}" has no model SDK.`);
     }
   }
-}
-
-/** A fetch that fails with a `TimeoutError` when the response headers take longer than `ms`. */
-export function withResponseTimeout(inner: typeof fetch, ms: number): typeof fetch {
-  return async (input, init) => {
-    const controller = new AbortController();
-    const timer = setTimeout(
-      () => controller.abort(new DOMException(`no response within ${ms} ms`, "TimeoutError")),
-      ms,
-    );
-    const signal = init?.signal ? AbortSignal.any([init.signal, controller.signal]) : controller.signal;
-    try {
-      return await inner(input, { ...init, signal });
-    } finally {
-      clearTimeout(timer);
-    }
-  };
 }

@@ -288,8 +288,13 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
     /** Store the input messages first (false when they were stored on arrival). */
     persistInput: boolean;
     persistReply: boolean;
+    /** The caller's channel for the events, which the caller closes; default a new one, closed when the turn ends. */
+    events?: Channel<AgentEvent>;
+    /** Nobody waits on the stored reply to answer: let it share the next commit (`WriteBatcher.defer`). */
+    deferReply?: boolean;
   }): { events: Channel<AgentEvent>; finished: Promise<{ text: string; error?: string; usage?: Usage }> } {
-    const events = new Channel<AgentEvent>();
+    const events = args.events ?? new Channel<AgentEvent>();
+    const owned = args.events === undefined;
     const { profile, session, controller } = args;
     const finished = useAgent(profile, async () => {
       let text = "";
@@ -335,20 +340,18 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
           code: err instanceof AgentError ? err.code : "internal_error",
         });
       } finally {
-        events.close();
+        if (owned) events.close();
       }
       if (args.persistReply) {
-        await writes
-          .run(() =>
-            store.append(
-              session.id,
-              text && !error ? [{ role: "assistant", content: text }] : [],
-              usage ? { usage } : {},
-            ),
-          )
-          .catch((err: unknown) =>
-            logger.error({ err, agent: profile.id, session: session.id }, "could not persist the reply"),
+        const reply = () =>
+          store.append(
+            session.id,
+            text && !error ? [{ role: "assistant", content: text }] : [],
+            usage ? { usage } : {},
           );
+        await (args.deferReply ? writes.defer(reply) : writes.run(reply)).catch((err: unknown) =>
+          logger.error({ err, agent: profile.id, session: session.id }, "could not persist the reply"),
+        );
       }
       return { text, ...(error ? { error } : {}), ...(usage ? { usage } : {}) };
     });
@@ -567,7 +570,8 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
               .filter((m) => !inputIds.has(m.id))
               .slice(-historyLimit),
           );
-        const { events, finished } = runTurn({
+        // The turn pushes straight into the handle's channel, closed below once the reply is stored.
+        const { finished } = runTurn({
           profile,
           session,
           source,
@@ -577,8 +581,10 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
           controller,
           persistInput: persist && !inputFirst,
           persistReply: persist,
+          events: out,
+          // The caller has every event already; the stored reply only gates the lane and `events` ending.
+          deferReply: true,
         });
-        for await (const ev of events) out.push(ev);
         await finished;
       } catch (err) {
         out.push({

@@ -6,18 +6,45 @@ interface Pending {
   reject: (e: unknown) => void;
 }
 
+/** How long a deferred write may wait for another write to share its commit. */
+const DEFERRED_WRITE_MS = 2;
+
 /**
  * Group commit: writes requested in the same turn of the event loop share one SQLite transaction.
  * Each write runs in its own savepoint, so one failing write rolls back only itself. Callers await
- * the commit, so "resolved" still means "durable".
+ * the commit, so "resolved" still means "durable". A deferred write (nobody is waiting on it to answer
+ * a user) waits up to `DEFERRED_WRITE_MS` to ride along with the next commit instead of paying for its own.
  */
 export class WriteBatcher {
-  readonly #db: Database;
   #queue: Pending[] = [];
   #scheduled = false;
+  #deferTimer: NodeJS.Timeout | undefined;
+  // Built once: better-sqlite3 makes new wrapper functions on every `transaction()` call.
+  readonly #commit: (batch: Pending[]) => Array<{ ok: boolean; value: unknown }>;
 
   constructor(db: Database) {
-    this.#db = db;
+    const savepoint = db.transaction((fn: () => unknown) => fn());
+    const all = db.transaction((batch: Pending[]) => {
+      const results: Array<{ ok: boolean; value: unknown }> = [];
+      for (const item of batch) {
+        try {
+          results.push({ ok: true, value: savepoint(item.fn) });
+        } catch (err) {
+          results.push({ ok: false, value: err });
+        }
+      }
+      return results;
+    });
+    // A batch of one needs no savepoint: its failure rolls back a transaction holding nothing else.
+    const one = db.transaction((fn: () => unknown) => fn());
+    this.#commit = (batch) => {
+      if (batch.length !== 1) return all.immediate(batch);
+      try {
+        return [{ ok: true, value: one.immediate(batch[0]!.fn) }];
+      } catch (err) {
+        return [{ ok: false, value: err }];
+      }
+    };
   }
 
   run<T>(fn: () => T): Promise<T> {
@@ -30,23 +57,24 @@ export class WriteBatcher {
     });
   }
 
+  /** Like `run`, but the commit may wait up to `DEFERRED_WRITE_MS` for company; order with other writes is kept. */
+  defer<T>(fn: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+      if (!this.#scheduled && !this.#deferTimer)
+        this.#deferTimer = setTimeout(() => this.flush(), DEFERRED_WRITE_MS);
+    });
+  }
+
   flush(): void {
     this.#scheduled = false;
+    if (this.#deferTimer) clearTimeout(this.#deferTimer);
+    this.#deferTimer = undefined;
     const batch = this.#queue.splice(0);
     if (batch.length === 0) return;
-    const results: Array<{ ok: boolean; value: unknown }> = [];
+    let results: Array<{ ok: boolean; value: unknown }>;
     try {
-      this.#db
-        .transaction(() => {
-          for (const item of batch) {
-            try {
-              results.push({ ok: true, value: this.#db.transaction(item.fn)() });
-            } catch (err) {
-              results.push({ ok: false, value: err });
-            }
-          }
-        })
-        .immediate();
+      results = this.#commit(batch);
     } catch (err) {
       for (const item of batch) item.reject(err);
       return;
