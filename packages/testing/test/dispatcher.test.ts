@@ -226,15 +226,13 @@ describe("gateway dispatcher", () => {
     const { net, gateway } = await setup();
     await net.inject(dm("[[long:9000]]", { messageId: "ask-1" }));
     await gateway.idle();
-    const chunks = net
-      .sent()
-      .map(
-        (m) =>
-          m.raw as {
-            address: { replyToMessageId?: string };
-            message: { part?: { index: number; count: number } };
-          },
-      );
+    const chunks = net.sent().map(
+      (m) =>
+        m.raw as {
+          address: { replyToMessageId?: string };
+          message: { part?: { index: number; count: number } };
+        },
+    );
     expect(chunks.length).toBeGreaterThanOrEqual(3);
     chunks.forEach((c, i) => {
       expect(c.address.replyToMessageId).toBe("ask-1");
