@@ -226,7 +226,7 @@ export const platform: PlatformDefinition<typeof ${name}ConfigSchema> = {
 `,
   [`test/fake-${name}.ts`]: `import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { FakeInbound, FakePlatform, FakeSent } from "@switchboard/testing";
+import { type FakeInbound, type FakePlatform, type FakeSent, SentLog } from "@switchboard/testing";
 
 /** A fake ${Name} API on 127.0.0.1: \`GET /me\`, \`GET /updates\`, \`POST /messages\`, several tokens. */
 export class Fake${Name} implements FakePlatform {
@@ -234,8 +234,7 @@ export class Fake${Name} implements FakePlatform {
   readonly tokens = new Map<string, string>([["token-default", "default"], ["token-second", "second"]]);
   #server: Server | undefined;
   #updates = new Map<string, unknown[]>();
-  #sent: FakeSent[] = [];
-  #waiters: Array<{ p: (m: FakeSent) => boolean; r: (m: FakeSent) => void }> = [];
+  #sent = new SentLog();
   #fail: Array<{ status: number; retryAfter: number }> = [];
   #rejectFormatted = false;
   #next = 1;
@@ -268,7 +267,6 @@ export class Fake${Name} implements FakePlatform {
           }
           const sent: FakeSent = { account, chatId: body.chat_id, ...(body.thread ? { threadId: body.thread } : {}), text: body.text, format: body.format, raw: body };
           this.#sent.push(sent);
-          for (const w of [...this.#waiters]) if (w.p(sent)) (this.#waiters.splice(this.#waiters.indexOf(w), 1), w.r(sent));
           json(200, { id: \`s\${this.#next++}\` });
         });
         return;
@@ -298,16 +296,11 @@ export class Fake${Name} implements FakePlatform {
   }
 
   sent(): FakeSent[] {
-    return [...this.#sent];
+    return this.#sent.all();
   }
 
   waitForSent(p: (m: FakeSent) => boolean, timeoutMs = 5000): Promise<FakeSent> {
-    const hit = this.#sent.find(p);
-    if (hit) return Promise.resolve(hit);
-    return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error("nothing matching was sent")), timeoutMs);
-      this.#waiters.push({ p, r: (m) => (clearTimeout(t), resolve(m)) });
-    });
+    return this.#sent.waitFor(p, timeoutMs);
   }
 
   failNextSends(status: 429 | 500 | 502 | 503, count: number, retryAfterSeconds = 1): void {

@@ -302,11 +302,7 @@ route
       ...(o.userId ? { userId: o.userId } : {}),
       ...(o.guildId ? { guildId: o.guildId } : {}),
     };
-    const router = createRouter({
-      routes: cfg.routes,
-      default_agent: cfg.default_agent,
-      agents: cfg.registry.ids(),
-    });
+    const router = createRouter(cfg);
     const r = router.match(source);
     const rule = r.by === "route" ? `routes[${r.route}]` : `default_agent (${cfg.default_agent})`;
     if (opts.json) return printJson({ agent: r.agentId, by: r.by, route: r.route ?? null, rule });

@@ -20,11 +20,7 @@ export interface CliHelpers {
 }
 
 function managerFor(cfg: GatewayConfig): CronManager {
-  const router = createRouter({
-    routes: cfg.routes,
-    default_agent: cfg.default_agent,
-    agents: cfg.registry.ids(),
-  });
+  const router = createRouter(cfg);
   return new CronManager({ config: () => cfg, router: () => router });
 }
 

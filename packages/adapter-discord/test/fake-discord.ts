@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { FakeInbound, FakePlatform, FakeSent } from "@switchboard/testing";
+import { type FakeInbound, type FakePlatform, type FakeSent, SentLog } from "@switchboard/testing";
 import { type WebSocket, WebSocketServer } from "ws";
 import {
   botUser,
@@ -80,9 +80,8 @@ export async function createFakeDiscord(options: { bots?: FakeBot[] } = {}): Pro
   const sessions = new Map<string, Session>();
   const current = new Map<string, Session>();
   const calls: RecordedCall[] = [];
-  const sentLog: FakeSent[] = [];
+  const sentLog = new SentLog();
   const messages = new Map<string, { channelId: string; content: string }>();
-  const waiters = new Set<{ predicate: (m: FakeSent) => boolean; resolve: (m: FakeSent) => void }>();
   const sessionWaiters = new Set<{ account: string; resolve: () => void }>();
   const gatewayStats = new Map(bots.map((b) => [b.account, { identify: 0, resume: 0 }]));
   let failures: Array<{ status: number; retryAfterSeconds: number }> = [];
@@ -203,16 +202,6 @@ export async function createFakeDiscord(options: { bots?: FakeBot[] } = {}): Pro
     res.end(JSON.stringify(body));
   }
 
-  function recordSent(sent: FakeSent) {
-    sentLog.push(sent);
-    for (const w of waiters) {
-      if (w.predicate(sent)) {
-        waiters.delete(w);
-        w.resolve(sent);
-      }
-    }
-  }
-
   function handleRest(req: IncomingMessage, res: ServerResponse, raw: string) {
     const url = new URL(req.url ?? "/", "http://fake");
     const path = url.pathname.startsWith(API_PREFIX) ? url.pathname.slice(API_PREFIX.length) : url.pathname;
@@ -293,7 +282,7 @@ export async function createFakeDiscord(options: { bots?: FakeBot[] } = {}): Pro
       const channel = channels.get(channelId);
       const sent: FakeSent = { account: bot.account, chatId: channelId, text: content, raw: body };
       if (channel?.type === 11) sent.threadId = channelId;
-      recordSent(sent);
+      sentLog.push(sent);
       return json(res, 200, msg);
     }
     if (method === "PATCH" && (m = /^\/channels\/([^/]+)\/messages\/([^/]+)$/.exec(path))) {
@@ -414,29 +403,10 @@ export async function createFakeDiscord(options: { bots?: FakeBot[] } = {}): Pro
       await dispatch(session, "MESSAGE_CREATE", data);
     },
 
-    sent: () => [...sentLog],
+    sent: () => sentLog.all(),
 
     waitForSent(predicate, timeoutMs = 5000): Promise<FakeSent> {
-      const found = sentLog.find(predicate);
-      if (found) return Promise.resolve(found);
-      return new Promise((resolve, reject) => {
-        const waiter = {
-          predicate,
-          resolve: (m: FakeSent) => {
-            clearTimeout(timer);
-            resolve(m);
-          },
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(waiter);
-          reject(
-            new Error(
-              `fake discord: no matching message sent within ${timeoutMs} ms (sent: ${sentLog.length})`,
-            ),
-          );
-        }, timeoutMs);
-        waiters.add(waiter);
-      });
+      return sentLog.waitFor(predicate, timeoutMs);
     },
 
     failNextSends(status, count, retryAfterSeconds = 0.05) {

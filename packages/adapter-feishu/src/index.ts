@@ -260,6 +260,7 @@ export function createFeishuAdapter(
 export const platform: PlatformDefinition<typeof feishuConfigSchema> = {
   name: PLATFORM,
   configSchema: feishuConfigSchema,
+  credentialKeys: ["app_id", "app_secret"],
   create: (config, { account }) => new FeishuAdapter(config, { account }),
 };
 

@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { FakeInbound, FakePlatform, FakeSent } from "@switchboard/testing";
+import { type FakeInbound, type FakePlatform, type FakeSent, SentLog } from "@switchboard/testing";
 import { type WebSocket, WebSocketServer } from "ws";
 import { defaultWebhookPath } from "../src/types.ts";
 import { encryptEvent, eventSignature } from "../src/webhook.ts";
@@ -106,9 +106,8 @@ export class FakeFeishu implements FakePlatform {
   readonly #acks = new Map<string, (frame: Frame) => void>();
   readonly #tokens = new Map<string, { account: string; dead?: boolean }>();
   readonly #messages = new Map<string, { chatId: string; threadRoot?: string }>();
-  readonly #sent: FakeSent[] = [];
+  readonly #sent = new SentLog();
   readonly #edits: Array<{ account: string; messageId: string; text: string; msgType: string }> = [];
-  readonly #waiters: Array<{ predicate: (m: FakeSent) => boolean; resolve: (m: FakeSent) => void }> = [];
   #failures: Array<{ status: number; retryAfterSeconds?: number }> = [];
   #rejectFormatted = 0;
   #seq = 0;
@@ -265,10 +264,6 @@ export class FakeFeishu implements FakePlatform {
         raw: body,
       };
       this.#sent.push(sent);
-      for (const w of this.#waiters.splice(0)) {
-        if (w.predicate(sent)) w.resolve(sent);
-        else this.#waiters.push(w);
-      }
       return out({
         code: 0,
         msg: "success",
@@ -468,22 +463,11 @@ export class FakeFeishu implements FakePlatform {
   }
 
   sent(): FakeSent[] {
-    return [...this.#sent];
+    return this.#sent.all();
   }
 
   waitForSent(predicate: (m: FakeSent) => boolean, timeoutMs = 5000): Promise<FakeSent> {
-    const found = this.#sent.find(predicate);
-    if (found) return Promise.resolve(found);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error("nothing matching was sent in time")), timeoutMs);
-      this.#waiters.push({
-        predicate,
-        resolve: (m) => {
-          clearTimeout(timer);
-          resolve(m);
-        },
-      });
-    });
+    return this.#sent.waitFor(predicate, timeoutMs);
   }
 
   failNextSends(status: 429 | 500 | 502 | 503, count: number, retryAfterSeconds?: number): void {

@@ -371,5 +371,6 @@ export function createMatrixAdapter(
 export const platform: PlatformDefinition<typeof matrixConfigSchema> = {
   name: PLATFORM,
   configSchema: matrixConfigSchema,
+  credentialKeys: ["user_id", "device_id"],
   create: (config, { account }) => new MatrixAdapter(config, { account }),
 };

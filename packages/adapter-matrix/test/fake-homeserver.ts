@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { FakeInbound, FakePlatform, FakeSent } from "@switchboard/testing";
+import { type FakeInbound, type FakePlatform, type FakeSent, SentLog } from "@switchboard/testing";
 import { FakeRooms, type MatrixEventJson, SERVER_NAME } from "./fake-rooms.ts";
 
 export { type MatrixEventJson, SERVER_NAME } from "./fake-rooms.ts";
@@ -64,8 +64,7 @@ export class FakeHomeserver implements FakePlatform {
   /** Endpoints answered 404, to spot what the SDK needs that the fake lacks. */
   readonly unknown: string[] = [];
   readonly #server: ReturnType<typeof createServer>;
-  readonly #sent: FakeSent[] = [];
-  readonly #sentWaiters = new Set<{ predicate: (m: FakeSent) => boolean; resolve: (m: FakeSent) => void }>();
+  readonly #sent = new SentLog();
   readonly #failures: Failure[] = [];
   readonly #txns = new Map<string, string>();
   #rejectFormatted = false;
@@ -139,31 +138,11 @@ export class FakeHomeserver implements FakePlatform {
   }
 
   sent(): FakeSent[] {
-    return [...this.#sent];
+    return this.#sent.all();
   }
 
   waitForSent(predicate: (m: FakeSent) => boolean, timeoutMs = DEFAULT_WAIT_MS): Promise<FakeSent> {
-    const found = this.#sent.find(predicate);
-    if (found) return Promise.resolve(found);
-    return new Promise((resolve, reject) => {
-      const waiter = {
-        predicate,
-        resolve: (m: FakeSent) => {
-          clearTimeout(timer);
-          this.#sentWaiters.delete(waiter);
-          resolve(m);
-        },
-      };
-      const timer = setTimeout(() => {
-        this.#sentWaiters.delete(waiter);
-        reject(
-          new Error(
-            `no matching message sent within ${timeoutMs} ms; sent: ${JSON.stringify(this.#sent.map((s) => s.text))}`,
-          ),
-        );
-      }, timeoutMs);
-      this.#sentWaiters.add(waiter);
-    });
+    return this.#sent.waitFor(predicate, timeoutMs);
   }
 
   failNextSends(status: 429 | 500 | 502 | 503, count: number, retryAfterSeconds?: number): void {
@@ -387,7 +366,6 @@ export class FakeHomeserver implements FakePlatform {
     if (rel?.rel_type === "m.thread" && rel.event_id) sent.threadId = rel.event_id;
     if (typeof content.format === "string") sent.format = content.format;
     this.#sent.push(sent);
-    for (const w of [...this.#sentWaiters]) if (w.predicate(sent)) w.resolve(sent);
   }
 }
 

@@ -1,7 +1,7 @@
 import { createHmac } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { FakeInbound, FakePlatform, FakeSent } from "@switchboard/testing";
+import { type FakeInbound, type FakePlatform, type FakeSent, SentLog } from "@switchboard/testing";
 import { WebSocket, WebSocketServer } from "ws";
 
 /** One workspace installation the fake knows: its tokens and the bot's ids. */
@@ -102,13 +102,10 @@ export class FakeSlack implements FakePlatform {
   readonly #eventsPath: (account: string) => string;
   readonly #server: Server;
   readonly #wss: WebSocketServer;
-  readonly #calls: FakeCall[] = [];
-  readonly #sent: FakeSent[] = [];
-  readonly #acks: string[] = [];
+  readonly #calls = new SentLog<FakeCall>((c) => c.method);
+  readonly #sent = new SentLog();
+  readonly #acks = new SentLog<string>((id) => id);
   readonly #sockets = new Map<string, WebSocket>();
-  readonly #sentWaiters = new Set<Waiter<FakeSent>>();
-  readonly #callWaiters = new Set<Waiter<FakeCall>>();
-  readonly #ackWaiters = new Set<Waiter<string>>();
   readonly #connectWaiters = new Set<Waiter<string>>();
   #failures: Array<{ status: number; retryAfter: number | undefined; error?: string }> = [];
   #seq = 0;
@@ -162,19 +159,20 @@ export class FakeSlack implements FakePlatform {
   }
 
   calls(method?: string): FakeCall[] {
-    return method ? this.#calls.filter((c) => c.method === method) : [...this.#calls];
+    const all = this.#calls.all();
+    return method ? all.filter((c) => c.method === method) : all;
   }
 
   acks(): string[] {
-    return [...this.#acks];
+    return this.#acks.all();
   }
 
   sent(): FakeSent[] {
-    return [...this.#sent];
+    return this.#sent.all();
   }
 
   waitForSent(predicate: (m: FakeSent) => boolean, timeoutMs = WAIT_MS): Promise<FakeSent> {
-    return this.#wait(this.#sentWaiters, this.#sent, predicate, timeoutMs, "a sent message");
+    return this.#sent.waitFor(predicate, timeoutMs);
   }
 
   waitForCall(
@@ -182,23 +180,11 @@ export class FakeSlack implements FakePlatform {
     predicate: (c: FakeCall) => boolean = () => true,
     timeoutMs = WAIT_MS,
   ): Promise<FakeCall> {
-    return this.#wait(
-      this.#callWaiters,
-      this.#calls,
-      (c) => c.method === method && predicate(c),
-      timeoutMs,
-      method,
-    );
+    return this.#calls.waitFor((c) => c.method === method && predicate(c), timeoutMs);
   }
 
   waitForAck(envelopeId: string, timeoutMs = WAIT_MS): Promise<string> {
-    return this.#wait(
-      this.#ackWaiters,
-      this.#acks,
-      (id) => id === envelopeId,
-      timeoutMs,
-      `ack of ${envelopeId}`,
-    );
+    return this.#acks.waitFor((id) => id === envelopeId, timeoutMs);
   }
 
   /** Resolves once the account's Socket Mode client has connected (and got `hello`). */
@@ -311,12 +297,8 @@ export class FakeSlack implements FakePlatform {
   }
 
   async close(): Promise<void> {
-    for (const set of [this.#sentWaiters, this.#callWaiters, this.#ackWaiters, this.#connectWaiters] as Set<
-      Waiter<unknown>
-    >[]) {
-      for (const w of set) clearTimeout(w.timer);
-      set.clear();
-    }
+    for (const w of this.#connectWaiters) clearTimeout(w.timer);
+    this.#connectWaiters.clear();
     for (const client of this.#wss.clients) client.terminate();
     await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
     this.#server.closeAllConnections();
@@ -348,7 +330,7 @@ export class FakeSlack implements FakePlatform {
       } catch {
         return;
       }
-      if (typeof frame.envelope_id === "string") this.#push(this.#ackWaiters, this.#acks, frame.envelope_id);
+      if (typeof frame.envelope_id === "string") this.#acks.push(frame.envelope_id);
     });
     ws.on("close", () => {
       if (this.#sockets.get(w.account) === ws) this.#sockets.delete(w.account);
@@ -381,7 +363,7 @@ export class FakeSlack implements FakePlatform {
       : Object.fromEntries(new URLSearchParams(raw));
     const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1] ?? body.token;
     const call: FakeCall = { method, token, body };
-    this.#push(this.#callWaiters, this.#calls, call);
+    this.#calls.push(call);
 
     const reply = (payload: Record<string, unknown>): void => {
       res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(payload));
@@ -435,7 +417,7 @@ export class FakeSlack implements FakePlatform {
           raw: body,
           ...(body.thread_ts ? { threadId: body.thread_ts } : {}),
         };
-        this.#push(this.#sentWaiters, this.#sent, sent);
+        this.#sent.push(sent);
         return reply({
           ok: true,
           channel: body.channel,
@@ -456,17 +438,6 @@ export class FakeSlack implements FakePlatform {
         });
       default:
         return reply({ ok: false, error: "unknown_method" });
-    }
-  }
-
-  #push<T>(waiters: Set<Waiter<T>>, list: T[], item: T): void {
-    list.push(item);
-    for (const waiter of waiters) {
-      if (waiter.match(item)) {
-        clearTimeout(waiter.timer);
-        waiters.delete(waiter);
-        waiter.resolve(item);
-      }
     }
   }
 

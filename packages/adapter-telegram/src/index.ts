@@ -257,5 +257,6 @@ export function createTelegramAdapter(
 export const platform: PlatformDefinition<typeof telegramConfigSchema> = {
   name: PLATFORM,
   configSchema: telegramConfigSchema,
+  credentialKeys: ["bot_id", "bot_username"],
   create: (config, { account }) => createTelegramAdapter(config, { account }),
 };

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { FakeInbound, FakePlatform, FakeSent } from "@switchboard/testing";
+import { type FakeInbound, type FakePlatform, type FakeSent, SentLog } from "@switchboard/testing";
 import type { MessageEntity, Update } from "grammy/types";
 import { parseTelegramHtml } from "./telegram-html.ts";
 
@@ -56,8 +56,7 @@ export class FakeTelegram implements FakePlatform {
   readonly calls: FakeCall[] = [];
   readonly webhookResponses: number[] = [];
   readonly #bots = new Map<string, BotState>();
-  readonly #sent: FakeSent[] = [];
-  readonly #sentListeners = new Set<(m: FakeSent) => void>();
+  readonly #sent = new SentLog();
   readonly #failures = new Map<string, Failure[]>();
   readonly #messageIds = new Map<string, number>();
   #rejectFormatted = 0;
@@ -157,29 +156,11 @@ export class FakeTelegram implements FakePlatform {
   // --- outbound -----------------------------------------------------------------------------------
 
   sent(): FakeSent[] {
-    return [...this.#sent];
+    return this.#sent.all();
   }
 
   waitForSent(predicate: (m: FakeSent) => boolean, timeoutMs = 5000): Promise<FakeSent> {
-    const found = this.#sent.find(predicate);
-    if (found) return Promise.resolve(found);
-    return new Promise((resolve, reject) => {
-      const listener = (m: FakeSent) => {
-        if (!predicate(m)) return;
-        clearTimeout(timer);
-        this.#sentListeners.delete(listener);
-        resolve(m);
-      };
-      const timer = setTimeout(() => {
-        this.#sentListeners.delete(listener);
-        reject(
-          new Error(
-            `no matching message sent within ${timeoutMs} ms; sent: ${JSON.stringify(this.#sent.map((s) => s.text))}`,
-          ),
-        );
-      }, timeoutMs);
-      this.#sentListeners.add(listener);
-    });
+    return this.#sent.waitFor(predicate, timeoutMs);
   }
 
   /** Resolve when a call to `method` matching `predicate` was recorded (past or future). */
@@ -239,7 +220,6 @@ export class FakeTelegram implements FakePlatform {
 
   async close(): Promise<void> {
     for (const state of this.#bots.values()) this.#dropWaiter(state);
-    for (const l of this.#sentListeners) this.#sentListeners.delete(l);
     if (this.#server.listening) await closeServer(this.#server);
   }
 
@@ -415,7 +395,6 @@ export class FakeTelegram implements FakePlatform {
     };
     this.#sent.push(sent);
     ok(res, message);
-    for (const l of [...this.#sentListeners]) l(sent);
   }
 
   /** The stored text of a send/edit: HTML entities parsed out, length and emptiness checked like Telegram. */

@@ -138,6 +138,7 @@ export function createWecomAdapter(
 export const platform: PlatformDefinition<typeof wecomConfigSchema> = {
   name: PLATFORM,
   configSchema: wecomConfigSchema,
+  credentialKeys: ["corp_id", "corp_secret", "agent_id", "encoding_aes_key"],
   create: (config, { account }) => new WecomAdapter(config, { account }),
 };
 

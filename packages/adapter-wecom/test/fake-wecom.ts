@@ -1,7 +1,7 @@
 import { randomInt } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { FakeInbound, FakePlatform, FakeSent } from "@switchboard/testing";
+import { type FakeInbound, type FakePlatform, type FakeSent, SentLog } from "@switchboard/testing";
 import { aesKeyOf, encrypt, signature } from "../src/crypto.ts";
 import { defaultCallbackPath } from "../src/types.ts";
 import { cdata } from "../src/xml.ts";
@@ -111,8 +111,7 @@ export class FakeWecom implements FakePlatform {
   url = "";
   readonly #server: Server;
   readonly #tokens = new Map<string, { account: string; dead?: number }>();
-  readonly #sent: FakeSent[] = [];
-  readonly #waiters: Array<{ predicate: (m: FakeSent) => boolean; resolve: (m: FakeSent) => void }> = [];
+  readonly #sent = new SentLog();
   #failures: Array<{ status: number; retryAfterSeconds?: number }> = [];
   #rejectFormatted = 0;
   #tokenRejections = 0;
@@ -226,10 +225,6 @@ export class FakeWecom implements FakePlatform {
         raw: body,
       };
       this.#sent.push(sent);
-      for (const w of this.#waiters.splice(0)) {
-        if (w.predicate(sent)) w.resolve(sent);
-        else this.#waiters.push(w);
-      }
       return out({ errcode: 0, errmsg: "ok", invaliduser: "", msgid: `msg_${++this.#msgSeq}` });
     }
     out({ errcode: 404, errmsg: "not found" }, 404);
@@ -257,22 +252,11 @@ export class FakeWecom implements FakePlatform {
   }
 
   sent(): FakeSent[] {
-    return [...this.#sent];
+    return this.#sent.all();
   }
 
   waitForSent(predicate: (m: FakeSent) => boolean, timeoutMs = 5000): Promise<FakeSent> {
-    const found = this.#sent.find(predicate);
-    if (found) return Promise.resolve(found);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error("nothing matching was sent in time")), timeoutMs);
-      this.#waiters.push({
-        predicate,
-        resolve: (m) => {
-          clearTimeout(timer);
-          resolve(m);
-        },
-      });
-    });
+    return this.#sent.waitFor(predicate, timeoutMs);
   }
 
   failNextSends(status: 429 | 500 | 502 | 503, count: number, retryAfterSeconds?: number): void {

@@ -119,5 +119,10 @@ export interface PlatformAdapter {
 export interface PlatformDefinition<Schema extends z.ZodType = z.ZodType> {
   name: string;
   configSchema: Schema;
+  /**
+   * Keys that identify one bot account besides `*token` / `*password` (e.g. `app_id`): set at section
+   * level they belong to the `default` account, and a named account never inherits them.
+   */
+  credentialKeys?: readonly string[];
   create(config: z.output<Schema>, options: { account: string }): PlatformAdapter;
 }

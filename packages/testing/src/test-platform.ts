@@ -13,6 +13,7 @@ import {
 } from "@switchboard/core";
 import { z } from "zod";
 import type { FakeInbound, FakePlatform, FakeSent } from "./conformance-types.ts";
+import { SentLog } from "./sent-log.ts";
 
 export const testConfigSchema = platformCommonSchema
   .extend({
@@ -25,9 +26,8 @@ export const testConfigSchema = platformCommonSchema
 /** An in-memory platform: adapters of every account join a network; tests inject and read what was sent. */
 export class TestNetwork implements FakePlatform {
   readonly adapters = new Map<string, TestAdapter>();
-  readonly #sent: FakeSent[] = [];
+  readonly #sent = new SentLog();
   readonly typing: Address[] = [];
-  #waiters: Array<{ p: (m: FakeSent) => boolean; resolve: (m: FakeSent) => void }> = [];
   #failures: Array<{ status: number; retryAfter: number }> = [];
   #rejectFormatted = false;
   #nextId = 1;
@@ -59,28 +59,11 @@ export class TestNetwork implements FakePlatform {
   }
 
   sent(): FakeSent[] {
-    return [...this.#sent];
+    return this.#sent.all();
   }
 
   waitForSent(predicate: (m: FakeSent) => boolean, timeoutMs = 5000): Promise<FakeSent> {
-    const hit = this.#sent.find(predicate);
-    if (hit) return Promise.resolve(hit);
-    return new Promise((resolve, reject) => {
-      const waiter = { p: predicate, resolve };
-      const t = setTimeout(() => {
-        this.#waiters = this.#waiters.filter((w) => w !== waiter);
-        reject(
-          new Error(
-            `no matching message was sent within ${timeoutMs} ms; sent: ${JSON.stringify(this.#sent.map((s) => s.text.slice(0, 60)))}`,
-          ),
-        );
-      }, timeoutMs);
-      waiter.resolve = (m) => {
-        clearTimeout(t);
-        resolve(m);
-      };
-      this.#waiters.push(waiter);
-    });
+    return this.#sent.waitFor(predicate, timeoutMs);
   }
 
   failNextSends(status: 429 | 500 | 502 | 503, count: number, retryAfterSeconds = 1): void {
@@ -117,12 +100,6 @@ export class TestNetwork implements FakePlatform {
       raw: { address, message },
     };
     this.#sent.push(sent);
-    for (const w of [...this.#waiters]) {
-      if (w.p(sent)) {
-        this.#waiters = this.#waiters.filter((x) => x !== w);
-        w.resolve(sent);
-      }
-    }
     return { messageId: `s${this.#nextId++}` };
   }
 

@@ -184,9 +184,12 @@ export function buildConfig(raw: unknown, opts: BuildOptions): GatewayConfig {
     // A missing variable already explains its path; the schema's complaint about the empty value there is noise.
     const missing = new Set(issues.map((i) => i.path));
     issues.push(...zodIssues(parsed.error).filter((i) => !missing.has(i.path)));
-    issues.push(...referenceIssues(interpolated));
   }
-  if (!parsed.success || issues.length > 0) throw new ConfigError(dedupe(issues), opts.file);
+  // Checked on the raw tree so they are reported alongside schema errors, not only once those are fixed.
+  const references = referenceIssues(interpolated);
+  if (!parsed.success || issues.length > 0)
+    throw new ConfigError(dedupe([...issues, ...references]), opts.file);
+  issues.push(...references);
   const cfg = parsed.data;
 
   if (!cfg.agents[MAIN_AGENT]) cfg.agents[MAIN_AGENT] = { expose: true };
@@ -200,18 +203,6 @@ export function buildConfig(raw: unknown, opts: BuildOptions): GatewayConfig {
     }
   }
   const defined = (id: string) => Object.hasOwn(cfg.agents, id);
-  if (!defined(cfg.default_agent))
-    issues.push({
-      path: "default_agent",
-      message: `agent "${cfg.default_agent}" is not defined under agents:`,
-    });
-  cfg.routes.forEach((r, i) => {
-    if (!defined(r.agent))
-      issues.push({
-        path: `routes[${i}].agent`,
-        message: `agent "${r.agent}" is not defined under agents: (defined: ${Object.keys(cfg.agents).join(", ")})`,
-      });
-  });
   const checkModel = (path: string, model: ParsedConfig["model"]) => {
     const p = resolveProvider(cfg, model);
     if (!p) {
@@ -279,13 +270,13 @@ export function buildConfig(raw: unknown, opts: BuildOptions): GatewayConfig {
   };
 }
 
-/** Routes and defaults naming undefined agents, checked on the raw tree so they are reported alongside schema errors. */
+/** Routes and `default_agent` naming agents not defined under `agents:` (`main` always is). */
 function referenceIssues(raw: unknown): ConfigIssue[] {
   if (!raw || typeof raw !== "object") return [];
   const r = raw as { agents?: unknown; routes?: unknown; default_agent?: unknown };
   const agents = new Set([
-    MAIN_AGENT,
     ...(r.agents && typeof r.agents === "object" ? Object.keys(r.agents) : []),
+    MAIN_AGENT,
   ]);
   const out: ConfigIssue[] = [];
   if (Array.isArray(r.routes)) {

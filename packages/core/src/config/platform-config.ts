@@ -5,25 +5,12 @@ export type PlatformSection = Record<string, unknown> & {
   accounts?: Record<string, Record<string, unknown>>;
 };
 
-const IDENTITY_KEYS = new Set([
-  "app_id",
-  "app_secret",
-  "corp_id",
-  "corp_secret",
-  "agent_id",
-  "user_id",
-  "bot_id",
-  "bot_username",
-  "device_id",
-  "encoding_aes_key",
-]);
-
 /**
- * Keys that identify one bot account (its tokens, password, app/user ids); a named account never
- * inherits them. Shared settings such as `webhook_secret` or `mode` are inherited.
+ * Whether a key identifies one bot account: any `*token` / `*password`, or one of the platform's declared
+ * `credentialKeys`. A named account never inherits these; shared settings (`mode`, `webhook_secret`) it does.
  */
-export function isAccountCredential(key: string): boolean {
-  return /(^|_)(token|password)$/.test(key) || IDENTITY_KEYS.has(key);
+export function isAccountCredential(key: string, credentialKeys: readonly string[] = []): boolean {
+  return /(^|_)(token|password)$/.test(key) || credentialKeys.includes(key);
 }
 
 /**
@@ -32,12 +19,15 @@ export function isAccountCredential(key: string): boolean {
  * (`token:`) belong to the `default` account only, so a named account never silently reuses the
  * default bot's token. `accounts.<name>` overlays the rest.
  */
-export function platformAccounts(section: PlatformSection): Map<string, Record<string, unknown>> {
+export function platformAccounts(
+  section: PlatformSection,
+  credentialKeys: readonly string[] = [],
+): Map<string, Record<string, unknown>> {
   const { accounts, ...shared } = section;
-  const settings = Object.fromEntries(Object.entries(shared).filter(([k]) => !isAccountCredential(k)));
-  const hasCredentials = Object.keys(shared).some(isAccountCredential);
+  const isCredential = (k: string) => isAccountCredential(k, credentialKeys);
+  const settings = Object.fromEntries(Object.entries(shared).filter(([k]) => !isCredential(k)));
   const out = new Map<string, Record<string, unknown>>();
-  if (!accounts || hasCredentials || accounts[DEFAULT_ACCOUNT]) {
+  if (!accounts || Object.keys(shared).some(isCredential) || accounts[DEFAULT_ACCOUNT]) {
     out.set(DEFAULT_ACCOUNT, { ...shared, ...(accounts?.[DEFAULT_ACCOUNT] ?? {}) });
   }
   for (const [name, acc] of Object.entries(accounts ?? {})) {
@@ -59,7 +49,7 @@ export function validatePlatformSection(
 ): { accounts: Map<string, unknown>; issues: PlatformAccountIssue[] } {
   const issues: PlatformAccountIssue[] = [];
   const accounts = new Map<string, unknown>();
-  for (const [account, merged] of platformAccounts(section)) {
+  for (const [account, merged] of platformAccounts(section, definition.credentialKeys)) {
     const r = (definition.configSchema as z.ZodType).safeParse(merged);
     if (r.success) {
       accounts.set(account, r.data);

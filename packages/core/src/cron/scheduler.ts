@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Database } from "better-sqlite3";
+import type { Database, Statement } from "better-sqlite3";
 import type { Gateway } from "../gateway/types.ts";
 import { type Logger, silentLogger } from "../logger.ts";
 import { parseDeliveryTarget, resolveAddress } from "./delivery.ts";
@@ -56,6 +56,8 @@ export class CronScheduler {
   #timer: NodeJS.Timeout | undefined;
   #started = false;
   #ticking: Promise<CronRunResult[]> | undefined;
+  /** Take a job slot's lease unless another gateway holds an unexpired one. */
+  readonly #lease: Statement;
 
   constructor(options: CronSchedulerOptions) {
     this.#o = {
@@ -68,6 +70,11 @@ export class CronScheduler {
       maxSleepMs: 300_000,
       ...options,
     };
+    this.#lease = options.db.prepare(
+      `INSERT INTO cron_leases(job_key, holder, expires_at) VALUES (?, ?, ?)
+       ON CONFLICT(job_key) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+       WHERE cron_leases.expires_at < ?`,
+    );
     options.manager.onChange = () => {
       if (this.#started) this.#arm();
     };
@@ -170,14 +177,7 @@ export class CronScheduler {
   }
 
   #acquire(key: string, now: number): boolean {
-    const r = this.#o.db
-      .prepare(
-        `INSERT INTO cron_leases(job_key, holder, expires_at) VALUES (?, ?, ?)
-         ON CONFLICT(job_key) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
-         WHERE cron_leases.expires_at < ?`,
-      )
-      .run(key, this.#o.holder, now + 10 * 60_000, now);
-    return r.changes === 1;
+    return this.#lease.run(key, this.#o.holder, now + 10 * 60_000, now).changes === 1;
   }
 
   async #slot<T>(fn: () => Promise<T>): Promise<T> {

@@ -78,6 +78,18 @@ function adapterKey(platform: string, account: string): string {
   return `${platform}/${account}`;
 }
 
+/** Where the reply to a message goes: the same account, chat and thread, answering that message. */
+function replyAddress(inbound: InboundMessage): Address {
+  return {
+    platform: inbound.platform,
+    account: inbound.account,
+    chatId: inbound.chat.id,
+    chatType: inbound.chat.type,
+    ...(inbound.threadId ? { threadId: inbound.threadId } : {}),
+    replyToMessageId: inbound.messageId,
+  };
+}
+
 function toChatMessages(rows: StoredMessage[]): ChatMessage[] {
   const out: ChatMessage[] = [];
   for (const r of rows) {
@@ -97,11 +109,7 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
   const writes = new WriteBatcher(store.db);
   const historyLimit = options.historyLimit ?? 50;
   const typingEvery = options.typingIntervalMs ?? 4000;
-  const makeRouter = (c: GatewayConfig) =>
-    createRouter(
-      { routes: c.routes, default_agent: c.default_agent, agents: c.registry.ids() },
-      { hooks, logger },
-    );
+  const makeRouter = (c: GatewayConfig) => createRouter(c, { hooks, logger });
   let router: Router = makeRouter(config);
   let cron: CronService | undefined;
 
@@ -367,15 +375,7 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
     try {
       while (l.pending.length > 0) {
         const batch = l.pending.splice(0);
-        const last = batch[batch.length - 1]!.inbound;
-        const address: Address = {
-          platform: last.platform,
-          account: last.account,
-          chatId: last.chat.id,
-          chatType: last.chat.type,
-          ...(last.threadId ? { threadId: last.threadId } : {}),
-          replyToMessageId: last.messageId,
-        };
+        const address = replyAddress(batch[batch.length - 1]!.inbound);
         const current = config.registry.get(profile.id) ?? profile;
         const session = batch[batch.length - 1]!.session;
         const inputIds = new Set(batch.flatMap((p) => p.ids));
@@ -446,14 +446,7 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
     source.agentId = resolution.agentId;
     const profile = config.registry.get(resolution.agentId) ?? config.registry.main;
     const sessionKey = buildSessionKey(source, sessionOptions());
-    const address: Address = {
-      platform: inbound.platform,
-      account: inbound.account,
-      chatId: inbound.chat.id,
-      chatType: inbound.chat.type,
-      ...(inbound.threadId ? { threadId: inbound.threadId } : {}),
-      replyToMessageId: inbound.messageId,
-    };
+    const address = replyAddress(inbound);
 
     const command = parseCommand(inbound.text);
     if (command) {
