@@ -12,6 +12,7 @@ import { Command, Option } from "commander";
 import { loadGatewayConfig } from "./config.ts";
 import { registerCronCommands } from "./cron-cli.ts";
 import { addAgent, removeAgent, routesTo } from "./edit-config.ts";
+import { registerImportCommands } from "./import-hermes/index.ts";
 import { initHome } from "./init.ts";
 import { createAppLogger } from "./logging.ts";
 import { colors, printJson, table } from "./output.ts";
@@ -378,5 +379,6 @@ sessions
   });
 
 registerCronCommands(program, { loadOrExit, globals, fail });
+registerImportCommands(program, { globals, fail });
 
 await program.parseAsync(process.argv);

@@ -8,3 +8,5 @@ export type { Run, RunEvent, RunRegistryOptions, RunStatus } from "./runs.ts";
 export { RunRegistry } from "./runs.ts";
 export type { ApiServer, ApiServerOptions, RouteGroup } from "./server.ts";
 export { createApiServer, ROUTE_GROUPS } from "./server.ts";
+export type { SessionPlan } from "./session.ts";
+export { sessionFor } from "./session.ts";

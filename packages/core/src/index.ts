@@ -24,6 +24,7 @@ export * from "./routing/router.ts";
 export * from "./routing/shadow.ts";
 export * from "./runner.ts";
 export * from "./scope.ts";
+export * from "./sessions/import.ts";
 export * from "./sessions/key.ts";
 export * from "./sessions/source.ts";
 export * from "./sessions/store.ts";

@@ -1,4 +1,5 @@
 import type { ResetPolicy } from "../config/schema.ts";
+import type { ImportedSession, ImportResult } from "./import.ts";
 import type { SessionSource } from "./source.ts";
 
 export type MessageRole = "system" | "user" | "assistant" | "tool";
@@ -105,6 +106,8 @@ export interface SessionStore {
   /** Full-text search over message content, newest first; scoped to one agent when `agentId` is given. */
   search(query: string, options?: { agentId?: string; limit?: number }): SearchHit[];
   list(options?: { agentId?: string; limit?: number; includeEnded?: boolean }): SessionRecord[];
+  /** Write whole sessions with their own ids, keys and times (`switchboard import`); existing ids are skipped. */
+  importSessions(items: readonly ImportedSession[]): ImportResult;
   /** The underlying better-sqlite3 database (cron leases live in the same file). */
   readonly db: import("better-sqlite3").Database;
   close(): void;

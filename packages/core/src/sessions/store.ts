@@ -5,6 +5,7 @@ import BetterSqlite3 from "better-sqlite3";
 import type { ResetPolicy } from "../config/schema.ts";
 import { MAIN_AGENT } from "../config/schema.ts";
 import { DEFAULT_ACCOUNT } from "../platform.ts";
+import { importSessionsInto } from "./import.ts";
 import { FTS_WATERMARK_KEY, migrate } from "./migrations.ts";
 import type { SessionSource } from "./source.ts";
 import type {
@@ -363,6 +364,7 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
         limit: opts.limit ?? DEFAULT_LIST_LIMIT,
       }) as SessionRecord[];
     },
+    importSessions: (items) => importSessionsInto(db, items),
     close() {
       if (!db.open) return;
       try {
