@@ -108,6 +108,7 @@ describe("switchboard import hermes", () => {
     const configText = readFileSync(join(home, "config.yaml"), "utf8");
     for (const secret of [...Object.values(fixture.tokens), ...Object.values(fixture.keys)])
       expect(configText).not.toContain(secret);
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: `${VAR}` is the config file's interpolation syntax
     expect(configText).toContain("${TELEGRAM_BOT_TOKEN_SUPPORT}");
     const rootEnv = readFileSync(join(home, ".env"), "utf8");
     expect(rootEnv).toContain(`TELEGRAM_BOT_TOKEN_SUPPORT=${fixture.tokens.support}`);
