@@ -216,9 +216,12 @@ export function profilePlatforms(profile: HermesProfile, who: string, notes: str
   return out;
 }
 
-/** The variables that hold a profile's platform credentials (they move to the root `.env`, not the agent's). */
-export function platformVariables(): Set<string> {
-  const out = new Set<string>();
-  for (const map of Object.values(PLATFORM_MAP)) for (const f of map.fields) out.add(f.env);
-  return out;
+/**
+ * Whether a variable is a setting of a platform the import maps (`TELEGRAM_BOT_TOKEN`, `TELEGRAM_ALLOWED_USERS`,
+ * `GATEWAY_ALLOWED_USERS`, …): it is carried into `platforms:` (credentials by `${VAR}` from the root `.env`),
+ * so it is not copied into an agent's `.env` as well.
+ */
+export function isPlatformVariable(name: string): boolean {
+  if (name.startsWith("GATEWAY_ALLOW")) return true;
+  return Object.values(PLATFORM_MAP).some((m) => name.startsWith(`${m.prefix}_`));
 }
