@@ -201,10 +201,19 @@ function planHistory(m: Member, agent: PlannedAgent, ctx: HistoryContext): { all
     if (r.job) agent.jobs.push(r.job);
     for (const t of r.allowedTargets) allowed.add(t);
   }
-  // In the multi-agent schema one state.db holds every agent's sessions, told apart by agent_id.
+  // A named profile's sessions are its own. The default profile's state.db also holds the multi-agent
+  // schema's agents: the session key's namespace (`agent:<id>:…`) names the owner, else the agent_id column.
+  const namespace = new Map<string, string>();
+  for (const [key, entry] of profile.routing) {
+    const ns = /^agent:([^:]+):/.exec(key)?.[1];
+    if (ns && typeof entry.session_id === "string") namespace.set(entry.session_id, ns);
+  }
   const groups = new Map<string, NonNullable<HermesProfile["state"]>["sessions"]>();
   for (const s of profile.state?.sessions ?? []) {
-    const owner = profile === root ? (idOf.get(s.record.agentId) ?? MAIN_AGENT) : m.id;
+    const owner =
+      profile === root
+        ? (idOf.get(namespace.get(s.record.id) ?? "") ?? idOf.get(s.record.agentId) ?? MAIN_AGENT)
+        : m.id;
     groups.set(owner, [...(groups.get(owner) ?? []), s]);
   }
   for (const [owner, sessions] of groups) {
