@@ -5,6 +5,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import { writeLegacyDb } from "../../../packages/core/test/helpers/legacy-db.ts";
 import { importHermes } from "../src/import-hermes/index.ts";
 
+/** `${NAME}`, the config's reference to a variable. */
+const ref = (name: string) => `\${${name}}`;
 const tmp = mkdtempSync(join(tmpdir(), "sb-import-plan-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -131,11 +133,11 @@ describe("import hermes: the multi-agent schema", () => {
       { name: "hermes routes[4]", match: { platform: "discord", account: "default" }, agent: "main" },
     ]);
     expect(plan.config.platforms).toEqual({
-      telegram: { accounts: { default: { token: "${TELEGRAM_BOT_TOKEN}", allow_all_users: true } } },
+      telegram: { accounts: { default: { token: ref("TELEGRAM_BOT_TOKEN"), allow_all_users: true } } },
       discord: {
         accounts: {
           default: {
-            token: "${DISCORD_BOT_TOKEN}",
+            token: ref("DISCORD_BOT_TOKEN"),
             require_mention: false,
             auto_thread: true,
             allow_all_users: true,
@@ -146,8 +148,8 @@ describe("import hermes: the multi-agent schema", () => {
     expect(plan.config.api_server).toEqual({
       enabled: true,
       keys: [
-        { key: "${API_SERVER_KEY}", name: "hermes default profile", agents: ["main"] },
-        { key: "${API_SERVER_KEY_OPS}", name: "hermes profile ops", agents: ["ops"] },
+        { key: ref("API_SERVER_KEY"), name: "hermes default profile", agents: ["main"] },
+        { key: ref("API_SERVER_KEY_OPS"), name: "hermes profile ops", agents: ["ops"] },
       ],
     });
     expect(plan.rootEnv).toMatchObject({
