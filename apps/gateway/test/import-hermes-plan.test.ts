@@ -78,12 +78,17 @@ discord: { require_mention: false }
         },
       },
       "agent:main:discord:dm:444": { session_id: "s-discord", platform: "discord", chat_type: "dm" },
+      // Stored as main's, but that group now routes to support-desk (routes[1]).
+      "agent:main:telegram:group:-1009999:31": {
+        session_id: "s-moved",
+        origin: { platform: "telegram", chat_id: "-1009999", chat_type: "group", user_id: "31" },
+      },
     }),
   });
   const t = Date.parse("2026-06-01T10:00:00Z") / 1000;
   writeLegacyDb(
     join(root, "state.db"),
-    ["s-group", "s-topic", "s-discord"].map((id, i) => ({
+    ["s-group", "s-topic", "s-discord", "s-moved"].map((id, i) => ({
       id,
       source: id === "s-discord" ? "discord" : "telegram",
       startedAt: t + i,
@@ -165,6 +170,7 @@ describe("import hermes: the multi-agent schema", () => {
         expect.stringContaining("routes[5]: unknown match keys chat_idd"),
         expect.stringContaining("routes[6]: empty match"),
         expect.stringContaining("agents.Support.Desk: Hermes toolsets do not map"),
+        expect.stringContaining("default profile: 1 chat session(s) now route to another agent"),
       ]),
     );
     const keys = plan.agents.flatMap((a) =>
@@ -173,6 +179,7 @@ describe("import hermes: the multi-agent schema", () => {
     expect(keys).toEqual([
       ["s-group", "agent:main:telegram:group:-100123:987", null],
       ["s-discord", "agent:main:discord:dm:444", null],
+      ["s-moved", "agent:main:telegram:group:-1009999:31", Date.parse("2026-06-01T10:00:03Z")],
       ["s-topic", "agent:ops:telegram:group:-1009999:7", null],
     ]);
     // The same validation as `switchboard config check` passed on the written home.

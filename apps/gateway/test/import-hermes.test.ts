@@ -49,6 +49,14 @@ describe("switchboard import hermes", () => {
     expect(existsSync(home)).toBe(false);
     expect(hashTree(hermesHome)).toBe(before);
     const text = r.text.replaceAll(tmp, "<tmp>").replaceAll(stub.url, "<stub>");
+    const json = cli(["import", "hermes", hermesHome, "--home", home, "--dry-run", "--json"]);
+    expect(json.status).toBe(0);
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      dry_run: true,
+      written: null,
+      agents: [{ id: "main" }, { id: "ops" }, { id: "support", sessions: 3, continued: 2, jobs: 2 }],
+    });
+    expect(existsSync(home)).toBe(false);
     expect(text).toMatchInlineSnapshot(`
       "Hermes home:      <tmp>/hermes
       Switchboard home: <tmp>/switchboard

@@ -60,3 +60,24 @@ export function formatPlan(plan: ImportPlan): string {
   }
   return `${lines.join("\n")}\n`;
 }
+
+/** The plan as `--json` prints it: the same facts as `formatPlan`, without secrets. */
+export function planSummary(plan: ImportPlan): Record<string, unknown> {
+  return {
+    hermes_home: plan.hermesHome,
+    home: plan.home,
+    agents: plan.agents.map((a) => ({
+      from: a.from,
+      id: a.id,
+      home: a.home,
+      skills: a.skills,
+      jobs: a.jobs.length,
+      sessions: a.sessions.length,
+      continued: a.continued,
+      messages: a.messages,
+    })),
+    accounts: plan.accounts,
+    routes: plan.config.routes,
+    not_carried_over: plan.notes,
+  };
+}

@@ -4,7 +4,8 @@ import { join, resolve } from "node:path";
 import { defaultRootHome } from "@switchboard/core";
 import type { Command } from "commander";
 import type { CliHelpers } from "../cron-cli.ts";
-import { formatPlan } from "./format.ts";
+import { printJson } from "../output.ts";
+import { formatPlan, planSummary } from "./format.ts";
 import { type ImportPlan, planImport } from "./plan.ts";
 import { readHermesHome } from "./read-home.ts";
 import { type WriteResult, writePlan } from "./write.ts";
@@ -79,6 +80,7 @@ export function registerImportCommands(
     .option("--home <dir>", "the Switchboard home to write (default $SWITCHBOARD_HOME or ~/.switchboard)")
     .option("--dry-run", "print the plan and write nothing")
     .option("--merge", "add to a Switchboard home that already has files")
+    .option("--json", "print the plan (and what was written) as JSON")
     .action(
       async (hermesHome: string | undefined, o: { dryRun?: boolean; merge?: boolean }, cmd: Command) => {
         const opts = helpers.globals(cmd);
@@ -89,7 +91,9 @@ export function registerImportCommands(
             ...(o.dryRun ? { dryRun: true } : {}),
             ...(o.merge ? { merge: true } : {}),
           });
-          process.stdout.write(r.text);
+          if (opts.json)
+            printJson({ ...planSummary(r.plan), dry_run: Boolean(o.dryRun), written: r.written ?? null });
+          else process.stdout.write(r.text);
         } catch (err) {
           helpers.fail(err);
         }

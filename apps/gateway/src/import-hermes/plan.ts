@@ -220,7 +220,7 @@ function planHistory(m: Member, agent: PlannedAgent, ctx: HistoryContext): { all
     const target = planned.find((a) => a.id === owner)!;
     const sp = planSessions(
       { ...profile, state: { routing: [], sessions } },
-      { agentId: owner, accountOf: accountOf(owner), router, keyOptions },
+      { who: m.from, agentId: owner, accountOf: accountOf(owner), router, keyOptions },
     );
     target.sessions.push(...sp.sessions);
     target.messages += sp.messages;

@@ -112,7 +112,7 @@ function convertMessages(messages: StoredMessage[]): NewMessage[] {
  * builder key that chat now (so the chat continues it); an API-server session is keyed so
  * `X-Switchboard-Session-Id: <its id>` continues it; the rest become ended, searchable history.
  */
-export function planSessions(profile: HermesProfile, ctx: SessionContext): SessionPlan {
+export function planSessions(profile: HermesProfile, ctx: SessionContext & { who: string }): SessionPlan {
   const plan: SessionPlan = { sessions: [], messages: 0, continued: 0, notes: [] };
   if (!profile.state) return plan;
   const bySession = new Map<string, { key: string; entry: Record<string, unknown> }>();
@@ -204,11 +204,11 @@ export function planSessions(profile: HermesProfile, ctx: SessionContext): Sessi
   plan.continued += active.size;
   if (rerouted)
     plan.notes.push(
-      `profile ${profile.name}: ${rerouted} chat session(s) now route to another agent: imported as ${ctx.agentId}'s ended history`,
+      `${ctx.who}: ${rerouted} chat session(s) now route to another agent: imported as ${ctx.agentId}'s ended history`,
     );
   if (unserved)
     plan.notes.push(
-      `profile ${profile.name}: ${unserved} session(s) are on platforms not carried over: imported as ended history`,
+      `${ctx.who}: ${unserved} session(s) are on platforms not carried over: imported as ended history`,
     );
   return plan;
 }
