@@ -1,6 +1,7 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { ConfigError } from "@switchboard/core";
 import { afterAll, describe, expect, it } from "vitest";
 import { writeLegacyDb } from "../../../packages/core/test/helpers/legacy-db.ts";
 import { importHermes } from "../src/import-hermes/index.ts";
@@ -184,5 +185,17 @@ describe("import hermes: the multi-agent schema", () => {
     ]);
     // The same validation as `switchboard config check` passed on the written home.
     expect(text).toContain("config check: ok");
+  });
+});
+
+describe("import hermes: validation", () => {
+  it("checks the result as `config check` does before writing anything: a bad token fails naming its path", async () => {
+    const hermesHome = join(tmp, "bad");
+    write(hermesHome, { ".env": "TELEGRAM_BOT_TOKEN=not-a-bot-token\nTELEGRAM_ALLOW_ALL_USERS=true\n" });
+    const home = join(tmp, "bad-out");
+    const err = await importHermes({ hermesHome, home }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as Error).message).toContain("platforms.telegram.accounts.default.token");
+    expect(existsSync(home)).toBe(false);
   });
 });

@@ -1,7 +1,7 @@
 import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { MAIN_AGENT, openSessionStore, parseDotenv, readJobs, writeJobs } from "@switchboard/core";
-import { stringify } from "yaml";
+import { parse, stringify } from "yaml";
 import { loadGatewayConfig } from "../config.ts";
 import type { ImportPlan } from "./plan.ts";
 
@@ -68,19 +68,35 @@ function mergeConfig(
   return out;
 }
 
-/** Write the config atomically: a temp file beside it, renamed over. */
-function writeConfig(file: string, config: Record<string, unknown>): void {
+/** The config file's text. */
+function configText(config: Record<string, unknown>): string {
+  return HEADER + stringify(config, { lineWidth: 0 });
+}
+
+/** Write atomically: a temp file beside the target, renamed over it. */
+function writeAtomic(file: string, text: string): void {
   const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, HEADER + stringify(config, { lineWidth: 0 }));
+  writeFileSync(tmp, text);
   renameSync(tmp, file);
 }
 
 /**
- * Carry out a plan: files, secrets, jobs and sessions first, the config last (atomically), then the same
- * validation as `switchboard config check`, which throws its `ConfigError` when the result does not load.
+ * Carry out a plan. The config is validated before anything is written (with the adapters' schemas, as
+ * `switchboard config check` does); then files, secrets, jobs and sessions are written, the config last
+ * (atomically), and the written home is checked once more. A `ConfigError` says what does not load.
  */
 export async function writePlan(plan: ImportPlan): Promise<WriteResult> {
   const result: WriteResult = { sessions: 0, messages: 0, skipped: 0, jobs: 0 };
+  const file = join(plan.home, "config.yaml");
+  let config = plan.config;
+  if (existsSync(file)) {
+    const existing = parse(readFileSync(file, "utf8")) as unknown;
+    config = mergeConfig(isRecord(existing) ? existing : {}, plan.config);
+  }
+  const text = configText(config);
+  const env = { ...process.env, SWITCHBOARD_HOME: plan.home };
+  await loadGatewayConfig({ home: plan.home, path: file, text, env: { ...plan.rootEnv, ...env } });
+
   mkdirSync(plan.home, { recursive: true });
   for (const agent of plan.agents) {
     mkdirSync(join(agent.home, "memories"), { recursive: true });
@@ -111,14 +127,7 @@ export async function writePlan(plan: ImportPlan): Promise<WriteResult> {
     store.close();
   }
 
-  const file = join(plan.home, "config.yaml");
-  let config = plan.config;
-  if (existsSync(file)) {
-    const { parse } = await import("yaml");
-    const existing = parse(readFileSync(file, "utf8")) as unknown;
-    config = mergeConfig(isRecord(existing) ? existing : {}, plan.config);
-  }
-  writeConfig(file, config);
-  await loadGatewayConfig({ home: plan.home, env: { ...process.env, SWITCHBOARD_HOME: plan.home } });
+  writeAtomic(file, text);
+  await loadGatewayConfig({ home: plan.home, env });
   return result;
 }
