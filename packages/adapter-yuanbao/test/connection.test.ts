@@ -176,11 +176,14 @@ describe("Yuanbao connection upkeep", () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(fake.binds).toHaveLength(1);
     expect(fake.connected()).toBe(false);
-    const err = await adapter
-      .send({ platform: "yuanbao", account: "default", chatId: "dave", chatType: "dm" }, { text: "x" })
-      .catch((e: unknown) => e as Error & { retryable: boolean });
-    expect(err.retryable).toBe(false);
-    expect(err.message).toMatch(/close code 4014.*will not reconnect/);
+    const sent = adapter.send(
+      { platform: "yuanbao", account: "default", chatId: "dave", chatType: "dm" },
+      { text: "x" },
+    );
+    await expect(sent).rejects.toMatchObject({
+      retryable: false,
+      message: /close code 4014.*will not reconnect/,
+    });
     expect(host.logger.entries.some((e) => e.level === "error" && /4014/.test(e.msg))).toBe(true);
   });
 

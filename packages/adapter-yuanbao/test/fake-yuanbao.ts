@@ -143,8 +143,9 @@ export class FakeYuanbao implements FakePlatform {
   async #serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
-    const out = (o: unknown, status = 200) =>
+    const out = (o: unknown, status = 200): void => {
       res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(o));
+    };
     if (req.method !== "POST" || req.url !== SIGN_PATH) return out({ code: 404, msg: "not found" }, 404);
     const body = JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}") as Record<string, unknown>;
     const headers = {
