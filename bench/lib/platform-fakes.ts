@@ -25,8 +25,8 @@ import {
   wecomSection,
 } from "../../packages/adapter-wecom/test/fake-wecom.ts";
 import {
-  defaultBots as yuanbaoBots,
   FakeYuanbao,
+  defaultBots as yuanbaoBots,
   yuanbaoSection,
 } from "../../packages/adapter-yuanbao/test/fake-yuanbao.ts";
 import type { BenchChat } from "./load.ts";
