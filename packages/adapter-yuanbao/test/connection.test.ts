@@ -12,8 +12,9 @@ import { FakeYuanbao, parseBeijing, yuanbaoSection } from "./fake-yuanbao.ts";
 
 /** Yuanbao's protocol at test speed. */
 const FAST: Partial<YuanbaoTimings> = {
-  pingIntervalMs: 40,
-  pongTimeoutMs: 40,
+  // Slow enough that a loaded machine never misses a pong by accident; the ping test sets its own.
+  pingIntervalMs: 1000,
+  pongTimeoutMs: 1000,
   authTimeoutMs: 1000,
   connectTimeoutMs: 1000,
   requestTimeoutMs: 1000,
@@ -21,7 +22,7 @@ const FAST: Partial<YuanbaoTimings> = {
   reconnectMaxMs: 100,
   signRetryDelayMs: 10,
   typingEveryMs: 30,
-  typingIdleMs: 200,
+  typingIdleMs: 1000,
 };
 
 let host: Host;
@@ -150,7 +151,7 @@ describe("Yuanbao connection upkeep", () => {
   });
 
   it("pings, and reconnects after two missed pongs", async () => {
-    await startAdapter();
+    await startAdapter({ timings: { pingIntervalMs: 50, pongTimeoutMs: 250 } });
     await fake.until(() => fake.pings.filter((p) => p.answered).length >= 2, 2000, "answered pings");
     fake.silencePongs("default");
     await fake.until(() => fake.binds.length === 2, 3000, "a reconnect");
@@ -247,7 +248,7 @@ describe("Yuanbao pushes", () => {
   });
 
   it("joins pushes one sender makes within the debounce window, once per msg_id", async () => {
-    await startAdapter({ config: { debounce_ms: 150 } });
+    await startAdapter({ config: { debounce_ms: 400 } });
     const first = fake.pushOf({
       chatType: "dm",
       chatId: "hana",
@@ -268,7 +269,7 @@ describe("Yuanbao pushes", () => {
     const inbound = await host.waitForDispatch();
     expect(inbound.messageId).toBe("m1");
     expect(inbound.text).toBe("part one\npart two");
-    await host.expectNoDispatch(1, 300);
+    await host.expectNoDispatch(1, 500);
   });
 
   it("ignores recalls", async () => {

@@ -38,12 +38,12 @@ describe("sign-token", () => {
       });
 
     it("keeps a token until its duration (less the margin) runs out, then signs a new one", async () => {
-      fake.tokenDuration = 2;
-      const c = client(1500);
+      fake.tokenDuration = 3;
+      const c = client(2000);
       const first = await c.get();
       expect((await c.get()).token).toBe(first.token);
       expect(fake.signRequests).toHaveLength(1);
-      await new Promise((r) => setTimeout(r, 600));
+      await new Promise((r) => setTimeout(r, 1100));
       const second = await c.get();
       expect(second.token).not.toBe(first.token);
       expect(fake.signRequests).toHaveLength(2);
