@@ -28,6 +28,7 @@ export interface ConnectionOptions {
 }
 
 interface Pending {
+  cmd: string;
   resolve(frame: Frame): void;
   reject(error: PlatformError): void;
   timer: NodeJS.Timeout;
@@ -198,7 +199,7 @@ export class YuanbaoConnection {
         this.#pending.delete(msgId);
         reject(toPlatformError({ action: cmd, timeout: true }));
       }, timeoutMs);
-      this.#pending.set(msgId, { resolve, reject, timer });
+      this.#pending.set(msgId, { cmd, resolve, reject, timer });
       const head: Partial<Head> = {
         cmd_type: CmdType.Request,
         cmd,
@@ -255,9 +256,10 @@ export class YuanbaoConnection {
     }
     const { head } = frame;
     if (head.cmd_type === CmdType.Response) {
-      const pending = this.#pending.get(head.msg_id);
-      if (!pending) return; // heartbeat answers, late answers
-      this.#pending.delete(head.msg_id);
+      const id = this.#pending.has(head.msg_id) ? head.msg_id : this.#byCommand(head.cmd);
+      const pending = id === undefined ? undefined : this.#pending.get(id);
+      if (id === undefined || !pending) return; // heartbeat answers, late answers
+      this.#pending.delete(id);
       clearTimeout(pending.timer);
       pending.resolve(frame);
       return;
@@ -278,6 +280,16 @@ export class YuanbaoConnection {
       return;
     }
     if (frame.data.length > 0) this.#opts.onPush(frame);
+  }
+
+  /**
+   * A pong or bind answer that does not echo our `msg_id` still answers the oldest ping / auth-bind waiting
+   * (hermes-agent accepts them the same way); business answers are only ever matched by id.
+   */
+  #byCommand(cmd: string): string | undefined {
+    if (cmd !== "ping" && cmd !== "auth-bind") return undefined;
+    for (const [id, p] of this.#pending) if (p.cmd === cmd) return id;
+    return undefined;
   }
 
   #startPings(ws: WebSocket): void {

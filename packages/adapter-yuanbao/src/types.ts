@@ -23,7 +23,7 @@ export const Heartbeat = { Running: 1, Finish: 2 } as const;
 
 const missing = (key: string, env: string) => (issue: { input: unknown }) =>
   issue.input === undefined
-    ? `is missing: set ${env} in ~/.switchboard/.env and write \`${key}: \${${env}}\` (Yuanbao → your bot → developer settings)`
+    ? `is missing: set ${env} in ~/.switchboard/.env and write \`${key}: \${${env}}\` (the bot's credentials on the Yuanbao bot platform)`
     : "must be a string";
 
 /** One Yuanbao bot (section-level keys overlaid with `accounts.<name>`). */

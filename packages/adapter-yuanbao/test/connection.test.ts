@@ -170,6 +170,13 @@ describe("Yuanbao connection upkeep", () => {
     expect((await host.waitForDispatch()).text).toBe("still here");
   });
 
+  it("takes a pong that does not echo the ping's msg_id", async () => {
+    fake.pongsWithoutId = true;
+    await startAdapter({ timings: { pingIntervalMs: 50, pongTimeoutMs: 250 } });
+    await fake.until(() => fake.pings.length >= 8, 3000, "eight pings");
+    expect(fake.binds).toHaveLength(1);
+  });
+
   it("stops for good on a permanent close code, with an error that says so", async () => {
     const adapter = await startAdapter();
     fake.closeConnection("default", 4014, "kicked");

@@ -103,6 +103,8 @@ export class FakeYuanbao implements FakePlatform {
   wsUrl = "";
   /** Seconds a signed token is valid. */
   tokenDuration = 3600;
+  /** Answer pings without echoing their msg_id (a server may; hermes-agent accepts such pongs). */
+  pongsWithoutId = false;
   readonly #server: Server;
   readonly #wss: WebSocketServer;
   readonly #sockets = new Set<Socket>();
