@@ -1,7 +1,4 @@
-import { Heartbeat, type YuanbaoTimings } from "./types.ts";
-
-/** Where a reply goes: a private chat with a user, or a group. */
-export type ChatTarget = { kind: "c2c"; userId: string } | { kind: "group"; groupCode: string };
+import { type ChatTarget, Heartbeat, type YuanbaoTimings } from "./types.ts";
 
 interface Beat {
   target: ChatTarget;

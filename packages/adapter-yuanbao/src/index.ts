@@ -1,4 +1,3 @@
-import { randomInt, randomUUID } from "node:crypto";
 import {
   type AdapterContext,
   type Address,
@@ -11,16 +10,17 @@ import {
   type PlatformError,
   type SentMessage,
 } from "@switchboard/core";
-import { decode, decodePush, encode, type Frame } from "./codec.ts";
+import { sendHeartbeat, sendText } from "./api.ts";
+import { decodePush, type Frame } from "./codec.ts";
 import { YuanbaoConnection } from "./connection.ts";
 import { PushDebouncer } from "./debounce.ts";
 import { toPlatformError } from "./errors.ts";
-import { type ChatTarget, ReplyHeartbeats } from "./heartbeat.ts";
+import { ReplyHeartbeats } from "./heartbeat.ts";
 import { normalizePush } from "./normalize.ts";
 import { SignTokenClient } from "./sign.ts";
 import {
   apiDomainOf,
-  BIZ_MODULE,
+  type ChatTarget,
   DEFAULT_TIMINGS,
   type InboundPush,
   MAX_MESSAGE_LENGTH,
@@ -189,38 +189,14 @@ export class YuanbaoAdapter implements PlatformAdapter {
   async send(address: Address, message: OutboundMessage): Promise<SentMessage> {
     const connection = this.#connection;
     if (!connection) throw toPlatformError({ action: "send", message: "the adapter is not started" });
-    const botId = this.botId ?? "";
     const target = this.#target(address);
-    const msgId = randomUUID().replaceAll("-", "");
-    const msgBody = [{ msg_type: "TIMTextElem", msg_content: { text: message.text } }];
-    let cmd: string;
-    let data: Uint8Array;
-    if (target.kind === "group") {
-      const quote = address.replyToMessageId && (message.part?.index ?? 0) === 0;
-      cmd = "send_group_message";
-      data = encode("SendGroupMessageReq", {
-        msg_id: msgId,
-        group_code: target.groupCode,
-        from_account: botId,
-        random: String(randomInt(1, 2 ** 31)),
-        msg_body: msgBody,
-        ...(quote ? { ref_msg_id: address.replyToMessageId } : {}),
-      });
-    } else {
-      cmd = "send_c2c_message";
-      data = encode("SendC2CMessageReq", {
-        msg_id: msgId,
-        to_account: target.userId,
-        from_account: botId,
-        msg_random: randomInt(1, 2 ** 31),
-        msg_body: msgBody,
-      });
-    }
-    const frame = await connection.request(cmd, BIZ_MODULE, data);
-    checkAnswer(cmd, frame);
-    this.#sentIds.add(msgId);
+    const quote = target.kind === "group" && address.replyToMessageId && (message.part?.index ?? 0) === 0;
+    const messageId = await sendText(connection, this.botId ?? "", target, message.text, {
+      ...(quote ? { refMsgId: address.replyToMessageId } : {}),
+    });
+    this.#sentIds.add(messageId);
     if (!message.part || message.part.index === message.part.count - 1) this.#heartbeats?.finish(target);
-    return { messageId: msgId };
+    return { messageId };
   }
 
   /** Yuanbao's reply heartbeat: RUNNING while the reply is written (FINISH follows the reply). */
@@ -229,49 +205,8 @@ export class YuanbaoAdapter implements PlatformAdapter {
   }
 
   #heartbeat(target: ChatTarget, state: number): void {
-    const connection = this.#connection;
     const from = this.botId;
-    if (!connection || !from) return;
-    if (target.kind === "group") {
-      connection.fire(
-        "send_group_heartbeat",
-        BIZ_MODULE,
-        encode("SendGroupHeartbeatReq", {
-          from_account: from,
-          to_account: "",
-          group_code: target.groupCode,
-          send_time: Date.now(),
-          heartbeat: state,
-        }),
-      );
-    } else {
-      connection.fire(
-        "send_private_heartbeat",
-        BIZ_MODULE,
-        encode("SendPrivateHeartbeatReq", {
-          from_account: from,
-          to_account: target.userId,
-          heartbeat: state,
-        }),
-      );
-    }
-  }
-}
-
-/** A send's Response: `Head.status` and `SendMessageRsp.code` must both say success. */
-function checkAnswer(cmd: string, frame: Frame): void {
-  const rsp =
-    frame.data.length > 0
-      ? decode<{ code: number; message: string }>("SendMessageRsp", frame.data)
-      : undefined;
-  const status = frame.head.status;
-  if ((status !== 0 && status !== 200) || (rsp && rsp.code !== 0)) {
-    throw toPlatformError({
-      action: cmd,
-      ...(status !== 0 && status !== 200 ? { status } : {}),
-      ...(rsp?.code ? { code: rsp.code } : {}),
-      ...(rsp?.message ? { message: rsp.message } : {}),
-    });
+    if (this.#connection && from) sendHeartbeat(this.#connection, from, target, state);
   }
 }
 
@@ -290,6 +225,7 @@ export const platform: PlatformDefinition<typeof yuanbaoConfigSchema> = {
   create: (config, { account }) => new YuanbaoAdapter(config, { account }),
 };
 
+export { sendHeartbeat, sendText } from "./api.ts";
 export {
   decode,
   decodeFrame,
@@ -303,12 +239,13 @@ export {
 export { type ConnectionOptions, YuanbaoConnection } from "./connection.ts";
 export { PushDebouncer } from "./debounce.ts";
 export { SIGN_BUSY_CODE, toPlatformError, type YuanbaoFailure } from "./errors.ts";
-export { type ChatTarget, ReplyHeartbeats } from "./heartbeat.ts";
+export { ReplyHeartbeats } from "./heartbeat.ts";
 export { type NormalizeContext, normalizePush } from "./normalize.ts";
 export { beijingTimestamp, INSTANCE_ID, SIGN_TOKEN_PATH, SignTokenClient, signature } from "./sign.ts";
 export {
   apiDomainOf,
   BIZ_MODULE,
+  type ChatTarget,
   CmdType,
   CONN_MODULE,
   DEFAULT_API_DOMAIN,

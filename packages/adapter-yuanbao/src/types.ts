@@ -102,6 +102,9 @@ export const DEFAULT_TIMINGS: YuanbaoTimings = {
   typingIdleMs: 10_000,
 };
 
+/** Where a reply goes: a private (C2C) chat with a user, or a group. */
+export type ChatTarget = { kind: "c2c"; userId: string } | { kind: "group"; groupCode: string };
+
 /** `ConnMsg.head`. */
 export interface Head {
   cmd_type: number;
