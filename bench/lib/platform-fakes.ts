@@ -24,6 +24,11 @@ import {
   defaultApps as wecomApps,
   wecomSection,
 } from "../../packages/adapter-wecom/test/fake-wecom.ts";
+import {
+  FakeYuanbao,
+  defaultBots as yuanbaoBots,
+  yuanbaoSection,
+} from "../../packages/adapter-yuanbao/test/fake-yuanbao.ts";
 import type { BenchChat } from "./load.ts";
 
 /** One platform under load: its fake with a single `default` account, the config section, its chat ids. */
@@ -95,6 +100,15 @@ export const BENCH_PLATFORMS: BenchPlatform[] = [
     start: (env) => FakeWecom.start({ gatewayUrl: env.gatewayUrl, apps: [wecomApps()[0]!] }),
     section: (fake) => wecomSection(fake as FakeWecom),
     // A WeCom DM's chat is its member.
+    chat: (k) => ({ chatId: `bench${k}`, userId: `bench${k}` }),
+  },
+  {
+    // A short debounce: the default 1.5 s would bound each chat to one message per 1.5 s, not the adapter.
+    label: "yuanbao (protobuf WebSocket, 20 ms debounce)",
+    platform: "yuanbao",
+    start: () => FakeYuanbao.start({ bots: [yuanbaoBots()[0]!] }),
+    section: (fake) => yuanbaoSection(fake as FakeYuanbao, { debounce_ms: 20 }),
+    // A private chat's id is the other person's account.
     chat: (k) => ({ chatId: `bench${k}`, userId: `bench${k}` }),
   },
 ];

@@ -31,7 +31,7 @@ describe("docs", () => {
 
 describe("docs/configuration.md per platform", () => {
   const text = readFileSync(join(DOCS, "configuration.md"), "utf8");
-  for (const name of ["telegram", "discord", "slack", "matrix", "feishu", "wecom"]) {
+  for (const name of ["telegram", "discord", "slack", "matrix", "feishu", "wecom", "yuanbao"]) {
     it(`documents every ${name} key in its own section`, async () => {
       const mod = (await import(`@switchboard/adapter-${name}`)) as {
         platform: { configSchema: { shape: Record<string, unknown> } };

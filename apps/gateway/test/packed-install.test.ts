@@ -177,3 +177,84 @@ describe("a packed install with only the Telegram adapter", () => {
     expect(r.stderr).toContain("pnpm add @switchboard/adapter-discord");
   });
 });
+
+describe("a packed install with only the Yuanbao adapter", () => {
+  const ybApp = join(work, "app-yuanbao");
+  const ybHome = join(work, "home-yuanbao");
+  let yb: import("../../../packages/adapter-yuanbao/test/fake-yuanbao.ts").FakeYuanbao;
+
+  beforeAll(async () => {
+    // The shared packages come from the tarballs above; the adapter is packed on its own.
+    const own = join(work, "tarballs-yuanbao");
+    mkdirSync(own);
+    const adapter = join(ROOT, "packages", "adapter-yuanbao");
+    sh(
+      process.execPath,
+      [join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.build.json"],
+      adapter,
+    );
+    sh("pnpm", ["pack", "--pack-destination", own], adapter);
+    const shared = join(work, "tarballs");
+    const tarballs = [
+      ...readdirSync(shared)
+        .filter((f) => !f.includes("adapter-telegram"))
+        .map((f) => ({ dir: shared, f })),
+      ...readdirSync(own).map((f) => ({ dir: own, f })),
+    ];
+    const deps = Object.fromEntries(
+      tarballs.map(({ dir, f }) => [
+        f.replace(/-0\.1\.0\.tgz$/, "").replace(/^switchboard-/, "@switchboard/"),
+        `file:${join(dir, f)}`,
+      ]),
+    );
+    mkdirSync(ybApp);
+    writeFileSync(
+      join(ybApp, "package.json"),
+      JSON.stringify({ name: "packed-yuanbao", private: true, type: "module", dependencies: deps }, null, 2),
+    );
+    sh("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error"], ybApp, 400_000);
+    mkdirSync(ybHome);
+    const { FakeYuanbao } = await import("../../../packages/adapter-yuanbao/test/fake-yuanbao.ts");
+    yb = await FakeYuanbao.start();
+  }, 600_000);
+
+  afterAll(async () => {
+    await yb?.close();
+  });
+
+  it("ships the protobuf definitions and answers a Yuanbao message", async () => {
+    const nm = join(ybApp, "node_modules");
+    expect(existsSync(join(nm, "@switchboard", "adapter-yuanbao", "proto", "yuanbao.proto"))).toBe(true);
+    expect(existsSync(join(nm, "grammy"))).toBe(false);
+    const bot = yb.bot();
+    writeFileSync(
+      join(ybHome, "config.yaml"),
+      `api_server: { port: 0 }\nplatforms:\n  yuanbao:\n    app_id: ${bot.appId}\n    app_secret: ${bot.appSecret}\n    ws_url: ${yb.wsUrl}\n    api_domain: ${yb.url}\n    debounce_ms: 0\n    allow_all_users: true\n`,
+    );
+    const ybBin = join(nm, ".bin", "switchboard");
+    const check = spawnSync(ybBin, ["config", "check", "--home", ybHome], {
+      encoding: "utf8",
+      env: { ...process.env, NO_COLOR: "1" },
+    });
+    expect(check.status, check.stderr).toBe(0);
+    expect(check.stdout).toContain("yuanbao (default)");
+    const child = spawn(ybBin, ["run", "--home", ybHome], {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, NO_COLOR: "1" },
+    });
+    let out = "";
+    child.stdout.on("data", (c: Buffer) => (out += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (out += c.toString()));
+    try {
+      const deadline = Date.now() + 20_000;
+      while (!out.includes("connected") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(out).toContain('yuanbao account \\"default\\" connected');
+      await yb.inject({ chatType: "dm", chatId: "ada", userId: "ada", text: "hello packed" });
+      const reply = await yb.waitForSent((m) => m.text.includes("hello packed"), 10_000);
+      expect(reply).toMatchObject({ chatId: "ada", text: "[main] hello packed" });
+    } finally {
+      child.kill("SIGTERM");
+      await new Promise((r) => child.on("exit", r));
+    }
+  }, 60_000);
+});
