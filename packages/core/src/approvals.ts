@@ -62,7 +62,7 @@ export class ApprovalBroker {
         this.resolve(id, {
           approved: false,
           by: "timeout",
-          reason: `no answer within ${Math.round(options.timeoutMs / 1000)} s`,
+          reason: `no answer within ${seconds(options.timeoutMs)} s`,
         }),
       options.timeoutMs,
     );
@@ -125,6 +125,10 @@ export function approvalPrompt(approval: PendingApproval, onBehalf?: string): st
   const who = onBehalf
     ? `Agent "${approval.agentId}" (asked by "${onBehalf}")`
     : `Agent "${approval.agentId}"`;
-  const secs = Math.round((approval.expiresAt - approval.createdAt) / 1000);
+  const secs = seconds(approval.expiresAt - approval.createdAt);
   return `🔐 ${who} wants to run ${approval.toolName} ${args}\nReply /approve ${approval.id} or /deny ${approval.id} (denied automatically in ${secs} s).`;
+}
+
+function seconds(ms: number): string {
+  return ms % 1000 === 0 ? String(ms / 1000) : (ms / 1000).toFixed(1);
 }
