@@ -14,6 +14,7 @@ import { registerCronCommands } from "./cron-cli.ts";
 import { addAgent, removeAgent, routesTo } from "./edit-config.ts";
 import { initHome } from "./init.ts";
 import { createAppLogger } from "./logging.ts";
+import { mcpSummary, registerMcpCommands } from "./mcp-cli.ts";
 import { colors, printJson, table } from "./output.ts";
 import { MissingAdapterError } from "./platforms.ts";
 import { startGateway } from "./run.ts";
@@ -210,6 +211,7 @@ agent
       expose: a.expose,
       secrets: a.secrets,
       routes: routesTo(cfg, a.id),
+      ...(Object.keys(a.mcp).length ? { mcp: mcpSummary(a) } : {}),
     };
     if (opts.json) return printJson(info);
     process.stdout.write(
@@ -378,5 +380,6 @@ sessions
   });
 
 registerCronCommands(program, { loadOrExit, globals, fail });
+registerMcpCommands(program, { loadOrExit, globals, fail });
 
 await program.parseAsync(process.argv);

@@ -91,8 +91,9 @@ export class McpPool {
   /** Stop every server (gateway shutdown). */
   async close(): Promise<void> {
     const all = [...this.#entries.values()];
-    this.#entries.clear();
+    // Stopped while still listed, so the status files end up saying `stopped`.
     await Promise.all(all.map((e) => e.connection.stop(true)));
+    this.#entries.clear();
   }
 
   #writeStatus(profile: AgentProfile): void {
