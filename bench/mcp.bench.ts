@@ -22,8 +22,11 @@ if (child === "idle") {
   const { createAgentRunner } = await import("@switchboard/agent");
   const { buildConfig, createGateway, openSessionStore } = await import("@switchboard/core");
   const home = mkdtempSync(join(tmpdir(), "sb-bench-mcp-idle-"));
+  // `${secret:…}` is Switchboard's config syntax, kept literal.
   const mcp = {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: config syntax, not a template
     files: { command: "node", args: [SERVER], env: { TOKEN: "${secret:TOKEN}" }, tools: ["read_file"] },
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: config syntax, not a template
     search: { url: "http://127.0.0.1:9/mcp", headers: { Authorization: "Bearer ${secret:KEY}" } },
   };
   const agents = Object.fromEntries(
