@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { buildConfig, ConfigError } from "@switchboard/core";
 import { platform, type StubChatRequest, type StubResponse } from "@switchboard/testing";
@@ -25,6 +25,8 @@ const responder = (body: StubChatRequest): StubResponse => {
   if (d) return { toolCalls: [{ name: "delegate", arguments: { agent: d[1], task: d[2] } }] };
   if (user.startsWith("read "))
     return { toolCalls: [{ name: "read_file", arguments: { path: user.slice(5) } }] };
+  if (user.startsWith("write "))
+    return { toolCalls: [{ name: "write_file", arguments: { path: user.slice(6), content: `by ${id}` } }] };
   return { text: `${id} did: ${user}` };
 };
 
@@ -47,7 +49,14 @@ async function delegationWorld(): Promise<World> {
         worker: {
           model: LOCAL_MODEL,
           delegate_to: ["helper", "boss"],
-          mcp: { files: { command: "node", args: [STDIO_SERVER], tools: ["read_file"] } },
+          mcp: {
+            files: {
+              command: "node",
+              args: [STDIO_SERVER],
+              tools: ["read_file", "write_file"],
+              approval: ["write_file"],
+            },
+          },
         },
         helper: { model: LOCAL_MODEL, delegate_to: ["deep"] },
         deep: { model: LOCAL_MODEL },
@@ -124,6 +133,25 @@ describe("delegation between agents", () => {
     expect(reply).toContain("delegation is limited to 2 levels");
     expect(requestsOf(w, "helper")).toHaveLength(2);
     expect(requestsOf(w, "deep")).toHaveLength(0);
+  });
+
+  it("asks the human of the calling chat to approve a tool of the delegated turn", async () => {
+    const w = await delegationWorld();
+    await w.net.inject({
+      chatId: "boss-chat",
+      chatType: "dm",
+      userId: "u1",
+      text: "delegate worker: write out.txt",
+    });
+    const prompt = await w.net.waitForSent((m) => m.text.includes("wants to run write_file"), 15_000);
+    expect(prompt.chatId).toBe("boss-chat");
+    expect(prompt.text).toContain('Agent "worker" (asked by "boss") wants to run write_file');
+    const id = /\/approve ([0-9a-f]{6})/.exec(prompt.text)![1]!;
+    await w.net.inject({ chatId: "boss-chat", chatType: "dm", userId: "u1", text: `/approve ${id}` });
+    const reply = await w.net.waitForSent((m) => m.text.startsWith("boss got:"), 15_000);
+    expect(reply.text).toContain("worker got: wrote out.txt");
+    expect(readFileSync(join(w.home, "agents", "worker", "out.txt"), "utf8")).toBe("by worker");
+    expect(existsSync(join(w.home, "agents", "boss", "out.txt"))).toBe(false);
   });
 
   it("rejects delegate_to naming an unknown agent or the agent itself at config load", () => {

@@ -137,6 +137,17 @@ describe("MCP servers per agent (stdio)", () => {
     expect(alive(after.pid)).toBe(true);
   });
 
+  it("replaces the server when its definition changes (live reload); the old process ends", async () => {
+    const base = `${provider()}agents:\n  main: {}\n  ops:\n    ${model}\n    mcp:\n      files: { command: node, args: ["${STDIO_SERVER}"], env: { V: "%V%" } }\n`;
+    stub.script(...callThenAnswer("whoami"), ...callThenAnswer("whoami"));
+    const one = whoami(toolOutput((await turn("ops", base.replace("%V%", "1"))).events).output);
+    const two = whoami(toolOutput((await turn("ops", base.replace("%V%", "2"))).events).output);
+    expect([one.env.V, two.env.V]).toEqual(["1", "2"]);
+    expect(two.pid).not.toBe(one.pid);
+    await until(() => !alive(one.pid), 5000, "the old server to stop");
+    expect(runner.mcp.running()).toBe(1);
+  });
+
   it("does not start anything for an agent whose turns have not needed MCP yet", async () => {
     const yaml = `${provider()}agents:\n  main: {}\n  ops:\n    ${model}\n    mcp:\n      files: { command: node, args: ["${STDIO_SERVER}"] }\n  dev:\n    ${model}\n`;
     await turn("dev", yaml, "hi");
