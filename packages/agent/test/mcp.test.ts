@@ -84,6 +84,15 @@ describe("MCP servers per agent (stdio)", () => {
     expect(other.end).toMatchObject({ type: "finish", text: "stub: hello" });
   });
 
+  it("reports a command that does not exist as a start failure of that server", async () => {
+    const yaml = `${provider()}agents:\n  main: {}\n  ops:\n    ${model}\n    mcp:\n      ghost: { command: sb-no-such-command, startup_timeout_s: 5 }\n`;
+    const { end } = await turn("ops", yaml);
+    expect(end).toMatchObject({ type: "error", code: "mcp_unavailable" });
+    expect((end as { message: string }).message).toMatch(
+      /MCP server "ghost" of agent "ops" could not start: .*ENOENT/,
+    );
+  });
+
   it("shows the model only the tools listed under tools:, and holds approval-listed tools", async () => {
     const yaml = `${provider()}agents:\n  main: {}\n  ops:\n    ${model}\n    mcp:\n      files: { command: node, args: ["${STDIO_SERVER}"], tools: [read_file, list_dir] }\n`;
     const { end } = await turn("ops", yaml, "hi");

@@ -184,7 +184,7 @@ export class McpConnection {
     let transport: Transport | undefined;
     try {
       const { Client } = await import("@modelcontextprotocol/sdk/client/index.js");
-      transport = await this.#transport_();
+      transport = await this.#openTransport();
       const client = new Client(this.#o.clientInfo);
       this.#transport = transport;
       let timer: NodeJS.Timeout | undefined;
@@ -222,7 +222,7 @@ export class McpConnection {
     }
   }
 
-  async #transport_(): Promise<Transport> {
+  async #openTransport(): Promise<Transport> {
     const c = this.config;
     const where = `agents.${this.agent.id}.mcp.${this.name}`;
     if (c.command) {
