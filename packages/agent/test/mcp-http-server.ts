@@ -15,7 +15,7 @@ export interface TestHttpMcp {
 }
 
 /** A real Streamable HTTP MCP server on 127.0.0.1 (official SDK), one MCP session per client. */
-export async function startHttpMcp(): Promise<TestHttpMcp> {
+export async function startHttpMcp(options: { port?: number } = {}): Promise<TestHttpMcp> {
   const transports = new Map<string, StreamableHTTPServerTransport>();
   const requests: TestHttpMcp["requests"] = [];
   let initialized = 0;
@@ -65,7 +65,7 @@ export async function startHttpMcp(): Promise<TestHttpMcp> {
     }
     await transport.handleRequest(req, res, body);
   });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+  await new Promise<void>((r) => server.listen(options.port ?? 0, "127.0.0.1", () => r()));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}/mcp`,

@@ -180,6 +180,25 @@ describe("MCP servers per agent (Streamable HTTP) and name collisions", () => {
     expect(http.sessions()).toBe(2);
   });
 
+  it("reconnects after the HTTP server restarted: the call that found it gone fails, the next one works", async () => {
+    http = await startHttpMcp();
+    const port = Number(new URL(http.url).port);
+    const yaml = `${provider()}agents:\n  main: {}\n  ops:\n    ${model}\n    mcp: { web: { url: "${http.url}" } }\n`;
+    stub.script(
+      ...callThenAnswer("search", { q: "a" }),
+      ...callThenAnswer("search", { q: "b" }),
+      ...callThenAnswer("search", { q: "c" }),
+    );
+    expect(toolOutput((await turn("ops", yaml)).events)).toEqual({ output: "http:a", isError: false });
+    await http.close();
+    http = await startHttpMcp({ port });
+    const failed = toolOutput((await turn("ops", yaml)).events);
+    expect(failed.isError).toBe(true);
+    expect(String(failed.output)).toContain('MCP server "web" of agent "ops": search failed');
+    expect(toolOutput((await turn("ops", yaml)).events)).toEqual({ output: "http:c", isError: false });
+    expect(http.sessions()).toBe(1);
+  });
+
   it("prefixes tool names with the server name when two servers (or a built-in) share a name", async () => {
     http = await startHttpMcp();
     const yaml = `${provider()}agents:\n  main: {}\n  ops:\n    ${model}\n    toolsets: [memory]\n    mcp:\n      files: { command: node, args: ["${STDIO_SERVER}"], tools: [search, read_file, whoami] }\n      web: { url: "${http.url}" }\n`;

@@ -135,6 +135,12 @@ export class McpConnection {
       return result;
     } catch (err) {
       if (err instanceof McpServerError) throw err;
+      // An HTTP server that went away (or forgot our session) fails below JSON-RPC: reconnect on the
+      // next call. The call itself is not retried, since it may have had effects.
+      if (this.config.url && (err as Error).name !== "McpError" && !signal?.aborted) {
+        this.#error = `${tool} failed: ${(err as Error).message}`;
+        void this.stop();
+      }
       throw new McpServerError(`${this.label}: ${tool} failed: ${(err as Error).message}`, { cause: err });
     } finally {
       this.#inFlight--;
