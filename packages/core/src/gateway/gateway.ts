@@ -6,7 +6,7 @@ import { type Logger, silentLogger } from "../logger.ts";
 import type { Address, InboundMessage, OutboundMessage, PlatformAdapter } from "../platform.ts";
 import { HookRunner, type Plugin } from "../plugins.ts";
 import { createRouter, type Resolution, type Router } from "../routing/router.ts";
-import type { AgentEvent, AgentRunner, ChatMessage, CronService, Usage } from "../runner.ts";
+import type { AgentEvent, AgentRunner, ChatMessage, CronService, DelegateRequest, Usage } from "../runner.ts";
 import { useAgent } from "../scope.ts";
 import { buildSessionKey } from "../sessions/key.ts";
 import { type SessionSource, sourceOf } from "../sessions/source.ts";
@@ -20,7 +20,7 @@ import { type ApprovalRoute, answerFromChat, createApprover } from "./approval-f
 import { Channel } from "./channel.ts";
 import { splitMessage } from "./chunk.ts";
 import { parseCommand, runCommand } from "./commands.ts";
-import { delegateTurn, type TurnLineage } from "./delegation.ts";
+import { type DelegationDeps, delegateTurn, type TurnLineage } from "./delegation.ts";
 import { HttpRouter } from "./http.ts";
 import { type RetryOptions, withRetry } from "./retry.ts";
 import type { DeliveryTarget, DispatchOutcome, Gateway, TurnHandle, TurnRequest } from "./types.ts";
@@ -116,6 +116,12 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
   let router: Router = makeRouter(config);
   let cron: CronService | undefined;
   const approvals = new ApprovalBroker();
+  const delegation: DelegationDeps = {
+    registry: () => config.registry,
+    maxDepth: () => config.delegation.max_depth,
+    startTurn: (request, lineage) => turnWith(request, lineage),
+    now: () => (options.now ? options.now().getTime() : Date.now()),
+  };
 
   const adapters = new Map<string, PlatformAdapter>();
   const adapterAborts = new Map<string, AbortController>();
@@ -330,17 +336,8 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
           logger,
         });
         const chain = args.lineage?.chain ?? [profile.id];
-        const delegate = (request: Parameters<typeof delegateTurn>[2]) =>
-          delegateTurn(
-            {
-              registry: () => config.registry,
-              maxDepth: () => config.delegation.max_depth,
-              startTurn: turnWith,
-              now: () => (options.now ? options.now().getTime() : Date.now()),
-            },
-            { profile, sessionId: session.id, chain, approve },
-            request,
-          );
+        const delegate = (request: DelegateRequest) =>
+          delegateTurn(delegation, { profile, sessionId: session.id, chain, approve }, request);
         const turn = {
           agent: profile,
           sessionId: session.id,
