@@ -15,6 +15,7 @@ import { addAgent, removeAgent, routesTo } from "./edit-config.ts";
 import { registerImportCommands } from "./import-hermes/index.ts";
 import { initHome } from "./init.ts";
 import { createAppLogger } from "./logging.ts";
+import { mcpSummary, registerMcpCommands } from "./mcp-cli.ts";
 import { colors, printJson, table } from "./output.ts";
 import { MissingAdapterError } from "./platforms.ts";
 import { startGateway } from "./run.ts";
@@ -211,6 +212,7 @@ agent
       expose: a.expose,
       secrets: a.secrets,
       routes: routesTo(cfg, a.id),
+      ...(Object.keys(a.mcp).length ? { mcp: mcpSummary(a) } : {}),
     };
     if (opts.json) return printJson(info);
     process.stdout.write(
@@ -380,5 +382,6 @@ sessions
 
 registerCronCommands(program, { loadOrExit, globals, fail });
 registerImportCommands(program, { globals, fail });
+registerMcpCommands(program, { loadOrExit, globals, fail });
 
 await program.parseAsync(process.argv);

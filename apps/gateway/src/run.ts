@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import { isAbsolute, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { serve } from "@hono/node-server";
-import { createAgentRunner } from "@switchboard/agent";
+import { createAgentRunner, type SwitchboardAgentRunner } from "@switchboard/agent";
 import { createApiServer } from "@switchboard/api-server";
 import {
   ConfigError,
@@ -37,6 +37,8 @@ export interface RunningGateway {
   gateway: GatewayRuntime;
   cron: CronManager;
   store: SessionStore;
+  /** The agent runtime (its MCP connections). */
+  runner: SwitchboardAgentRunner;
   /** The HTTP listener's base URL (`http://127.0.0.1:8642`), or undefined when the API server is off and no webhook platform needs it. */
   url: string | undefined;
   /** Re-read the config; on success swap it in, on failure keep the old one and log every error. */
@@ -102,10 +104,11 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   mkdirSync(config.home, { recursive: true });
   const store = openSessionStore(join(config.home, "state.db"));
   setRootAgent(config.registry.main);
+  const runner = createAgentRunner();
   const gateway = createGateway({
     config,
     store,
-    runner: createAgentRunner(),
+    runner,
     adapters,
     plugins,
     logger,
@@ -263,6 +266,8 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       // Stop accepting; idle keep-alive connections close now, active requests finish their responses.
       const closed = server ? new Promise<void>((r) => server!.close(() => r())) : Promise.resolve();
       await gateway.stop({ timeoutMs });
+      // Every agent's MCP server processes end with the gateway.
+      await runner.close().catch((err: unknown) => logger.error({ err }, "could not stop the MCP servers"));
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
         closed,
@@ -277,5 +282,5 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     return stopped;
   };
 
-  return { gateway, cron: cronManager, store, url, reload, stop };
+  return { gateway, cron: cronManager, store, runner, url, reload, stop };
 }

@@ -13,6 +13,7 @@ import {
 } from "@switchboard/core";
 import {
   type APIMessage,
+  type ButtonInteraction,
   type Client,
   DiscordAPIError,
   Events,
@@ -21,6 +22,7 @@ import {
   Routes,
   ThreadAutoArchiveDuration,
 } from "discord.js";
+import { componentsOf, normalizeButton } from "./buttons.ts";
 import { closeClient, createClient } from "./client.ts";
 import { GatewayClosedError, toPlatformError } from "./errors.ts";
 import { allowedMentions, renderContent } from "./format.ts";
@@ -98,6 +100,9 @@ export class DiscordAdapter implements PlatformAdapter {
     this.#log = log;
     const client = this.client;
     client.on(Events.MessageCreate, (message) => this.#onMessage(message));
+    client.on(Events.InteractionCreate, (interaction) => {
+      if (interaction.isButton()) void this.#onButton(interaction);
+    });
     client.on(Events.ShardDisconnect, (event, shard) =>
       log.warn({ shard, code: event.code }, "discord gateway disconnected and will not reconnect"),
     );
@@ -164,6 +169,8 @@ export class DiscordAdapter implements PlatformAdapter {
       content: renderContent(message),
       allowed_mentions: allowedMentions(),
     };
+    const components = componentsOf(message);
+    if (components) (body as { components?: unknown[] }).components = components;
     // A thread opened from a message has that message's id, and shows it on top already. Only the first
     // chunk of a split reply quotes the message.
     if (
@@ -197,6 +204,24 @@ export class DiscordAdapter implements PlatformAdapter {
       await this.client.rest.post(Routes.channelTyping(address.threadId ?? address.chatId));
     } catch (error) {
       throw toPlatformError(error, "typing");
+    }
+  }
+
+  /** A button press (approval prompts): acknowledge it, then hand core the command it carries. */
+  async #onButton(interaction: ButtonInteraction): Promise<void> {
+    const ctx = this.#ctx;
+    if (!ctx || ctx.signal.aborted) return;
+    const inbound = normalizeButton(interaction, this.account);
+    if (!inbound) return;
+    try {
+      await interaction.deferUpdate();
+    } catch (err) {
+      this.#log?.debug({ err }, "discord: could not acknowledge a button press");
+    }
+    try {
+      await ctx.dispatch(inbound);
+    } catch (err) {
+      this.#log?.error({ err }, "discord: dispatching a button press failed");
     }
   }
 

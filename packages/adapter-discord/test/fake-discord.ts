@@ -66,6 +66,11 @@ export interface FakeDiscord extends FakePlatform {
   closeNextIdentify(code: number): void;
   /** How many IDENTIFY / RESUME frames each account sent. */
   readonly gatewayStats: Map<string, { identify: number; resume: number }>;
+  /**
+   * A user pressing button `index` under a message the bot sent (`sent` as `sent()` returned it): an
+   * INTERACTION_CREATE (message component) on the bot's gateway session.
+   */
+  pressButton(sent: FakeSent, userId: string, index?: number): Promise<void>;
 }
 
 const API_PREFIX = "/api/v10";
@@ -233,6 +238,7 @@ export async function createFakeDiscord(options: { bots?: FakeBot[] } = {}): Pro
         : json(res, 404, { message: "Unknown Channel", code: 10003 });
     }
     if (method === "POST" && (m = /^\/channels\/([^/]+)\/typing$/.exec(path))) return json(res, 204);
+    if (method === "POST" && /^\/interactions\/[^/]+\/[^/]+\/callback$/.test(path)) return json(res, 204);
     if (method === "POST" && (m = /^\/channels\/([^/]+)\/messages$/.exec(path))) {
       const failure = failures.shift();
       if (failure) {
@@ -401,6 +407,38 @@ export async function createFakeDiscord(options: { bots?: FakeBot[] } = {}): Pro
       }
       Object.assign(data, extras.data);
       await dispatch(session, "MESSAGE_CREATE", data);
+    },
+
+    async pressButton(sent, userId, index = 0) {
+      const bot = botFor(sent.account);
+      await waitForSession(sent.account);
+      const session = current.get(sent.account)!;
+      const raw = sent.raw as { components?: Array<{ components: Array<{ custom_id: string }> }> };
+      const button = raw.components?.[0]?.components[index];
+      if (!button) throw new Error(`the message has no button ${index}`);
+      const channel = channels.get(sent.chatId);
+      const user = userObject({ id: userId, username: `user${userId}` });
+      const message = messageObject(botUser(bot), sent.chatId, sent.text, { components: raw.components });
+      const id = snowflake();
+      await dispatch(session, "INTERACTION_CREATE", {
+        id,
+        application_id: bot.id,
+        type: 3,
+        token: `interaction-token-${id}`,
+        version: 1,
+        channel_id: sent.chatId,
+        ...(channel?.guildId
+          ? { guild_id: channel.guildId, member: { ...memberObject(), user, permissions: "0" } }
+          : { user }),
+        channel: channel ? channelObject(channel) : { id: sent.chatId, type: 1 },
+        data: { custom_id: button.custom_id, component_type: 2 },
+        message,
+        app_permissions: "0",
+        locale: "en-US",
+        entitlements: [],
+        authorizing_integration_owners: {},
+        attachment_size_limit: 8388608,
+      });
     },
 
     sent: () => sentLog.all(),

@@ -7,6 +7,7 @@ import type {
   PlatformCapabilities,
   SentMessage,
 } from "@switchboard/core";
+import { ACTION_ID_PATTERN, actionBlocks, normalizeAction } from "./actions.ts";
 import { BoltLoggerBridge } from "./bolt-logger.ts";
 import { toPlatformError } from "./errors.ts";
 import { escapeMrkdwn, markdownToMrkdwn } from "./format.ts";
@@ -118,6 +119,16 @@ export class SlackAdapter implements PlatformAdapter {
     };
     app.event("message", onEvent);
     app.event("app_mention", onEvent);
+    // Button presses (approval prompts) come back as the command the button carries; Socket Mode only,
+    // since HTTP mode receives only the Events API.
+    app.action(ACTION_ID_PATTERN, async ({ ack, body }) => {
+      await ack();
+      const inbound = normalizeAction(body, this.account);
+      if (inbound)
+        await ctx
+          .dispatch(inbound)
+          .catch((err: unknown) => logger.error({ err }, "slack: dispatching a button press failed"));
+    });
     app.error(async (err) => logger.error({ err }, "slack: Bolt reported an error"));
 
     this.#app = app;
@@ -145,10 +156,14 @@ export class SlackAdapter implements PlatformAdapter {
   async send(address: Address, message: OutboundMessage): Promise<SentMessage> {
     const plain = message.format === "plain";
     const threadTs = address.threadId;
+    const text = plain ? escapeMrkdwn(message.text) : markdownToMrkdwn(message.text);
+    const last = !message.part || message.part.index === message.part.count - 1;
+    const blocks = message.actions?.length && last ? actionBlocks(text, message.actions) : undefined;
     const result = await this.#call("chat.postMessage", () =>
       this.#web.chat.postMessage({
         channel: address.chatId,
-        text: plain ? escapeMrkdwn(message.text) : markdownToMrkdwn(message.text),
+        text,
+        ...(blocks ? { blocks: blocks as never } : {}),
         mrkdwn: !plain,
         ...(threadTs !== undefined ? { thread_ts: threadTs } : {}),
       }),

@@ -263,6 +263,63 @@ export class FakeSlack implements FakePlatform {
     return undefined;
   }
 
+  /**
+   * A user pressing button `index` of a message the bot sent (`sent` as `sent()` returned it): a
+   * `block_actions` payload in an `interactive` envelope over the socket (Socket Mode), resolved once acked.
+   */
+  async pressButton(sent: FakeSent, userId: string, index = 0): Promise<void> {
+    const account = sent.account;
+    const w = this.workspace(account);
+    const raw = sent.raw as Record<string, string>;
+    const blocks = JSON.parse(raw.blocks ?? "[]") as Array<{
+      type: string;
+      elements?: Array<Record<string, unknown>>;
+    }>;
+    const button = blocks.find((b) => b.type === "actions")?.elements?.[index];
+    if (!button) throw new Error(`the message has no button ${index}`);
+    const socket = this.#sockets.get(account);
+    if (!socket || socket.readyState !== WebSocket.OPEN)
+      throw new Error(`no Socket Mode connection for ${account}`);
+    this.#seq += 1;
+    const envelopeId = `env-${this.#seq}`;
+    const messageTs = this.nextTs();
+    socket.send(
+      JSON.stringify({
+        envelope_id: envelopeId,
+        type: "interactive",
+        accepts_response_payload: false,
+        payload: {
+          type: "block_actions",
+          team: { id: w.teamId, domain: "fake" },
+          user: { id: userId, username: `user${userId}`, name: `user${userId}`, team_id: w.teamId },
+          api_app_id: `A${w.teamId}`,
+          token: "verification",
+          container: { type: "message", message_ts: messageTs, channel_id: sent.chatId, is_ephemeral: false },
+          trigger_id: `trigger-${this.#seq}`,
+          channel: { id: sent.chatId, name: "channel" },
+          message: {
+            type: "message",
+            ts: messageTs,
+            text: sent.text,
+            user: w.botUserId,
+            ...(sent.threadId ? { thread_ts: sent.threadId } : {}),
+          },
+          actions: [
+            {
+              type: "button",
+              action_id: button.action_id,
+              block_id: "b1",
+              text: button.text,
+              value: button.value,
+              action_ts: `${Date.now() / 1000}`,
+            },
+          ],
+        },
+      }),
+    );
+    await this.waitForAck(envelopeId);
+  }
+
   async inject(m: FakeInbound): Promise<void> {
     const account = m.account ?? "default";
     const w = this.workspace(account);

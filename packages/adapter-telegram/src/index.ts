@@ -158,6 +158,8 @@ export class TelegramAdapter implements PlatformAdapter {
   async send(address: Address, message: OutboundMessage): Promise<SentMessage> {
     const options: SendOptions = this.#threadOptions(address);
     const reply = this.#replyTarget(address);
+    const keyboard = inlineKeyboard(message);
+    if (keyboard) options.reply_markup = keyboard;
     if (reply) options.reply_parameters = { message_id: reply.messageId, allow_sending_without_reply: true };
     const sent = await this.#withFormat(message, (text, format) =>
       this.api.sendMessage(chatIdOf(address.chatId), text, { ...options, ...format }),
@@ -188,6 +190,12 @@ export class TelegramAdapter implements PlatformAdapter {
 
   async #handle(update: Update, ctx: AdapterContext): Promise<void> {
     const inbound = normalizeUpdate(update, await this.identity(), this.account);
+    if (update.callback_query) {
+      // Stop the button's spinner whatever becomes of the press; a failure here only costs the animation.
+      this.api
+        .answerCallbackQuery(update.callback_query.id)
+        .catch((err: unknown) => this.#logger.debug({ err }, "answerCallbackQuery failed"));
+    }
     if (inbound) await ctx.dispatch(inbound);
   }
 
@@ -234,6 +242,19 @@ export class TelegramAdapter implements PlatformAdapter {
     this.#replied.add(key);
     if (this.#replied.size > REPLIED_MEMORY) this.#replied.delete(this.#replied.values().next().value!);
   }
+}
+
+/** Buttons under the last chunk of a message: one row, each sending its command back as callback data. */
+function inlineKeyboard(
+  message: OutboundMessage,
+): { inline_keyboard: Array<Array<{ text: string; callback_data: string }>> } | undefined {
+  if (!message.actions?.length) return undefined;
+  if (message.part && message.part.index !== message.part.count - 1) return undefined;
+  // Telegram caps callback_data at 64 bytes; a longer command stays typed-only.
+  const row = message.actions
+    .filter((a) => Buffer.byteLength(a.command, "utf8") <= 64)
+    .map((a) => ({ text: a.label, callback_data: a.command }));
+  return row.length ? { inline_keyboard: [row] } : undefined;
 }
 
 function rethrow(err: unknown): never {

@@ -7,7 +7,7 @@ import type { BotIdentity } from "./types.ts";
 export const GENERAL_TOPIC = "1";
 
 /** The update kinds the adapter asks for (`allowed_updates`) and normalizes. */
-export const ALLOWED_UPDATES = ["message", "channel_post"] as const;
+export const ALLOWED_UPDATES = ["message", "channel_post", "callback_query"] as const;
 
 /**
  * The Bot API `message_id` in a message id string. Ids are unique per chat only (core dedupes per chat);
@@ -28,6 +28,7 @@ export function normalizeUpdate(
   bot: BotIdentity,
   account: string,
 ): InboundMessage | undefined {
+  if (update.callback_query) return callbackOf(update.callback_query, bot, account);
   const message = update.message ?? update.channel_post;
   if (!message) return undefined;
   const media = mediaOf(message);
@@ -62,6 +63,41 @@ export function normalizeUpdate(
   if (mentioned || reply?.fromBot) inbound.mentionsBot = true;
   if (inbound.user.id === bot.id) inbound.isSelf = true;
   if (media.length) inbound.media = media;
+  return inbound;
+}
+
+/**
+ * A press on one of our inline-keyboard buttons (approval prompts) as the command it carries
+ * (`/approve 3f9a1c`), from the user who pressed it, in the chat (and topic) of the message it sits under.
+ * @see https://core.telegram.org/bots/api#callbackquery
+ */
+function callbackOf(
+  query: NonNullable<Update["callback_query"]>,
+  bot: BotIdentity,
+  account: string,
+): InboundMessage | undefined {
+  const message = query.message;
+  if (!query.data?.startsWith("/") || !message) return undefined;
+  const from = query.from;
+  const name = [from.first_name, from.last_name].filter(Boolean).join(" ") || from.username;
+  const inbound: InboundMessage = {
+    platform: PLATFORM,
+    account,
+    // Unique per press, so dedupe never drops a second press of another button.
+    messageId: `cb:${query.id}`,
+    chat: { id: String(message.chat.id), type: chatTypeOf(message.chat) },
+    user: { id: String(from.id), isBot: from.is_bot, ...(name ? { name } : {}) },
+    text: query.data,
+    // Pressing the bot's own button addresses the bot, even where mentions are required.
+    mentionsBot: true,
+  };
+  // An inaccessible (too old) message has date 0 and no thread information.
+  const thread = message.date !== 0 ? threadOf(message as Message) : undefined;
+  if (thread) {
+    inbound.threadId = thread;
+    inbound.topicId = thread;
+  }
+  if (String(from.id) === bot.id) inbound.isSelf = true;
   return inbound;
 }
 

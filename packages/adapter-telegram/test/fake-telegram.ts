@@ -119,6 +119,33 @@ export class FakeTelegram implements FakePlatform {
     await this.injectUpdate(m.account ?? "default", { message: this.message(m) });
   }
 
+  /**
+   * A user pressing an inline-keyboard button under a message the bot sent (`sent` is what `sent()`
+   * returned): Telegram's `callback_query` update with the button's `callback_data`.
+   */
+  async pressButton(sent: FakeSent, userId: string, data: string): Promise<number> {
+    const bot = this.bot(sent.account);
+    const chatId = wireId(sent.chatId);
+    return this.injectUpdate(sent.account, {
+      callback_query: {
+        id: `cq-${this.#nextMessageId(bot, "callbacks")}`,
+        from: { id: wireId(userId), is_bot: false, first_name: `User ${userId}` },
+        chat_instance: String(chatId),
+        data,
+        message: {
+          message_id: Number((sent.raw as { message_id?: number }).message_id ?? 1),
+          date: now(),
+          chat:
+            chatId < 0
+              ? { id: chatId, type: "group", title: `Group ${chatId}` }
+              : { id: chatId, type: "private", first_name: `User ${chatId}` },
+          from: { id: bot.id, is_bot: true, first_name: bot.username, username: bot.username },
+          text: sent.text,
+        },
+      },
+    } as unknown as Omit<Update, "update_id">);
+  }
+
   /** A `Message` as Telegram would deliver it for a conformance inbound. */
   message(m: FakeInbound): NonNullable<Update["message"]> {
     const bot = this.bot(m.account ?? "default");
@@ -316,6 +343,8 @@ export class FakeTelegram implements FakePlatform {
           text: parsed.text,
         });
       }
+      case "answerCallbackQuery":
+        return ok(res, true);
       case "sendChatAction":
         if (body.message_thread_id === 1) return error(res, 400, "Bad Request: message thread not found");
         return ok(res, true);

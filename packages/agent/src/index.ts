@@ -24,3 +24,11 @@ export {
   ToolError,
   toolsFor,
 } from "./tools/index.ts";
+export {
+  McpConnection,
+  McpServerError,
+  type McpServerState,
+  type McpServerStatus,
+} from "./tools/mcp/connection.ts";
+export { McpPool, type McpPoolOptions, type McpStatusFile, mcpStatusPath } from "./tools/mcp/pool.ts";
+export { mcpToolsFor } from "./tools/mcp/tools.ts";

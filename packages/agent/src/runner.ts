@@ -13,6 +13,8 @@ import { DEFAULT_TIMEOUTS, type ModelTimeouts, runModelTurn } from "./model-turn
 import { buildSystemPrompt } from "./prompt.ts";
 import { ModelCache } from "./providers.ts";
 import { DEFAULT_MEMORY_CHAR_LIMIT, type ToolContext, toAiSdkTools, toolsFor } from "./tools/index.ts";
+import { McpPool, type McpPoolOptions } from "./tools/mcp/pool.ts";
+import { mcpToolsFor } from "./tools/mcp/tools.ts";
 
 export const DEFAULT_MAX_STEPS = 8;
 export const DEFAULT_MAX_RETRIES = 2;
@@ -30,12 +32,18 @@ export interface AgentRunnerOptions {
   maxRetries?: number;
   /** Model call timeouts; defaults: 180 s to the first chunk, 120 s between chunks. */
   timeouts?: ModelTimeouts;
+  /** MCP connection settings (restart backoff, status files); servers themselves come from each agent's `mcp:`. */
+  mcp?: McpPoolOptions;
 }
 
 /** An `AgentRunner` with the model cache it keeps, for introspection (benchmarks, tests). */
 export interface SwitchboardAgentRunner extends AgentRunner {
   /** Agents with a cached provider instance. */
   cachedProviders(): number;
+  /** Every agent's MCP connections. */
+  readonly mcp: McpPool;
+  /** Stop every MCP server (gateway shutdown). */
+  close(): Promise<void>;
 }
 
 function internalError(err: unknown): TerminalEvent {
@@ -64,6 +72,7 @@ export function createAgentRunner(options: AgentRunnerOptions = {}): Switchboard
     responseTimeoutMs: options.timeouts?.firstChunkMs ?? DEFAULT_TIMEOUTS.firstChunkMs,
   });
   const memoryCharLimit = options.memoryCharLimit ?? DEFAULT_MEMORY_CHAR_LIMIT;
+  const mcp = new McpPool(options.mcp);
 
   async function* turnEvents(turn: AgentTurn): AsyncGenerator<AgentEvent, void> {
     const agent = turn.agent;
@@ -81,7 +90,8 @@ export function createAgentRunner(options: AgentRunnerOptions = {}): Switchboard
     try {
       try {
         const ctx: ToolContext = { agent, turn, memoryCharLimit, signal: controller.signal };
-        const tools = toolsFor(agent.toolsets);
+        const builtin = toolsFor(agent.toolsets, { delegateTo: agent.delegateTo });
+        const tools = [...builtin, ...(await mcpToolsFor(mcp, agent, new Set(builtin.map((t) => t.name))))];
         const converted = toModelMessages(turn.history, turn.input);
         const extraSystem = [...converted.system, turn.extraSystem ?? ""]
           .filter((s) => s.trim())
@@ -155,5 +165,7 @@ export function createAgentRunner(options: AgentRunnerOptions = {}): Switchboard
   return {
     run: (turn) => scoped(turn.agent, turnEvents(turn)),
     cachedProviders: () => models.size,
+    mcp,
+    close: () => mcp.close(),
   };
 }

@@ -33,6 +33,8 @@ export interface Run {
   readonly listeners: Set<Listener>;
   readonly controller: AbortController;
   handle: TurnHandle | undefined;
+  /** Tool calls of this run waiting for `POST /v1/runs/{id}/approve|deny`, oldest first. */
+  readonly pendingApprovals: Array<{ id: string; tool: string }>;
 }
 
 export interface RunRegistryOptions {
@@ -108,6 +110,7 @@ export class RunRegistry {
       listeners: new Set(),
       controller: new AbortController(),
       handle: undefined,
+      pendingApprovals: [],
     };
     this.#runs.set(run.id, run);
     this.#active++;
@@ -179,6 +182,25 @@ export class RunRegistry {
           error: e.isError === true,
         });
         return;
+      case "approval":
+        if (e.status === "required") {
+          run.pendingApprovals.push({ id: e.approvalId, tool: e.toolName });
+          this.#emit(run, "approval.required", {
+            approval_id: e.approvalId,
+            tool: e.toolName,
+            input: e.input,
+          });
+          return;
+        }
+        removeApproval(run, e.approvalId);
+        this.#emit(run, "approval.resolved", {
+          approval_id: e.approvalId || null,
+          tool: e.toolName,
+          approved: e.status === "approved",
+          by: e.by ?? null,
+          ...(e.reason ? { reason: e.reason } : {}),
+        });
+        return;
       case "finish":
         if (e.text) run.output = e.text;
         run.usage = e.usage;
@@ -233,6 +255,11 @@ export class RunRegistry {
   }
 }
 
+function removeApproval(run: Run, id: string): void {
+  const i = run.pendingApprovals.findIndex((a) => a.id === id);
+  if (i >= 0) run.pendingApprovals.splice(i, 1);
+}
+
 export function usageOf(u: Usage | null): Record<string, number> | null {
   return u
     ? {
@@ -258,5 +285,6 @@ export function runObject(run: Run): Record<string, unknown> {
     output: run.output,
     usage: usageOf(run.usage),
     error: run.error,
+    pending_approvals: run.pendingApprovals.map((a) => ({ approval_id: a.id, tool: a.tool })),
   };
 }

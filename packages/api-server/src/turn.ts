@@ -21,6 +21,8 @@ export interface StartTurn {
   /** The request's signal: a client that goes away aborts the turn. */
   signal?: AbortSignal;
   persist?: boolean;
+  /** `wait`: calls needing approval wait for `POST /v1/runs/{id}/approve` (runs only); default deny. */
+  approvals?: "wait" | "deny";
 }
 
 /** Start a turn through the gateway, wired so an abort of `signal` aborts it. */
@@ -36,6 +38,7 @@ export async function startTurn(ctx: ApiContext, t: StartTurn): Promise<TurnHand
   if (t.extraSystem) request.extraSystem = t.extraSystem;
   if (t.signal) request.signal = t.signal;
   if (t.persist === false) request.persist = false;
+  if (t.approvals) request.approvals = t.approvals;
   let handle: TurnHandle;
   try {
     handle = await ctx.gateway.turn(request);

@@ -1,6 +1,13 @@
 import { homedir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
-import type { AgentConfig, ModelConfig, ParsedConfig, ProviderConfig, Toolset } from "./config/schema.ts";
+import type {
+  AgentConfig,
+  McpServerConfig,
+  ModelConfig,
+  ParsedConfig,
+  ProviderConfig,
+  Toolset,
+} from "./config/schema.ts";
 import { MAIN_AGENT, TOOLSETS } from "./config/schema.ts";
 
 /** A provider endpoint, resolved from `providers:` or from a bare provider kind. */
@@ -32,6 +39,14 @@ export interface AgentProfile {
   secrets: "own" | "inherit";
   env: Record<string, string>;
   cron: { allowedTargets: string[] };
+  /** This agent's MCP servers by name (`agents.<id>.mcp`); empty when none. */
+  mcp: Record<string, McpServerConfig>;
+  /** Built-in tools that wait for a human's approval (`agents.<id>.approval`). */
+  approval: string[];
+  /** How long an approval prompt waits before the call is denied. */
+  approvalTimeoutMs: number;
+  /** Agents the `delegate` tool may hand tasks to (`agents.<id>.delegate_to`). */
+  delegateTo: string[];
   /** The root `.env` values and process environment, consulted only when secrets may be inherited. */
   inheritedEnv: () => Record<string, string | undefined>;
 }
@@ -40,6 +55,9 @@ export const DEFAULT_API_KEY_ENV: Partial<Record<ProviderConfig["kind"], string>
   openai: "OPENAI_API_KEY",
   anthropic: "ANTHROPIC_API_KEY",
 };
+
+/** How long an approval prompt waits by default before the call is denied (5 minutes). */
+export const DEFAULT_APPROVAL_TIMEOUT_S = 300;
 
 /** The root home: `$SWITCHBOARD_HOME`, else `~/.switchboard`. */
 export function defaultRootHome(env: Record<string, string | undefined> = process.env): string {
@@ -102,6 +120,10 @@ export function buildProfile(
     secrets: agent.secrets ?? (id === MAIN_AGENT ? "inherit" : "own"),
     env: agent.env ?? {},
     cron: { allowedTargets: agent.cron?.allowed_targets ?? [] },
+    mcp: agent.mcp ?? {},
+    approval: agent.approval ?? [],
+    approvalTimeoutMs: (agent.approval_timeout_s ?? DEFAULT_APPROVAL_TIMEOUT_S) * 1000,
+    delegateTo: agent.delegate_to ?? [],
     inheritedEnv,
   };
 }

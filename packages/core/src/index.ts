@@ -1,4 +1,5 @@
 export * from "./agents.ts";
+export * from "./approvals.ts";
 export * from "./config/load.ts";
 export * from "./config/platform-config.ts";
 export * from "./config/schema.ts";

@@ -59,6 +59,18 @@ export interface OutboundMessage {
    * that quotes the user's message once (Discord, Telegram's `reply_to_mode: first`) quotes on index 0.
    */
   part?: { index: number; count: number };
+  /**
+   * Buttons under the message (approval prompts). Each sends `command` back as if the user had typed it;
+   * an adapter without buttons ignores them (the text always says what to type).
+   */
+  actions?: OutboundAction[];
+}
+
+export interface OutboundAction {
+  label: string;
+  /** The text the gateway receives when the button is pressed, e.g. `/approve 3f9a1c`. */
+  command: string;
+  style?: "primary" | "danger";
 }
 
 export interface SentMessage {

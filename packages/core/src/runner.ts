@@ -24,13 +24,62 @@ export type AgentEvent =
   | { type: "tool-call"; toolCallId: string; toolName: string; input: unknown }
   | { type: "tool-result"; toolCallId: string; toolName: string; output: unknown; isError?: boolean }
   | { type: "finish"; text: string; usage: Usage; finishReason?: string }
+  /** A tool call waits for a human (`required`), or that wait ended (`approved` / `denied`). */
+  | ApprovalEvent
   | { type: "error"; message: string; code?: string; status?: number };
+
+export interface ApprovalEvent {
+  type: "approval";
+  status: "required" | "approved" | "denied";
+  approvalId: string;
+  toolName: string;
+  input: unknown;
+  /** Who answered (`telegram:12345`, `api:<key>`), or why it was denied (`timeout`, `cron`). */
+  by?: string;
+  reason?: string;
+}
+
+/** A tool call that needs a human's yes before it runs. */
+export interface ApprovalRequest {
+  toolName: string;
+  input: unknown;
+  /** The MCP server of the tool, when it is one. */
+  server?: string;
+  /** The agent whose tool it is, when a delegated turn asks its caller's human. */
+  agentId?: string;
+}
+
+export interface ApprovalDecision {
+  approved: boolean;
+  /** Who answered, or `timeout` / `cron` / `unattended`. */
+  by: string;
+  reason?: string;
+}
+
+/** `delegate(agent, task)`: run a turn of another agent in its own scope; the answer text comes back. */
+export interface DelegateRequest {
+  agentId: string;
+  task: string;
+  signal: AbortSignal;
+}
+
+export interface DelegateResult {
+  agentId: string;
+  /** The delegated turn's own session (its parent is the caller's). */
+  sessionId: string;
+  text: string;
+  error?: string;
+}
 
 /** The services tools may use, supplied by the gateway. */
 export interface TurnServices {
   store?: SessionStore;
   /** Cron jobs of the calling agent (the `cron` toolset). */
   cron?: CronService;
+  /** Ask a human to approve a tool call; resolves with the answer (a timeout denies). */
+  approve?: (request: ApprovalRequest) => Promise<ApprovalDecision>;
+  /** Hand a task to another agent (the `delegate` toolset); refusals reject with an `AgentError`. */
+  delegate?: (request: DelegateRequest) => Promise<DelegateResult>;
 }
 
 /** The slice of the cron subsystem the agent's `cron` toolset uses; always scoped to `agentId`. */

@@ -311,7 +311,7 @@ agents:
       isMain: true,
       secrets: "inherit",
       provider: { kind: "echo" },
-      toolsets: ["memory", "skills", "cron", "sessions"],
+      toolsets: ["memory", "skills", "cron", "sessions", "delegate"],
     });
     expect(config.registry.get("support")).toMatchObject({
       secrets: "own",

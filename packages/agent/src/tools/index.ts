@@ -1,6 +1,8 @@
 import { type Toolset, useAgent } from "@switchboard/core";
-import { type Schema, type ToolSet, tool, zodSchema } from "ai";
+import { jsonSchema, type Schema, type ToolSet, tool, zodSchema } from "ai";
+import { approvalGate } from "./approval.ts";
 import { CRON_TOOLS } from "./cron.ts";
+import { DELEGATE_TOOLS } from "./delegate.ts";
 import { MEMORY_TOOLS } from "./memory.ts";
 import { SESSIONS_TOOLS } from "./sessions.ts";
 import { SKILLS_TOOLS } from "./skills.ts";
@@ -16,11 +18,17 @@ export const TOOLSET_TOOLS: Record<Toolset, AgentTool[]> = {
   skills: SKILLS_TOOLS,
   sessions: SESSIONS_TOOLS,
   cron: CRON_TOOLS,
+  delegate: DELEGATE_TOOLS,
 };
 
-/** The tools of the given toolsets, in a stable order. */
-export function toolsFor(toolsets: readonly Toolset[]): AgentTool[] {
-  return [...new Set(toolsets)].flatMap((t) => TOOLSET_TOOLS[t] ?? []);
+/** The tools of the given toolsets, in a stable order; `delegate` only for an agent with `delegate_to` targets. */
+export function toolsFor(
+  toolsets: readonly Toolset[],
+  options: { delegateTo?: readonly string[] } = {},
+): AgentTool[] {
+  return [...new Set(toolsets)]
+    .filter((t) => t !== "delegate" || (options.delegateTo?.length ?? 0) > 0)
+    .flatMap((t) => TOOLSET_TOOLS[t] ?? []);
 }
 
 /**
@@ -39,6 +47,7 @@ export async function runTool(t: AgentTool, rawInput: unknown, ctx: ToolContext)
       throw new ToolError(`invalid input for ${t.name}: ${issues}`, "invalid_input");
     }
     if (ctx.signal.aborted) throw new ToolError("the turn was stopped", "aborted");
+    await approvalGate(t, parsed.data, ctx);
     const output = await useAgent(ctx.agent, () => t.execute(parsed.data, ctx));
     await ctx.turn.hooks?.emit("afterToolCall", { ...base, output });
     return output;
@@ -61,7 +70,9 @@ const SDK_SCHEMAS = new WeakMap<AgentTool, Schema>();
 function sdkSchema(t: AgentTool): Schema {
   let schema = SDK_SCHEMAS.get(t);
   if (!schema) {
-    schema = zodSchema(t.inputSchema) as Schema;
+    schema = (
+      t.jsonSchema ? jsonSchema(t.jsonSchema as Parameters<typeof jsonSchema>[0]) : zodSchema(t.inputSchema)
+    ) as Schema;
     SDK_SCHEMAS.set(t, schema);
   }
   return schema;

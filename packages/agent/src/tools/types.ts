@@ -25,6 +25,12 @@ export interface AgentTool<S extends z.ZodType = z.ZodType> {
   name: string;
   description: string;
   inputSchema: S;
+  /** The JSON Schema the model sees instead of `inputSchema`'s (MCP tools, whose server validates). */
+  jsonSchema?: Record<string, unknown>;
+  /** The MCP server and the server's own name of the tool, for MCP tools. */
+  mcp?: { server: string; tool: string };
+  /** Wait for a human's approval before every call (an MCP server's `approval:` list). */
+  requiresApproval?: boolean;
   execute(input: z.output<S>, ctx: ToolContext): Promise<unknown>;
 }
 

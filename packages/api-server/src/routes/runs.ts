@@ -11,6 +11,7 @@ import { sessionFor } from "../session.ts";
 import { SSE_HEADERS, sseFrame, sseStream } from "../sse.ts";
 import { startTurn } from "../turn.ts";
 import { methods } from "./methods.ts";
+import { registerRunApprovalRoutes } from "./run-approvals.ts";
 
 const runFrame = (e: RunEvent) => sseFrame(JSON.stringify(e.data), e.event, e.seq);
 
@@ -37,6 +38,8 @@ export function registerRunRoutes(v1: Hono<ApiEnv>, ctx: ApiContext): void {
             input: conv.input,
             extraSystem: conv.extraSystem,
             signal,
+            // Someone follows a run's events: tool calls needing approval wait for /approve or /deny.
+            approvals: "wait",
           }),
       });
       return jsonResponse(runObject(run), 202, turnHeaders(agent.id, plan.publicId));
@@ -67,6 +70,8 @@ export function registerRunRoutes(v1: Hono<ApiEnv>, ctx: ApiContext): void {
       return jsonResponse(runObject(run), 200, turnHeaders(run.agentId, run.sessionId));
     },
   });
+
+  registerRunApprovalRoutes(v1, ctx, lookup);
 
   methods(v1, "/runs/:id/events", {
     GET: (c) => {

@@ -232,6 +232,13 @@ export function buildConfig(raw: unknown, opts: BuildOptions): GatewayConfig {
       });
     }
   });
+  for (const [id, a] of Object.entries(cfg.agents)) {
+    a.delegate_to?.forEach((target, j) => {
+      const path = `agents.${id}.delegate_to[${j}]`;
+      if (!defined(target)) issues.push({ path, message: `agent "${target}" is not defined under agents:` });
+      else if (target === id) issues.push({ path, message: "an agent cannot delegate to itself" });
+    });
+  }
   if (cfg.api_server.enabled && !isLoopback(cfg.api_server.host) && cfg.api_server.keys.length === 0) {
     issues.push({
       path: "api_server.keys",

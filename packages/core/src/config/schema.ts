@@ -33,7 +33,38 @@ export const modelSchema = z.strictObject({
   max_steps: z.number().int().min(1).max(100).optional(),
 });
 
-export const TOOLSETS = ["memory", "skills", "cron", "sessions"] as const;
+export const TOOLSETS = ["memory", "skills", "cron", "sessions", "delegate"] as const;
+
+/** MCP server names prefix tool names on collision, so they keep to what model tool names allow. */
+export const MCP_SERVER_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$/;
+
+/** One MCP server of one agent: stdio (`command`) or Streamable HTTP (`url`). See docs/tools.md. */
+export const mcpServerSchema = z
+  .strictObject({
+    command: z.string().min(1).optional(),
+    args: z.array(z.string()).default([]),
+    /** The child's whole environment besides PATH and HOME; values may use `${secret:NAME}`. */
+    env: z
+      .record(
+        z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name"),
+        z.string(),
+      )
+      .default({}),
+    url: z.string().url().optional(),
+    /** HTTP headers of every request; values may use `${secret:NAME}`. */
+    headers: z.record(z.string(), z.string()).default({}),
+    /** Only these of the server's tools are shown to the model (default all). */
+    tools: z.array(z.string().min(1)).min(1).optional(),
+    /** Tools (by the server's name for them) that wait for a human's approval before they run. */
+    approval: z.array(z.string().min(1)).default([]),
+    /** Stop the server after this long without a call; it starts again when next needed. */
+    idle_timeout_s: z.number().positive().default(600),
+    /** How long starting (spawn or connect, then initialize and list tools) may take. */
+    startup_timeout_s: z.number().positive().default(30),
+  })
+  .refine((s) => (s.command === undefined) !== (s.url === undefined), {
+    message: "set either command (a stdio server) or url (a Streamable HTTP server), not both or neither",
+  });
 
 export const agentConfigSchema = z.strictObject({
   name: z.string().optional(),
@@ -47,6 +78,24 @@ export const agentConfigSchema = z.strictObject({
   secrets: z.enum(["own", "inherit"]).optional(),
   env: z.record(z.string(), z.string()).optional(),
   cron: z.strictObject({ allowed_targets: z.array(z.string()).default([]) }).optional(),
+  /** This agent's own MCP servers, by name; never shared with another agent. */
+  mcp: z
+    .record(
+      z
+        .string()
+        .regex(
+          MCP_SERVER_NAME_PATTERN,
+          "must be a server name: letters, digits, '_' or '-', at most 32 characters",
+        ),
+      mcpServerSchema,
+    )
+    .optional(),
+  /** Built-in tools (e.g. `cron_create`) that wait for a human's approval before they run. */
+  approval: z.array(z.string().min(1)).optional(),
+  /** How long a call waits for approval before it is denied. */
+  approval_timeout_s: z.number().positive().optional(),
+  /** Agents this one may hand a task to with the `delegate` tool (default none). */
+  delegate_to: z.array(agentIdSchema).optional(),
 });
 
 export const MATCH_KEYS = [
@@ -107,12 +156,15 @@ export const platformCommonSchema = z.object({
   allow_all_users: z.boolean().optional(),
   require_mention: z.boolean().optional(),
   api_url: z.string().url().optional(),
+  /** Users who may answer any approval prompt in this platform's chats (besides the user who asked). */
+  admins: z.array(z.union([z.string(), z.number()]).transform(String)).optional(),
 });
 export const PLATFORM_COMMON_KEYS = [
   "enabled",
   "allowed_users",
   "allow_all_users",
   "require_mention",
+  "admins",
   "accounts",
 ] as const;
 
@@ -123,6 +175,7 @@ export const platformSectionSchema = z
     allowed_users: z.array(z.union([z.string(), z.number()])).optional(),
     allow_all_users: z.boolean().optional(),
     require_mention: z.boolean().optional(),
+    admins: z.array(z.union([z.string(), z.number()])).optional(),
     accounts: z.record(agentIdSchema, z.record(z.string(), z.unknown())).optional(),
   })
   .catchall(z.unknown());
@@ -167,6 +220,11 @@ export const cronSchema = z.strictObject({
   grace_minutes: z.number().int().min(0).default(120),
 });
 
+export const delegationSchema = z.strictObject({
+  /** How many delegations deep a chain of agents may go (A → B → C is 2). */
+  max_depth: z.number().int().min(1).max(8).default(2),
+});
+
 export const configSchema = z.strictObject({
   default_agent: agentIdSchema.default(MAIN_AGENT),
   model: modelSchema.default({ provider: "echo" }),
@@ -184,6 +242,7 @@ export const configSchema = z.strictObject({
   api_server: apiServerSchema.default(apiServerSchema.parse({})),
   session: sessionSchema.default(sessionSchema.parse({})),
   cron: cronSchema.default(cronSchema.parse({})),
+  delegation: delegationSchema.default(delegationSchema.parse({})),
   plugins: z.array(z.string().min(1)).default([]),
   shutdown_timeout_s: z.number().positive().default(30),
   log_level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
@@ -202,3 +261,4 @@ export type ResetPolicy = z.output<typeof resetPolicySchema>;
 export type SessionConfig = z.output<typeof sessionSchema>;
 export type CronConfig = z.output<typeof cronSchema>;
 export type Toolset = (typeof TOOLSETS)[number];
+export type McpServerConfig = z.output<typeof mcpServerSchema>;

@@ -216,6 +216,8 @@ export class CronScheduler {
     const startedAt = this.#o.now();
     let text = "";
     let error: string | undefined;
+    /** Tool calls denied because they needed approval: a scheduled run never waits for a human. */
+    const denied: string[] = [];
     try {
       const handle = await gateway.turn({
         agentId,
@@ -230,11 +232,15 @@ export class CronScheduler {
         if (ev.type === "text-delta") text += ev.text;
         else if (ev.type === "finish") text = ev.text || text;
         else if (ev.type === "error") error = ev.message;
+        else if (ev.type === "approval" && ev.status === "denied") denied.push(ev.toolName);
       }
     } catch (err) {
       error = err instanceof Error ? err.message : String(err);
     }
-    const silent = !error && text.trim() === SILENT;
+    const silent = !error && text.trim() === SILENT && denied.length === 0;
+    if (denied.length > 0) {
+      text = `${text && text.trim() !== SILENT ? `${text}\n\n` : ""}⚠️ Not run: ${denied.join(", ")} — it needs a human's approval, and scheduled runs never wait for one.`;
+    }
     const status: "ok" | "error" | "silent" = error ? "error" : silent ? "silent" : "ok";
 
     // Output is always saved, whatever happens to delivery.

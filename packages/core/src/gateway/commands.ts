@@ -10,6 +10,8 @@ export const COMMANDS = {
   status: "show the agent, model and session of this chat",
   agent: "show which agent serves this chat and why",
   stop: "stop the reply being written",
+  approve: "let a tool call that waits for approval run (/approve [id])",
+  deny: "refuse a tool call that waits for approval (/deny [id] [reason])",
   help: "list these commands",
 } as const;
 export type CommandName = keyof typeof COMMANDS;
@@ -38,6 +40,8 @@ export interface CommandContext {
   openSession(options?: { forceNew?: boolean }): Promise<SessionRecord>;
   /** Abort the running turn of this session; false when none runs. */
   stop(): boolean;
+  /** Answer a pending approval of this chat (`args`: `[id] [reason]`); returns the reply. */
+  answerApproval?(approved: boolean, args: string): string;
 }
 
 function describeRule(r: Resolution, routes: readonly RouteConfig[]): string {
@@ -77,6 +81,9 @@ export async function runCommand(cmd: ParsedCommand, ctx: CommandContext): Promi
       return `This chat is served by agent "${ctx.profile.id}": ${describeRule(ctx.resolution, ctx.routes)}.`;
     case "stop":
       return ctx.stop() ? "Stopped." : "Nothing is running.";
+    case "approve":
+    case "deny":
+      return ctx.answerApproval?.(cmd.name === "approve", cmd.args) ?? "Nothing is waiting for approval.";
     case "help":
       return Object.entries(COMMANDS)
         .map(([k, v]) => `/${k} — ${v}`)

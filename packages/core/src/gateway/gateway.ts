@@ -1,11 +1,12 @@
 import type { AgentProfile } from "../agents.ts";
+import { ApprovalBroker } from "../approvals.ts";
 import type { GatewayConfig } from "../config/load.ts";
 import { AgentError } from "../errors.ts";
 import { type Logger, silentLogger } from "../logger.ts";
 import type { Address, InboundMessage, OutboundMessage, PlatformAdapter } from "../platform.ts";
 import { HookRunner, type Plugin } from "../plugins.ts";
 import { createRouter, type Resolution, type Router } from "../routing/router.ts";
-import type { AgentEvent, AgentRunner, ChatMessage, CronService, Usage } from "../runner.ts";
+import type { AgentEvent, AgentRunner, ChatMessage, CronService, DelegateRequest, Usage } from "../runner.ts";
 import { useAgent } from "../scope.ts";
 import { buildSessionKey } from "../sessions/key.ts";
 import { type SessionSource, sourceOf } from "../sessions/source.ts";
@@ -15,9 +16,11 @@ import type {
   SessionStore,
   StoredMessage,
 } from "../sessions/store-types.ts";
+import { type ApprovalRoute, answerFromChat, createApprover } from "./approval-flow.ts";
 import { Channel } from "./channel.ts";
 import { splitMessage } from "./chunk.ts";
 import { parseCommand, runCommand } from "./commands.ts";
+import { type DelegationDeps, delegateTurn, type TurnLineage } from "./delegation.ts";
 import { HttpRouter } from "./http.ts";
 import { type RetryOptions, withRetry } from "./retry.ts";
 import type { DeliveryTarget, DispatchOutcome, Gateway, TurnHandle, TurnRequest } from "./types.ts";
@@ -112,6 +115,13 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
   const makeRouter = (c: GatewayConfig) => createRouter(c, { hooks, logger });
   let router: Router = makeRouter(config);
   let cron: CronService | undefined;
+  const approvals = new ApprovalBroker();
+  const delegation: DelegationDeps = {
+    registry: () => config.registry,
+    maxDepth: () => config.delegation.max_depth,
+    startTurn: (request, lineage) => turnWith(request, lineage),
+    now: () => (options.now ? options.now().getTime() : Date.now()),
+  };
 
   const adapters = new Map<string, PlatformAdapter>();
   const adapterAborts = new Map<string, AbortController>();
@@ -300,6 +310,10 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
     events?: Channel<AgentEvent>;
     /** Nobody waits on the stored reply to answer: let it share the next commit (`WriteBatcher.defer`). */
     deferReply?: boolean;
+    /** Who answers this turn's approval prompts. */
+    route: ApprovalRoute;
+    /** Set for a delegated turn: the chain of agents above it. */
+    lineage?: TurnLineage;
   }): { events: Channel<AgentEvent>; finished: Promise<{ text: string; error?: string; usage?: Usage }> } {
     const events = args.events ?? new Channel<AgentEvent>();
     const owned = args.events === undefined;
@@ -310,6 +324,20 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
       let usage: Usage | undefined;
       try {
         if (args.persistInput) await writes.run(() => store.append(session.id, storedInput(args.input)));
+        const approve = createApprover({
+          broker: approvals,
+          profile,
+          sessionId: session.id,
+          route: args.route,
+          emit: (ev) => events.push(ev),
+          signal: controller.signal,
+          post: (address, text, actions) =>
+            sendText(address, text, { format: "plain", ...(actions ? { actions } : {}) }),
+          logger,
+        });
+        const chain = args.lineage?.chain ?? [profile.id];
+        const delegate = (request: DelegateRequest) =>
+          delegateTurn(delegation, { profile, sessionId: session.id, chain, approve }, request);
         const turn = {
           agent: profile,
           sessionId: session.id,
@@ -319,7 +347,7 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
           input: args.input,
           signal: controller.signal,
           hooks,
-          services: { store, ...(cron ? { cron } : {}) },
+          services: { store, ...(cron ? { cron } : {}), approve, delegate },
           ...(args.extraSystem ? { extraSystem: args.extraSystem } : {}),
           ...(options.now ? { now: options.now } : {}),
         };
@@ -405,6 +433,11 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
             controller,
             persistInput: false,
             persistReply: true,
+            route: {
+              kind: "chat",
+              address,
+              requester: batch[batch.length - 1]!.inbound.user.id,
+            },
           });
           for await (const _ of events) {
             // The platform reply is sent whole at the end; streaming edits are a later refinement.
@@ -460,6 +493,15 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
           store,
           routes: config.routes,
           openSession: (opts) => openSession(sessionKey, source, profile, opts),
+          answerApproval: (approved, args) =>
+            answerFromChat({
+              broker: approvals,
+              inbound,
+              admins:
+                (accountConfig(inbound.platform, inbound.account)?.admins as string[] | undefined) ?? [],
+              approved,
+              args,
+            }),
           stop: () => {
             const l = lanes.get(sessionKey);
             if (!l?.controller) return false;
@@ -494,7 +536,11 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
     return { status: "queued", agentId: profile.id, sessionKey, sessionId: session.id, resolution };
   }
 
-  async function turn(request: TurnRequest): Promise<TurnHandle> {
+  function turn(request: TurnRequest): Promise<TurnHandle> {
+    return turnWith(request);
+  }
+
+  async function turnWith(request: TurnRequest, lineage?: TurnLineage): Promise<TurnHandle> {
     const profile = config.registry.get(request.agentId);
     if (!profile) throw new AgentError("model_not_found", `agent "${request.agentId}" does not exist`);
     const source: SessionSource = { ...request.source, agentId: profile.id };
@@ -533,6 +579,7 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
           const s = store.ensure(sessionId, sessionKey, source, {
             model: profile.model.name ?? profile.model.provider,
           });
+          if (lineage) store.setParent(s.id, lineage.parentSessionId);
           return { s, ids: inputFirst ? store.append(s.id, storedInput(request.input)) : [] };
         });
         session = ensured.s;
@@ -577,6 +624,14 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
           events: out,
           // The caller has every event already; the stored reply only gates the lane and `events` ending.
           deferReply: true,
+          route: lineage
+            ? { kind: "parent", approve: lineage.approve }
+            : source.platform === "cron"
+              ? { kind: "deny", by: "cron" }
+              : request.approvals === "wait"
+                ? { kind: "events" }
+                : { kind: "deny", by: "unattended" },
+          ...(lineage ? { lineage } : {}),
         });
         await finished;
       } catch (err) {
@@ -635,6 +690,7 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
     },
     hooks,
     runner,
+    approvals,
     http,
     logger,
     agent: (id) => config.registry.get(id),
@@ -682,6 +738,8 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
     },
     async stop(opts = {}) {
       stopping = true;
+      // Nobody will answer a prompt during shutdown; waiting would hold the drain for the whole timeout.
+      approvals.denyAll("the gateway is shutting down");
       // Stop receiving first (adapters watch their signal); replies of draining turns still go out.
       for (const a of adapterAborts.values()) a.abort();
       const timeoutMs = opts.timeoutMs ?? config.shutdown_timeout_s * 1000;

@@ -1,4 +1,5 @@
 import type { AgentProfile } from "../agents.ts";
+import type { ApprovalBroker } from "../approvals.ts";
 import type { GatewayConfig } from "../config/load.ts";
 import type { Address, InboundMessage, PlatformAdapter } from "../platform.ts";
 import type { HookRunner } from "../plugins.ts";
@@ -31,6 +32,11 @@ export interface TurnRequest {
   signal?: AbortSignal;
   /** Store the transcript (default true). */
   persist?: boolean;
+  /**
+   * Tool calls that need approval: `wait` for an answer through `approvals` (the run's
+   * `approval.required` event), or `deny` them at once (default: nobody watches the turn).
+   */
+  approvals?: "wait" | "deny";
 }
 
 export interface TurnHandle {
@@ -59,6 +65,8 @@ export interface Gateway {
   turn(request: TurnRequest): Promise<TurnHandle>;
   /** Send text to a chat through a connected adapter, chunked and retried; used by cron. */
   deliver(target: DeliveryTarget, text: string, options: { agentId: string }): Promise<void>;
+  /** Tool calls waiting for a human's approval. */
+  readonly approvals: ApprovalBroker;
   /** The connected adapters. */
   adapters(): PlatformAdapter[];
   /** Resolves when no turn is queued or running (tests, drain). */

@@ -173,8 +173,14 @@ function migrateToV1(db: Database): void {
   }
 }
 
+/** v2: `sessions.parent_session_id`, the caller's session of a delegated turn. */
+function migrateToV2(db: Database): void {
+  addMissingColumns(db, "sessions", [["parent_session_id", "TEXT"]]);
+  db.exec("CREATE INDEX IF NOT EXISTS idx_sessions_parent ON sessions(parent_session_id)");
+}
+
 /** Forward-only migrations: `MIGRATIONS[i]` takes `user_version` i to i + 1. Append; never edit a shipped one. */
-export const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [migrateToV1];
+export const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [migrateToV1, migrateToV2];
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
 /**

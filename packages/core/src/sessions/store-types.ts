@@ -101,6 +101,12 @@ export interface SessionStore {
   ): number[];
   addUsage(sessionId: string, usage: { inputTokens: number; outputTokens: number }): void;
   setTitle(sessionId: string, title: string): void;
+  /** Link a session to the one it was started from (a delegated turn's caller). */
+  setParent(sessionId: string, parentSessionId: string): void;
+  /** The session a session was started from, if any. */
+  parentOf(sessionId: string): string | undefined;
+  /** Sessions started from `sessionId` (delegated turns), oldest first. */
+  children(sessionId: string): SessionRecord[];
   /** The last `limit` messages of a session, oldest first. */
   history(sessionId: string, limit?: number): StoredMessage[];
   /** Full-text search over message content, newest first; scoped to one agent when `agentId` is given. */

@@ -201,6 +201,11 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
       "INSERT INTO messages_fts (rowid, content) SELECT id, content FROM messages WHERE id > ? AND id <= ? ORDER BY id",
     ),
     ftsSetWatermark: db.prepare("INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)"),
+    setParent: db.prepare("UPDATE sessions SET parent_session_id = ? WHERE id = ?"),
+    parentOf: db.prepare("SELECT parent_session_id FROM sessions WHERE id = ?").pluck(),
+    children: db.prepare(
+      `SELECT ${SESSION_COLUMNS} FROM sessions WHERE parent_session_id = ? ORDER BY started_at, rowid`,
+    ),
     list: db.prepare(`SELECT ${SESSION_COLUMNS} FROM sessions
       WHERE (@agentId IS NULL OR agent_id = @agentId) AND (@includeEnded = 1 OR ended_at IS NULL)
       ORDER BY updated_at DESC, rowid DESC LIMIT @limit`),
@@ -340,6 +345,15 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
     addUsage,
     setTitle(sessionId, title) {
       stmt.title.run(title, sessionId);
+    },
+    setParent(sessionId, parentSessionId) {
+      stmt.setParent.run(parentSessionId, sessionId);
+    },
+    parentOf(sessionId) {
+      return (stmt.parentOf.get(sessionId) as string | null | undefined) ?? undefined;
+    },
+    children(sessionId) {
+      return stmt.children.all(sessionId) as SessionRecord[];
     },
     history(sessionId, limit = DEFAULT_HISTORY_LIMIT) {
       const rows = stmt.history.all(sessionId, Math.max(0, limit)) as MessageRow[];

@@ -1,0 +1,82 @@
+import { AgentError, type AgentProfile } from "@switchboard/core";
+import { z } from "zod";
+import { type AgentTool, ToolError } from "../types.ts";
+import type { CallResult, McpConnection } from "./connection.ts";
+import type { McpPool } from "./pool.ts";
+
+/** Model tool names: letters, digits, `_` and `-`, at most 64 (OpenAI's rule, the strictest). */
+const TOOL_NAME_MAX = 64;
+
+function safeName(name: string): string {
+  return name.replace(/[^A-Za-z0-9_-]/g, "_").slice(0, TOOL_NAME_MAX);
+}
+
+/**
+ * The MCP tools of an agent for one turn, starting servers whose tools were never listed. A server that
+ * cannot start fails the turn with an error naming it. Names shared by two servers, or with a built-in
+ * tool, are prefixed with the server name (`files_read_file`); `tools:` filters what the model sees.
+ */
+export async function mcpToolsFor(
+  pool: McpPool,
+  profile: AgentProfile,
+  builtinNames: ReadonlySet<string>,
+): Promise<AgentTool[]> {
+  const connections = pool.connections(profile);
+  if (connections.length === 0) return [];
+  const listed = await Promise.all(
+    connections.map(async (c) => {
+      try {
+        const tools = await c.tools();
+        const allowed = c.config.tools ? new Set(c.config.tools) : undefined;
+        return { c, tools: allowed ? tools.filter((t) => allowed.has(t.name)) : tools };
+      } catch (err) {
+        throw new AgentError("mcp_unavailable", (err as Error).message, { cause: err });
+      }
+    }),
+  );
+  const counts = new Map<string, number>();
+  for (const { tools } of listed)
+    for (const t of tools) counts.set(safeName(t.name), (counts.get(safeName(t.name)) ?? 0) + 1);
+  const out: AgentTool[] = [];
+  for (const { c, tools } of listed) {
+    for (const t of tools) {
+      const base = safeName(t.name);
+      const clash = (counts.get(base) ?? 0) > 1 || builtinNames.has(base);
+      out.push(mcpTool(c, t, clash ? safeName(`${c.name}_${t.name}`) : base));
+    }
+  }
+  return out;
+}
+
+const ANY_OBJECT = z.record(z.string(), z.unknown());
+
+function mcpTool(
+  c: McpConnection,
+  t: { name: string; description?: string; inputSchema: Record<string, unknown> },
+  exposed: string,
+): AgentTool {
+  return {
+    name: exposed,
+    description: t.description ?? `${t.name} (MCP server ${c.name})`,
+    // The server validates its own arguments; the model sees the server's JSON Schema.
+    inputSchema: ANY_OBJECT,
+    jsonSchema: t.inputSchema,
+    mcp: { server: c.name, tool: t.name },
+    ...(c.config.approval.includes(t.name) ? { requiresApproval: true } : {}),
+    execute: async (input, ctx) => {
+      let result: CallResult;
+      try {
+        result = await c.call(t.name, input as Record<string, unknown>, ctx.signal);
+      } catch (err) {
+        throw new ToolError((err as Error).message, "mcp_error", { cause: err });
+      }
+      const text = resultText(result);
+      if (result.isError) throw new ToolError(text || `${t.name} failed`, "mcp_tool_error");
+      return result.structuredContent ?? text;
+    },
+  };
+}
+
+function resultText(result: CallResult): string {
+  return (result.content ?? []).map((p) => (p.type === "text" ? (p.text ?? "") : `[${p.type}]`)).join("\n");
+}
