@@ -207,7 +207,7 @@ describe("the cron scheduler", () => {
     const { manager } = await gatewayOn(e);
     await expect(
       manager.create("alpha", { schedule: "1h", prompt: "x", deliver: "test:beta-chat" }),
-    ).rejects.toThrow(/may not deliver to test:beta-chat: that chat routes to "beta"/);
+    ).rejects.toThrow(/may not deliver to test:beta-chat: that chat does not route to "alpha"/);
     await expect(
       manager.create("alpha", { schedule: "1h", prompt: "x", deliver: "test:alpha-chat" }),
     ).resolves.toBeDefined();

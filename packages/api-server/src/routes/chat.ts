@@ -30,6 +30,7 @@ export function registerChatRoutes(v1: Hono<ApiEnv>, ctx: ApiContext): void {
       const plan = sessionFor(
         agent.id,
         sessionHeader ?? derivedSessionId(agent.id, principalId, source, conv.extraSystem, opening),
+        principalId,
       );
       const handle = await startTurn(ctx, {
         agentId: agent.id,

@@ -1,4 +1,5 @@
 import type { Hono } from "hono";
+import { mayUse } from "../auth.ts";
 import type { ApiContext, ApiEnv, ApiHonoContext } from "../context.ts";
 import { fromInput } from "../convert.ts";
 import { ApiError } from "../errors.ts";
@@ -22,7 +23,7 @@ export function registerRunRoutes(v1: Hono<ApiEnv>, ctx: ApiContext): void {
       const conv = fromInput(body.input, body.instructions);
       const { agent, source } = await selectAgent(ctx, c, { model: body.model });
       const sessionGiven = headerValue(c.req.raw.headers, HEADER.sessionId) ?? body.session_id ?? undefined;
-      const plan = sessionFor(agent.id, sessionGiven ?? newId("api-", 16));
+      const plan = sessionFor(agent.id, sessionGiven ?? newId("api-", 16), c.get("principal").id);
       const run = ctx.runs.start({
         owner: c.get("principal").id,
         agentId: agent.id,
@@ -45,9 +46,11 @@ export function registerRunRoutes(v1: Hono<ApiEnv>, ctx: ApiContext): void {
 
   const lookup = (c: ApiHonoContext): Run => {
     const id = c.req.param("id")!;
-    const run = ctx.runs.get(id, c.get("principal").id);
+    const principal = c.get("principal");
+    const run = ctx.runs.get(id, principal.id);
     const pinned = c.get("pinned");
-    if (!run || (pinned && run.agentId !== pinned.id)) {
+    // The allowlist is read now, not when the run started: a key that lost the agent loses its runs too.
+    if (!run || !mayUse(principal, run.agentId) || (pinned && run.agentId !== pinned.id)) {
       throw new ApiError(404, `Run '${id}' not found.`, { code: "run_not_found", param: null });
     }
     return run;

@@ -173,8 +173,28 @@ function migrateToV1(db: Database): void {
   }
 }
 
+/**
+ * v2: stored Responses API responses move out of the API server's memory into `responses`, so they survive a
+ * restart and are bounded by age and total bytes (`bytes` is the stored size, summed for the budget).
+ */
+function migrateToV2(db: Database): void {
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS responses (
+      id TEXT PRIMARY KEY,
+      owner TEXT NOT NULL,
+      agent_id TEXT NOT NULL,
+      public_session_id TEXT NOT NULL,
+      messages TEXT NOT NULL,
+      body TEXT NOT NULL,
+      bytes INTEGER NOT NULL,
+      created_at INTEGER NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS idx_responses_created ON responses(created_at);
+  `);
+}
+
 /** Forward-only migrations: `MIGRATIONS[i]` takes `user_version` i to i + 1. Append; never edit a shipped one. */
-export const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [migrateToV1];
+export const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [migrateToV1, migrateToV2];
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
 /**

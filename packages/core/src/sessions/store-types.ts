@@ -105,6 +105,8 @@ export interface SessionStore {
   /** Full-text search over message content, newest first; scoped to one agent when `agentId` is given. */
   search(query: string, options?: { agentId?: string; limit?: number }): SearchHit[];
   list(options?: { agentId?: string; limit?: number; includeEnded?: boolean }): SessionRecord[];
+  /** Stored Responses API responses, bounded by age and bytes. */
+  readonly responses: import("./responses.ts").ResponseTable;
   /** The underlying better-sqlite3 database (cron leases live in the same file). */
   readonly db: import("better-sqlite3").Database;
   close(): void;

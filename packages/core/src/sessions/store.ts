@@ -6,6 +6,7 @@ import type { ResetPolicy } from "../config/schema.ts";
 import { MAIN_AGENT } from "../config/schema.ts";
 import { DEFAULT_ACCOUNT } from "../platform.ts";
 import { FTS_WATERMARK_KEY, migrate } from "./migrations.ts";
+import { responseTable } from "./responses.ts";
 import type { SessionSource } from "./source.ts";
 import type {
   GetOrCreateResult,
@@ -328,6 +329,7 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
   return {
     file,
     db,
+    responses: responseTable(db, clock),
     getOrCreate: (key, source, opts) => getOrCreate.immediate(key, source, opts),
     findActive,
     get,
