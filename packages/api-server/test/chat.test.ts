@@ -198,8 +198,7 @@ describe("chat completions", () => {
           role: "user",
           content: [
             { type: "text", text: "what is this?" },
-            { type: "image_url", image_url: { url: png } },
-            { type: "image_url", image_url: { url: "https://example.com/cat.jpg", detail: "low" } },
+            { type: "image_url", image_url: { url: png, detail: "low" } },
           ],
         },
       ],
@@ -210,7 +209,6 @@ describe("chat completions", () => {
         content: [
           { type: "text", text: "what is this?" },
           { type: "image", url: png, mimeType: "image/png" },
-          { type: "image", url: "https://example.com/cat.jpg" },
         ],
       },
     ]);

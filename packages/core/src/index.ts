@@ -18,6 +18,7 @@ export * from "./gateway/http.ts";
 export * from "./gateway/retry.ts";
 export * from "./gateway/types.ts";
 export * from "./logger.ts";
+export * from "./media/fetch-image.ts";
 export * from "./platform.ts";
 export * from "./plugins.ts";
 export * from "./routing/match.ts";

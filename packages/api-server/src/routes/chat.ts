@@ -2,6 +2,7 @@ import type { AgentEvent, Usage } from "@switchboard/core";
 import type { Hono } from "hono";
 import type { ApiContext, ApiEnv } from "../context.ts";
 import { fromChatMessages } from "../convert.ts";
+import { inlineImages } from "../images.ts";
 import { HEADER, headerValue, jsonResponse, readJson, turnHeaders } from "../http.ts";
 import { newId, nowSeconds } from "../ids.ts";
 import { chatCompletionRequestSchema } from "../schemas.ts";
@@ -24,6 +25,7 @@ export function registerChatRoutes(v1: Hono<ApiEnv>, ctx: ApiContext): void {
       const body = await readJson(c.req.raw, ctx.settings().max_body_bytes, chatCompletionRequestSchema);
       const conv = fromChatMessages(body.messages);
       const { agent, source } = await selectAgent(ctx, c, { model: body.model });
+      await inlineImages(conv, ctx.settings());
       const sessionHeader = headerValue(c.req.raw.headers, HEADER.sessionId);
       const principalId = c.get("principal").id;
       const opening = [...conv.history, ...conv.input];

@@ -4,6 +4,7 @@ import { mayUse } from "../auth.ts";
 import type { ApiContext, ApiEnv, ApiHonoContext } from "../context.ts";
 import { fromInput } from "../convert.ts";
 import { ApiError } from "../errors.ts";
+import { inlineImages } from "../images.ts";
 import { HEADER, headerValue, jsonResponse, readJson, turnHeaders } from "../http.ts";
 import { newId, nowSeconds } from "../ids.ts";
 import type { StoredResponse } from "../response-store.ts";
@@ -100,6 +101,7 @@ export function registerResponseRoutes(v1: Hono<ApiEnv>, ctx: ApiContext): void 
       // A response belongs to its agent: another agent cannot continue (and so read) it.
       if (previous && previous.agentId !== agent.id)
         throw responseNotFound(previous.id, "previous_response_id", 400);
+      await inlineImages(conv, ctx.settings());
 
       const sessionHeader = headerValue(c.req.raw.headers, HEADER.sessionId);
       const plan = sessionFor(

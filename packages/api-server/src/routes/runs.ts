@@ -3,6 +3,7 @@ import { mayUse } from "../auth.ts";
 import type { ApiContext, ApiEnv, ApiHonoContext } from "../context.ts";
 import { fromInput } from "../convert.ts";
 import { ApiError } from "../errors.ts";
+import { inlineImages } from "../images.ts";
 import { HEADER, headerValue, jsonResponse, readJson, turnHeaders } from "../http.ts";
 import { newId } from "../ids.ts";
 import { type Run, type RunEvent, runObject } from "../runs.ts";
@@ -22,6 +23,7 @@ export function registerRunRoutes(v1: Hono<ApiEnv>, ctx: ApiContext): void {
       const body = await readJson(c.req.raw, ctx.settings().max_body_bytes, runRequestSchema);
       const conv = fromInput(body.input, body.instructions);
       const { agent, source } = await selectAgent(ctx, c, { model: body.model });
+      await inlineImages(conv, ctx.settings());
       const sessionGiven = headerValue(c.req.raw.headers, HEADER.sessionId) ?? body.session_id ?? undefined;
       const plan = sessionFor(agent.id, sessionGiven ?? newId("api-", 16), c.get("principal").id);
       const run = ctx.runs.start({
