@@ -15,7 +15,7 @@ beforeAll(async () => {
   writeFileSync(join(home, "config.yaml"), "api_server: { port: 0, request_timeout_s: 1 }\nagents:\n  main: {}\n");
   gw = await startGateway({ home, logger: memoryLogger(), watchConfig: false });
   // A webhook as an adapter mounts it on the gateway's one listener.
-  gw.gateway.http.scoped("telegram/default").route("POST", "/webhooks/telegram/default", async (req) => {
+  gw.gateway.http.scoped("telegram/default").route("POST", "/telegram/default", async (req) => {
     hookCalls.push(await req.text());
     return new Response("ok");
   });
@@ -49,11 +49,11 @@ function post(path: string, host: string, body: string): Promise<{ status: numbe
 
 describe("the gateway's listener", () => {
   it("checks Host on webhook routes too: a foreign Host never reaches the adapter", async () => {
-    const foreign = await post("/webhooks/telegram/default", "evil.example", '{"update_id":1}');
+    const foreign = await post("/telegram/default", "evil.example", '{"update_id":1}');
     expect(foreign.status).toBe(421);
     expect(JSON.parse(foreign.body).error.code).toBe("host_not_allowed");
     expect(hookCalls).toEqual([]);
-    const local = await post("/webhooks/telegram/default", `localhost:${new URL(gw.url!).port}`, '{"update_id":2}');
+    const local = await post("/telegram/default", `localhost:${new URL(gw.url!).port}`, '{"update_id":2}');
     expect(local.status).toBe(200);
     expect(hookCalls).toEqual(['{"update_id":2}']);
   });
