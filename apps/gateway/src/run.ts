@@ -13,13 +13,13 @@ import {
   foreignHostResponse,
   type GatewayConfig,
   type GatewayRuntime,
+  hostPolicyOf,
   type Logger,
   openSessionStore,
   type PlatformAdapter,
   type Plugin,
-  type SessionStore,
-  hostPolicyOf,
   requestHost,
+  type SessionStore,
   setRootAgent,
 } from "@switchboard/core";
 import { loadGatewayConfig } from "./config.ts";

@@ -12,7 +12,10 @@ let gw: RunningGateway;
 const hookCalls: string[] = [];
 
 beforeAll(async () => {
-  writeFileSync(join(home, "config.yaml"), "api_server: { port: 0, request_timeout_s: 1 }\nagents:\n  main: {}\n");
+  writeFileSync(
+    join(home, "config.yaml"),
+    "api_server: { port: 0, request_timeout_s: 1 }\nagents:\n  main: {}\n",
+  );
   gw = await startGateway({ home, logger: memoryLogger(), watchConfig: false });
   // A webhook as an adapter mounts it on the gateway's one listener.
   gw.gateway.http.scoped("telegram/default").route("POST", "/telegram/default", async (req) => {

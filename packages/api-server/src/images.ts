@@ -57,9 +57,13 @@ export async function inlineImages(conv: Conversation, settings: ApiServerConfig
   await Promise.all(Array.from({ length: Math.min(CONCURRENCY, parts.length) }, worker));
   // Concurrent fetches each saw the budget left when they started; the sum is what counts.
   if (budget < 0) {
-    throw new ApiError(400, `The images of this request are larger than the limit of ${maxBytes} bytes together.`, {
-      code: "image_too_large",
-      param: "image_url",
-    });
+    throw new ApiError(
+      400,
+      `The images of this request are larger than the limit of ${maxBytes} bytes together.`,
+      {
+        code: "image_too_large",
+        param: "image_url",
+      },
+    );
   }
 }

@@ -101,7 +101,9 @@ describe("the browser boundary", () => {
       api_server: { keys: [{ key: KEYS.admin, agents: "*" }], allowed_hosts: ["gw.example"] },
     });
     const auth = { authorization: `Bearer ${KEYS.admin}` };
-    const allowed = await rawRequest(`${api.url}/v1/models`, { headers: { host: "gw.example:8642", ...auth } });
+    const allowed = await rawRequest(`${api.url}/v1/models`, {
+      headers: { host: "gw.example:8642", ...auth },
+    });
     expect(allowed.status).toBe(200);
     const other = await rawRequest(`${api.url}/v1/models`, { headers: { host: "evil.example", ...auth } });
     expect(other.status).toBe(421);
@@ -133,7 +135,11 @@ describe("the browser boundary", () => {
   it("refuses a request whose Origin is not in cors_origins with 403, before anything runs", async () => {
     const { api, runner, cron } = await startWithCron({ agents: { main: {} } });
     const evil = { origin: "https://evil.example", "content-type": "application/json" };
-    const chat = await api.request("/v1/chat/completions", { method: "POST", headers: evil, body: CHAT_BODY });
+    const chat = await api.request("/v1/chat/completions", {
+      method: "POST",
+      headers: evil,
+      body: CHAT_BODY,
+    });
     expect(chat.status).toBe(403);
     expect(((await chat.json()) as { error: { code: string } }).error.code).toBe("origin_not_allowed");
     const job = await api.request("/v1/cron/jobs", { method: "POST", headers: evil, body: JOB_BODY });

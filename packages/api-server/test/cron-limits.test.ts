@@ -36,12 +36,16 @@ describe("cron limits", () => {
   it("caps the jobs of one agent (cron.max_jobs_per_agent), for the API and the cron tool's service alike", async () => {
     const { api, manager } = await start({ max_jobs_per_agent: 2 });
     for (let i = 0; i < 2; i++)
-      expect((await create(api, ALL, { agent: "beta", schedule: "every 1h", prompt: `p${i}` })).status).toBe(201);
+      expect((await create(api, ALL, { agent: "beta", schedule: "every 1h", prompt: `p${i}` })).status).toBe(
+        201,
+      );
     const third = await create(api, ALL, { agent: "beta", schedule: "every 1h", prompt: "p3" });
     expect(third.status).toBe(400);
     expect((await errorOf(third)).message).toMatch(/cron\.max_jobs_per_agent/);
     // The cron tool calls the same service the gateway hands every turn.
-    await expect(manager.create("beta", { schedule: "1h", prompt: "tool" })).rejects.toThrow(/max_jobs_per_agent/);
+    await expect(manager.create("beta", { schedule: "1h", prompt: "tool" })).rejects.toThrow(
+      /max_jobs_per_agent/,
+    );
     // Concurrent creates cannot slip past the cap together.
     const burst = await Promise.allSettled(
       Array.from({ length: 5 }, (_, i) => manager.create("alpha", { schedule: "1h", prompt: `b${i}` })),
@@ -58,13 +62,17 @@ describe("cron limits", () => {
       expect((await errorOf(res)).message).toMatch(/cron\.min_interval_s/);
     }
     for (const schedule of ["every 1m", "* * * * *", "30s"])
-      expect((await create(api, ALL, { agent: "beta", schedule, prompt: "fine" })).status, schedule).toBe(201);
+      expect((await create(api, ALL, { agent: "beta", schedule, prompt: "fine" })).status, schedule).toBe(
+        201,
+      );
   });
 
   it("takes a configured minimum interval", async () => {
     const { api } = await start({ min_interval_s: 10 });
     expect((await create(api, ALL, { agent: "beta", schedule: "every 30s", prompt: "ok" })).status).toBe(201);
-    expect((await create(api, ALL, { agent: "beta", schedule: "*/5 * * * * *", prompt: "no" })).status).toBe(400);
+    expect((await create(api, ALL, { agent: "beta", schedule: "*/5 * * * * *", prompt: "no" })).status).toBe(
+      400,
+    );
   });
 
   it("never says whether an agent the key may not use exists", async () => {

@@ -84,7 +84,8 @@ const ask = (api: TestApi, url: string) =>
     { key: KEYS.admin },
   );
 
-const errorOf = async (res: Response) => ((await res.json()) as { error: { code: string; param: string } }).error;
+const errorOf = async (res: Response) =>
+  ((await res.json()) as { error: { code: string; param: string } }).error;
 
 describe("images by URL", () => {
   it("never fetches, nor lets the provider fetch, a URL whose host is private, loopback or link-local", async () => {

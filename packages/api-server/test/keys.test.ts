@@ -33,7 +33,12 @@ async function createRun(api: TestApi, key: string, model: string): Promise<stri
 async function expectNoAccess(api: TestApi, key: string, responseId: string, runId: string) {
   expect((await api.request(`/v1/responses/${responseId}`, { key })).status).toBe(404);
   expect((await api.request(`/v1/responses/${responseId}`, { key, method: "DELETE" })).status).toBe(404);
-  const cont = await postJson(api, "/v1/responses", { input: "go on", previous_response_id: responseId }, { key });
+  const cont = await postJson(
+    api,
+    "/v1/responses",
+    { input: "go on", previous_response_id: responseId },
+    { key },
+  );
   expect(cont.status).toBe(400);
   expect(((await cont.json()) as { error: { code: string } }).error.code).toBe("response_not_found");
   expect((await api.request(`/v1/runs/${runId}`, { key })).status).toBe(404);
@@ -110,7 +115,12 @@ describe("keys own what they create", () => {
     );
     const headers = { "X-Switchboard-Session-Id": "shared-id" };
     const say = async (key: string, content: string) => {
-      const res = await postJson(api!, "/v1/chat/completions", { messages: [{ role: "user", content }] }, { key, headers });
+      const res = await postJson(
+        api!,
+        "/v1/chat/completions",
+        { messages: [{ role: "user", content }] },
+        { key, headers },
+      );
       expect(res.status).toBe(200);
       expect(res.headers.get("x-switchboard-session-id")).toBe("shared-id");
       return runner.turns.at(-1)!;

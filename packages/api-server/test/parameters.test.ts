@@ -4,7 +4,10 @@ import { KEYS, postJson, recordingRunner, startApi, type TestApi } from "./helpe
 let api: TestApi;
 const runner = recordingRunner();
 beforeAll(async () => {
-  api = await startApi({ agents: { main: {} }, api_server: { keys: [{ key: KEYS.admin, agents: "*" }] } }, { runner });
+  api = await startApi(
+    { agents: { main: {} }, api_server: { keys: [{ key: KEYS.admin, agents: "*" }] } },
+    { runner },
+  );
 });
 afterAll(async () => {
   await api.close();

@@ -30,7 +30,7 @@ describe("the responses table", () => {
   it("adds the table to a version-1 file in place, keeping its sessions", () => {
     const file = tempDb();
     const v1 = openSessionStore(file);
-    v1.ensure("s1", "agent:main:api_server:session:s1", { platform: "api_server", agentId: "main" });
+    v1.ensure("s1", "agent:main:api_server:session:s1", { platform: "api_server", chatType: "dm", agentId: "main" });
     v1.db.exec("DROP TABLE responses");
     v1.db.pragma("user_version = 1");
     v1.close();
@@ -51,7 +51,9 @@ describe("the responses table", () => {
     for (let i = 0; i < 5; i++) store.responses.put(record(`r${i}`, now + i, "y".repeat(200)), limits);
     expect(store.responses.bytes()).toBeLessThanOrEqual(1_000);
     expect(store.responses.get("r0", limits.maxAgeMs)).toBeUndefined();
-    expect(store.responses.get("r4", limits.maxAgeMs)?.messages).toEqual([{ role: "user", content: "y".repeat(200) }]);
+    expect(store.responses.get("r4", limits.maxAgeMs)?.messages).toEqual([
+      { role: "user", content: "y".repeat(200) },
+    ]);
     now += 20_000;
     expect(store.responses.get("r4", limits.maxAgeMs)).toBeUndefined();
     store.responses.put(record("fresh", now), limits);

@@ -4,9 +4,9 @@ import { mayUse } from "../auth.ts";
 import type { ApiContext, ApiEnv, ApiHonoContext } from "../context.ts";
 import { fromInput } from "../convert.ts";
 import { ApiError } from "../errors.ts";
-import { inlineImages } from "../images.ts";
 import { HEADER, headerValue, jsonResponse, readJson, turnHeaders } from "../http.ts";
 import { newId, nowSeconds } from "../ids.ts";
+import { inlineImages } from "../images.ts";
 import type { StoredResponse } from "../response-store.ts";
 import { responseRequestSchema } from "../schemas.ts";
 import { selectAgent } from "../select.ts";
@@ -233,7 +233,8 @@ export function registerResponseRoutes(v1: Hono<ApiEnv>, ctx: ApiContext): void 
     const principal = c.get("principal");
     const found = ctx.responses.get(id, principal.id);
     const pinned = c.get("pinned");
-    if (!found || !mayUse(principal, found.agentId) || (pinned && found.agentId !== pinned.id)) throw responseNotFound(id, null, 404);
+    if (!found || !mayUse(principal, found.agentId) || (pinned && found.agentId !== pinned.id))
+      throw responseNotFound(id, null, 404);
     return found;
   };
   methods(v1, "/responses/:id", {

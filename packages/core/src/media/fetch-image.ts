@@ -1,4 +1,4 @@
-import { type LookupAddress, lookup as dnsLookup } from "node:dns";
+import { lookup as dnsLookup, type LookupAddress } from "node:dns";
 import { request as httpRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { BlockList, isIP, type LookupFunction } from "node:net";
@@ -94,7 +94,8 @@ function guardedLookup(base: typeof dnsLookup, host: string): LookupFunction {
         );
         return callback(e as unknown as NodeJS.ErrnoException, "", 4);
       }
-      if ((options as { all?: boolean }).all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, list);
+      if ((options as { all?: boolean }).all)
+        return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, list);
       callback(null, list[0]!.address, list[0]!.family);
     });
   };
@@ -123,7 +124,9 @@ function get(url: string, options: ImageFetchOptions, deadline: number): Promise
   try {
     target = new URL(url);
   } catch (cause) {
-    return Promise.reject(new ImageFetchError("image_fetch_failed", "the image URL is not a valid URL", { cause }));
+    return Promise.reject(
+      new ImageFetchError("image_fetch_failed", "the image URL is not a valid URL", { cause }),
+    );
   }
   if (target.protocol !== "http:" && target.protocol !== "https:") {
     return Promise.reject(new ImageFetchError("image_fetch_failed", "image URLs must be http or https"));
@@ -155,9 +158,13 @@ function get(url: string, options: ImageFetchOptions, deadline: number): Promise
       reject(
         err instanceof ImageFetchError
           ? err
-          : new ImageFetchError("image_fetch_failed", `the image could not be fetched: ${(err as Error).message}`, {
-              cause: err,
-            }),
+          : new ImageFetchError(
+              "image_fetch_failed",
+              `the image could not be fetched: ${(err as Error).message}`,
+              {
+                cause: err,
+              },
+            ),
       );
     };
     req.on("error", fail);
@@ -175,7 +182,9 @@ function get(url: string, options: ImageFetchOptions, deadline: number): Promise
         return fail(
           new ImageFetchError(
             "image_fetch_failed",
-            status !== 200 ? `the image URL answered HTTP ${status}` : `the URL is not an image (${mimeType || "no type"})`,
+            status !== 200
+              ? `the image URL answered HTTP ${status}`
+              : `the URL is not an image (${mimeType || "no type"})`,
           ),
         );
       }

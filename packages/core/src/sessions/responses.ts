@@ -52,7 +52,8 @@ const EVICT_BATCH = 64;
 /** The response table's statements over an open, migrated database. */
 export function responseTable(db: Database, clock: () => number): ResponseTable {
   const stmt = {
-    insert: db.prepare(`INSERT OR REPLACE INTO responses (id, owner, agent_id, public_session_id, messages, body,
+    insert:
+      db.prepare(`INSERT OR REPLACE INTO responses (id, owner, agent_id, public_session_id, messages, body,
       bytes, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
     get: db.prepare(`SELECT id, owner, agent_id AS agentId, public_session_id AS publicSessionId, messages, body,
       created_at AS createdAt FROM responses WHERE id = ? AND created_at >= ?`),
