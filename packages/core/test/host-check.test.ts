@@ -48,6 +48,7 @@ describe("addresses the gateway fetches from", () => {
       "fd00:ec2::254",
       "::ffff:127.0.0.1",
       "::ffff:10.0.0.1",
+      "::127.0.0.1",
       "224.0.0.1",
       "not-an-ip",
     ])

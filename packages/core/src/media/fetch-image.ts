@@ -53,7 +53,7 @@ const FORBIDDEN = (() => {
   ] as const)
     b.addSubnet(net, bits, "ipv4");
   for (const [net, bits] of [
-    ["::", 127],
+    ["::", 96],
     ["64:ff9b::", 96],
     ["100::", 64],
     ["2001:db8::", 32],
