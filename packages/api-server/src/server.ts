@@ -95,6 +95,13 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     );
   }
 
+  if (!isLoopback(settings().host) && settings().allowed_hosts.length === 0) {
+    logger.warn(
+      { host: settings().host },
+      "api server: api_server.allowed_hosts is empty, so only requests addressed to a loopback name or to the bound address are served (others get 421): list the names clients use",
+    );
+  }
+
   const app = new Hono<ApiEnv>();
 
   app.onError((err, c) => {
