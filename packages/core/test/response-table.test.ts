@@ -30,7 +30,11 @@ describe("the responses table", () => {
   it("adds the table to a version-1 file in place, keeping its sessions", () => {
     const file = tempDb();
     const v1 = openSessionStore(file);
-    v1.ensure("s1", "agent:main:api_server:session:s1", { platform: "api_server", chatType: "dm", agentId: "main" });
+    v1.ensure("s1", "agent:main:api_server:session:s1", {
+      platform: "api_server",
+      chatType: "dm",
+      agentId: "main",
+    });
     v1.db.exec("DROP TABLE responses");
     v1.db.pragma("user_version = 1");
     v1.close();
