@@ -49,6 +49,7 @@ describe("addresses the gateway fetches from", () => {
       "::ffff:127.0.0.1",
       "::ffff:10.0.0.1",
       "::127.0.0.1",
+      "::ffff:7f00:1",
       "224.0.0.1",
       "not-an-ip",
     ])
