@@ -10,12 +10,15 @@ import {
   CronManager,
   CronScheduler,
   createGateway,
+  foreignHostResponse,
   type GatewayConfig,
   type GatewayRuntime,
+  hostPolicyOf,
   type Logger,
   openSessionStore,
   type PlatformAdapter,
   type Plugin,
+  requestHost,
   type SessionStore,
   setRootAgent,
 } from "@switchboard/core";
@@ -86,6 +89,19 @@ function accountFingerprints(config: GatewayConfig): Map<string, string> {
   return out;
 }
 
+/**
+ * A request must arrive whole within `api_server.request_timeout_s` (a body trickled a byte at a time
+ * would otherwise hold its socket for Node's default 5 minutes); checked every second, answered 408.
+ */
+function listenerTimeouts(config: GatewayConfig): import("node:http").ServerOptions {
+  const requestTimeout = Math.round(config.api_server.request_timeout_s * 1000);
+  return {
+    requestTimeout,
+    headersTimeout: Math.min(requestTimeout, 60_000),
+    connectionsCheckingInterval: Math.min(1000, requestTimeout),
+  };
+}
+
 /** Start the gateway: config, store, one HTTP listener (API + webhooks), adapters, live reload. */
 export async function startGateway(options: StartOptions): Promise<RunningGateway> {
   const { logger } = options;
@@ -131,6 +147,9 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   let server: Server | undefined;
   let url: string | undefined;
   const fetch = async (request: Request): Promise<Response> => {
+    // Every route of the listener, webhooks included, answers only for the hosts it serves (DNS rebinding).
+    const host = requestHost(request);
+    if (!hostPolicyOf(gateway.config.api_server).allows(host)) return foreignHostResponse(host);
     const platformResponse = await gateway.http.fetch(request);
     if (platformResponse) return platformResponse;
     if (api) return api.fetch(request);
@@ -150,7 +169,9 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   if (needsListener) {
     const { host, port } = config.api_server;
     server = await new Promise<Server>((resolveServer, reject) => {
-      const s = serve({ fetch, port, hostname: host }, () => resolveServer(s)) as Server;
+      const s = serve({ fetch, port, hostname: host, serverOptions: listenerTimeouts(config) }, () =>
+        resolveServer(s),
+      ) as Server;
       s.once("error", (err: NodeJS.ErrnoException) => {
         reject(
           err.code === "EADDRINUSE"

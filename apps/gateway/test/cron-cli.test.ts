@@ -68,7 +68,8 @@ describe("switchboard cron", () => {
       "telegram:-100",
     ]);
     expect(foreign.status).not.toBe(0);
-    expect(foreign.stderr).toContain('routes to "ops"');
+    expect(foreign.stderr).toContain('does not route to "main"');
+    expect(foreign.stderr).not.toContain('"ops"');
   });
 
   it("lists, pauses, resumes, runs and removes by id", () => {

@@ -32,7 +32,7 @@ export function normalizeUpdate(
   const message = update.message ?? update.channel_post;
   if (!message) return undefined;
   const media = mediaOf(message);
-  const raw = message.text ?? message.caption ?? "";
+  const raw = wireText(message.text) ?? wireText(message.caption) ?? "";
   if (!raw && !media.length) return undefined;
   const entities = message.entities ?? message.caption_entities ?? [];
 
@@ -101,6 +101,16 @@ function callbackOf(
   return inbound;
 }
 
+/**
+ * A text field as it arrives on the wire, which need not match the Bot API types: a webhook body is
+ * whatever was posted, and a bare number (`"text": 42`) must reach core as the string it stands for.
+ */
+function wireText(value: unknown): string | undefined {
+  if (typeof value === "string") return value;
+  if (typeof value === "number" && Number.isFinite(value)) return String(value);
+  return undefined;
+}
+
 function chatTypeOf(chat: Chat): ChatType {
   if (chat.type === "private") return "dm";
   if (chat.type === "channel") return "channel";
@@ -159,7 +169,7 @@ function replyOf(message: Message, bot: BotIdentity): InboundMessage["replyTo"] 
     messageId: String(to.message_id),
     fromBot: String(to.from?.id) === bot.id,
   };
-  const text = to.text ?? to.caption;
+  const text = wireText(to.text) ?? wireText(to.caption);
   if (text) reply.text = text;
   return reply;
 }

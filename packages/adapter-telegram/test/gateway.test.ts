@@ -146,6 +146,16 @@ describe("Telegram through the gateway", () => {
     expect(keys.sort()).toEqual(["agent:main:telegram:dm:42", "agent:support:telegram@support:dm:42"]);
   });
 
+  it("answers a message whose text is a bare number on the wire, as that number's text", async () => {
+    run = await startGateway({ routes: [], telegram: () => ({ token: DEFAULT_BOT.token }) });
+    const { fake } = run;
+    const message = fake.message({ chatType: "dm", chatId: "42", userId: "42", text: "x" });
+    await fake.injectUpdate("default", { message: { ...message, text: 12345 as unknown as string } });
+    const reply = await fake.waitForSent((m) => m.chatId === "42");
+    expect(reply.text).toBe("[main] 12345");
+    expect(run.outcomes.map((o) => o.outcome.status)).toEqual(["queued"]);
+  });
+
   it("answers /new@botname as the /new command", async () => {
     run = await startGateway({ routes: [], telegram: () => ({ token: DEFAULT_BOT.token }) });
     const { fake } = run;

@@ -4,13 +4,20 @@ import { unauthorized } from "./errors.ts";
 
 /** Who is calling: one configured key, or anyone when no keys are configured (loopback only). */
 export interface Principal {
-  /** Stable id of the key (its name or position); namespaces runs and stored responses. */
+  /**
+   * Stable id of the key, derived from its value (not its name or position): owns runs, stored responses
+   * and sessions, so a new key in an old key's slot sees nothing of the old one's.
+   */
   id: string;
+  /** The key's `name`, for logs. */
+  name?: string;
   /** The agents this caller may use. */
   agents: "*" | ReadonlySet<string>;
 }
 
-const OPEN_PRINCIPAL: Principal = { id: "open", agents: "*" };
+/** The principal of an API without keys (loopback only). */
+export const OPEN_PRINCIPAL_ID = "open";
+const OPEN_PRINCIPAL: Principal = { id: OPEN_PRINCIPAL_ID, agents: "*" };
 
 interface CompiledKey {
   digest: Buffer;
@@ -19,18 +26,30 @@ interface CompiledKey {
 
 const digest = (value: string): Buffer => createHash("sha256").update(value, "utf8").digest();
 
+/**
+ * `k` + 24 hex digits of a second hash over the key's digest: stable across restarts and reorderings,
+ * safe to store and log, and useless for recovering or checking the key itself.
+ */
+function keyIdentity(keyDigest: Buffer): string {
+  return `k${createHash("sha256").update("switchboard-key-id\u0000").update(keyDigest).digest("hex").slice(0, 24)}`;
+}
+
+/** The stable identity (`Principal.id`) of a caller presenting this key value. */
+export function principalIdOfKey(value: string): string {
+  return keyIdentity(digest(value));
+}
+
 /** Precomputed key digests for one `api_server.keys` list. */
 export class KeyRing {
   readonly #keys: CompiledKey[];
 
   constructor(keys: readonly ApiKeyConfig[]) {
-    this.#keys = keys.map((k, i) => ({
-      digest: digest(k.key),
-      principal: {
-        id: k.name ? `key:${k.name}` : `key#${i}`,
-        agents: k.agents === "*" ? "*" : new Set(k.agents),
-      },
-    }));
+    this.#keys = keys.map((k) => {
+      const d = digest(k.key);
+      const principal: Principal = { id: keyIdentity(d), agents: k.agents === "*" ? "*" : new Set(k.agents) };
+      if (k.name) principal.name = k.name;
+      return { digest: d, principal };
+    });
   }
 
   get open(): boolean {

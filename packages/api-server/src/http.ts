@@ -14,6 +14,7 @@ export const HEADER = {
 export const MAX_HEADER_CHARS = 256;
 // C0 controls (CR, LF, NUL, TAB…) and DEL: none belongs in an id, and CR/LF would split a header we echo.
 const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
+const NON_ASCII = /[^\u0000-\u007f]/;
 
 /** The headers whose values become ids, route inputs and echoed response headers. */
 const CHECKED_HEADERS = [HEADER.sessionId, HEADER.chatId, HEADER.userId, HEADER.threadId] as const;
@@ -31,6 +32,13 @@ export function checkSwitchboardHeaders(headers: Headers): void {
     }
     if (CONTROL_CHARS.test(value)) {
       throw new ApiError(400, `Header ${name} contains control characters.`, {
+        code: "invalid_header",
+        param: name,
+      });
+    }
+    // HTTP carries header bytes, not text: UTF-8 arrives as Latin-1 and would echo back double-encoded.
+    if (NON_ASCII.test(value)) {
+      throw new ApiError(400, `Header ${name} must be ASCII; percent-encode other characters.`, {
         code: "invalid_header",
         param: name,
       });
@@ -82,6 +90,22 @@ export async function readBody(request: Request, max: number): Promise<Uint8Arra
   return out;
 }
 
+/** `application/json` or a `+json` type, any parameters (`; charset=utf-8`). */
+const JSON_MEDIA_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
+
+/**
+ * A JSON endpoint takes only a JSON content type: a `text/plain` or form POST is what a web page can send
+ * without a CORS preflight, so refusing it keeps other pages from driving the API.
+ */
+export function requireJsonContentType(contentType: string | null): void {
+  if (contentType && JSON_MEDIA_TYPE.test(contentType.trim())) return;
+  throw new ApiError(
+    415,
+    `This endpoint takes a JSON body: send 'Content-Type: application/json'${contentType ? ` (got '${contentType.slice(0, 100)}')` : ""}.`,
+    { code: "unsupported_media_type", param: null },
+  );
+}
+
 const DECODER = new TextDecoder("utf-8", { fatal: false });
 
 /** Read, parse and validate a JSON body: 413 over the cap, 400 for bad JSON, 400 naming the field for a schema violation. */
@@ -90,6 +114,7 @@ export async function readJson<S extends z.ZodType>(
   max: number,
   schema: S,
 ): Promise<z.output<S>> {
+  requireJsonContentType(request.headers.get("content-type"));
   const bytes = await readBody(request, max);
   let raw: unknown;
   try {

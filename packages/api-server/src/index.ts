@@ -1,5 +1,5 @@
 export type { Principal } from "./auth.ts";
-export { KeyRing } from "./auth.ts";
+export { KeyRing, OPEN_PRINCIPAL_ID, principalIdOfKey } from "./auth.ts";
 export type { ApiContext, ApiEnv } from "./context.ts";
 export { ApiError, errorBody } from "./errors.ts";
 export type { StoredResponse } from "./response-store.ts";

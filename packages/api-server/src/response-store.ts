@@ -1,58 +1,49 @@
-import type { ChatMessage } from "@switchboard/core";
+import type { ApiServerConfig, ChatMessage, ResponseRetention, ResponseTable } from "@switchboard/core";
 
 /** A stored Responses API response: enough to answer `GET /v1/responses/{id}` and to continue from it. */
 export interface StoredResponse {
   id: string;
-  /** The key that created it; no other key can read or continue it. */
+  /** The identity of the key that created it; no other key can read or continue it. */
   owner: string;
   agentId: string;
   /** The caller-visible session id; the continuation keeps writing to the same stored session. */
   publicSessionId: string;
-  /** The whole conversation up to and including this response's output (earlier arrays are shared, not copied per message). */
+  /** The whole conversation up to and including this response's output. */
   messages: ChatMessage[];
   /** The `response` object as returned. */
   body: Record<string, unknown>;
 }
 
-export const DEFAULT_RESPONSE_CAPACITY = 1000;
+const DAY_MS = 86_400_000;
 
-/** An in-memory LRU of responses; the transcript itself also lives in the session store. */
+/** The limits of `api_server.responses`. */
+export function retentionOf(settings: ApiServerConfig): ResponseRetention {
+  return { maxAgeMs: settings.responses.retention_days * DAY_MS, maxBytes: settings.responses.max_bytes };
+}
+
+/** Responses in `state.db` (they survive a restart), read through the owner check and the current limits. */
 export class ResponseStore {
-  readonly #items = new Map<string, StoredResponse>();
-  readonly #capacity: number;
+  readonly #table: () => ResponseTable;
+  readonly #settings: () => ApiServerConfig;
 
-  constructor(capacity = DEFAULT_RESPONSE_CAPACITY) {
-    this.#capacity = capacity;
+  constructor(table: () => ResponseTable, settings: () => ApiServerConfig) {
+    this.#table = table;
+    this.#settings = settings;
   }
 
   /** The response if `owner` may see it (a foreign response is simply not found). */
   get(id: string, owner: string): StoredResponse | undefined {
-    const item = this.#items.get(id);
-    if (!item || item.owner !== owner) return undefined;
-    this.#items.delete(id);
-    this.#items.set(id, item);
-    return item;
+    const r = this.#table().get(id, retentionOf(this.#settings()).maxAgeMs);
+    if (!r || r.owner !== owner) return undefined;
+    return { ...r, messages: r.messages as ChatMessage[] };
   }
 
-  put(item: StoredResponse): void {
-    this.#items.delete(item.id);
-    this.#items.set(item.id, item);
-    while (this.#items.size > this.#capacity) {
-      const oldest = this.#items.keys().next().value;
-      if (oldest === undefined) break;
-      this.#items.delete(oldest);
-    }
+  /** Store a response; false when it alone is larger than `api_server.responses.max_bytes`. */
+  put(item: StoredResponse): boolean {
+    return this.#table().put({ ...item, createdAt: Date.now() }, retentionOf(this.#settings()));
   }
 
   delete(id: string): boolean {
-    return this.#items.delete(id);
-  }
-
-  get size(): number {
-    return this.#items.size;
-  }
-
-  clear(): void {
-    this.#items.clear();
+    return this.#table().delete(id);
   }
 }

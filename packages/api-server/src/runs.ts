@@ -38,8 +38,8 @@ export interface Run {
 }
 
 export interface RunRegistryOptions {
-  /** Runs executing at once; more answer 429. */
-  maxActive?: number;
+  /** Runs one key may have executing at once; more answer 429 (default `api_server.max_active_runs_per_key`). */
+  maxActivePerKey?: number | (() => number);
   /** How long a finished run stays readable. */
   retentionMs?: number;
   /** Finished runs kept at most (oldest dropped first). */
@@ -56,7 +56,9 @@ export const isTerminal = (status: RunStatus): boolean => TERMINAL.has(status);
 /** Asynchronous runs (`POST /v1/runs`): each is a gateway turn whose events are buffered for replay and fanned out live. */
 export class RunRegistry {
   readonly #runs = new Map<string, Run>();
-  readonly #maxActive: number;
+  readonly #maxActivePerKey: () => number;
+  /** Executing runs per owner. */
+  readonly #activeBy = new Map<string, number>();
   readonly #retentionMs: number;
   readonly #maxRetained: number;
   readonly #maxEvents: number;
@@ -64,7 +66,8 @@ export class RunRegistry {
   #active = 0;
 
   constructor(options: RunRegistryOptions = {}) {
-    this.#maxActive = options.maxActive ?? 64;
+    const limit = options.maxActivePerKey ?? 32;
+    this.#maxActivePerKey = typeof limit === "function" ? limit : () => limit;
     this.#retentionMs = options.retentionMs ?? 60 * 60_000;
     this.#maxRetained = options.maxRetained ?? 1000;
     this.#maxEvents = options.maxEvents ?? 10_000;
@@ -83,10 +86,11 @@ export class RunRegistry {
     begin: (signal: AbortSignal) => Promise<TurnHandle>;
   }): Run {
     this.#sweep();
-    if (this.#active >= this.#maxActive) {
+    const max = this.#maxActivePerKey();
+    if ((this.#activeBy.get(params.owner) ?? 0) >= max) {
       throw new ApiError(
         429,
-        `Too many runs in progress (at most ${this.#maxActive}); retry when one finishes.`,
+        `Too many runs in progress for this API key (at most ${max}); retry when one finishes.`,
         {
           type: "rate_limit_error",
           code: "rate_limit_exceeded",
@@ -114,6 +118,7 @@ export class RunRegistry {
     };
     this.#runs.set(run.id, run);
     this.#active++;
+    this.#activeBy.set(run.owner, (this.#activeBy.get(run.owner) ?? 0) + 1);
     this.#emit(run, "run.started", { agent: run.agentId, session_id: run.sessionId });
     void this.#execute(run, params.begin);
     return run;
@@ -217,6 +222,9 @@ export class RunRegistry {
     run.status = status;
     run.completedAt = nowSeconds();
     this.#active--;
+    const left = (this.#activeBy.get(run.owner) ?? 1) - 1;
+    if (left > 0) this.#activeBy.set(run.owner, left);
+    else this.#activeBy.delete(run.owner);
     if (status === "completed") {
       this.#emit(run, "run.completed", { output: run.output, usage: usageOf(run.usage) });
     } else if (status === "failed") {

@@ -48,12 +48,26 @@ export type ChatMessageInput = z.output<typeof chatMessageSchema>;
 const modelField = z.string().max(MAX_HEADER_CHARS).optional();
 const streamField = z.boolean().nullish();
 
+const maxTokensField = z.number().int("must be a whole number").positive("must be positive").nullish();
+/** Sampling fields checked rather than silently taken: a value the API cannot honour is a 400 naming it. */
+const honouredLimits = {
+  temperature: z.number().min(0, "must be between 0 and 2").max(2, "must be between 0 and 2").nullish(),
+};
+
 /** `POST /v1/chat/completions`. Sampling fields are accepted and ignored: the agent's own model config rules. */
 export const chatCompletionRequestSchema = z.object({
   model: modelField,
   messages: z.array(chatMessageSchema).min(1).max(MAX_MESSAGES),
   stream: streamField,
   stream_options: z.object({ include_usage: z.boolean().nullish() }).nullish(),
+  ...honouredLimits,
+  max_tokens: maxTokensField,
+  max_completion_tokens: maxTokensField,
+  n: z
+    .number()
+    .int()
+    .refine((n) => n === 1, "only n = 1 is supported: an agent gives one answer per turn")
+    .nullish(),
 });
 export type ChatCompletionRequest = z.output<typeof chatCompletionRequestSchema>;
 
@@ -71,7 +85,8 @@ const idField = z
   .string()
   .min(1)
   .max(MAX_HEADER_CHARS)
-  .regex(/^[^\u0000-\u001f\u007f]*$/, "must not contain control characters");
+  .regex(/^[^\u0000-\u001f\u007f]*$/, "must not contain control characters")
+  .regex(/^[\u0000-\u007f]*$/, "must be ASCII");
 
 /** `POST /v1/responses`. */
 export const responseRequestSchema = z.object({
@@ -82,6 +97,8 @@ export const responseRequestSchema = z.object({
   stream: streamField,
   store: z.boolean().nullish(),
   metadata: z.record(z.string(), z.string()).nullish(),
+  ...honouredLimits,
+  max_output_tokens: maxTokensField,
 });
 export type ResponseRequest = z.output<typeof responseRequestSchema>;
 

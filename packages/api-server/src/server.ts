@@ -2,10 +2,9 @@ import { readFileSync } from "node:fs";
 import type { ApiServerConfig, Gateway, Logger } from "@switchboard/core";
 import { ConfigError, isLoopback, silentLogger } from "@switchboard/core";
 import { Hono, type MiddlewareHandler } from "hono";
-import { cors } from "hono/cors";
 import { type ApiContext, type ApiEnv, keyRingCache } from "./context.ts";
 import { ApiError, errorBody, modelNotFound } from "./errors.ts";
-import { checkSwitchboardHeaders, HEADER, jsonResponse } from "./http.ts";
+import { checkSwitchboardHeaders, jsonResponse } from "./http.ts";
 import { ResponseStore } from "./response-store.ts";
 import { registerChatRoutes } from "./routes/chat.ts";
 import { registerCronRoutes } from "./routes/cron.ts";
@@ -14,6 +13,7 @@ import { registerModelRoutes } from "./routes/models.ts";
 import { registerResponseRoutes } from "./routes/responses.ts";
 import { registerRunRoutes } from "./routes/runs.ts";
 import { RunRegistry, type RunRegistryOptions } from "./runs.ts";
+import { browserGuard } from "./security.ts";
 import { usableAgent } from "./select.ts";
 
 export interface ApiServerOptions {
@@ -34,7 +34,7 @@ export interface ApiServer {
   /** The web-standard handler to mount on the gateway's listener. */
   fetch: (request: Request) => Promise<Response>;
   runs: RunRegistry;
-  /** Abort in-flight runs and drop stored responses. */
+  /** Abort in-flight runs (stored responses stay in `state.db`). */
   close(): void;
 }
 
@@ -60,16 +60,6 @@ function packageVersion(): string {
   }
 }
 
-const EXPOSED_HEADERS = [HEADER.agent, HEADER.session];
-const ALLOWED_HEADERS = [
-  "authorization",
-  "content-type",
-  HEADER.sessionId,
-  HEADER.chatId,
-  HEADER.userId,
-  HEADER.threadId,
-];
-
 /** The OpenAI-compatible HTTP API over a gateway: agents as models (DESIGN §8). */
 export function createApiServer(options: ApiServerOptions): ApiServer {
   const { gateway } = options;
@@ -82,8 +72,12 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     logger,
     version: options.version ?? packageVersion(),
     startedAt: Date.now(),
-    runs: new RunRegistry({ logger, ...options.runs }),
-    responses: new ResponseStore(),
+    runs: new RunRegistry({
+      logger,
+      maxActivePerKey: () => settings().max_active_runs_per_key,
+      ...options.runs,
+    }),
+    responses: new ResponseStore(() => gateway.store.responses, settings),
   };
   if (ctx.keys().open && !isLoopback(settings().host)) {
     // The config loader refuses this too; a `config` passed in directly must not get around it.
@@ -98,6 +92,13 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     logger.warn(
       { host: settings().host },
       "api server: no api_server.keys configured, so the API is open to anyone who can reach it (allowed on loopback only)",
+    );
+  }
+
+  if (!isLoopback(settings().host) && settings().allowed_hosts.length === 0) {
+    logger.warn(
+      { host: settings().host },
+      "api server: api_server.allowed_hosts is empty, so only requests addressed to a loopback name or to the bound address are served (others get 421): list the names clients use",
     );
   }
 
@@ -122,22 +123,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     ),
   );
 
-  const origins = settings().cors_origins;
-  if (origins && origins.length > 0) {
-    app.use(
-      "*",
-      cors({
-        origin: (origin) => {
-          const allowed = settings().cors_origins ?? [];
-          return allowed.includes("*") || allowed.includes(origin) ? origin : null;
-        },
-        allowHeaders: ALLOWED_HEADERS,
-        exposeHeaders: EXPOSED_HEADERS,
-        allowMethods: ["GET", "POST", "DELETE", "OPTIONS"],
-        maxAge: 600,
-      }),
-    );
-  }
+  app.use("*", browserGuard(settings));
 
   registerHealthRoutes(app, ctx);
 
@@ -167,7 +153,6 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     runs: ctx.runs,
     close() {
       ctx.runs.close();
-      ctx.responses.clear();
     },
   };
 }

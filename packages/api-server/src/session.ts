@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type { ChatMessage, SessionSource } from "@switchboard/core";
+import { OPEN_PRINCIPAL_ID } from "./auth.ts";
 import { textOf } from "./convert.ts";
 
 /** Where a turn's transcript lives. */
@@ -11,12 +12,18 @@ export interface SessionPlan {
   sessionKey: string;
 }
 
-/** Agent ids never contain `:`, so `api:<agent>:<id>` cannot collide across agents whatever the public id holds. */
-export function sessionFor(agentId: string, publicId: string): SessionPlan {
+/**
+ * The stored session of a public id, namespaced by agent and by the calling key's identity: the same id sent
+ * by two keys, or to two agents, is two sessions. Agent ids and key identities never contain `:`, so
+ * `api:<agent>:<key>:<id>` cannot collide whatever the public id holds. Without keys the key part is left
+ * out, which keeps the ids of open loopback setups what they were.
+ */
+export function sessionFor(agentId: string, publicId: string, principalId: string): SessionPlan {
+  const scoped = principalId === OPEN_PRINCIPAL_ID ? publicId : `${principalId}:${publicId}`;
   return {
     publicId,
-    sessionId: `api:${agentId}:${publicId}`,
-    sessionKey: `agent:${agentId}:api_server:session:${publicId}`,
+    sessionId: `api:${agentId}:${scoped}`,
+    sessionKey: `agent:${agentId}:api_server:session:${scoped}`,
   };
 }
 

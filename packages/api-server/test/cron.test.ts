@@ -109,9 +109,10 @@ describe("the cron API", () => {
       ...json({ agent: "beta", schedule: "1h", prompt: "x", deliver: "telegram:-100" }),
     });
     expect(foreign.status).toBe(400);
-    expect(((await foreign.json()) as { error: { message: string } }).error.message).toContain(
-      'routes to "alpha"',
-    );
+    const foreignMessage = ((await foreign.json()) as { error: { message: string } }).error.message;
+    expect(foreignMessage).toContain('does not route to "beta"');
+    // The chat's own agent is not named: the caller learns nothing about agents beyond its own.
+    expect(foreignMessage).not.toContain("alpha");
     const schema = await api.request("/v1/cron/jobs", { key: ALL, ...json({ agent: "beta", prompt: "x" }) });
     expect(schema.status).toBe(400);
     expect(((await schema.json()) as { error: { param: string } }).error.param).toBe("schedule");

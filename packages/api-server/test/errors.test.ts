@@ -93,7 +93,12 @@ describe("bad input", () => {
     });
     expect(res.status).toBe(400);
     expect((await errorOf(res)).code).toBe("invalid_json");
-    const notObject = await api.request(CHAT, { method: "POST", key: KEYS.admin, body: "[1,2]" });
+    const notObject = await api.request(CHAT, {
+      method: "POST",
+      key: KEYS.admin,
+      headers: { "content-type": "application/json" },
+      body: "[1,2]",
+    });
     expect(notObject.status).toBe(400);
   });
 
@@ -173,9 +178,13 @@ describe("bad input", () => {
     // Control characters node's HTTP parser would reject reach an embedded app.fetch unfiltered.
     for (const value of ["a\u0001b", "a\u007fb", "x\u001bthread"]) {
       const res = await api.api.fetch(
-        new Request("http://local/v1/chat/completions", {
+        new Request("http://localhost/v1/chat/completions", {
           method: "POST",
-          headers: { authorization: `Bearer ${KEYS.admin}`, "x-switchboard-thread-id": value },
+          headers: {
+            authorization: `Bearer ${KEYS.admin}`,
+            "content-type": "application/json",
+            "x-switchboard-thread-id": value,
+          },
           body: JSON.stringify(hi),
         }),
       );
@@ -198,7 +207,11 @@ describe("bad input", () => {
           port: u.port,
           path: u.pathname,
           method: "POST",
-          headers: { authorization: `Bearer ${KEYS.admin}`, "transfer-encoding": "chunked" },
+          headers: {
+            authorization: `Bearer ${KEYS.admin}`,
+            "content-type": "application/json",
+            "transfer-encoding": "chunked",
+          },
         },
         (res) => {
           let text = "";

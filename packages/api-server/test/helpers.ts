@@ -36,9 +36,16 @@ export interface TestApi {
 /** A real gateway (SQLite store in a temp dir, the echo runner unless given) behind the API on 127.0.0.1:0. */
 export async function startApi(
   raw: Record<string, unknown>,
-  options: { runner?: AgentRunner; logger?: Logger; runs?: RunRegistryOptions; routes?: RouteGroup[] } = {},
+  options: {
+    runner?: AgentRunner;
+    logger?: Logger;
+    runs?: RunRegistryOptions;
+    routes?: RouteGroup[];
+    /** Reuse this home (and its state.db) instead of a fresh temp dir; it is left in place on close. */
+    home?: string;
+  } = {},
 ): Promise<TestApi> {
-  const home = mkdtempSync(join(tmpdir(), "sb-api-"));
+  const home = options.home ?? mkdtempSync(join(tmpdir(), "sb-api-"));
   const config = buildConfig(raw, { file: undefined, home, env: {}, platforms: {} });
   const store = openSessionStore(join(home, "state.db"));
   const gateway = createGateway({ config, store, runner: options.runner ?? createEchoRunner() });
@@ -77,7 +84,7 @@ export async function startApi(
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await gateway.stop({ timeoutMs: 2000 });
       store.close();
-      rmSync(home, { recursive: true, force: true });
+      if (!options.home) rmSync(home, { recursive: true, force: true });
     },
   };
 }

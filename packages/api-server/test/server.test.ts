@@ -74,7 +74,7 @@ describe("server setup", () => {
   it("answers 429 when too many runs are in progress", async () => {
     const api = await startApi(
       { agents: { main: {} }, api_server: { keys: [{ key: KEYS.admin, agents: "*" }] } },
-      { runs: { maxActive: 1 } },
+      { runs: { maxActivePerKey: 1 } },
     );
     try {
       const first = await postJson(api, "/v1/runs", { input: "[[sleep:5000]] busy" }, { key: KEYS.admin });

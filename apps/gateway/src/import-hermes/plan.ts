@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { OPEN_PRINCIPAL_ID, principalIdOfKey } from "@switchboard/api-server";
 import {
   buildConfig,
   type CronJob,
@@ -17,6 +18,14 @@ import { isPlatformVariable, PLATFORM_MAP } from "./platforms.ts";
 import type { HermesHome, HermesProfile } from "./read-home.ts";
 import { planRoutes } from "./routes.ts";
 import { planSessions } from "./sessions.ts";
+
+/** The profile's API key as carried over (keys under 8 characters are not), which then owns its API sessions. */
+const principalOf = (key: string | undefined): string => (key ? principalIdOfKey(key) : OPEN_PRINCIPAL_ID);
+
+function apiKeyOf(profile: HermesProfile): string | undefined {
+  const key = profile.env.API_SERVER_KEY;
+  return key && key.length >= 8 ? key : undefined;
+}
 
 export type { PlannedAccount } from "./accounts.ts";
 
@@ -220,7 +229,14 @@ function planHistory(m: Member, agent: PlannedAgent, ctx: HistoryContext): { all
     const target = planned.find((a) => a.id === owner)!;
     const sp = planSessions(
       { ...profile, state: { routing: [], sessions } },
-      { who: m.from, agentId: owner, accountOf: accountOf(owner), router, keyOptions },
+      {
+        who: m.from,
+        agentId: owner,
+        accountOf: accountOf(owner),
+        router,
+        keyOptions,
+        apiPrincipal: principalOf(apiKeyOf(profile)),
+      },
     );
     target.sessions.push(...sp.sessions);
     target.messages += sp.messages;

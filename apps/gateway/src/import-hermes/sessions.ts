@@ -24,6 +24,8 @@ export interface SessionContext {
   accountOf(platform: string): string | undefined;
   router: Router;
   keyOptions: SessionKeyOptions;
+  /** Who continues this profile's API sessions: the identity of its `API_SERVER_KEY`, or the open principal. */
+  apiPrincipal: string;
 }
 
 export interface SessionPlan {
@@ -139,7 +141,7 @@ export function planSessions(profile: HermesProfile, ctx: SessionContext & { who
     };
     const origin = indexed && isRecord(indexed.entry.origin) ? indexed.entry.origin : undefined;
     if (record.platform === "api_server" || text(origin?.platform) === "api_server") {
-      const api = sessionFor(ctx.agentId, record.id);
+      const api = sessionFor(ctx.agentId, record.id, ctx.apiPrincipal);
       plan.sessions.push({
         session: {
           ...base,

@@ -4,6 +4,7 @@ import type { ApiContext, ApiEnv } from "../context.ts";
 import { fromChatMessages } from "../convert.ts";
 import { HEADER, headerValue, jsonResponse, readJson, turnHeaders } from "../http.ts";
 import { newId, nowSeconds } from "../ids.ts";
+import { inlineImages } from "../images.ts";
 import { chatCompletionRequestSchema } from "../schemas.ts";
 import { selectAgent } from "../select.ts";
 import { derivedSessionId, sessionFor } from "../session.ts";
@@ -24,12 +25,14 @@ export function registerChatRoutes(v1: Hono<ApiEnv>, ctx: ApiContext): void {
       const body = await readJson(c.req.raw, ctx.settings().max_body_bytes, chatCompletionRequestSchema);
       const conv = fromChatMessages(body.messages);
       const { agent, source } = await selectAgent(ctx, c, { model: body.model });
+      await inlineImages(conv, ctx.settings());
       const sessionHeader = headerValue(c.req.raw.headers, HEADER.sessionId);
       const principalId = c.get("principal").id;
       const opening = [...conv.history, ...conv.input];
       const plan = sessionFor(
         agent.id,
         sessionHeader ?? derivedSessionId(agent.id, principalId, source, conv.extraSystem, opening),
+        principalId,
       );
       const handle = await startTurn(ctx, {
         agentId: agent.id,

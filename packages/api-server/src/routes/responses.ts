@@ -1,10 +1,12 @@
 import type { AgentEvent, ChatMessage, Usage } from "@switchboard/core";
 import type { Hono } from "hono";
+import { mayUse } from "../auth.ts";
 import type { ApiContext, ApiEnv, ApiHonoContext } from "../context.ts";
 import { fromInput } from "../convert.ts";
 import { ApiError } from "../errors.ts";
 import { HEADER, headerValue, jsonResponse, readJson, turnHeaders } from "../http.ts";
 import { newId, nowSeconds } from "../ids.ts";
+import { inlineImages } from "../images.ts";
 import type { StoredResponse } from "../response-store.ts";
 import { responseRequestSchema } from "../schemas.ts";
 import { selectAgent } from "../select.ts";
@@ -22,6 +24,8 @@ interface ResponseShape {
   previousResponseId: string | null;
   instructions: string | null;
   metadata: Record<string, string>;
+  /** Whether the response is stored (`store: false` asks not to). */
+  store: boolean;
 }
 
 const usageOf = (u: Usage) => ({
@@ -61,7 +65,7 @@ function responseObject(
     output: state.status === "completed" ? [messageItem(s.msgId, "completed", state.text)] : [],
     parallel_tool_calls: false,
     previous_response_id: s.previousResponseId,
-    store: true,
+    store: s.store,
     temperature: null,
     text: { format: { type: "text" } },
     tool_choice: "auto",
@@ -86,6 +90,8 @@ export function registerResponseRoutes(v1: Hono<ApiEnv>, ctx: ApiContext): void 
       let previous: StoredResponse | undefined;
       if (body.previous_response_id) {
         previous = ctx.responses.get(body.previous_response_id, principal.id);
+        // Re-checked against the key's current allowlist: an agent taken off the key takes its responses along.
+        if (previous && !mayUse(principal, previous.agentId)) previous = undefined;
         if (!previous) throw responseNotFound(body.previous_response_id, "previous_response_id", 400);
       }
       const { agent, source } = await selectAgent(ctx, c, {
@@ -95,9 +101,14 @@ export function registerResponseRoutes(v1: Hono<ApiEnv>, ctx: ApiContext): void 
       // A response belongs to its agent: another agent cannot continue (and so read) it.
       if (previous && previous.agentId !== agent.id)
         throw responseNotFound(previous.id, "previous_response_id", 400);
+      await inlineImages(conv, ctx.settings());
 
       const sessionHeader = headerValue(c.req.raw.headers, HEADER.sessionId);
-      const plan = sessionFor(agent.id, sessionHeader ?? previous?.publicSessionId ?? newId("api-", 16));
+      const plan = sessionFor(
+        agent.id,
+        sessionHeader ?? previous?.publicSessionId ?? newId("api-", 16),
+        principal.id,
+      );
       // The chain carries the conversation; a session id alone continues the stored transcript.
       const history = previous
         ? [...previous.messages, ...conv.history]
@@ -126,10 +137,11 @@ export function registerResponseRoutes(v1: Hono<ApiEnv>, ctx: ApiContext): void 
         previousResponseId: previous?.id ?? null,
         instructions: body.instructions ?? null,
         metadata: body.metadata ?? {},
+        store,
       };
       const remember = (text: string, bodyObj: Record<string, unknown>) => {
         if (!store) return;
-        ctx.responses.put({
+        const kept = ctx.responses.put({
           id: shape.id,
           owner: principal.id,
           agentId: agent.id,
@@ -137,6 +149,11 @@ export function registerResponseRoutes(v1: Hono<ApiEnv>, ctx: ApiContext): void 
           messages: [...before, ...conv.input, { role: "assistant", content: text }],
           body: bodyObj,
         });
+        if (!kept)
+          ctx.logger.warn(
+            { agent: agent.id, response: shape.id },
+            "api: response not stored: larger than api_server.responses.max_bytes",
+          );
       };
 
       if (!body.stream) {
@@ -213,9 +230,11 @@ export function registerResponseRoutes(v1: Hono<ApiEnv>, ctx: ApiContext): void 
 
   const lookup = (c: ApiHonoContext) => {
     const id = c.req.param("id")!;
-    const found = ctx.responses.get(id, c.get("principal").id);
+    const principal = c.get("principal");
+    const found = ctx.responses.get(id, principal.id);
     const pinned = c.get("pinned");
-    if (!found || (pinned && found.agentId !== pinned.id)) throw responseNotFound(id, null, 404);
+    if (!found || !mayUse(principal, found.agentId) || (pinned && found.agentId !== pinned.id))
+      throw responseNotFound(id, null, 404);
     return found;
   };
   methods(v1, "/responses/:id", {

@@ -1,9 +1,11 @@
 import type { Hono } from "hono";
+import { mayUse } from "../auth.ts";
 import type { ApiContext, ApiEnv, ApiHonoContext } from "../context.ts";
 import { fromInput } from "../convert.ts";
 import { ApiError } from "../errors.ts";
 import { HEADER, headerValue, jsonResponse, readJson, turnHeaders } from "../http.ts";
 import { newId } from "../ids.ts";
+import { inlineImages } from "../images.ts";
 import { type Run, type RunEvent, runObject } from "../runs.ts";
 import { runRequestSchema } from "../schemas.ts";
 import { selectAgent } from "../select.ts";
@@ -22,8 +24,9 @@ export function registerRunRoutes(v1: Hono<ApiEnv>, ctx: ApiContext): void {
       const body = await readJson(c.req.raw, ctx.settings().max_body_bytes, runRequestSchema);
       const conv = fromInput(body.input, body.instructions);
       const { agent, source } = await selectAgent(ctx, c, { model: body.model });
+      await inlineImages(conv, ctx.settings());
       const sessionGiven = headerValue(c.req.raw.headers, HEADER.sessionId) ?? body.session_id ?? undefined;
-      const plan = sessionFor(agent.id, sessionGiven ?? newId("api-", 16));
+      const plan = sessionFor(agent.id, sessionGiven ?? newId("api-", 16), c.get("principal").id);
       const run = ctx.runs.start({
         owner: c.get("principal").id,
         agentId: agent.id,
@@ -48,9 +51,11 @@ export function registerRunRoutes(v1: Hono<ApiEnv>, ctx: ApiContext): void {
 
   const lookup = (c: ApiHonoContext): Run => {
     const id = c.req.param("id")!;
-    const run = ctx.runs.get(id, c.get("principal").id);
+    const principal = c.get("principal");
+    const run = ctx.runs.get(id, principal.id);
     const pinned = c.get("pinned");
-    if (!run || (pinned && run.agentId !== pinned.id)) {
+    // The allowlist is read now, not when the run started: a key that lost the agent loses its runs too.
+    if (!run || !mayUse(principal, run.agentId) || (pinned && run.agentId !== pinned.id)) {
       throw new ApiError(404, `Run '${id}' not found.`, { code: "run_not_found", param: null });
     }
     return run;

@@ -239,6 +239,7 @@ export function buildConfig(raw: unknown, opts: BuildOptions): GatewayConfig {
       else if (target === id) issues.push({ path, message: "an agent cannot delegate to itself" });
     });
   }
+  issues.push(...duplicateKeyIssues(cfg.api_server.keys));
   if (cfg.api_server.enabled && !isLoopback(cfg.api_server.host) && cfg.api_server.keys.length === 0) {
     issues.push({
       path: "api_server.keys",
@@ -300,6 +301,35 @@ function referenceIssues(raw: unknown): ConfigIssue[] {
   if (typeof r.default_agent === "string" && !agents.has(r.default_agent)) {
     out.push({ path: "default_agent", message: `agent "${r.default_agent}" is not defined under agents:` });
   }
+  return out;
+}
+
+/**
+ * Keys are told apart by their value (the owner of what they create) and shown by their name: two keys with
+ * one name, or one value under two entries, would make both ambiguous.
+ */
+function duplicateKeyIssues(keys: ParsedConfig["api_server"]["keys"]): ConfigIssue[] {
+  const out: ConfigIssue[] = [];
+  const byName = new Map<string, number>();
+  const byValue = new Map<string, number>();
+  keys.forEach((k, i) => {
+    if (k.name !== undefined) {
+      const first = byName.get(k.name);
+      if (first === undefined) byName.set(k.name, i);
+      else
+        out.push({
+          path: `api_server.keys[${i}].name`,
+          message: `"${k.name}" is also the name of api_server.keys[${first}]: give each key its own name`,
+        });
+    }
+    const same = byValue.get(k.key);
+    if (same === undefined) byValue.set(k.key, i);
+    else
+      out.push({
+        path: `api_server.keys[${i}].key`,
+        message: `the same key value as api_server.keys[${same}]: give each entry its own key, or merge their agents`,
+      });
+  });
   return out;
 }
 

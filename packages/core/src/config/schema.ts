@@ -199,6 +199,36 @@ export const apiServerSchema = z.strictObject({
     .positive()
     .default(10 * 1024 * 1024),
   cors_origins: z.array(z.string()).optional(),
+  /** Host names (besides loopback names and the bound host) a request's `Host` header may carry; `*` allows any. */
+  allowed_hosts: z.array(z.string().min(1)).default([]),
+  /** Runs (`POST /v1/runs`) one key may have executing at once; more answer 429. */
+  max_active_runs_per_key: z.number().int().positive().default(32),
+  /** A request whose headers and body have not fully arrived after this long is cut (408). */
+  request_timeout_s: z.number().positive().default(60),
+  /** Stored Responses API responses (in `state.db`): dropped after `retention_days`, oldest first past `max_bytes`. */
+  responses: z
+    .strictObject({
+      retention_days: z.number().positive().default(30),
+      max_bytes: z
+        .number()
+        .int()
+        .positive()
+        .default(256 * 1024 * 1024),
+    })
+    .default({ retention_days: 30, max_bytes: 256 * 1024 * 1024 }),
+  /** Images sent by URL: the gateway downloads them itself (never from private addresses) and passes them on inline. */
+  images: z
+    .strictObject({
+      max_bytes: z
+        .number()
+        .int()
+        .positive()
+        .default(20 * 1024 * 1024),
+      timeout_s: z.number().positive().default(15),
+      /** Host names whose images may be fetched although they resolve to a private or loopback address. */
+      trusted_hosts: z.array(z.string().min(1)).default([]),
+    })
+    .default({ max_bytes: 20 * 1024 * 1024, timeout_s: 15, trusted_hosts: [] }),
 });
 
 export const resetPolicySchema = z.strictObject({
@@ -218,6 +248,10 @@ export const cronSchema = z.strictObject({
   max_concurrency: z.number().int().min(1).max(64).default(4),
   /** How late a one-shot job may still run after downtime. */
   grace_minutes: z.number().int().min(0).default(120),
+  /** Jobs one agent may have; creating more (API, cron tool, CLI) is refused. */
+  max_jobs_per_agent: z.number().int().positive().default(50),
+  /** The shortest time between two runs of a repeating job, seconds. */
+  min_interval_s: z.number().positive().default(60),
 });
 
 export const delegationSchema = z.strictObject({

@@ -97,8 +97,9 @@ export function authorizeTarget(
     );
   }
   if (owners.has(agent.id)) return;
+  // The message does not name the agent the chat routes to: whoever asks may not be allowed to know it exists.
   throw new DeliveryError(
-    `agent "${agent.id}" may not deliver to ${text}: that chat routes to ${[...owners].map((o) => `"${o}"`).join(", ")}. ` +
+    `agent "${agent.id}" may not deliver to ${text}: that chat does not route to "${agent.id}". ` +
       `Deliver to a chat that routes to "${agent.id}", to the origin, or add "${text}" to agents.${agent.id}.cron.allowed_targets`,
   );
 }

@@ -26,6 +26,28 @@ export function jobSchedule(job: CronJob): Schedule {
   return parseSchedule(job.schedule.input, job.timezone ? { timezone: job.timezone } : {});
 }
 
+/** Runs of a repeating schedule looked at to find its shortest gap (cron expressions need not be even). */
+const GAP_SAMPLES = 8;
+
+/** The shortest time between two runs of a repeating schedule, ms; `undefined` for one-shot schedules. */
+export function shortestGap(schedule: Schedule, now: number): number | undefined {
+  if (schedule.kind === "every") return schedule.intervalMs;
+  if (schedule.kind !== "cron") return undefined;
+  let shortest: number | undefined;
+  let at = nextRunAfter(schedule, now, now);
+  for (let i = 0; i < GAP_SAMPLES && at !== undefined; i++) {
+    const next = nextRunAfter(schedule, at, at);
+    if (next === undefined) break;
+    if (shortest === undefined || next - at < shortest) shortest = next - at;
+    at = next;
+  }
+  return shortest;
+}
+
+function formatSeconds(s: number): string {
+  return s >= 60 && s % 60 === 0 ? `${s / 60} min` : `${Math.round(s * 10) / 10} s`;
+}
+
 /** Jobs of every agent, each in its own home's `cron/jobs.json`. Every call names the agent it acts for. */
 export class CronManager implements CronService {
   readonly #config: () => GatewayConfig;
@@ -81,6 +103,13 @@ export class CronManager implements CronService {
     const deliver = input.deliver ?? (originValue ? "origin" : "local");
     authorizeTarget(agent, parseDeliveryTarget(deliver), originValue, this.#router());
     const now = this.#now();
+    const limits = this.#config().cron;
+    const gap = shortestGap(schedule, now);
+    if (gap !== undefined && gap < limits.min_interval_s * 1000) {
+      throw new CronJobError(
+        `schedule "${input.schedule}" runs every ${formatSeconds(gap / 1000)}; the shortest interval allowed is ${formatSeconds(limits.min_interval_s)} (cron.min_interval_s)`,
+      );
+    }
     const nextRunAt = nextRunAfter(schedule, now, now) ?? null;
     if (nextRunAt === null) throw new CronJobError(`schedule "${input.schedule}" has no future run`);
     const job: CronJob = {
@@ -100,7 +129,15 @@ export class CronManager implements CronService {
       lastStatus: null,
       lastError: null,
     };
-    await this.update(agentId, (jobs) => jobs.push(job));
+    await this.update(agentId, (jobs) => {
+      // Counted under the agent's lock, so concurrent creates cannot pass the cap together.
+      if (jobs.length >= limits.max_jobs_per_agent) {
+        throw new CronJobError(
+          `agent "${agentId}" already has ${jobs.length} scheduled jobs, the most allowed (cron.max_jobs_per_agent): remove one first`,
+        );
+      }
+      jobs.push(job);
+    });
     return job;
   }
 

@@ -51,7 +51,6 @@ export function parseSchedule(input: string, options: { timezone?: string } = {}
   if (every) {
     const ms = duration(every[1]!);
     if (ms === undefined) throw invalid(`"${every[1]}" is not a duration like 30m, 2h or 1d`);
-    if (ms < 60_000) throw invalid("the shortest interval is 1m");
     return { kind: "every", display: text, intervalMs: ms };
   }
   if (/^\d{4}-\d{2}-\d{2}/.test(text)) {

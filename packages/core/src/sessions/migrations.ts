@@ -179,8 +179,28 @@ function migrateToV2(db: Database): void {
   db.exec("CREATE INDEX IF NOT EXISTS idx_sessions_parent ON sessions(parent_session_id)");
 }
 
+/**
+ * v3: stored Responses API responses move out of the API server's memory into `responses`, so they survive a
+ * restart and are bounded by age and total bytes (`bytes` is the stored size, summed for the budget).
+ */
+function migrateToV3(db: Database): void {
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS responses (
+      id TEXT PRIMARY KEY,
+      owner TEXT NOT NULL,
+      agent_id TEXT NOT NULL,
+      public_session_id TEXT NOT NULL,
+      messages TEXT NOT NULL,
+      body TEXT NOT NULL,
+      bytes INTEGER NOT NULL,
+      created_at INTEGER NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS idx_responses_created ON responses(created_at);
+  `);
+}
+
 /** Forward-only migrations: `MIGRATIONS[i]` takes `user_version` i to i + 1. Append; never edit a shipped one. */
-export const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [migrateToV1, migrateToV2];
+export const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [migrateToV1, migrateToV2, migrateToV3];
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
 /**

@@ -114,6 +114,8 @@ export interface SessionStore {
   list(options?: { agentId?: string; limit?: number; includeEnded?: boolean }): SessionRecord[];
   /** Write whole sessions with their own ids, keys and times (`switchboard import`); existing ids are skipped. */
   importSessions(items: readonly ImportedSession[]): ImportResult;
+  /** Stored Responses API responses, bounded by age and bytes. */
+  readonly responses: import("./responses.ts").ResponseTable;
   /** The underlying better-sqlite3 database (cron leases live in the same file). */
   readonly db: import("better-sqlite3").Database;
   close(): void;

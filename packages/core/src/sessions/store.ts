@@ -7,6 +7,7 @@ import { MAIN_AGENT } from "../config/schema.ts";
 import { DEFAULT_ACCOUNT } from "../platform.ts";
 import { importSessionsInto } from "./import.ts";
 import { FTS_WATERMARK_KEY, migrate } from "./migrations.ts";
+import { responseTable } from "./responses.ts";
 import type { SessionSource } from "./source.ts";
 import type {
   GetOrCreateResult,
@@ -334,6 +335,7 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
   return {
     file,
     db,
+    responses: responseTable(db, clock),
     getOrCreate: (key, source, opts) => getOrCreate.immediate(key, source, opts),
     findActive,
     get,

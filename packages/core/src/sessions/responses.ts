@@ -1,0 +1,106 @@
+import type { Database } from "better-sqlite3";
+
+/** A stored Responses API response: enough to answer `GET /v1/responses/{id}` and to continue from it. */
+export interface StoredResponseRecord {
+  id: string;
+  /** The identity of the key that created it; no other key can read or continue it. */
+  owner: string;
+  agentId: string;
+  /** The caller-visible session id; a continuation keeps writing to the same stored session. */
+  publicSessionId: string;
+  /** The whole conversation up to and including this response's output (chat messages). */
+  messages: unknown[];
+  /** The `response` object as returned. */
+  body: Record<string, unknown>;
+  /** Epoch ms. */
+  createdAt: number;
+}
+
+/** How long and how much: both bound the table, the oldest responses go first. */
+export interface ResponseRetention {
+  maxAgeMs: number;
+  maxBytes: number;
+}
+
+/** Stored responses in `state.db` (table `responses`), bounded by age and by total size. */
+export interface ResponseTable {
+  /**
+   * Store a response, first dropping expired ones and, past `maxBytes`, the oldest. Returns false (and
+   * stores nothing) when this one alone is larger than the whole budget.
+   */
+  put(record: StoredResponseRecord, retention: ResponseRetention): boolean;
+  /** The response, unless it is missing or older than `maxAgeMs`. */
+  get(id: string, maxAgeMs: number): StoredResponseRecord | undefined;
+  delete(id: string): boolean;
+  /** Total stored bytes (the sum the budget is checked against). */
+  bytes(): number;
+}
+
+interface Row {
+  id: string;
+  owner: string;
+  agentId: string;
+  publicSessionId: string;
+  messages: string;
+  body: string;
+  createdAt: number;
+}
+
+/** How many of the oldest rows one eviction step looks at. */
+const EVICT_BATCH = 64;
+
+/** The response table's statements over an open, migrated database. */
+export function responseTable(db: Database, clock: () => number): ResponseTable {
+  const stmt = {
+    insert:
+      db.prepare(`INSERT OR REPLACE INTO responses (id, owner, agent_id, public_session_id, messages, body,
+      bytes, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+    get: db.prepare(`SELECT id, owner, agent_id AS agentId, public_session_id AS publicSessionId, messages, body,
+      created_at AS createdAt FROM responses WHERE id = ? AND created_at >= ?`),
+    delete: db.prepare("DELETE FROM responses WHERE id = ?"),
+    expire: db.prepare("DELETE FROM responses WHERE created_at < ?"),
+    total: db.prepare("SELECT COALESCE(SUM(bytes), 0) FROM responses").pluck(),
+    oldest: db.prepare("SELECT id, bytes FROM responses ORDER BY created_at, rowid LIMIT ?"),
+  };
+  const total = () => stmt.total.get() as number;
+
+  const put = db.transaction((r: StoredResponseRecord, retention: ResponseRetention): boolean => {
+    const messages = JSON.stringify(r.messages);
+    const body = JSON.stringify(r.body);
+    const size = Buffer.byteLength(messages) + Buffer.byteLength(body);
+    if (size > retention.maxBytes) return false;
+    stmt.expire.run(clock() - retention.maxAgeMs);
+    stmt.delete.run(r.id);
+    let used = total();
+    while (used + size > retention.maxBytes) {
+      const victims = stmt.oldest.all(EVICT_BATCH) as Array<{ id: string; bytes: number }>;
+      if (victims.length === 0) break;
+      for (const v of victims) {
+        if (used + size <= retention.maxBytes) break;
+        stmt.delete.run(v.id);
+        used -= v.bytes;
+      }
+    }
+    stmt.insert.run(r.id, r.owner, r.agentId, r.publicSessionId, messages, body, size, r.createdAt);
+    return true;
+  });
+
+  return {
+    put: (record, retention) => put.immediate(record, retention),
+    get(id, maxAgeMs) {
+      const row = stmt.get.get(id, clock() - maxAgeMs) as Row | undefined;
+      if (!row) return undefined;
+      return {
+        id: row.id,
+        owner: row.owner,
+        agentId: row.agentId,
+        publicSessionId: row.publicSessionId,
+        messages: JSON.parse(row.messages) as unknown[],
+        body: JSON.parse(row.body) as Record<string, unknown>,
+        createdAt: row.createdAt,
+      };
+    },
+    delete: (id) => stmt.delete.run(id).changes > 0,
+    bytes: total,
+  };
+}
