@@ -3,12 +3,26 @@ import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "n
 import { join, relative } from "node:path";
 import { writeLegacyDb } from "../../../packages/core/test/helpers/legacy-db.ts";
 
+/** The default profile's Yuanbao bot (its app id and secret, the hosts it signs in at). */
+export interface HermesYuanbaoBot {
+  appId: string;
+  appSecret: string;
+  wsUrl: string;
+  apiDomain: string;
+}
+
 export interface HermesFixture {
   root: string;
   /** Bot tokens of the default profile and of `profiles/support`. */
   tokens: { main: string; support: string };
   keys: { main: string; support: string };
+  yuanbao: HermesYuanbaoBot;
 }
+
+/** The Yuanbao group with history in the default profile, the member who talked there, and a private chat. */
+export const YUANBAO_GROUP = "30001";
+export const YUANBAO_MEMBER = "yb_ann";
+export const YUANBAO_DM_USER = "yb_bea";
 
 const ISO = (s: string) => new Date(s).toISOString();
 
@@ -16,10 +30,12 @@ const ISO = (s: string) => new Date(s).toISOString();
  * A Hermes home in upstream's documented layout (reference/upstream-gateway.md §1, §2, §3, §6): the default
  * profile and `profiles/support` (each with its own Telegram bot token, `.env`, model and April-v6 `state.db`),
  * `profiles/ops` reached through `gateway.profile_routes`, SOUL/memories/skills, a cron job, the routing index.
+ * The default profile also has a Yuanbao bot, with a group chat and a private chat in its history, keyed as
+ * Hermes keys them (`group:<group_code>`, `direct:<account>`), and a cron job that reports to that group.
  */
 export function writeHermesHome(
   root: string,
-  options: { modelUrl: string; tokens: { main: string; support: string } },
+  options: { modelUrl: string; tokens: { main: string; support: string }; yuanbao: HermesYuanbaoBot },
 ): HermesFixture {
   const keys = { main: "sk-main-0123456789", support: "sk-support-0123456789" };
   const file = (path: string, text: string) => {
@@ -39,13 +55,25 @@ gateway:
   profile_routes:
     - { name: ops-room, platform: telegram, chat_id: "-1009999", profile: ops }
     - { name: gone, platform: telegram, chat_id: "-1008888", profile: nobody }
+    - { name: ops-group, platform: yuanbao, chat_id: "group:30002", profile: ops }
 platforms:
   telegram: { enabled: true, reply_to_mode: first }
 `,
   );
   file(
     ".env",
-    `TELEGRAM_BOT_TOKEN=${options.tokens.main}\nTELEGRAM_ALLOWED_USERS=501,502\nOPENAI_API_KEY=${keys.main}\nWHATSAPP_ENABLED=true\n`,
+    [
+      `TELEGRAM_BOT_TOKEN=${options.tokens.main}`,
+      "TELEGRAM_ALLOWED_USERS=501,502",
+      `OPENAI_API_KEY=${keys.main}`,
+      "WHATSAPP_ENABLED=true",
+      `YUANBAO_APP_ID=${options.yuanbao.appId}`,
+      `YUANBAO_APP_SECRET=${options.yuanbao.appSecret}`,
+      `YUANBAO_WS_URL=${options.yuanbao.wsUrl}`,
+      `YUANBAO_API_DOMAIN=${options.yuanbao.apiDomain}`,
+      `YUANBAO_ALLOWED_USERS=${YUANBAO_MEMBER},${YUANBAO_DM_USER}`,
+      "",
+    ].join("\n"),
   );
   file("SOUL.md", "You are Hermes, the household assistant.\n");
   file("memories/MEMORY.md", "- the family dog is called Rex\n");
@@ -67,6 +95,34 @@ platforms:
         { role: "assistant", content: "Noted, Rex.", timestamp: Date.parse("2026-05-01T09:00:05Z") / 1000 },
       ],
     },
+    {
+      id: "20260510_120000_cccc0001",
+      source: "yuanbao",
+      userId: YUANBAO_MEMBER,
+      model: "stub-model",
+      startedAt: Date.parse("2026-05-10T12:00:00Z") / 1000,
+      messages: [
+        {
+          role: "user",
+          content: "Ann: the group's picnic is on Saturday",
+          timestamp: Date.parse("2026-05-10T12:00:00Z") / 1000,
+        },
+        {
+          role: "assistant",
+          content: "Saturday picnic, noted.",
+          timestamp: Date.parse("2026-05-10T12:00:04Z") / 1000,
+        },
+      ],
+    },
+    {
+      id: "20260511_080000_cccc0002",
+      source: "yuanbao",
+      userId: YUANBAO_DM_USER,
+      startedAt: Date.parse("2026-05-11T08:00:00Z") / 1000,
+      messages: [
+        { role: "user", content: "hello in private", timestamp: Date.parse("2026-05-11T08:00:00Z") / 1000 },
+      ],
+    },
   ]);
   file(
     "sessions/sessions.json",
@@ -80,6 +136,49 @@ platforms:
         platform: "telegram",
         chat_type: "dm",
       },
+      // Later Hermes: a Yuanbao group is `group:<group_code>` with the thread `main`.
+      [`agent:main:yuanbao:group:group:${YUANBAO_GROUP}:main`]: {
+        session_key: `agent:main:yuanbao:group:group:${YUANBAO_GROUP}:main`,
+        session_id: "20260510_120000_cccc0001",
+        created_at: ISO("2026-05-10T12:00:00Z"),
+        updated_at: ISO("2026-05-10T12:00:04Z"),
+        origin: {
+          platform: "yuanbao",
+          chat_id: `group:${YUANBAO_GROUP}`,
+          chat_type: "group",
+          chat_name: "Picnic club",
+          user_id: YUANBAO_MEMBER,
+          user_name: "Ann",
+          thread_id: "main",
+        },
+        platform: "yuanbao",
+        chat_type: "group",
+      },
+      // An entry without an origin: only its key says which chat it is.
+      [`agent:main:yuanbao:dm:direct:${YUANBAO_DM_USER}`]: {
+        session_id: "20260511_080000_cccc0002",
+        platform: "yuanbao",
+        chat_type: "dm",
+      },
+    }),
+  );
+  file(
+    "cron/jobs.json",
+    JSON.stringify({
+      jobs: [
+        {
+          id: "c0ffee000001",
+          name: "picnic reminder",
+          prompt: "Remind the group of the picnic.",
+          schedule: { kind: "cron", expr: "0 18 * * 5", display: "0 18 * * 5" },
+          repeat: { times: null, completed: 0 },
+          enabled: true,
+          created_at: ISO("2026-05-10T12:00:00Z"),
+          next_run_at: ISO("2026-06-05T16:00:00Z"),
+          deliver: `yuanbao:group:${YUANBAO_GROUP}`,
+          origin: { platform: "yuanbao", chat_id: `group:${YUANBAO_GROUP}`, chat_type: "group" },
+        },
+      ],
     }),
   );
 
@@ -205,7 +304,7 @@ platforms:
   file("profiles/ops/config.yaml", "model: { default: gpt-4.1-mini, provider: openai-codex }\n");
   file("profiles/ops/SOUL.md", "You run operations.\n");
   file("profiles/ops/hooks/notify/HOOK.yaml", "name: notify\nevents: [agent:end]\n");
-  return { root, tokens: options.tokens, keys };
+  return { root, tokens: options.tokens, keys, yuanbao: options.yuanbao };
 }
 
 /** A digest of every file under `dir` (paths, modes and contents), to prove a tree was left untouched. */

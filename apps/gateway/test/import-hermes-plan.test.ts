@@ -188,6 +188,69 @@ describe("import hermes: the multi-agent schema", () => {
   });
 });
 
+describe("import hermes: Yuanbao", () => {
+  it("keeps one account per app id and drops Hermes' group:/direct: prefixes from routes and cron targets", async () => {
+    const hermesHome = join(tmp, "yuanbao");
+    write(hermesHome, {
+      "config.yaml": `routes:
+  - match: { platform: yuanbao, chat_id: "group:777", thread_id: main }
+    agent: helper
+agents:
+  main: {}
+  helper: { home_dir: ./profiles/helper }
+`,
+      ".env": [
+        "YUANBAO_APP_ID=app-1",
+        "YUANBAO_APP_SECRET=yb-secret-1",
+        "YUANBAO_REQUIRE_MENTION=false",
+        "YUANBAO_ALLOW_ALL_USERS=true",
+        "YUANBAO_HOME_CHANNEL=group:555",
+        "",
+      ].join("\n"),
+      "profiles/helper/.env": "YUANBAO_APP_ID=app-1\nYUANBAO_APP_SECRET=yb-secret-1\n",
+      "cron/jobs.json": JSON.stringify({
+        jobs: [
+          { id: "home01", prompt: "to the home group", schedule: "every 60m", deliver: "yuanbao" },
+          { id: "dm01", prompt: "to bea", schedule: "every 60m", deliver: "yuanbao:direct:bea" },
+        ],
+      }),
+    });
+    const { plan } = await importHermes({ hermesHome, home: join(tmp, "yuanbao-out"), dryRun: true });
+    expect(plan.config.platforms).toEqual({
+      yuanbao: {
+        accounts: {
+          default: {
+            app_id: "app-1",
+            app_secret: ref("YUANBAO_APP_SECRET"),
+            require_mention: false,
+            allow_all_users: true,
+          },
+        },
+      },
+    });
+    expect(plan.rootEnv).toMatchObject({ YUANBAO_APP_SECRET: "yb-secret-1" });
+    expect(plan.notes).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining("uses the same yuanbao bot as agent main"),
+        expect.stringContaining("delivers to yuanbao group 555"),
+      ]),
+    );
+    // Yuanbao has no threads in Switchboard: Hermes' `main` thread is the group itself.
+    expect(plan.config.routes).toEqual([
+      {
+        name: "hermes routes[0]",
+        match: { platform: "yuanbao", chat_id: "777", account: "default" },
+        agent: "helper",
+      },
+    ]);
+    const jobs = plan.agents.find((a) => a.id === "main")!.jobs;
+    expect(jobs.map((j) => [j.id, j.deliver])).toEqual([
+      ["home01", "yuanbao:555"],
+      ["dm01", "yuanbao:bea"],
+    ]);
+  });
+});
+
 describe("import hermes: validation", () => {
   it("checks the result as `config check` does before writing anything: a bad token fails naming its path", async () => {
     const hermesHome = join(tmp, "bad");

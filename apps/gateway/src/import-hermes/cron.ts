@@ -6,11 +6,13 @@ import {
   parseSchedule,
   type Schedule,
 } from "@switchboard/core";
+import { splitHermesChat, switchboardChat } from "./chat-ids.ts";
+import { PLATFORM_MAP } from "./platforms.ts";
 
 const isRecord = (v: unknown): v is Record<string, unknown> =>
   !!v && typeof v === "object" && !Array.isArray(v);
 const str = (v: unknown) => (typeof v === "string" && v.trim() ? v.trim() : undefined);
-const KNOWN_PLATFORMS = new Set(["telegram", "discord", "slack", "matrix", "feishu", "wecom"]);
+const KNOWN_PLATFORMS = new Set(Object.keys(PLATFORM_MAP));
 
 /** Upstream stores times as ISO strings (sometimes epoch seconds); undefined when absent or unreadable. */
 function time(v: unknown): number | undefined {
@@ -79,8 +81,9 @@ function deliverTarget(
     );
     return { deliver: "local" };
   }
-  let chatId = parts[0];
-  let threadId = parts.slice(1).join(":") || undefined;
+  const split = splitHermesChat(platform, parts);
+  let chatId = split.chatId;
+  let threadId = split.rest.join(":") || undefined;
   if (!chatId) {
     if (origin?.platform === platform) return { deliver: "origin" };
     const home = ctx.homeChannel(platform);
@@ -98,7 +101,26 @@ function deliverTarget(
     );
     return { deliver: "local" };
   }
-  const target = formatTarget({ platform, account, chatId, ...(threadId ? { threadId } : {}) });
+  const chat = switchboardChat(platform, chatId, threadId);
+  // A bare Switchboard target loses the kind Hermes spelled out (`group:`); the origin keeps it.
+  if (
+    chat.chatType &&
+    origin?.platform === platform &&
+    origin.account === account &&
+    origin.chatId === chat.chatId &&
+    origin.threadId === chat.threadId
+  )
+    return { deliver: "origin" };
+  if (chat.chatType === "group")
+    notes.push(
+      `${ctx.who}: delivers to ${platform} group ${chat.chatId}: a bare target does not say it is a group, so the adapter sends it to the group once it has seen a message there since it started (else as a private message)`,
+    );
+  const target = formatTarget({
+    platform,
+    account,
+    chatId: chat.chatId,
+    ...(chat.threadId ? { threadId: chat.threadId } : {}),
+  });
   return { deliver: target, allowed: target };
 }
 
@@ -139,14 +161,22 @@ export function convertJob(raw: Record<string, unknown>, ctx: CronContext): Conv
   const originPlatform = str(o?.platform);
   const originAccount = originPlatform ? ctx.accountOf(originPlatform) : undefined;
   if (o && originPlatform && originAccount && o.chat_id !== undefined) {
+    const chat = switchboardChat(
+      originPlatform,
+      String(o.chat_id),
+      o.thread_id !== undefined && o.thread_id !== null ? String(o.thread_id) : undefined,
+    );
+    const chatType =
+      chat.chatType ??
+      (["dm", "group", "channel", "thread"].includes(String(o.chat_type))
+        ? (o.chat_type as "dm")
+        : undefined);
     origin = {
       platform: originPlatform,
       account: originAccount,
-      chatId: String(o.chat_id),
-      ...(["dm", "group", "channel", "thread"].includes(String(o.chat_type))
-        ? { chatType: o.chat_type as "dm" }
-        : {}),
-      ...(o.thread_id !== undefined && o.thread_id !== null ? { threadId: String(o.thread_id) } : {}),
+      chatId: chat.chatId,
+      ...(chatType ? { chatType } : {}),
+      ...(chat.threadId ? { threadId: chat.threadId } : {}),
     };
   }
   const target = deliverTarget(str(raw.deliver) ?? (origin ? "origin" : "local"), origin, c, notes);

@@ -97,6 +97,20 @@ export const PLATFORM_MAP: Record<string, PlatformMap> = {
       { key: "encoding_aes_key", env: "WECOM_CALLBACK_ENCODING_AES_KEY", secret: true },
     ],
   },
+  // Hermes names Yuanbao chats `group:<code>` / `direct:<account>`; chat-ids.ts maps them to the adapter's ids.
+  yuanbao: {
+    hermes: "yuanbao",
+    identity: "app_id",
+    prefix: "YUANBAO",
+    fields: [
+      { key: "app_id", env: "YUANBAO_APP_ID" },
+      { key: "app_secret", env: "YUANBAO_APP_SECRET", secret: true },
+      { key: "bot_id", env: "YUANBAO_BOT_ID" },
+      { key: "ws_url", env: "YUANBAO_WS_URL" },
+      { key: "api_domain", env: "YUANBAO_API_DOMAIN" },
+      { key: "require_mention", env: "YUANBAO_REQUIRE_MENTION", kind: "bool" },
+    ],
+  },
 };
 
 /** Hermes platforms with no Switchboard adapter, and why each stays behind. */
@@ -112,7 +126,6 @@ export const UNSUPPORTED_PLATFORMS: Record<string, string[]> = {
   weixin: ["WEIXIN_TOKEN"],
   bluebubbles: ["BLUEBUBBLES_SERVER_URL"],
   qqbot: ["QQ_APP_ID"],
-  yuanbao: ["YUANBAO_APP_ID"],
 };
 
 /** One profile's settings for one platform, before accounts are assigned. */

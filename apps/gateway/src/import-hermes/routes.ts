@@ -1,10 +1,26 @@
 import { MATCH_KEYS } from "@switchboard/core";
+import { hasThreads, switchboardChat } from "./chat-ids.ts";
 import type { HermesProfile } from "./read-home.ts";
 
 const isRecord = (v: unknown): v is Record<string, unknown> =>
   !!v && typeof v === "object" && !Array.isArray(v);
 const str = (v: unknown) => (typeof v === "string" && v.trim() ? v.trim() : undefined);
 const truthy = (v: unknown) => v === true || (typeof v === "string" && /^(1|true|yes|on)$/i.test(v.trim()));
+
+/** A match's chat keys as Switchboard's adapter of its platform names the chat (Yuanbao's `group:<code>` → `<code>`). */
+function adapterChat(match: Record<string, string>): Record<string, string> {
+  const platform = match.platform;
+  if (!platform) return match;
+  const out = { ...match };
+  if (out.chat_id !== undefined) {
+    const chat = switchboardChat(platform, out.chat_id, out.thread_id);
+    out.chat_id = chat.chatId;
+    if (chat.threadId === undefined) delete out.thread_id;
+  }
+  if (out.parent_chat_id !== undefined)
+    out.parent_chat_id = switchboardChat(platform, out.parent_chat_id).chatId;
+  return out;
+}
 
 /**
  * The routes of the default profile's traffic: the multi-agent schema's `routes:` (declared order), then
@@ -41,7 +57,7 @@ export function planRoutes(
       continue;
     }
     const raw = r.match as Record<string, unknown>;
-    const match: Record<string, string> = Object.fromEntries(keys.map((k) => [k, String(raw[k])]));
+    const match = adapterChat(Object.fromEntries(keys.map((k) => [k, String(raw[k])])));
     if (match.platform && mainAccount(match.platform)) match.account = mainAccount(match.platform)!;
     routes.push({ name: `hermes ${where}`, match, agent });
   }
@@ -77,13 +93,14 @@ export function planRoutes(
       );
       continue;
     }
-    const match: Record<string, string> = { platform };
+    let match: Record<string, string> = { platform };
     if (mainAccount(platform)) match.account = mainAccount(platform)!;
     for (const k of ["guild_id", "chat_id", "thread_id"] as const)
       if (r[k] !== undefined) match[k] = String(r[k]);
+    match = adapterChat(match);
     routes.push({ name: `hermes ${where}`, match, agent });
     // Upstream: a chat route also covers the threads whose parent is that chat.
-    if (match.chat_id && !match.thread_id) {
+    if (match.chat_id && !match.thread_id && hasThreads(platform)) {
       const { chat_id, ...rest } = match;
       routes.push({ name: `hermes ${where} (threads)`, match: { ...rest, parent_chat_id: chat_id }, agent });
     }

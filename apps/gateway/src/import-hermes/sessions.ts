@@ -10,6 +10,7 @@ import {
   type SessionSource,
   type StoredMessage,
 } from "@switchboard/core";
+import { splitHermesChat, switchboardChat } from "./chat-ids.ts";
 import type { HermesProfile } from "./read-home.ts";
 
 const isRecord = (v: unknown): v is Record<string, unknown> =>
@@ -65,8 +66,16 @@ function sourceOf(
   set("parentChatId", origin.parent_chat_id);
   if (s.chatId === undefined && !isRecord(entry.origin)) {
     // No origin recorded: read the key itself (`agent:<ns>:<platform>:<type>:<chat>[:...]`).
-    if (parts[4]) s.chatId = parts[4];
-    if (chatType === "dm" && parts[5]) s.threadId = parts[5];
+    const { chatId, rest } = splitHermesChat(platform, parts.slice(4));
+    if (chatId) s.chatId = chatId;
+    if (chatType === "dm" && rest[0]) s.threadId = rest[0];
+  }
+  if (s.chatId !== undefined) {
+    // The chat as Switchboard's adapter names it (Yuanbao's `group:<code>` is the group code).
+    const chat = switchboardChat(platform, s.chatId, s.threadId);
+    s.chatId = chat.chatId;
+    if (chat.threadId === undefined) delete s.threadId;
+    if (chat.chatType) s.chatType = chat.chatType;
   }
   return s;
 }
