@@ -7,6 +7,7 @@ import {
   type ModelCallPayload,
   useAgent,
 } from "@switchboard/core";
+import { clientToolSet, jsonOutput, samplingOf, toolChoiceOf } from "./client-tools.ts";
 import { ABORTED, runEcho, type TerminalEvent } from "./echo.ts";
 import { toModelMessages } from "./messages.ts";
 import { DEFAULT_TIMEOUTS, type ModelTimeouts, runModelTurn } from "./model-turn.ts";
@@ -81,31 +82,42 @@ export function createAgentRunner(options: AgentRunnerOptions = {}): Switchboard
     try {
       try {
         const ctx: ToolContext = { agent, turn, memoryCharLimit, signal: controller.signal };
-        const tools = toolsFor(agent.toolsets);
+        // A plain turn is the bare model: no agent tools, no persona, memory or skills.
+        const tools = turn.plain ? [] : toolsFor(agent.toolsets);
         const converted = toModelMessages(turn.history, turn.input);
         const extraSystem = [...converted.system, turn.extraSystem ?? ""]
           .filter((s) => s.trim())
           .join("\n\n");
-        const system = buildSystemPrompt(agent, turn.source, {
-          now: turn.now ?? options.now ?? (() => new Date()),
-          ...(extraSystem ? { extraSystem } : {}),
-        });
+        const system = turn.plain
+          ? extraSystem
+          : buildSystemPrompt(agent, turn.source, {
+              now: turn.now ?? options.now ?? (() => new Date()),
+              ...(extraSystem ? { extraSystem } : {}),
+            });
         if (agent.provider.kind === "echo") {
           inner = runEcho(turn, tools, ctx, system);
         } else {
           const resolved = models.resolve(agent);
           if (converted.messages.length === 0)
             throw new AgentError("empty_input", "There is nothing to answer: the turn has no messages.");
+          const agentTools = toAiSdkTools(tools, ctx);
+          const clientTools = clientToolSet(turn.clientTools ?? [], agentTools);
+          const g = turn.generation;
+          const toolChoice = toolChoiceOf(g?.toolChoice);
           inner = runModelTurn({
             resolved,
             system,
             messages: converted.messages,
-            tools: toAiSdkTools(tools, ctx),
+            tools: { ...agentTools, ...clientTools },
+            clientTools: new Set(Object.keys(clientTools)),
+            ...(g?.responseFormat ? { output: jsonOutput(g.responseFormat) } : {}),
+            ...(toolChoice ? { toolChoice } : {}),
             maxSteps: agent.model.max_steps ?? options.maxSteps ?? DEFAULT_MAX_STEPS,
             maxRetries: options.maxRetries ?? DEFAULT_MAX_RETRIES,
             timeouts: options.timeouts ?? {},
             ...(agent.model.temperature !== undefined ? { temperature: agent.model.temperature } : {}),
             ...(agent.model.max_tokens !== undefined ? { maxOutputTokens: agent.model.max_tokens } : {}),
+            ...samplingOf(g),
             signal: controller.signal,
             userSignal: turn.signal,
           });
@@ -154,6 +166,7 @@ export function createAgentRunner(options: AgentRunnerOptions = {}): Switchboard
 
   return {
     run: (turn) => scoped(turn.agent, turnEvents(turn)),
+    toolNames: (agent) => toolsFor(agent.toolsets).map((t) => t.name),
     cachedProviders: () => models.size,
   };
 }

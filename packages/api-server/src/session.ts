@@ -11,12 +11,18 @@ export interface SessionPlan {
   sessionKey: string;
 }
 
-/** Agent ids never contain `:`, so `api:<agent>:<id>` cannot collide across agents whatever the public id holds. */
-export function sessionFor(agentId: string, publicId: string): SessionPlan {
+/**
+ * Agent ids never contain `:`, so `api:<agent>:<id>` cannot collide across agents whatever the public id holds.
+ * A session key (X-Switchboard-Session-Key / X-Hermes-Session-Key) groups the sessions of one long-lived scope
+ * under one key; without it each public id is its own key.
+ */
+export function sessionFor(agentId: string, publicId: string, sessionKey?: string): SessionPlan {
   return {
     publicId,
     sessionId: `api:${agentId}:${publicId}`,
-    sessionKey: `agent:${agentId}:api_server:session:${publicId}`,
+    sessionKey: sessionKey
+      ? `agent:${agentId}:api_server:key:${sessionKey}`
+      : `agent:${agentId}:api_server:session:${publicId}`,
   };
 }
 

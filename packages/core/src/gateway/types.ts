@@ -3,7 +3,14 @@ import type { GatewayConfig } from "../config/load.ts";
 import type { Address, InboundMessage, PlatformAdapter } from "../platform.ts";
 import type { HookRunner } from "../plugins.ts";
 import type { Resolution, Router } from "../routing/router.ts";
-import type { AgentEvent, AgentRunner, ChatMessage, CronService } from "../runner.ts";
+import type {
+  AgentEvent,
+  AgentRunner,
+  ChatMessage,
+  ClientTool,
+  CronService,
+  GenerationOptions,
+} from "../runner.ts";
 import type { SessionSource } from "../sessions/source.ts";
 import type { SessionStore } from "../sessions/store-types.ts";
 
@@ -31,6 +38,12 @@ export interface TurnRequest {
   signal?: AbortSignal;
   /** Store the transcript (default true). */
   persist?: boolean;
+  /** Store `input` as part of the transcript (default `persist`); false when the caller already stored it. */
+  persistInput?: boolean;
+  clientTools?: ClientTool[];
+  generation?: GenerationOptions;
+  /** Run the agent's bare model (see `AgentTurn.plain`). */
+  plain?: boolean;
 }
 
 export interface TurnHandle {

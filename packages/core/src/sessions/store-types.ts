@@ -99,6 +99,11 @@ export interface SessionStore {
     options?: { usage?: { inputTokens: number; outputTokens: number } },
   ): number[];
   addUsage(sessionId: string, usage: { inputTokens: number; outputTokens: number }): void;
+  /**
+   * Remove the session's messages after `afterMessageId` (0: all of them), in one transaction: the tail a
+   * client regenerated or edited away. Returns how many were removed.
+   */
+  rewind(sessionId: string, afterMessageId: number): number;
   setTitle(sessionId: string, title: string): void;
   /** The last `limit` messages of a session, oldest first. */
   history(sessionId: string, limit?: number): StoredMessage[];

@@ -1,0 +1,41 @@
+import { type ChatMessage, type NewMessage, type SessionSource, storedInput } from "@switchboard/core";
+import type { ApiContext } from "./context.ts";
+import type { SessionPlan } from "./session.ts";
+
+/** More than any client resends; a longer stored session is compared on its latest messages. */
+const MAX_COMPARED = 10_000;
+
+type Comparable = Pick<NewMessage, "role" | "content" | "toolCalls"> & { toolCallId?: string | null };
+
+/** What identifies a message across a round trip through a client: role, text (whitespace aside), tool call ids. */
+function fingerprint(m: Comparable): string {
+  const calls = Array.isArray(m.toolCalls)
+    ? (m.toolCalls as Array<{ id?: unknown }>).map((c) => String(c?.id ?? "")).join(",")
+    : "";
+  return `${m.role}\u0000${m.content.replace(/\s+/g, " ").trim()}\u0000${calls}\u0000${m.toolCallId ?? ""}`;
+}
+
+/**
+ * Make the stored transcript agree with a request that carries the whole conversation (the body is the
+ * truth): keep the longest common prefix, drop what the client no longer has (a regenerated answer, an
+ * edited message and everything after it), append what the store does not have yet. A retry of the same
+ * request therefore stores nothing twice. The turn itself then stores only its reply.
+ */
+export async function reconcileTranscript(
+  ctx: ApiContext,
+  plan: SessionPlan,
+  source: SessionSource,
+  agentModel: string,
+  conversation: readonly ChatMessage[],
+): Promise<{ removed: number; appended: number }> {
+  const store = ctx.gateway.store;
+  const session = await store.ensure(plan.sessionId, plan.sessionKey, source, { model: agentModel });
+  const stored = await store.history(session.id, MAX_COMPARED);
+  const wanted = storedInput(conversation);
+  let k = 0;
+  while (k < stored.length && k < wanted.length && fingerprint(stored[k]!) === fingerprint(wanted[k]!)) k++;
+  const removed = k < stored.length ? await store.rewind(session.id, k === 0 ? 0 : stored[k - 1]!.id) : 0;
+  const fresh = wanted.slice(k);
+  if (fresh.length > 0) await store.append(session.id, fresh);
+  return { removed, appended: fresh.length };
+}

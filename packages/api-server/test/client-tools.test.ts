@@ -1,0 +1,131 @@
+import { createAgentRunner } from "@switchboard/agent";
+import { type StubLlm, startStubLlm } from "@switchboard/testing";
+import type OpenAI from "openai";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { KEYS, postJson, startApi, type TestApi } from "./helpers.ts";
+
+const WEATHER: OpenAI.Chat.Completions.ChatCompletionTool = {
+  type: "function",
+  function: {
+    name: "get_weather",
+    description: "The weather in a city",
+    parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
+  },
+};
+
+/** Client tools through the real agent runtime and an openai-compatible stub model, called with the `openai` SDK. */
+describe("client tools with the openai SDK", () => {
+  let stub: StubLlm;
+  let api: TestApi;
+  beforeAll(async () => {
+    stub = await startStubLlm();
+    api = await startApi(
+      {
+        providers: { stub: { kind: "openai-compatible", base_url: stub.url } },
+        agents: { main: { model: { provider: "stub", name: "stub-model" } } },
+        api_server: { keys: [{ key: KEYS.admin, agents: "*" }] },
+      },
+      { runner: createAgentRunner({ maxRetries: 0 }) },
+    );
+  });
+  afterAll(async () => {
+    await api?.close();
+    await stub?.close();
+  });
+
+  it("pauses on a client tool call and continues the turn with its result (JSON)", async () => {
+    stub.script({ toolCalls: [{ id: "call_w1", name: "get_weather", arguments: { city: "Oslo" } }] });
+    const client = api.client({ key: KEYS.admin });
+    const messages: OpenAI.Chat.Completions.ChatCompletionMessageParam[] = [
+      { role: "user", content: "weather in Oslo?" },
+    ];
+    const first = await client.chat.completions.create({ model: "main", messages, tools: [WEATHER] });
+    const choice = first.choices[0]!;
+    expect(choice.finish_reason).toBe("tool_calls");
+    expect(choice.message.tool_calls).toEqual([
+      { id: "call_w1", type: "function", function: { name: "get_weather", arguments: '{"city":"Oslo"}' } },
+    ]);
+    // The agent's own tools are offered next to the client's.
+    const offered = stub.requests.at(-1)!.tools!.map((t) => t.function.name);
+    expect(offered).toContain("get_weather");
+    expect(offered).toContain("memory_add");
+
+    stub.script((body) => {
+      const result = body.messages.find((m) => m.role === "tool");
+      return { text: `It is ${String(result?.content)} in Oslo.` };
+    });
+    messages.push(choice.message, { role: "tool", tool_call_id: "call_w1", content: "sunny" });
+    const second = await client.chat.completions.create({ model: "main", messages, tools: [WEATHER] });
+    expect(second.choices[0]!.finish_reason).toBe("stop");
+    expect(second.choices[0]!.message.content).toBe("It is sunny in Oslo.");
+    const sent = stub.requests.at(-1)!.messages;
+    expect(sent.at(-2)).toMatchObject({ role: "assistant", tool_calls: [{ id: "call_w1" }] });
+    expect(sent.at(-1)).toMatchObject({ role: "tool", tool_call_id: "call_w1", content: "sunny" });
+  });
+
+  it("streams a client tool call as tool_calls deltas", async () => {
+    stub.script({ toolCalls: [{ id: "call_s1", name: "get_weather", arguments: { city: "Rome" } }] });
+    const client = api.client({ key: KEYS.admin });
+    const stream = await client.chat.completions.create({
+      model: "main",
+      stream: true,
+      messages: [{ role: "user", content: "weather in Rome?" }],
+      tools: [WEATHER],
+    });
+    const calls: OpenAI.Chat.Completions.ChatCompletionChunk.Choice.Delta.ToolCall[] = [];
+    let finish: string | null = null;
+    for await (const chunk of stream) {
+      calls.push(...(chunk.choices[0]?.delta.tool_calls ?? []));
+      finish = chunk.choices[0]?.finish_reason ?? finish;
+    }
+    expect(finish).toBe("tool_calls");
+    expect(calls).toEqual([
+      {
+        index: 0,
+        id: "call_s1",
+        type: "function",
+        function: { name: "get_weather", arguments: '{"city":"Rome"}' },
+      },
+    ]);
+  });
+
+  it("keeps the agent's own tools server-side: they never come back as tool_calls", async () => {
+    stub.script(
+      {
+        toolCalls: [
+          { id: "call_m1", name: "memory_add", arguments: { target: "user", content: "likes tea" } },
+        ],
+      },
+      (body) => ({ text: body.messages.some((m) => m.role === "tool") ? "Noted." : "no tool result" }),
+    );
+    const client = api.client({ key: KEYS.admin });
+    const res = await client.chat.completions.create({
+      model: "main",
+      messages: [{ role: "user", content: "remember I like tea" }],
+      tools: [WEATHER],
+    });
+    expect(res.choices[0]!.finish_reason).toBe("stop");
+    expect(res.choices[0]!.message.tool_calls).toBeUndefined();
+    expect(res.choices[0]!.message.content).toBe("Noted.");
+  });
+
+  it("refuses a client tool named like an agent tool, naming it", async () => {
+    const count = stub.requests.length;
+    const res = await postJson(
+      api,
+      "/v1/chat/completions",
+      {
+        model: "main",
+        messages: [{ role: "user", content: "hi" }],
+        tools: [{ type: "function", function: { name: "memory_add", parameters: { type: "object" } } }],
+      },
+      { key: KEYS.admin },
+    );
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { error: { message: string; code: string; param: string } };
+    expect(body.error.code).toBe("tool_name_conflict");
+    expect(body.error.param).toBe("tools[0].function.name");
+    expect(body.error.message).toContain("memory_add");
+    expect(stub.requests.length).toBe(count);
+  });
+});
