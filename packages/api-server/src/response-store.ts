@@ -12,6 +12,8 @@ export interface StoredResponse {
   messages: ChatMessage[];
   /** The `response` object as returned. */
   body: Record<string, unknown>;
+  /** The request's input as items (`GET /v1/responses/{id}/input_items`), oldest first. */
+  inputItems?: Record<string, unknown>[];
 }
 
 export const DEFAULT_RESPONSE_CAPACITY = 1000;

@@ -6,7 +6,15 @@ import { cors } from "hono/cors";
 import { type ApiContext, type ApiEnv, keyRingCache } from "./context.ts";
 import { ApiError, errorBody, modelNotFound } from "./errors.ts";
 import { checkSwitchboardHeaders, HEADER, jsonResponse } from "./http.ts";
+import {
+  IDEMPOTENCY_HEADER,
+  IdempotencyCache,
+  type IdempotencyOptions,
+  REPLAYED_HEADER,
+} from "./idempotency.ts";
+import { ALL_IDENTITY_HEADERS } from "./identity.ts";
 import { ResponseStore } from "./response-store.ts";
+import { registerCapabilityRoutes } from "./routes/capabilities.ts";
 import { registerChatRoutes } from "./routes/chat.ts";
 import { registerCronRoutes } from "./routes/cron.ts";
 import { registerHealthRoutes } from "./routes/health.ts";
@@ -27,6 +35,8 @@ export interface ApiServerOptions {
   runs?: RunRegistryOptions;
   /** More route groups, mounted under `/v1` and `/agents/{id}/v1` after the built-in ones (the cron API). */
   routes?: readonly RouteGroup[];
+  /** Bounds of the `Idempotency-Key` memory. */
+  idempotency?: IdempotencyOptions;
 }
 
 export interface ApiServer {
@@ -47,6 +57,7 @@ export const ROUTE_GROUPS: readonly RouteGroup[] = [
   registerResponseRoutes,
   registerRunRoutes,
   registerCronRoutes,
+  registerCapabilityRoutes,
 ];
 
 function packageVersion(): string {
@@ -60,15 +71,8 @@ function packageVersion(): string {
   }
 }
 
-const EXPOSED_HEADERS = [HEADER.agent, HEADER.session];
-const ALLOWED_HEADERS = [
-  "authorization",
-  "content-type",
-  HEADER.sessionId,
-  HEADER.chatId,
-  HEADER.userId,
-  HEADER.threadId,
-];
+const EXPOSED_HEADERS = [HEADER.agent, HEADER.session, REPLAYED_HEADER];
+const ALLOWED_HEADERS = ["authorization", "content-type", IDEMPOTENCY_HEADER, ...ALL_IDENTITY_HEADERS];
 
 /** The OpenAI-compatible HTTP API over a gateway: agents as models (DESIGN §8). */
 export function createApiServer(options: ApiServerOptions): ApiServer {
@@ -84,6 +88,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     startedAt: Date.now(),
     runs: new RunRegistry({ logger, ...options.runs }),
     responses: new ResponseStore(),
+    idempotency: new IdempotencyCache(options.idempotency),
   };
   if (ctx.keys().open && !isLoopback(settings().host)) {
     // The config loader refuses this too; a `config` passed in directly must not get around it.
@@ -146,20 +151,28 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     checkSwitchboardHeaders(c.req.raw.headers);
     await next();
   };
-  app.use("/v1/*", guard);
-  app.use("/agents/*", guard);
-  app.use("/agents/:agent/v1/*", async (c, next) => {
+  const pin: MiddlewareHandler<ApiEnv> = async (c, next) => {
     const requested = c.req.param("agent") ?? "";
     const agent = usableAgent(ctx, c.get("principal"), requested);
     if (!agent) throw modelNotFound(requested);
     c.set("pinned", agent);
     await next();
-  });
+  };
+  const idempotent = ctx.idempotency.middleware();
+  // `/p/<agent>/v1/...` is the Hermes gateway's spelling of `/agents/<agent>/v1/...`.
+  for (const prefix of ["/agents", "/p"]) {
+    app.use(`${prefix}/*`, guard);
+    app.use(`${prefix}/:agent/v1/*`, pin);
+    app.use(`${prefix}/:agent/v1/*`, idempotent);
+  }
+  app.use("/v1/*", guard);
+  app.use("/v1/*", idempotent);
 
   const v1 = new Hono<ApiEnv>();
   for (const group of [...ROUTE_GROUPS, ...(options.routes ?? [])]) group(v1, ctx);
   app.route("/v1", v1);
   app.route("/agents/:agent/v1", v1);
+  app.route("/p/:agent/v1", v1);
 
   return {
     app,
@@ -168,6 +181,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     close() {
       ctx.runs.close();
       ctx.responses.clear();
+      ctx.idempotency.clear();
     },
   };
 }

@@ -1,6 +1,5 @@
-import { type ChatMessage, type NewMessage, type SessionSource, storedInput } from "@switchboard/core";
+import { type ChatMessage, type NewMessage, storedInput } from "@switchboard/core";
 import type { ApiContext } from "./context.ts";
-import type { SessionPlan } from "./session.ts";
 
 /** More than any client resends; a longer stored session is compared on its latest messages. */
 const MAX_COMPARED = 10_000;
@@ -23,19 +22,16 @@ function fingerprint(m: Comparable): string {
  */
 export async function reconcileTranscript(
   ctx: ApiContext,
-  plan: SessionPlan,
-  source: SessionSource,
-  agentModel: string,
+  sessionId: string,
   conversation: readonly ChatMessage[],
 ): Promise<{ removed: number; appended: number }> {
   const store = ctx.gateway.store;
-  const session = await store.ensure(plan.sessionId, plan.sessionKey, source, { model: agentModel });
-  const stored = await store.history(session.id, MAX_COMPARED);
+  const stored = await store.history(sessionId, MAX_COMPARED);
   const wanted = storedInput(conversation);
   let k = 0;
   while (k < stored.length && k < wanted.length && fingerprint(stored[k]!) === fingerprint(wanted[k]!)) k++;
-  const removed = k < stored.length ? await store.rewind(session.id, k === 0 ? 0 : stored[k - 1]!.id) : 0;
+  const removed = k < stored.length ? await store.rewind(sessionId, k === 0 ? 0 : stored[k - 1]!.id) : 0;
   const fresh = wanted.slice(k);
-  if (fresh.length > 0) await store.append(session.id, fresh);
+  if (fresh.length > 0) await store.append(sessionId, fresh);
   return { removed, appended: fresh.length };
 }

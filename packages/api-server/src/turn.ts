@@ -51,12 +51,11 @@ export async function startTurn(ctx: ApiContext, t: StartTurn): Promise<TurnHand
   let handle: TurnHandle;
   try {
     if (t.reconcile && t.history && t.persist !== false) {
-      const profile = ctx.gateway.agent(t.agentId);
-      const model = profile?.model.name ?? profile?.model.provider ?? "";
-      await reconcileTranscript(ctx, t.plan, { ...request.source, agentId: t.agentId }, model, [
-        ...t.history,
-        ...t.input,
-      ]);
+      const conversation = [...t.history, ...t.input];
+      // On the session's lane: the previous turn's reply is stored by then, so the comparison sees it.
+      request.prepare = async (session) => {
+        await reconcileTranscript(ctx, session.id, conversation);
+      };
       request.persistInput = false;
     }
     handle = await ctx.gateway.turn(request);

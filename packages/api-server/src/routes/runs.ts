@@ -2,7 +2,8 @@ import type { Hono } from "hono";
 import type { ApiContext, ApiEnv, ApiHonoContext } from "../context.ts";
 import { fromInput } from "../convert.ts";
 import { ApiError } from "../errors.ts";
-import { HEADER, headerValue, jsonResponse, readJson, turnHeaders } from "../http.ts";
+import { jsonResponse, readJson, turnHeaders } from "../http.ts";
+import { identityHeader } from "../identity.ts";
 import { newId } from "../ids.ts";
 import { type Run, type RunEvent, runObject } from "../runs.ts";
 import { runRequestSchema } from "../schemas.ts";
@@ -21,8 +22,12 @@ export function registerRunRoutes(v1: Hono<ApiEnv>, ctx: ApiContext): void {
       const body = await readJson(c.req.raw, ctx.settings().max_body_bytes, runRequestSchema);
       const conv = fromInput(body.input, body.instructions);
       const { agent, source } = await selectAgent(ctx, c, { model: body.model });
-      const sessionGiven = headerValue(c.req.raw.headers, HEADER.sessionId) ?? body.session_id ?? undefined;
-      const plan = sessionFor(agent.id, sessionGiven ?? newId("api-", 16));
+      const sessionGiven = identityHeader(c.req.raw.headers, "sessionId") ?? body.session_id ?? undefined;
+      const plan = sessionFor(
+        agent.id,
+        sessionGiven ?? newId("api-", 16),
+        identityHeader(c.req.raw.headers, "sessionKey"),
+      );
       const run = ctx.runs.start({
         owner: c.get("principal").id,
         agentId: agent.id,

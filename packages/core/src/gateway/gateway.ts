@@ -569,6 +569,7 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
     void (async () => {
       try {
         await previous;
+        await request.prepare?.(session);
         const history =
           request.history ??
           toChatMessages(

@@ -12,7 +12,7 @@ import type {
   GenerationOptions,
 } from "../runner.ts";
 import type { SessionSource } from "../sessions/source.ts";
-import type { SessionStore } from "../sessions/store-types.ts";
+import type { SessionRecord, SessionStore } from "../sessions/store-types.ts";
 
 /** What `dispatch` did with an inbound message. */
 export type DispatchOutcome =
@@ -44,6 +44,11 @@ export interface TurnRequest {
   generation?: GenerationOptions;
   /** Run the agent's bare model (see `AgentTurn.plain`). */
   plain?: boolean;
+  /**
+   * Runs on the session's lane once earlier turns of the session have finished (their replies stored) and
+   * before the history is read: the API brings the stored transcript in line with a request's body here.
+   */
+  prepare?: (session: SessionRecord) => Promise<void> | void;
 }
 
 export interface TurnHandle {
