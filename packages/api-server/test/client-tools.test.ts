@@ -128,4 +128,79 @@ describe("client tools with the openai SDK", () => {
     expect(body.error.message).toContain("memory_add");
     expect(stub.requests.length).toBe(count);
   });
+
+  it("runs openai's runTools loop: the SDK executes the tool, the agent finishes the answer", async () => {
+    stub.script(
+      { toolCalls: [{ id: "call_r1", name: "get_weather", arguments: { city: "Lima" } }] },
+      (body) => ({ text: `Lima: ${String(body.messages.find((m) => m.role === "tool")?.content)}` }),
+    );
+    const seen: unknown[] = [];
+    const client = api.client({ key: KEYS.admin });
+    const runner = client.chat.completions.runTools({
+      model: "main",
+      messages: [{ role: "user", content: "weather in Lima?" }],
+      tools: [
+        {
+          type: "function",
+          function: {
+            name: "get_weather",
+            description: "The weather in a city",
+            parameters: WEATHER.function.parameters!,
+            parse: JSON.parse,
+            function: (args: { city: string }) => {
+              seen.push(args);
+              return "foggy";
+            },
+          },
+        },
+      ],
+    });
+    expect(await runner.finalContent()).toBe("Lima: foggy");
+    expect(seen).toEqual([{ city: "Lima" }]);
+  });
+
+  it("returns function_call items from the Responses API and continues with function_call_output", async () => {
+    const client = api.client({ key: KEYS.admin });
+    const tools: OpenAI.Responses.FunctionTool[] = [
+      {
+        type: "function",
+        name: "get_weather",
+        description: "The weather in a city",
+        parameters: WEATHER.function.parameters!,
+        strict: false,
+      },
+    ];
+    stub.script({ toolCalls: [{ id: "call_x1", name: "get_weather", arguments: { city: "Pune" } }] });
+    const first = await client.responses.create({ model: "main", input: "weather in Pune?", tools });
+    const call = first.output.find((o) => o.type === "function_call");
+    expect(call).toMatchObject({ type: "function_call", call_id: "call_x1", name: "get_weather" });
+    expect(JSON.parse((call as OpenAI.Responses.ResponseFunctionToolCall).arguments)).toEqual({
+      city: "Pune",
+    });
+
+    stub.script((body) => ({
+      text: `Pune is ${String(body.messages.find((m) => m.role === "tool")?.content)}`,
+    }));
+    const second = await client.responses.create({
+      model: "main",
+      previous_response_id: first.id,
+      input: [{ type: "function_call_output", call_id: "call_x1", output: "humid" }],
+      tools,
+    });
+    expect(second.output_text).toBe("Pune is humid");
+
+    // Streamed: the call arrives as a function_call item with its arguments.
+    stub.script({ toolCalls: [{ id: "call_x2", name: "get_weather", arguments: { city: "Agra" } }] });
+    const stream = await client.responses.create({ model: "main", input: "and Agra?", tools, stream: true });
+    const types: string[] = [];
+    let done: OpenAI.Responses.Response | undefined;
+    for await (const e of stream) {
+      types.push(e.type);
+      if (e.type === "response.completed") done = e.response;
+    }
+    expect(types).toContain("response.function_call_arguments.done");
+    expect(done?.output).toEqual([
+      expect.objectContaining({ type: "function_call", call_id: "call_x2", arguments: '{"city":"Agra"}' }),
+    ]);
+  });
 });
