@@ -131,6 +131,8 @@ export class IdempotencyCache {
         forget();
         throw err;
       }
+      // A caller that gave up (a client timeout) aborted the turn: its retry must run, not replay the abort.
+      if (c.req.raw.signal.aborted) return forget();
       c.res = this.#recording(c.res, settle, forget);
     };
   }
