@@ -100,7 +100,10 @@ describe("identity and sessions", () => {
     ]);
 
     // Edit the second message: the tail after the edit is replaced, and the model sees the body's history.
-    await client.chat.completions.create({ model: "main", messages: [u1, a1, { role: "user", content: "second, edited" }] });
+    await client.chat.completions.create({
+      model: "main",
+      messages: [u1, a1, { role: "user", content: "second, edited" }],
+    });
     await s.api.gateway.idle();
     expect(stored("main", "lc-conv-1")).toEqual([
       "user:first",

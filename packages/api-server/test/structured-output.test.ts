@@ -60,7 +60,10 @@ describe("structured output and sampling fields", () => {
       },
     });
     expect(parsed.output_parsed).toEqual({ n: 3 });
-    expect(s.stub.requests.at(-1)!.response_format).toMatchObject({ type: "json_schema", json_schema: { name: "num" } });
+    expect(s.stub.requests.at(-1)!.response_format).toMatchObject({
+      type: "json_schema",
+      json_schema: { name: "num" },
+    });
   });
 
   it("hands every sampling field to the provider", async () => {
@@ -94,13 +97,22 @@ describe("structured output and sampling fields", () => {
     });
     expect(s.stub.requests.at(-1)).toMatchObject({ max_tokens: 12, stop: ["STOP"] });
     // The Responses API's spelling.
-    await client.responses.create({ model: "bare", input: "sample", temperature: 1.5, max_output_tokens: 33, top_p: 0.5 });
+    await client.responses.create({
+      model: "bare",
+      input: "sample",
+      temperature: 1.5,
+      max_output_tokens: 33,
+      top_p: 0.5,
+    });
     expect(s.stub.requests.at(-1)).toMatchObject({ temperature: 1.5, max_tokens: 33, top_p: 0.5 });
   });
 
   it("keeps the agent's own settings when the request sets none", async () => {
     const client = s.api.client({ key: KEYS.admin });
-    await client.chat.completions.create({ model: "bare", messages: [{ role: "user", content: "defaults" }] });
+    await client.chat.completions.create({
+      model: "bare",
+      messages: [{ role: "user", content: "defaults" }],
+    });
     const sent = s.stub.requests.at(-1)!;
     expect(sent.temperature).toBeUndefined();
     expect(sent.response_format).toBeUndefined();
