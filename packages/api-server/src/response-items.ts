@@ -68,12 +68,12 @@ export function inputItemsOf(
           status: "completed",
           content: [outputText(text)],
         });
-      m.toolCalls?.forEach((c, j) =>
+      for (const [j, c] of (m.toolCalls ?? []).entries()) {
         out.push({
           ...functionCallItem({ toolCallId: c.id, toolName: c.name, input: c.input }, "completed"),
           id: `${id}_${j}`,
-        }),
-      );
+        });
+      }
     } else {
       out.push({
         id,

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import Ajv2020 from "ajv/dist/2020.js";
+import { Ajv2020 } from "ajv/dist/2020.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KEYS, postJson, readSse } from "./helpers.ts";
 import { type StubApi, startStubApi } from "./stub-api.ts";
