@@ -17,21 +17,20 @@ function fingerprint(m: Comparable): string {
 /**
  * Make the stored transcript agree with a request that carries the whole conversation (the body is the
  * truth): keep the longest common prefix, drop what the client no longer has (a regenerated answer, an
- * edited message and everything after it), append what the store does not have yet. A retry of the same
- * request therefore stores nothing twice. The turn itself then stores only its reply.
+ * edited message and everything after it), and return what the store does not have yet, for the turn to
+ * store as its input. A retry of the same request therefore stores nothing twice.
  */
 export async function reconcileTranscript(
   ctx: ApiContext,
   sessionId: string,
   conversation: readonly ChatMessage[],
-): Promise<{ removed: number; appended: number }> {
+): Promise<ChatMessage[]> {
   const store = ctx.gateway.store;
   const stored = await store.history(sessionId, MAX_COMPARED);
+  if (stored.length === 0) return [...conversation];
   const wanted = storedInput(conversation);
   let k = 0;
   while (k < stored.length && k < wanted.length && fingerprint(stored[k]!) === fingerprint(wanted[k]!)) k++;
-  const removed = k < stored.length ? await store.rewind(sessionId, k === 0 ? 0 : stored[k - 1]!.id) : 0;
-  const fresh = wanted.slice(k);
-  if (fresh.length > 0) await store.append(sessionId, fresh);
-  return { removed, appended: fresh.length };
+  if (k < stored.length) await store.rewind(sessionId, k === 0 ? 0 : stored[k - 1]!.id);
+  return conversation.slice(k);
 }

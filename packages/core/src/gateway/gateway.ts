@@ -569,7 +569,9 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
     void (async () => {
       try {
         await previous;
-        await request.prepare?.(session);
+        const prepared = await request.prepare?.(session);
+        if (prepared?.length && persist)
+          await writes.run(() => store.append(session.id, storedInput(prepared)));
         const history =
           request.history ??
           toChatMessages(

@@ -47,8 +47,9 @@ export interface TurnRequest {
   /**
    * Runs on the session's lane once earlier turns of the session have finished (their replies stored) and
    * before the history is read: the API brings the stored transcript in line with a request's body here.
+   * The messages it returns are stored (with the next group commit) as this turn's input.
    */
-  prepare?: (session: SessionRecord) => Promise<void> | void;
+  prepare?: (session: SessionRecord) => Promise<ChatMessage[] | undefined> | ChatMessage[] | undefined;
 }
 
 export interface TurnHandle {
