@@ -1,4 +1,4 @@
-import { type ChatMessage, type NewMessage, storedInput } from "@switchboard/core";
+import { type ChatMessage, type NewMessage, storedInput, type TranscriptEdit } from "@switchboard/core";
 import type { ApiContext } from "./context.ts";
 
 /** More than any client resends; a longer stored session is compared on its latest messages. */
@@ -17,20 +17,19 @@ function fingerprint(m: Comparable): string {
 /**
  * Make the stored transcript agree with a request that carries the whole conversation (the body is the
  * truth): keep the longest common prefix, drop what the client no longer has (a regenerated answer, an
- * edited message and everything after it), and return what the store does not have yet, for the turn to
- * store as its input. A retry of the same request therefore stores nothing twice.
+ * edited message and everything after it), and store what it does not have yet as the turn's input. A
+ * retry of the same request therefore stores nothing twice. This reads; the gateway writes the edit.
  */
 export async function reconcileTranscript(
   ctx: ApiContext,
   sessionId: string,
   conversation: readonly ChatMessage[],
-): Promise<ChatMessage[]> {
-  const store = ctx.gateway.store;
-  const stored = await store.history(sessionId, MAX_COMPARED);
-  if (stored.length === 0) return [...conversation];
+): Promise<TranscriptEdit> {
+  const stored = await ctx.gateway.store.history(sessionId, MAX_COMPARED);
+  if (stored.length === 0) return { input: [...conversation] };
   const wanted = storedInput(conversation);
   let k = 0;
   while (k < stored.length && k < wanted.length && fingerprint(stored[k]!) === fingerprint(wanted[k]!)) k++;
-  if (k < stored.length) await store.rewind(sessionId, k === 0 ? 0 : stored[k - 1]!.id);
-  return conversation.slice(k);
+  const input = conversation.slice(k);
+  return k < stored.length ? { rewindAfter: k === 0 ? 0 : stored[k - 1]!.id, input } : { input };
 }

@@ -569,9 +569,13 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
     void (async () => {
       try {
         await previous;
-        const prepared = await request.prepare?.(session);
-        if (prepared?.length && persist)
-          await writes.run(() => store.append(session.id, storedInput(prepared)));
+        const edit = persist ? await request.prepare?.(session) : undefined;
+        if (edit && (edit.rewindAfter !== undefined || edit.input.length > 0)) {
+          await writes.run(() => {
+            if (edit.rewindAfter !== undefined) store.rewind(session.id, edit.rewindAfter);
+            if (edit.input.length > 0) store.append(session.id, storedInput(edit.input));
+          });
+        }
         const history =
           request.history ??
           toChatMessages(

@@ -47,9 +47,16 @@ export interface TurnRequest {
   /**
    * Runs on the session's lane once earlier turns of the session have finished (their replies stored) and
    * before the history is read: the API brings the stored transcript in line with a request's body here.
-   * The messages it returns are stored (with the next group commit) as this turn's input.
+   * What it returns is written in one group commit before the model is called: the stored messages after
+   * `rewindAfter` (a message id; 0 for all) removed, then `input` stored as this turn's input.
    */
-  prepare?: (session: SessionRecord) => Promise<ChatMessage[] | undefined> | ChatMessage[] | undefined;
+  prepare?: (session: SessionRecord) => Promise<TranscriptEdit | undefined> | TranscriptEdit | undefined;
+}
+
+/** A change to a stored transcript (see `TurnRequest.prepare`). */
+export interface TranscriptEdit {
+  rewindAfter?: number;
+  input: ChatMessage[];
 }
 
 export interface TurnHandle {
