@@ -204,5 +204,6 @@ export const runRequestSchema = z.object({
   input: inputField,
   instructions: z.string().nullish(),
   session_id: idField.nullish(),
+  user: samplingFields.user,
 });
 export type RunRequest = z.output<typeof runRequestSchema>;

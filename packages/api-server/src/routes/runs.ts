@@ -21,7 +21,7 @@ export function registerRunRoutes(v1: Hono<ApiEnv>, ctx: ApiContext): void {
     POST: async (c) => {
       const body = await readJson(c.req.raw, ctx.settings().max_body_bytes, runRequestSchema);
       const conv = fromInput(body.input, body.instructions);
-      const { agent, source } = await selectAgent(ctx, c, { model: body.model });
+      const { agent, source } = await selectAgent(ctx, c, { model: body.model, user: body.user });
       const sessionGiven = identityHeader(c.req.raw.headers, "sessionId") ?? body.session_id ?? undefined;
       const plan = sessionFor(
         agent.id,
