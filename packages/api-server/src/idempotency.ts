@@ -12,6 +12,8 @@ export const DEFAULT_WINDOW_MS = 10 * 60 * 1000;
 export const DEFAULT_MAX_KEYS = 10_000;
 /** A larger answer is not kept (a retry of it runs again). */
 export const MAX_REPLAY_BYTES = 8 * 1024 * 1024;
+/** All kept answers together; past it the oldest keys go first. */
+export const DEFAULT_MAX_TOTAL_BYTES = 64 * 1024 * 1024;
 
 /** 1-255 visible ASCII characters, as upstream and Stripe accept. */
 const KEY_RE = /^[\x21-\x7e]{1,255}$/;
@@ -28,10 +30,13 @@ interface Entry {
   expiresAt: number;
   /** Settles with the first answer, or `undefined` when it could not be kept (the key is then forgotten). */
   done: Promise<Recorded | undefined>;
+  /** Bytes of the kept answer, once settled. */
+  bytes: number;
 }
 
 export interface IdempotencyOptions {
   maxKeys?: number;
+  maxTotalBytes?: number;
   windowMs?: number;
   runWindowMs?: number;
   now?: () => number;
@@ -47,12 +52,15 @@ export interface IdempotencyOptions {
 export class IdempotencyCache {
   readonly #entries = new Map<string, Entry>();
   readonly #maxKeys: number;
+  readonly #maxTotalBytes: number;
+  #bytes = 0;
   readonly #windowMs: number;
   readonly #runWindowMs: number;
   readonly #now: () => number;
 
   constructor(options: IdempotencyOptions = {}) {
     this.#maxKeys = options.maxKeys ?? DEFAULT_MAX_KEYS;
+    this.#maxTotalBytes = options.maxTotalBytes ?? DEFAULT_MAX_TOTAL_BYTES;
     this.#windowMs = options.windowMs ?? DEFAULT_WINDOW_MS;
     this.#runWindowMs = options.runWindowMs ?? RUN_WINDOW_MS;
     this.#now = options.now ?? Date.now;
@@ -64,17 +72,27 @@ export class IdempotencyCache {
 
   clear(): void {
     this.#entries.clear();
+    this.#bytes = 0;
+  }
+
+  #delete(key: string, entry: Entry): void {
+    if (this.#entries.get(key) !== entry) return;
+    this.#entries.delete(key);
+    this.#bytes -= entry.bytes;
   }
 
   #sweep(now: number): void {
     for (const [k, e] of this.#entries) {
-      if (e.expiresAt <= now) this.#entries.delete(k);
+      if (e.expiresAt <= now) this.#delete(k, e);
     }
-    // Oldest first (insertion order): past the cap, the oldest keys go.
-    while (this.#entries.size >= this.#maxKeys) {
-      const oldest = this.#entries.keys().next().value;
-      if (oldest === undefined) break;
-      this.#entries.delete(oldest);
+    this.#trim(1);
+  }
+
+  /** Oldest first (insertion order): past a cap, with `room` keys about to be added, the oldest keys go. */
+  #trim(room: number): void {
+    for (const [k, e] of this.#entries) {
+      if (this.#entries.size + room <= this.#maxKeys && this.#bytes <= this.#maxTotalBytes) break;
+      this.#delete(k, e);
     }
   }
 
@@ -119,11 +137,20 @@ export class IdempotencyCache {
         done: new Promise((r) => {
           settle = r;
         }),
+        bytes: 0,
       };
       this.#entries.set(scoped, entry);
       const forget = () => {
-        if (this.#entries.get(scoped) === entry) this.#entries.delete(scoped);
+        this.#delete(scoped, entry);
         settle(undefined);
+      };
+      const keep = (r: Recorded) => {
+        if (this.#entries.get(scoped) === entry) {
+          entry.bytes = r.body.byteLength;
+          this.#bytes += entry.bytes;
+          this.#trim(0);
+        }
+        settle(r);
       };
       try {
         await next();
@@ -133,7 +160,7 @@ export class IdempotencyCache {
       }
       // A caller that gave up (a client timeout) aborted the turn: its retry must run, not replay the abort.
       if (c.req.raw.signal.aborted) return forget();
-      c.res = this.#recording(c.res, settle, forget);
+      c.res = this.#recording(c.res, keep, forget);
     };
   }
 
