@@ -63,6 +63,22 @@ describe("client tools with the openai SDK", () => {
     expect(sent.at(-1)).toMatchObject({ role: "tool", tool_call_id: "call_w1", content: "sunny" });
   });
 
+  it("passes tool_choice to the provider", async () => {
+    stub.script({ toolCalls: [{ id: "call_c1", name: "get_weather", arguments: { city: "Quito" } }] });
+    const client = api.client({ key: KEYS.admin });
+    const res = await client.chat.completions.create({
+      model: "main",
+      messages: [{ role: "user", content: "weather?" }],
+      tools: [WEATHER],
+      tool_choice: { type: "function", function: { name: "get_weather" } },
+    });
+    expect(res.choices[0]!.message.tool_calls?.[0]?.id).toBe("call_c1");
+    expect(stub.requests.at(-1)!.tool_choice).toEqual({
+      type: "function",
+      function: { name: "get_weather" },
+    });
+  });
+
   it("streams a client tool call as tool_calls deltas", async () => {
     stub.script({ toolCalls: [{ id: "call_s1", name: "get_weather", arguments: { city: "Rome" } }] });
     const client = api.client({ key: KEYS.admin });

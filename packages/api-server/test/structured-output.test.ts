@@ -16,7 +16,7 @@ describe("structured output and sampling fields", () => {
 
   it("parses a json_schema answer with the openai SDK's parse()", async () => {
     const Event = z.object({ title: z.string(), attendees: z.array(z.string()) });
-    s.stub.script({ text: '{"title":"standup","attendees":["ana","bo"]}' });
+    s.stub.script({ json: { title: "standup", attendees: ["ana", "bo"] } });
     const client = s.api.client({ key: KEYS.admin });
     const completion = await client.chat.completions.parse({
       model: "main",
@@ -32,7 +32,7 @@ describe("structured output and sampling fields", () => {
 
   it("passes json_object through, and Responses text.format too", async () => {
     const client = s.api.client({ key: KEYS.admin });
-    s.stub.script({ text: '{"ok":true}' });
+    s.stub.script({ json: { ok: true } });
     const r = await client.chat.completions.create({
       model: "bare",
       messages: [{ role: "user", content: "json please" }],
@@ -41,7 +41,7 @@ describe("structured output and sampling fields", () => {
     expect(JSON.parse(r.choices[0]!.message.content!)).toEqual({ ok: true });
     expect(s.stub.requests.at(-1)!.response_format).toEqual({ type: "json_object" });
 
-    s.stub.script({ text: '{"n":3}' });
+    s.stub.script({ json: { n: 3 } });
     const parsed = await client.responses.parse({
       model: "bare",
       input: "a number",
