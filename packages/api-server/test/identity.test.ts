@@ -115,6 +115,22 @@ describe("identity and sessions", () => {
     expect(sent.map((m) => m.content)).toEqual(["first", "stub: first", "second, edited"]);
   });
 
+  it("follows an Open WebUI regenerate in a derived session without duplicating the turn", async () => {
+    const headers = { "X-OpenWebUI-User-Id": "ow-user", "X-OpenWebUI-Chat-Id": "ow-chat-9" };
+    const client = s.api.client({ key: KEYS.admin, headers });
+    const first = await client.chat.completions
+      .create({ model: "main", messages: [{ role: "user", content: "name a colour" }] })
+      .withResponse();
+    const id = first.response.headers.get("x-switchboard-session-id")!;
+    s.stub.script({ text: "teal" });
+    await client.chat.completions.create({
+      model: "main",
+      messages: [{ role: "user", content: "name a colour" }],
+    });
+    await s.api.gateway.idle();
+    expect(stored("main", id)).toEqual(["user:name a colour", "assistant:teal"]);
+  });
+
   it("offers plain variants: the agent's model with no persona, no tools, nothing stored", async () => {
     const models = await s.api.client({ key: KEYS.admin }).models.list();
     expect(models.data.map((m) => m.id)).toEqual(expect.arrayContaining(["main", "main:plain"]));
