@@ -1,9 +1,11 @@
 import type { AgentEvent } from "@switchboard/core";
 import {
   type ModelMessage,
+  type OutputInterface,
   stepCountIs,
   experimental_streamTextLowMemory as streamTextOnce,
   type TimeoutConfiguration,
+  type ToolChoice,
   type ToolSet,
 } from "ai";
 import { ABORTED, type TerminalEvent } from "./echo.ts";
@@ -34,6 +36,16 @@ export interface ModelTurnArgs {
   timeouts: ModelTimeouts;
   temperature?: number;
   maxOutputTokens?: number;
+  topP?: number;
+  stopSequences?: string[];
+  seed?: number;
+  presencePenalty?: number;
+  frequencyPenalty?: number;
+  /** JSON output (`response_format`). */
+  output?: OutputInterface;
+  toolChoice?: ToolChoice<ToolSet>;
+  /** Tools of `tools` the caller runs: a call of one ends the turn, returned in `finish.toolCalls`. */
+  clientTools?: ReadonlySet<string>;
   /** Aborts the model call (our turn's controller). */
   signal: AbortSignal;
   /** The caller's signal: tells a user's stop from a timeout. */
@@ -57,7 +69,7 @@ export async function* runModelTurn(args: ModelTurnArgs): AsyncGenerator<AgentEv
   // the replay buffer `streamText` keeps for further readers (same engine, same parts).
   const result = streamTextOnce({
     model: resolved.model,
-    instructions: args.system,
+    ...(args.system ? { instructions: args.system } : {}),
     messages: args.messages,
     ...(hasTools ? { tools: args.tools } : {}),
     stopWhen: stepCountIs(args.maxSteps),
@@ -66,6 +78,13 @@ export async function* runModelTurn(args: ModelTurnArgs): AsyncGenerator<AgentEv
     timeout,
     ...(args.temperature !== undefined ? { temperature: args.temperature } : {}),
     ...(args.maxOutputTokens !== undefined ? { maxOutputTokens: args.maxOutputTokens } : {}),
+    ...(args.topP !== undefined ? { topP: args.topP } : {}),
+    ...(args.stopSequences ? { stopSequences: args.stopSequences } : {}),
+    ...(args.seed !== undefined ? { seed: args.seed } : {}),
+    ...(args.presencePenalty !== undefined ? { presencePenalty: args.presencePenalty } : {}),
+    ...(args.frequencyPenalty !== undefined ? { frequencyPenalty: args.frequencyPenalty } : {}),
+    ...(args.output ? { output: args.output } : {}),
+    ...(hasTools && args.toolChoice ? { toolChoice: args.toolChoice } : {}),
     // Errors arrive as stream parts below; the default handler would only log them to the console.
     onError: () => {},
     // Switchboard registers no AI SDK telemetry integration; enabled, the SDK still copies and redacts every
@@ -82,12 +101,15 @@ export async function* runModelTurn(args: ModelTurnArgs): AsyncGenerator<AgentEv
   let stepHasText = false;
   let steps = 0;
   let lastStepReason: string | undefined;
+  /** Calls of the caller's tools in the current step: when the step ends on them, the turn pauses. */
+  let clientCalls: Array<{ toolCallId: string; toolName: string; input: unknown }> = [];
   try {
     for await (const part of result.stream) {
       switch (part.type) {
         case "start-step":
           steps++;
           stepHasText = false;
+          clientCalls = [];
           break;
         case "text-delta": {
           if (!part.text) break;
@@ -101,14 +123,19 @@ export async function* runModelTurn(args: ModelTurnArgs): AsyncGenerator<AgentEv
           yield { type: "text-delta", text: part.text };
           break;
         }
-        case "tool-call":
+        case "tool-call": {
+          const client = args.clientTools?.has(part.toolName) === true;
+          if (client)
+            clientCalls.push({ toolCallId: part.toolCallId, toolName: part.toolName, input: part.input });
           yield {
             type: "tool-call",
             toolCallId: part.toolCallId,
             toolName: part.toolName,
             input: part.input,
+            ...(client ? { client: true } : {}),
           };
           break;
+        }
         case "tool-result":
           yield {
             type: "tool-result",
@@ -136,20 +163,18 @@ export async function* runModelTurn(args: ModelTurnArgs): AsyncGenerator<AgentEv
           return timedOut();
         case "finish": {
           if (part.finishReason === "error") break;
+          const usage = {
+            inputTokens: part.totalUsage.inputTokens ?? 0,
+            outputTokens: part.totalUsage.outputTokens ?? 0,
+          };
+          if (lastStepReason === "tool-calls" && clientCalls.length > 0)
+            return { type: "finish", text, usage, finishReason: "tool-calls", toolCalls: clientCalls };
           if (lastStepReason === "tool-calls" && steps >= args.maxSteps) {
             const note = `${text ? "\n\n" : ""}(I stopped after ${args.maxSteps} steps without finishing; ask me to continue.)`;
             text += note;
             yield { type: "text-delta", text: note };
           }
-          return {
-            type: "finish",
-            text,
-            usage: {
-              inputTokens: part.totalUsage.inputTokens ?? 0,
-              outputTokens: part.totalUsage.outputTokens ?? 0,
-            },
-            finishReason: part.finishReason,
-          };
+          return { type: "finish", text, usage, finishReason: part.finishReason };
         }
         default:
           break;

@@ -16,11 +16,15 @@ interface ApiCallErrorLike {
   statusCode?: number;
   url?: string;
   responseBody?: string;
+  responseHeaders?: Record<string, string>;
   cause?: unknown;
   lastError?: unknown;
 }
 
 const MAX_DETAIL = 200;
+/** How providers (OpenAI, vLLM, llama.cpp, Anthropic, OpenRouter) say the prompt does not fit. */
+const CONTEXT_TOO_LONG =
+  /context_length_exceeded|context length|context window|maximum context|too many tokens|prompt is too long/i;
 
 function detail(err: ApiCallErrorLike): string {
   let text = err.message ?? "";
@@ -55,6 +59,16 @@ function isTimeout(err: unknown): boolean {
   return e?.name === "TimeoutError" || /timeout|timed out/i.test(e?.message ?? "");
 }
 
+/** Seconds of a `retry-after` header (delta-seconds or an HTTP date). */
+function retryAfterOf(err: ApiCallErrorLike): number | undefined {
+  const raw = err?.responseHeaders?.["retry-after"];
+  if (!raw) return undefined;
+  const n = Number(raw);
+  if (Number.isFinite(n) && n >= 0) return Math.ceil(n);
+  const at = Date.parse(raw);
+  return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - Date.now()) / 1000));
+}
+
 /** Turn any failure of a model call into one user-facing `error` event: what happened and what to do. */
 export function describeProviderError(error: unknown, label: ProviderLabel): ErrorEvent {
   let err = error as ApiCallErrorLike;
@@ -72,11 +86,13 @@ export function describeProviderError(error: unknown, label: ProviderLabel): Err
       message: `${who} rejected the credentials (HTTP ${status}): ${key}.`,
     };
   }
+  const retryAfterS = retryAfterOf(err);
   if (status === 429) {
     return {
       type: "error",
       code: "rate_limited",
       status,
+      ...(retryAfterS !== undefined ? { retryAfterS } : {}),
       message: `${who} is rate limiting requests (HTTP 429); try again in a moment.`,
     };
   }
@@ -93,7 +109,19 @@ export function describeProviderError(error: unknown, label: ProviderLabel): Err
       type: "error",
       code: "provider_unavailable",
       status,
+      ...(retryAfterS !== undefined ? { retryAfterS } : {}),
       message: `${who} failed with HTTP ${status}; try again later.`,
+    };
+  }
+  if (
+    (status === 400 || status === 413) &&
+    CONTEXT_TOO_LONG.test(`${err.responseBody ?? ""} ${err.message}`)
+  ) {
+    return {
+      type: "error",
+      code: "context_length_exceeded",
+      status,
+      message: `${who} refused the conversation as too long for its context window: start a new session or send less.`,
     };
   }
   if (status !== undefined) {

@@ -133,6 +133,8 @@ export class ModelCache {
           name: p.name,
           baseURL: p.baseUrl!,
           includeUsage: true,
+          // A caller's `json_schema` response format reaches the server as such, not downgraded to `json_object`.
+          supportsStructuredOutputs: true,
           ...(apiKey ? { apiKey } : {}),
           ...common,
         });

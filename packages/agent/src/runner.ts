@@ -7,6 +7,7 @@ import {
   type ModelCallPayload,
   useAgent,
 } from "@switchboard/core";
+import { clientToolSet, jsonOutput, samplingOf, toolChoiceOf } from "./client-tools.ts";
 import { ABORTED, runEcho, type TerminalEvent } from "./echo.ts";
 import { toModelMessages } from "./messages.ts";
 import { DEFAULT_TIMEOUTS, type ModelTimeouts, runModelTurn } from "./model-turn.ts";
@@ -14,7 +15,7 @@ import { buildSystemPrompt } from "./prompt.ts";
 import { ModelCache } from "./providers.ts";
 import { DEFAULT_MEMORY_CHAR_LIMIT, type ToolContext, toAiSdkTools, toolsFor } from "./tools/index.ts";
 import { McpPool, type McpPoolOptions } from "./tools/mcp/pool.ts";
-import { mcpToolsFor } from "./tools/mcp/tools.ts";
+import { knownMcpToolNames, mcpToolsFor } from "./tools/mcp/tools.ts";
 
 export const DEFAULT_MAX_STEPS = 8;
 export const DEFAULT_MAX_RETRIES = 2;
@@ -90,32 +91,45 @@ export function createAgentRunner(options: AgentRunnerOptions = {}): Switchboard
     try {
       try {
         const ctx: ToolContext = { agent, turn, memoryCharLimit, signal: controller.signal };
-        const builtin = toolsFor(agent.toolsets, { delegateTo: agent.delegateTo });
-        const tools = [...builtin, ...(await mcpToolsFor(mcp, agent, new Set(builtin.map((t) => t.name))))];
+        // A plain turn is the bare model: no agent tools, no persona, memory or skills.
+        const builtin = turn.plain ? [] : toolsFor(agent.toolsets, { delegateTo: agent.delegateTo });
+        const tools = turn.plain
+          ? []
+          : [...builtin, ...(await mcpToolsFor(mcp, agent, new Set(builtin.map((t) => t.name))))];
         const converted = toModelMessages(turn.history, turn.input);
         const extraSystem = [...converted.system, turn.extraSystem ?? ""]
           .filter((s) => s.trim())
           .join("\n\n");
-        const system = buildSystemPrompt(agent, turn.source, {
-          now: turn.now ?? options.now ?? (() => new Date()),
-          ...(extraSystem ? { extraSystem } : {}),
-        });
+        const system = turn.plain
+          ? extraSystem
+          : buildSystemPrompt(agent, turn.source, {
+              now: turn.now ?? options.now ?? (() => new Date()),
+              ...(extraSystem ? { extraSystem } : {}),
+            });
         if (agent.provider.kind === "echo") {
           inner = runEcho(turn, tools, ctx, system);
         } else {
           const resolved = models.resolve(agent);
           if (converted.messages.length === 0)
             throw new AgentError("empty_input", "There is nothing to answer: the turn has no messages.");
+          const agentTools = toAiSdkTools(tools, ctx);
+          const clientTools = clientToolSet(turn.clientTools ?? [], agentTools);
+          const g = turn.generation;
+          const toolChoice = toolChoiceOf(g?.toolChoice);
           inner = runModelTurn({
             resolved,
             system,
             messages: converted.messages,
-            tools: toAiSdkTools(tools, ctx),
+            tools: { ...agentTools, ...clientTools },
+            clientTools: new Set(Object.keys(clientTools)),
+            ...(g?.responseFormat ? { output: jsonOutput(g.responseFormat) } : {}),
+            ...(toolChoice ? { toolChoice } : {}),
             maxSteps: agent.model.max_steps ?? options.maxSteps ?? DEFAULT_MAX_STEPS,
             maxRetries: options.maxRetries ?? DEFAULT_MAX_RETRIES,
             timeouts: options.timeouts ?? {},
             ...(agent.model.temperature !== undefined ? { temperature: agent.model.temperature } : {}),
             ...(agent.model.max_tokens !== undefined ? { maxOutputTokens: agent.model.max_tokens } : {}),
+            ...samplingOf(g),
             signal: controller.signal,
             userSignal: turn.signal,
           });
@@ -164,6 +178,10 @@ export function createAgentRunner(options: AgentRunnerOptions = {}): Switchboard
 
   return {
     run: (turn) => scoped(turn.agent, turnEvents(turn)),
+    toolNames: (agent) => {
+      const builtin = toolsFor(agent.toolsets, { delegateTo: agent.delegateTo }).map((t) => t.name);
+      return [...builtin, ...knownMcpToolNames(mcp, agent, new Set(builtin))];
+    },
     cachedProviders: () => models.size,
     mcp,
     close: () => mcp.close(),

@@ -2,6 +2,7 @@ import type { AgentProfile, ApiServerConfig, Gateway, Logger } from "@switchboar
 import type { Context } from "hono";
 import type { Principal } from "./auth.ts";
 import { KeyRing } from "./auth.ts";
+import type { IdempotencyCache } from "./idempotency.ts";
 import type { ResponseStore } from "./response-store.ts";
 import type { RunRegistry } from "./runs.ts";
 
@@ -15,6 +16,7 @@ export interface ApiContext {
   startedAt: number;
   runs: RunRegistry;
   responses: ResponseStore;
+  idempotency: IdempotencyCache;
 }
 
 /** Hono variables set by the auth and agent-prefix middleware. */

@@ -8,7 +8,7 @@ export interface Conversation {
   extraSystem: string | undefined;
   /** Everything before the trailing user message(s). */
   history: ChatMessage[];
-  /** The trailing user message(s): this turn's input. */
+  /** The trailing user message(s), or the tool results that continue a paused turn: this turn's input. */
   input: ChatMessage[];
 }
 
@@ -59,12 +59,16 @@ function parseArguments(args: string): unknown {
   }
 }
 
-/** Split messages into system text, history and the trailing user input; `param` names the list in errors. */
+/**
+ * Split messages into system text, history and the input: the trailing user messages, or the trailing tool
+ * results (a client tool round trip continuing); `param` names the list in errors.
+ */
 function split(messages: ChatMessage[], systems: string[], param: string, count: number): Conversation {
   let start = messages.length;
   while (start > 0 && messages[start - 1]!.role === "user") start--;
+  if (start === messages.length) while (start > 0 && messages[start - 1]!.role === "tool") start--;
   if (start === messages.length) {
-    throw new ApiError(400, `The last message of '${param}' must be a user message.`, {
+    throw new ApiError(400, `The last message of '${param}' must be a user message or a tool result.`, {
       code: "invalid_value",
       param: count > 0 ? `${param}[${count - 1}].role` : param,
     });
@@ -108,6 +112,18 @@ export function fromInput(
   }
   const out: ChatMessage[] = [];
   for (const item of input) {
+    if (item.type === "function_call") {
+      const call = { id: item.call_id, name: item.name, input: parseArguments(item.arguments) };
+      // Consecutive calls of one model step belong to one assistant message.
+      const last = out[out.length - 1];
+      if (last?.role === "assistant" && last.toolCalls) last.toolCalls.push(call);
+      else out.push({ role: "assistant", content: "", toolCalls: [call] });
+      continue;
+    }
+    if (item.type === "function_call_output") {
+      out.push({ role: "tool", content: toContent(item.output), toolCallId: item.call_id });
+      continue;
+    }
     const content = toContent(item.content);
     if (item.role === "system" || item.role === "developer") systems.push(textOf(content));
     else out.push({ role: item.role, content });

@@ -4,6 +4,7 @@ import { ApiError, fromZodError } from "./errors.ts";
 /** Routing and session headers a caller may send; each is validated before it is used. */
 export const HEADER = {
   sessionId: "x-switchboard-session-id",
+  sessionKey: "x-switchboard-session-key",
   chatId: "x-switchboard-chat-id",
   userId: "x-switchboard-user-id",
   threadId: "x-switchboard-thread-id",
@@ -16,10 +17,23 @@ export const MAX_HEADER_CHARS = 256;
 const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
 const NON_ASCII = /[^\u0000-\u007f]/;
 
-/** The headers whose values become ids, route inputs and echoed response headers. */
-const CHECKED_HEADERS = [HEADER.sessionId, HEADER.chatId, HEADER.userId, HEADER.threadId] as const;
+/** The headers whose values become ids, route inputs and echoed response headers (every alias of them too). */
+const CHECKED_HEADERS = [
+  HEADER.sessionId,
+  HEADER.sessionKey,
+  HEADER.chatId,
+  HEADER.userId,
+  HEADER.threadId,
+  "x-hermes-session-id",
+  "x-hermes-session-key",
+  "x-hermes-chat-id",
+  "x-hermes-user-id",
+  "x-hermes-thread-id",
+  "x-openwebui-chat-id",
+  "x-openwebui-user-id",
+] as const;
 
-/** Reject `X-Switchboard-*` values that are too long or hold control characters (they become ids and echo back). */
+/** Reject identity header values that are too long or hold control characters (they become ids and echo back). */
 export function checkSwitchboardHeaders(headers: Headers): void {
   for (const name of CHECKED_HEADERS) {
     const value = headers.get(name);

@@ -12,6 +12,8 @@ export interface StoredResponse {
   messages: ChatMessage[];
   /** The `response` object as returned. */
   body: Record<string, unknown>;
+  /** The request's input as items (`GET /v1/responses/{id}/input_items`), oldest first. */
+  inputItems?: Record<string, unknown>[];
 }
 
 const DAY_MS = 86_400_000;

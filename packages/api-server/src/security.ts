@@ -4,8 +4,9 @@ import type { MiddlewareHandler } from "hono";
 import type { ApiEnv } from "./context.ts";
 import { ApiError } from "./errors.ts";
 import { HEADER, jsonResponse } from "./http.ts";
+import { REPLAYED_HEADER } from "./idempotency.ts";
 
-const EXPOSED_HEADERS = [HEADER.agent, HEADER.session].join(", ");
+const EXPOSED_HEADERS = [HEADER.agent, HEADER.session, REPLAYED_HEADER].join(", ");
 const ALLOWED_METHODS = "GET, POST, DELETE, OPTIONS";
 /** An `Access-Control-Request-Headers` value: a comma-separated list of header-name tokens. */
 const HEADER_LIST = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+(?:\s*,\s*[!#$%&'*+.^_`|~0-9A-Za-z-]+)*$/;

@@ -1,16 +1,20 @@
-import type { AgentProfile, ChatType, SessionSource } from "@switchboard/core";
+import type { AgentProfile, SessionSource } from "@switchboard/core";
 import { mayUse, type Principal } from "./auth.ts";
 import type { ApiContext, ApiHonoContext } from "./context.ts";
 import { modelNotFound } from "./errors.ts";
-import { HEADER, headerValue } from "./http.ts";
+import { sourceOfRequest } from "./identity.ts";
 
 const MODEL_PREFIX = "switchboard/";
+/** `<agent>:plain`: agent ids never contain `:`, so the suffix cannot be part of one. */
+export const PLAIN_SUFFIX = ":plain";
 
 export interface Selection {
   agent: AgentProfile;
   /** The synthetic `api_server` source of this request (routing headers), with `agentId` set. */
   source: SessionSource;
   by: "path" | "model" | "previous" | "route" | "hook" | "default";
+  /** The `<agent>:plain` model was asked for (only when `api_server.plain_models`). */
+  plain?: boolean;
 }
 
 /** `<id>` or `switchboard/<id>` → the agent id it names. */
@@ -24,20 +28,9 @@ export function usableAgent(ctx: ApiContext, principal: Principal, id: string): 
   return agent && mayUse(principal, agent.id) ? agent : undefined;
 }
 
-/**
- * The routing headers as a source: a thread when a thread id is given, a group when a chat has a distinct
- * user in it (so `group_per_user` keys apply), otherwise a DM.
- */
+/** The routing headers as a source (see `sourceOfRequest`). */
 export function sourceOfHeaders(headers: Headers): SessionSource {
-  const chatId = headerValue(headers, HEADER.chatId);
-  const userId = headerValue(headers, HEADER.userId);
-  const threadId = headerValue(headers, HEADER.threadId);
-  const chatType: ChatType = threadId ? "thread" : chatId && userId && chatId !== userId ? "group" : "dm";
-  const source: SessionSource = { platform: "api_server", chatType };
-  if (chatId) source.chatId = chatId;
-  if (userId) source.userId = userId;
-  if (threadId) source.threadId = threadId;
-  return source;
+  return sourceOfRequest(headers);
 }
 
 /**
@@ -49,19 +42,33 @@ export function sourceOfHeaders(headers: Headers): SessionSource {
 export async function selectAgent(
   ctx: ApiContext,
   c: ApiHonoContext,
-  options: { model?: string | undefined; previousAgent?: string | undefined } = {},
+  options: {
+    model?: string | undefined;
+    previousAgent?: string | undefined;
+    /** The body's `user` field. */
+    user?: string | null | undefined;
+  } = {},
 ): Promise<Selection> {
   const principal = c.get("principal");
-  const source = sourceOfHeaders(c.req.raw.headers);
+  const source = sourceOfRequest(c.req.raw.headers, options.user);
   const pick = (agent: AgentProfile, by: Selection["by"]): Selection => {
     source.agentId = agent.id;
     return { agent, source, by };
   };
 
+  const plainAsked = ctx.settings().plain_models && options.model?.trim().endsWith(PLAIN_SUFFIX) === true;
   const pinned = c.get("pinned");
-  if (pinned) return pick(pinned, "path");
+  if (pinned) {
+    const plain = plainAsked && agentIdOfModel(options.model!.trim()) === `${pinned.id}${PLAIN_SUFFIX}`;
+    return { ...pick(pinned, "path"), ...(plain ? { plain: true } : {}) };
+  }
 
   const model = options.model?.trim();
+  if (model && plainAsked) {
+    const agent = usableAgent(ctx, principal, agentIdOfModel(model.slice(0, -PLAIN_SUFFIX.length)));
+    if (!agent) throw modelNotFound(model);
+    return { ...pick(agent, "model"), plain: true };
+  }
   if (model) {
     const agent = usableAgent(ctx, principal, agentIdOfModel(model));
     if (agent) return pick(agent, "model");

@@ -5,7 +5,9 @@ import { Hono, type MiddlewareHandler } from "hono";
 import { type ApiContext, type ApiEnv, keyRingCache } from "./context.ts";
 import { ApiError, errorBody, modelNotFound } from "./errors.ts";
 import { checkSwitchboardHeaders, jsonResponse } from "./http.ts";
+import { IdempotencyCache, type IdempotencyOptions } from "./idempotency.ts";
 import { ResponseStore } from "./response-store.ts";
+import { registerCapabilityRoutes } from "./routes/capabilities.ts";
 import { registerChatRoutes } from "./routes/chat.ts";
 import { registerCronRoutes } from "./routes/cron.ts";
 import { registerHealthRoutes } from "./routes/health.ts";
@@ -27,6 +29,8 @@ export interface ApiServerOptions {
   runs?: RunRegistryOptions;
   /** More route groups, mounted under `/v1` and `/agents/{id}/v1` after the built-in ones (the cron API). */
   routes?: readonly RouteGroup[];
+  /** Bounds of the `Idempotency-Key` memory. */
+  idempotency?: IdempotencyOptions;
 }
 
 export interface ApiServer {
@@ -47,6 +51,7 @@ export const ROUTE_GROUPS: readonly RouteGroup[] = [
   registerResponseRoutes,
   registerRunRoutes,
   registerCronRoutes,
+  registerCapabilityRoutes,
 ];
 
 function packageVersion(): string {
@@ -78,6 +83,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
       ...options.runs,
     }),
     responses: new ResponseStore(() => gateway.store.responses, settings),
+    idempotency: new IdempotencyCache(options.idempotency),
   };
   if (ctx.keys().open && !isLoopback(settings().host)) {
     // The config loader refuses this too; a `config` passed in directly must not get around it.
@@ -132,20 +138,28 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     checkSwitchboardHeaders(c.req.raw.headers);
     await next();
   };
-  app.use("/v1/*", guard);
-  app.use("/agents/*", guard);
-  app.use("/agents/:agent/v1/*", async (c, next) => {
+  const pin: MiddlewareHandler<ApiEnv> = async (c, next) => {
     const requested = c.req.param("agent") ?? "";
     const agent = usableAgent(ctx, c.get("principal"), requested);
     if (!agent) throw modelNotFound(requested);
     c.set("pinned", agent);
     await next();
-  });
+  };
+  const idempotent = ctx.idempotency.middleware();
+  // `/p/<agent>/v1/...` is the Hermes gateway's spelling of `/agents/<agent>/v1/...`.
+  for (const prefix of ["/agents", "/p"]) {
+    app.use(`${prefix}/*`, guard);
+    app.use(`${prefix}/:agent/v1/*`, pin);
+    app.use(`${prefix}/:agent/v1/*`, idempotent);
+  }
+  app.use("/v1/*", guard);
+  app.use("/v1/*", idempotent);
 
   const v1 = new Hono<ApiEnv>();
   for (const group of [...ROUTE_GROUPS, ...(options.routes ?? [])]) group(v1, ctx);
   app.route("/v1", v1);
   app.route("/agents/:agent/v1", v1);
+  app.route("/p/:agent/v1", v1);
 
   return {
     app,
@@ -153,6 +167,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     runs: ctx.runs,
     close() {
       ctx.runs.close();
+      ctx.idempotency.clear();
     },
   };
 }

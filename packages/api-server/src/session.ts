@@ -16,14 +16,24 @@ export interface SessionPlan {
  * The stored session of a public id, namespaced by agent and by the calling key's identity: the same id sent
  * by two keys, or to two agents, is two sessions. Agent ids and key identities never contain `:`, so
  * `api:<agent>:<key>:<id>` cannot collide whatever the public id holds. Without keys the key part is left
- * out, which keeps the ids of open loopback setups what they were.
+ * out, which keeps the ids of open loopback setups what they were. A session key (X-Switchboard-Session-Key /
+ * X-Hermes-Session-Key) groups the sessions of one long-lived scope under one key, namespaced the same way;
+ * without it each public id is its own key.
  */
-export function sessionFor(agentId: string, publicId: string, principalId: string): SessionPlan {
-  const scoped = principalId === OPEN_PRINCIPAL_ID ? publicId : `${principalId}:${publicId}`;
+export function sessionFor(
+  agentId: string,
+  publicId: string,
+  principalId: string,
+  sessionKey?: string,
+): SessionPlan {
+  const scope = (id: string) => (principalId === OPEN_PRINCIPAL_ID ? id : `${principalId}:${id}`);
+  const scoped = scope(publicId);
   return {
     publicId,
     sessionId: `api:${agentId}:${scoped}`,
-    sessionKey: `agent:${agentId}:api_server:session:${scoped}`,
+    sessionKey: sessionKey
+      ? `agent:${agentId}:api_server:key:${scope(sessionKey)}`
+      : `agent:${agentId}:api_server:session:${scoped}`,
   };
 }
 

@@ -1,6 +1,8 @@
 import type {
   AgentEvent,
   ChatMessage,
+  ClientTool,
+  GenerationOptions,
   SessionSource,
   TurnHandle,
   TurnRequest,
@@ -8,7 +10,9 @@ import type {
 } from "@switchboard/core";
 import type { ApiContext } from "./context.ts";
 import { ApiError } from "./errors.ts";
+import { failureOf } from "./failures.ts";
 import type { SessionPlan } from "./session.ts";
+import { reconcileTranscript } from "./transcript.ts";
 
 export interface StartTurn {
   agentId: string;
@@ -23,6 +27,11 @@ export interface StartTurn {
   persist?: boolean;
   /** `wait`: calls needing approval wait for `POST /v1/runs/{id}/approve` (runs only); default deny. */
   approvals?: "wait" | "deny";
+  /** `history` + `input` are the whole conversation: the store is brought in line with it (see `reconcileTranscript`). */
+  reconcile?: boolean;
+  clientTools?: ClientTool[];
+  generation?: GenerationOptions | undefined;
+  plain?: boolean | undefined;
 }
 
 /** Start a turn through the gateway, wired so an abort of `signal` aborts it. */
@@ -39,8 +48,17 @@ export async function startTurn(ctx: ApiContext, t: StartTurn): Promise<TurnHand
   if (t.signal) request.signal = t.signal;
   if (t.persist === false) request.persist = false;
   if (t.approvals) request.approvals = t.approvals;
+  if (t.clientTools?.length) request.clientTools = t.clientTools;
+  if (t.generation) request.generation = t.generation;
+  if (t.plain) request.plain = true;
   let handle: TurnHandle;
   try {
+    if (t.reconcile && t.history && t.persist !== false) {
+      const conversation = [...t.history, ...t.input];
+      // On the session's lane: the previous turn's reply is stored by then, so the comparison sees it.
+      request.prepare = (session) => reconcileTranscript(ctx, session.id, conversation);
+      request.persistInput = false;
+    }
     handle = await ctx.gateway.turn(request);
   } catch (cause) {
     ctx.logger.error(
@@ -61,14 +79,24 @@ export async function startTurn(ctx: ApiContext, t: StartTurn): Promise<TurnHand
 }
 
 export type TurnOutcome =
-  | { ok: true; text: string; usage: Usage; finishReason: string }
+  | {
+      ok: true;
+      text: string;
+      usage: Usage;
+      finishReason: string;
+      /** The caller's tools the model called: the turn paused on them (`finishReason` is `tool_calls`). */
+      toolCalls: Array<{ toolCallId: string; toolName: string; input: unknown }>;
+    }
   | { ok: false; error: Extract<AgentEvent, { type: "error" }>; text: string };
 
 const ZERO_USAGE: Usage = { inputTokens: 0, outputTokens: 0 };
 
 /** The OpenAI `finish_reason` of a runner finish reason (AI SDK spelling). */
-export function finishReasonOf(reason: string | undefined): "stop" | "length" | "content_filter" {
+export function finishReasonOf(
+  reason: string | undefined,
+): "stop" | "length" | "content_filter" | "tool_calls" {
   if (reason === "length") return "length";
+  if (reason === "tool-calls" || reason === "tool_calls") return "tool_calls";
   if (reason === "content-filter" || reason === "content_filter") return "content_filter";
   return "stop";
 }
@@ -88,7 +116,11 @@ export async function consume(
           ok: true,
           text: event.text || text,
           usage: event.usage ?? ZERO_USAGE,
-          finishReason: finishReasonOf(event.finishReason),
+          // Agent tools ran server-side; only a pause on the caller's tools is a `tool_calls` finish.
+          finishReason: event.toolCalls?.length
+            ? "tool_calls"
+            : finishReasonOf(event.finishReason === "tool-calls" ? "stop" : event.finishReason),
+          toolCalls: event.toolCalls ?? [],
         };
       } else if (event.type === "error") return { ok: false, error: event, text };
     }
@@ -97,16 +129,10 @@ export async function consume(
     return { ok: false, error: { type: "error", message: (cause as Error)?.message ?? String(cause) }, text };
   }
   // A stream that ends without `finish` (an aborted turn): what arrived is the answer.
-  return { ok: true, text, usage: ZERO_USAGE, finishReason: "stop" };
+  return { ok: true, text, usage: ZERO_USAGE, finishReason: "stop", toolCalls: [] };
 }
 
 /** An agent failure as an API error (never the provider's own status: a provider 401 is not the caller's bad key). */
 export function agentFailure(error: Extract<AgentEvent, { type: "error" }>): ApiError {
-  if (error.status === 429) {
-    return new ApiError(429, error.message, {
-      type: "rate_limit_error",
-      code: error.code ?? "rate_limit_exceeded",
-    });
-  }
-  return new ApiError(500, error.message, { type: "server_error", code: error.code ?? "agent_error" });
+  return failureOf(error);
 }

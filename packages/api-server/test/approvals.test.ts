@@ -2,6 +2,7 @@ import { createAgentRunner, type SwitchboardAgentRunner } from "@switchboard/age
 import { CronManager } from "@switchboard/core";
 import { type StubChatRequest, type StubLlm, type StubResponse, startStubLlm } from "@switchboard/testing";
 import { afterEach, describe, expect, it } from "vitest";
+import { principalIdOfKey } from "../src/auth.ts";
 import { KEYS, postJson, startApi, type TestApi } from "./helpers.ts";
 
 let stub: StubLlm;
@@ -117,7 +118,7 @@ describe("approvals over the API", () => {
     expect(events.map((e) => e.event)).toContain("approval.resolved");
     expect(events.find((e) => e.event === "approval.resolved")!.data).toMatchObject({
       approved: true,
-      by: expect.stringMatching(/^api:k[0-9a-f]{24}$/),
+      by: `api:${principalIdOfKey(KEYS.admin)}`,
     });
     expect(events.at(-1)!.event).toBe("run.completed");
     expect(await api.gateway.cron!.list("ops")).toHaveLength(1);
@@ -140,7 +141,9 @@ describe("approvals over the API", () => {
       approved: false,
       reason: "not today",
     });
-    expect(events.at(-1)!.data.output).toMatch(/cron_create was not run: denied by api:k[0-9a-f]{24}: not today/);
+    expect(events.at(-1)!.data.output).toContain(
+      `cron_create was not run: denied by api:${principalIdOfKey(KEYS.admin)}: not today`,
+    );
     expect(await api.gateway.cron!.list("ops")).toHaveLength(0);
   });
 

@@ -158,8 +158,9 @@ describe("responses", () => {
     const frames = await readSse(res);
     const last = frames[frames.length - 1]!;
     expect(last.event).toBe("response.failed");
+    // `response.failed` carries a code from the spec's list; the agent's own code is the JSON error's.
     expect(JSON.parse(last.data).response.error).toMatchObject({
-      code: "provider_error",
+      code: "server_error",
       message: "the model provider failed",
     });
   });

@@ -46,6 +46,33 @@ describe("stored responses", () => {
     expect(next.output_text).toBe("[main] and again");
   });
 
+  it("keep their input items in state.db, readable only by the key that created them", async () => {
+    const home = mkdtempSync(join(tmpdir(), "sb-api-items-"));
+    homes.push(home);
+    const twoKeys = {
+      agents: { main: {} },
+      api_server: {
+        keys: [
+          { key: KEYS.admin, agents: "*" },
+          { key: KEYS.webui, agents: "*" },
+        ],
+      },
+    };
+    api = await startApi(twoKeys, { home });
+    const first = await respond(api, { input: "the code word is heron" });
+    await api.close();
+
+    api = await startApi(twoKeys, { home });
+    const items = await api.request(`/v1/responses/${first.id}/input_items`, { key: KEYS.admin });
+    expect(items.status).toBe(200);
+    const list = (await items.json()) as { data: Array<{ type: string; role: string; content: unknown }> };
+    expect(list.data).toMatchObject([
+      { type: "message", role: "user", content: [{ type: "input_text", text: "the code word is heron" }] },
+    ]);
+    const foreign = await api.request(`/v1/responses/${first.id}/input_items`, { key: KEYS.webui });
+    expect(foreign.status).toBe(404);
+  });
+
   it("honours store: false: not stored, echoed as false", async () => {
     api = await startApi(keyed());
     const kept = await respond(api, { input: "keep me" });

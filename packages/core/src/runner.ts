@@ -21,12 +21,47 @@ export interface Usage {
 /** What a turn streams. Exactly one `finish` or `error` ends it. */
 export type AgentEvent =
   | { type: "text-delta"; text: string }
-  | { type: "tool-call"; toolCallId: string; toolName: string; input: unknown }
+  /** `client: true` marks a call of a caller's tool (see `AgentTurn.clientTools`): the turn pauses on it. */
+  | { type: "tool-call"; toolCallId: string; toolName: string; input: unknown; client?: boolean }
   | { type: "tool-result"; toolCallId: string; toolName: string; output: unknown; isError?: boolean }
-  | { type: "finish"; text: string; usage: Usage; finishReason?: string }
+  /**
+   * `toolCalls` are the caller's tools the model called: the turn paused on them (`finishReason`
+   * "tool-calls") and continues when a later turn brings their results as `tool` messages.
+   */
+  | {
+      type: "finish";
+      text: string;
+      usage: Usage;
+      finishReason?: string;
+      toolCalls?: Array<{ toolCallId: string; toolName: string; input: unknown }>;
+    }
   /** A tool call waits for a human (`required`), or that wait ended (`approved` / `denied`). */
   | ApprovalEvent
-  | { type: "error"; message: string; code?: string; status?: number };
+  /** `status` is the provider's HTTP status; `retryAfterS` its `retry-after`, when it sent one. */
+  | { type: "error"; message: string; code?: string; status?: number; retryAfterS?: number };
+
+/** A tool the API caller offers next to the agent's own: the model may call it, the caller runs it. */
+export interface ClientTool {
+  name: string;
+  description?: string;
+  /** JSON Schema of the arguments. */
+  parameters: Record<string, unknown>;
+  strict?: boolean;
+}
+
+/** Generation settings a caller asked for; unset fields keep the agent's model config. */
+export interface GenerationOptions {
+  temperature?: number;
+  topP?: number;
+  maxOutputTokens?: number;
+  stopSequences?: string[];
+  seed?: number;
+  presencePenalty?: number;
+  frequencyPenalty?: number;
+  /** JSON output: any object (`json_object`) or one matching `schema` (`json_schema`). */
+  responseFormat?: { type: "json"; schema?: Record<string, unknown>; name?: string; description?: string };
+  toolChoice?: "auto" | "none" | "required" | { toolName: string };
+}
 
 export interface ApprovalEvent {
   type: "approval";
@@ -109,9 +144,16 @@ export interface AgentTurn {
   services?: TurnServices;
   /** Time source for the prompt's session context (tests inject it). */
   now?: () => Date;
+  /** The caller's own tools (API `tools`), offered next to the agent's; a call of one pauses the turn. */
+  clientTools?: ClientTool[];
+  generation?: GenerationOptions;
+  /** The agent's model alone: no persona, memory, skills or agent tools (API `<agent>:plain` models). */
+  plain?: boolean;
 }
 
 /** Implemented by `@switchboard/agent`. `run` never throws: failures become an `error` event. */
 export interface AgentRunner {
   run(turn: AgentTurn): AsyncIterable<AgentEvent>;
+  /** The names of the tools the agent's model is offered (the API refuses client tools that collide with them). */
+  toolNames?(agent: AgentProfile): string[];
 }

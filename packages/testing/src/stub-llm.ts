@@ -13,6 +13,8 @@ export type StubResponse =
   | {
       /** The reply text (streamed in several chunks, one per word). */
       text?: string;
+      /** A JSON answer (structured output): sent as the reply text, serialized. */
+      json?: unknown;
       toolCalls?: StubToolCall[];
       usage?: { promptTokens?: number; completionTokens?: number };
       /** Wait this long before sending the response headers (for timeout tests). */
@@ -168,7 +170,13 @@ export async function startStubLlm(options: StubLlmOptions = {}): Promise<StubLl
         arguments: typeof c.arguments === "string" ? c.arguments : JSON.stringify(c.arguments ?? {}),
       },
     }));
-    const text = answer.text ?? (toolCalls.length > 0 ? "" : `stub: ${lastUserText(body)}`);
+    const text =
+      answer.text ??
+      (answer.json !== undefined
+        ? JSON.stringify(answer.json)
+        : toolCalls.length > 0
+          ? ""
+          : `stub: ${lastUserText(body)}`);
     const usage = {
       prompt_tokens: answer.usage?.promptTokens ?? countWords(JSON.stringify(body.messages)),
       completion_tokens: answer.usage?.completionTokens ?? countWords(text),

@@ -1,8 +1,11 @@
 import type { AgentEvent, Usage } from "@switchboard/core";
 import type { Hono } from "hono";
+import { chatClientTools, toolChoiceOf, wireToolCall } from "../client-tools.ts";
 import type { ApiContext, ApiEnv } from "../context.ts";
 import { fromChatMessages } from "../convert.ts";
-import { HEADER, headerValue, jsonResponse, readJson, turnHeaders } from "../http.ts";
+import { generationOf } from "../generation.ts";
+import { jsonResponse, readJson, turnHeaders } from "../http.ts";
+import { identityHeader } from "../identity.ts";
 import { newId, nowSeconds } from "../ids.ts";
 import { inlineImages } from "../images.ts";
 import { chatCompletionRequestSchema } from "../schemas.ts";
@@ -24,25 +27,39 @@ export function registerChatRoutes(v1: Hono<ApiEnv>, ctx: ApiContext): void {
     POST: async (c) => {
       const body = await readJson(c.req.raw, ctx.settings().max_body_bytes, chatCompletionRequestSchema);
       const conv = fromChatMessages(body.messages);
-      const { agent, source } = await selectAgent(ctx, c, { model: body.model });
+      const { agent, source, plain } = await selectAgent(ctx, c, { model: body.model, user: body.user });
       await inlineImages(conv, ctx.settings());
-      const sessionHeader = headerValue(c.req.raw.headers, HEADER.sessionId);
+      const clientTools = chatClientTools(ctx, agent, body.tools);
+      const sessionHeader = identityHeader(c.req.raw.headers, "sessionId");
       const principalId = c.get("principal").id;
       const opening = [...conv.history, ...conv.input];
       const plan = sessionFor(
         agent.id,
         sessionHeader ?? derivedSessionId(agent.id, principalId, source, conv.extraSystem, opening),
         principalId,
+        identityHeader(c.req.raw.headers, "sessionKey"),
       );
+      // A session id alone continues the stored transcript; a body with history is the truth (LibreChat sends
+      // both: its conversation id and the whole conversation), and the store follows it.
+      const bodyIsTruth = !sessionHeader || conv.history.length > 0;
       const handle = await startTurn(ctx, {
         agentId: agent.id,
         source,
         plan,
-        // With a session id the stored transcript is the history; without one, the body's.
-        history: sessionHeader ? undefined : conv.history,
+        history: bodyIsTruth ? conv.history : undefined,
         input: conv.input,
         extraSystem: conv.extraSystem,
         signal: c.req.raw.signal,
+        reconcile: bodyIsTruth,
+        clientTools,
+        plain,
+        ...(plain ? { persist: false } : {}),
+        generation: generationOf({
+          ...body,
+          maxTokens: body.max_completion_tokens ?? body.max_tokens,
+          format: body.response_format,
+          toolChoice: toolChoiceOf(body.tool_choice),
+        }),
       });
       const headers = turnHeaders(agent.id, plan.publicId);
       const id = newId("chatcmpl-");
@@ -52,8 +69,9 @@ export function registerChatRoutes(v1: Hono<ApiEnv>, ctx: ApiContext): void {
         const outcome = await consume(handle);
         if (!outcome.ok) {
           const err = agentFailure(outcome.error);
-          return jsonResponse(err.body(), err.status, headers);
+          return jsonResponse(err.body(), err.status, { ...headers, ...err.headers });
         }
+        const toolCalls = outcome.toolCalls.map(wireToolCall);
         return jsonResponse(
           {
             id,
@@ -63,7 +81,12 @@ export function registerChatRoutes(v1: Hono<ApiEnv>, ctx: ApiContext): void {
             choices: [
               {
                 index: 0,
-                message: { role: "assistant", content: outcome.text, refusal: null },
+                message: {
+                  role: "assistant",
+                  content: toolCalls.length > 0 && !outcome.text ? null : outcome.text,
+                  refusal: null,
+                  ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
+                },
                 logprobs: null,
                 finish_reason: outcome.finishReason,
               },
@@ -87,9 +110,15 @@ export function registerChatRoutes(v1: Hono<ApiEnv>, ctx: ApiContext): void {
       const stream = sseStream(
         async (write) => {
           write(chunk(`{"role":"assistant","content":""}`, null));
+          let callIndex = 0;
           const onEvent = (e: AgentEvent) => {
             if (e.type === "text-delta" && e.text)
               write(chunk(`{"content":${JSON.stringify(e.text)}}`, null));
+            else if (e.type === "tool-call" && e.client) {
+              // Only the caller's tools are shown: the agent's own run here and stay server-side.
+              const call = { index: callIndex++, ...wireToolCall(e) };
+              write(chunk(`{"tool_calls":[${JSON.stringify(call)}]}`, null));
+            }
           };
           const outcome = await consume(handle, onEvent);
           if (outcome.ok) {

@@ -3,7 +3,8 @@ import { mayUse } from "../auth.ts";
 import type { ApiContext, ApiEnv, ApiHonoContext } from "../context.ts";
 import { fromInput } from "../convert.ts";
 import { ApiError } from "../errors.ts";
-import { HEADER, headerValue, jsonResponse, readJson, turnHeaders } from "../http.ts";
+import { jsonResponse, readJson, turnHeaders } from "../http.ts";
+import { identityHeader } from "../identity.ts";
 import { newId } from "../ids.ts";
 import { inlineImages } from "../images.ts";
 import { type Run, type RunEvent, runObject } from "../runs.ts";
@@ -23,10 +24,15 @@ export function registerRunRoutes(v1: Hono<ApiEnv>, ctx: ApiContext): void {
     POST: async (c) => {
       const body = await readJson(c.req.raw, ctx.settings().max_body_bytes, runRequestSchema);
       const conv = fromInput(body.input, body.instructions);
-      const { agent, source } = await selectAgent(ctx, c, { model: body.model });
+      const { agent, source } = await selectAgent(ctx, c, { model: body.model, user: body.user });
       await inlineImages(conv, ctx.settings());
-      const sessionGiven = headerValue(c.req.raw.headers, HEADER.sessionId) ?? body.session_id ?? undefined;
-      const plan = sessionFor(agent.id, sessionGiven ?? newId("api-", 16), c.get("principal").id);
+      const sessionGiven = identityHeader(c.req.raw.headers, "sessionId") ?? body.session_id ?? undefined;
+      const plan = sessionFor(
+        agent.id,
+        sessionGiven ?? newId("api-", 16),
+        c.get("principal").id,
+        identityHeader(c.req.raw.headers, "sessionKey"),
+      );
       const run = ctx.runs.start({
         owner: c.get("principal").id,
         agentId: agent.id,

@@ -193,6 +193,8 @@ export const apiServerSchema = z.strictObject({
   keys: z.array(apiKeySchema).default([]),
   models: z.enum(["exposed", "all", "none"]).default("exposed"),
   strict_models: z.boolean().default(false),
+  /** List `<agent>:plain` models: the agent's model without persona, tools or storage (clients' background tasks). */
+  plain_models: z.boolean().default(false),
   max_body_bytes: z
     .number()
     .int()

@@ -6,12 +6,21 @@ import { type Logger, silentLogger } from "../logger.ts";
 import type { Address, InboundMessage, OutboundMessage, PlatformAdapter } from "../platform.ts";
 import { HookRunner, type Plugin } from "../plugins.ts";
 import { createRouter, type Resolution, type Router } from "../routing/router.ts";
-import type { AgentEvent, AgentRunner, ChatMessage, CronService, DelegateRequest, Usage } from "../runner.ts";
+import type {
+  AgentEvent,
+  AgentRunner,
+  AgentTurn,
+  ChatMessage,
+  CronService,
+  DelegateRequest,
+  Usage,
+} from "../runner.ts";
 import { useAgent } from "../scope.ts";
 import { buildSessionKey } from "../sessions/key.ts";
 import { type SessionSource, sourceOf } from "../sessions/source.ts";
 import type {
   GetOrCreateResult,
+  NewMessage,
   SessionRecord,
   SessionStore,
   StoredMessage,
@@ -314,6 +323,8 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
     route: ApprovalRoute;
     /** Set for a delegated turn: the chain of agents above it. */
     lineage?: TurnLineage;
+    /** Caller tools, generation options and plain mode of an API turn. */
+    extra?: Pick<AgentTurn, "clientTools" | "generation" | "plain">;
   }): { events: Channel<AgentEvent>; finished: Promise<{ text: string; error?: string; usage?: Usage }> } {
     const events = args.events ?? new Channel<AgentEvent>();
     const owned = args.events === undefined;
@@ -322,6 +333,7 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
       let text = "";
       let error: string | undefined;
       let usage: Usage | undefined;
+      let toolCalls: Array<{ id: string; name: string; input: unknown }> | undefined;
       try {
         if (args.persistInput) await writes.run(() => store.append(session.id, storedInput(args.input)));
         const approve = createApprover({
@@ -338,7 +350,8 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
         const chain = args.lineage?.chain ?? [profile.id];
         const delegate = (request: DelegateRequest) =>
           delegateTurn(delegation, { profile, sessionId: session.id, chain, approve }, request);
-        const turn = {
+        const turn: AgentTurn = {
+          ...args.extra,
           agent: profile,
           sessionId: session.id,
           sessionKey: session.sessionKey,
@@ -356,6 +369,8 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
           else if (ev.type === "finish") {
             text = ev.text || text;
             usage = ev.usage;
+            if (ev.toolCalls?.length)
+              toolCalls = ev.toolCalls.map((c) => ({ id: c.toolCallId, name: c.toolName, input: c.input }));
           } else if (ev.type === "error") error = ev.message;
           events.push(ev);
           if (ev.type === "finish" || ev.type === "error") break;
@@ -382,7 +397,9 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
         const reply = () =>
           store.append(
             session.id,
-            text && !error ? [{ role: "assistant", content: text }] : [],
+            (text || toolCalls) && !error
+              ? [{ role: "assistant", content: text, ...(toolCalls ? { toolCalls } : {}) }]
+              : [],
             usage ? { usage } : {},
           );
         await (args.deferReply ? writes.defer(reply) : writes.run(reply)).catch((err: unknown) =>
@@ -546,12 +563,13 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
     const source: SessionSource = { ...request.source, agentId: profile.id };
     const sessionKey = request.sessionKey ?? buildSessionKey(source, sessionOptions());
     const persist = request.persist ?? true;
+    const persistInput = persist && request.persistInput !== false;
 
     // Take this turn's place on the session's lane before anything awaits, so turns keep their order.
     const l = lane(sessionKey);
     const previous = l.tail;
     // With nothing chained before it, the input can be stored in the same commit that opens the session.
-    const inputFirst = l.turns === 0 && persist && request.sessionId !== undefined;
+    const inputFirst = l.turns === 0 && persistInput && request.sessionId !== undefined;
     let release!: () => void;
     const mine = new Promise<void>((r) => {
       release = r;
@@ -572,7 +590,11 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
     /** The stored ids of the input when it was stored with the session; they are not history. */
     let inputIds: ReadonlySet<number> = new Set();
     try {
-      if (request.sessionId !== undefined) {
+      if (request.sessionId !== undefined && !persist) {
+        // Nothing of this turn is stored (a plain model, `store: false`): not even an empty session row.
+        session =
+          store.get(request.sessionId) ?? transientSession(request.sessionId, sessionKey, source, profile);
+      } else if (request.sessionId !== undefined) {
         const sessionId = request.sessionId;
         // Session and input share one group commit with whatever else is being written right now.
         const ensured = await writes.run(() => {
@@ -602,6 +624,13 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
     void (async () => {
       try {
         await previous;
+        const edit = persist ? await request.prepare?.(session) : undefined;
+        if (edit && (edit.rewindAfter !== undefined || edit.input.length > 0)) {
+          await writes.run(() => {
+            if (edit.rewindAfter !== undefined) store.rewind(session.id, edit.rewindAfter);
+            if (edit.input.length > 0) store.append(session.id, storedInput(edit.input));
+          });
+        }
         const history =
           request.history ??
           toChatMessages(
@@ -619,7 +648,7 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
           input: request.input,
           ...(request.extraSystem ? { extraSystem: request.extraSystem } : {}),
           controller,
-          persistInput: persist && !inputFirst,
+          persistInput: persistInput && !inputFirst,
           persistReply: persist,
           events: out,
           // The caller has every event already; the stored reply only gates the lane and `events` ending.
@@ -632,6 +661,11 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
                 ? { kind: "events" }
                 : { kind: "deny", by: "unattended" },
           ...(lineage ? { lineage } : {}),
+          extra: {
+            ...(request.clientTools?.length ? { clientTools: request.clientTools } : {}),
+            ...(request.generation ? { generation: request.generation } : {}),
+            ...(request.plain ? { plain: true } : {}),
+          },
         });
         await finished;
       } catch (err) {
@@ -769,11 +803,43 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
   return gateway;
 }
 
-/** A turn's input as stored: text, with images named. */
-function storedInput(input: readonly ChatMessage[]): Array<{ role: ChatMessage["role"]; content: string }> {
+/** A session record that exists only for the duration of an unstored turn. */
+function transientSession(
+  id: string,
+  sessionKey: string,
+  source: SessionSource,
+  profile: AgentProfile,
+): SessionRecord {
+  const now = Date.now();
+  return {
+    id,
+    sessionKey,
+    agentId: profile.id,
+    platform: source.platform,
+    account: source.account ?? null,
+    chatId: source.chatId ?? null,
+    chatType: source.chatType ?? null,
+    threadId: source.threadId ?? null,
+    userId: source.userId ?? null,
+    model: profile.model.name ?? profile.model.provider,
+    startedAt: now,
+    updatedAt: now,
+    endedAt: null,
+    endReason: null,
+    messageCount: 0,
+    inputTokens: 0,
+    outputTokens: 0,
+    title: null,
+  };
+}
+
+/** Messages as the store keeps them: text, with images named, tool calls and results kept. */
+export function storedInput(input: readonly ChatMessage[]): NewMessage[] {
   return input.map((m) => ({
     role: m.role,
     content: typeof m.content === "string" ? m.content : contentText(m.content),
+    ...(m.toolCalls?.length ? { toolCalls: m.toolCalls } : {}),
+    ...(m.toolCallId ? { toolCallId: m.toolCallId } : {}),
   }));
 }
 

@@ -4,9 +4,16 @@ import type { GatewayConfig } from "../config/load.ts";
 import type { Address, InboundMessage, PlatformAdapter } from "../platform.ts";
 import type { HookRunner } from "../plugins.ts";
 import type { Resolution, Router } from "../routing/router.ts";
-import type { AgentEvent, AgentRunner, ChatMessage, CronService } from "../runner.ts";
+import type {
+  AgentEvent,
+  AgentRunner,
+  ChatMessage,
+  ClientTool,
+  CronService,
+  GenerationOptions,
+} from "../runner.ts";
 import type { SessionSource } from "../sessions/source.ts";
-import type { SessionStore } from "../sessions/store-types.ts";
+import type { SessionRecord, SessionStore } from "../sessions/store-types.ts";
 
 /** What `dispatch` did with an inbound message. */
 export type DispatchOutcome =
@@ -37,6 +44,25 @@ export interface TurnRequest {
    * `approval.required` event), or `deny` them at once (default: nobody watches the turn).
    */
   approvals?: "wait" | "deny";
+  /** Store `input` as part of the transcript (default `persist`); false when the caller already stored it. */
+  persistInput?: boolean;
+  clientTools?: ClientTool[];
+  generation?: GenerationOptions;
+  /** Run the agent's bare model (see `AgentTurn.plain`). */
+  plain?: boolean;
+  /**
+   * Runs on the session's lane once earlier turns of the session have finished (their replies stored) and
+   * before the history is read: the API brings the stored transcript in line with a request's body here.
+   * What it returns is written in one group commit before the model is called: the stored messages after
+   * `rewindAfter` (a message id; 0 for all) removed, then `input` stored as this turn's input.
+   */
+  prepare?: (session: SessionRecord) => Promise<TranscriptEdit | undefined> | TranscriptEdit | undefined;
+}
+
+/** A change to a stored transcript (see `TurnRequest.prepare`). */
+export interface TranscriptEdit {
+  rewindAfter?: number;
+  input: ChatMessage[];
 }
 
 export interface TurnHandle {

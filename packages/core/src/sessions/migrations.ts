@@ -182,6 +182,7 @@ function migrateToV2(db: Database): void {
 /**
  * v3: stored Responses API responses move out of the API server's memory into `responses`, so they survive a
  * restart and are bounded by age and total bytes (`bytes` is the stored size, summed for the budget).
+ * `input_items` is the request's input as Responses items (`GET /v1/responses/{id}/input_items`).
  */
 function migrateToV3(db: Database): void {
   db.exec(`
@@ -192,6 +193,7 @@ function migrateToV3(db: Database): void {
       public_session_id TEXT NOT NULL,
       messages TEXT NOT NULL,
       body TEXT NOT NULL,
+      input_items TEXT NOT NULL DEFAULT '[]',
       bytes INTEGER NOT NULL,
       created_at INTEGER NOT NULL
     );

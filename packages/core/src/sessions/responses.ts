@@ -12,6 +12,8 @@ export interface StoredResponseRecord {
   messages: unknown[];
   /** The `response` object as returned. */
   body: Record<string, unknown>;
+  /** The request's input as Responses items, oldest first (`GET /v1/responses/{id}/input_items`). */
+  inputItems?: Record<string, unknown>[];
   /** Epoch ms. */
   createdAt: number;
 }
@@ -43,6 +45,7 @@ interface Row {
   publicSessionId: string;
   messages: string;
   body: string;
+  inputItems: string;
   createdAt: number;
 }
 
@@ -54,9 +57,9 @@ export function responseTable(db: Database, clock: () => number): ResponseTable 
   const stmt = {
     insert:
       db.prepare(`INSERT OR REPLACE INTO responses (id, owner, agent_id, public_session_id, messages, body,
-      bytes, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+      input_items, bytes, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
     get: db.prepare(`SELECT id, owner, agent_id AS agentId, public_session_id AS publicSessionId, messages, body,
-      created_at AS createdAt FROM responses WHERE id = ? AND created_at >= ?`),
+      input_items AS inputItems, created_at AS createdAt FROM responses WHERE id = ? AND created_at >= ?`),
     delete: db.prepare("DELETE FROM responses WHERE id = ?"),
     expire: db.prepare("DELETE FROM responses WHERE created_at < ?"),
     total: db.prepare("SELECT COALESCE(SUM(bytes), 0) FROM responses").pluck(),
@@ -67,7 +70,8 @@ export function responseTable(db: Database, clock: () => number): ResponseTable 
   const put = db.transaction((r: StoredResponseRecord, retention: ResponseRetention): boolean => {
     const messages = JSON.stringify(r.messages);
     const body = JSON.stringify(r.body);
-    const size = Buffer.byteLength(messages) + Buffer.byteLength(body);
+    const inputItems = JSON.stringify(r.inputItems ?? []);
+    const size = Buffer.byteLength(messages) + Buffer.byteLength(body) + Buffer.byteLength(inputItems);
     if (size > retention.maxBytes) return false;
     stmt.expire.run(clock() - retention.maxAgeMs);
     stmt.delete.run(r.id);
@@ -81,7 +85,17 @@ export function responseTable(db: Database, clock: () => number): ResponseTable 
         used -= v.bytes;
       }
     }
-    stmt.insert.run(r.id, r.owner, r.agentId, r.publicSessionId, messages, body, size, r.createdAt);
+    stmt.insert.run(
+      r.id,
+      r.owner,
+      r.agentId,
+      r.publicSessionId,
+      messages,
+      body,
+      inputItems,
+      size,
+      r.createdAt,
+    );
     return true;
   });
 
@@ -97,6 +111,7 @@ export function responseTable(db: Database, clock: () => number): ResponseTable 
         publicSessionId: row.publicSessionId,
         messages: JSON.parse(row.messages) as unknown[],
         body: JSON.parse(row.body) as Record<string, unknown>,
+        inputItems: JSON.parse(row.inputItems) as Record<string, unknown>[],
         createdAt: row.createdAt,
       };
     },

@@ -100,6 +100,11 @@ export interface SessionStore {
     options?: { usage?: { inputTokens: number; outputTokens: number } },
   ): number[];
   addUsage(sessionId: string, usage: { inputTokens: number; outputTokens: number }): void;
+  /**
+   * Remove the session's messages after `afterMessageId` (0: all of them), in one transaction: the tail a
+   * client regenerated or edited away. Returns how many were removed.
+   */
+  rewind(sessionId: string, afterMessageId: number): number;
   setTitle(sessionId: string, title: string): void;
   /** Link a session to the one it was started from (a delegated turn's caller). */
   setParent(sessionId: string, parentSessionId: string): void;

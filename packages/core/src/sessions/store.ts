@@ -185,6 +185,8 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
       "UPDATE sessions SET input_tokens = input_tokens + ?, output_tokens = output_tokens + ? WHERE id = ?",
     ),
     title: db.prepare("UPDATE sessions SET title = ? WHERE id = ?"),
+    rewind: db.prepare("DELETE FROM messages WHERE session_id = ? AND id > ?"),
+    rewindCount: db.prepare("UPDATE sessions SET message_count = MAX(0, message_count - ?) WHERE id = ?"),
     history: db.prepare(`SELECT id, session_id AS sessionId, role, content, tool_calls AS toolCalls,
       tool_call_id AS toolCallId, created_at AS createdAt FROM messages WHERE session_id = ? ORDER BY id DESC LIMIT ?`),
     search: db.prepare(`SELECT m.session_id AS sessionId, s.agent_id AS agentId, m.id AS messageId, m.role,
@@ -312,6 +314,12 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
     },
   );
 
+  const rewind = db.transaction((sessionId: string, afterMessageId: number) => {
+    const removed = stmt.rewind.run(sessionId, afterMessageId).changes;
+    if (removed > 0) stmt.rewindCount.run(removed, sessionId);
+    return removed;
+  });
+
   const ensure = db.transaction(
     (
       sessionId: string,
@@ -345,6 +353,7 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
     },
     append: (sessionId, messages, opts) => append.immediate(sessionId, messages, opts?.usage),
     addUsage,
+    rewind: (sessionId, afterMessageId) => rewind.immediate(sessionId, afterMessageId),
     setTitle(sessionId, title) {
       stmt.title.run(title, sessionId);
     },

@@ -34,18 +34,49 @@ export async function mcpToolsFor(
       }
     }),
   );
-  const counts = new Map<string, number>();
-  for (const { tools } of listed)
-    for (const t of tools) counts.set(safeName(t.name), (counts.get(safeName(t.name)) ?? 0) + 1);
+  const exposed = exposedNamer(
+    listed.map(({ tools }) => tools.map((t) => t.name)),
+    builtinNames,
+  );
   const out: AgentTool[] = [];
-  for (const { c, tools } of listed) {
-    for (const t of tools) {
-      const base = safeName(t.name);
-      const clash = (counts.get(base) ?? 0) > 1 || builtinNames.has(base);
-      out.push(mcpTool(c, t, clash ? safeName(`${c.name}_${t.name}`) : base));
-    }
-  }
+  for (const { c, tools } of listed) for (const t of tools) out.push(mcpTool(c, t, exposed(c.name, t.name)));
   return out;
+}
+
+/**
+ * The names the model would see for the MCP tools listed so far (servers that never started are not
+ * asked): what `mcpToolsFor` returns, without starting anything.
+ */
+export function knownMcpToolNames(
+  pool: McpPool,
+  profile: AgentProfile,
+  builtinNames: ReadonlySet<string>,
+): string[] {
+  const listed = pool.connections(profile).map((c) => {
+    const tools = c.status().tools ?? [];
+    const allowed = c.config.tools ? new Set(c.config.tools) : undefined;
+    return { server: c.name, tools: allowed ? tools.filter((t) => allowed.has(t)) : tools };
+  });
+  const exposed = exposedNamer(
+    listed.map((l) => l.tools),
+    builtinNames,
+  );
+  return listed.flatMap(({ server, tools }) => tools.map((t) => exposed(server, t)));
+}
+
+/** Names shared by two servers, or with a built-in tool, are prefixed with the server name. */
+function exposedNamer(
+  perServer: readonly string[][],
+  builtinNames: ReadonlySet<string>,
+): (server: string, tool: string) => string {
+  const counts = new Map<string, number>();
+  for (const tools of perServer)
+    for (const t of tools) counts.set(safeName(t), (counts.get(safeName(t)) ?? 0) + 1);
+  return (server, tool) => {
+    const base = safeName(tool);
+    const clash = (counts.get(base) ?? 0) > 1 || builtinNames.has(base);
+    return clash ? safeName(`${server}_${tool}`) : base;
+  };
 }
 
 const ANY_OBJECT = z.record(z.string(), z.unknown());
