@@ -2,6 +2,7 @@ export * from "./agents.ts";
 export * from "./config/load.ts";
 export * from "./config/platform-config.ts";
 export * from "./config/schema.ts";
+export * from "./config/suggest.ts";
 export * from "./cron/delivery.ts";
 export * from "./cron/jobs.ts";
 export * from "./cron/manager.ts";
