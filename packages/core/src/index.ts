@@ -8,6 +8,7 @@ export * from "./cron/jobs.ts";
 export * from "./cron/manager.ts";
 export * from "./cron/schedule.ts";
 export * from "./cron/scheduler.ts";
+export * from "./cron/watch.ts";
 export * from "./dotenv.ts";
 export * from "./errors.ts";
 export * from "./gateway/channel.ts";

@@ -129,3 +129,38 @@ export function resolveAddress(spec: DeliveryTargetSpec, origin: JobOrigin | und
     ...(spec.threadId ? { threadId: spec.threadId } : {}),
   };
 }
+
+/**
+ * The check made again at delivery time, against the routes (and `selectAgent` plugins) in force now: a job
+ * written into `jobs.json` by hand, or approved before its chat was re-routed, must not reach another agent's
+ * chat. The address must route to the agent or be listed in its `cron.allowed_targets`; returns why not.
+ */
+export async function deliveryRefusal(
+  agent: AgentProfile,
+  address: Address,
+  router: Router,
+): Promise<string | undefined> {
+  const text = formatTarget(address);
+  if (agent.cron.allowedTargets.includes(text)) return undefined;
+  const types: ChatType[] = address.chatType
+    ? [address.chatType]
+    : address.threadId
+      ? ["thread", "group"]
+      : ["dm", "group", "channel"];
+  const owners = new Set<string>();
+  for (const chatType of types) {
+    const r = await router.resolve({
+      platform: address.platform,
+      account: address.account ?? DEFAULT_ACCOUNT,
+      chatId: address.chatId,
+      chatType,
+      ...(address.threadId ? { threadId: address.threadId } : {}),
+    });
+    owners.add(r.agentId);
+  }
+  if (owners.has(agent.id)) return undefined;
+  return (
+    `delivery to ${text} refused: that chat now routes to ${[...owners].map((o) => `"${o}"`).join(", ")}, not "${agent.id}". ` +
+    `Re-route the chat to "${agent.id}", change the job's deliver target, or add "${text}" to agents.${agent.id}.cron.allowed_targets`
+  );
+}
