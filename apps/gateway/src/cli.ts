@@ -9,14 +9,15 @@ import {
   type SessionSource,
 } from "@switchboard/core";
 import { Command, Option } from "commander";
+import { summarizeAgent, summaryRows } from "./agent-summary.ts";
 import { loadGatewayConfig } from "./config.ts";
 import { registerCronCommands } from "./cron-cli.ts";
-import { addAgent, removeAgent, routesTo } from "./edit-config.ts";
+import { type AddAgentOptions, addAgent, removeAgent, routesTo } from "./edit-config.ts";
 import { initHome } from "./init.ts";
 import { createAppLogger } from "./logging.ts";
 import { colors, printJson, table } from "./output.ts";
 import { MissingAdapterError } from "./platforms.ts";
-import { startGateway } from "./run.ts";
+import { loadPlugins, startGateway } from "./run.ts";
 import { VERSION } from "./version.ts";
 
 export interface GlobalOptions {
@@ -211,11 +212,18 @@ agent
       secrets: a.secrets,
       routes: routesTo(cfg, a.id),
     };
-    if (opts.json) return printJson(info);
+    const summary = summarizeAgent(a);
+    if (opts.json) return printJson({ ...info, ...summary });
     process.stdout.write(
       `${table(
         ["KEY", "VALUE"],
-        Object.entries(info).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]),
+        [
+          ...Object.entries(info).map(([k, v]): [string, string] => [
+            k,
+            typeof v === "string" ? v : JSON.stringify(v),
+          ]),
+          ...summaryRows(summary),
+        ],
       )}\n`,
     );
   });
@@ -224,11 +232,13 @@ agent
   .option("--clone <from>", "copy SOUL.md, memories and skills from another agent")
   .option("--model <provider/name>", "the agent's model, e.g. openai/gpt-4.1-mini")
   .option("--with-secrets", "with --clone, also copy the agent's .env")
-  .action(async (id: string, o: { clone?: string; model?: string; withSecrets?: boolean }, cmd: Command) => {
+  .option("--force", "replace the entry of an agent that already exists (shows what it replaces)")
+  .action(async (id: string, o: AddAgentOptions, cmd: Command) => {
     const opts = globals(cmd);
     const cfg = await loadOrExit(opts);
     try {
-      const home = addAgent(configFile(opts), cfg, id, o);
+      const { home, replaced } = await addAgent(configFile(opts), cfg, id, o);
+      if (replaced !== undefined) process.stdout.write(`replaced agents.${id}: ${replaced}\n`);
       process.stdout.write(
         `added agent ${id} (home ${home}); a running gateway picks it up without restart\n`,
       );
@@ -240,15 +250,20 @@ agent
   .command("remove <id>")
   .option("--force", "also remove the routes that point at it")
   .option("--purge", "also delete the agent's home directory")
-  .action(async (id: string, o: { force?: boolean; purge?: boolean }, cmd: Command) => {
+  .option("--default <id>", "the new default_agent, when removing the current one")
+  .action(async (id: string, o: { force?: boolean; purge?: boolean; default?: string }, cmd: Command) => {
     const opts = globals(cmd);
     const cfg = await loadOrExit(opts);
     try {
-      const removed = removeAgent(configFile(opts), cfg, id, o);
+      const removed = await removeAgent(configFile(opts), cfg, id, {
+        ...o,
+        ...(o.default ? { newDefault: o.default } : {}),
+      });
       process.stdout.write(
         `removed agent ${id}${removed.length ? ` and ${removed.map((i) => `routes[${i}]`).join(", ")}` : ""}${o.purge ? " (home deleted)" : ""}\n`,
       );
     } catch (err) {
+      if (err instanceof ConfigError) fail(err);
       const c = colors(process.stderr);
       process.stderr.write(`${c.red("error")}: ${err instanceof Error ? err.message : String(err)}\n`);
       process.exit(1);
@@ -285,6 +300,7 @@ route
   .option("--topic-id <t>")
   .option("--parent-chat-id <c>")
   .option("--user-id <u>")
+  .option("--user-id-alt <u>", "the platform's other user id (e.g. a Feishu open_id beside the union_id)")
   .option("--guild-id <g>")
   .option("--json")
   .action(async (o: Record<string, string | undefined>, cmd: Command) => {
@@ -301,11 +317,31 @@ route
       ...(o.parentChatId ? { parentChatId: o.parentChatId } : {}),
       ...(o.userId ? { userId: o.userId } : {}),
       ...(o.guildId ? { guildId: o.guildId } : {}),
+      ...(o.userIdAlt ? { userIdAlt: o.userIdAlt } : {}),
     };
-    const router = createRouter(cfg);
-    const r = router.match(source);
-    const rule = r.by === "route" ? `routes[${r.route}]` : `default_agent (${cfg.default_agent})`;
-    if (opts.json) return printJson({ agent: r.agentId, by: r.by, route: r.route ?? null, rule });
+    // The configured selectAgent plugins run too: the answer is the agent that would really reply.
+    let plugins: Awaited<ReturnType<typeof loadPlugins>>;
+    try {
+      plugins = await loadPlugins(cfg);
+    } catch (err) {
+      fail(err);
+    }
+    const router = createRouter(cfg, { hooks: plugins });
+    const r = await router.resolve(source);
+    const rule =
+      r.by === "route"
+        ? `routes[${r.route}]`
+        : r.by === "hook"
+          ? `plugin ${r.plugin} (selectAgent)`
+          : `default_agent (${cfg.default_agent})`;
+    if (opts.json)
+      return printJson({
+        agent: r.agentId,
+        by: r.by,
+        route: r.route ?? null,
+        plugin: r.plugin ?? null,
+        rule,
+      });
     const match =
       r.route !== undefined
         ? ` — match ${Object.entries(cfg.routes[r.route]!.match)

@@ -47,7 +47,8 @@ export interface RunningGateway {
 
 type Server = import("node:http").Server;
 
-async function loadPlugins(config: GatewayConfig, logger: Logger): Promise<Plugin[]> {
+/** Import the config's `plugins:` (paths relative to the root home, or package names). */
+export async function loadPlugins(config: GatewayConfig, logger?: Logger): Promise<Plugin[]> {
   const plugins: Plugin[] = [];
   for (const spec of config.plugins) {
     const target =
@@ -58,7 +59,7 @@ async function loadPlugins(config: GatewayConfig, logger: Logger): Promise<Plugi
       throw new Error(`plugin ${spec} must export \`plugin\` = definePlugin({ name, hooks })`);
     }
     plugins.push(plugin);
-    logger.info({ plugin: plugin.name }, `plugin ${plugin.name} loaded from ${spec}`);
+    logger?.info({ plugin: plugin.name }, `plugin ${plugin.name} loaded from ${spec}`);
   }
   return plugins;
 }
