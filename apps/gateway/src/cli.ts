@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import {
   ConfigError,
@@ -10,6 +11,7 @@ import {
 } from "@switchboard/core";
 import { Command, Option } from "commander";
 import { summarizeAgent, summaryRows } from "./agent-summary.ts";
+import { missingHomeError, providerKeyWarnings } from "./checks.ts";
 import { loadGatewayConfig } from "./config.ts";
 import { registerCronCommands } from "./cron-cli.ts";
 import { type AddAgentOptions, addAgent, removeAgent, routesTo } from "./edit-config.ts";
@@ -39,6 +41,8 @@ function configFile(opts: GlobalOptions): string {
 
 /** Load the config or print every error and exit 2. */
 export async function loadOrExit(opts: GlobalOptions): Promise<GatewayConfig> {
+  const missing = missingHomeError(opts.home === undefined ? undefined : resolve(opts.home));
+  if (missing) fail(missing);
   try {
     return await loadGatewayConfig({ home: homeOf(opts), ...(opts.config ? { path: opts.config } : {}) });
   } catch (err) {
@@ -79,6 +83,8 @@ program
   .option("--config <file>")
   .action(async (_o, cmd: Command) => {
     const opts = globals(cmd);
+    const missing = missingHomeError(opts.home === undefined ? undefined : resolve(opts.home));
+    if (missing) fail(missing);
     const logger = createAppLogger();
     let running: Awaited<ReturnType<typeof startGateway>>;
     try {
@@ -146,7 +152,7 @@ config
       routes: cfg.routes.length,
       platforms: Object.fromEntries([...cfg.platformAccounts].map(([p, accs]) => [p, [...accs.keys()]])),
       api_server: cfg.api_server.enabled ? `${cfg.api_server.host}:${cfg.api_server.port}` : "disabled",
-      warnings: cfg.warnings,
+      warnings: [...cfg.warnings, ...providerKeyWarnings(cfg)],
     };
     if (opts.json) return printJson({ ok: true, ...summary });
     const c = colors();
@@ -352,8 +358,23 @@ route
   });
 
 const sessions = program.command("sessions").description("browse stored sessions");
+/** Open the home's store without creating one: a missing home or database is said so, a corrupt one is an error line. */
 function withStore<T>(cfg: GatewayConfig, fn: (store: ReturnType<typeof openSessionStore>) => T): T {
-  const store = openSessionStore(resolve(cfg.home, "state.db"));
+  const file = resolve(cfg.home, "state.db");
+  if (!existsSync(cfg.home))
+    fail(
+      new Error(
+        `the home ${cfg.home} does not exist: no gateway has run there (set --home or $SWITCHBOARD_HOME)`,
+      ),
+    );
+  if (!existsSync(file))
+    fail(new Error(`no sessions yet: ${file} does not exist (it is created when the gateway first runs)`));
+  let store: ReturnType<typeof openSessionStore>;
+  try {
+    store = openSessionStore(file);
+  } catch (err) {
+    fail(err);
+  }
   try {
     return fn(store);
   } finally {

@@ -20,6 +20,7 @@ import {
   setRootAgent,
 } from "@switchboard/core";
 import { loadGatewayConfig } from "./config.ts";
+import { acquireHomeLock } from "./home-lock.ts";
 import { configuredPlatforms, loadPlatformDefinitions } from "./platforms.ts";
 import { VERSION } from "./version.ts";
 
@@ -101,7 +102,14 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   const adapters = await createAdapters(config);
 
   mkdirSync(config.home, { recursive: true });
-  const store = openSessionStore(join(config.home, "state.db"));
+  const lock = acquireHomeLock(config.home);
+  let store: SessionStore;
+  try {
+    store = openSessionStore(join(config.home, "state.db"));
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
   setRootAgent(config.registry.main);
   const gateway = createGateway({
     config,
@@ -147,18 +155,27 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   const needsListener = config.api_server.enabled || adapters.length > 0;
   if (needsListener) {
     const { host, port } = config.api_server;
-    server = await new Promise<Server>((resolveServer, reject) => {
-      const s = serve({ fetch, port, hostname: host }, () => resolveServer(s)) as Server;
-      s.once("error", (err: NodeJS.ErrnoException) => {
-        reject(
-          err.code === "EADDRINUSE"
-            ? new Error(`port ${port} on ${host} is in use: stop the other process or set api_server.port`, {
-                cause: err,
-              })
-            : err,
-        );
+    try {
+      server = await new Promise<Server>((resolveServer, reject) => {
+        const s = serve({ fetch, port, hostname: host }, () => resolveServer(s)) as Server;
+        s.once("error", (err: NodeJS.ErrnoException) => {
+          reject(
+            err.code === "EADDRINUSE"
+              ? new Error(
+                  `port ${port} on ${host} is in use: stop the other process or set api_server.port`,
+                  {
+                    cause: err,
+                  },
+                )
+              : err,
+          );
+        });
       });
-    });
+    } catch (err) {
+      store.close();
+      lock.release();
+      throw err;
+    }
     const addr = server.address() as AddressInfo;
     url = `http://${host.includes(":") ? `[${host}]` : host}:${addr.port}`;
     logger.info({ url }, `listening on ${url}`);
@@ -170,6 +187,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     await gateway.stop({ timeoutMs: 1000 }).catch(() => {});
     server?.close();
     store.close();
+    lock.release();
     throw err;
   }
   scheduler?.start();
@@ -273,6 +291,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       api?.close?.();
       server?.closeAllConnections();
       store.close();
+      lock.release();
       logger.info("stopped");
     })();
     return stopped;
