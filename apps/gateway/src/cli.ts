@@ -16,8 +16,10 @@ import { loadGatewayConfig } from "./config.ts";
 import { registerCronCommands } from "./cron-cli.ts";
 import { type AddAgentOptions, addAgent, removeAgent, routesTo } from "./edit-config.ts";
 import { initHome } from "./init.ts";
+import { commandPrefix, shellWord } from "./invocation.ts";
 import { createAppLogger } from "./logging.ts";
 import { colors, printJson, table } from "./output.ts";
+import { exitWithParent } from "./parent-watch.ts";
 import { MissingAdapterError } from "./platforms.ts";
 import { loadPlugins, startGateway } from "./run.ts";
 import { VERSION } from "./version.ts";
@@ -103,7 +105,7 @@ program
         logger.warn({ signal }, "second signal: exiting now");
         process.exit(130);
       }
-      logger.info({ signal }, `${signal} received`);
+      logger.info({ signal }, signal.startsWith("SIG") ? `${signal} received` : `${signal}: shutting down`);
       void running.stop().then(
         () => process.exit(0),
         (err: unknown) => {
@@ -114,6 +116,7 @@ program
     };
     process.on("SIGINT", () => onSignal("SIGINT"));
     process.on("SIGTERM", () => onSignal("SIGTERM"));
+    exitWithParent(() => onSignal("the package-manager script that started the gateway exited"));
     process.on("SIGHUP", () => {
       logger.info("SIGHUP: reloading config");
       void running.reload();
@@ -128,8 +131,10 @@ program
     const home = homeOf(globals(cmd));
     try {
       const files = initHome(home);
+      const cmd = commandPrefix();
+      const at = home === resolve(defaultRootHome()) ? "" : ` --home ${shellWord(home)}`;
       process.stdout.write(
-        `${files.map((f) => `created ${f}`).join("\n")}\nnext: switchboard config check --home ${home}\n`,
+        `${files.map((f) => `created ${f}`).join("\n")}\nnext:\n  ${cmd} config check${at}\n  ${cmd} run${at}\n`,
       );
     } catch (err) {
       fail(err);
