@@ -1,5 +1,5 @@
-import { existsSync, realpathSync } from "node:fs";
-import { basename, delimiter, join } from "node:path";
+import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
+import { delimiter, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** Quote a shell word when it needs it. */
@@ -15,12 +15,19 @@ function real(file: string): string | undefined {
   }
 }
 
-/** The `switchboard` on PATH, resolved, if any. */
-function onPath(env: Record<string, string | undefined>): string | undefined {
+/** The first `switchboard` on PATH: its resolved path, and its text when it is a small shim script (pnpm's). */
+function onPath(env: Record<string, string | undefined>): { file: string; shim: string } | undefined {
   for (const dir of (env.PATH ?? "").split(delimiter)) {
     if (!dir) continue;
-    const candidate = join(dir, "switchboard");
-    if (existsSync(candidate)) return real(candidate);
+    const file = real(join(dir, "switchboard"));
+    if (!file) continue;
+    let shim = "";
+    try {
+      if (statSync(file).size < 16_384 && !file.endsWith(".js")) shim = readFileSync(file, "utf8");
+    } catch {
+      // unreadable: compare by path only
+    }
+    return { file, shim };
   }
   return undefined;
 }
@@ -40,7 +47,7 @@ export function commandPrefix(
   const script = argv[1] ? real(argv[1]) : undefined;
   const mine = new Set([real(bin), script].filter(Boolean));
   const found = onPath(env);
-  if (found && mine.has(found)) return "switchboard";
-  if (argv[1] && basename(argv[1]) === "switchboard" && found && found === script) return "switchboard";
+  if (found && (mine.has(found.file) || found.shim.includes("@switchboard/gateway/bin/switchboard.js")))
+    return "switchboard";
   return `node ${shellWord(existsSync(bin) ? bin : (argv[1] ?? bin))}`;
 }

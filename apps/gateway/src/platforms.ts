@@ -14,7 +14,10 @@ export function adapterPackage(platform: string): string {
 export function installCommand(pkg: string, here: string = fileURLToPath(import.meta.url)): string {
   const p = here.split(sep).join("/");
   const pnpm = p.includes("/.pnpm/") || p.includes("/pnpm/global/") || !p.includes("/node_modules/");
-  const global = p.includes("/pnpm/global/") || /\/lib\/node_modules\/@switchboard\/gateway\//.test(p);
+  const global =
+    p.includes("/pnpm/global/") ||
+    /\/global\/\d+\/(node_modules\/)?\.pnpm\//.test(p) ||
+    /\/lib\/node_modules\/@switchboard\/gateway\//.test(p);
   if (pnpm) return global ? `pnpm add -g ${pkg}` : `pnpm add ${pkg}`;
   return global ? `npm install -g ${pkg}` : `npm install ${pkg}`;
 }

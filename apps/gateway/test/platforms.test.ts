@@ -31,3 +31,14 @@ describe("a configured platform without its adapter", () => {
     expect(new MissingAdapterError("discord").message).toContain("@switchboard/adapter-discord");
   });
 });
+
+describe("installCommand for pnpm's global layout", () => {
+  it("recognises a custom PNPM_HOME", () => {
+    expect(
+      installCommand(
+        "@switchboard/adapter-discord",
+        "/opt/pnpm-home/global/5/.pnpm/@switchboard+gateway@0.1.0/node_modules/@switchboard/gateway/dist/platforms.js",
+      ),
+    ).toBe("pnpm add -g @switchboard/adapter-discord");
+  });
+});
