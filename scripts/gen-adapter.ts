@@ -331,20 +331,28 @@ export class Fake${Name} implements FakePlatform {
   }
 }
 `,
-  "test/conformance.test.ts": `import { adapterConformance } from "@switchboard/testing";
+  "test/conformance-descriptors.ts": `import type { ConformanceDescriptors } from "@switchboard/testing";
 import { platform } from "../src/index.ts";
 import { Fake${Name} } from "./fake-${name}.ts";
 
-adapterConformance({
-  name: "${name}",
-  definition: platform,
-  startFake: () => new Fake${Name}().start(),
-  config: (fake) => ({
-    api_url: (fake as Fake${Name}).url,
-    poll_interval_ms: 20,
-    accounts: { default: { token: "token-default" }, second: { token: "token-second" } },
-  }),
-});
+/** This adapter's conformance descriptors by receive mode; the meta-test runs them too. */
+export const descriptors: ConformanceDescriptors = {
+  polling: {
+    name: "${name}",
+    definition: platform,
+    startFake: () => new Fake${Name}().start(),
+    config: (fake) => ({
+      api_url: (fake as Fake${Name}).url,
+      poll_interval_ms: 20,
+      accounts: { default: { token: "token-default" }, second: { token: "token-second" } },
+    }),
+  },
+};
+`,
+  "test/conformance.test.ts": `import { adapterConformance } from "@switchboard/testing";
+import { descriptors } from "./conformance-descriptors.ts";
+
+adapterConformance(descriptors.polling!);
 `,
   "README.md": `# @switchboard/adapter-${name}
 

@@ -32,6 +32,7 @@ describe("pnpm gen:adapter", () => {
       "src/normalize.ts",
       `test/fake-${NAME}.ts`,
       "test/conformance.test.ts",
+      "test/conformance-descriptors.ts",
       "LICENSE",
     ]) {
       expect(existsSync(join(DIR, f)), f).toBe(true);
