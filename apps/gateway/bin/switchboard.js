@@ -10,7 +10,10 @@ const source = new URL("../src/cli.ts", import.meta.url);
 if (existsSync(source)) {
   module.registerHooks({
     resolve(specifier, context, nextResolve) {
-      return nextResolve(specifier, { ...context, conditions: [...context.conditions, "@switchboard/source"] });
+      return nextResolve(specifier, {
+        ...context,
+        conditions: [...context.conditions, "@switchboard/source"],
+      });
     },
   });
   await import(source.href);

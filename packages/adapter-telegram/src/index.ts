@@ -89,7 +89,7 @@ export class TelegramAdapter implements PlatformAdapter {
     return this.#identity;
   }
 
-  async start(ctx: AdapterContext): Promise<void | AdapterStartResult> {
+  async start(ctx: AdapterContext): Promise<AdapterStartResult | undefined> {
     this.#logger = ctx.logger;
     let unreachable: string | undefined;
     try {

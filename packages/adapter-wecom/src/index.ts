@@ -65,7 +65,7 @@ export class WecomAdapter implements PlatformAdapter {
     });
   }
 
-  async start(ctx: AdapterContext): Promise<void | AdapterStartResult> {
+  async start(ctx: AdapterContext): Promise<AdapterStartResult | undefined> {
     this.#ctx = ctx;
     const logger = ctx.logger;
     let unreachable: string | undefined;

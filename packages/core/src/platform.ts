@@ -115,6 +115,7 @@ export interface PlatformAdapter {
   readonly account: string;
   readonly capabilities: PlatformCapabilities;
   /** `ctx.logger` already carries `platform` and `account`: log through it without binding them again. */
+  // biome-ignore lint/suspicious/noConfusingVoidType: most adapters resolve with nothing (`Promise<void>`).
   start(ctx: AdapterContext): Promise<void | AdapterStartResult>;
   stop(): Promise<void>;
   send(address: Address, message: OutboundMessage): Promise<SentMessage>;

@@ -42,9 +42,9 @@ async function issuesOf(
   throw new Error("expected a ConfigError");
 }
 
-describe("${VAR} interpolation fills numbers and booleans", () => {
-  it("coerces a port from ${PORT:-8642} and from the environment", async () => {
-    const yaml = "api_server:\n  port: ${PORT:-8642}\n  enabled: ${API_ON:-true}\n";
+describe(`\${VAR} interpolation fills numbers and booleans`, () => {
+  it(`coerces a port from \${PORT:-8642} and from the environment`, async () => {
+    const yaml = `api_server:\n  port: \${PORT:-8642}\n  enabled: \${API_ON:-true}\n`;
     expect((await load(yaml)).api_server).toMatchObject({ port: 8642, enabled: true });
     expect((await load(yaml, { PORT: "9001", API_ON: "false" })).api_server).toMatchObject({
       port: 9001,
@@ -54,7 +54,7 @@ describe("${VAR} interpolation fills numbers and booleans", () => {
 
   it("coerces inside an adapter's section too", async () => {
     const cfg = await load(
-      "platforms:\n  telegram:\n    token: t\n    timeout_s: ${T:-30}\n",
+      `platforms:\n  telegram:\n    token: t\n    timeout_s: \${T:-30}\n`,
       {},
       { telegram },
     );
@@ -62,7 +62,7 @@ describe("${VAR} interpolation fills numbers and booleans", () => {
   });
 
   it("still rejects a value that is not a number", async () => {
-    const issues = await issuesOf("api_server:\n  port: ${PORT:-eighty}\n");
+    const issues = await issuesOf(`api_server:\n  port: \${PORT:-eighty}\n`);
     expect(issues.map((i) => i.path)).toEqual(["api_server.port"]);
   });
 });
