@@ -7,7 +7,17 @@ import { existsSync } from "node:fs";
 import module from "node:module";
 
 const source = new URL("../src/cli.ts", import.meta.url);
-if (existsSync(source)) {
+const dist = new URL("../dist/cli.js", import.meta.url);
+if (existsSync(source) && typeof module.registerHooks !== "function") {
+  // Running TypeScript source needs Node's type stripping and synchronous module hooks (Node ≥ 22.18).
+  if (!existsSync(dist)) {
+    process.stderr.write(
+      `error: running switchboard from the workspace needs Node.js >= 22.18 (this is ${process.version}); upgrade Node, or run \`pnpm build\` first\n`,
+    );
+    process.exit(1);
+  }
+  await import(dist.href);
+} else if (existsSync(source)) {
   module.registerHooks({
     resolve(specifier, context, nextResolve) {
       return nextResolve(specifier, {
@@ -18,5 +28,5 @@ if (existsSync(source)) {
   });
   await import(source.href);
 } else {
-  await import(new URL("../dist/cli.js", import.meta.url).href);
+  await import(dist.href);
 }

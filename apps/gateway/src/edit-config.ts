@@ -1,4 +1,13 @@
-import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { dirname, join } from "node:path";
 import { AGENT_ID_PATTERN, type GatewayConfig, resolveAgentHome } from "@switchboard/core";
 import { type Document, isMap, isSeq, parseDocument, stringify, YAMLMap } from "yaml";
@@ -12,12 +21,13 @@ export function readDocument(file: string): Document {
   return doc;
 }
 
-/** Write atomically (temp file + rename). */
+/** Write atomically (temp file + rename), through a symlinked config.yaml to the file it points at. */
 export function writeDocument(file: string, doc: Document): void {
-  mkdirSync(dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
+  const target = existsSync(file) ? realpathSync(file) : file;
+  mkdirSync(dirname(target), { recursive: true });
+  const tmp = `${target}.${process.pid}.tmp`;
   writeFileSync(tmp, doc.toString());
-  renameSync(tmp, file);
+  renameSync(tmp, target);
 }
 
 /**

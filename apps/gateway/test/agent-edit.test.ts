@@ -1,4 +1,13 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { MATCH_KEYS } from "@switchboard/core";
@@ -73,6 +82,22 @@ describe("agent add never destroys", () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toContain("agents.new.home");
     expect(readFileSync(file, "utf8")).toBe(text);
+  });
+});
+
+describe("an edit of a symlinked config.yaml", () => {
+  it("writes the file the link points at and keeps the link", () => {
+    const { home, file } = homeWith("");
+    const elsewhere = mkdtempSync(join(tmpdir(), "sb-agent-edit-mount-"));
+    homes.push(elsewhere);
+    const real = join(elsewhere, "config.yaml");
+    writeFileSync(real, MAIN_WITH_SETTINGS);
+    rmSync(file);
+    symlinkSync(real, file);
+    const r = cli(["agent", "add", "support", "--home", home]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(lstatSync(file).isSymbolicLink()).toBe(true);
+    expect(readFileSync(real, "utf8")).toContain("support:");
   });
 });
 
