@@ -52,6 +52,22 @@ function baseEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return { ...env, ...extra } as NodeJS.ProcessEnv;
 }
 
+/** `sh`, without blocking: the two package managers install side by side. */
+function shAsync(cmd: string, args: string[], cwd: string, env = baseEnv()): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (c: Buffer) => (out += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (out += c.toString()));
+    const timer = setTimeout(() => child.kill("SIGKILL"), 300_000);
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      if (code === 0) resolve();
+      else reject(new Error(`${cmd} ${args.join(" ")} failed in ${cwd}:\n${out}`));
+    });
+  });
+}
+
 function sh(cmd: string, args: string[], cwd: string, env = baseEnv(), timeout = 300_000) {
   const r = spawnSync(cmd, args, { cwd, encoding: "utf8", timeout, env });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed in ${cwd}:\n${r.stdout}\n${r.stderr}`);
@@ -168,13 +184,13 @@ interface Install {
 }
 
 /** Global installs exactly as docs/install.md has them, with the tarballs standing in for the registry. */
-const MANAGERS: Record<"npm" | "pnpm", (dir: string) => Install> = {
-  npm(dir) {
+const MANAGERS: Record<"npm" | "pnpm", (dir: string) => Promise<Install>> = {
+  async npm(dir) {
     const prefix = join(dir, "prefix");
     const env = baseEnv({ PATH: `${join(prefix, "bin")}${delimiter}${process.env.PATH}` });
     // npm resolves the gateway's @switchboard/* dependencies to the tarballs installed beside it.
     const all = PACKAGES.map((p) => tgz(p.split("/")[1]!));
-    sh(
+    await shAsync(
       "npm",
       ["install", "-g", "--prefix", prefix, "--no-audit", "--no-fund", "--loglevel=error", ...all],
       dir,
@@ -187,7 +203,7 @@ const MANAGERS: Record<"npm" | "pnpm", (dir: string) => Install> = {
       installHint: "npm install -g",
     };
   },
-  pnpm(dir) {
+  async pnpm(dir) {
     const home = join(dir, "pnpm-home");
     const global = join(home, "global", "5");
     mkdirSync(global, { recursive: true });
@@ -198,7 +214,7 @@ const MANAGERS: Record<"npm" | "pnpm", (dir: string) => Install> = {
     writeFileSync(join(global, "package.json"), JSON.stringify({ pnpm: { overrides } }));
     const env = baseEnv({ PNPM_HOME: home, PATH: `${home}${delimiter}${process.env.PATH}` });
     const store = sh("pnpm", ["store", "path"], ROOT).stdout.trim();
-    sh(
+    await shAsync(
       "pnpm",
       [
         "add",
@@ -215,16 +231,27 @@ const MANAGERS: Record<"npm" | "pnpm", (dir: string) => Install> = {
   },
 };
 
-for (const [pm, install] of Object.entries(MANAGERS)) {
+/** Both installs start as soon as the tarballs exist, and run side by side. */
+const installs = new Map<string, Promise<Install>>();
+beforeAll(() => {
+  for (const [pm, install] of Object.entries(MANAGERS)) {
+    const dir = join(work, pm);
+    mkdirSync(dir);
+    const p = install(dir);
+    p.catch(() => {}); // awaited (and reported) by the describe block
+    installs.set(pm, p);
+  }
+});
+
+for (const pm of Object.keys(MANAGERS)) {
   describe(`a global ${pm} install of the gateway and the Telegram adapter`, () => {
     let inst: Install;
     const dir = join(work, pm);
     const run = (args: string[], env = inst.env) =>
       spawnSync(join(inst.bin, "switchboard"), args, { encoding: "utf8", env, cwd: dir });
 
-    beforeAll(() => {
-      mkdirSync(dir);
-      inst = install(dir);
+    beforeAll(async () => {
+      inst = await installs.get(pm)!;
     }, 400_000);
 
     it("puts `switchboard` on PATH and no other platform's SDK on disk", () => {
