@@ -387,6 +387,30 @@ describe("cron for an operator", () => {
     expect(e.net.sent()).toHaveLength(0);
   });
 
+  it("still delivers back to a DM whose agent was chosen by a user_id route", async () => {
+    const e = makeEnv();
+    const { gateway, manager, scheduler } = await gatewayOn(e);
+    gateway.reconfigure(
+      buildConfig(
+        {
+          agents: { main: {}, alpha: {}, beta: {} },
+          routes: [{ match: { platform: "test", user_id: "u-alpha" }, agent: "alpha" }],
+          platforms: { test: { allow_all_users: true, accounts: { default: {}, second: {} } } },
+        },
+        { file: undefined, home: e.home, env: {}, platforms: { test: platform } },
+      ),
+    );
+    const job = await manager.create("alpha", {
+      schedule: "5m",
+      prompt: "for the dm",
+      origin: { platform: "test", chatId: "dm-7", chatType: "dm", userId: "u-alpha" },
+    });
+    expect(job.origin?.userId).toBe("u-alpha");
+    const [r] = await scheduler.tick(T0 + 5 * MIN);
+    expect(r).toMatchObject({ delivered: true });
+    expect(r!.refused).toBeUndefined();
+  });
+
   it("isolates an agent whose jobs.json is malformed: the others keep running, the file and error are reported", async () => {
     const e = makeEnv();
     const { manager, scheduler } = await gatewayOn(e);

@@ -139,7 +139,13 @@ export async function deliveryRefusal(
   agent: AgentProfile,
   address: Address,
   router: Router,
+  /** The job's origin: when the address is its chat, its user and guild ids route as the turn did. */
+  jobOrigin?: JobOrigin,
 ): Promise<string | undefined> {
+  const origin =
+    jobOrigin && sameChat(jobOrigin, { ...address, account: address.account ?? DEFAULT_ACCOUNT })
+      ? jobOrigin
+      : undefined;
   const text = formatTarget(address);
   if (agent.cron.allowedTargets.includes(text)) return undefined;
   const types: ChatType[] = address.chatType
@@ -155,6 +161,11 @@ export async function deliveryRefusal(
       chatId: address.chatId,
       chatType,
       ...(address.threadId ? { threadId: address.threadId } : {}),
+      ...(origin?.topicId ? { topicId: origin.topicId } : {}),
+      ...(origin?.parentChatId ? { parentChatId: origin.parentChatId } : {}),
+      ...(origin?.guildId ? { guildId: origin.guildId } : {}),
+      ...(origin?.userId ? { userId: origin.userId } : {}),
+      ...(origin?.userIdAlt ? { userIdAlt: origin.userIdAlt } : {}),
     });
     owners.add(r.agentId);
   }

@@ -9,6 +9,13 @@ export const originSchema = z.object({
   chatId: z.string(),
   chatType: z.enum(["dm", "group", "channel", "thread"]).optional(),
   threadId: z.string().optional(),
+  // The rest of the source's match keys, so a delivery back to the origin is routed as the turn was
+  // (a DM routed by `user_id` stays that agent's).
+  topicId: z.string().optional(),
+  parentChatId: z.string().optional(),
+  guildId: z.string().optional(),
+  userId: z.string().optional(),
+  userIdAlt: z.string().optional(),
 });
 export type JobOrigin = z.infer<typeof originSchema>;
 

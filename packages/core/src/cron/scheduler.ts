@@ -282,7 +282,7 @@ export class CronScheduler {
     let refusal: string | undefined;
     if (address && !silent) {
       try {
-        refusal = await deliveryRefusal(manager.agent(agentId), address, manager.router());
+        refusal = await deliveryRefusal(manager.agent(agentId), address, manager.router(), job.origin);
       } catch (err) {
         refusal = `delivery not authorised: ${err instanceof Error ? err.message : String(err)}`;
       }
