@@ -116,7 +116,10 @@ program
     };
     process.on("SIGINT", () => onSignal("SIGINT"));
     process.on("SIGTERM", () => onSignal("SIGTERM"));
-    exitWithParent(() => onSignal("the package-manager script that started the gateway exited"));
+    // Ctrl-C reaches pnpm and the gateway together; pnpm exiting then is not a second signal.
+    exitWithParent(() => {
+      if (signals === 0) onSignal("the package-manager script that started the gateway exited");
+    });
     process.on("SIGHUP", () => {
       logger.info("SIGHUP: reloading config");
       void running.reload();
