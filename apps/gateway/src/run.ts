@@ -191,12 +191,6 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     throw err;
   }
   scheduler?.start();
-  for (const a of config.registry.list()) {
-    logger.info(
-      { agent: a.id, model: `${a.provider.name}${a.model.name ? `/${a.model.name}` : ""}`, home: a.home },
-      `agent ${a.id} ready`,
-    );
-  }
 
   let reloading = Promise.resolve(true);
   const reload = (): Promise<boolean> => {
@@ -269,6 +263,14 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     } catch (err) {
       logger.warn({ err }, "cannot watch the config file; reload with SIGHUP");
     }
+  }
+
+  // "ready" only once edits to config.yaml are being watched: an edit made on seeing it is not missed.
+  for (const a of config.registry.list()) {
+    logger.info(
+      { agent: a.id, model: `${a.provider.name}${a.model.name ? `/${a.model.name}` : ""}`, home: a.home },
+      `agent ${a.id} ready`,
+    );
   }
 
   let stopped: Promise<void> | undefined;
