@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Scaffold a new adapter package: `pnpm gen:adapter <name> [--dir packages]`.
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 
 const args = process.argv.slice(2);
@@ -28,10 +29,20 @@ const files: Record<string, string> = {
     {
       name: `@switchboard/adapter-${name}`,
       version: "0.1.0",
-      description: `Switchboard adapter for ${Name}`,
-      type: "module",
+      description: `${Name} for Switchboard: one platform adapter package, loaded by the gateway only when config.yaml names it`,
+      keywords: ["switchboard", "ai-agents", "gateway", name, "bot"],
+      homepage: `https://github.com/switchboard-gateway/switchboard/tree/main/packages/adapter-${name}#readme`,
+      bugs: { url: "https://github.com/switchboard-gateway/switchboard/issues" },
+      repository: {
+        type: "git",
+        url: "git+https://github.com/switchboard-gateway/switchboard.git",
+        directory: `packages/adapter-${name}`,
+      },
       license: "MIT",
+      type: "module",
       engines: { node: ">=22" },
+      main: "./dist/index.js",
+      types: "./dist/index.d.ts",
       exports: {
         ".": {
           "@switchboard/source": "./src/index.ts",
@@ -39,7 +50,8 @@ const files: Record<string, string> = {
           default: "./dist/index.js",
         },
       },
-      files: ["dist", "README.md"],
+      files: ["dist", "README.md", "LICENSE"],
+      publishConfig: { access: "public" },
       scripts: {
         build: "tsc -p tsconfig.build.json",
         test: "vitest run",
@@ -68,7 +80,7 @@ import { z } from "zod";
 /** One ${Name} account's config (section keys overlaid with \`accounts.<name>\`). */
 export const ${name}ConfigSchema = platformCommonSchema
   .extend({
-    token: z.string({ error: "is missing: set ${name.toUpperCase()}_TOKEN in ~/.switchboard/.env and write token: \\\${${name.toUpperCase()}_TOKEN}" }).min(1),
+    token: z.string({ error: \`is missing: set ${name.toUpperCase()}_TOKEN in ~/.switchboard/.env and write token: $\\{${name.toUpperCase()}_TOKEN}\` }).min(1),
     api_url: z.string().url().default("https://api.${name}.example"),
     poll_interval_ms: z.number().int().min(10).default(1000),
   })
@@ -319,20 +331,28 @@ export class Fake${Name} implements FakePlatform {
   }
 }
 `,
-  "test/conformance.test.ts": `import { adapterConformance } from "@switchboard/testing";
+  "test/conformance-descriptors.ts": `import type { ConformanceDescriptors } from "@switchboard/testing";
 import { platform } from "../src/index.ts";
 import { Fake${Name} } from "./fake-${name}.ts";
 
-adapterConformance({
-  name: "${name}",
-  definition: platform,
-  startFake: () => new Fake${Name}().start(),
-  config: (fake) => ({
-    api_url: (fake as Fake${Name}).url,
-    poll_interval_ms: 20,
-    accounts: { default: { token: "token-default" }, second: { token: "token-second" } },
-  }),
-});
+/** This adapter's conformance descriptors by receive mode; the meta-test runs them too. */
+export const descriptors: ConformanceDescriptors = {
+  polling: {
+    name: "${name}",
+    definition: platform,
+    startFake: () => new Fake${Name}().start(),
+    config: (fake) => ({
+      api_url: (fake as Fake${Name}).url,
+      poll_interval_ms: 20,
+      accounts: { default: { token: "token-default" }, second: { token: "token-second" } },
+    }),
+  },
+};
+`,
+  "test/conformance.test.ts": `import { adapterConformance } from "@switchboard/testing";
+import { descriptors } from "./conformance-descriptors.ts";
+
+adapterConformance(descriptors.polling!);
 `,
   "README.md": `# @switchboard/adapter-${name}
 
@@ -362,6 +382,15 @@ platforms:
 for (const [file, text] of Object.entries(files)) {
   mkdirSync(join(dir, file, ".."), { recursive: true });
   writeFileSync(join(dir, file), text);
+}
+const repo = join(import.meta.dirname, "..");
+copyFileSync(join(repo, "LICENSE"), join(dir, "LICENSE"));
+// Format with the repository's own Biome settings, so the package passes `pnpm lint` as generated.
+const biome = join(repo, "node_modules", "@biomejs", "biome", "bin", "biome");
+if (existsSync(biome)) {
+  const r = spawnSync(process.execPath, [biome, "check", "--write", dir], { cwd: repo, encoding: "utf8" });
+  if (r.status !== 0)
+    process.stderr.write(`warning: biome could not format ${dir}:\n${r.stdout}${r.stderr}\n`);
 }
 process.stdout.write(
   `created ${dir}\nnext: pnpm install, then pnpm vitest run --project adapter-${name} (see docs/adding-a-platform.md)\n`,

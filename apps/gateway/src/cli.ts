@@ -5,20 +5,24 @@ import {
   createRouter,
   defaultRootHome,
   type GatewayConfig,
-  openSessionStore,
   type SessionSource,
 } from "@switchboard/core";
 import { Command, Option } from "commander";
+import { summarizeAgent, summaryRows } from "./agent-summary.ts";
+import { missingHomeError, providerKeyWarnings } from "./checks.ts";
 import { loadGatewayConfig } from "./config.ts";
 import { registerCronCommands } from "./cron-cli.ts";
-import { addAgent, removeAgent, routesTo } from "./edit-config.ts";
+import { type AddAgentOptions, addAgent, removeAgent, routesTo } from "./edit-config.ts";
 import { registerImportCommands } from "./import-hermes/index.ts";
 import { initHome } from "./init.ts";
+import { commandPrefix, shellWord } from "./invocation.ts";
 import { createAppLogger } from "./logging.ts";
 import { mcpSummary, registerMcpCommands } from "./mcp-cli.ts";
 import { colors, printJson, table } from "./output.ts";
+import { exitWithParent } from "./parent-watch.ts";
 import { MissingAdapterError } from "./platforms.ts";
-import { startGateway } from "./run.ts";
+import { loadPlugins, startGateway } from "./run.ts";
+import { registerSessionCommands } from "./sessions-cli.ts";
 import { VERSION } from "./version.ts";
 
 export interface GlobalOptions {
@@ -40,6 +44,8 @@ function configFile(opts: GlobalOptions): string {
 
 /** Load the config or print every error and exit 2. */
 export async function loadOrExit(opts: GlobalOptions): Promise<GatewayConfig> {
+  const missing = missingHomeError(opts.home === undefined ? undefined : resolve(opts.home));
+  if (missing) fail(missing);
   try {
     return await loadGatewayConfig({ home: homeOf(opts), ...(opts.config ? { path: opts.config } : {}) });
   } catch (err) {
@@ -80,6 +86,8 @@ program
   .option("--config <file>")
   .action(async (_o, cmd: Command) => {
     const opts = globals(cmd);
+    const missing = missingHomeError(opts.home === undefined ? undefined : resolve(opts.home));
+    if (missing) fail(missing);
     const logger = createAppLogger();
     let running: Awaited<ReturnType<typeof startGateway>>;
     try {
@@ -98,7 +106,7 @@ program
         logger.warn({ signal }, "second signal: exiting now");
         process.exit(130);
       }
-      logger.info({ signal }, `${signal} received`);
+      logger.info({ signal }, signal.startsWith("SIG") ? `${signal} received` : `${signal}: shutting down`);
       void running.stop().then(
         () => process.exit(0),
         (err: unknown) => {
@@ -109,6 +117,10 @@ program
     };
     process.on("SIGINT", () => onSignal("SIGINT"));
     process.on("SIGTERM", () => onSignal("SIGTERM"));
+    // Ctrl-C reaches pnpm and the gateway together; pnpm exiting then is not a second signal.
+    exitWithParent(() => {
+      if (signals === 0) onSignal("the package-manager script that started the gateway exited");
+    });
     process.on("SIGHUP", () => {
       logger.info("SIGHUP: reloading config");
       void running.reload();
@@ -123,8 +135,10 @@ program
     const home = homeOf(globals(cmd));
     try {
       const files = initHome(home);
+      const cmd = commandPrefix();
+      const at = home === resolve(defaultRootHome()) ? "" : ` --home ${shellWord(home)}`;
       process.stdout.write(
-        `${files.map((f) => `created ${f}`).join("\n")}\nnext: switchboard config check --home ${home}\n`,
+        `${files.map((f) => `created ${f}`).join("\n")}\nnext:\n  ${cmd} config check${at}\n  ${cmd} run${at}\n`,
       );
     } catch (err) {
       fail(err);
@@ -147,7 +161,7 @@ config
       routes: cfg.routes.length,
       platforms: Object.fromEntries([...cfg.platformAccounts].map(([p, accs]) => [p, [...accs.keys()]])),
       api_server: cfg.api_server.enabled ? `${cfg.api_server.host}:${cfg.api_server.port}` : "disabled",
-      warnings: cfg.warnings,
+      warnings: [...cfg.warnings, ...providerKeyWarnings(cfg)],
     };
     if (opts.json) return printJson({ ok: true, ...summary });
     const c = colors();
@@ -214,11 +228,18 @@ agent
       routes: routesTo(cfg, a.id),
       ...(Object.keys(a.mcp).length ? { mcp: mcpSummary(a) } : {}),
     };
-    if (opts.json) return printJson(info);
+    const summary = summarizeAgent(a);
+    if (opts.json) return printJson({ ...info, ...summary });
     process.stdout.write(
       `${table(
         ["KEY", "VALUE"],
-        Object.entries(info).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]),
+        [
+          ...Object.entries(info).map(([k, v]): [string, string] => [
+            k,
+            typeof v === "string" ? v : JSON.stringify(v),
+          ]),
+          ...summaryRows(summary),
+        ],
       )}\n`,
     );
   });
@@ -227,11 +248,13 @@ agent
   .option("--clone <from>", "copy SOUL.md, memories and skills from another agent")
   .option("--model <provider/name>", "the agent's model, e.g. openai/gpt-4.1-mini")
   .option("--with-secrets", "with --clone, also copy the agent's .env")
-  .action(async (id: string, o: { clone?: string; model?: string; withSecrets?: boolean }, cmd: Command) => {
+  .option("--force", "replace the entry of an agent that already exists (shows what it replaces)")
+  .action(async (id: string, o: AddAgentOptions, cmd: Command) => {
     const opts = globals(cmd);
     const cfg = await loadOrExit(opts);
     try {
-      const home = addAgent(configFile(opts), cfg, id, o);
+      const { home, replaced } = await addAgent(configFile(opts), cfg, id, o);
+      if (replaced !== undefined) process.stdout.write(`replaced agents.${id}: ${replaced}\n`);
       process.stdout.write(
         `added agent ${id} (home ${home}); a running gateway picks it up without restart\n`,
       );
@@ -243,15 +266,20 @@ agent
   .command("remove <id>")
   .option("--force", "also remove the routes that point at it")
   .option("--purge", "also delete the agent's home directory")
-  .action(async (id: string, o: { force?: boolean; purge?: boolean }, cmd: Command) => {
+  .option("--default <id>", "the new default_agent, when removing the current one")
+  .action(async (id: string, o: { force?: boolean; purge?: boolean; default?: string }, cmd: Command) => {
     const opts = globals(cmd);
     const cfg = await loadOrExit(opts);
     try {
-      const removed = removeAgent(configFile(opts), cfg, id, o);
+      const removed = await removeAgent(configFile(opts), cfg, id, {
+        ...o,
+        ...(o.default ? { newDefault: o.default } : {}),
+      });
       process.stdout.write(
         `removed agent ${id}${removed.length ? ` and ${removed.map((i) => `routes[${i}]`).join(", ")}` : ""}${o.purge ? " (home deleted)" : ""}\n`,
       );
     } catch (err) {
+      if (err instanceof ConfigError) fail(err);
       const c = colors(process.stderr);
       process.stderr.write(`${c.red("error")}: ${err instanceof Error ? err.message : String(err)}\n`);
       process.exit(1);
@@ -288,6 +316,7 @@ route
   .option("--topic-id <t>")
   .option("--parent-chat-id <c>")
   .option("--user-id <u>")
+  .option("--user-id-alt <u>", "the platform's other user id (e.g. a Feishu open_id beside the union_id)")
   .option("--guild-id <g>")
   .option("--json")
   .action(async (o: Record<string, string | undefined>, cmd: Command) => {
@@ -304,11 +333,31 @@ route
       ...(o.parentChatId ? { parentChatId: o.parentChatId } : {}),
       ...(o.userId ? { userId: o.userId } : {}),
       ...(o.guildId ? { guildId: o.guildId } : {}),
+      ...(o.userIdAlt ? { userIdAlt: o.userIdAlt } : {}),
     };
-    const router = createRouter(cfg);
-    const r = router.match(source);
-    const rule = r.by === "route" ? `routes[${r.route}]` : `default_agent (${cfg.default_agent})`;
-    if (opts.json) return printJson({ agent: r.agentId, by: r.by, route: r.route ?? null, rule });
+    // The configured selectAgent plugins run too: the answer is the agent that would really reply.
+    let plugins: Awaited<ReturnType<typeof loadPlugins>>;
+    try {
+      plugins = await loadPlugins(cfg);
+    } catch (err) {
+      fail(err);
+    }
+    const router = createRouter(cfg, { hooks: plugins });
+    const r = await router.resolve(source);
+    const rule =
+      r.by === "route"
+        ? `routes[${r.route}]`
+        : r.by === "hook"
+          ? `plugin ${r.plugin} (selectAgent)`
+          : `default_agent (${cfg.default_agent})`;
+    if (opts.json)
+      return printJson({
+        agent: r.agentId,
+        by: r.by,
+        route: r.route ?? null,
+        plugin: r.plugin ?? null,
+        rule,
+      });
     const match =
       r.route !== undefined
         ? ` — match ${Object.entries(cfg.routes[r.route]!.match)
@@ -318,68 +367,7 @@ route
     process.stdout.write(`agent: ${r.agentId}\nrule:  ${rule}${match}\n`);
   });
 
-const sessions = program.command("sessions").description("browse stored sessions");
-function withStore<T>(cfg: GatewayConfig, fn: (store: ReturnType<typeof openSessionStore>) => T): T {
-  const store = openSessionStore(resolve(cfg.home, "state.db"));
-  try {
-    return fn(store);
-  } finally {
-    store.close();
-  }
-}
-sessions
-  .command("list")
-  .option("--agent <id>")
-  .option("--limit <n>", "how many", "50")
-  .option("--json")
-  .action(async (o: { agent?: string; limit: string }, cmd: Command) => {
-    const opts = globals(cmd);
-    const cfg = await loadOrExit(opts);
-    const rows = withStore(cfg, (s) =>
-      s.list({ ...(o.agent ? { agentId: o.agent } : {}), limit: Number(o.limit), includeEnded: true }),
-    );
-    if (opts.json) return printJson(rows);
-    process.stdout.write(
-      `${table(
-        ["SESSION", "AGENT", "KEY", "MESSAGES", "UPDATED"],
-        rows.map((r) => [r.id, r.agentId, r.sessionKey, r.messageCount, new Date(r.updatedAt).toISOString()]),
-      )}\n`,
-    );
-  });
-sessions
-  .command("show <id>")
-  .option("--json")
-  .action(async (id: string, _o, cmd: Command) => {
-    const opts = globals(cmd);
-    const cfg = await loadOrExit(opts);
-    const out = withStore(cfg, (s) => ({ session: s.get(id), messages: s.history(id, 1000) }));
-    if (!out.session) fail(new Error(`no session "${id}"`));
-    if (opts.json) return printJson(out);
-    const c = colors();
-    process.stdout.write(
-      `${c.bold(out.session.id)} agent=${out.session.agentId} key=${out.session.sessionKey}\n`,
-    );
-    for (const m of out.messages) process.stdout.write(`${c.cyan(m.role.padEnd(9))} ${m.content}\n`);
-  });
-sessions
-  .command("search <text>")
-  .option("--agent <id>")
-  .option("--json")
-  .action(async (text: string, o: { agent?: string }, cmd: Command) => {
-    const opts = globals(cmd);
-    const cfg = await loadOrExit(opts);
-    const hits = withStore(cfg, (s) =>
-      s.search(text, { ...(o.agent ? { agentId: o.agent } : {}), limit: 50 }),
-    );
-    if (opts.json) return printJson(hits);
-    process.stdout.write(
-      `${table(
-        ["SESSION", "AGENT", "ROLE", "MATCH"],
-        hits.map((h) => [h.sessionId, h.agentId, h.role, h.snippet]),
-      )}\n`,
-    );
-  });
-
+registerSessionCommands(program, { loadOrExit, globals, fail });
 registerCronCommands(program, { loadOrExit, globals, fail });
 registerImportCommands(program, { globals, fail });
 registerMcpCommands(program, { loadOrExit, globals, fail });

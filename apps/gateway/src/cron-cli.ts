@@ -39,8 +39,15 @@ export function registerCronCommands(program: Command, h: CliHelpers): void {
     .action(async (o: { agent?: string }, cmd: Command) => {
       const opts = h.globals(cmd);
       const cfg = await h.loadOrExit(opts);
-      const all = await managerFor(cfg).all();
-      const rows = all.filter((r) => !o.agent || r.agentId === o.agent);
+      const { jobs, broken } = await managerFor(cfg).scan();
+      const rows = jobs.filter((r) => !o.agent || r.agentId === o.agent);
+      const problems = broken.filter((b) => !o.agent || b.agentId === o.agent);
+      // A broken file is reported, never a stack trace; the other agents' jobs are still listed.
+      for (const b of problems)
+        process.stderr.write(
+          `error: agent ${b.agentId}: ${b.error}\n  (its jobs are skipped until the file is fixed)\n`,
+        );
+      if (problems.length) process.exitCode = 1;
       if (opts.json) return printJson(rows.map((r) => ({ agent: r.agentId, ...r.job })));
       process.stdout.write(
         `${table(

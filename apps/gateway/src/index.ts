@@ -1,5 +1,5 @@
 export { loadGatewayConfig } from "./config.ts";
-export { addAgent, removeAgent, routesTo } from "./edit-config.ts";
+export { addAgent, commitDocument, removeAgent, routesTo } from "./edit-config.ts";
 export { initHome } from "./init.ts";
 export { createAppLogger } from "./logging.ts";
 export {

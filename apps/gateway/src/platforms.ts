@@ -1,8 +1,25 @@
-import type { GatewayConfig, PlatformDefinition } from "@switchboard/core";
+import { sep } from "node:path";
+import { fileURLToPath } from "node:url";
+import { closest, type GatewayConfig, KNOWN_PLATFORMS, type PlatformDefinition } from "@switchboard/core";
 
 /** The package that provides a platform. */
 export function adapterPackage(platform: string): string {
   return `@switchboard/adapter-${platform}`;
+}
+
+/**
+ * The command that installs an adapter beside this gateway: `npm install -g` / `pnpm add -g` when the
+ * gateway is a global install, `npm install` / `pnpm add` in a project. Read from where this file lives.
+ */
+export function installCommand(pkg: string, here: string = fileURLToPath(import.meta.url)): string {
+  const p = here.split(sep).join("/");
+  const pnpm = p.includes("/.pnpm/") || p.includes("/pnpm/global/") || !p.includes("/node_modules/");
+  const global =
+    p.includes("/pnpm/global/") ||
+    /\/global\/\d+\/(node_modules\/)?\.pnpm\//.test(p) ||
+    /\/lib\/node_modules\/@switchboard\/gateway\//.test(p);
+  if (pnpm) return global ? `pnpm add -g ${pkg}` : `pnpm add ${pkg}`;
+  return global ? `npm install -g ${pkg}` : `npm install ${pkg}`;
 }
 
 /** Thrown when a configured platform's adapter package is not installed. */
@@ -11,8 +28,12 @@ export class MissingAdapterError extends Error {
   readonly platform: string;
   constructor(platform: string, cause?: unknown) {
     const pkg = adapterPackage(platform);
+    const known = (KNOWN_PLATFORMS as readonly string[]).includes(platform);
+    const near = known ? undefined : closest(platform, KNOWN_PLATFORMS);
     super(
-      `platforms.${platform} is configured but ${pkg} is not installed: run \`pnpm add ${pkg}\` (or \`npm install ${pkg}\`), or remove platforms.${platform} from config.yaml`,
+      near
+        ? `platforms.${platform}: there is no adapter named "${platform}"; did you mean "${near}"? (rename the section to platforms.${near})`
+        : `platforms.${platform} is configured but ${pkg} is not installed: run \`${installCommand(pkg)}\`, or remove platforms.${platform} from config.yaml`,
       { cause },
     );
     this.platform = platform;

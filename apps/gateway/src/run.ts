@@ -23,6 +23,7 @@ import {
   setRootAgent,
 } from "@switchboard/core";
 import { loadGatewayConfig } from "./config.ts";
+import { acquireHomeLock } from "./home-lock.ts";
 import { configuredPlatforms, loadPlatformDefinitions } from "./platforms.ts";
 import { VERSION } from "./version.ts";
 
@@ -52,7 +53,8 @@ export interface RunningGateway {
 
 type Server = import("node:http").Server;
 
-async function loadPlugins(config: GatewayConfig, logger: Logger): Promise<Plugin[]> {
+/** Import the config's `plugins:` (paths relative to the root home, or package names). */
+export async function loadPlugins(config: GatewayConfig, logger?: Logger): Promise<Plugin[]> {
   const plugins: Plugin[] = [];
   for (const spec of config.plugins) {
     const target =
@@ -63,7 +65,7 @@ async function loadPlugins(config: GatewayConfig, logger: Logger): Promise<Plugi
       throw new Error(`plugin ${spec} must export \`plugin\` = definePlugin({ name, hooks })`);
     }
     plugins.push(plugin);
-    logger.info({ plugin: plugin.name }, `plugin ${plugin.name} loaded from ${spec}`);
+    logger?.info({ plugin: plugin.name }, `plugin ${plugin.name} loaded from ${spec}`);
   }
   return plugins;
 }
@@ -118,7 +120,14 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   const adapters = await createAdapters(config);
 
   mkdirSync(config.home, { recursive: true });
-  const store = openSessionStore(join(config.home, "state.db"));
+  const lock = acquireHomeLock(config.home);
+  let store: SessionStore;
+  try {
+    store = openSessionStore(join(config.home, "state.db"));
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
   setRootAgent(config.registry.main);
   const runner = createAgentRunner();
   const gateway = createGateway({
@@ -168,20 +177,29 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   const needsListener = config.api_server.enabled || adapters.length > 0;
   if (needsListener) {
     const { host, port } = config.api_server;
-    server = await new Promise<Server>((resolveServer, reject) => {
-      const s = serve({ fetch, port, hostname: host, serverOptions: listenerTimeouts(config) }, () =>
-        resolveServer(s),
-      ) as Server;
-      s.once("error", (err: NodeJS.ErrnoException) => {
-        reject(
-          err.code === "EADDRINUSE"
-            ? new Error(`port ${port} on ${host} is in use: stop the other process or set api_server.port`, {
-                cause: err,
-              })
-            : err,
-        );
+    try {
+      server = await new Promise<Server>((resolveServer, reject) => {
+        const s = serve({ fetch, port, hostname: host, serverOptions: listenerTimeouts(config) }, () =>
+          resolveServer(s),
+        ) as Server;
+        s.once("error", (err: NodeJS.ErrnoException) => {
+          reject(
+            err.code === "EADDRINUSE"
+              ? new Error(
+                  `port ${port} on ${host} is in use: stop the other process or set api_server.port`,
+                  {
+                    cause: err,
+                  },
+                )
+              : err,
+          );
+        });
       });
-    });
+    } catch (err) {
+      store.close();
+      lock.release();
+      throw err;
+    }
     const addr = server.address() as AddressInfo;
     url = `http://${host.includes(":") ? `[${host}]` : host}:${addr.port}`;
     logger.info({ url }, `listening on ${url}`);
@@ -193,15 +211,10 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     await gateway.stop({ timeoutMs: 1000 }).catch(() => {});
     server?.close();
     store.close();
+    lock.release();
     throw err;
   }
   scheduler?.start();
-  for (const a of config.registry.list()) {
-    logger.info(
-      { agent: a.id, model: `${a.provider.name}${a.model.name ? `/${a.model.name}` : ""}`, home: a.home },
-      `agent ${a.id} ready`,
-    );
-  }
 
   let reloading = Promise.resolve(true);
   const reload = (): Promise<boolean> => {
@@ -276,6 +289,14 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     }
   }
 
+  // "ready" only once edits to config.yaml are being watched: an edit made on seeing it is not missed.
+  for (const a of config.registry.list()) {
+    logger.info(
+      { agent: a.id, model: `${a.provider.name}${a.model.name ? `/${a.model.name}` : ""}`, home: a.home },
+      `agent ${a.id} ready`,
+    );
+  }
+
   let stopped: Promise<void> | undefined;
   const stop = () => {
     stopped ??= (async () => {
@@ -298,6 +319,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       api?.close?.();
       server?.closeAllConnections();
       store.close();
+      lock.release();
       logger.info("stopped");
     })();
     return stopped;

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -87,5 +87,37 @@ describe("switchboard cron", () => {
     expect(run.stderr).toContain(join(home, "agents", "ops", "cron", "output", id));
     expect(cli(["cron", "remove", id, "--home", home]).stdout).toContain(`removed ${id}`);
     expect(cli(["cron", "list", "--home", home, "--json"]).stdout.trim()).toBe("[]");
+  });
+});
+
+describe("switchboard cron list with a broken jobs.json", () => {
+  it("reports the file and parse error, lists the other agents' jobs, and prints no stack trace", () => {
+    const h = mkdtempSync(join(tmpdir(), "sb-cron-broken-"));
+    try {
+      writeFileSync(join(h, "config.yaml"), "agents:\n  main: {}\n  ops: {}\n  bad: {}\n");
+      const add = cli([
+        "cron",
+        "add",
+        "--home",
+        h,
+        "--agent",
+        "ops",
+        "--schedule",
+        "every 2h",
+        "--prompt",
+        "ok job",
+      ]);
+      expect(add.status, add.stderr).toBe(0);
+      mkdirSync(join(h, "agents", "bad", "cron"), { recursive: true });
+      const file = join(h, "agents", "bad", "cron", "jobs.json");
+      writeFileSync(file, '{"version": 1, "jobs": [');
+      const r = cli(["cron", "list", "--home", h]);
+      expect(r.stderr).toContain(`agent bad: ${file} is not valid JSON`);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+      expect(r.stdout).toMatch(/ops\s+every 2h/);
+      expect(r.status).toBe(1);
+    } finally {
+      rmSync(h, { recursive: true, force: true });
+    }
   });
 });

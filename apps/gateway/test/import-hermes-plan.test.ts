@@ -110,7 +110,7 @@ describe("import hermes: the multi-agent schema", () => {
     expect(plan.config.agents).toEqual({
       main: { model: { provider: "anthropic", name: "claude-sonnet-4-6" } },
       ops: { model: { provider: "openai", name: "gpt-4.1" } },
-      "support-desk": { model: { provider: "openrouter", name: "gpt-5" }, home: "." },
+      "support-desk": { model: { provider: "openrouter", name: "gpt-5" } },
     });
     expect(plan.config.providers).toEqual({
       openrouter: {
@@ -163,6 +163,10 @@ describe("import hermes: the multi-agent schema", () => {
       API_SERVER_KEY_OPS: "api-key-ops-22",
       ANTHROPIC_API_KEY: "sk-ant-main",
     });
+    // Its own home (never the root home main has), seeded from the default profile.
+    const desk = plan.agents.find((a) => a.id === "support-desk")!;
+    expect(desk.home).toBe(join(home, "agents", "support-desk"));
+    expect(desk.source).toBe(hermesHome);
     const ops = plan.agents.find((a) => a.id === "ops")!;
     expect(ops.env).toEqual({ OPENAI_API_KEY: "sk-ops" });
     expect(plan.notes).toEqual(
@@ -171,6 +175,9 @@ describe("import hermes: the multi-agent schema", () => {
         expect.stringContaining("routes[5]: unknown match keys chat_idd"),
         expect.stringContaining("routes[6]: empty match"),
         expect.stringContaining("agents.Support.Desk: Hermes toolsets do not map"),
+        expect.stringContaining(
+          "agents.Support.Desk: shared HERMES_HOME with the default profile; Switchboard agents never share a home",
+        ),
         expect.stringContaining("default profile: 1 chat session(s) now route to another agent"),
       ]),
     );

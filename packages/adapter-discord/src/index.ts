@@ -96,7 +96,7 @@ export class DiscordAdapter implements PlatformAdapter {
 
   async start(ctx: AdapterContext): Promise<void> {
     this.#ctx = ctx;
-    const log = ctx.logger.child({ platform: PLATFORM, account: this.account });
+    const log = ctx.logger;
     this.#log = log;
     const client = this.client;
     client.on(Events.MessageCreate, (message) => this.#onMessage(message));

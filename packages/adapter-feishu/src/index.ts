@@ -108,7 +108,7 @@ export class FeishuAdapter implements PlatformAdapter {
 
   async start(ctx: AdapterContext): Promise<void> {
     this.#ctx = ctx;
-    this.#logger = ctx.logger.child({ platform: PLATFORM, account: this.account });
+    this.#logger = ctx.logger;
     // Wrong credentials should fail the start, not the first reply; the bot's open_id is needed for mentions.
     try {
       this.#bot = await this.api.botInfo();

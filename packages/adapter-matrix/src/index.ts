@@ -103,7 +103,7 @@ export class MatrixAdapter implements PlatformAdapter {
     this.#ctx = ctx;
     this.#stopped = false;
     this.#live = false;
-    this.#log = ctx.logger.child({ platform: PLATFORM, account: this.account });
+    this.#log = ctx.logger;
     routeGlobalSdkLogging(this.#log);
     const baseUrl = (this.config.homeserver ?? this.config.api_url)!;
     const http = ownedFetch();

@@ -78,7 +78,7 @@ export class SlackAdapter implements PlatformAdapter {
 
   async start(ctx: AdapterContext): Promise<void> {
     if (this.#app) throw new Error(`slack account ${this.account} is already started`);
-    const logger = ctx.logger.child({ platform: PLATFORM, account: this.account });
+    const logger = ctx.logger;
     this.#log.setTarget(logger);
 
     const auth = await this.#call("auth.test", () => this.#web.auth.test());

@@ -2,6 +2,7 @@ import { Agent as HttpAgent } from "node:http";
 import { Agent as HttpsAgent } from "node:https";
 import type {
   AdapterContext,
+  AdapterStartResult,
   Address,
   Logger,
   OutboundMessage,
@@ -88,8 +89,9 @@ export class TelegramAdapter implements PlatformAdapter {
     return this.#identity;
   }
 
-  async start(ctx: AdapterContext): Promise<void> {
-    this.#logger = ctx.logger.child({ platform: PLATFORM, account: this.account });
+  async start(ctx: AdapterContext): Promise<AdapterStartResult | undefined> {
+    this.#logger = ctx.logger;
+    let unreachable: string | undefined;
     try {
       await this.identity();
     } catch (err) {
@@ -101,8 +103,11 @@ export class TelegramAdapter implements PlatformAdapter {
           { status: err.status, cause: err },
         );
       }
-      this.#logger.warn({ err: (err as Error).message }, "Telegram getMe failed; will retry");
+      unreachable = `the Bot API is unreachable (${(err as Error).message}); retrying`;
     }
+    const result: AdapterStartResult | undefined = unreachable
+      ? { connected: false, reason: unreachable }
+      : undefined;
     const handle = (update: Update) => this.#handle(update, ctx);
     if (this.config.mode === "webhook") {
       const path = this.config.webhook_path ?? `/telegram/${this.account}`;
@@ -128,7 +133,7 @@ export class TelegramAdapter implements PlatformAdapter {
         }
       }
       this.#logger.info({ path }, "Telegram webhook mounted");
-      return;
+      return result;
     }
     const poller = new Poller({
       api: this.api,
@@ -146,6 +151,7 @@ export class TelegramAdapter implements PlatformAdapter {
     ctx.signal.addEventListener("abort", () => poller.abort(), { once: true });
     poller.start();
     this.#logger.info("Telegram long polling started");
+    return result;
   }
 
   async stop(): Promise<void> {

@@ -50,7 +50,10 @@ describe("Telegram config", () => {
     expect((accounts.get("default") as TelegramAdapterConfig).reply_to_mode).toBe("off");
     expect((accounts.get("default") as TelegramAdapterConfig).allowed_users).toEqual(["7"]);
     expect(issues).toEqual([
-      { path: ["platforms", "telegram", "accounts", "support", "tokn"], message: "unknown key" },
+      {
+        path: ["platforms", "telegram", "accounts", "support", "tokn"],
+        message: 'unknown key; did you mean "token"?',
+      },
     ]);
   });
 

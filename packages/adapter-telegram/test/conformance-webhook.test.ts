@@ -1,20 +1,4 @@
 import { adapterConformance } from "@switchboard/testing";
-import { platform } from "../src/index.ts";
-import { DEFAULT_BOT, FakeTelegram, SECOND_BOT } from "./fake-telegram.ts";
+import { descriptors } from "./conformance-descriptors.ts";
 
-// The same suite with updates arriving by webhook: the adapter registers its URL on the gateway's
-// listener with setWebhook, and the fake Bot API posts every update there with the secret token.
-adapterConformance({
-  name: "telegram",
-  definition: platform,
-  startFake: () => FakeTelegram.start([DEFAULT_BOT, SECOND_BOT]),
-  config: (fake, env) => ({
-    api_url: (fake as FakeTelegram).url,
-    mode: "webhook",
-    webhook_secret: "conformance-secret",
-    accounts: {
-      default: { token: DEFAULT_BOT.token, webhook_url: `${env.gatewayUrl}/telegram/default` },
-      second: { token: SECOND_BOT.token, webhook_url: `${env.gatewayUrl}/telegram/second` },
-    },
-  }),
-});
+adapterConformance(descriptors.webhook!);

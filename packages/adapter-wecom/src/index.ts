@@ -1,5 +1,6 @@
 import {
   type AdapterContext,
+  type AdapterStartResult,
   type Address,
   AuthError,
   DEFAULT_ACCOUNT,
@@ -64,15 +65,16 @@ export class WecomAdapter implements PlatformAdapter {
     });
   }
 
-  async start(ctx: AdapterContext): Promise<void> {
+  async start(ctx: AdapterContext): Promise<AdapterStartResult | undefined> {
     this.#ctx = ctx;
-    const logger = ctx.logger.child({ platform: PLATFORM, account: this.account });
+    const logger = ctx.logger;
+    let unreachable: string | undefined;
     // Fetch a token now so wrong credentials fail the start, not the first reply.
     try {
       await this.#api.accessToken();
     } catch (err) {
       if (err instanceof AuthError) throw err;
-      logger.warn({ err }, "wecom access token not available yet; will retry on the first reply");
+      unreachable = `no access token yet (${(err as Error).message}); retrying on the first reply`;
     }
     this.#handlers = createCallbackHandlers({
       token: this.config.token,
@@ -86,6 +88,7 @@ export class WecomAdapter implements PlatformAdapter {
     ctx.http.route("POST", this.callbackPath, this.#handlers.post);
     this.#running = true;
     logger.info({ path: this.callbackPath }, "wecom callback mounted");
+    return unreachable ? { connected: false, reason: unreachable } : undefined;
   }
 
   async #handle(fields: WecomMessageFields): Promise<void> {

@@ -1,5 +1,6 @@
 import {
   type AdapterContext,
+  type AdapterStartResult,
   type Address,
   DEFAULT_ACCOUNT,
   type Logger,
@@ -97,9 +98,9 @@ export class YuanbaoAdapter implements PlatformAdapter {
     return this.#connection?.failure;
   }
 
-  async start(ctx: AdapterContext): Promise<void> {
+  async start(ctx: AdapterContext): Promise<AdapterStartResult | undefined> {
     this.#ctx = ctx;
-    const logger = ctx.logger.child({ platform: PLATFORM, account: this.account });
+    const logger = ctx.logger;
     this.#logger = logger;
     const sign = new SignTokenClient({
       appId: this.config.app_id,
@@ -138,9 +139,13 @@ export class YuanbaoAdapter implements PlatformAdapter {
         throw error;
       }
       // Unreachable for now: start anyway and keep dialling, as the other long-connection adapters do.
-      logger.warn({ err: error }, "yuanbao not reachable yet; retrying in the background");
       connection.retryInBackground();
+      return {
+        connected: false,
+        reason: `cannot reach Yuanbao (${error.message}); retrying in the background`,
+      };
     }
+    return undefined;
   }
 
   #onPush(frame: Frame): void {

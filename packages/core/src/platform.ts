@@ -112,12 +112,23 @@ export interface AdapterContext {
   stateDir?: string;
 }
 
+/**
+ * What `start` may report when receiving is set up but the platform could not be reached yet (the adapter
+ * keeps retrying): the gateway then logs that the account is not connected instead of "connected".
+ */
+export interface AdapterStartResult {
+  connected: false;
+  reason: string;
+}
+
 /** One connected platform account. */
 export interface PlatformAdapter {
   readonly platform: string;
   readonly account: string;
   readonly capabilities: PlatformCapabilities;
-  start(ctx: AdapterContext): Promise<void>;
+  /** `ctx.logger` already carries `platform` and `account`: log through it without binding them again. */
+  // biome-ignore lint/suspicious/noConfusingVoidType: most adapters resolve with nothing (`Promise<void>`).
+  start(ctx: AdapterContext): Promise<void | AdapterStartResult>;
   stop(): Promise<void>;
   send(address: Address, message: OutboundMessage): Promise<SentMessage>;
   edit?(address: Address, messageId: string, message: OutboundMessage): Promise<void>;

@@ -94,7 +94,7 @@ api_server:
 
   it("an unknown top-level key", async () => {
     const issues = await issuesOf("agent: { main: {} }\n");
-    expect(issues).toEqual([{ path: "agent", message: "unknown key" }]);
+    expect(issues).toEqual([{ path: "agent", message: 'unknown key; did you mean "agents"?' }]);
   });
 
   it("an unknown provider", async () => {

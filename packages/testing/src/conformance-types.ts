@@ -88,6 +88,17 @@ export interface ConformanceDescriptor {
   replyTimeoutMs?: number;
 }
 
+export interface ConformanceOptions {
+  /** Run only these tests (the meta-test runs every adapter's descriptor through `dm-routing`). */
+  only?: readonly ConformanceTest[];
+}
+
+/**
+ * What each adapter package exports from `test/conformance-descriptors.ts`: its descriptors by receive
+ * mode (`polling`, `webhook`, …). Its conformance tests and the meta-test both run them.
+ */
+export type ConformanceDescriptors = Record<string, ConformanceDescriptor>;
+
 /** The chats and users the suite talks in. */
 export interface ConformanceIds {
   dmChat: string;

@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type ConformanceDescriptor,
   type ConformanceIds,
+  type ConformanceOptions,
   type ConformanceTest,
   DEFAULT_CONFORMANCE_IDS,
   type FakePlatform,
@@ -65,7 +66,7 @@ function conformanceConfig(
  * The conformance suite every platform adapter runs (DESIGN §6): the real adapter against its fake platform,
  * through a real gateway with an echo agent. Opt-outs are named, with a reason.
  */
-export function adapterConformance(d: ConformanceDescriptor): void {
+export function adapterConformance(d: ConformanceDescriptor, options: ConformanceOptions = {}): void {
   const ids: ConformanceIds = {
     ...DEFAULT_CONFORMANCE_IDS,
     ...d.ids,
@@ -80,6 +81,7 @@ export function adapterConformance(d: ConformanceDescriptor): void {
   const uniq = (label: string) => `${label}-${++msg}-${Math.random().toString(36).slice(2, 7)}`;
 
   const test = (name: ConformanceTest, fn: () => Promise<void>, extraTimeout = 0) => {
+    if (options.only && !options.only.includes(name)) return;
     const reason = d.optOut?.[name];
     if (reason) it.skip(`${name} (opted out: ${reason})`, () => {});
     else it(name, fn, timeout * 3 + extraTimeout);

@@ -318,6 +318,121 @@ describe("the cron scheduler", () => {
   });
 });
 
+describe("cron for an operator", () => {
+  it("picks up a job another process writes into jobs.json within a second", async () => {
+    const e = makeEnv();
+    e.clock.now = Date.now();
+    const { gateway, store } = await gatewayOn(e);
+    const manager = new CronManager({ config: () => gateway.config, router: () => gateway.router });
+    const scheduler = new CronScheduler({ gateway, manager, db: store.db });
+    scheduler.start();
+    try {
+      // Nothing is due: the scheduler sleeps its longest. Another process (the CLI) now adds a job.
+      await new Promise((r) => setTimeout(r, 100));
+      const cli = new CronManager({ config: () => gateway.config, router: () => gateway.router });
+      const job = await cli.create("alpha", {
+        schedule: "every 1m",
+        prompt: "from the cli",
+        deliver: "test:alpha-chat",
+      });
+      await cli.update("alpha", (jobs) => {
+        jobs[0]!.nextRunAt = Date.now() + 100;
+      });
+      const sent = await e.net.waitForSent((m) => m.text.includes("from the cli"), 1500);
+      expect(sent.chatId).toBe("alpha-chat");
+      expect(job.id).toMatch(/^[0-9a-f]{8}$/);
+    } finally {
+      scheduler.stop();
+    }
+  });
+
+  it("re-authorises delivery at delivery time: a hand-written job aimed at another agent's chat is refused", async () => {
+    const e = makeEnv();
+    const { manager, scheduler } = await gatewayOn(e);
+    const job = await manager.create("alpha", { schedule: "5m", prompt: "sneaky", deliver: "local" });
+    await manager.update("alpha", (jobs) => {
+      jobs[0]!.deliver = "test:beta-chat";
+    });
+    const [r] = await scheduler.tick(T0 + 5 * MIN);
+    expect(r).toMatchObject({ status: "ok", delivered: false });
+    expect(r!.refused).toMatch(/delivery to test:beta-chat refused: that chat now routes to "beta"/);
+    expect(r!.refused).toContain("agents.alpha.cron.allowed_targets");
+    expect(readFileSync(r!.outputFile!, "utf8")).toContain(
+      "Not delivered: delivery to test:beta-chat refused",
+    );
+    expect((await manager.get("alpha", job.id))!.lastError).toContain("refused");
+    expect(e.net.sent()).toHaveLength(0);
+  });
+
+  it("refuses delivery into a chat re-routed to another agent after the job was approved", async () => {
+    const e = makeEnv();
+    const { gateway, manager, scheduler } = await gatewayOn(e);
+    await manager.create("alpha", {
+      schedule: "5m",
+      prompt: "approved once",
+      origin: { platform: "test", chatId: "alpha-chat", chatType: "group" },
+    });
+    gateway.reconfigure(
+      buildConfig(
+        {
+          agents: { main: {}, alpha: {}, beta: {} },
+          routes: [{ match: { platform: "test", chat_id: "alpha-chat" }, agent: "beta" }],
+          platforms: { test: { allow_all_users: true, accounts: { default: {}, second: {} } } },
+        },
+        { file: undefined, home: e.home, env: {}, platforms: { test: platform } },
+      ),
+    );
+    const [r] = await scheduler.tick(T0 + 5 * MIN);
+    expect(r!.delivered).toBe(false);
+    expect(r!.refused).toContain('now routes to "beta"');
+    expect(e.net.sent()).toHaveLength(0);
+  });
+
+  it("still delivers back to a DM whose agent was chosen by a user_id route", async () => {
+    const e = makeEnv();
+    const { gateway, manager, scheduler } = await gatewayOn(e);
+    gateway.reconfigure(
+      buildConfig(
+        {
+          agents: { main: {}, alpha: {}, beta: {} },
+          routes: [{ match: { platform: "test", user_id: "u-alpha" }, agent: "alpha" }],
+          platforms: { test: { allow_all_users: true, accounts: { default: {}, second: {} } } },
+        },
+        { file: undefined, home: e.home, env: {}, platforms: { test: platform } },
+      ),
+    );
+    const job = await manager.create("alpha", {
+      schedule: "5m",
+      prompt: "for the dm",
+      origin: { platform: "test", chatId: "dm-7", chatType: "dm", userId: "u-alpha" },
+    });
+    expect(job.origin?.userId).toBe("u-alpha");
+    const [r] = await scheduler.tick(T0 + 5 * MIN);
+    expect(r).toMatchObject({ delivered: true });
+    expect(r!.refused).toBeUndefined();
+  });
+
+  it("isolates an agent whose jobs.json is malformed: the others keep running, the file and error are reported", async () => {
+    const e = makeEnv();
+    const { manager, scheduler } = await gatewayOn(e);
+    await manager.create("alpha", { schedule: "5m", prompt: "still runs", deliver: "test:alpha-chat" });
+    const betaDir = join(e.home, "agents", "beta", "cron");
+    await manager.create("beta", { schedule: "5m", prompt: "x", deliver: "local" });
+    writeFileSync(join(betaDir, "jobs.json"), "{ not json");
+    const { broken } = await manager.scan();
+    expect(broken).toEqual([
+      {
+        agentId: "beta",
+        file: join(betaDir, "jobs.json"),
+        error: expect.stringContaining("is not valid JSON"),
+      },
+    ]);
+    const results = await scheduler.tick(T0 + 5 * MIN);
+    expect(results.map((r) => [r.agentId, r.status])).toEqual([["alpha", "ok"]]);
+    await e.net.waitForSent((m) => m.text.includes("still runs"));
+  });
+});
+
 describe("jobs.json", () => {
   it("survives a crash mid-write: old or new file, never a torn one", async () => {
     const dir = mkdtempSync(join(tmpdir(), "sb-jobs-"));

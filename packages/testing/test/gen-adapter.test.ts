@@ -32,9 +32,18 @@ describe("pnpm gen:adapter", () => {
       "src/normalize.ts",
       `test/fake-${NAME}.ts`,
       "test/conformance.test.ts",
+      "test/conformance-descriptors.ts",
+      "LICENSE",
     ]) {
       expect(existsSync(join(DIR, f)), f).toBe(true);
     }
+    // As generated, the package passes the repository's lint and format check.
+    const lint = run(process.execPath, [
+      join(ROOT, "node_modules", "@biomejs", "biome", "bin", "biome"),
+      "check",
+      DIR,
+    ]);
+    expect(lint.status, lint.stdout + lint.stderr).toBe(0);
     // Link the workspace dependencies an install would link (same set as adapter-wecom's).
     symlinkSync(join(ROOT, "packages", "adapter-wecom", "node_modules"), join(DIR, "node_modules"));
     writeFileSync(

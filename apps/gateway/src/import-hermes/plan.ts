@@ -33,7 +33,7 @@ export interface PlannedAgent {
   id: string;
   /** The Hermes profile (or multi-agent entry) it comes from. */
   from: string;
-  /** The Hermes directory its files come from; undefined for a multi-agent entry that shares the default home. */
+  /** The Hermes directory its files come from (the default profile's for a multi-agent entry without a `home_dir`). */
   source: string | undefined;
   home: string;
   /** Entries copied from `source` into `home`. */
@@ -278,7 +278,10 @@ function planAgent(
     if (choice.provider) model.provider = providers.add(choice.provider.base, choice.provider.entry);
     entry.model = model;
   }
-  if (!profile) entry.home = ".";
+  if (!profile)
+    notes.push(
+      `${m.from}: shared HERMES_HOME with the default profile; Switchboard agents never share a home (they would run each other's cron jobs and read each other's .env), so it gets its own, agents/${m.id}, with a copy of the default profile's SOUL.md, memories and skills`,
+    );
   const agentEnv: Record<string, string> = {};
   for (const [k, v] of Object.entries(env))
     if (!isPlatformVariable(k) && k !== "API_SERVER_KEY") agentEnv[k] = v;
@@ -293,14 +296,14 @@ function planAgent(
       apiKeys.push({ key: `\${${variable}}`, name: `hermes ${m.from}`, agents: [m.id] });
     }
   }
-  const copy = profile
-    ? [
-        ...(profile.soul ? ["SOUL.md"] : []),
-        ...(profile.memories ? ["memories"] : []),
-        ...(profile.skills.length ? ["skills"] : []),
-        ...(profile.cronOutput ? [join("cron", "output")] : []),
-      ]
-    : [];
+  // A multi-agent entry without a profile starts from the default profile's persona, memories and skills.
+  const from = profile ?? root;
+  const copy = [
+    ...(from.soul ? ["SOUL.md"] : []),
+    ...(from.memories ? ["memories"] : []),
+    ...(from.skills.length ? ["skills"] : []),
+    ...(profile?.cronOutput ? [join("cron", "output")] : []),
+  ];
   for (const e of profile?.present ?? [])
     notes.push(
       `${m.from}: ${e} is not carried over: ${NOT_CARRIED_WHY[e] ?? "Switchboard has no counterpart"}`,
@@ -308,10 +311,10 @@ function planAgent(
   const agent: PlannedAgent = {
     id: m.id,
     from: m.from,
-    source: profile?.dir,
-    home: resolveAgentHome(home, m.id, profile ? undefined : "."),
+    source: from.dir,
+    home: resolveAgentHome(home, m.id),
     copy,
-    skills: profile?.skills ?? [],
+    skills: from.skills,
     env: agentEnv,
     jobs: [],
     sessions: [],

@@ -8,8 +8,11 @@ import { readDotenv } from "../dotenv.ts";
 import { ConfigError, type ConfigIssue } from "../errors.ts";
 import type { PlatformDefinition } from "../platform.ts";
 import { findShadowedRoutes } from "../routing/shadow.ts";
+import { parseForgiving } from "./coerce.ts";
+import { homeOverlapIssues } from "./homes.ts";
 import { platformAccounts, validatePlatformSection } from "./platform-config.ts";
 import { AGENT_ID_PATTERN, configSchema, MAIN_AGENT, MATCH_KEYS, type ParsedConfig } from "./schema.ts";
+import { didYouMean, KNOWN_PLATFORMS, knownKeysAt } from "./suggest.ts";
 
 /** A loaded, validated config: the parsed file plus what was resolved from it. */
 export interface GatewayConfig extends ParsedConfig {
@@ -155,10 +158,11 @@ function zodIssues(error: z.ZodError): ConfigIssue[] {
     const keys = (issue as { keys?: string[] }).keys;
     if (issue.code === "unrecognized_keys" && keys) {
       const isMatch = issue.path.length >= 3 && issue.path[0] === "routes" && issue.path[2] === "match";
+      const known = knownKeysAt(configSchema, issue.path);
       for (const k of keys) {
         out.push({
           path: formatPath([...issue.path, k]),
-          message: isMatch ? `unknown match key; expected one of ${MATCH_KEYS.join(", ")}` : "unknown key",
+          message: unknownKeyMessage(k, issue.path, isMatch, known),
         });
       }
     } else {
@@ -166,6 +170,19 @@ function zodIssues(error: z.ZodError): ConfigIssue[] {
     }
   }
   return out;
+}
+
+function unknownKeyMessage(
+  key: string,
+  at: readonly PropertyKey[],
+  isMatch: boolean,
+  known: string[],
+): string {
+  if (isMatch)
+    return `unknown match key; expected one of ${MATCH_KEYS.join(", ")}${didYouMean(key, MATCH_KEYS)}`;
+  if (at.length === 0 && (KNOWN_PLATFORMS as readonly string[]).includes(key))
+    return `a platform section belongs under platforms: write "platforms:" and indent "${key}:" below it`;
+  return `unknown key${didYouMean(key, known)}`;
 }
 
 interface BuildOptions {
@@ -179,7 +196,7 @@ interface BuildOptions {
 export function buildConfig(raw: unknown, opts: BuildOptions): GatewayConfig {
   const issues: ConfigIssue[] = [];
   const interpolated = dropNulls(interpolate(raw, opts.env, [], issues));
-  const parsed = configSchema.safeParse(interpolated);
+  const parsed = parseForgiving(configSchema, interpolated);
   if (!parsed.success) {
     // A missing variable already explains its path; the schema's complaint about the empty value there is noise.
     const missing = new Set(issues.map((i) => i.path));
@@ -258,12 +275,13 @@ export function buildConfig(raw: unknown, opts: BuildOptions): GatewayConfig {
       accounts.set(name, platformAccounts(section) as Map<string, unknown>);
     }
   }
-  if (issues.length > 0) throw new ConfigError(dedupe(issues), opts.file);
-
   const inherited = () => opts.env;
-  const registry = new AgentRegistry(
-    Object.entries(cfg.agents).map(([id, a]) => buildProfile(cfg, opts.home, id, a, inherited)),
+  const profiles = Object.entries(cfg.agents).map(([id, a]) =>
+    buildProfile(cfg, opts.home, id, a, inherited),
   );
+  issues.push(...homeOverlapIssues(profiles, opts.home));
+  if (issues.length > 0) throw new ConfigError(dedupe(issues), opts.file);
+  const registry = new AgentRegistry(profiles);
   const warnings = findShadowedRoutes(cfg.routes).map(
     (s) => `routes[${s.route}] can never match: routes[${s.by}] matches everything it does`,
   );

@@ -1,5 +1,7 @@
 import type { z } from "zod";
 import { DEFAULT_ACCOUNT, type PlatformDefinition } from "../platform.ts";
+import { parseForgiving } from "./coerce.ts";
+import { didYouMean, knownKeysAt } from "./suggest.ts";
 
 export type PlatformSection = Record<string, unknown> & {
   accounts?: Record<string, Record<string, unknown>>;
@@ -50,7 +52,8 @@ export function validatePlatformSection(
   const issues: PlatformAccountIssue[] = [];
   const accounts = new Map<string, unknown>();
   for (const [account, merged] of platformAccounts(section, definition.credentialKeys)) {
-    const r = (definition.configSchema as z.ZodType).safeParse(merged);
+    const schema = definition.configSchema as z.ZodType;
+    const r = parseForgiving(schema, merged);
     if (r.success) {
       accounts.set(account, r.data);
       continue;
@@ -65,8 +68,12 @@ export function validatePlatformSection(
           : ["platforms", name];
       const keys = (issue as { keys?: string[] }).keys;
       if (issue.code === "unrecognized_keys" && keys) {
+        const known = [...knownKeysAt(schema, issue.path), ...(issue.path.length === 0 ? ["accounts"] : [])];
         for (const k of keys)
-          issues.push({ path: [...base, ...issue.path.map(pathKey), k], message: "unknown key" });
+          issues.push({
+            path: [...base, ...issue.path.map(pathKey), k],
+            message: `unknown key${didYouMean(k, known)}`,
+          });
       } else {
         issues.push({ path: [...base, ...issue.path.map(pathKey)], message: issue.message });
       }

@@ -130,3 +130,49 @@ export function resolveAddress(spec: DeliveryTargetSpec, origin: JobOrigin | und
     ...(spec.threadId ? { threadId: spec.threadId } : {}),
   };
 }
+
+/**
+ * The check made again at delivery time, against the routes (and `selectAgent` plugins) in force now: a job
+ * written into `jobs.json` by hand, or approved before its chat was re-routed, must not reach another agent's
+ * chat. The address must route to the agent or be listed in its `cron.allowed_targets`; returns why not.
+ */
+export async function deliveryRefusal(
+  agent: AgentProfile,
+  address: Address,
+  router: Router,
+  /** The job's origin: when the address is its chat, its user and guild ids route as the turn did. */
+  jobOrigin?: JobOrigin,
+): Promise<string | undefined> {
+  const origin =
+    jobOrigin && sameChat(jobOrigin, { ...address, account: address.account ?? DEFAULT_ACCOUNT })
+      ? jobOrigin
+      : undefined;
+  const text = formatTarget(address);
+  if (agent.cron.allowedTargets.includes(text)) return undefined;
+  const types: ChatType[] = address.chatType
+    ? [address.chatType]
+    : address.threadId
+      ? ["thread", "group"]
+      : ["dm", "group", "channel"];
+  const owners = new Set<string>();
+  for (const chatType of types) {
+    const r = await router.resolve({
+      platform: address.platform,
+      account: address.account ?? DEFAULT_ACCOUNT,
+      chatId: address.chatId,
+      chatType,
+      ...(address.threadId ? { threadId: address.threadId } : {}),
+      ...(origin?.topicId ? { topicId: origin.topicId } : {}),
+      ...(origin?.parentChatId ? { parentChatId: origin.parentChatId } : {}),
+      ...(origin?.guildId ? { guildId: origin.guildId } : {}),
+      ...(origin?.userId ? { userId: origin.userId } : {}),
+      ...(origin?.userIdAlt ? { userIdAlt: origin.userIdAlt } : {}),
+    });
+    owners.add(r.agentId);
+  }
+  if (owners.has(agent.id)) return undefined;
+  return (
+    `delivery to ${text} refused: that chat now routes to ${[...owners].map((o) => `"${o}"`).join(", ")}, not "${agent.id}". ` +
+    `Re-route the chat to "${agent.id}", change the job's deliver target, or add "${text}" to agents.${agent.id}.cron.allowed_targets`
+  );
+}

@@ -9,6 +9,13 @@ export const originSchema = z.object({
   chatId: z.string(),
   chatType: z.enum(["dm", "group", "channel", "thread"]).optional(),
   threadId: z.string().optional(),
+  // The rest of the source's match keys, so a delivery back to the origin is routed as the turn was
+  // (a DM routed by `user_id` stays that agent's).
+  topicId: z.string().optional(),
+  parentChatId: z.string().optional(),
+  guildId: z.string().optional(),
+  userId: z.string().optional(),
+  userIdAlt: z.string().optional(),
 });
 export type JobOrigin = z.infer<typeof originSchema>;
 
@@ -38,22 +45,34 @@ export type CronJob = z.infer<typeof jobSchema>;
 
 const fileSchema = z.object({ version: z.literal(1), jobs: z.array(jobSchema) });
 
+export const JOBS_FILE = "jobs.json";
+
 export function jobsFile(cronDir: string): string {
-  return join(cronDir, "jobs.json");
+  return join(cronDir, JOBS_FILE);
 }
 
-/** Read an agent's jobs. A missing file is no jobs; a corrupt one is an error naming the file. */
+/** Read an agent's jobs. A missing file is no jobs; an unreadable or corrupt one is an error naming the file and why. */
 export function readJobs(cronDir: string): CronJob[] {
+  const file = jobsFile(cronDir);
   let text: string;
   try {
-    text = readFileSync(jobsFile(cronDir), "utf8");
+    text = readFileSync(file, "utf8");
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
-    throw err;
+    throw new Error(`${file} cannot be read: ${(err as Error).message}`, { cause: err });
   }
-  const parsed = fileSchema.safeParse(JSON.parse(text));
-  if (!parsed.success)
-    throw new Error(`${jobsFile(cronDir)} is not a valid jobs file: ${parsed.error.issues[0]?.message}`);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`${file} is not valid JSON: ${(err as Error).message}`, { cause: err });
+  }
+  const parsed = fileSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const at = issue?.path.length ? ` at ${issue.path.join(".")}` : "";
+    throw new Error(`${file} is not a valid jobs file${at}: ${issue?.message}`);
+  }
   return parsed.data.jobs;
 }
 

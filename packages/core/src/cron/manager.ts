@@ -4,7 +4,15 @@ import type { GatewayConfig } from "../config/load.ts";
 import type { Router } from "../routing/router.ts";
 import type { CronService } from "../runner.ts";
 import { authorizeTarget, parseDeliveryTarget } from "./delivery.ts";
-import { type CronJob, type JobOrigin, newJobId, originSchema, readJobs, writeJobs } from "./jobs.ts";
+import {
+  type CronJob,
+  type JobOrigin,
+  jobsFile,
+  newJobId,
+  originSchema,
+  readJobs,
+  writeJobs,
+} from "./jobs.ts";
 import { nextRunAfter, parseSchedule, type Schedule } from "./schedule.ts";
 
 export interface CreateJobInput {
@@ -48,6 +56,13 @@ function formatSeconds(s: number): string {
   return s >= 60 && s % 60 === 0 ? `${s / 60} min` : `${Math.round(s * 10) / 10} s`;
 }
 
+/** An agent whose `jobs.json` cannot be read: its jobs are skipped, the others run. */
+export interface BrokenJobsFile {
+  agentId: string;
+  file: string;
+  error: string;
+}
+
 /** Jobs of every agent, each in its own home's `cron/jobs.json`. Every call names the agent it acts for. */
 export class CronManager implements CronService {
   readonly #config: () => GatewayConfig;
@@ -68,6 +83,18 @@ export class CronManager implements CronService {
     const a = this.#config().registry.get(agentId);
     if (!a) throw new CronJobError(`no agent "${agentId}"`);
     return a;
+  }
+
+  /** The router in force now (delivery is re-authorised against it). */
+  router(): Router {
+    return this.#router();
+  }
+
+  /** Every agent's cron folder. */
+  cronDirs(): Array<{ agentId: string; dir: string }> {
+    return this.#config()
+      .registry.list()
+      .map((a) => ({ agentId: a.id, dir: join(a.home, "cron") }));
   }
 
   cronDir(agentId: string): string {
@@ -175,19 +202,30 @@ export class CronManager implements CronService {
 
   /** Find a job by id across every agent (CLI commands that take only an id). */
   async find(jobId: string): Promise<{ agentId: string; job: CronJob } | undefined> {
-    for (const a of this.#config().registry.list()) {
-      const job = readJobs(join(a.home, "cron")).find((j) => j.id === jobId);
-      if (job) return { agentId: a.id, job };
-    }
+    for (const { agentId, job } of await this.all()) if (job.id === jobId) return { agentId, job };
     return undefined;
   }
 
-  /** Every agent's jobs. */
+  /** Every agent's jobs; an unreadable or malformed file is skipped (see `scan` for which). */
   async all(): Promise<Array<{ agentId: string; job: CronJob }>> {
-    const out: Array<{ agentId: string; job: CronJob }> = [];
-    for (const a of this.#config().registry.list()) {
-      for (const job of readJobs(join(a.home, "cron"))) out.push({ agentId: a.id, job });
+    return (await this.scan()).jobs;
+  }
+
+  /** Every readable agent's jobs, and the agents whose `jobs.json` could not be read, with the reason. */
+  async scan(): Promise<{ jobs: Array<{ agentId: string; job: CronJob }>; broken: BrokenJobsFile[] }> {
+    const jobs: Array<{ agentId: string; job: CronJob }> = [];
+    const broken: BrokenJobsFile[] = [];
+    for (const { agentId, dir } of this.cronDirs()) {
+      try {
+        for (const job of readJobs(dir)) jobs.push({ agentId, job });
+      } catch (err) {
+        broken.push({
+          agentId,
+          file: jobsFile(dir),
+          error: err instanceof Error ? err.message : String(err),
+        });
+      }
     }
-    return out;
+    return { jobs, broken };
   }
 }

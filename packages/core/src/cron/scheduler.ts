@@ -4,10 +4,11 @@ import { join } from "node:path";
 import type { Database, Statement } from "better-sqlite3";
 import type { Gateway } from "../gateway/types.ts";
 import { type Logger, silentLogger } from "../logger.ts";
-import { parseDeliveryTarget, resolveAddress } from "./delivery.ts";
+import { deliveryRefusal, parseDeliveryTarget, resolveAddress } from "./delivery.ts";
 import type { CronJob } from "./jobs.ts";
 import { type CronManager, jobSchedule } from "./manager.ts";
 import { isRecurring, nextRunAfter } from "./schedule.ts";
+import { CronDirWatcher } from "./watch.ts";
 
 export interface CronRunResult {
   agentId: string;
@@ -17,6 +18,8 @@ export interface CronRunResult {
   error?: string;
   outputFile?: string;
   delivered: boolean;
+  /** Why delivery was refused at delivery time (the target no longer routes to the agent). */
+  refused?: string;
 }
 
 export interface CronSchedulerOptions {
@@ -33,8 +36,10 @@ export interface CronSchedulerOptions {
   graceMs?: number;
   /** How late a recurring job's slot may still run; older slots are fast-forwarded. */
   recurringGraceMs?: number;
-  /** The longest the timer sleeps before re-reading jobs (picks up edits made by other processes). */
+  /** The longest the timer sleeps before re-reading jobs. */
   maxSleepMs?: number;
+  /** Watch each agent's `cron/` folder so jobs added by other processes are picked up at once (default true). */
+  watch?: boolean;
 }
 
 const SILENT = "[SILENT]";
@@ -56,6 +61,9 @@ export class CronScheduler {
   #timer: NodeJS.Timeout | undefined;
   #started = false;
   #ticking: Promise<CronRunResult[]> | undefined;
+  #watcher: CronDirWatcher | undefined;
+  /** The broken `jobs.json` files already reported, by agent, so each problem is logged once. */
+  readonly #reported = new Map<string, string>();
   /** Take a job slot's lease unless another gateway holds an unexpired one. */
   readonly #lease: Statement;
 
@@ -68,6 +76,7 @@ export class CronScheduler {
       graceMs: 2 * 3_600_000,
       recurringGraceMs: 120_000,
       maxSleepMs: 300_000,
+      watch: true,
       ...options,
     };
     this.#lease = options.db.prepare(
@@ -82,11 +91,25 @@ export class CronScheduler {
 
   start(): void {
     this.#started = true;
+    if (this.#o.watch) {
+      this.#watcher = new CronDirWatcher({
+        onChange: () => {
+          if (this.#started) this.#arm();
+        },
+        onError: (dir, err) =>
+          this.#o.logger.warn(
+            { err, dir },
+            `cron: cannot watch ${dir}; changes made there by other processes are seen within ${Math.round(this.#o.maxSleepMs / 1000)} s`,
+          ),
+      });
+    }
     this.#arm();
   }
 
   stop(): void {
     this.#started = false;
+    this.#watcher?.close();
+    this.#watcher = undefined;
     clearTimeout(this.#timer);
     this.#timer = undefined;
   }
@@ -94,15 +117,32 @@ export class CronScheduler {
   /** The earliest due time of any enabled job, or undefined. */
   async nextWake(): Promise<number | undefined> {
     let next: number | undefined;
-    for (const { job } of await this.#o.manager.all()) {
+    for (const { job } of await this.#jobs()) {
       if (job.enabled && job.nextRunAt !== null && (next === undefined || job.nextRunAt < next))
         next = job.nextRunAt;
     }
     return next;
   }
 
+  /** Every readable agent's jobs; a broken file is logged (once per problem) and its agent skipped. */
+  async #jobs(): Promise<Array<{ agentId: string; job: CronJob }>> {
+    const { jobs, broken } = await this.#o.manager.scan();
+    const now = new Set(broken.map((b) => b.agentId));
+    for (const agentId of this.#reported.keys()) if (!now.has(agentId)) this.#reported.delete(agentId);
+    for (const b of broken) {
+      if (this.#reported.get(b.agentId) === b.error) continue;
+      this.#reported.set(b.agentId, b.error);
+      this.#o.logger.error(
+        { agent: b.agentId, file: b.file, error: b.error },
+        `cron: agent ${b.agentId}'s jobs are skipped until ${b.file} is fixed: ${b.error}`,
+      );
+    }
+    return jobs;
+  }
+
   #arm(): void {
     clearTimeout(this.#timer);
+    this.#watcher?.sync(this.#o.manager.cronDirs().map((d) => d.dir));
     void this.nextWake().then(
       (next) => {
         if (!this.#started) return;
@@ -130,7 +170,7 @@ export class CronScheduler {
 
   async #tick(now: number): Promise<CronRunResult[]> {
     const due: Array<Promise<CronRunResult>> = [];
-    for (const { agentId, job } of await this.#o.manager.all()) {
+    for (const { agentId, job } of await this.#jobs()) {
       if (!job.enabled || job.nextRunAt === null || job.nextRunAt > now) continue;
       const schedule = jobSchedule(job);
       const late = now - job.nextRunAt;
@@ -243,6 +283,18 @@ export class CronScheduler {
     }
     const status: "ok" | "error" | "silent" = error ? "error" : silent ? "silent" : "ok";
 
+    // Authorised again now, against the routes in force: not only when the job was created.
+    const address = resolveAddress(parseDeliveryTarget(job.deliver), job.origin);
+    let refusal: string | undefined;
+    if (address && !silent) {
+      try {
+        refusal = await deliveryRefusal(manager.agent(agentId), address, manager.router(), job.origin);
+      } catch (err) {
+        refusal = `delivery not authorised: ${err instanceof Error ? err.message : String(err)}`;
+      }
+      if (refusal) log.warn({ platform: address.platform, account: address.account }, `cron: ${refusal}`);
+    }
+
     // Output is always saved, whatever happens to delivery.
     let outputFile: string | undefined;
     try {
@@ -251,7 +303,7 @@ export class CronScheduler {
       outputFile = join(dir, `${stamp(startedAt)}.md`);
       writeFileSync(
         outputFile,
-        `# ${job.name}\n\n- job: ${job.id}\n- agent: ${agentId}\n- schedule: ${job.schedule.input}\n- ran: ${new Date(startedAt).toISOString()}\n- status: ${status}\n\n## Prompt\n\n${job.prompt}\n\n## ${error ? "Error" : "Response"}\n\n${error ?? text}\n`,
+        `# ${job.name}\n\n- job: ${job.id}\n- agent: ${agentId}\n- schedule: ${job.schedule.input}\n- ran: ${new Date(startedAt).toISOString()}\n- status: ${status}\n\n## Prompt\n\n${job.prompt}\n\n## ${error ? "Error" : "Response"}\n\n${error ?? text}\n${refusal ? `\n## Delivery\n\nNot delivered: ${refusal}\n` : ""}`,
         { mode: 0o600 },
       );
     } catch (err) {
@@ -259,9 +311,8 @@ export class CronScheduler {
     }
 
     let delivered = false;
-    let deliveryError: string | undefined;
-    const address = resolveAddress(parseDeliveryTarget(job.deliver), job.origin);
-    if (address && !silent) {
+    let deliveryError: string | undefined = refusal;
+    if (address && !silent && !refusal) {
       const body = error ? `⚠️ Cron job "${job.name}" failed: ${error}` : text;
       try {
         await gateway.deliver(address, body, { agentId });
@@ -299,6 +350,7 @@ export class CronScheduler {
       ...(error ? { error } : {}),
       ...(outputFile ? { outputFile } : {}),
       delivered,
+      ...(refusal ? { refused: refusal } : {}),
     };
   }
 }

@@ -694,7 +694,7 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
     const abort = new AbortController();
     adapterAborts.set(key, abort);
     const log = logger.child({ platform: adapter.platform, account: adapter.account });
-    await adapter.start({
+    const started = await adapter.start({
       dispatch: async (inbound) => {
         // While stopping, refuse instead of accepting-and-dropping, so the adapter does not confirm
         // the platform update and it is delivered again after the restart.
@@ -711,7 +711,12 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
       http: http.scoped(key),
       ...(options.stateDir ? { stateDir: options.stateDir } : {}),
     });
-    log.info(`${adapter.platform} account "${adapter.account}" connected`);
+    if (started && started.connected === false) {
+      log.warn(
+        { reason: started.reason },
+        `${adapter.platform} account "${adapter.account}" is not connected yet: ${started.reason}`,
+      );
+    } else log.info(`${adapter.platform} account "${adapter.account}" connected`);
   }
 
   const gateway: GatewayRuntime = {

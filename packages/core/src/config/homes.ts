@@ -1,0 +1,46 @@
+import { relative, sep } from "node:path";
+import type { AgentProfile } from "../agents.ts";
+import type { ConfigIssue } from "../errors.ts";
+
+/** The folders of an agent home that belong to that agent alone. */
+const OWN_PARTS = ["memories", "skills", "cron", ".env", "SOUL.md"];
+
+function inside(child: string, parent: string): boolean {
+  const r = relative(parent, child);
+  return r !== "" && !r.startsWith("..") && !r.startsWith(sep) && r !== "..";
+}
+
+/**
+ * Two agents sharing a home would run each other's cron jobs and read each other's `.env`. Homes must be
+ * distinct and not nested; the one exception is the root home (main's), which holds `agents/<id>` and any
+ * other folder an agent is pointed at, as long as it is not one of main's own files.
+ */
+export function homeOverlapIssues(profiles: readonly AgentProfile[], rootHome: string): ConfigIssue[] {
+  const out: ConfigIssue[] = [];
+  for (let i = 0; i < profiles.length; i++) {
+    for (let j = i + 1; j < profiles.length; j++) {
+      const [a, b] = [profiles[i]!, profiles[j]!];
+      const [other, self] = b.isMain ? [b, a] : [a, b];
+      let why: string | undefined;
+      if (a.home === b.home) why = "is the same folder as";
+      else if (other.isMain && other.home === rootHome && inside(self.home, rootHome)) {
+        const first = relative(rootHome, self.home).split(sep)[0]!;
+        if (OWN_PARTS.includes(first)) why = "is inside";
+      } else if (inside(self.home, other.home)) why = "is inside";
+      else if (inside(other.home, self.home)) {
+        out.push(issue(other, self, "is inside"));
+        continue;
+      }
+      if (why) out.push(issue(self, other, why));
+    }
+  }
+  return out;
+}
+
+function issue(self: AgentProfile, other: AgentProfile, why: string): ConfigIssue {
+  const where = self.isMain ? "the root home" : `agents.${self.id}.home`;
+  return {
+    path: self.isMain ? `agents.${other.id}.home` : `agents.${self.id}.home`,
+    message: `${where} (${self.home}) ${why} the home of agent "${other.id}" (${other.home}): agents "${self.id}" and "${other.id}" would share cron jobs and secrets; give each agent its own folder`,
+  };
+}
