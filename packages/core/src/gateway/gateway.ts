@@ -298,8 +298,6 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
     persistReply: boolean;
     /** The caller's channel for the events, which the caller closes; default a new one, closed when the turn ends. */
     events?: Channel<AgentEvent>;
-    /** Nobody waits on the stored reply to answer: let it share the next commit (`WriteBatcher.defer`). */
-    deferReply?: boolean;
   }): { events: Channel<AgentEvent>; finished: Promise<{ text: string; error?: string; usage?: Usage }> } {
     const events = args.events ?? new Channel<AgentEvent>();
     const owned = args.events === undefined;
@@ -308,6 +306,9 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
       let text = "";
       let error: string | undefined;
       let usage: Usage | undefined;
+      // The turn's last event is held back until the reply is committed: whoever answers a client on it
+      // (the final JSON, `[DONE]`, a run's final event) answers only with a durable transcript.
+      let terminal: AgentEvent | undefined;
       try {
         if (args.persistInput) await writes.run(() => store.append(session.id, storedInput(args.input)));
         const turn = {
@@ -329,37 +330,50 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
             text = ev.text || text;
             usage = ev.usage;
           } else if (ev.type === "error") error = ev.message;
+          if (ev.type === "finish" || ev.type === "error") {
+            terminal = ev;
+            break;
+          }
           events.push(ev);
-          if (ev.type === "finish" || ev.type === "error") break;
         }
-        if (!usage && !error) {
+        if (!terminal) {
           error = controller.signal.aborted ? "The turn was stopped." : "The agent ended without an answer.";
-          events.push({
+          terminal = {
             type: "error",
             message: error,
             code: controller.signal.aborted ? "aborted" : "no_finish",
-          });
+          };
         }
       } catch (err) {
         error = err instanceof Error ? err.message : String(err);
-        events.push({
+        terminal = {
           type: "error",
           message: error,
           code: err instanceof AgentError ? err.code : "internal_error",
-        });
+        };
+      }
+      try {
+        if (args.persistReply) {
+          const reply = () =>
+            store.append(
+              session.id,
+              text && !error ? [{ role: "assistant", content: text }] : [],
+              usage ? { usage } : {},
+            );
+          try {
+            await writes.run(reply);
+          } catch (err) {
+            logger.error({ err, agent: profile.id, session: session.id }, "could not persist the reply");
+            // An answer the store does not hold is not given as a success.
+            if (!error) {
+              error = "The reply could not be stored; it was not delivered. Try again.";
+              terminal = { type: "error", message: error, code: "store_unavailable" };
+            }
+          }
+        }
+        events.push(terminal);
       } finally {
         if (owned) events.close();
-      }
-      if (args.persistReply) {
-        const reply = () =>
-          store.append(
-            session.id,
-            text && !error ? [{ role: "assistant", content: text }] : [],
-            usage ? { usage } : {},
-          );
-        await (args.deferReply ? writes.defer(reply) : writes.run(reply)).catch((err: unknown) =>
-          logger.error({ err, agent: profile.id, session: session.id }, "could not persist the reply"),
-        );
       }
       return { text, ...(error ? { error } : {}), ...(usage ? { usage } : {}) };
     });
@@ -575,8 +589,6 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
           persistInput: persist && !inputFirst,
           persistReply: persist,
           events: out,
-          // The caller has every event already; the stored reply only gates the lane and `events` ending.
-          deferReply: true,
         });
         await finished;
       } catch (err) {
