@@ -97,6 +97,17 @@ export async function consume(
   return { ok: true, text, usage: ZERO_USAGE, finishReason: "stop" };
 }
 
+/** Agent failure codes that are the upstream's fault (502), its slowness (504) or ours being unable to serve (503). */
+const FAILURE_STATUS: Record<string, number> = {
+  malformed_response: 502,
+  provider_unreachable: 502,
+  provider_unavailable: 502,
+  timeout: 504,
+  turn_timeout: 504,
+  store_unavailable: 503,
+  shutting_down: 503,
+};
+
 /** An agent failure as an API error (never the provider's own status: a provider 401 is not the caller's bad key). */
 export function agentFailure(error: Extract<AgentEvent, { type: "error" }>): ApiError {
   if (error.status === 429) {
@@ -105,5 +116,6 @@ export function agentFailure(error: Extract<AgentEvent, { type: "error" }>): Api
       code: error.code ?? "rate_limit_exceeded",
     });
   }
-  return new ApiError(500, error.message, { type: "server_error", code: error.code ?? "agent_error" });
+  const status = (error.code && FAILURE_STATUS[error.code]) || 500;
+  return new ApiError(status, error.message, { type: "server_error", code: error.code ?? "agent_error" });
 }

@@ -32,9 +32,14 @@ export interface AgentProfile {
   secrets: "own" | "inherit";
   env: Record<string, string>;
   cron: { allowedTargets: string[] };
+  /** `agents.<id>.turn_timeout_s` in ms: a turn still running after this is stopped with an error. */
+  turnTimeoutMs: number;
   /** The root `.env` values and process environment, consulted only when secrets may be inherited. */
   inheritedEnv: () => Record<string, string | undefined>;
 }
+
+/** `agents.<id>.turn_timeout_s` when unset: ten minutes. */
+export const DEFAULT_TURN_TIMEOUT_S = 600;
 
 export const DEFAULT_API_KEY_ENV: Partial<Record<ProviderConfig["kind"], string>> = {
   openai: "OPENAI_API_KEY",
@@ -102,6 +107,7 @@ export function buildProfile(
     secrets: agent.secrets ?? (id === MAIN_AGENT ? "inherit" : "own"),
     env: agent.env ?? {},
     cron: { allowedTargets: agent.cron?.allowed_targets ?? [] },
+    turnTimeoutMs: (agent.turn_timeout_s ?? DEFAULT_TURN_TIMEOUT_S) * 1000,
     inheritedEnv,
   };
 }

@@ -24,7 +24,15 @@ export type AgentEvent =
   | { type: "tool-call"; toolCallId: string; toolName: string; input: unknown }
   | { type: "tool-result"; toolCallId: string; toolName: string; output: unknown; isError?: boolean }
   | { type: "finish"; text: string; usage: Usage; finishReason?: string }
-  | { type: "error"; message: string; code?: string; status?: number };
+  | {
+      type: "error";
+      /** Shown to the user or API client: says what happened and what to do, without server paths or internal URLs. */
+      message: string;
+      code?: string;
+      status?: number;
+      /** The full cause for the gateway log (file paths, provider URLs); never sent to a user. */
+      detail?: string;
+    };
 
 /** The services tools may use, supplied by the gateway. */
 export interface TurnServices {

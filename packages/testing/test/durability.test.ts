@@ -3,9 +3,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   type Address,
+  type AgentRunner,
   buildConfig,
   createGateway,
   type GatewayRuntime,
+  type Logger,
+  memoryLogger,
   type OutboundMessage,
   openSessionStore,
   type SentMessage,
@@ -33,15 +36,24 @@ function committedAssistantTexts(file: string): string[] {
   }
 }
 
-function setup(adapters: TestAdapter[] = []): { gateway: GatewayRuntime; store: SessionStore; file: string } {
+function setup(
+  adapters: TestAdapter[] = [],
+  options: { runner?: AgentRunner; logger?: Logger; agents?: Record<string, unknown> } = {},
+): { gateway: GatewayRuntime; store: SessionStore; file: string } {
   const home = mkdtempSync(join(tmpdir(), "sb-durable-"));
   const file = join(home, "state.db");
   const config = buildConfig(
-    { agents: { main: {} }, platforms: { test: { allow_all_users: true } } },
+    { agents: options.agents ?? { main: {} }, platforms: { test: { allow_all_users: true } } },
     { file: undefined, home, env: {}, platforms: { test: platform } },
   );
   const store = openSessionStore(file);
-  const gateway = createGateway({ config, store, runner: createEchoRunner(), adapters });
+  const gateway = createGateway({
+    config,
+    store,
+    runner: options.runner ?? createEchoRunner(),
+    adapters,
+    ...(options.logger ? { logger: options.logger } : {}),
+  });
   cleanups.push(async () => {
     await gateway.stop({ timeoutMs: 1000 });
     store.close();
@@ -55,7 +67,7 @@ describe("commit before acknowledge", () => {
     const { gateway, file } = setup();
     const handle = await gateway.turn({
       agentId: "main",
-      source: { platform: "api_server", chatId: "c1" },
+      source: { platform: "api_server", chatType: "dm", chatId: "c1" },
       sessionId: "api:main:c1",
       input: [{ role: "user", content: "keep this" }],
     });
@@ -82,5 +94,44 @@ describe("commit before acknowledge", () => {
     await net.inject({ chatType: "dm", chatId: "u1", userId: "u1", text: "hello there" });
     await net.waitForSent((m) => m.text.includes("hello there"));
     expect(seenAtSend).toEqual([["[main] hello there"]]);
+  });
+});
+
+describe("what a failed turn tells a chat user", () => {
+  it("shows no server path or internal URL, and logs the whole cause with agent and session", async () => {
+    const runner: AgentRunner = {
+      // biome-ignore lint/correctness/useYield: a turn that fails before its first token
+      async *run() {
+        throw new Error("cannot read /srv/agents/ops/.env while calling http://10.0.0.5:11434/v1/chat");
+      },
+    };
+    const logger = memoryLogger();
+    const net = new TestNetwork();
+    const { gateway } = setup([new TestAdapter({ network: net })], { runner, logger });
+    await gateway.start();
+    await net.inject({ chatType: "dm", chatId: "u7", userId: "u7", text: "hi" });
+    const sent = await net.waitForSent((m) => m.chatId === "u7");
+    expect(sent.text).not.toContain("/srv/agents");
+    expect(sent.text).not.toContain("10.0.0.5");
+    const failed = logger.entries.find((e) => e.msg === "turn failed");
+    expect(failed?.obj).toMatchObject({ agent: "main", session: expect.any(String), platform: "test" });
+    const cause = String((failed?.obj as { cause?: string } | undefined)?.cause);
+    expect(cause).toContain("/srv/agents/ops/.env");
+    expect(cause).toContain("http://10.0.0.5:11434");
+  });
+});
+
+describe("the overall turn limit on a platform", () => {
+  it("stops a turn past agents.<id>.turn_timeout_s and tells the chat why", async () => {
+    const net = new TestNetwork();
+    const { gateway } = setup([new TestAdapter({ network: net })], {
+      agents: { main: { turn_timeout_s: 0.2 } },
+    });
+    await gateway.start();
+    const started = Date.now();
+    await net.inject({ chatType: "dm", chatId: "u9", userId: "u9", text: "[[sleep:5000]] slow" });
+    const sent = await net.waitForSent((m) => m.chatId === "u9", 3000);
+    expect(Date.now() - started).toBeLessThan(2500);
+    expect(sent.text).toContain("agents.main.turn_timeout_s");
   });
 });

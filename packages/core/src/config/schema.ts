@@ -47,6 +47,8 @@ export const agentConfigSchema = z.strictObject({
   secrets: z.enum(["own", "inherit"]).optional(),
   env: z.record(z.string(), z.string()).optional(),
   cron: z.strictObject({ allowed_targets: z.array(z.string()).default([]) }).optional(),
+  /** The longest a whole turn (every model call and tool) may run before it is stopped; default 600 s. */
+  turn_timeout_s: z.number().positive().optional(),
 });
 
 export const MATCH_KEYS = [

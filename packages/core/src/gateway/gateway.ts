@@ -18,6 +18,7 @@ import type {
 import { Channel } from "./channel.ts";
 import { splitMessage } from "./chunk.ts";
 import { parseCommand, runCommand } from "./commands.ts";
+import { publicErrorEvent } from "./disclosure.ts";
 import { HttpRouter } from "./http.ts";
 import { type RetryOptions, withRetry } from "./retry.ts";
 import type { DeliveryTarget, DispatchOutcome, Gateway, TurnHandle, TurnRequest } from "./types.ts";
@@ -298,7 +299,10 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
     persistReply: boolean;
     /** The caller's channel for the events, which the caller closes; default a new one, closed when the turn ends. */
     events?: Channel<AgentEvent>;
-  }): { events: Channel<AgentEvent>; finished: Promise<{ text: string; error?: string; usage?: Usage }> } {
+  }): {
+    events: Channel<AgentEvent>;
+    finished: Promise<{ text: string; error?: string; usage?: Usage; timedOut?: boolean }>;
+  } {
     const events = args.events ?? new Channel<AgentEvent>();
     const owned = args.events === undefined;
     const { profile, session, controller } = args;
@@ -309,6 +313,13 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
       // The turn's last event is held back until the reply is committed: whoever answers a client on it
       // (the final JSON, `[DONE]`, a run's final event) answers only with a durable transcript.
       let terminal: AgentEvent | undefined;
+      // The whole turn (every model call and tool) has one deadline; past it the turn is aborted.
+      const timeout = new AgentError(
+        "turn_timeout",
+        `The agent took longer than ${profile.turnTimeoutMs / 1000} s and was stopped (agents.${profile.id}.turn_timeout_s).`,
+      );
+      const deadline = setTimeout(() => controller.abort(timeout), profile.turnTimeoutMs);
+      deadline.unref?.();
       try {
         if (args.persistInput) await writes.run(() => store.append(session.id, storedInput(args.input)));
         const turn = {
@@ -351,6 +362,27 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
           message: error,
           code: err instanceof AgentError ? err.code : "internal_error",
         };
+      } finally {
+        clearTimeout(deadline);
+      }
+      if (controller.signal.reason === timeout) {
+        error = timeout.message;
+        terminal = { type: "error", message: error, code: timeout.code };
+      }
+      if (terminal.type === "error") {
+        terminal = publicErrorEvent(terminal);
+        error = terminal.message;
+        const stopped = terminal.code === "aborted";
+        logger[stopped ? "info" : "warn"](
+          {
+            agent: profile.id,
+            session: session.id,
+            platform: args.source.platform,
+            code: terminal.code,
+            cause: terminal.detail ?? terminal.message,
+          },
+          stopped ? "turn stopped" : "turn failed",
+        );
       }
       try {
         if (args.persistReply) {
@@ -375,7 +407,12 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
       } finally {
         if (owned) events.close();
       }
-      return { text, ...(error ? { error } : {}), ...(usage ? { usage } : {}) };
+      return {
+        text,
+        ...(error ? { error } : {}),
+        ...(usage ? { usage } : {}),
+        ...(controller.signal.reason === timeout ? { timedOut: true } : {}),
+      };
     });
     return { events, finished };
   }
@@ -425,9 +462,8 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
           }
           const result = await finished;
           stopTyping();
-          if (controller.signal.aborted) continue;
+          if (controller.signal.aborted && !result.timedOut) continue;
           if (result.error) {
-            log.warn({ error: result.error }, "turn failed");
             await sendText(address, `⚠️ ${result.error}`, { format: "plain" });
           } else if (result.text.trim() && result.text.trim() !== "[SILENT]") {
             await sendText(address, result.text, { format: "markdown" });
