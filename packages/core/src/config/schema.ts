@@ -148,6 +148,12 @@ export const apiServerSchema = z.strictObject({
     .positive()
     .default(10 * 1024 * 1024),
   cors_origins: z.array(z.string()).optional(),
+  /** The largest body a platform webhook (Telegram, Slack HTTP, Feishu, WeCom) may send; larger ones get 413. */
+  webhook_max_body_bytes: z
+    .number()
+    .int()
+    .positive()
+    .default(1024 * 1024),
 });
 
 export const resetPolicySchema = z.strictObject({

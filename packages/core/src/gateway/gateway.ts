@@ -106,7 +106,7 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
   const { store, runner } = options;
   const logger = options.logger ?? silentLogger();
   const hooks = new HookRunner(options.plugins ?? [], logger);
-  const http = new HttpRouter();
+  const http = new HttpRouter({ maxBodyBytes: () => config.api_server.webhook_max_body_bytes });
   const writes = new WriteBatcher(store.db);
   const historyLimit = options.historyLimit ?? 50;
   const typingEvery = options.typingIntervalMs ?? 4000;
