@@ -7,6 +7,7 @@ import {
   type GatewayConfig,
   openSessionStore,
   type SessionSource,
+  secretValues,
 } from "@switchboard/core";
 import { Command, Option } from "commander";
 import { loadGatewayConfig } from "./config.ts";
@@ -55,7 +56,8 @@ function fail(err: unknown): never {
     process.stderr.write(`${c.red("error")}: ${err.message}\n`);
     process.exit(EXIT_CONFIG);
   }
-  process.stderr.write(`${c.red("error")}: ${err instanceof Error ? err.message : String(err)}\n`);
+  const message = secretValues.redact(err instanceof Error ? err.message : String(err));
+  process.stderr.write(`${c.red("error")}: ${message}\n`);
   process.exit(1);
 }
 

@@ -16,6 +16,8 @@ import {
   openSessionStore,
   type PlatformAdapter,
   type Plugin,
+  readDotenv,
+  registerConfigSecrets,
   type SessionStore,
   setRootAgent,
 } from "@switchboard/core";
@@ -75,6 +77,12 @@ async function createAdapters(config: GatewayConfig): Promise<PlatformAdapter[]>
   return adapters;
 }
 
+/** Teach the log redaction every secret of `config`, and of every agent's `.env`, before anything logs. */
+function learnSecrets(config: GatewayConfig): void {
+  registerConfigSecrets(config);
+  for (const a of config.registry.list()) readDotenv(join(a.home, ".env"));
+}
+
 function accountFingerprints(config: GatewayConfig): Map<string, string> {
   const out = new Map<string, string>();
   for (const name of configuredPlatforms(config.platforms)) {
@@ -93,6 +101,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     ...(options.env ? { env: options.env } : {}),
   };
   let config = await loadGatewayConfig(loadOptions);
+  learnSecrets(config);
   if ("level" in logger && !process.env.SWITCHBOARD_LOG_LEVEL)
     (logger as { level: string }).level = config.log_level;
   for (const w of config.warnings) logger.warn(w);
@@ -194,6 +203,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
         } else logger.error({ err }, "config reload failed; still running on the previous config");
         return false;
       }
+      learnSecrets(next);
       const before = accountFingerprints(config);
       const after = accountFingerprints(next);
       const defs = await loadPlatformDefinitions(configuredPlatforms(next.platforms));

@@ -19,6 +19,7 @@ export * from "./gateway/types.ts";
 export * from "./logger.ts";
 export * from "./platform.ts";
 export * from "./plugins.ts";
+export * from "./redact.ts";
 export * from "./routing/match.ts";
 export * from "./routing/router.ts";
 export * from "./routing/shadow.ts";
