@@ -108,7 +108,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   const plugins = await loadPlugins(config, logger);
   const adapters = await createAdapters(config);
 
-  mkdirSync(config.home, { recursive: true });
+  mkdirSync(config.home, { recursive: true, mode: 0o700 });
   const store = openSessionStore(join(config.home, "state.db"));
   setRootAgent(config.registry.main);
   const gateway = createGateway({

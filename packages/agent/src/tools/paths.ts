@@ -45,7 +45,7 @@ export async function resolveInside(
 ): Promise<string> {
   if (opts.create) {
     resolveInsideSync(agent, base, parts, { lexicalOnly: true });
-    await mkdir(base, { recursive: true });
+    await mkdir(base, { recursive: true, mode: 0o700 });
   }
   return resolveInsideSync(agent, base, parts);
 }
