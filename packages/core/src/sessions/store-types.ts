@@ -105,6 +105,11 @@ export interface SessionStore {
   /** Full-text search over message content, newest first; scoped to one agent when `agentId` is given. */
   search(query: string, options?: { agentId?: string; limit?: number }): SearchHit[];
   list(options?: { agentId?: string; limit?: number; includeEnded?: boolean }): SessionRecord[];
+  /**
+   * Whether a write can be made right now (lock, space, permissions), without keeping anything: `/health`
+   * uses it. Waits at most `timeoutMs` (default 250) for another connection's lock.
+   */
+  checkWritable(timeoutMs?: number): { ok: true } | { ok: false; reason: string };
   /** The underlying better-sqlite3 database (cron leases live in the same file). */
   readonly db: import("better-sqlite3").Database;
   close(): void;

@@ -28,6 +28,10 @@ const DEFAULT_HISTORY_LIMIT = 50;
 const DEFAULT_SEARCH_LIMIT = 20;
 const DEFAULT_LIST_LIMIT = 50;
 const DEFAULT_BUSY_TIMEOUT_MS = 5000;
+const WRITE_PROBE_TIMEOUT_MS = 250;
+/** Bigger than a page, so the probe needs a fresh one, as a real append would. */
+const PROBE_PAYLOAD = "x".repeat(8192);
+const PROBE_ROLLBACK = new Error("write probe rolled back");
 /**
  * Messages a connection appends before it brings the full-text index up to date inside the append's
  * transaction. Search always indexes whatever is pending first, so results never miss a message.
@@ -279,6 +283,13 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
   const searchIndexBehind = () => (stmt.maxMessageId.get() as number) > (stmt.ftsWatermark.get() as number);
   let unindexed = 0;
 
+  const probe = db.prepare("INSERT OR REPLACE INTO kv (key, value) VALUES ('health.write_probe', ?)");
+  const probeWrite = db.transaction(() => {
+    probe.run(PROBE_PAYLOAD);
+    // Throwing rolls the transaction back: the probe never keeps what it wrote.
+    throw PROBE_ROLLBACK;
+  });
+
   const get = (id: string) => stmt.get.get(id) as SessionRecord | undefined;
   const findActive = (key: string) => stmt.findActive.get(key) as SessionRecord | undefined;
 
@@ -409,6 +420,25 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
         agentId: opts.agentId ?? null,
         limit: opts.limit ?? DEFAULT_SEARCH_LIMIT,
       }) as SearchHit[];
+    },
+    checkWritable(timeoutMs = WRITE_PROBE_TIMEOUT_MS) {
+      if (!db.open) return { ok: false, reason: "the session store is closed" };
+      const busy = db.pragma("busy_timeout", { simple: true }) as number;
+      try {
+        db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(timeoutMs))}`);
+        // A real write, page allocation included, rolled back: a full disk, a read-only file or a held
+        // lock fail here just as a message append would.
+        probeWrite.immediate();
+        return { ok: true };
+      } catch (err) {
+        if (err === PROBE_ROLLBACK) return { ok: true };
+        return {
+          ok: false,
+          reason: `${(err as Error).message} (${(err as { code?: string }).code ?? "error"})`,
+        };
+      } finally {
+        db.pragma(`busy_timeout = ${busy}`);
+      }
     },
     list(opts = {}) {
       return stmt.list.all({
