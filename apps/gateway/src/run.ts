@@ -49,6 +49,9 @@ export interface RunningGateway {
 
 type Server = import("node:http").Server;
 
+/** How long responses still open at the shutdown deadline get to send their last bytes. */
+const FLUSH_MS = 1000;
+
 async function loadPlugins(config: GatewayConfig, logger: Logger): Promise<Plugin[]> {
   const plugins: Plugin[] = [];
   for (const spec of config.plugins) {
@@ -274,9 +277,11 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       const closed = server ? new Promise<void>((r) => server!.close(() => r())) : Promise.resolve();
       await gateway.stop({ timeoutMs });
       let timer: NodeJS.Timeout | undefined;
+      // Past the deadline the aborted turns have just written their last event (an error chunk, `[DONE]`):
+      // give the sockets a moment to carry it before they are closed.
       await Promise.race([
         closed,
-        new Promise<void>((r) => (timer = setTimeout(r, Math.max(0, deadline - Date.now())))),
+        new Promise<void>((r) => (timer = setTimeout(r, Math.max(FLUSH_MS, deadline - Date.now())))),
       ]);
       clearTimeout(timer);
       api?.close?.();

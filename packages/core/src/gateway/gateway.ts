@@ -45,6 +45,8 @@ export interface CreateGatewayOptions {
 }
 
 const DEDUPE_CAPACITY = 10_000;
+/** After a shutdown aborts the turns still running, how long they get to end properly. */
+const SHUTDOWN_GRACE_MS = 2000;
 
 interface PendingMessage {
   inbound: InboundMessage;
@@ -120,6 +122,8 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
   for (const a of pendingStart) adapters.set(adapterKey(a.platform, a.account), a);
   const seen = new Map<string, true>();
   const lanes = new Map<string, SessionLane>();
+  /** The abort controllers of every turn running now, platform or API, so a shutdown can end each with a reason. */
+  const running = new Set<AbortController>();
   let active = 0;
   let idleWaiters: Array<() => void> = [];
   let stopping = false;
@@ -301,7 +305,8 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
     events?: Channel<AgentEvent>;
   }): {
     events: Channel<AgentEvent>;
-    finished: Promise<{ text: string; error?: string; usage?: Usage; timedOut?: boolean }>;
+    /** `explained`: the turn was aborted by the gateway (time limit, shutdown), with a message for the user. */
+    finished: Promise<{ text: string; error?: string; usage?: Usage; explained?: boolean }>;
   } {
     const events = args.events ?? new Channel<AgentEvent>();
     const owned = args.events === undefined;
@@ -320,6 +325,7 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
       );
       const deadline = setTimeout(() => controller.abort(timeout), profile.turnTimeoutMs);
       deadline.unref?.();
+      running.add(controller);
       try {
         if (args.persistInput) await writes.run(() => store.append(session.id, storedInput(args.input)));
         const turn = {
@@ -364,10 +370,14 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
         };
       } finally {
         clearTimeout(deadline);
+        running.delete(controller);
       }
-      if (controller.signal.reason === timeout) {
-        error = timeout.message;
-        terminal = { type: "error", message: error, code: timeout.code };
+      // Aborted by the gateway itself (the time limit, a shutdown): the reason is the user's answer.
+      const reason: unknown = controller.signal.reason;
+      const explained = controller.signal.aborted && reason instanceof AgentError;
+      if (explained) {
+        error = reason.message;
+        terminal = { type: "error", message: error, code: reason.code };
       }
       if (terminal.type === "error") {
         terminal = publicErrorEvent(terminal);
@@ -411,7 +421,7 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
         text,
         ...(error ? { error } : {}),
         ...(usage ? { usage } : {}),
-        ...(controller.signal.reason === timeout ? { timedOut: true } : {}),
+        ...(explained ? { explained: true } : {}),
       };
     });
     return { events, finished };
@@ -462,7 +472,7 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
           }
           const result = await finished;
           stopTyping();
-          if (controller.signal.aborted && !result.timedOut) continue;
+          if (controller.signal.aborted && !result.explained) continue;
           if (result.error) {
             await sendText(address, `⚠️ ${result.error}`, { format: "plain" });
           } else if (result.text.trim() && result.text.trim() !== "[SILENT]") {
@@ -743,7 +753,21 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
       clearTimeout(timer);
       if (!drained) {
         logger.warn({ timeoutMs }, "shutdown timeout: aborting turns still running");
-        for (const l of lanes.values()) l.controller?.abort(new Error("gateway shutting down"));
+        const reason = new AgentError(
+          "shutting_down",
+          "The gateway is shutting down, so this reply was cut off; send the message again in a moment.",
+        );
+        for (const c of running) c.abort(reason);
+        // Give the aborted turns a moment to store what they have and send their last event (the
+        // error chunk and `[DONE]` of a stream), so no client is cut off without a word.
+        let grace: NodeJS.Timeout | undefined;
+        await Promise.race([
+          gateway.idle(),
+          new Promise<void>((r) => {
+            grace = setTimeout(r, SHUTDOWN_GRACE_MS);
+          }),
+        ]);
+        clearTimeout(grace);
       }
       for (const [key, a] of adapters) {
         adapterAborts.get(key)?.abort();
