@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import type { AgentProfile, SessionSource } from "@switchboard/core";
 import { readCachedText } from "./files.ts";
 import { agentDirs, insideOrUndefined } from "./tools/paths.ts";
@@ -55,10 +56,11 @@ export function buildSystemPrompt(
   options: SystemPromptOptions = {},
 ): string {
   const dirs = agentDirs(agent);
-  // Through the tools' path guard: a symlink out of the agent's home reads as a missing file.
+  // Through the tools' path guard: a symlink out of the agent's home reads as a missing file. Only a
+  // file that exists needs the guard's realpath calls.
   const read = (base: string, name: string) => {
-    const file = insideOrUndefined(agent, base, [name]);
-    return file === undefined ? undefined : readCachedText(file);
+    const text = readCachedText(join(base, name));
+    return text === undefined || insideOrUndefined(agent, base, [name]) === undefined ? undefined : text;
   };
   const soul = read(dirs.home, "SOUL.md")?.trim();
   const skills = listSkills(agent);

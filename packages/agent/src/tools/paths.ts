@@ -27,7 +27,8 @@ export function isInside(parent: string, child: string): boolean {
 
 function realOrUndefined(path: string): string | undefined {
   try {
-    return realpathSync(path);
+    // The native call is one syscall; the JS one lstat()s every component of the path.
+    return realpathSync.native(path);
   } catch {
     return undefined;
   }

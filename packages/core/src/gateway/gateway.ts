@@ -319,11 +319,11 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
       // (the final JSON, `[DONE]`, a run's final event) answers only with a durable transcript.
       let terminal: AgentEvent | undefined;
       // The whole turn (every model call and tool) has one deadline; past it the turn is aborted.
-      const timeout = new AgentError(
-        "turn_timeout",
-        `The agent took longer than ${profile.turnTimeoutMs / 1000} s and was stopped (agents.${profile.id}.turn_timeout_s).`,
-      );
-      const deadline = setTimeout(() => controller.abort(timeout), profile.turnTimeoutMs);
+      const deadline = setTimeout(() => {
+        const seconds = profile.turnTimeoutMs / 1000;
+        const why = `The agent took longer than ${seconds} s and was stopped (agents.${profile.id}.turn_timeout_s).`;
+        controller.abort(new AgentError("turn_timeout", why));
+      }, profile.turnTimeoutMs);
       deadline.unref?.();
       running.add(controller);
       try {
