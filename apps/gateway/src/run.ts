@@ -19,7 +19,9 @@ import {
   readDotenv,
   registerConfigSecrets,
   type SessionStore,
+  secret,
   setRootAgent,
+  useAgent,
 } from "@switchboard/core";
 import { loadGatewayConfig } from "./config.ts";
 import { configuredPlatforms, loadPlatformDefinitions } from "./platforms.ts";
@@ -83,7 +85,11 @@ async function createAdapters(config: GatewayConfig): Promise<PlatformAdapter[]>
 /** Teach the log redaction every secret of `config`, and of every agent's `.env`, before anything logs. */
 function learnSecrets(config: GatewayConfig): void {
   registerConfigSecrets(config);
-  for (const a of config.registry.list()) readDotenv(join(a.home, ".env"));
+  for (const a of config.registry.list()) {
+    readDotenv(join(a.home, ".env"));
+    // A provider key from the process environment (main's OPENAI_API_KEY): `secret()` registers what it finds.
+    if (a.provider.apiKeyEnv) useAgent(a, () => secret(a.provider.apiKeyEnv!));
+  }
 }
 
 function accountFingerprints(config: GatewayConfig): Map<string, string> {

@@ -1,10 +1,11 @@
-import type {
-  AgentEvent,
-  ChatMessage,
-  SessionSource,
-  TurnHandle,
-  TurnRequest,
-  Usage,
+import {
+  type AgentEvent,
+  type ChatMessage,
+  type SessionSource,
+  scrubForUser,
+  type TurnHandle,
+  type TurnRequest,
+  type Usage,
 } from "@switchboard/core";
 import type { ApiContext } from "./context.ts";
 import { ApiError } from "./errors.ts";
@@ -44,7 +45,9 @@ export async function startTurn(ctx: ApiContext, t: StartTurn): Promise<TurnHand
       { err: cause, agent: t.agentId, session: t.plan.sessionId },
       "api: the gateway refused a turn",
     );
-    throw new ApiError(500, `The agent could not start: ${(cause as Error).message ?? String(cause)}`, {
+    // The log above has the whole cause; the client gets it without server paths or URLs.
+    const why = scrubForUser((cause as Error)?.message ?? String(cause));
+    throw new ApiError(500, `The agent could not start: ${why}`, {
       code: "agent_error",
       cause,
     });

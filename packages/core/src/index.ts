@@ -12,6 +12,7 @@ export * from "./errors.ts";
 export * from "./gateway/channel.ts";
 export * from "./gateway/chunk.ts";
 export * from "./gateway/commands.ts";
+export * from "./gateway/disclosure.ts";
 export * from "./gateway/gateway.ts";
 export * from "./gateway/http.ts";
 export * from "./gateway/retry.ts";
