@@ -1,4 +1,5 @@
 import {
+  AgentError,
   type AgentEvent,
   type ChatMessage,
   type SessionSource,
@@ -45,6 +46,8 @@ export async function startTurn(ctx: ApiContext, t: StartTurn): Promise<TurnHand
       { err: cause, agent: t.agentId, session: t.plan.sessionId },
       "api: the gateway refused a turn",
     );
+    if (cause instanceof AgentError && cause.code === "shutting_down")
+      throw agentFailure({ type: "error", message: cause.message, code: cause.code });
     // The log above has the whole cause; the client gets it without server paths or URLs.
     const why = scrubForUser((cause as Error)?.message ?? String(cause));
     throw new ApiError(500, `The agent could not start: ${why}`, {

@@ -77,3 +77,23 @@ describe("the last byte of an answer goes out after its reply is committed", () 
     expect(await committedWhenSeen(api, events, /run\.completed/)).toContain("[main] run four");
   });
 });
+
+describe("a reply the store cannot hold", () => {
+  it("is answered as an error (503 store_unavailable), not as a success", async () => {
+    const api = await startApi({ agents: { main: {} } });
+    try {
+      const db = api.store.db;
+      // Room for the question, none for a long answer: SQLITE_FULL on the reply's commit only.
+      db.pragma(`max_page_count = ${(db.pragma("page_count", { simple: true }) as number) + 4}`);
+      const res = await postJson(api, "/v1/chat/completions", {
+        model: "main",
+        messages: [{ role: "user", content: "[[long:200000]]" }],
+      });
+      expect(res.status).toBe(503);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe("store_unavailable");
+      db.pragma("max_page_count = 1073741823");
+    } finally {
+      await api.close();
+    }
+  });
+});

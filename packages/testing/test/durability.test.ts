@@ -135,3 +135,18 @@ describe("the overall turn limit on a platform", () => {
     expect(sent.text).toContain("agents.main.turn_timeout_s");
   });
 });
+
+describe("while the gateway stops", () => {
+  it("refuses a new programmatic turn with shutting_down", async () => {
+    const { gateway } = setup();
+    const stopped = gateway.stop({ timeoutMs: 200 });
+    await expect(
+      gateway.turn({
+        agentId: "main",
+        source: { platform: "api_server", chatType: "dm", chatId: "late" },
+        input: [{ role: "user", content: "late" }],
+      }),
+    ).rejects.toMatchObject({ code: "shutting_down" });
+    await stopped;
+  });
+});

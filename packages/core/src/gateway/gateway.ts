@@ -555,6 +555,11 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
   }
 
   async function turn(request: TurnRequest): Promise<TurnHandle> {
+    if (stopping)
+      throw new AgentError(
+        "shutting_down",
+        "The gateway is shutting down; send the request again in a moment.",
+      );
     const profile = config.registry.get(request.agentId);
     if (!profile) throw new AgentError("model_not_found", `agent "${request.agentId}" does not exist`);
     const source: SessionSource = { ...request.source, agentId: profile.id };
