@@ -54,7 +54,7 @@ export function summarizeAgent(agent: AgentProfile): AgentSummary {
             .map((l) => l.trim())
             .filter(Boolean)
             .slice(0, SOUL_LINES),
-    skills: listSkills(join(agent.home, "skills")).map((s) => ({ name: s.name, description: s.description })),
+    skills: listSkills(agent).map((s) => ({ name: s.name, description: s.description })),
     memory: {
       "MEMORY.md": memoryFile(join(agent.home, "memories", "MEMORY.md")),
       "USER.md": memoryFile(join(agent.home, "memories", "USER.md")),

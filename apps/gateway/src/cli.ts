@@ -6,6 +6,7 @@ import {
   defaultRootHome,
   type GatewayConfig,
   type SessionSource,
+  secretValues,
 } from "@switchboard/core";
 import { Command, Option } from "commander";
 import { summarizeAgent, summaryRows } from "./agent-summary.ts";
@@ -63,7 +64,8 @@ function fail(err: unknown): never {
     process.stderr.write(`${c.red("error")}: ${err.message}\n`);
     process.exit(EXIT_CONFIG);
   }
-  process.stderr.write(`${c.red("error")}: ${err instanceof Error ? err.message : String(err)}\n`);
+  const message = secretValues.redact(err instanceof Error ? err.message : String(err));
+  process.stderr.write(`${c.red("error")}: ${message}\n`);
   process.exit(1);
 }
 

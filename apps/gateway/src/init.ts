@@ -61,8 +61,9 @@ export function initHome(home: string): string[] {
   if (existing.length > 0) {
     throw new Error(`refusing to overwrite ${existing.join(", ")}: move them away or use another --home`);
   }
-  mkdirSync(join(home, "memories"), { recursive: true });
-  mkdirSync(join(home, "skills"), { recursive: true });
+  // The home holds secrets and transcripts: its folders are the owner's alone.
+  mkdirSync(join(home, "memories"), { recursive: true, mode: 0o700 });
+  mkdirSync(join(home, "skills"), { recursive: true, mode: 0o700 });
   for (const [f, text, mode] of files) writeFileSync(join(home, f), text, { mode });
   return files.map(([f]) => join(home, f));
 }

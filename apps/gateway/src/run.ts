@@ -18,9 +18,13 @@ import {
   openSessionStore,
   type PlatformAdapter,
   type Plugin,
+  readDotenv,
+  registerConfigSecrets,
   requestHost,
   type SessionStore,
+  secret,
   setRootAgent,
+  useAgent,
 } from "@switchboard/core";
 import { loadGatewayConfig } from "./config.ts";
 import { acquireHomeLock } from "./home-lock.ts";
@@ -53,6 +57,9 @@ export interface RunningGateway {
 
 type Server = import("node:http").Server;
 
+/** How long responses still open at the shutdown deadline get to send their last bytes. */
+const FLUSH_MS = 1000;
+
 /** Import the config's `plugins:` (paths relative to the root home, or package names). */
 export async function loadPlugins(config: GatewayConfig, logger?: Logger): Promise<Plugin[]> {
   const plugins: Plugin[] = [];
@@ -80,6 +87,16 @@ async function createAdapters(config: GatewayConfig): Promise<PlatformAdapter[]>
     }
   }
   return adapters;
+}
+
+/** Teach the log redaction every secret of `config`, and of every agent's `.env`, before anything logs. */
+function learnSecrets(config: GatewayConfig): void {
+  registerConfigSecrets(config);
+  for (const a of config.registry.list()) {
+    readDotenv(join(a.home, ".env"));
+    // A provider key from the process environment (main's OPENAI_API_KEY): `secret()` registers what it finds.
+    if (a.provider.apiKeyEnv) useAgent(a, () => secret(a.provider.apiKeyEnv!));
+  }
 }
 
 function accountFingerprints(config: GatewayConfig): Map<string, string> {
@@ -113,13 +130,14 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     ...(options.env ? { env: options.env } : {}),
   };
   let config = await loadGatewayConfig(loadOptions);
+  learnSecrets(config);
   if ("level" in logger && !process.env.SWITCHBOARD_LOG_LEVEL)
     (logger as { level: string }).level = config.log_level;
   for (const w of config.warnings) logger.warn(w);
   const plugins = await loadPlugins(config, logger);
   const adapters = await createAdapters(config);
 
-  mkdirSync(config.home, { recursive: true });
+  mkdirSync(config.home, { recursive: true, mode: 0o700 });
   const lock = acquireHomeLock(config.home);
   let store: SessionStore;
   try {
@@ -231,6 +249,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
         } else logger.error({ err }, "config reload failed; still running on the previous config");
         return false;
       }
+      learnSecrets(next);
       const before = accountFingerprints(config);
       const after = accountFingerprints(next);
       const defs = await loadPlatformDefinitions(configuredPlatforms(next.platforms));
@@ -311,9 +330,11 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       // Every agent's MCP server processes end with the gateway.
       await runner.close().catch((err: unknown) => logger.error({ err }, "could not stop the MCP servers"));
       let timer: NodeJS.Timeout | undefined;
+      // Past the deadline the aborted turns have just written their last event (an error chunk, `[DONE]`):
+      // give the sockets a moment to carry it before they are closed.
       await Promise.race([
         closed,
-        new Promise<void>((r) => (timer = setTimeout(r, Math.max(0, deadline - Date.now())))),
+        new Promise<void>((r) => (timer = setTimeout(r, Math.max(FLUSH_MS, deadline - Date.now())))),
       ]);
       clearTimeout(timer);
       api?.close?.();

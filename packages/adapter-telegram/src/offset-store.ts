@@ -35,9 +35,9 @@ export class OffsetStore {
 
   /** Record `updateId` as handled; written to a temp file and renamed, so a crash never leaves half a file. */
   async save(updateId: number): Promise<void> {
-    await mkdir(join(this.file, ".."), { recursive: true });
+    await mkdir(join(this.file, ".."), { recursive: true, mode: 0o700 });
     const tmp = `${this.file}.${process.pid}.tmp`;
-    await writeFile(tmp, JSON.stringify({ update_id: updateId }));
+    await writeFile(tmp, JSON.stringify({ update_id: updateId }), { mode: 0o600 });
     await rename(tmp, this.file);
   }
 }

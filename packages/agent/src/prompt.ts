@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import type { AgentProfile, SessionSource } from "@switchboard/core";
 import { readCachedText } from "./files.ts";
-import { agentDirs } from "./tools/paths.ts";
+import { agentDirs, insideOrUndefined } from "./tools/paths.ts";
 import { listSkills } from "./tools/skills.ts";
 
 export interface SystemPromptOptions {
@@ -56,8 +56,14 @@ export function buildSystemPrompt(
   options: SystemPromptOptions = {},
 ): string {
   const dirs = agentDirs(agent);
-  const soul = readCachedText(join(dirs.home, "SOUL.md"))?.trim();
-  const skills = listSkills(dirs.skills);
+  // Through the tools' path guard: a symlink out of the agent's home reads as a missing file. Only a
+  // file that exists needs the guard's realpath calls.
+  const read = (base: string, name: string) => {
+    const text = readCachedText(join(base, name));
+    return text === undefined || insideOrUndefined(agent, base, [name]) === undefined ? undefined : text;
+  };
+  const soul = read(dirs.home, "SOUL.md")?.trim();
+  const skills = listSkills(agent);
   const skillsIndex =
     skills.length === 0
       ? undefined
@@ -69,8 +75,8 @@ export function buildSystemPrompt(
           .join("\n");
   const parts = [
     soul || defaultPersona(agent),
-    section("Memory", readCachedText(join(dirs.memories, "MEMORY.md"))),
-    section("About the user", readCachedText(join(dirs.memories, "USER.md"))),
+    section("Memory", read(dirs.memories, "MEMORY.md")),
+    section("About the user", read(dirs.memories, "USER.md")),
     section("Skills", skillsIndex),
     section("Session context", sessionContext(agent, source, (options.now ?? (() => new Date()))())),
     options.extraSystem?.trim() || undefined,

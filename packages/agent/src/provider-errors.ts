@@ -162,9 +162,15 @@ export function describeProviderError(error: unknown, label: ProviderLabel): Err
     return {
       type: "error",
       code: "provider_unreachable",
-      message: `${who} could not be reached${where}${code ? ` (${code})` : ""}; check that it is running and its base_url.`,
+      message: `${who} could not be reached${code ? ` (${code})` : ""}; the operator should check that it is running and its base_url.`,
+      detail: `${who} could not be reached${where}${code ? ` (${code})` : ""}: ${err.message}`,
     };
   }
   const message = err instanceof Error ? err.message : String(error);
-  return { type: "error", code: "model_error", message: `${who} failed: ${message.slice(0, MAX_DETAIL)}` };
+  return {
+    type: "error",
+    code: "model_error",
+    message: `${who} failed; the gateway log has the detail.`,
+    detail: `${who} failed: ${message}`,
+  };
 }

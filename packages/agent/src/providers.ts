@@ -72,7 +72,10 @@ export class ModelCache {
       // Fail closed: never fall back to another agent's key or the SDK's own environment lookup.
       throw new AgentError(
         "missing_credentials",
-        `Agent "${agent.id}" has no API key for provider "${provider.name}": ${secretHint(provider.apiKeyEnv, agent)}.`,
+        `Agent "${agent.id}" has no API key for provider "${provider.name}": the operator must set ${provider.apiKeyEnv} for this agent.`,
+        {
+          detail: `Agent "${agent.id}" has no API key for provider "${provider.name}": ${secretHint(provider.apiKeyEnv, agent)}.`,
+        },
       );
     }
     if (provider.kind === "openai-compatible" && !provider.baseUrl) {

@@ -48,9 +48,20 @@ export interface SwitchboardAgentRunner extends AgentRunner {
 }
 
 function internalError(err: unknown): TerminalEvent {
-  if (err instanceof AgentError) return { type: "error", code: err.code, message: err.message };
+  if (err instanceof AgentError)
+    return {
+      type: "error",
+      code: err.code,
+      message: err.message,
+      ...(err.detail ? { detail: err.detail } : {}),
+    };
   const message = err instanceof Error ? err.message : String(err);
-  return { type: "error", code: "internal_error", message: `The turn failed: ${message}` };
+  return {
+    type: "error",
+    code: "internal_error",
+    message: "The turn failed because of an internal error; the gateway log has the detail.",
+    detail: `The turn failed: ${(err as Error)?.stack ?? message}`,
+  };
 }
 
 /** Keep every step of the iteration inside the agent's scope, whoever drives it and from wherever. */

@@ -41,7 +41,7 @@ function yaml(): string {
 const config = () => configFrom(home.dir, yaml(), process.env);
 
 describe("credential isolation", () => {
-  it("fails closed: an agent without its own key gets an error naming the variable and its .env, even with main's key in the environment", async () => {
+  it("fails closed: an agent without its own key gets an error naming the variable (and, for the log, its .env), even with main's key in the environment", async () => {
     const support = profile(await config(), "support");
     const events = await collect(createAgentRunner().run(makeTurn(support, "hello")));
     expect(events).toHaveLength(1);
@@ -49,7 +49,9 @@ describe("credential isolation", () => {
     expect(end).toMatchObject({ type: "error", code: "missing_credentials" });
     if (end.type === "error") {
       expect(end.message).toContain("OPENAI_API_KEY");
-      expect(end.message).toContain(join(home.dir, "agents", "support", ".env"));
+      // The file is the operator's business: the log gets it, the chat user does not.
+      expect(end.message).not.toContain(home.dir);
+      expect(end.detail).toContain(join(home.dir, "agents", "support", ".env"));
       expect(end.message).not.toContain("sk-main-key");
     }
     expect(stub.requests).toHaveLength(0);
@@ -126,6 +128,6 @@ describe("credential isolation", () => {
       code: "missing_credentials",
       message: expect.stringContaining("ANTHROPIC_API_KEY"),
     });
-    if (end.type === "error") expect(end.message).toContain(join(home.dir, "agents", "writer", ".env"));
+    if (end.type === "error") expect(end.detail).toContain(join(home.dir, "agents", "writer", ".env"));
   });
 });

@@ -242,14 +242,15 @@ describe("openai-compatible provider against the stub server", () => {
     await stub.waitFor(() => stub.activeStreams() === 0);
   });
 
-  it("reports an unreachable provider with its address", async () => {
+  it("reports an unreachable provider, with its address only in the detail for the log", async () => {
     const port = await unusedPort();
     const agent = await opsAgent(`http://127.0.0.1:${port}/v1`);
     const events = await collect(createAgentRunner({ maxRetries: 0 }).run(makeTurn(agent, "hello")));
     expect(terminal(events)).toMatchObject({
       type: "error",
       code: "provider_unreachable",
-      message: expect.stringContaining(`http://127.0.0.1:${port}`),
+      message: expect.not.stringContaining(`127.0.0.1:${port}`),
+      detail: expect.stringContaining(`http://127.0.0.1:${port}`),
     });
   });
 

@@ -1,4 +1,4 @@
-import { mkdirSync, utimesSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type StubLlm, startStubLlm } from "@switchboard/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -125,5 +125,44 @@ describe("system prompt", () => {
       }
       expect(stub.requests).toHaveLength(2);
     });
+  });
+});
+
+describe("prompt assembly stays inside the agent's home", () => {
+  it("does not follow a symlink to another agent's SOUL.md, MEMORY.md, memories/ or skills", async () => {
+    const cfg = await configFrom(home.dir, "agents:\n  main: {}\n  ops: {}\n  hr: {}\n  dev: {}\n");
+    const hr = profile(cfg, "hr");
+    write(join(hr.home, "SOUL.md"), "HR SECRET PERSONA");
+    write(join(hr.home, "memories", "MEMORY.md"), "HR SECRET MEMORY: salaries");
+    write(join(hr.home, "memories", "USER.md"), "HR SECRET USER");
+    write(
+      join(hr.home, "skills", "payroll", "SKILL.md"),
+      "---\nname: payroll\ndescription: HR SECRET SKILL\n---\n",
+    );
+
+    const ops = profile(cfg, "ops");
+    mkdirSync(join(ops.home, "memories"), { recursive: true });
+    mkdirSync(join(ops.home, "skills"), { recursive: true });
+    symlinkSync(join(hr.home, "SOUL.md"), join(ops.home, "SOUL.md"));
+    symlinkSync(join(hr.home, "memories", "MEMORY.md"), join(ops.home, "memories", "MEMORY.md"));
+    symlinkSync(join(hr.home, "memories", "USER.md"), join(ops.home, "memories", "USER.md"));
+    symlinkSync(join(hr.home, "skills", "payroll"), join(ops.home, "skills", "payroll"));
+    write(join(ops.home, "skills", "own", "SKILL.md"), "---\nname: own-skill\ndescription: mine\n---\n");
+
+    const dev = profile(cfg, "dev");
+    mkdirSync(dev.home, { recursive: true });
+    symlinkSync(join(hr.home, "memories"), join(dev.home, "memories"));
+    symlinkSync(join(hr.home, "skills"), join(dev.home, "skills"));
+
+    for (const agent of [ops, dev]) {
+      const prompt = buildSystemPrompt(agent, SOURCE, { now: NOW });
+      expect(prompt).not.toContain("HR SECRET");
+    }
+    expect(buildSystemPrompt(ops, SOURCE, { now: NOW })).toContain("- own-skill: mine");
+    // A symlink that stays inside the home is still followed.
+    rmSync(join(ops.home, "SOUL.md"));
+    write(join(ops.home, "persona.md"), "You are Ops.");
+    symlinkSync(join(ops.home, "persona.md"), join(ops.home, "SOUL.md"));
+    expect(buildSystemPrompt(ops, SOURCE, { now: NOW })).toMatch(/^You are Ops\./);
   });
 });

@@ -31,6 +31,11 @@ const CLASSES: Record<string, FailureClass> = {
   provider_unreachable: { status: 502, type: "server_error", final: false },
   malformed_response: { status: 502, type: "server_error", final: false },
   timeout: { status: 504, type: "server_error", final: false },
+  /** The turn ran past `agents.<id>.turn_timeout_s`. */
+  turn_timeout: { status: 504, type: "server_error", final: false },
+  /** The reply could not be committed to `state.db`: it was not delivered. */
+  store_unavailable: { status: 503, type: "server_error", final: false },
+  shutting_down: { status: 503, type: "server_error", final: false },
 };
 
 /** An agent failure as the API answers it: a status a client's retry logic reads right, `retry-after` when known. */

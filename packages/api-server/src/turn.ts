@@ -1,12 +1,14 @@
-import type {
-  AgentEvent,
-  ChatMessage,
-  ClientTool,
-  GenerationOptions,
-  SessionSource,
-  TurnHandle,
-  TurnRequest,
-  Usage,
+import {
+  AgentError,
+  type AgentEvent,
+  type ChatMessage,
+  type ClientTool,
+  type GenerationOptions,
+  type SessionSource,
+  scrubForUser,
+  type TurnHandle,
+  type TurnRequest,
+  type Usage,
 } from "@switchboard/core";
 import type { ApiContext } from "./context.ts";
 import { ApiError } from "./errors.ts";
@@ -65,7 +67,11 @@ export async function startTurn(ctx: ApiContext, t: StartTurn): Promise<TurnHand
       { err: cause, agent: t.agentId, session: t.plan.sessionId },
       "api: the gateway refused a turn",
     );
-    throw new ApiError(500, `The agent could not start: ${(cause as Error).message ?? String(cause)}`, {
+    if (cause instanceof AgentError && cause.code === "shutting_down")
+      throw agentFailure({ type: "error", message: cause.message, code: cause.code });
+    // The log above has the whole cause; the client gets it without server paths or URLs.
+    const why = scrubForUser((cause as Error)?.message ?? String(cause));
+    throw new ApiError(500, `The agent could not start: ${why}`, {
       code: "agent_error",
       cause,
     });

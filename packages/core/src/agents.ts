@@ -47,9 +47,14 @@ export interface AgentProfile {
   approvalTimeoutMs: number;
   /** Agents the `delegate` tool may hand tasks to (`agents.<id>.delegate_to`). */
   delegateTo: string[];
+  /** `agents.<id>.turn_timeout_s` in ms: a turn still running after this is stopped with an error. */
+  turnTimeoutMs: number;
   /** The root `.env` values and process environment, consulted only when secrets may be inherited. */
   inheritedEnv: () => Record<string, string | undefined>;
 }
+
+/** `agents.<id>.turn_timeout_s` when unset: ten minutes. */
+export const DEFAULT_TURN_TIMEOUT_S = 600;
 
 export const DEFAULT_API_KEY_ENV: Partial<Record<ProviderConfig["kind"], string>> = {
   openai: "OPENAI_API_KEY",
@@ -124,6 +129,7 @@ export function buildProfile(
     approval: agent.approval ?? [],
     approvalTimeoutMs: (agent.approval_timeout_s ?? DEFAULT_APPROVAL_TIMEOUT_S) * 1000,
     delegateTo: agent.delegate_to ?? [],
+    turnTimeoutMs: (agent.turn_timeout_s ?? DEFAULT_TURN_TIMEOUT_S) * 1000,
     inheritedEnv,
   };
 }

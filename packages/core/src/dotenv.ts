@@ -1,4 +1,5 @@
 import { readFileSync, statSync } from "node:fs";
+import { secretValues } from "./redact.ts";
 
 /** Parse a `.env` file's text: `KEY=value`, optional `export `, quotes, `#` comments (also after a quoted value). */
 export function parseDotenv(text: string): Record<string, string> {
@@ -48,6 +49,8 @@ export function readDotenv(file: string): Record<string, string> {
   const hit = cache.get(file);
   if (hit && hit.mtimeMs === st.mtimeMs && hit.size === st.size) return hit.values;
   const values = parseDotenv(readFileSync(file, "utf8"));
+  // Whatever a .env holds is a secret as far as the logs are concerned.
+  secretValues.addDotenv(values);
   cache.set(file, { mtimeMs: st.mtimeMs, size: st.size, values });
   return values;
 }

@@ -95,8 +95,11 @@ export function classifyHttpStatus(
 export class AgentError extends Error {
   override name = "AgentError";
   readonly code: string;
-  constructor(code: string, message: string, options?: ErrorOptions) {
+  /** What only the operator should read (file paths, internal URLs): logged, never shown to a user. */
+  readonly detail: string | undefined;
+  constructor(code: string, message: string, options?: ErrorOptions & { detail?: string }) {
     super(message, options);
     this.code = code;
+    this.detail = options?.detail;
   }
 }

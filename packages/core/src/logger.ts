@@ -1,4 +1,5 @@
 import { pino } from "pino";
+import { redactingDestination } from "./redact.ts";
 
 /** The logging surface core and adapters use: pino's, so a pino logger is one. */
 export interface Logger {
@@ -22,10 +23,13 @@ export const SECRET_PATHS = [
   "authorization",
 ];
 
-/** A pino logger with secrets redacted. JSON by default; pretty output is the app's business. */
+/**
+ * A pino logger with secrets redacted, by field name and by value (every known secret value, wherever it
+ * appears in the line). JSON by default; pretty output is the app's business.
+ */
 export function createLogger(options: { level?: string; destination?: pino.DestinationStream } = {}): Logger {
   const opts = { level: options.level ?? "info", redact: { paths: SECRET_PATHS, censor: "[redacted]" } };
-  return options.destination ? pino(opts, options.destination) : pino(opts);
+  return pino(opts, redactingDestination(options.destination ?? pino.destination({ dest: 1, sync: true })));
 }
 
 /** A logger that drops everything (tests, library defaults). */

@@ -38,7 +38,16 @@ export type AgentEvent =
   /** A tool call waits for a human (`required`), or that wait ended (`approved` / `denied`). */
   | ApprovalEvent
   /** `status` is the provider's HTTP status; `retryAfterS` its `retry-after`, when it sent one. */
-  | { type: "error"; message: string; code?: string; status?: number; retryAfterS?: number };
+  | {
+      type: "error";
+      /** Shown to the user or API client: says what happened and what to do, without server paths or internal URLs. */
+      message: string;
+      code?: string;
+      status?: number;
+      retryAfterS?: number;
+      /** The full cause for the gateway log (file paths, provider URLs); never sent to a user. */
+      detail?: string;
+    };
 
 /** A tool the API caller offers next to the agent's own: the model may call it, the caller runs it. */
 export interface ClientTool {

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import type { AgentProfile } from "./agents.ts";
 import { defaultRootHome } from "./agents.ts";
 import { readDotenv } from "./dotenv.ts";
+import { secretValues } from "./redact.ts";
 
 const storage = new AsyncLocalStorage<AgentProfile>();
 let rootProfile: AgentProfile | undefined;
@@ -40,6 +41,13 @@ export function cronDir(): string {
  * the root `.env` and the process environment only for `main` or an agent with `secrets: inherit`.
  */
 export function secret(name: string): string | undefined {
+  const value = lookupSecret(name);
+  // Also a key from the process environment: once read as a secret, it never reaches a log line.
+  secretValues.add(value);
+  return value;
+}
+
+function lookupSecret(name: string): string | undefined {
   const profile = storage.getStore() ?? rootProfile;
   if (!profile)
     return present(readDotenv(join(defaultRootHome(), ".env"))[name]) ?? present(process.env[name]);

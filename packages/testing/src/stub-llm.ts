@@ -25,6 +25,8 @@ export type StubResponse =
   | { status: number; message?: string; headers?: Record<string, string> }
   /** A stream that starts well, then sends a chunk that is not JSON and ends without `[DONE]`. */
   | { malformed: true }
+  /** HTTP 200 whose body is not JSON at all (a proxy's HTML page), whatever `stream` asked for. */
+  | { invalidJson: true; body?: string; contentType?: string }
   /** Decide from the request body. */
   | ((body: StubChatRequest) => StubResponse);
 
@@ -158,6 +160,11 @@ export async function startStubLlm(options: StubLlmOptions = {}): Promise<StubLl
     const id = `chatcmpl-stub-${++counter}`;
     if ("malformed" in answer) {
       await streamMalformed(res, id);
+      return;
+    }
+    if ("invalidJson" in answer) {
+      res.writeHead(200, { "content-type": answer.contentType ?? "application/json" });
+      res.end(answer.body ?? "<html><body>502 Bad Gateway</body></html>");
       return;
     }
     if (answer.delayMs) await sleep(answer.delayMs, res);

@@ -70,7 +70,7 @@ async function update(ctx: ToolContext, target: MemoryTarget, change: (entries: 
     }
     const tmp = join(dirname(file), `.${MEMORY_FILES[target]}.${randomBytes(6).toString("hex")}.tmp`);
     try {
-      await writeFile(tmp, text, "utf8");
+      await writeFile(tmp, text, { encoding: "utf8", mode: 0o600 });
       await rename(tmp, file);
     } catch (err) {
       await unlink(tmp).catch(() => undefined);

@@ -1,4 +1,5 @@
-import { mkdir, realpath } from "node:fs/promises";
+import { realpathSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import { type AgentProfile, agentHome, memoryDir, skillsDir, useAgent } from "@switchboard/core";
 import { ToolError } from "./types.ts";
@@ -8,15 +9,26 @@ export function agentDirs(agent: AgentProfile): { home: string; memories: string
   return useAgent(agent, () => ({ home: agentHome(), memories: memoryDir(), skills: skillsDir() }));
 }
 
+/** `resolveInsideSync`, or `undefined` when the path escapes the agent's home (the caller treats it as absent). */
+export function insideOrUndefined(agent: AgentProfile, base: string, parts: string[]): string | undefined {
+  try {
+    return resolveInsideSync(agent, base, parts);
+  } catch (err) {
+    if (err instanceof ToolError) return undefined;
+    throw err;
+  }
+}
+
 /** True when `child` is `parent` or lies beneath it (lexically). */
 export function isInside(parent: string, child: string): boolean {
   const rel = relative(parent, child);
   return rel === "" || (!rel.startsWith("..") && !isAbsolute(rel) && rel.split(sep)[0] !== "..");
 }
 
-async function realOrUndefined(path: string): Promise<string | undefined> {
+function realOrUndefined(path: string): string | undefined {
   try {
-    return await realpath(path);
+    // The native call is one syscall; the JS one lstat()s every component of the path.
+    return realpathSync.native(path);
   } catch {
     return undefined;
   }
@@ -32,6 +44,23 @@ export async function resolveInside(
   parts: string[],
   opts: { create?: boolean } = {},
 ): Promise<string> {
+  if (opts.create) {
+    resolveInsideSync(agent, base, parts, { lexicalOnly: true });
+    await mkdir(base, { recursive: true, mode: 0o700 });
+  }
+  return resolveInsideSync(agent, base, parts);
+}
+
+/**
+ * The same guard, synchronous: prompt assembly reads `SOUL.md`, memory and skills through it, so a symlink
+ * cannot put another agent's files into the prompt any more than a tool can read them.
+ */
+export function resolveInsideSync(
+  agent: AgentProfile,
+  base: string,
+  parts: string[],
+  opts: { lexicalOnly?: boolean } = {},
+): string {
   const { home } = agentDirs(agent);
   const target = resolve(base, ...parts);
   if (!isInside(base, target) || !isInside(home, base)) {
@@ -40,15 +69,15 @@ export async function resolveInside(
       "path_escape",
     );
   }
-  if (opts.create) await mkdir(base, { recursive: true });
-  const realHome = (await realOrUndefined(home)) ?? home;
+  if (opts.lexicalOnly) return target;
+  const realHome = realOrUndefined(home) ?? home;
   // The root home (main's) holds the other agents' homes under agents/: they are never main's to touch.
-  const realRoot = (await realOrUndefined(agent.rootHome)) ?? agent.rootHome;
+  const realRoot = realOrUndefined(agent.rootHome) ?? agent.rootHome;
   const othersDir = join(realRoot, "agents");
   const guardOthers = !isInside(othersDir, realHome);
   // A symlinked directory or file must still land inside the home once resolved.
   for (const candidate of [target, base]) {
-    const real = await realOrUndefined(candidate);
+    const real = realOrUndefined(candidate);
     if (real === undefined) continue;
     if (!isInside(realHome, real) || (guardOthers && isInside(othersDir, real))) {
       throw new ToolError(

@@ -1,8 +1,8 @@
 import { readFile } from "node:fs/promises";
-import { join } from "node:path";
+import type { AgentProfile } from "@switchboard/core";
 import { z } from "zod";
 import { listCachedDirs, parseFrontMatter, readCachedText } from "../files.ts";
-import { agentDirs, resolveInside } from "./paths.ts";
+import { agentDirs, insideOrUndefined, resolveInside } from "./paths.ts";
 import { type AgentTool, defineTool, ToolError } from "./types.ts";
 
 export interface SkillSummary {
@@ -15,11 +15,16 @@ export interface SkillSummary {
 
 const MAX_SKILL_FILE_CHARS = 64_000;
 
-/** Every `skills/<dir>/SKILL.md` of a skills directory, with name and description from its front matter. */
-export function listSkills(skillsDir: string): SkillSummary[] {
+/**
+ * Every `skills/<dir>/SKILL.md` of the agent's skills directory, with name and description from its front
+ * matter. A skill whose directory or file is a symlink out of the agent's home is left out.
+ */
+export function listSkills(agent: AgentProfile): SkillSummary[] {
+  const skillsDir = agentDirs(agent).skills;
   const out: SkillSummary[] = [];
   for (const dir of listCachedDirs(skillsDir)) {
-    const text = readCachedText(join(skillsDir, dir, "SKILL.md"));
+    const file = insideOrUndefined(agent, skillsDir, [dir, "SKILL.md"]);
+    const text = file === undefined ? undefined : readCachedText(file);
     if (text === undefined) continue;
     const { data } = parseFrontMatter(text);
     const name = typeof data.name === "string" && data.name.trim() ? data.name.trim() : dir;
@@ -48,7 +53,7 @@ export const SKILLS_TOOLS: AgentTool[] = [
     description: "List your skills (name and description).",
     inputSchema: z.object({}),
     execute: async (_input, ctx) => ({
-      skills: listSkills(agentDirs(ctx.agent).skills).map(({ name, description }) => ({ name, description })),
+      skills: listSkills(ctx.agent).map(({ name, description }) => ({ name, description })),
     }),
   }),
   defineTool({
@@ -62,9 +67,11 @@ export const SKILLS_TOOLS: AgentTool[] = [
       refuseEscapes(name, "skill name", ctx.agent.id);
       if (file !== undefined) refuseEscapes(file, "file", ctx.agent.id);
       const { skills: dir } = agentDirs(ctx.agent);
-      const skills = listSkills(dir);
+      const skills = listSkills(ctx.agent);
       const skill = skills.find((s) => s.name === name) ?? skills.find((s) => s.dir === name);
       if (!skill) {
+        // A skill left out of the list for escaping the home: say so, rather than that it does not exist.
+        if (listCachedDirs(dir).includes(name)) await resolveInside(ctx.agent, dir, [name, "SKILL.md"]);
         const names = skills.map((s) => s.name).join(", ") || "none";
         throw new ToolError(`no skill named ${JSON.stringify(name)} (available: ${names})`, "not_found");
       }

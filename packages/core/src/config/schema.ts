@@ -96,6 +96,8 @@ export const agentConfigSchema = z.strictObject({
   approval_timeout_s: z.number().positive().optional(),
   /** Agents this one may hand a task to with the `delegate` tool (default none). */
   delegate_to: z.array(agentIdSchema).optional(),
+  /** The longest a whole turn (every model call and tool) may run before it is stopped; default 600 s. */
+  turn_timeout_s: z.number().positive().optional(),
 });
 
 export const MATCH_KEYS = [
@@ -231,6 +233,12 @@ export const apiServerSchema = z.strictObject({
       trusted_hosts: z.array(z.string().min(1)).default([]),
     })
     .default({ max_bytes: 20 * 1024 * 1024, timeout_s: 15, trusted_hosts: [] }),
+  /** The largest body a platform webhook (Telegram, Slack HTTP, Feishu, WeCom) may send; larger ones get 413. */
+  webhook_max_body_bytes: z
+    .number()
+    .int()
+    .positive()
+    .default(1024 * 1024),
 });
 
 export const resetPolicySchema = z.strictObject({

@@ -299,7 +299,7 @@ export class CronScheduler {
     let outputFile: string | undefined;
     try {
       const dir = join(manager.cronDir(agentId), "output", job.id);
-      mkdirSync(dir, { recursive: true });
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
       outputFile = join(dir, `${stamp(startedAt)}.md`);
       writeFileSync(
         outputFile,

@@ -30,6 +30,7 @@ import { Channel } from "./channel.ts";
 import { splitMessage } from "./chunk.ts";
 import { parseCommand, runCommand } from "./commands.ts";
 import { type DelegationDeps, delegateTurn, type TurnLineage } from "./delegation.ts";
+import { publicErrorEvent } from "./disclosure.ts";
 import { HttpRouter } from "./http.ts";
 import { type RetryOptions, withRetry } from "./retry.ts";
 import type { DeliveryTarget, DispatchOutcome, Gateway, TurnHandle, TurnRequest } from "./types.ts";
@@ -56,6 +57,8 @@ export interface CreateGatewayOptions {
 }
 
 const DEDUPE_CAPACITY = 10_000;
+/** After a shutdown aborts the turns still running, how long they get to end properly. */
+const SHUTDOWN_GRACE_MS = 2000;
 
 interface PendingMessage {
   inbound: InboundMessage;
@@ -117,7 +120,7 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
   const { store, runner } = options;
   const logger = options.logger ?? silentLogger();
   const hooks = new HookRunner(options.plugins ?? [], logger);
-  const http = new HttpRouter();
+  const http = new HttpRouter({ maxBodyBytes: () => config.api_server.webhook_max_body_bytes });
   const writes = new WriteBatcher(store.db);
   const historyLimit = options.historyLimit ?? 50;
   const typingEvery = options.typingIntervalMs ?? 4000;
@@ -138,6 +141,8 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
   for (const a of pendingStart) adapters.set(adapterKey(a.platform, a.account), a);
   const seen = new Map<string, true>();
   const lanes = new Map<string, SessionLane>();
+  /** The abort controllers of every turn running now, platform or API, so a shutdown can end each with a reason. */
+  const running = new Set<AbortController>();
   let active = 0;
   let idleWaiters: Array<() => void> = [];
   let stopping = false;
@@ -317,15 +322,17 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
     persistReply: boolean;
     /** The caller's channel for the events, which the caller closes; default a new one, closed when the turn ends. */
     events?: Channel<AgentEvent>;
-    /** Nobody waits on the stored reply to answer: let it share the next commit (`WriteBatcher.defer`). */
-    deferReply?: boolean;
     /** Who answers this turn's approval prompts. */
     route: ApprovalRoute;
     /** Set for a delegated turn: the chain of agents above it. */
     lineage?: TurnLineage;
     /** Caller tools, generation options and plain mode of an API turn. */
     extra?: Pick<AgentTurn, "clientTools" | "generation" | "plain">;
-  }): { events: Channel<AgentEvent>; finished: Promise<{ text: string; error?: string; usage?: Usage }> } {
+  }): {
+    events: Channel<AgentEvent>;
+    /** `explained`: the turn was aborted by the gateway (time limit, shutdown), with a message for the user. */
+    finished: Promise<{ text: string; error?: string; usage?: Usage; explained?: boolean }>;
+  } {
     const events = args.events ?? new Channel<AgentEvent>();
     const owned = args.events === undefined;
     const { profile, session, controller } = args;
@@ -334,6 +341,17 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
       let error: string | undefined;
       let usage: Usage | undefined;
       let toolCalls: Array<{ id: string; name: string; input: unknown }> | undefined;
+      // The turn's last event is held back until the reply is committed: whoever answers a client on it
+      // (the final JSON, `[DONE]`, a run's final event) answers only with a durable transcript.
+      let terminal: AgentEvent | undefined;
+      // The whole turn (every model call and tool) has one deadline; past it the turn is aborted.
+      const deadline = setTimeout(() => {
+        const seconds = profile.turnTimeoutMs / 1000;
+        const why = `The agent took longer than ${seconds} s and was stopped (agents.${profile.id}.turn_timeout_s).`;
+        controller.abort(new AgentError("turn_timeout", why));
+      }, profile.turnTimeoutMs);
+      deadline.unref?.();
+      running.add(controller);
       try {
         if (args.persistInput) await writes.run(() => store.append(session.id, storedInput(args.input)));
         const approve = createApprover({
@@ -372,41 +390,84 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
             if (ev.toolCalls?.length)
               toolCalls = ev.toolCalls.map((c) => ({ id: c.toolCallId, name: c.toolName, input: c.input }));
           } else if (ev.type === "error") error = ev.message;
+          if (ev.type === "finish" || ev.type === "error") {
+            terminal = ev;
+            break;
+          }
           events.push(ev);
-          if (ev.type === "finish" || ev.type === "error") break;
         }
-        if (!usage && !error) {
+        if (!terminal) {
           error = controller.signal.aborted ? "The turn was stopped." : "The agent ended without an answer.";
-          events.push({
+          terminal = {
             type: "error",
             message: error,
             code: controller.signal.aborted ? "aborted" : "no_finish",
-          });
+          };
         }
       } catch (err) {
         error = err instanceof Error ? err.message : String(err);
-        events.push({
+        terminal = {
           type: "error",
           message: error,
           code: err instanceof AgentError ? err.code : "internal_error",
-        });
+        };
+      } finally {
+        clearTimeout(deadline);
+        running.delete(controller);
+      }
+      // Aborted by the gateway itself (the time limit, a shutdown): the reason is the user's answer.
+      const reason: unknown = controller.signal.reason;
+      const explained = controller.signal.aborted && reason instanceof AgentError;
+      if (explained) {
+        error = reason.message;
+        terminal = { type: "error", message: error, code: reason.code };
+      }
+      if (terminal.type === "error") {
+        terminal = publicErrorEvent(terminal);
+        error = terminal.message;
+        const stopped = terminal.code === "aborted";
+        logger[stopped ? "info" : "warn"](
+          {
+            agent: profile.id,
+            session: session.id,
+            platform: args.source.platform,
+            code: terminal.code,
+            cause: terminal.detail ?? terminal.message,
+          },
+          stopped ? "turn stopped" : "turn failed",
+        );
+      }
+      try {
+        if (args.persistReply) {
+          const reply = () =>
+            store.append(
+              session.id,
+              (text || toolCalls) && !error
+                ? [{ role: "assistant", content: text, ...(toolCalls ? { toolCalls } : {}) }]
+                : [],
+              usage ? { usage } : {},
+            );
+          try {
+            await writes.run(reply);
+          } catch (err) {
+            logger.error({ err, agent: profile.id, session: session.id }, "could not persist the reply");
+            // An answer the store does not hold is not given as a success.
+            if (!error) {
+              error = "The reply could not be stored; it was not delivered. Try again.";
+              terminal = { type: "error", message: error, code: "store_unavailable" };
+            }
+          }
+        }
+        events.push(terminal);
       } finally {
         if (owned) events.close();
       }
-      if (args.persistReply) {
-        const reply = () =>
-          store.append(
-            session.id,
-            (text || toolCalls) && !error
-              ? [{ role: "assistant", content: text, ...(toolCalls ? { toolCalls } : {}) }]
-              : [],
-            usage ? { usage } : {},
-          );
-        await (args.deferReply ? writes.defer(reply) : writes.run(reply)).catch((err: unknown) =>
-          logger.error({ err, agent: profile.id, session: session.id }, "could not persist the reply"),
-        );
-      }
-      return { text, ...(error ? { error } : {}), ...(usage ? { usage } : {}) };
+      return {
+        text,
+        ...(error ? { error } : {}),
+        ...(usage ? { usage } : {}),
+        ...(explained ? { explained: true } : {}),
+      };
     });
     return { events, finished };
   }
@@ -461,9 +522,8 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
           }
           const result = await finished;
           stopTyping();
-          if (controller.signal.aborted) continue;
+          if (controller.signal.aborted && !result.explained) continue;
           if (result.error) {
-            log.warn({ error: result.error }, "turn failed");
             await sendText(address, `⚠️ ${result.error}`, { format: "plain" });
           } else if (result.text.trim() && result.text.trim() !== "[SILENT]") {
             await sendText(address, result.text, { format: "markdown" });
@@ -558,6 +618,11 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
   }
 
   async function turnWith(request: TurnRequest, lineage?: TurnLineage): Promise<TurnHandle> {
+    if (stopping)
+      throw new AgentError(
+        "shutting_down",
+        "The gateway is shutting down; send the request again in a moment.",
+      );
     const profile = config.registry.get(request.agentId);
     if (!profile) throw new AgentError("model_not_found", `agent "${request.agentId}" does not exist`);
     const source: SessionSource = { ...request.source, agentId: profile.id };
@@ -651,8 +716,6 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
           persistInput: persistInput && !inputFirst,
           persistReply: persist,
           events: out,
-          // The caller has every event already; the stored reply only gates the lane and `events` ending.
-          deferReply: true,
           route: lineage
             ? { kind: "parent", approve: lineage.approve }
             : source.platform === "cron"
@@ -792,7 +855,21 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
       clearTimeout(timer);
       if (!drained) {
         logger.warn({ timeoutMs }, "shutdown timeout: aborting turns still running");
-        for (const l of lanes.values()) l.controller?.abort(new Error("gateway shutting down"));
+        const reason = new AgentError(
+          "shutting_down",
+          "The gateway is shutting down, so this reply was cut off; send the message again in a moment.",
+        );
+        for (const c of running) c.abort(reason);
+        // Give the aborted turns a moment to store what they have and send their last event (the
+        // error chunk and `[DONE]` of a stream), so no client is cut off without a word.
+        let grace: NodeJS.Timeout | undefined;
+        await Promise.race([
+          gateway.idle(),
+          new Promise<void>((r) => {
+            grace = setTimeout(r, SHUTDOWN_GRACE_MS);
+          }),
+        ]);
+        clearTimeout(grace);
       }
       for (const [key, a] of adapters) {
         adapterAborts.get(key)?.abort();

@@ -7,9 +7,74 @@ interface Mounted {
   owner: string;
 }
 
-/** Routes adapters mount on the gateway's one HTTP listener (web-standard Request → Response). */
+/** `api_server.webhook_max_body_bytes` when unset: platform webhooks carry small JSON or XML events. */
+export const DEFAULT_WEBHOOK_MAX_BODY_BYTES = 1024 * 1024;
+
+function errorResponse(status: number, message: string, code: string, headers: Record<string, string> = {}) {
+  return new Response(
+    JSON.stringify({ error: { message, type: "invalid_request_error", param: null, code } }),
+    { status, headers: { "content-type": "application/json", ...headers } },
+  );
+}
+
+function tooLarge(limit: number): Response {
+  return errorResponse(
+    413,
+    `The request body is larger than ${limit} bytes (api_server.webhook_max_body_bytes).`,
+    "request_too_large",
+    { connection: "close" },
+  );
+}
+
+/**
+ * The request with its body read into memory, or a 413 once the body passes `limit` bytes (declared by
+ * `content-length` or counted as it arrives, so a chunked upload cannot get around it).
+ */
+async function bounded(request: Request, limit: number): Promise<Request | Response> {
+  if (!request.body) return request;
+  const declared = Number(request.headers.get("content-length") ?? Number.NaN);
+  if (declared > limit) {
+    await request.body.cancel().catch(() => {});
+    return tooLarge(limit);
+  }
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => {});
+      return tooLarge(limit);
+    }
+    chunks.push(value);
+  }
+  const body = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    body.set(c, at);
+    at += c.byteLength;
+  }
+  return new Request(request.url, {
+    method: request.method,
+    headers: request.headers,
+    body,
+    signal: request.signal,
+  });
+}
+
+/**
+ * Routes adapters mount on the gateway's one HTTP listener (web-standard Request → Response). Every
+ * body is capped here, once for every webhook platform.
+ */
 export class HttpRouter {
   readonly #routes = new Map<string, Mounted[]>();
+  readonly #maxBodyBytes: () => number;
+
+  constructor(options: { maxBodyBytes?: () => number } = {}) {
+    this.#maxBodyBytes = options.maxBodyBytes ?? (() => DEFAULT_WEBHOOK_MAX_BODY_BYTES);
+  }
 
   /** A view that mounts routes on behalf of `owner` (so they can be removed with the adapter). */
   scoped(owner: string): HttpRoutes {
@@ -48,21 +113,11 @@ export class HttpRouter {
     if (!list) return undefined;
     const route = list.find((r) => r.method === request.method || r.method === "*");
     if (!route) {
-      return new Response(
-        JSON.stringify({
-          error: {
-            message: `method ${request.method} not allowed`,
-            type: "invalid_request_error",
-            param: null,
-            code: "method_not_allowed",
-          },
-        }),
-        {
-          status: 405,
-          headers: { "content-type": "application/json", allow: list.map((r) => r.method).join(", ") },
-        },
-      );
+      return errorResponse(405, `method ${request.method} not allowed`, "method_not_allowed", {
+        allow: list.map((r) => r.method).join(", "),
+      });
     }
-    return route.handler(request);
+    const read = await bounded(request, this.#maxBodyBytes());
+    return read instanceof Response ? read : route.handler(read);
   }
 }

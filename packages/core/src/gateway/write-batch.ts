@@ -6,19 +6,15 @@ interface Pending {
   reject: (e: unknown) => void;
 }
 
-/** How long a deferred write may wait for another write to share its commit. */
-const DEFERRED_WRITE_MS = 2;
-
 /**
  * Group commit: writes requested in the same turn of the event loop share one SQLite transaction.
  * Each write runs in its own savepoint, so one failing write rolls back only itself. Callers await
- * the commit, so "resolved" still means "durable". A deferred write (nobody is waiting on it to answer
- * a user) waits up to `DEFERRED_WRITE_MS` to ride along with the next commit instead of paying for its own.
+ * the commit, so "resolved" means "durable": the whole batch is committed first, then every waiting
+ * caller is released at once, so answers that wait on their write still share one commit.
  */
 export class WriteBatcher {
   #queue: Pending[] = [];
   #scheduled = false;
-  #deferTimer: NodeJS.Timeout | undefined;
   // Built once: better-sqlite3 makes new wrapper functions on every `transaction()` call.
   readonly #commit: (batch: Pending[]) => Array<{ ok: boolean; value: unknown }>;
 
@@ -57,19 +53,8 @@ export class WriteBatcher {
     });
   }
 
-  /** Like `run`, but the commit may wait up to `DEFERRED_WRITE_MS` for company; order with other writes is kept. */
-  defer<T>(fn: () => T): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.#queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
-      if (!this.#scheduled && !this.#deferTimer)
-        this.#deferTimer = setTimeout(() => this.flush(), DEFERRED_WRITE_MS);
-    });
-  }
-
   flush(): void {
     this.#scheduled = false;
-    if (this.#deferTimer) clearTimeout(this.#deferTimer);
-    this.#deferTimer = undefined;
     const batch = this.#queue.splice(0);
     if (batch.length === 0) return;
     let results: Array<{ ok: boolean; value: unknown }>;

@@ -121,6 +121,11 @@ export interface SessionStore {
   importSessions(items: readonly ImportedSession[]): ImportResult;
   /** Stored Responses API responses, bounded by age and bytes. */
   readonly responses: import("./responses.ts").ResponseTable;
+  /**
+   * Whether a write can be made right now (lock, space, permissions), without keeping anything: `/health`
+   * uses it. Waits at most `timeoutMs` (default 250) for another connection's lock.
+   */
+  checkWritable(timeoutMs?: number): { ok: true } | { ok: false; reason: string };
   /** The underlying better-sqlite3 database (cron leases live in the same file). */
   readonly db: import("better-sqlite3").Database;
   close(): void;

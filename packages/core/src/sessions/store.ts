@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdirSync } from "node:fs";
+import { chmodSync, closeSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
 import type { ResetPolicy } from "../config/schema.ts";
@@ -30,6 +30,10 @@ const DEFAULT_HISTORY_LIMIT = 50;
 const DEFAULT_SEARCH_LIMIT = 20;
 const DEFAULT_LIST_LIMIT = 50;
 const DEFAULT_BUSY_TIMEOUT_MS = 5000;
+const WRITE_PROBE_TIMEOUT_MS = 250;
+/** Bigger than a page, so the probe needs a fresh one, as a real append would. */
+const PROBE_PAYLOAD = "x".repeat(8192);
+const PROBE_ROLLBACK = new Error("write probe rolled back");
 /**
  * Messages a connection appends before it brings the full-text index up to date inside the append's
  * transaction. Search always indexes whatever is pending first, so results never miss a message.
@@ -147,11 +151,65 @@ function enableWal(db: BetterSqlite3.Database, timeoutMs: number): void {
   }
 }
 
+/**
+ * Transcripts are private: the folder is created 0700 and the database file 0600 before SQLite opens it.
+ * SQLite gives its `-wal` and `-shm` files the database file's mode, so they are 0600 too; an existing
+ * database (and its WAL/SHM) that others could read is tightened.
+ */
+function createPrivately(file: string): void {
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  closeSync(openSync(file, "a", 0o600));
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) {
+    try {
+      chmodSync(f, 0o600);
+    } catch (err) {
+      // Not there yet, or not ours to change (a shared read-only copy): SQLite reports what matters.
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT" && (err as NodeJS.ErrnoException).code !== "EPERM")
+        throw err;
+    }
+  }
+}
+
+/** Why the store at `file` cannot be opened, and what the operator can do about it. */
+function storeOpenError(file: string, err: unknown): Error {
+  const code = String((err as { code?: unknown }).code ?? "");
+  const reason = (err as Error)?.message ?? String(err);
+  let advice: string;
+  if (code === "SQLITE_NOTADB" || code.startsWith("SQLITE_CORRUPT")) {
+    advice = `the file is damaged or is not a Switchboard database. Stop every gateway using this home, move it aside (mv ${file} ${file}.broken, with its -wal and -shm files) and start again to begin with an empty store, or restore it from a backup`;
+  } else if (
+    code === "SQLITE_CANTOPEN" ||
+    code === "SQLITE_READONLY" ||
+    code === "SQLITE_PERM" ||
+    code === "SQLITE_AUTH" ||
+    code === "EACCES" ||
+    code === "EPERM" ||
+    code === "EROFS"
+  ) {
+    advice = `the gateway cannot read and write it: check that the file and its folder exist, belong to the user running the gateway, and are writable (chmod 600 ${file})`;
+  } else if (code === "SQLITE_BUSY" || code === "SQLITE_LOCKED") {
+    advice =
+      "another process holds it locked: stop the other gateway or tool using this home and start again";
+  } else if (code === "SQLITE_FULL" || code === "ENOSPC") {
+    advice = "the disk is full: free some space and start again";
+  } else {
+    advice = "check the file, or move it aside to start with an empty store";
+  }
+  return new Error(`cannot open the session store ${file}: ${reason} (${code || "error"}); ${advice}.`, {
+    cause: err,
+  });
+}
+
 /** Open (creating or upgrading) the session database at `file`: WAL, busy timeout, migrations to the current schema. */
 export function openSessionStore(file: string, options: SessionStoreOptions = {}): SessionStore {
   const clock = options.now ?? Date.now;
-  if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true });
-  const db = new BetterSqlite3(file);
+  let db: BetterSqlite3.Database;
+  try {
+    if (file !== ":memory:") createPrivately(file);
+    db = new BetterSqlite3(file);
+  } catch (err) {
+    throw storeOpenError(file, err);
+  }
   try {
     const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
     db.pragma(`busy_timeout = ${busyTimeoutMs}`);
@@ -161,7 +219,7 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
     migrate(db);
   } catch (err) {
     db.close();
-    throw new Error(`cannot open the session store ${file}: ${(err as Error).message}`, { cause: err });
+    throw storeOpenError(file, err);
   }
 
   const stmt = {
@@ -233,6 +291,13 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
   const syncSearchIndex = db.transaction(indexPending);
   const searchIndexBehind = () => (stmt.maxMessageId.get() as number) > (stmt.ftsWatermark.get() as number);
   let unindexed = 0;
+
+  const probe = db.prepare("INSERT OR REPLACE INTO kv (key, value) VALUES ('health.write_probe', ?)");
+  const probeWrite = db.transaction(() => {
+    probe.run(PROBE_PAYLOAD);
+    // Throwing rolls the transaction back: the probe never keeps what it wrote.
+    throw PROBE_ROLLBACK;
+  });
 
   const get = (id: string) => stmt.get.get(id) as SessionRecord | undefined;
   const findActive = (key: string) => stmt.findActive.get(key) as SessionRecord | undefined;
@@ -381,6 +446,25 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
         agentId: opts.agentId ?? null,
         limit: opts.limit ?? DEFAULT_SEARCH_LIMIT,
       }) as SearchHit[];
+    },
+    checkWritable(timeoutMs = WRITE_PROBE_TIMEOUT_MS) {
+      if (!db.open) return { ok: false, reason: "the session store is closed" };
+      const busy = db.pragma("busy_timeout", { simple: true }) as number;
+      try {
+        db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(timeoutMs))}`);
+        // A real write, page allocation included, rolled back: a full disk, a read-only file or a held
+        // lock fail here just as a message append would.
+        probeWrite.immediate();
+        return { ok: true };
+      } catch (err) {
+        if (err === PROBE_ROLLBACK) return { ok: true };
+        return {
+          ok: false,
+          reason: `${(err as Error).message} (${(err as { code?: string }).code ?? "error"})`,
+        };
+      } finally {
+        db.pragma(`busy_timeout = ${busy}`);
+      }
     },
     list(opts = {}) {
       return stmt.list.all({

@@ -1,0 +1,99 @@
+import { openSessionStore } from "@switchboard/core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { postJson, startApi, type TestApi } from "./helpers.ts";
+
+/** What another process sees in `state.db` right now: a second connection reads committed rows only. */
+function committedReplies(api: TestApi): string[] {
+  const reader = openSessionStore(api.store.db.name);
+  try {
+    return reader
+      .list({ includeEnded: true, limit: 1000 })
+      .flatMap((s) => reader.history(s.id, 100))
+      .filter((m) => m.role === "assistant")
+      .map((m) => m.content);
+  } finally {
+    reader.close();
+  }
+}
+
+/** Read an SSE body until `last` shows up, and return what was committed at that moment. */
+async function committedWhenSeen(api: TestApi, res: Response, last: RegExp): Promise<string[]> {
+  const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) throw new Error(`the stream ended without ${last}: ${text.slice(-300)}`);
+    text += decoder.decode(value, { stream: true });
+    if (last.test(text)) {
+      const seen = committedReplies(api);
+      await reader.cancel().catch(() => {});
+      return seen;
+    }
+  }
+}
+
+describe("the last byte of an answer goes out after its reply is committed", () => {
+  let api: TestApi;
+  beforeAll(async () => {
+    api = await startApi({ agents: { main: {} } });
+  });
+  afterAll(async () => {
+    await api.close();
+  });
+
+  it("chat completions, JSON", async () => {
+    const res = await postJson(api, "/v1/chat/completions", {
+      model: "main",
+      messages: [{ role: "user", content: "json one" }],
+    });
+    const seen = committedReplies(api);
+    expect(res.status).toBe(200);
+    expect(seen).toContain("[main] json one");
+  });
+
+  it("chat completions, streamed: at data: [DONE]", async () => {
+    const res = await postJson(api, "/v1/chat/completions", {
+      model: "main",
+      stream: true,
+      messages: [{ role: "user", content: "stream two" }],
+    });
+    expect(await committedWhenSeen(api, res, /data: \[DONE\]/)).toContain("[main] stream two");
+  });
+
+  it("responses, streamed: at response.completed", async () => {
+    const res = await postJson(api, "/v1/responses", {
+      model: "main",
+      stream: true,
+      input: "responses three",
+    });
+    expect(await committedWhenSeen(api, res, /response\.completed/)).toContain("[main] responses three");
+  });
+
+  it("runs: at the run's final event", async () => {
+    const started = await postJson(api, "/v1/runs", { model: "main", input: "run four" });
+    const { run_id } = (await started.json()) as { run_id: string };
+    const events = await api.request(`/v1/runs/${run_id}/events`);
+    expect(await committedWhenSeen(api, events, /run\.completed/)).toContain("[main] run four");
+  });
+});
+
+describe("a reply the store cannot hold", () => {
+  it("is answered as an error (503 store_unavailable), not as a success", async () => {
+    const api = await startApi({ agents: { main: {} } });
+    try {
+      const db = api.store.db;
+      // Room for the question, none for a long answer: SQLITE_FULL on the reply's commit only.
+      db.pragma(`max_page_count = ${(db.pragma("page_count", { simple: true }) as number) + 4}`);
+      const res = await postJson(api, "/v1/chat/completions", {
+        model: "main",
+        messages: [{ role: "user", content: "[[long:200000]]" }],
+      });
+      expect(res.status).toBe(503);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe("store_unavailable");
+      db.pragma("max_page_count = 1073741823");
+    } finally {
+      await api.close();
+    }
+  });
+});
