@@ -108,6 +108,7 @@ export function createAgentRunner(options: AgentRunnerOptions = {}): Switchboard
             ...(agent.model.max_tokens !== undefined ? { maxOutputTokens: agent.model.max_tokens } : {}),
             signal: controller.signal,
             userSignal: turn.signal,
+            ...(turn.spendLimit ? { spendLimit: turn.spendLimit } : {}),
           });
         }
         call = {

@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { ApiKeyConfig } from "@switchboard/core";
+import type { ApiKeyConfig, BudgetConfig } from "@switchboard/core";
 import { unauthorized } from "./errors.ts";
 
 /** Who is calling: one configured key, or anyone when no keys are configured (loopback only). */
@@ -8,9 +8,13 @@ export interface Principal {
   id: string;
   /** The agents this caller may use. */
   agents: "*" | ReadonlySet<string>;
+  /** May read usage, metrics and readiness (`admin: true`; the open loopback API is admin). */
+  admin?: boolean;
+  /** The key's own budget. */
+  budget?: BudgetConfig;
 }
 
-const OPEN_PRINCIPAL: Principal = { id: "open", agents: "*" };
+const OPEN_PRINCIPAL: Principal = { id: "open", agents: "*", admin: true };
 
 interface CompiledKey {
   digest: Buffer;
@@ -29,6 +33,8 @@ export class KeyRing {
       principal: {
         id: k.name ? `key:${k.name}` : `key#${i}`,
         agents: k.agents === "*" ? "*" : new Set(k.agents),
+        admin: k.admin === true,
+        ...(k.budget ? { budget: k.budget } : {}),
       },
     }));
   }

@@ -7,14 +7,18 @@ import { type ApiContext, type ApiEnv, keyRingCache } from "./context.ts";
 import { ApiError, errorBody, modelNotFound } from "./errors.ts";
 import { checkSwitchboardHeaders, HEADER, jsonResponse } from "./http.ts";
 import { ResponseStore } from "./response-store.ts";
+import { requireAdmin } from "./routes/admin.ts";
 import { registerChatRoutes } from "./routes/chat.ts";
 import { registerCronRoutes } from "./routes/cron.ts";
 import { registerHealthRoutes } from "./routes/health.ts";
 import { registerModelRoutes } from "./routes/models.ts";
+import { registerReadyRoutes } from "./routes/ready.ts";
 import { registerResponseRoutes } from "./routes/responses.ts";
 import { registerRunRoutes } from "./routes/runs.ts";
+import { registerUsageRoutes } from "./routes/usage.ts";
 import { RunRegistry, type RunRegistryOptions } from "./runs.ts";
 import { usableAgent } from "./select.ts";
+import { createGatewayMetrics, type GatewayMetrics } from "./telemetry/metrics.ts";
 
 export interface ApiServerOptions {
   gateway: Gateway;
@@ -27,6 +31,8 @@ export interface ApiServerOptions {
   runs?: RunRegistryOptions;
   /** More route groups, mounted under `/v1` and `/agents/{id}/v1` after the built-in ones (the cron API). */
   routes?: readonly RouteGroup[];
+  /** `GET /metrics` for admin keys: these metrics, or new ones when `metrics.enabled`; `false` for none here. */
+  metrics?: GatewayMetrics | false;
 }
 
 export interface ApiServer {
@@ -47,6 +53,7 @@ export const ROUTE_GROUPS: readonly RouteGroup[] = [
   registerResponseRoutes,
   registerRunRoutes,
   registerCronRoutes,
+  registerUsageRoutes,
 ];
 
 function packageVersion(): string {
@@ -140,9 +147,35 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
   }
 
   registerHealthRoutes(app, ctx);
+  registerReadyRoutes(app, ctx);
+  const ownMetrics = options.metrics === undefined && gateway.config.metrics.enabled;
+  const metrics =
+    options.metrics === false
+      ? undefined
+      : (options.metrics ?? (ownMetrics ? createGatewayMetrics(gateway) : undefined));
+  if (metrics) {
+    app.get("/metrics", async (c) => {
+      requireAdmin(ctx, c, "/metrics");
+      return new Response(await metrics.render(), { headers: { "content-type": metrics.contentType } });
+    });
+  }
+
+  // API key use, once per key per day, in the audit log (the set spares the store a write per request).
+  const keyDays = new Set<string>();
+  const noteKeyUse = (id: string) => {
+    if (id === "open") return;
+    const day = new Date().toISOString().slice(0, 10);
+    const k = `${id}\u0000${day}`;
+    if (keyDays.has(k)) return;
+    if (keyDays.size > 10_000) keyDays.clear();
+    keyDays.add(k);
+    gateway.ops.audit({ actor: id, action: "api_key.use", target: day, onceKey: `key-use:${id}:${day}` });
+  };
 
   const guard: MiddlewareHandler<ApiEnv> = async (c, next) => {
-    c.set("principal", ctx.keys().authenticate(c.req.header("authorization")));
+    const principal = ctx.keys().authenticate(c.req.header("authorization"));
+    c.set("principal", principal);
+    noteKeyUse(principal.id);
     checkSwitchboardHeaders(c.req.raw.headers);
     await next();
   };
@@ -166,6 +199,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     fetch: async (request) => app.fetch(request),
     runs: ctx.runs,
     close() {
+      if (ownMetrics) metrics?.close();
       ctx.runs.close();
       ctx.responses.clear();
     },

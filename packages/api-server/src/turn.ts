@@ -6,6 +6,8 @@ import type {
   TurnRequest,
   Usage,
 } from "@switchboard/core";
+import { TurnRefusedError } from "@switchboard/core";
+import type { Principal } from "./auth.ts";
 import type { ApiContext } from "./context.ts";
 import { ApiError } from "./errors.ts";
 import type { SessionPlan } from "./session.ts";
@@ -21,6 +23,8 @@ export interface StartTurn {
   /** The request's signal: a client that goes away aborts the turn. */
   signal?: AbortSignal;
   persist?: boolean;
+  /** The caller's key: usage, budgets and rate limits per key. */
+  principal?: Principal;
 }
 
 /** Start a turn through the gateway, wired so an abort of `signal` aborts it. */
@@ -36,10 +40,13 @@ export async function startTurn(ctx: ApiContext, t: StartTurn): Promise<TurnHand
   if (t.extraSystem) request.extraSystem = t.extraSystem;
   if (t.signal) request.signal = t.signal;
   if (t.persist === false) request.persist = false;
+  if (t.principal && t.principal.id !== "open")
+    request.key = { id: t.principal.id, ...(t.principal.budget ? { budget: t.principal.budget } : {}) };
   let handle: TurnHandle;
   try {
     handle = await ctx.gateway.turn(request);
   } catch (cause) {
+    if (cause instanceof TurnRefusedError) throw refused(cause);
     ctx.logger.error(
       { err: cause, agent: t.agentId, session: t.plan.sessionId },
       "api: the gateway refused a turn",
@@ -95,6 +102,20 @@ export async function consume(
   }
   // A stream that ends without `finish` (an aborted turn): what arrived is the answer.
   return { ok: true, text, usage: ZERO_USAGE, finishReason: "stop" };
+}
+
+/** A budget (429 `budget_exceeded`, not worth retrying) or a rate limit (429 with `retry-after`). */
+export function refused(err: TurnRefusedError): ApiError {
+  const headers: Record<string, string> =
+    err.kind === "budget"
+      ? { "x-should-retry": "false" }
+      : { "retry-after": String(Math.max(1, Math.ceil((err.retryAfterMs ?? 1000) / 1000))) };
+  return new ApiError(429, err.message, {
+    type: err.kind === "budget" ? "insufficient_quota" : "rate_limit_error",
+    code: err.code,
+    headers,
+    cause: err,
+  });
 }
 
 /** An agent failure as an API error (never the provider's own status: a provider 401 is not the caller's bad key). */

@@ -32,6 +32,7 @@ export function registerChatRoutes(v1: Hono<ApiEnv>, ctx: ApiContext): void {
         sessionHeader ?? derivedSessionId(agent.id, principalId, source, conv.extraSystem, opening),
       );
       const handle = await startTurn(ctx, {
+        principal: c.get("principal"),
         agentId: agent.id,
         source,
         plan,

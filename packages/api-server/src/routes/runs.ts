@@ -30,6 +30,7 @@ export function registerRunRoutes(v1: Hono<ApiEnv>, ctx: ApiContext): void {
         // A run outlives its request: only `stop` (or shutdown) aborts it, never the POST's connection.
         begin: (signal) =>
           startTurn(ctx, {
+            principal: c.get("principal"),
             agentId: agent.id,
             source,
             plan,

@@ -10,6 +10,8 @@ export const COMMANDS = {
   status: "show the agent, model and session of this chat",
   agent: "show which agent serves this chat and why",
   stop: "stop the reply being written",
+  usage: "show the tokens and cost spent today and this month",
+  platform: "admins: /platform status | pause <name> | resume <name>",
   help: "list these commands",
 } as const;
 export type CommandName = keyof typeof COMMANDS;
@@ -38,6 +40,34 @@ export interface CommandContext {
   openSession(options?: { forceNew?: boolean }): Promise<SessionRecord>;
   /** Abort the running turn of this session; false when none runs. */
   stop(): boolean;
+  /** Usage and admin platform control (`/usage`, `/platform`). */
+  operate?: OperateCommands;
+}
+
+export interface OperateCommands {
+  usage(): string;
+  isAdmin(): boolean;
+  /** Pause / resume the sends of matching accounts (`telegram` or `telegram/work`); returns them. */
+  pause(name: string): string[];
+  resume(name: string): string[];
+  health(): Array<{ platform: string; account: string; state: string; reason?: string }>;
+}
+
+function platformCommand(args: string, op: OperateCommands): string {
+  if (!op.isAdmin()) return "Only admins may use /platform (platforms.<name>.admins).";
+  const [verb = "status", name] = args.split(/\s+/).filter(Boolean);
+  if (verb === "status") {
+    const rows = op
+      .health()
+      .map((h) => `${h.platform}/${h.account}: ${h.state}${h.reason ? ` (${h.reason})` : ""}`);
+    return rows.join("\n") || "No platform accounts are running.";
+  }
+  if ((verb === "pause" || verb === "resume") && name) {
+    const hit = verb === "pause" ? op.pause(name) : op.resume(name);
+    if (hit.length === 0) return `No running platform account matches "${name}".`;
+    return `${verb === "pause" ? "Paused" : "Resumed"} sends of ${hit.join(", ")}.`;
+  }
+  return "Usage: /platform status | pause <name> | resume <name>";
 }
 
 function describeRule(r: Resolution, routes: readonly RouteConfig[]): string {
@@ -77,6 +107,10 @@ export async function runCommand(cmd: ParsedCommand, ctx: CommandContext): Promi
       return `This chat is served by agent "${ctx.profile.id}": ${describeRule(ctx.resolution, ctx.routes)}.`;
     case "stop":
       return ctx.stop() ? "Stopped." : "Nothing is running.";
+    case "usage":
+      return ctx.operate?.usage() || "No usage is recorded yet.";
+    case "platform":
+      return ctx.operate ? platformCommand(cmd.args, ctx.operate) : "Platform control is not available here.";
     case "help":
       return Object.entries(COMMANDS)
         .map(([k, v]) => `/${k} — ${v}`)

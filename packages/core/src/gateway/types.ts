@@ -1,5 +1,7 @@
 import type { AgentProfile } from "../agents.ts";
 import type { GatewayConfig } from "../config/load.ts";
+import type { BudgetConfig } from "../config/schema.ts";
+import type { Operations } from "../operate/operations.ts";
 import type { Address, InboundMessage, PlatformAdapter } from "../platform.ts";
 import type { HookRunner } from "../plugins.ts";
 import type { Resolution, Router } from "../routing/router.ts";
@@ -13,7 +15,7 @@ export type DispatchOutcome =
   | { status: "command"; agentId: string; sessionKey: string; command: string }
   | {
       status: "ignored";
-      reason: "duplicate" | "self" | "unauthorized" | "not-mentioned" | "empty" | "stopping";
+      reason: "duplicate" | "self" | "unauthorized" | "not-mentioned" | "empty" | "stopping" | "limited";
     };
 
 /** A turn started programmatically (the API server): the caller supplies agent, session and input. */
@@ -31,6 +33,8 @@ export interface TurnRequest {
   signal?: AbortSignal;
   /** Store the transcript (default true). */
   persist?: boolean;
+  /** The API key calling (`Principal.id`) and its own budget: usage, budgets and rate limits per key. */
+  key?: { id: string; budget?: BudgetConfig | undefined };
 }
 
 export interface TurnHandle {
@@ -69,6 +73,8 @@ export interface Gateway {
   setCron(cron: CronService | undefined): void;
   /** The cron service, when cron is running. */
   readonly cron: CronService | undefined;
+  /** Usage, budgets, rate limits, adapter health and the circuit breakers. */
+  readonly ops: Operations;
   /** Stop accepting, drain in-flight turns (bounded), stop adapters. Does not close the store. */
   stop(options?: { timeoutMs?: number }): Promise<void>;
 }

@@ -108,6 +108,14 @@ export interface SessionStore {
   list(options?: { agentId?: string; limit?: number; includeEnded?: boolean }): SessionRecord[];
   /** Write whole sessions with their own ids, keys and times (`switchboard import`); existing ids are skipped. */
   importSessions(items: readonly ImportedSession[]): ImportResult;
+  /** Usage rows and budget-window totals (operations). */
+  readonly usage: import("./operations-store.ts").UsageLedger;
+  /** The append-only audit log. */
+  readonly audit: import("./operations-store.ts").AuditLog;
+  /** Rate-limit token buckets. */
+  readonly rates: import("./operations-store.ts").RateBuckets;
+  /** Can the store write, and how fast (`/health/ready`)? */
+  probe(): import("./operations-store.ts").StoreProbe;
   /** The underlying better-sqlite3 database (cron leases live in the same file). */
   readonly db: import("better-sqlite3").Database;
   close(): void;
