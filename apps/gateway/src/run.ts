@@ -127,10 +127,10 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
 
   let server: Server | undefined;
   let url: string | undefined;
-  const fetch = async (request: Request): Promise<Response> => {
+  const fetch = async (request: Request, env?: unknown): Promise<Response> => {
     const platformResponse = await gateway.http.fetch(request);
     if (platformResponse) return platformResponse;
-    if (api) return api.fetch(request);
+    if (api) return api.fetch(request, env);
     return Response.json(
       {
         error: {

@@ -37,8 +37,8 @@ export interface ApiServerOptions {
 
 export interface ApiServer {
   app: Hono<ApiEnv>;
-  /** The web-standard handler to mount on the gateway's listener. */
-  fetch: (request: Request) => Promise<Response>;
+  /** The web-standard handler to mount on the gateway's listener (`env`: the Node server's bindings, for the peer address). */
+  fetch: (request: Request, env?: unknown) => Promise<Response>;
   runs: RunRegistry;
   /** Abort in-flight runs and drop stored responses. */
   close(): void;
@@ -196,7 +196,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
 
   return {
     app,
-    fetch: async (request) => app.fetch(request),
+    fetch: async (request, env) => app.fetch(request, env),
     runs: ctx.runs,
     close() {
       if (ownMetrics) metrics?.close();

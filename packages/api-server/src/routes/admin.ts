@@ -19,8 +19,9 @@ export function requireAdmin(ctx: ApiContext, c: ApiHonoContext, what: string): 
 
 /** The peer address of a request served by `@hono/node-server` (undefined elsewhere). */
 export function remoteAddress(c: ApiHonoContext): string | undefined {
-  const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
-  return env?.incoming?.socket?.remoteAddress;
+  type Bindings = { incoming?: { socket?: { remoteAddress?: string } } };
+  const env = c.env as (Bindings & { server?: Bindings }) | undefined;
+  return (env?.server ?? env)?.incoming?.socket?.remoteAddress;
 }
 
 /** Loopback callers, or admin keys. */

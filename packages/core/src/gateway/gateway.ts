@@ -208,7 +208,8 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
     address: Address,
     text: string,
     message: Omit<OutboundMessage, "text"> = {},
-    turnId?: string,
+    /** `turnId` links the send to its turn's trace; `force` passes a paused breaker (an admin's `/platform` answer). */
+    opts: { turnId?: string; force?: boolean } = {},
   ): Promise<void> {
     const adapter = adapterFor(address.platform, address.account);
     const caps = adapter.capabilities;
@@ -216,7 +217,7 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
     // Through the account's circuit breaker: repeated failures pause its sends instead of retrying each message.
     await guardedSend(
       ops,
-      { platform: address.platform, account: address.account, turnId },
+      { platform: address.platform, account: address.account, ...opts },
       async (counted) => {
         for (let i = 0; i < chunks.length; i++) {
           const part = { index: i, count: chunks.length };
@@ -483,9 +484,9 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
           if (controller.signal.aborted) continue;
           if (result.error) {
             log.warn({ error: result.error }, "turn failed");
-            await sendText(address, `⚠️ ${result.error}`, { format: "plain" }, turnId);
+            await sendText(address, `⚠️ ${result.error}`, { format: "plain" }, { turnId });
           } else if (result.text.trim() && result.text.trim() !== "[SILENT]") {
-            await sendText(address, result.text, { format: "markdown" }, turnId);
+            await sendText(address, result.text, { format: "markdown" }, { turnId });
           }
         } catch (err) {
           log.error({ err }, "could not deliver the reply");
@@ -588,7 +589,8 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
           },
         });
         if (reply !== undefined) {
-          await sendText(address, reply, { format: "markdown" }).catch((err: unknown) =>
+          const force = command.name === "platform";
+          await sendText(address, reply, { format: "markdown" }, { force }).catch((err: unknown) =>
             logger.error({ err, platform: inbound.platform }, "could not send the command reply"),
           );
           return { status: "command", agentId: profile.id, sessionKey, command: command.name };

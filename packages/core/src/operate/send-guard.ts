@@ -12,7 +12,7 @@ export class SendPausedError extends Error {
  */
 export async function guardedSend(
   ops: Operations,
-  target: { platform: string; account: string; turnId?: string | undefined },
+  target: { platform: string; account: string; turnId?: string | undefined; force?: boolean | undefined },
   send: (onRetry: () => void) => Promise<void>,
   log: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void },
 ): Promise<void> {
@@ -33,7 +33,7 @@ export async function guardedSend(
       ...(shortCircuited ? { shortCircuited } : {}),
     });
   };
-  if (!breaker.allow(Date.now())) {
+  if (!target.force && !breaker.allow(Date.now())) {
     report(false, 0, true);
     throw new SendPausedError(
       breaker.state === "paused"
