@@ -15,6 +15,7 @@ import { addAgent, removeAgent, routesTo } from "./edit-config.ts";
 import { registerImportCommands } from "./import-hermes/index.ts";
 import { initHome } from "./init.ts";
 import { createAppLogger } from "./logging.ts";
+import { auditCli, registerOperateCommands } from "./operate-cli.ts";
 import { colors, printJson, table } from "./output.ts";
 import { MissingAdapterError } from "./platforms.ts";
 import { startGateway } from "./run.ts";
@@ -230,6 +231,10 @@ agent
     const cfg = await loadOrExit(opts);
     try {
       const home = addAgent(configFile(opts), cfg, id, o);
+      auditCli(cfg, "agent.add", id, {
+        ...(o.clone ? { clone: o.clone } : {}),
+        ...(o.model ? { model: o.model } : {}),
+      });
       process.stdout.write(
         `added agent ${id} (home ${home}); a running gateway picks it up without restart\n`,
       );
@@ -246,6 +251,7 @@ agent
     const cfg = await loadOrExit(opts);
     try {
       const removed = removeAgent(configFile(opts), cfg, id, o);
+      auditCli(cfg, "agent.remove", id, { routes: removed, purge: o.purge === true });
       process.stdout.write(
         `removed agent ${id}${removed.length ? ` and ${removed.map((i) => `routes[${i}]`).join(", ")}` : ""}${o.purge ? " (home deleted)" : ""}\n`,
       );
@@ -380,5 +386,6 @@ sessions
 
 registerCronCommands(program, { loadOrExit, globals, fail });
 registerImportCommands(program, { globals, fail });
+registerOperateCommands(program, { loadOrExit, globals, fail });
 
 await program.parseAsync(process.argv);

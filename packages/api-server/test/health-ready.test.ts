@@ -55,7 +55,9 @@ describe("/health/ready", () => {
 
   it("answers 503 when the store cannot write", async () => {
     const w = await world();
-    w.store.db.exec("CREATE TRIGGER no_kv BEFORE INSERT ON kv BEGIN SELECT RAISE(ABORT, 'disk is read-only'); END");
+    w.store.db.exec(
+      "CREATE TRIGGER no_kv BEFORE INSERT ON kv BEGIN SELECT RAISE(ABORT, 'disk is read-only'); END",
+    );
     const r = await ready(w, ADMIN_KEY);
     expect(r.status).toBe(503);
     expect(r.body.store).toMatchObject({ writable: false, error: "disk is read-only" });
@@ -90,10 +92,21 @@ describe("the circuit breaker per adapter account", () => {
 
   it("lets an admin pause and resume an account's sends with /platform; others may not", async () => {
     const w = await world();
-    expect(await w.chat("someone", "/platform pause test")).toBe("Only admins may use /platform (platforms.<name>.admins).");
+    expect(await w.chat("someone", "/platform pause test")).toBe(
+      "Only admins may use /platform (platforms.<name>.admins).",
+    );
     expect(await w.chat("boss", "/platform pause test")).toBe("Paused sends of test/default.");
-    expect((await ready(w)).body.adapters[0]).toMatchObject({ state: "paused", reason: "paused by test:boss" });
-    await w.net.inject({ chatId: "dm-someone", chatType: "dm", userId: "someone", text: "hello?", messageId: "p1" });
+    expect((await ready(w)).body.adapters[0]).toMatchObject({
+      state: "paused",
+      reason: "paused by test:boss",
+    });
+    await w.net.inject({
+      chatId: "dm-someone",
+      chatType: "dm",
+      userId: "someone",
+      text: "hello?",
+      messageId: "p1",
+    });
     await w.gateway.idle();
     expect(w.net.sent().some((m) => m.text === "stub: hello?")).toBe(false);
     expect(await w.chat("boss", "/platform status")).toBe("test/default: paused (paused by test:boss)");

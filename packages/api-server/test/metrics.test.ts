@@ -67,8 +67,16 @@ describe("GET /metrics", () => {
     const w = await startWorld((url) => baseConfig(url));
     worlds.push(w);
     const before = await scrape(w);
-    expect(value(before, "switchboard_turns_total", { agent: "main", platform: "api_server", outcome: "ok" })).toBe(0);
-    expect(value(before, "switchboard_adapter_state", { platform: "test", account: "default", state: "connected" })).toBe(1);
+    expect(
+      value(before, "switchboard_turns_total", { agent: "main", platform: "api_server", outcome: "ok" }),
+    ).toBe(0);
+    expect(
+      value(before, "switchboard_adapter_state", {
+        platform: "test",
+        account: "default",
+        state: "connected",
+      }),
+    ).toBe(1);
     expect(family(before, "process_cpu_user_seconds_total").type).toBe("COUNTER");
 
     w.stub.script({ text: "one", usage: { promptTokens: 100, completionTokens: 10 } });
@@ -78,19 +86,32 @@ describe("GET /metrics", () => {
     await w.gateway.idle();
 
     const after = await scrape(w);
-    expect(value(after, "switchboard_turns_total", { agent: "main", platform: "api_server", outcome: "ok" })).toBe(1);
-    expect(value(after, "switchboard_turns_total", { agent: "main", platform: "test", outcome: "ok" })).toBe(1);
-    expect(histogramCount(after, "switchboard_turn_duration_seconds", { agent: "main", platform: "test" })).toBe(1);
     expect(
-      histogramCount(after, "switchboard_turn_time_to_first_token_seconds", { agent: "main", platform: "api_server" }),
+      value(after, "switchboard_turns_total", { agent: "main", platform: "api_server", outcome: "ok" }),
+    ).toBe(1);
+    expect(value(after, "switchboard_turns_total", { agent: "main", platform: "test", outcome: "ok" })).toBe(
+      1,
+    );
+    expect(
+      histogramCount(after, "switchboard_turn_duration_seconds", { agent: "main", platform: "test" }),
+    ).toBe(1);
+    expect(
+      histogramCount(after, "switchboard_turn_time_to_first_token_seconds", {
+        agent: "main",
+        platform: "api_server",
+      }),
     ).toBe(1);
     const model = { provider: "openai-compatible", model: "stub-model" };
     expect(value(after, "switchboard_model_tokens_total", { ...model, kind: "input" })).toBe(300);
     expect(value(after, "switchboard_model_tokens_total", { ...model, kind: "output" })).toBe(30);
     expect(value(after, "switchboard_model_cost_usd_total", model)).toBeCloseTo(0.00036, 9);
     expect(histogramCount(after, "switchboard_model_call_duration_seconds", model)).toBe(2);
-    expect(value(after, "switchboard_sends_total", { platform: "test", account: "default", outcome: "ok" })).toBe(1);
-    expect(histogramCount(after, "switchboard_store_write_duration_seconds", { outcome: "ok" })).toBeGreaterThan(0);
+    expect(
+      value(after, "switchboard_sends_total", { platform: "test", account: "default", outcome: "ok" }),
+    ).toBe(1);
+    expect(
+      histogramCount(after, "switchboard_store_write_duration_seconds", { outcome: "ok" }),
+    ).toBeGreaterThan(0);
   });
 
   it("keeps label cardinality bounded with 1,000 distinct users", async () => {
@@ -111,9 +132,12 @@ describe("GET /metrics", () => {
     await run(2, 998);
     const text = await (await w.request("/metrics", { key: ADMIN_KEY })).text();
     const many = series(parsePrometheusTextFormat(text));
-    expect(value(parsePrometheusTextFormat(text), "switchboard_turns_total", { platform: "api_server", outcome: "ok" })).toBe(
-      1000,
-    );
+    expect(
+      value(parsePrometheusTextFormat(text), "switchboard_turns_total", {
+        platform: "api_server",
+        outcome: "ok",
+      }),
+    ).toBe(1000);
     expect([...many].filter((s) => !few.has(s))).toEqual([]);
     expect(many.size).toBeLessThan(200);
     expect(text).not.toMatch(/user-\d+/);

@@ -66,10 +66,18 @@ export function baseConfig(stubUrl: string, extra: Record<string, unknown> = {})
   };
 }
 
-export async function startWorld(raw: (stubUrl: string) => Record<string, unknown>, options: WorldOptions = {}): Promise<World> {
+export async function startWorld(
+  raw: (stubUrl: string) => Record<string, unknown>,
+  options: WorldOptions = {},
+): Promise<World> {
   const home = options.home ?? mkdtempSync(join(tmpdir(), "sb-operate-"));
   const stub = options.stub ?? (await startStubLlm());
-  const config = buildConfig(raw(stub.url), { file: undefined, home, env: {}, platforms: { test: platform } });
+  const config = buildConfig(raw(stub.url), {
+    file: undefined,
+    home,
+    env: {},
+    platforms: { test: platform },
+  });
   const store = openSessionStore(join(home, "state.db"));
   const net = new TestNetwork();
   const adapter = new TestAdapter({ network: net });
@@ -101,7 +109,8 @@ export async function startWorld(raw: (stubUrl: string) => Record<string, unknow
     store,
     api,
     url,
-    client: (key = USER_KEY) => new OpenAI({ apiKey: key, baseURL: `${url}/v1`, maxRetries: 0, timeout: 10_000 }),
+    client: (key = USER_KEY) =>
+      new OpenAI({ apiKey: key, baseURL: `${url}/v1`, maxRetries: 0, timeout: 10_000 }),
     request: (path, init = {}) => {
       const { key, ...rest } = init;
       const headers = new Headers(rest.headers);

@@ -16,7 +16,10 @@ describe("rate limits", () => {
   it("holds a key's requests per minute across a restart (the buckets live in the SQLite file)", async () => {
     const home = mkdtempSync(join(tmpdir(), "sb-rate-"));
     const stub: StubLlm = await startStubLlm();
-    cleanups.push(() => stub.close(), () => rmSync(home, { recursive: true, force: true }));
+    cleanups.push(
+      () => stub.close(),
+      () => rmSync(home, { recursive: true, force: true }),
+    );
     const config = (url: string) => baseConfig(url, { rate_limits: { per_key: { requests_per_minute: 2 } } });
 
     const first = await startWorld(config, { home, stub, keepHome: true });
@@ -38,7 +41,9 @@ describe("rate limits", () => {
   });
 
   it("limits concurrent turns of a key", async () => {
-    const w = await startWorld((url) => baseConfig(url, { rate_limits: { per_key: { concurrent_turns: 1 } } }));
+    const w = await startWorld((url) =>
+      baseConfig(url, { rate_limits: { per_key: { concurrent_turns: 1 } } }),
+    );
     worlds.push(w);
     w.stub.script({ text: "slow", delayMs: 300 });
     const slow = complete(w, USER_KEY, "a", "u1");
@@ -51,11 +56,19 @@ describe("rate limits", () => {
   });
 
   it("tells a chat user once, not once per message, and drops the messages over the limit", async () => {
-    const w = await startWorld((url) => baseConfig(url, { rate_limits: { per_user: { requests_per_minute: 1 } } }));
+    const w = await startWorld((url) =>
+      baseConfig(url, { rate_limits: { per_user: { requests_per_minute: 1 } } }),
+    );
     worlds.push(w);
     expect(await w.chat("u-9", "hi")).toBe("stub: hi");
     for (let i = 0; i < 4; i++)
-      await w.net.inject({ chatId: "dm-u-9", chatType: "dm", userId: "u-9", text: `flood ${i}`, messageId: `f${i}` });
+      await w.net.inject({
+        chatId: "dm-u-9",
+        chatType: "dm",
+        userId: "u-9",
+        text: `flood ${i}`,
+        messageId: `f${i}`,
+      });
     await w.gateway.idle();
     await new Promise((r) => setTimeout(r, 50));
     const notices = w.net.sent().filter((m) => m.text.startsWith("⚠️ Slow down"));

@@ -25,14 +25,19 @@ describe("OpenTelemetry traces", () => {
     const exporter = new InMemorySpanExporter();
     const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
     const stop = startTracing(provider.getTracer("test"));
-    const w: World = await startWorld((url) => baseConfig(url, { agents: { main: { toolsets: ["skills"] } } }));
+    const w: World = await startWorld((url) =>
+      baseConfig(url, { agents: { main: { toolsets: ["skills"] } } }),
+    );
     cleanups.push(
       () => w.close(),
       stop,
       () => provider.shutdown(),
     );
     w.stub.script(
-      { toolCalls: [{ name: "skills_list", arguments: {} }], usage: { promptTokens: 10, completionTokens: 2 } },
+      {
+        toolCalls: [{ name: "skills_list", arguments: {} }],
+        usage: { promptTokens: 10, completionTokens: 2 },
+      },
       { text: "done", usage: { promptTokens: 20, completionTokens: 3 } },
     );
     expect(await w.chat("u1", "list your skills")).toBe("done");
@@ -43,7 +48,11 @@ describe("OpenTelemetry traces", () => {
     expect(turns).toHaveLength(1);
     const turn = turns[0]!;
     expect(turn.parentSpanContext).toBeUndefined();
-    expect(turn.attributes).toMatchObject({ "switchboard.agent": "main", "switchboard.platform": "test", "switchboard.outcome": "ok" });
+    expect(turn.attributes).toMatchObject({
+      "switchboard.agent": "main",
+      "switchboard.platform": "test",
+      "switchboard.outcome": "ok",
+    });
     expect(tree(spans, turn)).toEqual({
       "switchboard.turn": [
         { "switchboard.route": [] },
@@ -58,7 +67,9 @@ describe("OpenTelemetry traces", () => {
       "gen_ai.usage.input_tokens": 30,
       "gen_ai.usage.output_tokens": 5,
     });
-    expect(spans.find((s) => s.name === "switchboard.tool")!.attributes["switchboard.tool"]).toBe("skills_list");
+    expect(spans.find((s) => s.name === "switchboard.tool")!.attributes["switchboard.tool"]).toBe(
+      "skills_list",
+    );
     expect(new Set(spans.map((s) => s.spanContext().traceId)).size).toBe(1);
   });
 });

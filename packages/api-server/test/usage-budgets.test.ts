@@ -27,7 +27,14 @@ describe("usage accounting", () => {
     const rows = w.store.usage.summary({ groupBy: ["agent", "user", "key", "session"] });
     expect(rows).toHaveLength(1);
     // 1,000 input at $1/M + 500 output at $2/M.
-    expect(rows[0]).toMatchObject({ agent: "main", user: "ada", key: "key:webui", inputTokens: 1000, outputTokens: 500, calls: 1 });
+    expect(rows[0]).toMatchObject({
+      agent: "main",
+      user: "ada",
+      key: "key:webui",
+      inputTokens: 1000,
+      outputTokens: 500,
+      calls: 1,
+    });
     expect(rows[0]!.costUsd).toBeCloseTo(0.002, 9);
     expect(rows[0]!.session).toBeTruthy();
     expect(w.store.usage.total("agent:main", `d:${new Date().toISOString().slice(0, 10)}`)).toEqual({
@@ -86,7 +93,9 @@ describe("budgets", () => {
 
     // 120 of 100 tokens spent: the next turn does not start, on either side.
     const refusedChat = await w.chat("u-1", "one more?");
-    expect(refusedChat).toMatch(/daily budget of agent "main" \(100 tokens\) is used up; it resets at \d{4}-\d\d-\d\dT00:00:00Z/);
+    expect(refusedChat).toMatch(
+      /daily budget of agent "main" \(100 tokens\) is used up; it resets at \d{4}-\d\d-\d\dT00:00:00Z/,
+    );
     const refused = await complete(w, USER_KEY, "one more?");
     expect(refused.status).toBe(429);
     expect(refused.headers.get("x-should-retry")).toBe("false");
@@ -116,23 +125,34 @@ describe("budgets", () => {
     await w.gateway.idle();
     const byKey = await complete(w, USER_KEY, "y", "dave");
     expect(byKey.status).toBe(429);
-    expect(((await byKey.json()) as { error: { message: string } }).error.message).toContain("This API key's monthly budget");
+    expect(((await byKey.json()) as { error: { message: string } }).error.message).toContain(
+      "This API key's monthly budget",
+    );
     // The admin key has no budget, but the user "erin" spends 40 of her 30 tokens and is then refused.
     expect((await complete(w, ADMIN_KEY, "z", "erin")).status).toBe(200);
     await w.gateway.idle();
     const byUser = await complete(w, ADMIN_KEY, "z", "erin");
-    expect(((await byUser.json()) as { error: { message: string } }).error.message).toContain("Your daily budget");
+    expect(((await byUser.json()) as { error: { message: string } }).error.message).toContain(
+      "Your daily budget",
+    );
     expect(w.stub.requests).toHaveLength(2);
   });
 
   it("stops a tool loop that crosses the budget after the current step, with a note", async () => {
     const w = await world({ agents: { main: { toolsets: ["skills"], budget: { daily: 100 } } } });
-    const step = { toolCalls: [{ name: "skills_list", arguments: {} }], usage: { promptTokens: 55, completionTokens: 5 } };
+    const step = {
+      toolCalls: [{ name: "skills_list", arguments: {} }],
+      usage: { promptTokens: 55, completionTokens: 5 },
+    };
     w.stub.script(step, step, step, { text: "never reached" });
-    const res = await w.client().chat.completions.create({ model: "main", messages: [{ role: "user", content: "go" }] });
+    const res = await w
+      .client()
+      .chat.completions.create({ model: "main", messages: [{ role: "user", content: "go" }] });
     // Step 1: 60 tokens, under 100; step 2: 120, over: the loop stops after step 2 instead of running on.
     expect(w.stub.requests).toHaveLength(2);
-    expect(res.choices[0]?.message.content).toMatch(/I stopped here: The daily budget of agent "main" .* is used up/);
+    expect(res.choices[0]?.message.content).toMatch(
+      /I stopped here: The daily budget of agent "main" .* is used up/,
+    );
     await w.gateway.idle();
     expect(w.store.usage.summary({ groupBy: [] })[0]).toMatchObject({ inputTokens: 110, outputTokens: 10 });
   });
