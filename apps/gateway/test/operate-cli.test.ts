@@ -96,11 +96,9 @@ describe("switchboard usage", () => {
     store.usage.record(
       { ...base, agentId: "main", userId: "ada", inputTokens: 100, outputTokens: 10, costUsd: 0.5 },
       [],
-      [],
     );
     store.usage.record(
       { ...base, agentId: "main", keyId: "key:ops", inputTokens: 7, outputTokens: 3, costUsd: 0.25 },
-      [],
       [],
     );
     store.usage.record(
@@ -113,7 +111,6 @@ describe("switchboard usage", () => {
         outputTokens: 1,
         costUsd: 0,
       },
-      [],
       [],
     );
     store.close();

@@ -11,6 +11,23 @@ export interface GatewayMetrics {
   close(): void;
 }
 
+/**
+ * The labelled children of a metric, memoized by label values: prom-client hashes a label object on
+ * every `inc`/`observe`, and these run on every turn.
+ */
+function bound<C>(metric: { labels(...values: string[]): C }): (...values: string[]) => C {
+  const children = new Map<string, C>();
+  return (...values) => {
+    const key = values.join("\u0000");
+    let child = children.get(key);
+    if (!child) {
+      child = metric.labels(...values);
+      children.set(key, child);
+    }
+    return child;
+  };
+}
+
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 const STORE_BUCKETS = [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1];
 const ADAPTER_STATES = ["starting", "connected", "reconnecting", "failed", "paused", "open"] as const;
@@ -132,21 +149,28 @@ export function createGatewayMetrics(
   });
 
   const seconds = (ms: number) => ms / 1000;
+  const turnsOf = bound(turns);
+  const turnSecondsOf = bound(turnSeconds);
+  const ttftOf = bound(ttft);
+  const modelSecondsOf = bound(modelSeconds);
+  const tokensOf = bound(tokens);
+  const costOf = bound(cost);
+  const sendsOf = bound(sends);
+  const storeOf = bound(storeSeconds);
   const offs = [
     onFact("turn", (f) => {
       if (f.phase !== "end") return;
-      turns.inc({ agent: f.agentId, platform: f.platform, outcome: f.outcome });
-      turnSeconds.observe({ agent: f.agentId, platform: f.platform }, seconds(f.durationMs));
-      if (f.ttftMs !== undefined) ttft.observe({ agent: f.agentId, platform: f.platform }, seconds(f.ttftMs));
+      turnsOf(f.agentId, f.platform, f.outcome).inc();
+      turnSecondsOf(f.agentId, f.platform).observe(seconds(f.durationMs));
+      if (f.ttftMs !== undefined) ttftOf(f.agentId, f.platform).observe(seconds(f.ttftMs));
     }),
     onFact("model", (f) => {
       if (f.phase !== "end") return;
-      const labels = { provider: f.provider, model: f.model };
-      modelSeconds.observe(labels, seconds(f.durationMs));
-      if (f.inputTokens) tokens.inc({ ...labels, kind: "input" }, f.inputTokens);
-      if (f.outputTokens) tokens.inc({ ...labels, kind: "output" }, f.outputTokens);
-      if (f.cachedTokens) tokens.inc({ ...labels, kind: "cached" }, f.cachedTokens);
-      if (f.costUsd) cost.inc(labels, f.costUsd);
+      modelSecondsOf(f.provider, f.model).observe(seconds(f.durationMs));
+      if (f.inputTokens) tokensOf(f.provider, f.model, "input").inc(f.inputTokens);
+      if (f.outputTokens) tokensOf(f.provider, f.model, "output").inc(f.outputTokens);
+      if (f.cachedTokens) tokensOf(f.provider, f.model, "cached").inc(f.cachedTokens);
+      if (f.costUsd) costOf(f.provider, f.model).inc(f.costUsd);
     }),
     onFact("tool", (f) => {
       if (f.phase === "end") toolCalls.inc({ tool: f.toolName, outcome: f.isError ? "error" : "ok" });
@@ -163,10 +187,10 @@ export function createGatewayMetrics(
     }),
     onFact("send", (f) => {
       const outcome = f.shortCircuited ? "short_circuited" : f.ok ? "ok" : "error";
-      sends.inc({ platform: f.platform, account: f.account, outcome });
+      sendsOf(f.platform, f.account, outcome).inc();
       if (f.retries) sendRetries.inc({ platform: f.platform, account: f.account }, f.retries);
     }),
-    onFact("store", (f) => storeSeconds.observe({ outcome: f.ok ? "ok" : "error" }, seconds(f.durationMs))),
+    onFact("store", (f) => storeOf(f.ok ? "ok" : "error").observe(seconds(f.durationMs))),
     onFact("cron", (f) => cronRuns.inc({ agent: f.agentId, outcome: f.outcome })),
     onFact("budget", (f) =>
       budgetRemaining.set({ scope: f.scope, agent: f.agentId, window: f.window }, f.remaining),

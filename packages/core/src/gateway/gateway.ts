@@ -407,7 +407,7 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
             text && !error ? [{ role: "assistant", content: text }] : [],
             usage ? { usage } : {},
           );
-        if (usage) costUsd = ops.record(admission.party, usage, session.id);
+        if (usage) costUsd = ops.record(admission, usage, session.id);
       };
       if (args.persistReply || usage) {
         await (args.deferReply ? writes.defer(reply) : writes.run(reply)).catch((err: unknown) =>

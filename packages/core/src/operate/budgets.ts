@@ -1,5 +1,5 @@
 import type { BudgetConfig, SpendLimit } from "../config/schema.ts";
-import type { UsageLedger, WindowTotal } from "../sessions/operations-store.ts";
+import { type UsageLedger, type WindowTotal, windowIds } from "../sessions/operations-store.ts";
 
 export type BudgetWindow = "daily" | "monthly";
 export type ScopeKind = "agent" | "user" | "key";
@@ -24,14 +24,7 @@ export interface BudgetScope {
   budget: BudgetConfig | undefined;
 }
 
-const pad = (n: number) => String(n).padStart(2, "0");
-
-/** The store's window ids of an instant (UTC): `d:2026-12-01` and `m:2026-12`. */
-export function windowIds(at: number): Record<BudgetWindow, string> {
-  const d = new Date(at);
-  const month = `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}`;
-  return { daily: `d:${month}-${pad(d.getUTCDate())}`, monthly: `m:${month}` };
-}
+export { windowIds };
 
 /** When a window that contains `at` ends (UTC midnight, first of next month). */
 export function windowEnd(window: BudgetWindow, at: number): Date {

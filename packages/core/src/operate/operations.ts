@@ -35,6 +35,8 @@ export interface Admission {
   party: SpendParty;
   release(): void;
   spendLimit?: (used: Usage) => string | undefined;
+  /** The budgets and their totals at admission (the threshold warning compares against them). */
+  snapshot?: BudgetSnapshot;
 }
 
 export interface AdapterHealth {
@@ -59,6 +61,8 @@ export interface OperationsOptions {
   store: SessionStore;
   logger: Logger;
   now?: () => number;
+  /** Record usage and check budgets (default true; off only to measure their cost in `pnpm bench`). */
+  accounting?: boolean;
   /** Send a budget warning to the admin chat (`budgets.notify`). */
   notify?: (target: { platform: string; account: string; chatId: string }, text: string) => Promise<void>;
 }
@@ -96,7 +100,7 @@ export class Operations {
    */
   admit(party: SpendParty, options: { requests?: boolean; enforceConcurrency?: boolean } = {}): Admission {
     const now = this.#now();
-    const scopes = this.#budgets(party);
+    const scopes = this.#o.accounting === false ? [] : this.#budgets(party);
     const snapshot = new BudgetSnapshot(this.#o.store.usage, scopes, now);
     const exhausted = snapshot.exhausted();
     if (exhausted) {
@@ -127,7 +131,7 @@ export class Operations {
         release = r.release;
       }
     }
-    const admission: Admission = { party, release };
+    const admission: Admission = { party, release, snapshot };
     if (!snapshot.empty) {
       const price = this.#priceFor(party.agentId);
       admission.spendLimit = (used) => {
@@ -166,15 +170,17 @@ export class Operations {
   }
 
   /** Record a turn's usage (call inside the write that stores the reply); warns at the threshold. Returns the cost. */
-  record(party: SpendParty, usage: Usage, sessionId: string): number {
+  record(admission: Admission, usage: Usage, sessionId: string): number {
+    if (this.#o.accounting === false) return 0;
+    const { party } = admission;
     const now = this.#now();
     const config = this.#o.config();
     const { provider, model } = this.modelOf(party.agentId);
     const price = this.#priceFor(party.agentId);
     const costUsd = costOf(usage, price);
     const scopes = this.#budgets(party);
-    const snapshot = new BudgetSnapshot(this.#o.store.usage, scopes, now);
-    const ids = windowIds(now);
+    // The totals as they were at admission: a turn that crosses the threshold warns once.
+    const snapshot = admission.snapshot ?? new BudgetSnapshot(this.#o.store.usage, scopes, now);
     this.#o.store.usage.record(
       {
         at: now,
@@ -191,7 +197,6 @@ export class Operations {
         costUsd,
       },
       scopes.map((s) => s.id),
-      [ids.daily, ids.monthly],
     );
     const warnAt = config.budgets.warn_at;
     for (const f of snapshot.fractions({ tokens: usage.inputTokens + usage.outputTokens, costUsd })) {

@@ -48,8 +48,8 @@ export interface UsageSummaryRow {
 
 /** Usage rows and budget-window totals in `state.db`. */
 export interface UsageLedger {
-  /** Record one call and add it to the totals of every `scopes` × `windows` pair, in one transaction. */
-  record(row: UsageRecord, scopes: readonly string[], windows: readonly string[]): void;
+  /** Record one call and add it to the day's total of every scope, in one transaction. */
+  record(row: UsageRecord, scopes: readonly string[]): void;
   /** The total of one scope in one window (zero when nothing was spent). */
   total(scope: string, window: string): WindowTotal;
   summary(query?: UsageQuery): UsageSummaryRow[];
@@ -96,6 +96,20 @@ export interface StoreProbe {
   error?: string;
 }
 
+const pad = (n: number) => String(n).padStart(2, "0");
+let lastDay: { from: number; to: number; ids: { daily: string; monthly: string } } | undefined;
+
+/** The window ids of an instant (UTC): `d:2026-12-01` and `m:2026-12`. */
+export function windowIds(at: number): { daily: string; monthly: string } {
+  if (lastDay && at >= lastDay.from && at < lastDay.to) return lastDay.ids;
+  const d = new Date(at);
+  const month = `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}`;
+  const ids = { daily: `d:${month}-${pad(d.getUTCDate())}`, monthly: `m:${month}` };
+  const from = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate());
+  lastDay = { from, to: from + 86_400_000, ids };
+  return ids;
+}
+
 const GROUP_COLUMNS = {
   agent: "agent_id",
   user: "user_id",
@@ -104,38 +118,74 @@ const GROUP_COLUMNS = {
   session: "session_id",
 } as const;
 
-export function createUsageLedger(db: Database): UsageLedger {
+/**
+ * How long a window total read from the store is trusted. Spend recorded by this process updates the cached
+ * totals at once; spend by another process sharing the store shows up within this time (a budget can be
+ * overshot by at most that much of the other process's traffic).
+ */
+export const USAGE_TOTAL_TTL_MS = 2000;
+
+export function createUsageLedger(db: Database, clock: () => number = Date.now): UsageLedger {
+  const cache = new Map<string, { total: WindowTotal; at: number }>();
   const insert =
     db.prepare(`INSERT INTO usage_events (at, agent_id, user_id, key_id, session_id, platform, provider,
-    model, input_tokens, output_tokens, cached_tokens, cost_usd) VALUES (@at, @agentId, @userId, @keyId, @sessionId,
-    @platform, @provider, @model, @inputTokens, @outputTokens, @cachedTokens, @costUsd)`);
+    model, input_tokens, output_tokens, cached_tokens, cost_usd) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
   const add = db.prepare(`INSERT INTO usage_totals (scope, window, tokens, cost_usd) VALUES (?, ?, ?, ?)
     ON CONFLICT(scope, window) DO UPDATE SET tokens = tokens + excluded.tokens, cost_usd = cost_usd + excluded.cost_usd`);
-  const total = db.prepare(
+  const day = db.prepare(
     "SELECT tokens, cost_usd AS costUsd FROM usage_totals WHERE scope = ? AND window = ?",
   );
-  const record = db.transaction((row: UsageRecord, scopes: readonly string[], windows: readonly string[]) => {
-    insert.run({
-      at: row.at,
-      agentId: row.agentId,
-      userId: row.userId ?? null,
-      keyId: row.keyId ?? null,
-      sessionId: row.sessionId ?? null,
-      platform: row.platform ?? null,
-      provider: row.provider ?? null,
-      model: row.model ?? null,
-      inputTokens: row.inputTokens,
-      outputTokens: row.outputTokens,
-      cachedTokens: row.cachedTokens ?? 0,
-      costUsd: row.costUsd,
-    });
+  // Only days are stored; a month is the sum of its days (at most 31 rows of the primary key).
+  const month = db.prepare(`SELECT COALESCE(SUM(tokens), 0) AS tokens, COALESCE(SUM(cost_usd), 0) AS costUsd
+    FROM usage_totals WHERE scope = ? AND window >= ? AND window < ?`);
+  const read = (scope: string, window: string): WindowTotal => {
+    if (window.startsWith("m:")) {
+      const m = window.slice(2);
+      return month.get(scope, `d:${m}-`, `d:${m}-~`) as WindowTotal;
+    }
+    return (day.get(scope, window) as WindowTotal | undefined) ?? { tokens: 0, costUsd: 0 };
+  };
+  const bump = (key: string, tokens: number, costUsd: number) => {
+    const hit = cache.get(key);
+    if (hit) hit.total = { tokens: hit.total.tokens + tokens, costUsd: hit.total.costUsd + costUsd };
+  };
+  const write = (row: UsageRecord, scopes: readonly string[]) => {
+    insert.run(
+      row.at,
+      row.agentId,
+      row.userId ?? null,
+      row.keyId ?? null,
+      row.sessionId ?? null,
+      row.platform ?? null,
+      row.provider ?? null,
+      row.model ?? null,
+      row.inputTokens,
+      row.outputTokens,
+      row.cachedTokens ?? 0,
+      row.costUsd,
+    );
     const tokens = row.inputTokens + row.outputTokens;
-    for (const s of scopes) for (const w of windows) add.run(s, w, tokens, row.costUsd);
-  });
+    const ids = windowIds(row.at);
+    for (const s of scopes) {
+      add.run(s, ids.daily, tokens, row.costUsd);
+      bump(`${s}\u0000${ids.daily}`, tokens, row.costUsd);
+      bump(`${s}\u0000${ids.monthly}`, tokens, row.costUsd);
+    }
+  };
+  const record = db.transaction(write);
   return {
-    record: (row, scopes, windows) => record(row, scopes, windows),
-    total: (scope, window) =>
-      (total.get(scope, window) as WindowTotal | undefined) ?? { tokens: 0, costUsd: 0 },
+    // Inside the gateway's group commit already: no savepoint of its own.
+    record: (row, scopes) => (db.inTransaction ? write(row, scopes) : record(row, scopes)),
+    total(scope, window) {
+      const key = `${scope}\u0000${window}`;
+      const now = clock();
+      const hit = cache.get(key);
+      if (hit && now - hit.at < USAGE_TOTAL_TTL_MS) return hit.total;
+      const t = read(scope, window);
+      cache.set(key, { total: t, at: now });
+      if (cache.size > 50_000) cache.delete(cache.keys().next().value!);
+      return t;
+    },
     summary(q = {}) {
       const groups = (q.groupBy ?? ["agent", "user", "key"]).map((g) => [g, GROUP_COLUMNS[g]] as const);
       const select = groups.map(([alias, col]) => `${col} AS "${alias}"`).join(", ");

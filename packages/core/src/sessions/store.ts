@@ -366,7 +366,7 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
       }) as SessionRecord[];
     },
     importSessions: (items) => importSessionsInto(db, items),
-    usage: createUsageLedger(db),
+    usage: createUsageLedger(db, clock),
     audit: createAuditLog(db, clock),
     rates: createRateBuckets(db),
     probe: () => probeStore(db),
