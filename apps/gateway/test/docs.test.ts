@@ -40,7 +40,7 @@ describe("docs/configuration.md per platform", () => {
       expect(start, `no section for ${name}`).toBeGreaterThan(0);
       const end = text.indexOf("\n###", start + 1);
       const section = text.slice(start, end < 0 ? undefined : end);
-      const common = ["enabled", "allowed_users", "allow_all_users", "api_url"];
+      const common = ["enabled", "allowed_users", "allow_all_users", "api_url", "admins"];
       for (const key of Object.keys(mod.platform.configSchema.shape).filter((k) => !common.includes(k))) {
         expect(section, `docs/configuration.md: ${name} section lacks \`${key}\``).toContain(`\`${key}\``);
       }

@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import parsePrometheusTextFormat, { type PromFamily } from "parse-prometheus-text-format";
 import { afterEach, describe, expect, it } from "vitest";
 import { ADMIN_KEY, baseConfig, complete, startWorld, USER_KEY, type World } from "./operate-world.ts";
@@ -143,4 +145,26 @@ describe("GET /metrics", () => {
     expect(text).not.toMatch(/user-\d+/);
     expect(w.store.usage.summary({ groupBy: ["user"] })).toHaveLength(1000);
   }, 60_000);
+
+  it("backs every query of the Grafana dashboard in docs/grafana with a metric the gateway exports", async () => {
+    const w = await startWorld((url) => baseConfig(url));
+    worlds.push(w);
+    const names = new Set(
+      (await scrape(w)).flatMap((f) =>
+        f.type === "HISTOGRAM" ? [`${f.name}_bucket`, `${f.name}_count`, `${f.name}_sum`] : [f.name],
+      ),
+    );
+    const file = join(import.meta.dirname, "..", "..", "..", "docs", "grafana", "switchboard.json");
+    const dashboard = JSON.parse(readFileSync(file, "utf8")) as {
+      panels: Array<{ title: string; targets: Array<{ expr: string }> }>;
+    };
+    expect(dashboard.panels.length).toBeGreaterThan(10);
+    for (const panel of dashboard.panels) {
+      for (const { expr } of panel.targets) {
+        const used = [...expr.matchAll(/\b((?:switchboard|process|nodejs)_[a-z0-9_]+)/g)].map((m) => m[1]!);
+        expect(used.length, `${panel.title}: ${expr}`).toBeGreaterThan(0);
+        for (const name of used) expect(names, `${panel.title} uses ${name}`).toContain(name);
+      }
+    }
+  });
 });
