@@ -1,5 +1,6 @@
 import { type Gateway, onFact } from "@switchboard/core";
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { collectDefaultMetrics, Gauge, Registry } from "prom-client";
+import { FastCounter, FastHistogram } from "./fast-metrics.ts";
 
 /** The Prometheus metrics of one gateway, fed by core's facts (`node:diagnostics_channel`). */
 export interface GatewayMetrics {
@@ -9,23 +10,6 @@ export interface GatewayMetrics {
   readonly contentType: string;
   /** Unsubscribe from the facts. */
   close(): void;
-}
-
-/**
- * The labelled children of a metric, memoized by label values: prom-client hashes a label object on
- * every `inc`/`observe`, and these run on every turn.
- */
-function bound<C>(metric: { labels(...values: string[]): C }): (...values: string[]) => C {
-  const children = new Map<string, C>();
-  return (...values) => {
-    const key = values.join("\u0000");
-    let child = children.get(key);
-    if (!child) {
-      child = metric.labels(...values);
-      children.set(key, child);
-    }
-    return child;
-  };
 }
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
@@ -44,46 +28,46 @@ export function createGatewayMetrics(
   if (options.processMetrics !== false) collectDefaultMetrics({ register: registry });
   const reg = { registers: [registry] };
 
-  const turns = new Counter({
+  const turns = new FastCounter({
     name: "switchboard_turns_total",
     help: "Turns by agent, platform and outcome (ok, error, aborted, refused).",
     labelNames: ["agent", "platform", "outcome"] as const,
     ...reg,
   });
-  const turnSeconds = new Histogram({
+  const turnSeconds = new FastHistogram({
     name: "switchboard_turn_duration_seconds",
     help: "Turn latency, model and tools included.",
     labelNames: ["agent", "platform"] as const,
     buckets: LATENCY_BUCKETS,
     ...reg,
   });
-  const ttft = new Histogram({
+  const ttft = new FastHistogram({
     name: "switchboard_turn_time_to_first_token_seconds",
     help: "Time from the turn's start to its first text.",
     labelNames: ["agent", "platform"] as const,
     buckets: LATENCY_BUCKETS,
     ...reg,
   });
-  const modelSeconds = new Histogram({
+  const modelSeconds = new FastHistogram({
     name: "switchboard_model_call_duration_seconds",
     help: "Model call latency (the tool loop included) by provider and model.",
     labelNames: ["provider", "model"] as const,
     buckets: LATENCY_BUCKETS,
     ...reg,
   });
-  const tokens = new Counter({
+  const tokens = new FastCounter({
     name: "switchboard_model_tokens_total",
     help: "Tokens by provider, model and kind (input, output, cached).",
     labelNames: ["provider", "model", "kind"] as const,
     ...reg,
   });
-  const cost = new Counter({
+  const cost = new FastCounter({
     name: "switchboard_model_cost_usd_total",
     help: "Spend in USD from the price table, by provider and model.",
     labelNames: ["provider", "model"] as const,
     ...reg,
   });
-  const toolCalls = new Counter({
+  const toolCalls = new FastCounter({
     name: "switchboard_tool_calls_total",
     help: "Tool calls by tool and outcome.",
     labelNames: ["tool", "outcome"] as const,
@@ -104,44 +88,51 @@ export function createGatewayMetrics(
     labelNames: ["platform", "account", "state"] as const,
     ...reg,
   });
-  const reconnects = new Counter({
+  const reconnects = new FastCounter({
     name: "switchboard_adapter_reconnects_total",
     help: "Adapter accounts back to connected after reconnecting.",
     labelNames: ["platform", "account"] as const,
     ...reg,
   });
-  const sends = new Counter({
+  const sends = new FastCounter({
     name: "switchboard_sends_total",
     help: "Replies sent by platform account and outcome (ok, error, short_circuited).",
     labelNames: ["platform", "account", "outcome"] as const,
     ...reg,
   });
-  const sendRetries = new Counter({
+  const sendRetries = new FastCounter({
     name: "switchboard_send_retries_total",
     help: "Send attempts retried after a 429, 5xx or network error.",
     labelNames: ["platform", "account"] as const,
     ...reg,
   });
-  const storeSeconds = new Histogram({
+  const storeSeconds = new FastHistogram({
     name: "switchboard_store_write_duration_seconds",
     help: "Store group-commit latency.",
     labelNames: ["outcome"] as const,
     buckets: STORE_BUCKETS,
     ...reg,
   });
-  const cronRuns = new Counter({
+  const cronRuns = new FastCounter({
     name: "switchboard_cron_runs_total",
     help: "Cron job runs by agent and outcome.",
     labelNames: ["agent", "outcome"] as const,
     ...reg,
   });
-  const budgetRemaining = new Gauge({
+  const budgets = new Map<
+    string,
+    { labels: { scope: string; agent: string; window: string }; remaining: number }
+  >();
+  new Gauge({
     name: "switchboard_budget_remaining_ratio",
     help: "Fraction left of the budget last spent against, by scope kind (agent, user, key), agent and window.",
     labelNames: ["scope", "agent", "window"] as const,
+    collect() {
+      for (const b of budgets.values()) this.set(b.labels, b.remaining);
+    },
     ...reg,
   });
-  const refusals = new Counter({
+  const refusals = new FastCounter({
     name: "switchboard_limit_refusals_total",
     help: "Turns refused by a budget, a rate limit or the concurrency limit.",
     labelNames: ["kind", "scope", "agent"] as const,
@@ -149,31 +140,23 @@ export function createGatewayMetrics(
   });
 
   const seconds = (ms: number) => ms / 1000;
-  const turnsOf = bound(turns);
-  const turnSecondsOf = bound(turnSeconds);
-  const ttftOf = bound(ttft);
-  const modelSecondsOf = bound(modelSeconds);
-  const tokensOf = bound(tokens);
-  const costOf = bound(cost);
-  const sendsOf = bound(sends);
-  const storeOf = bound(storeSeconds);
   const offs = [
     onFact("turn", (f) => {
       if (f.phase !== "end") return;
-      turnsOf(f.agentId, f.platform, f.outcome).inc();
-      turnSecondsOf(f.agentId, f.platform).observe(seconds(f.durationMs));
-      if (f.ttftMs !== undefined) ttftOf(f.agentId, f.platform).observe(seconds(f.ttftMs));
+      turns.inc([f.agentId, f.platform, f.outcome]);
+      turnSeconds.observe([f.agentId, f.platform], seconds(f.durationMs));
+      if (f.ttftMs !== undefined) ttft.observe([f.agentId, f.platform], seconds(f.ttftMs));
     }),
     onFact("model", (f) => {
       if (f.phase !== "end") return;
-      modelSecondsOf(f.provider, f.model).observe(seconds(f.durationMs));
-      if (f.inputTokens) tokensOf(f.provider, f.model, "input").inc(f.inputTokens);
-      if (f.outputTokens) tokensOf(f.provider, f.model, "output").inc(f.outputTokens);
-      if (f.cachedTokens) tokensOf(f.provider, f.model, "cached").inc(f.cachedTokens);
-      if (f.costUsd) costOf(f.provider, f.model).inc(f.costUsd);
+      modelSeconds.observe([f.provider, f.model], seconds(f.durationMs));
+      if (f.inputTokens) tokens.inc([f.provider, f.model, "input"], f.inputTokens);
+      if (f.outputTokens) tokens.inc([f.provider, f.model, "output"], f.outputTokens);
+      if (f.cachedTokens) tokens.inc([f.provider, f.model, "cached"], f.cachedTokens);
+      if (f.costUsd) cost.inc([f.provider, f.model], f.costUsd);
     }),
     onFact("tool", (f) => {
-      if (f.phase === "end") toolCalls.inc({ tool: f.toolName, outcome: f.isError ? "error" : "ok" });
+      if (f.phase === "end") toolCalls.inc([f.toolName, f.isError ? "error" : "ok"]);
     }),
     onFact("queue", (f) => {
       queued = Math.max(0, queued + f.delta);
@@ -183,19 +166,26 @@ export function createGatewayMetrics(
         adapterState.set({ platform: f.platform, account: f.account, state: s }, s === f.state ? 1 : 0);
       if (f.state === "stopped")
         for (const s of ADAPTER_STATES) adapterState.remove(f.platform, f.account, s);
-      if (f.reconnect) reconnects.inc({ platform: f.platform, account: f.account });
+      if (f.reconnect) reconnects.inc([f.platform, f.account]);
     }),
     onFact("send", (f) => {
       const outcome = f.shortCircuited ? "short_circuited" : f.ok ? "ok" : "error";
-      sendsOf(f.platform, f.account, outcome).inc();
-      if (f.retries) sendRetries.inc({ platform: f.platform, account: f.account }, f.retries);
+      sends.inc([f.platform, f.account, outcome]);
+      if (f.retries) sendRetries.inc([f.platform, f.account], f.retries);
     }),
-    onFact("store", (f) => storeOf(f.ok ? "ok" : "error").observe(seconds(f.durationMs))),
-    onFact("cron", (f) => cronRuns.inc({ agent: f.agentId, outcome: f.outcome })),
-    onFact("budget", (f) =>
-      budgetRemaining.set({ scope: f.scope, agent: f.agentId, window: f.window }, f.remaining),
-    ),
-    onFact("limit", (f) => refusals.inc({ kind: f.kind, scope: f.scope, agent: f.agentId })),
+    onFact("store", (f) => storeSeconds.observe([f.ok ? "ok" : "error"], seconds(f.durationMs))),
+    onFact("cron", (f) => cronRuns.inc([f.agentId, f.outcome])),
+    onFact("budget", (f) => {
+      const key = `${f.scope}\u0000${f.agentId}\u0000${f.window}`;
+      const b = budgets.get(key);
+      if (b) b.remaining = f.remaining;
+      else
+        budgets.set(key, {
+          labels: { scope: f.scope, agent: f.agentId, window: f.window },
+          remaining: f.remaining,
+        });
+    }),
+    onFact("limit", (f) => refusals.inc([f.kind, f.scope, f.agentId])),
   ];
   // Accounts already running when metrics start.
   for (const h of gateway.ops.adapters())
