@@ -104,6 +104,26 @@ export async function consume(
   return { ok: true, text, usage: ZERO_USAGE, finishReason: "stop" };
 }
 
+/** Answer 429 now when a budget is used up (a run that would only fail later is not started). */
+export function checkBudget(
+  ctx: ApiContext,
+  principal: Principal,
+  agentId: string,
+  source: SessionSource,
+): void {
+  try {
+    ctx.gateway.ops.checkBudget({
+      agentId,
+      platform: source.platform,
+      userId: source.userId,
+      ...(principal.id !== "open" ? { keyId: principal.id, keyBudget: principal.budget } : {}),
+    });
+  } catch (err) {
+    if (err instanceof TurnRefusedError) throw refused(err);
+    throw err;
+  }
+}
+
 /** A budget (429 `budget_exceeded`, not worth retrying) or a rate limit (429 with `retry-after`). */
 export function refused(err: TurnRefusedError): ApiError {
   const headers: Record<string, string> =

@@ -102,6 +102,15 @@ describe("budgets", () => {
     const body = (await refused.json()) as { error: { code: string; type: string; message: string } };
     expect(body.error.code).toBe("budget_exceeded");
     expect(body.error.message).toContain("used up");
+    // A run is refused up front too, not accepted and failed later.
+    const run = await w.request("/v1/runs", {
+      key: USER_KEY,
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "main", input: "later?" }),
+    });
+    expect(run.status).toBe(429);
+    expect(((await run.json()) as { error: { code: string } }).error.code).toBe("budget_exceeded");
     expect(w.stub.requests).toHaveLength(2);
   });
 

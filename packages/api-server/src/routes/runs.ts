@@ -9,7 +9,7 @@ import { runRequestSchema } from "../schemas.ts";
 import { selectAgent } from "../select.ts";
 import { sessionFor } from "../session.ts";
 import { SSE_HEADERS, sseFrame, sseStream } from "../sse.ts";
-import { startTurn } from "../turn.ts";
+import { checkBudget, startTurn } from "../turn.ts";
 import { methods } from "./methods.ts";
 
 const runFrame = (e: RunEvent) => sseFrame(JSON.stringify(e.data), e.event, e.seq);
@@ -23,6 +23,7 @@ export function registerRunRoutes(v1: Hono<ApiEnv>, ctx: ApiContext): void {
       const { agent, source } = await selectAgent(ctx, c, { model: body.model });
       const sessionGiven = headerValue(c.req.raw.headers, HEADER.sessionId) ?? body.session_id ?? undefined;
       const plan = sessionFor(agent.id, sessionGiven ?? newId("api-", 16));
+      checkBudget(ctx, c.get("principal"), agent.id, source);
       const run = ctx.runs.start({
         owner: c.get("principal").id,
         agentId: agent.id,

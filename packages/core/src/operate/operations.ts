@@ -145,6 +145,14 @@ export class Operations {
     return admission;
   }
 
+  /** Refuse (throw `TurnRefusedError`) when a budget of `party` is used up; takes no rate-limit token. */
+  checkBudget(party: SpendParty): void {
+    if (this.#o.accounting === false) return;
+    const now = this.#now();
+    const exhausted = new BudgetSnapshot(this.#o.store.usage, this.#budgets(party), now).exhausted();
+    if (exhausted) throw new TurnRefusedError("budget", exhaustedMessage(exhausted, now));
+  }
+
   /** Whether to answer a refused chat user (once per wait, not once per message). */
   shouldNotify(party: SpendParty, error: TurnRefusedError): boolean {
     return this.#rates.shouldNotify(
