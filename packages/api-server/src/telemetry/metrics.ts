@@ -30,7 +30,7 @@ export function createGatewayMetrics(
 
   const turns = new FastCounter({
     name: "switchboard_turns_total",
-    help: "Turns by agent, platform and outcome (ok, error, aborted, refused).",
+    help: "Turns by agent, platform and outcome (ok, error, aborted); refusals are switchboard_limit_refusals_total.",
     labelNames: ["agent", "platform", "outcome"] as const,
     ...reg,
   });
