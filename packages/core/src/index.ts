@@ -18,6 +18,7 @@ export * from "./gateway/retry.ts";
 export * from "./gateway/types.ts";
 export * from "./logger.ts";
 export * from "./operate/budgets.ts";
+export * from "./operate/chat-commands.ts";
 export * from "./operate/circuit-breaker.ts";
 export * from "./operate/operations.ts";
 export * from "./operate/pricing.ts";

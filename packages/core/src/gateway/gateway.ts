@@ -2,7 +2,8 @@ import type { AgentProfile } from "../agents.ts";
 import type { GatewayConfig } from "../config/load.ts";
 import { AgentError } from "../errors.ts";
 import { type Logger, silentLogger } from "../logger.ts";
-import { type Admission, Operations, TurnRefusedError } from "../operate/operations.ts";
+import { operateCommands } from "../operate/chat-commands.ts";
+import { type Admission, Operations } from "../operate/operations.ts";
 import { guardedSend } from "../operate/send-guard.ts";
 import { newTurnId, TurnObserver } from "../operate/turn-observer.ts";
 import type { Address, InboundMessage, OutboundMessage, PlatformAdapter } from "../platform.ts";
@@ -509,18 +510,9 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
     address: Address,
     opts: { requests?: boolean; enforceConcurrency?: boolean } = {},
   ): Admission | undefined {
-    const party = { agentId, platform: source.platform, userId: source.userId };
-    try {
-      return ops.admit(party, opts);
-    } catch (err) {
-      if (!(err instanceof TurnRefusedError)) throw err;
-      logger.info({ agent: agentId, platform: source.platform, kind: err.kind }, err.message);
-      if (ops.shouldNotify(party, err))
-        void sendText(address, `⚠️ ${err.message}`, { format: "plain" }).catch((e: unknown) =>
-          logger.warn({ err: e }, "could not send the limit notice"),
-        );
-      return undefined;
-    }
+    return ops.admitChat({ agentId, platform: source.platform, userId: source.userId }, opts, (text) =>
+      sendText(address, text, { format: "plain" }),
+    );
   }
 
   async function dispatch(inbound: InboundMessage): Promise<DispatchOutcome> {
@@ -553,32 +545,12 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
           source,
           store,
           routes: config.routes,
-          operate: {
-            usage: () =>
-              ops.usageReport({ agentId: profile.id, platform: source.platform, userId: source.userId }),
-            isAdmin: () => isAdmin(inbound),
-            pause: (name) => {
-              const hit = ops.pause(name, `${inbound.platform}:${inbound.user.id}`);
-              ops.audit({
-                actor: `${inbound.platform}:${inbound.user.id}`,
-                action: "platform.pause",
-                target: name,
-                detail: { accounts: hit },
-              });
-              return hit;
-            },
-            resume: (name) => {
-              const hit = ops.resume(name);
-              ops.audit({
-                actor: `${inbound.platform}:${inbound.user.id}`,
-                action: "platform.resume",
-                target: name,
-                detail: { accounts: hit },
-              });
-              return hit;
-            },
-            health: () => ops.adapters(),
-          },
+          operate: operateCommands(ops, {
+            agentId: profile.id,
+            source,
+            actor: `${inbound.platform}:${inbound.user.id}`,
+            isAdmin: isAdmin(inbound),
+          }),
           openSession: (opts) => openSession(sessionKey, source, profile, opts),
           stop: () => {
             const l = lanes.get(sessionKey);
@@ -746,7 +718,6 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
     const abort = new AbortController();
     adapterAborts.set(key, abort);
     const log = logger.child({ platform: adapter.platform, account: adapter.account });
-    ops.setAdapterState(adapter.platform, adapter.account, "starting");
     const started = adapter.start({
       dispatch: async (inbound) => {
         // While stopping, refuse instead of accepting-and-dropping, so the adapter does not confirm
@@ -765,18 +736,7 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
       reportStatus: (state, reason) => ops.setAdapterState(adapter.platform, adapter.account, state, reason),
       ...(options.stateDir ? { stateDir: options.stateDir } : {}),
     });
-    try {
-      await started;
-    } catch (err) {
-      ops.setAdapterState(
-        adapter.platform,
-        adapter.account,
-        "failed",
-        (err as Error)?.message ?? String(err),
-      );
-      throw err;
-    }
-    ops.setAdapterState(adapter.platform, adapter.account, "connected");
+    await ops.watchStart(adapter.platform, adapter.account, started);
     log.info(`${adapter.platform} account "${adapter.account}" connected`);
   }
 

@@ -145,6 +145,28 @@ export class Operations {
     return admission;
   }
 
+  /**
+   * `admit` for a chat message: a refusal is logged and told to the chat through `notify` once per wait
+   * (not once per message), and yields `undefined`.
+   */
+  admitChat(
+    party: SpendParty,
+    options: { requests?: boolean; enforceConcurrency?: boolean },
+    notify: (text: string) => Promise<void>,
+  ): Admission | undefined {
+    try {
+      return this.admit(party, options);
+    } catch (err) {
+      if (!(err instanceof TurnRefusedError)) throw err;
+      this.#o.logger.info({ agent: party.agentId, platform: party.platform, kind: err.kind }, err.message);
+      if (this.shouldNotify(party, err))
+        notify(`⚠️ ${err.message}`).catch((e: unknown) =>
+          this.#o.logger.warn({ err: e }, "could not send the limit notice"),
+        );
+      return undefined;
+    }
+  }
+
   /** Refuse (throw `TurnRefusedError`) when a budget of `party` is used up; takes no rate-limit token. */
   checkBudget(party: SpendParty): void {
     if (this.#o.accounting === false) return;
@@ -288,6 +310,20 @@ export class Operations {
       ...(reason ? { reason } : {}),
       ...(prev?.state === "reconnecting" && state === "connected" ? { reconnect: true } : {}),
     });
+  }
+
+  /** Follow an adapter's `start()`: `connected` when it resolves, `failed` (and rethrown) when it rejects. */
+  async watchStart(platform: string, account: string, started: Promise<void>): Promise<void> {
+    // "starting" unless the adapter already reported a state while starting.
+    if (!this.#adapters.has(adapterKey(platform, account)))
+      this.setAdapterState(platform, account, "starting");
+    try {
+      await started;
+    } catch (err) {
+      this.setAdapterState(platform, account, "failed", (err as Error)?.message ?? String(err));
+      throw err;
+    }
+    this.setAdapterState(platform, account, "connected");
   }
 
   /** Every adapter account with its state; an open or paused breaker overrides a connected state. */
