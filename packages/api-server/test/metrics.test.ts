@@ -114,6 +114,16 @@ describe("GET /metrics", () => {
     expect(
       histogramCount(after, "switchboard_store_write_duration_seconds", { outcome: "ok" }),
     ).toBeGreaterThan(0);
+
+    const account = { platform: "test", account: "default" };
+    w.adapter.report("reconnecting", "socket closed");
+    const down = await scrape(w);
+    expect(value(down, "switchboard_adapter_state", { ...account, state: "reconnecting" })).toBe(1);
+    expect(value(down, "switchboard_adapter_state", { ...account, state: "connected" })).toBe(0);
+    w.adapter.report("connected");
+    const back = await scrape(w);
+    expect(value(back, "switchboard_adapter_state", { ...account, state: "connected" })).toBe(1);
+    expect(value(back, "switchboard_adapter_reconnects_total", account)).toBe(1);
   });
 
   it("keeps label cardinality bounded with 1,000 distinct users", async () => {
