@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { KeyRing } from "@switchboard/api-server";
 import { memoryLogger, openSessionStore } from "@switchboard/core";
 import { afterEach, describe, expect, it } from "vitest";
 import { type RunningGateway, startGateway } from "../src/run.ts";
@@ -62,7 +63,8 @@ describe("the audit log", () => {
     }
     const uses = gw.store.audit.list({ action: "api_key.use" });
     expect(uses).toHaveLength(1);
-    expect(uses[0]).toMatchObject({ actor: "key:ops", target: new Date().toISOString().slice(0, 10) });
+    const id = new KeyRing(gw.gateway.config.api_server.keys).authenticate("Bearer sk-admin-0123456789").id;
+    expect(uses[0]).toMatchObject({ actor: id, target: new Date().toISOString().slice(0, 10) });
   });
 
   it("records agent edits through the CLI and lists the log with switchboard audit", () => {

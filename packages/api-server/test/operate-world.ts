@@ -15,7 +15,7 @@ import {
 } from "@switchboard/core";
 import { platform, type StubLlm, startStubLlm, TestAdapter, TestNetwork } from "@switchboard/testing";
 import OpenAI from "openai";
-import { type ApiServer, createApiServer, type GatewayMetrics } from "../src/index.ts";
+import { type ApiServer, createApiServer, type GatewayMetrics, KeyRing } from "../src/index.ts";
 
 export const ADMIN_KEY = "sk-admin-operate-0001";
 export const USER_KEY = "sk-user-operate-0002";
@@ -44,6 +44,11 @@ export interface WorldOptions {
   metrics?: GatewayMetrics | false;
   /** Keep the home when closing (a restart test reopens it). */
   keepHome?: boolean;
+}
+
+/** The id the API gives a key (`Principal.id`): usage rows, rate limits and the audit log name keys by it. */
+export function keyIdOf(w: World, key: string): string {
+  return new KeyRing(w.gateway.config.api_server.keys).authenticate(`Bearer ${key}`).id;
 }
 
 /** The base config: one stub-backed agent with a price, the test platform open to all, two API keys. */

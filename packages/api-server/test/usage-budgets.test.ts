@@ -1,5 +1,13 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { ADMIN_KEY, baseConfig, complete, startWorld, USER_KEY, type World } from "./operate-world.ts";
+import {
+  ADMIN_KEY,
+  baseConfig,
+  complete,
+  keyIdOf,
+  startWorld,
+  USER_KEY,
+  type World,
+} from "./operate-world.ts";
 
 const worlds: World[] = [];
 afterEach(async () => {
@@ -30,7 +38,7 @@ describe("usage accounting", () => {
     expect(rows[0]).toMatchObject({
       agent: "main",
       user: "ada",
-      key: "key:webui",
+      key: keyIdOf(w, USER_KEY),
       inputTokens: 1000,
       outputTokens: 500,
       calls: 1,
@@ -71,7 +79,9 @@ describe("usage accounting", () => {
       ["ada", 10],
       ["bob", 20],
     ]);
-    const one = (await (await w.request("/v1/usage?key=key:webui", { key: ADMIN_KEY })).json()) as {
+    const one = (await (
+      await w.request(`/v1/usage?key=${encodeURIComponent(keyIdOf(w, USER_KEY))}`, { key: ADMIN_KEY })
+    ).json()) as {
       data: Array<{ user: string }>;
     };
     expect(one.data.map((r) => r.user)).toEqual(["ada"]);
