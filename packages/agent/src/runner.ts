@@ -132,6 +132,7 @@ export function createAgentRunner(options: AgentRunnerOptions = {}): Switchboard
             ...samplingOf(g),
             signal: controller.signal,
             userSignal: turn.signal,
+            ...(turn.spendLimit ? { spendLimit: turn.spendLimit } : {}),
           });
         }
         call = {

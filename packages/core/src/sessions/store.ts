@@ -7,6 +7,7 @@ import { MAIN_AGENT } from "../config/schema.ts";
 import { DEFAULT_ACCOUNT } from "../platform.ts";
 import { importSessionsInto } from "./import.ts";
 import { FTS_WATERMARK_KEY, migrate } from "./migrations.ts";
+import { createAuditLog, createRateBuckets, createUsageLedger, probeStore } from "./operations-store.ts";
 import { responseTable } from "./responses.ts";
 import type { SessionSource } from "./source.ts";
 import type {
@@ -390,6 +391,10 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
       }) as SessionRecord[];
     },
     importSessions: (items) => importSessionsInto(db, items),
+    usage: createUsageLedger(db, clock),
+    audit: createAuditLog(db, clock),
+    rates: createRateBuckets(db),
+    probe: () => probeStore(db),
     close() {
       if (!db.open) return;
       try {
