@@ -157,6 +157,37 @@ describe("budgets", () => {
     expect(w.stub.requests).toHaveLength(2);
   });
 
+  it("budgets the caller's `user` (body field or OpenWebUI header) as one user across requests", async () => {
+    const w = await world({ budgets: { per_user: { daily: 30 } } });
+    w.stub.script(
+      { text: "a", usage: { promptTokens: 40, completionTokens: 0 } },
+      { text: "b", usage: { promptTokens: 5, completionTokens: 0 } },
+    );
+    const ask = (user: string) =>
+      w
+        .client()
+        .chat.completions.create({ model: "main", messages: [{ role: "user", content: "hi" }], user });
+    await ask("frank");
+    await w.gateway.idle();
+    expect(w.store.usage.summary({ groupBy: ["user"] })).toEqual([
+      expect.objectContaining({ user: "frank", inputTokens: 40 }),
+    ]);
+    // The body's `user` is the budgeted user: "frank" is refused, as when OpenWebUI names him in a header.
+    const refused = await ask("frank").catch((err: unknown) => err);
+    expect(refused).toMatchObject({ status: 429, code: "budget_exceeded" });
+    const viaHeader = await w.request("/v1/chat/completions", {
+      key: USER_KEY,
+      method: "POST",
+      headers: { "content-type": "application/json", "x-openwebui-user-id": "frank" },
+      body: JSON.stringify({ model: "main", messages: [{ role: "user", content: "hi" }] }),
+    });
+    expect(viaHeader.status).toBe(429);
+    expect(viaHeader.headers.get("x-should-retry")).toBe("false");
+    // Another user of the same key still gets an answer.
+    expect((await ask("gina")).choices[0]?.message.content).toBe("b");
+    expect(w.stub.requests).toHaveLength(2);
+  });
+
   it("stops a tool loop that crosses the budget after the current step, with a note", async () => {
     const w = await world({ agents: { main: { toolsets: ["skills"], budget: { daily: 100 } } } });
     const step = {

@@ -133,7 +133,16 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
   const makeRouter = (c: GatewayConfig) => createRouter(c, { hooks, logger });
   let router: Router = makeRouter(config);
   let cron: CronService | undefined;
-  const approvals = new ApprovalBroker();
+  // Every approval decision (chat `/approve` `/deny`, buttons, the API, timeouts) goes to the audit log.
+  const approvals = new ApprovalBroker({
+    onDecision: (a, d) =>
+      ops.audit({
+        actor: d.by,
+        action: d.approved ? "approval.approve" : "approval.deny",
+        target: `${a.agentId}/${a.toolName}`,
+        detail: { approval_id: a.id, session_id: a.sessionId, ...(d.reason ? { reason: d.reason } : {}) },
+      }),
+  });
   const delegation: DelegationDeps = {
     registry: () => config.registry,
     maxDepth: () => config.delegation.max_depth,
