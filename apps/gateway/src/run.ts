@@ -6,6 +6,7 @@ import { serve } from "@hono/node-server";
 import { createAgentRunner, type SwitchboardAgentRunner } from "@switchboard/agent";
 import { createApiServer, createGatewayMetrics, startTracing } from "@switchboard/api-server";
 import {
+  type AgentProfile,
   ConfigError,
   CronManager,
   CronScheduler,
@@ -15,6 +16,7 @@ import {
   type GatewayRuntime,
   hostPolicyOf,
   type Logger,
+  type McpReadiness,
   openSessionStore,
   type PlatformAdapter,
   type Plugin,
@@ -154,6 +156,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       })
     : undefined;
   gateway.ops.setCronStatus(() => scheduler?.status() ?? { enabled: false, running: false });
+  gateway.ops.setMcpStatus(() => mcpReadiness(gateway.config.registry.list(), runner));
   // Facts from core become spans (when the operator registers an OpenTelemetry SDK) and Prometheus metrics.
   const stopTracing = startTracing();
   const metrics = config.metrics.enabled ? createGatewayMetrics(gateway) : undefined;
@@ -355,4 +358,27 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   };
 
   return { gateway, cron: cronManager, store, runner, url, reload, stop };
+}
+
+/** Every agent's MCP servers for `/health/ready`: the live state of started ones, `not started` otherwise. */
+function mcpReadiness(
+  profiles: readonly AgentProfile[],
+  runner: SwitchboardAgentRunner,
+): Record<string, Record<string, McpReadiness>> {
+  const out: Record<string, Record<string, McpReadiness>> = {};
+  for (const profile of profiles) {
+    const names = Object.keys(profile.mcp);
+    if (names.length === 0) continue;
+    const live = runner.mcp.status(profile.id);
+    out[profile.id] = Object.fromEntries(
+      names.map((name) => {
+        const s = live[name];
+        const entry: McpReadiness = { state: s?.state ?? "not started" };
+        if (s?.tools) entry.tools = s.tools.length;
+        if (s?.error) entry.error = s.error;
+        return [name, entry];
+      }),
+    );
+  }
+  return out;
 }

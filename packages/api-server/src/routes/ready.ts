@@ -8,8 +8,8 @@ import { methods } from "./methods.ts";
 const DOWN = new Set(["failed", "reconnecting", "open", "starting"]);
 
 /**
- * `GET /health/ready` (loopback or admin keys): every adapter account, the store (a real write, timed), cron.
- * 503 when the gateway cannot serve: the store cannot write, or no adapter account can deliver.
+ * `GET /health/ready` (loopback or admin keys): every adapter account, the store (a real write, timed), cron,
+ * and each agent's MCP servers (informational: a failed MCP server does not make the gateway unready). 503 when the gateway cannot serve: the store cannot write, or no adapter account can deliver.
  */
 export function registerReadyRoutes(app: Hono<ApiEnv>, ctx: ApiContext): void {
   methods(app, "/health/ready", {
@@ -46,6 +46,7 @@ export function registerReadyRoutes(app: Hono<ApiEnv>, ctx: ApiContext): void {
                 ...(cron.lastTickAt ? { last_tick_at: new Date(cron.lastTickAt).toISOString() } : {}),
               }
             : { enabled: false, running: false },
+          mcp: ops.mcp(),
         },
         cannotServe ? 503 : 200,
       );

@@ -57,6 +57,13 @@ export interface CronStatus {
   lastTickAt?: number;
 }
 
+/** One MCP server of an agent as `/health/ready` lists it (`not started` until a turn needs it). */
+export interface McpReadiness {
+  state: string;
+  tools?: number;
+  error?: string;
+}
+
 export interface OperationsOptions {
   config: () => GatewayConfig;
   store: SessionStore;
@@ -78,6 +85,7 @@ export class Operations {
   readonly #breakers = new Map<string, CircuitBreaker>();
   readonly #adapters = new Map<string, AdapterHealth>();
   #cron: () => CronStatus | undefined = () => undefined;
+  #mcp: () => Record<string, Record<string, McpReadiness>> = () => ({});
 
   constructor(options: OperationsOptions) {
     this.#o = options;
@@ -384,6 +392,15 @@ export class Operations {
 
   cron(): CronStatus | undefined {
     return this.#cron();
+  }
+
+  /** The MCP servers of every agent, by agent id then server name (set by the app that owns them). */
+  setMcpStatus(fn: () => Record<string, Record<string, McpReadiness>>): void {
+    this.#mcp = fn;
+  }
+
+  mcp(): Record<string, Record<string, McpReadiness>> {
+    return this.#mcp();
   }
 
   /** Append to the audit log; never fails the caller. */
