@@ -4,7 +4,7 @@ import { createOpenAI } from "@ai-sdk/openai";
 import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
 import { AgentError, type AgentProfile, secret, secretHint, useAgent } from "@switchboard/core";
 import type { LanguageModel } from "ai";
-import { createHttpFetch, withResponseTimeout } from "./http-fetch.ts";
+import { createHttpFetch, type HttpFetchOptions, withResponseTimeout } from "./http-fetch.ts";
 import type { ProviderLabel } from "./provider-errors.ts";
 
 /** The model used when `model.name` is not set. */
@@ -40,11 +40,18 @@ export class ModelCache {
   readonly #fetch: typeof fetch;
 
   /** `responseTimeoutMs` bounds the wait for response headers, which the SDK's chunk timeouts do not cover. */
-  constructor(options: { fetch?: typeof fetch; responseTimeoutMs?: number } = {}) {
+  constructor(
+    options: {
+      fetch?: typeof fetch;
+      responseTimeoutMs?: number;
+      transport?: (options: HttpFetchOptions) => typeof fetch;
+    } = {},
+  ) {
     const timeoutMs = options.responseTimeoutMs;
     if (options.fetch)
       this.#fetch = timeoutMs ? withResponseTimeout(options.fetch, timeoutMs) : options.fetch;
-    else this.#fetch = createHttpFetch(timeoutMs ? { responseTimeoutMs: timeoutMs } : {});
+    else
+      this.#fetch = (options.transport ?? createHttpFetch)(timeoutMs ? { responseTimeoutMs: timeoutMs } : {});
   }
 
   get size(): number {
