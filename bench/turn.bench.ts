@@ -110,7 +110,7 @@ if (mode === "stub") {
       stub.requests.length = 0;
       stub.requestHeaders.length = 0;
       process.send!({ cpu: c.user + c.system, served: stub.requests.length });
-    } else if (m === "exit") void stub.close().then(() => process.exit(0));
+    } else if (m === "exit") process.exit(0);
   });
   process.send!({ url: stub.url });
 } else if (mode === "mem") {
@@ -128,6 +128,15 @@ if (mode === "stub") {
   await settle();
   const rss = rssMb();
   const heap = process.memoryUsage().heapUsed / 1024 / 1024;
+  if (process.env.BENCH_DEBUG)
+    console.error(
+      process
+        .getBuiltinModule("node:fs")
+        .readFileSync("/proc/self/status", "utf8")
+        .split("\n")
+        .filter((l: string) => l.startsWith("Rss"))
+        .join(" "),
+    );
   await sb.close();
   process.stdout.write(`${JSON.stringify({ idle, rss, heap })}\n`);
   process.exit(0);
