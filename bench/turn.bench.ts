@@ -406,6 +406,7 @@ stub.proc.send("exit");
 
 const startupHome = mkdtempSync(join(tmpdir(), "sb-bench-startup-"));
 const { randomRoutes } = await import("../packages/core/test/helpers/random-routes.ts");
+const { stringify } = await import("yaml");
 function startupConfig(routes: number): string {
   const agents: Record<string, unknown> = { main: {} };
   for (let i = 1; i < 100; i++) agents[`a${i}`] = {};
@@ -413,8 +414,8 @@ function startupConfig(routes: number): string {
   const file = join(startupHome, `config-${routes}.yaml`);
   writeFileSync(
     file,
-    // JSON is YAML: the loader parses it as it parses any config file.
-    JSON.stringify({
+    // Block-style YAML, as people write it.
+    stringify({
       agents,
       routes: r,
       platforms: { telegram: { allow_all_users: true }, discord: { allow_all_users: true } },
