@@ -16,16 +16,30 @@ export interface SkillSummary {
 const MAX_SKILL_FILE_CHARS = 64_000;
 
 /** Every `skills/<dir>/SKILL.md` of a skills directory, with name and description from its front matter. */
+/** Each SKILL.md's summary, keyed by file and kept while its text is unchanged: no YAML parse per turn. */
+const SUMMARIES = new Map<string, { text: string; summary: SkillSummary }>();
+
 export function listSkills(skillsDir: string): SkillSummary[] {
   const out: SkillSummary[] = [];
   for (const dir of listCachedDirs(skillsDir)) {
-    const text = readCachedText(join(skillsDir, dir, "SKILL.md"));
-    if (text === undefined) continue;
+    const file = join(skillsDir, dir, "SKILL.md");
+    const text = readCachedText(file);
+    if (text === undefined) {
+      SUMMARIES.delete(file);
+      continue;
+    }
+    const hit = SUMMARIES.get(file);
+    if (hit && hit.text === text) {
+      out.push({ ...hit.summary });
+      continue;
+    }
     const { data } = parseFrontMatter(text);
     const name = typeof data.name === "string" && data.name.trim() ? data.name.trim() : dir;
     const description =
       typeof data.description === "string" ? data.description.trim().replace(/\s+/g, " ") : "";
-    out.push({ name, description, dir });
+    const summary = { name, description, dir };
+    SUMMARIES.set(file, { text, summary });
+    out.push({ ...summary });
   }
   return out;
 }
