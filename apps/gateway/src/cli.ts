@@ -19,6 +19,7 @@ import { initHome } from "./init.ts";
 import { commandPrefix, shellWord } from "./invocation.ts";
 import { createAppLogger } from "./logging.ts";
 import { mcpSummary, registerMcpCommands } from "./mcp-cli.ts";
+import { auditCli, registerOperateCommands } from "./operate-cli.ts";
 import { colors, printJson, table } from "./output.ts";
 import { exitWithParent } from "./parent-watch.ts";
 import { MissingAdapterError } from "./platforms.ts";
@@ -257,6 +258,11 @@ agent
     try {
       const { home, replaced } = await addAgent(configFile(opts), cfg, id, o);
       if (replaced !== undefined) process.stdout.write(`replaced agents.${id}: ${replaced}\n`);
+      auditCli(cfg, "agent.add", id, {
+        ...(o.clone ? { clone: o.clone } : {}),
+        ...(o.model ? { model: o.model } : {}),
+        ...(replaced !== undefined ? { replaced: true } : {}),
+      });
       process.stdout.write(
         `added agent ${id} (home ${home}); a running gateway picks it up without restart\n`,
       );
@@ -276,6 +282,11 @@ agent
       const removed = await removeAgent(configFile(opts), cfg, id, {
         ...o,
         ...(o.default ? { newDefault: o.default } : {}),
+      });
+      auditCli(cfg, "agent.remove", id, {
+        routes: removed,
+        purge: o.purge === true,
+        ...(o.default ? { new_default: o.default } : {}),
       });
       process.stdout.write(
         `removed agent ${id}${removed.length ? ` and ${removed.map((i) => `routes[${i}]`).join(", ")}` : ""}${o.purge ? " (home deleted)" : ""}\n`,
@@ -373,5 +384,6 @@ registerSessionCommands(program, { loadOrExit, globals, fail });
 registerCronCommands(program, { loadOrExit, globals, fail });
 registerImportCommands(program, { globals, fail });
 registerMcpCommands(program, { loadOrExit, globals, fail });
+registerOperateCommands(program, { loadOrExit, globals, fail });
 
 await program.parseAsync(process.argv);

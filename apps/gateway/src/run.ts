@@ -4,8 +4,9 @@ import { isAbsolute, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { serve } from "@hono/node-server";
 import { createAgentRunner, type SwitchboardAgentRunner } from "@switchboard/agent";
-import { createApiServer } from "@switchboard/api-server";
+import { createApiServer, createGatewayMetrics, startTracing } from "@switchboard/api-server";
 import {
+  type AgentProfile,
   ConfigError,
   CronManager,
   CronScheduler,
@@ -15,6 +16,7 @@ import {
   type GatewayRuntime,
   hostPolicyOf,
   type Logger,
+  type McpReadiness,
   openSessionStore,
   type PlatformAdapter,
   type Plugin,
@@ -27,7 +29,9 @@ import {
   useAgent,
 } from "@switchboard/core";
 import { loadGatewayConfig } from "./config.ts";
+import { budgetChanges, configDiff } from "./config-diff.ts";
 import { acquireHomeLock } from "./home-lock.ts";
+import { startMetricsListener } from "./metrics-listener.ts";
 import { configuredPlatforms, loadPlatformDefinitions } from "./platforms.ts";
 import { VERSION } from "./version.ts";
 
@@ -169,17 +173,28 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
         graceMs: config.cron.grace_minutes * 60_000,
       })
     : undefined;
-  const api = config.api_server.enabled ? createApiServer({ gateway, logger, version: VERSION }) : undefined;
+  gateway.ops.setCronStatus(() => scheduler?.status() ?? { enabled: false, running: false });
+  gateway.ops.setMcpStatus(() => mcpReadiness(gateway.config.registry.list(), runner));
+  // Facts from core become spans (when the operator registers an OpenTelemetry SDK) and Prometheus metrics.
+  const stopTracing = startTracing();
+  const metrics = config.metrics.enabled ? createGatewayMetrics(gateway) : undefined;
+  const api = config.api_server.enabled
+    ? createApiServer({ gateway, logger, version: VERSION, metrics: metrics ?? false })
+    : undefined;
+  const metricsListener =
+    metrics && config.metrics.listen
+      ? await startMetricsListener(config.metrics.listen, metrics, logger)
+      : undefined;
 
   let server: Server | undefined;
   let url: string | undefined;
-  const fetch = async (request: Request): Promise<Response> => {
+  const fetch = async (request: Request, env?: unknown): Promise<Response> => {
     // Every route of the listener, webhooks included, answers only for the hosts it serves (DNS rebinding).
     const host = requestHost(request);
     if (!hostPolicyOf(gateway.config.api_server).allows(host)) return foreignHostResponse(host);
     const platformResponse = await gateway.http.fetch(request);
     if (platformResponse) return platformResponse;
-    if (api) return api.fetch(request);
+    if (api) return api.fetch(request, env);
     return Response.json(
       {
         error: {
@@ -214,6 +229,8 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
         });
       });
     } catch (err) {
+      stopTracing();
+      await metricsListener?.close();
       store.close();
       lock.release();
       throw err;
@@ -228,6 +245,8 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   } catch (err) {
     await gateway.stop({ timeoutMs: 1000 }).catch(() => {});
     server?.close();
+    stopTracing();
+    await metricsListener?.close();
     store.close();
     lock.release();
     throw err;
@@ -274,6 +293,16 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
         }
       }
       for (const w of next.warnings) logger.warn(w);
+      const diff = configDiff(config, next);
+      gateway.ops.audit({
+        actor: "config",
+        action: "config.reload",
+        target: next.configPath ?? "",
+        detail: diff,
+      });
+      const budgets = budgetChanges(config, next);
+      if (budgets.length > 0)
+        gateway.ops.audit({ actor: "config", action: "budget.change", detail: { paths: budgets } });
       if (
         next.api_server.port !== config.api_server.port ||
         next.api_server.host !== config.api_server.host
@@ -338,6 +367,9 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       ]);
       clearTimeout(timer);
       api?.close?.();
+      metrics?.close();
+      stopTracing();
+      await metricsListener?.close();
       server?.closeAllConnections();
       store.close();
       lock.release();
@@ -347,4 +379,27 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   };
 
   return { gateway, cron: cronManager, store, runner, url, reload, stop };
+}
+
+/** Every agent's MCP servers for `/health/ready`: the live state of started ones, `not started` otherwise. */
+function mcpReadiness(
+  profiles: readonly AgentProfile[],
+  runner: SwitchboardAgentRunner,
+): Record<string, Record<string, McpReadiness>> {
+  const out: Record<string, Record<string, McpReadiness>> = {};
+  for (const profile of profiles) {
+    const names = Object.keys(profile.mcp);
+    if (names.length === 0) continue;
+    const live = runner.mcp.status(profile.id);
+    out[profile.id] = Object.fromEntries(
+      names.map((name) => {
+        const s = live[name];
+        const entry: McpReadiness = { state: s?.state ?? "not started" };
+        if (s?.tools) entry.tools = s.tools.length;
+        if (s?.error) entry.error = s.error;
+        return [name, entry];
+      }),
+    );
+  }
+  return out;
 }

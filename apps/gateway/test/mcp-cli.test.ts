@@ -103,6 +103,9 @@ agents:
 `,
     );
     gw = await startGateway({ home, logger: memoryLogger(), watchConfig: false });
+    const ready = async () =>
+      ((await (await fetch(`${gw.url}/health/ready`)).json()) as { mcp: Record<string, unknown> }).mcp;
+    expect(await ready()).toEqual({ ops: { files: { state: "not started" } } });
     const client = new OpenAI({ apiKey: "unused", baseURL: `${gw.url}/v1`, maxRetries: 0 });
     const answer = await client.chat.completions.create({
       model: "ops",
@@ -116,6 +119,8 @@ agents:
     expect(during.mcp.files!.state).toBe("running");
     expect(during.mcp.files!.tools).toEqual(expect.arrayContaining(["read_file", "write_file", "whoami"]));
     expect(during.mcp.files!.pid).toBeGreaterThan(0);
+    // /health/ready lists the same live state per agent.
+    expect(await ready()).toEqual({ ops: { files: { state: "running", tools: 6 } } });
 
     await gw.stop();
     const after = JSON.parse(cli(["agent", "show", "ops", "--home", home, "--json"]).stdout) as {

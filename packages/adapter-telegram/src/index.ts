@@ -140,6 +140,7 @@ export class TelegramAdapter implements PlatformAdapter {
       timeoutSeconds: this.config.poll_timeout_s,
       logger: this.#logger,
       handle,
+      report: (state, reason) => ctx.reportStatus?.(state, reason),
       prepare: async (signal) => {
         const bot = await this.identity();
         // getUpdates answers 409 while a webhook is set.

@@ -23,6 +23,8 @@ export interface PollerOptions {
   prepare(signal: AbortSignal): Promise<OffsetStore | undefined>;
   /** Normalize and dispatch one update; resolves once core accepted it. */
   handle(update: Update): Promise<void>;
+  /** Tell core the connection state (`/health/ready`): reconnecting while polls fail, connected again after. */
+  report?: (state: "connected" | "reconnecting" | "failed", reason?: string) => void;
 }
 
 /**
@@ -90,7 +92,10 @@ export class Poller {
           grammySignal(signal),
         );
         this.#confirmedRemote = this.#offset;
-        if (failures > 0) logger.info({ failures }, "Telegram polling recovered");
+        if (failures > 0) {
+          logger.info({ failures }, "Telegram polling recovered");
+          this.#opts.report?.("connected");
+        }
         failures = 0;
         for (const update of updates) {
           // Not handed to core, so not confirmed: a restarted adapter receives it again.
@@ -105,6 +110,7 @@ export class Poller {
         const error = toPlatformError(err);
         if (error instanceof AuthError) {
           logger.error({ err: error }, "Telegram rejected the bot token; polling stopped");
+          this.#opts.report?.("failed", `Telegram rejected the bot token: ${error.message}`);
           break;
         }
         failures++;
@@ -116,6 +122,7 @@ export class Poller {
           { err: error.message, failures, retryInMs: Math.round(delay) },
           "Telegram polling failed",
         );
+        this.#opts.report?.("reconnecting", error.message);
         await sleep(delay, signal);
       }
     }

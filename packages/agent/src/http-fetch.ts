@@ -14,7 +14,7 @@ import * as zlib from "node:zlib";
 const PLATFORM_FETCH = globalThis.fetch;
 // Hono's Node server swaps `globalThis.Response` for a lazy stand-in that builds the real one on first use
 // of `body`: an answer built with the stand-in would pay for both. The real class, as fetch returns it.
-const NATIVE_RESPONSE = globalThis.Response;
+export const NATIVE_RESPONSE: typeof Response = globalThis.Response;
 /**
  * Idle keep-alive sockets are unref'd by the agent, so they never hold the process open, and closed after
  * undici's 4 s keep-alive timeout, so a socket a load balancer dropped silently is never reused. (The
@@ -34,7 +34,7 @@ const DEFAULT_DISPATCHER_IS_PLAIN =
   (DEFAULT_DISPATCHER as { constructor?: { name?: string } } | undefined)?.constructor?.name === "Agent";
 /** `RequestInit` fields this fetch implements; a request using any other goes to the platform fetch. */
 const HANDLED_INIT = new Set(["method", "headers", "body", "signal", "redirect"]);
-const NULL_BODY_STATUS = new Set([204, 205, 304]);
+export const NULL_BODY_STATUS = new Set([204, 205, 304]);
 // undici's defaults, so a model server sees the same request whichever fetch sent it.
 const DEFAULT_HEADERS: ReadonlyArray<readonly [string, string]> = [
   ["accept", "*/*"],
@@ -62,7 +62,7 @@ const USES_ENV_PROXY = (() => {
 })();
 
 /** The URL when this request is one the node:http path reproduces exactly, else `undefined`. */
-function handled(input: Parameters<typeof fetch>[0], init: RequestInit | undefined): URL | undefined {
+export function handled(input: Parameters<typeof fetch>[0], init: RequestInit | undefined): URL | undefined {
   if (USES_ENV_PROXY || globalThis.fetch !== PLATFORM_FETCH) return undefined;
   if (!DEFAULT_DISPATCHER_IS_PLAIN || globalDispatcher() !== DEFAULT_DISPATCHER) return undefined;
   if (typeof input !== "string" && !(input instanceof URL)) return undefined;
@@ -83,7 +83,7 @@ function handled(input: Parameters<typeof fetch>[0], init: RequestInit | undefin
 }
 
 /** The request headers as a plain object, lower-cased, with undici's defaults filled in. */
-function requestHeaders(init: RequestInit | undefined, body: string | Uint8Array | undefined) {
+export function requestHeaders(init: RequestInit | undefined, body: string | Uint8Array | undefined) {
   const out: Record<string, string> = {};
   const given = init?.headers;
   if (given instanceof Headers || Array.isArray(given)) {
@@ -101,8 +101,8 @@ function requestHeaders(init: RequestInit | undefined, body: string | Uint8Array
 }
 
 /** The decoded body stream of a response, for the content codings fetch decodes. */
-function decoded(res: IncomingMessage): Readable {
-  const codings = (res.headers["content-encoding"] ?? "")
+export function decoded(res: Readable, contentEncoding: string | undefined): Readable {
+  const codings = (contentEncoding ?? "")
     .split(",")
     .map((c) => c.trim().toLowerCase())
     .filter(Boolean)
@@ -239,7 +239,7 @@ function send(
           resolve(empty);
           return;
         }
-        const source = decoded(incoming);
+        const source = decoded(incoming, incoming.headers["content-encoding"]);
         if (source !== incoming) decoder = source;
         const stream = new ReadableStream<Uint8Array>({
           start(c) {

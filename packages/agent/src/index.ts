@@ -1,4 +1,5 @@
 export { ABORTED, longText, parseToolMarkers, words } from "./echo.ts";
+export { createHttpFetch, type HttpFetchOptions } from "./http-fetch.ts";
 export { contentText, lastUserText, toModelMessages } from "./messages.ts";
 export { DEFAULT_TIMEOUTS, type ModelTimeouts } from "./model-turn.ts";
 export { buildSystemPrompt, defaultPersona, type SystemPromptOptions, sessionContext } from "./prompt.ts";
@@ -32,3 +33,4 @@ export {
 } from "./tools/mcp/connection.ts";
 export { McpPool, type McpPoolOptions, type McpStatusFile, mcpStatusPath } from "./tools/mcp/pool.ts";
 export { mcpToolsFor } from "./tools/mcp/tools.ts";
+export { createUndiciFetch } from "./undici-fetch.ts";

@@ -1,4 +1,4 @@
-import type { AgentEvent } from "@switchboard/core";
+import type { AgentEvent, Usage } from "@switchboard/core";
 import {
   type ModelMessage,
   type OutputInterface,
@@ -50,6 +50,20 @@ export interface ModelTurnArgs {
   signal: AbortSignal;
   /** The caller's signal: tells a user's stop from a timeout. */
   userSignal: AbortSignal;
+  /** Budget check after each step (see `AgentTurn.spendLimit`). */
+  spendLimit?: (used: Usage) => string | undefined;
+}
+
+type StepUsage = { usage: { inputTokens: number | undefined; outputTokens: number | undefined } };
+
+function usageOfSteps(steps: readonly StepUsage[]): Usage {
+  let inputTokens = 0;
+  let outputTokens = 0;
+  for (const s of steps) {
+    inputTokens += s.usage.inputTokens ?? 0;
+    outputTokens += s.usage.outputTokens ?? 0;
+  }
+  return { inputTokens, outputTokens };
 }
 
 function errorText(err: unknown): string {
@@ -65,6 +79,8 @@ export async function* runModelTurn(args: ModelTurnArgs): AsyncGenerator<AgentEv
     ...(args.timeouts.totalMs ? { totalMs: args.timeouts.totalMs } : {}),
   };
   const hasTools = Object.keys(args.tools).length > 0;
+  let budgetNote: string | undefined;
+  const spendLimit = args.spendLimit;
   // The turn reads the part stream once and nothing else: the single-consumer variant skips the tee and
   // the replay buffer `streamText` keeps for further readers (same engine, same parts).
   const result = streamTextOnce({
@@ -72,7 +88,15 @@ export async function* runModelTurn(args: ModelTurnArgs): AsyncGenerator<AgentEv
     ...(args.system ? { instructions: args.system } : {}),
     messages: args.messages,
     ...(hasTools ? { tools: args.tools } : {}),
-    stopWhen: stepCountIs(args.maxSteps),
+    stopWhen: spendLimit
+      ? [
+          stepCountIs(args.maxSteps),
+          ({ steps }) => {
+            budgetNote ??= spendLimit(usageOfSteps(steps));
+            return budgetNote !== undefined;
+          },
+        ]
+      : stepCountIs(args.maxSteps),
     maxRetries: args.maxRetries,
     abortSignal: args.signal,
     timeout,
@@ -166,10 +190,17 @@ export async function* runModelTurn(args: ModelTurnArgs): AsyncGenerator<AgentEv
           const usage = {
             inputTokens: part.totalUsage.inputTokens ?? 0,
             outputTokens: part.totalUsage.outputTokens ?? 0,
+            ...(part.totalUsage.inputTokenDetails?.cacheReadTokens
+              ? { cachedInputTokens: part.totalUsage.inputTokenDetails.cacheReadTokens }
+              : {}),
           };
           if (lastStepReason === "tool-calls" && clientCalls.length > 0)
             return { type: "finish", text, usage, finishReason: "tool-calls", toolCalls: clientCalls };
-          if (lastStepReason === "tool-calls" && steps >= args.maxSteps) {
+          if (budgetNote && lastStepReason === "tool-calls") {
+            const note = `${text ? "\n\n" : ""}${budgetNote}`;
+            text += note;
+            yield { type: "text-delta", text: note };
+          } else if (lastStepReason === "tool-calls" && steps >= args.maxSteps) {
             const note = `${text ? "\n\n" : ""}(I stopped after ${args.maxSteps} steps without finishing; ask me to continue.)`;
             text += note;
             yield { type: "text-delta", text: note };

@@ -4,7 +4,7 @@ import { createOpenAI } from "@ai-sdk/openai";
 import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
 import { AgentError, type AgentProfile, secret, secretHint, useAgent } from "@switchboard/core";
 import type { LanguageModel } from "ai";
-import { createHttpFetch, withResponseTimeout } from "./http-fetch.ts";
+import { createHttpFetch, type HttpFetchOptions, withResponseTimeout } from "./http-fetch.ts";
 import type { ProviderLabel } from "./provider-errors.ts";
 
 /** The model used when `model.name` is not set. */
@@ -22,33 +22,48 @@ export interface ResolvedModel {
   label: ProviderLabel;
 }
 
-interface CacheEntry {
-  fingerprint: string;
-  /** What the fingerprint was computed from last, so an unchanged agent skips the hash on every turn. */
-  seen: { provider: AgentProfile["provider"]; apiKey: string | undefined };
+/** One provider client: every agent on the same endpoint, key and headers shares it and its models. */
+interface Client {
   create: (name: string) => LanguageModel;
   models: Map<string, LanguageModel>;
 }
 
+/** What an agent's fingerprint was computed from last, so an unchanged agent skips the hash on every turn. */
+interface Seen {
+  provider: AgentProfile["provider"];
+  apiKey: string | undefined;
+  fingerprint: string;
+}
+
 /**
- * Provider and model instances, created on an agent's first turn and kept per agent. The entry is replaced
- * when the agent's endpoint or key changes (a rotated key, a reloaded config), so memory stays one entry per
- * agent that actually used a remote model.
+ * Provider clients and their model instances, created lazily on the first turn that needs them and shared
+ * by every agent with the same endpoint, key and headers (the SDK's model objects carry their own compiled
+ * response schemas, tens of kilobytes each). A rotated key or a reloaded endpoint gives the agent another
+ * client; a client no agent points at any more is dropped.
  */
 export class ModelCache {
-  readonly #entries = new Map<string, CacheEntry>();
+  readonly #clients = new Map<string, Client>();
+  readonly #seen = new Map<string, Seen>();
   readonly #fetch: typeof fetch;
 
   /** `responseTimeoutMs` bounds the wait for response headers, which the SDK's chunk timeouts do not cover. */
-  constructor(options: { fetch?: typeof fetch; responseTimeoutMs?: number } = {}) {
+  constructor(
+    options: {
+      fetch?: typeof fetch;
+      responseTimeoutMs?: number;
+      transport?: (options: HttpFetchOptions) => typeof fetch;
+    } = {},
+  ) {
     const timeoutMs = options.responseTimeoutMs;
     if (options.fetch)
       this.#fetch = timeoutMs ? withResponseTimeout(options.fetch, timeoutMs) : options.fetch;
-    else this.#fetch = createHttpFetch(timeoutMs ? { responseTimeoutMs: timeoutMs } : {});
+    else
+      this.#fetch = (options.transport ?? createHttpFetch)(timeoutMs ? { responseTimeoutMs: timeoutMs } : {});
   }
 
+  /** Provider clients alive (one per distinct endpoint, key and headers in use). */
   get size(): number {
-    return this.#entries.size;
+    return this.#clients.size;
   }
 
   /** The agent's model, with its key read by `secret()` in the agent's own scope. Throws `AgentError` when it cannot. */
@@ -84,27 +99,41 @@ export class ModelCache {
         `Provider "${provider.name}" (openai-compatible) has no base_url: set providers.${provider.name}.base_url in config.yaml.`,
       );
     }
-    let entry = this.#entries.get(agent.id);
-    if (!entry || entry.seen.provider !== provider || entry.seen.apiKey !== apiKey) {
+    let seen = this.#seen.get(agent.id);
+    if (!seen || seen.provider !== provider || seen.apiKey !== apiKey) {
       const fingerprint = createHash("sha256")
-        .update(JSON.stringify([provider.kind, provider.baseUrl ?? "", apiKey ?? "", provider.headers ?? {}]))
+        .update(
+          JSON.stringify([
+            provider.kind,
+            provider.name,
+            provider.baseUrl ?? "",
+            apiKey ?? "",
+            provider.headers ?? {},
+          ]),
+        )
         .digest("base64");
-      if (!entry || entry.fingerprint !== fingerprint) {
-        entry = {
-          fingerprint,
-          seen: { provider, apiKey },
-          create: this.#factory(agent, apiKey),
-          models: new Map(),
-        };
-        this.#entries.set(agent.id, entry);
-      } else entry.seen = { provider, apiKey };
+      const previous = seen?.fingerprint;
+      seen = { provider, apiKey, fingerprint };
+      this.#seen.set(agent.id, seen);
+      if (previous !== undefined && previous !== fingerprint) this.#dropUnused(previous);
     }
-    let model = entry.models.get(name);
+    let client = this.#clients.get(seen.fingerprint);
+    if (!client) {
+      client = { create: this.#factory(agent, apiKey), models: new Map() };
+      this.#clients.set(seen.fingerprint, client);
+    }
+    let model = client.models.get(name);
     if (!model) {
-      model = entry.create(name);
-      entry.models.set(name, model);
+      model = client.create(name);
+      client.models.set(name, model);
     }
     return { model, label };
+  }
+
+  /** Forget a client once no agent uses it (after a key rotation or an endpoint change). */
+  #dropUnused(fingerprint: string): void {
+    for (const s of this.#seen.values()) if (s.fingerprint === fingerprint) return;
+    this.#clients.delete(fingerprint);
   }
 
   #factory(agent: AgentProfile, apiKey: string | undefined): (name: string) => LanguageModel {

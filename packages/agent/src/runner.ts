@@ -9,6 +9,7 @@ import {
 } from "@switchboard/core";
 import { clientToolSet, jsonOutput, samplingOf, toolChoiceOf } from "./client-tools.ts";
 import { ABORTED, runEcho, type TerminalEvent } from "./echo.ts";
+import type { HttpFetchOptions } from "./http-fetch.ts";
 import { toModelMessages } from "./messages.ts";
 import { DEFAULT_TIMEOUTS, type ModelTimeouts, runModelTurn } from "./model-turn.ts";
 import { buildSystemPrompt } from "./prompt.ts";
@@ -27,6 +28,8 @@ export interface AgentRunnerOptions {
   maxSteps?: number;
   /** The fetch the model SDKs use (tests, proxies). */
   fetch?: typeof fetch;
+  /** The HTTP client under the model SDKs when `fetch` is not given (benchmarks compare them); default the node:http one. */
+  transport?: (options: HttpFetchOptions) => typeof fetch;
   /** Per-file cap of `MEMORY.md` and `USER.md` in characters; default 8,000. */
   memoryCharLimit?: number;
   /** Retries of a failed model request (429, 5xx, network), with backoff honouring `retry-after`; default 2. */
@@ -81,6 +84,7 @@ function scoped(agent: AgentProfile, gen: AsyncGenerator<AgentEvent, void>): Asy
 export function createAgentRunner(options: AgentRunnerOptions = {}): SwitchboardAgentRunner {
   const models = new ModelCache({
     ...(options.fetch ? { fetch: options.fetch } : {}),
+    ...(options.transport ? { transport: options.transport } : {}),
     responseTimeoutMs: options.timeouts?.firstChunkMs ?? DEFAULT_TIMEOUTS.firstChunkMs,
   });
   const memoryCharLimit = options.memoryCharLimit ?? DEFAULT_MEMORY_CHAR_LIMIT;
@@ -143,6 +147,7 @@ export function createAgentRunner(options: AgentRunnerOptions = {}): Switchboard
             ...samplingOf(g),
             signal: controller.signal,
             userSignal: turn.signal,
+            ...(turn.spendLimit ? { spendLimit: turn.spendLimit } : {}),
           });
         }
         call = {

@@ -68,6 +68,13 @@ describe("approvals in chat (test platform)", () => {
     await w.net.waitForSent((m) => m.text.startsWith("✅ Approved: write_file"));
     await w.net.waitForSent((m) => m.text.startsWith("tool said: wrote out.txt"), 10_000);
     expect(readFileSync(opsFile(w), "utf8")).toBe("approved content");
+    expect(w.store.audit.list({ action: "approval.approve" })).toEqual([
+      expect.objectContaining({
+        actor: "test:u1",
+        target: "ops/write_file",
+        detail: expect.objectContaining({ approval_id: prompt.id }),
+      }),
+    ]);
   });
 
   it("does not run the call after /deny, and the model is told", async () => {

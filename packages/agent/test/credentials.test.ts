@@ -104,6 +104,26 @@ describe("credential isolation", () => {
     expect(runner.cachedProviders()).toBe(3);
   });
 
+  it("shares one provider client between agents on the same endpoint and key, and keeps keys apart", async () => {
+    const cfg = await config();
+    mkdirSync(join(home.dir, "agents", "support"), { recursive: true });
+    writeFileSync(join(home.dir, "agents", "support", ".env"), "OPENAI_API_KEY=sk-support-own\n");
+    const runner = createAgentRunner();
+    expect(runner.cachedProviders()).toBe(0);
+    for (const id of ["main", "shared", "main", "support"])
+      expect(terminal(await collect(runner.run(makeTurn(profile(cfg, id), `hi from ${id}`))))).toMatchObject({
+        type: "finish",
+      });
+    expect(stub.requestHeaders.map((h) => h.authorization)).toEqual([
+      "Bearer sk-main-key",
+      "Bearer sk-main-key",
+      "Bearer sk-main-key",
+      "Bearer sk-support-own",
+    ]);
+    // main and shared (secrets: inherit) use one client; support's own key gets its own.
+    expect(runner.cachedProviders()).toBe(2);
+  });
+
   it("picks up a rotated key from the agent's .env", async () => {
     const cfg = await config();
     const dir = join(home.dir, "agents", "support");

@@ -1,8 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { gzipSync } from "node:zlib";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createHttpFetch } from "../src/http-fetch.ts";
+import { createUndiciFetch } from "../src/undici-fetch.ts";
 
 type Handler = (req: IncomingMessage, body: string, res: ServerResponse) => void;
 
@@ -56,9 +57,10 @@ async function serve(handler: Handler): Promise<TestServer> {
 }
 
 /** A node fetch whose platform fallback counts its calls, so a test knows which path a request took. */
+let create = createHttpFetch;
 function nodeFetch(options: { responseTimeoutMs?: number } = {}) {
   const fallbackUrls: string[] = [];
-  const fetchFn = createHttpFetch({
+  const fetchFn = create({
     ...options,
     fallback: (input, init) => {
       fallbackUrls.push(String(input));
@@ -74,7 +76,15 @@ const withTimeout = <T>(p: Promise<T>, ms = 5000) =>
     new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no result within ${ms} ms`)), ms)),
   ]);
 
-describe("the node:http fetch the model SDKs use", () => {
+// The same contract for the node:http fetch the model SDKs use and the undici `request` one the bench compares.
+describe.each([
+  ["node:http", createHttpFetch],
+  ["undici request", createUndiciFetch],
+])("the %s fetch for the model SDKs", (_name, factory) => {
+  beforeEach(() => {
+    create = factory;
+  });
+
   it("posts the body with fetch's default headers and streams the answer as it arrives", async () => {
     let release!: () => void;
     const second = new Promise<void>((r) => {
@@ -240,6 +250,20 @@ describe("the node:http fetch the model SDKs use", () => {
     expect(fallbackUrls).toEqual([`${server.url}/old`]);
   });
 
+  it("hands requests it does not implement to the platform fetch", async () => {
+    const { fetchFn, fallbackUrls } = nodeFetch();
+    const res = await fetchFn("data:text/plain,hello");
+    expect(await res.text()).toBe("hello");
+    expect(fallbackUrls).toEqual(["data:text/plain,hello"]);
+  });
+});
+
+// undici's pool may open a second socket when the next request is sent before it has parsed the end of the
+// previous answer; the node:http fetch the runner uses by default always reuses the idle one.
+describe("the node:http fetch for the model SDKs, keep-alive", () => {
+  beforeEach(() => {
+    create = createHttpFetch;
+  });
   it("reuses one keep-alive connection for calls in sequence", async () => {
     const ports = new Set<number>();
     const server = await serve((req, _body, res) => {
@@ -251,12 +275,5 @@ describe("the node:http fetch the model SDKs use", () => {
       await (await fetchFn(`${server.url}/x`, { method: "POST", body: "{}" })).text();
     expect(ports.size).toBe(1);
     expect(fallbackUrls).toEqual([]);
-  });
-
-  it("hands requests it does not implement to the platform fetch", async () => {
-    const { fetchFn, fallbackUrls } = nodeFetch();
-    const res = await fetchFn("data:text/plain,hello");
-    expect(await res.text()).toBe("hello");
-    expect(fallbackUrls).toEqual(["data:text/plain,hello"]);
   });
 });

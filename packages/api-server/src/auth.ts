@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { ApiKeyConfig } from "@switchboard/core";
+import type { ApiKeyConfig, BudgetConfig } from "@switchboard/core";
 import { unauthorized } from "./errors.ts";
 
 /** Who is calling: one configured key, or anyone when no keys are configured (loopback only). */
@@ -13,11 +13,15 @@ export interface Principal {
   name?: string;
   /** The agents this caller may use. */
   agents: "*" | ReadonlySet<string>;
+  /** May read usage, metrics and readiness (`admin: true`; the open loopback API is admin). */
+  admin?: boolean;
+  /** The key's own budget. */
+  budget?: BudgetConfig;
 }
 
-/** The principal of an API without keys (loopback only). */
+/** The principal of an API without keys (loopback only; admin, since only this machine can reach it). */
 export const OPEN_PRINCIPAL_ID = "open";
-const OPEN_PRINCIPAL: Principal = { id: OPEN_PRINCIPAL_ID, agents: "*" };
+const OPEN_PRINCIPAL: Principal = { id: OPEN_PRINCIPAL_ID, agents: "*", admin: true };
 
 interface CompiledKey {
   digest: Buffer;
@@ -46,7 +50,12 @@ export class KeyRing {
   constructor(keys: readonly ApiKeyConfig[]) {
     this.#keys = keys.map((k) => {
       const d = digest(k.key);
-      const principal: Principal = { id: keyIdentity(d), agents: k.agents === "*" ? "*" : new Set(k.agents) };
+      const principal: Principal = {
+        id: keyIdentity(d),
+        agents: k.agents === "*" ? "*" : new Set(k.agents),
+        admin: k.admin === true,
+        ...(k.budget ? { budget: k.budget } : {}),
+      };
       if (k.name) principal.name = k.name;
       return { digest: d, principal };
     });

@@ -7,6 +7,7 @@ export type ApiErrorType =
   | "permission_error"
   | "not_found_error"
   | "rate_limit_error"
+  | "insufficient_quota"
   | "server_error";
 
 /** An error answered with OpenAI's shape: `{"error":{"message","type","param","code"}}`. */

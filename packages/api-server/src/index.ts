@@ -10,3 +10,6 @@ export type { ApiServer, ApiServerOptions, RouteGroup } from "./server.ts";
 export { createApiServer, ROUTE_GROUPS } from "./server.ts";
 export type { SessionPlan } from "./session.ts";
 export { sessionFor } from "./session.ts";
+export type { GatewayMetrics } from "./telemetry/metrics.ts";
+export { createGatewayMetrics } from "./telemetry/metrics.ts";
+export { startTracing } from "./telemetry/tracing.ts";

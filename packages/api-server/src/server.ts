@@ -2,21 +2,26 @@ import { readFileSync } from "node:fs";
 import type { ApiServerConfig, Gateway, Logger } from "@switchboard/core";
 import { ConfigError, isLoopback, silentLogger } from "@switchboard/core";
 import { Hono, type MiddlewareHandler } from "hono";
+import { OPEN_PRINCIPAL_ID } from "./auth.ts";
 import { type ApiContext, type ApiEnv, keyRingCache } from "./context.ts";
 import { ApiError, errorBody, modelNotFound } from "./errors.ts";
 import { checkSwitchboardHeaders, jsonResponse } from "./http.ts";
 import { IdempotencyCache, type IdempotencyOptions } from "./idempotency.ts";
 import { ResponseStore } from "./response-store.ts";
+import { requireAdmin } from "./routes/admin.ts";
 import { registerCapabilityRoutes } from "./routes/capabilities.ts";
 import { registerChatRoutes } from "./routes/chat.ts";
 import { registerCronRoutes } from "./routes/cron.ts";
 import { registerHealthRoutes } from "./routes/health.ts";
 import { registerModelRoutes } from "./routes/models.ts";
+import { registerReadyRoutes } from "./routes/ready.ts";
 import { registerResponseRoutes } from "./routes/responses.ts";
 import { registerRunRoutes } from "./routes/runs.ts";
+import { registerUsageRoutes } from "./routes/usage.ts";
 import { RunRegistry, type RunRegistryOptions } from "./runs.ts";
 import { browserGuard } from "./security.ts";
 import { usableAgent } from "./select.ts";
+import { createGatewayMetrics, type GatewayMetrics } from "./telemetry/metrics.ts";
 
 export interface ApiServerOptions {
   gateway: Gateway;
@@ -31,12 +36,14 @@ export interface ApiServerOptions {
   routes?: readonly RouteGroup[];
   /** Bounds of the `Idempotency-Key` memory. */
   idempotency?: IdempotencyOptions;
+  /** `GET /metrics` for admin keys: these metrics, or new ones when `metrics.enabled`; `false` for none here. */
+  metrics?: GatewayMetrics | false;
 }
 
 export interface ApiServer {
   app: Hono<ApiEnv>;
-  /** The web-standard handler to mount on the gateway's listener. */
-  fetch: (request: Request) => Promise<Response>;
+  /** The web-standard handler to mount on the gateway's listener (`env`: the Node server's bindings, for the peer address). */
+  fetch: (request: Request, env?: unknown) => Promise<Response>;
   runs: RunRegistry;
   /** Abort in-flight runs (stored responses stay in `state.db`). */
   close(): void;
@@ -52,6 +59,7 @@ export const ROUTE_GROUPS: readonly RouteGroup[] = [
   registerRunRoutes,
   registerCronRoutes,
   registerCapabilityRoutes,
+  registerUsageRoutes,
 ];
 
 function packageVersion(): string {
@@ -132,9 +140,35 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
   app.use("*", browserGuard(settings));
 
   registerHealthRoutes(app, ctx);
+  registerReadyRoutes(app, ctx);
+  const ownMetrics = options.metrics === undefined && gateway.config.metrics.enabled;
+  const metrics =
+    options.metrics === false
+      ? undefined
+      : (options.metrics ?? (ownMetrics ? createGatewayMetrics(gateway) : undefined));
+  if (metrics) {
+    app.get("/metrics", async (c) => {
+      requireAdmin(ctx, c, "/metrics");
+      return new Response(await metrics.render(), { headers: { "content-type": metrics.contentType } });
+    });
+  }
+
+  // API key use, once per key per day, in the audit log (the set spares the store a write per request).
+  const keyDays = new Set<string>();
+  const noteKeyUse = (id: string) => {
+    if (id === OPEN_PRINCIPAL_ID) return;
+    const day = new Date().toISOString().slice(0, 10);
+    const k = `${id}\u0000${day}`;
+    if (keyDays.has(k)) return;
+    if (keyDays.size > 10_000) keyDays.clear();
+    keyDays.add(k);
+    gateway.ops.audit({ actor: id, action: "api_key.use", target: day, onceKey: `key-use:${id}:${day}` });
+  };
 
   const guard: MiddlewareHandler<ApiEnv> = async (c, next) => {
-    c.set("principal", ctx.keys().authenticate(c.req.header("authorization")));
+    const principal = ctx.keys().authenticate(c.req.header("authorization"));
+    c.set("principal", principal);
+    noteKeyUse(principal.id);
     checkSwitchboardHeaders(c.req.raw.headers);
     await next();
   };
@@ -163,9 +197,10 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
 
   return {
     app,
-    fetch: async (request) => app.fetch(request),
+    fetch: async (request, env) => app.fetch(request, env),
     runs: ctx.runs,
     close() {
+      if (ownMetrics) metrics?.close();
       ctx.runs.close();
       ctx.idempotency.clear();
     },

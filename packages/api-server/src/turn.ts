@@ -7,9 +7,11 @@ import {
   type SessionSource,
   scrubForUser,
   type TurnHandle,
+  TurnRefusedError,
   type TurnRequest,
   type Usage,
 } from "@switchboard/core";
+import { OPEN_PRINCIPAL_ID, type Principal } from "./auth.ts";
 import type { ApiContext } from "./context.ts";
 import { ApiError } from "./errors.ts";
 import { failureOf } from "./failures.ts";
@@ -34,6 +36,8 @@ export interface StartTurn {
   clientTools?: ClientTool[];
   generation?: GenerationOptions | undefined;
   plain?: boolean | undefined;
+  /** The caller's key: usage, budgets and rate limits per key. */
+  principal?: Principal;
 }
 
 /** Start a turn through the gateway, wired so an abort of `signal` aborts it. */
@@ -53,6 +57,8 @@ export async function startTurn(ctx: ApiContext, t: StartTurn): Promise<TurnHand
   if (t.clientTools?.length) request.clientTools = t.clientTools;
   if (t.generation) request.generation = t.generation;
   if (t.plain) request.plain = true;
+  if (t.principal && t.principal.id !== OPEN_PRINCIPAL_ID)
+    request.key = { id: t.principal.id, ...(t.principal.budget ? { budget: t.principal.budget } : {}) };
   let handle: TurnHandle;
   try {
     if (t.reconcile && t.history && t.persist !== false) {
@@ -63,6 +69,7 @@ export async function startTurn(ctx: ApiContext, t: StartTurn): Promise<TurnHand
     }
     handle = await ctx.gateway.turn(request);
   } catch (cause) {
+    if (cause instanceof TurnRefusedError) throw refused(cause);
     ctx.logger.error(
       { err: cause, agent: t.agentId, session: t.plan.sessionId },
       "api: the gateway refused a turn",
@@ -136,6 +143,40 @@ export async function consume(
   }
   // A stream that ends without `finish` (an aborted turn): what arrived is the answer.
   return { ok: true, text, usage: ZERO_USAGE, finishReason: "stop", toolCalls: [] };
+}
+
+/** Answer 429 now when a budget is used up (a run that would only fail later is not started). */
+export function checkBudget(
+  ctx: ApiContext,
+  principal: Principal,
+  agentId: string,
+  source: SessionSource,
+): void {
+  try {
+    ctx.gateway.ops.checkBudget({
+      agentId,
+      platform: source.platform,
+      userId: source.userId,
+      ...(principal.id !== OPEN_PRINCIPAL_ID ? { keyId: principal.id, keyBudget: principal.budget } : {}),
+    });
+  } catch (err) {
+    if (err instanceof TurnRefusedError) throw refused(err);
+    throw err;
+  }
+}
+
+/** A budget (429 `budget_exceeded`, not worth retrying) or a rate limit (429 with `retry-after`). */
+export function refused(err: TurnRefusedError): ApiError {
+  const headers: Record<string, string> =
+    err.kind === "budget"
+      ? { "x-should-retry": "false" }
+      : { "retry-after": String(Math.max(1, Math.ceil((err.retryAfterMs ?? 1000) / 1000))) };
+  return new ApiError(429, err.message, {
+    type: err.kind === "budget" ? "insufficient_quota" : "rate_limit_error",
+    code: err.code,
+    headers,
+    cause: err,
+  });
 }
 
 /** An agent failure as an API error (never the provider's own status: a provider 401 is not the caller's bad key). */

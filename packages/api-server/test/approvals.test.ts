@@ -145,6 +145,18 @@ describe("approvals over the API", () => {
       `cron_create was not run: denied by api:${principalIdOfKey(KEYS.admin)}: not today`,
     );
     expect(await api.gateway.cron!.list("ops")).toHaveLength(0);
+    // The decision is in the audit log, by the key that made it.
+    expect(api.gateway.store.audit.list({ action: "approval.deny" })).toEqual([
+      expect.objectContaining({
+        actor: `api:${principalIdOfKey(KEYS.admin)}`,
+        target: "ops/cron_create",
+        detail: {
+          approval_id: required.data.approval_id,
+          session_id: expect.any(String),
+          reason: "not today",
+        },
+      }),
+    ]);
   });
 
   it("answers 409 when the run has nothing waiting", async () => {

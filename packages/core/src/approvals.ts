@@ -29,9 +29,17 @@ interface Entry {
 export class ApprovalBroker {
   readonly #pending = new Map<string, Entry>();
   readonly #now: () => number;
+  readonly #onDecision: ((approval: PendingApproval, decision: ApprovalDecision) => void) | undefined;
 
-  constructor(options: { now?: () => number } = {}) {
+  /** `onDecision` sees every settled call (an answer, a timeout, an abort), e.g. for the audit log. */
+  constructor(
+    options: {
+      now?: () => number;
+      onDecision?: (approval: PendingApproval, decision: ApprovalDecision) => void;
+    } = {},
+  ) {
     this.#now = options.now ?? Date.now;
+    this.#onDecision = options.onDecision;
   }
 
   /** Register a call and wait for its answer; the promise always resolves (a timeout or abort denies). */
@@ -77,6 +85,7 @@ export class ApprovalBroker {
     const entry = this.#pending.get(id);
     if (!entry) return false;
     entry.settle(decision);
+    this.#onDecision?.(entry.approval, decision);
     return true;
   }
 

@@ -106,6 +106,11 @@ export interface AdapterContext {
   signal: AbortSignal;
   http: HttpRoutes;
   /**
+   * Report the account's connection state (`/health/ready`, metrics): `reconnecting` with a reason while
+   * the platform is unreachable, `connected` once it is back, `failed` when the adapter gave up.
+   */
+  reportStatus?(state: "connected" | "reconnecting" | "failed", reason?: string): void;
+  /**
    * A directory for small durable adapter state (a poll offset), when the gateway provides one. Shared by all
    * adapters, so name files by platform and account (or bot id).
    */

@@ -16,6 +16,8 @@ export interface ChatMessage {
 export interface Usage {
   inputTokens: number;
   outputTokens: number;
+  /** Input tokens read from the provider's prompt cache (part of `inputTokens`), when it reports them. */
+  cachedInputTokens?: number;
 }
 
 /** What a turn streams. Exactly one `finish` or `error` ends it. */
@@ -158,6 +160,11 @@ export interface AgentTurn {
   generation?: GenerationOptions;
   /** The agent's model alone: no persona, memory, skills or agent tools (API `<agent>:plain` models). */
   plain?: boolean;
+  /**
+   * Asked after each step of a tool loop with the usage so far: a note (shown to the user) when a budget
+   * is used up and the loop must stop after this step, else `undefined`.
+   */
+  spendLimit?: (used: Usage) => string | undefined;
 }
 
 /** Implemented by `@switchboard/agent`. `run` never throws: failures become an `error` event. */

@@ -6,6 +6,7 @@ import { loadConfig } from "../src/config/load.ts";
 import type { RouteConfig } from "../src/config/schema.ts";
 import { memoryLogger } from "../src/logger.ts";
 import { definePlugin, HookRunner } from "../src/plugins.ts";
+import { type CompiledMatch, compileMatch } from "../src/routing/match.ts";
 import { createLinearResolver, createRouter } from "../src/routing/router.ts";
 import { findShadowedRoutes } from "../src/routing/shadow.ts";
 import type { SessionSource } from "../src/sessions/source.ts";
@@ -314,6 +315,34 @@ describe("shadowed routes", () => {
       { route: 1, by: 0 },
       { route: 3, by: 2 },
     ]);
+  });
+
+  it("finds the same shadowed routes, each with its earliest cover, as comparing every pair", () => {
+    // Random configs plus broad routes (match-all, platform-only, user-only) so every index path is used.
+    const routes: RouteConfig[] = [
+      ...randomRoutes(1500, 5),
+      { match: { platform: "telegram" }, agent: "x" },
+      ...randomRoutes(500, 6),
+      { match: {}, agent: "y" },
+      ...randomRoutes(300, 8),
+    ];
+    const compiled = routes.map((r) => compileMatch(r.match));
+    const covers = (a: CompiledMatch, b: CompiledMatch) =>
+      a.every(([f, values]) => {
+        const bv = b.find(([g]) => g === f)?.[1];
+        return bv !== undefined && [...bv].every((v) => values.has(v));
+      });
+    const expected: Array<{ route: number; by: number }> = [];
+    for (let j = 0; j < compiled.length; j++) {
+      for (let i = 0; i < j; i++) {
+        if (covers(compiled[i]!, compiled[j]!)) {
+          expected.push({ route: j, by: i });
+          break;
+        }
+      }
+    }
+    expect(expected.length).toBeGreaterThan(300);
+    expect(findShadowedRoutes(routes)).toEqual(expected);
   });
 
   it("reports shadowed routes as config warnings", async () => {

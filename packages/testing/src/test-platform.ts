@@ -162,6 +162,11 @@ export class TestAdapter implements PlatformAdapter {
     return this.network.record(this.account, address, message);
   }
 
+  /** Report a connection state to core, as a real adapter does when its platform drops and comes back. */
+  report(state: "connected" | "reconnecting" | "failed", reason?: string): void {
+    this.#ctx?.reportStatus?.(state, reason);
+  }
+
   async typing(address: Address): Promise<void> {
     this.network.typing.push(address);
   }

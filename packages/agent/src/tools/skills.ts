@@ -15,6 +15,9 @@ export interface SkillSummary {
 
 const MAX_SKILL_FILE_CHARS = 64_000;
 
+/** Each SKILL.md's summary, keyed by file and kept while its text is unchanged: no YAML parse per turn. */
+const SUMMARIES = new Map<string, { text: string; summary: SkillSummary }>();
+
 /**
  * Every `skills/<dir>/SKILL.md` of the agent's skills directory, with name and description from its front
  * matter. A skill whose directory or file is a symlink out of the agent's home is left out.
@@ -25,12 +28,22 @@ export function listSkills(agent: AgentProfile): SkillSummary[] {
   for (const dir of listCachedDirs(skillsDir)) {
     const file = insideOrUndefined(agent, skillsDir, [dir, "SKILL.md"]);
     const text = file === undefined ? undefined : readCachedText(file);
-    if (text === undefined) continue;
+    if (file === undefined || text === undefined) {
+      if (file !== undefined) SUMMARIES.delete(file);
+      continue;
+    }
+    const hit = SUMMARIES.get(file);
+    if (hit && hit.text === text) {
+      out.push({ ...hit.summary });
+      continue;
+    }
     const { data } = parseFrontMatter(text);
     const name = typeof data.name === "string" && data.name.trim() ? data.name.trim() : dir;
     const description =
       typeof data.description === "string" ? data.description.trim().replace(/\s+/g, " ") : "";
-    out.push({ name, description, dir });
+    const summary = { name, description, dir };
+    SUMMARIES.set(file, { text, summary });
+    out.push({ ...summary });
   }
   return out;
 }

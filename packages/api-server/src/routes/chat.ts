@@ -43,6 +43,7 @@ export function registerChatRoutes(v1: Hono<ApiEnv>, ctx: ApiContext): void {
       // both: its conversation id and the whole conversation), and the store follows it.
       const bodyIsTruth = !sessionHeader || conv.history.length > 0;
       const handle = await startTurn(ctx, {
+        principal: c.get("principal"),
         agentId: agent.id,
         source,
         plan,

@@ -151,6 +151,7 @@ export function registerResponseRoutes(v1: Hono<ApiEnv>, ctx: ApiContext): void 
       const before: ChatMessage[] = history ?? (store ? storedHistory(ctx, plan.sessionId) : []);
 
       const handle = await startTurn(ctx, {
+        principal: c.get("principal"),
         agentId: agent.id,
         source,
         plan,

@@ -12,7 +12,7 @@ import { runRequestSchema } from "../schemas.ts";
 import { selectAgent } from "../select.ts";
 import { sessionFor } from "../session.ts";
 import { SSE_HEADERS, sseFrame, sseStream } from "../sse.ts";
-import { startTurn } from "../turn.ts";
+import { checkBudget, startTurn } from "../turn.ts";
 import { methods } from "./methods.ts";
 import { registerRunApprovalRoutes } from "./run-approvals.ts";
 
@@ -25,6 +25,8 @@ export function registerRunRoutes(v1: Hono<ApiEnv>, ctx: ApiContext): void {
       const body = await readJson(c.req.raw, ctx.settings().max_body_bytes, runRequestSchema);
       const conv = fromInput(body.input, body.instructions);
       const { agent, source } = await selectAgent(ctx, c, { model: body.model, user: body.user });
+      // A run answers 202 before its turn starts: a used-up budget is refused here, with its 429.
+      checkBudget(ctx, c.get("principal"), agent.id, source);
       await inlineImages(conv, ctx.settings());
       const sessionGiven = identityHeader(c.req.raw.headers, "sessionId") ?? body.session_id ?? undefined;
       const plan = sessionFor(
@@ -40,6 +42,7 @@ export function registerRunRoutes(v1: Hono<ApiEnv>, ctx: ApiContext): void {
         // A run outlives its request: only `stop` (or shutdown) aborts it, never the POST's connection.
         begin: (signal) =>
           startTurn(ctx, {
+            principal: c.get("principal"),
             agentId: agent.id,
             source,
             plan,

@@ -66,6 +66,29 @@ export const mcpServerSchema = z
     message: "set either command (a stdio server) or url (a Streamable HTTP server), not both or neither",
   });
 
+/** A spend limit: tokens (a number), currency (`"$5"`), or both (`{ tokens, usd }`). */
+export const spendLimitSchema = z
+  .union(
+    [
+      z.number().int().positive(),
+      z.string().regex(/^\$\d+(\.\d+)?$/, 'must be a token count or a dollar amount like "$5"'),
+      z.strictObject({
+        tokens: z.number().int().positive().optional(),
+        usd: z.number().positive().optional(),
+      }),
+    ],
+    { error: 'must be a token count (10000), a dollar amount ("$5") or { tokens, usd }' },
+  )
+  .transform((v): { tokens?: number; usd?: number } =>
+    typeof v === "number" ? { tokens: v } : typeof v === "string" ? { usd: Number(v.slice(1)) } : v,
+  );
+
+/** `budget: { daily, monthly }` of an agent, an API key or (`budgets.per_user`) every user. */
+export const budgetSchema = z.strictObject({
+  daily: spendLimitSchema.optional(),
+  monthly: spendLimitSchema.optional(),
+});
+
 export const agentConfigSchema = z.strictObject({
   name: z.string().optional(),
   description: z.string().optional(),
@@ -98,6 +121,7 @@ export const agentConfigSchema = z.strictObject({
   delegate_to: z.array(agentIdSchema).optional(),
   /** The longest a whole turn (every model call and tool) may run before it is stopped; default 600 s. */
   turn_timeout_s: z.number().positive().optional(),
+  budget: budgetSchema.optional(),
 });
 
 export const MATCH_KEYS = [
@@ -158,7 +182,10 @@ export const platformCommonSchema = z.object({
   allow_all_users: z.boolean().optional(),
   require_mention: z.boolean().optional(),
   api_url: z.string().url().optional(),
-  /** Users who may answer any approval prompt in this platform's chats (besides the user who asked). */
+  /**
+   * Users who may answer any approval prompt in this platform's chats (besides the user who asked) and run
+   * admin commands (`/platform pause|resume`).
+   */
   admins: z.array(z.union([z.string(), z.number()]).transform(String)).optional(),
 });
 export const PLATFORM_COMMON_KEYS = [
@@ -186,6 +213,9 @@ export const apiKeySchema = z.strictObject({
   key: z.string().min(8, "must be at least 8 characters"),
   name: z.string().optional(),
   agents: z.union([z.literal("*"), z.array(agentIdSchema)]).default("*"),
+  /** May read `/v1/usage`, `/metrics` and `/health/ready`. */
+  admin: z.boolean().default(false),
+  budget: budgetSchema.optional(),
 });
 
 export const apiServerSchema = z.strictObject({
@@ -269,6 +299,50 @@ export const delegationSchema = z.strictObject({
   max_depth: z.number().int().min(1).max(8).default(2),
 });
 
+/** Requests per minute and concurrent turns of one user or one API key. */
+export const rateLimitSchema = z.strictObject({
+  requests_per_minute: z.number().int().positive().optional(),
+  concurrent_turns: z.number().int().positive().optional(),
+});
+
+/** USD per million tokens of one model. */
+export const modelPriceSchema = z.strictObject({
+  input: z.number().min(0),
+  output: z.number().min(0),
+  cached_input: z.number().min(0).optional(),
+});
+
+export const operationsSchemas = {
+  budgets: z.strictObject({
+    per_user: budgetSchema.optional(),
+    /** Warn (log, and `notify` when set) when a budget crosses this fraction. */
+    warn_at: z.number().gt(0).max(1).default(0.8),
+    /** An admin chat for budget warnings: `{ platform, account?, chat_id }`. */
+    notify: z
+      .strictObject({
+        platform: z.string().min(1),
+        account: z.string().default("default"),
+        chat_id: z.string().min(1),
+      })
+      .optional(),
+  }),
+  rate_limits: z.strictObject({ per_user: rateLimitSchema.optional(), per_key: rateLimitSchema.optional() }),
+  metrics: z.strictObject({
+    enabled: z.boolean().default(true),
+    /** A separate `host:port` for `/metrics` without a key (default: only on the API listener, admin keys). */
+    listen: z
+      .string()
+      .regex(/^[^\s:]+:\d+$|^\[[0-9a-f:]+\]:\d+$/i, 'must be "host:port", e.g. "127.0.0.1:9464"')
+      .optional(),
+  }),
+  circuit_breaker: z.strictObject({
+    /** Consecutive failed sends (after retries) that open an account's breaker. */
+    failures: z.number().int().min(1).default(5),
+    cooldown_s: z.number().positive().default(30),
+    max_cooldown_s: z.number().positive().default(600),
+  }),
+};
+
 export const configSchema = z.strictObject({
   default_agent: agentIdSchema.default(MAIN_AGENT),
   model: modelSchema.default({ provider: "echo" }),
@@ -288,6 +362,12 @@ export const configSchema = z.strictObject({
   cron: cronSchema.default(cronSchema.parse({})),
   delegation: delegationSchema.default(delegationSchema.parse({})),
   plugins: z.array(z.string().min(1)).default([]),
+  budgets: operationsSchemas.budgets.default(operationsSchemas.budgets.parse({})),
+  rate_limits: operationsSchemas.rate_limits.default({}),
+  /** Prices per model (`<provider kind>/<model>` or `<model>`), over the built-in table. */
+  pricing: z.record(z.string().min(1), modelPriceSchema).default({}),
+  metrics: operationsSchemas.metrics.default(operationsSchemas.metrics.parse({})),
+  circuit_breaker: operationsSchemas.circuit_breaker.default(operationsSchemas.circuit_breaker.parse({})),
   shutdown_timeout_s: z.number().positive().default(30),
   log_level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
 });
@@ -304,5 +384,9 @@ export type ApiKeyConfig = z.output<typeof apiKeySchema>;
 export type ResetPolicy = z.output<typeof resetPolicySchema>;
 export type SessionConfig = z.output<typeof sessionSchema>;
 export type CronConfig = z.output<typeof cronSchema>;
+export type BudgetConfig = z.output<typeof budgetSchema>;
+export type SpendLimit = z.output<typeof spendLimitSchema>;
+export type RateLimitConfig = z.output<typeof rateLimitSchema>;
+export type ModelPrice = z.output<typeof modelPriceSchema>;
 export type Toolset = (typeof TOOLSETS)[number];
 export type McpServerConfig = z.output<typeof mcpServerSchema>;

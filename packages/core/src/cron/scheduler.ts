@@ -4,6 +4,7 @@ import { join } from "node:path";
 import type { Database, Statement } from "better-sqlite3";
 import type { Gateway } from "../gateway/types.ts";
 import { type Logger, silentLogger } from "../logger.ts";
+import { publish } from "../telemetry/facts.ts";
 import { deliveryRefusal, parseDeliveryTarget, resolveAddress } from "./delivery.ts";
 import type { CronJob } from "./jobs.ts";
 import { type CronManager, jobSchedule } from "./manager.ts";
@@ -89,6 +90,8 @@ export class CronScheduler {
     };
   }
 
+  #lastTickAt: number | undefined;
+
   start(): void {
     this.#started = true;
     if (this.#o.watch) {
@@ -168,7 +171,29 @@ export class CronScheduler {
     return run;
   }
 
+  /** Whether it runs, who it leases as, when it last ticked (`/health/ready`). */
+  status(): { enabled: boolean; running: boolean; holder: string; lastTickAt?: number } {
+    return {
+      enabled: true,
+      running: this.#started,
+      holder: this.#o.holder,
+      ...(this.#lastTickAt ? { lastTickAt: this.#lastTickAt } : {}),
+    };
+  }
+
   async #tick(now: number): Promise<CronRunResult[]> {
+    this.#lastTickAt = now;
+    const results = await this.#tickDue(now);
+    for (const r of results)
+      publish("cron", {
+        agentId: r.agentId,
+        outcome:
+          r.status === "error" ? "error" : r.status === "ok" || r.status === "silent" ? "ok" : "skipped",
+      });
+    return results;
+  }
+
+  async #tickDue(now: number): Promise<CronRunResult[]> {
     const due: Array<Promise<CronRunResult>> = [];
     for (const { agentId, job } of await this.#jobs()) {
       if (!job.enabled || job.nextRunAt === null || job.nextRunAt > now) continue;

@@ -12,6 +12,8 @@ export const COMMANDS = {
   stop: "stop the reply being written",
   approve: "let a tool call that waits for approval run (/approve [id])",
   deny: "refuse a tool call that waits for approval (/deny [id] [reason])",
+  usage: "show the tokens and cost spent today and this month",
+  platform: "admins: /platform status | pause <name> | resume <name>",
   help: "list these commands",
 } as const;
 export type CommandName = keyof typeof COMMANDS;
@@ -42,6 +44,34 @@ export interface CommandContext {
   stop(): boolean;
   /** Answer a pending approval of this chat (`args`: `[id] [reason]`); returns the reply. */
   answerApproval?(approved: boolean, args: string): string;
+  /** Usage and admin platform control (`/usage`, `/platform`). */
+  operate?: OperateCommands;
+}
+
+export interface OperateCommands {
+  usage(): string;
+  isAdmin(): boolean;
+  /** Pause / resume the sends of matching accounts (`telegram` or `telegram/work`); returns them. */
+  pause(name: string): string[];
+  resume(name: string): string[];
+  health(): Array<{ platform: string; account: string; state: string; reason?: string }>;
+}
+
+function platformCommand(args: string, op: OperateCommands): string {
+  if (!op.isAdmin()) return "Only admins may use /platform (platforms.<name>.admins).";
+  const [verb = "status", name] = args.split(/\s+/).filter(Boolean);
+  if (verb === "status") {
+    const rows = op
+      .health()
+      .map((h) => `${h.platform}/${h.account}: ${h.state}${h.reason ? ` (${h.reason})` : ""}`);
+    return rows.join("\n") || "No platform accounts are running.";
+  }
+  if ((verb === "pause" || verb === "resume") && name) {
+    const hit = verb === "pause" ? op.pause(name) : op.resume(name);
+    if (hit.length === 0) return `No running platform account matches "${name}".`;
+    return `${verb === "pause" ? "Paused" : "Resumed"} sends of ${hit.join(", ")}.`;
+  }
+  return "Usage: /platform status | pause <name> | resume <name>";
 }
 
 function describeRule(r: Resolution, routes: readonly RouteConfig[]): string {
@@ -84,6 +114,10 @@ export async function runCommand(cmd: ParsedCommand, ctx: CommandContext): Promi
     case "approve":
     case "deny":
       return ctx.answerApproval?.(cmd.name === "approve", cmd.args) ?? "Nothing is waiting for approval.";
+    case "usage":
+      return ctx.operate?.usage() || "No usage is recorded yet.";
+    case "platform":
+      return ctx.operate ? platformCommand(cmd.args, ctx.operate) : "Platform control is not available here.";
     case "help":
       return Object.entries(COMMANDS)
         .map(([k, v]) => `/${k} — ${v}`)

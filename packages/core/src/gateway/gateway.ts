@@ -3,6 +3,10 @@ import { ApprovalBroker } from "../approvals.ts";
 import type { GatewayConfig } from "../config/load.ts";
 import { AgentError } from "../errors.ts";
 import { type Logger, silentLogger } from "../logger.ts";
+import { operateCommands } from "../operate/chat-commands.ts";
+import { type Admission, Operations } from "../operate/operations.ts";
+import { guardedSend } from "../operate/send-guard.ts";
+import { newTurnId, TurnObserver } from "../operate/turn-observer.ts";
 import type { Address, InboundMessage, OutboundMessage, PlatformAdapter } from "../platform.ts";
 import { HookRunner, type Plugin } from "../plugins.ts";
 import { createRouter, type Resolution, type Router } from "../routing/router.ts";
@@ -25,6 +29,7 @@ import type {
   SessionStore,
   StoredMessage,
 } from "../sessions/store-types.ts";
+import { publish } from "../telemetry/facts.ts";
 import { type ApprovalRoute, answerFromChat, createApprover } from "./approval-flow.ts";
 import { Channel } from "./channel.ts";
 import { splitMessage } from "./chunk.ts";
@@ -54,6 +59,8 @@ export interface CreateGatewayOptions {
   stateDir?: string;
   /** Observe every dispatch and its outcome (tests, metrics). */
   onDispatch?: (inbound: InboundMessage, outcome: DispatchOutcome) => void;
+  /** Budgets, rate limits, usage and adapter health (default: built over `store`). */
+  operations?: Operations;
 }
 
 const DEDUPE_CAPACITY = 10_000;
@@ -65,6 +72,8 @@ interface PendingMessage {
   session: SessionRecord;
   /** The stored ids of this message, left out of the turn's history (it is the turn's input). */
   ids: number[];
+  /** How its routing went, for the turn's trace. */
+  routed: { startedAt: number; durationMs: number; by: string };
 }
 
 interface SessionLane {
@@ -127,7 +136,16 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
   const makeRouter = (c: GatewayConfig) => createRouter(c, { hooks, logger });
   let router: Router = makeRouter(config);
   let cron: CronService | undefined;
-  const approvals = new ApprovalBroker();
+  // Every approval decision (chat `/approve` `/deny`, buttons, the API, timeouts) goes to the audit log.
+  const approvals = new ApprovalBroker({
+    onDecision: (a, d) =>
+      ops.audit({
+        actor: d.by,
+        action: d.approved ? "approval.approve" : "approval.deny",
+        target: `${a.agentId}/${a.toolName}`,
+        detail: { approval_id: a.id, session_id: a.sessionId, ...(d.reason ? { reason: d.reason } : {}) },
+      }),
+  });
   const delegation: DelegationDeps = {
     registry: () => config.registry,
     maxDepth: () => config.delegation.max_depth,
@@ -147,6 +165,16 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
   let idleWaiters: Array<() => void> = [];
   let stopping = false;
   const warnedPlatforms = new Set<string>();
+  const ops =
+    options.operations ??
+    new Operations({
+      config: () => config,
+      store,
+      logger,
+      ...(options.now ? { now: () => options.now!().getTime() } : {}),
+      notify: (t, text) =>
+        sendText({ platform: t.platform, account: t.account, chatId: t.chatId }, text, { format: "plain" }),
+    });
 
   const busy = () => {
     active++;
@@ -181,6 +209,11 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
     return false;
   }
 
+  function isAdmin(inbound: InboundMessage): boolean {
+    const admins = accountConfig(inbound.platform, inbound.account)?.admins as string[] | undefined;
+    return !!admins?.some((u) => String(u) === inbound.user.id || String(u) === inbound.user.idAlt);
+  }
+
   function requiresMention(inbound: InboundMessage): boolean {
     if (inbound.chat.type === "dm") return false;
     return accountConfig(inbound.platform, inbound.account)?.require_mention === true;
@@ -209,21 +242,33 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
     address: Address,
     text: string,
     message: Omit<OutboundMessage, "text"> = {},
+    /** `turnId` links the send to its turn's trace; `force` passes a paused breaker (an admin's `/platform` answer). */
+    opts: { turnId?: string; force?: boolean } = {},
   ): Promise<void> {
     const adapter = adapterFor(address.platform, address.account);
     const caps = adapter.capabilities;
     const chunks = splitMessage(text, caps.maxMessageLength, caps.lengthUnit ?? "utf16");
-    for (let i = 0; i < chunks.length; i++) {
-      const part = { index: i, count: chunks.length };
-      await withRetry(() => adapter.send(address, { ...message, text: chunks[i]!, part }), {
-        ...options.retry,
-        onRetry: ({ attempt, delayMs, error }) =>
-          logger.warn(
-            { platform: address.platform, account: address.account, attempt, delayMs, err: error },
-            `send to ${address.platform} failed; retrying in ${Math.round(delayMs)} ms`,
-          ),
-      });
-    }
+    // Through the account's circuit breaker: repeated failures pause its sends instead of retrying each message.
+    await guardedSend(
+      ops,
+      { platform: address.platform, account: address.account, ...opts },
+      async (counted) => {
+        for (let i = 0; i < chunks.length; i++) {
+          const part = { index: i, count: chunks.length };
+          await withRetry(() => adapter.send(address, { ...message, text: chunks[i]!, part }), {
+            ...options.retry,
+            onRetry: ({ attempt, delayMs, error }) => {
+              counted();
+              logger.warn(
+                { platform: address.platform, account: address.account, attempt, delayMs, err: error },
+                `send to ${address.platform} failed; retrying in ${Math.round(delayMs)} ms`,
+              );
+            },
+          });
+        }
+      },
+      logger,
+    );
   }
 
   function startTyping(address: Address): () => void {
@@ -328,6 +373,9 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
     lineage?: TurnLineage;
     /** Caller tools, generation options and plain mode of an API turn. */
     extra?: Pick<AgentTurn, "clientTools" | "generation" | "plain">;
+    /** The budgets and limits it was admitted under; its usage is recorded against them. */
+    admission: Admission;
+    turnId?: string;
   }): {
     events: Channel<AgentEvent>;
     /** `explained`: the turn was aborted by the gateway (time limit, shutdown), with a message for the user. */
@@ -335,7 +383,14 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
   } {
     const events = args.events ?? new Channel<AgentEvent>();
     const owned = args.events === undefined;
-    const { profile, session, controller } = args;
+    const { profile, session, controller, admission } = args;
+    const observer = new TurnObserver({
+      turnId: args.turnId ?? newTurnId(),
+      agentId: profile.id,
+      platform: args.source.platform,
+      sessionId: session.id,
+      ...ops.modelOf(profile.id),
+    });
     const finished = useAgent(profile, async () => {
       let text = "";
       let error: string | undefined;
@@ -381,8 +436,10 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
           services: { store, ...(cron ? { cron } : {}), approve, delegate },
           ...(args.extraSystem ? { extraSystem: args.extraSystem } : {}),
           ...(options.now ? { now: options.now } : {}),
+          ...(admission.spendLimit ? { spendLimit: admission.spendLimit } : {}),
         };
         for await (const ev of runner.run(turn)) {
+          observer.event(ev);
           if (ev.type === "text-delta") text += ev.text;
           else if (ev.type === "finish") {
             text = ev.text || text;
@@ -437,16 +494,22 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
           stopped ? "turn stopped" : "turn failed",
         );
       }
+      admission.release();
+      let costUsd = 0;
       try {
-        if (args.persistReply) {
-          const reply = () =>
-            store.append(
-              session.id,
-              (text || toolCalls) && !error
-                ? [{ role: "assistant", content: text, ...(toolCalls ? { toolCalls } : {}) }]
-                : [],
-              usage ? { usage } : {},
-            );
+        if (args.persistReply || usage) {
+          // Usage is recorded in the same commit as the reply (also when the transcript is not kept).
+          const reply = () => {
+            if (args.persistReply)
+              store.append(
+                session.id,
+                (text || toolCalls) && !error
+                  ? [{ role: "assistant", content: text, ...(toolCalls ? { toolCalls } : {}) }]
+                  : [],
+                usage ? { usage } : {},
+              );
+            if (usage) costUsd = ops.record(admission, usage, session.id);
+          };
           try {
             await writes.run(reply);
           } catch (err) {
@@ -462,6 +525,12 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
       } finally {
         if (owned) events.close();
       }
+      observer.end({
+        ...(usage ? { usage } : {}),
+        costUsd,
+        ...(error ? { error } : {}),
+        aborted: controller.signal.aborted,
+      });
       return {
         text,
         ...(error ? { error } : {}),
@@ -481,6 +550,7 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
     try {
       while (l.pending.length > 0) {
         const batch = l.pending.splice(0);
+        publish("queue", { delta: -batch.length });
         const address = replyAddress(batch[batch.length - 1]!.inbound);
         const current = config.registry.get(profile.id) ?? profile;
         const session = batch[batch.length - 1]!.session;
@@ -501,7 +571,15 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
           account: address.account,
           session: session.id,
         });
+        const turnId = newTurnId();
+        const routed = batch[batch.length - 1]!.routed;
+        publish("route", { turnId, agentId: current.id, ...routed });
         try {
+          const admission = admitOrNotify(current.id, source, address, {
+            requests: false,
+            enforceConcurrency: false,
+          });
+          if (!admission) continue;
           const { events, finished } = runTurn({
             profile: current,
             session,
@@ -516,6 +594,8 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
               address,
               requester: batch[batch.length - 1]!.inbound.user.id,
             },
+            admission,
+            turnId,
           });
           for await (const _ of events) {
             // The platform reply is sent whole at the end; streaming edits are a later refinement.
@@ -524,9 +604,9 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
           stopTyping();
           if (controller.signal.aborted && !result.explained) continue;
           if (result.error) {
-            await sendText(address, `⚠️ ${result.error}`, { format: "plain" });
+            await sendText(address, `⚠️ ${result.error}`, { format: "plain" }, { turnId });
           } else if (result.text.trim() && result.text.trim() !== "[SILENT]") {
-            await sendText(address, result.text, { format: "markdown" });
+            await sendText(address, result.text, { format: "markdown" }, { turnId });
           }
         } catch (err) {
           log.error({ err }, "could not deliver the reply");
@@ -542,6 +622,18 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
     }
   }
 
+  /** Admit a platform turn; a refusal is told to the chat once (not once per message) and yields `undefined`. */
+  function admitOrNotify(
+    agentId: string,
+    source: SessionSource,
+    address: Address,
+    opts: { requests?: boolean; enforceConcurrency?: boolean } = {},
+  ): Admission | undefined {
+    return ops.admitChat({ agentId, platform: source.platform, userId: source.userId }, opts, (text) =>
+      sendText(address, text, { format: "plain" }),
+    );
+  }
+
   async function dispatch(inbound: InboundMessage): Promise<DispatchOutcome> {
     if (stopping) return { status: "ignored", reason: "stopping" };
     if (inbound.isSelf) return { status: "ignored", reason: "self" };
@@ -552,7 +644,10 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
       return { status: "ignored", reason: "not-mentioned" };
     }
     const source = sourceOf(inbound);
+    const routeStarted = Date.now();
+    const routeT0 = performance.now();
     const resolution = await router.resolve(source, inbound);
+    const routed = { startedAt: routeStarted, durationMs: performance.now() - routeT0, by: resolution.by };
     source.agentId = resolution.agentId;
     const profile = config.registry.get(resolution.agentId) ?? config.registry.main;
     const sessionKey = buildSessionKey(source, sessionOptions());
@@ -569,6 +664,12 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
           source,
           store,
           routes: config.routes,
+          operate: operateCommands(ops, {
+            agentId: profile.id,
+            source,
+            actor: `${inbound.platform}:${inbound.user.id}`,
+            isAdmin: isAdmin(inbound),
+          }),
           openSession: (opts) => openSession(sessionKey, source, profile, opts),
           answerApproval: (approved, args) =>
             answerFromChat({
@@ -588,7 +689,8 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
           },
         });
         if (reply !== undefined) {
-          await sendText(address, reply, { format: "markdown" }).catch((err: unknown) =>
+          const force = command.name === "platform";
+          await sendText(address, reply, { format: "markdown" }, { force }).catch((err: unknown) =>
             logger.error({ err, platform: inbound.platform }, "could not send the command reply"),
           );
           return { status: "command", agentId: profile.id, sessionKey, command: command.name };
@@ -597,6 +699,14 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
         done();
       }
     }
+
+    // A used-up budget or a rate limit refuses the message before anything is stored (told once in chat).
+    // A message joining a turn already queued or running counts against the rate, not a new turn slot.
+    const admitted = admitOrNotify(profile.id, source, address, {
+      enforceConcurrency: !lanes.get(sessionKey)?.running,
+    });
+    if (!admitted) return { status: "ignored", reason: "limited" };
+    admitted.release();
 
     // The session and the message are committed in one transaction before dispatch resolves, so an
     // adapter that confirms the platform update afterwards can never lose it.
@@ -608,7 +718,8 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
     await sessionHooks(opened, sessionKey, source, profile);
     const session = opened.session;
     const l = lane(sessionKey);
-    l.pending.push({ inbound, session, ids });
+    l.pending.push({ inbound, session, ids, routed });
+    publish("queue", { delta: 1 });
     void pump(sessionKey, profile, source);
     return { status: "queued", agentId: profile.id, sessionKey, sessionId: session.id, resolution };
   }
@@ -626,6 +737,14 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
     const profile = config.registry.get(request.agentId);
     if (!profile) throw new AgentError("model_not_found", `agent "${request.agentId}" does not exist`);
     const source: SessionSource = { ...request.source, agentId: profile.id };
+    // Budgets and rate limits before anything is stored or the model is called (throws `TurnRefusedError`).
+    const admission = ops.admit({
+      agentId: profile.id,
+      platform: source.platform,
+      userId: source.userId,
+      keyId: request.key?.id,
+      keyBudget: request.key?.budget,
+    });
     const sessionKey = request.sessionKey ?? buildSessionKey(source, sessionOptions());
     const persist = request.persist ?? true;
     const persistInput = persist && request.persistInput !== false;
@@ -677,6 +796,7 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
         session = opened.session;
       }
     } catch (err) {
+      admission.release();
       leave();
       throw err;
     }
@@ -729,9 +849,11 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
             ...(request.generation ? { generation: request.generation } : {}),
             ...(request.plain ? { plain: true } : {}),
           },
+          admission,
         });
         await finished;
       } catch (err) {
+        admission.release();
         out.push({
           type: "error",
           message: err instanceof Error ? err.message : String(err),
@@ -757,7 +879,7 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
     const abort = new AbortController();
     adapterAborts.set(key, abort);
     const log = logger.child({ platform: adapter.platform, account: adapter.account });
-    const started = await adapter.start({
+    const starting = adapter.start({
       dispatch: async (inbound) => {
         // While stopping, refuse instead of accepting-and-dropping, so the adapter does not confirm
         // the platform update and it is delivered again after the restart.
@@ -772,8 +894,10 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
       logger: log,
       signal: abort.signal,
       http: http.scoped(key),
+      reportStatus: (state, reason) => ops.setAdapterState(adapter.platform, adapter.account, state, reason),
       ...(options.stateDir ? { stateDir: options.stateDir } : {}),
     });
+    const started = await ops.watchStart(adapter.platform, adapter.account, starting);
     if (started && started.connected === false) {
       log.warn(
         { reason: started.reason },
@@ -795,6 +919,7 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
     approvals,
     http,
     logger,
+    ops,
     agent: (id) => config.registry.get(id),
     dispatch,
     turn,
@@ -833,6 +958,7 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
       adapterAborts.get(key)?.abort();
       http.unmount(key);
       adapters.delete(key);
+      ops.setAdapterState(platform, account, "stopped");
       await a.stop();
     },
     async start() {

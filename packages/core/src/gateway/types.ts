@@ -1,6 +1,8 @@
 import type { AgentProfile } from "../agents.ts";
 import type { ApprovalBroker } from "../approvals.ts";
 import type { GatewayConfig } from "../config/load.ts";
+import type { BudgetConfig } from "../config/schema.ts";
+import type { Operations } from "../operate/operations.ts";
 import type { Address, InboundMessage, PlatformAdapter } from "../platform.ts";
 import type { HookRunner } from "../plugins.ts";
 import type { Resolution, Router } from "../routing/router.ts";
@@ -21,7 +23,7 @@ export type DispatchOutcome =
   | { status: "command"; agentId: string; sessionKey: string; command: string }
   | {
       status: "ignored";
-      reason: "duplicate" | "self" | "unauthorized" | "not-mentioned" | "empty" | "stopping";
+      reason: "duplicate" | "self" | "unauthorized" | "not-mentioned" | "empty" | "stopping" | "limited";
     };
 
 /** A turn started programmatically (the API server): the caller supplies agent, session and input. */
@@ -57,6 +59,8 @@ export interface TurnRequest {
    * `rewindAfter` (a message id; 0 for all) removed, then `input` stored as this turn's input.
    */
   prepare?: (session: SessionRecord) => Promise<TranscriptEdit | undefined> | TranscriptEdit | undefined;
+  /** The API key calling (`Principal.id`) and its own budget: usage, budgets and rate limits per key. */
+  key?: { id: string; budget?: BudgetConfig | undefined };
 }
 
 /** A change to a stored transcript (see `TurnRequest.prepare`). */
@@ -103,6 +107,8 @@ export interface Gateway {
   setCron(cron: CronService | undefined): void;
   /** The cron service, when cron is running. */
   readonly cron: CronService | undefined;
+  /** Usage, budgets, rate limits, adapter health and the circuit breakers. */
+  readonly ops: Operations;
   /** Stop accepting, drain in-flight turns (bounded), stop adapters. Does not close the store. */
   stop(options?: { timeoutMs?: number }): Promise<void>;
 }

@@ -1,4 +1,5 @@
 import type { Database } from "better-sqlite3";
+import { listening, publish } from "../telemetry/facts.ts";
 
 interface Pending {
   fn: () => unknown;
@@ -58,12 +59,15 @@ export class WriteBatcher {
     const batch = this.#queue.splice(0);
     if (batch.length === 0) return;
     let results: Array<{ ok: boolean; value: unknown }>;
+    const started = listening("store") ? performance.now() : 0;
     try {
       results = this.#commit(batch);
     } catch (err) {
+      if (started) publish("store", { op: "commit", durationMs: performance.now() - started, ok: false });
       for (const item of batch) item.reject(err);
       return;
     }
+    if (started) publish("store", { op: "commit", durationMs: performance.now() - started, ok: true });
     batch.forEach((item, i) => {
       const r = results[i]!;
       if (r.ok) item.resolve(r.value);

@@ -1,39 +1,75 @@
 import type { RouteConfig } from "../config/schema.ts";
+import type { SessionSource } from "../sessions/source.ts";
 import { type CompiledMatch, compileMatch } from "./match.ts";
 
+type Fields = ReadonlyMap<keyof SessionSource, ReadonlySet<string>>;
+
 /** `a` covers `b` when every source `b` matches also matches `a`. */
-function covers(a: CompiledMatch, b: CompiledMatch): boolean {
-  const bFields = new Map(b);
+function covers(a: CompiledMatch, b: Fields): boolean {
   for (const [field, aValues] of a) {
-    const bValues = bFields.get(field);
+    const bValues = b.get(field);
     if (!bValues) return false;
     for (const v of bValues) if (!aValues.has(v)) return false;
   }
   return true;
 }
 
+/** The field a route is indexed by: its most selective one (chat and user ids before platform or chat type). */
+const INDEX_ORDER: ReadonlyArray<keyof SessionSource> = [
+  "chatId",
+  "threadId",
+  "topicId",
+  "userId",
+  "userIdAlt",
+  "parentChatId",
+  "guildId",
+  "account",
+  "chatType",
+  "platform",
+];
+
+const bucketKey = (field: string, value: string) => `${field}\u0000${value}`;
+
 /**
- * Routes that can never fire because an earlier route matches everything they do.
- * Only routes that could share a chat (same chat_id value, or no chat_id) are compared.
+ * Routes that can never fire because an earlier route matches everything they do. Each route is indexed
+ * under one field's values; a route `a` can only cover `b` when `b` has that field with values all in `a`'s,
+ * so `b` looks up one value per field it has, and compares itself only with the routes found there (and
+ * with earlier match-everything routes). Linear in the number of routes for real configs.
  */
 export function findShadowedRoutes(routes: RouteConfig[]): Array<{ route: number; by: number }> {
-  const compiled = routes.map((r) => compileMatch(r.match));
-  const byChat = new Map<string, number[]>();
-  const noChat: number[] = [];
+  const buckets = new Map<string, number[]>();
+  let firstMatchAll = -1;
   const out: Array<{ route: number; by: number }> = [];
-  compiled.forEach((c, j) => {
-    const chats = c.find(([f]) => f === "chatId")?.[1];
-    const candidates = new Set<number>(noChat);
-    if (chats) for (const id of chats) for (const i of byChat.get(id) ?? []) candidates.add(i);
-    const earliest = [...candidates].sort((x, y) => x - y).find((i) => covers(compiled[i]!, c));
-    if (earliest !== undefined) out.push({ route: j, by: earliest });
-    if (chats) {
-      for (const id of chats) {
-        const list = byChat.get(id) ?? [];
-        list.push(j);
-        byChat.set(id, list);
+  const compiled: CompiledMatch[] = [];
+  routes.forEach((r, j) => {
+    const c = compileMatch(r.match);
+    compiled.push(c);
+    const fields: Fields = new Map(c);
+    let earliest = firstMatchAll;
+    for (const [field, values] of fields) {
+      const first = values.values().next().value as string;
+      const bucket = buckets.get(bucketKey(field, first));
+      if (!bucket) continue;
+      for (const i of bucket) {
+        if (earliest !== -1 && i >= earliest) break;
+        if (covers(compiled[i]!, fields)) {
+          earliest = i;
+          break;
+        }
       }
-    } else noChat.push(j);
+    }
+    if (earliest !== -1) out.push({ route: j, by: earliest });
+    const by = INDEX_ORDER.find((f) => fields.has(f));
+    if (by === undefined) {
+      if (firstMatchAll === -1) firstMatchAll = j;
+      return;
+    }
+    for (const v of fields.get(by)!) {
+      const k = bucketKey(by, v);
+      const list = buckets.get(k);
+      if (list) list.push(j);
+      else buckets.set(k, [j]);
+    }
   });
   return out;
 }

@@ -201,8 +201,41 @@ function migrateToV3(db: Database): void {
   `);
 }
 
+/**
+ * v4, operations: usage rows per model call, running totals per budget window (so a budget check is a
+ * point lookup, not a scan), rate-limit token buckets, and the append-only audit log.
+ */
+function migrateToV4(db: Database): void {
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS usage_events (
+      id INTEGER PRIMARY KEY, at INTEGER NOT NULL, agent_id TEXT NOT NULL, user_id TEXT, key_id TEXT,
+      session_id TEXT, platform TEXT, provider TEXT, model TEXT,
+      input_tokens INTEGER NOT NULL DEFAULT 0, output_tokens INTEGER NOT NULL DEFAULT 0,
+      cached_tokens INTEGER NOT NULL DEFAULT 0, cost_usd REAL NOT NULL DEFAULT 0);
+    CREATE INDEX IF NOT EXISTS idx_usage_at ON usage_events(at);
+    CREATE TABLE IF NOT EXISTS usage_totals (
+      scope TEXT NOT NULL, window TEXT NOT NULL, tokens INTEGER NOT NULL DEFAULT 0,
+      cost_usd REAL NOT NULL DEFAULT 0, PRIMARY KEY (scope, window)) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS rate_buckets (
+      bucket TEXT PRIMARY KEY, tokens REAL NOT NULL, updated_at INTEGER NOT NULL) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS audit_log (
+      id INTEGER PRIMARY KEY, at INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+      target TEXT, detail TEXT, once_key TEXT UNIQUE);
+    CREATE INDEX IF NOT EXISTS idx_audit_at ON audit_log(at);
+    CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log
+      BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log
+      BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+  `);
+}
+
 /** Forward-only migrations: `MIGRATIONS[i]` takes `user_version` i to i + 1. Append; never edit a shipped one. */
-export const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [migrateToV1, migrateToV2, migrateToV3];
+export const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [
+  migrateToV1,
+  migrateToV2,
+  migrateToV3,
+  migrateToV4,
+];
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
 /**

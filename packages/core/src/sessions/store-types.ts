@@ -126,6 +126,14 @@ export interface SessionStore {
    * uses it. Waits at most `timeoutMs` (default 250) for another connection's lock.
    */
   checkWritable(timeoutMs?: number): { ok: true } | { ok: false; reason: string };
+  /** Usage rows and budget-window totals (operations). */
+  readonly usage: import("./operations-store.ts").UsageLedger;
+  /** The append-only audit log. */
+  readonly audit: import("./operations-store.ts").AuditLog;
+  /** Rate-limit token buckets. */
+  readonly rates: import("./operations-store.ts").RateBuckets;
+  /** Can the store write, and how fast (`/health/ready`)? */
+  probe(): import("./operations-store.ts").StoreProbe;
   /** The underlying better-sqlite3 database (cron leases live in the same file). */
   readonly db: import("better-sqlite3").Database;
   close(): void;

@@ -7,6 +7,7 @@ import { MAIN_AGENT } from "../config/schema.ts";
 import { DEFAULT_ACCOUNT } from "../platform.ts";
 import { importSessionsInto } from "./import.ts";
 import { FTS_WATERMARK_KEY, migrate } from "./migrations.ts";
+import { createAuditLog, createRateBuckets, createUsageLedger } from "./operations-store.ts";
 import { responseTable } from "./responses.ts";
 import type { SessionSource } from "./source.ts";
 import type {
@@ -474,6 +475,15 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
       }) as SessionRecord[];
     },
     importSessions: (items) => importSessionsInto(db, items),
+    usage: createUsageLedger(db, clock),
+    audit: createAuditLog(db, clock),
+    rates: createRateBuckets(db),
+    probe() {
+      const started = performance.now();
+      const check = this.checkWritable();
+      const latencyMs = performance.now() - started;
+      return check.ok ? { writable: true, latencyMs } : { writable: false, latencyMs, error: check.reason };
+    },
     close() {
       if (!db.open) return;
       try {

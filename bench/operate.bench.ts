@@ -1,0 +1,240 @@
+// The cost of operating features on the hot paths: API latency (agent on the stub LLM) and dispatch
+// throughput (test platform → echo agent → reply) with metrics + usage accounting + budget checks on,
+// against the same gateway shape with them off, alternating rounds in one run.
+import { mkdtempSync, rmSync } from "node:fs";
+import { Agent, request, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { serve } from "@hono/node-server";
+import { createAgentRunner } from "@switchboard/agent";
+import { createApiServer, createGatewayMetrics, type GatewayMetrics } from "@switchboard/api-server";
+import { buildConfig, createGateway, Operations, openSessionStore, silentLogger } from "@switchboard/core";
+import { platform, startStubLlm, TestAdapter, TestNetwork } from "@switchboard/testing";
+import { gc, median } from "./lib/stats.ts";
+import { printTable, type Row } from "./lib/table.ts";
+
+const ROUNDS = 6;
+const LATENCY_PER_ROUND = 300;
+const MESSAGES_PER_ROUND = 2000;
+const CHATS = 200;
+const KEY = "sk-bench-operate-0001";
+
+const stub = await startStubLlm();
+const BIG = 1_000_000_000_000;
+
+async function world(on: boolean) {
+  const home = mkdtempSync(join(tmpdir(), `sb-bench-operate-${on ? "on" : "off"}-`));
+  const budget = { daily: BIG, monthly: "$1000000" };
+  const config = buildConfig(
+    {
+      providers: { stub: { kind: "openai-compatible", base_url: stub.url } },
+      agents: {
+        main: on ? { budget } : {},
+        llm: { model: { provider: "stub", name: "stub-model" }, ...(on ? { budget } : {}) },
+      },
+      platforms: { test: { allow_all_users: true } },
+      api_server: { keys: [{ key: KEY, ...(on ? { budget } : {}) }] },
+      ...(on ? { budgets: { per_user: budget } } : {}),
+      metrics: { enabled: false },
+      log_level: "silent",
+    },
+    { file: undefined, home, env: {}, platforms: { test: platform } },
+  );
+  const store = openSessionStore(join(home, "state.db"));
+  const net = new TestNetwork();
+  let current = config;
+  const operations = new Operations({ config: () => current, store, logger: silentLogger(), accounting: on });
+  const gateway = createGateway({
+    config,
+    store,
+    runner: createAgentRunner({ maxRetries: 0 }),
+    adapters: [new TestAdapter({ network: net })],
+    operations,
+  });
+  current = gateway.config;
+  await gateway.start();
+  const api = createApiServer({ gateway, metrics: false });
+  const server = await new Promise<Server>((resolve) => {
+    const s = serve({ fetch: api.fetch, hostname: "127.0.0.1", port: 0 }, () => resolve(s as Server));
+  });
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/chat/completions`;
+  return {
+    on,
+    gateway,
+    net,
+    url,
+    store,
+    async close() {
+      api.close();
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+      await gateway.stop({ timeoutMs: 2000 });
+      store.close();
+      rmSync(home, { recursive: true, force: true });
+    },
+  };
+}
+type World = Awaited<ReturnType<typeof world>>;
+
+function post(clientAgent: Agent, url: string, body: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url);
+    const t0 = performance.now();
+    const req = request(
+      {
+        host: u.hostname,
+        port: u.port,
+        path: u.pathname,
+        method: "POST",
+        agent: clientAgent,
+        headers: {
+          "content-type": "application/json",
+          "content-length": Buffer.byteLength(body),
+          authorization: `Bearer ${KEY}`,
+          "x-switchboard-user-id": "bench-user",
+        },
+      },
+      (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (d: string) => (text += d));
+        res.on("end", () =>
+          res.statusCode === 200
+            ? resolve(performance.now() - t0)
+            : reject(new Error(`HTTP ${res.statusCode}: ${text}`)),
+        );
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+let seq = 0;
+async function latencies(w: World, n: number): Promise<{ ms: number[]; cpuUs: number }> {
+  const ms: number[] = [];
+  // One keep-alive connection per series, as a client library holds; a fresh one each time, so an idle
+  // socket the server closed meanwhile is never reused.
+  const clientAgent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const c0 = process.threadCpuUsage();
+  for (let i = 0; i < n; i++)
+    ms.push(
+      await post(
+        clientAgent,
+        w.url,
+        JSON.stringify({ model: "llm", messages: [{ role: "user", content: `hi ${seq++}` }] }),
+      ),
+    );
+  await w.gateway.idle();
+  clientAgent.destroy();
+  const c = process.threadCpuUsage(c0);
+  return { ms, cpuUs: (c.user + c.system) / n };
+}
+
+async function throughput(w: World, n: number): Promise<number> {
+  const before = w.net.sent().length;
+  const t0 = performance.now();
+  for (let i = 0; i < n; i += CHATS) {
+    const batch: Promise<void>[] = [];
+    for (let j = i; j < Math.min(n, i + CHATS); j++) {
+      const s = seq++;
+      batch.push(
+        w.net.inject({
+          chatType: "dm",
+          chatId: `c${j % CHATS}`,
+          userId: `u${j % CHATS}`,
+          text: `m ${s}`,
+          messageId: `m${s}`,
+        }),
+      );
+    }
+    await Promise.all(batch);
+  }
+  await w.gateway.idle();
+  const dt = performance.now() - t0;
+  if (w.net.sent().length - before < n)
+    throw new Error(`replies went missing: ${w.net.sent().length - before} of ${n}`);
+  return (n / dt) * 1000;
+}
+
+const off = await world(false);
+const on = await world(true);
+const results = {
+  off: { ms: [] as number[], cpu: [] as number[], rate: [] as number[] },
+  on: { ms: [] as number[], cpu: [] as number[], rate: [] as number[] },
+};
+// Warm both paths before measuring.
+await latencies(off, 200);
+await latencies(on, 200);
+await throughput(off, 1000);
+await throughput(on, 1000);
+
+let metrics: GatewayMetrics | undefined;
+for (let r = 0; r < ROUNDS; r++) {
+  // Alternate the order so drift (JIT, GC, the other helpers' load) lands on both.
+  const order = r % 2 === 0 ? [off, on] : [on, off];
+  for (const w of order) {
+    // Metrics subscribe to core's facts only while the "on" gateway runs, as in a process that has them.
+    metrics = w.on ? createGatewayMetrics(w.gateway) : undefined;
+    gc();
+    const l = await latencies(w, LATENCY_PER_ROUND);
+    const rate = await throughput(w, MESSAGES_PER_ROUND);
+    const k = w.on ? "on" : "off";
+    results[k].ms.push(...l.ms);
+    results[k].cpu.push(l.cpuUs);
+    results[k].rate.push(rate);
+    metrics?.close();
+  }
+}
+if (on.store.usage.summary({ groupBy: [] })[0]?.calls === undefined)
+  throw new Error("the 'on' gateway recorded no usage");
+if (off.store.usage.summary({ groupBy: [] }).length !== 0)
+  throw new Error("the 'off' gateway recorded usage");
+
+await off.close();
+await on.close();
+await stub.close();
+
+const latOff = median(results.off.ms);
+const latOn = median(results.on.ms);
+const cpuOff = median(results.off.cpu);
+const cpuOn = median(results.on.cpu);
+const rateOff = median(results.off.rate);
+const rateOn = median(results.on.rate);
+const rows: Row[] = [
+  {
+    metric: "API latency, operations off",
+    value: latOff,
+    unit: "ms",
+    note: `median of ${results.off.ms.length}, stub LLM`,
+  },
+  {
+    metric: "API latency, operations on",
+    value: latOn,
+    unit: "ms",
+    note: "metrics + usage + budgets (agent, user, key)",
+  },
+  { metric: "API latency on / off", value: latOn / latOff, unit: "ratio", target: { op: "<=", value: 1.05 } },
+  {
+    metric: "API CPU per request on / off",
+    value: cpuOn / cpuOff,
+    unit: "ratio",
+    note: `${cpuOff.toFixed(0)} → ${cpuOn.toFixed(0)} µs (client, server and stub share the thread)`,
+  },
+  {
+    metric: "dispatch throughput, operations off",
+    value: rateOff,
+    unit: "msg/s",
+    note: `median of ${ROUNDS} rounds of ${MESSAGES_PER_ROUND}`,
+  },
+  { metric: "dispatch throughput, operations on", value: rateOn, unit: "msg/s" },
+  {
+    metric: "dispatch throughput on / off",
+    value: rateOn / rateOff,
+    unit: "ratio",
+    target: { op: ">=", value: 0.95 },
+  },
+];
+const ok = printTable("Operations overhead (metrics, usage accounting, budget checks)", rows);
+process.exit(ok ? 0 : 1);

@@ -1,0 +1,519 @@
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { Agent, createServer, request, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { gc, loadPerCore, median } from "./lib/stats.ts";
+import { printTable, type Row } from "./lib/table.ts";
+import { runLoad } from "./lib/turn-load.ts";
+
+/**
+ * The cost of an API turn through an `openai-compatible` provider, against a bare `node:http` server
+ * answering a fixed OpenAI JSON and the stub model called directly, all in the same run:
+ * server CPU per turn and req/s under 50 concurrent keep-alive clients, added latency of sequential calls,
+ * resident memory of 1,000 provider agents that each served one turn, memory growth over a long steady run,
+ * and start-up with a 10,000-route config. Loads repeat `RUNS` times and report medians. The stub runs in
+ * its own process and the load generator in a worker thread, so this thread's CPU time is the server's alone.
+ *
+ * `BENCH_STEADY_TURNS` sizes the steady run: 25,000 by default (about a minute here, 100,000 would take four);
+ * `BENCH_STEADY_TURNS=100000` gives the full figure, CI-sized runs set it lower.
+ */
+const RUNS = Number(process.env.BENCH_TURN_RUNS ?? 3);
+const CONCURRENCY = 50;
+const WARMUP_MS = 1000;
+const LOAD_MS = 4000;
+const LATENCY_SAMPLES = 1000;
+const STEADY_TURNS = Number(process.env.BENCH_STEADY_TURNS ?? 25_000);
+const MEM_AGENTS = 1000;
+const KEY = "sk-bench-0123456789";
+const self = fileURLToPath(import.meta.url);
+const root = join(dirname(self), "..");
+const FIXED_ANSWER = JSON.stringify({
+  id: "chatcmpl-0",
+  object: "chat.completion",
+  created: 0,
+  model: "stub-model",
+  choices: [
+    {
+      index: 0,
+      message: { role: "assistant", content: "stub: hello" },
+      finish_reason: "stop",
+      logprobs: null,
+    },
+  ],
+  usage: { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 },
+});
+
+const mode = process.argv[2];
+const listening = (s: Server) => `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
+const rssMb = () => process.memoryUsage().rss / 1024 / 1024;
+const settle = async () => {
+  gc();
+  await new Promise((r) => setTimeout(r, 50));
+  gc();
+};
+
+/** Switchboard in this process: gateway, API server, `n` agents on the stub provider (`llm` is the first). */
+async function startSwitchboard(stubUrl: string, n: number, transport?: "undici" | "node-http") {
+  const { createAgentRunner, createHttpFetch, createUndiciFetch } = await import("@switchboard/agent");
+  const { createApiServer } = await import("@switchboard/api-server");
+  const { buildConfig, createGateway, openSessionStore } = await import("@switchboard/core");
+  const { serve } = await import("@hono/node-server");
+  const home = mkdtempSync(join(tmpdir(), "sb-bench-turn-"));
+  const agents: Record<string, unknown> = { main: {} };
+  for (let i = 0; i < n; i++)
+    agents[i === 0 ? "llm" : `llm${i}`] = { model: { provider: "stub", name: "stub-model" } };
+  const config = buildConfig(
+    {
+      providers: { stub: { kind: "openai-compatible", base_url: stubUrl } },
+      agents,
+      api_server: { keys: [{ key: KEY, agents: "*" }] },
+      log_level: "silent",
+    },
+    { file: undefined, home, env: {}, platforms: {} },
+  );
+  const store = openSessionStore(join(home, "state.db"));
+  const runner = createAgentRunner({
+    maxRetries: 0,
+    ...(transport ? { transport: transport === "undici" ? createUndiciFetch : createHttpFetch } : {}),
+  });
+  const gateway = createGateway({ config, store, runner });
+  const api = createApiServer({ gateway });
+  const server = await new Promise<Server>((resolve) => {
+    const s = serve({ fetch: api.fetch, hostname: "127.0.0.1", port: 0 }, () => resolve(s as Server));
+  });
+  return {
+    server,
+    url: `${listening(server)}/v1/chat/completions`,
+    async close() {
+      api.close();
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+      await gateway.stop({ timeoutMs: 2000 });
+      await runner.close();
+      store.close();
+      rmSync(home, { recursive: true, force: true });
+    },
+  };
+}
+
+// --- child processes -------------------------------------------------------------------------------
+
+if (mode === "stub") {
+  const { startStubLlm } = await import("@switchboard/testing");
+  const stub = await startStubLlm();
+  process.on("message", (m: string) => {
+    if (m === "cpu") {
+      const c = process.cpuUsage();
+      // Drop the recorded bodies: a long run would otherwise bill the stub's own memory growth to nobody.
+      stub.requests.length = 0;
+      stub.requestHeaders.length = 0;
+      process.send!({ cpu: c.user + c.system, served: stub.requests.length });
+    } else if (m === "exit") process.exit(0);
+  });
+  process.send!({ url: stub.url });
+} else if (mode === "mem") {
+  // 1,000 provider agents, each served one turn through the API; RSS after GC.
+  const [stubUrl, n] = [process.argv[3]!, Number(process.argv[4])];
+  const sb = await startSwitchboard(stubUrl, n);
+  await settle();
+  const idle = rssMb();
+  const agent = new Agent({ keepAlive: true, maxSockets: 8 });
+  const ids = Array.from({ length: n }, (_, i) => (i === 0 ? "llm" : `llm${i}`));
+  for (let i = 0; i < ids.length; i += 8)
+    await Promise.all(ids.slice(i, i + 8).map((id) => post(sb.url, id, `hi ${id}`, agent, true)));
+  agent.destroy();
+  await settle();
+  await new Promise((r) => setTimeout(r, 200));
+  await settle();
+  const rss = rssMb();
+  const heap = process.memoryUsage().heapUsed / 1024 / 1024;
+  await sb.close();
+  process.stdout.write(`${JSON.stringify({ idle, rss, heap })}\n`);
+  process.exit(0);
+} else if (mode === "steady") {
+  const [stubUrl, turns] = [process.argv[3]!, Number(process.argv[4])];
+  const sb = await startSwitchboard(stubUrl, 1);
+  let first = 0;
+  let firstHeap = 0;
+  await runLoad({
+    url: sb.url,
+    concurrency: 16,
+    warmupMs: 0,
+    durationMs: 0,
+    count: turns,
+    model: "llm",
+    key: KEY,
+    expectPrefix: "stub: ",
+    onProgress: (done) => {
+      if (done === 1000) {
+        first = rssMb();
+        firstHeap = process.memoryUsage().heapUsed / 1024 / 1024;
+      }
+    },
+  });
+  await new Promise((r) => setTimeout(r, 200));
+  const last = rssMb();
+  const lastHeap = process.memoryUsage().heapUsed / 1024 / 1024;
+  await sb.close();
+  process.stdout.write(`${JSON.stringify({ first, last, firstHeap, lastHeap })}\n`);
+  process.exit(0);
+} else if (mode === "startup") {
+  // Time and RSS from process start to a started gateway with the API server listening.
+  const [file, home] = [process.argv[3]!, process.argv[4]!];
+  const { createAgentRunner } = await import("@switchboard/agent");
+  const { createApiServer } = await import("@switchboard/api-server");
+  const { createGateway, loadConfig, openSessionStore } = await import("@switchboard/core");
+  const { serve } = await import("@hono/node-server");
+  const t0 = performance.now();
+  const config = await loadConfig({ path: file, home, env: {} });
+  const store = openSessionStore(join(home, "state.db"));
+  const runner = createAgentRunner();
+  const gateway = createGateway({ config, store, runner });
+  await gateway.start();
+  const api = createApiServer({ gateway });
+  const server = await new Promise<Server>((resolve) => {
+    const s = serve({ fetch: api.fetch, hostname: "127.0.0.1", port: 0 }, () => resolve(s as Server));
+  });
+  const ms = performance.now() - t0;
+  const total = performance.now();
+  const rss = rssMb();
+  api.close();
+  server.close();
+  await gateway.stop({ timeoutMs: 1000 });
+  store.close();
+  process.stdout.write(`${JSON.stringify({ ms, total, rss })}\n`);
+  process.exit(0);
+}
+
+// The stub serves until the parent says exit; the other children have exited above.
+if (mode === "stub") await new Promise<never>(() => {});
+else if (mode !== undefined) throw new Error(`unknown mode ${mode}`);
+
+// --- helpers for the parent -------------------------------------------------------------------------
+
+function post(url: string, model: string, text: string, agent: Agent, auth: boolean): Promise<number> {
+  const body = JSON.stringify({ model, messages: [{ role: "user", content: text }] });
+  return new Promise((resolve, reject) => {
+    const u = new URL(url);
+    const t0 = performance.now();
+    const req = request(
+      {
+        host: u.hostname,
+        port: u.port,
+        path: u.pathname,
+        method: "POST",
+        agent,
+        headers: {
+          "content-type": "application/json",
+          "content-length": Buffer.byteLength(body),
+          ...(auth ? { authorization: `Bearer ${KEY}` } : {}),
+        },
+      },
+      (res) => {
+        let answer = "";
+        res.setEncoding("utf8");
+        res.on("data", (d: string) => (answer += d));
+        res.on("end", () => {
+          if (res.statusCode !== 200)
+            reject(new Error(`${url}: HTTP ${res.statusCode}: ${answer.slice(0, 200)}`));
+          else if (!answer.includes(text)) reject(new Error(`${url}: the answer does not quote "${text}"`));
+          else resolve(performance.now() - t0);
+        });
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+const CHILD_FLAGS = ["--expose-gc"];
+/** Built packages for the memory and start-up children, as they run in production (no type stripper). */
+function build(): void {
+  for (const p of ["packages/core", "packages/agent", "packages/api-server"]) {
+    const b = spawnSync(
+      process.execPath,
+      [join(root, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"],
+      { cwd: join(root, p), encoding: "utf8" },
+    );
+    if (b.status !== 0) throw new Error(`build of ${p} failed: ${b.stdout}${b.stderr}`);
+  }
+}
+
+function child<T>(args: string[]): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const c = spawn(process.execPath, [...CHILD_FLAGS, self, ...args], { cwd: root });
+    let out = "";
+    let err = "";
+    c.stdout.on("data", (d) => (out += d));
+    c.stderr.on("data", (d) => (err += d));
+    c.on("exit", (code) => {
+      if (code !== 0) reject(new Error(`${args[0]} child failed: ${err}`));
+      else resolve(JSON.parse(out.trim().split("\n").pop()!) as T);
+    });
+  });
+}
+
+interface Stub {
+  url: string;
+  proc: ChildProcess;
+  cpu(): Promise<number>;
+}
+function startStubProcess(): Promise<Stub> {
+  return new Promise((resolve) => {
+    const proc = spawn(process.execPath, ["--conditions=@switchboard/source", self, "stub"], {
+      cwd: root,
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
+    });
+    let waiting: ((n: number) => void) | undefined;
+    proc.on("message", (m: { url?: string; cpu?: number }) => {
+      if (m.url)
+        resolve({
+          url: m.url,
+          proc,
+          cpu: () =>
+            new Promise<number>((r) => {
+              waiting = r;
+              proc.send("cpu");
+            }),
+        });
+      else if (m.cpu !== undefined) waiting?.(m.cpu);
+    });
+  });
+}
+
+const threadCpu = () => {
+  const c = process.threadCpuUsage();
+  return c.user + c.system;
+};
+
+interface LoadFigures {
+  rps: number;
+  /** This thread's CPU per request, µs. */
+  cpuUs: number;
+  /** The stub process's CPU per request, µs (direct and via runs). */
+  stubUs: number;
+}
+
+/** One timed load against `url`, with CPU of this thread and of the stub over the measured window. */
+async function measureLoad(url: string, model: string, stub: Stub, auth: boolean): Promise<LoadFigures> {
+  let cpu0 = 0;
+  let stub0 = Promise.resolve(0);
+  let served0 = 0;
+  const r = await runLoad({
+    url,
+    concurrency: CONCURRENCY,
+    warmupMs: WARMUP_MS,
+    durationMs: LOAD_MS,
+    model,
+    ...(auth ? { key: KEY } : {}),
+    onMeasuring: () => {
+      cpu0 = threadCpu();
+      stub0 = stub.cpu();
+      served0 = served;
+    },
+  });
+  const cpu = threadCpu() - cpu0;
+  const stubCpu = (await stub.cpu()) - (await stub0);
+  const n = served - served0;
+  served = 0;
+  return { rps: r.ok / r.seconds, cpuUs: n > 0 ? cpu / n : Number.NaN, stubUs: stubCpu / r.ok };
+}
+/** Requests answered by this process's HTTP servers (bare and Switchboard), for CPU per request. */
+let served = 0;
+const counted = (s: Server) => s.on("request", () => served++);
+
+// --- the parent -------------------------------------------------------------------------------------
+
+build();
+const stub = await startStubProcess();
+const stubUrl = `${stub.url}/chat/completions`;
+
+const bare = createServer((req, res) => {
+  req.resume();
+  req.on("end", () => {
+    res.writeHead(200, {
+      "content-type": "application/json",
+      "content-length": Buffer.byteLength(FIXED_ANSWER),
+    });
+    res.end(FIXED_ANSWER);
+  });
+});
+await new Promise<void>((r) => bare.listen(0, "127.0.0.1", r));
+counted(bare);
+const bareUrl = `${listening(bare)}/v1/chat/completions`;
+
+const transports = ["undici", "node-http"] as const;
+const hosts = Object.fromEntries(
+  await Promise.all(transports.map(async (t) => [t, await startSwitchboard(stub.url, 10, t)] as const)),
+) as Record<(typeof transports)[number], Awaited<ReturnType<typeof startSwitchboard>>>;
+const defaultHost = await startSwitchboard(stub.url, 10);
+// Count requests on the Switchboard servers too: hono's server is a node:http server under the hood.
+for (const h of [...Object.values(hosts), defaultHost]) counted(h.server);
+
+type Target = "bare" | "stub" | "echo" | (typeof transports)[number];
+const runs: Record<Target, LoadFigures[]> = { bare: [], stub: [], echo: [], undici: [], "node-http": [] };
+const latency: number[] = [];
+
+for (let run = 0; run < RUNS; run++) {
+  runs.bare.push(await measureLoad(bareUrl, "stub-model", stub, false));
+  runs.stub.push(await measureLoad(stubUrl, "stub-model", stub, false));
+  for (const t of transports) runs[t].push(await measureLoad(hosts[t].url, "llm", stub, true));
+  runs.echo.push(await measureLoad(defaultHost.url, "main", stub, true));
+
+  // Sequential: one keep-alive client, direct and via interleaved so drift lands on both.
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const d: number[] = [];
+  const v: number[] = [];
+  for (let i = 0; i < 200; i++) {
+    await post(stubUrl, "stub-model", `w${i}`, agent, false);
+    await post(defaultHost.url, "llm", `w${i}`, agent, true);
+  }
+  gc();
+  for (let i = 0; i < LATENCY_SAMPLES; i++) {
+    if (i % 2 === 0) {
+      d.push(await post(stubUrl, "stub-model", `d${i}`, agent, false));
+      v.push(await post(defaultHost.url, "llm", `v${i}`, agent, true));
+    } else {
+      v.push(await post(defaultHost.url, "llm", `v${i}`, agent, true));
+      d.push(await post(stubUrl, "stub-model", `d${i}`, agent, false));
+    }
+  }
+  agent.destroy();
+  latency.push(median(v) - median(d));
+}
+for (const h of [...Object.values(hosts), defaultHost]) await h.close();
+bare.closeAllConnections();
+bare.close();
+
+// Memory and start-up, each in a fresh process.
+const mem = await child<{ idle: number; rss: number; heap: number }>(["mem", stub.url, String(MEM_AGENTS)]);
+const steady = await child<{ first: number; last: number; firstHeap: number; lastHeap: number }>([
+  "steady",
+  stub.url,
+  String(STEADY_TURNS),
+]);
+stub.proc.send("exit");
+
+const startupHome = mkdtempSync(join(tmpdir(), "sb-bench-startup-"));
+const { randomRoutes } = await import("../packages/core/test/helpers/random-routes.ts");
+const { stringify } = await import("yaml");
+function startupConfig(routes: number): string {
+  const agents: Record<string, unknown> = { main: {} };
+  for (let i = 1; i < 100; i++) agents[`a${i}`] = {};
+  const r = randomRoutes(routes, 3).map((x, i) => ({ ...x, agent: i % 100 === 0 ? "main" : `a${i % 100}` }));
+  const file = join(startupHome, `config-${routes}.yaml`);
+  writeFileSync(
+    file,
+    // Block-style YAML, as people write it.
+    stringify({
+      agents,
+      routes: r,
+      platforms: { telegram: { allow_all_users: true }, discord: { allow_all_users: true } },
+      api_server: { keys: [{ key: KEY, agents: "*" }] },
+      log_level: "silent",
+    }),
+  );
+  return file;
+}
+const small = startupConfig(10);
+const large = startupConfig(10_000);
+const startups: Array<{ small: { ms: number; rss: number }; large: { ms: number; rss: number } }> = [];
+for (let i = 0; i < RUNS; i++) {
+  startups.push({
+    small: await child(["startup", small, startupHome]),
+    large: await child(["startup", large, startupHome]),
+  });
+}
+rmSync(startupHome, { recursive: true, force: true });
+
+const med = (t: Target, k: keyof LoadFigures) => median(runs[t].map((r) => r[k]));
+const fmt = (n: number) => (n >= 100 ? n.toFixed(0) : n.toFixed(1));
+/** The transport the runner uses by default: the headline rows measure what a deployment runs. */
+const DEFAULT_TRANSPORT = "node-http";
+const viaUs = med(DEFAULT_TRANSPORT, "cpuUs");
+const rows: Row[] = [
+  {
+    metric: "bare node:http, fixed OpenAI JSON",
+    value: med("bare", "rps"),
+    unit: "req/s",
+    note: `baseline; server CPU ${fmt(med("bare", "cpuUs"))} us/request`,
+  },
+  {
+    metric: "stub model, called directly",
+    value: med("stub", "rps"),
+    unit: "req/s",
+    note: `baseline; stub CPU ${fmt(med("stub", "stubUs"))} us/request`,
+  },
+  {
+    metric: "Switchboard, echo agent",
+    value: med("echo", "rps"),
+    unit: "req/s",
+    note: `server CPU ${fmt(med("echo", "cpuUs"))} us/turn`,
+  },
+  {
+    metric: "Switchboard → openai-compatible stub",
+    value: med(DEFAULT_TRANSPORT, "rps"),
+    unit: "req/s",
+    target: { op: ">=", value: 2500 },
+    note: `${CONCURRENCY} keep-alive clients; ${fmt((med(DEFAULT_TRANSPORT, "rps") / med("stub", "rps")) * 100)}% of the stub alone`,
+  },
+  {
+    metric: "server CPU per API turn, openai-compatible",
+    value: viaUs,
+    unit: "us",
+    target: { op: "<=", value: 400 },
+    note: `${fmt(viaUs / med("bare", "cpuUs"))}x bare node, ${fmt(viaUs / med("echo", "cpuUs"))}x echo; stub's own CPU excluded`,
+  },
+  {
+    metric: "added latency, sequential, median",
+    value: median(latency),
+    unit: "ms",
+    target: { op: "<=", value: 1 },
+    note: `via Switchboard minus direct to the stub, ${LATENCY_SAMPLES} interleaved samples per run`,
+  },
+  {
+    metric: `${MEM_AGENTS.toLocaleString("en-US")} provider agents, one turn each`,
+    value: mem.rss,
+    unit: "MB",
+    target: { op: "<=", value: 150 },
+    note: `RSS after GC; ${fmt(mem.idle)} MB before the turns, heap ${fmt(mem.heap)} MB; +${fmt(((mem.rss - mem.idle) / MEM_AGENTS) * 1024)} KB per used agent`,
+  },
+  {
+    metric: `RSS after ${STEADY_TURNS.toLocaleString("en-US")} turns / after 1,000`,
+    value: steady.last / steady.first,
+    unit: "x",
+    target: { op: "<=", value: 1.5 },
+    note: `${fmt(steady.first)} → ${fmt(steady.last)} MB (heap ${fmt(steady.firstHeap)} → ${fmt(steady.lastHeap)} MB), 16 clients, one agent`,
+  },
+  {
+    metric: "start-up, 10,000 routes minus 10",
+    value: (median(startups.map((s) => s.large.ms)) - median(startups.map((s) => s.small.ms))) / 1000,
+    unit: "s",
+    target: { op: "<=", value: 0.3 },
+    note: `${fmt(median(startups.map((s) => s.small.ms)))} → ${fmt(median(startups.map((s) => s.large.ms)))} ms config to listening`,
+  },
+  {
+    metric: "start-up RSS, 10,000 routes minus 10",
+    value: median(startups.map((s) => s.large.rss)) - median(startups.map((s) => s.small.rss)),
+    unit: "MB",
+    target: { op: "<=", value: 30 },
+    note: `${fmt(median(startups.map((s) => s.small.rss)))} → ${fmt(median(startups.map((s) => s.large.rss)))} MB`,
+  },
+];
+const ok = printTable(
+  `The cost of a turn (medians of ${RUNS} runs, ${LOAD_MS / 1000} s loads; load per core ${loadPerCore()})`,
+  rows,
+);
+const ok2 = printTable(
+  "The fetch under the model SDKs (same run, same 10-agent gateway)",
+  transports.map((t) => ({
+    metric: t === "undici" ? "undici Agent/Pool request()" : "hand-written node:http fetch",
+    value: med(t, "cpuUs"),
+    unit: "us",
+    note: `server CPU per turn; ${fmt(med(t, "rps"))} req/s`,
+  })),
+);
+process.exitCode = ok && ok2 ? 0 : 1;

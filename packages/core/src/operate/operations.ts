@@ -1,0 +1,414 @@
+import type { GatewayConfig } from "../config/load.ts";
+import { AgentError } from "../errors.ts";
+import type { Logger } from "../logger.ts";
+import type { AdapterStartResult, PlatformAdapter } from "../platform.ts";
+import type { Usage } from "../runner.ts";
+import type { SessionStore } from "../sessions/store-types.ts";
+import { type AdapterState, publish } from "../telemetry/facts.ts";
+import {
+  BudgetSnapshot,
+  exhaustedMessage,
+  type SpendParty,
+  scopesOf,
+  usedFraction,
+  windowIds,
+} from "./budgets.ts";
+import { CircuitBreaker } from "./circuit-breaker.ts";
+import { costOf, priceOf } from "./pricing.ts";
+import { RateLimiter, type RateSubject } from "./rate-limits.ts";
+
+/** A turn refused before it started: a used-up budget or a rate limit. */
+export class TurnRefusedError extends AgentError {
+  override readonly name = "TurnRefusedError";
+  readonly kind: "budget" | "rate" | "concurrency";
+  /** When a retry may succeed; `undefined` for a budget (retrying will not help until the window ends). */
+  readonly retryAfterMs: number | undefined;
+
+  constructor(kind: "budget" | "rate" | "concurrency", message: string, retryAfterMs?: number) {
+    super(kind === "budget" ? "budget_exceeded" : "rate_limit_exceeded", message);
+    this.kind = kind;
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+/** A turn let through: release it when it ends; `spendLimit` stops its tool loop at the budget. */
+export interface Admission {
+  party: SpendParty;
+  release(): void;
+  spendLimit?: (used: Usage) => string | undefined;
+  /** The budgets and their totals at admission (the threshold warning compares against them). */
+  snapshot?: BudgetSnapshot;
+}
+
+export interface AdapterHealth {
+  platform: string;
+  account: string;
+  state: AdapterState;
+  reason?: string;
+  since: number;
+  /** Sends refused by the open breaker until this time (ISO). */
+  retryAt?: string;
+}
+
+export interface CronStatus {
+  enabled: boolean;
+  running: boolean;
+  holder?: string;
+  lastTickAt?: number;
+}
+
+/** One MCP server of an agent as `/health/ready` lists it (`not started` until a turn needs it). */
+export interface McpReadiness {
+  state: string;
+  tools?: number;
+  error?: string;
+}
+
+export interface OperationsOptions {
+  config: () => GatewayConfig;
+  store: SessionStore;
+  logger: Logger;
+  now?: () => number;
+  /** Record usage and check budgets (default true; off only to measure their cost in `pnpm bench`). */
+  accounting?: boolean;
+  /** Send a budget warning to the admin chat (`budgets.notify`). */
+  notify?: (target: { platform: string; account: string; chatId: string }, text: string) => Promise<void>;
+}
+
+const adapterKey = (platform: string, account: string) => `${platform}/${account}`;
+
+/** Usage accounting, budgets, rate limits, adapter health and the breaker: what the gateway consults per turn and send. */
+export class Operations {
+  readonly #o: OperationsOptions;
+  readonly #now: () => number;
+  readonly #rates: RateLimiter;
+  readonly #breakers = new Map<string, CircuitBreaker>();
+  readonly #adapters = new Map<string, AdapterHealth>();
+  #cron: () => CronStatus | undefined = () => undefined;
+  #mcp: () => Record<string, Record<string, McpReadiness>> = () => ({});
+
+  constructor(options: OperationsOptions) {
+    this.#o = options;
+    this.#now = options.now ?? Date.now;
+    this.#rates = new RateLimiter(options.store.rates);
+  }
+
+  get store(): SessionStore {
+    return this.#o.store;
+  }
+
+  #budgets(party: SpendParty) {
+    const config = this.#o.config();
+    return scopesOf(party, { agent: config.agents[party.agentId]?.budget, perUser: config.budgets.per_user });
+  }
+
+  /**
+   * Admit a turn or refuse it (throws `TurnRefusedError`): budgets first (a used-up budget is final), then
+   * rate limits. `requests: false` takes no request token (it was taken when the message arrived);
+   * `enforceConcurrency: false` holds a turn slot without refusing (the turn's message is already accepted).
+   */
+  admit(party: SpendParty, options: { requests?: boolean; enforceConcurrency?: boolean } = {}): Admission {
+    const now = this.#now();
+    const scopes = this.#o.accounting === false ? [] : this.#budgets(party);
+    const snapshot = new BudgetSnapshot(this.#o.store.usage, scopes, now);
+    const exhausted = snapshot.exhausted();
+    if (exhausted) {
+      publish("limit", { kind: "budget", scope: exhausted.scope.kind, agentId: party.agentId });
+      throw new TurnRefusedError("budget", exhaustedMessage(exhausted, now));
+    }
+    let release = () => {};
+    {
+      const limits = this.#o.config().rate_limits;
+      const subjects: RateSubject[] = [];
+      if (party.userId && limits.per_user)
+        subjects.push({
+          kind: "user",
+          id: `user:${party.platform}:${party.userId}`,
+          limits: limits.per_user,
+        });
+      if (party.keyId && limits.per_key)
+        subjects.push({ kind: "key", id: `key:${party.keyId}`, limits: limits.per_key });
+      if (subjects.length > 0) {
+        const r = this.#rates.acquire(subjects, now, {
+          requests: options.requests !== false,
+          enforceConcurrency: options.enforceConcurrency !== false,
+        });
+        if ("kind" in r) {
+          publish("limit", { kind: r.kind, scope: r.scope, agentId: party.agentId });
+          throw new TurnRefusedError(r.kind, r.message, r.retryAfterMs);
+        }
+        release = r.release;
+      }
+    }
+    const admission: Admission = { party, release, snapshot };
+    if (!snapshot.empty) {
+      const price = this.#priceFor(party.agentId);
+      admission.spendLimit = (used) => {
+        const over = snapshot.exhausted({
+          tokens: used.inputTokens + used.outputTokens,
+          costUsd: costOf(used, price),
+        });
+        return over ? `(I stopped here: ${exhaustedMessage(over, this.#now())})` : undefined;
+      };
+    }
+    return admission;
+  }
+
+  /**
+   * `admit` for a chat message: a refusal is logged and told to the chat through `notify` once per wait
+   * (not once per message), and yields `undefined`.
+   */
+  admitChat(
+    party: SpendParty,
+    options: { requests?: boolean; enforceConcurrency?: boolean },
+    notify: (text: string) => Promise<void>,
+  ): Admission | undefined {
+    try {
+      return this.admit(party, options);
+    } catch (err) {
+      if (!(err instanceof TurnRefusedError)) throw err;
+      this.#o.logger.info({ agent: party.agentId, platform: party.platform, kind: err.kind }, err.message);
+      if (this.shouldNotify(party, err))
+        notify(`⚠️ ${err.message}`).catch((e: unknown) =>
+          this.#o.logger.warn({ err: e }, "could not send the limit notice"),
+        );
+      return undefined;
+    }
+  }
+
+  /** Refuse (throw `TurnRefusedError`) when a budget of `party` is used up; takes no rate-limit token. */
+  checkBudget(party: SpendParty): void {
+    if (this.#o.accounting === false) return;
+    const now = this.#now();
+    const exhausted = new BudgetSnapshot(this.#o.store.usage, this.#budgets(party), now).exhausted();
+    if (exhausted) throw new TurnRefusedError("budget", exhaustedMessage(exhausted, now));
+  }
+
+  /** Whether to answer a refused chat user (once per wait, not once per message). */
+  shouldNotify(party: SpendParty, error: TurnRefusedError): boolean {
+    return this.#rates.shouldNotify(
+      `${party.platform}:${party.userId ?? ""}`,
+      { retryAfterMs: error.retryAfterMs ?? 60_000 },
+      this.#now(),
+    );
+  }
+
+  #priceFor(agentId: string) {
+    const config = this.#o.config();
+    const profile = config.registry.get(agentId);
+    return profile ? priceOf(config.pricing, profile.provider.kind, profile.model.name) : undefined;
+  }
+
+  /** The provider kind and model of an agent, as usage and metrics name them. */
+  modelOf(agentId: string): { provider: string; model: string } {
+    const profile = this.#o.config().registry.get(agentId);
+    return {
+      provider: profile?.provider.kind ?? "unknown",
+      model: profile?.model.name ?? profile?.provider.kind ?? "unknown",
+    };
+  }
+
+  /** Record a turn's usage (call inside the write that stores the reply); warns at the threshold. Returns the cost. */
+  record(admission: Admission, usage: Usage, sessionId: string): number {
+    if (this.#o.accounting === false) return 0;
+    const { party } = admission;
+    const now = this.#now();
+    const config = this.#o.config();
+    const { provider, model } = this.modelOf(party.agentId);
+    const price = this.#priceFor(party.agentId);
+    const costUsd = costOf(usage, price);
+    const scopes = this.#budgets(party);
+    // The totals as they were at admission: a turn that crosses the threshold warns once.
+    const snapshot = admission.snapshot ?? new BudgetSnapshot(this.#o.store.usage, scopes, now);
+    this.#o.store.usage.record(
+      {
+        at: now,
+        agentId: party.agentId,
+        userId: party.userId,
+        keyId: party.keyId,
+        sessionId,
+        platform: party.platform,
+        provider,
+        model,
+        inputTokens: usage.inputTokens,
+        outputTokens: usage.outputTokens,
+        cachedTokens: usage.cachedInputTokens ?? 0,
+        costUsd,
+      },
+      scopes.map((s) => s.id),
+    );
+    const warnAt = config.budgets.warn_at;
+    for (const f of snapshot.fractions({ tokens: usage.inputTokens + usage.outputTokens, costUsd })) {
+      publish("budget", {
+        scope: f.scope.kind,
+        agentId: party.agentId,
+        window: f.window,
+        remaining: Math.max(0, 1 - f.after),
+      });
+      if (f.before < warnAt && f.after >= warnAt) this.#warn(party, f.scope.id, f.window, f.after);
+    }
+    return costUsd;
+  }
+
+  #warn(party: SpendParty, scopeId: string, window: string, used: number): void {
+    const text = `Budget warning: ${scopeId} has used ${Math.round(used * 100)}% of its ${window} budget.`;
+    this.#o.logger.warn({ agent: party.agentId, scope: scopeId, window, used }, text);
+    const target = this.#o.config().budgets.notify;
+    if (target && this.#o.notify) {
+      this.#o
+        .notify({ platform: target.platform, account: target.account, chatId: target.chat_id }, text)
+        .catch((err: unknown) => this.#o.logger.warn({ err }, "could not send the budget warning"));
+    }
+  }
+
+  /** `/usage`: today's and this month's spend of the chat's user and agent. */
+  usageReport(party: SpendParty): string {
+    const now = this.#now();
+    const ids = windowIds(now);
+    const lines: string[] = [];
+    for (const scope of this.#budgets(party)) {
+      if (scope.kind === "key") continue;
+      const name = scope.kind === "agent" ? `Agent ${party.agentId}` : "You";
+      for (const window of ["daily", "monthly"] as const) {
+        const t = this.#o.store.usage.total(scope.id, ids[window]);
+        const limit = scope.budget?.[window];
+        const of = limit ? ` (${Math.round(usedFraction(t, limit) * 100)}% of the ${window} budget)` : "";
+        lines.push(
+          `${name}, ${window === "daily" ? "today" : "this month"}: ${t.tokens.toLocaleString("en-US")} tokens, $${t.costUsd.toFixed(4)}${of}`,
+        );
+      }
+    }
+    return lines.join("\n");
+  }
+
+  // --- adapters: health and the circuit breaker ---
+
+  breaker(platform: string, account: string): CircuitBreaker {
+    const key = adapterKey(platform, account);
+    let b = this.#breakers.get(key);
+    if (!b) {
+      const c = this.#o.config().circuit_breaker;
+      b = new CircuitBreaker({
+        failures: c.failures,
+        cooldownMs: c.cooldown_s * 1000,
+        maxCooldownMs: c.max_cooldown_s * 1000,
+      });
+      this.#breakers.set(key, b);
+    }
+    return b;
+  }
+
+  /** An adapter account reports (or the gateway observes) a new state. */
+  setAdapterState(platform: string, account: string, state: AdapterState, reason?: string): void {
+    const key = adapterKey(platform, account);
+    const prev = this.#adapters.get(key);
+    if (prev?.state === state && prev.reason === reason) return;
+    if (state === "stopped") this.#adapters.delete(key);
+    else
+      this.#adapters.set(key, {
+        platform,
+        account,
+        state,
+        ...(reason ? { reason } : {}),
+        since: this.#now(),
+      });
+    publish("adapter", {
+      platform,
+      account,
+      state,
+      ...(reason ? { reason } : {}),
+      ...(prev?.state === "reconnecting" && state === "connected" ? { reconnect: true } : {}),
+    });
+  }
+
+  /** Follow an adapter's `start()`: `connected` when it resolves, `failed` (and rethrown) when it rejects. */
+  async watchStart(
+    platform: string,
+    account: string,
+    started: ReturnType<PlatformAdapter["start"]>,
+  ): Promise<AdapterStartResult | undefined> {
+    // "starting" unless the adapter already reported a state while starting.
+    if (!this.#adapters.has(adapterKey(platform, account)))
+      this.setAdapterState(platform, account, "starting");
+    let result: AdapterStartResult | undefined;
+    try {
+      result = (await started) ?? undefined;
+    } catch (err) {
+      this.setAdapterState(platform, account, "failed", (err as Error)?.message ?? String(err));
+      throw err;
+    }
+    // Started but not connected yet (the adapter keeps retrying): it reports `connected` once it is.
+    if (result && result.connected === false)
+      this.setAdapterState(platform, account, "reconnecting", result.reason);
+    else this.setAdapterState(platform, account, "connected");
+    return result;
+  }
+
+  /** Every adapter account with its state; an open or paused breaker overrides a connected state. */
+  adapters(): AdapterHealth[] {
+    const out: AdapterHealth[] = [];
+    for (const [key, h] of this.#adapters) {
+      const b = this.#breakers.get(key);
+      if (b && (b.state === "open" || b.state === "paused") && h.state === "connected") {
+        out.push({
+          ...h,
+          state: b.state,
+          ...(b.reason ? { reason: b.reason } : {}),
+          ...(b.retryAt ? { retryAt: new Date(b.retryAt).toISOString() } : {}),
+        });
+      } else out.push(h);
+    }
+    return out;
+  }
+
+  /** `/platform pause <name>`: hold every matching account's sends (`telegram` or `telegram/work`). */
+  pause(name: string, actor: string): string[] {
+    const hit = this.#matching(name);
+    for (const h of hit) {
+      this.breaker(h.platform, h.account).pause(`paused by ${actor}`);
+      publish("adapter", { platform: h.platform, account: h.account, state: "paused" });
+    }
+    return hit.map((h) => adapterKey(h.platform, h.account));
+  }
+
+  resume(name: string): string[] {
+    const hit = this.#matching(name);
+    for (const h of hit) {
+      this.breaker(h.platform, h.account).resume();
+      publish("adapter", { platform: h.platform, account: h.account, state: h.state });
+    }
+    return hit.map((h) => adapterKey(h.platform, h.account));
+  }
+
+  #matching(name: string): AdapterHealth[] {
+    return [...this.#adapters.values()].filter(
+      (h) => h.platform === name || adapterKey(h.platform, h.account) === name,
+    );
+  }
+
+  setCronStatus(fn: () => CronStatus | undefined): void {
+    this.#cron = fn;
+  }
+
+  cron(): CronStatus | undefined {
+    return this.#cron();
+  }
+
+  /** The MCP servers of every agent, by agent id then server name (set by the app that owns them). */
+  setMcpStatus(fn: () => Record<string, Record<string, McpReadiness>>): void {
+    this.#mcp = fn;
+  }
+
+  mcp(): Record<string, Record<string, McpReadiness>> {
+    return this.#mcp();
+  }
+
+  /** Append to the audit log; never fails the caller. */
+  audit(entry: { actor: string; action: string; target?: string; detail?: unknown; onceKey?: string }): void {
+    try {
+      this.#o.store.audit.append(entry);
+    } catch (err) {
+      this.#o.logger.error({ err, action: entry.action }, "could not write the audit log");
+    }
+  }
+}
