@@ -1,3 +1,4 @@
+import { readAtMost } from "@switchboard/core";
 import type { z } from "zod";
 import { ApiError, fromZodError } from "./errors.ts";
 
@@ -81,27 +82,9 @@ export async function readBody(request: Request, max: number): Promise<Uint8Arra
   }
   const body = request.body;
   if (!body) return new Uint8Array(0);
-  const reader = body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel().catch(() => {});
-      throw tooLarge(max);
-    }
-    chunks.push(value);
-  }
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
+  const read = await readAtMost(body, max);
+  if (!read) throw tooLarge(max);
+  return read;
 }
 
 /** `application/json` or a `+json` type, any parameters (`; charset=utf-8`). */

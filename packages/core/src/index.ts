@@ -1,5 +1,6 @@
 export * from "./agents.ts";
 export * from "./approvals.ts";
+export * from "./bytes.ts";
 export * from "./config/load.ts";
 export * from "./config/platform-config.ts";
 export * from "./config/schema.ts";

@@ -1,3 +1,4 @@
+import { readAtMost } from "../bytes.ts";
 import type { HttpHandler, HttpRoutes } from "../platform.ts";
 
 interface Mounted {
@@ -37,25 +38,8 @@ async function bounded(request: Request, limit: number): Promise<Request | Respo
     await request.body.cancel().catch(() => {});
     return tooLarge(limit);
   }
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel().catch(() => {});
-      return tooLarge(limit);
-    }
-    chunks.push(value);
-  }
-  const body = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    body.set(c, at);
-    at += c.byteLength;
-  }
+  const body = await readAtMost(request.body, limit);
+  if (!body) return tooLarge(limit);
   return new Request(request.url, {
     method: request.method,
     headers: request.headers,
