@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { concatBytes } from "@switchboard/core";
 import type { MiddlewareHandler } from "hono";
 import type { ApiEnv } from "./context.ts";
 import { ApiError } from "./errors.ts";
@@ -180,7 +181,7 @@ export class IdempotencyCache {
         if (done) {
           controller.close();
           if (size > MAX_REPLAY_BYTES) forget();
-          else settle({ ...head, body: concat(chunks, size) });
+          else settle({ ...head, body: concatBytes(chunks, size) });
           return;
         }
         size += value.byteLength;
@@ -195,16 +196,6 @@ export class IdempotencyCache {
     });
     return new Response(copy, { status: res.status, headers: res.headers });
   }
-}
-
-function concat(chunks: Uint8Array[], size: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
 }
 
 function replay(r: Recorded): Response {
