@@ -3,6 +3,7 @@ import { McpPool, type McpStatusFile, mcpStatusPath } from "@switchboard/agent";
 import type { AgentProfile } from "@switchboard/core";
 import type { Command } from "commander";
 import type { CliHelpers } from "./cron-cli.ts";
+import { alive } from "./home-lock.ts";
 import { printJson, table } from "./output.ts";
 
 /** One MCP server of an agent as `agent show` reports it. */
@@ -18,15 +19,6 @@ export interface McpServerSummary {
   approval: string[];
   pid?: number;
   error?: string;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 /** The state of every MCP server of an agent, from the status file a running gateway keeps. */
