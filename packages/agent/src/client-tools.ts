@@ -51,15 +51,9 @@ export function toolChoiceOf(choice: GenerationOptions["toolChoice"]): ToolChoic
 }
 
 /** The sampling settings of `streamText`, only those the caller set. */
-export function samplingOf(g: GenerationOptions | undefined): {
-  temperature?: number;
-  topP?: number;
-  maxOutputTokens?: number;
-  stopSequences?: string[];
-  seed?: number;
-  presencePenalty?: number;
-  frequencyPenalty?: number;
-} {
+export function samplingOf(
+  g: GenerationOptions | undefined,
+): Omit<GenerationOptions, "responseFormat" | "toolChoice"> {
   if (!g) return {};
   return {
     ...(g.temperature !== undefined ? { temperature: g.temperature } : {}),
