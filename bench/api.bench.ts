@@ -1,5 +1,5 @@
 import { mkdtempSync, rmSync } from "node:fs";
-import { Agent, request, type Server } from "node:http";
+import { Agent, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,6 +9,7 @@ import { createAgentRunner } from "@switchboard/agent";
 import { createApiServer } from "@switchboard/api-server";
 import { buildConfig, createGateway, openSessionStore } from "@switchboard/core";
 import { startStubLlm } from "@switchboard/testing";
+import { postJson } from "./lib/post.ts";
 import { gc, median, percentile } from "./lib/stats.ts";
 import { printTable, type Row } from "./lib/table.ts";
 
@@ -59,45 +60,17 @@ interface Timing {
   total: number;
 }
 
-function post(url: string, body: string, headers: Record<string, string>): Promise<Timing> {
-  return new Promise((resolve, reject) => {
-    const u = new URL(url);
-    const t0 = performance.now();
-    let firstToken = Number.NaN;
-    let text = "";
-    const req = request(
-      {
-        host: u.hostname,
-        port: u.port,
-        path: u.pathname,
-        method: "POST",
-        agent: clientAgent,
-        headers: {
-          "content-type": "application/json",
-          "content-length": Buffer.byteLength(body),
-          ...headers,
-        },
-      },
-      (res) => {
-        res.setEncoding("utf8");
-        res.on("data", (d: string) => {
-          if (Number.isNaN(firstToken)) {
-            text += d;
-            if (FIRST_TOKEN.test(text)) firstToken = performance.now() - t0;
-          }
-        });
-        res.on("end", () => {
-          if (res.statusCode !== 200)
-            return reject(new Error(`${url}: HTTP ${res.statusCode}: ${text.slice(0, 200)}`));
-          const total = performance.now() - t0;
-          resolve({ firstToken: Number.isNaN(firstToken) ? total : firstToken, total });
-        });
-        res.on("error", reject);
-      },
-    );
-    req.on("error", reject);
-    req.end(body);
+async function post(url: string, body: string, headers: Record<string, string>): Promise<Timing> {
+  let firstToken = Number.NaN;
+  let text = "";
+  const r = await postJson(url, body, clientAgent, headers, (d, ms) => {
+    if (Number.isNaN(firstToken)) {
+      text += d;
+      if (FIRST_TOKEN.test(text)) firstToken = ms;
+    }
   });
+  if (r.status !== 200) throw new Error(`${url}: HTTP ${r.status}: ${text.slice(0, 200)}`);
+  return { firstToken: Number.isNaN(firstToken) ? r.ms : firstToken, total: r.ms };
 }
 
 const auth = { authorization: `Bearer ${KEY}` };

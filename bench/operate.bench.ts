@@ -2,7 +2,7 @@
 // throughput (test platform → echo agent → reply) with metrics + usage accounting + budget checks on,
 // against the same gateway shape with them off, alternating rounds in one run.
 import { mkdtempSync, rmSync } from "node:fs";
-import { Agent, request, type Server } from "node:http";
+import { Agent, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,6 +11,7 @@ import { createAgentRunner } from "@switchboard/agent";
 import { createApiServer, createGatewayMetrics, type GatewayMetrics } from "@switchboard/api-server";
 import { buildConfig, createGateway, Operations, openSessionStore, silentLogger } from "@switchboard/core";
 import { platform, startStubLlm, TestAdapter, TestNetwork } from "@switchboard/testing";
+import { postJson } from "./lib/post.ts";
 import { gc, median } from "./lib/stats.ts";
 import { printTable, type Row } from "./lib/table.ts";
 
@@ -77,38 +78,13 @@ async function world(on: boolean) {
 }
 type World = Awaited<ReturnType<typeof world>>;
 
-function post(clientAgent: Agent, url: string, body: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const u = new URL(url);
-    const t0 = performance.now();
-    const req = request(
-      {
-        host: u.hostname,
-        port: u.port,
-        path: u.pathname,
-        method: "POST",
-        agent: clientAgent,
-        headers: {
-          "content-type": "application/json",
-          "content-length": Buffer.byteLength(body),
-          authorization: `Bearer ${KEY}`,
-          "x-switchboard-user-id": "bench-user",
-        },
-      },
-      (res) => {
-        let text = "";
-        res.setEncoding("utf8");
-        res.on("data", (d: string) => (text += d));
-        res.on("end", () =>
-          res.statusCode === 200
-            ? resolve(performance.now() - t0)
-            : reject(new Error(`HTTP ${res.statusCode}: ${text}`)),
-        );
-      },
-    );
-    req.on("error", reject);
-    req.end(body);
+async function post(clientAgent: Agent, url: string, body: string): Promise<number> {
+  const r = await postJson(url, body, clientAgent, {
+    authorization: `Bearer ${KEY}`,
+    "x-switchboard-user-id": "bench-user",
   });
+  if (r.status !== 200) throw new Error(`HTTP ${r.status}: ${r.text}`);
+  return r.ms;
 }
 
 let seq = 0;

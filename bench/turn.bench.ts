@@ -1,10 +1,11 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { Agent, createServer, request, type Server } from "node:http";
+import { Agent, createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { postJson } from "./lib/post.ts";
 import { gc, loadPerCore, median } from "./lib/stats.ts";
 import { printTable, type Row } from "./lib/table.ts";
 import { runLoad } from "./lib/turn-load.ts";
@@ -194,39 +195,12 @@ else if (mode !== undefined) throw new Error(`unknown mode ${mode}`);
 
 // --- helpers for the parent -------------------------------------------------------------------------
 
-function post(url: string, model: string, text: string, agent: Agent, auth: boolean): Promise<number> {
+async function post(url: string, model: string, text: string, agent: Agent, auth: boolean): Promise<number> {
   const body = JSON.stringify({ model, messages: [{ role: "user", content: text }] });
-  return new Promise((resolve, reject) => {
-    const u = new URL(url);
-    const t0 = performance.now();
-    const req = request(
-      {
-        host: u.hostname,
-        port: u.port,
-        path: u.pathname,
-        method: "POST",
-        agent,
-        headers: {
-          "content-type": "application/json",
-          "content-length": Buffer.byteLength(body),
-          ...(auth ? { authorization: `Bearer ${KEY}` } : {}),
-        },
-      },
-      (res) => {
-        let answer = "";
-        res.setEncoding("utf8");
-        res.on("data", (d: string) => (answer += d));
-        res.on("end", () => {
-          if (res.statusCode !== 200)
-            reject(new Error(`${url}: HTTP ${res.statusCode}: ${answer.slice(0, 200)}`));
-          else if (!answer.includes(text)) reject(new Error(`${url}: the answer does not quote "${text}"`));
-          else resolve(performance.now() - t0);
-        });
-      },
-    );
-    req.on("error", reject);
-    req.end(body);
-  });
+  const r = await postJson(url, body, agent, auth ? { authorization: `Bearer ${KEY}` } : {});
+  if (r.status !== 200) throw new Error(`${url}: HTTP ${r.status}: ${r.text.slice(0, 200)}`);
+  if (!r.text.includes(text)) throw new Error(`${url}: the answer does not quote "${text}"`);
+  return r.ms;
 }
 
 const CHILD_FLAGS = ["--expose-gc"];
