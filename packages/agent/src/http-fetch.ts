@@ -2,6 +2,7 @@ import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import type { Readable } from "node:stream";
 import * as zlib from "node:zlib";
+import { bodyStream, nativeResponse, responseTimer } from "./fetch-response.ts";
 
 /**
  * The model SDKs need only a small part of `fetch`: a POST with a text body, the status and headers, a
@@ -12,9 +13,6 @@ import * as zlib from "node:zlib";
 
 /** The platform fetch as it was when this module loaded: a replaced `globalThis.fetch` (a test interceptor) is honoured. */
 const PLATFORM_FETCH = globalThis.fetch;
-// Hono's Node server swaps `globalThis.Response` for a lazy stand-in that builds the real one on first use
-// of `body`: an answer built with the stand-in would pay for both. The real class, as fetch returns it.
-export const NATIVE_RESPONSE: typeof Response = globalThis.Response;
 /**
  * Idle keep-alive sockets are unref'd by the agent, so they never hold the process open, and closed after
  * undici's 4 s keep-alive timeout, so a socket a load balancer dropped silently is never reused. (The
@@ -198,12 +196,7 @@ function send(
       agent: https ? HTTPS_AGENT : HTTP_AGENT,
     });
     signal?.addEventListener("abort", onAbort, { once: true });
-    if (timeoutMs) {
-      timer = setTimeout(
-        () => fail(new DOMException(`no response within ${timeoutMs} ms`, "TimeoutError")),
-        timeoutMs,
-      );
-    }
+    timer = responseTimer(timeoutMs, fail);
     // Node's errors (ECONNREFUSED, a reset socket) surface as fetch's, so SDKs classify and retry them alike.
     req.on("error", (err) => fail(new TypeError(delivered ? "terminated" : "fetch failed", { cause: err })));
     req.on("response", (incoming) => {
@@ -227,50 +220,30 @@ function send(
         const headers = new Headers();
         const raw = incoming.rawHeaders;
         for (let i = 0; i + 1 < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!);
+        const responseInit = { status, statusText: incoming.statusMessage ?? "", headers };
         if (method === "HEAD" || NULL_BODY_STATUS.has(status)) {
           cleanup();
           incoming.resume();
-          const empty = new NATIVE_RESPONSE(null, {
-            status,
-            statusText: incoming.statusMessage ?? "",
-            headers,
-          });
-          Object.defineProperty(empty, "url", { value: url.href });
-          resolve(empty);
+          resolve(nativeResponse(null, responseInit, url));
           return;
         }
         const source = decoded(incoming, incoming.headers["content-encoding"]);
         if (source !== incoming) decoder = source;
-        const stream = new ReadableStream<Uint8Array>({
-          start(c) {
-            controller = c;
-          },
-          pull() {
-            source.resume();
-          },
-          cancel() {
+        const piped = bodyStream(source, {
+          finished: () => finished,
+          end: cleanup,
+          fail,
+          cancel: () => {
             cleanup();
             incoming.destroy();
           },
         });
-        source.on("data", (chunk: Buffer) => {
-          if (finished || !controller) return;
-          controller.enqueue(chunk);
-          if ((controller.desiredSize ?? 0) <= 0) source.pause();
-        });
-        source.on("end", () => {
-          if (finished) return;
-          cleanup();
-          controller?.close();
-        });
-        source.on("error", (err) => fail(new TypeError("terminated", { cause: err })));
+        controller = piped.controller;
         incoming.on("close", () => {
           if (!incoming.complete)
             fail(new TypeError("terminated", { cause: new Error("other side closed") }));
         });
-        response = new NATIVE_RESPONSE(stream, { status, statusText: incoming.statusMessage ?? "", headers });
-        // fetch's responses name the URL they answer; a constructed one would say "".
-        Object.defineProperty(response, "url", { value: url.href });
+        response = nativeResponse(piped.stream, responseInit, url);
       } catch (err) {
         fail(new TypeError("fetch failed", { cause: err }));
         return;

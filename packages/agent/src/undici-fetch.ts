@@ -1,10 +1,10 @@
 import type { Readable } from "node:stream";
 import { Agent, type Dispatcher } from "undici";
+import { bodyStream, nativeResponse, responseTimer } from "./fetch-response.ts";
 import {
   decoded,
   type HttpFetchOptions,
   handled,
-  NATIVE_RESPONSE,
   NULL_BODY_STATUS,
   requestHeaders,
   withResponseTimeout,
@@ -91,12 +91,7 @@ function send(
     };
     const onAbort = () => fail(signal?.reason);
     signal?.addEventListener("abort", onAbort, { once: true });
-    if (timeoutMs) {
-      timer = setTimeout(
-        () => fail(new DOMException(`no response within ${timeoutMs} ms`, "TimeoutError")),
-        timeoutMs,
-      );
-    }
+    timer = responseTimer(timeoutMs, fail);
 
     dispatcher()
       .request({
@@ -129,40 +124,24 @@ function send(
             if (method === "HEAD" || NULL_BODY_STATUS.has(status)) {
               cleanup();
               incoming.resume();
-              const empty = new NATIVE_RESPONSE(null, { status, headers });
-              Object.defineProperty(empty, "url", { value: url.href });
-              resolve(empty);
+              resolve(nativeResponse(null, { status, headers }, url));
               return;
             }
             const encoding = res.headers["content-encoding"];
             const body = decoded(incoming, Array.isArray(encoding) ? encoding.join(",") : encoding);
             source = body;
-            const stream = new ReadableStream<Uint8Array>({
-              start(c) {
-                controller = c;
-              },
-              pull() {
-                body.resume();
-              },
-              cancel() {
+            const piped = bodyStream(body, {
+              finished: () => finished,
+              end: cleanup,
+              fail,
+              cancel: () => {
                 cleanup();
                 cancel.abort();
                 incoming.destroy();
               },
             });
-            body.on("data", (chunk: Buffer) => {
-              if (finished || !controller) return;
-              controller.enqueue(chunk);
-              if ((controller.desiredSize ?? 0) <= 0) body.pause();
-            });
-            body.on("end", () => {
-              if (finished) return;
-              cleanup();
-              controller?.close();
-            });
-            body.on("error", (err) => fail(new TypeError("terminated", { cause: err })));
-            const response = new NATIVE_RESPONSE(stream, { status, headers });
-            Object.defineProperty(response, "url", { value: url.href });
+            controller = piped.controller;
+            const response = nativeResponse(piped.stream, { status, headers }, url);
             delivered = true;
             resolve(response);
           } catch (err) {
