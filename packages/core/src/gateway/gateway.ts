@@ -365,6 +365,8 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
     /** Store the input messages first (false when they were stored on arrival). */
     persistInput: boolean;
     persistReply: boolean;
+    /** Writes of the turn's input that go into the reply's commit, before the reply. */
+    storeFirst?: () => void;
     /** The caller's channel for the events, which the caller closes; default a new one, closed when the turn ends. */
     events?: Channel<AgentEvent>;
     /** Who answers this turn's approval prompts. */
@@ -497,9 +499,10 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
       admission.release();
       let costUsd = 0;
       try {
-        if (args.persistReply || usage) {
+        if (args.persistReply || usage || args.storeFirst) {
           // Usage is recorded in the same commit as the reply (also when the transcript is not kept).
           const reply = () => {
+            args.storeFirst?.();
             if (args.persistReply)
               store.append(
                 session.id,
@@ -810,11 +813,17 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
       try {
         await previous;
         const edit = persist ? await request.prepare?.(session) : undefined;
+        let storeFirst: (() => void) | undefined;
         if (edit && (edit.rewindAfter !== undefined || edit.input.length > 0)) {
-          await writes.run(() => {
+          const write = () => {
             if (edit.rewindAfter !== undefined) store.rewind(session.id, edit.rewindAfter);
             if (edit.input.length > 0) store.append(session.id, storedInput(edit.input));
-          });
+          };
+          // With the history in the request nothing reads the stored transcript before the reply: the edit
+          // joins the reply's commit (one commit a turn, not two). A crash before it loses only a turn whose
+          // caller never got an answer.
+          if (request.history) storeFirst = write;
+          else await writes.run(write);
         }
         const history =
           request.history ??
@@ -835,6 +844,7 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
           controller,
           persistInput: persistInput && !inputFirst,
           persistReply: persist,
+          ...(storeFirst ? { storeFirst } : {}),
           events: out,
           route: lineage
             ? { kind: "parent", approve: lineage.approve }
