@@ -3,6 +3,7 @@ import { concatBytes } from "@switchboard/core";
 import type { MiddlewareHandler } from "hono";
 import type { ApiEnv } from "./context.ts";
 import { ApiError } from "./errors.ts";
+import { readBody } from "./http.ts";
 
 export const IDEMPOTENCY_HEADER = "idempotency-key";
 export const REPLAYED_HEADER = "Idempotency-Replayed";
@@ -97,8 +98,11 @@ export class IdempotencyCache {
     }
   }
 
-  /** The middleware; mount it after authentication so keys are scoped to the caller. */
-  middleware(): MiddlewareHandler<ApiEnv> {
+  /**
+   * The middleware; mount it after authentication so keys are scoped to the caller. The body is fingerprinted
+   * under the same cap as the route reads it with, so a key never lets an over-size body be buffered.
+   */
+  middleware(maxBodyBytes: () => number): MiddlewareHandler<ApiEnv> {
     return async (c, next) => {
       const key = c.req.header(IDEMPOTENCY_HEADER);
       if (c.req.method !== "POST" || key === undefined) return next();
@@ -111,7 +115,16 @@ export class IdempotencyCache {
       }
       const path = c.req.path;
       const scoped = `${c.get("principal").id}\u0000${path}\u0000${key}`;
-      const bytes = new Uint8Array(await c.req.raw.clone().arrayBuffer());
+      // Read once, under the route's cap (a clone would buffer the whole body first), and hand the route a
+      // request over the same bytes.
+      const original = c.req.raw;
+      const bytes = await readBody(original, maxBodyBytes());
+      c.req.raw = new Request(original.url, {
+        method: original.method,
+        headers: original.headers,
+        body: bytes,
+        signal: original.signal,
+      });
       const fingerprint = createHash("sha256").update(bytes).digest("hex");
       const now = this.#now();
       const existing = this.#entries.get(scoped);

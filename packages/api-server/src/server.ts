@@ -179,7 +179,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     c.set("pinned", agent);
     await next();
   };
-  const idempotent = ctx.idempotency.middleware();
+  const idempotent = ctx.idempotency.middleware(() => settings().max_body_bytes);
   // `/p/<agent>/v1/...` is the Hermes gateway's spelling of `/agents/<agent>/v1/...`.
   for (const prefix of ["/agents", "/p"]) {
     app.use(`${prefix}/*`, guard);

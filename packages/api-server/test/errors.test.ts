@@ -229,6 +229,42 @@ describe("bad input", () => {
     expect(JSON.parse(body).error.code).toBe("request_too_large");
   });
 
+  it("answers 413 to an over-size streamed body with an Idempotency-Key before the body ends", async () => {
+    const big = JSON.stringify({ ...hi, messages: [{ role: "user", content: "x".repeat(5000) }] });
+    // The body is never finished: only a reader that stops at the cap can answer at all.
+    const status = await new Promise<number>((resolve, reject) => {
+      const u = new URL(`${api.url}${CHAT}`);
+      const req = httpRequest(
+        {
+          host: u.hostname,
+          port: u.port,
+          path: u.pathname,
+          method: "POST",
+          headers: {
+            authorization: `Bearer ${KEYS.admin}`,
+            "content-type": "application/json",
+            "transfer-encoding": "chunked",
+            "idempotency-key": "big-body-1",
+          },
+        },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+          req.destroy();
+        },
+      );
+      req.on("error", (err) =>
+        (err as NodeJS.ErrnoException).code === "ECONNRESET" ? undefined : reject(err),
+      );
+      req.write(big);
+      setTimeout(() => {
+        req.destroy();
+        resolve(0);
+      }, 3000).unref();
+    });
+    expect(status).toBe(413);
+  });
+
   it("answers 404 for an unknown route and 405 for a wrong method", async () => {
     const unknown = await api.request("/v1/embeddings", { method: "POST", key: KEYS.admin });
     expect(unknown.status).toBe(404);

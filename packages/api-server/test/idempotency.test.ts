@@ -18,7 +18,10 @@ function app(options: IdempotencyOptions) {
     c.set("principal", { id: c.req.header("x-principal") ?? "p1", agents: "*" });
     await next();
   });
-  a.use("*", cache.middleware());
+  a.use(
+    "*",
+    cache.middleware(() => 1_000_000),
+  );
   a.post("/v1/:what", async (c) => {
     const body = await c.req.text();
     runs.push(body);
