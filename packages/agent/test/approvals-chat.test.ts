@@ -22,7 +22,7 @@ function writeTurn(path = "out.txt"): StubResponse[] {
   return [step, step];
 }
 
-async function opsWorld(extra: { timeoutS?: number; admins?: string[] } = {}): Promise<World> {
+async function opsWorld(extra: { timeoutS?: number; admins?: Array<string | number> } = {}): Promise<World> {
   world = await startWorld(({ stubUrl }) => ({
     providers: localProvider(stubUrl),
     agents: {
@@ -106,6 +106,21 @@ describe("approvals in chat (test platform)", () => {
       chatId: "ops-chat",
       chatType: "group",
       userId: "boss",
+      text: `/approve ${prompt.id}`,
+    });
+    await w.net.waitForSent((m) => m.text.startsWith("tool said: wrote out.txt"), 10_000);
+    expect(existsSync(opsFile(w))).toBe(true);
+  });
+
+  it("takes an admin id written as a YAML number (admins: [4242])", async () => {
+    const w = await opsWorld({ admins: [4242] });
+    w.stub.script(...writeTurn());
+    await w.net.inject({ chatId: "ops-chat", chatType: "group", userId: "u1", text: "write the file" });
+    const prompt = await promptOf(w);
+    await w.net.inject({
+      chatId: "ops-chat",
+      chatType: "group",
+      userId: "4242",
       text: `/approve ${prompt.id}`,
     });
     await w.net.waitForSent((m) => m.text.startsWith("tool said: wrote out.txt"), 10_000);

@@ -83,7 +83,8 @@ export function createApprover(d: ApproverDeps): (request: ApprovalRequest) => P
 export function answerFromChat(o: {
   broker: ApprovalBroker;
   inbound: InboundMessage;
-  admins: readonly string[];
+  /** Whether the user answering is an admin of the platform account (`platforms.<name>.admins`). */
+  isAdmin: boolean;
   approved: boolean;
   args: string;
 }): string {
@@ -101,10 +102,7 @@ export function answerFromChat(o: {
   // An id from another chat is not answerable here, whoever knows it.
   if (!target || target.chat !== chat) return "Nothing is waiting for approval here.";
   const user = o.inbound.user;
-  const allowed =
-    target.requester === user.id ||
-    o.admins.includes(user.id) ||
-    (user.idAlt !== undefined && o.admins.includes(user.idAlt));
+  const allowed = target.requester === user.id || o.isAdmin;
   if (!allowed) return "Only the user who asked, or an admin, may answer this.";
   const reason = (named ? words.slice(1) : words).join(" ");
   o.broker.resolve(target.id, {

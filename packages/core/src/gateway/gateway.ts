@@ -124,6 +124,14 @@ function toChatMessages(rows: StoredMessage[]): ChatMessage[] {
 }
 
 /** Create the gateway dispatcher (DESIGN §6): everything shared between platforms lives here. */
+/** Whether a user list (`allowed_users`, `admins`; ids may be written unquoted in YAML) names the sender. */
+function listsUser(list: ReadonlyArray<string | number> | undefined, inbound: InboundMessage): boolean {
+  return !!list?.some(
+    (u) =>
+      String(u) === inbound.user.id || (inbound.user.idAlt !== undefined && String(u) === inbound.user.idAlt),
+  );
+}
+
 export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
   let config = options.config;
   const { store, runner } = options;
@@ -192,13 +200,7 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
     const cfg = accountConfig(inbound.platform, inbound.account);
     if (cfg?.allow_all_users === true) return true;
     const allowed = cfg?.allowed_users as Array<string | number> | undefined;
-    if (
-      allowed?.some(
-        (u) => String(u) === inbound.user.id || (inbound.user.idAlt && String(u) === inbound.user.idAlt),
-      )
-    ) {
-      return true;
-    }
+    if (listsUser(allowed, inbound)) return true;
     if (!allowed?.length && !warnedPlatforms.has(inbound.platform)) {
       warnedPlatforms.add(inbound.platform);
       logger.warn(
@@ -210,8 +212,10 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
   }
 
   function isAdmin(inbound: InboundMessage): boolean {
-    const admins = accountConfig(inbound.platform, inbound.account)?.admins as string[] | undefined;
-    return !!admins?.some((u) => String(u) === inbound.user.id || String(u) === inbound.user.idAlt);
+    return listsUser(
+      accountConfig(inbound.platform, inbound.account)?.admins as Array<string | number> | undefined,
+      inbound,
+    );
   }
 
   function requiresMention(inbound: InboundMessage): boolean {
@@ -678,8 +682,7 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
             answerFromChat({
               broker: approvals,
               inbound,
-              admins:
-                (accountConfig(inbound.platform, inbound.account)?.admins as string[] | undefined) ?? [],
+              isAdmin: isAdmin(inbound),
               approved,
               args,
             }),
