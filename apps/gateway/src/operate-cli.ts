@@ -3,6 +3,7 @@ import { resolve } from "node:path";
 import { type GatewayConfig, openSessionStore, type UsageQuery } from "@switchboard/core";
 import type { Command } from "commander";
 import { printJson, table } from "./output.ts";
+import { withExistingStore } from "./sessions-cli.ts";
 
 interface Deps<G> {
   loadOrExit(opts: G): Promise<GatewayConfig>;
@@ -84,7 +85,7 @@ export function registerOperateCommands<G extends { json?: boolean }>(program: C
         } catch (err) {
           deps.fail(err);
         }
-        const rows = withStore(cfg, (s) => s.usage.summary(query));
+        const rows = withExistingStore(cfg, deps.fail, (s) => s.usage.summary(query));
         if (opts.json) return printJson(rows);
         const groups = query.groupBy ?? [];
         process.stdout.write(
@@ -119,7 +120,7 @@ export function registerOperateCommands<G extends { json?: boolean }>(program: C
       } catch (err) {
         deps.fail(err);
       }
-      const rows = withStore(cfg, (s) =>
+      const rows = withExistingStore(cfg, deps.fail, (s) =>
         s.audit.list({
           ...(since !== undefined ? { since } : {}),
           ...(o.action ? { action: o.action } : {}),

@@ -5,34 +5,39 @@ import type { Command } from "commander";
 import type { CliHelpers } from "./cron-cli.ts";
 import { colors, printJson, table } from "./output.ts";
 
+/** Open the home's store without creating one: a missing home or database is said so, a corrupt one is an error line. */
+export function withExistingStore<T>(
+  cfg: GatewayConfig,
+  fail: (err: unknown) => never,
+  fn: (store: ReturnType<typeof openSessionStore>) => T,
+): T {
+  const file = resolve(cfg.home, "state.db");
+  if (!existsSync(cfg.home))
+    fail(
+      new Error(
+        `the home ${cfg.home} does not exist: no gateway has run there (set --home or $SWITCHBOARD_HOME)`,
+      ),
+    );
+  if (!existsSync(file))
+    fail(new Error(`no sessions yet: ${file} does not exist (it is created when the gateway first runs)`));
+  let store: ReturnType<typeof openSessionStore>;
+  try {
+    store = openSessionStore(file);
+  } catch (err) {
+    fail(err);
+  }
+  try {
+    return fn(store);
+  } finally {
+    store.close();
+  }
+}
+
 /** `switchboard sessions list|show|search`. */
 export function registerSessionCommands(program: Command, h: CliHelpers): void {
   const sessions = program.command("sessions").description("browse stored sessions");
-  /** Open the home's store without creating one: a missing home or database is said so, a corrupt one is an error line. */
-  function withStore<T>(cfg: GatewayConfig, fn: (store: ReturnType<typeof openSessionStore>) => T): T {
-    const file = resolve(cfg.home, "state.db");
-    if (!existsSync(cfg.home))
-      h.fail(
-        new Error(
-          `the home ${cfg.home} does not exist: no gateway has run there (set --home or $SWITCHBOARD_HOME)`,
-        ),
-      );
-    if (!existsSync(file))
-      h.fail(
-        new Error(`no sessions yet: ${file} does not exist (it is created when the gateway first runs)`),
-      );
-    let store: ReturnType<typeof openSessionStore>;
-    try {
-      store = openSessionStore(file);
-    } catch (err) {
-      h.fail(err);
-    }
-    try {
-      return fn(store);
-    } finally {
-      store.close();
-    }
-  }
+  const withStore = <T>(cfg: GatewayConfig, fn: (store: ReturnType<typeof openSessionStore>) => T): T =>
+    withExistingStore(cfg, h.fail, fn);
   sessions
     .command("list")
     .option("--agent <id>")

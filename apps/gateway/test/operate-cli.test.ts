@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { KeyRing } from "@switchboard/api-server";
@@ -90,6 +90,16 @@ describe("the audit log", () => {
 });
 
 describe("switchboard usage", () => {
+  it("says so for a home that has no state.db yet, and creates none (usage and audit)", () => {
+    const dir = home(BASE);
+    for (const command of ["usage", "audit"]) {
+      const r = cli([command, "--home", dir]);
+      expect(r.status, r.stderr).not.toBe(0);
+      expect(r.stderr).toContain("state.db does not exist");
+      expect(existsSync(join(dir, "state.db"))).toBe(false);
+    }
+  });
+
   it("prints usage by agent, user and key as a table and as JSON, filtered", () => {
     const dir = home(BASE);
     const store = openSessionStore(join(dir, "state.db"));
