@@ -11,6 +11,8 @@ export async function startMetricsListener(
   listen: string,
   metrics: GatewayMetrics,
   logger: Logger,
+  /** The main listener's timeouts, so a slow client cannot hold this port either. */
+  serverOptions: import("node:http").ServerOptions = {},
 ): Promise<{ url: string; close(): Promise<void> }> {
   const at = listen.lastIndexOf(":");
   const host = listen.slice(0, at).replace(/^\[|\]$/g, "");
@@ -21,7 +23,7 @@ export async function startMetricsListener(
     return new Response(await metrics.render(), { headers: { "content-type": metrics.contentType } });
   };
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = serve({ fetch, hostname: host, port }, () => resolve(s as Server)) as Server;
+    const s = serve({ fetch, hostname: host, port, serverOptions }, () => resolve(s as Server)) as Server;
     s.once("error", (err: NodeJS.ErrnoException) =>
       reject(
         err.code === "EADDRINUSE"

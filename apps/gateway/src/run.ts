@@ -183,7 +183,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     : undefined;
   const metricsListener =
     metrics && config.metrics.listen
-      ? await startMetricsListener(config.metrics.listen, metrics, logger)
+      ? await startMetricsListener(config.metrics.listen, metrics, logger, listenerTimeouts(config))
       : undefined;
 
   let server: Server | undefined;

@@ -1,4 +1,5 @@
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { KeyRing } from "@switchboard/api-server";
@@ -170,5 +171,39 @@ describe("metrics.listen", () => {
     expect(await res.text()).toContain("# TYPE switchboard_turns_total counter");
     // On the API listener it needs the admin key.
     expect((await fetch(`${gw.url}/metrics`)).status).toBe(401);
+  });
+
+  it("cuts a request that trickles in on the metrics address, as on the main listener", async () => {
+    const dir = home(
+      BASE.replace("  port: 0\n", "  port: 0\n  request_timeout_s: 1\n") +
+        `metrics: { listen: "127.0.0.1:0" }\n`,
+    );
+    const logger = memoryLogger();
+    const gw = await startGateway({ home: dir, logger, watchConfig: false });
+    gateways.push(gw);
+    const u = new URL(
+      String((logger.entries.find((l) => l.msg.startsWith("metrics on "))!.obj as { url: string }).url),
+    );
+    const socket = connect(Number(u.port), u.hostname);
+    await new Promise<void>((r) => socket.once("connect", () => r()));
+    const started = Date.now();
+    let answer = "";
+    socket.on("data", (d) => (answer += d));
+    const closed = new Promise<number>((r) => socket.once("close", () => r(Date.now() - started)));
+    socket.write("GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ");
+    const trickle = setInterval(() => {
+      if (!socket.destroyed) socket.write("a");
+    }, 200);
+    try {
+      const elapsed = await Promise.race([
+        closed,
+        new Promise<number>((r) => setTimeout(() => r(Number.POSITIVE_INFINITY), 8000)),
+      ]);
+      expect(elapsed).toBeLessThan(8000);
+      expect(answer).toMatch(/^HTTP\/1\.1 408/);
+    } finally {
+      clearInterval(trickle);
+      socket.destroy();
+    }
   });
 });
