@@ -8,9 +8,8 @@ import {
 } from "@switchboard/core";
 import { splitHermesChat, switchboardChat } from "./chat-ids.ts";
 import { PLATFORM_MAP } from "./platforms.ts";
+import { isRecord } from "./read-home.ts";
 
-const isRecord = (v: unknown): v is Record<string, unknown> =>
-  !!v && typeof v === "object" && !Array.isArray(v);
 const str = (v: unknown) => (typeof v === "string" && v.trim() ? v.trim() : undefined);
 const KNOWN_PLATFORMS = new Set(Object.keys(PLATFORM_MAP));
 

@@ -1,9 +1,7 @@
 import { AGENT_ID_PATTERN, MAIN_AGENT } from "@switchboard/core";
 import type { Member } from "./accounts.ts";
 import type { HermesHome } from "./read-home.ts";
-
-const isRecord = (v: unknown): v is Record<string, unknown> =>
-  !!v && typeof v === "object" && !Array.isArray(v);
+import { isRecord } from "./read-home.ts";
 
 /** An agent id for a Hermes name: lowercased, invalid characters replaced, made unique. */
 export function normalizeId(name: string, taken: Set<string>): string {

@@ -1,3 +1,4 @@
+import { isRecord } from "./read-home.ts";
 /** A provider endpoint the import adds under `providers:`. */
 export interface ProviderEntry {
   kind: "openai" | "openai-compatible" | "anthropic";
@@ -20,8 +21,6 @@ const OAUTH_PROVIDERS = new Set(["nous", "openai-codex", "copilot", "azure-found
 const LOCAL = new Set(["custom", "ollama", "vllm", "llamacpp", "lmstudio"]);
 const OPENROUTER_URL = "https://openrouter.ai/api/v1";
 
-const isRecord = (v: unknown): v is Record<string, unknown> =>
-  !!v && typeof v === "object" && !Array.isArray(v);
 const str = (v: unknown) => (typeof v === "string" && v.trim() ? v.trim() : undefined);
 
 /** The Hermes model settings of a profile (`model:` as a string or a mapping) or of a multi-agent `agents.<id>` entry. */

@@ -16,6 +16,7 @@ import { planMembers } from "./members.ts";
 import { hermesModel, mapModel, Providers } from "./models.ts";
 import { isPlatformVariable, PLATFORM_MAP } from "./platforms.ts";
 import type { HermesHome, HermesProfile } from "./read-home.ts";
+import { isRecord } from "./read-home.ts";
 import { planRoutes } from "./routes.ts";
 import { planSessions } from "./sessions.ts";
 
@@ -60,8 +61,6 @@ export interface ImportPlan {
   notes: string[];
 }
 
-const isRecord = (v: unknown): v is Record<string, unknown> =>
-  !!v && typeof v === "object" && !Array.isArray(v);
 const str = (v: unknown) => (typeof v === "string" && v.trim() ? v.trim() : undefined);
 const truthy = (v: unknown) => v === true || (typeof v === "string" && /^(1|true|yes|on)$/i.test(v.trim()));
 const envSuffix = (id: string) => id.toUpperCase().replace(/[^A-Z0-9]/g, "_");

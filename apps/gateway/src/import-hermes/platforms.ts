@@ -1,4 +1,5 @@
 import type { HermesProfile } from "./read-home.ts";
+import { isRecord } from "./read-home.ts";
 
 /** How one Hermes setting becomes one key of a Switchboard platform account. */
 interface Field {
@@ -138,9 +139,6 @@ export interface ProfilePlatform {
   allowedUsers: string[];
   allowAll: boolean;
 }
-
-const isRecord = (v: unknown): v is Record<string, unknown> =>
-  !!v && typeof v === "object" && !Array.isArray(v);
 
 function truthy(v: string): boolean {
   return /^(1|true|yes|on)$/i.test(v.trim());

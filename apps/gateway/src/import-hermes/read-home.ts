@@ -68,7 +68,8 @@ function readJson(file: string): unknown {
   }
 }
 
-const isRecord = (v: unknown): v is Record<string, unknown> =>
+/** A plain object (a YAML/JSON mapping), not null or an array. */
+export const isRecord = (v: unknown): v is Record<string, unknown> =>
   !!v && typeof v === "object" && !Array.isArray(v);
 
 function isDir(path: string): boolean {

@@ -1,9 +1,8 @@
 import { MATCH_KEYS } from "@switchboard/core";
 import { hasThreads, switchboardChat } from "./chat-ids.ts";
 import type { HermesProfile } from "./read-home.ts";
+import { isRecord } from "./read-home.ts";
 
-const isRecord = (v: unknown): v is Record<string, unknown> =>
-  !!v && typeof v === "object" && !Array.isArray(v);
 const str = (v: unknown) => (typeof v === "string" && v.trim() ? v.trim() : undefined);
 const truthy = (v: unknown) => v === true || (typeof v === "string" && /^(1|true|yes|on)$/i.test(v.trim()));
 

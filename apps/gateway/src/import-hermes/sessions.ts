@@ -12,9 +12,8 @@ import {
 } from "@switchboard/core";
 import { splitHermesChat, switchboardChat } from "./chat-ids.ts";
 import type { HermesProfile } from "./read-home.ts";
+import { isRecord } from "./read-home.ts";
 
-const isRecord = (v: unknown): v is Record<string, unknown> =>
-  !!v && typeof v === "object" && !Array.isArray(v);
 const text = (v: unknown) => (v === undefined || v === null || v === "" ? undefined : String(v));
 const CHAT_TYPES = new Set<ChatType>(["dm", "group", "channel", "thread"]);
 const ROLES = new Set<MessageRole>(["system", "user", "assistant", "tool"]);

@@ -4,6 +4,7 @@ import { MAIN_AGENT, openSessionStore, parseDotenv, readJobs, writeJobs } from "
 import { parse, stringify } from "yaml";
 import { loadGatewayConfig } from "../config.ts";
 import type { ImportPlan } from "./plan.ts";
+import { isRecord } from "./read-home.ts";
 
 export interface WriteResult {
   sessions: number;
@@ -16,9 +17,6 @@ export interface WriteResult {
 const HEADER = `# Written by \`switchboard import hermes\`. Every key is documented in docs/configuration.md;
 # what maps to what is in docs/migrating-from-hermes.md. Secrets are in .env files, referenced as \${VAR}.
 `;
-
-const isRecord = (v: unknown): v is Record<string, unknown> =>
-  !!v && typeof v === "object" && !Array.isArray(v);
 
 function quote(value: string): string {
   return /^[A-Za-z0-9_./:@+-]*$/.test(value) ? value : JSON.stringify(value);
