@@ -9,9 +9,42 @@ export const DEFAULT_ACCOUNT = "default";
 
 export interface InboundMedia {
   kind: "image" | "audio" | "video" | "file";
+  /** A URL the platform gave (it may carry a token: only the adapter's `downloadMedia` ever reads it). */
   url?: string;
   mimeType?: string;
   name?: string;
+  /** Size in bytes when the platform says it before download. */
+  size?: number;
+  /** `true` for a recorded voice note (an `audio` the user spoke, to transcribe). */
+  voice?: boolean;
+  /**
+   * The adapter's own handle on the file (a Telegram `file_id`, a Feishu `image_key`, a Matrix `mxc://` URI):
+   * opaque to core, passed back to `downloadMedia`. Never shown to a model or a provider.
+   */
+  ref?: string;
+}
+
+/** A file's bytes, as downloaded from a platform or read from an agent's home to upload. */
+export interface MediaFile {
+  data: Uint8Array;
+  mimeType: string;
+  /** A file name for the platform and the model (`photo.jpg`), never a server path. */
+  name: string;
+}
+
+/** A file to send into a chat (`sendMedia`): an image shows inline where the platform can, others as files. */
+export interface OutboundMedia extends MediaFile {
+  kind: "image" | "audio" | "video" | "file";
+  /** Text shown with the file, where the platform has captions. */
+  caption?: string;
+}
+
+/** A chat command as a platform's native menu shows it (Telegram `setMyCommands`, Discord slash commands). */
+export interface NativeCommand {
+  /** Without the slash, lowercase: `model`. */
+  name: string;
+  /** One line. */
+  description: string;
 }
 
 /** A message received by an adapter, normalized. The adapter owns producing it; core owns everything after. */
@@ -88,6 +121,17 @@ export interface PlatformCapabilities {
   threads: boolean;
   /** The platform's text dialect the adapter converts Markdown to. */
   format: "markdown" | "html" | "mrkdwn" | "plain";
+  /**
+   * The shortest interval between two edits of one message the platform tolerates (streaming replies edit
+   * in place no faster than this); default 1000 ms. Only meaningful with `edit`.
+   */
+  editIntervalMs?: number;
+  /** `downloadMedia` works for this account's inbound `media`. */
+  mediaIn?: boolean;
+  /** `sendMedia` works; the largest upload in bytes the platform takes from a bot. */
+  mediaOut?: { maxBytes: number };
+  /** `setCommands` publishes a native command menu. */
+  nativeCommands?: boolean;
 }
 
 export type HttpHandler = (request: Request) => Response | Promise<Response>;
@@ -138,6 +182,15 @@ export interface PlatformAdapter {
   send(address: Address, message: OutboundMessage): Promise<SentMessage>;
   edit?(address: Address, messageId: string, message: OutboundMessage): Promise<void>;
   typing?(address: Address): Promise<void>;
+  /**
+   * Fetch an inbound file through the platform API with this account's credentials. Refuses (throws) past
+   * `maxBytes` without buffering the rest; honours `signal`. Tokenised URLs stay inside the adapter.
+   */
+  downloadMedia?(media: InboundMedia, options: { maxBytes: number; signal?: AbortSignal }): Promise<MediaFile>;
+  /** Upload a file into the chat of `address` (photo, document, attachment) with the platform's SDK. */
+  sendMedia?(address: Address, media: OutboundMedia): Promise<SentMessage>;
+  /** Publish the gateway's command table as the platform's native command menu for this account. */
+  setCommands?(commands: readonly NativeCommand[]): Promise<void>;
 }
 
 /**
