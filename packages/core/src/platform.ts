@@ -186,7 +186,10 @@ export interface PlatformAdapter {
    * Fetch an inbound file through the platform API with this account's credentials. Refuses (throws) past
    * `maxBytes` without buffering the rest; honours `signal`. Tokenised URLs stay inside the adapter.
    */
-  downloadMedia?(media: InboundMedia, options: { maxBytes: number; signal?: AbortSignal }): Promise<MediaFile>;
+  downloadMedia?(
+    media: InboundMedia,
+    options: { maxBytes: number; signal?: AbortSignal },
+  ): Promise<MediaFile>;
   /** Upload a file into the chat of `address` (photo, document, attachment) with the platform's SDK. */
   sendMedia?(address: Address, media: OutboundMedia): Promise<SentMessage>;
   /** Publish the gateway's command table as the platform's native command menu for this account. */
