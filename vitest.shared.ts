@@ -1,9 +1,18 @@
+import { fileURLToPath } from "node:url";
 import { defineProject } from "vitest/config";
 
 const CONDITIONS = ["@switchboard/source", "module", "node", "development|production"];
 
+/** Starts (or, with `SWITCHBOARD_TEST_PG_URL`, reuses) one PostgreSQL server for a project's run. */
+const POSTGRES_SETUP = fileURLToPath(new URL("./packages/testing/src/postgres-setup.ts", import.meta.url));
+
+export interface PackageProjectOptions {
+  /** The project's tests use PostgreSQL (`createTestDatabase()` from `@switchboard/testing`). */
+  postgres?: boolean;
+}
+
 /** The vitest project config every package uses: workspace packages resolve to their TypeScript source. */
-export function packageProject(name: string) {
+export function packageProject(name: string, options: PackageProjectOptions = {}) {
   return defineProject({
     resolve: { conditions: CONDITIONS },
     ssr: { resolve: { conditions: CONDITIONS, externalConditions: ["@switchboard/source"] } },
@@ -13,6 +22,7 @@ export function packageProject(name: string) {
       environment: "node",
       testTimeout: 20_000,
       hookTimeout: 20_000,
+      ...(options.postgres ? { globalSetup: [POSTGRES_SETUP] } : {}),
     },
   });
 }

@@ -6,3 +6,5 @@ export * from "./http-bridge.ts";
 export * from "./sent-log.ts";
 export * from "./stub-llm.ts";
 export * from "./test-platform.ts";
+export * from "./postgres.ts";
+export * from "./postgres-database.ts";

@@ -1,0 +1,295 @@
+import {
+  DEFAULT_ACCOUNT,
+  type GetOrCreateOptions,
+  type GetOrCreateResult,
+  MAIN_AGENT,
+  type MessageRole,
+  type NewMessage,
+  newSessionId,
+  resetReason,
+  type SessionRecord,
+  type SessionSource,
+  type StoredMessage,
+} from "@switchboard/core";
+import { stripNul } from "./import.ts";
+import { type Pool, type Queryable, transaction } from "./pool.ts";
+
+export const DEFAULT_HISTORY_LIMIT = 50;
+const DEFAULT_LIST_LIMIT = 50;
+
+/** `sessions` columns as `SessionRecord` fields (quoted: PostgreSQL folds unquoted aliases to lower case). */
+export const SESSION_FIELDS = `id, session_key AS "sessionKey", agent_id AS "agentId", platform, account,
+  chat_id AS "chatId", chat_type AS "chatType", thread_id AS "threadId", user_id AS "userId", model,
+  started_at AS "startedAt", updated_at AS "updatedAt", ended_at AS "endedAt", end_reason AS "endReason",
+  message_count AS "messageCount", input_tokens AS "inputTokens", output_tokens AS "outputTokens", title`;
+
+const MESSAGE_FIELDS = `id, session_id AS "sessionId", role, content, tool_calls AS "toolCalls",
+  tool_call_id AS "toolCallId", created_at AS "createdAt"`;
+
+interface MessageRow {
+  id: number;
+  sessionId: string;
+  role: MessageRole;
+  content: string | null;
+  toolCalls: string | null;
+  toolCallId: string | null;
+  createdAt: number;
+}
+
+function parseToolCalls(text: string | null): unknown {
+  if (text === null) return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+export function toMessage(row: MessageRow): StoredMessage {
+  return {
+    id: row.id,
+    sessionId: row.sessionId,
+    role: row.role,
+    content: row.content ?? "",
+    toolCalls: parseToolCalls(row.toolCalls),
+    toolCallId: row.toolCallId,
+    createdAt: row.createdAt,
+  };
+}
+
+export function agentFromKey(sessionKey: string): string | undefined {
+  return /^agent:([^:]+):/.exec(sessionKey)?.[1];
+}
+
+const tokens = (n: number) => Math.max(0, Math.trunc(n) || 0);
+
+/** The session operations of the store, over one pool. */
+export function sessionOperations(pool: Pool, clock: () => number) {
+  const get = async (q: Queryable, id: string): Promise<SessionRecord | undefined> =>
+    (await q.query<SessionRecord>({ name: "sb_get", text: `SELECT ${SESSION_FIELDS} FROM sessions WHERE id = $1`, values: [id] }))
+      .rows[0];
+
+  const findActive = async (q: Queryable, key: string): Promise<SessionRecord | undefined> =>
+    (
+      await q.query<SessionRecord>({
+        name: "sb_find_active",
+        text: `SELECT ${SESSION_FIELDS} FROM sessions WHERE session_key = $1 AND ended_at IS NULL
+          ORDER BY started_at DESC, seq DESC LIMIT 1`,
+        values: [key],
+      })
+    ).rows[0];
+
+  const create = async (
+    q: Queryable,
+    sessionKey: string,
+    source: SessionSource,
+    now: number,
+    model?: string,
+    id = newSessionId(now),
+  ): Promise<SessionRecord> => {
+    const r = await q.query<SessionRecord>(
+      `INSERT INTO sessions (id, session_key, agent_id, platform, account, chat_id, chat_type, thread_id, user_id,
+        model, started_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)
+        RETURNING ${SESSION_FIELDS}`,
+      [
+        id,
+        sessionKey,
+        source.agentId || agentFromKey(sessionKey) || MAIN_AGENT,
+        source.platform || null,
+        source.account || DEFAULT_ACCOUNT,
+        source.chatId ?? null,
+        source.chatType ?? null,
+        source.threadId ?? null,
+        source.userId ?? null,
+        model ?? null,
+        now,
+      ],
+    );
+    return r.rows[0]!;
+  };
+
+  /** Serialise the writers of one session key (across every replica) until the transaction ends. */
+  const lockKey = (q: Queryable, key: string) =>
+    q.query({ name: "sb_lock_key", text: "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", values: [`session:${key}`] });
+
+  return {
+    get: (id: string) => get(pool, id),
+    findActive: (key: string) => findActive(pool, key),
+
+    getOrCreate: (sessionKey: string, source: SessionSource, opts: GetOrCreateOptions = {}) =>
+      transaction(pool, async (q): Promise<GetOrCreateResult> => {
+        await lockKey(q, sessionKey);
+        const now = opts.now ?? clock();
+        const active = await findActive(q, sessionKey);
+        if (active) {
+          const reason = opts.forceNew ? "reset" : resetReason(opts.reset, active.updatedAt, now);
+          if (!reason) {
+            const touched = await q.query<SessionRecord>(
+              `UPDATE sessions SET updated_at = GREATEST(updated_at, $1) WHERE id = $2 RETURNING ${SESSION_FIELDS}`,
+              [now, active.id],
+            );
+            return { session: touched.rows[0]!, created: false };
+          }
+          const ended = await q.query<SessionRecord>(
+            `UPDATE sessions SET ended_at = $1, end_reason = $2 WHERE id = $3 RETURNING ${SESSION_FIELDS}`,
+            [now, reason, active.id],
+          );
+          const session = await create(q, sessionKey, source, now, opts.model);
+          return { session, created: true, previous: ended.rows[0]!, reason };
+        }
+        return { session: await create(q, sessionKey, source, now, opts.model), created: true, reason: "new" };
+      }),
+
+    ensure: (
+      sessionId: string,
+      sessionKey: string,
+      source: SessionSource,
+      opts: { model?: string; now?: number } = {},
+    ) =>
+      transaction(pool, async (q) => {
+        await q.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [`session-id:${sessionId}`]);
+        const existing = await get(q, sessionId);
+        const agentId = source.agentId || agentFromKey(sessionKey) || MAIN_AGENT;
+        if (existing) {
+          // Fail closed: a caller-chosen id must never continue another agent's conversation.
+          if (existing.agentId !== agentId) {
+            throw new Error(`session ${sessionId} belongs to agent "${existing.agentId}", not "${agentId}"`);
+          }
+          return existing;
+        }
+        return create(q, sessionKey, source, opts.now ?? clock(), opts.model, sessionId);
+      }),
+
+    async end(sessionId: string, reason: string, now?: number): Promise<void> {
+      await pool.query("UPDATE sessions SET ended_at = $1, end_reason = $2 WHERE id = $3 AND ended_at IS NULL", [
+        now ?? clock(),
+        reason,
+        sessionId,
+      ]);
+    },
+
+    /**
+     * One statement, so one round trip and its own transaction: the session's counters move and the messages
+     * are inserted together, or (an unknown session) nothing is.
+     */
+    async append(
+      sessionId: string,
+      messages: NewMessage[],
+      usage?: { inputTokens: number; outputTokens: number },
+    ): Promise<number[]> {
+      if (messages.length === 0) {
+        if (usage) await addUsage(sessionId, usage);
+        return [];
+      }
+      const fallback = clock();
+      const roles: string[] = [];
+      const contents: string[] = [];
+      const calls: Array<string | null> = [];
+      const callIds: Array<string | null> = [];
+      const times: number[] = [];
+      let last = 0;
+      for (const m of messages) {
+        const at = m.createdAt ?? fallback;
+        if (at > last) last = at;
+        roles.push(m.role);
+        contents.push(stripNul(m.content));
+        calls.push(m.toolCalls === undefined ? null : JSON.stringify(m.toolCalls));
+        callIds.push(m.toolCallId ?? null);
+        times.push(at);
+      }
+      const r = await pool.query<{ id: number }>({
+        name: "sb_append",
+        text: `WITH s AS (
+            UPDATE sessions SET message_count = message_count + $2, updated_at = GREATEST(updated_at, $3),
+              input_tokens = input_tokens + $4, output_tokens = output_tokens + $5
+            WHERE id = $1 RETURNING id),
+          ins AS (
+            INSERT INTO messages (session_id, role, content, tool_calls, tool_call_id, created_at)
+            SELECT s.id, m.role, m.content, m.tool_calls, m.tool_call_id, m.created_at
+            FROM s, unnest($6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[]) WITH ORDINALITY
+              AS m(role, content, tool_calls, tool_call_id, created_at, ord)
+            ORDER BY m.ord RETURNING id)
+          SELECT id FROM ins ORDER BY id`,
+        values: [
+          sessionId,
+          messages.length,
+          last,
+          usage ? tokens(usage.inputTokens) : 0,
+          usage ? tokens(usage.outputTokens) : 0,
+          roles,
+          contents,
+          calls,
+          callIds,
+          times,
+        ],
+      });
+      if (r.rows.length === 0) throw new Error(`append: no session ${sessionId}`);
+      return r.rows.map((row) => row.id);
+    },
+
+    addUsage: (sessionId: string, usage: { inputTokens: number; outputTokens: number }) => addUsage(sessionId, usage),
+
+    rewind: (sessionId: string, afterMessageId: number) =>
+      transaction(pool, async (q) => {
+        const removed = (
+          await q.query("DELETE FROM messages WHERE session_id = $1 AND id > $2", [sessionId, afterMessageId])
+        ).rowCount ?? 0;
+        if (removed > 0) {
+          await q.query("UPDATE sessions SET message_count = GREATEST(0, message_count - $1) WHERE id = $2", [
+            removed,
+            sessionId,
+          ]);
+        }
+        return removed;
+      }),
+
+    async setTitle(sessionId: string, title: string): Promise<void> {
+      await pool.query("UPDATE sessions SET title = $1 WHERE id = $2", [title, sessionId]);
+    },
+    async setParent(sessionId: string, parentSessionId: string): Promise<void> {
+      await pool.query("UPDATE sessions SET parent_session_id = $1 WHERE id = $2", [parentSessionId, sessionId]);
+    },
+    async parentOf(sessionId: string): Promise<string | undefined> {
+      const r = await pool.query<{ p: string | null }>("SELECT parent_session_id AS p FROM sessions WHERE id = $1", [
+        sessionId,
+      ]);
+      return r.rows[0]?.p ?? undefined;
+    },
+    async children(sessionId: string): Promise<SessionRecord[]> {
+      const r = await pool.query<SessionRecord>(
+        `SELECT ${SESSION_FIELDS} FROM sessions WHERE parent_session_id = $1 ORDER BY started_at, seq`,
+        [sessionId],
+      );
+      return r.rows;
+    },
+
+    async history(sessionId: string, limit = DEFAULT_HISTORY_LIMIT): Promise<StoredMessage[]> {
+      const r = await pool.query<MessageRow>({
+        name: "sb_history",
+        text: `SELECT ${MESSAGE_FIELDS} FROM messages WHERE session_id = $1 ORDER BY id DESC LIMIT $2`,
+        values: [sessionId, Math.max(0, Math.trunc(limit))],
+      });
+      const rows = r.rows;
+      const out = new Array<StoredMessage>(rows.length);
+      for (let i = 0; i < rows.length; i++) out[rows.length - 1 - i] = toMessage(rows[i]!);
+      return out;
+    },
+
+    async list(opts: { agentId?: string; limit?: number; includeEnded?: boolean } = {}): Promise<SessionRecord[]> {
+      const r = await pool.query<SessionRecord>(
+        `SELECT ${SESSION_FIELDS} FROM sessions
+          WHERE ($1::text IS NULL OR agent_id = $1) AND ($2 OR ended_at IS NULL)
+          ORDER BY updated_at DESC, seq DESC LIMIT $3`,
+        [opts.agentId ?? null, opts.includeEnded === true, opts.limit ?? DEFAULT_LIST_LIMIT],
+      );
+      return r.rows;
+    },
+  };
+
+  async function addUsage(sessionId: string, usage: { inputTokens: number; outputTokens: number }): Promise<void> {
+    await pool.query(
+      "UPDATE sessions SET input_tokens = input_tokens + $1, output_tokens = output_tokens + $2 WHERE id = $3",
+      [tokens(usage.inputTokens), tokens(usage.outputTokens), sessionId],
+    );
+  }
+}

@@ -1,0 +1,137 @@
+import { buildSessionKey, type SessionSource } from "@switchboard/core";
+import { createTestDatabase, type TestDatabase } from "@switchboard/testing";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { openPostgresStore, type PostgresStore } from "../src/store.ts";
+
+let db: TestDatabase;
+let store: PostgresStore;
+let clock: number;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+});
+afterAll(async () => {
+  await db.drop();
+});
+beforeEach(async () => {
+  clock = new Date(2026, 0, 10, 12, 0, 0).getTime();
+  store = await openPostgresStore(db.url, { now: () => clock, pool: 4 });
+  await store.pool.query(
+    "TRUNCATE sessions, messages, responses, usage_events, usage_totals, rate_buckets, cron_leases, inbound_seen, kv",
+  );
+});
+afterEach(async () => {
+  await store.close();
+});
+
+const dm = (chatId: string, agentId?: string): SessionSource => ({
+  platform: "telegram",
+  chatType: "dm",
+  chatId,
+  userId: chatId,
+  ...(agentId ? { agentId } : {}),
+});
+
+describe("the PostgreSQL store", () => {
+  it("starts one session per key even when replicas race for it", async () => {
+    const others = await Promise.all([1, 2, 3].map(() => openPostgresStore(db.url, { now: () => clock, pool: 2 })));
+    try {
+      const source = dm("42");
+      const key = buildSessionKey(source);
+      const results = await Promise.all([store, ...others].map((s) => s.getOrCreate(key, source)));
+      expect(new Set(results.map((r) => r.session.id)).size).toBe(1);
+      expect(results.filter((r) => r.created)).toHaveLength(1);
+    } finally {
+      await Promise.all(others.map((s) => s.close()));
+    }
+  });
+
+  it("appends atomically, keeps order and counts, and reads the last N oldest first", async () => {
+    const source = dm("1");
+    const { session } = await store.getOrCreate(buildSessionKey(source), source);
+    const ids = await store.append(
+      session.id,
+      [
+        { role: "user", content: "one" },
+        { role: "assistant", content: "two", toolCalls: [{ id: "c1", name: "x" }] },
+        { role: "tool", content: "three", toolCallId: "c1" },
+      ],
+      { usage: { inputTokens: 10, outputTokens: 5 } },
+    );
+    expect(ids).toHaveLength(3);
+    expect([...ids].sort((a, b) => a - b)).toEqual(ids);
+    const history = await store.history(session.id, 2);
+    expect(history.map((m) => m.content)).toEqual(["two", "three"]);
+    expect(history[0]!.toolCalls).toEqual([{ id: "c1", name: "x" }]);
+    expect(history[1]!.toolCallId).toBe("c1");
+    expect(await store.get(session.id)).toMatchObject({ messageCount: 3, inputTokens: 10, outputTokens: 5 });
+    await expect(store.append("nope", [{ role: "user", content: "lost" }])).rejects.toThrow(/no session nope/);
+    expect(await store.search("lost")).toEqual([]);
+    expect(await store.rewind(session.id, ids[0]!)).toBe(2);
+    expect((await store.get(session.id))!.messageCount).toBe(1);
+  });
+
+  it("finds words with folded case and accents, prefixes, and CJK text by substring", async () => {
+    const source = dm("1");
+    const { session } = await store.getOrCreate(buildSessionKey(source), source);
+    await store.append(session.id, [
+      { role: "user", content: "deploy the billing service", createdAt: clock + 1 },
+      { role: "user", content: "Déploiement: café au lait", createdAt: clock + 2 },
+      { role: "user", content: "我喜欢吃苹果，也喜欢香蕉", createdAt: clock + 3 },
+      { role: "user", content: "東京の天気はどうですか", createdAt: clock + 4 },
+      { role: "user", content: "오늘 날씨가 좋네요", createdAt: clock + 5 },
+    ]);
+    expect((await store.search("deploy")).map((h) => h.snippet)).toEqual([">>>deploy<<< the billing service"]);
+    expect(await store.search("bill*")).toHaveLength(1);
+    expect(await store.search("CAFE")).toHaveLength(1);
+    expect((await store.search("苹果")).map((h) => h.snippet)).toEqual(["我喜欢吃>>>苹果<<<，也喜欢香蕉"]);
+    expect(await store.search("天気")).toHaveLength(1);
+    expect(await store.search("날씨가")).toHaveLength(1);
+    expect(await store.search("苹果 香蕉")).toHaveLength(1);
+    expect(await store.search("苹果 deploy")).toHaveLength(0);
+    expect(await store.search("西瓜")).toHaveLength(0);
+    for (const q of ['"', "NOT deploy", "(((", "'; DROP TABLE messages; --", "\u0000", "🚀", "100%", "a_b\\"]) {
+      await expect(store.search(q)).resolves.toBeInstanceOf(Array);
+    }
+  });
+
+  it("dedupes an inbound message once across replicas", async () => {
+    const other = await openPostgresStore(db.url, { pool: 2 });
+    try {
+      const key = { platform: "slack", account: "default", chatId: "C1", messageId: "1700000000.0001" };
+      const claims = await Promise.all([store.inbound.claim(key), other.inbound.claim(key), store.inbound.claim(key)]);
+      expect(claims.filter(Boolean)).toHaveLength(1);
+      expect(await other.inbound.claim({ ...key, chatId: "C2" })).toBe(true);
+      expect(await store.inbound.prune(clock + 1)).toBeGreaterThanOrEqual(1);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it("gives a lease to one holder at a time until it expires or is released", async () => {
+    expect(await store.leases.acquire("cron:main:job", "a", 1000, clock)).toBe(true);
+    expect(await store.leases.acquire("cron:main:job", "b", 1000, clock + 10)).toBe(false);
+    expect(await store.leases.renew("cron:main:job", "b", 1000, clock + 10)).toBe(false);
+    expect(await store.leases.renew("cron:main:job", "a", 5000, clock + 10)).toBe(true);
+    expect(await store.leases.holder("cron:main:job", clock + 20)).toEqual({ holder: "a", expiresAt: clock + 5010 });
+    expect(await store.leases.acquire("cron:main:job", "b", 1000, clock + 5011)).toBe(true);
+    expect(await store.leases.release("cron:main:job", "a")).toBe(false);
+    expect(await store.leases.release("cron:main:job", "b")).toBe(true);
+    expect(await store.leases.holder("cron:main:job", clock)).toBeUndefined();
+  });
+
+  it("reports whether it can write", async () => {
+    expect(await store.checkWritable()).toEqual({ ok: true });
+    expect((await store.probe()).writable).toBe(true);
+    await store.close();
+    expect(await store.checkWritable()).toMatchObject({ ok: false });
+  });
+});
+
+describe("opening", () => {
+  it("says what to fix when nothing answers at the URL", async () => {
+    await expect(openPostgresStore("postgres://nobody@127.0.0.1:1/none")).rejects.toThrow(
+      /cannot open the PostgreSQL store postgres:\/\/nobody@127\.0\.0\.1:1\/none: .*check store\.url/,
+    );
+  });
+});
