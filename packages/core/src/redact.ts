@@ -73,6 +73,7 @@ export function registerConfigSecrets(config: {
   api_server?: { keys?: Array<{ key: string }> };
   providers?: Record<string, { headers?: Record<string, string> | undefined }>;
   agents?: Record<string, { env?: Record<string, string> | undefined }>;
+  store?: { url?: string | undefined };
 }): void {
   const walk = (node: unknown, depth: number): void => {
     if (depth > 8 || node === null || typeof node !== "object") return;
@@ -90,6 +91,17 @@ export function registerConfigSecrets(config: {
     for (const v of Object.values(p.headers ?? {})) secretValues.add(v);
   for (const a of Object.values(config.agents ?? {}))
     for (const v of Object.values(a.env ?? {})) secretValues.add(v);
+  if (config.store?.url) {
+    // The whole URL and its password alone: a driver error may quote either.
+    secretValues.add(config.store.url);
+    try {
+      const password = new URL(config.store.url).password;
+      if (password) {
+        secretValues.add(password);
+        secretValues.add(decodeURIComponent(password));
+      }
+    } catch {}
+  }
 }
 
 /** A log destination that writes every line with the known secret values replaced. */

@@ -294,6 +294,40 @@ export const cronSchema = z.strictObject({
   min_interval_s: z.number().positive().default(60),
 });
 
+export const STORE_KINDS = ["sqlite", "postgres"] as const;
+export const DEFAULT_STORE_POOL = 10;
+
+/**
+ * Where sessions, messages and the operations tables live: `sqlite` (`<root>/state.db`, one process), or
+ * `postgres` (`url`, shared by N replicas). `pool` bounds the connections of one process to PostgreSQL.
+ */
+export const storeSchema = z
+  .strictObject({
+    kind: z.enum(STORE_KINDS).default("sqlite"),
+    url: z
+      .string()
+      .regex(/^postgres(ql)?:\/\/\S+$/, 'must be a PostgreSQL URL: "postgres://user:pass@host:5432/switchboard"')
+      .optional(),
+    pool: z.number().int().min(1).max(1000).default(DEFAULT_STORE_POOL),
+  })
+  .superRefine((store, ctx) => {
+    if (store.kind === "postgres" && !store.url) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["url"],
+        message:
+          'is required with kind: postgres: set it to the database URL, e.g. url: "${DATABASE_URL}" with DATABASE_URL=postgres://user:pass@host:5432/switchboard in .env',
+      });
+    }
+    if (store.kind === "sqlite" && store.url) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["url"],
+        message: "is only read with kind: postgres (the SQLite store is always <root>/state.db): remove it, or set kind: postgres",
+      });
+    }
+  });
+
 export const delegationSchema = z.strictObject({
   /** How many delegations deep a chain of agents may go (A → B → C is 2). */
   max_depth: z.number().int().min(1).max(8).default(2),
@@ -360,6 +394,7 @@ export const configSchema = z.strictObject({
   api_server: apiServerSchema.default(apiServerSchema.parse({})),
   session: sessionSchema.default(sessionSchema.parse({})),
   cron: cronSchema.default(cronSchema.parse({})),
+  store: storeSchema.default(storeSchema.parse({})),
   delegation: delegationSchema.default(delegationSchema.parse({})),
   plugins: z.array(z.string().min(1)).default([]),
   budgets: operationsSchemas.budgets.default(operationsSchemas.budgets.parse({})),
@@ -384,6 +419,7 @@ export type ApiKeyConfig = z.output<typeof apiKeySchema>;
 export type ResetPolicy = z.output<typeof resetPolicySchema>;
 export type SessionConfig = z.output<typeof sessionSchema>;
 export type CronConfig = z.output<typeof cronSchema>;
+export type StoreConfig = z.output<typeof storeSchema>;
 export type BudgetConfig = z.output<typeof budgetSchema>;
 export type SpendLimit = z.output<typeof spendLimitSchema>;
 export type RateLimitConfig = z.output<typeof rateLimitSchema>;
