@@ -1,3 +1,3 @@
 import { packageProject } from "../../vitest.shared.ts";
 
-export default packageProject("gateway");
+export default packageProject("gateway", { postgres: true });

@@ -25,6 +25,7 @@ import { exitWithParent } from "./parent-watch.ts";
 import { MissingAdapterError } from "./platforms.ts";
 import { loadPlugins, startGateway } from "./run.ts";
 import { registerSessionCommands } from "./sessions-cli.ts";
+import { registerStoreCommands } from "./store-cli.ts";
 import { VERSION } from "./version.ts";
 
 export interface GlobalOptions {
@@ -385,5 +386,6 @@ registerCronCommands(program, { loadOrExit, globals, fail });
 registerImportCommands(program, { globals, fail });
 registerMcpCommands(program, { loadOrExit, globals, fail });
 registerOperateCommands(program, { loadOrExit, globals, fail });
+registerStoreCommands(program, { loadOrExit, globals, fail });
 
 await program.parseAsync(process.argv);

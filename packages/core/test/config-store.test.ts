@@ -34,8 +34,14 @@ describe("store config", () => {
 
   // biome-ignore lint/suspicious/noTemplateCurlyInString: the literal config placeholder
   it("reads a PostgreSQL URL through ${DATABASE_URL} from .env, and a pool size", async () => {
-    writeFileSync(join(home, ".env"), "DATABASE_URL=postgres://sb:s3cret-pass@db.internal:5432/switchboard\n");
-    const config = await load('store:\n  kind: postgres\n  url: "${DATABASE_URL}"\n  pool: "${DB_POOL:-25}"\n');
+    writeFileSync(
+      join(home, ".env"),
+      "DATABASE_URL=postgres://sb:s3cret-pass@db.internal:5432/switchboard\n",
+    );
+    const config = await load(
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the literal config placeholder
+      'store:\n  kind: postgres\n  url: "${DATABASE_URL}"\n  pool: "${DB_POOL:-25}"\n',
+    );
     expect(config.store).toEqual({
       kind: "postgres",
       url: "postgres://sb:s3cret-pass@db.internal:5432/switchboard",

@@ -60,7 +60,11 @@ export interface LeaseTable {
 
 export interface SessionStore {
   readonly location: string;
-  getOrCreate(sessionKey: string, source: SessionSource, options?: GetOrCreateOptions): Promise<GetOrCreateResult>;
+  getOrCreate(
+    sessionKey: string,
+    source: SessionSource,
+    options?: GetOrCreateOptions,
+  ): Promise<GetOrCreateResult>;
   findActive(sessionKey: string): Promise<SessionRecord | undefined>;
   get(sessionId: string): Promise<SessionRecord | undefined>;
   ensure(

@@ -1,4 +1,5 @@
 export * from "./contract.ts";
+export * from "./copy-from-sqlite.ts";
 export * from "./dedupe.ts";
 export * from "./migrations.ts";
 export { createPool, describeUrl, type Pool, transaction } from "./pool.ts";

@@ -24,7 +24,10 @@ export function leaseTable(pool: Pool, clock: () => number): LeaseTable {
       return r.rowCount === 1;
     },
     async release(name, holder) {
-      const r = await pool.query("DELETE FROM cron_leases WHERE job_key = $1 AND holder = $2", [name, holder]);
+      const r = await pool.query("DELETE FROM cron_leases WHERE job_key = $1 AND holder = $2", [
+        name,
+        holder,
+      ]);
       return r.rowCount === 1;
     },
     async holder(name, now = clock()) {

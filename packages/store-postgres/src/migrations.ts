@@ -162,7 +162,10 @@ export async function migratePostgres(pool: Pool, clock: () => number = Date.now
         return v;
       }
       await client.query(MIGRATIONS[v]!);
-      await client.query("INSERT INTO schema_version (version, applied_at) VALUES ($1, $2)", [v + 1, clock()]);
+      await client.query("INSERT INTO schema_version (version, applied_at) VALUES ($1, $2)", [
+        v + 1,
+        clock(),
+      ]);
       await client.query("COMMIT");
     } catch (err) {
       await client.query("ROLLBACK").catch(() => {});

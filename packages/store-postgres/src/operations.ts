@@ -132,7 +132,9 @@ export function auditLog(pool: Pool, clock: () => number): AuditLog {
          WHERE at >= $1 AND ($2::text IS NULL OR action = $2) ORDER BY id DESC LIMIT $3`,
         [o.since ?? 0, o.action ?? null, o.limit ?? 200],
       );
-      return r.rows.reverse().map((row) => ({ ...row, detail: row.detail === null ? null : JSON.parse(row.detail) }));
+      return r.rows
+        .reverse()
+        .map((row) => ({ ...row, detail: row.detail === null ? null : JSON.parse(row.detail) }));
     },
   };
 }
@@ -155,11 +157,10 @@ export function rateBuckets(pool: Pool): RateBuckets {
         const elapsed = Math.max(0, now - row.updatedAt);
         const tokens = Math.min(capacity, row.tokens + elapsed * perMs);
         const taken = tokens >= 1;
-        await q.query("UPDATE rate_buckets SET tokens = $2, updated_at = GREATEST(updated_at, $3) WHERE bucket = $1", [
-          bucket,
-          taken ? tokens - 1 : tokens,
-          now,
-        ]);
+        await q.query(
+          "UPDATE rate_buckets SET tokens = $2, updated_at = GREATEST(updated_at, $3) WHERE bucket = $1",
+          [bucket, taken ? tokens - 1 : tokens, now],
+        );
         return taken ? 0 : Math.ceil((1 - tokens) / perMs);
       }),
   };

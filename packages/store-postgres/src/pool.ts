@@ -85,7 +85,10 @@ export function storeOpenError(url: string, err: unknown): Error {
   } else {
     advice = "check store.url and the server's log";
   }
-  return new Error(`cannot open the PostgreSQL store ${where}: ${reason}${code ? ` (${code})` : ""}; ${advice}.`, {
-    cause: err,
-  });
+  return new Error(
+    `cannot open the PostgreSQL store ${where}: ${reason}${code ? ` (${code})` : ""}; ${advice}.`,
+    {
+      cause: err,
+    },
+  );
 }

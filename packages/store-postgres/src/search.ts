@@ -166,7 +166,11 @@ export async function searchMessages(
      FROM messages m JOIN sessions s ON s.id = m.session_id
      WHERE ${where.sql} AND ($1::text IS NULL OR s.agent_id = $1)
      ORDER BY m.created_at DESC, m.id DESC LIMIT $2`,
-    [options.agentId ?? null, Math.max(0, Math.trunc(options.limit ?? DEFAULT_SEARCH_LIMIT)), ...where.values],
+    [
+      options.agentId ?? null,
+      Math.max(0, Math.trunc(options.limit ?? DEFAULT_SEARCH_LIMIT)),
+      ...where.values,
+    ],
   );
   return r.rows.map((row) => ({
     sessionId: row.sessionId,

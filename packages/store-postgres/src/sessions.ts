@@ -66,8 +66,13 @@ const tokens = (n: number) => Math.max(0, Math.trunc(n) || 0);
 /** The session operations of the store, over one pool. */
 export function sessionOperations(pool: Pool, clock: () => number) {
   const get = async (q: Queryable, id: string): Promise<SessionRecord | undefined> =>
-    (await q.query<SessionRecord>({ name: "sb_get", text: `SELECT ${SESSION_FIELDS} FROM sessions WHERE id = $1`, values: [id] }))
-      .rows[0];
+    (
+      await q.query<SessionRecord>({
+        name: "sb_get",
+        text: `SELECT ${SESSION_FIELDS} FROM sessions WHERE id = $1`,
+        values: [id],
+      })
+    ).rows[0];
 
   const findActive = async (q: Queryable, key: string): Promise<SessionRecord | undefined> =>
     (
@@ -110,7 +115,11 @@ export function sessionOperations(pool: Pool, clock: () => number) {
 
   /** Serialise the writers of one session key (across every replica) until the transaction ends. */
   const lockKey = (q: Queryable, key: string) =>
-    q.query({ name: "sb_lock_key", text: "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", values: [`session:${key}`] });
+    q.query({
+      name: "sb_lock_key",
+      text: "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+      values: [`session:${key}`],
+    });
 
   return {
     get: (id: string) => get(pool, id),
@@ -137,7 +146,11 @@ export function sessionOperations(pool: Pool, clock: () => number) {
           const session = await create(q, sessionKey, source, now, opts.model);
           return { session, created: true, previous: ended.rows[0]!, reason };
         }
-        return { session: await create(q, sessionKey, source, now, opts.model), created: true, reason: "new" };
+        return {
+          session: await create(q, sessionKey, source, now, opts.model),
+          created: true,
+          reason: "new",
+        };
       }),
 
     ensure: (
@@ -161,11 +174,10 @@ export function sessionOperations(pool: Pool, clock: () => number) {
       }),
 
     async end(sessionId: string, reason: string, now?: number): Promise<void> {
-      await pool.query("UPDATE sessions SET ended_at = $1, end_reason = $2 WHERE id = $3 AND ended_at IS NULL", [
-        now ?? clock(),
-        reason,
-        sessionId,
-      ]);
+      await pool.query(
+        "UPDATE sessions SET ended_at = $1, end_reason = $2 WHERE id = $3 AND ended_at IS NULL",
+        [now ?? clock(), reason, sessionId],
+      );
     },
 
     /**
@@ -227,13 +239,18 @@ export function sessionOperations(pool: Pool, clock: () => number) {
       return r.rows.map((row) => row.id);
     },
 
-    addUsage: (sessionId: string, usage: { inputTokens: number; outputTokens: number }) => addUsage(sessionId, usage),
+    addUsage: (sessionId: string, usage: { inputTokens: number; outputTokens: number }) =>
+      addUsage(sessionId, usage),
 
     rewind: (sessionId: string, afterMessageId: number) =>
       transaction(pool, async (q) => {
-        const removed = (
-          await q.query("DELETE FROM messages WHERE session_id = $1 AND id > $2", [sessionId, afterMessageId])
-        ).rowCount ?? 0;
+        const removed =
+          (
+            await q.query("DELETE FROM messages WHERE session_id = $1 AND id > $2", [
+              sessionId,
+              afterMessageId,
+            ])
+          ).rowCount ?? 0;
         if (removed > 0) {
           await q.query("UPDATE sessions SET message_count = GREATEST(0, message_count - $1) WHERE id = $2", [
             removed,
@@ -247,12 +264,16 @@ export function sessionOperations(pool: Pool, clock: () => number) {
       await pool.query("UPDATE sessions SET title = $1 WHERE id = $2", [title, sessionId]);
     },
     async setParent(sessionId: string, parentSessionId: string): Promise<void> {
-      await pool.query("UPDATE sessions SET parent_session_id = $1 WHERE id = $2", [parentSessionId, sessionId]);
-    },
-    async parentOf(sessionId: string): Promise<string | undefined> {
-      const r = await pool.query<{ p: string | null }>("SELECT parent_session_id AS p FROM sessions WHERE id = $1", [
+      await pool.query("UPDATE sessions SET parent_session_id = $1 WHERE id = $2", [
+        parentSessionId,
         sessionId,
       ]);
+    },
+    async parentOf(sessionId: string): Promise<string | undefined> {
+      const r = await pool.query<{ p: string | null }>(
+        "SELECT parent_session_id AS p FROM sessions WHERE id = $1",
+        [sessionId],
+      );
       return r.rows[0]?.p ?? undefined;
     },
     async children(sessionId: string): Promise<SessionRecord[]> {
@@ -275,7 +296,9 @@ export function sessionOperations(pool: Pool, clock: () => number) {
       return out;
     },
 
-    async list(opts: { agentId?: string; limit?: number; includeEnded?: boolean } = {}): Promise<SessionRecord[]> {
+    async list(
+      opts: { agentId?: string; limit?: number; includeEnded?: boolean } = {},
+    ): Promise<SessionRecord[]> {
       const r = await pool.query<SessionRecord>(
         `SELECT ${SESSION_FIELDS} FROM sessions
           WHERE ($1::text IS NULL OR agent_id = $1) AND ($2 OR ended_at IS NULL)
@@ -286,7 +309,10 @@ export function sessionOperations(pool: Pool, clock: () => number) {
     },
   };
 
-  async function addUsage(sessionId: string, usage: { inputTokens: number; outputTokens: number }): Promise<void> {
+  async function addUsage(
+    sessionId: string,
+    usage: { inputTokens: number; outputTokens: number },
+  ): Promise<void> {
     await pool.query(
       "UPDATE sessions SET input_tokens = input_tokens + $1, output_tokens = output_tokens + $2 WHERE id = $3",
       [tokens(usage.inputTokens), tokens(usage.outputTokens), sessionId],

@@ -34,7 +34,10 @@ export interface PostgresStore extends SessionStore {
  * Open the store at `url`: a pool of `pool` connections, migrated to the current schema (N replicas starting
  * together migrate once). Rejects with what to fix when the server cannot be reached or used.
  */
-export async function openPostgresStore(url: string, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
+export async function openPostgresStore(
+  url: string,
+  options: PostgresStoreOptions = {},
+): Promise<PostgresStore> {
   const clock = options.now ?? Date.now;
   const pool = createPool(url, {
     max: options.pool ?? DEFAULT_POOL_SIZE,

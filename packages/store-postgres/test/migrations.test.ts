@@ -23,7 +23,11 @@ describe("PostgreSQL migrations", () => {
   it("create every table on an empty database once, even when three replicas start together", async () => {
     const p = pool();
     expect(await schemaVersion(p)).toBe(0);
-    const versions = await Promise.all([migratePostgres(pool()), migratePostgres(pool()), migratePostgres(pool())]);
+    const versions = await Promise.all([
+      migratePostgres(pool()),
+      migratePostgres(pool()),
+      migratePostgres(pool()),
+    ]);
     expect(versions).toEqual([POSTGRES_SCHEMA_VERSION, POSTGRES_SCHEMA_VERSION, POSTGRES_SCHEMA_VERSION]);
     const applied = await p.query<{ version: number }>("SELECT version FROM schema_version ORDER BY version");
     expect(applied.rows.map((r) => r.version)).toEqual(
@@ -59,7 +63,9 @@ describe("PostgreSQL migrations", () => {
   it("refuses a database migrated by a newer Switchboard", async () => {
     const p = pool();
     await migratePostgres(p);
-    await p.query("INSERT INTO schema_version (version, applied_at) VALUES ($1, 0)", [POSTGRES_SCHEMA_VERSION + 1]);
+    await p.query("INSERT INTO schema_version (version, applied_at) VALUES ($1, 0)", [
+      POSTGRES_SCHEMA_VERSION + 1,
+    ]);
     await expect(migratePostgres(p)).rejects.toThrow(/newer than this Switchboard understands/);
     await p.query("DELETE FROM schema_version WHERE version = $1", [POSTGRES_SCHEMA_VERSION + 1]);
   });

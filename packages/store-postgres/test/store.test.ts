@@ -34,7 +34,9 @@ const dm = (chatId: string, agentId?: string): SessionSource => ({
 
 describe("the PostgreSQL store", () => {
   it("starts one session per key even when replicas race for it", async () => {
-    const others = await Promise.all([1, 2, 3].map(() => openPostgresStore(db.url, { now: () => clock, pool: 2 })));
+    const others = await Promise.all(
+      [1, 2, 3].map(() => openPostgresStore(db.url, { now: () => clock, pool: 2 })),
+    );
     try {
       const source = dm("42");
       const key = buildSessionKey(source);
@@ -65,7 +67,9 @@ describe("the PostgreSQL store", () => {
     expect(history[0]!.toolCalls).toEqual([{ id: "c1", name: "x" }]);
     expect(history[1]!.toolCallId).toBe("c1");
     expect(await store.get(session.id)).toMatchObject({ messageCount: 3, inputTokens: 10, outputTokens: 5 });
-    await expect(store.append("nope", [{ role: "user", content: "lost" }])).rejects.toThrow(/no session nope/);
+    await expect(store.append("nope", [{ role: "user", content: "lost" }])).rejects.toThrow(
+      /no session nope/,
+    );
     expect(await store.search("lost")).toEqual([]);
     expect(await store.rewind(session.id, ids[0]!)).toBe(2);
     expect((await store.get(session.id))!.messageCount).toBe(1);
@@ -81,7 +85,9 @@ describe("the PostgreSQL store", () => {
       { role: "user", content: "東京の天気はどうですか", createdAt: clock + 4 },
       { role: "user", content: "오늘 날씨가 좋네요", createdAt: clock + 5 },
     ]);
-    expect((await store.search("deploy")).map((h) => h.snippet)).toEqual([">>>deploy<<< the billing service"]);
+    expect((await store.search("deploy")).map((h) => h.snippet)).toEqual([
+      ">>>deploy<<< the billing service",
+    ]);
     expect(await store.search("bill*")).toHaveLength(1);
     expect(await store.search("CAFE")).toHaveLength(1);
     expect((await store.search("苹果")).map((h) => h.snippet)).toEqual(["我喜欢吃>>>苹果<<<，也喜欢香蕉"]);
@@ -90,7 +96,16 @@ describe("the PostgreSQL store", () => {
     expect(await store.search("苹果 香蕉")).toHaveLength(1);
     expect(await store.search("苹果 deploy")).toHaveLength(0);
     expect(await store.search("西瓜")).toHaveLength(0);
-    for (const q of ['"', "NOT deploy", "(((", "'; DROP TABLE messages; --", "\u0000", "🚀", "100%", "a_b\\"]) {
+    for (const q of [
+      '"',
+      "NOT deploy",
+      "(((",
+      "'; DROP TABLE messages; --",
+      "\u0000",
+      "🚀",
+      "100%",
+      "a_b\\",
+    ]) {
       await expect(store.search(q)).resolves.toBeInstanceOf(Array);
     }
   });
@@ -99,7 +114,11 @@ describe("the PostgreSQL store", () => {
     const other = await openPostgresStore(db.url, { pool: 2 });
     try {
       const key = { platform: "slack", account: "default", chatId: "C1", messageId: "1700000000.0001" };
-      const claims = await Promise.all([store.inbound.claim(key), other.inbound.claim(key), store.inbound.claim(key)]);
+      const claims = await Promise.all([
+        store.inbound.claim(key),
+        other.inbound.claim(key),
+        store.inbound.claim(key),
+      ]);
       expect(claims.filter(Boolean)).toHaveLength(1);
       expect(await other.inbound.claim({ ...key, chatId: "C2" })).toBe(true);
       expect(await store.inbound.prune(clock + 1)).toBeGreaterThanOrEqual(1);
@@ -113,7 +132,10 @@ describe("the PostgreSQL store", () => {
     expect(await store.leases.acquire("cron:main:job", "b", 1000, clock + 10)).toBe(false);
     expect(await store.leases.renew("cron:main:job", "b", 1000, clock + 10)).toBe(false);
     expect(await store.leases.renew("cron:main:job", "a", 5000, clock + 10)).toBe(true);
-    expect(await store.leases.holder("cron:main:job", clock + 20)).toEqual({ holder: "a", expiresAt: clock + 5010 });
+    expect(await store.leases.holder("cron:main:job", clock + 20)).toEqual({
+      holder: "a",
+      expiresAt: clock + 5010,
+    });
     expect(await store.leases.acquire("cron:main:job", "b", 1000, clock + 5011)).toBe(true);
     expect(await store.leases.release("cron:main:job", "a")).toBe(false);
     expect(await store.leases.release("cron:main:job", "b")).toBe(true);

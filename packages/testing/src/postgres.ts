@@ -200,7 +200,10 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     const opts = Object.entries({ ...settings, port })
       .map(([k, v]) => `-c ${k}=${v}`)
       .join(" ");
-    const r = await run([...as.prefix, join(bin, "pg_ctl"), "-D", data, "-l", log, "-o", opts, "-w", "start"], 90_000);
+    const r = await run(
+      [...as.prefix, join(bin, "pg_ctl"), "-D", data, "-l", log, "-o", opts, "-w", "start"],
+      90_000,
+    );
     started = r.code === 0;
     lastOutput = `${r.output.trim()}\n${tail(log)}`;
   }
@@ -209,7 +212,16 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     throw new Error(`PostgreSQL did not start:\n${lastOutput}`);
   }
 
-  const stopArgv = (mode: string) => [...as.prefix, join(bin, "pg_ctl"), "-D", data, "-m", mode, "-w", "stop"];
+  const stopArgv = (mode: string) => [
+    ...as.prefix,
+    join(bin, "pg_ctl"),
+    "-D",
+    data,
+    "-m",
+    mode,
+    "-w",
+    "stop",
+  ];
   let stopped = false;
   // A test process that dies without its teardown must not leave a server behind.
   const onExit = () => {

@@ -306,7 +306,10 @@ export const storeSchema = z
     kind: z.enum(STORE_KINDS).default("sqlite"),
     url: z
       .string()
-      .regex(/^postgres(ql)?:\/\/\S+$/, 'must be a PostgreSQL URL: "postgres://user:pass@host:5432/switchboard"')
+      .regex(
+        /^postgres(ql)?:\/\/\S+$/,
+        'must be a PostgreSQL URL: "postgres://user:pass@host:5432/switchboard"',
+      )
       .optional(),
     pool: z.number().int().min(1).max(1000).default(DEFAULT_STORE_POOL),
   })
@@ -316,6 +319,7 @@ export const storeSchema = z
         code: "custom",
         path: ["url"],
         message:
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: the literal config placeholder
           'is required with kind: postgres: set it to the database URL, e.g. url: "${DATABASE_URL}" with DATABASE_URL=postgres://user:pass@host:5432/switchboard in .env',
       });
     }
@@ -323,7 +327,8 @@ export const storeSchema = z
       ctx.addIssue({
         code: "custom",
         path: ["url"],
-        message: "is only read with kind: postgres (the SQLite store is always <root>/state.db): remove it, or set kind: postgres",
+        message:
+          "is only read with kind: postgres (the SQLite store is always <root>/state.db): remove it, or set kind: postgres",
       });
     }
   });
