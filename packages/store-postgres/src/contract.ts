@@ -4,8 +4,8 @@
  */
 import type {
   AuditEntry,
-  GetOrCreateOptions,
-  GetOrCreateResult,
+  GetOrCreateOptions as BaseGetOrCreateOptions,
+  GetOrCreateResult as BaseGetOrCreateResult,
   ImportedSession,
   ImportResult,
   NewMessage,
@@ -21,6 +21,27 @@ import type {
   UsageSummaryRow,
   WindowTotal,
 } from "@switchboard/core";
+
+export interface GetOrCreateOptions extends BaseGetOrCreateOptions {
+  append?: NewMessage[];
+}
+export interface GetOrCreateResult extends BaseGetOrCreateResult {
+  messageIds: number[];
+}
+export interface EnsureOptions {
+  model?: string;
+  now?: number;
+  parentSessionId?: string;
+  append?: NewMessage[];
+}
+export interface EnsureResult {
+  session: SessionRecord;
+  messageIds: number[];
+}
+export interface AppendOptions {
+  usage?: { inputTokens: number; outputTokens: number };
+  rewindAfter?: number;
+}
 
 export interface ResponseTable {
   put(record: StoredResponseRecord, retention: ResponseRetention): Promise<boolean>;
@@ -71,14 +92,10 @@ export interface SessionStore {
     sessionId: string,
     sessionKey: string,
     source: SessionSource,
-    options?: { model?: string; now?: number },
-  ): Promise<SessionRecord>;
+    options?: EnsureOptions,
+  ): Promise<EnsureResult>;
   end(sessionId: string, reason: string, now?: number): Promise<void>;
-  append(
-    sessionId: string,
-    messages: NewMessage[],
-    options?: { usage?: { inputTokens: number; outputTokens: number } },
-  ): Promise<number[]>;
+  append(sessionId: string, messages: NewMessage[], options?: AppendOptions): Promise<number[]>;
   addUsage(sessionId: string, usage: { inputTokens: number; outputTokens: number }): Promise<void>;
   rewind(sessionId: string, afterMessageId: number): Promise<number>;
   setTitle(sessionId: string, title: string): Promise<void>;

@@ -1,7 +1,5 @@
 import {
   DEFAULT_ACCOUNT,
-  type GetOrCreateOptions,
-  type GetOrCreateResult,
   MAIN_AGENT,
   type MessageRole,
   type NewMessage,
@@ -11,6 +9,13 @@ import {
   type SessionSource,
   type StoredMessage,
 } from "@switchboard/core";
+import type {
+  AppendOptions,
+  EnsureOptions,
+  EnsureResult,
+  GetOrCreateOptions,
+  GetOrCreateResult,
+} from "./contract.ts";
 import { stripNul } from "./import.ts";
 import { type Pool, type Queryable, transaction } from "./pool.ts";
 
@@ -130,6 +135,7 @@ export function sessionOperations(pool: Pool, clock: () => number) {
         await lockKey(q, sessionKey);
         const now = opts.now ?? clock();
         const active = await findActive(q, sessionKey);
+        let result: Omit<GetOrCreateResult, "messageIds">;
         if (active) {
           const reason = opts.forceNew ? "reset" : resetReason(opts.reset, active.updatedAt, now);
           if (!reason) {
@@ -137,40 +143,49 @@ export function sessionOperations(pool: Pool, clock: () => number) {
               `UPDATE sessions SET updated_at = GREATEST(updated_at, $1) WHERE id = $2 RETURNING ${SESSION_FIELDS}`,
               [now, active.id],
             );
-            return { session: touched.rows[0]!, created: false };
+            result = { session: touched.rows[0]!, created: false };
+          } else {
+            const ended = await q.query<SessionRecord>(
+              `UPDATE sessions SET ended_at = $1, end_reason = $2 WHERE id = $3 RETURNING ${SESSION_FIELDS}`,
+              [now, reason, active.id],
+            );
+            const session = await create(q, sessionKey, source, now, opts.model);
+            result = { session, created: true, previous: ended.rows[0]!, reason };
           }
-          const ended = await q.query<SessionRecord>(
-            `UPDATE sessions SET ended_at = $1, end_reason = $2 WHERE id = $3 RETURNING ${SESSION_FIELDS}`,
-            [now, reason, active.id],
-          );
-          const session = await create(q, sessionKey, source, now, opts.model);
-          return { session, created: true, previous: ended.rows[0]!, reason };
+        } else {
+          result = {
+            session: await create(q, sessionKey, source, now, opts.model),
+            created: true,
+            reason: "new",
+          };
         }
-        return {
-          session: await create(q, sessionKey, source, now, opts.model),
-          created: true,
-          reason: "new",
-        };
+        if (!opts.append?.length) return { ...result, messageIds: [] };
+        const messageIds = await insertMessages(q, result.session.id, opts.append, undefined, clock());
+        return { ...result, session: (await get(q, result.session.id))!, messageIds };
       }),
 
-    ensure: (
-      sessionId: string,
-      sessionKey: string,
-      source: SessionSource,
-      opts: { model?: string; now?: number } = {},
-    ) =>
-      transaction(pool, async (q) => {
+    ensure: (sessionId: string, sessionKey: string, source: SessionSource, opts: EnsureOptions = {}) =>
+      transaction(pool, async (q): Promise<EnsureResult> => {
         await q.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [`session-id:${sessionId}`]);
-        const existing = await get(q, sessionId);
+        let session = await get(q, sessionId);
         const agentId = source.agentId || agentFromKey(sessionKey) || MAIN_AGENT;
-        if (existing) {
+        if (session) {
           // Fail closed: a caller-chosen id must never continue another agent's conversation.
-          if (existing.agentId !== agentId) {
-            throw new Error(`session ${sessionId} belongs to agent "${existing.agentId}", not "${agentId}"`);
+          if (session.agentId !== agentId) {
+            throw new Error(`session ${sessionId} belongs to agent "${session.agentId}", not "${agentId}"`);
           }
-          return existing;
+        } else {
+          session = await create(q, sessionKey, source, opts.now ?? clock(), opts.model, sessionId);
         }
-        return create(q, sessionKey, source, opts.now ?? clock(), opts.model, sessionId);
+        if (opts.parentSessionId !== undefined) {
+          await q.query("UPDATE sessions SET parent_session_id = $1 WHERE id = $2", [
+            opts.parentSessionId,
+            sessionId,
+          ]);
+        }
+        if (!opts.append?.length) return { session, messageIds: [] };
+        const messageIds = await insertMessages(q, sessionId, opts.append, undefined, clock());
+        return { session: (await get(q, sessionId))!, messageIds };
       }),
 
     async end(sessionId: string, reason: string, now?: number): Promise<void> {
@@ -180,85 +195,30 @@ export function sessionOperations(pool: Pool, clock: () => number) {
       );
     },
 
-    /**
-     * One statement, so one round trip and its own transaction: the session's counters move and the messages
-     * are inserted together, or (an unknown session) nothing is.
-     */
-    async append(
-      sessionId: string,
-      messages: NewMessage[],
-      usage?: { inputTokens: number; outputTokens: number },
-    ): Promise<number[]> {
+    async append(sessionId: string, messages: NewMessage[], opts: AppendOptions = {}): Promise<number[]> {
+      if (opts.rewindAfter !== undefined) {
+        const after = opts.rewindAfter;
+        return transaction(pool, async (q) => {
+          await rewind(q, sessionId, after);
+          if (messages.length === 0) {
+            if (opts.usage) await addUsage(q, sessionId, opts.usage);
+            return [];
+          }
+          return insertMessages(q, sessionId, messages, opts.usage, clock());
+        });
+      }
       if (messages.length === 0) {
-        if (usage) await addUsage(sessionId, usage);
+        if (opts.usage) await addUsage(pool, sessionId, opts.usage);
         return [];
       }
-      const fallback = clock();
-      const roles: string[] = [];
-      const contents: string[] = [];
-      const calls: Array<string | null> = [];
-      const callIds: Array<string | null> = [];
-      const times: number[] = [];
-      let last = 0;
-      for (const m of messages) {
-        const at = m.createdAt ?? fallback;
-        if (at > last) last = at;
-        roles.push(m.role);
-        contents.push(stripNul(m.content));
-        calls.push(m.toolCalls === undefined ? null : JSON.stringify(m.toolCalls));
-        callIds.push(m.toolCallId ?? null);
-        times.push(at);
-      }
-      const r = await pool.query<{ id: number }>({
-        name: "sb_append",
-        text: `WITH s AS (
-            UPDATE sessions SET message_count = message_count + $2, updated_at = GREATEST(updated_at, $3),
-              input_tokens = input_tokens + $4, output_tokens = output_tokens + $5
-            WHERE id = $1 RETURNING id),
-          ins AS (
-            INSERT INTO messages (session_id, role, content, tool_calls, tool_call_id, created_at)
-            SELECT s.id, m.role, m.content, m.tool_calls, m.tool_call_id, m.created_at
-            FROM s, unnest($6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[]) WITH ORDINALITY
-              AS m(role, content, tool_calls, tool_call_id, created_at, ord)
-            ORDER BY m.ord RETURNING id)
-          SELECT id FROM ins ORDER BY id`,
-        values: [
-          sessionId,
-          messages.length,
-          last,
-          usage ? tokens(usage.inputTokens) : 0,
-          usage ? tokens(usage.outputTokens) : 0,
-          roles,
-          contents,
-          calls,
-          callIds,
-          times,
-        ],
-      });
-      if (r.rows.length === 0) throw new Error(`append: no session ${sessionId}`);
-      return r.rows.map((row) => row.id);
+      return insertMessages(pool, sessionId, messages, opts.usage, clock());
     },
 
     addUsage: (sessionId: string, usage: { inputTokens: number; outputTokens: number }) =>
-      addUsage(sessionId, usage),
+      addUsage(pool, sessionId, usage),
 
     rewind: (sessionId: string, afterMessageId: number) =>
-      transaction(pool, async (q) => {
-        const removed =
-          (
-            await q.query("DELETE FROM messages WHERE session_id = $1 AND id > $2", [
-              sessionId,
-              afterMessageId,
-            ])
-          ).rowCount ?? 0;
-        if (removed > 0) {
-          await q.query("UPDATE sessions SET message_count = GREATEST(0, message_count - $1) WHERE id = $2", [
-            removed,
-            sessionId,
-          ]);
-        }
-        return removed;
-      }),
+      transaction(pool, (q) => rewind(q, sessionId, afterMessageId)),
 
     async setTitle(sessionId: string, title: string): Promise<void> {
       await pool.query("UPDATE sessions SET title = $1 WHERE id = $2", [title, sessionId]);
@@ -308,14 +268,84 @@ export function sessionOperations(pool: Pool, clock: () => number) {
       return r.rows;
     },
   };
+}
 
-  async function addUsage(
-    sessionId: string,
-    usage: { inputTokens: number; outputTokens: number },
-  ): Promise<void> {
-    await pool.query(
-      "UPDATE sessions SET input_tokens = input_tokens + $1, output_tokens = output_tokens + $2 WHERE id = $3",
-      [tokens(usage.inputTokens), tokens(usage.outputTokens), sessionId],
-    );
+async function addUsage(
+  q: Queryable,
+  sessionId: string,
+  usage: { inputTokens: number; outputTokens: number },
+): Promise<void> {
+  await q.query(
+    "UPDATE sessions SET input_tokens = input_tokens + $1, output_tokens = output_tokens + $2 WHERE id = $3",
+    [tokens(usage.inputTokens), tokens(usage.outputTokens), sessionId],
+  );
+}
+
+async function rewind(q: Queryable, sessionId: string, afterMessageId: number): Promise<number> {
+  const removed =
+    (await q.query("DELETE FROM messages WHERE session_id = $1 AND id > $2", [sessionId, afterMessageId]))
+      .rowCount ?? 0;
+  if (removed > 0) {
+    await q.query("UPDATE sessions SET message_count = GREATEST(0, message_count - $1) WHERE id = $2", [
+      removed,
+      sessionId,
+    ]);
   }
+  return removed;
+}
+
+/**
+ * One statement, so one round trip and atomic on its own: the session's counters (and usage) move and the
+ * messages are inserted together, or (an unknown session) nothing is.
+ */
+async function insertMessages(
+  q: Queryable,
+  sessionId: string,
+  messages: readonly NewMessage[],
+  usage: { inputTokens: number; outputTokens: number } | undefined,
+  fallback: number,
+): Promise<number[]> {
+  const roles: string[] = [];
+  const contents: string[] = [];
+  const calls: Array<string | null> = [];
+  const callIds: Array<string | null> = [];
+  const times: number[] = [];
+  let last = 0;
+  for (const m of messages) {
+    const at = m.createdAt ?? fallback;
+    if (at > last) last = at;
+    roles.push(m.role);
+    contents.push(stripNul(m.content));
+    calls.push(m.toolCalls === undefined ? null : JSON.stringify(m.toolCalls));
+    callIds.push(m.toolCallId ?? null);
+    times.push(at);
+  }
+  const r = await q.query<{ id: number }>({
+    name: "sb_append",
+    text: `WITH s AS (
+        UPDATE sessions SET message_count = message_count + $2, updated_at = GREATEST(updated_at, $3),
+          input_tokens = input_tokens + $4, output_tokens = output_tokens + $5
+        WHERE id = $1 RETURNING id),
+      ins AS (
+        INSERT INTO messages (session_id, role, content, tool_calls, tool_call_id, created_at)
+        SELECT s.id, m.role, m.content, m.tool_calls, m.tool_call_id, m.created_at
+        FROM s, unnest($6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[]) WITH ORDINALITY
+          AS m(role, content, tool_calls, tool_call_id, created_at, ord)
+        ORDER BY m.ord RETURNING id)
+      SELECT id FROM ins ORDER BY id`,
+    values: [
+      sessionId,
+      messages.length,
+      last,
+      usage ? tokens(usage.inputTokens) : 0,
+      usage ? tokens(usage.outputTokens) : 0,
+      roles,
+      contents,
+      calls,
+      callIds,
+      times,
+    ],
+  });
+  if (r.rows.length === 0) throw new Error(`append: no session ${sessionId}`);
+  return r.rows.map((row) => row.id);
 }

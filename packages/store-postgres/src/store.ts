@@ -85,7 +85,7 @@ export async function openPostgresStore(
     get: sessions.get,
     ensure: sessions.ensure,
     end: sessions.end,
-    append: (sessionId, messages, opts) => sessions.append(sessionId, messages, opts?.usage),
+    append: sessions.append,
     addUsage: sessions.addUsage,
     rewind: sessions.rewind,
     setTitle: sessions.setTitle,

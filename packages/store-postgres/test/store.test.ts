@@ -111,7 +111,7 @@ describe("the PostgreSQL store", () => {
   });
 
   it("dedupes an inbound message once across replicas", async () => {
-    const other = await openPostgresStore(db.url, { pool: 2 });
+    const other = await openPostgresStore(db.url, { pool: 2, now: () => clock });
     try {
       const key = { platform: "slack", account: "default", chatId: "C1", messageId: "1700000000.0001" };
       const claims = await Promise.all([
