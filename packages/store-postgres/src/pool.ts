@@ -1,3 +1,4 @@
+import { listening, publish } from "@switchboard/core";
 import pg from "pg";
 
 export type Pool = pg.Pool;
@@ -48,8 +49,29 @@ export function createPool(url: string, options: PoolOptions): pg.Pool {
   return pool;
 }
 
+/**
+ * Time a write for the `store` telemetry fact (the `switchboard_store_write_duration_seconds` metric), at no
+ * cost while nobody listens.
+ */
+export async function timedWrite<T>(fn: () => Promise<T>): Promise<T> {
+  if (!listening("store")) return fn();
+  const started = performance.now();
+  try {
+    const value = await fn();
+    publish("store", { op: "commit", durationMs: performance.now() - started, ok: true });
+    return value;
+  } catch (err) {
+    publish("store", { op: "commit", durationMs: performance.now() - started, ok: false });
+    throw err;
+  }
+}
+
 /** Run `fn` in one transaction on one connection: committed when it resolves, rolled back when it throws. */
-export async function transaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+export function transaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  return timedWrite(() => inTransaction(pool, fn));
+}
+
+async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   try {
     await client.query("BEGIN");

@@ -17,7 +17,7 @@ import type {
   GetOrCreateResult,
 } from "./contract.ts";
 import { stripNul } from "./import.ts";
-import { type Pool, type Queryable, transaction } from "./pool.ts";
+import { type Pool, type Queryable, timedWrite, transaction } from "./pool.ts";
 
 export const DEFAULT_HISTORY_LIMIT = 50;
 const DEFAULT_LIST_LIMIT = 50;
@@ -211,7 +211,7 @@ export function sessionOperations(pool: Pool, clock: () => number) {
         if (opts.usage) await addUsage(pool, sessionId, opts.usage);
         return [];
       }
-      return insertMessages(pool, sessionId, messages, opts.usage, clock());
+      return timedWrite(() => insertMessages(pool, sessionId, messages, opts.usage, clock()));
     },
 
     addUsage: (sessionId: string, usage: { inputTokens: number; outputTokens: number }) =>

@@ -36,8 +36,8 @@ export interface StartPostgresOptions {
   settings?: Record<string, string | number>;
 }
 
-function onPath(name: string): string | undefined {
-  for (const dir of (process.env.PATH ?? "").split(delimiter)) {
+function onPath(name: string, env: NodeJS.ProcessEnv): string | undefined {
+  for (const dir of (env.PATH ?? "").split(delimiter)) {
     if (dir && existsSync(join(dir, name))) return dir;
   }
   return undefined;
@@ -47,20 +47,23 @@ function onPath(name: string): string | undefined {
  * The folder holding `initdb`, `pg_ctl` and `postgres`: `$SWITCHBOARD_PG_BIN`, else the `PATH`, else Debian's
  * `/usr/lib/postgresql/<version>/bin` (newest first), else Homebrew's. Throws with what to install.
  */
-export function findPostgresBin(): string {
+export function findPostgresBin(
+  options: { env?: NodeJS.ProcessEnv; debianRoot?: string; fallbacks?: readonly string[] } = {},
+): string {
+  const env = options.env ?? process.env;
   const candidates: string[] = [];
-  const fromEnv = process.env[PG_BIN_ENV];
+  const fromEnv = env[PG_BIN_ENV];
   if (fromEnv) candidates.push(fromEnv);
-  const path = onPath("initdb");
+  const path = onPath("initdb", env);
   if (path) candidates.push(path);
-  const debian = "/usr/lib/postgresql";
+  const debian = options.debianRoot ?? "/usr/lib/postgresql";
   if (existsSync(debian)) {
     const versions = readdirSync(debian)
       .filter((v) => /^\d+(\.\d+)?$/.test(v))
       .sort((a, b) => Number(b) - Number(a));
     for (const v of versions) candidates.push(join(debian, v, "bin"));
   }
-  candidates.push("/opt/homebrew/bin", "/usr/local/opt/postgresql/bin");
+  candidates.push(...(options.fallbacks ?? ["/opt/homebrew/bin", "/usr/local/opt/postgresql/bin"]));
   for (const dir of candidates) {
     if (["initdb", "pg_ctl", "postgres"].every((b) => existsSync(join(dir, b)))) return dir;
   }
@@ -125,6 +128,34 @@ function tail(file: string, lines = 20): string {
     return readFileSync(file, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
   } catch {
     return "";
+  }
+}
+
+function postmasterPid(data: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(join(data, "postmaster.pid"), "utf8").split("\n")[0]);
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Resolve once `pid` is gone (at most `timeoutMs`, then it is killed). */
+async function exitOf(pid: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
+    if (Date.now() > deadline) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {}
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 20));
   }
 }
 
@@ -246,8 +277,11 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
       if (stopped) return;
       stopped = true;
       process.off("exit", onExit);
+      const pid = postmasterPid(data);
       const r = await run(stopArgv("fast"), 60_000);
       if (r.code !== 0) await run(stopArgv("immediate"), 30_000);
+      // pg_ctl returns once the pid file is gone, a moment before the process itself.
+      if (pid !== undefined) await exitOf(pid, 10_000);
       cleanupDir();
     },
   };
