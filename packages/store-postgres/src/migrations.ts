@@ -52,10 +52,14 @@ CREATE TABLE messages (
   content TEXT NOT NULL DEFAULT '',
   tool_calls TEXT,
   tool_call_id TEXT,
-  created_at BIGINT NOT NULL DEFAULT 0
+  created_at BIGINT NOT NULL DEFAULT 0,
+  -- Stored, so a search that filters many rows compares vectors instead of parsing every message again.
+  search_vector tsvector GENERATED ALWAYS AS (to_tsvector('${SEARCH_CONFIG}', content)) STORED
 );
 CREATE INDEX idx_messages_session_id ON messages (session_id, id);
-CREATE INDEX idx_messages_fts ON messages USING gin (to_tsvector('${SEARCH_CONFIG}', content));
+-- Newest first: a search for common words walks this backwards and stops at the limit.
+CREATE INDEX idx_messages_created ON messages (created_at, id);
+CREATE INDEX idx_messages_fts ON messages USING gin (search_vector);
 CREATE INDEX idx_messages_cjk ON messages USING gin (content gin_trgm_ops) WHERE content ~ '${CJK_CLASS}';
 CREATE TABLE cron_leases (job_key TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at BIGINT NOT NULL);
 CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT);

@@ -3,6 +3,8 @@ import { CJK_CLASS, SEARCH_CONFIG } from "./migrations.ts";
 import type { Pool } from "./pool.ts";
 
 const DEFAULT_SEARCH_LIMIT = 20;
+/** How many of the newest messages a search reads first, before it asks the indexes. */
+const RECENT_WINDOW = 5000;
 /** Tokens of a snippet, as SQLite's `snippet(…, 16)`. */
 const SNIPPET_TOKENS = 16;
 const WORD = /[\p{L}\p{N}]+/gu;
@@ -63,8 +65,7 @@ export function searchCondition(terms: readonly Term[], first: number): { sql: s
     }
   }
   const parts: string[] = [];
-  // The same expression as idx_messages_fts, so the GIN index answers it.
-  if (ts.length) parts.push(`to_tsvector('${SEARCH_CONFIG}', m.content) @@ (${ts.join(" && ")})`);
+  if (ts.length) parts.push(`m.search_vector @@ (${ts.join(" && ")})`);
   // The partial trigram index covers exactly the rows matching this predicate (same text as in v1).
   if (like.length) parts.push(`m.content ~ '${CJK_CLASS}'`, ...like);
   return { sql: parts.join(" AND "), values };
@@ -160,18 +161,29 @@ export async function searchMessages(
   const terms = parseSearch(query);
   if (terms.length === 0) return [];
   const where = searchCondition(terms, 3);
-  const r = await pool.query<HitRow>(
-    `SELECT m.session_id AS "sessionId", s.agent_id AS "agentId", m.id AS "messageId", m.role, m.content,
-      m.created_at AS "createdAt"
-     FROM messages m JOIN sessions s ON s.id = m.session_id
-     WHERE ${where.sql} AND ($1::text IS NULL OR s.agent_id = $1)
-     ORDER BY m.created_at DESC, m.id DESC LIMIT $2`,
-    [
-      options.agentId ?? null,
-      Math.max(0, Math.trunc(options.limit ?? DEFAULT_SEARCH_LIMIT)),
-      ...where.values,
-    ],
+  const limit = Math.max(0, Math.trunc(options.limit ?? DEFAULT_SEARCH_LIMIT));
+  const values = [options.agentId ?? null, limit, ...where.values];
+  const filter = `${where.sql} AND ($1::text IS NULL OR m.session_id IN (SELECT s.id FROM sessions s WHERE s.agent_id = $1))`;
+  // The agent of a hit is looked up for the rows kept only.
+  const fields = `m.session_id AS "sessionId", (SELECT s.agent_id FROM sessions s WHERE s.id = m.session_id) AS "agentId",
+    m.id AS "messageId", m.role, m.content, m.created_at AS "createdAt"`;
+  // Words in many messages: the newest ones hold enough hits, found without touching the index. When they
+  // hold fewer, every older hit is older than all of them, so the answer is the full query's.
+  let r = await pool.query<HitRow>(
+    `SELECT ${fields} FROM (SELECT * FROM messages ORDER BY created_at DESC, id DESC LIMIT ${RECENT_WINDOW}) m
+     WHERE ${filter} ORDER BY m.created_at DESC, m.id DESC LIMIT $2`,
+    values,
   );
+  if (r.rows.length < limit) {
+    // Rarer words: every match from the indexes (a materialized set, so the planner cannot trade the index for
+    // a scan in time order on a guess of how many rows match), then the newest of them.
+    r = await pool.query<HitRow>(
+      `WITH hits AS MATERIALIZED (SELECT m.id, m.created_at FROM messages m WHERE ${filter})
+       SELECT ${fields} FROM messages m JOIN (SELECT id FROM hits ORDER BY created_at DESC, id DESC LIMIT $2) h ON h.id = m.id
+       ORDER BY m.created_at DESC, m.id DESC`,
+      values,
+    );
+  }
   return r.rows.map((row) => ({
     sessionId: row.sessionId,
     agentId: row.agentId,
