@@ -302,14 +302,21 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** Create an empty database on the server at `adminUrl`, named `sb_test_<random>` unless given. */
-export async function createDatabase(adminUrl: string, name?: string): Promise<TestDatabase> {
-  const db = name ?? `sb_test_${randomBytes(6).toString("hex")}`;
-  if (!/^[a-z_][a-z0-9_]*$/.test(db)) throw new Error(`not a plain database name: ${db}`);
+/**
+ * Create a database on the server at `adminUrl`, named `sb_test_<random>` unless given: empty, or a copy of
+ * `template` (a database nobody is connected to), which is much faster than migrating each one.
+ */
+export async function createDatabase(
+  adminUrl: string,
+  options: { name?: string; template?: string } = {},
+): Promise<TestDatabase> {
+  const db = options.name ?? `sb_test_${randomBytes(6).toString("hex")}`;
+  for (const n of [db, options.template ?? db])
+    if (!/^[a-z_][a-z0-9_]*$/.test(n)) throw new Error(`not a plain database name: ${n}`);
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   try {
-    await admin.query(`CREATE DATABASE ${db}`);
+    await admin.query(`CREATE DATABASE ${db}${options.template ? ` TEMPLATE ${options.template}` : ""}`);
   } finally {
     await admin.end();
   }
