@@ -33,7 +33,7 @@ import { publish } from "../telemetry/facts.ts";
 import { type ApprovalRoute, answerFromChat, createApprover } from "./approval-flow.ts";
 import { Channel } from "./channel.ts";
 import { splitMessage } from "./chunk.ts";
-import { parseCommand, runCommand } from "./commands.ts";
+import { parseCommand, runCommand } from "./commands/registry.ts";
 import { type DelegationDeps, delegateTurn, type TurnLineage } from "./delegation.ts";
 import { publicErrorEvent } from "./disclosure.ts";
 import { HttpRouter } from "./http.ts";

@@ -1,0 +1,4 @@
+import type { CommandHandler } from "./context.ts";
+
+/** `/usage`: the tokens and cost spent today and this month. */
+export const usage: CommandHandler = (_args, ctx) => ctx.operate?.usage() || "No usage is recorded yet.";
