@@ -1,13 +1,11 @@
 import type { AgentEvent, ChatMessage, ClientTool, Usage } from "@switchboard/core";
 import type { Hono } from "hono";
-import { mayUse } from "../auth.ts";
 import { responseClientTools, toolChoiceOf } from "../client-tools.ts";
 import type { ApiContext, ApiEnv, ApiHonoContext } from "../context.ts";
 import { fromInput } from "../convert.ts";
 import { ApiError } from "../errors.ts";
 import { generationOf } from "../generation.ts";
 import { jsonResponse, readJson, turnHeaders } from "../http.ts";
-import { identityHeader } from "../identity.ts";
 import { newId, nowSeconds } from "../ids.ts";
 import { inlineImages } from "../images.ts";
 import {
@@ -19,8 +17,8 @@ import {
 } from "../response-items.ts";
 import type { StoredResponse } from "../response-store.ts";
 import { responseRequestSchema } from "../schemas.ts";
-import { selectAgent } from "../select.ts";
-import { sessionFor } from "../session.ts";
+import { seesAgent, selectAgent } from "../select.ts";
+import { planSession } from "../session.ts";
 import { SSE_HEADERS, sseFrame, sseStream } from "../sse.ts";
 import { agentFailure, consume, startTurn } from "../turn.ts";
 import { methods } from "./methods.ts";
@@ -120,7 +118,7 @@ export function registerResponseRoutes(v1: Hono<ApiEnv>, ctx: ApiContext): void 
       if (body.previous_response_id) {
         previous = ctx.responses.get(body.previous_response_id, principal.id);
         // Re-checked against the key's current allowlist: an agent taken off the key takes its responses along.
-        if (previous && !mayUse(principal, previous.agentId)) previous = undefined;
+        if (previous && !seesAgent(c, previous.agentId)) previous = undefined;
         if (!previous) throw responseNotFound(body.previous_response_id, "previous_response_id", 400);
       }
       const { agent, source, plain } = await selectAgent(ctx, c, {
@@ -134,13 +132,9 @@ export function registerResponseRoutes(v1: Hono<ApiEnv>, ctx: ApiContext): void 
         throw responseNotFound(previous.id, "previous_response_id", 400);
       await inlineImages(conv, ctx.settings());
 
-      const sessionHeader = identityHeader(c.req.raw.headers, "sessionId");
-      const plan = sessionFor(
-        agent.id,
-        sessionHeader ?? previous?.publicSessionId ?? newId("api-", 16),
-        principal.id,
-        identityHeader(c.req.raw.headers, "sessionKey"),
-      );
+      const { plan, given: sessionHeader } = planSession(c, agent.id, {
+        fallback: () => previous?.publicSessionId ?? newId("api-", 16),
+      });
       // The chain carries the conversation; a session id alone continues the stored transcript.
       const history = previous
         ? [...previous.messages, ...conv.history]
@@ -300,11 +294,8 @@ export function registerResponseRoutes(v1: Hono<ApiEnv>, ctx: ApiContext): void 
 
   const lookup = (c: ApiHonoContext) => {
     const id = c.req.param("id")!;
-    const principal = c.get("principal");
-    const found = ctx.responses.get(id, principal.id);
-    const pinned = c.get("pinned");
-    if (!found || !mayUse(principal, found.agentId) || (pinned && found.agentId !== pinned.id))
-      throw responseNotFound(id, null, 404);
+    const found = ctx.responses.get(id, c.get("principal").id);
+    if (!found || !seesAgent(c, found.agentId)) throw responseNotFound(id, null, 404);
     return found;
   };
   methods(v1, "/responses/:id/input_items", {
