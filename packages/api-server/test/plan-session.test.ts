@@ -33,7 +33,11 @@ describe("the API's shared turn steps", () => {
   it("plans the session from the header, else the body's id, else the fallback; scoped by agent and key", async () => {
     const a = app(keyed);
     const post = async (headers: Record<string, string>, body: object = {}) =>
-      (await a.request("/plan/ops", { method: "POST", headers, body: JSON.stringify(body) })).json();
+      (
+        await a.request("/plan/ops", { method: "POST", headers, body: JSON.stringify(body) })
+      ).json() as Promise<{
+        given?: string;
+      }>;
 
     expect(await post({ "x-switchboard-session-id": "s1" }, { session_id: "b1" })).toEqual({
       plan: { publicId: "s1", sessionId: "api:ops:k1:s1", sessionKey: "agent:ops:api_server:session:k1:s1" },
