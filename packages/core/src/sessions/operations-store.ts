@@ -49,10 +49,10 @@ export interface UsageSummaryRow {
 /** Usage rows and budget-window totals in `state.db`. */
 export interface UsageLedger {
   /** Record one call and add it to the day's total of every scope, in one transaction. */
-  record(row: UsageRecord, scopes: readonly string[]): void;
+  record(row: UsageRecord, scopes: readonly string[]): Promise<void>;
   /** The total of one scope in one window (zero when nothing was spent). */
-  total(scope: string, window: string): WindowTotal;
-  summary(query?: UsageQuery): UsageSummaryRow[];
+  total(scope: string, window: string): Promise<WindowTotal>;
+  summary(query?: UsageQuery): Promise<UsageSummaryRow[]>;
 }
 
 export interface AuditEntry {
@@ -77,8 +77,8 @@ export interface AuditLog {
     detail?: unknown;
     at?: number;
     onceKey?: string;
-  }): boolean;
-  list(options?: { since?: number; action?: string; limit?: number }): AuditEntry[];
+  }): Promise<boolean>;
+  list(options?: { since?: number; action?: string; limit?: number }): Promise<AuditEntry[]>;
 }
 
 /** Token buckets that survive a restart: the rate limits' state. */
@@ -87,7 +87,7 @@ export interface RateBuckets {
    * Take one token from `bucket` (capacity `capacity`, refilled at `perMs` tokens per ms). Returns 0 when
    * taken, else the ms until a token is available.
    */
-  take(bucket: string, capacity: number, perMs: number, now: number): number;
+  take(bucket: string, capacity: number, perMs: number, now: number): Promise<number>;
 }
 
 export interface StoreProbe {

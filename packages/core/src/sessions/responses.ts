@@ -30,12 +30,12 @@ export interface ResponseTable {
    * Store a response, first dropping expired ones and, past `maxBytes`, the oldest. Returns false (and
    * stores nothing) when this one alone is larger than the whole budget.
    */
-  put(record: StoredResponseRecord, retention: ResponseRetention): boolean;
+  put(record: StoredResponseRecord, retention: ResponseRetention): Promise<boolean>;
   /** The response, unless it is missing or older than `maxAgeMs`. */
-  get(id: string, maxAgeMs: number): StoredResponseRecord | undefined;
-  delete(id: string): boolean;
+  get(id: string, maxAgeMs: number): Promise<StoredResponseRecord | undefined>;
+  delete(id: string): Promise<boolean>;
   /** Total stored bytes (the sum the budget is checked against). */
-  bytes(): number;
+  bytes(): Promise<number>;
 }
 
 interface Row {
