@@ -167,7 +167,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     ? new CronScheduler({
         gateway,
         manager: cronManager,
-        db: store.db,
+        leases: store.leases,
         logger,
         maxConcurrency: config.cron.max_concurrency,
         graceMs: config.cron.grace_minutes * 60_000,
@@ -231,7 +231,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     } catch (err) {
       stopTracing();
       await metricsListener?.close();
-      store.close();
+      await store.close();
       lock.release();
       throw err;
     }
@@ -247,7 +247,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     server?.close();
     stopTracing();
     await metricsListener?.close();
-    store.close();
+    await store.close();
     lock.release();
     throw err;
   }
@@ -371,7 +371,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       stopTracing();
       await metricsListener?.close();
       server?.closeAllConnections();
-      store.close();
+      await store.close();
       lock.release();
       logger.info("stopped");
     })();

@@ -26,7 +26,7 @@ export function registerRunRoutes(v1: Hono<ApiEnv>, ctx: ApiContext): void {
       const conv = fromInput(body.input, body.instructions);
       const { agent, source } = await selectAgent(ctx, c, { model: body.model, user: body.user });
       // A run answers 202 before its turn starts: a used-up budget is refused here, with its 429.
-      checkBudget(ctx, c.get("principal"), agent.id, source);
+      await checkBudget(ctx, c.get("principal"), agent.id, source);
       await inlineImages(conv, ctx.settings());
       const sessionGiven = identityHeader(c.req.raw.headers, "sessionId") ?? body.session_id ?? undefined;
       const plan = sessionFor(

@@ -49,7 +49,7 @@ export interface CommandContext {
 }
 
 export interface OperateCommands {
-  usage(): string;
+  usage(): Promise<string>;
   isAdmin(): boolean;
   /** Pause / resume the sends of matching accounts (`telegram` or `telegram/work`); returns them. */
   pause(name: string): string[];
@@ -97,7 +97,7 @@ export async function runCommand(cmd: ParsedCommand, ctx: CommandContext): Promi
       return `Started a new session (${s.id}) with ${ctx.profile.name}.`;
     }
     case "status": {
-      const s = ctx.store.findActive(ctx.sessionKey) ?? (await ctx.openSession());
+      const s = (await ctx.store.findActive(ctx.sessionKey)) ?? (await ctx.openSession());
       const model = `${ctx.profile.provider.name}${ctx.profile.model.name ? `/${ctx.profile.model.name}` : ""}`;
       return [
         `Agent: ${ctx.profile.id}`,
@@ -115,7 +115,7 @@ export async function runCommand(cmd: ParsedCommand, ctx: CommandContext): Promi
     case "deny":
       return ctx.answerApproval?.(cmd.name === "approve", cmd.args) ?? "Nothing is waiting for approval.";
     case "usage":
-      return ctx.operate?.usage() || "No usage is recorded yet.";
+      return (await ctx.operate?.usage()) || "No usage is recorded yet.";
     case "platform":
       return ctx.operate ? platformCommand(cmd.args, ctx.operate) : "Platform control is not available here.";
     case "help":

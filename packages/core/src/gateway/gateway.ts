@@ -39,7 +39,6 @@ import { publicErrorEvent } from "./disclosure.ts";
 import { HttpRouter } from "./http.ts";
 import { type RetryOptions, withRetry } from "./retry.ts";
 import type { DeliveryTarget, DispatchOutcome, Gateway, TurnHandle, TurnRequest } from "./types.ts";
-import { WriteBatcher } from "./write-batch.ts";
 
 export interface CreateGatewayOptions {
   config: GatewayConfig;
@@ -138,7 +137,6 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
   const logger = options.logger ?? silentLogger();
   const hooks = new HookRunner(options.plugins ?? [], logger);
   const http = new HttpRouter({ maxBodyBytes: () => config.api_server.webhook_max_body_bytes });
-  const writes = new WriteBatcher(store.db);
   const historyLimit = options.historyLimit ?? 50;
   const typingEvery = options.typingIntervalMs ?? 4000;
   const makeRouter = (c: GatewayConfig) => createRouter(c, { hooks, logger });
@@ -303,10 +301,12 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
     source: SessionSource,
     profile: AgentProfile,
     forceNew = false,
-  ): GetOrCreateResult {
+    append?: NewMessage[],
+  ): Promise<GetOrCreateResult> {
     return store.getOrCreate(key, source, {
       reset: config.session.reset,
       forceNew,
+      ...(append ? { append } : {}),
       model: profile.model.name ?? profile.model.provider,
       ...(options.now ? { now: options.now().getTime() } : {}),
     });
@@ -349,7 +349,7 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
     profile: AgentProfile,
     opts: { forceNew?: boolean } = {},
   ): Promise<SessionRecord> {
-    const r = getOrCreate(key, source, profile, opts.forceNew ?? false);
+    const r = await getOrCreate(key, source, profile, opts.forceNew ?? false);
     await sessionHooks(r, key, source, profile);
     return r.session;
   }
@@ -370,7 +370,7 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
     persistInput: boolean;
     persistReply: boolean;
     /** Writes of the turn's input that go into the reply's commit, before the reply. */
-    storeFirst?: () => void;
+    storeFirst?: { rewindAfter?: number; input: NewMessage[] };
     /** The caller's channel for the events, which the caller closes; default a new one, closed when the turn ends. */
     events?: Channel<AgentEvent>;
     /** Who answers this turn's approval prompts. */
@@ -414,7 +414,7 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
       deadline.unref?.();
       running.add(controller);
       try {
-        if (args.persistInput) await writes.run(() => store.append(session.id, storedInput(args.input)));
+        if (args.persistInput) await store.append(session.id, storedInput(args.input));
         const approve = createApprover({
           broker: approvals,
           profile,
@@ -505,20 +505,30 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
       try {
         if (args.persistReply || usage || args.storeFirst) {
           // Usage is recorded in the same commit as the reply (also when the transcript is not kept).
-          const reply = () => {
-            args.storeFirst?.();
-            if (args.persistReply)
-              store.append(
-                session.id,
-                (text || toolCalls) && !error
-                  ? [{ role: "assistant", content: text, ...(toolCalls ? { toolCalls } : {}) }]
-                  : [],
-                usage ? { usage } : {},
-              );
-            if (usage) costUsd = ops.record(admission, usage, session.id);
+          const reply = async () => {
+            const first = args.storeFirst;
+            const written =
+              args.persistReply || first
+                ? store.append(
+                    session.id,
+                    [
+                      ...(first?.input ?? []),
+                      ...(args.persistReply && (text || toolCalls) && !error
+                        ? [{ role: "assistant" as const, content: text, ...(toolCalls ? { toolCalls } : {}) }]
+                        : []),
+                    ],
+                    {
+                      ...(usage && args.persistReply ? { usage } : {}),
+                      ...(first?.rewindAfter !== undefined ? { rewindAfter: first.rewindAfter } : {}),
+                    },
+                  )
+                : undefined;
+            const recorded = usage ? ops.record(admission, usage, session.id) : undefined;
+            await written;
+            if (recorded) costUsd = await recorded;
           };
           try {
-            await writes.run(reply);
+            await reply();
           } catch (err) {
             logger.error({ err, agent: profile.id, session: session.id }, "could not persist the reply");
             // An answer the store does not hold is not given as a success.
@@ -562,9 +572,9 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
         const current = config.registry.get(profile.id) ?? profile;
         const session = batch[batch.length - 1]!.session;
         const inputIds = new Set(batch.flatMap((p) => p.ids));
-        const stored = store
-          .history(session.id, historyLimit + inputIds.size)
-          .filter((m) => !inputIds.has(m.id));
+        const stored = (await store.history(session.id, historyLimit + inputIds.size)).filter(
+          (m) => !inputIds.has(m.id),
+        );
         const history = toChatMessages(stored.slice(-historyLimit));
         const input: ChatMessage[] = [
           { role: "user", content: batch.map((m) => m.inbound.text).join("\n\n") },
@@ -582,7 +592,7 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
         const routed = batch[batch.length - 1]!.routed;
         publish("route", { turnId, agentId: current.id, ...routed });
         try {
-          const admission = admitOrNotify(current.id, source, address, {
+          const admission = await admitOrNotify(current.id, source, address, {
             requests: false,
             enforceConcurrency: false,
           });
@@ -635,7 +645,7 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
     source: SessionSource,
     address: Address,
     opts: { requests?: boolean; enforceConcurrency?: boolean } = {},
-  ): Admission | undefined {
+  ): Promise<Admission | undefined> {
     return ops.admitChat({ agentId, platform: source.platform, userId: source.userId }, opts, (text) =>
       sendText(address, text, { format: "plain" }),
     );
@@ -708,7 +718,7 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
 
     // A used-up budget or a rate limit refuses the message before anything is stored (told once in chat).
     // A message joining a turn already queued or running counts against the rate, not a new turn slot.
-    const admitted = admitOrNotify(profile.id, source, address, {
+    const admitted = await admitOrNotify(profile.id, source, address, {
       enforceConcurrency: !lanes.get(sessionKey)?.running,
     });
     if (!admitted) return { status: "ignored", reason: "limited" };
@@ -716,11 +726,10 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
 
     // The session and the message are committed in one transaction before dispatch resolves, so an
     // adapter that confirms the platform update afterwards can never lose it.
-    const { opened, ids } = await writes.run(() => {
-      const r = getOrCreate(sessionKey, source, profile);
-      const messageIds = store.append(r.session.id, [{ role: "user", content: inbound.text }]);
-      return { opened: r, ids: messageIds };
-    });
+    const opened = await getOrCreate(sessionKey, source, profile, false, [
+      { role: "user", content: inbound.text },
+    ]);
+    const ids = opened.messageIds;
     await sessionHooks(opened, sessionKey, source, profile);
     const session = opened.session;
     const l = lane(sessionKey);
@@ -744,7 +753,7 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
     if (!profile) throw new AgentError("model_not_found", `agent "${request.agentId}" does not exist`);
     const source: SessionSource = { ...request.source, agentId: profile.id };
     // Budgets and rate limits before anything is stored or the model is called (throws `TurnRefusedError`).
-    const admission = ops.admit({
+    const admission = await ops.admit({
       agentId: profile.id,
       platform: source.platform,
       userId: source.userId,
@@ -783,21 +792,20 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
       if (request.sessionId !== undefined && !persist) {
         // Nothing of this turn is stored (a plain model, `store: false`): not even an empty session row.
         session =
-          store.get(request.sessionId) ?? transientSession(request.sessionId, sessionKey, source, profile);
+          (await store.get(request.sessionId)) ??
+          transientSession(request.sessionId, sessionKey, source, profile);
       } else if (request.sessionId !== undefined) {
         const sessionId = request.sessionId;
         // Session and input share one group commit with whatever else is being written right now.
-        const ensured = await writes.run(() => {
-          const s = store.ensure(sessionId, sessionKey, source, {
-            model: profile.model.name ?? profile.model.provider,
-          });
-          if (lineage) store.setParent(s.id, lineage.parentSessionId);
-          return { s, ids: inputFirst ? store.append(s.id, storedInput(request.input)) : [] };
+        const ensured = await store.ensure(sessionId, sessionKey, source, {
+          model: profile.model.name ?? profile.model.provider,
+          ...(lineage ? { parentSessionId: lineage.parentSessionId } : {}),
+          ...(inputFirst ? { append: storedInput(request.input) } : {}),
         });
-        session = ensured.s;
-        inputIds = new Set(ensured.ids);
+        session = ensured.session;
+        inputIds = new Set(ensured.messageIds);
       } else {
-        const opened = await writes.run(() => getOrCreate(sessionKey, source, profile));
+        const opened = await getOrCreate(sessionKey, source, profile);
         await sessionHooks(opened, sessionKey, source, profile);
         session = opened.session;
       }
@@ -816,23 +824,22 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
       try {
         await previous;
         const edit = persist ? await request.prepare?.(session) : undefined;
-        let storeFirst: (() => void) | undefined;
+        let storeFirst: { rewindAfter?: number; input: NewMessage[] } | undefined;
         if (edit && (edit.rewindAfter !== undefined || edit.input.length > 0)) {
-          const write = () => {
-            if (edit.rewindAfter !== undefined) store.rewind(session.id, edit.rewindAfter);
-            if (edit.input.length > 0) store.append(session.id, storedInput(edit.input));
+          const write = {
+            ...(edit.rewindAfter !== undefined ? { rewindAfter: edit.rewindAfter } : {}),
+            input: storedInput(edit.input),
           };
           // With the history in the request nothing reads the stored transcript before the reply: the edit
           // joins the reply's commit (one commit a turn, not two). A crash before it loses only a turn whose
           // caller never got an answer.
           if (request.history) storeFirst = write;
-          else await writes.run(write);
+          else await store.append(session.id, write.input, write);
         }
         const history =
           request.history ??
           toChatMessages(
-            store
-              .history(session.id, historyLimit + inputIds.size)
+            (await store.history(session.id, historyLimit + inputIds.size))
               .filter((m) => !inputIds.has(m.id))
               .slice(-historyLimit),
           );

@@ -1,8 +1,8 @@
 import type { ResetPolicy } from "../config/schema.ts";
 import type { ImportedSession, ImportResult } from "./import.ts";
-import type { SessionSource } from "./source.ts";
 import type { AuditLog, RateBuckets, StoreProbe, UsageLedger } from "./operations-store.ts";
 import type { ResponseTable } from "./responses.ts";
+import type { SessionSource } from "./source.ts";
 
 export type MessageRole = "system" | "user" | "assistant" | "tool";
 
@@ -64,6 +64,8 @@ export interface GetOrCreateOptions {
   forceNew?: boolean;
   model?: string;
   now?: number;
+  /** Messages to append to the resulting session in the same commit (their ids are in `messageIds`). */
+  append?: NewMessage[];
 }
 
 export interface GetOrCreateResult {
@@ -74,6 +76,33 @@ export interface GetOrCreateResult {
   previous?: SessionRecord;
   /** Why a new session was started: `new` (no session yet), `idle`, `daily`, `reset`. */
   reason?: "new" | "idle" | "daily" | "reset";
+  /** The ids of `options.append`, in order (empty without it). */
+  messageIds: number[];
+}
+
+export interface EnsureOptions {
+  model?: string;
+  now?: number;
+  /** Link the session to the one it was started from (a delegated turn's caller), in the same commit. */
+  parentSessionId?: string;
+  /** Messages to append in the same commit (their ids are in `messageIds`). */
+  append?: NewMessage[];
+}
+
+export interface EnsureResult {
+  session: SessionRecord;
+  /** The ids of `options.append`, in order (empty without it). */
+  messageIds: number[];
+}
+
+export interface AppendOptions {
+  /** The turn's token usage, added to the session's totals. */
+  usage?: { inputTokens: number; outputTokens: number };
+  /**
+   * Rewind first: remove the session's messages after this id (0: all) before appending, in the same
+   * commit (an edited or regenerated tail replaced by the new one).
+   */
+  rewindAfter?: number;
 }
 
 /**
@@ -97,35 +126,40 @@ export interface LeaseTable {
 /**
  * The session store: sessions, their messages and the operations tables. Every operation is async, so a
  * network database can implement it; the SQLite implementation (`openSessionStore`) lives in
- * `sessions/sqlite/`. Writes made in the same turn of the event loop share one commit (group commit); a write's
- * promise resolves only once it is committed (durable), and rejects when it was not.
+ * `sessions/sqlite/`. A write's promise resolves only once it is committed (durable), and rejects when it was
+ * not; what must be atomic is one call (see the `append` options of `getOrCreate`, `ensure` and `append`), so
+ * callers never depend on the order of writes they did not await. Backends may group concurrent writes into
+ * one commit (SQLite does: writes made in the same turn of the event loop share one).
  */
 export interface SessionStore {
   /** Where the store lives, for messages and logs: a file path, or a database URL without credentials. */
   readonly location: string;
   /** The active session of a key, started (or rolled over by the reset policy) as needed. */
-  getOrCreate(sessionKey: string, source: SessionSource, options?: GetOrCreateOptions): Promise<GetOrCreateResult>;
+  getOrCreate(
+    sessionKey: string,
+    source: SessionSource,
+    options?: GetOrCreateOptions,
+  ): Promise<GetOrCreateResult>;
   /** The active (not ended) session of a key. */
   findActive(sessionKey: string): Promise<SessionRecord | undefined>;
   get(sessionId: string): Promise<SessionRecord | undefined>;
-  /** Start a session with a caller-chosen id (the API server's stable ids), or return it if it exists. */
+  /**
+   * Start a session with a caller-chosen id (the API server's stable ids), or return it if it exists; rejects
+   * when the id belongs to another agent.
+   */
   ensure(
     sessionId: string,
     sessionKey: string,
     source: SessionSource,
-    options?: { model?: string; now?: number },
-  ): Promise<SessionRecord>;
+    options?: EnsureOptions,
+  ): Promise<EnsureResult>;
   end(sessionId: string, reason: string, now?: number): Promise<void>;
   /**
-   * Append messages atomically (with the turn's token usage, when given); updates `message_count` and
-   * `updated_at`. Resolves with the new message ids, in order, once committed; rejects (keeping nothing)
-   * for an unknown session.
+   * Append messages atomically (with the turn's token usage and a rewind, when given); updates
+   * `message_count` and `updated_at`. Resolves with the new message ids, in order, once committed; rejects
+   * (keeping nothing) for an unknown session.
    */
-  append(
-    sessionId: string,
-    messages: NewMessage[],
-    options?: { usage?: { inputTokens: number; outputTokens: number } },
-  ): Promise<number[]>;
+  append(sessionId: string, messages: NewMessage[], options?: AppendOptions): Promise<number[]>;
   addUsage(sessionId: string, usage: { inputTokens: number; outputTokens: number }): Promise<void>;
   /**
    * Remove the session's messages after `afterMessageId` (0: all of them), atomically: the tail a client
