@@ -1,18 +1,17 @@
-import { openSessionStore } from "@switchboard/core";
+import { openSessionStore, sqliteDatabase } from "@switchboard/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { postJson, startApi, type TestApi } from "./helpers.ts";
 
 /** What another process sees in `state.db` right now: a second connection reads committed rows only. */
-function committedReplies(api: TestApi): string[] {
-  const reader = openSessionStore(api.store.db.name);
+async function committedReplies(api: TestApi): Promise<string[]> {
+  const reader = openSessionStore(api.store.location);
   try {
-    return reader
-      .list({ includeEnded: true, limit: 1000 })
-      .flatMap((s) => reader.history(s.id, 100))
-      .filter((m) => m.role === "assistant")
-      .map((m) => m.content);
+    const out: string[] = [];
+    for (const s of await reader.list({ includeEnded: true, limit: 1000 }))
+      for (const m of await reader.history(s.id, 100)) if (m.role === "assistant") out.push(m.content);
+    return out;
   } finally {
-    reader.close();
+    await reader.close();
   }
 }
 
@@ -82,7 +81,7 @@ describe("a reply the store cannot hold", () => {
   it("is answered as an error (503 store_unavailable), not as a success", async () => {
     const api = await startApi({ agents: { main: {} } });
     try {
-      const db = api.store.db;
+      const db = sqliteDatabase(api.store);
       // Room for the question, none for a long answer: SQLITE_FULL on the reply's commit only.
       db.pragma(`max_page_count = ${(db.pragma("page_count", { simple: true }) as number) + 4}`);
       const res = await postJson(api, "/v1/chat/completions", {
