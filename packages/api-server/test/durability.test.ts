@@ -25,7 +25,7 @@ async function committedWhenSeen(api: TestApi, res: Response, last: RegExp): Pro
     if (done) throw new Error(`the stream ended without ${last}: ${text.slice(-300)}`);
     text += decoder.decode(value, { stream: true });
     if (last.test(text)) {
-      const seen = committedReplies(api);
+      const seen = await committedReplies(api);
       await reader.cancel().catch(() => {});
       return seen;
     }
@@ -46,7 +46,7 @@ describe("the last byte of an answer goes out after its reply is committed", () 
       model: "main",
       messages: [{ role: "user", content: "json one" }],
     });
-    const seen = committedReplies(api);
+    const seen = await committedReplies(api);
     expect(res.status).toBe(200);
     expect(seen).toContain("[main] json one");
   });

@@ -34,8 +34,8 @@ describe("identity and sessions", () => {
     const idB = b.response.headers.get("x-switchboard-session-id")!;
     expect(idA).not.toBe(idB);
     await s.api.gateway.idle();
-    expect(stored("main", idA)).toEqual(["user:hello", "assistant:stub: hello"]);
-    expect(stored("main", idB)).toEqual(["user:hello", "assistant:stub: hello"]);
+    expect(await stored("main", idA)).toEqual(["user:hello", "assistant:stub: hello"]);
+    expect(await stored("main", idB)).toEqual(["user:hello", "assistant:stub: hello"]);
     expect((await s.api.store.get(storedSessionId("main", idA)))?.userId).toBe("alice");
   });
 
@@ -81,7 +81,7 @@ describe("identity and sessions", () => {
     const u2 = { role: "user" as const, content: "second" };
     await client.chat.completions.create({ model: "main", messages: [u1, a1, u2] });
     await s.api.gateway.idle();
-    expect(stored("main", "lc-conv-1")).toEqual([
+    expect(await stored("main", "lc-conv-1")).toEqual([
       "user:first",
       "assistant:stub: first",
       "user:second",
@@ -92,7 +92,7 @@ describe("identity and sessions", () => {
     s.stub.script({ text: "another take" });
     await client.chat.completions.create({ model: "main", messages: [u1, a1, u2] });
     await s.api.gateway.idle();
-    expect(stored("main", "lc-conv-1")).toEqual([
+    expect(await stored("main", "lc-conv-1")).toEqual([
       "user:first",
       "assistant:stub: first",
       "user:second",
@@ -105,7 +105,7 @@ describe("identity and sessions", () => {
       messages: [u1, a1, { role: "user", content: "second, edited" }],
     });
     await s.api.gateway.idle();
-    expect(stored("main", "lc-conv-1")).toEqual([
+    expect(await stored("main", "lc-conv-1")).toEqual([
       "user:first",
       "assistant:stub: first",
       "user:second, edited",
@@ -128,7 +128,7 @@ describe("identity and sessions", () => {
       messages: [{ role: "user", content: "name a colour" }],
     });
     await s.api.gateway.idle();
-    expect(stored("main", id)).toEqual(["user:name a colour", "assistant:teal"]);
+    expect(await stored("main", id)).toEqual(["user:name a colour", "assistant:teal"]);
   });
 
   it("offers plain variants: the agent's model with no persona, no tools, nothing stored", async () => {

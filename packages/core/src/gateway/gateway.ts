@@ -524,8 +524,11 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
                   )
                 : undefined;
             const recorded = usage ? ops.record(admission, usage, session.id) : undefined;
-            await written;
-            if (recorded) costUsd = await recorded;
+            // Both share one commit; either failing fails the reply (and neither rejection goes unheard).
+            const [w, r] = await Promise.allSettled([written, recorded]);
+            if (w.status === "rejected") throw w.reason;
+            if (r.status === "rejected") throw r.reason;
+            costUsd = r.value ?? 0;
           };
           try {
             await reply();
