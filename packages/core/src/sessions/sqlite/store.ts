@@ -458,7 +458,8 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
           limit: opts.limit ?? DEFAULT_SEARCH_LIMIT,
         }) as SearchHit[];
       }),
-    checkWritable: (timeoutMs) => read(() => checkWritable(timeoutMs)),
+    // A closed store answers "cannot write" rather than rejecting: /health reports it.
+    checkWritable: async (timeoutMs) => checkWritable(timeoutMs),
     list: (opts = {}) =>
       read(
         () =>
@@ -477,13 +478,12 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
     audit: createAuditLog(db, writes, clock),
     rates: createRateBuckets(db, writes),
     leases: leaseTable(db, writes, clock),
-    probe: () =>
-      read(() => {
-        const started = performance.now();
-        const check = checkWritable();
-        const latencyMs = performance.now() - started;
-        return check.ok ? { writable: true, latencyMs } : { writable: false, latencyMs, error: check.reason };
-      }),
+    probe: async () => {
+      const started = performance.now();
+      const check = checkWritable();
+      const latencyMs = performance.now() - started;
+      return check.ok ? { writable: true, latencyMs } : { writable: false, latencyMs, error: check.reason };
+    },
     close: () => {
       if (!db.open) return Promise.resolve();
       writes.close(`the session store ${file} is closed`);
