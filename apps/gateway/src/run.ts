@@ -294,7 +294,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       }
       for (const w of next.warnings) logger.warn(w);
       const diff = configDiff(config, next);
-      gateway.ops.audit({
+      await gateway.ops.audit({
         actor: "config",
         action: "config.reload",
         target: next.configPath ?? "",
@@ -302,7 +302,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       });
       const budgets = budgetChanges(config, next);
       if (budgets.length > 0)
-        gateway.ops.audit({ actor: "config", action: "budget.change", detail: { paths: budgets } });
+        await gateway.ops.audit({ actor: "config", action: "budget.change", detail: { paths: budgets } });
       if (
         next.api_server.port !== config.api_server.port ||
         next.api_server.host !== config.api_server.host

@@ -410,10 +410,19 @@ export class Operations {
     return this.#mcp();
   }
 
-  /** Append to the audit log; never fails the caller. */
-  audit(entry: { actor: string; action: string; target?: string; detail?: unknown; onceKey?: string }): void {
-    this.#o.store.audit.append(entry).catch((err: unknown) => {
-      this.#o.logger.error({ err, action: entry.action }, "could not write the audit log");
-    });
+  /** Append to the audit log; never fails the caller. Resolves once written (or the failure logged). */
+  audit(entry: {
+    actor: string;
+    action: string;
+    target?: string;
+    detail?: unknown;
+    onceKey?: string;
+  }): Promise<void> {
+    return this.#o.store.audit.append(entry).then(
+      () => {},
+      (err: unknown) => {
+        this.#o.logger.error({ err, action: entry.action }, "could not write the audit log");
+      },
+    );
   }
 }
