@@ -152,15 +152,15 @@ export async function consume(
 }
 
 /** Answer 429 now when a budget is used up (a run that would only fail later is not started). */
-export function checkBudget(
+export async function checkBudget(
   ctx: ApiContext,
   principal: Principal,
   agentId: string,
   source: SessionSource,
-): void {
+): Promise<void> {
   const key = keyOf(principal);
   try {
-    ctx.gateway.ops.checkBudget({
+    await ctx.gateway.ops.checkBudget({
       agentId,
       platform: source.platform,
       userId: source.userId,

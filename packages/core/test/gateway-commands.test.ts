@@ -52,7 +52,7 @@ function operate(admin: boolean): OperateCommands & { paused: Set<string> } {
   const accounts = ["chat/default", "chat/work"];
   return {
     paused,
-    usage: () => "",
+    usage: async () => "",
     isAdmin: () => admin,
     pause: (name) => {
       const hit = accounts.filter((a) => a === name || a.startsWith(`${name}/`));

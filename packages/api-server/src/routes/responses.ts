@@ -116,7 +116,7 @@ export function registerResponseRoutes(v1: Hono<ApiEnv>, ctx: ApiContext): void 
       const conv = fromInput(body.input, body.instructions);
       let previous: StoredResponse | undefined;
       if (body.previous_response_id) {
-        previous = ctx.responses.get(body.previous_response_id, principal.id);
+        previous = await ctx.responses.get(body.previous_response_id, principal.id);
         // Re-checked against the key's current allowlist: an agent taken off the key takes its responses along.
         if (previous && !seesAgent(c, previous.agentId)) previous = undefined;
         if (!previous) throw responseNotFound(body.previous_response_id, "previous_response_id", 400);
@@ -142,7 +142,7 @@ export function registerResponseRoutes(v1: Hono<ApiEnv>, ctx: ApiContext): void 
           ? undefined
           : conv.history;
       const store = body.store !== false && !plain;
-      const before: ChatMessage[] = history ?? (store ? storedHistory(ctx, plan.sessionId) : []);
+      const before: ChatMessage[] = history ?? (store ? await storedHistory(ctx, plan.sessionId) : []);
 
       const handle = await startTurn(ctx, {
         principal: c.get("principal"),
@@ -181,12 +181,16 @@ export function registerResponseRoutes(v1: Hono<ApiEnv>, ctx: ApiContext): void 
         textFormat: body.text?.format ?? undefined,
         user: body.user ?? undefined,
       };
-      const remember = (text: string, toolCalls: readonly ToolCall[], bodyObj: Record<string, unknown>) => {
+      const remember = async (
+        text: string,
+        toolCalls: readonly ToolCall[],
+        bodyObj: Record<string, unknown>,
+      ) => {
         if (!store) return;
         const reply: ChatMessage = { role: "assistant", content: text };
         if (toolCalls.length > 0)
           reply.toolCalls = toolCalls.map((t) => ({ id: t.toolCallId, name: t.toolName, input: t.input }));
-        const kept = ctx.responses.put({
+        const kept = await ctx.responses.put({
           id: shape.id,
           owner: principal.id,
           agentId: agent.id,
@@ -209,7 +213,7 @@ export function registerResponseRoutes(v1: Hono<ApiEnv>, ctx: ApiContext): void 
           return jsonResponse(err.body(), err.status, { ...headers, ...err.headers });
         }
         const obj = responseObject(shape, { status: "completed", ...outcome });
-        remember(outcome.text, outcome.toolCalls, obj);
+        await remember(outcome.text, outcome.toolCalls, obj);
         return jsonResponse(obj, 200, headers);
       }
 
@@ -276,7 +280,7 @@ export function registerResponseRoutes(v1: Hono<ApiEnv>, ctx: ApiContext): void 
             });
           }
           const obj = responseObject(shape, { status: "completed", ...outcome });
-          remember(outcome.text, outcome.toolCalls, obj);
+          await remember(outcome.text, outcome.toolCalls, obj);
           emit("response.completed", { response: obj });
         },
         {
@@ -292,15 +296,15 @@ export function registerResponseRoutes(v1: Hono<ApiEnv>, ctx: ApiContext): void 
     },
   });
 
-  const lookup = (c: ApiHonoContext) => {
+  const lookup = async (c: ApiHonoContext) => {
     const id = c.req.param("id")!;
-    const found = ctx.responses.get(id, c.get("principal").id);
+    const found = await ctx.responses.get(id, c.get("principal").id);
     if (!found || !seesAgent(c, found.agentId)) throw responseNotFound(id, null, 404);
     return found;
   };
   methods(v1, "/responses/:id/input_items", {
-    GET: (c) => {
-      const found = lookup(c);
+    GET: async (c) => {
+      const found = await lookup(c);
       const q = c.req.query();
       const limit = Math.min(100, Math.max(1, Number(q.limit) || 20));
       // Newest first by default, as OpenAI lists them.
@@ -321,13 +325,13 @@ export function registerResponseRoutes(v1: Hono<ApiEnv>, ctx: ApiContext): void 
     },
   });
   methods(v1, "/responses/:id", {
-    GET: (c) => {
-      const found = lookup(c);
+    GET: async (c) => {
+      const found = await lookup(c);
       return jsonResponse(found.body, 200, turnHeaders(found.agentId, found.publicSessionId));
     },
-    DELETE: (c) => {
-      const found = lookup(c);
-      ctx.responses.delete(found.id);
+    DELETE: async (c) => {
+      const found = await lookup(c);
+      await ctx.responses.delete(found.id);
       return jsonResponse({ id: found.id, object: "response", deleted: true });
     },
   });

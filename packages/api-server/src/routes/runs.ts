@@ -24,7 +24,7 @@ export function registerRunRoutes(v1: Hono<ApiEnv>, ctx: ApiContext): void {
       const conv = fromInput(body.input, body.instructions);
       const { agent, source } = await selectAgent(ctx, c, { model: body.model, user: body.user });
       // A run answers 202 before its turn starts: a used-up budget is refused here, with its 429.
-      checkBudget(ctx, c.get("principal"), agent.id, source);
+      await checkBudget(ctx, c.get("principal"), agent.id, source);
       await inlineImages(conv, ctx.settings());
       const { plan, given: sessionGiven } = planSession(c, agent.id, {
         bodyId: body.session_id,

@@ -10,7 +10,7 @@ import type { TurnLineage } from "./delegation.ts";
 import { sessionOptions } from "./inbound/resolve.ts";
 import type { Lanes } from "./lanes.ts";
 import { getOrCreate, type SessionOpenDeps, sessionHooks } from "./open-session.ts";
-import { runTurn, storedInput, type TurnDeps, toChatMessages } from "./turn.ts";
+import { runTurn, type StoreFirst, storedInput, type TurnDeps, toChatMessages } from "./turn.ts";
 import type { TurnHandle, TurnRequest } from "./types.ts";
 
 export interface ApiTurnDeps {
@@ -34,7 +34,7 @@ export async function startApiTurn(
   request: TurnRequest,
   lineage?: TurnLineage,
 ): Promise<TurnHandle> {
-  const { store, writes, ops } = deps.turn;
+  const { store, ops } = deps.turn;
   const { lanes, historyLimit } = deps;
   if (deps.stopping())
     throw new AgentError(
@@ -45,14 +45,6 @@ export async function startApiTurn(
   const profile = config.registry.get(request.agentId);
   if (!profile) throw new AgentError("model_not_found", `agent "${request.agentId}" does not exist`);
   const source: SessionSource = { ...request.source, agentId: profile.id };
-  // Budgets and rate limits before anything is stored or the model is called (throws `TurnRefusedError`).
-  const admission = ops.admit({
-    agentId: profile.id,
-    platform: source.platform,
-    userId: source.userId,
-    keyId: request.key?.id,
-    keyBudget: request.key?.budget,
-  });
   const sessionKey = request.sessionKey ?? buildSessionKey(source, sessionOptions(config));
   const persist = request.persist ?? true;
   const persistInput = persist && request.persistInput !== false;
@@ -60,6 +52,20 @@ export async function startApiTurn(
   // Take this turn's place on the session's lane before anything awaits, so turns keep their order.
   const place = lanes.join(sessionKey);
   const { previous, leave } = place;
+  // Budgets and rate limits before anything is stored or the model is called (throws `TurnRefusedError`).
+  let admission: Awaited<ReturnType<typeof ops.admit>>;
+  try {
+    admission = await ops.admit({
+      agentId: profile.id,
+      platform: source.platform,
+      userId: source.userId,
+      keyId: request.key?.id,
+      keyBudget: request.key?.budget,
+    });
+  } catch (err) {
+    leave();
+    throw err;
+  }
   // With nothing chained before it, the input can be stored in the same commit that opens the session.
   const inputFirst = place.first && persistInput && request.sessionId !== undefined;
 
@@ -70,21 +76,20 @@ export async function startApiTurn(
     if (request.sessionId !== undefined && !persist) {
       // Nothing of this turn is stored (a plain model, `store: false`): not even an empty session row.
       session =
-        store.get(request.sessionId) ?? transientSession(request.sessionId, sessionKey, source, profile);
+        (await store.get(request.sessionId)) ??
+        transientSession(request.sessionId, sessionKey, source, profile);
     } else if (request.sessionId !== undefined) {
       const sessionId = request.sessionId;
       // Session and input share one group commit with whatever else is being written right now.
-      const ensured = await writes.run(() => {
-        const s = store.ensure(sessionId, sessionKey, source, {
-          model: profile.model.name ?? profile.model.provider,
-        });
-        if (lineage) store.setParent(s.id, lineage.parentSessionId);
-        return { s, ids: inputFirst ? store.append(s.id, storedInput(request.input)) : [] };
+      const ensured = await store.ensure(sessionId, sessionKey, source, {
+        model: profile.model.name ?? profile.model.provider,
+        ...(lineage ? { parentSessionId: lineage.parentSessionId } : {}),
+        ...(inputFirst ? { append: storedInput(request.input) } : {}),
       });
-      session = ensured.s;
-      inputIds = new Set(ensured.ids);
+      session = ensured.session;
+      inputIds = new Set(ensured.messageIds);
     } else {
-      const opened = await writes.run(() => getOrCreate(deps.sessions, sessionKey, source, profile));
+      const opened = await getOrCreate(deps.sessions, sessionKey, source, profile);
       await sessionHooks(deps.turn.hooks, opened, sessionKey, source, profile);
       session = opened.session;
     }
@@ -103,23 +108,22 @@ export async function startApiTurn(
     try {
       await previous;
       const edit = persist ? await request.prepare?.(session) : undefined;
-      let storeFirst: (() => void) | undefined;
+      let storeFirst: StoreFirst | undefined;
       if (edit && (edit.rewindAfter !== undefined || edit.input.length > 0)) {
-        const write = () => {
-          if (edit.rewindAfter !== undefined) store.rewind(session.id, edit.rewindAfter);
-          if (edit.input.length > 0) store.append(session.id, storedInput(edit.input));
+        const write: StoreFirst = {
+          ...(edit.rewindAfter !== undefined ? { rewindAfter: edit.rewindAfter } : {}),
+          input: storedInput(edit.input),
         };
         // With the history in the request nothing reads the stored transcript before the reply: the edit
         // joins the reply's commit (one commit a turn, not two). A crash before it loses only a turn whose
         // caller never got an answer.
         if (request.history) storeFirst = write;
-        else await writes.run(write);
+        else await store.append(session.id, write.input, write);
       }
       const history =
         request.history ??
         toChatMessages(
-          store
-            .history(session.id, historyLimit + inputIds.size)
+          (await store.history(session.id, historyLimit + inputIds.size))
             .filter((m) => !inputIds.has(m.id))
             .slice(-historyLimit),
         );

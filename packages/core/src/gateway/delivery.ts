@@ -97,7 +97,7 @@ export class Delivery {
     source: SessionSource,
     address: Address,
     opts: { requests?: boolean; enforceConcurrency?: boolean } = {},
-  ): Admission | undefined {
+  ): Promise<Admission | undefined> {
     return this.#deps.ops.admitChat(
       { agentId, platform: source.platform, userId: source.userId },
       opts,

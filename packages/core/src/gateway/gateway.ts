@@ -23,7 +23,6 @@ import type { RetryOptions } from "./retry.ts";
 import { drainTurns } from "./shutdown.ts";
 import type { TurnDeps } from "./turn.ts";
 import type { DeliveryTarget, DispatchOutcome, Gateway } from "./types.ts";
-import { WriteBatcher } from "./write-batch.ts";
 
 export { storedInput } from "./turn.ts";
 
@@ -72,7 +71,6 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
   const logger = options.logger ?? silentLogger();
   const hooks = new HookRunner(options.plugins ?? [], logger);
   const http = new HttpRouter({ maxBodyBytes: () => config.api_server.webhook_max_body_bytes });
-  const writes = new WriteBatcher(store.db);
   const historyLimit = options.historyLimit ?? 50;
   const makeRouter = (c: GatewayConfig) => createRouter(c, { hooks, logger });
   let router: Router = makeRouter(config);
@@ -132,7 +130,6 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
   };
   const turnDeps: TurnDeps = {
     store,
-    writes,
     ops,
     hooks,
     runner,
@@ -159,7 +156,6 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
     router: () => router,
     config: getConfig,
     store,
-    writes,
     sessions,
     lanes,
     ops,

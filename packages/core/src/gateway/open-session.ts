@@ -2,7 +2,7 @@ import type { AgentProfile } from "../agents.ts";
 import type { GatewayConfig } from "../config/load.ts";
 import type { HookRunner } from "../plugins.ts";
 import type { SessionSource } from "../sessions/source.ts";
-import type { GetOrCreateResult, SessionRecord, SessionStore } from "../sessions/store-types.ts";
+import type { GetOrCreateResult, NewMessage, SessionRecord, SessionStore } from "../sessions/store-types.ts";
 
 export interface SessionOpenDeps {
   store: SessionStore;
@@ -19,11 +19,13 @@ export function getOrCreate(
   source: SessionSource,
   profile: AgentProfile,
   forceNew = false,
-): GetOrCreateResult {
+  append?: NewMessage[],
+): Promise<GetOrCreateResult> {
   const { store } = deps;
   return store.getOrCreate(key, source, {
     reset: deps.config().session.reset,
     forceNew,
+    ...(append ? { append } : {}),
     model: profile.model.name ?? profile.model.provider,
     ...(deps.now ? { now: deps.now().getTime() } : {}),
   });
@@ -70,7 +72,7 @@ export async function openSession(
   profile: AgentProfile,
   opts: { forceNew?: boolean } = {},
 ): Promise<SessionRecord> {
-  const r = getOrCreate(deps, key, source, profile, opts.forceNew ?? false);
+  const r = await getOrCreate(deps, key, source, profile, opts.forceNew ?? false);
   await sessionHooks(deps.hooks, r, key, source, profile);
   return r.session;
 }

@@ -34,7 +34,9 @@ export async function runPlatformTurn(
   const current = deps.config().registry.get(profile.id) ?? profile;
   const session = batch[batch.length - 1]!.session;
   const inputIds = new Set(batch.flatMap((p) => p.ids));
-  const stored = store.history(session.id, historyLimit + inputIds.size).filter((m) => !inputIds.has(m.id));
+  const stored = (await store.history(session.id, historyLimit + inputIds.size)).filter(
+    (m) => !inputIds.has(m.id),
+  );
   const history = toChatMessages(stored.slice(-historyLimit));
   const input: ChatMessage[] = [{ role: "user", content: batch.map((m) => m.inbound.text).join("\n\n") }];
   const controller = new AbortController();
@@ -50,7 +52,7 @@ export async function runPlatformTurn(
   const routed = batch[batch.length - 1]!.routed;
   publish("route", { turnId, agentId: current.id, ...routed });
   try {
-    const admission = delivery.admitOrNotify(current.id, source, address, {
+    const admission = await delivery.admitOrNotify(current.id, source, address, {
       requests: false,
       enforceConcurrency: false,
     });

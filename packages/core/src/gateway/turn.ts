@@ -22,12 +22,17 @@ import { type ApprovalRoute, createApprover } from "./approval-flow.ts";
 import { Channel } from "./channel.ts";
 import { type DelegationDeps, delegateTurn, type TurnLineage } from "./delegation.ts";
 import { publicErrorEvent } from "./disclosure.ts";
-import type { WriteBatcher } from "./write-batch.ts";
+
+/** Writes of a turn's input that go into the reply's commit, before the reply (an API client's edit). */
+export interface StoreFirst {
+  /** Drop the stored messages after this id first (a regenerated or edited tail). */
+  rewindAfter?: number;
+  input: NewMessage[];
+}
 
 /** What running a turn needs from the gateway: passed in, never captured. */
 export interface TurnDeps {
   store: SessionStore;
-  writes: WriteBatcher;
   ops: Operations;
   hooks: HookRunner;
   runner: AgentRunner;
@@ -61,7 +66,7 @@ export function runTurn(
     persistInput: boolean;
     persistReply: boolean;
     /** Writes of the turn's input that go into the reply's commit, before the reply. */
-    storeFirst?: () => void;
+    storeFirst?: StoreFirst;
     /** The caller's channel for the events, which the caller closes; default a new one, closed when the turn ends. */
     events?: Channel<AgentEvent>;
     /** Who answers this turn's approval prompts. */
@@ -79,7 +84,7 @@ export function runTurn(
   /** `explained`: the turn was aborted by the gateway (time limit, shutdown), with a message for the user. */
   finished: Promise<{ text: string; error?: string; usage?: Usage; explained?: boolean }>;
 } {
-  const { store, writes, ops, hooks, runner, approvals, logger, running, delegation } = deps;
+  const { store, ops, hooks, runner, approvals, logger, running, delegation } = deps;
   const events = args.events ?? new Channel<AgentEvent>();
   const owned = args.events === undefined;
   const { profile, session, controller, admission } = args;
@@ -107,7 +112,7 @@ export function runTurn(
     deadline.unref?.();
     running.add(controller);
     try {
-      if (args.persistInput) await writes.run(() => store.append(session.id, storedInput(args.input)));
+      if (args.persistInput) await store.append(session.id, storedInput(args.input));
       const approve = createApprover({
         broker: approvals,
         profile,
@@ -199,20 +204,33 @@ export function runTurn(
     try {
       if (args.persistReply || usage || args.storeFirst) {
         // Usage is recorded in the same commit as the reply (also when the transcript is not kept).
-        const reply = () => {
-          args.storeFirst?.();
-          if (args.persistReply)
-            store.append(
-              session.id,
-              (text || toolCalls) && !error
-                ? [{ role: "assistant", content: text, ...(toolCalls ? { toolCalls } : {}) }]
-                : [],
-              usage ? { usage } : {},
-            );
-          if (usage) costUsd = ops.record(admission, usage, session.id);
+        const reply = async () => {
+          const first = args.storeFirst;
+          const written =
+            args.persistReply || first
+              ? store.append(
+                  session.id,
+                  [
+                    ...(first?.input ?? []),
+                    ...(args.persistReply && (text || toolCalls) && !error
+                      ? [{ role: "assistant" as const, content: text, ...(toolCalls ? { toolCalls } : {}) }]
+                      : []),
+                  ],
+                  {
+                    ...(usage && args.persistReply ? { usage } : {}),
+                    ...(first?.rewindAfter !== undefined ? { rewindAfter: first.rewindAfter } : {}),
+                  },
+                )
+              : undefined;
+          const recorded = usage ? ops.record(admission, usage, session.id) : undefined;
+          // Both share one commit; either failing fails the reply (and neither rejection goes unheard).
+          const [w, r] = await Promise.allSettled([written, recorded]);
+          if (w.status === "rejected") throw w.reason;
+          if (r.status === "rejected") throw r.reason;
+          costUsd = r.value ?? 0;
         };
         try {
-          await writes.run(reply);
+          await reply();
         } catch (err) {
           logger.error({ err, agent: profile.id, session: session.id }, "could not persist the reply");
           // An answer the store does not hold is not given as a success.

@@ -22,7 +22,7 @@ export interface CommandContext {
 }
 
 export interface OperateCommands {
-  usage(): string;
+  usage(): Promise<string>;
   isAdmin(): boolean;
   /** Pause / resume the sends of matching accounts (`telegram` or `telegram/work`); returns them. */
   pause(name: string): string[];

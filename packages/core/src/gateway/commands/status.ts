@@ -2,7 +2,7 @@ import type { CommandHandler } from "./context.ts";
 
 /** `/status`: the agent, model and session of this chat (opening the session when there is none). */
 export const status: CommandHandler = async (_args, ctx) => {
-  const s = ctx.store.findActive(ctx.sessionKey) ?? (await ctx.openSession());
+  const s = (await ctx.store.findActive(ctx.sessionKey)) ?? (await ctx.openSession());
   const model = `${ctx.profile.provider.name}${ctx.profile.model.name ? `/${ctx.profile.model.name}` : ""}`;
   return [
     `Agent: ${ctx.profile.id}`,

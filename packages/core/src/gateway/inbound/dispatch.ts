@@ -12,7 +12,6 @@ import type { Delivery } from "../delivery.ts";
 import type { Lanes } from "../lanes.ts";
 import { getOrCreate, openSession, type SessionOpenDeps, sessionHooks } from "../open-session.ts";
 import type { DispatchOutcome } from "../types.ts";
-import type { WriteBatcher } from "../write-batch.ts";
 import type { InboundGate } from "./gate.ts";
 import { type ResolvedInbound, resolveInbound } from "./resolve.ts";
 
@@ -23,7 +22,6 @@ export interface DispatchDeps {
   router: () => Router;
   config: () => GatewayConfig;
   store: SessionStore;
-  writes: WriteBatcher;
   sessions: SessionOpenDeps;
   lanes: Lanes;
   ops: Operations;
@@ -44,7 +42,7 @@ export async function dispatchInbound(deps: DispatchDeps, inbound: InboundMessag
   if (refused) return { status: "ignored", reason: refused };
   const at = await resolveInbound(inbound, { router: deps.router, config: deps.config });
   const { profile, sessionKey, source, resolution, routed, address } = at;
-  const { store, writes, lanes } = deps;
+  const { lanes } = deps;
 
   const command = parseCommand(inbound.text);
   if (command) {
@@ -59,7 +57,7 @@ export async function dispatchInbound(deps: DispatchDeps, inbound: InboundMessag
 
   // A used-up budget or a rate limit refuses the message before anything is stored (told once in chat).
   // A message joining a turn already queued or running counts against the rate, not a new turn slot.
-  const admitted = deps.delivery.admitOrNotify(profile.id, source, address, {
+  const admitted = await deps.delivery.admitOrNotify(profile.id, source, address, {
     enforceConcurrency: !lanes.running(sessionKey),
   });
   if (!admitted) return { status: "ignored", reason: "limited" };
@@ -67,11 +65,10 @@ export async function dispatchInbound(deps: DispatchDeps, inbound: InboundMessag
 
   // The session and the message are committed in one transaction before dispatch resolves, so an
   // adapter that confirms the platform update afterwards can never lose it.
-  const { opened, ids } = await writes.run(() => {
-    const r = getOrCreate(deps.sessions, sessionKey, source, profile);
-    const messageIds = store.append(r.session.id, [{ role: "user", content: inbound.text }]);
-    return { opened: r, ids: messageIds };
-  });
+  const opened = await getOrCreate(deps.sessions, sessionKey, source, profile, false, [
+    { role: "user", content: inbound.text },
+  ]);
+  const ids = opened.messageIds;
   await sessionHooks(deps.sessions.hooks, opened, sessionKey, source, profile);
   const session = opened.session;
   lanes.enqueue(sessionKey, { inbound, session, ids, routed });
