@@ -6,5 +6,8 @@ export * from "./http-bridge.ts";
 export * from "./postgres.ts";
 export * from "./postgres-database.ts";
 export * from "./sent-log.ts";
+export * from "./store/backend.ts";
+export * from "./store/conformance.ts";
+export * from "./store/sqlite-backend.ts";
 export * from "./stub-llm.ts";
 export * from "./test-platform.ts";
