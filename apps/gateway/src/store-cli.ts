@@ -58,7 +58,7 @@ export function registerStoreCommands(program: Command, h: CliHelpers): void {
       }
       try {
         // Bring the file to the current schema first (what the gateway does when it opens it).
-        openSessionStore(file).close();
+        await openSessionStore(file).close();
         const { copySqliteToPostgres, describeUrl } = await loadPostgresStore();
         const err = process.stderr;
         let shown = "";

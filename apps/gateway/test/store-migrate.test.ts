@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { openSessionStore, type SessionStore } from "@switchboard/core";
+import { openSessionStore, type SessionRecord, type SessionStore } from "@switchboard/core";
 import { openPostgresStore } from "@switchboard/store-postgres";
 import { createTestDatabase, type TestDatabase } from "@switchboard/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -19,24 +19,25 @@ const MESSAGES = 3000;
 let sqliteIds: string[] = [];
 
 /** A real state.db: three agents' sessions, tool calls, CJK, a NUL, responses, usage, audit, buckets, a lease. */
-function seed(store: SessionStore) {
+async function seed(store: SessionStore) {
   const t0 = Date.UTC(2026, 10, 1);
-  const sessions = ["main", "ops", "support"].map(
-    (agent, i) =>
-      store.getOrCreate(
-        `agent:${agent}:telegram:dm:${i}`,
-        {
-          platform: "telegram",
-          chatType: "dm",
-          chatId: String(i),
-          agentId: agent,
-        },
-        { now: t0 + i },
-      ).session,
-  );
+  const sessions: SessionRecord[] = [];
+  for (const [i, agent] of ["main", "ops", "support"].entries()) {
+    const { session } = await store.getOrCreate(
+      `agent:${agent}:telegram:dm:${i}`,
+      {
+        platform: "telegram",
+        chatType: "dm",
+        chatId: String(i),
+        agentId: agent,
+      },
+      { now: t0 + i },
+    );
+    sessions.push(session);
+  }
   for (let i = 0; i < MESSAGES; i++) {
     const s = sessions[i % 3]!;
-    store.append(s.id, [
+    await store.append(s.id, [
       i % 7 === 0
         ? {
             role: "assistant",
@@ -51,13 +52,17 @@ function seed(store: SessionStore) {
           },
     ]);
   }
-  store.append(sessions[0]!.id, [{ role: "user", content: "nul\u0000inside", createdAt: t0 + MESSAGES }], {
-    usage: { inputTokens: 12, outputTokens: 34 },
-  });
-  store.setTitle(sessions[1]!.id, "Ops chat");
-  store.setParent(sessions[2]!.id, sessions[0]!.id);
-  store.end(sessions[2]!.id, "reset", t0 + MESSAGES + 1);
-  store.responses.put(
+  await store.append(
+    sessions[0]!.id,
+    [{ role: "user", content: "nul\u0000inside", createdAt: t0 + MESSAGES }],
+    {
+      usage: { inputTokens: 12, outputTokens: 34 },
+    },
+  );
+  await store.setTitle(sessions[1]!.id, "Ops chat");
+  await store.setParent(sessions[2]!.id, sessions[0]!.id);
+  await store.end(sessions[2]!.id, "reset", t0 + MESSAGES + 1);
+  await store.responses.put(
     {
       id: "resp_1",
       owner: "key:abc",
@@ -69,23 +74,27 @@ function seed(store: SessionStore) {
     },
     { maxAgeMs: 86_400_000, maxBytes: 1_000_000 },
   );
-  store.usage.record(
+  await store.usage.record(
     { at: t0, agentId: "main", userId: "u1", model: "gpt", inputTokens: 10, outputTokens: 5, costUsd: 0.25 },
     ["agent:main", "user:telegram:u1"],
   );
-  store.audit.append({ actor: "cli", action: "agent.add", target: "ops", detail: { clone: "main" }, at: t0 });
-  store.rates.take("user:telegram:u1", 5, 0.001, t0);
-  store.db
-    .prepare("INSERT INTO cron_leases (job_key, holder, expires_at) VALUES ('main:job1', 'old', 1)")
-    .run();
+  await store.audit.append({
+    actor: "cli",
+    action: "agent.add",
+    target: "ops",
+    detail: { clone: "main" },
+    at: t0,
+  });
+  await store.rates.take("user:telegram:u1", 5, 0.001, t0);
+  await store.leases.acquire("main:job1", "old", 60_000, t0);
   return sessions.map((s) => s.id);
 }
 
-beforeAll(() => {
+beforeAll(async () => {
   writeFileSync(join(home, "config.yaml"), "agents:\n  main: {}\n  ops: {}\n  support: {}\n");
   const store = openSessionStore(join(home, "state.db"));
-  sqliteIds = seed(store);
-  store.close();
+  sqliteIds = await seed(store);
+  await store.close();
 });
 afterAll(async () => {
   await Promise.all(databases.map((d) => d.drop()));
@@ -130,11 +139,14 @@ describe("switchboard store migrate --from sqlite --to postgres", () => {
     const store = await openPostgresStore(db.url, { pool: 2 });
     try {
       expect(await store.list({ includeEnded: true, limit: 10 })).toEqual(
-        sqlite.list({ includeEnded: true, limit: 10 }),
+        await sqlite.list({ includeEnded: true, limit: 10 }),
       );
       for (const id of sqliteIds) {
         expect(await store.history(id, 100_000)).toEqual(
-          sqlite.history(id, 100_000).map((m) => ({ ...m, content: m.content.replaceAll("\u0000", "") })),
+          (await sqlite.history(id, 100_000)).map((m) => ({
+            ...m,
+            content: m.content.replaceAll("\u0000", ""),
+          })),
         );
       }
       expect(await store.parentOf(sqliteIds[2]!)).toBe(sqliteIds[0]);
@@ -153,7 +165,7 @@ describe("switchboard store migrate --from sqlite --to postgres", () => {
       const [next] = await store.append(sqliteIds[0]!, [{ role: "user", content: "after the move" }]);
       expect(next).toBeGreaterThan(MESSAGES + 1);
     } finally {
-      sqlite.close();
+      await sqlite.close();
       await store.close();
     }
   });
@@ -218,15 +230,15 @@ describe("switchboard store migrate --from sqlite --to postgres", () => {
     expect(migrate(db.url).status).toBe(0);
     // Someone kept writing to state.db after the copy: the new message is copied, the session row's counters are not.
     const sqlite = openSessionStore(join(home, "state.db"));
-    sqlite.append(sqliteIds[1]!, [{ role: "user", content: "written after the copy" }]);
-    sqlite.close();
+    await sqlite.append(sqliteIds[1]!, [{ role: "user", content: "written after the copy" }]);
+    await sqlite.close();
     const r = migrate(db.url);
     expect(r.status).toBe(1);
     expect(r.stdout).toMatch(/^sessions\s+3\s+3\s+[0-9a-f]{16}\s+[0-9a-f]{16}\s+MISMATCH$/m);
     expect(r.stdout).toMatch(/^messages\s+\d+\s+\d+\s+[0-9a-f]{16}\s+[0-9a-f]{16}\s+ok$/m);
     const undo = openSessionStore(join(home, "state.db"));
-    undo.rewind(sqliteIds[1]!, undo.history(sqliteIds[1]!, 2).at(-2)?.id ?? 0);
-    undo.close();
+    await undo.rewind(sqliteIds[1]!, (await undo.history(sqliteIds[1]!, 2)).at(-2)?.id ?? 0);
+    await undo.close();
   });
 
   it("refuses a database that already holds sessions, and a home whose gateway is running", async () => {

@@ -1,4 +1,3 @@
-export * from "./contract.ts";
 export * from "./copy-from-sqlite.ts";
 export * from "./dedupe.ts";
 export * from "./migrations.ts";

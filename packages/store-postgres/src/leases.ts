@@ -1,4 +1,4 @@
-import type { LeaseTable } from "./contract.ts";
+import type { LeaseTable } from "@switchboard/core";
 import type { Pool } from "./pool.ts";
 
 /**

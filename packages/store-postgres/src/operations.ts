@@ -1,3 +1,4 @@
+import type { AuditLog, RateBuckets, UsageLedger } from "@switchboard/core";
 import {
   type AuditEntry,
   USAGE_TOTAL_TTL_MS,
@@ -5,7 +6,6 @@ import {
   type WindowTotal,
   windowIds,
 } from "@switchboard/core";
-import type { AuditLog, RateBuckets, UsageLedger } from "./contract.ts";
 import { type Pool, transaction } from "./pool.ts";
 
 const GROUP_COLUMNS = {

@@ -1,5 +1,4 @@
-import type { ResponseRetention, StoredResponseRecord } from "@switchboard/core";
-import type { ResponseTable } from "./contract.ts";
+import type { ResponseRetention, ResponseTable, StoredResponseRecord } from "@switchboard/core";
 import { type Pool, transaction } from "./pool.ts";
 
 /** How many of the oldest rows one eviction step looks at. */

@@ -1,3 +1,10 @@
+import type {
+  AppendOptions,
+  EnsureOptions,
+  EnsureResult,
+  GetOrCreateOptions,
+  GetOrCreateResult,
+} from "@switchboard/core";
 import {
   DEFAULT_ACCOUNT,
   MAIN_AGENT,
@@ -9,13 +16,6 @@ import {
   type SessionSource,
   type StoredMessage,
 } from "@switchboard/core";
-import type {
-  AppendOptions,
-  EnsureOptions,
-  EnsureResult,
-  GetOrCreateOptions,
-  GetOrCreateResult,
-} from "./contract.ts";
 import { stripNul } from "./import.ts";
 import { type Pool, type Queryable, timedWrite, transaction } from "./pool.ts";
 

@@ -1,5 +1,5 @@
+import type { SessionStore } from "@switchboard/core";
 import type { PoolClient } from "pg";
-import type { SessionStore } from "./contract.ts";
 import { type InboundDedupe, inboundDedupe } from "./dedupe.ts";
 import { importSessionsInto } from "./import.ts";
 import { leaseTable } from "./leases.ts";
