@@ -17,7 +17,6 @@ import {
   hostPolicyOf,
   type Logger,
   type McpReadiness,
-  openSessionStore,
   type PlatformAdapter,
   type Plugin,
   readDotenv,
@@ -32,6 +31,7 @@ import { loadGatewayConfig } from "./config.ts";
 import { budgetChanges, configDiff } from "./config-diff.ts";
 import { acquireHomeLock } from "./home-lock.ts";
 import { startMetricsListener } from "./metrics-listener.ts";
+import { openConfiguredStore } from "./open-store.ts";
 import { configuredPlatforms, loadPlatformDefinitions } from "./platforms.ts";
 import { VERSION } from "./version.ts";
 
@@ -145,7 +145,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   const lock = acquireHomeLock(config.home);
   let store: SessionStore;
   try {
-    store = openSessionStore(join(config.home, "state.db"));
+    store = await openConfiguredStore(config, { logger });
   } catch (err) {
     lock.release();
     throw err;
@@ -308,6 +308,9 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
         next.api_server.host !== config.api_server.host
       ) {
         logger.warn("api_server.host/port changes take effect on restart");
+      }
+      if (JSON.stringify(next.store) !== JSON.stringify(config.store)) {
+        logger.warn(`store changes take effect on restart (this process keeps ${store.location})`);
       }
       config = next;
       logger.info(
