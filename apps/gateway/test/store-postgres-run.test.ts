@@ -18,6 +18,7 @@ beforeAll(async () => {
   writeFileSync(join(home, ".env"), `DATABASE_URL=${db.url}\n`);
   writeFileSync(
     join(home, "config.yaml"),
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the literal config placeholder
     'api_server: { port: 0 }\nstore:\n  kind: postgres\n  url: "${DATABASE_URL}"\n  pool: 4\n',
   );
 });
