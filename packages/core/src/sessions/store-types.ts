@@ -123,6 +123,25 @@ export interface LeaseTable {
   holder(name: string, now?: number): Promise<{ holder: string; expiresAt: number } | undefined>;
 }
 
+/** One inbound message as its platform identifies it (the dedupe key). */
+export interface InboundKey {
+  platform: string;
+  account: string;
+  chatId: string;
+  messageId: string;
+}
+
+/**
+ * Inbound messages already seen (table `inbound_seen`, primary key platform, account, chat, message id): the
+ * dedupe that holds across processes and replicas, where an in-memory map holds only inside one.
+ */
+export interface InboundDedupe {
+  /** Record `key` as seen. True the first time, whichever process asks; false for a repeat (a webhook retry). */
+  claim(key: InboundKey, now?: number): Promise<boolean>;
+  /** Forget what was seen before `before` (epoch ms). Resolves with how many were dropped. */
+  prune(before: number): Promise<number>;
+}
+
 /**
  * The session store: sessions, their messages and the operations tables. Every operation is async, so a
  * network database can implement it; the SQLite implementation (`openSessionStore`) lives in
@@ -190,6 +209,8 @@ export interface SessionStore {
   readonly rates: RateBuckets;
   /** Named leases (cron job slots, replica leases). */
   readonly leases: LeaseTable;
+  /** Inbound messages already seen, by (platform, account, chat, message id). */
+  readonly inbound: InboundDedupe;
   /**
    * Whether a write can be made right now (lock, space, permissions), without keeping anything: `/health`
    * uses it. Waits at most `timeoutMs` (default 250) for another writer's lock.
