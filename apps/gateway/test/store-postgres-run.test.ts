@@ -40,7 +40,7 @@ const ask = async (gw: RunningGateway, text: string) => {
   return r.choices[0]!.message.content;
 };
 
-describe("a gateway on store.kind: postgres", () => {
+describe("a gateway on store.kind: postgres", { timeout: 60_000 }, () => {
   it("keeps its sessions in PostgreSQL across a restart, and the CLI reads them there", async () => {
     let gw = await startGateway({ home, logger: memoryLogger(), watchConfig: false });
     try {
