@@ -54,6 +54,12 @@ describe("a gateway on store.kind: postgres", { timeout: 60_000 }, () => {
     let gw = await startGateway({ home, logger: memoryLogger(), watchConfig: false });
     try {
       expect(await ask(gw, "remember the pears")).toContain("remember the pears");
+      // Readiness writes (and rolls back) through the PostgreSQL store.
+      const ready = (await (await fetch(`${gw.url}/health/ready`)).json()) as {
+        status: string;
+        store: { writable: boolean };
+      };
+      expect(ready).toMatchObject({ status: "ready", store: { writable: true } });
     } finally {
       await gw.stop();
     }
