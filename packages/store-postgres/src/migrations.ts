@@ -129,9 +129,14 @@ export const POSTGRES_SCHEMA_VERSION = MIGRATIONS.length;
 const MIGRATION_LOCK = 0x53_42_4d_47; // "SBMG"
 
 async function currentVersion(client: PoolClient): Promise<number> {
-  await client.query(
-    "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)",
-  );
+  const exists = await client.query("SELECT to_regclass('schema_version') IS NOT NULL AS e");
+  // Only when missing: even CREATE ... IF NOT EXISTS asks for the right to create. (IF NOT EXISTS still: the
+  // check above may not yet see a table another replica created a moment ago.)
+  if (!exists.rows[0]?.e) {
+    await client.query(
+      "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)",
+    );
+  }
   const r = await client.query<{ v: number | null }>("SELECT MAX(version) AS v FROM schema_version");
   return r.rows[0]?.v ?? 0;
 }
@@ -150,6 +155,8 @@ export async function schemaVersion(pool: Pool): Promise<number> {
  * this code is refused.
  */
 export async function migratePostgres(pool: Pool, clock: () => number = Date.now): Promise<number> {
+  // Up to date (every start but the first after an upgrade): nothing to lock, and no DDL right needed.
+  if ((await schemaVersion(pool)) === POSTGRES_SCHEMA_VERSION) return POSTGRES_SCHEMA_VERSION;
   for (;;) {
     const client = await pool.connect();
     try {
