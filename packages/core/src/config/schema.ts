@@ -175,6 +175,20 @@ export const routeSchema = z.strictObject({
   name: z.string().optional(),
 });
 
+export const DM_POLICIES = ["deny", "pairing", "open"] as const;
+export type DmPolicy = (typeof DM_POLICIES)[number];
+
+/** `platforms.<name>.pairing`: how strangers' pairing codes are bounded. */
+export const pairingSchema = z.strictObject({
+  /** How long a code can be approved. */
+  code_ttl_minutes: z.number().positive().default(60),
+  /** Live codes one platform account holds at most; strangers past it get no code (a flood cannot grow it). */
+  max_pending: z.number().int().positive().default(50),
+  /** Pairing replies (a new code or a reminder of the live one) one user gets per hour; more are dropped. */
+  per_user_per_hour: z.number().int().positive().default(3),
+});
+export type PairingConfig = z.output<typeof pairingSchema>;
+
 /** Keys every platform section accepts; adapters `.extend()` this with their own account keys. */
 export const platformCommonSchema = z.object({
   enabled: z.boolean().default(true),
@@ -187,6 +201,13 @@ export const platformCommonSchema = z.object({
    * admin commands (`/platform pause|resume`).
    */
   admins: z.array(z.union([z.string(), z.number()]).transform(String)).optional(),
+  /**
+   * What a DM from a user the account does not know gets: `deny` (dropped), `pairing` (a code the owner must
+   * approve) or `open` (answered). Default: `open` with `allow_all_users`, `deny` with `allowed_users`,
+   * otherwise `pairing`.
+   */
+  dm_policy: z.enum(DM_POLICIES).optional(),
+  pairing: pairingSchema.optional(),
 });
 export const PLATFORM_COMMON_KEYS = [
   "enabled",
@@ -194,6 +215,8 @@ export const PLATFORM_COMMON_KEYS = [
   "allow_all_users",
   "require_mention",
   "admins",
+  "dm_policy",
+  "pairing",
   "accounts",
 ] as const;
 
@@ -205,6 +228,8 @@ export const platformSectionSchema = z
     allow_all_users: z.boolean().optional(),
     require_mention: z.boolean().optional(),
     admins: z.array(z.union([z.string(), z.number()])).optional(),
+    dm_policy: z.enum(DM_POLICIES).optional(),
+    pairing: z.record(z.string(), z.unknown()).optional(),
     accounts: z.record(agentIdSchema, z.record(z.string(), z.unknown())).optional(),
   })
   .catchall(z.unknown());

@@ -1,6 +1,7 @@
 import type { ResetPolicy } from "../config/schema.ts";
 import type { ImportedSession, ImportResult } from "./import.ts";
 import type { AuditLog, RateBuckets, StoreProbe, UsageLedger } from "./operations-store.ts";
+import type { PairingTable } from "./pairing-store.ts";
 import type { ResponseTable } from "./responses.ts";
 import type { SessionSource } from "./source.ts";
 
@@ -190,6 +191,8 @@ export interface SessionStore {
   readonly rates: RateBuckets;
   /** Named leases (cron job slots, replica leases). */
   readonly leases: LeaseTable;
+  /** Strangers' pairing codes and the users operators approved (`dm_policy: pairing`). */
+  readonly pairing: PairingTable;
   /**
    * Whether a write can be made right now (lock, space, permissions), without keeping anything: `/health`
    * uses it. Waits at most `timeoutMs` (default 250) for another writer's lock.

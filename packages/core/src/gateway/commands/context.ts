@@ -12,6 +12,8 @@ export interface CommandContext {
   source: SessionSource;
   store: SessionStore;
   routes: readonly RouteConfig[];
+  /** Who runs the command, for the audit log (`telegram:42`). */
+  actor?: string;
   openSession(options?: { forceNew?: boolean }): Promise<SessionRecord>;
   /** Abort the running turn of this session; false when none runs. */
   stop(): boolean;

@@ -3,6 +3,7 @@ import { approve, deny } from "./approve.ts";
 import type { CommandContext, CommandHandler } from "./context.ts";
 import { helpText } from "./help.ts";
 import { newSession } from "./new.ts";
+import { pair } from "./pair.ts";
 import { platform } from "./platform.ts";
 import { status } from "./status.ts";
 import { stop } from "./stop.ts";
@@ -20,6 +21,7 @@ export type CommandName =
   | "deny"
   | "usage"
   | "platform"
+  | "pair"
   | "help";
 
 /** One chat command: what a native command menu shows, who may run it, and what answers it. */
@@ -79,6 +81,12 @@ export const COMMAND_TABLE: readonly CommandEntry[] = [
     handler: platform,
   },
   {
+    name: "pair",
+    description: "admins: /pair [list] | approve <code> | deny <code> | revoke <user>",
+    adminOnly: true,
+    handler: pair,
+  },
+  {
     name: "help",
     description: "list these commands",
     adminOnly: false,
@@ -111,8 +119,8 @@ export function parseCommand(text: string): ParsedCommand | undefined {
 export async function runCommand(cmd: ParsedCommand, ctx: CommandContext): Promise<string | undefined> {
   const entry = BY_NAME.get(cmd.name);
   if (!entry) return undefined;
-  // Where admin control exists at all (`operate`), only the account's admins may run an admin command.
-  if (entry.adminOnly && ctx.operate && !ctx.operate.isAdmin())
+  // Fail closed: without admin control (`operate`) nobody is an admin.
+  if (entry.adminOnly && !ctx.operate?.isAdmin())
     return `Only admins may use /${entry.name} (platforms.<name>.admins).`;
   return entry.handler(cmd.args, ctx);
 }

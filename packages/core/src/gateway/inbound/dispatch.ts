@@ -13,12 +13,15 @@ import type { Lanes } from "../lanes.ts";
 import { getOrCreate, openSession, type SessionOpenDeps, sessionHooks } from "../open-session.ts";
 import type { DispatchOutcome } from "../types.ts";
 import type { InboundGate } from "./gate.ts";
+import { answerStranger, type PairingStageDeps } from "./pairing.ts";
 import { type ResolvedInbound, resolveInbound } from "./resolve.ts";
 
 export interface DispatchDeps {
   /** True once the gateway is shutting down: messages are refused, not accepted and dropped. */
   stopping: () => boolean;
   gate: InboundGate;
+  /** A stranger's DM on an account with `dm_policy: pairing` is answered with a pairing code. */
+  pairing: PairingStageDeps;
   router: () => Router;
   config: () => GatewayConfig;
   store: SessionStore;
@@ -33,12 +36,16 @@ export interface DispatchDeps {
 }
 
 /**
- * Accept an inbound platform message: gate → resolve (agent, session key) → a chat command is answered at once;
+ * Accept an inbound platform message: gate (a stranger's DM may get a pairing code) → resolve (agent, session key) → a chat command is answered at once;
  * otherwise admission, then the session and the message are stored, and the message queues on its lane.
  */
 export async function dispatchInbound(deps: DispatchDeps, inbound: InboundMessage): Promise<DispatchOutcome> {
   if (deps.stopping()) return { status: "ignored", reason: "stopping" };
-  const refused = deps.gate.check(inbound);
+  const refused = await deps.gate.check(inbound);
+  if (refused === "pairing") {
+    await answerStranger(deps.pairing, inbound);
+    return { status: "ignored", reason: "pairing" };
+  }
   if (refused) return { status: "ignored", reason: refused };
   const at = await resolveInbound(inbound, { router: deps.router, config: deps.config });
   const { profile, sessionKey, source, resolution, routed, address } = at;
@@ -93,6 +100,7 @@ async function answerCommand(
     source,
     store: deps.store,
     routes: deps.config().routes,
+    actor: `${inbound.platform}:${inbound.user.id}`,
     operate: operateCommands(ops, {
       agentId: profile.id,
       source,

@@ -22,6 +22,7 @@ import type {
 import { importSessionsInto } from "./import.ts";
 import { leaseTable } from "./leases.ts";
 import { createAuditLog, createRateBuckets, createUsageLedger } from "./operations.ts";
+import { pairingTable } from "./pairing.ts";
 import { responseTable } from "./responses.ts";
 import { WriteBatcher } from "./write-batch.ts";
 
@@ -478,6 +479,7 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
     audit: createAuditLog(db, writes, clock),
     rates: createRateBuckets(db, writes),
     leases: leaseTable(db, writes, clock),
+    pairing: pairingTable(db, writes, clock),
     probe: async () => {
       const started = performance.now();
       const check = checkWritable();
