@@ -2,6 +2,7 @@ import {
   type AdapterContext,
   type Address,
   type InboundMessage,
+  type NativeCommand,
   type OutboundMessage,
   type PlatformAdapter,
   type PlatformCapabilities,
@@ -28,6 +29,8 @@ export class TestNetwork implements FakePlatform {
   readonly adapters = new Map<string, TestAdapter>();
   readonly #sent = new SentLog();
   readonly typing: Address[] = [];
+  /** Each account's native command menu, as the gateway last published it (`setCommands`). */
+  readonly commandMenus = new Map<string, readonly NativeCommand[]>();
   #failures: Array<{ status: number; retryAfter: number }> = [];
   #rejectFormatted = false;
   #nextId = 1;
@@ -140,6 +143,7 @@ export class TestAdapter implements PlatformAdapter {
       typing: true,
       threads: true,
       format: "markdown",
+      nativeCommands: true,
     };
   }
 
@@ -169,6 +173,10 @@ export class TestAdapter implements PlatformAdapter {
 
   async typing(address: Address): Promise<void> {
     this.network.typing.push(address);
+  }
+
+  async setCommands(commands: readonly NativeCommand[]): Promise<void> {
+    this.network.commandMenus.set(this.account, [...commands]);
   }
 }
 

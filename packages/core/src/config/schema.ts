@@ -94,6 +94,8 @@ export const agentConfigSchema = z.strictObject({
   description: z.string().optional(),
   home: z.string().min(1).optional(),
   model: modelSchema.optional(),
+  /** Other models an admin may switch a chat session to with `/model <name>` (the agent's `model` always is one). */
+  models: z.array(modelSchema).optional(),
   toolsets: z.array(z.enum(TOOLSETS)).optional(),
   /** Listed in `/v1/models` when `api_server.models` is `exposed` (the default). */
   expose: z.boolean().default(true),

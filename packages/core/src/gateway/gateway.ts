@@ -164,6 +164,7 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
     router: () => router,
     config: getConfig,
     store,
+    runner,
     sessions,
     lanes,
     ops,

@@ -1,4 +1,4 @@
-import type { AgentProfile } from "../agents.ts";
+import { type AgentProfile, profileForSession } from "../agents.ts";
 import type { ApprovalBroker } from "../approvals.ts";
 import { AgentError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
@@ -87,13 +87,16 @@ export function runTurn(
   const { store, ops, hooks, runner, approvals, logger, running, delegation } = deps;
   const events = args.events ?? new Channel<AgentEvent>();
   const owned = args.events === undefined;
-  const { profile, session, controller, admission } = args;
+  const { session, controller, admission } = args;
+  // `/model` may have switched this session to another of the agent's allowed models.
+  const profile = profileForSession(args.profile, session);
   const observer = new TurnObserver({
     turnId: args.turnId ?? newTurnId(),
     agentId: profile.id,
     platform: args.source.platform,
     sessionId: session.id,
-    ...ops.modelOf(profile.id),
+    provider: profile.provider.kind,
+    model: profile.model.name ?? profile.provider.kind,
   });
   const finished = useAgent(profile, async () => {
     let text = "";

@@ -246,6 +246,14 @@ function migrateToV5(db: Database): void {
   `);
 }
 
+/** v6: `/agent <id>` overrides, one per chat (`chat` as `chatScope` writes it). */
+function migrateToV6(db: Database): void {
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS chat_agents (
+      chat TEXT PRIMARY KEY, agent_id TEXT NOT NULL, set_by TEXT NOT NULL, set_at INTEGER NOT NULL) WITHOUT ROWID;
+  `);
+}
+
 /** Forward-only migrations: `MIGRATIONS[i]` takes `user_version` i to i + 1. Append; never edit a shipped one. */
 export const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [
   migrateToV1,
@@ -253,6 +261,7 @@ export const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [
   migrateToV3,
   migrateToV4,
   migrateToV5,
+  migrateToV6,
 ];
 export const SCHEMA_VERSION = MIGRATIONS.length;
 

@@ -64,3 +64,18 @@ export interface PairingTable {
   /** Approved users, oldest first. */
   approved(options?: { platform?: string; account?: string }): Promise<PairingApproval[]>;
 }
+
+/** An admin's `/agent <id>` for one chat: the agent that serves it instead of the routed one. */
+export interface ChatAgentOverride {
+  agentId: string;
+  setBy: string;
+  setAt: number;
+}
+
+/** Chat agent overrides, by chat (`telegram@work:-100123[:thread]`, see `chatScope`). */
+export interface ChatAgentTable {
+  get(chat: string): Promise<ChatAgentOverride | undefined>;
+  set(chat: string, agentId: string, setBy: string, now?: number): Promise<void>;
+  /** True when an override was removed. */
+  clear(chat: string): Promise<boolean>;
+}

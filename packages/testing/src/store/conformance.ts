@@ -189,6 +189,42 @@ export function runStoreConformance(name: string, ref: StoreBackendRef): void {
       });
     });
 
+    describe("model, resume and chat agents", () => {
+      it("setModel keeps a session's model; resume reopens an ended session and ends the key's active one", async () => {
+        const { store } = await fresh();
+        const first = (await store.getOrCreate(keyOf("r1"), dm("r1"), { model: "echo" })).session;
+        await store.setModel(first.id, "local/small");
+        expect((await store.get(first.id))?.model).toBe("local/small");
+        await expect(store.setModel("nope", "x")).rejects.toThrow();
+
+        clock += MINUTE;
+        const second = (await store.getOrCreate(keyOf("r1"), dm("r1"), { forceNew: true })).session;
+        expect((await store.findActive(keyOf("r1")))?.id).toBe(second.id);
+        clock += MINUTE;
+        const resumed = await store.resume(first.id);
+        expect(resumed).toMatchObject({ id: first.id, endedAt: null, endReason: null, updatedAt: clock });
+        expect((await store.findActive(keyOf("r1")))?.id).toBe(first.id);
+        expect(await store.get(second.id)).toMatchObject({ endReason: "resumed", endedAt: clock });
+        await expect(store.resume("nope")).rejects.toThrow();
+      });
+
+      it("chat agent overrides: set, replace, read back after a reopen, clear", async () => {
+        const { store, location } = await fresh();
+        expect(await store.chatAgents.get("telegram:-100")).toBeUndefined();
+        await store.chatAgents.set("telegram:-100", "ops", "telegram:1");
+        await store.chatAgents.set("telegram:-100", "support", "telegram:2");
+        const again = await reopen(location);
+        expect(await again.chatAgents.get("telegram:-100")).toEqual({
+          agentId: "support",
+          setBy: "telegram:2",
+          setAt: clock,
+        });
+        expect(await again.chatAgents.get("telegram@work:-100")).toBeUndefined();
+        expect(await again.chatAgents.clear("telegram:-100")).toBe(true);
+        expect(await again.chatAgents.clear("telegram:-100")).toBe(false);
+      });
+    });
+
     describe("messages", () => {
       it("append keeps order and ids, and history returns the last ones oldest first", async () => {
         const { store } = await fresh();

@@ -1,13 +1,19 @@
+import type { NativeCommand } from "../../platform.ts";
 import { agent } from "./agent.ts";
 import { approve, deny } from "./approve.ts";
+import { compress } from "./compress.ts";
 import type { CommandContext, CommandHandler } from "./context.ts";
 import { helpText } from "./help.ts";
+import { retry, undo } from "./history.ts";
+import { model } from "./model.ts";
 import { newSession } from "./new.ts";
 import { pair } from "./pair.ts";
 import { platform } from "./platform.ts";
+import { resume, sessions } from "./sessions.ts";
 import { status } from "./status.ts";
 import { stop } from "./stop.ts";
 import { usage } from "./usage.ts";
+import { whoami } from "./whoami.ts";
 
 export type { CommandContext, CommandHandler, OperateCommands } from "./context.ts";
 
@@ -16,6 +22,13 @@ export type CommandName =
   | "reset"
   | "status"
   | "agent"
+  | "model"
+  | "whoami"
+  | "retry"
+  | "undo"
+  | "sessions"
+  | "resume"
+  | "compress"
   | "stop"
   | "approve"
   | "deny"
@@ -51,9 +64,46 @@ export const COMMAND_TABLE: readonly CommandEntry[] = [
   },
   {
     name: "agent",
-    description: "show which agent serves this chat and why",
+    description: "show which agent serves this chat and why; admins: /agent <id> switches it",
     adminOnly: false,
     handler: agent,
+  },
+  {
+    name: "model",
+    description: "show this session's model and the allowed ones; admins: /model <name> switches it",
+    adminOnly: false,
+    handler: model,
+  },
+  {
+    name: "whoami",
+    description: "show your user id, your tier and the agent serving this chat",
+    adminOnly: false,
+    handler: whoami,
+  },
+  { name: "retry", description: "run your last message again", adminOnly: false, handler: retry },
+  {
+    name: "undo",
+    description: "drop the last exchange from this session",
+    adminOnly: false,
+    handler: undo,
+  },
+  {
+    name: "sessions",
+    description: "list your recent sessions in this chat",
+    adminOnly: false,
+    handler: sessions,
+  },
+  {
+    name: "resume",
+    description: "continue an earlier session (/resume <n> from /sessions)",
+    adminOnly: false,
+    handler: resume,
+  },
+  {
+    name: "compress",
+    description: "summarise this session into a fresh one",
+    adminOnly: false,
+    handler: compress,
   },
   { name: "stop", description: "stop the reply being written", adminOnly: false, handler: stop },
   {
@@ -70,7 +120,7 @@ export const COMMAND_TABLE: readonly CommandEntry[] = [
   },
   {
     name: "usage",
-    description: "show the tokens and cost spent today and this month",
+    description: "show the tokens and cost of this session, today and this month",
     adminOnly: false,
     handler: usage,
   },
@@ -93,6 +143,11 @@ export const COMMAND_TABLE: readonly CommandEntry[] = [
     handler: () => helpText(COMMAND_TABLE),
   },
 ];
+
+/** The table as a platform's native command menu shows it (Telegram `setMyCommands`, Discord slash commands). */
+export function nativeCommands(table: readonly CommandEntry[] = COMMAND_TABLE): NativeCommand[] {
+  return table.map((e) => ({ name: e.name, description: e.description }));
+}
 
 const BY_NAME = new Map<string, CommandEntry>(COMMAND_TABLE.map((e) => [e.name, e]));
 

@@ -5,6 +5,7 @@ import { operateCommands } from "../../operate/chat-commands.ts";
 import type { Operations } from "../../operate/operations.ts";
 import type { InboundMessage } from "../../platform.ts";
 import type { Router } from "../../routing/router.ts";
+import type { AgentRunner } from "../../runner.ts";
 import type { SessionStore } from "../../sessions/store-types.ts";
 import { answerFromChat } from "../approval-flow.ts";
 import { type ParsedCommand, parseCommand, runCommand } from "../commands/registry.ts";
@@ -12,6 +13,7 @@ import type { Delivery } from "../delivery.ts";
 import type { Lanes } from "../lanes.ts";
 import { getOrCreate, openSession, type SessionOpenDeps, sessionHooks } from "../open-session.ts";
 import type { DispatchOutcome } from "../types.ts";
+import { summarize, switchAgent } from "./command-services.ts";
 import type { InboundGate } from "./gate.ts";
 import { answerStranger, type PairingStageDeps } from "./pairing.ts";
 import { type ResolvedInbound, resolveInbound } from "./resolve.ts";
@@ -25,6 +27,8 @@ export interface DispatchDeps {
   router: () => Router;
   config: () => GatewayConfig;
   store: SessionStore;
+  /** The agent runner, for commands that call the model (`/compress`). */
+  runner: AgentRunner;
   sessions: SessionOpenDeps;
   lanes: Lanes;
   ops: Operations;
@@ -47,7 +51,11 @@ export async function dispatchInbound(deps: DispatchDeps, inbound: InboundMessag
     return { status: "ignored", reason: "pairing" };
   }
   if (refused) return { status: "ignored", reason: refused };
-  const at = await resolveInbound(inbound, { router: deps.router, config: deps.config });
+  const at = await resolveInbound(inbound, {
+    router: deps.router,
+    config: deps.config,
+    overrides: deps.store.chatAgents,
+  });
   const { profile, sessionKey, source, resolution, routed, address } = at;
   const { lanes } = deps;
 
@@ -91,7 +99,7 @@ async function answerCommand(
   command: ParsedCommand,
 ): Promise<DispatchOutcome | undefined> {
   const { profile, resolution, sessionKey, source, address } = at;
-  const { ops, logger } = deps;
+  const { ops, logger, lanes } = deps;
   const admin = () => deps.gate.isAdmin(inbound);
   const reply = await runCommand(command, {
     profile,
@@ -117,13 +125,29 @@ async function answerCommand(
         args,
       }),
     stop: () => deps.lanes.stop(sessionKey, new Error("stopped by /stop")),
+    tier: () => deps.gate.tier(inbound),
+    busy: () => lanes.running(sessionKey),
+    rerun: (session, message) => {
+      lanes.enqueue(sessionKey, {
+        inbound: { ...inbound, text: message.content },
+        session,
+        ids: [message.id],
+        routed: at.routed,
+      });
+      deps.drain(at);
+    },
+    summarize: (transcript) => summarize(deps.runner, profile, at, transcript),
+    switchAgent: (id) => switchAgent(deps, at, id, `${inbound.platform}:${inbound.user.id}`),
   });
   if (reply === undefined) return undefined;
+  const outcome = { status: "command", agentId: profile.id, sessionKey, command: command.name } as const;
+  // An empty reply: the command answered with something else (`/retry` queued a turn).
+  if (reply === "") return outcome;
   const force = command.name === "platform";
   await deps.delivery
     .sendText(address, reply, { format: "markdown" }, { force })
     .catch((err: unknown) =>
       logger.error({ err, platform: inbound.platform }, "could not send the command reply"),
     );
-  return { status: "command", agentId: profile.id, sessionKey, command: command.name };
+  return outcome;
 }

@@ -1,5 +1,11 @@
 import type { Database } from "better-sqlite3";
-import type { PairingApproval, PairingRequest, PairingTable } from "../pairing-store.ts";
+import type {
+  ChatAgentOverride,
+  ChatAgentTable,
+  PairingApproval,
+  PairingRequest,
+  PairingTable,
+} from "../pairing-store.ts";
 import type { WriteBatcher } from "./write-batch.ts";
 
 const REQUEST_COLUMNS = `code, platform, account, user_id AS userId, user_name AS userName, chat_id AS chatId,
@@ -117,5 +123,27 @@ export function pairingTable(db: Database, writes: WriteBatcher, clock: () => nu
         const a = options.account ?? null;
         return stmt.approved.all(p, p, a, a) as PairingApproval[];
       }),
+  };
+}
+
+/** `/agent <id>` overrides in `chat_agents` (schema v6). */
+export function chatAgentTable(db: Database, writes: WriteBatcher, clock: () => number): ChatAgentTable {
+  const stmt = {
+    get: db.prepare(
+      "SELECT agent_id AS agentId, set_by AS setBy, set_at AS setAt FROM chat_agents WHERE chat = ?",
+    ),
+    set: db.prepare(
+      `INSERT INTO chat_agents(chat, agent_id, set_by, set_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT(chat) DO UPDATE SET agent_id = excluded.agent_id, set_by = excluded.set_by, set_at = excluded.set_at`,
+    ),
+    clear: db.prepare("DELETE FROM chat_agents WHERE chat = ?"),
+  };
+  return {
+    get: (chat) => writes.read(() => stmt.get.get(chat) as ChatAgentOverride | undefined),
+    set: (chat, agentId, setBy, now = clock()) =>
+      writes.run(() => {
+        stmt.set.run(chat, agentId, setBy, now);
+      }),
+    clear: (chat) => writes.run(() => stmt.clear.run(chat).changes > 0),
   };
 }
