@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { Deduper, InboundGate } from "../src/gateway/inbound/gate.ts";
 import { memoryLogger } from "../src/logger.ts";
+import { dmPolicyOf } from "../src/pairing/policy.ts";
 import type { InboundMessage } from "../src/platform.ts";
 
 let seq = 0;
@@ -16,13 +17,19 @@ function message(extra: Partial<InboundMessage> = {}): InboundMessage {
   };
 }
 
-function gateFor(account: Record<string, unknown>, options: { capacity?: number } = {}) {
+function gateFor(
+  account: Record<string, unknown>,
+  options: { capacity?: number; approved?: Set<string> } = {},
+) {
   const logger = memoryLogger();
   const accounts = new Map([["chat", new Map<string, unknown>([["default", account]])]]);
+  const approved = options.approved;
   const gate = new InboundGate({
     accounts: () => accounts,
     logger,
     ...(options.capacity ? { dedupeCapacity: options.capacity } : {}),
+    // Approvals as the store answers them: `platform/account/user` ids.
+    ...(approved ? { approvals: { isApproved: async (p, a, u) => approved.has(`${p}/${a}/${u}`) } } : {}),
   });
   return { gate, logger };
 }
@@ -94,5 +101,48 @@ describe("inbound gate", () => {
     const { gate } = gateFor({ allow_all_users: true, admins: [42] });
     expect(gate.isAdmin(message())).toBe(true);
     expect(gate.isAdmin(message({ user: { id: "5" } }))).toBe(false);
+  });
+
+  it("defaults dm_policy from what is configured: pairing with nothing, deny with allowed_users, open with allow_all_users", () => {
+    expect(dmPolicyOf(undefined)).toBe("pairing");
+    expect(dmPolicyOf({})).toBe("pairing");
+    expect(dmPolicyOf({ allowed_users: [] })).toBe("pairing");
+    expect(dmPolicyOf({ allowed_users: ["1"] })).toBe("deny");
+    expect(dmPolicyOf({ allow_all_users: true })).toBe("open");
+    expect(dmPolicyOf({ allowed_users: ["1"], dm_policy: "pairing" })).toBe("pairing");
+  });
+
+  it("sends a stranger's DM to pairing, refuses them in groups, and passes approved users everywhere", async () => {
+    const approved = new Set(["chat/default/77"]);
+    const { gate } = gateFor({}, { approved });
+    expect(await gate.check(message({ user: { id: "5" } }))).toBe("pairing");
+    expect(await gate.check(message({ user: { id: "5" }, chat: { id: "g", type: "group" } }))).toBe(
+      "unauthorized",
+    );
+    expect(await gate.check(message({ user: { id: "77" } }))).toBeUndefined();
+    expect(
+      await gate.check(message({ user: { id: "77" }, chat: { id: "g", type: "group" } })),
+    ).toBeUndefined();
+    expect(await gate.tier(message({ user: { id: "77" } }))).toBe("paired");
+    // An approval belongs to one platform account: on another, 77 is a stranger again.
+    expect(await gate.tier(message({ user: { id: "77" }, account: "work" }))).toBe("stranger");
+
+    const denyAll = gateFor({ dm_policy: "deny" }, { approved });
+    expect(await denyAll.gate.check(message({ user: { id: "5" } }))).toBe("unauthorized");
+    expect(await denyAll.gate.check(message({ user: { id: "77" } }))).toBeUndefined();
+    const open = gateFor({ allowed_users: ["1"], dm_policy: "open" });
+    expect(await open.gate.check(message({ user: { id: "5" } }))).toBeUndefined();
+  });
+
+  it("ranks tiers: admin, then allowed, then paired, then stranger; admins always pass", async () => {
+    const { gate } = gateFor(
+      { allowed_users: ["1"], admins: ["9"] },
+      { approved: new Set(["chat/default/2"]) },
+    );
+    expect(await gate.tier(message({ user: { id: "9" } }))).toBe("admin");
+    expect(await gate.check(message({ user: { id: "9" } }))).toBeUndefined();
+    expect(await gate.tier(message({ user: { id: "1" } }))).toBe("allowed");
+    expect(await gate.tier(message({ user: { id: "2" } }))).toBe("paired");
+    expect(await gate.tier(message({ user: { id: "3" } }))).toBe("stranger");
   });
 });
