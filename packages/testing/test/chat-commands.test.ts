@@ -234,6 +234,9 @@ describe("chat commands on the test platform", () => {
     expect(s.runner.plainInputs[0]).toContain("user: alpha");
     expect(s.runner.plainInputs[0]).toContain("assistant: [small] beta (history 2)");
     expect(await say(s, "u1", "gamma")).toBe("[small] gamma (history 1)");
+    // The summary call is accounted like a turn: its tokens count against the old session.
+    const rows = await s.store.usage.summary({ groupBy: ["session"] });
+    expect(rows.map((r) => r.inputTokens + r.outputTokens).sort((a, b) => a - b)).toEqual([14, 133]);
     const current = await s.store.findActive("agent:main:test:dm:dm-u1");
     expect((await s.store.history(current!.id))[0]).toMatchObject({
       role: "system",

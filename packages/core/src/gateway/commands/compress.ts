@@ -12,20 +12,20 @@ export const compress: CommandHandler = async (_args, ctx) => {
   if (!ctx.summarize) return "Compress is not available here.";
   const session = await ctx.store.findActive(ctx.sessionKey);
   const rows = session ? toChatMessages(await ctx.store.history(session.id, LOOKBACK)) : [];
-  if (rows.length === 0) return "Nothing to compress: this session has no messages yet.";
+  if (!session || rows.length === 0) return "Nothing to compress: this session has no messages yet.";
   const transcript = rows
     .map((m) => `${m.role}: ${typeof m.content === "string" ? m.content : ""}`)
     .join("\n\n");
   let summary: string;
   try {
-    summary = (await ctx.summarize(transcript)).trim();
+    summary = (await ctx.summarize(session.id, transcript)).trim();
   } catch (err) {
     return `Could not compress: ${err instanceof Error ? err.message : String(err)}`;
   }
   if (!summary) return "Could not compress: the model returned no summary.";
   const fresh = await ctx.openSession({ forceNew: true });
   await ctx.store.append(fresh.id, [
-    { role: "system", content: `Summary of the earlier conversation (session ${session!.id}):\n${summary}` },
+    { role: "system", content: `Summary of the earlier conversation (session ${session.id}):\n${summary}` },
   ]);
   return `Compressed ${rows.length} messages into a new session (${fresh.id}).`;
 };

@@ -28,8 +28,11 @@ export interface CommandContext {
   busy?(): boolean;
   /** Queue a stored user message of `session` as a new turn, without storing it again (`/retry`). */
   rerun?(session: SessionRecord, message: StoredMessage): void;
-  /** Summarise a transcript with the agent's model (`/compress`); rejects with what went wrong. */
-  summarize?(transcript: string): Promise<string>;
+  /**
+   * Summarise a transcript with the agent's model (`/compress`), its usage recorded against `sessionId`; rejects
+   * with what went wrong (a used-up budget included).
+   */
+  summarize?(sessionId: string, transcript: string): Promise<string>;
   /** Serve this chat with agent `id` from the next message (`/agent <id>`, admins); returns the reply. */
   switchAgent?(id: string): Promise<string>;
 }

@@ -136,7 +136,7 @@ async function answerCommand(
       });
       deps.drain(at);
     },
-    summarize: (transcript) => summarize(deps.runner, profile, at, transcript),
+    summarize: (sessionId, transcript) => summarize(deps, profile, at, sessionId, transcript),
     switchAgent: (id) => switchAgent(deps, at, id, `${inbound.platform}:${inbound.user.id}`),
   });
   if (reply === undefined) return undefined;
