@@ -376,31 +376,41 @@ export function adapterConformance(d: ConformanceDescriptor, options: Conformanc
       if (!defaultCaps().mediaIn) return ctx.skip("the adapter does not declare mediaIn");
       if (!h.fake.media?.in)
         throw new Error("the fake must serve media (media.in), or opt out with a reason");
+      // One file per message: some platforms (Matrix) carry one file per event.
       const marker = uniq("media-in");
       const doc = `conformance document ${marker}`;
       const { chatType, chatId } = dmOrGroup();
-      await h.fake.inject({
-        chatType,
-        chatId,
-        userId: ids.user,
-        text: marker,
-        mention: true,
-        media: [
-          { kind: "image", name: "photo.png", mimeType: "image/png", data: TINY_PNG },
-          { kind: "file", name: "notes.txt", mimeType: "text/plain", data: new TextEncoder().encode(doc) },
-        ],
-      });
-      await replyTo(marker);
-      const turn = h.turns.find((t) => inputText(t).includes(marker));
-      expect(turn, "the agent received no turn for the message").toBeDefined();
-      const parts = turn!.input.flatMap((m) => (typeof m.content === "string" ? [] : m.content));
+      const files = [
+        { kind: "image" as const, name: "photo.png", mimeType: "image/png", data: TINY_PNG },
+        {
+          kind: "file" as const,
+          name: "notes.txt",
+          mimeType: "text/plain",
+          data: new TextEncoder().encode(doc),
+        },
+      ];
+      for (const [i, file] of files.entries()) {
+        const text = `${marker}-${i}`;
+        await h.fake.inject({ chatType, chatId, userId: ids.user, text, mention: true, media: [file] });
+        await replyTo(text);
+      }
+      const turnOf = (text: string) => {
+        const turn = h.turns.find((t) => inputText(t).includes(text));
+        expect(turn, `the agent received no turn for ${text}`).toBeDefined();
+        return turn!;
+      };
+      const photoTurn = turnOf(`${marker}-0`);
+      const parts = photoTurn.input.flatMap((m) => (typeof m.content === "string" ? [] : m.content));
       const image = parts.find((p) => p.type === "image");
       expect(image && "url" in image ? image.url : undefined).toBe(
         `data:image/png;base64,${Buffer.from(TINY_PNG).toString("base64")}`,
       );
-      expect(inputText(turn!)).toContain(doc);
-      // No platform URL (with or without a token) reaches the model.
-      expect(inputText(turn!)).not.toMatch(/https?:\/\//);
+      const docTurn = turnOf(`${marker}-1`);
+      expect(inputText(docTurn)).toContain(doc);
+      for (const turn of [photoTurn, docTurn]) {
+        // No platform URL (with or without a token) reaches the model.
+        expect(inputText(turn)).not.toMatch(/https?:\/\/|mxc:\/\//);
+      }
     });
 
     test("media-out", async (ctx) => {
