@@ -76,7 +76,12 @@ export interface FakePlatform {
    * capability: `mediaIn` (the fake serves `FakeInbound.media` through its file API) and `mediaOut` (it
    * records uploads for `uploads()`).
    */
-  media?: { in?: boolean; out?: boolean };
+  media?: {
+    in?: boolean;
+    out?: boolean;
+    /** The kinds of file a user can send on the platform (default both; WeCom apps get no documents). */
+    inKinds?: Array<"image" | "file">;
+  };
   /** Files uploaded so far, in order (with `media.out`). */
   uploads?(): FakeUpload[];
   close(): Promise<void>;
