@@ -380,6 +380,7 @@ export function adapterConformance(d: ConformanceDescriptor, options: Conformanc
       const marker = uniq("media-in");
       const doc = `conformance document ${marker}`;
       const { chatType, chatId } = dmOrGroup();
+      const kinds = h.fake.media.inKinds ?? ["image", "file"];
       const files = [
         { kind: "image" as const, name: "photo.png", mimeType: "image/png", data: TINY_PNG },
         {
@@ -388,7 +389,7 @@ export function adapterConformance(d: ConformanceDescriptor, options: Conformanc
           mimeType: "text/plain",
           data: new TextEncoder().encode(doc),
         },
-      ];
+      ].filter((f) => kinds.includes(f.kind));
       for (const [i, file] of files.entries()) {
         const text = `${marker}-${i}`;
         await h.fake.inject({ chatType, chatId, userId: ids.user, text, mention: true, media: [file] });
