@@ -381,6 +381,7 @@ export function adapterConformance(d: ConformanceDescriptor, options: Conformanc
       const doc = `conformance document ${marker}`;
       const { chatType, chatId } = dmOrGroup();
       const kinds = h.fake.media.inKinds ?? ["image", "file"];
+      const before = h.turns.length;
       const files = [
         { kind: "image" as const, name: "photo.png", mimeType: "image/png", data: TINY_PNG },
         {
@@ -400,16 +401,21 @@ export function adapterConformance(d: ConformanceDescriptor, options: Conformanc
         expect(turn, `the agent received no turn for ${text}`).toBeDefined();
         return turn!;
       };
-      const photoTurn = turnOf(`${marker}-0`);
-      const parts = photoTurn.input.flatMap((m) => (typeof m.content === "string" ? [] : m.content));
-      const image = parts.find((p) => p.type === "image");
+      const imageOf = (t: AgentTurn) =>
+        t.input
+          .flatMap((m) => (typeof m.content === "string" ? [] : m.content))
+          .find((p) => p.type === "image");
+      // Where a photo carries no caption (WeCom), the text came as a message of its own.
+      const photoTurn = h.turns.slice(before).find((t) => imageOf(t) !== undefined);
+      expect(photoTurn, "no turn received the photo as an image part").toBeDefined();
+      const image = imageOf(photoTurn!);
       expect(image && "url" in image ? image.url : undefined).toBe(
         `data:image/png;base64,${Buffer.from(TINY_PNG).toString("base64")}`,
       );
       // A platform whose file messages carry no text (Feishu) delivers the text separately: the
       // document is found by its content.
       const docTurn = kinds.includes("file") ? turnOf(doc) : undefined;
-      for (const turn of [photoTurn, ...(docTurn ? [docTurn] : [])]) {
+      for (const turn of [photoTurn!, ...(docTurn ? [docTurn] : [])]) {
         // No platform URL (with or without a token) reaches the model.
         expect(inputText(turn)).not.toMatch(/https?:\/\/|mxc:\/\//);
       }
