@@ -1,0 +1,24 @@
+import type { Logger } from "../logger.ts";
+import type { NativeCommand, PlatformAdapter } from "../platform.ts";
+import { COMMANDS } from "./commands.ts";
+
+/** The gateway's command table as a platform's native menu shows it. */
+export function nativeCommandTable(): NativeCommand[] {
+  return Object.entries(COMMANDS).map(([name, description]) => ({ name, description }));
+}
+
+/**
+ * Publish the command table as the account's native menu (Telegram `setMyCommands`, Discord slash
+ * commands) when the adapter declares `nativeCommands`. A failure costs the menu only: it is logged.
+ */
+export async function publishCommands(adapter: PlatformAdapter, logger: Logger): Promise<void> {
+  if (!adapter.capabilities.nativeCommands || !adapter.setCommands) return;
+  try {
+    await adapter.setCommands(nativeCommandTable());
+  } catch (err) {
+    logger.warn(
+      { err },
+      `could not publish the command menu of ${adapter.platform} account "${adapter.account}"`,
+    );
+  }
+}
