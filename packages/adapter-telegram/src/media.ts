@@ -26,12 +26,8 @@ export function mediaOf(message: Message): InboundMedia[] {
   const media: InboundMedia[] = [];
   const photo = message.photo?.at(-1);
   if (photo) {
-    media.push({
-      kind: "image",
-      ref: photo.file_id,
-      mimeType: "image/jpeg",
-      ...(photo.file_size ? { size: photo.file_size } : {}),
-    });
+    // No type: Telegram re-encodes photos (JPEG today); the file path's extension says what it is.
+    media.push({ kind: "image", ref: photo.file_id, ...(photo.file_size ? { size: photo.file_size } : {}) });
   }
   if (message.sticker) {
     media.push({
