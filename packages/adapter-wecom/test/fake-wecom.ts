@@ -260,11 +260,6 @@ export class FakeWecom implements FakePlatform {
       if (url.pathname === "/cgi-bin/message/send" && b.agentid !== app.agentId) {
         return out({ errcode: 40056, errmsg: "invalid agentid" });
       }
-      // WeCom app messages from the adapter are plain text; a formatted (markdown) send is what could be refused.
-      if (b.msgtype !== "text" && this.#rejectFormatted > 0) {
-        this.#rejectFormatted--;
-        return out({ errcode: 40008, errmsg: "invalid message type" });
-      }
       const sentMedia = b.msgtype
         ? (b as Record<string, { media_id?: string } | undefined>)[b.msgtype]?.media_id
         : undefined;
@@ -280,6 +275,11 @@ export class FakeWecom implements FakePlatform {
           raw: body,
         });
         return out({ errcode: 0, errmsg: "ok", invaliduser: "", msgid: `msg_${++this.#msgSeq}` });
+      }
+      // WeCom app messages from the adapter are plain text; a formatted (markdown) send is what could be refused.
+      if (b.msgtype !== "text" && this.#rejectFormatted > 0) {
+        this.#rejectFormatted--;
+        return out({ errcode: 40008, errmsg: "invalid message type" });
       }
       if (b.msgtype !== "text" || typeof b.text?.content !== "string")
         return out({ errcode: 40008, errmsg: "invalid message type" });

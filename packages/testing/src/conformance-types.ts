@@ -37,7 +37,7 @@ export interface FakeUpload {
   account: string;
   chatId: string;
   threadId?: string;
-  /** The file name the platform received. */
+  /** The file name the platform received (an image may have none where the API carries no name: Feishu).  */
   name: string;
   /** The bytes as uploaded. */
   data: Uint8Array;
