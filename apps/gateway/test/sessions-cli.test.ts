@@ -8,24 +8,28 @@ import { cli } from "./cli-helpers.ts";
 const home = mkdtempSync(join(tmpdir(), "sb-sessions-cli-"));
 writeFileSync(join(home, "config.yaml"), "agents:\n  main: {}\n  ops: {}\n");
 const store = openSessionStore(join(home, "state.db"));
-const a = store.getOrCreate("agent:main:telegram:dm:1", {
-  platform: "telegram",
-  chatType: "dm",
-  chatId: "1",
-  agentId: "main",
-}).session;
-const b = store.getOrCreate("agent:ops:slack:group:C1:U1", {
-  platform: "slack",
-  chatType: "group",
-  chatId: "C1",
-  agentId: "ops",
-}).session;
-store.append(a.id, [
+const a = (
+  await store.getOrCreate("agent:main:telegram:dm:1", {
+    platform: "telegram",
+    chatType: "dm",
+    chatId: "1",
+    agentId: "main",
+  })
+).session;
+const b = (
+  await store.getOrCreate("agent:ops:slack:group:C1:U1", {
+    platform: "slack",
+    chatType: "group",
+    chatId: "C1",
+    agentId: "ops",
+  })
+).session;
+await store.append(a.id, [
   { role: "user", content: "where is the invoice for march" },
   { role: "assistant", content: "[main] here it is" },
 ]);
-store.append(b.id, [{ role: "user", content: "deploy the invoice service" }]);
-store.close();
+await store.append(b.id, [{ role: "user", content: "deploy the invoice service" }]);
+await store.close();
 afterAll(() => rmSync(home, { recursive: true, force: true }));
 
 describe("switchboard sessions", () => {

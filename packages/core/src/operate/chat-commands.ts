@@ -1,4 +1,4 @@
-import type { OperateCommands } from "../gateway/commands.ts";
+import type { OperateCommands } from "../gateway/commands/registry.ts";
 import type { SessionSource } from "../sessions/source.ts";
 import type { Operations } from "./operations.ts";
 
