@@ -1,10 +1,10 @@
 import type { Logger } from "../logger.ts";
 import type { NativeCommand, PlatformAdapter } from "../platform.ts";
-import { COMMANDS } from "./commands.ts";
+import { COMMAND_TABLE } from "./commands/registry.ts";
 
 /** The gateway's command table as a platform's native menu shows it. */
 export function nativeCommandTable(): NativeCommand[] {
-  return Object.entries(COMMANDS).map(([name, description]) => ({ name, description }));
+  return COMMAND_TABLE.map((c) => ({ name: c.name, description: c.description }));
 }
 
 /**
