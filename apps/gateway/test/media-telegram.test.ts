@@ -95,6 +95,11 @@ describe("media on Telegram through the whole gateway", () => {
     await fake.waitForSent((m) => m.chatId === chatId && m.text.includes("remind me to buy milk"), 10_000);
     expect(stub.transcriptions.at(-1)).toMatchObject({ model: "whisper-stub", bytes: 64 });
     expect(lastUser(stub.requests.slice(before).at(-1)!)?.content).toBe("remind me to buy milk");
+    // The next turn's history knows what the voice note said.
+    await fake.inject({ chatType: "dm", chatId, userId: chatId, text: "what did I ask?" });
+    await fake.waitForSent((m) => m.chatId === chatId && m.text.includes("what did I ask?"), 10_000);
+    const history = JSON.stringify(stub.requests.at(-1)!.messages);
+    expect(history).toContain("(transcript of the voice note) remind me to buy milk");
   });
 
   it("send_file uploads a file of the agent's home into the chat; a file outside it is refused", async () => {

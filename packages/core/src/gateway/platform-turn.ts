@@ -59,21 +59,30 @@ export async function runPlatformTurn(
     });
     if (!admission) return;
     // The messages' files are fetched through the account (typing already shows) and become content parts.
-    const input: ChatMessage[] = [
+    const prepared = await turnInputContent(
+      batch.map((m) => m.inbound),
       {
-        role: "user",
-        content: await turnInputContent(
-          batch.map((m) => m.inbound),
-          {
-            adapter: delivery.adapterOf(address),
-            profile: current,
-            config: deps.config(),
-            signal: controller.signal,
-            logger: log,
-          },
-        ),
+        adapter: delivery.adapterOf(address),
+        profile: current,
+        config: deps.config(),
+        signal: controller.signal,
+        logger: log,
       },
-    ];
+    );
+    const input: ChatMessage[] = [{ role: "user", content: prepared.content }];
+    // The message was stored on arrival as "[voice note]": what it said is kept with the reply.
+    const spoken = prepared.transcripts.length
+      ? {
+          storeFirst: {
+            input: [
+              {
+                role: "user" as const,
+                content: `(transcript of the voice note) ${prepared.transcripts.join("\n\n")}`,
+              },
+            ],
+          },
+        }
+      : {};
     const { events, finished } = runTurn(deps.turn, {
       profile: current,
       session,
@@ -90,6 +99,7 @@ export async function runPlatformTurn(
       },
       admission,
       turnId,
+      ...spoken,
       ...(media ? { media } : {}),
     });
     for await (const _ of events) {

@@ -25,6 +25,8 @@ export interface MediaContent {
   content: ChatMessage["content"];
   /** What the transcript stores (images are not kept: their label stands in). */
   storedText: string;
+  /** The words of the message's voice notes and audio, when transcription found any. */
+  transcript?: string;
 }
 
 const label = (m: InboundMedia, fallback: string) => (m.name ? `"${m.name}"` : fallback);
@@ -132,11 +134,12 @@ export async function mediaContent(
   const userText = [...spoken, text].filter((s) => s.trim()).join("\n\n");
   const textBlock = [userText, ...texts].filter((s) => s.trim()).join("\n\n");
   const storedText = [userText, ...stored].filter((s) => s.trim()).join("\n\n");
-  if (images.length === 0) return { content: textBlock, storedText };
+  const transcript = spoken.length ? { transcript: spoken.join("\n\n") } : {};
+  if (images.length === 0) return { content: textBlock, storedText, ...transcript };
   const parts: ContentPart[] = [];
   if (textBlock) parts.push({ type: "text", text: textBlock });
   parts.push(...images);
-  return { content: parts, storedText };
+  return { content: parts, storedText, ...transcript };
 }
 
 function attachmentNote(name: string, file: MediaFile): string {

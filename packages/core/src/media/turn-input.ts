@@ -16,6 +16,12 @@ export interface TurnInputOptions {
   logger?: Logger;
 }
 
+/** A chat turn's user content, and what its voice notes said (kept in the session with the reply). */
+export interface TurnInput {
+  content: ChatMessage["content"];
+  transcripts: string[];
+}
+
 /**
  * The user content of one chat turn from the messages that form it: each message's text and files
  * (`mediaContent`), joined in order; parts when any image is among them, else one text.
@@ -23,16 +29,18 @@ export interface TurnInputOptions {
 export async function turnInputContent(
   messages: readonly InboundMessage[],
   options: TurnInputOptions,
-): Promise<ChatMessage["content"]> {
-  if (!messages.some((m) => m.media?.length)) return messages.map((m) => m.text).join("\n\n");
+): Promise<TurnInput> {
+  if (!messages.some((m) => m.media?.length))
+    return { content: messages.map((m) => m.text).join("\n\n"), transcripts: [] };
   const adapter = options.adapter;
   const download =
     adapter?.downloadMedia && adapter.capabilities.mediaIn ? adapter.downloadMedia.bind(adapter) : undefined;
   const transcribe = transcriberFor(options.config, options.profile);
   const texts: string[] = [];
   const images: ContentPart[] = [];
+  const transcripts: string[] = [];
   for (const m of messages) {
-    const { content } = await mediaContent(m.text, m.media, {
+    const { content, transcript } = await mediaContent(m.text, m.media, {
       ...(download ? { download } : {}),
       vision: modelHasVision(options.profile),
       maxBytes: options.config.media.max_bytes,
@@ -45,6 +53,7 @@ export async function turnInputContent(
           "a chat file did not reach the model",
         ),
     });
+    if (transcript) transcripts.push(transcript);
     if (typeof content === "string") texts.push(content);
     else
       for (const p of content) {
@@ -53,8 +62,8 @@ export async function turnInputContent(
       }
   }
   const text = texts.filter((t) => t.trim()).join("\n\n");
-  if (images.length === 0) return text;
-  return [...(text ? [{ type: "text" as const, text }] : []), ...images];
+  if (images.length === 0) return { content: text, transcripts };
+  return { content: [...(text ? [{ type: "text" as const, text }] : []), ...images], transcripts };
 }
 
 const LABEL: Record<InboundMedia["kind"], string> = {
