@@ -76,6 +76,31 @@ describe("send_file", () => {
     expect(c.uploads).toHaveLength(0);
   });
 
+  it("never sends secrets: the agent's .env, hidden files, main's config and store", async () => {
+    const cfg = await configFrom(home.dir, "agents:\n  main: {}\n");
+    const main = profile(cfg, "main");
+    writeFileSync(join(home.dir, ".env"), "OPENAI_API_KEY=sk-main");
+    writeFileSync(join(home.dir, "config.yaml"), "agents: {}");
+    writeFileSync(join(home.dir, "state.db"), "x");
+    mkdirSync(join(home.dir, ".git"), { recursive: true });
+    writeFileSync(join(home.dir, ".git", "config"), "x");
+    writeFileSync(join(home.dir, "ok.txt"), "fine");
+    const c = chat();
+    const runner = createAgentRunner();
+    const call = async (path: string) => {
+      const events = await collect(
+        runner.run(
+          makeTurn(main, `[[tool:send_file ${JSON.stringify({ path })}]]`, { services: { media: c.media } }),
+        ),
+      );
+      return events.find((e) => e.type === "tool-result");
+    };
+    for (const path of [".env", "config.yaml", "state.db", ".git/config", join(home.dir, ".env")])
+      expect(await call(path), path).toMatchObject({ isError: true });
+    expect(await call("ok.txt")).toMatchObject({ output: { sent: "ok.txt" } });
+    expect(c.uploads.map((u) => u.name)).toEqual(["ok.txt"]);
+  });
+
   it("is not offered outside a chat turn (no way to a chat)", async () => {
     const cfg = await configFrom(home.dir, "agents:\n  main: {}\n");
     const runner = createAgentRunner();

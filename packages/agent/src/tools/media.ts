@@ -1,6 +1,6 @@
 import { constants } from "node:fs";
 import { open } from "node:fs/promises";
-import { basename } from "node:path";
+import { basename, relative, sep } from "node:path";
 import {
   type AgentProfile,
   formatBytes,
@@ -22,6 +22,7 @@ export async function readHomeFile(agent: AgentProfile, path: string, maxBytes: 
   if (!path.trim() || path.includes("\0")) throw new ToolError("path is empty", "invalid_input");
   const { home } = agentDirs(agent);
   const target = await resolveInside(agent, home, [path]);
+  refuseSecrets(agent, home, target, path);
   let handle: Awaited<ReturnType<typeof open>>;
   try {
     handle = await open(target, constants.O_RDONLY | constants.O_NOFOLLOW);
@@ -49,6 +50,25 @@ export async function readHomeFile(agent: AgentProfile, path: string, maxBytes: 
     return { data, mimeType: mimeTypeOf(name), name };
   } finally {
     await handle.close();
+  }
+}
+
+/** Files of the root home that are the gateway's, not the agent's: config, the store, the logs. */
+const ROOT_FILES = new Set(["config.yaml", "config.yml", "state.db", "state.db-wal", "state.db-shm", "logs"]);
+
+/**
+ * Secrets never leave through a chat: hidden files and directories (`.env` with the agent's keys, `.git`,
+ * `.ssh`), and in the root home (main's) the gateway's own config, store and logs.
+ */
+function refuseSecrets(agent: AgentProfile, home: string, target: string, asked: string): void {
+  const parts = relative(home, target).split(sep);
+  const hidden = parts.some((p) => p.startsWith("."));
+  const gateway = home === agent.rootHome && ROOT_FILES.has(parts[0] ?? "");
+  if (hidden || gateway) {
+    throw new ToolError(
+      `${JSON.stringify(asked)} is ${hidden ? "a hidden file (secrets live there)" : "the gateway's own file"} and is never sent`,
+      "path_refused",
+    );
   }
 }
 
