@@ -185,8 +185,10 @@ export class DiscordAdapter implements PlatformAdapter {
     if (components) (body as { components?: unknown[] }).components = components;
     // A thread opened from a message has that message's id, and shows it on top already. Only the first
     // chunk of a split reply quotes the message.
+    // A button press or slash command (`interaction:<id>`) has no message to quote.
     if (
       address.replyToMessageId &&
+      /^\d+$/.test(address.replyToMessageId) &&
       address.replyToMessageId !== channelId &&
       (message.part?.index ?? 0) === 0
     ) {

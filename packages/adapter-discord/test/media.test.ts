@@ -85,5 +85,12 @@ describe("Discord media and slash commands", () => {
       user: { id: "42" },
     });
     expect(fake.calls.some((c) => /^\/interactions\/.*\/callback$/.test(c.path))).toBe(true);
+    // The answer goes to the channel without quoting a message (an interaction is not one).
+    await adapter.send(
+      { platform: "discord", account: "default", chatId: "9002", replyToMessageId: inbound.messageId },
+      { text: "model: m" },
+    );
+    const answer = await fake.waitForSent((m) => m.text === "model: m");
+    expect((answer.raw as { message_reference?: unknown }).message_reference).toBeUndefined();
   });
 });
