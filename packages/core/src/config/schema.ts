@@ -31,9 +31,14 @@ export const modelSchema = z.strictObject({
   temperature: z.number().min(0).max(2).optional(),
   max_tokens: z.number().int().positive().optional(),
   max_steps: z.number().int().min(1).max(100).optional(),
+  /**
+   * The model reads images: chat photos reach it as images (default: true for `openai` and `anthropic`,
+   * false for `openai-compatible` and `echo`, whose models mostly do not).
+   */
+  vision: z.boolean().optional(),
 });
 
-export const TOOLSETS = ["memory", "skills", "cron", "sessions", "delegate"] as const;
+export const TOOLSETS = ["memory", "skills", "cron", "sessions", "delegate", "media"] as const;
 
 /** MCP server names prefix tool names on collision, so they keep to what model tool names allow. */
 export const MCP_SERVER_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$/;
@@ -339,6 +344,28 @@ export const modelPriceSchema = z.strictObject({
   cached_input: z.number().min(0).optional(),
 });
 
+/** Files in chat messages: what is downloaded and how much of a text document the model reads. */
+export const mediaSchema = z.strictObject({
+  /** The largest file downloaded from a platform (bigger ones reach the model as a note). */
+  max_bytes: z
+    .number()
+    .int()
+    .positive()
+    .default(20 * 1024 * 1024),
+  /** How many characters of a text document (text/*, JSON, Markdown, CSV…) the model reads. */
+  max_text_chars: z.number().int().positive().default(50_000),
+});
+
+/** Voice notes and audio to text, through an OpenAI-compatible `/audio/transcriptions` endpoint. */
+export const transcriptionSchema = z.strictObject({
+  /** A provider kind (`openai`) or the name of an entry in `providers` (its base_url and api_key_env). */
+  provider: z.string().min(1),
+  model: z.string().min(1).default("whisper-1"),
+  /** Spoken language hint (ISO-639-1, `en`), passed on when set. */
+  language: z.string().min(2).max(8).optional(),
+  timeout_s: z.number().positive().default(60),
+});
+
 export const operationsSchemas = {
   budgets: z.strictObject({
     per_user: budgetSchema.optional(),
@@ -395,6 +422,9 @@ export const configSchema = z.strictObject({
   pricing: z.record(z.string().min(1), modelPriceSchema).default({}),
   metrics: operationsSchemas.metrics.default(operationsSchemas.metrics.parse({})),
   circuit_breaker: operationsSchemas.circuit_breaker.default(operationsSchemas.circuit_breaker.parse({})),
+  media: mediaSchema.default(mediaSchema.parse({})),
+  /** Off unless set. */
+  transcription: transcriptionSchema.optional(),
   shutdown_timeout_s: z.number().positive().default(30),
   log_level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
 });
@@ -417,3 +447,5 @@ export type RateLimitConfig = z.output<typeof rateLimitSchema>;
 export type ModelPrice = z.output<typeof modelPriceSchema>;
 export type Toolset = (typeof TOOLSETS)[number];
 export type McpServerConfig = z.output<typeof mcpServerSchema>;
+export type MediaConfig = z.output<typeof mediaSchema>;
+export type TranscriptionConfig = z.output<typeof transcriptionSchema>;

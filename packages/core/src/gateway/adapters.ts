@@ -1,8 +1,8 @@
 import type { Logger } from "../logger.ts";
 import type { Operations } from "../operate/operations.ts";
 import type { InboundMessage, PlatformAdapter } from "../platform.ts";
-import { nativeCommands } from "./commands/registry.ts";
 import type { HttpRouter } from "./http.ts";
+import { publishCommands } from "./native-commands.ts";
 import type { DispatchOutcome } from "./types.ts";
 
 export interface AdapterDeps {
@@ -120,11 +120,6 @@ export class AdapterSet {
         `${adapter.platform} account "${adapter.account}" is not connected yet: ${started.reason}`,
       );
     } else log.info(`${adapter.platform} account "${adapter.account}" connected`);
-    // The command table as the platform's native menu; a menu that cannot be published costs nothing else.
-    if (adapter.setCommands) {
-      await adapter
-        .setCommands(nativeCommands())
-        .catch((err: unknown) => log.warn({ err }, "could not publish the command menu"));
-    }
+    void publishCommands(adapter, log);
   }
 }

@@ -1,6 +1,7 @@
 import type { ApprovalBroker } from "../../approvals.ts";
 import type { GatewayConfig } from "../../config/load.ts";
 import type { Logger } from "../../logger.ts";
+import { storedMessageText } from "../../media/turn-input.ts";
 import { operateCommands } from "../../operate/chat-commands.ts";
 import type { Operations } from "../../operate/operations.ts";
 import type { InboundMessage } from "../../platform.ts";
@@ -81,7 +82,7 @@ export async function dispatchInbound(deps: DispatchDeps, inbound: InboundMessag
   // The session and the message are committed in one transaction before dispatch resolves, so an
   // adapter that confirms the platform update afterwards can never lose it.
   const opened = await getOrCreate(deps.sessions, sessionKey, source, profile, false, [
-    { role: "user", content: inbound.text },
+    { role: "user", content: storedMessageText(inbound) },
   ]);
   const ids = opened.messageIds;
   await sessionHooks(deps.sessions.hooks, opened, sessionKey, source, profile);
