@@ -110,10 +110,30 @@ CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
 `;
 
 /**
- * v5: inbound messages already seen, one row per (platform, account, chat, message id). Replicas behind one
- * load balancer dedupe a webhook retry through this primary key rather than through a per-process map.
+ * v5, pairing: strangers' pending codes (one live code per user and platform account; `code` is unique) and
+ * the users an operator approved, per platform account (SQLite's v5).
  */
 const V5 = `
+CREATE TABLE pairing_requests (
+  code TEXT PRIMARY KEY, platform TEXT NOT NULL, account TEXT NOT NULL, user_id TEXT NOT NULL,
+  user_name TEXT, chat_id TEXT NOT NULL, created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL);
+CREATE INDEX idx_pairing_requests_user ON pairing_requests (platform, account, user_id);
+CREATE TABLE pairing_approvals (
+  platform TEXT NOT NULL, account TEXT NOT NULL, user_id TEXT NOT NULL, user_name TEXT,
+  approved_by TEXT NOT NULL, approved_at BIGINT NOT NULL, code TEXT,
+  PRIMARY KEY (platform, account, user_id));
+`;
+
+/** v6: `/agent <id>` overrides, one per chat (SQLite's v6). */
+const V6 = `
+CREATE TABLE chat_agents (chat TEXT PRIMARY KEY, agent_id TEXT NOT NULL, set_by TEXT NOT NULL, set_at BIGINT NOT NULL);
+`;
+
+/**
+ * v7: inbound messages already seen, one row per (platform, account, chat, message id) (SQLite's v7). Replicas
+ * behind one load balancer dedupe a webhook retry through this primary key rather than a per-process map.
+ */
+const V7 = `
 CREATE TABLE inbound_seen (
   platform TEXT NOT NULL, account TEXT NOT NULL, chat_id TEXT NOT NULL, message_id TEXT NOT NULL,
   seen_at BIGINT NOT NULL,
@@ -122,7 +142,7 @@ CREATE INDEX idx_inbound_seen_at ON inbound_seen (seen_at);
 `;
 
 /** Forward-only migrations: `MIGRATIONS[i]` takes the schema from version i to i + 1. Append; never edit a shipped one. */
-export const MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5];
+export const MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5, V6, V7];
 export const POSTGRES_SCHEMA_VERSION = MIGRATIONS.length;
 
 /** The advisory lock every migrating process takes, so N replicas starting at once migrate once. */

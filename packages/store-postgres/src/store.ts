@@ -5,6 +5,7 @@ import { importSessionsInto } from "./import.ts";
 import { leaseTable } from "./leases.ts";
 import { migratePostgres } from "./migrations.ts";
 import { auditLog, rateBuckets, usageLedger } from "./operations.ts";
+import { chatAgentTable, pairingTable } from "./pairing.ts";
 import { createPool, describeUrl, type Pool, storeOpenError } from "./pool.ts";
 import { responseTable } from "./responses.ts";
 import { searchMessages } from "./search.ts";
@@ -83,6 +84,8 @@ export async function openPostgresStore(
     get: sessions.get,
     ensure: sessions.ensure,
     end: sessions.end,
+    setModel: sessions.setModel,
+    resume: sessions.resume,
     append: sessions.append,
     addUsage: sessions.addUsage,
     rewind: sessions.rewind,
@@ -100,6 +103,8 @@ export async function openPostgresStore(
     rates: rateBuckets(pool),
     leases: leaseTable(pool, clock),
     inbound: inboundDedupe(pool, clock),
+    pairing: pairingTable(pool, clock),
+    chatAgents: chatAgentTable(pool, clock),
     checkWritable,
     async probe() {
       const started = performance.now();

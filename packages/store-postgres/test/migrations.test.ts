@@ -38,10 +38,13 @@ describe("PostgreSQL migrations", () => {
     );
     expect(tables.rows.map((r) => r.t)).toEqual([
       "audit_log",
+      "chat_agents",
       "cron_leases",
       "inbound_seen",
       "kv",
       "messages",
+      "pairing_approvals",
+      "pairing_requests",
       "rate_buckets",
       "responses",
       "schema_version",
