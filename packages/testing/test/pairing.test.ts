@@ -168,6 +168,7 @@ describe("pairing on the test platform", () => {
     await net.waitForSent((m) => m.chatId === "dm-boss" && m.text.includes(`${code}  6`));
     await net.inject(dm("boss", `/pair approve ${code}`));
     await net.waitForSent((m) => m.text === "Approved test:6: their next message is answered.");
+    await net.waitForSent((m) => m.chatId === "dm-6" && m.text.startsWith("The owner approved you"));
     await net.inject(dm("6", "thanks"));
     expect((await net.waitForSent((m) => m.text.includes("thanks"))).text).toBe("[main] thanks");
     await net.inject(dm("boss", "/pair revoke 6"));
