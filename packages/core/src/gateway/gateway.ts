@@ -159,6 +159,7 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
       store,
       send: pairingSender((address, text) => delivery.sendText(address, text, { format: "plain" }), logger),
       logger,
+      fullWarnings: new Map(),
       ...(options.now ? { now: () => options.now!().getTime() } : {}),
     },
     router: () => router,

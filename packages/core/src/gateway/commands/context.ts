@@ -33,6 +33,8 @@ export interface CommandContext {
    * with what went wrong (a used-up budget included).
    */
   summarize?(sessionId: string, transcript: string): Promise<string>;
+  /** Send `text` to a DM of this platform account (`/pair approve` tells the approved user). */
+  tellDm?(chatId: string, text: string): Promise<void>;
   /** Serve this chat with agent `id` from the next message (`/agent <id>`, admins); returns the reply. */
   switchAgent?(id: string): Promise<string>;
 }

@@ -36,11 +36,15 @@ export const pair: CommandHandler = async (args, ctx) => {
       return lines.join("\n");
     }
     if ((verb === "approve" || verb === "deny") && arg) {
-      const mine = (await ctx.store.pairing.pending(here)).some((r) => r.code === arg.toUpperCase());
+      const mine = (await ctx.store.pairing.pending(here)).find((r) => r.code === arg.toUpperCase());
       if (!mine)
         return `No pending pairing code ${arg.toUpperCase()} on this account (it may have expired; /pair list shows the live ones).`;
       if (verb === "approve") {
         const a = await approvePairing(ctx.store, arg, actor);
+        // Telling them is a courtesy: the approval stands whether or not the message arrives.
+        await ctx
+          .tellDm?.(mine.chatId, "The owner approved you: write again and you will be answered.")
+          .catch(() => {});
         return `Approved ${userTarget(a)}${a.userName ? ` (${a.userName})` : ""}: their next message is answered.`;
       }
       const r = await denyPairing(ctx.store, arg, actor);

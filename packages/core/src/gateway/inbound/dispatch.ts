@@ -138,6 +138,12 @@ async function answerCommand(
       deps.drain(at);
     },
     summarize: (sessionId, transcript) => summarize(deps, profile, at, sessionId, transcript),
+    tellDm: (chatId, text) =>
+      deps.delivery.sendText(
+        { platform: inbound.platform, account: inbound.account, chatId, chatType: "dm" },
+        text,
+        { format: "plain" },
+      ),
     switchAgent: (id) => switchAgent(deps, at, id, `${inbound.platform}:${inbound.user.id}`),
   });
   if (reply === undefined) return undefined;

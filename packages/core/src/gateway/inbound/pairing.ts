@@ -10,12 +10,15 @@ import { accountConfig } from "./gate.ts";
 const HOUR_MS = 3_600_000;
 /** A fresh code that collides with a live one is drawn again, at most this often. */
 const CODE_ATTEMPTS = 3;
+const FULL_WARNING_EVERY_MS = 60_000;
 
 export interface PairingStageDeps {
   accounts: () => GatewayConfig["platformAccounts"];
   store: Pick<SessionStore, "pairing" | "rates">;
   send: (inbound: InboundMessage, text: string) => Promise<void>;
   logger: Logger;
+  /** When each account last warned that its pending list is full (the warning is throttled). */
+  fullWarnings: Map<string, number>;
   now?: () => number;
 }
 
@@ -34,10 +37,6 @@ export async function answerStranger(
   const settings = pairingSettings(accountConfig(deps.accounts(), inbound));
   const now = deps.now?.() ?? Date.now();
   const { platform, account, user } = inbound;
-  const bucket = `pairing:${platform}:${account}:${user.id}`;
-  const perHour = settings.per_user_per_hour;
-  if ((await deps.store.rates.take(bucket, perHour, perHour / HOUR_MS, now)) > 0) return "rate-limited";
-
   const ttlMs = settings.code_ttl_minutes * 60_000;
   let result: Awaited<ReturnType<typeof deps.store.pairing.request>> | undefined;
   for (let attempt = 1; !result; attempt++) {
@@ -58,12 +57,21 @@ export async function answerStranger(
     }
   }
   if (result.status === "full") {
-    deps.logger.warn(
-      { platform, account, userId: user.id, pending: result.pending },
-      `a stranger asked to pair but ${platform}/${account} already holds ${result.pending} pending codes (platforms.${platform}.pairing.max_pending): answer some with switchboard pairing list|approve|deny`,
-    );
+    // A flood is said once a minute per account, not once per message.
+    const key = `${platform}/${account}`;
+    if ((deps.fullWarnings.get(key) ?? 0) + FULL_WARNING_EVERY_MS <= now) {
+      deps.fullWarnings.set(key, now);
+      deps.logger.warn(
+        { platform, account, userId: user.id, pending: result.pending },
+        `a stranger asked to pair but ${platform}/${account} already holds ${result.pending} pending codes (platforms.${platform}.pairing.max_pending): answer some with switchboard pairing list|approve|deny`,
+      );
+    }
     return "full";
   }
+  // Only users who hold a code take a rate token, so a flood past the bound leaves nothing behind.
+  const bucket = `pairing:${platform}:${account}:${user.id}`;
+  const perHour = settings.per_user_per_hour;
+  if ((await deps.store.rates.take(bucket, perHour, perHour / HOUR_MS, now)) > 0) return "rate-limited";
   const { request } = result;
   deps.logger.info(
     { platform, account, userId: user.id, code: request.code },
