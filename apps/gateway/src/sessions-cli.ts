@@ -1,8 +1,9 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
-import { type GatewayConfig, openSessionStore } from "@switchboard/core";
+import { endSession, type GatewayConfig, openSessionStore } from "@switchboard/core";
 import type { Command } from "commander";
 import type { CliHelpers } from "./cron-cli.ts";
+import { cliActor } from "./operate-cli.ts";
 import { colors, printJson, table } from "./output.ts";
 
 /** Open the home's store without creating one: a missing home or database is said so, a corrupt one is an error line. */
@@ -33,7 +34,7 @@ export function withExistingStore<T>(
   }
 }
 
-/** `switchboard sessions list|show|search`. */
+/** `switchboard sessions list|show|search|end`. */
 export function registerSessionCommands(program: Command, h: CliHelpers): void {
   const sessions = program.command("sessions").description("browse stored sessions");
   const withStore = <T>(cfg: GatewayConfig, fn: (store: ReturnType<typeof openSessionStore>) => T): T =>
@@ -95,5 +96,23 @@ export function registerSessionCommands(program: Command, h: CliHelpers): void {
           hits.map((h) => [h.sessionId, h.agentId, h.role, h.snippet]),
         )}\n`,
       );
+    });
+  sessions
+    .command("end <id>")
+    .description("end a session: the chat's next message starts a fresh one (in the audit log)")
+    .action(async (id: string, _o, cmd: Command) => {
+      const opts = h.globals(cmd);
+      const cfg = await h.loadOrExit(opts);
+      const file = resolve(cfg.home, "state.db");
+      if (!existsSync(file)) h.fail(new Error(`no sessions yet: ${file} does not exist`));
+      const store = openSessionStore(file);
+      try {
+        const s = await endSession(store, id, cliActor());
+        process.stdout.write(`ended session ${s.id} (agent ${s.agentId}, ${s.sessionKey})\n`);
+      } catch (err) {
+        h.fail(err);
+      } finally {
+        store.close();
+      }
     });
 }
