@@ -28,7 +28,7 @@ export async function sessionsView(
       : hits.length === 0
         ? html`<p class="muted" role="status">No messages match “${q}”.</p>`
         : html`<div class="table-wrap"><table id="search-hits"><thead><tr><th scope="col">Session</th><th scope="col">Agent</th><th scope="col">Role</th><th scope="col">Match</th><th scope="col">When</th></tr></thead><tbody>
-${hits.map((h) => html`<tr><th scope="row"><a href="/console/sessions/${h.sessionId}">${h.sessionId}</a></th><td>${h.agentId}</td><td>${h.role}</td><td>${h.snippet}</td><td>${time(h.createdAt)}</td></tr>`)}
+${hits.map((h) => html`<tr><th scope="row"><a href="/console/sessions/${encodeURIComponent(h.sessionId)}">${h.sessionId}</a></th><td>${h.agentId}</td><td>${h.role}</td><td>${h.snippet}</td><td>${time(h.createdAt)}</td></tr>`)}
 </tbody></table></div>`;
   } else {
     const rows = await gateway.store.list({
@@ -40,7 +40,7 @@ ${hits.map((h) => html`<tr><th scope="row"><a href="/console/sessions/${h.sessio
       ? html`<div class="table-wrap"><table id="sessions"><thead><tr><th scope="col">Session</th><th scope="col">Agent</th><th scope="col">Key</th><th scope="col">Messages</th><th scope="col">Updated</th><th scope="col">State</th></tr></thead><tbody>
 ${rows.map(
   (s) =>
-    html`<tr><th scope="row"><a href="/console/sessions/${s.id}">${s.title ?? s.id}</a></th><td>${s.agentId}</td><td><code>${s.sessionKey}</code></td><td class="num">${s.messageCount}</td><td>${time(s.updatedAt)}</td><td>${s.endedAt === null ? html`<span class="tag ok">active</span>` : html`<span class="tag">ended: ${s.endReason ?? "ended"}</span>`}</td></tr>`,
+    html`<tr><th scope="row"><a href="/console/sessions/${encodeURIComponent(s.id)}">${s.title ?? s.id}</a></th><td>${s.agentId}</td><td><code>${s.sessionKey}</code></td><td class="num">${s.messageCount}</td><td>${time(s.updatedAt)}</td><td>${s.endedAt === null ? html`<span class="tag ok">active</span>` : html`<span class="tag">ended: ${s.endReason ?? "ended"}</span>`}</td></tr>`,
 )}
 </tbody></table></div>`
       : html`<p class="muted">No sessions yet.</p>`;
@@ -71,7 +71,7 @@ export async function sessionView(
 <dt>Tokens in / out</dt><dd>${session.inputTokens} / ${session.outputTokens}</dd>
 <dt>State</dt><dd>${session.endedAt === null ? "active" : html`ended (${session.endReason ?? "ended"}) ${time(session.endedAt)}`}</dd>
 </dl>
-${session.endedAt === null ? actionForm(ctx, `/console/sessions/${session.id}/end`, "End this session", {}, { danger: true, confirm: "End this session? The chat's next message starts a new one." }) : ""}
+${session.endedAt === null ? actionForm(ctx, `/console/sessions/${encodeURIComponent(session.id)}/end`, "End this session", {}, { danger: true, confirm: "End this session? The chat's next message starts a new one." }) : ""}
 <ol class="transcript" id="transcript">
 ${messages.map(
   (m) =>
