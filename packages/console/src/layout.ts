@@ -39,6 +39,7 @@ export function page(
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="csrf-token" content="${ctx.session.csrf}">
 <title>${title} · Switchboard console</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="${ctx.assets}/console.css">
 ${(options.styles ?? []).map((s) => html`<link rel="stylesheet" href="${ctx.assets}/${s}">`)}
 ${(options.scripts ?? []).map((s) => html`<script src="${ctx.assets}/${s}" defer></script>`)}
@@ -80,6 +81,7 @@ export function loginPage(assets: string, message?: { text: string; kind: "error
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Log in · Switchboard console</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="${assets}/console.css">
 </head>
 <body class="login">
