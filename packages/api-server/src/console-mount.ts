@@ -2,6 +2,8 @@ import type { ApiServerConfig, Gateway, Logger } from "@switchboard/core";
 import type { Hono } from "hono";
 import { principalIdOfKey } from "./auth.ts";
 import type { ApiContext, ApiEnv } from "./context.ts";
+import { errorBody } from "./errors.ts";
+import { jsonResponse } from "./http.ts";
 
 /** What the API server hands the console (`@switchboard/console`), which imports nothing from here. */
 export interface ConsoleHost {
@@ -61,6 +63,15 @@ export function mountConsole(
   let loading: Promise<ConsoleHandler> | undefined;
   let closed = false;
   const handler = async (request: Request, env: unknown): Promise<Response> => {
+    if (!ctx.settings().console)
+      return jsonResponse(
+        errorBody(
+          "The console is turned off (api_server.console: false).",
+          "invalid_request_error",
+          "unknown_url",
+        ),
+        404,
+      );
     loading ??= load(host).catch((err: unknown) => {
       loading = undefined;
       throw err;
