@@ -60,3 +60,22 @@ describe("switchboard sessions", () => {
     expect(opsHits.map((h) => h.sessionId)).toEqual([b.id]);
   });
 });
+
+describe("switchboard sessions end", () => {
+  it("ends a session through core's endSession and writes the audit log; a second end fails", () => {
+    const r = cli(["sessions", "end", b.id, "--home", home]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`ended session ${b.id}`);
+    const s = openSessionStore(join(home, "state.db"));
+    try {
+      expect(s.get(b.id)?.endReason).toBe("ended");
+      expect(s.audit.list({ action: "session.end" })[0]).toMatchObject({ target: b.id });
+      expect(s.audit.list({ action: "session.end" })[0]?.actor).toMatch(/^cli/);
+    } finally {
+      s.close();
+    }
+    const again = cli(["sessions", "end", b.id, "--home", home]);
+    expect(again.status).not.toBe(0);
+    expect(again.stderr).toContain("already ended");
+  });
+});
