@@ -251,3 +251,58 @@ describe("console views", () => {
     expect(page).toContain("deploy");
   });
 });
+
+describe("loading", () => {
+  it("loads the console on the first /console request only, once for concurrent requests", async () => {
+    const { createApiServer } = await import("@switchboard/api-server");
+    const { createConsole } = await import("../src/index.ts");
+    world = await startWorld();
+    let loads = 0;
+    const api = createApiServer({
+      gateway: world.gateway,
+      console: async (host) => {
+        loads++;
+        await new Promise((r) => setTimeout(r, 20));
+        return createConsole(host);
+      },
+    });
+    try {
+      await api.fetch(new Request("http://127.0.0.1/health"));
+      await api.fetch(
+        new Request("http://127.0.0.1/v1/models", { headers: { authorization: `Bearer ${ADMIN_KEY}` } }),
+      );
+      expect(loads).toBe(0);
+      const pages = await Promise.all(
+        [1, 2, 3].map(() => api.fetch(new Request("http://127.0.0.1/console/login"))),
+      );
+      expect(pages.map((p) => p.status)).toEqual([200, 200, 200]);
+      expect(loads).toBe(1);
+    } finally {
+      api.close();
+    }
+  });
+
+  it("answers 404 at /console with api_server.console: false, without loading it", async () => {
+    const { createApiServer } = await import("@switchboard/api-server");
+    world = await startWorld();
+    const raw = testConfig({ api_server: { ...(testConfig().api_server as object), console: false } });
+    world.gateway.reconfigure(
+      buildConfig(raw, { file: undefined, home: world.home, env: {}, platforms: {} }),
+    );
+    let loads = 0;
+    const api = createApiServer({
+      gateway: world.gateway,
+      console: async () => {
+        loads++;
+        throw new Error("must not load");
+      },
+    });
+    try {
+      const res = await api.fetch(new Request("http://127.0.0.1/console/login"));
+      expect(res.status).toBe(404);
+      expect(loads).toBe(0);
+    } finally {
+      api.close();
+    }
+  });
+});
