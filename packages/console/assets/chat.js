@@ -10,7 +10,9 @@
   let conversation = "";
   const fresh = () => {
     messages = [];
-    conversation = `console-${crypto.randomUUID()}`;
+    // Not crypto.randomUUID: it exists only in secure contexts, and the console may be served over plain http.
+    const bytes = crypto.getRandomValues(new Uint8Array(16));
+    conversation = `console-${Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("")}`;
     log.replaceChildren();
   };
   fresh();

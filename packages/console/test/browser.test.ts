@@ -134,8 +134,14 @@ describe("the console in Chromium", () => {
     expect(await page.locator(".msg-assistant .content").textContent()).toBe(
       "[support] hello from the console",
     );
-    // The turn went through the API: stored as a session of the agent.
-    expect(world.store.search("console", { agentId: "support" }).length).toBeGreaterThan(0);
+    // A second message continues the same conversation: one stored session holds both exchanges.
+    await page.getByLabel("Message").fill("and again");
+    await page.getByLabel("Message").press("Enter");
+    await page.locator(".msg-assistant[data-done]").nth(1).waitFor({ timeout: 5000 });
+    expect(await page.locator(".msg-assistant .content").nth(1).textContent()).toBe("[support] and again");
+    // The turns went through the API: stored as a session of the agent.
+    const stored = world.store.list({ agentId: "support" }).filter((s) => s.messageCount === 4);
+    expect(stored).toHaveLength(1);
     await shot("chat");
   });
 
