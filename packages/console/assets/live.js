@@ -140,12 +140,45 @@
       );
     } else latencyChart.setData([d.xs, d.p50, d.p95]);
   };
+  /** Per agent over the last hour: turns, p50 / p95 latency, errors (the platform filters apply). */
+  const renderAgents = () => {
+    const f = { ...filter(), agent: "" };
+    const since = Date.now() - HOUR;
+    const by = new Map();
+    for (const t of turns) {
+      if (t.at < since || !matches(t, f)) continue;
+      const a = by.get(t.agentId) ?? { n: 0, errors: 0, lat: [] };
+      a.n++;
+      if (t.outcome !== "ok") a.errors++;
+      a.lat.push(t.latencyMs);
+      by.set(t.agentId, a);
+    }
+    const rows = [...by.entries()]
+      .sort(([x], [y]) => x.localeCompare(y))
+      .map(([agent, a]) => {
+        a.lat.sort((x, y) => x - y);
+        const tr = document.createElement("tr");
+        const th = document.createElement("th");
+        th.scope = "row";
+        th.textContent = agent;
+        tr.append(
+          th,
+          cell(String(a.n), "num"),
+          cell(`${pct(a.lat, 0.5)} ms`, "num"),
+          cell(`${pct(a.lat, 0.95)} ms`, "num"),
+          cell(String(a.errors), "num"),
+        );
+        return tr;
+      });
+    document.querySelector("#live-agents tbody").replaceChildren(...rows);
+  };
   let pending = 0;
   const redrawSoon = () => {
     if (pending) return;
     pending = setTimeout(() => {
       pending = 0;
       renderCharts();
+      renderAgents();
     }, 250);
   };
   window.addEventListener("resize", () => {
@@ -158,6 +191,7 @@
   form.addEventListener("input", () => {
     renderTable();
     renderCharts();
+    renderAgents();
   });
   form.addEventListener("submit", (e) => e.preventDefault());
 
@@ -188,6 +222,7 @@
       turns.push(...h.turns);
       renderTable();
       renderCharts();
+      renderAgents();
     })
     .catch(() => {
       status.textContent = "Could not load the last hour.";

@@ -115,6 +115,9 @@ describe("the console in Chromium", () => {
     // The charts are uPlot canvases fed by the same turns.
     await page.locator("#chart-turns canvas").waitFor();
     await page.locator("#chart-latency canvas").waitFor();
+    // Per agent: turns and latency percentiles of the last hour.
+    await page.locator("#live-agents tbody th", { hasText: "ops" }).waitFor();
+    expect(await page.locator("#live-agents tbody tr").count()).toBe(3);
     await page.getByLabel("Agent").selectOption("ops");
     expect(await page.locator("#live tbody tr").count()).toBe(1);
     await page.getByLabel("Agent").selectOption("");

@@ -15,6 +15,11 @@ export function liveView(ctx: PageContext, gateway: Gateway): Html {
 <figure><figcaption>Turns per minute, last hour</figcaption><div id="chart-turns" class="chart"></div></figure>
 <figure><figcaption>Latency percentiles (p50, p95), ms, last hour</figcaption><div id="chart-latency" class="chart"></div></figure>
 </section>
+<div class="table-wrap"><table id="live-agents">
+<caption class="sr-only">Per agent, last hour</caption>
+<thead><tr><th scope="col">Agent (last hour)</th><th scope="col">Turns</th><th scope="col">p50 latency</th><th scope="col">p95 latency</th><th scope="col">Errors</th></tr></thead>
+<tbody></tbody>
+</table></div>
 <p class="muted" id="live-status" role="status" aria-live="polite">Connecting…</p>
 <div class="table-wrap"><table id="live">
 <thead><tr><th scope="col">Time</th><th scope="col">Agent</th><th scope="col">Platform / account</th><th scope="col">Session</th><th scope="col">Latency</th><th scope="col">Tokens in / out</th><th scope="col">Outcome</th></tr></thead>
