@@ -249,6 +249,18 @@ describe("console views", () => {
     expect(page).toContain("You are Ops, the on-call agent. &lt;b&gt;not bold&lt;/b&gt;");
     expect(page).toContain("The staging cluster is eu-west.");
     expect(page).toContain("deploy");
+    // The cron job with its next run and its last output.
+    expect(page).toMatch(/disk check[\s\S]*every 1h[\s\S]*<time datetime="\d{4}-/);
+    expect(page).toContain("All disks below 70%.");
+  });
+
+  it("lists an agent's MCP servers and routes, and its budget bar", async () => {
+    world = await startWorld();
+    const cookie = cookieOf(await login(world));
+    const page = await (await fetch(`${world.url}/console/agents`, { headers: { cookie } })).text();
+    expect(page).toContain("files: not started");
+    expect(page).toContain("routes[1], routes[2]");
+    expect(page).toMatch(/<meter[^>]*value="0"/);
   });
 });
 

@@ -7,6 +7,7 @@ import { serve } from "@hono/node-server";
 import { createApiServer } from "@switchboard/api-server";
 import {
   buildConfig,
+  CronManager,
   createGateway,
   type GatewayRuntime,
   openSessionStore,
@@ -24,7 +25,7 @@ export function testConfig(extra: Record<string, unknown> = {}): Record<string, 
     agents: {
       main: {},
       support: { budget: { daily: { tokens: 5000 } } },
-      ops: { toolsets: ["memory", "cron"] },
+      ops: { toolsets: ["memory", "cron"], mcp: { files: { command: "node", args: ["files-server.js"] } } },
     },
     routes: [
       { match: { platform: "test", chat_id: "help" }, agent: "support" },
@@ -67,6 +68,17 @@ export async function startWorld(raw: Record<string, unknown> = testConfig()): P
   const store = openSessionStore(join(home, "state.db"));
   const adapter = new TestAdapter({ platform: "test", account: "default", network: new TestNetwork() });
   const gateway = createGateway({ config, store, runner: createEchoRunner(), adapters: [adapter] });
+  const cron = new CronManager({ config: () => gateway.config, router: () => gateway.router });
+  gateway.setCron(cron);
+  const job = (await cron.create("ops", {
+    schedule: "every 1h",
+    prompt: "check the disks",
+    name: "disk check",
+    deliver: "local",
+  })) as { id: string };
+  // What the scheduler writes after a run.
+  mkdirSync(join(ops, "cron", "output", job.id), { recursive: true });
+  writeFileSync(join(ops, "cron", "output", job.id, "20261201T090000Z.md"), "All disks below 70%.\n");
   const api = createApiServer({ gateway, console: async (host) => createConsole(host) });
   await gateway.start();
   const server = await new Promise<Server>((resolve) => {
