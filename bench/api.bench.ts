@@ -223,7 +223,7 @@ api.close();
 server.closeAllConnections();
 await new Promise<void>((resolve) => server.close(() => resolve()));
 await gateway.stop({ timeoutMs: 2000 });
-store.close();
+await store.close();
 await stub.close();
 rmSync(home, { recursive: true, force: true });
 

@@ -122,6 +122,6 @@ const ok = printTable("Dispatch overhead (test adapter → gateway → echo agen
   { metric: "added by the gateway, median", value: added, unit: "ms", target: { op: "<=", value: 1 } },
 ]);
 await gateway.stop({ timeoutMs: 1000 });
-store.close();
+await store.close();
 rmSync(home, { recursive: true, force: true });
 process.exit(ok ? 0 : 1);

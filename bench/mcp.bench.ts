@@ -57,7 +57,7 @@ if (child === "idle") {
   const out = { rss: m.rss, heap: m.heapUsed, running: runner.mcp.running() };
   await gateway.stop({ timeoutMs: 1000 });
   await runner.close();
-  store.close();
+  await store.close();
   rmSync(home, { recursive: true, force: true });
   process.stdout.write(JSON.stringify(out));
   process.exit(0);
@@ -128,7 +128,7 @@ async function viaGateway(kind: "stdio" | "http"): Promise<number[]> {
   }
   await gateway.stop({ timeoutMs: 1000 });
   await runner.close();
-  store.close();
+  await store.close();
   rmSync(home, { recursive: true, force: true });
   return out;
 }

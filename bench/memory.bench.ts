@@ -63,7 +63,7 @@ if (child) {
   (globalThis as { gc?: () => void }).gc?.();
   const rss = process.memoryUsage().rss / 1024 / 1024;
   await gateway.stop({ timeoutMs: 1000 });
-  store.close();
+  await store.close();
   rmSync(home, { recursive: true, force: true });
   process.stdout.write(JSON.stringify({ rss }));
   process.exit(0);

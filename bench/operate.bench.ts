@@ -71,7 +71,7 @@ async function world(on: boolean) {
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
       await gateway.stop({ timeoutMs: 2000 });
-      store.close();
+      await store.close();
       rmSync(home, { recursive: true, force: true });
     },
   };
@@ -163,9 +163,9 @@ for (let r = 0; r < ROUNDS; r++) {
     metrics?.close();
   }
 }
-if (on.store.usage.summary({ groupBy: [] })[0]?.calls === undefined)
+if ((await on.store.usage.summary({ groupBy: [] }))[0]?.calls === undefined)
   throw new Error("the 'on' gateway recorded no usage");
-if (off.store.usage.summary({ groupBy: [] }).length !== 0)
+if ((await off.store.usage.summary({ groupBy: [] })).length !== 0)
   throw new Error("the 'off' gateway recorded usage");
 
 await off.close();

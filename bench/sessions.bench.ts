@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type NewMessage, openSessionStore, type SessionStore } from "@switchboard/core";
+import { type NewMessage, openSessionStore, type SqliteSessionStore } from "@switchboard/core";
 import { seededRandom } from "../packages/core/test/helpers/random-routes.ts";
 import { gc, loadPerCore, measure, median, percentile } from "./lib/stats.ts";
 import { formatNumber, printTable, type Row } from "./lib/table.ts";
@@ -31,27 +31,27 @@ try {
   // --- batched appends -------------------------------------------------------------------------
   for (const batch of [10, 1]) {
     const store = openSessionStore(join(dir, `appends-${batch}.db`));
-    const sessions = Array.from(
-      { length: 20 },
-      (_, i) =>
-        store.getOrCreate(`agent:main:telegram:dm:${i}`, {
-          platform: "telegram",
-          chatType: "dm",
-          chatId: String(i),
-        }).session.id,
-    );
+    const sessions: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      const opened = await store.getOrCreate(`agent:main:telegram:dm:${i}`, {
+        platform: "telegram",
+        chatType: "dm",
+        chatId: String(i),
+      });
+      sessions.push(opened.session.id);
+    }
     const messages: NewMessage[] = Array.from({ length: 200 }, (_, i) => ({
       role: i % 2 ? "assistant" : "user",
       content: sentence(12 + (i % 20)),
     }));
     const total = batch === 1 ? APPEND_MESSAGES / 5 : APPEND_MESSAGES;
-    const run = () => {
+    const run = async () => {
       for (let i = 0, s = 0; i < total; i += batch, s++) {
         const at = i % messages.length;
-        store.append(sessions[s % sessions.length]!, messages.slice(at, at + batch));
+        await store.append(sessions[s % sessions.length]!, messages.slice(at, at + batch));
       }
     };
-    run(); // warm-up
+    await run(); // warm-up
     const cpu: number[] = [];
     const wall: number[] = [];
     for (let r = 0; r < REPS; r++) {
@@ -60,7 +60,7 @@ try {
       wall.push(total / (t.wallMs / 1000));
       cpu.push(total / (t.cpuMs / 1000));
     }
-    store.close();
+    await store.close();
     rows.push({
       metric: `append, batches of ${batch}`,
       value: median(wall),
@@ -85,7 +85,7 @@ try {
     for (let q = 0; q < HISTORY_QUERIES; q++) {
       const id = ids[Math.floor(rand() * ids.length)]!;
       const t0 = process.hrtime.bigint();
-      const h = store.history(id, 50);
+      const h = await store.history(id, 50);
       const t1 = process.hrtime.bigint();
       if (h.length !== 50 || h[0]!.sessionId !== id) throw new Error("history returned the wrong rows");
       lat.push(Number(t1 - t0) / 1e6);
@@ -119,7 +119,7 @@ try {
  * 1,000,000 messages round-robin over 10,000 sessions, in one transaction through the real schema. The
  * search index is left for later, as the store itself does (history never reads it).
  */
-function buildBigDb(store: SessionStore): void {
+function buildBigDb(store: SqliteSessionStore): void {
   const db = store.db;
   const insertSession = db.prepare(
     "INSERT INTO sessions (id, session_key, agent_id, platform, chat_type, chat_id, started_at, updated_at) VALUES (?, ?, ?, 'telegram', 'dm', ?, ?, ?)",

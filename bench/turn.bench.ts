@@ -94,7 +94,7 @@ async function startSwitchboard(stubUrl: string, n: number, transport?: "undici"
       await new Promise<void>((r) => server.close(() => r()));
       await gateway.stop({ timeoutMs: 2000 });
       await runner.close();
-      store.close();
+      await store.close();
       rmSync(home, { recursive: true, force: true });
     },
   };
@@ -184,7 +184,7 @@ if (mode === "stub") {
   api.close();
   server.close();
   await gateway.stop({ timeoutMs: 1000 });
-  store.close();
+  await store.close();
   process.stdout.write(`${JSON.stringify({ ms, total, rss })}\n`);
   process.exit(0);
 }

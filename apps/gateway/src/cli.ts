@@ -261,7 +261,7 @@ agent
     try {
       const { home, replaced } = await addAgent(configFile(opts), cfg, id, o);
       if (replaced !== undefined) process.stdout.write(`replaced agents.${id}: ${replaced}\n`);
-      auditCli(cfg, "agent.add", id, {
+      await auditCli(cfg, "agent.add", id, {
         ...(o.clone ? { clone: o.clone } : {}),
         ...(o.model ? { model: o.model } : {}),
         ...(replaced !== undefined ? { replaced: true } : {}),
@@ -286,7 +286,7 @@ agent
         ...o,
         ...(o.default ? { newDefault: o.default } : {}),
       });
-      auditCli(cfg, "agent.remove", id, {
+      await auditCli(cfg, "agent.remove", id, {
         routes: removed,
         purge: o.purge === true,
         ...(o.default ? { new_default: o.default } : {}),

@@ -141,14 +141,14 @@ export function registerCronCommands(program: Command, h: CliHelpers): void {
       try {
         const found = await manager.find(id);
         if (!found) h.fail(new Error(`no cron job "${id}": see switchboard cron list`));
-        const scheduler = new CronScheduler({ gateway, manager, db: store.db });
+        const scheduler = new CronScheduler({ gateway, manager, leases: store.leases });
         const r = await scheduler.runNow(found.agentId, id);
         process.stdout.write(`${r.error ? `error: ${r.error}` : r.text}\n`);
         if (r.outputFile) process.stderr.write(`saved ${r.outputFile}\n`);
         process.exitCode = r.status === "error" ? 1 : 0;
       } finally {
         await gateway.stop({ timeoutMs: 1000 });
-        store.close();
+        await store.close();
       }
     });
 }

@@ -1,6 +1,6 @@
 import { userInfo } from "node:os";
 import { resolve } from "node:path";
-import { type GatewayConfig, openSessionStore, type UsageQuery } from "@switchboard/core";
+import { type GatewayConfig, openSessionStore, type SessionStore, type UsageQuery } from "@switchboard/core";
 import type { Command } from "commander";
 import { printJson, table } from "./output.ts";
 import { withExistingStore } from "./sessions-cli.ts";
@@ -25,12 +25,12 @@ export function parseSince(value: string | undefined, now = Date.now()): number 
   return t;
 }
 
-function withStore<T>(cfg: GatewayConfig, fn: (store: ReturnType<typeof openSessionStore>) => T): T {
+async function withStore<T>(cfg: GatewayConfig, fn: (store: SessionStore) => Promise<T>): Promise<T> {
   const store = openSessionStore(resolve(cfg.home, "state.db"));
   try {
-    return fn(store);
+    return await fn(store);
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
@@ -44,8 +44,13 @@ export function cliActor(): string {
 }
 
 /** Append one audit entry for a CLI edit (`agent add`, `agent remove`). */
-export function auditCli(cfg: GatewayConfig, action: string, target: string, detail?: unknown): void {
-  withStore(cfg, (s) =>
+export async function auditCli(
+  cfg: GatewayConfig,
+  action: string,
+  target: string,
+  detail?: unknown,
+): Promise<void> {
+  await withStore(cfg, (s) =>
     s.audit.append({ actor: cliActor(), action, target, ...(detail === undefined ? {} : { detail }) }),
   );
 }
@@ -85,7 +90,7 @@ export function registerOperateCommands<G extends { json?: boolean }>(program: C
         } catch (err) {
           deps.fail(err);
         }
-        const rows = withExistingStore(cfg, deps.fail, (s) => s.usage.summary(query));
+        const rows = await withExistingStore(cfg, deps.fail, (s) => s.usage.summary(query));
         if (opts.json) return printJson(rows);
         const groups = query.groupBy ?? [];
         process.stdout.write(
@@ -120,7 +125,7 @@ export function registerOperateCommands<G extends { json?: boolean }>(program: C
       } catch (err) {
         deps.fail(err);
       }
-      const rows = withExistingStore(cfg, deps.fail, (s) =>
+      const rows = await withExistingStore(cfg, deps.fail, (s) =>
         s.audit.list({
           ...(since !== undefined ? { since } : {}),
           ...(o.action ? { action: o.action } : {}),

@@ -167,7 +167,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     ? new CronScheduler({
         gateway,
         manager: cronManager,
-        db: store.db,
+        leases: store.leases,
         logger,
         maxConcurrency: config.cron.max_concurrency,
         graceMs: config.cron.grace_minutes * 60_000,
@@ -238,7 +238,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     } catch (err) {
       stopTracing();
       await metricsListener?.close();
-      store.close();
+      await store.close();
       lock.release();
       throw err;
     }
@@ -254,7 +254,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     server?.close();
     stopTracing();
     await metricsListener?.close();
-    store.close();
+    await store.close();
     lock.release();
     throw err;
   }
@@ -301,7 +301,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       }
       for (const w of next.warnings) logger.warn(w);
       const diff = configDiff(config, next);
-      gateway.ops.audit({
+      await gateway.ops.audit({
         actor: "config",
         action: "config.reload",
         target: next.configPath ?? "",
@@ -309,7 +309,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       });
       const budgets = budgetChanges(config, next);
       if (budgets.length > 0)
-        gateway.ops.audit({ actor: "config", action: "budget.change", detail: { paths: budgets } });
+        await gateway.ops.audit({ actor: "config", action: "budget.change", detail: { paths: budgets } });
       if (
         next.api_server.port !== config.api_server.port ||
         next.api_server.host !== config.api_server.host
@@ -378,7 +378,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       stopTracing();
       await metricsListener?.close();
       server?.closeAllConnections();
-      store.close();
+      await store.close();
       lock.release();
       logger.info("stopped");
     })();

@@ -1,17 +1,17 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
-import { endSession, type GatewayConfig, openSessionStore } from "@switchboard/core";
+import { endSession, type GatewayConfig, openSessionStore, type SessionStore } from "@switchboard/core";
 import type { Command } from "commander";
 import type { CliHelpers } from "./cron-cli.ts";
 import { cliActor } from "./operate-cli.ts";
 import { colors, printJson, table } from "./output.ts";
 
 /** Open the home's store without creating one: a missing home or database is said so, a corrupt one is an error line. */
-export function withExistingStore<T>(
+export async function withExistingStore<T>(
   cfg: GatewayConfig,
   fail: (err: unknown) => never,
-  fn: (store: ReturnType<typeof openSessionStore>) => T,
-): T {
+  fn: (store: SessionStore) => Promise<T>,
+): Promise<T> {
   const file = resolve(cfg.home, "state.db");
   if (!existsSync(cfg.home))
     fail(
@@ -21,23 +21,23 @@ export function withExistingStore<T>(
     );
   if (!existsSync(file))
     fail(new Error(`no sessions yet: ${file} does not exist (it is created when the gateway first runs)`));
-  let store: ReturnType<typeof openSessionStore>;
+  let store: SessionStore;
   try {
     store = openSessionStore(file);
   } catch (err) {
     fail(err);
   }
   try {
-    return fn(store);
+    return await fn(store);
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
 /** `switchboard sessions list|show|search|end`. */
 export function registerSessionCommands(program: Command, h: CliHelpers): void {
   const sessions = program.command("sessions").description("browse stored sessions");
-  const withStore = <T>(cfg: GatewayConfig, fn: (store: ReturnType<typeof openSessionStore>) => T): T =>
+  const withStore = <T>(cfg: GatewayConfig, fn: (store: SessionStore) => Promise<T>): Promise<T> =>
     withExistingStore(cfg, h.fail, fn);
   sessions
     .command("list")
@@ -47,7 +47,7 @@ export function registerSessionCommands(program: Command, h: CliHelpers): void {
     .action(async (o: { agent?: string; limit: string }, cmd: Command) => {
       const opts = h.globals(cmd);
       const cfg = await h.loadOrExit(opts);
-      const rows = withStore(cfg, (s) =>
+      const rows = await withStore(cfg, (s) =>
         s.list({ ...(o.agent ? { agentId: o.agent } : {}), limit: Number(o.limit), includeEnded: true }),
       );
       if (opts.json) return printJson(rows);
@@ -70,7 +70,10 @@ export function registerSessionCommands(program: Command, h: CliHelpers): void {
     .action(async (id: string, _o, cmd: Command) => {
       const opts = h.globals(cmd);
       const cfg = await h.loadOrExit(opts);
-      const out = withStore(cfg, (s) => ({ session: s.get(id), messages: s.history(id, 1000) }));
+      const out = await withStore(cfg, async (s) => ({
+        session: await s.get(id),
+        messages: await s.history(id, 1000),
+      }));
       if (!out.session) h.fail(new Error(`no session "${id}"`));
       if (opts.json) return printJson(out);
       const c = colors();
@@ -86,7 +89,7 @@ export function registerSessionCommands(program: Command, h: CliHelpers): void {
     .action(async (text: string, o: { agent?: string }, cmd: Command) => {
       const opts = h.globals(cmd);
       const cfg = await h.loadOrExit(opts);
-      const hits = withStore(cfg, (s) =>
+      const hits = await withStore(cfg, (s) =>
         s.search(text, { ...(o.agent ? { agentId: o.agent } : {}), limit: 50 }),
       );
       if (opts.json) return printJson(hits);
@@ -103,16 +106,9 @@ export function registerSessionCommands(program: Command, h: CliHelpers): void {
     .action(async (id: string, _o, cmd: Command) => {
       const opts = h.globals(cmd);
       const cfg = await h.loadOrExit(opts);
-      const file = resolve(cfg.home, "state.db");
-      if (!existsSync(file)) h.fail(new Error(`no sessions yet: ${file} does not exist`));
-      const store = openSessionStore(file);
-      try {
-        const s = await endSession(store, id, cliActor());
-        process.stdout.write(`ended session ${s.id} (agent ${s.agentId}, ${s.sessionKey})\n`);
-      } catch (err) {
-        h.fail(err);
-      } finally {
-        store.close();
-      }
+      const s = await withStore(cfg, (store) =>
+        endSession(store, id, cliActor()).catch((err: unknown) => h.fail(err)),
+      );
+      process.stdout.write(`ended session ${s.id} (agent ${s.agentId}, ${s.sessionKey})\n`);
     });
 }

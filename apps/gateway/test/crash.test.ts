@@ -82,16 +82,16 @@ async function burst(url: string, cli: RunningCli, round: number): Promise<strin
   return acknowledged;
 }
 
-function storedReplies(): Set<string> {
+async function storedReplies(): Promise<Set<string>> {
   const store = openSessionStore(join(home, "state.db"));
   try {
     const out = new Set<string>();
-    for (const s of store.list({ limit: 100_000, includeEnded: true })) {
-      for (const m of store.history(s.id, 1000)) if (m.role === "assistant") out.add(m.content);
+    for (const s of await store.list({ limit: 100_000, includeEnded: true })) {
+      for (const m of await store.history(s.id, 1000)) if (m.role === "assistant") out.add(m.content);
     }
     return out;
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
@@ -107,7 +107,7 @@ describe("kill -9 in the middle of a burst", () => {
       const again = await boot();
       again.cli.kill("SIGTERM");
       await again.cli.exited;
-      const stored = storedReplies();
+      const stored = await storedReplies();
       for (const text of acknowledged) if (!stored.has(text)) lost.push(text);
     }
     expect(acknowledgedTotal).toBeGreaterThanOrEqual(4 * KILL_AFTER);

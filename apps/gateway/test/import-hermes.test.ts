@@ -121,7 +121,7 @@ describe("switchboard import hermes", () => {
     `);
   });
 
-  it("writes a new home that passes config check, and never touches the Hermes home", () => {
+  it("writes a new home that passes config check, and never touches the Hermes home", async () => {
     const before = hashTree(hermesHome);
     const r = cli(["import", "hermes", hermesHome, "--home", home]);
     expect(r.stderr).toBe("");
@@ -179,24 +179,24 @@ describe("switchboard import hermes", () => {
 
     const store = openSessionStore(join(home, "state.db"));
     try {
-      const ada = store.findActive("agent:support:telegram@support:dm:777");
+      const ada = await store.findActive("agent:support:telegram@support:dm:777");
       expect(ada).toMatchObject({
         id: "20260601_100000_bbbb0001",
         agentId: "support",
         title: "Ada's refund",
       });
-      expect(store.findActive("agent:main:telegram:dm:501")?.id).toBe("20260501_090000_aaaa0001");
-      expect(store.get("api:support:api-0123456789abcdef")?.sessionKey).toBe(
+      expect((await store.findActive("agent:main:telegram:dm:501"))?.id).toBe("20260501_090000_aaaa0001");
+      expect((await store.get("api:support:api-0123456789abcdef"))?.sessionKey).toBe(
         "agent:support:api_server:session:api-0123456789abcdef",
       );
-      const old = store.get("20260520_080000_bbbb0000");
+      const old = await store.get("20260520_080000_bbbb0000");
       expect(old).toMatchObject({ agentId: "support", endReason: "session_reset" });
-      expect(store.history(ada!.id, 10)[1]!.toolCalls).toEqual([
+      expect((await store.history(ada!.id, 10))[1]!.toolCalls).toEqual([
         { id: "call_1", name: "skill_view", input: { name: "refunds" } },
       ]);
-      expect(store.search("older chat", { agentId: "support" })).toHaveLength(1);
+      expect(await store.search("older chat", { agentId: "support" })).toHaveLength(1);
     } finally {
-      store.close();
+      await store.close();
     }
   });
 
@@ -247,18 +247,18 @@ describe("switchboard import hermes", () => {
     expect(groupKey).toBe(`agent:main:yuanbao:group:${YUANBAO_GROUP}:${YUANBAO_MEMBER}`);
     const store = openSessionStore(join(home, "state.db"));
     try {
-      expect(store.findActive(groupKey)).toMatchObject({
+      expect(await store.findActive(groupKey)).toMatchObject({
         id: "20260510_120000_cccc0001",
         platform: "yuanbao",
         chatId: YUANBAO_GROUP,
         chatType: "group",
         threadId: null,
       });
-      expect(store.findActive(keyOf("dm", YUANBAO_DM_USER, YUANBAO_DM_USER))?.id).toBe(
+      expect((await store.findActive(keyOf("dm", YUANBAO_DM_USER, YUANBAO_DM_USER)))?.id).toBe(
         "20260511_080000_cccc0002",
       );
     } finally {
-      store.close();
+      await store.close();
     }
 
     // The job that reported to the group delivers to it as its origin, which says it is a group.
@@ -311,9 +311,9 @@ describe("switchboard import hermes", () => {
     expect(sent).toContain("support desk");
     expect(stub.requestHeaders[i]!.authorization).toBe(`Bearer ${fixture.keys.support}`);
 
-    const session = gw.store.findActive("agent:support:telegram@support:dm:777")!;
+    const session = (await gw.store.findActive("agent:support:telegram@support:dm:777"))!;
     expect(session.id).toBe("20260601_100000_bbbb0001");
-    const history = gw.store.history(session.id, 50).map((m) => m.content);
+    const history = (await gw.store.history(session.id, 50)).map((m) => m.content);
     expect(history.slice(0, 1)).toEqual(["Hi, my name is Ada"]);
     expect(history.slice(-2)).toEqual(["what is my name?", "stub: what is my name?"]);
   });
@@ -332,9 +332,11 @@ describe("switchboard import hermes", () => {
     expect(reply).toMatchObject({ chatId: YUANBAO_GROUP, text: "stub: when is the picnic?" });
     const i = stub.requests.findIndex((r) => JSON.stringify(r.messages).includes("when is the picnic?"));
     expect(JSON.stringify(stub.requests[i]!.messages)).toContain("the group's picnic is on Saturday");
-    const session = gw!.store.findActive(`agent:main:yuanbao:group:${YUANBAO_GROUP}:${YUANBAO_MEMBER}`)!;
+    const session = (await gw!.store.findActive(
+      `agent:main:yuanbao:group:${YUANBAO_GROUP}:${YUANBAO_MEMBER}`,
+    ))!;
     expect(session.id).toBe("20260510_120000_cccc0001");
-    expect(gw!.store.history(session.id, 50).map((m) => m.content)).toEqual([
+    expect((await gw!.store.history(session.id, 50)).map((m) => m.content)).toEqual([
       "Ann: the group's picnic is on Saturday",
       "Saturday picnic, noted.",
       "when is the picnic?",

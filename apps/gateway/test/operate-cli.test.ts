@@ -3,7 +3,7 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { KeyRing } from "@switchboard/api-server";
-import { memoryLogger, openSessionStore } from "@switchboard/core";
+import { memoryLogger, openSessionStore, sqliteDatabase } from "@switchboard/core";
 import { afterEach, describe, expect, it } from "vitest";
 import { type RunningGateway, startGateway } from "../src/run.ts";
 import { cli } from "./cli-helpers.ts";
@@ -42,14 +42,14 @@ describe("the audit log", () => {
 `,
     );
     expect(await gw.reload()).toBe(true);
-    const rows = gw.store.audit.list({});
+    const rows = await gw.store.audit.list({});
     const reload = rows.find((r) => r.action === "config.reload")!;
     expect(reload.actor).toBe("config");
     expect(reload.detail).toEqual({ added: ["agents.ops"], removed: [], changed: ["api_server.keys"] });
     expect(JSON.stringify(rows)).not.toContain("sk-admin");
     expect(rows.find((r) => r.action === "budget.change")!.detail).toEqual({ paths: ["agents.ops.budget"] });
     // Append-only: the store refuses to rewrite history.
-    expect(() => gw.store.db.prepare("DELETE FROM audit_log").run()).toThrow(/append-only/);
+    expect(() => sqliteDatabase(gw.store).prepare("DELETE FROM audit_log").run()).toThrow(/append-only/);
   });
 
   it("records API key use once per key per day", async () => {
@@ -62,7 +62,7 @@ describe("the audit log", () => {
       });
       expect(res.status).toBe(200);
     }
-    const uses = gw.store.audit.list({ action: "api_key.use" });
+    const uses = await gw.store.audit.list({ action: "api_key.use" });
     expect(uses).toHaveLength(1);
     const id = new KeyRing(gw.gateway.config.api_server.keys).authenticate("Bearer sk-admin-0123456789").id;
     expect(uses[0]).toMatchObject({ actor: id, target: new Date().toISOString().slice(0, 10) });
@@ -101,20 +101,20 @@ describe("switchboard usage", () => {
     }
   });
 
-  it("prints usage by agent, user and key as a table and as JSON, filtered", () => {
+  it("prints usage by agent, user and key as a table and as JSON, filtered", async () => {
     const dir = home(BASE);
     const store = openSessionStore(join(dir, "state.db"));
     const at = Date.now();
     const base = { at, platform: "test", provider: "openai", model: "gpt-4o-mini", cachedTokens: 0 };
-    store.usage.record(
+    await store.usage.record(
       { ...base, agentId: "main", userId: "ada", inputTokens: 100, outputTokens: 10, costUsd: 0.5 },
       [],
     );
-    store.usage.record(
+    await store.usage.record(
       { ...base, agentId: "main", keyId: "key:ops", inputTokens: 7, outputTokens: 3, costUsd: 0.25 },
       [],
     );
-    store.usage.record(
+    await store.usage.record(
       {
         ...base,
         at: at - 10 * 86_400_000,
@@ -126,7 +126,7 @@ describe("switchboard usage", () => {
       },
       [],
     );
-    store.close();
+    await store.close();
 
     const json = cli(["--home", dir, "--json", "usage", "--since", "7d"]);
     expect(json.status).toBe(0);

@@ -8,24 +8,28 @@ import { cli } from "./cli-helpers.ts";
 const home = mkdtempSync(join(tmpdir(), "sb-sessions-cli-"));
 writeFileSync(join(home, "config.yaml"), "agents:\n  main: {}\n  ops: {}\n");
 const store = openSessionStore(join(home, "state.db"));
-const a = store.getOrCreate("agent:main:telegram:dm:1", {
-  platform: "telegram",
-  chatType: "dm",
-  chatId: "1",
-  agentId: "main",
-}).session;
-const b = store.getOrCreate("agent:ops:slack:group:C1:U1", {
-  platform: "slack",
-  chatType: "group",
-  chatId: "C1",
-  agentId: "ops",
-}).session;
-store.append(a.id, [
+const a = (
+  await store.getOrCreate("agent:main:telegram:dm:1", {
+    platform: "telegram",
+    chatType: "dm",
+    chatId: "1",
+    agentId: "main",
+  })
+).session;
+const b = (
+  await store.getOrCreate("agent:ops:slack:group:C1:U1", {
+    platform: "slack",
+    chatType: "group",
+    chatId: "C1",
+    agentId: "ops",
+  })
+).session;
+await store.append(a.id, [
   { role: "user", content: "where is the invoice for march" },
   { role: "assistant", content: "[main] here it is" },
 ]);
-store.append(b.id, [{ role: "user", content: "deploy the invoice service" }]);
-store.close();
+await store.append(b.id, [{ role: "user", content: "deploy the invoice service" }]);
+await store.close();
 afterAll(() => rmSync(home, { recursive: true, force: true }));
 
 describe("switchboard sessions", () => {
@@ -62,17 +66,18 @@ describe("switchboard sessions", () => {
 });
 
 describe("switchboard sessions end", () => {
-  it("ends a session through core's endSession and writes the audit log; a second end fails", () => {
+  it("ends a session through core's endSession and writes the audit log; a second end fails", async () => {
     const r = cli(["sessions", "end", b.id, "--home", home]);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain(`ended session ${b.id}`);
     const s = openSessionStore(join(home, "state.db"));
     try {
-      expect(s.get(b.id)?.endReason).toBe("ended");
-      expect(s.audit.list({ action: "session.end" })[0]).toMatchObject({ target: b.id });
-      expect(s.audit.list({ action: "session.end" })[0]?.actor).toMatch(/^cli/);
+      expect((await s.get(b.id))?.endReason).toBe("ended");
+      const [entry] = await s.audit.list({ action: "session.end" });
+      expect(entry).toMatchObject({ target: b.id });
+      expect(entry?.actor).toMatch(/^cli/);
     } finally {
-      s.close();
+      await s.close();
     }
     const again = cli(["sessions", "end", b.id, "--home", home]);
     expect(again.status).not.toBe(0);

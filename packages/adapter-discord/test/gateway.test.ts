@@ -79,7 +79,7 @@ afterEach(async () => {
   if (!h) return;
   await h.gateway.stop({ timeoutMs: 2000 });
   await h.fake.close();
-  h.store.close();
+  await h.store.close();
   rmSync(h.home, { recursive: true, force: true });
   h = undefined;
 });

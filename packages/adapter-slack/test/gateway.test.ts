@@ -31,7 +31,7 @@ afterEach(async () => {
   await r.gateway.stop({ timeoutMs: 2000 });
   await r.fake.close();
   await r.bridge.close();
-  r.store.close();
+  await r.store.close();
   rmSync(r.home, { recursive: true, force: true });
   r = undefined;
 });

@@ -66,7 +66,7 @@ describe("Telegram through the gateway", () => {
     if (!run) return;
     await run.gateway.stop({ timeoutMs: 2000 });
     await run.fake.close();
-    run.store.close();
+    await run.store.close();
     rmSync(run.home, { recursive: true, force: true });
     run = undefined;
   });

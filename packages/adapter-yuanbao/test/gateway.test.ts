@@ -52,7 +52,7 @@ beforeEach(async () => {
 afterEach(async () => {
   await gateway.stop({ timeoutMs: 2000 });
   await fake.close();
-  store.close();
+  await store.close();
   rmSync(home, { recursive: true, force: true });
 });
 

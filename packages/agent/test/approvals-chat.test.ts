@@ -68,7 +68,7 @@ describe("approvals in chat (test platform)", () => {
     await w.net.waitForSent((m) => m.text.startsWith("✅ Approved: write_file"));
     await w.net.waitForSent((m) => m.text.startsWith("tool said: wrote out.txt"), 10_000);
     expect(readFileSync(opsFile(w), "utf8")).toBe("approved content");
-    expect(w.store.audit.list({ action: "approval.approve" })).toEqual([
+    expect(await w.store.audit.list({ action: "approval.approve" })).toEqual([
       expect.objectContaining({
         actor: "test:u1",
         target: "ops/write_file",
@@ -147,7 +147,7 @@ describe("approvals in chat (test platform)", () => {
     const w = await opsWorld();
     const manager = new CronManager({ config: () => w.gateway.config, router: () => w.gateway.router });
     w.gateway.setCron(manager);
-    const scheduler = new CronScheduler({ gateway: w.gateway, manager, db: w.store.db });
+    const scheduler = new CronScheduler({ gateway: w.gateway, manager, leases: w.store.leases });
     const job = (await manager.create("ops", {
       schedule: "every 1h",
       prompt: "write the file",

@@ -100,14 +100,14 @@ describe("delegation between agents", () => {
     expect(bossFollowUp).not.toContain("worker-key");
     expect(JSON.stringify(w.stub.requests[requestsOf(w, "boss")[0]!]!.tools)).not.toContain("read_file");
     // The delegated turn is its own session, linked to the caller's.
-    const bossSession = w.store.list({ agentId: "boss" })[0]!;
-    const children = w.store.children(bossSession.id);
+    const bossSession = (await w.store.list({ agentId: "boss" }))[0]!;
+    const children = await w.store.children(bossSession.id);
     expect(children).toHaveLength(1);
     expect(children[0]!.agentId).toBe("worker");
     expect(children[0]!.sessionKey).toMatch(/^agent:worker:delegate:/);
-    expect(w.store.parentOf(children[0]!.id)).toBe(bossSession.id);
+    expect(await w.store.parentOf(children[0]!.id)).toBe(bossSession.id);
     await w.gateway.idle();
-    expect(w.store.history(children[0]!.id).map((m) => [m.role, m.content])).toEqual([
+    expect((await w.store.history(children[0]!.id)).map((m) => [m.role, m.content])).toEqual([
       ["user", "read notes.txt"],
       ["assistant", "worker got: worker notes"],
     ]);

@@ -28,7 +28,7 @@ const worlds: World[] = [];
 afterEach(async () => {
   for (const w of worlds.splice(0)) {
     await w.gateway.stop({ timeoutMs: 1000 });
-    w.store.close();
+    await w.store.close();
     await w.stub?.close();
     rmSync(w.home, { recursive: true, force: true });
   }
@@ -97,10 +97,7 @@ describe("the gateway with the real agent runtime", () => {
     );
     expect((await w.net.waitForSent((m) => m.chatId === "beta-chat")).text).toBe("PERSONA: Beta the builder");
     await w.gateway.idle();
-    const keys = w.store
-      .list({ includeEnded: true })
-      .map((s) => s.sessionKey)
-      .sort();
+    const keys = (await w.store.list({ includeEnded: true })).map((s) => s.sessionKey).sort();
     expect(keys).toEqual(["agent:alpha:test:group:alpha-chat:u1", "agent:beta:test:group:beta-chat:u1"]);
   });
 
@@ -109,10 +106,10 @@ describe("the gateway with the real agent runtime", () => {
     await w.net.inject({ chatType: "group", chatId: "alpha-chat", userId: "u1", text: "hello" });
     expect((await w.net.waitForSent((m) => m.text.includes("hello"))).text).toBe("[alpha] hello");
     await w.gateway.idle();
-    const first = w.store.findActive("agent:alpha:test:group:alpha-chat:u1")!.id;
+    const first = (await w.store.findActive("agent:alpha:test:group:alpha-chat:u1"))!.id;
     await w.net.inject({ chatType: "group", chatId: "alpha-chat", userId: "u1", text: "/new" });
     await w.net.waitForSent((m) => m.text.startsWith("Started a new session"));
-    expect(w.store.findActive("agent:alpha:test:group:alpha-chat:u1")!.id).not.toBe(first);
+    expect((await w.store.findActive("agent:alpha:test:group:alpha-chat:u1"))!.id).not.toBe(first);
     await w.net.inject({ chatType: "group", chatId: "alpha-chat", userId: "u1", text: "/agent" });
     expect((await w.net.waitForSent((m) => m.text.includes("served by"))).text).toMatch(
       /agent "alpha": routes\[0\] matched: platform=test, chat_id=alpha-chat/,
@@ -170,7 +167,7 @@ describe("the gateway with the real agent runtime", () => {
     const scheduler = new CronScheduler({
       gateway: w.gateway,
       manager,
-      db: w.store.db,
+      leases: w.store.leases,
       now: () => jobs[0]!.nextRunAt!,
     });
     const [r] = await scheduler.tick();

@@ -236,8 +236,8 @@ describe("sessions and cron toolsets", () => {
     try {
       for (const id of ["a", "b"]) {
         const source = { platform: "test", chatType: "dm" as const, chatId: "1", agentId: id };
-        const { session } = store.getOrCreate(`agent:${id}:test:dm:1`, source);
-        store.append(session.id, [{ role: "user", content: `the invoice for ${id} is overdue` }]);
+        const { session } = await store.getOrCreate(`agent:${id}:test:dm:1`, source);
+        await store.append(session.id, [{ role: "user", content: `the invoice for ${id} is overdue` }]);
       }
       const runner = createAgentRunner();
       const result = await callTool(
@@ -260,7 +260,7 @@ describe("sessions and cron toolsets", () => {
         },
       );
     } finally {
-      store.close();
+      await store.close();
     }
   });
 

@@ -34,18 +34,18 @@ export class ResponseStore {
   }
 
   /** The response if `owner` may see it (a foreign response is simply not found). */
-  get(id: string, owner: string): StoredResponse | undefined {
-    const r = this.#table().get(id, retentionOf(this.#settings()).maxAgeMs);
+  async get(id: string, owner: string): Promise<StoredResponse | undefined> {
+    const r = await this.#table().get(id, retentionOf(this.#settings()).maxAgeMs);
     if (!r || r.owner !== owner) return undefined;
     return { ...r, messages: r.messages as ChatMessage[] };
   }
 
   /** Store a response; false when it alone is larger than `api_server.responses.max_bytes`. */
-  put(item: StoredResponse): boolean {
+  put(item: StoredResponse): Promise<boolean> {
     return this.#table().put({ ...item, createdAt: Date.now() }, retentionOf(this.#settings()));
   }
 
-  delete(id: string): boolean {
+  delete(id: string): Promise<boolean> {
     return this.#table().delete(id);
   }
 }

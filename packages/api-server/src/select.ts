@@ -28,6 +28,26 @@ export function usableAgent(ctx: ApiContext, principal: Principal, id: string): 
   return agent && mayUse(principal, agent.id) ? agent : undefined;
 }
 
+/**
+ * Whether the caller may see something stored for `agentId` (a run, a stored response, a cron job): its key
+ * may use the agent, now (an agent taken off the key takes its objects along), and under `/agents/{id}` only
+ * that agent's. Whatever fails this answers exactly like something that does not exist.
+ */
+export function seesAgent(c: ApiHonoContext, agentId: string): boolean {
+  const pinned = c.get("pinned");
+  return mayUse(c.get("principal"), agentId) && (!pinned || pinned.id === agentId);
+}
+
+/** The agents a caller may use: only the pinned one under `/agents/{id}`, else every agent its key may use. */
+export function usableAgents(
+  ctx: ApiContext,
+  principal: Principal,
+  pinned: AgentProfile | undefined,
+): AgentProfile[] {
+  if (pinned) return [pinned];
+  return ctx.gateway.config.registry.list().filter((a) => mayUse(principal, a.id));
+}
+
 /** The routing headers as a source (see `sourceOfRequest`). */
 export function sourceOfHeaders(headers: Headers): SessionSource {
   return sourceOfRequest(headers);

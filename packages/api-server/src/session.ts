@@ -1,7 +1,9 @@
 import { createHash } from "node:crypto";
 import type { ChatMessage, SessionSource } from "@switchboard/core";
 import { OPEN_PRINCIPAL_ID } from "./auth.ts";
+import type { ApiHonoContext } from "./context.ts";
 import { textOf } from "./convert.ts";
+import { identityHeader } from "./identity.ts";
 
 /** Where a turn's transcript lives. */
 export interface SessionPlan {
@@ -35,6 +37,27 @@ export function sessionFor(
       ? `agent:${agentId}:api_server:key:${scope(sessionKey)}`
       : `agent:${agentId}:api_server:session:${scoped}`,
   };
+}
+
+/**
+ * The session plan of an API turn, the same step for every route: the public id is the caller's
+ * (X-Switchboard-Session-Id, else one the route's body names), else `fallback()`; the session key header and the
+ * calling key scope it (see `sessionFor`). `given` is the id the caller sent, `undefined` when it was made up.
+ */
+export function planSession(
+  c: ApiHonoContext,
+  agentId: string,
+  options: { bodyId?: string | null | undefined; fallback: () => string },
+): { plan: SessionPlan; given: string | undefined } {
+  const headers = c.req.raw.headers;
+  const given = identityHeader(headers, "sessionId") ?? options.bodyId ?? undefined;
+  const plan = sessionFor(
+    agentId,
+    given ?? options.fallback(),
+    c.get("principal").id,
+    identityHeader(headers, "sessionKey"),
+  );
+  return { plan, given };
 }
 
 /**

@@ -40,6 +40,12 @@ export interface StartTurn {
   principal?: Principal;
 }
 
+/** The calling key, for usage, budgets and rate limits per key; `undefined` for an open (keyless) setup. */
+export function keyOf(principal: Principal): TurnRequest["key"] {
+  if (principal.id === OPEN_PRINCIPAL_ID) return undefined;
+  return { id: principal.id, ...(principal.budget ? { budget: principal.budget } : {}) };
+}
+
 /** Start a turn through the gateway, wired so an abort of `signal` aborts it. */
 export async function startTurn(ctx: ApiContext, t: StartTurn): Promise<TurnHandle> {
   const request: TurnRequest = {
@@ -57,8 +63,8 @@ export async function startTurn(ctx: ApiContext, t: StartTurn): Promise<TurnHand
   if (t.clientTools?.length) request.clientTools = t.clientTools;
   if (t.generation) request.generation = t.generation;
   if (t.plain) request.plain = true;
-  if (t.principal && t.principal.id !== OPEN_PRINCIPAL_ID)
-    request.key = { id: t.principal.id, ...(t.principal.budget ? { budget: t.principal.budget } : {}) };
+  const key = t.principal && keyOf(t.principal);
+  if (key) request.key = key;
   let handle: TurnHandle;
   try {
     if (t.reconcile && t.history && t.persist !== false) {
@@ -146,18 +152,19 @@ export async function consume(
 }
 
 /** Answer 429 now when a budget is used up (a run that would only fail later is not started). */
-export function checkBudget(
+export async function checkBudget(
   ctx: ApiContext,
   principal: Principal,
   agentId: string,
   source: SessionSource,
-): void {
+): Promise<void> {
+  const key = keyOf(principal);
   try {
-    ctx.gateway.ops.checkBudget({
+    await ctx.gateway.ops.checkBudget({
       agentId,
       platform: source.platform,
       userId: source.userId,
-      ...(principal.id !== OPEN_PRINCIPAL_ID ? { keyId: principal.id, keyBudget: principal.budget } : {}),
+      ...(key ? { keyId: key.id, keyBudget: key.budget } : {}),
     });
   } catch (err) {
     if (err instanceof TurnRefusedError) throw refused(err);

@@ -146,7 +146,7 @@ describe("approvals over the API", () => {
     );
     expect(await api.gateway.cron!.list("ops")).toHaveLength(0);
     // The decision is in the audit log, by the key that made it.
-    expect(api.gateway.store.audit.list({ action: "approval.deny" })).toEqual([
+    expect(await api.gateway.store.audit.list({ action: "approval.deny" })).toEqual([
       expect.objectContaining({
         actor: `api:${principalIdOfKey(KEYS.admin)}`,
         target: "ops/cron_create",

@@ -239,7 +239,7 @@ describe("chat sessions", () => {
     // Namespaced by agent and by the key's identity (a hash of its value), never by the id alone.
     expect(t.sessionKey).toMatch(/^agent:support:api_server:session:k[0-9a-f]{24}:conv-42$/);
     await api.gateway.idle();
-    const stored = api.store.history(t.sessionId).map((m) => m.content);
+    const stored = (await api.store.history(t.sessionId)).map((m) => m.content);
     expect(stored).toEqual([
       "remember apples",
       "[support] remember apples",
@@ -263,8 +263,8 @@ describe("chat sessions", () => {
     expect(opsTurn.sessionId).not.toBe(supportSession);
     expect(opsTurn.history).toEqual([]);
     await api.gateway.idle();
-    expect(api.store.get(supportSession)?.agentId).toBe("support");
-    expect(api.store.get(opsTurn.sessionId)?.agentId).toBe("ops");
+    expect((await api.store.get(supportSession))?.agentId).toBe("support");
+    expect((await api.store.get(opsTurn.sessionId))?.agentId).toBe("ops");
   });
 
   it("stores a body-history conversation under one stable derived session id across turns", async () => {
@@ -286,7 +286,7 @@ describe("chat sessions", () => {
     expect(r2.response.headers.get("x-switchboard-session-id")).toBe(id1);
     const sessionId = lastTurn().sessionId;
     await api.gateway.idle();
-    expect(api.store.history(sessionId).map((m) => m.content)).toEqual([
+    expect((await api.store.history(sessionId)).map((m) => m.content)).toEqual([
       "open webui style",
       "[main] open webui style",
       "next",

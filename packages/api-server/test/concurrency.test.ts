@@ -84,10 +84,10 @@ describe.each(RUNNERS)("concurrency with %s", (_name, makeRunner, expected) => {
     }
     // 300 (agent, session id) pairs → 300 distinct stored sessions, each holding only its own exchange.
     await api.gateway.idle();
-    const sessions = api.store.list({ limit: 1000 });
+    const sessions = await api.store.list({ limit: 1000 });
     expect(sessions).toHaveLength(300);
     for (const s of sessions) {
-      const messages = api.store.history(s.id);
+      const messages = await api.store.history(s.id);
       expect(messages).toHaveLength(2);
       expect(messages[1]!.content).toBe(expected(s.agentId, messages[0]!.content));
     }

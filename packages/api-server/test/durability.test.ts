@@ -1,18 +1,17 @@
-import { openSessionStore } from "@switchboard/core";
+import { openSessionStore, sqliteDatabase } from "@switchboard/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { postJson, startApi, type TestApi } from "./helpers.ts";
 
 /** What another process sees in `state.db` right now: a second connection reads committed rows only. */
-function committedReplies(api: TestApi): string[] {
-  const reader = openSessionStore(api.store.db.name);
+async function committedReplies(api: TestApi): Promise<string[]> {
+  const reader = openSessionStore(api.store.location);
   try {
-    return reader
-      .list({ includeEnded: true, limit: 1000 })
-      .flatMap((s) => reader.history(s.id, 100))
-      .filter((m) => m.role === "assistant")
-      .map((m) => m.content);
+    const out: string[] = [];
+    for (const s of await reader.list({ includeEnded: true, limit: 1000 }))
+      for (const m of await reader.history(s.id, 100)) if (m.role === "assistant") out.push(m.content);
+    return out;
   } finally {
-    reader.close();
+    await reader.close();
   }
 }
 
@@ -26,7 +25,7 @@ async function committedWhenSeen(api: TestApi, res: Response, last: RegExp): Pro
     if (done) throw new Error(`the stream ended without ${last}: ${text.slice(-300)}`);
     text += decoder.decode(value, { stream: true });
     if (last.test(text)) {
-      const seen = committedReplies(api);
+      const seen = await committedReplies(api);
       await reader.cancel().catch(() => {});
       return seen;
     }
@@ -47,7 +46,7 @@ describe("the last byte of an answer goes out after its reply is committed", () 
       model: "main",
       messages: [{ role: "user", content: "json one" }],
     });
-    const seen = committedReplies(api);
+    const seen = await committedReplies(api);
     expect(res.status).toBe(200);
     expect(seen).toContain("[main] json one");
   });
@@ -82,7 +81,7 @@ describe("a reply the store cannot hold", () => {
   it("is answered as an error (503 store_unavailable), not as a success", async () => {
     const api = await startApi({ agents: { main: {} } });
     try {
-      const db = api.store.db;
+      const db = sqliteDatabase(api.store);
       // Room for the question, none for a long answer: SQLITE_FULL on the reply's commit only.
       db.pragma(`max_page_count = ${(db.pragma("page_count", { simple: true }) as number) + 4}`);
       const res = await postJson(api, "/v1/chat/completions", {

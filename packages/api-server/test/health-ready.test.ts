@@ -1,3 +1,4 @@
+import { sqliteDatabase } from "@switchboard/core";
 import { afterEach, describe, expect, it } from "vitest";
 import { ADMIN_KEY, baseConfig, startWorld, USER_KEY, type World } from "./operate-world.ts";
 
@@ -55,7 +56,7 @@ describe("/health/ready", () => {
 
   it("answers 503 when the store cannot write", async () => {
     const w = await world();
-    w.store.db.exec(
+    sqliteDatabase(w.store).exec(
       "CREATE TRIGGER no_kv BEFORE INSERT ON kv BEGIN SELECT RAISE(ABORT, 'disk is read-only'); END",
     );
     const r = await ready(w, ADMIN_KEY);
@@ -64,7 +65,7 @@ describe("/health/ready", () => {
       writable: false,
       error: expect.stringContaining("disk is read-only"),
     });
-    w.store.db.exec("DROP TRIGGER no_kv");
+    sqliteDatabase(w.store).exec("DROP TRIGGER no_kv");
   });
 });
 
@@ -115,7 +116,7 @@ describe("the circuit breaker per adapter account", () => {
     expect(await w.chat("boss", "/platform status")).toBe("test/default: paused (paused by test:boss)");
     expect(await w.chat("boss", "/platform resume test")).toBe("Resumed sends of test/default.");
     expect(await w.chat("someone", "back?")).toBe("stub: back?");
-    const rows = w.store.audit.list({}).filter((r) => r.action.startsWith("platform."));
+    const rows = (await w.store.audit.list({})).filter((r) => r.action.startsWith("platform."));
     expect(rows.map((r) => [r.actor, r.action, r.target])).toEqual([
       ["test:boss", "platform.pause", "test"],
       ["test:boss", "platform.resume", "test"],

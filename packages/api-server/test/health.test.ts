@@ -1,4 +1,4 @@
-import { openSessionStore } from "@switchboard/core";
+import { openSessionStore, sqliteDatabase } from "@switchboard/core";
 import { afterEach, describe, expect, it } from "vitest";
 import { startApi, type TestApi } from "./helpers.ts";
 
@@ -12,7 +12,7 @@ describe("/health and the session store", () => {
   it("answers 503 while the store cannot write (a full disk), and 200 again once it can", async () => {
     api = await startApi({ agents: { main: {} } });
     expect((await api.request("/health")).status).toBe(200);
-    const db = api.store.db;
+    const db = sqliteDatabase(api.store);
     const pages = db.pragma("page_count", { simple: true }) as number;
     // SQLite's own limit on the file's size: every write that needs a new page fails with SQLITE_FULL.
     db.pragma(`max_page_count = ${pages}`);
@@ -28,7 +28,7 @@ describe("/health and the session store", () => {
 
   it("answers 503 quickly while another process holds the store's write lock", async () => {
     api = await startApi({ agents: { main: {} } });
-    const other = openSessionStore(api.store.db.name);
+    const other = openSessionStore(api.store.location);
     try {
       other.db.exec("BEGIN EXCLUSIVE");
       const started = Date.now();
@@ -37,7 +37,7 @@ describe("/health and the session store", () => {
       other.db.exec("ROLLBACK");
       expect((await api.request("/health")).status).toBe(200);
     } finally {
-      other.close();
+      await other.close();
     }
   });
 });

@@ -43,7 +43,7 @@ describe("Hermes compatibility", () => {
     expect(routed.headers.get("x-switchboard-agent")).toBe("bare");
     const id = routed.headers.get("x-switchboard-session-id")!;
     await s.api.gateway.idle();
-    const session = s.api.store.get(storedSessionId("bare", id))!;
+    const session = (await s.api.store.get(storedSessionId("bare", id)))!;
     expect(session).toMatchObject({ chatId: "ops-console", userId: "u7" });
 
     const keyed = await postJson(
@@ -56,9 +56,9 @@ describe("Hermes compatibility", () => {
       },
     );
     await s.api.gateway.idle();
-    const keyedSession = s.api.store.get(
+    const keyedSession = (await s.api.store.get(
       storedSessionId("main", keyed.headers.get("x-switchboard-session-id")!),
-    )!;
+    ))!;
     expect(keyedSession.sessionKey).toBe(
       `agent:main:api_server:key:${principalIdOfKey(KEYS.admin)}:team-memory`,
     );

@@ -19,8 +19,8 @@ describe("identity and sessions", () => {
   });
 
   const sessionOf = (res: Response) => res.headers.get("x-switchboard-session-id")!;
-  const stored = (agent: string, publicId: string) =>
-    s.api.store.history(storedSessionId(agent, publicId)).map((m) => `${m.role}:${m.content}`);
+  const stored = async (agent: string, publicId: string) =>
+    (await s.api.store.history(storedSessionId(agent, publicId))).map((m) => `${m.role}:${m.content}`);
 
   it("keeps two users who open with the same message in two sessions (body `user`)", async () => {
     const client = s.api.client({ key: KEYS.admin });
@@ -34,9 +34,9 @@ describe("identity and sessions", () => {
     const idB = b.response.headers.get("x-switchboard-session-id")!;
     expect(idA).not.toBe(idB);
     await s.api.gateway.idle();
-    expect(stored("main", idA)).toEqual(["user:hello", "assistant:stub: hello"]);
-    expect(stored("main", idB)).toEqual(["user:hello", "assistant:stub: hello"]);
-    expect(s.api.store.get(storedSessionId("main", idA))?.userId).toBe("alice");
+    expect(await stored("main", idA)).toEqual(["user:hello", "assistant:stub: hello"]);
+    expect(await stored("main", idB)).toEqual(["user:hello", "assistant:stub: hello"]);
+    expect((await s.api.store.get(storedSessionId("main", idA)))?.userId).toBe("alice");
   });
 
   it("separates Open WebUI chats and users by their forwarded headers", async () => {
@@ -81,7 +81,7 @@ describe("identity and sessions", () => {
     const u2 = { role: "user" as const, content: "second" };
     await client.chat.completions.create({ model: "main", messages: [u1, a1, u2] });
     await s.api.gateway.idle();
-    expect(stored("main", "lc-conv-1")).toEqual([
+    expect(await stored("main", "lc-conv-1")).toEqual([
       "user:first",
       "assistant:stub: first",
       "user:second",
@@ -92,7 +92,7 @@ describe("identity and sessions", () => {
     s.stub.script({ text: "another take" });
     await client.chat.completions.create({ model: "main", messages: [u1, a1, u2] });
     await s.api.gateway.idle();
-    expect(stored("main", "lc-conv-1")).toEqual([
+    expect(await stored("main", "lc-conv-1")).toEqual([
       "user:first",
       "assistant:stub: first",
       "user:second",
@@ -105,7 +105,7 @@ describe("identity and sessions", () => {
       messages: [u1, a1, { role: "user", content: "second, edited" }],
     });
     await s.api.gateway.idle();
-    expect(stored("main", "lc-conv-1")).toEqual([
+    expect(await stored("main", "lc-conv-1")).toEqual([
       "user:first",
       "assistant:stub: first",
       "user:second, edited",
@@ -128,13 +128,13 @@ describe("identity and sessions", () => {
       messages: [{ role: "user", content: "name a colour" }],
     });
     await s.api.gateway.idle();
-    expect(stored("main", id)).toEqual(["user:name a colour", "assistant:teal"]);
+    expect(await stored("main", id)).toEqual(["user:name a colour", "assistant:teal"]);
   });
 
   it("offers plain variants: the agent's model with no persona, no tools, nothing stored", async () => {
     const models = await s.api.client({ key: KEYS.admin }).models.list();
     expect(models.data.map((m) => m.id)).toEqual(expect.arrayContaining(["main", "main:plain"]));
-    const before = s.api.store.list({ limit: 1000 }).length;
+    const before = (await s.api.store.list({ limit: 1000 })).length;
     const res = await s.api.client({ key: KEYS.admin }).chat.completions.create({
       model: "main:plain",
       messages: [
@@ -147,6 +147,6 @@ describe("identity and sessions", () => {
     expect(sent.tools).toBeUndefined();
     expect(sent.messages[0]).toEqual({ role: "system", content: "Generate a concise title." });
     await s.api.gateway.idle();
-    expect(s.api.store.list({ limit: 1000 }).length).toBe(before);
+    expect((await s.api.store.list({ limit: 1000 })).length).toBe(before);
   });
 });

@@ -153,7 +153,7 @@ describe("GET /metrics", () => {
     expect([...many].filter((s) => !few.has(s))).toEqual([]);
     expect(many.size).toBeLessThan(200);
     expect(text).not.toMatch(/user-\d+/);
-    expect(w.store.usage.summary({ groupBy: ["user"] })).toHaveLength(1000);
+    expect(await w.store.usage.summary({ groupBy: ["user"] })).toHaveLength(1000);
   }, 60_000);
 
   it("backs every query of the Grafana dashboard in docs/grafana with a metric the gateway exports", async () => {

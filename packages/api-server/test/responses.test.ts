@@ -107,7 +107,7 @@ describe("responses", () => {
     expect(lastTurn().history.map((m) => m.content)).toEqual(["my name is Ada", "[support] my name is Ada"]);
     // The transcript is in the session store too.
     await api.gateway.idle();
-    expect(api.store.history(t.sessionId).map((m) => m.content)).toContain("what is my name?");
+    expect((await api.store.history(t.sessionId)).map((m) => m.content)).toContain("what is my name?");
   });
 
   it("keeps a response to its key and its agent", async () => {
@@ -139,7 +139,7 @@ describe("responses", () => {
     expect(r.output_text).toBe("[main] forget me");
     await expect(client.responses.retrieve(r.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
     await api.gateway.idle();
-    expect(api.store.history(lastTurn().sessionId).map((m) => m.content)).not.toContain("forget me");
+    expect((await api.store.history(lastTurn().sessionId)).map((m) => m.content)).not.toContain("forget me");
   });
 
   it("deletes a stored response", async () => {

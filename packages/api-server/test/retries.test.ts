@@ -101,14 +101,14 @@ describe("retries that do not multiply turns", () => {
       sessionId = res.headers.get("x-switchboard-session-id")!;
     }
     await s.api.gateway.idle();
-    expect(s.api.store.history(storedSessionId("bare", sessionId)).map((m) => m.content)).toEqual([
+    expect((await s.api.store.history(storedSessionId("bare", sessionId))).map((m) => m.content)).toEqual([
       "will fail",
     ]);
     // And the next success answers it once.
     const ok = await postJson(s.api, CHAT, body, { key: KEYS.admin });
     expect(ok.status).toBe(200);
     await s.api.gateway.idle();
-    expect(s.api.store.history(storedSessionId("bare", sessionId)).map((m) => m.content)).toEqual([
+    expect((await s.api.store.history(storedSessionId("bare", sessionId))).map((m) => m.content)).toEqual([
       "will fail",
       "stub: will fail",
     ]);

@@ -81,7 +81,7 @@ describe("stored responses", () => {
     expect(dropped.store).toBe(false);
     expect(await status(api, kept.id)).toBe(200);
     expect(await status(api, dropped.id)).toBe(404);
-    expect(api.store.responses.get(dropped.id, 86_400_000)).toBeUndefined();
+    expect(await api.store.responses.get(dropped.id, 86_400_000)).toBeUndefined();
   });
 
   it("stays within responses.max_bytes, dropping the oldest first", async () => {
@@ -89,7 +89,7 @@ describe("stored responses", () => {
     api = await startApi(keyed({ responses: { max_bytes: maxBytes } }));
     const ids: string[] = [];
     for (let i = 0; i < 8; i++) ids.push((await respond(api, { input: `${i} ${"x".repeat(3000)}` })).id);
-    expect(api.store.responses.bytes()).toBeLessThanOrEqual(maxBytes);
+    expect(await api.store.responses.bytes()).toBeLessThanOrEqual(maxBytes);
     expect(await status(api, ids[0]!)).toBe(404);
     expect(await status(api, ids[7]!)).toBe(200);
     // One response larger than the whole budget is answered but not stored.
@@ -108,6 +108,6 @@ describe("stored responses", () => {
     const fresh = await respond(api, { input: "new" });
     expect(await status(api, fresh.id)).toBe(200);
     // The expired row is gone from the file, not only hidden.
-    expect(api.store.responses.get(old.id, Number.MAX_SAFE_INTEGER)).toBeUndefined();
+    expect(await api.store.responses.get(old.id, Number.MAX_SAFE_INTEGER)).toBeUndefined();
   });
 });

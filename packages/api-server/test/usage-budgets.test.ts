@@ -32,7 +32,7 @@ describe("usage accounting", () => {
       );
     expect(res.choices[0]?.message.content).toBe("hello there");
     await w.gateway.idle();
-    const rows = w.store.usage.summary({ groupBy: ["agent", "user", "key", "session"] });
+    const rows = await w.store.usage.summary({ groupBy: ["agent", "user", "key", "session"] });
     expect(rows).toHaveLength(1);
     // 1,000 input at $1/M + 500 output at $2/M.
     expect(rows[0]).toMatchObject({
@@ -45,7 +45,7 @@ describe("usage accounting", () => {
     });
     expect(rows[0]!.costUsd).toBeCloseTo(0.002, 9);
     expect(rows[0]!.session).toBeTruthy();
-    expect(w.store.usage.total("agent:main", `d:${new Date().toISOString().slice(0, 10)}`)).toEqual({
+    expect(await w.store.usage.total("agent:main", `d:${new Date().toISOString().slice(0, 10)}`)).toEqual({
       tokens: 1500,
       costUsd: expect.closeTo(0.002, 9),
     });
@@ -56,7 +56,7 @@ describe("usage accounting", () => {
     w.stub.script({ text: "pong", usage: { promptTokens: 40, completionTokens: 2 } });
     expect(await w.chat("u-7", "ping")).toBe("pong");
     await w.gateway.idle();
-    const [row] = w.store.usage.summary({ groupBy: ["agent", "user", "key"] });
+    const [row] = await w.store.usage.summary({ groupBy: ["agent", "user", "key"] });
     expect(row).toMatchObject({ agent: "main", user: "u-7", key: null, inputTokens: 40, outputTokens: 2 });
     expect(await w.chat("u-7", "/usage")).toMatch(/You, today: 42 tokens, \$0\.0000/);
   });
@@ -169,7 +169,7 @@ describe("budgets", () => {
         .chat.completions.create({ model: "main", messages: [{ role: "user", content: "hi" }], user });
     await ask("frank");
     await w.gateway.idle();
-    expect(w.store.usage.summary({ groupBy: ["user"] })).toEqual([
+    expect(await w.store.usage.summary({ groupBy: ["user"] })).toEqual([
       expect.objectContaining({ user: "frank", inputTokens: 40 }),
     ]);
     // The body's `user` is the budgeted user: "frank" is refused, as when OpenWebUI names him in a header.
@@ -204,7 +204,10 @@ describe("budgets", () => {
       /I stopped here: The daily budget of agent "main" .* is used up/,
     );
     await w.gateway.idle();
-    expect(w.store.usage.summary({ groupBy: [] })[0]).toMatchObject({ inputTokens: 110, outputTokens: 10 });
+    expect((await w.store.usage.summary({ groupBy: [] }))[0]).toMatchObject({
+      inputTokens: 110,
+      outputTokens: 10,
+    });
   });
 
   it("warns in the log and the admin chat when a budget crosses the threshold", async () => {

@@ -103,7 +103,7 @@ export function createConsole(host: ConsoleHost): ConsoleHandler {
         403,
       );
     const session = sessions.create(who.id, who.name);
-    gateway.ops.audit({ actor: session.actor, action: "console.login", target: who.id });
+    await gateway.ops.audit({ actor: session.actor, action: "console.login", target: who.id });
     return new Response(null, {
       status: 303,
       headers: { location: "/console/agents", "set-cookie": sessionCookie(c.req.raw, session) },
@@ -238,7 +238,8 @@ export function createConsole(host: ConsoleHost): ConsoleHandler {
       const name = (await formOf(c.req.raw))?.get("name")?.trim();
       if (!name)
         return jsonError(400, "Say which platform or account (name=telegram/default).", "missing_name");
-      const hit = controlPlatform(gateway.ops, action, name, c.get("session").actor);
+      const { accounts: hit, audited } = controlPlatform(gateway.ops, action, name, c.get("session").actor);
+      await audited;
       if (hit.length === 0) return jsonError(404, `No running account matches "${name}".`, "not_found");
       return c.redirect(
         `/console/platforms?${action === "pause" ? "paused" : "resumed"}=${encodeURIComponent(hit.join(", "))}`,

@@ -143,7 +143,7 @@ describe("the console in Chromium", () => {
     await page.locator(".msg-assistant[data-done]").nth(1).waitFor({ timeout: 5000 });
     expect(await page.locator(".msg-assistant .content").nth(1).textContent()).toBe("[support] and again");
     // The turns went through the API: stored as a session of the agent.
-    const stored = world.store.list({ agentId: "support" }).filter((s) => s.messageCount === 4);
+    const stored = (await world.store.list({ agentId: "support" })).filter((s) => s.messageCount === 4);
     expect(stored).toHaveLength(1);
     await shot("chat");
   });

@@ -78,7 +78,7 @@ describe("console login", () => {
       body: form({ key: ADMIN_KEY }),
     });
     expect(tls.headers.get("set-cookie")).toMatch(/; Secure$/);
-    expect(world.store.audit.list({ action: "console.login" }).map((e) => e.actor)).toContain(
+    expect((await world.store.audit.list({ action: "console.login" })).map((e) => e.actor)).toContain(
       "console:operator",
     );
   });
@@ -140,7 +140,7 @@ describe("console edits", () => {
     expect(noToken.status).toBe(403);
     expect(((await noToken.json()) as { error: { code: string } }).error.code).toBe("csrf_mismatch");
     expect(world.gateway.ops.breaker("test", "default").state).not.toBe("paused");
-    expect(world.store.audit.list({ action: "platform.pause" })).toHaveLength(0);
+    expect(await world.store.audit.list({ action: "platform.pause" })).toHaveLength(0);
   });
 
   it("pauses and resumes an account through core's controlPlatform, in the audit log", async () => {
@@ -160,7 +160,7 @@ describe("console edits", () => {
     expect(page).toContain("Resume test/default");
     await post(world, "/console/platforms/resume", { cookie, fields: { name: "test/default", csrf } });
     expect(world.gateway.ops.breaker("test", "default").state).not.toBe("paused");
-    const audit = world.store.audit.list({});
+    const audit = await world.store.audit.list({});
     expect(
       audit.filter((e) => e.action.startsWith("platform.")).map((e) => [e.action, e.actor, e.target]),
     ).toEqual(
@@ -178,7 +178,7 @@ describe("console edits", () => {
       .create({ model: "support", messages: [{ role: "user", content: "where is my parcel" }] })
       .withResponse();
     expect(reply.data.choices[0]?.message.content).toContain("parcel");
-    const sessionId = world.store.list({ agentId: "support" })[0]!.id;
+    const sessionId = (await world.store.list({ agentId: "support" }))[0]!.id;
     const cookie = cookieOf(await login(world));
     const csrf = await csrfOf(world, cookie);
     const found = await (
@@ -187,8 +187,8 @@ describe("console edits", () => {
     expect(found).toContain(`href="/console/sessions/${encodeURIComponent(sessionId)}"`);
     const ended = await post(world, `/console/sessions/${sessionId}/end`, { cookie, fields: { csrf } });
     expect(ended.status).toBe(303);
-    expect(world.store.get(sessionId)?.endedAt).not.toBeNull();
-    expect(world.store.audit.list({ action: "session.end" })[0]).toMatchObject({
+    expect((await world.store.get(sessionId))?.endedAt).not.toBeNull();
+    expect((await world.store.audit.list({ action: "session.end" }))[0]).toMatchObject({
       actor: "console:operator",
       target: sessionId,
     });
@@ -219,7 +219,7 @@ describe("the open loopback console", () => {
     expect(cross.status).toBe(403);
     const same = await post(world, "/console/platforms/pause", { cookie, fields: { name: "test", csrf } });
     expect(same.status).toBe(303);
-    expect(world.store.audit.list({ action: "platform.pause" })[0]?.actor).toBe("console:open");
+    expect((await world.store.audit.list({ action: "platform.pause" }))[0]?.actor).toBe("console:open");
   });
 });
 

@@ -96,7 +96,7 @@ export async function startWorld(raw: Record<string, unknown> = testConfig()): P
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await gateway.stop({ timeoutMs: 2000 });
-      store.close();
+      await store.close();
       rmSync(home, { recursive: true, force: true });
     },
   };

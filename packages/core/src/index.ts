@@ -15,7 +15,7 @@ export * from "./dotenv.ts";
 export * from "./errors.ts";
 export * from "./gateway/channel.ts";
 export * from "./gateway/chunk.ts";
-export * from "./gateway/commands.ts";
+export * from "./gateway/commands/registry.ts";
 export * from "./gateway/disclosure.ts";
 export * from "./gateway/gateway.ts";
 export * from "./gateway/host-check.ts";

@@ -66,19 +66,25 @@ describe("the approval broker", () => {
 });
 
 describe("session lineage in the store", () => {
-  it("links a delegated session to its parent and lists a session's children", () => {
+  it("links a delegated session to its parent and lists a session's children", async () => {
     const dir = mkdtempSync(join(tmpdir(), "sb-lineage-"));
     const store = openSessionStore(join(dir, "state.db"));
     try {
       const source = { platform: "delegate", chatType: "dm" as const, chatId: "p" };
-      const parent = store.ensure("p1", "agent:boss:test:dm:1", { ...source, agentId: "boss" });
-      const child = store.ensure("c1", "agent:worker:delegate:c1", { ...source, agentId: "worker" });
-      store.setParent(child.id, parent.id);
-      expect(store.parentOf(child.id)).toBe(parent.id);
-      expect(store.parentOf(parent.id)).toBeUndefined();
-      expect(store.children(parent.id).map((s) => [s.id, s.agentId])).toEqual([["c1", "worker"]]);
+      const { session: parent } = await store.ensure("p1", "agent:boss:test:dm:1", {
+        ...source,
+        agentId: "boss",
+      });
+      const { session: child } = await store.ensure("c1", "agent:worker:delegate:c1", {
+        ...source,
+        agentId: "worker",
+      });
+      await store.setParent(child.id, parent.id);
+      expect(await store.parentOf(child.id)).toBe(parent.id);
+      expect(await store.parentOf(parent.id)).toBeUndefined();
+      expect((await store.children(parent.id)).map((s) => [s.id, s.agentId])).toEqual([["c1", "worker"]]);
     } finally {
-      store.close();
+      await store.close();
       rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -27,43 +27,45 @@ const record = (id: string, createdAt: number, text = "x") => ({
 });
 
 describe("the responses table", () => {
-  it("adds the table to a version-1 file in place, keeping its sessions", () => {
+  it("adds the table to a version-1 file in place, keeping its sessions", async () => {
     const file = tempDb();
     const v1 = openSessionStore(file);
-    v1.ensure("s1", "agent:main:api_server:session:s1", {
+    await v1.ensure("s1", "agent:main:api_server:session:s1", {
       platform: "api_server",
       chatType: "dm",
       agentId: "main",
     });
     v1.db.exec("DROP TABLE responses");
     v1.db.pragma("user_version = 1");
-    v1.close();
+    await v1.close();
     const store = openSessionStore(file);
     expect(store.db.pragma("user_version", { simple: true })).toBe(SCHEMA_VERSION);
-    expect(store.get("s1")?.agentId).toBe("main");
-    expect(store.responses.put(record("r1", Date.now()), { maxAgeMs: 60_000, maxBytes: 10_000 })).toBe(true);
-    store.close();
+    expect((await store.get("s1"))?.agentId).toBe("main");
+    expect(await store.responses.put(record("r1", Date.now()), { maxAgeMs: 60_000, maxBytes: 10_000 })).toBe(
+      true,
+    );
+    await store.close();
     const raw = new BetterSqlite3(file, { readonly: true });
     expect(raw.prepare("SELECT id FROM responses").pluck().all()).toEqual(["r1"]);
     raw.close();
   });
 
-  it("drops expired rows and, past the byte budget, the oldest first", () => {
+  it("drops expired rows and, past the byte budget, the oldest first", async () => {
     let now = 1_000_000;
     const store = openSessionStore(tempDb(), { now: () => now });
     const limits = { maxAgeMs: 10_000, maxBytes: 1_000 };
-    for (let i = 0; i < 5; i++) store.responses.put(record(`r${i}`, now + i, "y".repeat(200)), limits);
-    expect(store.responses.bytes()).toBeLessThanOrEqual(1_000);
-    expect(store.responses.get("r0", limits.maxAgeMs)).toBeUndefined();
-    expect(store.responses.get("r4", limits.maxAgeMs)?.messages).toEqual([
+    for (let i = 0; i < 5; i++) await store.responses.put(record(`r${i}`, now + i, "y".repeat(200)), limits);
+    expect(await store.responses.bytes()).toBeLessThanOrEqual(1_000);
+    expect(await store.responses.get("r0", limits.maxAgeMs)).toBeUndefined();
+    expect((await store.responses.get("r4", limits.maxAgeMs))?.messages).toEqual([
       { role: "user", content: "y".repeat(200) },
     ]);
     now += 20_000;
-    expect(store.responses.get("r4", limits.maxAgeMs)).toBeUndefined();
-    store.responses.put(record("fresh", now), limits);
+    expect(await store.responses.get("r4", limits.maxAgeMs)).toBeUndefined();
+    await store.responses.put(record("fresh", now), limits);
     expect(store.db.prepare("SELECT id FROM responses").pluck().all()).toEqual(["fresh"]);
-    expect(store.responses.put(record("huge", now, "z".repeat(2_000)), limits)).toBe(false);
-    expect(store.responses.delete("fresh")).toBe(true);
-    store.close();
+    expect(await store.responses.put(record("huge", now, "z".repeat(2_000)), limits)).toBe(false);
+    expect(await store.responses.delete("fresh")).toBe(true);
+    await store.close();
   });
 });

@@ -13,7 +13,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const digest = (file: string) => createHash("sha256").update(readFileSync(file)).digest("hex");
 
 describe("readForeignStateDb", () => {
-  it("reads an upstream v6 state.db through the migrations, leaving the file and its directory as they were", () => {
+  it("reads an upstream v6 state.db through the migrations, leaving the file and its directory as they were", async () => {
     const sub = join(dir, "hermes");
     const file = join(sub, "state.db");
     mkdirSync(sub);
@@ -44,7 +44,7 @@ describe("readForeignStateDb", () => {
       .run();
     const before = { db: digest(file), wal: digest(`${file}-wal`), entries: readdirSync(sub).sort() };
 
-    const state = readForeignStateDb(file);
+    const state = await readForeignStateDb(file);
     const after = { db: digest(file), wal: digest(`${file}-wal`), entries: readdirSync(sub).sort() };
     live.close();
 
@@ -66,7 +66,7 @@ describe("readForeignStateDb", () => {
 });
 
 describe("SessionStore.importSessions", () => {
-  it("writes sessions with their own ids, keys and times; a repeat is skipped; the chat continues the session", () => {
+  it("writes sessions with their own ids, keys and times; a repeat is skipped; the chat continues the session", async () => {
     const store = openSessionStore(join(dir, "target.db"));
     try {
       const item = {
@@ -100,21 +100,27 @@ describe("SessionStore.importSessions", () => {
           { role: "tool" as const, content: "ok", toolCallId: "c1", createdAt: 1600 },
         ],
       };
-      expect(store.importSessions([item])).toEqual({ sessions: 1, messages: 3, skipped: [] });
-      expect(store.importSessions([item])).toEqual({ sessions: 0, messages: 0, skipped: [item.session.id] });
-      expect(store.get(item.session.id)).toMatchObject({ messageCount: 3, updatedAt: 1600, inputTokens: 5 });
-      const next = store.getOrCreate(item.session.sessionKey, { platform: "telegram", chatType: "dm" });
+      expect(await store.importSessions([item])).toEqual({ sessions: 1, messages: 3, skipped: [] });
+      expect(await store.importSessions([item])).toEqual({
+        sessions: 0,
+        messages: 0,
+        skipped: [item.session.id],
+      });
+      expect(await store.get(item.session.id)).toMatchObject({
+        messageCount: 3,
+        updatedAt: 1600,
+        inputTokens: 5,
+      });
+      const next = await store.getOrCreate(item.session.sessionKey, { platform: "telegram", chatType: "dm" });
       expect(next.created).toBe(false);
       expect(next.session.id).toBe(item.session.id);
-      expect(store.history(item.session.id).map((m) => m.toolCallId ?? m.toolCalls ?? m.content)).toEqual([
-        "my name is Ada",
-        [{ id: "c1", name: "x", input: {} }],
-        "c1",
-      ]);
-      expect(store.search("Ada", { agentId: "support" })).toHaveLength(1);
+      expect(
+        (await store.history(item.session.id)).map((m) => m.toolCallId ?? m.toolCalls ?? m.content),
+      ).toEqual(["my name is Ada", [{ id: "c1", name: "x", input: {} }], "c1"]);
+      expect(await store.search("Ada", { agentId: "support" })).toHaveLength(1);
       expect(existsSync(join(dir, "target.db"))).toBe(true);
     } finally {
-      store.close();
+      await store.close();
     }
   });
 });

@@ -44,17 +44,17 @@ it("lets two connections write the same file at once without losing or splitting
 
   const store = openSessionStore(file);
   try {
-    const shared = store.get(a.shared[0]!)!;
+    const shared = (await store.get(a.shared[0]!))!;
     expect(shared.messageCount).toBe(2 * batches * batchSize);
-    expect(store.get(a.own)!.messageCount).toBe(batches * batchSize);
-    expect(store.get(b.own)!.messageCount).toBe(batches * batchSize);
+    expect((await store.get(a.own))!.messageCount).toBe(batches * batchSize);
+    expect((await store.get(b.own))!.messageCount).toBe(batches * batchSize);
     const rows = store.db.prepare("SELECT COUNT(*) AS n FROM messages").get() as { n: number };
     expect(rows.n).toBe(4 * batches * batchSize);
-    expect(store.list({ includeEnded: true, limit: 10 })).toHaveLength(3);
+    expect(await store.list({ includeEnded: true, limit: 10 })).toHaveLength(3);
     // Every message of each writer's last batch is findable: the FTS index kept up with both connections.
-    expect(store.search("w1 b199 m4")).toHaveLength(2);
-    expect(store.search("w2 b199 m4")).toHaveLength(2);
+    expect(await store.search("w1 b199 m4")).toHaveLength(2);
+    expect(await store.search("w2 b199 m4")).toHaveLength(2);
   } finally {
-    store.close();
+    await store.close();
   }
 });

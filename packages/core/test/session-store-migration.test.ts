@@ -4,8 +4,7 @@ import { join } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { SCHEMA_VERSION } from "../src/sessions/migrations.ts";
-import { openSessionStore } from "../src/sessions/store.ts";
-import type { SessionStore } from "../src/sessions/store-types.ts";
+import { openSessionStore, type SqliteSessionStore } from "../src/sessions/store.ts";
 import { type LegacySession, writeLegacyDb } from "./helpers/legacy-db.ts";
 
 const T0 = 1_712_000_000.25; // epoch seconds, REAL, the way upstream wrote them
@@ -51,7 +50,7 @@ const LEGACY: LegacySession[] = [
 
 let dir: string;
 let file: string;
-let store: SessionStore | undefined;
+let store: SqliteSessionStore | undefined;
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), "sb-migrate-"));
@@ -65,18 +64,18 @@ afterEach(() => {
 });
 
 describe("upgrading a database written by the upstream April v6 schema", () => {
-  it("keeps every session and message and attributes them to main", () => {
+  it("keeps every session and message and attributes them to main", async () => {
     store = openSessionStore(file);
-    const sessions = store.list({ includeEnded: true, limit: 100 });
+    const sessions = await store.list({ includeEnded: true, limit: 100 });
     expect(sessions.map((s) => s.id).sort()).toEqual(LEGACY.map((s) => s.id).sort());
     for (const s of sessions) expect(s.agentId).toBe("main");
     const count = store.db.prepare("SELECT COUNT(*) AS n FROM messages").get() as { n: number };
     expect(count.n).toBe(5);
   });
 
-  it("moves source to platform and converts REAL seconds to epoch milliseconds", () => {
+  it("moves source to platform and converts REAL seconds to epoch milliseconds", async () => {
     store = openSessionStore(file);
-    const s = store.get("20240401_193320_a1b2c3d4")!;
+    const s = (await store.get("20240401_193320_a1b2c3d4"))!;
     expect(s).toMatchObject({
       platform: "telegram",
       userId: "123456",
@@ -92,16 +91,16 @@ describe("upgrading a database written by the upstream April v6 schema", () => {
     });
     // Last activity is the newest message.
     expect(s.updatedAt).toBe(1_712_000_004_750);
-    expect(store.get("20240403_090000_00000000")).toMatchObject({
+    expect(await store.get("20240403_090000_00000000")).toMatchObject({
       platform: "cli",
       messageCount: 0,
       updatedAt: 1_712_172_800_250,
     });
   });
 
-  it("loads the history of an old session in order, with tool calls and null content", () => {
+  it("loads the history of an old session in order, with tool calls and null content", async () => {
     store = openSessionStore(file);
-    const h = store.history("20240401_193320_a1b2c3d4");
+    const h = await store.history("20240401_193320_a1b2c3d4");
     expect(h.map((m) => [m.role, m.content, m.createdAt])).toEqual([
       ["user", "how do I upgrade the kubernetes cluster?", 1_712_000_001_250],
       ["assistant", "", 1_712_000_002_250],
@@ -109,17 +108,20 @@ describe("upgrading a database written by the upstream April v6 schema", () => {
       ["assistant", "Drain the nodes one by one, then upgrade kubelet.", 1_712_000_004_750],
     ]);
     expect(h[1]!.toolCalls).toEqual([{ id: "c1", name: "terminal" }]);
-    expect(store.history("20240401_193320_a1b2c3d4", 2).map((m) => m.role)).toEqual(["tool", "assistant"]);
+    expect((await store.history("20240401_193320_a1b2c3d4", 2)).map((m) => m.role)).toEqual([
+      "tool",
+      "assistant",
+    ]);
   });
 
-  it("rebuilds full-text search over the old messages, scoped to main", () => {
+  it("rebuilds full-text search over the old messages, scoped to main", async () => {
     store = openSessionStore(file);
-    const hits = store.search("kubernetes");
+    const hits = await store.search("kubernetes");
     expect(hits).toHaveLength(1);
     expect(hits[0]).toMatchObject({ sessionId: "20240401_193320_a1b2c3d4", agentId: "main", role: "user" });
     expect(hits[0]!.snippet).toContain(">>>kubernetes<<<");
-    expect(store.search("dentist", { agentId: "main" })).toHaveLength(1);
-    expect(store.search("dentist", { agentId: "support" })).toHaveLength(0);
+    expect(await store.search("dentist", { agentId: "main" })).toHaveLength(1);
+    expect(await store.search("dentist", { agentId: "support" })).toHaveLength(0);
   });
 
   it("sets user_version, keeps the legacy extra columns, and drops only what blocks new writes", () => {
@@ -149,30 +151,36 @@ describe("upgrading a database written by the upstream April v6 schema", () => {
     expect(prompt).toEqual({ system_prompt: "You are Hermes." });
   });
 
-  it("accepts new sessions and messages next to the old rows, searchable together", () => {
+  it("accepts new sessions and messages next to the old rows, searchable together", async () => {
     store = openSessionStore(file);
-    const { session } = store.getOrCreate(
+    const { session } = await store.getOrCreate(
       "agent:support:telegram@support:dm:42",
       { platform: "telegram", account: "support", chatType: "dm", chatId: "42", agentId: "support" },
       { now: 1_800_000_000_000 },
     );
-    store.append(session.id, [{ role: "user", content: "kubernetes again", createdAt: 1_800_000_000_001 }]);
+    await store.append(session.id, [
+      { role: "user", content: "kubernetes again", createdAt: 1_800_000_000_001 },
+    ]);
     // Upstream had a unique index on titles; titles repeat freely now.
-    store.setTitle(session.id, "Kubernetes upgrade");
-    expect(store.search("kubernetes").map((h) => h.agentId)).toEqual(["support", "main"]);
-    expect(store.search("kubernetes", { agentId: "support" })).toHaveLength(1);
-    expect(store.get(session.id)).toMatchObject({ agentId: "support", account: "support", messageCount: 1 });
+    await store.setTitle(session.id, "Kubernetes upgrade");
+    expect((await store.search("kubernetes")).map((h) => h.agentId)).toEqual(["support", "main"]);
+    expect(await store.search("kubernetes", { agentId: "support" })).toHaveLength(1);
+    expect(await store.get(session.id)).toMatchObject({
+      agentId: "support",
+      account: "support",
+      messageCount: 1,
+    });
   });
 
-  it("upgrades once: reopening does not convert timestamps again", () => {
-    openSessionStore(file).close();
+  it("upgrades once: reopening does not convert timestamps again", async () => {
+    await openSessionStore(file).close();
     store = openSessionStore(file);
-    expect(store.get("20240401_193320_a1b2c3d4")!.startedAt).toBe(1_712_000_000_250);
-    expect(store.search("dentist")).toHaveLength(1);
+    expect((await store.get("20240401_193320_a1b2c3d4"))!.startedAt).toBe(1_712_000_000_250);
+    expect(await store.search("dentist")).toHaveLength(1);
   });
 
-  it("refuses a file from a newer schema instead of corrupting it", () => {
-    openSessionStore(file).close();
+  it("refuses a file from a newer schema instead of corrupting it", async () => {
+    await openSessionStore(file).close();
     const raw = new BetterSqlite3(file);
     raw.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
     raw.close();

@@ -5,18 +5,22 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { ResetPolicy } from "../src/config/schema.ts";
 import { buildSessionKey } from "../src/sessions/key.ts";
 import type { SessionSource } from "../src/sessions/source.ts";
-import { ftsQuery, lastDailyBoundary, openSessionStore } from "../src/sessions/store.ts";
-import type { SessionStore } from "../src/sessions/store-types.ts";
+import {
+  ftsQuery,
+  lastDailyBoundary,
+  openSessionStore,
+  type SqliteSessionStore,
+} from "../src/sessions/store.ts";
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 
 let dir: string;
 let clock: number;
-let store: SessionStore;
+let store: SqliteSessionStore;
 
-const reopen = () => {
-  store.close();
+const reopen = async () => {
+  await store.close();
   store = openSessionStore(join(dir, "state.db"), { now: () => clock });
 };
 
@@ -25,8 +29,8 @@ beforeEach(() => {
   clock = new Date(2026, 0, 10, 12, 0, 0).getTime(); // local noon
   store = openSessionStore(join(dir, "state.db"), { now: () => clock });
 });
-afterEach(() => {
-  store.close();
+afterEach(async () => {
+  await store.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -47,7 +51,7 @@ const policy = (p: Partial<ResetPolicy>): ResetPolicy => ({
 });
 
 describe("getOrCreate", () => {
-  it("starts a session with an upstream-format id and the source's columns", () => {
+  it("starts a session with an upstream-format id and the source's columns", async () => {
     const source: SessionSource = {
       platform: "discord",
       account: "ops",
@@ -57,7 +61,7 @@ describe("getOrCreate", () => {
       userId: "u9",
       agentId: "ops",
     };
-    const r = store.getOrCreate(keyOf(source), source, { model: "gpt-4.1-mini" });
+    const r = await store.getOrCreate(keyOf(source), source, { model: "gpt-4.1-mini" });
     expect(r.created).toBe(true);
     expect(r.reason).toBe("new");
     expect(r.session.id).toMatch(/^20260110_120000_[0-9a-f]{8}$/);
@@ -78,63 +82,63 @@ describe("getOrCreate", () => {
     });
   });
 
-  it("returns the same session for the same key and touches its activity time", () => {
-    const a = store.getOrCreate(keyOf(dm("1")), dm("1"));
+  it("returns the same session for the same key and touches its activity time", async () => {
+    const a = await store.getOrCreate(keyOf(dm("1")), dm("1"));
     clock += 5 * MINUTE;
-    const b = store.getOrCreate(keyOf(dm("1")), dm("1"));
+    const b = await store.getOrCreate(keyOf(dm("1")), dm("1"));
     expect(b.created).toBe(false);
     expect(b.reason).toBeUndefined();
     expect(b.session.id).toBe(a.session.id);
     expect(b.session.updatedAt).toBe(clock);
   });
 
-  it("keeps two agents in one chat in separate sessions", () => {
-    const main = store.getOrCreate(keyOf(dm("1")), dm("1"));
-    const ops = store.getOrCreate(keyOf(dm("1", "ops")), dm("1", "ops"));
+  it("keeps two agents in one chat in separate sessions", async () => {
+    const main = await store.getOrCreate(keyOf(dm("1")), dm("1"));
+    const ops = await store.getOrCreate(keyOf(dm("1", "ops")), dm("1", "ops"));
     expect(ops.session.id).not.toBe(main.session.id);
     expect(ops.session.agentId).toBe("ops");
     expect(main.session.agentId).toBe("main");
-    expect(store.findActive(keyOf(dm("1", "ops")))!.id).toBe(ops.session.id);
+    expect((await store.findActive(keyOf(dm("1", "ops"))))!.id).toBe(ops.session.id);
   });
 
-  it("never resets with mode none, even after a year of silence", () => {
-    const a = store.getOrCreate(keyOf(dm("1")), dm("1"), { reset: policy({ mode: "none" }) });
+  it("never resets with mode none, even after a year of silence", async () => {
+    const a = await store.getOrCreate(keyOf(dm("1")), dm("1"), { reset: policy({ mode: "none" }) });
     clock += 365 * 24 * HOUR;
-    expect(store.getOrCreate(keyOf(dm("1")), dm("1"), { reset: policy({ mode: "none" }) }).session.id).toBe(
-      a.session.id,
-    );
+    expect(
+      (await store.getOrCreate(keyOf(dm("1")), dm("1"), { reset: policy({ mode: "none" }) })).session.id,
+    ).toBe(a.session.id);
   });
 
-  it("resets after idle_minutes without activity and ends the old session with reason idle", () => {
+  it("resets after idle_minutes without activity and ends the old session with reason idle", async () => {
     const reset = policy({ mode: "idle", idle_minutes: 60 });
-    const a = store.getOrCreate(keyOf(dm("1")), dm("1"), { reset });
+    const a = await store.getOrCreate(keyOf(dm("1")), dm("1"), { reset });
     clock += 59 * MINUTE;
-    store.append(a.session.id, [{ role: "user", content: "still here" }]);
+    await store.append(a.session.id, [{ role: "user", content: "still here" }]);
     clock += 60 * MINUTE; // 60 minutes after the last message: not yet over
-    expect(store.getOrCreate(keyOf(dm("1")), dm("1"), { reset }).session.id).toBe(a.session.id);
+    expect((await store.getOrCreate(keyOf(dm("1")), dm("1"), { reset })).session.id).toBe(a.session.id);
     clock += 61 * MINUTE;
-    const b = store.getOrCreate(keyOf(dm("1")), dm("1"), { reset });
+    const b = await store.getOrCreate(keyOf(dm("1")), dm("1"), { reset });
     expect(b).toMatchObject({ created: true, reason: "idle" });
     expect(b.session.id).not.toBe(a.session.id);
     expect(b.previous).toMatchObject({ id: a.session.id, endedAt: clock, endReason: "idle" });
-    expect(store.findActive(keyOf(dm("1")))!.id).toBe(b.session.id);
+    expect((await store.findActive(keyOf(dm("1"))))!.id).toBe(b.session.id);
   });
 
-  it("resets daily at at_hour local time", () => {
+  it("resets daily at at_hour local time", async () => {
     const reset = policy({ mode: "daily", at_hour: 4 });
     clock = new Date(2026, 0, 10, 3, 59).getTime();
-    const a = store.getOrCreate(keyOf(dm("1")), dm("1"), { reset });
+    const a = await store.getOrCreate(keyOf(dm("1")), dm("1"), { reset });
     clock = new Date(2026, 0, 10, 4, 0).getTime();
-    const b = store.getOrCreate(keyOf(dm("1")), dm("1"), { reset });
+    const b = await store.getOrCreate(keyOf(dm("1")), dm("1"), { reset });
     expect(b).toMatchObject({
       created: true,
       reason: "daily",
       previous: { id: a.session.id, endReason: "daily" },
     });
     clock = new Date(2026, 0, 11, 3, 59).getTime(); // the next boundary is not reached yet
-    expect(store.getOrCreate(keyOf(dm("1")), dm("1"), { reset }).session.id).toBe(b.session.id);
+    expect((await store.getOrCreate(keyOf(dm("1")), dm("1"), { reset })).session.id).toBe(b.session.id);
     clock = new Date(2026, 0, 12, 4, 30).getTime();
-    expect(store.getOrCreate(keyOf(dm("1")), dm("1"), { reset })).toMatchObject({
+    expect(await store.getOrCreate(keyOf(dm("1")), dm("1"), { reset })).toMatchObject({
       created: true,
       reason: "daily",
     });
@@ -148,36 +152,36 @@ describe("getOrCreate", () => {
     );
   });
 
-  it("applies both idle and daily with mode both", () => {
+  it("applies both idle and daily with mode both", async () => {
     const reset = policy({ mode: "both", idle_minutes: 30, at_hour: 4 });
     clock = new Date(2026, 0, 10, 10, 0).getTime();
-    store.getOrCreate(keyOf(dm("1")), dm("1"), { reset });
+    await store.getOrCreate(keyOf(dm("1")), dm("1"), { reset });
     clock += 31 * MINUTE;
-    expect(store.getOrCreate(keyOf(dm("1")), dm("1"), { reset }).reason).toBe("idle");
+    expect((await store.getOrCreate(keyOf(dm("1")), dm("1"), { reset })).reason).toBe("idle");
     clock = new Date(2026, 0, 11, 3, 50).getTime();
-    store.getOrCreate(keyOf(dm("2")), dm("2"), { reset });
+    await store.getOrCreate(keyOf(dm("2")), dm("2"), { reset });
     clock = new Date(2026, 0, 11, 4, 5).getTime(); // 15 minutes later, but across the boundary
-    expect(store.getOrCreate(keyOf(dm("2")), dm("2"), { reset }).reason).toBe("daily");
+    expect((await store.getOrCreate(keyOf(dm("2")), dm("2"), { reset })).reason).toBe("daily");
   });
 
-  it("starts fresh on forceNew (/new, /reset) and ends the old one with reason reset", () => {
-    const a = store.getOrCreate(keyOf(dm("1")), dm("1"));
-    store.append(a.session.id, [{ role: "user", content: "hi" }]);
-    const b = store.getOrCreate(keyOf(dm("1")), dm("1"), { forceNew: true });
+  it("starts fresh on forceNew (/new, /reset) and ends the old one with reason reset", async () => {
+    const a = await store.getOrCreate(keyOf(dm("1")), dm("1"));
+    await store.append(a.session.id, [{ role: "user", content: "hi" }]);
+    const b = await store.getOrCreate(keyOf(dm("1")), dm("1"), { forceNew: true });
     expect(b).toMatchObject({
       created: true,
       reason: "reset",
       previous: { id: a.session.id, endReason: "reset" },
     });
-    expect(store.history(b.session.id)).toEqual([]);
-    expect(store.history(a.session.id)).toHaveLength(1);
+    expect(await store.history(b.session.id)).toEqual([]);
+    expect(await store.history(a.session.id)).toHaveLength(1);
   });
 });
 
 describe("messages", () => {
-  it("appends a batch in one transaction and keeps count and activity time", () => {
-    const { session } = store.getOrCreate(keyOf(dm("1")), dm("1"));
-    store.append(session.id, [
+  it("appends a batch in one transaction and keeps count and activity time", async () => {
+    const { session } = await store.getOrCreate(keyOf(dm("1")), dm("1"));
+    await store.append(session.id, [
       { role: "user", content: "what's the weather?", createdAt: clock + 1 },
       {
         role: "assistant",
@@ -188,36 +192,38 @@ describe("messages", () => {
       { role: "tool", content: '{"temp": -3}', toolCallId: "c1", createdAt: clock + 3 },
       { role: "assistant", content: "It is -3 °C in Oslo.", createdAt: clock + 4 },
     ]);
-    const s = store.get(session.id)!;
+    const s = (await store.get(session.id))!;
     expect(s.messageCount).toBe(4);
     expect(s.updatedAt).toBe(clock + 4);
-    const h = store.history(session.id);
+    const h = await store.history(session.id);
     expect(h.map((m) => m.role)).toEqual(["user", "assistant", "tool", "assistant"]);
     expect(h[1]!.toolCalls).toEqual([{ id: "c1", name: "weather", input: { city: "Oslo" } }]);
     expect(h[2]!.toolCallId).toBe("c1");
     expect(h[0]!.toolCalls).toBeNull();
   });
 
-  it("rolls the whole batch back when the session does not exist", () => {
-    expect(() => store.append("nope", [{ role: "user", content: "lost" }])).toThrow(/no session nope/);
+  it("rolls the whole batch back when the session does not exist", async () => {
+    await expect(store.append("nope", [{ role: "user", content: "lost" }])).rejects.toThrow(
+      /no session nope/,
+    );
     expect((store.db.prepare("SELECT COUNT(*) AS n FROM messages").get() as { n: number }).n).toBe(0);
-    expect(store.search("lost")).toEqual([]);
+    expect(await store.search("lost")).toEqual([]);
   });
 
-  it("loads the last N messages oldest first, 50 by default", () => {
-    const { session } = store.getOrCreate(keyOf(dm("1")), dm("1"));
-    const other = store.getOrCreate(keyOf(dm("2")), dm("2")).session;
+  it("loads the last N messages oldest first, 50 by default", async () => {
+    const { session } = await store.getOrCreate(keyOf(dm("1")), dm("1"));
+    const other = (await store.getOrCreate(keyOf(dm("2")), dm("2"))).session;
     for (let i = 0; i < 120; i++) {
-      store.append(session.id, [{ role: "user", content: `m${i}` }]);
-      store.append(other.id, [{ role: "user", content: `other${i}` }]);
+      await store.append(session.id, [{ role: "user", content: `m${i}` }]);
+      await store.append(other.id, [{ role: "user", content: `other${i}` }]);
     }
-    const h = store.history(session.id);
+    const h = await store.history(session.id);
     expect(h).toHaveLength(50);
     expect(h[0]!.content).toBe("m70");
     expect(h[49]!.content).toBe("m119");
-    expect(store.history(session.id, 3).map((m) => m.content)).toEqual(["m117", "m118", "m119"]);
-    expect(store.history(session.id, 0)).toEqual([]);
-    expect(store.history("missing")).toEqual([]);
+    expect((await store.history(session.id, 3)).map((m) => m.content)).toEqual(["m117", "m118", "m119"]);
+    expect(await store.history(session.id, 0)).toEqual([]);
+    expect(await store.history("missing")).toEqual([]);
   });
 
   it("loads history through the (session_id, id) index without sorting", () => {
@@ -233,21 +239,27 @@ describe("messages", () => {
 });
 
 describe("search", () => {
-  const seed = () => {
-    const main = store.getOrCreate(keyOf(dm("1")), dm("1")).session;
-    const ops = store.getOrCreate(keyOf(dm("1", "ops")), dm("1", "ops")).session;
-    store.append(main.id, [{ role: "user", content: "the deploy failed on friday", createdAt: clock + 1 }]);
-    store.append(ops.id, [{ role: "user", content: "deploy the billing service", createdAt: clock + 2 }]);
-    store.append(main.id, [
+  const seed = async () => {
+    const main = (await store.getOrCreate(keyOf(dm("1")), dm("1"))).session;
+    const ops = (await store.getOrCreate(keyOf(dm("1", "ops")), dm("1", "ops"))).session;
+    await store.append(main.id, [
+      { role: "user", content: "the deploy failed on friday", createdAt: clock + 1 },
+    ]);
+    await store.append(ops.id, [
+      { role: "user", content: "deploy the billing service", createdAt: clock + 2 },
+    ]);
+    await store.append(main.id, [
       { role: "assistant", content: 'run "make deploy" with --force (careful!)', createdAt: clock + 3 },
     ]);
-    store.append(ops.id, [{ role: "user", content: "Déploiement: café au lait", createdAt: clock + 4 }]);
+    await store.append(ops.id, [
+      { role: "user", content: "Déploiement: café au lait", createdAt: clock + 4 },
+    ]);
     return { main, ops };
   };
 
-  it("finds messages newest first with a highlighted snippet", () => {
-    const { main, ops } = seed();
-    const hits = store.search("deploy");
+  it("finds messages newest first with a highlighted snippet", async () => {
+    const { main, ops } = await seed();
+    const hits = await store.search("deploy");
     expect(hits.map((h) => [h.sessionId, h.createdAt])).toEqual([
       [main.id, clock + 3],
       [ops.id, clock + 2],
@@ -257,20 +269,23 @@ describe("search", () => {
     expect(hits[1]!.snippet).toBe(">>>deploy<<< the billing service");
   });
 
-  it("scopes results to one agent", () => {
-    seed();
-    expect(store.search("deploy", { agentId: "ops" }).map((h) => h.agentId)).toEqual(["ops"]);
-    expect(store.search("deploy", { agentId: "main" }).map((h) => h.agentId)).toEqual(["main", "main"]);
-    expect(store.search("deploy", { agentId: "nobody" })).toEqual([]);
-    expect(store.search("deploy", { limit: 1 })).toHaveLength(1);
+  it("scopes results to one agent", async () => {
+    await seed();
+    expect((await store.search("deploy", { agentId: "ops" })).map((h) => h.agentId)).toEqual(["ops"]);
+    expect((await store.search("deploy", { agentId: "main" })).map((h) => h.agentId)).toEqual([
+      "main",
+      "main",
+    ]);
+    expect(await store.search("deploy", { agentId: "nobody" })).toEqual([]);
+    expect(await store.search("deploy", { limit: 1 })).toHaveLength(1);
   });
 
-  it("requires every word, supports a trailing * prefix, and folds case and accents", () => {
-    seed();
-    expect(store.search("deploy friday")).toHaveLength(1);
-    expect(store.search("deploy saturday")).toHaveLength(0);
-    expect(store.search("bill*")).toHaveLength(1);
-    expect(store.search("CAFE")).toHaveLength(1);
+  it("requires every word, supports a trailing * prefix, and folds case and accents", async () => {
+    await seed();
+    expect(await store.search("deploy friday")).toHaveLength(1);
+    expect(await store.search("deploy saturday")).toHaveLength(0);
+    expect(await store.search("bill*")).toHaveLength(1);
+    expect(await store.search("CAFE")).toHaveLength(1);
   });
 
   const HOSTILE = [
@@ -297,43 +312,43 @@ describe("search", () => {
     "deploy\nfriday",
     "🚀",
   ];
-  it.each(HOSTILE)("treats %j as text instead of query syntax", (q) => {
-    seed();
-    expect(() => store.search(q)).not.toThrow();
-    expect(() => store.search(q, { agentId: "ops" })).not.toThrow();
+  it.each(HOSTILE)("treats %j as text instead of query syntax", async (q) => {
+    await seed();
+    await expect(store.search(q)).resolves.toBeInstanceOf(Array);
+    await expect(store.search(q, { agentId: "ops" })).resolves.toBeInstanceOf(Array);
   });
 
-  it("still finds the words inside hostile input", () => {
-    seed();
-    expect(store.search('"make deploy').length).toBe(1);
-    expect(store.search("NOT deploy").length).toBe(0); // "not" is a word the messages lack, not an operator
-    expect(store.search("(((deploy friday")).toHaveLength(1);
-    expect(store.search("'; DROP TABLE messages; --")).toEqual([]);
-    expect(store.search("deploy").length).toBe(3);
+  it("still finds the words inside hostile input", async () => {
+    await seed();
+    expect((await store.search('"make deploy')).length).toBe(1);
+    expect((await store.search("NOT deploy")).length).toBe(0); // "not" is a word the messages lack, not an operator
+    expect(await store.search("(((deploy friday")).toHaveLength(1);
+    expect(await store.search("'; DROP TABLE messages; --")).toEqual([]);
+    expect((await store.search("deploy")).length).toBe(3);
   });
 
-  it("indexes appends in batches yet never misses one in a search", () => {
-    const { session } = store.getOrCreate(keyOf(dm("1")), dm("1"));
+  it("indexes appends in batches yet never misses one in a search", async () => {
+    const { session } = await store.getOrCreate(keyOf(dm("1")), dm("1"));
     const watermark = () =>
       store.db.prepare("SELECT value FROM kv WHERE key = 'fts_indexed_id'").pluck().get();
-    store.append(session.id, [{ role: "user", content: "first zebra" }]);
+    await store.append(session.id, [{ role: "user", content: "first zebra" }]);
     expect(watermark()).toBeUndefined(); // not indexed yet: appends stay cheap
-    expect(store.search("zebra")).toHaveLength(1); // search catches up first
+    expect(await store.search("zebra")).toHaveLength(1); // search catches up first
     expect(Number(watermark())).toBe(1);
-    for (let i = 0; i < 300; i++) store.append(session.id, [{ role: "user", content: `bulk ${i}` }]);
+    for (let i = 0; i < 300; i++) await store.append(session.id, [{ role: "user", content: `bulk ${i}` }]);
     expect(Number(watermark())).toBeGreaterThanOrEqual(256); // a busy writer indexes as it goes
-    expect(store.search("bulk")).toHaveLength(20);
-    expect(store.search("bulk", { limit: 1000 })).toHaveLength(300);
+    expect(await store.search("bulk")).toHaveLength(20);
+    expect(await store.search("bulk", { limit: 1000 })).toHaveLength(300);
   });
 
-  it("keeps the index exact when indexed and not-yet-indexed messages are edited or deleted", () => {
-    const { session } = store.getOrCreate(keyOf(dm("1")), dm("1"));
-    store.append(session.id, [
+  it("keeps the index exact when indexed and not-yet-indexed messages are edited or deleted", async () => {
+    const { session } = await store.getOrCreate(keyOf(dm("1")), dm("1"));
+    await store.append(session.id, [
       { role: "user", content: "alpha one" },
       { role: "user", content: "bravo two" },
     ]);
-    expect(store.search("alpha")).toHaveLength(1); // indexes both
-    store.append(session.id, [
+    expect(await store.search("alpha")).toHaveLength(1); // indexes both
+    await store.append(session.id, [
       { role: "user", content: "charlie three" },
       { role: "user", content: "delta four" },
     ]);
@@ -341,15 +356,13 @@ describe("search", () => {
     update.run("alpha renamed", "alpha one"); // indexed row
     update.run("charlie renamed", "charlie three"); // pending row
     store.db.prepare("DELETE FROM messages WHERE content IN ('bravo two', 'delta four')").run();
-    expect(
-      store
-        .search("renamed")
-        .map((h) => h.snippet)
-        .sort(),
-    ).toEqual(["alpha >>>renamed<<<", "charlie >>>renamed<<<"]);
-    expect(store.search("one")).toEqual([]);
-    expect(store.search("bravo")).toEqual([]);
-    expect(store.search("delta")).toEqual([]);
+    expect((await store.search("renamed")).map((h) => h.snippet).sort()).toEqual([
+      "alpha >>>renamed<<<",
+      "charlie >>>renamed<<<",
+    ]);
+    expect(await store.search("one")).toEqual([]);
+    expect(await store.search("bravo")).toEqual([]);
+    expect(await store.search("delta")).toEqual([]);
     expect(() =>
       store.db.prepare("INSERT INTO messages_fts(messages_fts, rank) VALUES ('integrity-check', 1)").run(),
     ).not.toThrow();
@@ -362,26 +375,26 @@ describe("search", () => {
 });
 
 describe("records", () => {
-  it("keeps everything across close and reopen, in WAL mode", () => {
-    const { session } = store.getOrCreate(keyOf(dm("1")), dm("1"));
-    store.append(session.id, [{ role: "user", content: "remember the milk" }]);
-    store.addUsage(session.id, { inputTokens: 100, outputTokens: 20 });
-    store.setTitle(session.id, "Groceries");
-    reopen();
+  it("keeps everything across close and reopen, in WAL mode", async () => {
+    const { session } = await store.getOrCreate(keyOf(dm("1")), dm("1"));
+    await store.append(session.id, [{ role: "user", content: "remember the milk" }]);
+    await store.addUsage(session.id, { inputTokens: 100, outputTokens: 20 });
+    await store.setTitle(session.id, "Groceries");
+    await reopen();
     expect(store.db.pragma("journal_mode", { simple: true })).toBe("wal");
-    expect(store.get(session.id)).toMatchObject({
+    expect(await store.get(session.id)).toMatchObject({
       messageCount: 1,
       inputTokens: 100,
       outputTokens: 20,
       title: "Groceries",
     });
-    expect(store.history(session.id).map((m) => m.content)).toEqual(["remember the milk"]);
-    expect(store.search("milk")).toHaveLength(1);
-    expect(store.findActive(keyOf(dm("1")))!.id).toBe(session.id);
+    expect((await store.history(session.id)).map((m) => m.content)).toEqual(["remember the milk"]);
+    expect(await store.search("milk")).toHaveLength(1);
+    expect((await store.findActive(keyOf(dm("1"))))!.id).toBe(session.id);
   });
 
-  it("ensures a caller-chosen id once and refuses to hand it to another agent", () => {
-    const a = store.ensure("api_abc", "agent:ops:api_server:dm:abc", {
+  it("ensures a caller-chosen id once and refuses to hand it to another agent", async () => {
+    const { session: a } = await store.ensure("api_abc", "agent:ops:api_server:dm:abc", {
       platform: "api_server",
       chatType: "dm",
       chatId: "abc",
@@ -390,43 +403,48 @@ describe("records", () => {
     expect(a).toMatchObject({ id: "api_abc", agentId: "ops", platform: "api_server" });
     clock += MINUTE;
     expect(
-      store.ensure("api_abc", "agent:ops:api_server:dm:abc", {
-        platform: "api_server",
-        chatType: "dm",
-        agentId: "ops",
-      }).startedAt,
+      (
+        await store.ensure("api_abc", "agent:ops:api_server:dm:abc", {
+          platform: "api_server",
+          chatType: "dm",
+          agentId: "ops",
+        })
+      ).session.startedAt,
     ).toBe(a.startedAt);
-    expect(() =>
+    await expect(
       store.ensure("api_abc", "agent:main:api_server:dm:abc", {
         platform: "api_server",
         chatType: "dm",
         chatId: "abc",
       }),
-    ).toThrow(/belongs to agent "ops"/);
+    ).rejects.toThrow(/belongs to agent "ops"/);
   });
 
-  it("ends a session once and lists active sessions newest first, per agent", () => {
-    const a = store.getOrCreate(keyOf(dm("1")), dm("1")).session;
+  it("ends a session once and lists active sessions newest first, per agent", async () => {
+    const a = (await store.getOrCreate(keyOf(dm("1")), dm("1"))).session;
     clock += 1;
-    const b = store.getOrCreate(keyOf(dm("2", "ops")), dm("2", "ops")).session;
+    const b = (await store.getOrCreate(keyOf(dm("2", "ops")), dm("2", "ops"))).session;
     clock += 1;
-    const c = store.getOrCreate(keyOf(dm("3")), dm("3")).session;
-    store.end(a.id, "user_exit", clock + 5);
-    store.end(a.id, "again", clock + 9);
-    expect(store.get(a.id)).toMatchObject({ endedAt: clock + 5, endReason: "user_exit" });
-    expect(store.findActive(keyOf(dm("1")))).toBeUndefined();
-    expect(store.list().map((s) => s.id)).toEqual([c.id, b.id]);
-    expect(store.list({ agentId: "main", includeEnded: true }).map((s) => s.id)).toEqual([c.id, a.id]);
-    expect(store.list({ agentId: "ops" }).map((s) => s.id)).toEqual([b.id]);
-    expect(store.list({ limit: 1 })).toHaveLength(1);
+    const c = (await store.getOrCreate(keyOf(dm("3")), dm("3"))).session;
+    await store.end(a.id, "user_exit", clock + 5);
+    await store.end(a.id, "again", clock + 9);
+    expect(await store.get(a.id)).toMatchObject({ endedAt: clock + 5, endReason: "user_exit" });
+    expect(await store.findActive(keyOf(dm("1")))).toBeUndefined();
+    expect((await store.list()).map((s) => s.id)).toEqual([c.id, b.id]);
+    expect((await store.list({ agentId: "main", includeEnded: true })).map((s) => s.id)).toEqual([
+      c.id,
+      a.id,
+    ]);
+    expect((await store.list({ agentId: "ops" })).map((s) => s.id)).toEqual([b.id]);
+    expect(await store.list({ limit: 1 })).toHaveLength(1);
   });
 
-  it("creates the cron lease and key-value tables for later use", () => {
+  it("creates the cron lease and key-value tables for later use", async () => {
     store.db
       .prepare("INSERT INTO cron_leases (job_key, holder, expires_at) VALUES (?, ?, ?)")
       .run("main/daily", "pid:1", clock);
     store.db.prepare("INSERT INTO kv (key, value) VALUES (?, ?)").run("k", "v");
-    reopen();
+    await reopen();
     expect(store.db.prepare("SELECT holder FROM cron_leases").get()).toEqual({ holder: "pid:1" });
     expect(store.db.prepare("SELECT value FROM kv WHERE key = 'k'").get()).toEqual({ value: "v" });
   });

@@ -138,7 +138,7 @@ export function adapterConformance(d: ConformanceDescriptor, options: Conformanc
       await h.gateway.stop({ timeoutMs: 2000 }).catch(() => {});
       await h.fake.close().catch(() => {});
       await h.bridge.close();
-      h.store.close();
+      await h.store.close();
       rmSync(h.home, { recursive: true, force: true });
     }, 30_000);
 
@@ -336,7 +336,7 @@ export function adapterConformance(d: ConformanceDescriptor, options: Conformanc
       await h.gateway.stop({ timeoutMs: 2000 });
       await h.fake.close();
       await h.bridge.close();
-      h.store.close();
+      await h.store.close();
       const deadline = Date.now() + 3000;
       while (handleCount() > baseline && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       expect(

@@ -4,5 +4,8 @@ export * from "./conformance-types.ts";
 export * from "./echo-runner.ts";
 export * from "./http-bridge.ts";
 export * from "./sent-log.ts";
+export * from "./store/backend.ts";
+export * from "./store/conformance.ts";
+export * from "./store/sqlite-backend.ts";
 export * from "./stub-llm.ts";
 export * from "./test-platform.ts";

@@ -69,7 +69,7 @@ async function gatewayOn(e: Env) {
     router: () => gateway.router,
     now: () => e.clock.now,
   });
-  const scheduler = new CronScheduler({ gateway, manager, db: store.db, now: () => e.clock.now });
+  const scheduler = new CronScheduler({ gateway, manager, leases: store.leases, now: () => e.clock.now });
   gateway.setCron(manager);
   e.gateways.push(gateway);
   e.stores.push(store);
@@ -79,7 +79,7 @@ async function gatewayOn(e: Env) {
 afterEach(async () => {
   for (const e of envs.splice(0)) {
     for (const g of e.gateways) await g.stop({ timeoutMs: 1000 });
-    for (const s of e.stores) s.close();
+    for (const s of e.stores) await s.close();
     rmSync(e.home, { recursive: true, force: true });
   }
 });
@@ -173,7 +173,7 @@ describe("the cron scheduler", () => {
     expect(sent).toMatchObject({ account: "second", chatId: "alpha-chat", threadId: "t7" });
     expect(sent.text).toContain("[alpha]");
     expect(readFileSync(r!.outputFile!, "utf8")).toContain("[alpha] daily digest");
-    expect(store.findActive(`agent:alpha:cron:${job.id}`)).toBeDefined();
+    expect(await store.findActive(`agent:alpha:cron:${job.id}`)).toBeDefined();
     const after = (await manager.get("alpha", job.id))!;
     expect(after.nextRunAt).toBe(T0 + 60 * MIN);
     expect(after.lastStatus).toBe("ok");
@@ -324,7 +324,7 @@ describe("cron for an operator", () => {
     e.clock.now = Date.now();
     const { gateway, store } = await gatewayOn(e);
     const manager = new CronManager({ config: () => gateway.config, router: () => gateway.router });
-    const scheduler = new CronScheduler({ gateway, manager, db: store.db });
+    const scheduler = new CronScheduler({ gateway, manager, leases: store.leases });
     scheduler.start();
     try {
       // Nothing is due: the scheduler sleeps its longest. Another process (the CLI) now adds a job.

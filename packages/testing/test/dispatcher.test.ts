@@ -56,7 +56,7 @@ async function setup(raw: Record<string, unknown> = {}, plugins: Plugin[] = []):
 afterEach(async () => {
   for (const s of open.splice(0)) {
     await s.gateway.stop({ timeoutMs: 1000 });
-    s.store.close();
+    await s.store.close();
     rmSync(s.home, { recursive: true, force: true });
   }
 });
@@ -128,13 +128,13 @@ describe("gateway dispatcher", () => {
     await net.inject(dm("first"));
     await net.waitForSent((m) => m.text.includes("first"));
     await gateway.idle();
-    const before = store.findActive("agent:main:test:dm:u1")!.id;
+    const before = (await store.findActive("agent:main:test:dm:u1"))!.id;
     await net.inject(dm("/new"));
     const reply = await net.waitForSent((m) => m.text.startsWith("Started a new session"));
-    const after = store.findActive("agent:main:test:dm:u1")!.id;
+    const after = (await store.findActive("agent:main:test:dm:u1"))!.id;
     expect(after).not.toBe(before);
     expect(reply.text).toContain(after);
-    expect(store.get(before)!.endedAt).not.toBeNull();
+    expect((await store.get(before))!.endedAt).not.toBeNull();
     await net.inject(dm("/status"));
     const status = await net.waitForSent((m) => m.text.startsWith("Agent: main"));
     expect(status.text).toContain(`Session: ${after}`);
@@ -198,13 +198,13 @@ describe("gateway dispatcher", () => {
     const { net, gateway, store } = await setup();
     await net.inject(dm("remember this"));
     await gateway.idle();
-    const s = store.findActive("agent:main:test:dm:u1")!;
-    const h = store.history(s.id);
+    const s = (await store.findActive("agent:main:test:dm:u1"))!;
+    const h = await store.history(s.id);
     expect(h.map((m) => [m.role, m.content])).toEqual([
       ["user", "remember this"],
       ["assistant", "[main] remember this"],
     ]);
-    expect(store.get(s.id)!.outputTokens).toBeGreaterThan(0);
+    expect((await store.get(s.id))!.outputTokens).toBeGreaterThan(0);
   });
 
   it("replies through the account and thread the message came in on", async () => {
@@ -289,7 +289,10 @@ describe("gateway dispatcher", () => {
     for await (const ev of handle.events) if (ev.type === "text-delta") deltas.push(ev.text);
     expect(deltas.join("")).toBe("[alpha] api hello");
     await gateway.idle();
-    expect(store.history(handle.sessionId).map((m) => m.content)).toEqual(["api hello", "[alpha] api hello"]);
+    expect((await store.history(handle.sessionId)).map((m) => m.content)).toEqual([
+      "api hello",
+      "[alpha] api hello",
+    ]);
     expect(handle.sessionKey).toBe("agent:alpha:api_server:dm:c1");
   });
 

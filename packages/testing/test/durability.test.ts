@@ -23,16 +23,15 @@ afterEach(async () => {
 });
 
 /** What another process would read from `state.db` right now: a second connection sees only committed rows. */
-function committedAssistantTexts(file: string): string[] {
+async function committedAssistantTexts(file: string): Promise<string[]> {
   const reader = openSessionStore(file);
   try {
-    return reader
-      .list({ includeEnded: true })
-      .flatMap((s) => reader.history(s.id, 100))
-      .filter((m) => m.role === "assistant")
-      .map((m) => m.content);
+    const out: string[] = [];
+    for (const s of await reader.list({ includeEnded: true }))
+      for (const m of await reader.history(s.id, 100)) if (m.role === "assistant") out.push(m.content);
+    return out;
   } finally {
-    reader.close();
+    await reader.close();
   }
 }
 
@@ -56,7 +55,7 @@ function setup(
   });
   cleanups.push(async () => {
     await gateway.stop({ timeoutMs: 1000 });
-    store.close();
+    await store.close();
     rmSync(home, { recursive: true, force: true });
   });
   return { gateway, store, file };
@@ -73,7 +72,7 @@ describe("commit before acknowledge", () => {
     });
     let atFinish: string[] | undefined;
     for await (const ev of handle.events) {
-      if (ev.type === "finish") atFinish = committedAssistantTexts(file);
+      if (ev.type === "finish") atFinish = await committedAssistantTexts(file);
     }
     expect(atFinish).toEqual(["[main] keep this"]);
   });
@@ -83,7 +82,7 @@ describe("commit before acknowledge", () => {
     let dbFile = "";
     class CheckingAdapter extends TestAdapter {
       override async send(address: Address, message: OutboundMessage): Promise<SentMessage> {
-        seenAtSend.push(committedAssistantTexts(dbFile));
+        seenAtSend.push(await committedAssistantTexts(dbFile));
         return super.send(address, message);
       }
     }

@@ -52,7 +52,7 @@ export async function importHermes(options: ImportHermesOptions): Promise<Import
     throw new ImportRefusedError(
       `${home} is not empty: import into a new home (--home <dir>), or pass --merge to add to this one`,
     );
-  const plan = planImport(readHermesHome(hermesHome), home, options.now);
+  const plan = planImport(await readHermesHome(hermesHome), home, options.now);
   let text = formatPlan(plan);
   if (options.dryRun) {
     if (!empty && !options.merge) text += `\nnote: ${home} is not empty: a real run needs --merge\n`;

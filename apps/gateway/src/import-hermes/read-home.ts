@@ -101,7 +101,7 @@ function approvedIds(value: unknown): string[] {
   return [];
 }
 
-function readProfile(name: string, dir: string): HermesProfile {
+async function readProfile(name: string, dir: string): Promise<HermesProfile> {
   const legacy = readJson(join(dir, "gateway.json"));
   const config = { ...(isRecord(legacy) ? legacy : {}), ...readYaml(join(dir, "config.yaml")) };
   const env = existsSync(join(dir, ".env")) ? parseDotenv(readFileSync(join(dir, ".env"), "utf8")) : {};
@@ -115,7 +115,7 @@ function readProfile(name: string, dir: string): HermesProfile {
       if (!key.startsWith("_") && isRecord(entry)) routing.set(key, entry);
   }
   const stateFile = join(dir, "state.db");
-  const state = existsSync(stateFile) ? readForeignStateDb(stateFile) : undefined;
+  const state = existsSync(stateFile) ? await readForeignStateDb(stateFile) : undefined;
   // The table is the primary copy in the later schema; sessions.json is its legacy mirror.
   for (const { sessionKey, entry } of state?.routing ?? [])
     if (isRecord(entry)) routing.set(sessionKey, entry);
@@ -146,7 +146,7 @@ function readProfile(name: string, dir: string): HermesProfile {
 }
 
 /** Read a Hermes home: the default profile and every `profiles/<name>/`. Nothing is written. */
-export function readHermesHome(root: string): HermesHome {
+export async function readHermesHome(root: string): Promise<HermesHome> {
   if (!isDir(root)) throw new Error(`${root} is not a directory: pass the Hermes home (default ~/.hermes)`);
   if (
     !existsSync(join(root, "config.yaml")) &&
@@ -154,11 +154,11 @@ export function readHermesHome(root: string): HermesHome {
     !isDir(join(root, "profiles"))
   )
     throw new Error(`${root} does not look like a Hermes home: it has no config.yaml, .env or profiles/`);
-  const profiles = [readProfile("default", root)];
+  const profiles = [await readProfile("default", root)];
   const dir = join(root, "profiles");
   if (isDir(dir)) {
     for (const name of readdirSync(dir).sort())
-      if (isDir(join(dir, name))) profiles.push(readProfile(name, join(dir, name)));
+      if (isDir(join(dir, name))) profiles.push(await readProfile(name, join(dir, name)));
   }
   // The multi-agent schema's `agents.<id>.home_dir` may point outside profiles/: read those homes too.
   const agents = profiles[0]!.config.agents;
@@ -168,7 +168,7 @@ export function readHermesHome(root: string): HermesHome {
     const home = expandHome(root, raw);
     const known = profiles.find((p) => resolve(p.dir) === home);
     if (known) known.declaredBy ??= id;
-    else if (isDir(home)) profiles.push({ ...readProfile(id, home), declaredBy: id });
+    else if (isDir(home)) profiles.push({ ...(await readProfile(id, home)), declaredBy: id });
   }
   return { root, profiles };
 }

@@ -117,12 +117,12 @@ export async function writePlan(plan: ImportPlan): Promise<WriteResult> {
 
   const store = openSessionStore(join(plan.home, "state.db"));
   try {
-    const r = store.importSessions(plan.agents.flatMap((a) => a.sessions));
+    const r = await store.importSessions(plan.agents.flatMap((a) => a.sessions));
     result.sessions = r.sessions;
     result.messages = r.messages;
     result.skipped = r.skipped.length;
   } finally {
-    store.close();
+    await store.close();
   }
 
   writeAtomic(file, text);

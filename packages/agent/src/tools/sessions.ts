@@ -18,10 +18,10 @@ export const SESSIONS_TOOLS: AgentTool[] = [
           "session search is not available: this gateway has no session store",
           "unavailable",
         );
-      let hits: ReturnType<typeof store.search>;
+      let hits: Awaited<ReturnType<typeof store.search>>;
       try {
         // The agent id is the scope: an agent never searches another agent's transcripts.
-        hits = store.search(query, { agentId: ctx.agent.id, limit: limit ?? 10 });
+        hits = await store.search(query, { agentId: ctx.agent.id, limit: limit ?? 10 });
       } catch (err) {
         throw new ToolError(`the search query could not be run: ${(err as Error).message}`, "invalid_input", {
           cause: err,

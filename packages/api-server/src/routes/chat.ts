@@ -5,12 +5,11 @@ import type { ApiContext, ApiEnv } from "../context.ts";
 import { fromChatMessages } from "../convert.ts";
 import { generationOf } from "../generation.ts";
 import { jsonResponse, readJson, turnHeaders } from "../http.ts";
-import { identityHeader } from "../identity.ts";
 import { newId, nowSeconds } from "../ids.ts";
 import { inlineImages } from "../images.ts";
 import { chatCompletionRequestSchema } from "../schemas.ts";
 import { selectAgent } from "../select.ts";
-import { derivedSessionId, sessionFor } from "../session.ts";
+import { derivedSessionId, planSession } from "../session.ts";
 import { SSE_HEADERS, sseFrame, sseStream } from "../sse.ts";
 import { agentFailure, consume, finishReasonOf, startTurn } from "../turn.ts";
 import { methods } from "./methods.ts";
@@ -30,15 +29,11 @@ export function registerChatRoutes(v1: Hono<ApiEnv>, ctx: ApiContext): void {
       const { agent, source, plain } = await selectAgent(ctx, c, { model: body.model, user: body.user });
       await inlineImages(conv, ctx.settings());
       const clientTools = chatClientTools(ctx, agent, body.tools);
-      const sessionHeader = identityHeader(c.req.raw.headers, "sessionId");
       const principalId = c.get("principal").id;
       const opening = [...conv.history, ...conv.input];
-      const plan = sessionFor(
-        agent.id,
-        sessionHeader ?? derivedSessionId(agent.id, principalId, source, conv.extraSystem, opening),
-        principalId,
-        identityHeader(c.req.raw.headers, "sessionKey"),
-      );
+      const { plan, given: sessionHeader } = planSession(c, agent.id, {
+        fallback: () => derivedSessionId(agent.id, principalId, source, conv.extraSystem, opening),
+      });
       // A session id alone continues the stored transcript; a body with history is the truth (LibreChat sends
       // both: its conversation id and the whole conversation), and the store follows it.
       const bodyIsTruth = !sessionHeader || conv.history.length > 0;

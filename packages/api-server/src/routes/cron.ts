@@ -1,11 +1,10 @@
-import type { AgentProfile } from "@switchboard/core";
 import type { Hono } from "hono";
 import { z } from "zod";
-import { mayUse, type Principal } from "../auth.ts";
+
 import type { ApiContext, ApiEnv, ApiHonoContext } from "../context.ts";
 import { ApiError, modelNotFound } from "../errors.ts";
 import { jsonResponse, readJson } from "../http.ts";
-import { agentIdOfModel, usableAgent } from "../select.ts";
+import { agentIdOfModel, usableAgent, usableAgents } from "../select.ts";
 import { methods } from "./methods.ts";
 
 const createJobSchema = z.strictObject({
@@ -29,12 +28,6 @@ function cronOf(ctx: ApiContext) {
   return cron;
 }
 
-/** The agents whose jobs a caller may see: the pinned one, or every agent its key may use. */
-function agentsOf(ctx: ApiContext, principal: Principal, pinned: AgentProfile | undefined): AgentProfile[] {
-  if (pinned) return [pinned];
-  return ctx.gateway.config.registry.list().filter((a) => mayUse(principal, a.id));
-}
-
 function withAgent(agentId: string, job: unknown): Record<string, unknown> {
   return { object: "cron.job", agent: agentId, ...(job as Record<string, unknown>) };
 }
@@ -46,7 +39,7 @@ export function registerCronRoutes(v1: Hono<ApiEnv>, ctx: ApiContext): void {
       const cron = cronOf(ctx);
       const only = c.req.query("agent");
       const data: Record<string, unknown>[] = [];
-      for (const a of agentsOf(ctx, c.get("principal"), c.get("pinned"))) {
+      for (const a of usableAgents(ctx, c.get("principal"), c.get("pinned"))) {
         if (only && a.id !== agentIdOfModel(only)) continue;
         for (const job of await cron.list(a.id)) data.push(withAgent(a.id, job));
       }
@@ -85,7 +78,7 @@ export function registerCronRoutes(v1: Hono<ApiEnv>, ctx: ApiContext): void {
     DELETE: async (c: ApiHonoContext) => {
       const cron = cronOf(ctx);
       const id = c.req.param("id") ?? "";
-      for (const a of agentsOf(ctx, c.get("principal"), c.get("pinned"))) {
+      for (const a of usableAgents(ctx, c.get("principal"), c.get("pinned"))) {
         if (await cron.remove(a.id, id))
           return jsonResponse({ object: "cron.job.deleted", id, agent: a.id, deleted: true });
       }

@@ -9,8 +9,8 @@ import { methods } from "./methods.ts";
  */
 export function registerHealthRoutes(app: Hono<ApiEnv>, ctx: ApiContext): void {
   let failing: string | undefined;
-  const health = () => {
-    const store = ctx.gateway.store.checkWritable();
+  const health = async () => {
+    const store = await ctx.gateway.store.checkWritable();
     if (!store.ok && failing !== store.reason)
       ctx.logger.error({ reason: store.reason }, "health: the session store cannot write");
     else if (store.ok && failing) ctx.logger.info("health: the session store writes again");

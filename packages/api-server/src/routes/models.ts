@@ -1,10 +1,10 @@
 import type { AgentProfile } from "@switchboard/core";
 import type { Hono } from "hono";
-import { mayUse, type Principal } from "../auth.ts";
+import type { Principal } from "../auth.ts";
 import type { ApiContext, ApiEnv, ApiHonoContext } from "../context.ts";
 import { modelNotFound } from "../errors.ts";
 import { jsonResponse } from "../http.ts";
-import { agentIdOfModel, PLAIN_SUFFIX } from "../select.ts";
+import { agentIdOfModel, PLAIN_SUFFIX, usableAgents } from "../select.ts";
 import { methods } from "./methods.ts";
 
 /** The agents a caller sees as models: those its key may use, filtered by `api_server.models`; only the pinned one under `/agents/{id}`. */
@@ -16,9 +16,7 @@ function visibleAgents(
   if (pinned) return [pinned];
   const mode = ctx.settings().models;
   if (mode === "none") return [];
-  return ctx.gateway.config.registry
-    .list()
-    .filter((a) => mayUse(principal, a.id) && (mode === "all" || a.expose));
+  return usableAgents(ctx, principal, undefined).filter((a) => mode === "all" || a.expose);
 }
 
 function modelObject(ctx: ApiContext, agent: AgentProfile, plain = false) {

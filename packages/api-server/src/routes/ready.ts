@@ -13,10 +13,10 @@ const DOWN = new Set(["failed", "reconnecting", "open", "starting"]);
  */
 export function registerReadyRoutes(app: Hono<ApiEnv>, ctx: ApiContext): void {
   methods(app, "/health/ready", {
-    GET: (c) => {
+    GET: async (c) => {
       requireLoopbackOrAdmin(ctx, c, "/health/ready");
       const ops = ctx.gateway.ops;
-      const probe = ctx.gateway.store.probe();
+      const probe = await ctx.gateway.store.probe();
       const adapters = ops.adapters().map((a) => ({
         platform: a.platform,
         account: a.account,

@@ -1,13 +1,11 @@
 import type { AgentEvent, ChatMessage, ClientTool, Usage } from "@switchboard/core";
 import type { Hono } from "hono";
-import { mayUse } from "../auth.ts";
 import { responseClientTools, toolChoiceOf } from "../client-tools.ts";
 import type { ApiContext, ApiEnv, ApiHonoContext } from "../context.ts";
 import { fromInput } from "../convert.ts";
 import { ApiError } from "../errors.ts";
 import { generationOf } from "../generation.ts";
 import { jsonResponse, readJson, turnHeaders } from "../http.ts";
-import { identityHeader } from "../identity.ts";
 import { newId, nowSeconds } from "../ids.ts";
 import { inlineImages } from "../images.ts";
 import {
@@ -19,8 +17,8 @@ import {
 } from "../response-items.ts";
 import type { StoredResponse } from "../response-store.ts";
 import { responseRequestSchema } from "../schemas.ts";
-import { selectAgent } from "../select.ts";
-import { sessionFor } from "../session.ts";
+import { seesAgent, selectAgent } from "../select.ts";
+import { planSession } from "../session.ts";
 import { SSE_HEADERS, sseFrame, sseStream } from "../sse.ts";
 import { agentFailure, consume, startTurn } from "../turn.ts";
 import { methods } from "./methods.ts";
@@ -118,9 +116,9 @@ export function registerResponseRoutes(v1: Hono<ApiEnv>, ctx: ApiContext): void 
       const conv = fromInput(body.input, body.instructions);
       let previous: StoredResponse | undefined;
       if (body.previous_response_id) {
-        previous = ctx.responses.get(body.previous_response_id, principal.id);
+        previous = await ctx.responses.get(body.previous_response_id, principal.id);
         // Re-checked against the key's current allowlist: an agent taken off the key takes its responses along.
-        if (previous && !mayUse(principal, previous.agentId)) previous = undefined;
+        if (previous && !seesAgent(c, previous.agentId)) previous = undefined;
         if (!previous) throw responseNotFound(body.previous_response_id, "previous_response_id", 400);
       }
       const { agent, source, plain } = await selectAgent(ctx, c, {
@@ -134,13 +132,9 @@ export function registerResponseRoutes(v1: Hono<ApiEnv>, ctx: ApiContext): void 
         throw responseNotFound(previous.id, "previous_response_id", 400);
       await inlineImages(conv, ctx.settings());
 
-      const sessionHeader = identityHeader(c.req.raw.headers, "sessionId");
-      const plan = sessionFor(
-        agent.id,
-        sessionHeader ?? previous?.publicSessionId ?? newId("api-", 16),
-        principal.id,
-        identityHeader(c.req.raw.headers, "sessionKey"),
-      );
+      const { plan, given: sessionHeader } = planSession(c, agent.id, {
+        fallback: () => previous?.publicSessionId ?? newId("api-", 16),
+      });
       // The chain carries the conversation; a session id alone continues the stored transcript.
       const history = previous
         ? [...previous.messages, ...conv.history]
@@ -148,7 +142,7 @@ export function registerResponseRoutes(v1: Hono<ApiEnv>, ctx: ApiContext): void 
           ? undefined
           : conv.history;
       const store = body.store !== false && !plain;
-      const before: ChatMessage[] = history ?? (store ? storedHistory(ctx, plan.sessionId) : []);
+      const before: ChatMessage[] = history ?? (store ? await storedHistory(ctx, plan.sessionId) : []);
 
       const handle = await startTurn(ctx, {
         principal: c.get("principal"),
@@ -187,12 +181,16 @@ export function registerResponseRoutes(v1: Hono<ApiEnv>, ctx: ApiContext): void 
         textFormat: body.text?.format ?? undefined,
         user: body.user ?? undefined,
       };
-      const remember = (text: string, toolCalls: readonly ToolCall[], bodyObj: Record<string, unknown>) => {
+      const remember = async (
+        text: string,
+        toolCalls: readonly ToolCall[],
+        bodyObj: Record<string, unknown>,
+      ) => {
         if (!store) return;
         const reply: ChatMessage = { role: "assistant", content: text };
         if (toolCalls.length > 0)
           reply.toolCalls = toolCalls.map((t) => ({ id: t.toolCallId, name: t.toolName, input: t.input }));
-        const kept = ctx.responses.put({
+        const kept = await ctx.responses.put({
           id: shape.id,
           owner: principal.id,
           agentId: agent.id,
@@ -215,7 +213,7 @@ export function registerResponseRoutes(v1: Hono<ApiEnv>, ctx: ApiContext): void 
           return jsonResponse(err.body(), err.status, { ...headers, ...err.headers });
         }
         const obj = responseObject(shape, { status: "completed", ...outcome });
-        remember(outcome.text, outcome.toolCalls, obj);
+        await remember(outcome.text, outcome.toolCalls, obj);
         return jsonResponse(obj, 200, headers);
       }
 
@@ -282,7 +280,7 @@ export function registerResponseRoutes(v1: Hono<ApiEnv>, ctx: ApiContext): void 
             });
           }
           const obj = responseObject(shape, { status: "completed", ...outcome });
-          remember(outcome.text, outcome.toolCalls, obj);
+          await remember(outcome.text, outcome.toolCalls, obj);
           emit("response.completed", { response: obj });
         },
         {
@@ -298,18 +296,15 @@ export function registerResponseRoutes(v1: Hono<ApiEnv>, ctx: ApiContext): void 
     },
   });
 
-  const lookup = (c: ApiHonoContext) => {
+  const lookup = async (c: ApiHonoContext) => {
     const id = c.req.param("id")!;
-    const principal = c.get("principal");
-    const found = ctx.responses.get(id, principal.id);
-    const pinned = c.get("pinned");
-    if (!found || !mayUse(principal, found.agentId) || (pinned && found.agentId !== pinned.id))
-      throw responseNotFound(id, null, 404);
+    const found = await ctx.responses.get(id, c.get("principal").id);
+    if (!found || !seesAgent(c, found.agentId)) throw responseNotFound(id, null, 404);
     return found;
   };
   methods(v1, "/responses/:id/input_items", {
-    GET: (c) => {
-      const found = lookup(c);
+    GET: async (c) => {
+      const found = await lookup(c);
       const q = c.req.query();
       const limit = Math.min(100, Math.max(1, Number(q.limit) || 20));
       // Newest first by default, as OpenAI lists them.
@@ -330,13 +325,13 @@ export function registerResponseRoutes(v1: Hono<ApiEnv>, ctx: ApiContext): void 
     },
   });
   methods(v1, "/responses/:id", {
-    GET: (c) => {
-      const found = lookup(c);
+    GET: async (c) => {
+      const found = await lookup(c);
       return jsonResponse(found.body, 200, turnHeaders(found.agentId, found.publicSessionId));
     },
-    DELETE: (c) => {
-      const found = lookup(c);
-      ctx.responses.delete(found.id);
+    DELETE: async (c) => {
+      const found = await lookup(c);
+      await ctx.responses.delete(found.id);
       return jsonResponse({ id: found.id, object: "response", deleted: true });
     },
   });

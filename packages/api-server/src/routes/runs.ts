@@ -1,16 +1,14 @@
 import type { Hono } from "hono";
-import { mayUse } from "../auth.ts";
 import type { ApiContext, ApiEnv, ApiHonoContext } from "../context.ts";
 import { fromInput } from "../convert.ts";
 import { ApiError } from "../errors.ts";
 import { jsonResponse, readJson, turnHeaders } from "../http.ts";
-import { identityHeader } from "../identity.ts";
 import { newId } from "../ids.ts";
 import { inlineImages } from "../images.ts";
 import { type Run, type RunEvent, runObject } from "../runs.ts";
 import { runRequestSchema } from "../schemas.ts";
-import { selectAgent } from "../select.ts";
-import { sessionFor } from "../session.ts";
+import { seesAgent, selectAgent } from "../select.ts";
+import { planSession } from "../session.ts";
 import { SSE_HEADERS, sseFrame, sseStream } from "../sse.ts";
 import { checkBudget, startTurn } from "../turn.ts";
 import { methods } from "./methods.ts";
@@ -26,15 +24,12 @@ export function registerRunRoutes(v1: Hono<ApiEnv>, ctx: ApiContext): void {
       const conv = fromInput(body.input, body.instructions);
       const { agent, source } = await selectAgent(ctx, c, { model: body.model, user: body.user });
       // A run answers 202 before its turn starts: a used-up budget is refused here, with its 429.
-      checkBudget(ctx, c.get("principal"), agent.id, source);
+      await checkBudget(ctx, c.get("principal"), agent.id, source);
       await inlineImages(conv, ctx.settings());
-      const sessionGiven = identityHeader(c.req.raw.headers, "sessionId") ?? body.session_id ?? undefined;
-      const plan = sessionFor(
-        agent.id,
-        sessionGiven ?? newId("api-", 16),
-        c.get("principal").id,
-        identityHeader(c.req.raw.headers, "sessionKey"),
-      );
+      const { plan, given: sessionGiven } = planSession(c, agent.id, {
+        bodyId: body.session_id,
+        fallback: () => newId("api-", 16),
+      });
       const run = ctx.runs.start({
         owner: c.get("principal").id,
         agentId: agent.id,
@@ -60,11 +55,9 @@ export function registerRunRoutes(v1: Hono<ApiEnv>, ctx: ApiContext): void {
 
   const lookup = (c: ApiHonoContext): Run => {
     const id = c.req.param("id")!;
-    const principal = c.get("principal");
-    const run = ctx.runs.get(id, principal.id);
-    const pinned = c.get("pinned");
+    const run = ctx.runs.get(id, c.get("principal").id);
     // The allowlist is read now, not when the run started: a key that lost the agent loses its runs too.
-    if (!run || !mayUse(principal, run.agentId) || (pinned && run.agentId !== pinned.id)) {
+    if (!run || !seesAgent(c, run.agentId)) {
       throw new ApiError(404, `Run '${id}' not found.`, { code: "run_not_found", param: null });
     }
     return run;

@@ -33,14 +33,14 @@ const querySchema = z.strictObject({
 /** `GET /v1/usage` for admin keys: spend grouped by agent, user and key (or `group_by`), filtered. */
 export function registerUsageRoutes(v1: Hono<ApiEnv>, ctx: ApiContext): void {
   methods(v1, "/usage", {
-    GET: (c) => {
+    GET: async (c) => {
       if (!c.get("principal").admin) throw forbidden("GET /v1/usage");
       const parsed = querySchema.safeParse(c.req.query());
       if (!parsed.success) throw fromZodError(parsed.error);
       const q = parsed.data;
       const pinned = c.get("pinned");
       const since = q.since ? (/^\d+$/.test(q.since) ? Number(q.since) : Date.parse(q.since)) : undefined;
-      const rows = ctx.gateway.store.usage.summary({
+      const rows = await ctx.gateway.store.usage.summary({
         ...(pinned || q.agent ? { agentId: pinned?.id ?? q.agent } : {}),
         ...(q.user ? { userId: q.user } : {}),
         ...(q.key ? { keyId: q.key } : {}),

@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Database, Statement } from "better-sqlite3";
 import type { Gateway } from "../gateway/types.ts";
 import { type Logger, silentLogger } from "../logger.ts";
+import type { LeaseTable } from "../sessions/store-types.ts";
 import { publish } from "../telemetry/facts.ts";
 import { deliveryRefusal, parseDeliveryTarget, resolveAddress } from "./delivery.ts";
 import type { CronJob } from "./jobs.ts";
@@ -26,8 +26,8 @@ export interface CronRunResult {
 export interface CronSchedulerOptions {
   gateway: Gateway;
   manager: CronManager;
-  /** The database holding `cron_leases` (the session store's). */
-  db: Database;
+  /** The leases of job slots (the session store's). */
+  leases: LeaseTable;
   now?: () => number;
   logger?: Logger;
   /** Identifies this gateway in leases. */
@@ -65,8 +65,6 @@ export class CronScheduler {
   #watcher: CronDirWatcher | undefined;
   /** The broken `jobs.json` files already reported, by agent, so each problem is logged once. */
   readonly #reported = new Map<string, string>();
-  /** Take a job slot's lease unless another gateway holds an unexpired one. */
-  readonly #lease: Statement;
 
   constructor(options: CronSchedulerOptions) {
     this.#o = {
@@ -80,11 +78,6 @@ export class CronScheduler {
       watch: true,
       ...options,
     };
-    this.#lease = options.db.prepare(
-      `INSERT INTO cron_leases(job_key, holder, expires_at) VALUES (?, ?, ?)
-       ON CONFLICT(job_key) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
-       WHERE cron_leases.expires_at < ?`,
-    );
     options.manager.onChange = () => {
       if (this.#started) this.#arm();
     };
@@ -241,8 +234,9 @@ export class CronScheduler {
     return { agentId, jobId: job.id, status: "missed", text: "", delivered: false };
   }
 
-  #acquire(key: string, now: number): boolean {
-    return this.#lease.run(key, this.#o.holder, now + 10 * 60_000, now).changes === 1;
+  /** Take a job slot's lease unless another gateway holds an unexpired one. */
+  #acquire(key: string, now: number): Promise<boolean> {
+    return this.#o.leases.acquire(key, this.#o.holder, 10 * 60_000, now);
   }
 
   async #slot<T>(fn: () => Promise<T>): Promise<T> {
@@ -266,9 +260,10 @@ export class CronScheduler {
     const key = `${agentId}:${job.id}`;
     const skipped: CronRunResult = { agentId, jobId: job.id, status: "skipped", text: "", delivered: false };
     if (this.#running.has(key)) return skipped;
-    if (!manual && !this.#acquire(`${key}@${slot}`, now)) return skipped;
+    // Marked running before the lease is asked for (an await), so a second tick meanwhile skips it.
     this.#running.add(key);
     try {
+      if (!manual && !(await this.#acquire(`${key}@${slot}`, now))) return skipped;
       return await this.#slot(() => this.#execute(agentId, job, slot, manual));
     } finally {
       this.#running.delete(key);

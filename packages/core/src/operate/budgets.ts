@@ -97,15 +97,23 @@ export class BudgetSnapshot {
     total: WindowTotal;
   }> = [];
 
-  constructor(ledger: UsageLedger, scopes: readonly BudgetScope[], at: number) {
+  /** The budgets of `scopes` with the ledger's totals at `at` (no read at all when no scope has a budget). */
+  static async load(
+    ledger: UsageLedger,
+    scopes: readonly BudgetScope[],
+    at: number,
+  ): Promise<BudgetSnapshot> {
+    const snapshot = new BudgetSnapshot();
     const ids = windowIds(at);
     for (const scope of scopes) {
       if (!scope.budget) continue;
       for (const window of ["daily", "monthly"] as const) {
         const limit = scope.budget[window];
-        if (limit) this.#entries.push({ scope, window, limit, total: ledger.total(scope.id, ids[window]) });
+        if (limit)
+          snapshot.#entries.push({ scope, window, limit, total: await ledger.total(scope.id, ids[window]) });
       }
     }
+    return snapshot;
   }
 
   get empty(): boolean {

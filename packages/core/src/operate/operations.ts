@@ -107,10 +107,13 @@ export class Operations {
    * rate limits. `requests: false` takes no request token (it was taken when the message arrived);
    * `enforceConcurrency: false` holds a turn slot without refusing (the turn's message is already accepted).
    */
-  admit(party: SpendParty, options: { requests?: boolean; enforceConcurrency?: boolean } = {}): Admission {
+  async admit(
+    party: SpendParty,
+    options: { requests?: boolean; enforceConcurrency?: boolean } = {},
+  ): Promise<Admission> {
     const now = this.#now();
     const scopes = this.#o.accounting === false ? [] : this.#budgets(party);
-    const snapshot = new BudgetSnapshot(this.#o.store.usage, scopes, now);
+    const snapshot = await BudgetSnapshot.load(this.#o.store.usage, scopes, now);
     const exhausted = snapshot.exhausted();
     if (exhausted) {
       publish("limit", { kind: "budget", scope: exhausted.scope.kind, agentId: party.agentId });
@@ -129,7 +132,7 @@ export class Operations {
       if (party.keyId && limits.per_key)
         subjects.push({ kind: "key", id: `key:${party.keyId}`, limits: limits.per_key });
       if (subjects.length > 0) {
-        const r = this.#rates.acquire(subjects, now, {
+        const r = await this.#rates.acquire(subjects, now, {
           requests: options.requests !== false,
           enforceConcurrency: options.enforceConcurrency !== false,
         });
@@ -158,13 +161,13 @@ export class Operations {
    * `admit` for a chat message: a refusal is logged and told to the chat through `notify` once per wait
    * (not once per message), and yields `undefined`.
    */
-  admitChat(
+  async admitChat(
     party: SpendParty,
     options: { requests?: boolean; enforceConcurrency?: boolean },
     notify: (text: string) => Promise<void>,
-  ): Admission | undefined {
+  ): Promise<Admission | undefined> {
     try {
-      return this.admit(party, options);
+      return await this.admit(party, options);
     } catch (err) {
       if (!(err instanceof TurnRefusedError)) throw err;
       this.#o.logger.info({ agent: party.agentId, platform: party.platform, kind: err.kind }, err.message);
@@ -177,10 +180,10 @@ export class Operations {
   }
 
   /** Refuse (throw `TurnRefusedError`) when a budget of `party` is used up; takes no rate-limit token. */
-  checkBudget(party: SpendParty): void {
+  async checkBudget(party: SpendParty): Promise<void> {
     if (this.#o.accounting === false) return;
     const now = this.#now();
-    const exhausted = new BudgetSnapshot(this.#o.store.usage, this.#budgets(party), now).exhausted();
+    const exhausted = (await BudgetSnapshot.load(this.#o.store.usage, this.#budgets(party), now)).exhausted();
     if (exhausted) throw new TurnRefusedError("budget", exhaustedMessage(exhausted, now));
   }
 
@@ -208,8 +211,11 @@ export class Operations {
     };
   }
 
-  /** Record a turn's usage (call inside the write that stores the reply); warns at the threshold. Returns the cost. */
-  record(admission: Admission, usage: Usage, sessionId: string): number {
+  /**
+   * Record a turn's usage (call beside the write that stores the reply, so both share a commit); warns at the
+   * threshold. Resolves with the cost once the usage is committed.
+   */
+  async record(admission: Admission, usage: Usage, sessionId: string): Promise<number> {
     if (this.#o.accounting === false) return 0;
     const { party } = admission;
     const now = this.#now();
@@ -219,8 +225,8 @@ export class Operations {
     const costUsd = costOf(usage, price);
     const scopes = this.#budgets(party);
     // The totals as they were at admission: a turn that crosses the threshold warns once.
-    const snapshot = admission.snapshot ?? new BudgetSnapshot(this.#o.store.usage, scopes, now);
-    this.#o.store.usage.record(
+    const snapshot = admission.snapshot ?? (await BudgetSnapshot.load(this.#o.store.usage, scopes, now));
+    const committed = this.#o.store.usage.record(
       {
         at: now,
         agentId: party.agentId,
@@ -237,6 +243,7 @@ export class Operations {
       },
       scopes.map((s) => s.id),
     );
+    await committed;
     const warnAt = config.budgets.warn_at;
     for (const f of snapshot.fractions({ tokens: usage.inputTokens + usage.outputTokens, costUsd })) {
       publish("budget", {
@@ -262,7 +269,7 @@ export class Operations {
   }
 
   /** `/usage`: today's and this month's spend of the chat's user and agent. */
-  usageReport(party: SpendParty): string {
+  async usageReport(party: SpendParty): Promise<string> {
     const now = this.#now();
     const ids = windowIds(now);
     const lines: string[] = [];
@@ -270,7 +277,7 @@ export class Operations {
       if (scope.kind === "key") continue;
       const name = scope.kind === "agent" ? `Agent ${party.agentId}` : "You";
       for (const window of ["daily", "monthly"] as const) {
-        const t = this.#o.store.usage.total(scope.id, ids[window]);
+        const t = await this.#o.store.usage.total(scope.id, ids[window]);
         const limit = scope.budget?.[window];
         const of = limit ? ` (${Math.round(usedFraction(t, limit) * 100)}% of the ${window} budget)` : "";
         lines.push(
@@ -403,12 +410,19 @@ export class Operations {
     return this.#mcp();
   }
 
-  /** Append to the audit log; never fails the caller. */
-  audit(entry: { actor: string; action: string; target?: string; detail?: unknown; onceKey?: string }): void {
-    try {
-      this.#o.store.audit.append(entry);
-    } catch (err) {
-      this.#o.logger.error({ err, action: entry.action }, "could not write the audit log");
-    }
+  /** Append to the audit log; never fails the caller. Resolves once written (or the failure logged). */
+  audit(entry: {
+    actor: string;
+    action: string;
+    target?: string;
+    detail?: unknown;
+    onceKey?: string;
+  }): Promise<void> {
+    return this.#o.store.audit.append(entry).then(
+      () => {},
+      (err: unknown) => {
+        this.#o.logger.error({ err, action: entry.action }, "could not write the audit log");
+      },
+    );
   }
 }

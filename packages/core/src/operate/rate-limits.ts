@@ -29,11 +29,11 @@ export class RateLimiter {
   }
 
   /** Check every subject; on success the turn holds a concurrency slot of each until `release`. */
-  acquire(
+  async acquire(
     subjects: readonly RateSubject[],
     now: number,
     options: { requests?: boolean; enforceConcurrency?: boolean } = {},
-  ): { release: () => void } | RateRefusal {
+  ): Promise<{ release: () => void } | RateRefusal> {
     for (const s of subjects) {
       const max = s.limits?.concurrent_turns;
       if (options.enforceConcurrency !== false && max && (this.#running.get(s.id) ?? 0) >= max) {
@@ -45,33 +45,39 @@ export class RateLimiter {
         };
       }
     }
-    for (const s of options.requests === false ? [] : subjects) {
-      const rpm = s.limits?.requests_per_minute;
-      if (!rpm) continue;
-      const waitMs = this.#buckets.take(`rpm:${s.id}`, rpm, rpm / 60_000, now);
-      if (waitMs > 0) {
-        return {
-          kind: "rate",
-          scope: s.kind,
-          retryAfterMs: waitMs,
-          message: `Slow down: ${rpm} requests per minute are allowed${s.kind === "key" ? " for this API key" : ""}; try again in ${Math.ceil(waitMs / 1000)} s.`,
-        };
-      }
-    }
+    // The slots are held before the buckets are asked (an await): a turn arriving meanwhile counts this one.
     const held = subjects.filter((s) => s.limits?.concurrent_turns).map((s) => s.id);
     for (const id of held) this.#running.set(id, (this.#running.get(id) ?? 0) + 1);
     let released = false;
-    return {
-      release: () => {
-        if (released) return;
-        released = true;
-        for (const id of held) {
-          const n = (this.#running.get(id) ?? 1) - 1;
-          if (n <= 0) this.#running.delete(id);
-          else this.#running.set(id, n);
-        }
-      },
+    const release = () => {
+      if (released) return;
+      released = true;
+      for (const id of held) {
+        const n = (this.#running.get(id) ?? 1) - 1;
+        if (n <= 0) this.#running.delete(id);
+        else this.#running.set(id, n);
+      }
     };
+    try {
+      for (const s of options.requests === false ? [] : subjects) {
+        const rpm = s.limits?.requests_per_minute;
+        if (!rpm) continue;
+        const waitMs = await this.#buckets.take(`rpm:${s.id}`, rpm, rpm / 60_000, now);
+        if (waitMs > 0) {
+          release();
+          return {
+            kind: "rate",
+            scope: s.kind,
+            retryAfterMs: waitMs,
+            message: `Slow down: ${rpm} requests per minute are allowed${s.kind === "key" ? " for this API key" : ""}; try again in ${Math.ceil(waitMs / 1000)} s.`,
+          };
+        }
+      }
+    } catch (err) {
+      release();
+      throw err;
+    }
+    return { release };
   }
 
   /** Whether to tell `subject` in chat about a refusal: once until the wait is over, not once per message. */

@@ -2,7 +2,7 @@ import { copyFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import type { Database } from "better-sqlite3";
-import { openSessionStore } from "./store.ts";
+import { openSessionStore } from "./sqlite/store.ts";
 import type { NewMessage, SessionRecord, StoredMessage } from "./store-types.ts";
 
 /** A session to write with `SessionStore.importSessions`: its row as it should be stored, and its messages. */
@@ -33,7 +33,7 @@ const ALL = Number.MAX_SAFE_INTEGER;
  * the mid-2026 one) without touching it: the file (and its WAL) is copied to a temporary directory, the
  * copy is upgraded in place by the same migrations that upgrade a live store, read, and deleted.
  */
-export function readForeignStateDb(file: string): ForeignState {
+export async function readForeignStateDb(file: string): Promise<ForeignState> {
   const dir = mkdtempSync(join(tmpdir(), "sb-foreign-state-"));
   try {
     const copy = join(dir, basename(file));
@@ -42,13 +42,12 @@ export function readForeignStateDb(file: string): ForeignState {
     if (existsSync(`${file}-wal`)) copyFileSync(`${file}-wal`, `${copy}-wal`);
     const store = openSessionStore(copy);
     try {
-      const records = store.list({ includeEnded: true, limit: ALL }).reverse();
-      return {
-        sessions: records.map((record) => ({ record, messages: store.history(record.id, ALL) })),
-        routing: readRoutingIndex(store.db),
-      };
+      const records = (await store.list({ includeEnded: true, limit: ALL })).reverse();
+      const sessions: ForeignState["sessions"] = [];
+      for (const record of records) sessions.push({ record, messages: await store.history(record.id, ALL) });
+      return { sessions, routing: readRoutingIndex(store.db) };
     } finally {
-      store.close();
+      await store.close();
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -73,46 +72,4 @@ function readRoutingIndex(db: Database): ForeignState["routing"] {
       return [];
     }
   });
-}
-
-/** Write whole sessions (rows with their own ids and times, and their messages) in one transaction. */
-export function importSessionsInto(db: Database, items: readonly ImportedSession[]): ImportResult {
-  const exists = db.prepare("SELECT 1 FROM sessions WHERE id = ?").pluck();
-  const insertSession =
-    db.prepare(`INSERT INTO sessions (id, session_key, agent_id, platform, account, chat_id,
-    chat_type, thread_id, user_id, model, started_at, updated_at, ended_at, end_reason, message_count, input_tokens,
-    output_tokens, title) VALUES (@id, @sessionKey, @agentId, @platform, @account, @chatId, @chatType, @threadId,
-    @userId, @model, @startedAt, @updatedAt, @endedAt, @endReason, @messageCount, @inputTokens, @outputTokens, @title)`);
-  const insertMessage = db.prepare(
-    "INSERT INTO messages (session_id, role, content, tool_calls, tool_call_id, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-  );
-  const run = db.transaction(() => {
-    const result: ImportResult = { sessions: 0, messages: 0, skipped: [] };
-    for (const { session, messages } of items) {
-      if (exists.get(session.id)) {
-        result.skipped.push(session.id);
-        continue;
-      }
-      const last = messages.reduce((t, m) => Math.max(t, m.createdAt ?? 0), 0);
-      insertSession.run({
-        ...session,
-        updatedAt: Math.max(session.updatedAt, last),
-        messageCount: messages.length,
-      });
-      for (const m of messages) {
-        insertMessage.run(
-          session.id,
-          m.role,
-          m.content,
-          m.toolCalls === undefined ? null : JSON.stringify(m.toolCalls),
-          m.toolCallId ?? null,
-          m.createdAt ?? session.startedAt,
-        );
-      }
-      result.sessions++;
-      result.messages += messages.length;
-    }
-    return result;
-  });
-  return run.immediate();
 }

@@ -1,5 +1,7 @@
 import type { ResetPolicy } from "../config/schema.ts";
 import type { ImportedSession, ImportResult } from "./import.ts";
+import type { AuditLog, RateBuckets, StoreProbe, UsageLedger } from "./operations-store.ts";
+import type { ResponseTable } from "./responses.ts";
 import type { SessionSource } from "./source.ts";
 
 export type MessageRole = "system" | "user" | "assistant" | "tool";
@@ -62,6 +64,8 @@ export interface GetOrCreateOptions {
   forceNew?: boolean;
   model?: string;
   now?: number;
+  /** Messages to append to the resulting session in the same commit (their ids are in `messageIds`). */
+  append?: NewMessage[];
 }
 
 export interface GetOrCreateResult {
@@ -72,69 +76,127 @@ export interface GetOrCreateResult {
   previous?: SessionRecord;
   /** Why a new session was started: `new` (no session yet), `idle`, `daily`, `reset`. */
   reason?: "new" | "idle" | "daily" | "reset";
+  /** The ids of `options.append`, in order (empty without it). */
+  messageIds: number[];
 }
 
-/** The session store over `state.db` (see `openSessionStore`). */
+export interface EnsureOptions {
+  model?: string;
+  now?: number;
+  /** Link the session to the one it was started from (a delegated turn's caller), in the same commit. */
+  parentSessionId?: string;
+  /** Messages to append in the same commit (their ids are in `messageIds`). */
+  append?: NewMessage[];
+}
+
+export interface EnsureResult {
+  session: SessionRecord;
+  /** The ids of `options.append`, in order (empty without it). */
+  messageIds: number[];
+}
+
+export interface AppendOptions {
+  /** The turn's token usage, added to the session's totals. */
+  usage?: { inputTokens: number; outputTokens: number };
+  /**
+   * Rewind first: remove the session's messages after this id (0: all) before appending, in the same
+   * commit (an edited or regenerated tail replaced by the new one).
+   */
+  rewindAfter?: number;
+}
+
+/**
+ * Named leases with an expiry: one holder at a time (cron job slots; replica leases for platform accounts).
+ * Times are epoch ms; `now` defaults to the store's clock.
+ */
+export interface LeaseTable {
+  /**
+   * Take `name` for `holder` until `now + ttlMs`. True when it was free or its lease had expired; false while
+   * any holder (this one included) has an unexpired lease: a slot taken once is not taken again.
+   */
+  acquire(name: string, holder: string, ttlMs: number, now?: number): Promise<boolean>;
+  /** Extend `holder`'s lease on `name` to `now + ttlMs`. False when another holder has it (or nobody does). */
+  renew(name: string, holder: string, ttlMs: number, now?: number): Promise<boolean>;
+  /** Give `name` up, if `holder` has it. True when a lease was dropped. */
+  release(name: string, holder: string): Promise<boolean>;
+  /** Who holds `name` now (an unexpired lease), if anyone. */
+  holder(name: string, now?: number): Promise<{ holder: string; expiresAt: number } | undefined>;
+}
+
+/**
+ * The session store: sessions, their messages and the operations tables. Every operation is async, so a
+ * network database can implement it; the SQLite implementation (`openSessionStore`) lives in
+ * `sessions/sqlite/`. A write's promise resolves only once it is committed (durable), and rejects when it was
+ * not; what must be atomic is one call (see the `append` options of `getOrCreate`, `ensure` and `append`), so
+ * callers never depend on the order of writes they did not await. Backends may group concurrent writes into
+ * one commit (SQLite does: writes made in the same turn of the event loop share one).
+ */
 export interface SessionStore {
-  readonly file: string;
+  /** Where the store lives, for messages and logs: a file path, or a database URL without credentials. */
+  readonly location: string;
   /** The active session of a key, started (or rolled over by the reset policy) as needed. */
-  getOrCreate(sessionKey: string, source: SessionSource, options?: GetOrCreateOptions): GetOrCreateResult;
+  getOrCreate(
+    sessionKey: string,
+    source: SessionSource,
+    options?: GetOrCreateOptions,
+  ): Promise<GetOrCreateResult>;
   /** The active (not ended) session of a key. */
-  findActive(sessionKey: string): SessionRecord | undefined;
-  get(sessionId: string): SessionRecord | undefined;
-  /** Start a session with a caller-chosen id (the API server's stable ids), or return it if it exists. */
+  findActive(sessionKey: string): Promise<SessionRecord | undefined>;
+  get(sessionId: string): Promise<SessionRecord | undefined>;
+  /**
+   * Start a session with a caller-chosen id (the API server's stable ids), or return it if it exists; rejects
+   * when the id belongs to another agent.
+   */
   ensure(
     sessionId: string,
     sessionKey: string,
     source: SessionSource,
-    options?: { model?: string; now?: number },
-  ): SessionRecord;
-  end(sessionId: string, reason: string, now?: number): void;
+    options?: EnsureOptions,
+  ): Promise<EnsureResult>;
+  end(sessionId: string, reason: string, now?: number): Promise<void>;
   /**
-   * Append messages in one transaction (with the turn's token usage, when given); updates
-   * `message_count` and `updated_at`. Returns the new message ids, in order.
+   * Append messages atomically (with the turn's token usage and a rewind, when given); updates
+   * `message_count` and `updated_at`. Resolves with the new message ids, in order, once committed; rejects
+   * (keeping nothing) for an unknown session.
    */
-  append(
-    sessionId: string,
-    messages: NewMessage[],
-    options?: { usage?: { inputTokens: number; outputTokens: number } },
-  ): number[];
-  addUsage(sessionId: string, usage: { inputTokens: number; outputTokens: number }): void;
+  append(sessionId: string, messages: NewMessage[], options?: AppendOptions): Promise<number[]>;
+  addUsage(sessionId: string, usage: { inputTokens: number; outputTokens: number }): Promise<void>;
   /**
-   * Remove the session's messages after `afterMessageId` (0: all of them), in one transaction: the tail a
-   * client regenerated or edited away. Returns how many were removed.
+   * Remove the session's messages after `afterMessageId` (0: all of them), atomically: the tail a client
+   * regenerated or edited away. Resolves with how many were removed.
    */
-  rewind(sessionId: string, afterMessageId: number): number;
-  setTitle(sessionId: string, title: string): void;
+  rewind(sessionId: string, afterMessageId: number): Promise<number>;
+  setTitle(sessionId: string, title: string): Promise<void>;
   /** Link a session to the one it was started from (a delegated turn's caller). */
-  setParent(sessionId: string, parentSessionId: string): void;
+  setParent(sessionId: string, parentSessionId: string): Promise<void>;
   /** The session a session was started from, if any. */
-  parentOf(sessionId: string): string | undefined;
+  parentOf(sessionId: string): Promise<string | undefined>;
   /** Sessions started from `sessionId` (delegated turns), oldest first. */
-  children(sessionId: string): SessionRecord[];
-  /** The last `limit` messages of a session, oldest first. */
-  history(sessionId: string, limit?: number): StoredMessage[];
+  children(sessionId: string): Promise<SessionRecord[]>;
+  /** The last `limit` messages of a session (default 50), oldest first. */
+  history(sessionId: string, limit?: number): Promise<StoredMessage[]>;
   /** Full-text search over message content, newest first; scoped to one agent when `agentId` is given. */
-  search(query: string, options?: { agentId?: string; limit?: number }): SearchHit[];
-  list(options?: { agentId?: string; limit?: number; includeEnded?: boolean }): SessionRecord[];
+  search(query: string, options?: { agentId?: string; limit?: number }): Promise<SearchHit[]>;
+  list(options?: { agentId?: string; limit?: number; includeEnded?: boolean }): Promise<SessionRecord[]>;
   /** Write whole sessions with their own ids, keys and times (`switchboard import`); existing ids are skipped. */
-  importSessions(items: readonly ImportedSession[]): ImportResult;
+  importSessions(items: readonly ImportedSession[]): Promise<ImportResult>;
   /** Stored Responses API responses, bounded by age and bytes. */
-  readonly responses: import("./responses.ts").ResponseTable;
+  readonly responses: ResponseTable;
+  /** Usage rows and budget-window totals (operations). */
+  readonly usage: UsageLedger;
+  /** The append-only audit log. */
+  readonly audit: AuditLog;
+  /** Rate-limit token buckets. */
+  readonly rates: RateBuckets;
+  /** Named leases (cron job slots, replica leases). */
+  readonly leases: LeaseTable;
   /**
    * Whether a write can be made right now (lock, space, permissions), without keeping anything: `/health`
-   * uses it. Waits at most `timeoutMs` (default 250) for another connection's lock.
+   * uses it. Waits at most `timeoutMs` (default 250) for another writer's lock.
    */
-  checkWritable(timeoutMs?: number): { ok: true } | { ok: false; reason: string };
-  /** Usage rows and budget-window totals (operations). */
-  readonly usage: import("./operations-store.ts").UsageLedger;
-  /** The append-only audit log. */
-  readonly audit: import("./operations-store.ts").AuditLog;
-  /** Rate-limit token buckets. */
-  readonly rates: import("./operations-store.ts").RateBuckets;
+  checkWritable(timeoutMs?: number): Promise<{ ok: true } | { ok: false; reason: string }>;
   /** Can the store write, and how fast (`/health/ready`)? */
-  probe(): import("./operations-store.ts").StoreProbe;
-  /** The underlying better-sqlite3 database (cron leases live in the same file). */
-  readonly db: import("better-sqlite3").Database;
-  close(): void;
+  probe(): Promise<StoreProbe>;
+  /** Commit what is pending, then release the connection. Further calls reject. */
+  close(): Promise<void>;
 }

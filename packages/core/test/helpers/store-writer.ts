@@ -26,15 +26,15 @@ const ownSource = {
 const shared: string[] = [];
 let own = "";
 for (let b = 0; b < job.batches; b++) {
-  const s = store.getOrCreate("agent:main:telegram:group:-100", sharedSource).session.id;
+  const s = (await store.getOrCreate("agent:main:telegram:group:-100", sharedSource)).session.id;
   if (!shared.includes(s)) shared.push(s);
-  own = store.getOrCreate(`agent:main:telegram:dm:${job.worker}`, ownSource).session.id;
+  own = (await store.getOrCreate(`agent:main:telegram:dm:${job.worker}`, ownSource)).session.id;
   const batch = Array.from({ length: job.batchSize }, (_, i) => ({
     role: "user" as const,
     content: `w${job.worker} b${b} m${i}`,
   }));
-  store.append(s, batch);
-  store.append(own, batch);
+  await store.append(s, batch);
+  await store.append(own, batch);
 }
-store.close();
+await store.close();
 parentPort!.postMessage({ shared, own });

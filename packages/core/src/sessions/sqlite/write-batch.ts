@@ -1,5 +1,5 @@
 import type { Database } from "better-sqlite3";
-import { listening, publish } from "../telemetry/facts.ts";
+import { listening, publish } from "../../telemetry/facts.ts";
 
 interface Pending {
   fn: () => unknown;
@@ -44,7 +44,11 @@ export class WriteBatcher {
     };
   }
 
+  #closed: string | undefined;
+
+  /** Queue a write for the next group commit; resolves with its result once the batch is committed. */
   run<T>(fn: () => T): Promise<T> {
+    if (this.#closed) return Promise.reject(new Error(this.#closed));
     return new Promise<T>((resolve, reject) => {
       this.#queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
       if (!this.#scheduled) {
@@ -54,6 +58,23 @@ export class WriteBatcher {
     });
   }
 
+  /** A read: runs now (it sees every committed write), its result or error as a promise. */
+  read<T>(fn: () => T): Promise<T> {
+    if (this.#closed) return Promise.reject(new Error(this.#closed));
+    try {
+      return Promise.resolve(fn());
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** Commit what is queued now, then refuse further work with `reason`. */
+  close(reason: string): void {
+    this.flush();
+    this.#closed = reason;
+  }
+
+  /** Commit what is queued, now. */
   flush(): void {
     this.#scheduled = false;
     const batch = this.#queue.splice(0);

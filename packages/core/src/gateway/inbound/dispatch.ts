@@ -1,0 +1,121 @@
+import type { ApprovalBroker } from "../../approvals.ts";
+import type { GatewayConfig } from "../../config/load.ts";
+import type { Logger } from "../../logger.ts";
+import { operateCommands } from "../../operate/chat-commands.ts";
+import type { Operations } from "../../operate/operations.ts";
+import type { InboundMessage } from "../../platform.ts";
+import type { Router } from "../../routing/router.ts";
+import type { SessionStore } from "../../sessions/store-types.ts";
+import { answerFromChat } from "../approval-flow.ts";
+import { type ParsedCommand, parseCommand, runCommand } from "../commands/registry.ts";
+import type { Delivery } from "../delivery.ts";
+import type { Lanes } from "../lanes.ts";
+import { getOrCreate, openSession, type SessionOpenDeps, sessionHooks } from "../open-session.ts";
+import type { DispatchOutcome } from "../types.ts";
+import type { InboundGate } from "./gate.ts";
+import { type ResolvedInbound, resolveInbound } from "./resolve.ts";
+
+export interface DispatchDeps {
+  /** True once the gateway is shutting down: messages are refused, not accepted and dropped. */
+  stopping: () => boolean;
+  gate: InboundGate;
+  router: () => Router;
+  config: () => GatewayConfig;
+  store: SessionStore;
+  sessions: SessionOpenDeps;
+  lanes: Lanes;
+  ops: Operations;
+  approvals: ApprovalBroker;
+  delivery: Delivery;
+  logger: Logger;
+  /** Start draining the session's lane (a no-op while it drains already). */
+  drain: (at: ResolvedInbound) => void;
+}
+
+/**
+ * Accept an inbound platform message: gate → resolve (agent, session key) → a chat command is answered at once;
+ * otherwise admission, then the session and the message are stored, and the message queues on its lane.
+ */
+export async function dispatchInbound(deps: DispatchDeps, inbound: InboundMessage): Promise<DispatchOutcome> {
+  if (deps.stopping()) return { status: "ignored", reason: "stopping" };
+  const refused = deps.gate.check(inbound);
+  if (refused) return { status: "ignored", reason: refused };
+  const at = await resolveInbound(inbound, { router: deps.router, config: deps.config });
+  const { profile, sessionKey, source, resolution, routed, address } = at;
+  const { lanes } = deps;
+
+  const command = parseCommand(inbound.text);
+  if (command) {
+    lanes.busy();
+    try {
+      const answered = await answerCommand(deps, inbound, at, command);
+      if (answered) return answered;
+    } finally {
+      lanes.done();
+    }
+  }
+
+  // A used-up budget or a rate limit refuses the message before anything is stored (told once in chat).
+  // A message joining a turn already queued or running counts against the rate, not a new turn slot.
+  const admitted = await deps.delivery.admitOrNotify(profile.id, source, address, {
+    enforceConcurrency: !lanes.running(sessionKey),
+  });
+  if (!admitted) return { status: "ignored", reason: "limited" };
+  admitted.release();
+
+  // The session and the message are committed in one transaction before dispatch resolves, so an
+  // adapter that confirms the platform update afterwards can never lose it.
+  const opened = await getOrCreate(deps.sessions, sessionKey, source, profile, false, [
+    { role: "user", content: inbound.text },
+  ]);
+  const ids = opened.messageIds;
+  await sessionHooks(deps.sessions.hooks, opened, sessionKey, source, profile);
+  const session = opened.session;
+  lanes.enqueue(sessionKey, { inbound, session, ids, routed });
+  deps.drain(at);
+  return { status: "queued", agentId: profile.id, sessionKey, sessionId: session.id, resolution };
+}
+
+/** Answer a chat command in the chat; `undefined` when it has no answer and the message goes on to the agent. */
+async function answerCommand(
+  deps: DispatchDeps,
+  inbound: InboundMessage,
+  at: ResolvedInbound,
+  command: ParsedCommand,
+): Promise<DispatchOutcome | undefined> {
+  const { profile, resolution, sessionKey, source, address } = at;
+  const { ops, logger } = deps;
+  const admin = () => deps.gate.isAdmin(inbound);
+  const reply = await runCommand(command, {
+    profile,
+    resolution,
+    sessionKey,
+    source,
+    store: deps.store,
+    routes: deps.config().routes,
+    operate: operateCommands(ops, {
+      agentId: profile.id,
+      source,
+      actor: `${inbound.platform}:${inbound.user.id}`,
+      isAdmin: admin(),
+    }),
+    openSession: (opts) => openSession(deps.sessions, sessionKey, source, profile, opts),
+    answerApproval: (approved, args) =>
+      answerFromChat({
+        broker: deps.approvals,
+        inbound,
+        isAdmin: admin(),
+        approved,
+        args,
+      }),
+    stop: () => deps.lanes.stop(sessionKey, new Error("stopped by /stop")),
+  });
+  if (reply === undefined) return undefined;
+  const force = command.name === "platform";
+  await deps.delivery
+    .sendText(address, reply, { format: "markdown" }, { force })
+    .catch((err: unknown) =>
+      logger.error({ err, platform: inbound.platform }, "could not send the command reply"),
+    );
+  return { status: "command", agentId: profile.id, sessionKey, command: command.name };
+}

@@ -1,0 +1,94 @@
+import type { AgentProfile } from "../agents.ts";
+import type { GatewayConfig } from "../config/load.ts";
+import { newTurnId } from "../operate/turn-observer.ts";
+import type { ChatMessage } from "../runner.ts";
+import type { SessionSource } from "../sessions/source.ts";
+import { publish } from "../telemetry/facts.ts";
+import { type Delivery, replyAddress } from "./delivery.ts";
+import type { PendingMessage, SessionLane } from "./lanes.ts";
+import { runTurn, type TurnDeps, toChatMessages } from "./turn.ts";
+
+export interface PlatformTurnDeps {
+  turn: TurnDeps;
+  delivery: Delivery;
+  /** The current config: a reload between messages runs the next turn on the new profile. */
+  config: () => GatewayConfig;
+  /** How many messages of history a platform turn loads. */
+  historyLimit: number;
+}
+
+/**
+ * One turn of a platform chat: the messages queued on the lane since the last turn become one input, the
+ * agent answers it (typing shown meanwhile), and the reply, or what went wrong, is sent to the last one.
+ */
+export async function runPlatformTurn(
+  deps: PlatformTurnDeps,
+  batch: PendingMessage[],
+  l: SessionLane,
+  profile: AgentProfile,
+  source: SessionSource,
+): Promise<void> {
+  const { store, logger } = deps.turn;
+  const { delivery, historyLimit } = deps;
+  const address = replyAddress(batch[batch.length - 1]!.inbound);
+  const current = deps.config().registry.get(profile.id) ?? profile;
+  const session = batch[batch.length - 1]!.session;
+  const inputIds = new Set(batch.flatMap((p) => p.ids));
+  const stored = (await store.history(session.id, historyLimit + inputIds.size)).filter(
+    (m) => !inputIds.has(m.id),
+  );
+  const history = toChatMessages(stored.slice(-historyLimit));
+  const input: ChatMessage[] = [{ role: "user", content: batch.map((m) => m.inbound.text).join("\n\n") }];
+  const controller = new AbortController();
+  l.controller = controller;
+  const stopTyping = delivery.startTyping(address);
+  const log = logger.child({
+    agent: current.id,
+    platform: address.platform,
+    account: address.account,
+    session: session.id,
+  });
+  const turnId = newTurnId();
+  const routed = batch[batch.length - 1]!.routed;
+  publish("route", { turnId, agentId: current.id, ...routed });
+  try {
+    const admission = await delivery.admitOrNotify(current.id, source, address, {
+      requests: false,
+      enforceConcurrency: false,
+    });
+    if (!admission) return;
+    const { events, finished } = runTurn(deps.turn, {
+      profile: current,
+      session,
+      source,
+      history,
+      input,
+      controller,
+      persistInput: false,
+      persistReply: true,
+      route: {
+        kind: "chat",
+        address,
+        requester: batch[batch.length - 1]!.inbound.user.id,
+      },
+      admission,
+      turnId,
+    });
+    for await (const _ of events) {
+      // The platform reply is sent whole at the end; streaming edits are a later refinement.
+    }
+    const result = await finished;
+    stopTyping();
+    if (controller.signal.aborted && !result.explained) return;
+    if (result.error) {
+      await delivery.sendText(address, `⚠️ ${result.error}`, { format: "plain" }, { turnId });
+    } else if (result.text.trim() && result.text.trim() !== "[SILENT]") {
+      await delivery.sendText(address, result.text, { format: "markdown" }, { turnId });
+    }
+  } catch (err) {
+    log.error({ err }, "could not deliver the reply");
+  } finally {
+    stopTyping();
+    l.controller = undefined;
+  }
+}

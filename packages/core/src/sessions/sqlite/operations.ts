@@ -1,0 +1,157 @@
+import type { Database } from "better-sqlite3";
+import {
+  type AuditEntry,
+  type AuditLog,
+  type RateBuckets,
+  USAGE_TOTAL_TTL_MS,
+  type UsageLedger,
+  type UsageRecord,
+  type UsageSummaryRow,
+  type WindowTotal,
+  windowIds,
+} from "../operations-store.ts";
+import type { WriteBatcher } from "./write-batch.ts";
+
+const GROUP_COLUMNS = {
+  agent: "agent_id",
+  user: "user_id",
+  key: "key_id",
+  model: "model",
+  session: "session_id",
+} as const;
+
+export function createUsageLedger(
+  db: Database,
+  writes: WriteBatcher,
+  clock: () => number = Date.now,
+): UsageLedger {
+  const cache = new Map<string, { total: WindowTotal; at: number }>();
+  const insert =
+    db.prepare(`INSERT INTO usage_events (at, agent_id, user_id, key_id, session_id, platform, provider,
+    model, input_tokens, output_tokens, cached_tokens, cost_usd) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+  const add = db.prepare(`INSERT INTO usage_totals (scope, window, tokens, cost_usd) VALUES (?, ?, ?, ?)
+    ON CONFLICT(scope, window) DO UPDATE SET tokens = tokens + excluded.tokens, cost_usd = cost_usd + excluded.cost_usd`);
+  const day = db.prepare(
+    "SELECT tokens, cost_usd AS costUsd FROM usage_totals WHERE scope = ? AND window = ?",
+  );
+  // Only days are stored; a month is the sum of its days (at most 31 rows of the primary key).
+  const month = db.prepare(`SELECT COALESCE(SUM(tokens), 0) AS tokens, COALESCE(SUM(cost_usd), 0) AS costUsd
+    FROM usage_totals WHERE scope = ? AND window >= ? AND window < ?`);
+  const read = (scope: string, window: string): WindowTotal => {
+    if (window.startsWith("m:")) {
+      const m = window.slice(2);
+      return month.get(scope, `d:${m}-`, `d:${m}-~`) as WindowTotal;
+    }
+    return (day.get(scope, window) as WindowTotal | undefined) ?? { tokens: 0, costUsd: 0 };
+  };
+  const bump = (key: string, tokens: number, costUsd: number) => {
+    const hit = cache.get(key);
+    if (hit) hit.total = { tokens: hit.total.tokens + tokens, costUsd: hit.total.costUsd + costUsd };
+  };
+  const write = (row: UsageRecord, scopes: readonly string[]) => {
+    insert.run(
+      row.at,
+      row.agentId,
+      row.userId ?? null,
+      row.keyId ?? null,
+      row.sessionId ?? null,
+      row.platform ?? null,
+      row.provider ?? null,
+      row.model ?? null,
+      row.inputTokens,
+      row.outputTokens,
+      row.cachedTokens ?? 0,
+      row.costUsd,
+    );
+    const tokens = row.inputTokens + row.outputTokens;
+    const ids = windowIds(row.at);
+    for (const s of scopes) {
+      add.run(s, ids.daily, tokens, row.costUsd);
+      bump(`${s}\u0000${ids.daily}`, tokens, row.costUsd);
+      bump(`${s}\u0000${ids.monthly}`, tokens, row.costUsd);
+    }
+  };
+  const total = (scope: string, window: string) => {
+    const key = `${scope}\u0000${window}`;
+    const now = clock();
+    const hit = cache.get(key);
+    if (hit && now - hit.at < USAGE_TOTAL_TTL_MS) return hit.total;
+    const t = read(scope, window);
+    cache.set(key, { total: t, at: now });
+    if (cache.size > 50_000) cache.delete(cache.keys().next().value!);
+    return t;
+  };
+  return {
+    record: (row, scopes) => writes.run(() => write(row, scopes)),
+    total: (scope, window) => writes.read(() => total(scope, window)),
+    summary: (q = {}) =>
+      writes.read(() => {
+        const groups = (q.groupBy ?? ["agent", "user", "key"]).map((g) => [g, GROUP_COLUMNS[g]] as const);
+        const select = groups.map(([alias, col]) => `${col} AS "${alias}"`).join(", ");
+        const sql = `SELECT ${select}${select ? ", " : ""}COUNT(*) AS calls, SUM(input_tokens) AS inputTokens,
+        SUM(output_tokens) AS outputTokens, SUM(cached_tokens) AS cachedTokens, SUM(cost_usd) AS costUsd
+        FROM usage_events WHERE at >= @since AND (@agent IS NULL OR agent_id = @agent)
+        AND (@user IS NULL OR user_id = @user) AND (@key IS NULL OR key_id = @key)
+        ${groups.length ? `GROUP BY ${groups.map(([, c]) => c).join(", ")}` : ""}
+        ORDER BY costUsd DESC, inputTokens + outputTokens DESC LIMIT @limit`;
+        const rows = db.prepare(sql).all({
+          since: q.since ?? 0,
+          agent: q.agentId ?? null,
+          user: q.userId ?? null,
+          key: q.keyId ?? null,
+          limit: q.limit ?? 1000,
+        }) as UsageSummaryRow[];
+        return rows.filter((r) => r.calls > 0);
+      }),
+  };
+}
+
+export function createAuditLog(db: Database, writes: WriteBatcher, clock: () => number): AuditLog {
+  const insert = db.prepare(
+    "INSERT OR IGNORE INTO audit_log (at, actor, action, target, detail, once_key) VALUES (?, ?, ?, ?, ?, ?)",
+  );
+  const list = db.prepare(`SELECT id, at, actor, action, target, detail FROM audit_log
+    WHERE at >= @since AND (@action IS NULL OR action = @action) ORDER BY id DESC LIMIT @limit`);
+  return {
+    append: (e) =>
+      writes.run(() => {
+        const info = insert.run(
+          e.at ?? clock(),
+          e.actor,
+          e.action,
+          e.target ?? null,
+          e.detail === undefined ? null : JSON.stringify(e.detail),
+          e.onceKey ?? null,
+        );
+        return info.changes === 1;
+      }),
+    list: (o = {}) =>
+      writes.read(() => {
+        const rows = list.all({
+          since: o.since ?? 0,
+          action: o.action ?? null,
+          limit: o.limit ?? 200,
+        }) as Array<Omit<AuditEntry, "detail"> & { detail: string | null }>;
+        return rows.reverse().map((r) => ({ ...r, detail: r.detail === null ? null : JSON.parse(r.detail) }));
+      }),
+  };
+}
+
+export function createRateBuckets(db: Database, writes: WriteBatcher): RateBuckets {
+  const get = db.prepare("SELECT tokens, updated_at AS updatedAt FROM rate_buckets WHERE bucket = ?");
+  const put = db.prepare(
+    "INSERT INTO rate_buckets (bucket, tokens, updated_at) VALUES (?, ?, ?) ON CONFLICT(bucket) DO UPDATE SET tokens = excluded.tokens, updated_at = excluded.updated_at",
+  );
+  const take = (bucket: string, capacity: number, perMs: number, now: number): number => {
+    const row = get.get(bucket) as { tokens: number; updatedAt: number } | undefined;
+    const elapsed = row ? Math.max(0, now - row.updatedAt) : 0;
+    const tokens = row ? Math.min(capacity, row.tokens + elapsed * perMs) : capacity;
+    if (tokens >= 1) {
+      put.run(bucket, tokens - 1, now);
+      return 0;
+    }
+    put.run(bucket, tokens, now);
+    return Math.ceil((1 - tokens) / perMs);
+  };
+  return { take: (bucket, capacity, perMs, now) => writes.run(() => take(bucket, capacity, perMs, now)) };
+}

@@ -1,0 +1,536 @@
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import type { SessionSource, SessionStore } from "@switchboard/core";
+import { afterEach, describe, expect, it } from "vitest";
+import type { StoreBackend, StoreBackendRef, StoreChildJob } from "./backend.ts";
+
+const MINUTE = 60_000;
+const CHILD = fileURLToPath(new URL("./child.ts", import.meta.url));
+
+const dm = (chatId: string, agentId = "main"): SessionSource => ({
+  platform: "telegram",
+  chatType: "dm",
+  chatId,
+  userId: `u${chatId}`,
+  agentId,
+});
+const keyOf = (chatId: string, agentId = "main") => `agent:${agentId}:telegram:dm:${chatId}`;
+
+/** Run the backend's child process appending `count` messages to `sessionId`; resolves once it has started. */
+function startChild(job: StoreChildJob): { ready: Promise<void>; done: Promise<void>; kill: () => void } {
+  const child = spawn(process.execPath, ["--conditions=@switchboard/source", CHILD, JSON.stringify(job)], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  let err = "";
+  let onReady!: () => void;
+  const ready = new Promise<void>((r) => {
+    onReady = r;
+  });
+  child.stdout.on("data", (d: Buffer) => {
+    out += d.toString();
+    if (out.includes("ready\n")) onReady();
+  });
+  child.stderr.on("data", (d: Buffer) => {
+    err += d.toString();
+  });
+  const done = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`the store child did not finish in 30 s: ${err || out}`));
+    }, 30_000);
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      onReady();
+      if (code === 0 && out.includes(`done ${job.count}`)) resolve();
+      else reject(new Error(`the store child exited ${code}: ${err || out}`));
+    });
+  });
+  return { ready, done, kill: () => child.kill("SIGKILL") };
+}
+
+/**
+ * The cases every session store backend must pass: sessions, messages, search, reset policies, migrations
+ * (fresh and reopened), leases, the operations tables, and two processes writing one store at once. The
+ * backend is the only backend-specific part: a module exporting a `StoreBackend` (see `sqliteStoreBackend`),
+ * imported here and in the child process.
+ */
+export function runStoreConformance(name: string, ref: StoreBackendRef): void {
+  describe(`session store conformance: ${name}`, () => {
+    let backend: StoreBackend;
+    const opened: SessionStore[] = [];
+    const locations: string[] = [];
+    let clock = Date.UTC(2026, 5, 1, 12, 0, 0);
+    const now = () => clock;
+
+    const load = async () => {
+      if (backend) return backend;
+      const mod = (await import(ref.module)) as Record<string, StoreBackend>;
+      const b = mod[ref.exportName];
+      if (!b) throw new Error(`${ref.module} has no export ${ref.exportName}`);
+      backend = b;
+      return b;
+    };
+    /** A fresh store (and its location, to reopen it). */
+    const fresh = async () => {
+      const b = await load();
+      const location = await b.create();
+      locations.push(location);
+      const store = await b.open(location, { now });
+      opened.push(store);
+      return { store, location };
+    };
+    const reopen = async (location: string) => {
+      const store = await backend.open(location, { now });
+      opened.push(store);
+      return store;
+    };
+
+    afterEach(async () => {
+      for (const s of opened.splice(0)) await s.close().catch(() => {});
+      for (const l of locations.splice(0)) await backend.destroy(l);
+      clock = Date.UTC(2026, 5, 1, 12, 0, 0);
+    });
+
+    describe("sessions", () => {
+      it("getOrCreate starts a session once per key and returns it after", async () => {
+        const { store } = await fresh();
+        const a = await store.getOrCreate(keyOf("1"), dm("1"));
+        expect(a).toMatchObject({ created: true, reason: "new", messageIds: [] });
+        expect(a.session).toMatchObject({
+          sessionKey: keyOf("1"),
+          agentId: "main",
+          platform: "telegram",
+          chatType: "dm",
+          chatId: "1",
+          userId: "u1",
+          startedAt: clock,
+          endedAt: null,
+          messageCount: 0,
+        });
+        clock += MINUTE;
+        const b = await store.getOrCreate(keyOf("1"), dm("1"));
+        expect(b.created).toBe(false);
+        expect(b.session.id).toBe(a.session.id);
+        expect(b.session.updatedAt).toBe(clock);
+        expect((await store.findActive(keyOf("1")))!.id).toBe(a.session.id);
+        expect(await store.findActive(keyOf("2"))).toBeUndefined();
+        expect(await store.get("no-such-session")).toBeUndefined();
+      });
+
+      it("getOrCreate appends in the same call, and the ids come back in order", async () => {
+        const { store } = await fresh();
+        const r = await store.getOrCreate(keyOf("1"), dm("1"), {
+          append: [
+            { role: "user", content: "one" },
+            { role: "user", content: "two" },
+          ],
+        });
+        expect(r.messageIds).toHaveLength(2);
+        expect(r.messageIds[1]!).toBeGreaterThan(r.messageIds[0]!);
+        expect(r.session.messageCount).toBe(2);
+        expect((await store.history(r.session.id)).map((m) => m.id)).toEqual(r.messageIds);
+      });
+
+      it("ensure keeps a caller-chosen id, links parents, and refuses another agent", async () => {
+        const { store } = await fresh();
+        const parent = await store.ensure("api-p1", "agent:boss:api_server:dm:p1", dm("p1", "boss"));
+        expect(parent.session).toMatchObject({ id: "api-p1", agentId: "boss" });
+        const child = await store.ensure("api-c1", "agent:worker:delegate:c1", dm("c1", "worker"), {
+          parentSessionId: "api-p1",
+          append: [{ role: "user", content: "do it" }],
+        });
+        expect(child.messageIds).toHaveLength(1);
+        const again = await store.ensure("api-c1", "agent:worker:delegate:c1", dm("c1", "worker"));
+        expect(again.session.startedAt).toBe(child.session.startedAt);
+        expect(again.messageIds).toEqual([]);
+        expect(await store.parentOf("api-c1")).toBe("api-p1");
+        expect(await store.parentOf("api-p1")).toBeUndefined();
+        expect((await store.children("api-p1")).map((s) => s.id)).toEqual(["api-c1"]);
+        await expect(store.ensure("api-c1", "agent:main:x:dm:c1", dm("c1", "main"))).rejects.toThrow(
+          /belongs to agent "worker"/,
+        );
+        await store.setParent("api-p1", "api-c1");
+        expect(await store.parentOf("api-p1")).toBe("api-c1");
+      });
+
+      it("end closes a session; list shows active ones newest first, per agent, ended on request", async () => {
+        const { store } = await fresh();
+        const a = (await store.getOrCreate(keyOf("1"), dm("1"))).session;
+        clock += MINUTE;
+        const b = (await store.getOrCreate(keyOf("2"), dm("2"))).session;
+        clock += MINUTE;
+        const c = (await store.getOrCreate(keyOf("3", "ops"), dm("3", "ops"))).session;
+        await store.end(a.id, "manual");
+        expect(await store.findActive(keyOf("1"))).toBeUndefined();
+        expect(await store.get(a.id)).toMatchObject({ endReason: "manual", endedAt: clock });
+        expect((await store.list()).map((s) => s.id)).toEqual([c.id, b.id]);
+        expect((await store.list({ agentId: "main" })).map((s) => s.id)).toEqual([b.id]);
+        expect((await store.list({ includeEnded: true })).map((s) => s.id)).toEqual([c.id, b.id, a.id]);
+        expect(await store.list({ limit: 1 })).toHaveLength(1);
+        // Ending twice keeps the first reason.
+        await store.end(a.id, "again");
+        expect((await store.get(a.id))!.endReason).toBe("manual");
+        // The key starts a new session.
+        const next = await store.getOrCreate(keyOf("1"), dm("1"));
+        expect(next.created).toBe(true);
+        expect(next.session.id).not.toBe(a.id);
+      });
+
+      it("keeps titles and token usage", async () => {
+        const { store } = await fresh();
+        const s = (await store.getOrCreate(keyOf("1"), dm("1"))).session;
+        await store.setTitle(s.id, "Deploys");
+        await store.addUsage(s.id, { inputTokens: 10, outputTokens: 3 });
+        await store.append(s.id, [{ role: "assistant", content: "ok" }], {
+          usage: { inputTokens: 5, outputTokens: 2 },
+        });
+        expect(await store.get(s.id)).toMatchObject({ title: "Deploys", inputTokens: 15, outputTokens: 5 });
+      });
+    });
+
+    describe("messages", () => {
+      it("append keeps order and ids, and history returns the last ones oldest first", async () => {
+        const { store } = await fresh();
+        const s = (await store.getOrCreate(keyOf("1"), dm("1"))).session;
+        const ids: number[] = [];
+        for (let i = 0; i < 6; i++)
+          ids.push(...(await store.append(s.id, [{ role: "user", content: `m${i}` }])));
+        const batch = await store.append(s.id, [
+          { role: "assistant", content: "", toolCalls: [{ id: "c1", name: "clock", input: {} }] },
+          { role: "tool", content: "12:00", toolCallId: "c1" },
+        ]);
+        ids.push(...batch);
+        expect([...ids].sort((x, y) => x - y)).toEqual(ids);
+        expect(new Set(ids).size).toBe(ids.length);
+        const all = await store.history(s.id, 100);
+        expect(all.map((m) => m.id)).toEqual(ids);
+        expect(all.map((m) => m.content)).toEqual(["m0", "m1", "m2", "m3", "m4", "m5", "", "12:00"]);
+        expect(all[6]).toMatchObject({
+          role: "assistant",
+          toolCalls: [{ id: "c1", name: "clock", input: {} }],
+        });
+        expect(all[7]).toMatchObject({ role: "tool", toolCallId: "c1", toolCalls: null, sessionId: s.id });
+        expect((await store.history(s.id, 3)).map((m) => m.content)).toEqual(["m5", "", "12:00"]);
+        expect(await store.history(s.id, 0)).toEqual([]);
+        expect((await store.get(s.id))!.messageCount).toBe(8);
+      });
+
+      it("append to an unknown session rejects and keeps nothing", async () => {
+        const { store } = await fresh();
+        await expect(store.append("nope", [{ role: "user", content: "lost words" }])).rejects.toThrow();
+        expect(await store.search("lost")).toEqual([]);
+        expect(await store.history("nope")).toEqual([]);
+      });
+
+      it("rewind removes the tail after an id, alone or before an append", async () => {
+        const { store } = await fresh();
+        const s = (await store.getOrCreate(keyOf("1"), dm("1"))).session;
+        const [a, b] = await store.append(s.id, [
+          { role: "user", content: "question" },
+          { role: "assistant", content: "answer one" },
+        ]);
+        await store.append(s.id, [{ role: "user", content: "follow-up" }]);
+        expect(await store.rewind(s.id, b!)).toBe(1);
+        const replaced = await store.append(s.id, [{ role: "assistant", content: "answer two" }], {
+          rewindAfter: a!,
+        });
+        expect((await store.history(s.id)).map((m) => m.content)).toEqual(["question", "answer two"]);
+        expect(replaced[0]!).toBeGreaterThan(b!);
+        expect((await store.get(s.id))!.messageCount).toBe(2);
+        expect(await store.rewind(s.id, 0)).toBe(2);
+        expect(await store.history(s.id)).toEqual([]);
+        expect((await store.get(s.id))!.messageCount).toBe(0);
+      });
+    });
+
+    describe("search", () => {
+      const seed = async (store: SessionStore) => {
+        const main = (await store.getOrCreate(keyOf("1"), dm("1"))).session;
+        const ops = (await store.getOrCreate(keyOf("2", "ops"), dm("2", "ops"))).session;
+        await store.append(main.id, [
+          { role: "user", content: "the deploy failed on friday", createdAt: clock + 1 },
+        ]);
+        await store.append(ops.id, [
+          { role: "user", content: "deploy the billing service", createdAt: clock + 2 },
+        ]);
+        await store.append(main.id, [
+          { role: "assistant", content: "昨天 部署失败 了，已经回滚", createdAt: clock + 3 },
+        ]);
+        return { main, ops };
+      };
+
+      it("finds words newest first with a snippet, scoped to one agent when asked", async () => {
+        const { store } = await fresh();
+        const { main, ops } = await seed(store);
+        const hits = await store.search("deploy");
+        expect(hits.map((h) => [h.sessionId, h.agentId, h.createdAt])).toEqual([
+          [ops.id, "ops", clock + 2],
+          [main.id, "main", clock + 1],
+        ]);
+        expect(hits[0]!.snippet).toContain("billing");
+        expect(hits[0]!.role).toBe("user");
+        expect((await store.search("deploy", { agentId: "main" })).map((h) => h.sessionId)).toEqual([
+          main.id,
+        ]);
+        expect(await store.search("deploy", { limit: 1 })).toHaveLength(1);
+        expect(await store.search("deploy friday")).toHaveLength(1);
+        expect(await store.search("kubernetes")).toEqual([]);
+      });
+
+      it("finds a CJK word", async () => {
+        const { store } = await fresh();
+        const { main } = await seed(store);
+        const hits = await store.search("部署失败");
+        expect(hits.map((h) => [h.sessionId, h.role])).toEqual([[main.id, "assistant"]]);
+        expect(hits[0]!.snippet).toContain("部署失败");
+      });
+
+      it("treats query syntax as text and answers an empty query with nothing", async () => {
+        const { store } = await fresh();
+        await seed(store);
+        for (const q of ['"deploy', "deploy OR", "NEAR(", "col:deploy", "(", "*", "-deploy", "🚀"])
+          await expect(store.search(q)).resolves.toBeInstanceOf(Array);
+        expect(await store.search("   ")).toEqual([]);
+      });
+    });
+
+    describe("reset policies", () => {
+      it("idle: a session quiet longer than idle_minutes is ended and replaced", async () => {
+        const { store } = await fresh();
+        const reset = { mode: "idle", idle_minutes: 30, at_hour: 4 } as const;
+        const first = (await store.getOrCreate(keyOf("1"), dm("1"), { reset })).session;
+        clock += 29 * MINUTE;
+        expect((await store.getOrCreate(keyOf("1"), dm("1"), { reset })).created).toBe(false);
+        clock += 31 * MINUTE;
+        const r = await store.getOrCreate(keyOf("1"), dm("1"), { reset });
+        expect(r).toMatchObject({ created: true, reason: "idle" });
+        expect(r.previous).toMatchObject({ id: first.id, endReason: "idle", endedAt: clock });
+        expect((await store.findActive(keyOf("1")))!.id).toBe(r.session.id);
+      });
+
+      it("daily: a session last active before today's boundary is replaced", async () => {
+        const { store } = await fresh();
+        const at = new Date(clock);
+        const boundary = new Date(at.getFullYear(), at.getMonth(), at.getDate(), 4, 0, 0, 0).getTime();
+        const reset = { mode: "daily", idle_minutes: 1440, at_hour: 4 } as const;
+        clock = boundary - 30 * MINUTE;
+        const first = (await store.getOrCreate(keyOf("1"), dm("1"), { reset })).session;
+        clock = boundary - MINUTE;
+        expect((await store.getOrCreate(keyOf("1"), dm("1"), { reset })).created).toBe(false);
+        clock = boundary + MINUTE;
+        const r = await store.getOrCreate(keyOf("1"), dm("1"), { reset });
+        expect(r).toMatchObject({ created: true, reason: "daily" });
+        expect(r.previous).toMatchObject({ id: first.id, endReason: "daily" });
+      });
+
+      it("forceNew ends the current session with reason reset; mode none never rolls over", async () => {
+        const { store } = await fresh();
+        const first = (await store.getOrCreate(keyOf("1"), dm("1"))).session;
+        clock += 400 * 24 * 60 * MINUTE;
+        expect((await store.getOrCreate(keyOf("1"), dm("1"))).created).toBe(false);
+        const r = await store.getOrCreate(keyOf("1"), dm("1"), { forceNew: true });
+        expect(r).toMatchObject({ created: true, reason: "reset" });
+        expect(r.previous).toMatchObject({ id: first.id, endReason: "reset" });
+      });
+    });
+
+    describe("migrations", () => {
+      it("a fresh store is usable at once, and reopening keeps everything and carries on", async () => {
+        const { store, location } = await fresh();
+        expect(await store.list({ includeEnded: true })).toEqual([]);
+        expect(await store.checkWritable()).toEqual({ ok: true });
+        const s = (await store.getOrCreate(keyOf("1"), dm("1"))).session;
+        const [first] = await store.append(s.id, [{ role: "user", content: "before the restart" }]);
+        await store.audit.append({ actor: "test", action: "store.reopen" });
+        await store.close();
+        await expect(store.get(s.id)).rejects.toThrow();
+
+        const again = await reopen(location);
+        expect((await again.get(s.id))!.messageCount).toBe(1);
+        const [second] = await again.append(s.id, [{ role: "user", content: "after the restart" }]);
+        expect(second!).toBeGreaterThan(first!);
+        expect((await again.history(s.id)).map((m) => m.content)).toEqual([
+          "before the restart",
+          "after the restart",
+        ]);
+        expect(await again.search("restart")).toHaveLength(2);
+        expect((await again.audit.list()).map((e) => e.action)).toEqual(["store.reopen"]);
+        // Opening an up-to-date store a third time changes nothing.
+        await again.close();
+        const third = await reopen(location);
+        expect((await third.list()).map((x) => x.id)).toEqual([s.id]);
+      });
+    });
+
+    describe("leases", () => {
+      it("one holder at a time until expiry; renew and release by the holder only", async () => {
+        const { store } = await fresh();
+        const t = clock;
+        expect(await store.leases.acquire("cron:main:daily@1", "a", 10 * MINUTE, t)).toBe(true);
+        expect(await store.leases.acquire("cron:main:daily@1", "b", 10 * MINUTE, t + MINUTE)).toBe(false);
+        // A slot taken once is not taken again, by its own holder either.
+        expect(await store.leases.acquire("cron:main:daily@1", "a", 10 * MINUTE, t + MINUTE)).toBe(false);
+        expect(await store.leases.holder("cron:main:daily@1", t + MINUTE)).toEqual({
+          holder: "a",
+          expiresAt: t + 10 * MINUTE,
+        });
+        expect(await store.leases.acquire("other", "b", MINUTE, t)).toBe(true);
+
+        expect(await store.leases.renew("cron:main:daily@1", "b", 10 * MINUTE, t + 2 * MINUTE)).toBe(false);
+        expect(await store.leases.renew("cron:main:daily@1", "a", 10 * MINUTE, t + 2 * MINUTE)).toBe(true);
+        expect((await store.leases.holder("cron:main:daily@1", t + 2 * MINUTE))!.expiresAt).toBe(
+          t + 12 * MINUTE,
+        );
+        // Past the renewed expiry another holder takes it.
+        expect(await store.leases.holder("cron:main:daily@1", t + 13 * MINUTE)).toBeUndefined();
+        expect(await store.leases.acquire("cron:main:daily@1", "b", 10 * MINUTE, t + 13 * MINUTE)).toBe(true);
+        expect(await store.leases.renew("cron:main:daily@1", "a", 10 * MINUTE, t + 14 * MINUTE)).toBe(false);
+
+        expect(await store.leases.release("cron:main:daily@1", "a")).toBe(false);
+        expect(await store.leases.release("cron:main:daily@1", "b")).toBe(true);
+        expect(await store.leases.holder("cron:main:daily@1", t + 14 * MINUTE)).toBeUndefined();
+        expect(await store.leases.acquire("cron:main:daily@1", "a", MINUTE, t + 14 * MINUTE)).toBe(true);
+        expect(await store.leases.renew("never-taken", "a", MINUTE, t)).toBe(false);
+      });
+
+      it("contention: of many concurrent acquires exactly one wins", async () => {
+        const { store, location } = await fresh();
+        const other = await reopen(location);
+        const tries = Array.from({ length: 10 }, (_, i) =>
+          (i % 2 ? other : store).leases.acquire("replica:telegram:default", `h${i}`, MINUTE, clock),
+        );
+        const won = (await Promise.all(tries)).filter(Boolean);
+        expect(won).toHaveLength(1);
+      });
+    });
+
+    describe("operations tables", () => {
+      it("responses: put, get within the age limit, delete, bytes; one larger than the budget is refused", async () => {
+        const { store } = await fresh();
+        const record = {
+          id: "resp_1",
+          owner: "key:1",
+          agentId: "main",
+          publicSessionId: "api-1",
+          messages: [{ role: "user", content: "hi" }],
+          body: { id: "resp_1", object: "response" },
+          inputItems: [{ id: "msg_1", type: "message" }],
+          createdAt: clock,
+        };
+        const retention = { maxAgeMs: 60 * MINUTE, maxBytes: 10_000 };
+        expect(await store.responses.put(record, retention)).toBe(true);
+        expect(await store.responses.get("resp_1", retention.maxAgeMs)).toEqual(record);
+        expect(await store.responses.bytes()).toBeGreaterThan(0);
+        clock += 61 * MINUTE;
+        expect(await store.responses.get("resp_1", retention.maxAgeMs)).toBeUndefined();
+        expect(await store.responses.get("resp_1", 120 * MINUTE)).toBeDefined();
+        expect(await store.responses.delete("resp_1")).toBe(true);
+        expect(await store.responses.delete("resp_1")).toBe(false);
+        expect(await store.responses.bytes()).toBe(0);
+        const huge = { ...record, id: "resp_2", body: { text: "x".repeat(20_000) } };
+        expect(await store.responses.put(huge, retention)).toBe(false);
+        expect(await store.responses.get("resp_2", retention.maxAgeMs)).toBeUndefined();
+      });
+
+      it("usage: records, day and month totals per scope, summaries by group", async () => {
+        const { store } = await fresh();
+        const row = (agentId: string, tokens: number, costUsd: number) => ({
+          at: clock,
+          agentId,
+          userId: "u1",
+          model: "m",
+          inputTokens: tokens,
+          outputTokens: 0,
+          costUsd,
+        });
+        await store.usage.record(row("main", 100, 0.5), ["agent:main", "user:telegram:u1"]);
+        await store.usage.record(row("main", 50, 0.25), ["agent:main"]);
+        await store.usage.record(row("ops", 10, 0.1), ["agent:ops"]);
+        const day = `d:${new Date(clock).toISOString().slice(0, 10)}`;
+        const month = `m:${new Date(clock).toISOString().slice(0, 7)}`;
+        expect(await store.usage.total("agent:main", day)).toEqual({ tokens: 150, costUsd: 0.75 });
+        expect(await store.usage.total("agent:main", month)).toEqual({ tokens: 150, costUsd: 0.75 });
+        expect(await store.usage.total("user:telegram:u1", day)).toEqual({ tokens: 100, costUsd: 0.5 });
+        expect(await store.usage.total("agent:none", day)).toEqual({ tokens: 0, costUsd: 0 });
+        const byAgent = await store.usage.summary({ groupBy: ["agent"] });
+        expect(byAgent.map((r) => [r.agent, r.calls, r.inputTokens])).toEqual([
+          ["main", 2, 150],
+          ["ops", 1, 10],
+        ]);
+        expect((await store.usage.summary({ agentId: "ops", groupBy: [] }))[0]).toMatchObject({ calls: 1 });
+        expect(await store.usage.summary({ since: clock + 1 })).toEqual([]);
+      });
+
+      it("audit: append-only entries in order, once-keys written once", async () => {
+        const { store } = await fresh();
+        expect(await store.audit.append({ actor: "a", action: "x.one", target: "t", detail: { n: 1 } })).toBe(
+          true,
+        );
+        expect(await store.audit.append({ actor: "a", action: "key.use", onceKey: "key-use:1:d" })).toBe(
+          true,
+        );
+        expect(await store.audit.append({ actor: "a", action: "key.use", onceKey: "key-use:1:d" })).toBe(
+          false,
+        );
+        const all = await store.audit.list();
+        expect(all.map((e) => [e.action, e.target, e.detail])).toEqual([
+          ["x.one", "t", { n: 1 }],
+          ["key.use", null, null],
+        ]);
+        expect(all[1]!.id).toBeGreaterThan(all[0]!.id);
+        expect((await store.audit.list({ action: "x.one" })).map((e) => e.actor)).toEqual(["a"]);
+      });
+
+      it("rates: a bucket empties and refills with time", async () => {
+        const { store } = await fresh();
+        const perMs = 2 / MINUTE;
+        expect(await store.rates.take("rpm:user:1", 2, perMs, clock)).toBe(0);
+        expect(await store.rates.take("rpm:user:1", 2, perMs, clock)).toBe(0);
+        const wait = await store.rates.take("rpm:user:1", 2, perMs, clock);
+        expect(wait).toBeGreaterThan(0);
+        expect(wait).toBeLessThanOrEqual(MINUTE / 2);
+        expect(await store.rates.take("rpm:user:1", 2, perMs, clock + wait)).toBe(0);
+        expect(await store.rates.take("rpm:user:2", 2, perMs, clock)).toBe(0);
+      });
+
+      it("probe and checkWritable report a writable store, and write nothing", async () => {
+        const { store } = await fresh();
+        expect(await store.checkWritable()).toEqual({ ok: true });
+        const p = await store.probe();
+        expect(p.writable).toBe(true);
+        expect(p.latencyMs).toBeGreaterThanOrEqual(0);
+        expect(await store.list({ includeEnded: true })).toEqual([]);
+        expect(await store.audit.list()).toEqual([]);
+      });
+    });
+
+    describe("concurrency", () => {
+      it("two processes appending to one store lose nothing and keep each one's order", async () => {
+        const { store, location } = await fresh();
+        const s = (await store.getOrCreate(keyOf("1"), dm("1"))).session;
+        const count = 150;
+        const child = startChild({ backend: ref, location, sessionId: s.id, count, prefix: "child-" });
+        try {
+          await child.ready;
+          // Sequential commits here while the child commits its own: the two really interleave.
+          for (let i = 0; i < count; i++)
+            await store.append(s.id, [{ role: "user", content: `parent-${i}` }]);
+          await child.done;
+          const history = await store.history(s.id, 4 * count);
+          expect(history).toHaveLength(2 * count);
+          const ids = history.map((m) => m.id);
+          expect([...ids].sort((a, b) => a - b)).toEqual(ids);
+          const of = (prefix: string) =>
+            history.filter((m) => m.content.startsWith(prefix)).map((m) => m.content);
+          expect(of("parent-")).toEqual(Array.from({ length: count }, (_, i) => `parent-${i}`));
+          expect(of("child-")).toEqual(Array.from({ length: count }, (_, i) => `child-${i}`));
+          expect((await store.get(s.id))!.messageCount).toBe(2 * count);
+          expect(await store.search("child-149")).toHaveLength(1);
+        } finally {
+          child.kill();
+        }
+      }, 60_000);
+    });
+  });
+}
