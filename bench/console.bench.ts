@@ -1,7 +1,7 @@
 // The console must cost `switchboard run` nothing until /console is asked for: start-up time and resident
-// memory of the gateway as `pnpm start` runs it, today's tree against the tree of the commit before the
-// console existed (extracted with `git archive`, sharing this checkout's node_modules), alternating in one
-// run; then what the first /console request loads.
+// memory of the gateway as `pnpm start` runs it, the committed HEAD against a commit without the console
+// (both extracted with `git archive`, sharing this checkout's node_modules), alternating in one run; then
+// what the first /console request loads.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import {
   cpSync,
@@ -23,15 +23,39 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 
 const git = (...args: string[]) => execFileSync("git", ["-C", ROOT, ...args], { encoding: "utf8" }).trim();
 
-/** The tree just before the console package was added, runnable from a temp dir. */
-function baselineTree(): string {
+const hasConsole = (ref: string): boolean => {
+  try {
+    git("cat-file", "-e", `${ref}:packages/console/package.json`);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * The baseline commit: `BENCH_CONSOLE_BASE`, else where this branch left `main` when that has no console
+ * yet (so only the console differs), else the commit just before the console package was added.
+ */
+function baselineRef(): string {
+  if (process.env.BENCH_CONSOLE_BASE) return process.env.BENCH_CONSOLE_BASE;
+  try {
+    const base = git("merge-base", "HEAD", "main");
+    if (!hasConsole(base)) return base;
+  } catch {
+    // no main branch here: fall through
+  }
   const added = git("log", "--diff-filter=A", "--format=%H", "--", "packages/console/package.json")
     .split("\n")
     .filter(Boolean)
     .at(-1);
   if (!added) throw new Error("cannot find the commit that added packages/console in git history");
+  return `${added}^`;
+}
+
+/** The tree of a commit, runnable from a temp dir. */
+function baselineTree(ref: string): string {
   const dir = mkdtempSync(join(tmpdir(), "sb-bench-base-"));
-  execFileSync("sh", ["-c", `git -C "${ROOT}" archive "${added}^" | tar -x -C "${dir}"`]);
+  execFileSync("sh", ["-c", `git -C "${ROOT}" archive "${ref}" | tar -x -C "${dir}"`]);
   symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"));
   // Each workspace package's node_modules holds relative links (to sibling packages and to the store):
   // copied as links, they point at the baseline's own packages and, through the root link, at the store.
@@ -109,8 +133,11 @@ function home(): string {
   return dir;
 }
 
-const base = baselineTree();
-const roots = { off: base, on: ROOT };
+const baseRef = baselineRef();
+// Both trees are extracted the same way, so only their contents differ (not their paths or file caches).
+const base = baselineTree(baseRef);
+const head = baselineTree("HEAD");
+const roots = { off: base, on: head };
 const homes = { off: home(), on: home() };
 const startMs = { off: [] as number[], on: [] as number[] };
 const startCpu = { off: [] as number[], on: [] as number[] };
@@ -137,7 +164,7 @@ try {
     }
   }
 } finally {
-  for (const h of [...Object.values(homes), base]) rmSync(h, { recursive: true, force: true });
+  for (const h of [...Object.values(homes), base, head]) rmSync(h, { recursive: true, force: true });
 }
 
 const ratio = (a: number, b: number) => a / b;
@@ -148,7 +175,7 @@ const rows: Row[] = [
     metric: "start, before the console",
     value: median(startMs.off),
     unit: "ms",
-    note: `median of ${RUNS}, spawn → listening`,
+    note: `median of ${RUNS}, spawn → listening; baseline ${baseRef.slice(0, 12)}`,
   },
   { metric: "start, with the console", value: median(startMs.on), unit: "ms" },
   { metric: "start ratio (with / before)", value: startRatio, unit: "×", target: { op: "<=", value: 1.05 } },
