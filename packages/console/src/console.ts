@@ -7,6 +7,7 @@ import { formOf, textOf } from "./body.ts";
 import type { ConsoleHandler, ConsoleHost } from "./host.ts";
 import { loginPage, type PageContext } from "./layout.ts";
 import { LiveFeed } from "./live-feed.ts";
+import { LoginThrottle, peerAddress } from "./login-throttle.ts";
 import {
   type ConsoleSession,
   csrfMatches,
@@ -63,6 +64,7 @@ const isApi = (path: string) => path.startsWith("/console/api/");
 export function createConsole(host: ConsoleHost): ConsoleHandler {
   const { gateway } = host;
   const sessions = new SessionTable(host);
+  const throttle = new LoginThrottle();
   const feed = new LiveFeed(() => gateway.store);
   const streams = new Set<() => void>();
   const app = new Hono<Env>();
@@ -88,12 +90,25 @@ export function createConsole(host: ConsoleHost): ConsoleHandler {
   app.post("/console/login", async (c) => {
     if (!sameOrigin(c.req.raw))
       return c.html(loginPage(ASSETS, { kind: "error", text: "Log in from the console's own page." }), 403);
+    const peer = peerAddress(c.env);
+    const wait = throttle.retryAfterMs(peer);
+    if (wait > 0) {
+      const seconds = Math.ceil(wait / 1000);
+      c.header("retry-after", String(seconds));
+      return c.html(
+        loginPage(ASSETS, { kind: "error", text: `Too many failed logins: try again in ${seconds} s.` }),
+        429,
+      );
+    }
     const form = await formOf(c.req.raw);
     const key = form?.get("key")?.trim();
     if (!key) return c.html(loginPage(ASSETS, { kind: "error", text: "Enter an admin API key." }), 400);
     const who = host.identify(key);
-    if (!who)
+    if (!who) {
+      throttle.fail(peer);
       return c.html(loginPage(ASSETS, { kind: "error", text: "That is not a configured API key." }), 401);
+    }
+    throttle.succeed(peer);
     if (!who.admin)
       return c.html(
         loginPage(ASSETS, {

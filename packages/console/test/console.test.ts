@@ -59,6 +59,15 @@ describe("console login", () => {
     expect(unknown.headers.get("set-cookie")).toBeNull();
   });
 
+  it("makes an address that keeps guessing keys wait, with Retry-After", async () => {
+    world = await startWorld();
+    for (let i = 0; i < 10; i++) expect((await login(world, `sk-guess-${i}-0123456789`)).status).toBe(401);
+    const blocked = await login(world, ADMIN_KEY);
+    expect(blocked.status).toBe(429);
+    expect(Number(blocked.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(blocked.headers.get("set-cookie")).toBeNull();
+  });
+
   it("sets an HttpOnly, SameSite=Strict cookie for /console, Secure behind a TLS proxy, and audits the login", async () => {
     world = await startWorld();
     const res = await login(world);
