@@ -246,7 +246,7 @@ export function createConsole(host: ConsoleHost): ConsoleHandler {
   app.get("/console/platforms", (c) => {
     const { paused, resumed } = c.req.query();
     const notice = paused ? `Paused ${paused}.` : resumed ? `Resumed ${resumed}.` : undefined;
-    return c.html(platformsView(pageCtx(c), gateway, feed, notice));
+    return c.html(platformsView(pageCtx(c), gateway, notice));
   });
   for (const action of ["pause", "resume"] as const) {
     app.post(`/console/platforms/${action}`, async (c) => {

@@ -18,12 +18,6 @@ export interface TurnRecord {
   error: string | null;
 }
 
-/** An adapter account's changes seen since the console loaded. */
-export interface AccountActivity {
-  reconnects: number;
-  lastReason: string | null;
-}
-
 const HOUR_MS = 60 * 60 * 1000;
 const MAX_RECORDS = 20_000;
 const MAX_PENDING = 10_000;
@@ -39,7 +33,7 @@ interface Pending {
 
 /**
  * The console's view of traffic, from the facts core publishes on `node:diagnostics_channel` (the same
- * ones `/metrics` counts): the last hour of finished turns, each agent's last error, reconnects per account.
+ * ones `/metrics` counts): the last hour of finished turns and each agent's last error.
  * It subscribes when the console loads, so it knows the traffic since then.
  */
 export class LiveFeed {
@@ -48,7 +42,6 @@ export class LiveFeed {
   readonly #pending = new Map<string, Pending>();
   readonly #listeners = new Set<(r: TurnRecord) => void>();
   readonly #lastError = new Map<string, { at: number; message: string }>();
-  readonly #accounts = new Map<string, AccountActivity>();
   readonly #off: Array<() => void>;
   readonly #now: () => number;
 
@@ -66,13 +59,6 @@ export class LiveFeed {
           if (f.error) p.error = f.error;
         }
         if (f.error) this.#lastError.set(f.agentId, { at: f.at, message: f.error });
-      }),
-      onFact("adapter", (f) => {
-        const key = `${f.platform}/${f.account}`;
-        const a = this.#accounts.get(key) ?? { reconnects: 0, lastReason: null };
-        if (f.reconnect) a.reconnects++;
-        if (f.reason) a.lastReason = f.reason;
-        this.#accounts.set(key, a);
       }),
     ];
   }
@@ -147,10 +133,6 @@ export class LiveFeed {
 
   lastError(agentId: string): { at: number; message: string } | undefined {
     return this.#lastError.get(agentId);
-  }
-
-  account(platform: string, account: string): AccountActivity {
-    return this.#accounts.get(`${platform}/${account}`) ?? { reconnects: 0, lastReason: null };
   }
 
   /** Turns of an agent in the last hour. */

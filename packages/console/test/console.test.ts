@@ -180,6 +180,17 @@ describe("console edits", () => {
     );
   });
 
+  it("shows an account's state and how often it reconnected", async () => {
+    world = await startWorld();
+    world.adapter.report("reconnecting", "socket closed");
+    world.adapter.report("connected");
+    world.adapter.report("reconnecting", "socket closed");
+    world.adapter.report("connected");
+    const cookie = cookieOf(await login(world));
+    const page = await (await fetch(`${world.url}/console/platforms`, { headers: { cookie } })).text();
+    expect(page).toMatch(/test\/default[\s\S]*state-connected[\s\S]*<td class="num">2<\/td>/);
+  });
+
   it("ends a session through core's endSession, in the audit log", async () => {
     world = await startWorld();
     const client = new OpenAI({ apiKey: ADMIN_KEY, baseURL: `${world.url}/v1`, maxRetries: 0 });

@@ -1,10 +1,9 @@
 import type { Gateway } from "@switchboard/core";
 import { html } from "hono/html";
 import { actionForm, type Html, type PageContext, page, time } from "../layout.ts";
-import type { LiveFeed } from "../live-feed.ts";
 
 /** Every adapter account: state, reconnects, the circuit breaker, and pause/resume (audited, like `/platform pause`). */
-export function platformsView(ctx: PageContext, gateway: Gateway, feed: LiveFeed, notice?: string): Html {
+export function platformsView(ctx: PageContext, gateway: Gateway, notice?: string): Html {
   const accounts = gateway.ops.adapters();
   const body = html`${notice ? html`<p class="info" role="status">${notice}</p>` : ""}
 ${
@@ -16,17 +15,16 @@ ${
 ${accounts.map((a) => {
   const name = `${a.platform}/${a.account}`;
   const breaker = gateway.ops.breaker(a.platform, a.account);
-  const activity = feed.account(a.platform, a.account);
   const paused = breaker.state === "paused";
   return html`<tr><th scope="row">${name}</th>
 <td><span class="state state-${a.state}">${a.state}</span>${a.reason ? html`<br><span class="muted">${a.reason}</span>` : ""}</td>
 <td>${time(a.since)}</td>
-<td class="num">${activity.reconnects}</td>
+<td class="num">${a.reconnects ?? 0}</td>
 <td>${breaker.state}${a.retryAt ? html`<br><span class="muted">retry at ${a.retryAt}</span>` : ""}</td>
 <td>${paused ? actionForm(ctx, "/console/platforms/resume", `Resume ${name}`, { name }) : actionForm(ctx, "/console/platforms/pause", `Pause ${name}`, { name }, { danger: true })}</td></tr>`;
 })}
 </tbody></table></div>`
 }
-<p class="muted">Pausing holds an account's sends (its circuit breaker is held open) until it is resumed, as the chat command <code>/platform pause</code> does; both are in the audit log (<code>switchboard audit</code>). Reconnects count since the console was first opened.</p>`;
+<p class="muted">Pausing holds an account's sends (its circuit breaker is held open) until it is resumed, as the chat command <code>/platform pause</code> does; both are in the audit log (<code>switchboard audit</code>). Reconnects count since the account started.</p>`;
   return page(ctx, "platforms", "Platforms", body);
 }
