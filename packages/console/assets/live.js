@@ -75,6 +75,8 @@
   };
   const pct = (sorted, p) =>
     sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] : null;
+  // The current minute is still filling: leave room after it so its point is drawn whole.
+  const xRange = (_u, min, max) => [min, max + 60];
   const size = (el) => ({ width: Math.max(260, el.clientWidth - 4), height: 200 });
   const buildData = () => {
     const f = filter();
@@ -112,7 +114,10 @@
       turnChart = new uPlot(
         {
           ...size(turnsEl),
-          scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max)] } },
+          scales: {
+            x: { time: true, range: xRange },
+            y: { range: (_u, _min, max) => [0, Math.max(1, max)] },
+          },
           series: [
             {},
             ...d.agents.map((a, i) => ({ label: a, stroke: COLORS[i % COLORS.length], width: 2 })),
@@ -127,11 +132,26 @@
       latencyChart = new uPlot(
         {
           ...size(latEl),
-          scales: { x: { time: true } },
+          scales: {
+            x: { time: true, range: xRange },
+            y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] },
+          },
           series: [
             {},
-            { label: "p50", stroke: COLORS[0], width: 2, spanGaps: true },
-            { label: "p95", stroke: COLORS[1], width: 2, spanGaps: true },
+            {
+              label: "p50",
+              stroke: COLORS[0],
+              width: 2,
+              spanGaps: true,
+              points: { show: true, size: 7, fill: COLORS[0] },
+            },
+            {
+              label: "p95",
+              stroke: COLORS[1],
+              width: 2,
+              spanGaps: true,
+              points: { show: true, size: 7, fill: COLORS[1] },
+            },
           ],
           axes: [{}, { label: "ms" }],
         },
