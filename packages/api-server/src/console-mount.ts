@@ -37,7 +37,17 @@ export function mountConsole(
   fetchApi: (request: Request) => Promise<Response>,
   load: ConsoleLoader,
 ): { close(): void } {
-  const keyOf = (id: string) => ctx.settings().keys.find((k) => principalIdOfKey(k.key) === id);
+  // Key identities by id, computed once per settings object (a reload swaps it).
+  const byId = new WeakMap<ApiServerConfig, Map<string, ApiServerConfig["keys"][number]>>();
+  const keyOf = (id: string) => {
+    const settings = ctx.settings();
+    let ids = byId.get(settings);
+    if (!ids) {
+      ids = new Map(settings.keys.map((k) => [principalIdOfKey(k.key), k]));
+      byId.set(settings, ids);
+    }
+    return ids.get(id);
+  };
   const host: ConsoleHost = {
     gateway: ctx.gateway,
     logger: ctx.logger,
