@@ -229,12 +229,39 @@ function migrateToV4(db: Database): void {
   `);
 }
 
+/**
+ * v5, pairing: strangers' pending codes (one live code per user and platform account; `code` is unique) and
+ * the users an operator approved, per platform account.
+ */
+function migrateToV5(db: Database): void {
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS pairing_requests (
+      code TEXT PRIMARY KEY, platform TEXT NOT NULL, account TEXT NOT NULL, user_id TEXT NOT NULL,
+      user_name TEXT, chat_id TEXT NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL);
+    CREATE INDEX IF NOT EXISTS idx_pairing_requests_user ON pairing_requests(platform, account, user_id);
+    CREATE TABLE IF NOT EXISTS pairing_approvals (
+      platform TEXT NOT NULL, account TEXT NOT NULL, user_id TEXT NOT NULL, user_name TEXT,
+      approved_by TEXT NOT NULL, approved_at INTEGER NOT NULL, code TEXT,
+      PRIMARY KEY (platform, account, user_id)) WITHOUT ROWID;
+  `);
+}
+
+/** v6: `/agent <id>` overrides, one per chat (`chat` as `chatScope` writes it). */
+function migrateToV6(db: Database): void {
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS chat_agents (
+      chat TEXT PRIMARY KEY, agent_id TEXT NOT NULL, set_by TEXT NOT NULL, set_at INTEGER NOT NULL) WITHOUT ROWID;
+  `);
+}
+
 /** Forward-only migrations: `MIGRATIONS[i]` takes `user_version` i to i + 1. Append; never edit a shipped one. */
 export const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [
   migrateToV1,
   migrateToV2,
   migrateToV3,
   migrateToV4,
+  migrateToV5,
+  migrateToV6,
 ];
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
