@@ -1,4 +1,12 @@
-import { controlPlatform, endSession } from "@switchboard/core";
+import {
+  approvePairing,
+  controlPlatform,
+  denyPairing,
+  endSession,
+  PairingError,
+  revokePairing,
+  userTarget,
+} from "@switchboard/core";
 import { type Context, Hono } from "hono";
 import { streamSSE } from "hono/streaming";
 import { z } from "zod";
@@ -19,6 +27,7 @@ import {
 import { agentsView, agentView } from "./views/agents.ts";
 import { chatView } from "./views/chat.ts";
 import { liveView } from "./views/live.ts";
+import { pairingView } from "./views/pairing.ts";
 import { platformsView } from "./views/platforms.ts";
 import { routesView, routeTestQuery, testRoute } from "./views/routes.ts";
 import { sessionsView, sessionView } from "./views/sessions.ts";
@@ -280,6 +289,50 @@ export function createConsole(host: ConsoleHost): ConsoleHandler {
       return jsonError(409, (err as Error).message, "session_not_active");
     }
     return c.redirect(`/console/sessions/${encodeURIComponent(c.req.param("id"))}?ended=1`, 303);
+  });
+
+  app.get("/console/pairing", async (c) => {
+    const { approved, denied, revoked } = c.req.query();
+    const notice = approved
+      ? `Approved ${approved}: their next message is answered.`
+      : denied
+        ? `Denied ${denied}.`
+        : revoked
+          ? `Revoked ${revoked}: their next message is refused or asked to pair.`
+          : undefined;
+    return c.html(await pairingView(pageCtx(c), gateway, notice));
+  });
+  app.post("/console/pairing/:action", async (c) => {
+    const form = await formOf(c.req.raw);
+    const actor = c.get("session").actor;
+    const action = c.req.param("action");
+    try {
+      if (action === "approve" || action === "deny") {
+        const code = form?.get("code")?.trim();
+        if (!code) return jsonError(400, "Say which code (code=ABCD2345).", "missing_code");
+        if (action === "approve") {
+          const a = await approvePairing(gateway.store, code, actor);
+          return c.redirect(`/console/pairing?approved=${encodeURIComponent(userTarget(a))}`, 303);
+        }
+        const r = await denyPairing(gateway.store, code, actor);
+        return c.redirect(
+          `/console/pairing?denied=${encodeURIComponent(`${r.code} of ${userTarget(r)}`)}`,
+          303,
+        );
+      }
+      if (action === "revoke") {
+        const platform = form?.get("platform")?.trim();
+        const user = form?.get("user")?.trim();
+        if (!platform || !user)
+          return jsonError(400, "Say whose approval (platform=telegram&user=42).", "missing_user");
+        await revokePairing(gateway.store, platform, user, actor);
+        return c.redirect(`/console/pairing?revoked=${encodeURIComponent(`${platform}:${user}`)}`, 303);
+      }
+    } catch (err) {
+      if (err instanceof PairingError) return jsonError(409, err.message, "pairing_not_found");
+      throw err;
+    }
+    return jsonError(404, `No pairing action "${action}": use approve, deny or revoke.`, "unknown_url");
   });
 
   app.get("/console/chat", (c) => c.html(chatView(pageCtx(c), gateway, c.req.query("agent"))));

@@ -10,6 +10,7 @@ export const VIEWS = [
   { path: "live", title: "Live" },
   { path: "platforms", title: "Platforms" },
   { path: "sessions", title: "Sessions" },
+  { path: "pairing", title: "Pairing" },
   { path: "chat", title: "Chat" },
 ] as const;
 

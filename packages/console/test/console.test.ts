@@ -217,6 +217,22 @@ describe("console edits", () => {
   });
 });
 
+describe("pairing", () => {
+  it("answers an unknown code with core's explanation and writes nothing", async () => {
+    world = await startWorld();
+    const cookie = cookieOf(await login(world));
+    const csrf = await csrfOf(world, cookie);
+    const res = await post(world, "/console/pairing/approve", { cookie, fields: { code: "ZZZZ2222", csrf } });
+    expect(res.status).toBe(409);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toContain(
+      "no pending pairing request has the code ZZZZ2222",
+    );
+    expect(await world.store.audit.list({ action: "pairing.approve" })).toHaveLength(0);
+    const page = await (await fetch(`${world.url}/console/pairing`, { headers: { cookie } })).text();
+    expect(page).toContain("No pending pairing requests.");
+  });
+});
+
 describe("the open loopback console", () => {
   it("shows the banner without a login and still refuses a POST that is not same-origin", async () => {
     world = await startWorld(testConfig({ api_server: {} }));
