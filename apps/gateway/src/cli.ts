@@ -4,7 +4,10 @@ import {
   ConfigError,
   createRouter,
   defaultRootHome,
+  describeMatch,
+  explainRoute,
   type GatewayConfig,
+  routeTestSource,
   type SessionSource,
   secretValues,
 } from "@switchboard/core";
@@ -309,13 +312,7 @@ route
     const opts = globals(cmd);
     const cfg = await loadOrExit(opts);
     if (opts.json) return printJson(cfg.routes);
-    const rows = cfg.routes.map((r, i) => [
-      `routes[${i}]`,
-      Object.entries(r.match)
-        .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join("|") : v}`)
-        .join(" "),
-      r.agent,
-    ]);
+    const rows = cfg.routes.map((r, i) => [`routes[${i}]`, describeMatch(r.match), r.agent]);
     rows.push(["default", "(no route matched)", cfg.default_agent]);
     process.stdout.write(`${table(["RULE", "MATCH", "AGENT"], rows)}\n`);
     for (const w of cfg.warnings) process.stdout.write(`${colors().yellow("warning")}: ${w}\n`);
@@ -337,19 +334,18 @@ route
   .action(async (o: Record<string, string | undefined>, cmd: Command) => {
     const opts = globals(cmd);
     const cfg = await loadOrExit(opts);
-    const source: SessionSource = {
+    const source = routeTestSource({
       platform: o.platform!,
-      chatType:
-        (o.chatType as SessionSource["chatType"]) ?? (o.threadId ? "thread" : o.chatId ? "group" : "dm"),
-      ...(o.account ? { account: o.account } : {}),
-      ...(o.chatId ? { chatId: o.chatId } : {}),
-      ...(o.threadId ? { threadId: o.threadId } : {}),
-      ...(o.topicId ? { topicId: o.topicId } : {}),
-      ...(o.parentChatId ? { parentChatId: o.parentChatId } : {}),
-      ...(o.userId ? { userId: o.userId } : {}),
-      ...(o.guildId ? { guildId: o.guildId } : {}),
-      ...(o.userIdAlt ? { userIdAlt: o.userIdAlt } : {}),
-    };
+      account: o.account,
+      chatId: o.chatId,
+      chatType: o.chatType as SessionSource["chatType"] | undefined,
+      threadId: o.threadId,
+      topicId: o.topicId,
+      parentChatId: o.parentChatId,
+      userId: o.userId,
+      guildId: o.guildId,
+      userIdAlt: o.userIdAlt,
+    });
     // The configured selectAgent plugins run too: the answer is the agent that would really reply.
     let plugins: Awaited<ReturnType<typeof loadPlugins>>;
     try {
@@ -357,29 +353,10 @@ route
     } catch (err) {
       fail(err);
     }
-    const router = createRouter(cfg, { hooks: plugins });
-    const r = await router.resolve(source);
-    const rule =
-      r.by === "route"
-        ? `routes[${r.route}]`
-        : r.by === "hook"
-          ? `plugin ${r.plugin} (selectAgent)`
-          : `default_agent (${cfg.default_agent})`;
+    const x = await explainRoute(cfg, createRouter(cfg, { hooks: plugins }), source);
     if (opts.json)
-      return printJson({
-        agent: r.agentId,
-        by: r.by,
-        route: r.route ?? null,
-        plugin: r.plugin ?? null,
-        rule,
-      });
-    const match =
-      r.route !== undefined
-        ? ` — match ${Object.entries(cfg.routes[r.route]!.match)
-            .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join("|") : v}`)
-            .join(" ")}`
-        : "";
-    process.stdout.write(`agent: ${r.agentId}\nrule:  ${rule}${match}\n`);
+      return printJson({ agent: x.agent, by: x.by, route: x.route, plugin: x.plugin, rule: x.rule });
+    process.stdout.write(`agent: ${x.agent}\nrule:  ${x.rule}${x.match ? ` — match ${x.match}` : ""}\n`);
   });
 
 registerSessionCommands(program, { loadOrExit, globals, fail });

@@ -179,7 +179,14 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   const stopTracing = startTracing();
   const metrics = config.metrics.enabled ? createGatewayMetrics(gateway) : undefined;
   const api = config.api_server.enabled
-    ? createApiServer({ gateway, logger, version: VERSION, metrics: metrics ?? false })
+    ? createApiServer({
+        gateway,
+        logger,
+        version: VERSION,
+        metrics: metrics ?? false,
+        // Loaded on the first request to /console, so the console costs start-up nothing.
+        console: (host) => import("@switchboard/console").then((m) => m.createConsole(host)),
+      })
     : undefined;
   const metricsListener =
     metrics && config.metrics.listen

@@ -1,7 +1,8 @@
-import type { GatewayConfig, SessionStore } from "@switchboard/core";
+import { endSession, type GatewayConfig, type SessionStore } from "@switchboard/core";
 import type { Command } from "commander";
 import type { CliHelpers } from "./cron-cli.ts";
 import { missingStore, openConfiguredStore } from "./open-store.ts";
+import { cliActor } from "./operate-cli.ts";
 import { colors, printJson, table } from "./output.ts";
 
 /** Open the home's store without creating one: a missing home or database is said so, a corrupt one is an error line. */
@@ -25,7 +26,7 @@ export async function withExistingStore<T>(
   }
 }
 
-/** `switchboard sessions list|show|search`. */
+/** `switchboard sessions list|show|search|end`. */
 export function registerSessionCommands(program: Command, h: CliHelpers): void {
   const sessions = program.command("sessions").description("browse stored sessions");
   const withStore = <T>(cfg: GatewayConfig, fn: (store: SessionStore) => Promise<T>): Promise<T> =>
@@ -90,5 +91,16 @@ export function registerSessionCommands(program: Command, h: CliHelpers): void {
           hits.map((h) => [h.sessionId, h.agentId, h.role, h.snippet]),
         )}\n`,
       );
+    });
+  sessions
+    .command("end <id>")
+    .description("end a session: the chat's next message starts a fresh one (in the audit log)")
+    .action(async (id: string, _o, cmd: Command) => {
+      const opts = h.globals(cmd);
+      const cfg = await h.loadOrExit(opts);
+      const s = await withStore(cfg, (store) =>
+        endSession(store, id, cliActor()).catch((err: unknown) => h.fail(err)),
+      );
+      process.stdout.write(`ended session ${s.id} (agent ${s.agentId}, ${s.sessionKey})\n`);
     });
 }

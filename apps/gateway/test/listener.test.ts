@@ -51,6 +51,13 @@ function post(path: string, host: string, body: string): Promise<{ status: numbe
 }
 
 describe("the gateway's listener", () => {
+  it("serves the console at /console: the open loopback console, with its banner", async () => {
+    const res = await fetch(`${gw.url}/console/agents`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("set-cookie")).toMatch(/^sb_console=.*HttpOnly; SameSite=Strict; Path=\/console/);
+    expect(await res.text()).toContain("Open console.");
+  });
+
   it("checks Host on webhook routes too: a foreign Host never reaches the adapter", async () => {
     const foreign = await post("/telegram/default", "evil.example", '{"update_id":1}');
     expect(foreign.status).toBe(421);

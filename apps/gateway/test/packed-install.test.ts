@@ -8,7 +8,7 @@ import {
   rmSync,
   writeFileSync,
 } from "node:fs";
-import { createServer, type Server } from "node:http";
+import { createServer, get as httpGet, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
@@ -28,12 +28,13 @@ const PACKAGES = [
   "packages/core",
   "packages/agent",
   "packages/api-server",
+  "packages/console",
   "packages/adapter-telegram",
   "packages/adapter-yuanbao",
   "apps/gateway",
 ];
 /** The packages every install needs besides its one adapter. */
-const SHARED = ["core", "agent", "api-server", "gateway"];
+const SHARED = ["core", "agent", "api-server", "console", "gateway"];
 const OTHER_SDKS = ["discord.js", "@slack/bolt", "matrix-js-sdk", "@larksuiteoapi/node-sdk", "protobufjs"];
 const TOKEN = "123456:PACKEDTEST";
 const work = mkdtempSync(join(tmpdir(), "sb-packed-"));
@@ -178,6 +179,16 @@ describe("every tarball", () => {
   });
 });
 
+function getOnce(url: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    httpGet(url, { agent: false }, (res) => {
+      let body = "";
+      res.on("data", (d: Buffer) => (body += d.toString()));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+    }).on("error", reject);
+  });
+}
+
 interface Install {
   /** The folder holding the `switchboard` command. */
   bin: string;
@@ -222,7 +233,7 @@ const MANAGERS: Record<"npm" | "pnpm", (dir: string) => Promise<Install>> = {
     mkdirSync(global, { recursive: true });
     // The registry stand-in: pnpm resolves @switchboard/* dependencies through overrides to the tarballs.
     const overrides = Object.fromEntries(
-      ["core", "agent", "api-server"].map((n) => [`@switchboard/${n}`, `file:${tgz(n)}`]),
+      ["core", "agent", "api-server", "console"].map((n) => [`@switchboard/${n}`, `file:${tgz(n)}`]),
     );
     writeFileSync(join(global, "package.json"), JSON.stringify({ pnpm: { overrides } }));
     const env = baseEnv({ PNPM_HOME: home, PATH: `${home}${delimiter}${process.env.PATH}` });
@@ -341,6 +352,15 @@ for (const pm of Object.keys(MANAGERS)) {
           chat_id: 40 + id,
           text: `[main] hello from ${pm}`,
         });
+        // The console ships its own scripts and uPlot from its dependency (no CDN).
+        const url = /listening on (http:\/\/[^\s"\\]+)/.exec(out)?.[1];
+        expect(url, out).toBeDefined();
+        for (const asset of ["console.js", "live.js", "uplot.js"]) {
+          // No keep-alive: an idle pooled connection would hold the gateway's shutdown open.
+          const res = await getOnce(`${url}/console/assets/${asset}`);
+          expect(res.status, asset).toBe(200);
+          expect(res.body.length, asset).toBeGreaterThan(100);
+        }
       } finally {
         child.kill("SIGTERM");
         await exited;

@@ -64,3 +64,23 @@ describe("switchboard sessions", () => {
     expect(opsHits.map((h) => h.sessionId)).toEqual([b.id]);
   });
 });
+
+describe("switchboard sessions end", () => {
+  it("ends a session through core's endSession and writes the audit log; a second end fails", async () => {
+    const r = cli(["sessions", "end", b.id, "--home", home]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`ended session ${b.id}`);
+    const s = openSessionStore(join(home, "state.db"));
+    try {
+      expect((await s.get(b.id))?.endReason).toBe("ended");
+      const [entry] = await s.audit.list({ action: "session.end" });
+      expect(entry).toMatchObject({ target: b.id });
+      expect(entry?.actor).toMatch(/^cli/);
+    } finally {
+      await s.close();
+    }
+    const again = cli(["sessions", "end", b.id, "--home", home]);
+    expect(again.status).not.toBe(0);
+    expect(again.stderr).toContain("already ended");
+  });
+});

@@ -1,5 +1,6 @@
 export type { Principal } from "./auth.ts";
 export { KeyRing, OPEN_PRINCIPAL_ID, principalIdOfKey } from "./auth.ts";
+export type { ConsoleHandler, ConsoleHost, ConsoleLoader } from "./console-mount.ts";
 export type { ApiContext, ApiEnv } from "./context.ts";
 export { ApiError, errorBody } from "./errors.ts";
 export type { StoredResponse } from "./response-store.ts";

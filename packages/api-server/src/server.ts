@@ -3,6 +3,7 @@ import type { ApiServerConfig, Gateway, Logger } from "@switchboard/core";
 import { ConfigError, isLoopback, silentLogger } from "@switchboard/core";
 import { Hono, type MiddlewareHandler } from "hono";
 import { OPEN_PRINCIPAL_ID } from "./auth.ts";
+import { type ConsoleLoader, mountConsole } from "./console-mount.ts";
 import { type ApiContext, type ApiEnv, keyRingCache } from "./context.ts";
 import { ApiError, errorBody, modelNotFound } from "./errors.ts";
 import { checkSwitchboardHeaders, jsonResponse } from "./http.ts";
@@ -38,6 +39,8 @@ export interface ApiServerOptions {
   idempotency?: IdempotencyOptions;
   /** `GET /metrics` for admin keys: these metrics, or new ones when `metrics.enabled`; `false` for none here. */
   metrics?: GatewayMetrics | false;
+  /** `/console` for admin keys, built on its first request (the gateway passes a dynamic import). */
+  console?: ConsoleLoader;
 }
 
 export interface ApiServer {
@@ -141,6 +144,9 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
 
   registerHealthRoutes(app, ctx);
   registerReadyRoutes(app, ctx);
+  const consoleMount = options.console
+    ? mountConsole(app, ctx, async (request) => app.fetch(request), options.console)
+    : undefined;
   const ownMetrics = options.metrics === undefined && gateway.config.metrics.enabled;
   const metrics =
     options.metrics === false
@@ -201,6 +207,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     runs: ctx.runs,
     close() {
       if (ownMetrics) metrics?.close();
+      consoleMount?.close();
       ctx.runs.close();
       ctx.idempotency.clear();
     },

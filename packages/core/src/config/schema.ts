@@ -267,6 +267,8 @@ export const apiServerSchema = z.strictObject({
   cors_origins: z.array(z.string()).optional(),
   /** Host names (besides loopback names and the bound host) a request's `Host` header may carry; `*` allows any. */
   allowed_hosts: z.array(z.string().min(1)).default([]),
+  /** Serve the console at `/console` (admin keys); `false` answers 404 there and never loads its code. */
+  console: z.boolean().default(true),
   /** Runs (`POST /v1/runs`) one key may have executing at once; more answer 429. */
   max_active_runs_per_key: z.number().int().positive().default(32),
   /** A request whose headers and body have not fully arrived after this long is cut (408). */

@@ -2,22 +2,33 @@ import type { OperateCommands } from "../gateway/commands/registry.ts";
 import type { SessionSource } from "../sessions/source.ts";
 import type { Operations } from "./operations.ts";
 
+/**
+ * Pause or resume the sends of every matching account (`telegram` or `telegram/work`), in the audit log:
+ * the chat's `/platform pause|resume` and the console both go through here. `accounts`: the accounts hit;
+ * `audited` resolves once the audit entry is written.
+ */
+export function controlPlatform(
+  ops: Operations,
+  action: "pause" | "resume",
+  name: string,
+  actor: string,
+): { accounts: string[]; audited: Promise<void> } {
+  const accounts = action === "pause" ? ops.pause(name, actor) : ops.resume(name);
+  const audited = ops.audit({ actor, action: `platform.${action}`, target: name, detail: { accounts } });
+  return { accounts, audited };
+}
+
 /** What `/usage` and `/platform` do for one chat message (admin pauses and resumes are audited). */
 export function operateCommands(
   ops: Operations,
   args: { agentId: string; source: SessionSource; actor: string; isAdmin: boolean },
 ): OperateCommands {
-  const control = (action: "platform.pause" | "platform.resume", name: string) => {
-    const hit = action === "platform.pause" ? ops.pause(name, args.actor) : ops.resume(name);
-    ops.audit({ actor: args.actor, action, target: name, detail: { accounts: hit } });
-    return hit;
-  };
   return {
     usage: () =>
       ops.usageReport({ agentId: args.agentId, platform: args.source.platform, userId: args.source.userId }),
     isAdmin: () => args.isAdmin,
-    pause: (name) => control("platform.pause", name),
-    resume: (name) => control("platform.resume", name),
+    pause: (name) => controlPlatform(ops, "pause", name, args.actor).accounts,
+    resume: (name) => controlPlatform(ops, "resume", name, args.actor).accounts,
     health: () => ops.adapters(),
   };
 }

@@ -48,6 +48,8 @@ export interface AdapterHealth {
   since: number;
   /** Sends refused by the open breaker until this time (ISO). */
   retryAt?: string;
+  /** Times the account came back (`reconnecting` → `connected`) since it started; absent until the first. */
+  reconnects?: number;
 }
 
 export interface CronStatus {
@@ -310,6 +312,8 @@ export class Operations {
     const key = adapterKey(platform, account);
     const prev = this.#adapters.get(key);
     if (prev?.state === state && prev.reason === reason) return;
+    const reconnect = prev?.state === "reconnecting" && state === "connected";
+    const reconnects = (prev?.reconnects ?? 0) + (reconnect ? 1 : 0);
     if (state === "stopped") this.#adapters.delete(key);
     else
       this.#adapters.set(key, {
@@ -318,13 +322,14 @@ export class Operations {
         state,
         ...(reason ? { reason } : {}),
         since: this.#now(),
+        ...(reconnects > 0 ? { reconnects } : {}),
       });
     publish("adapter", {
       platform,
       account,
       state,
       ...(reason ? { reason } : {}),
-      ...(prev?.state === "reconnecting" && state === "connected" ? { reconnect: true } : {}),
+      ...(reconnect ? { reconnect: true } : {}),
     });
   }
 
