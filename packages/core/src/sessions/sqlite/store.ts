@@ -389,6 +389,13 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
     return { session: get(sessionId)!, messageIds };
   };
 
+  /** `ensure`'s answer for a session that exists and is the agent's, else `undefined` (let `ensure` decide). */
+  const existing = (sessionId: string, sessionKey: string, source: SessionSource): EnsureResult | undefined => {
+    const session = get(sessionId);
+    const agentId = source.agentId || agentFromKey(sessionKey) || MAIN_AGENT;
+    return session && session.agentId === agentId ? { session, messageIds: [] } : undefined;
+  };
+
   const writes = new WriteBatcher(db);
   const read = <T>(fn: () => T) => writes.read(fn);
   const checkWritable = (
@@ -421,7 +428,14 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
     getOrCreate: (key, source, opts) => writes.run(() => getOrCreate(key, source, opts)),
     findActive: (key) => read(() => findActive(key)),
     get: (id) => read(() => get(id)),
-    ensure: (id, key, source, opts) => writes.run(() => ensure(id, key, source, opts)),
+    // An existing session of the agent with nothing to add is only read, outside any transaction, unless a
+    // write is queued (it could end, remove or create that session first): a continued API turn commits once.
+    ensure: (id, key, source, opts) =>
+      !opts?.append?.length && opts?.parentSessionId === undefined && !writes.pending
+        ? read(() => existing(id, key, source)).then(
+            (found) => found ?? writes.run(() => ensure(id, key, source, opts)),
+          )
+        : writes.run(() => ensure(id, key, source, opts)),
     end: (sessionId, reason, now) =>
       writes.run(() => {
         stmt.end.run(now ?? clock(), reason, sessionId);
