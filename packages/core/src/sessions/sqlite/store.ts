@@ -390,7 +390,11 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
   };
 
   /** `ensure`'s answer for a session that exists and is the agent's, else `undefined` (let `ensure` decide). */
-  const existing = (sessionId: string, sessionKey: string, source: SessionSource): EnsureResult | undefined => {
+  const existing = (
+    sessionId: string,
+    sessionKey: string,
+    source: SessionSource,
+  ): EnsureResult | undefined => {
     const session = get(sessionId);
     const agentId = source.agentId || agentFromKey(sessionKey) || MAIN_AGENT;
     return session && session.agentId === agentId ? { session, messageIds: [] } : undefined;
