@@ -70,7 +70,8 @@ export async function startTurn(ctx: ApiContext, t: StartTurn): Promise<TurnHand
     if (t.reconcile && t.history && t.persist !== false) {
       const conversation = [...t.history, ...t.input];
       // On the session's lane: the previous turn's reply is stored by then, so the comparison sees it.
-      request.prepare = (session) => reconcileTranscript(ctx, session.id, conversation);
+      request.prepare = (session, known) =>
+        known.empty ? { input: conversation } : reconcileTranscript(ctx, session.id, conversation);
       request.persistInput = false;
     }
     handle = await ctx.gateway.turn(request);

@@ -72,6 +72,8 @@ export async function startApiTurn(
   let session: SessionRecord;
   /** The stored ids of the input when it was stored with the session; they are not history. */
   let inputIds: ReadonlySet<number> = new Set();
+  /** Whether `session` was read in the commit that stored it (not after session hooks that may write). */
+  let fresh = false;
   try {
     if (request.sessionId !== undefined && !persist) {
       // Nothing of this turn is stored (a plain model, `store: false`): not even an empty session row.
@@ -88,6 +90,7 @@ export async function startApiTurn(
       });
       session = ensured.session;
       inputIds = new Set(ensured.messageIds);
+      fresh = true;
     } else {
       const opened = await getOrCreate(deps.sessions, sessionKey, source, profile);
       await sessionHooks(deps.turn.hooks, opened, sessionKey, source, profile);
@@ -107,7 +110,10 @@ export async function startApiTurn(
   void (async () => {
     try {
       await previous;
-      const edit = persist ? await request.prepare?.(session) : undefined;
+      // `session` was read in the commit that opened it and, first on the lane, nothing of this gateway has
+      // written to it since (only microtasks ran in between): an empty session need not be read again.
+      const known = { empty: fresh && place.first && session.messageCount === 0 };
+      const edit = persist ? await request.prepare?.(session, known) : undefined;
       let storeFirst: StoreFirst | undefined;
       if (edit && (edit.rewindAfter !== undefined || edit.input.length > 0)) {
         const write: StoreFirst = {

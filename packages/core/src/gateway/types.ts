@@ -64,9 +64,14 @@ export interface TurnRequest {
    * Runs on the session's lane once earlier turns of the session have finished (their replies stored) and
    * before the history is read: the API brings the stored transcript in line with a request's body here.
    * What it returns is written in one group commit before the model is called: the stored messages after
-   * `rewindAfter` (a message id; 0 for all) removed, then `input` stored as this turn's input.
+   * `rewindAfter` (a message id; 0 for all) removed, then `input` stored as this turn's input. `known.empty`:
+   * the session held no message when this turn opened it, and no turn of this gateway ran on it since (it was
+   * first on the session's lane), so the stored transcript need not be read to be compared.
    */
-  prepare?: (session: SessionRecord) => Promise<TranscriptEdit | undefined> | TranscriptEdit | undefined;
+  prepare?: (
+    session: SessionRecord,
+    known: { empty: boolean },
+  ) => Promise<TranscriptEdit | undefined> | TranscriptEdit | undefined;
   /** The API key calling (`Principal.id`) and its own budget: usage, budgets and rate limits per key. */
   key?: { id: string; budget?: BudgetConfig | undefined };
 }

@@ -105,14 +105,20 @@ export class BudgetSnapshot {
   ): Promise<BudgetSnapshot> {
     const snapshot = new BudgetSnapshot();
     const ids = windowIds(at);
+    const totals: Array<Promise<WindowTotal>> = [];
     for (const scope of scopes) {
       if (!scope.budget) continue;
       for (const window of ["daily", "monthly"] as const) {
         const limit = scope.budget[window];
-        if (limit)
-          snapshot.#entries.push({ scope, window, limit, total: await ledger.total(scope.id, ids[window]) });
+        if (!limit) continue;
+        snapshot.#entries.push({ scope, window, limit, total: { tokens: 0, costUsd: 0 } });
+        totals.push(ledger.total(scope.id, ids[window]));
       }
     }
+    if (totals.length === 0) return snapshot;
+    // Asked all at once: one wait for every total, not one per scope and window.
+    const read = await Promise.all(totals);
+    for (let i = 0; i < read.length; i++) snapshot.#entries[i]!.total = read[i]!;
     return snapshot;
   }
 

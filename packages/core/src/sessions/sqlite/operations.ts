@@ -34,15 +34,39 @@ export function createUsageLedger(
   const day = db.prepare(
     "SELECT tokens, cost_usd AS costUsd FROM usage_totals WHERE scope = ? AND window = ?",
   );
-  // Only days are stored; a month is the sum of its days (at most 31 rows of the primary key).
-  const month = db.prepare(`SELECT COALESCE(SUM(tokens), 0) AS tokens, COALESCE(SUM(cost_usd), 0) AS costUsd
-    FROM usage_totals WHERE scope = ? AND window >= ? AND window < ?`);
-  const read = (scope: string, window: string): WindowTotal => {
-    if (window.startsWith("m:")) {
-      const m = window.slice(2);
-      return month.get(scope, `d:${m}-`, `d:${m}-~`) as WindowTotal;
+  // Only days are stored; a month is the sum of its days (at most 31 rows of the primary key). The month's
+  // day rows come with that sum, so one read refreshes a day and its month (a budget checks both together).
+  const days = db.prepare(`SELECT window, tokens, cost_usd AS costUsd, SUM(tokens) OVER () AS monthTokens,
+    SUM(cost_usd) OVER () AS monthCostUsd FROM usage_totals WHERE scope = ? AND window >= ? AND window < ?`);
+  /** Read `window` of `scope` into the cache; a day and its month (today's, for a month) come from one read. */
+  const refresh = (scope: string, window: string, now: number): WindowTotal => {
+    const isMonth = window.startsWith("m:");
+    if (!isMonth && !window.startsWith("d:")) {
+      const t = (day.get(scope, window) as WindowTotal | undefined) ?? { tokens: 0, costUsd: 0 };
+      remember(`${scope}\u0000${window}`, t, now);
+      return t;
     }
-    return (day.get(scope, window) as WindowTotal | undefined) ?? { tokens: 0, costUsd: 0 };
+    const m = isMonth ? window.slice(2) : window.slice(2, 9);
+    const daily = isMonth ? windowIds(now).daily : window;
+    const rows = days.all(scope, `d:${m}-`, `d:${m}-~`) as Array<
+      WindowTotal & { window: string; monthTokens: number; monthCostUsd: number }
+    >;
+    const first = rows[0];
+    const monthTotal: WindowTotal = first
+      ? { tokens: first.monthTokens, costUsd: first.monthCostUsd }
+      : { tokens: 0, costUsd: 0 };
+    remember(`${scope}\u0000m:${m}`, monthTotal, now);
+    let dayTotal: WindowTotal = { tokens: 0, costUsd: 0 };
+    if (daily.startsWith(`d:${m}-`)) {
+      const r = rows.find((x) => x.window === daily);
+      if (r) dayTotal = { tokens: r.tokens, costUsd: r.costUsd };
+      remember(`${scope}\u0000${daily}`, dayTotal, now);
+    }
+    return isMonth ? monthTotal : dayTotal;
+  };
+  const remember = (key: string, total: WindowTotal, at: number) => {
+    cache.set(key, { total, at });
+    if (cache.size > 50_000) cache.delete(cache.keys().next().value!);
   };
   const bump = (key: string, tokens: number, costUsd: number) => {
     const hit = cache.get(key);
@@ -76,10 +100,7 @@ export function createUsageLedger(
     const now = clock();
     const hit = cache.get(key);
     if (hit && now - hit.at < USAGE_TOTAL_TTL_MS) return hit.total;
-    const t = read(scope, window);
-    cache.set(key, { total: t, at: now });
-    if (cache.size > 50_000) cache.delete(cache.keys().next().value!);
-    return t;
+    return refresh(scope, window, now);
   };
   return {
     record: (row, scopes) => writes.run(() => write(row, scopes)),

@@ -53,16 +53,6 @@ const SESSION_COLUMNS = `id, session_key AS sessionKey, agent_id AS agentId, pla
   updated_at AS updatedAt, ended_at AS endedAt, end_reason AS endReason, message_count AS messageCount,
   input_tokens AS inputTokens, output_tokens AS outputTokens, title`;
 
-interface MessageRow {
-  id: number;
-  sessionId: string;
-  role: MessageRole;
-  content: string | null;
-  toolCalls: string | null;
-  toolCallId: string | null;
-  createdAt: number;
-}
-
 /**
  * Turn user text into an FTS5 query that cannot be a syntax error: every whitespace-separated word becomes
  * a quoted string (all must appear); a trailing `*` is kept as a prefix search. Empty when nothing is left.
@@ -88,15 +78,18 @@ function parseToolCalls(text: string | null): unknown {
   }
 }
 
-function toMessage(row: MessageRow): StoredMessage {
+/** A history row as an array (the statement is `raw`: no per-row object with named keys), in `history`'s column order. */
+type RawMessageRow = [number, string, MessageRole, string | null, string | null, string | null, number];
+
+function rawToMessage(r: RawMessageRow): StoredMessage {
   return {
-    id: row.id,
-    sessionId: row.sessionId,
-    role: row.role,
-    content: row.content ?? "",
-    toolCalls: parseToolCalls(row.toolCalls),
-    toolCallId: row.toolCallId,
-    createdAt: row.createdAt,
+    id: r[0],
+    sessionId: r[1],
+    role: r[2],
+    content: r[3] ?? "",
+    toolCalls: parseToolCalls(r[4]),
+    toolCallId: r[5],
+    createdAt: r[6],
   };
 }
 
@@ -231,8 +224,11 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
     title: db.prepare("UPDATE sessions SET title = ? WHERE id = ?"),
     rewind: db.prepare("DELETE FROM messages WHERE session_id = ? AND id > ?"),
     rewindCount: db.prepare("UPDATE sessions SET message_count = MAX(0, message_count - ?) WHERE id = ?"),
-    history: db.prepare(`SELECT id, session_id AS sessionId, role, content, tool_calls AS toolCalls,
-      tool_call_id AS toolCallId, created_at AS createdAt FROM messages WHERE session_id = ? ORDER BY id DESC LIMIT ?`),
+    // Raw rows (arrays, see `rawToMessage`): a turn reads this on every message, and arrays decode ~20% faster.
+    history: db
+      .prepare(`SELECT id, session_id AS sessionId, role, content, tool_calls AS toolCalls,
+      tool_call_id AS toolCallId, created_at AS createdAt FROM messages WHERE session_id = ? ORDER BY id DESC LIMIT ?`)
+      .raw(true),
     search: db.prepare(`SELECT m.session_id AS sessionId, s.agent_id AS agentId, m.id AS messageId, m.role,
       snippet(messages_fts, 0, '>>>', '<<<', '…', 16) AS snippet, m.created_at AS createdAt
       FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid JOIN sessions s ON s.id = m.session_id
@@ -396,6 +392,17 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
     return { session: get(sessionId)!, messageIds };
   };
 
+  /** `ensure`'s answer for a session that exists and is the agent's, else `undefined` (let `ensure` decide). */
+  const existing = (
+    sessionId: string,
+    sessionKey: string,
+    source: SessionSource,
+  ): EnsureResult | undefined => {
+    const session = get(sessionId);
+    const agentId = source.agentId || agentFromKey(sessionKey) || MAIN_AGENT;
+    return session && session.agentId === agentId ? { session, messageIds: [] } : undefined;
+  };
+
   const writes = new WriteBatcher(db);
   const read = <T>(fn: () => T) => writes.read(fn);
   const checkWritable = (
@@ -428,7 +435,14 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
     getOrCreate: (key, source, opts) => writes.run(() => getOrCreate(key, source, opts)),
     findActive: (key) => read(() => findActive(key)),
     get: (id) => read(() => get(id)),
-    ensure: (id, key, source, opts) => writes.run(() => ensure(id, key, source, opts)),
+    // An existing session of the agent with nothing to add is only read, outside any transaction, unless a
+    // write is queued (it could end, remove or create that session first): a continued API turn commits once.
+    ensure: (id, key, source, opts) =>
+      !opts?.append?.length && opts?.parentSessionId === undefined && !writes.pending
+        ? read(() => existing(id, key, source)).then(
+            (found) => found ?? writes.run(() => ensure(id, key, source, opts)),
+          )
+        : writes.run(() => ensure(id, key, source, opts)),
     end: (sessionId, reason, now) =>
       writes.run(() => {
         stmt.end.run(now ?? clock(), reason, sessionId);
@@ -462,9 +476,9 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
     children: (sessionId) => read(() => stmt.children.all(sessionId) as SessionRecord[]),
     history: (sessionId, limit = DEFAULT_HISTORY_LIMIT) =>
       read(() => {
-        const rows = stmt.history.all(sessionId, Math.max(0, limit)) as MessageRow[];
+        const rows = stmt.history.all(sessionId, Math.max(0, limit)) as RawMessageRow[];
         const out = new Array<StoredMessage>(rows.length);
-        for (let i = 0; i < rows.length; i++) out[rows.length - 1 - i] = toMessage(rows[i]!);
+        for (let i = 0; i < rows.length; i++) out[rows.length - 1 - i] = rawToMessage(rows[i]!);
         return out;
       }),
     search: (query, opts = {}) =>

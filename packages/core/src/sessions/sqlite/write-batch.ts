@@ -46,6 +46,11 @@ export class WriteBatcher {
 
   #closed: string | undefined;
 
+  /** Whether a write is queued and not yet committed (a read now would not see it). */
+  get pending(): boolean {
+    return this.#queue.length > 0;
+  }
+
   /** Queue a write for the next group commit; resolves with its result once the batch is committed. */
   run<T>(fn: () => T): Promise<T> {
     if (this.#closed) return Promise.reject(new Error(this.#closed));
