@@ -1,7 +1,13 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { type FakeInbound, type FakePlatform, type FakeSent, SentLog } from "@switchboard/testing";
+import {
+  type FakeEdit,
+  type FakeInbound,
+  type FakePlatform,
+  type FakeSent,
+  SentLog,
+} from "@switchboard/testing";
 import { type WebSocket, WebSocketServer } from "ws";
 import { defaultWebhookPath } from "../src/types.ts";
 import { encryptEvent, eventSignature } from "../src/webhook.ts";
@@ -107,7 +113,8 @@ export class FakeFeishu implements FakePlatform {
   readonly #tokens = new Map<string, { account: string; dead?: boolean }>();
   readonly #messages = new Map<string, { chatId: string; threadRoot?: string }>();
   readonly #sent = new SentLog();
-  readonly #edits: Array<{ account: string; messageId: string; text: string; msgType: string }> = [];
+  readonly #edits: Array<FakeEdit & { msgType: string }> = [];
+  #editFailures: number[] = [];
   #failures: Array<{ status: number; retryAfterSeconds?: number }> = [];
   #rejectFormatted = 0;
   #seq = 0;
@@ -149,8 +156,12 @@ export class FakeFeishu implements FakePlatform {
     for (const t of this.#tokens.values()) if (t.account === account) t.dead = true;
   }
 
-  edits(): Array<{ account: string; messageId: string; text: string; msgType: string }> {
+  edits(): Array<FakeEdit & { msgType: string }> {
     return [...this.#edits];
+  }
+
+  failNextEdits(count: number, retryAfterSeconds = 1): void {
+    for (let i = 0; i < count; i++) this.#editFailures.push(retryAfterSeconds);
   }
 
   /** Whether `account`'s app holds a long connection. */
@@ -262,6 +273,8 @@ export class FakeFeishu implements FakePlatform {
         text,
         ...(msgType === "post" ? { format: "post" } : {}),
         raw: body,
+        messageId,
+        at: Date.now(),
       };
       this.#sent.push(sent);
       return out({
@@ -277,15 +290,23 @@ export class FakeFeishu implements FakePlatform {
       });
     }
     if (req.method === "PUT" && update) {
-      if (!this.#messages.has(update[1]!))
-        return out({ code: 230002, msg: "The message was not found" }, 400);
+      const target = this.#messages.get(update[1]!);
+      if (!target) return out({ code: 230002, msg: "The message was not found" }, 400);
+      const retryAfter = this.#editFailures.shift();
+      if (retryAfter !== undefined)
+        return out({ code: 99991400, msg: "request trigger frequency limit" }, 429, {
+          "x-ogw-ratelimit-reset": String(retryAfter),
+        });
       const msgType = String(body.msg_type);
       const content = JSON.parse(String(body.content)) as Record<string, unknown>;
       this.#edits.push({
         account: token.account,
+        chatId: target.chatId,
         messageId: update[1]!,
         msgType,
         text: msgType === "post" ? postText(content) : String(content.text),
+        ...(msgType === "post" ? { format: "post" } : {}),
+        at: Date.now(),
       });
       return out({ code: 0, msg: "success", data: { message_id: update[1], msg_type: msgType } });
     }

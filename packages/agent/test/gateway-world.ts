@@ -29,7 +29,8 @@ export async function startWorld(
   const home = mkdtempSync(join(tmpdir(), "sb-world-"));
   const stub = await startStubLlm();
   const raw = build({ stubUrl: stub.url, home });
-  const config = buildConfig(raw, {
+  // Turns start at once (no `session.debounce_s` wait): the tests time replies.
+  const config = buildConfig({ session: { debounce_s: 0 }, ...raw }, {
     file: undefined,
     home,
     env: {},

@@ -59,6 +59,8 @@ function conformanceConfig(
     ],
     platforms: { [platform]: { ...section, allow_all_users: true, require_mention: requireMention } },
     api_server: { enabled: false },
+    // Turns start at once: the suite times replies (a debounce is the gateway's, tested in core).
+    session: { debounce_s: 0 },
   };
 }
 

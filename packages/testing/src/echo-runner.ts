@@ -29,6 +29,7 @@ export function longReply(n: number): string {
 /**
  * A deterministic offline runner for the test kit, answering like the `echo` provider: `[<agent>] <input>`,
  * word by word. `[[long:N]]` answers N characters of Markdown with code fences; `[[sleep:MS]]` waits first;
+ * `[[slow:MS]]` waits MS before each word (a model that streams slowly, for streaming edits);
  * `[[silent]]` answers `[SILENT]`; `[[fail]]` ends with an error event.
  */
 export function createEchoRunner(): AgentRunner {
@@ -65,7 +66,9 @@ export function createEchoRunner(): AgentRunner {
           ? longReply(Number(long[1]))
           : `[${turn.agent.id}] ${input}`;
       const words = text.split(/(?<=\s)/);
+      const slow = Number(/\[\[slow:(\d+)\]\]/.exec(input)?.[1] ?? 0);
       for (const w of words) {
+        if (slow > 0) await pause(slow, turn.signal);
         if (turn.signal.aborted) {
           yield { type: "error", message: "The turn was stopped.", code: "aborted" };
           return;
@@ -79,4 +82,18 @@ export function createEchoRunner(): AgentRunner {
       };
     },
   };
+}
+
+/** Wait `ms`, or less when `signal` aborts. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(t);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const t = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+  });
 }

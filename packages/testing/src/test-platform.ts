@@ -12,7 +12,7 @@ import {
   TransientError,
 } from "@switchboard/core";
 import { z } from "zod";
-import type { FakeInbound, FakePlatform, FakeSent } from "./conformance-types.ts";
+import type { FakeEdit, FakeInbound, FakePlatform, FakeSent } from "./conformance-types.ts";
 import { SentLog } from "./sent-log.ts";
 
 export const testConfigSchema = platformCommonSchema
@@ -28,6 +28,8 @@ export class TestNetwork implements FakePlatform {
   readonly adapters = new Map<string, TestAdapter>();
   readonly #sent = new SentLog();
   readonly typing: Address[] = [];
+  readonly #edits: FakeEdit[] = [];
+  #editFailures: number[] = [];
   #failures: Array<{ status: number; retryAfter: number }> = [];
   #rejectFormatted = false;
   #nextId = 1;
@@ -91,6 +93,7 @@ export class TestNetwork implements FakePlatform {
       text = text.replace(/[*_`~]/g, "");
       format = undefined;
     }
+    const messageId = `s${this.#nextId++}`;
     const sent: FakeSent = {
       account,
       chatId: address.chatId,
@@ -98,9 +101,33 @@ export class TestNetwork implements FakePlatform {
       text,
       ...(format ? { format } : {}),
       raw: { address, message },
+      messageId,
+      at: Date.now(),
     };
     this.#sent.push(sent);
-    return { messageId: `s${this.#nextId++}` };
+    return { messageId };
+  }
+
+  /** Called by adapters that edit: record the edit or fail it as injected. */
+  recordEdit(account: string, address: Address, messageId: string, message: OutboundMessage): void {
+    const retryAfter = this.#editFailures.shift();
+    if (retryAfter !== undefined) throw new RateLimitError("test", retryAfter * 1000);
+    this.#edits.push({
+      account,
+      chatId: address.chatId,
+      messageId,
+      text: message.text,
+      ...(message.format === "plain" ? {} : { format: "markdown" }),
+      at: Date.now(),
+    });
+  }
+
+  edits(): FakeEdit[] {
+    return [...this.#edits];
+  }
+
+  failNextEdits(count: number, retryAfterSeconds = 1): void {
+    for (let i = 0; i < count; i++) this.#editFailures.push(retryAfterSeconds);
   }
 
   async close(): Promise<void> {
@@ -129,18 +156,27 @@ export class TestAdapter implements PlatformAdapter {
   #ctx: AdapterContext | undefined;
 
   constructor(
-    options: { platform?: string; account?: string; network?: TestNetwork; maxMessageLength?: number } = {},
+    options: {
+      platform?: string;
+      account?: string;
+      network?: TestNetwork;
+      maxMessageLength?: number;
+      /** Declare `edit` (and implement it) with this interval between edits, for streamed replies. */
+      editIntervalMs?: number;
+    } = {},
   ) {
     this.platform = options.platform ?? "test";
     this.account = options.account ?? "default";
     this.network = options.network ?? testNetwork();
     this.capabilities = {
       maxMessageLength: options.maxMessageLength ?? 4096,
-      edit: false,
+      edit: options.editIntervalMs !== undefined,
+      ...(options.editIntervalMs !== undefined ? { editIntervalMs: options.editIntervalMs } : {}),
       typing: true,
       threads: true,
       format: "markdown",
     };
+    if (options.editIntervalMs === undefined) this.edit = undefined;
   }
 
   async start(ctx: AdapterContext): Promise<void> {
@@ -166,6 +202,12 @@ export class TestAdapter implements PlatformAdapter {
   report(state: "connected" | "reconnecting" | "failed", reason?: string): void {
     this.#ctx?.reportStatus?.(state, reason);
   }
+
+  edit?: (address: Address, messageId: string, message: OutboundMessage) => Promise<void> = async (
+    address,
+    messageId,
+    message,
+  ) => this.network.recordEdit(this.account, address, messageId, message);
 
   async typing(address: Address): Promise<void> {
     this.network.typing.push(address);

@@ -78,6 +78,8 @@ export function runTurn(
     /** The budgets and limits it was admitted under; its usage is recorded against them. */
     admission: Admission;
     turnId?: string;
+    /** Messages to add to the running turn at its next model step (see `AgentTurn.steer`). */
+    steer?: () => ChatMessage[];
   },
 ): {
   events: Channel<AgentEvent>;
@@ -142,6 +144,7 @@ export function runTurn(
         ...(args.extraSystem ? { extraSystem: args.extraSystem } : {}),
         ...(deps.now ? { now: deps.now } : {}),
         ...(admission.spendLimit ? { spendLimit: admission.spendLimit } : {}),
+        ...(args.steer ? { steer: args.steer } : {}),
       };
       for await (const ev of runner.run(turn)) {
         observer.event(ev);
