@@ -1,7 +1,13 @@
 import { createHmac } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { type FakeInbound, type FakePlatform, type FakeSent, SentLog } from "@switchboard/testing";
+import {
+  type FakeEdit,
+  type FakeInbound,
+  type FakePlatform,
+  type FakeSent,
+  SentLog,
+} from "@switchboard/testing";
 import { WebSocket, WebSocketServer } from "ws";
 
 /** One workspace installation the fake knows: its tokens and the bot's ids. */
@@ -104,6 +110,8 @@ export class FakeSlack implements FakePlatform {
   readonly #wss: WebSocketServer;
   readonly #calls = new SentLog<FakeCall>((c) => c.method);
   readonly #sent = new SentLog();
+  readonly #edits: FakeEdit[] = [];
+  #editFailures: number[] = [];
   readonly #acks = new SentLog<string>((id) => id);
   readonly #sockets = new Map<string, WebSocket>();
   readonly #connectWaiters = new Set<Waiter<string>>();
@@ -169,6 +177,15 @@ export class FakeSlack implements FakePlatform {
 
   sent(): FakeSent[] {
     return this.#sent.all();
+  }
+
+  /** Every `chat.update` that succeeded, in order. */
+  edits(): FakeEdit[] {
+    return [...this.#edits];
+  }
+
+  failNextEdits(count: number, retryAfterSeconds = 1): void {
+    for (let i = 0; i < count; i++) this.#editFailures.push(retryAfterSeconds);
   }
 
   waitForSent(predicate: (m: FakeSent) => boolean, timeoutMs = WAIT_MS): Promise<FakeSent> {
@@ -473,6 +490,8 @@ export class FakeSlack implements FakePlatform {
           format: body.mrkdwn === "false" ? "plain" : "mrkdwn",
           raw: body,
           ...(body.thread_ts ? { threadId: body.thread_ts } : {}),
+          messageId: ts,
+          at: Date.now(),
         };
         this.#sent.push(sent);
         return reply({
@@ -482,8 +501,24 @@ export class FakeSlack implements FakePlatform {
           message: { type: "message", text: body.text, ts, user: bot.botUserId, bot_id: bot.botId },
         });
       }
-      case "chat.update":
+      case "chat.update": {
+        const retryAfter = this.#editFailures.shift();
+        if (retryAfter !== undefined) {
+          res
+            .writeHead(429, { "content-type": "application/json", "retry-after": String(retryAfter) })
+            .end(JSON.stringify({ ok: false, error: "ratelimited" }));
+          return;
+        }
+        this.#edits.push({
+          account: bot.account,
+          chatId: String(body.channel),
+          messageId: String(body.ts),
+          text: String(body.text),
+          format: body.mrkdwn === "false" ? "plain" : "mrkdwn",
+          at: Date.now(),
+        });
         return reply({ ok: true, channel: body.channel, ts: body.ts, text: body.text });
+      }
       case "conversations.info":
         return reply({
           ok: true,

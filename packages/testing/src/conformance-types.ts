@@ -47,6 +47,8 @@ export interface FakeEdit {
   format?: string;
   /** When the fake received it (epoch ms). */
   at: number;
+  /** The request as the platform received it. */
+  raw?: unknown;
 }
 
 /** A fake platform server on 127.0.0.1, driven by the conformance suite. */

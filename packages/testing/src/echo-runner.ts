@@ -1,5 +1,7 @@
 import type { AgentEvent, AgentRunner, AgentTurn } from "@switchboard/core";
 
+const SLOW_RE = /\[\[slow:(\d+)\]\]/;
+
 function lastUserText(turn: AgentTurn): string {
   const m = [...turn.input].reverse().find((x) => x.role === "user");
   if (!m) return "";
@@ -29,7 +31,8 @@ export function longReply(n: number): string {
 /**
  * A deterministic offline runner for the test kit, answering like the `echo` provider: `[<agent>] <input>`,
  * word by word. `[[long:N]]` answers N characters of Markdown with code fences; `[[sleep:MS]]` waits first;
- * `[[slow:MS]]` waits MS before each word (a model that streams slowly, for streaming edits);
+ * `[[slow:MS]]` waits MS before each word (a model that streams slowly, for streaming edits; the marker
+ * is left out of the answer, so it reads as the same text answered at once);
  * `[[silent]]` answers `[SILENT]`; `[[fail]]` ends with an error event.
  */
 export function createEchoRunner(): AgentRunner {
@@ -64,9 +67,9 @@ export function createEchoRunner(): AgentRunner {
         ? "[SILENT]"
         : long
           ? longReply(Number(long[1]))
-          : `[${turn.agent.id}] ${input}`;
+          : `[${turn.agent.id}] ${SLOW_RE.test(input) ? input.replace(SLOW_RE, "").replace(/ {2,}/g, " ").trim() : input}`;
       const words = text.split(/(?<=\s)/);
-      const slow = Number(/\[\[slow:(\d+)\]\]/.exec(input)?.[1] ?? 0);
+      const slow = Number(SLOW_RE.exec(input)?.[1] ?? 0);
       for (const w of words) {
         if (slow > 0) await pause(slow, turn.signal);
         if (turn.signal.aborted) {

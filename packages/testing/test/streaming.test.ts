@@ -91,7 +91,7 @@ describe("streamed chat replies", () => {
     expect(steps.length).toBeGreaterThanOrEqual(4);
     const last = steps[steps.length - 1]!;
     expect(last.format).toBe("markdown");
-    expect(last.text).toBe(`[main] **bold** [[slow:40]] ${words(30)}`);
+    expect(last.text).toBe(`[main] **bold** ${words(30)}`);
     for (const s of steps.slice(1, -1)) expect(s.format).toBeUndefined();
     // Each intermediate text is a prefix of the answer, cut after a whole word.
     for (const s of steps.slice(0, -1)) expect(last.text.startsWith(s.text)).toBe(true);
@@ -136,7 +136,7 @@ describe("streamed chat replies", () => {
       expect(f.format).toBe("markdown");
       expect(f.text.length).toBeLessThanOrEqual(120);
     }
-    expect(finals.map((f) => f.text).join(" ")).toBe(`[main] [[slow:15]] ${words(70)}`);
+    expect(finals.map((f) => f.text).join(" ")).toBe(`[main] ${words(70)}`);
   });
 
   it("edits less often after a rate limit and still delivers the final text", async () => {
@@ -145,7 +145,7 @@ describe("streamed chat replies", () => {
     await net.inject(dm(`[[slow:40]] ${words(40)}`));
     await gateway.idle();
     const steps = history(net, net.sent()[0]!.messageId!);
-    expect(steps[steps.length - 1]!.text).toBe(`[main] [[slow:40]] ${words(40)}`);
+    expect(steps[steps.length - 1]!.text).toBe(`[main] ${words(40)}`);
     // After the 429 (retry after 1 s) the interval is at least a second.
     const gaps = steps.slice(1).map((s, i) => s.at - steps[i]!.at);
     expect(gaps.some((g) => g >= 950)).toBe(true);
