@@ -30,12 +30,15 @@ export async function startWorld(
   const stub = await startStubLlm();
   const raw = build({ stubUrl: stub.url, home });
   // Turns start at once (no `session.debounce_s` wait): the tests time replies.
-  const config = buildConfig({ session: { debounce_s: 0 }, ...raw }, {
-    file: undefined,
-    home,
-    env: {},
-    platforms: { test: platform, ...(options.platforms ?? {}) },
-  });
+  const config = buildConfig(
+    { session: { debounce_s: 0 }, ...raw },
+    {
+      file: undefined,
+      home,
+      env: {},
+      platforms: { test: platform, ...(options.platforms ?? {}) },
+    },
+  );
   const store = openSessionStore(join(home, "state.db"));
   const net = new TestNetwork();
   const runner = createAgentRunner();

@@ -29,7 +29,11 @@ function recordingRunner(stepMs: number) {
         if (step > 0) seen.steered.push(...(turn.steer?.() ?? []).map(text));
         await new Promise<void>((resolve) => {
           const t = setTimeout(resolve, stepMs);
-          turn.signal.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
+          const stop = () => {
+            clearTimeout(t);
+            resolve();
+          };
+          turn.signal.addEventListener("abort", stop, { once: true });
         });
         if (turn.signal.aborted) {
           seen.aborted = true;
