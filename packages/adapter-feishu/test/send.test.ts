@@ -198,6 +198,7 @@ describe("Feishu errors and tokens", () => {
     expect(adapter.capabilities).toEqual({
       maxMessageLength: 4000,
       edit: true,
+      editIntervalMs: 1000,
       typing: false,
       threads: true,
       format: "markdown",
