@@ -24,7 +24,11 @@ export interface World {
 
 export async function startWorld(
   build: (ctx: { stubUrl: string; home: string }) => Record<string, unknown>,
-  options: { platforms?: Record<string, typeof platform> } = {},
+  options: {
+    platforms?: Record<string, typeof platform>;
+    /** The test adapter edits messages (streamed replies) with this interval. */
+    editIntervalMs?: number;
+  } = {},
 ): Promise<World> {
   const home = mkdtempSync(join(tmpdir(), "sb-world-"));
   const stub = await startStubLlm();
@@ -42,7 +46,11 @@ export async function startWorld(
   const store = openSessionStore(join(home, "state.db"));
   const net = new TestNetwork();
   const runner = createAgentRunner();
-  const gateway = createGateway({ config, store, runner, adapters: [new TestAdapter({ network: net })] });
+  const adapter = new TestAdapter({
+    network: net,
+    ...(options.editIntervalMs !== undefined ? { editIntervalMs: options.editIntervalMs } : {}),
+  });
+  const gateway = createGateway({ config, store, runner, adapters: [adapter] });
   await gateway.start();
   return {
     home,
