@@ -11,7 +11,12 @@ import { printTable } from "./lib/table.ts";
 
 const home = mkdtempSync(join(tmpdir(), "sb-bench-dispatch-"));
 const config = buildConfig(
-  { agents: { main: {}, alpha: {} }, platforms: { test: { allow_all_users: true } } },
+  // No debounce: the benchmark times the dispatch path itself, not a wait for more messages.
+  {
+    agents: { main: {}, alpha: {} },
+    platforms: { test: { allow_all_users: true } },
+    session: { debounce_s: 0 },
+  },
   { file: undefined, home, env: {}, platforms: { test: platform } },
 );
 const store = openSessionStore(join(home, "state.db"));

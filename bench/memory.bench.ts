@@ -39,7 +39,7 @@ if (child) {
     agent: i === 0 ? "main" : `agent${i}`,
   }));
   const config = buildConfig(
-    { agents, routes, platforms: { mem: { allow_all_users: true } } },
+    { agents, routes, platforms: { mem: { allow_all_users: true } }, session: { debounce_s: 0 } },
     { file: undefined, home, env: {}, platforms: { mem: platform } },
   );
   const store = openSessionStore(join(home, "state.db"));

@@ -35,6 +35,7 @@ async function world(on: boolean) {
         llm: { model: { provider: "stub", name: "stub-model" }, ...(on ? { budget } : {}) },
       },
       platforms: { test: { allow_all_users: true } },
+      session: { debounce_s: 0 },
       api_server: { keys: [{ key: KEY, ...(on ? { budget } : {}) }] },
       ...(on ? { budgets: { per_user: budget } } : {}),
       metrics: { enabled: false },

@@ -375,7 +375,7 @@ platforms:
 | \`token\` | — (required) | the bot token |
 | \`api_url\` | \`https://api.${name}.example\` | the API base URL (tests point it at the fake) |
 | \`poll_interval_ms\` | \`1000\` | how long to wait between empty polls |
-| \`allowed_users\`, \`allow_all_users\`, \`require_mention\`, \`accounts\` | | common keys, see docs/configuration.md |
+| \`allowed_users\`, \`allow_all_users\`, \`require_mention\`, \`streaming\`, \`streaming_tool_status\`, \`accounts\` | | common keys, see docs/configuration.md |
 `,
 };
 

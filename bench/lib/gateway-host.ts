@@ -49,7 +49,8 @@ async function start(sections: Record<string, Record<string, unknown>>): Promise
     platforms[name] = { ...section, allow_all_users: true, require_mention: false };
   }
   const config = buildConfig(
-    { agents: { main: {} }, platforms, api_server: { enabled: false } },
+    // No debounce: the benchmarks time turns, not a wait for more messages.
+    { agents: { main: {} }, platforms, api_server: { enabled: false }, session: { debounce_s: 0 } },
     { file: undefined, home, env: {}, platforms: definitions },
   );
   const adapters: PlatformAdapter[] = [];

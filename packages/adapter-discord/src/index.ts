@@ -77,6 +77,8 @@ export class DiscordAdapter implements PlatformAdapter {
   readonly capabilities: PlatformCapabilities = {
     maxMessageLength: MAX_MESSAGE_LENGTH,
     edit: true,
+    // Discord's per-channel message bucket: five writes per five seconds.
+    editIntervalMs: 1000,
     typing: true,
     threads: true,
     format: "markdown",

@@ -32,6 +32,7 @@ describe("DiscordAdapter outbound", () => {
     expect(adapter.capabilities).toEqual({
       maxMessageLength: 2000,
       edit: true,
+      editIntervalMs: 1000,
       typing: true,
       threads: true,
       format: "markdown",

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import {
+  type FakeEdit,
   type FakeInbound,
   type FakeMedia,
   type FakePlatform,
@@ -104,6 +105,8 @@ export async function createFakeDiscord(options: { bots?: FakeBot[] } = {}): Pro
   const current = new Map<string, Session>();
   const calls: RecordedCall[] = [];
   const sentLog = new SentLog();
+  const edits: FakeEdit[] = [];
+  let editFailures: number[] = [];
   const messages = new Map<string, { channelId: string; content: string }>();
   const sessionWaiters = new Set<{ account: string; resolve: () => void }>();
   const gatewayStats = new Map(bots.map((b) => [b.account, { identify: 0, resume: 0 }]));
@@ -356,7 +359,14 @@ export async function createFakeDiscord(options: { bots?: FakeBot[] } = {}): Pro
       );
       messages.set(msg.id, { channelId, content });
       const channel = channels.get(channelId);
-      const sent: FakeSent = { account: bot.account, chatId: channelId, text: content, raw: body };
+      const sent: FakeSent = {
+        account: bot.account,
+        chatId: channelId,
+        text: content,
+        raw: body,
+        messageId: msg.id,
+        at: Date.now(),
+      };
       if (channel?.type === 11) sent.threadId = channelId;
       sentLog.push(sent);
       return json(res, 200, msg);
@@ -365,7 +375,22 @@ export async function createFakeDiscord(options: { bots?: FakeBot[] } = {}): Pro
       const known = messages.get(m[2]!);
       if (!known || known.channelId !== m[1])
         return json(res, 404, { message: "Unknown Message", code: 10008 });
+      const retryAfter = editFailures.shift();
+      if (retryAfter !== undefined)
+        return json(
+          res,
+          429,
+          { message: "You are being rate limited.", retry_after: retryAfter, global: false },
+          { "retry-after": String(Math.ceil(retryAfter)), "x-ratelimit-scope": "user" },
+        );
       known.content = String(body?.content ?? known.content);
+      edits.push({
+        account: bot.account,
+        chatId: m[1]!,
+        messageId: m[2]!,
+        text: known.content,
+        at: Date.now(),
+      });
       return json(res, 200, {
         ...messageObject(botUser(bot), m[1]!, known.content),
         id: m[2],
@@ -577,6 +602,12 @@ export async function createFakeDiscord(options: { bots?: FakeBot[] } = {}): Pro
 
     waitForSent(predicate, timeoutMs = 5000): Promise<FakeSent> {
       return sentLog.waitFor(predicate, timeoutMs);
+    },
+
+    edits: () => [...edits],
+
+    failNextEdits(count, retryAfterSeconds = 1) {
+      editFailures = [...editFailures, ...Array.from({ length: count }, () => retryAfterSeconds)];
     },
 
     failNextSends(status, count, retryAfterSeconds = 0.05) {

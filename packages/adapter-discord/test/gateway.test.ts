@@ -45,6 +45,7 @@ async function startGateway(discord: Record<string, unknown>, routes: unknown[] 
         },
       },
       api_server: { enabled: false },
+      session: { debounce_s: 0 },
     },
     { file: undefined, home, env: {}, platforms: { discord: platform } },
   );

@@ -59,6 +59,8 @@ export class FeishuAdapter implements PlatformAdapter {
   readonly capabilities: PlatformCapabilities = {
     maxMessageLength: MAX_MESSAGE_LENGTH,
     edit: true,
+    // Message update: 5 edits per second per app, and a message may be edited at most 20 times.
+    editIntervalMs: 1000,
     typing: false,
     threads: true,
     format: "markdown",

@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import {
+  type FakeEdit,
   type FakeInbound,
   type FakeMedia,
   type FakePlatform,
@@ -114,7 +115,8 @@ export class FakeFeishu implements FakePlatform {
   readonly #tokens = new Map<string, { account: string; dead?: boolean }>();
   readonly #messages = new Map<string, { chatId: string; threadRoot?: string }>();
   readonly #sent = new SentLog();
-  readonly #edits: Array<{ account: string; messageId: string; text: string; msgType: string }> = [];
+  readonly #edits: Array<FakeEdit & { msgType: string }> = [];
+  #editFailures: number[] = [];
   #failures: Array<{ status: number; retryAfterSeconds?: number }> = [];
   #rejectFormatted = 0;
   #seq = 0;
@@ -162,8 +164,12 @@ export class FakeFeishu implements FakePlatform {
     for (const t of this.#tokens.values()) if (t.account === account) t.dead = true;
   }
 
-  edits(): Array<{ account: string; messageId: string; text: string; msgType: string }> {
+  edits(): Array<FakeEdit & { msgType: string }> {
     return [...this.#edits];
+  }
+
+  failNextEdits(count: number, retryAfterSeconds = 1): void {
+    for (let i = 0; i < count; i++) this.#editFailures.push(retryAfterSeconds);
   }
 
   /** Whether `account`'s app holds a long connection. */
@@ -325,6 +331,8 @@ export class FakeFeishu implements FakePlatform {
         text,
         ...(msgType === "post" ? { format: "post" } : {}),
         raw: body,
+        messageId,
+        at: Date.now(),
       };
       this.#sent.push(sent);
       return out({
@@ -340,15 +348,23 @@ export class FakeFeishu implements FakePlatform {
       });
     }
     if (req.method === "PUT" && update) {
-      if (!this.#messages.has(update[1]!))
-        return out({ code: 230002, msg: "The message was not found" }, 400);
+      const target = this.#messages.get(update[1]!);
+      if (!target) return out({ code: 230002, msg: "The message was not found" }, 400);
+      const retryAfter = this.#editFailures.shift();
+      if (retryAfter !== undefined)
+        return out({ code: 99991400, msg: "request trigger frequency limit" }, 429, {
+          "x-ogw-ratelimit-reset": String(retryAfter),
+        });
       const msgType = String(body.msg_type);
       const content = JSON.parse(String(body.content)) as Record<string, unknown>;
       this.#edits.push({
         account: token.account,
+        chatId: target.chatId,
         messageId: update[1]!,
         msgType,
         text: msgType === "post" ? postText(content) : String(content.text),
+        ...(msgType === "post" ? { format: "post" } : {}),
+        at: Date.now(),
       });
       return out({ code: 0, msg: "success", data: { message_id: update[1], msg_type: msgType } });
     }

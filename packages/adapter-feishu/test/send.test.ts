@@ -100,7 +100,9 @@ describe("Feishu replies", () => {
     const adapter = await startAdapter();
     const { messageId } = await adapter.send(at("oc_1"), { text: "draft" });
     await adapter.edit(at("oc_1"), messageId, { text: "final **answer**" });
-    expect(fake.edits()).toEqual([{ account: "default", messageId, msgType: "post", text: "final answer" }]);
+    expect(fake.edits()).toMatchObject([
+      { account: "default", messageId, msgType: "post", text: "final answer", format: "post" },
+    ]);
   });
 
   it("counts a reply to one of the bot's messages as addressing it", async () => {
@@ -196,6 +198,7 @@ describe("Feishu errors and tokens", () => {
     expect(adapter.capabilities).toEqual({
       maxMessageLength: 4000,
       edit: true,
+      editIntervalMs: 1000,
       typing: false,
       threads: true,
       format: "markdown",

@@ -58,6 +58,8 @@ export * from "./types.ts";
 export const MATRIX_CAPABILITIES: PlatformCapabilities = {
   maxMessageLength: 16_000,
   edit: true,
+  // Each edit is a new m.replace event in the room: homeservers rate-limit event sends per user.
+  editIntervalMs: 1500,
   typing: true,
   threads: true,
   format: "html",

@@ -52,6 +52,7 @@ describe("matrixConfigSchema", () => {
     expect(adapter.capabilities).toEqual({
       maxMessageLength: 16_000,
       edit: true,
+      editIntervalMs: 1500,
       typing: true,
       threads: true,
       format: "html",

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import {
+  type FakeEdit,
   type FakeInbound,
   type FakePlatform,
   type FakeSent,
@@ -72,6 +73,8 @@ export class FakeHomeserver implements FakePlatform {
   readonly #server: ReturnType<typeof createServer>;
   readonly #sent = new SentLog();
   readonly #failures: Failure[] = [];
+  readonly #edits: FakeEdit[] = [];
+  #editFailures: number[] = [];
   readonly #txns = new Map<string, string>();
   #rejectFormatted = false;
   #eventSeq = 0;
@@ -171,6 +174,15 @@ export class FakeHomeserver implements FakePlatform {
 
   waitForSent(predicate: (m: FakeSent) => boolean, timeoutMs = DEFAULT_WAIT_MS): Promise<FakeSent> {
     return this.#sent.waitFor(predicate, timeoutMs);
+  }
+
+  /** Every edit (`m.replace` event) the bots sent, in order; edits are not in `sent()`. */
+  edits(): FakeEdit[] {
+    return [...this.#edits];
+  }
+
+  failNextEdits(count: number, retryAfterSeconds = 1): void {
+    for (let i = 0; i < count; i++) this.#editFailures.push(retryAfterSeconds);
   }
 
   failNextSends(status: 429 | 500 | 502 | 503, count: number, retryAfterSeconds?: number): void {
@@ -377,7 +389,17 @@ export class FakeHomeserver implements FakePlatform {
     if (this.rooms.membership(roomId, bot.userId) !== "join") {
       return json(res, 403, { errcode: "M_FORBIDDEN", error: `User ${bot.userId} not in room ${roomId}` });
     }
-    const failure = this.#failures.shift();
+    const content = (body ?? {}) as Record<string, unknown>;
+    const rel = content["m.relates_to"] as { rel_type?: string; event_id?: string } | undefined;
+    const isEdit = type === "m.room.message" && rel?.rel_type === "m.replace";
+    const editFailure = isEdit ? this.#editFailures.shift() : undefined;
+    if (editFailure !== undefined)
+      return json(res, 429, {
+        errcode: "M_LIMIT_EXCEEDED",
+        error: "Too Many Requests",
+        retry_after_ms: editFailure * 1000,
+      });
+    const failure = isEdit ? undefined : this.#failures.shift();
     if (failure?.status === 429) {
       res.setHeader("retry-after", String(Math.ceil((failure.retryAfterMs ?? 0) / 1000)));
       return json(res, 429, {
@@ -387,7 +409,6 @@ export class FakeHomeserver implements FakePlatform {
       });
     }
     if (failure) return json(res, failure.status, { errcode: "M_UNKNOWN", error: "Internal server error" });
-    const content = (body ?? {}) as Record<string, unknown>;
     if (this.#rejectFormatted && typeof content.format === "string") {
       this.#rejectFormatted = false;
       return json(res, 400, { errcode: "M_BAD_JSON", error: "formatted_body is not valid HTML" });
@@ -406,7 +427,19 @@ export class FakeHomeserver implements FakePlatform {
     this.rooms.deliver(roomId, event, [bot.userId]);
     json(res, 200, { event_id: eventId });
     if (type !== "m.room.message") return;
-    const rel = content["m.relates_to"] as { rel_type?: string; event_id?: string } | undefined;
+    if (isEdit) {
+      const next = (content["m.new_content"] ?? {}) as Record<string, unknown>;
+      this.#edits.push({
+        account: bot.account,
+        chatId: roomId,
+        messageId: String(rel?.event_id),
+        text: typeof next.body === "string" ? next.body : "",
+        ...(typeof next.format === "string" ? { format: next.format } : {}),
+        at: Date.now(),
+        raw: content,
+      });
+      return;
+    }
     const mxc = typeof content.url === "string" ? /^mxc:\/\/[^/]+\/(.+)$/.exec(content.url)?.[1] : undefined;
     const stored = mxc ? this.#mediaRepo.get(mxc) : undefined;
     if (stored) {
@@ -429,6 +462,8 @@ export class FakeHomeserver implements FakePlatform {
       chatId: roomId,
       text: typeof content.body === "string" ? content.body : "",
       raw: content,
+      messageId: eventId,
+      at: Date.now(),
     };
     if (rel?.rel_type === "m.thread" && rel.event_id) sent.threadId = rel.event_id;
     if (typeof content.format === "string") sent.format = content.format;

@@ -68,7 +68,7 @@ describe("sending", () => {
   it("edits with m.replace and m.new_content", async () => {
     const { messageId } = await adapter.send(to, { text: "draft" });
     await adapter.edit(to, messageId, { text: "**final**" });
-    const edit = fake.sent()[1]?.raw;
+    const edit = fake.edits()[0]?.raw;
     expect(edit).toMatchObject({
       body: "* final",
       formatted_body: "* <strong>final</strong>",

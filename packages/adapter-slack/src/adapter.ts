@@ -41,6 +41,8 @@ export class SlackAdapter implements PlatformAdapter {
   readonly capabilities: PlatformCapabilities = {
     maxMessageLength: MAX_MESSAGE_LENGTH,
     edit: true,
+    // chat.update is a Tier 3 method (about 50 a minute), and a chat takes about one message a second.
+    editIntervalMs: 1000,
     typing: false,
     threads: true,
     format: "mrkdwn",

@@ -2,6 +2,7 @@ import { createHmac } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import {
+  type FakeEdit,
   type FakeInbound,
   type FakeMedia,
   type FakePlatform,
@@ -111,6 +112,8 @@ export class FakeSlack implements FakePlatform {
   readonly #wss: WebSocketServer;
   readonly #calls = new SentLog<FakeCall>((c) => c.method);
   readonly #sent = new SentLog();
+  readonly #edits: FakeEdit[] = [];
+  #editFailures: number[] = [];
   readonly #acks = new SentLog<string>((id) => id);
   readonly #sockets = new Map<string, WebSocket>();
   readonly #connectWaiters = new Set<Waiter<string>>();
@@ -184,6 +187,15 @@ export class FakeSlack implements FakePlatform {
 
   sent(): FakeSent[] {
     return this.#sent.all();
+  }
+
+  /** Every `chat.update` that succeeded, in order. */
+  edits(): FakeEdit[] {
+    return [...this.#edits];
+  }
+
+  failNextEdits(count: number, retryAfterSeconds = 1): void {
+    for (let i = 0; i < count; i++) this.#editFailures.push(retryAfterSeconds);
   }
 
   waitForSent(predicate: (m: FakeSent) => boolean, timeoutMs = WAIT_MS): Promise<FakeSent> {
@@ -544,6 +556,8 @@ export class FakeSlack implements FakePlatform {
           format: body.mrkdwn === "false" ? "plain" : "mrkdwn",
           raw: body,
           ...(body.thread_ts ? { threadId: body.thread_ts } : {}),
+          messageId: ts,
+          at: Date.now(),
         };
         this.#sent.push(sent);
         return reply({
@@ -553,8 +567,24 @@ export class FakeSlack implements FakePlatform {
           message: { type: "message", text: body.text, ts, user: bot.botUserId, bot_id: bot.botId },
         });
       }
-      case "chat.update":
+      case "chat.update": {
+        const retryAfter = this.#editFailures.shift();
+        if (retryAfter !== undefined) {
+          res
+            .writeHead(429, { "content-type": "application/json", "retry-after": String(retryAfter) })
+            .end(JSON.stringify({ ok: false, error: "ratelimited" }));
+          return;
+        }
+        this.#edits.push({
+          account: bot.account,
+          chatId: String(body.channel),
+          messageId: String(body.ts),
+          text: String(body.text),
+          format: body.mrkdwn === "false" ? "plain" : "mrkdwn",
+          at: Date.now(),
+        });
         return reply({ ok: true, channel: body.channel, ts: body.ts, text: body.text });
+      }
       case "files.getUploadURLExternal": {
         if (!body.filename || !body.length) return reply({ ok: false, error: "invalid_arguments" });
         const id = `F${String(++this.#seq).padStart(8, "0")}`;

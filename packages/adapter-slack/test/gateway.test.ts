@@ -43,7 +43,11 @@ async function startGateway(mode: "socket" | "http"): Promise<Running> {
   const bridge = await startHttpBridge((req) => gateway?.http.fetch(req));
   const fake = await FakeSlack.start({ mode, gatewayUrl: bridge.url });
   const config = buildConfig(
-    { platforms: { slack: { ...fake.config(), allow_all_users: true } }, api_server: { enabled: false } },
+    {
+      platforms: { slack: { ...fake.config(), allow_all_users: true } },
+      api_server: { enabled: false },
+      session: { debounce_s: 0 },
+    },
     { file: undefined, home, env: {}, platforms: { slack: platform } },
   );
   const store = openSessionStore(join(home, "state.db"));

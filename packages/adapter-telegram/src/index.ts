@@ -44,6 +44,8 @@ export const TELEGRAM_CAPABILITIES: PlatformCapabilities = Object.freeze({
   maxMessageLength: 4096,
   lengthUnit: "utf16",
   edit: true,
+  // Telegram allows about one edit per second in a chat (and 20 messages a minute in a group).
+  editIntervalMs: 1000,
   typing: true,
   threads: true,
   format: "html",

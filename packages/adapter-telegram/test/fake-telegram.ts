@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import {
+  type FakeEdit,
   type FakeInbound,
   type FakeMedia,
   type FakePlatform,
@@ -64,6 +65,7 @@ export class FakeTelegram implements FakePlatform {
   readonly webhookResponses: number[] = [];
   readonly #bots = new Map<string, BotState>();
   readonly #sent = new SentLog();
+  readonly #edits: FakeEdit[] = [];
   readonly #failures = new Map<string, Failure[]>();
   readonly #messageIds = new Map<string, number>();
   #rejectFormatted = 0;
@@ -249,6 +251,15 @@ export class FakeTelegram implements FakePlatform {
     this.failNext("sendMessage", status, count, retryAfterSeconds);
   }
 
+  /** Every `editMessageText` that succeeded, in order. */
+  edits(): FakeEdit[] {
+    return [...this.#edits];
+  }
+
+  failNextEdits(count: number, retryAfterSeconds = 1): void {
+    this.failNext("editMessageText", 429, count, retryAfterSeconds);
+  }
+
   /** Make the next `count` calls of `method` (any bot) fail like Telegram: JSON error, 502 as a proxy page. */
   failNext(
     method: string,
@@ -398,6 +409,14 @@ export class FakeTelegram implements FakePlatform {
       case "editMessageText": {
         const parsed = this.#parseText(body);
         if ("error" in parsed) return error(res, 400, parsed.error);
+        this.#edits.push({
+          account: bot.account,
+          chatId: String(body.chat_id),
+          messageId: String(body.message_id),
+          text: parsed.text,
+          ...(typeof body.parse_mode === "string" ? { format: body.parse_mode } : {}),
+          at: Date.now(),
+        });
         return ok(res, {
           message_id: body.message_id,
           date: now(),
@@ -502,6 +521,8 @@ export class FakeTelegram implements FakePlatform {
       raw: body,
       ...(body.message_thread_id !== undefined ? { threadId: String(body.message_thread_id) } : {}),
       ...(typeof body.parse_mode === "string" ? { format: body.parse_mode } : {}),
+      messageId: String(message.message_id),
+      at: Date.now(),
     };
     this.#sent.push(sent);
     ok(res, message);

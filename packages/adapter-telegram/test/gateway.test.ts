@@ -41,6 +41,7 @@ async function startGateway(raw: {
         telegram: { allow_all_users: true, api_url: fake.url, poll_timeout_s: 5, ...raw.telegram(fake) },
       },
       api_server: { enabled: false },
+      session: { debounce_s: 0 },
     },
     { file: undefined, home, env: {}, platforms: { telegram: platform } },
   );

@@ -24,7 +24,12 @@ const outcomes: DispatchOutcome[] = [];
 
 function configOf(section: Record<string, unknown>) {
   return buildConfig(
-    { agents: { main: {} }, platforms: { yuanbao: section }, api_server: { enabled: false } },
+    {
+      agents: { main: {} },
+      platforms: { yuanbao: section },
+      api_server: { enabled: false },
+      session: { debounce_s: 0 },
+    },
     { file: undefined, home, env: {}, platforms: { yuanbao: platform } },
   );
 }

@@ -52,6 +52,8 @@ export interface ModelTurnArgs {
   userSignal: AbortSignal;
   /** Budget check after each step (see `AgentTurn.spendLimit`). */
   spendLimit?: (used: Usage) => string | undefined;
+  /** User messages that arrived during the turn, added before the next step (see `AgentTurn.steer`). */
+  steer?: () => ModelMessage[];
 }
 
 type StepUsage = { usage: { inputTokens: number | undefined; outputTokens: number | undefined } };
@@ -68,6 +70,15 @@ function usageOfSteps(steps: readonly StepUsage[]): Usage {
 
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/** A `prepareStep` that appends the messages `steer` hands out (after the first step; the first has the input). */
+function steerStep(steer: () => ModelMessage[]) {
+  return ({ stepNumber, messages }: { stepNumber: number; messages: ModelMessage[] }) => {
+    if (stepNumber === 0) return undefined;
+    const extra = steer();
+    return extra.length > 0 ? { messages: [...messages, ...extra] } : undefined;
+  };
 }
 
 /** One model turn through the AI SDK: the tool loop, mapped to agent events; returns the terminal event. */
@@ -99,6 +110,8 @@ export async function* runModelTurn(args: ModelTurnArgs): AsyncGenerator<AgentEv
       : stepCountIs(args.maxSteps),
     maxRetries: args.maxRetries,
     abortSignal: args.signal,
+    // The returned messages carry forward to later steps, so each steered message is added once.
+    ...(args.steer ? { prepareStep: steerStep(args.steer) } : {}),
     timeout,
     ...(args.temperature !== undefined ? { temperature: args.temperature } : {}),
     ...(args.maxOutputTokens !== undefined ? { maxOutputTokens: args.maxOutputTokens } : {}),

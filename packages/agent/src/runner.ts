@@ -4,9 +4,11 @@ import {
   type AgentProfile,
   type AgentRunner,
   type AgentTurn,
+  type ChatMessage,
   type ModelCallPayload,
   useAgent,
 } from "@switchboard/core";
+import type { ModelMessage } from "ai";
 import { clientToolSet, jsonOutput, samplingOf, toolChoiceOf } from "./client-tools.ts";
 import { ABORTED, runEcho, type TerminalEvent } from "./echo.ts";
 import type { HttpFetchOptions } from "./http-fetch.ts";
@@ -79,6 +81,14 @@ function scoped(agent: AgentProfile, gen: AsyncGenerator<AgentEvent, void>): Asy
     },
   };
   return { [Symbol.asyncIterator]: () => iterator };
+}
+
+/** The turn's steered chat messages as model messages. */
+function steerOf(steer: () => ChatMessage[]): () => ModelMessage[] {
+  return () => {
+    const taken = steer();
+    return taken.length > 0 ? toModelMessages([], taken).messages : [];
+  };
 }
 
 /** The agent runtime: echo or an AI SDK model, the agent's prompt and toolsets, inside the agent's scope. */
@@ -154,6 +164,7 @@ export function createAgentRunner(options: AgentRunnerOptions = {}): Switchboard
             signal: controller.signal,
             userSignal: turn.signal,
             ...(turn.spendLimit ? { spendLimit: turn.spendLimit } : {}),
+            ...(turn.steer ? { steer: steerOf(turn.steer) } : {}),
           });
         }
         call = {

@@ -44,6 +44,7 @@ async function world(extra: Record<string, unknown> = {}, stub?: StubLlm): Promi
         { match: { platform: "test", chat_id: "beta-chat" }, agent: "beta" },
       ],
       platforms: { test: { allow_all_users: true } },
+      session: { debounce_s: 0 },
       ...extra,
     },
     { file: undefined, home, env: {}, platforms: { test: platform } },

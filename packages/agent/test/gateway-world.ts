@@ -24,21 +24,33 @@ export interface World {
 
 export async function startWorld(
   build: (ctx: { stubUrl: string; home: string }) => Record<string, unknown>,
-  options: { platforms?: Record<string, typeof platform> } = {},
+  options: {
+    platforms?: Record<string, typeof platform>;
+    /** The test adapter edits messages (streamed replies) with this interval. */
+    editIntervalMs?: number;
+  } = {},
 ): Promise<World> {
   const home = mkdtempSync(join(tmpdir(), "sb-world-"));
   const stub = await startStubLlm();
   const raw = build({ stubUrl: stub.url, home });
-  const config = buildConfig(raw, {
-    file: undefined,
-    home,
-    env: {},
-    platforms: { test: platform, ...(options.platforms ?? {}) },
-  });
+  // Turns start at once (no `session.debounce_s` wait): the tests time replies.
+  const config = buildConfig(
+    { session: { debounce_s: 0 }, ...raw },
+    {
+      file: undefined,
+      home,
+      env: {},
+      platforms: { test: platform, ...(options.platforms ?? {}) },
+    },
+  );
   const store = openSessionStore(join(home, "state.db"));
   const net = new TestNetwork();
   const runner = createAgentRunner();
-  const gateway = createGateway({ config, store, runner, adapters: [new TestAdapter({ network: net })] });
+  const adapter = new TestAdapter({
+    network: net,
+    ...(options.editIntervalMs !== undefined ? { editIntervalMs: options.editIntervalMs } : {}),
+  });
+  const gateway = createGateway({ config, store, runner, adapters: [adapter] });
   await gateway.start();
   return {
     home,

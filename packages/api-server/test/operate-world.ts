@@ -60,6 +60,7 @@ export function baseConfig(stubUrl: string, extra: Record<string, unknown> = {})
     agents: { main: {}, ...agents },
     platforms: { test: { allow_all_users: true, admins: ["boss"] } },
     pricing: { "stub-model": { input: 1, output: 2 } },
+    session: { debounce_s: 0 },
     api_server: {
       keys: [
         { key: ADMIN_KEY, name: "ops", admin: true },

@@ -51,6 +51,8 @@ export interface AgentProfile {
   delegateTo: string[];
   /** `agents.<id>.turn_timeout_s` in ms: a turn still running after this is stopped with an error. */
   turnTimeoutMs: number;
+  /** `agents.<id>.streaming`: `off` sends this agent's chat replies whole; unset follows the platform. */
+  streaming?: "off" | "edit";
   /** The root `.env` values and process environment, consulted only when secrets may be inherited. */
   inheritedEnv: () => Record<string, string | undefined>;
 }
@@ -184,6 +186,7 @@ export function buildProfile(
     approvalTimeoutMs: (agent.approval_timeout_s ?? DEFAULT_APPROVAL_TIMEOUT_S) * 1000,
     delegateTo: agent.delegate_to ?? [],
     turnTimeoutMs: (agent.turn_timeout_s ?? DEFAULT_TURN_TIMEOUT_S) * 1000,
+    ...(agent.streaming ? { streaming: agent.streaming } : {}),
     inheritedEnv,
   };
 }

@@ -178,6 +178,11 @@ export interface AgentTurn {
    * is used up and the loop must stop after this step, else `undefined`.
    */
   spendLimit?: (used: Usage) => string | undefined;
+  /**
+   * Asked before each model step after the first: user messages that arrived meanwhile, to add to the
+   * conversation of this very turn (`session.busy: steer`). Each message is handed out once.
+   */
+  steer?: () => ChatMessage[];
 }
 
 /** Implemented by `@switchboard/agent`. `run` never throws: failures become an `error` event. */

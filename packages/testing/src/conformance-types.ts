@@ -57,6 +57,25 @@ export interface FakeSent {
   /** The formatting mode the platform was asked for (e.g. `HTML`, `mrkdwn`, `post`), if any. */
   format?: string;
   raw: unknown;
+  /** The platform's id of the message, where the fake assigns one (streamed replies are edited by it). */
+  messageId?: string;
+  /** When the fake received it (epoch ms). */
+  at?: number;
+}
+
+/** An edit of a message the bot sent, as the fake platform received it. */
+export interface FakeEdit {
+  account: string;
+  chatId: string;
+  messageId: string;
+  /** The new text as the platform stores it (after formatting). */
+  text: string;
+  /** The formatting mode the edit asked for (as `FakeSent.format`); unset for plain text. */
+  format?: string;
+  /** When the fake received it (epoch ms). */
+  at: number;
+  /** The request as the platform received it. */
+  raw?: unknown;
 }
 
 /** A fake platform server on 127.0.0.1, driven by the conformance suite. */
@@ -84,6 +103,10 @@ export interface FakePlatform {
   };
   /** Files uploaded so far, in order (with `media.out`). */
   uploads?(): FakeUpload[];
+  /** Every edit of a sent message so far, in order (fakes of platforms whose adapter declares `edit`). */
+  edits?(): FakeEdit[];
+  /** Make the next `count` edit calls fail with 429 and `retryAfterSeconds`. */
+  failNextEdits?(count: number, retryAfterSeconds?: number): void;
   close(): Promise<void>;
 }
 
@@ -105,6 +128,7 @@ export const CONFORMANCE_TESTS = [
   "retries-5xx",
   "media-in",
   "media-out",
+  "streaming-edits",
   "stop-no-handles",
 ] as const;
 export type ConformanceTest = (typeof CONFORMANCE_TESTS)[number];

@@ -88,6 +88,8 @@ function conformanceConfig(
     ],
     platforms: { [platform]: { ...section, allow_all_users: true, require_mention: requireMention } },
     api_server: { enabled: false },
+    // Turns start at once: the suite times replies (a debounce is the gateway's, tested in core).
+    session: { debounce_s: 0 },
   };
 }
 
@@ -463,6 +465,56 @@ export function adapterConformance(d: ConformanceDescriptor, options: Conformanc
       expect(Buffer.from(got[0]!.data).equals(Buffer.from(TINY_PNG))).toBe(true);
       expect(new TextDecoder().decode(got[1]!.data)).toBe(`conformance file ${n}.txt\n`);
     });
+    test("streaming-edits", async () => {
+      const caps = h.gateway.adapters().find((a) => a.account === "default")!.capabilities;
+      const chatType = chatTypes.includes("dm") ? "dm" : "group";
+      const chatId = chatType === "dm" ? ids.dmChat : ids.otherGroupChat;
+      const interval = caps.editIntervalMs ?? 1000;
+      // About four intervals of writing: the reply is edited several times.
+      const count = Math.ceil((interval * 4.5) / 50);
+      const body = `${uniq("stream")} **bold** ${Array.from({ length: count }, (_, i) => `w${i}`).join(" ")}`;
+      // The same answer, written fast, is one message: what the final edit must read as.
+      await h.fake.inject({ chatType, chatId, userId: ids.user, text: body, mention: true });
+      const whole = await replyTo(body.split(" ")[0]!, (m) => m.chatId === chatId);
+      const before = h.fake.sent().length;
+      const injectedAt = Date.now();
+      await h.fake.inject({ chatType, chatId, userId: ids.user, text: `[[slow:50]] ${body}`, mention: true });
+      const deadline = Date.now() + interval * 10 + timeout;
+      const mine = () =>
+        h.fake
+          .sent()
+          .slice(before)
+          .filter((m) => m.chatId === chatId);
+      const editsOf = (id: string | undefined) => (h.fake.edits?.() ?? []).filter((e) => e.messageId === id);
+      const settled = () => {
+        const first = mine()[0];
+        if (!caps.edit) return first !== undefined;
+        const last = editsOf(first?.messageId).at(-1);
+        return last !== undefined && last.text === whole.text;
+      };
+      while (!settled() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      const first = mine()[0];
+      expect(first, "the streamed reply never arrived").toBeDefined();
+      if (!caps.edit) {
+        // Without `edit`: one message at the end, as before.
+        expect(mine().map((m) => m.text)).toEqual([whole.text]);
+        return;
+      }
+      if (!h.fake.edits) throw new Error("the fake must implement edits() for an adapter that declares edit");
+      expect(mine(), "a reply within the limit stays one message").toHaveLength(1);
+      expect(first!.messageId, "the fake must record the sent message's id").toBeDefined();
+      expect(first!.at! - injectedAt).toBeGreaterThanOrEqual(800);
+      const edits = editsOf(first!.messageId);
+      // First send, several edits, the final one carrying the fully formatted text.
+      expect(edits.length).toBeGreaterThanOrEqual(3);
+      const last = edits.at(-1)!;
+      expect(last.text).toBe(whole.text);
+      expect(last.format).toBe(whole.format);
+      // No faster than the platform allows.
+      const times = [first!.at!, ...edits.map((e) => e.at)];
+      for (let i = 1; i < times.length; i++)
+        expect(times[i]! - times[i - 1]!, `edit ${i} came too soon`).toBeGreaterThanOrEqual(interval * 0.9);
+    }, 30_000);
 
     test("stop-no-handles", async () => {
       await h.gateway.stop({ timeoutMs: 2000 });

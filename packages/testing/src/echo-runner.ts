@@ -19,6 +19,8 @@ export function uploadFixture(name: string): OutboundMedia {
   };
 }
 
+const SLOW_RE = /\[\[slow:(\d+)\]\]/;
+
 function lastUserText(turn: AgentTurn): string {
   const m = [...turn.input].reverse().find((x) => x.role === "user");
   if (!m) return "";
@@ -48,6 +50,8 @@ export function longReply(n: number): string {
 /**
  * A deterministic offline runner for the test kit, answering like the `echo` provider: `[<agent>] <input>`,
  * word by word. `[[long:N]]` answers N characters of Markdown with code fences; `[[sleep:MS]]` waits first;
+ * `[[slow:MS]]` waits MS before each word (a model that streams slowly, for streaming edits; the marker
+ * is left out of the answer, so it reads as the same text answered at once);
  * `[[silent]]` answers `[SILENT]`; `[[fail]]` ends with an error event; `[[upload:NAME]]` sends
  * `uploadFixture(NAME)` into the chat through `services.media` first.
  */
@@ -91,9 +95,11 @@ export function createEchoRunner(): AgentRunner {
         ? "[SILENT]"
         : long
           ? longReply(Number(long[1]))
-          : `[${turn.agent.id}] ${input}`;
+          : `[${turn.agent.id}] ${SLOW_RE.test(input) ? input.replace(SLOW_RE, "").replace(/ {2,}/g, " ").trim() : input}`;
       const words = text.split(/(?<=\s)/);
+      const slow = Number(SLOW_RE.exec(input)?.[1] ?? 0);
       for (const w of words) {
+        if (slow > 0) await pause(slow, turn.signal);
         if (turn.signal.aborted) {
           yield { type: "error", message: "The turn was stopped.", code: "aborted" };
           return;
@@ -107,4 +113,18 @@ export function createEchoRunner(): AgentRunner {
       };
     },
   };
+}
+
+/** Wait `ms`, or less when `signal` aborts. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(t);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const t = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+  });
 }

@@ -21,6 +21,8 @@ export type StubResponse =
       delayMs?: number;
       /** Send the first word of `text`, then keep the stream open without sending more (for idle-timeout tests). */
       stall?: boolean;
+      /** Wait this long before each word of the streamed text (a model writing slowly; streaming-edit tests). */
+      chunkDelayMs?: number;
     }
   | { status: number; message?: string; headers?: Record<string, string> }
   /** A stream that starts well, then sends a chunk that is not JSON and ends without `[DONE]`. */
@@ -268,6 +270,7 @@ export async function startStubLlm(options: StubLlmOptions = {}): Promise<StubLl
         return;
       }
       for (const piece of pieces) {
+        if (answer.chunkDelayMs) await sleep(answer.chunkDelayMs, res);
         if (!(await send(chunk({ content: piece })))) return;
       }
       for (const [index, call] of toolCalls.entries()) {

@@ -17,7 +17,14 @@ import {
   TransientError,
 } from "@switchboard/core";
 import { z } from "zod";
-import type { FakeInbound, FakeMedia, FakePlatform, FakeSent, FakeUpload } from "./conformance-types.ts";
+import type {
+  FakeEdit,
+  FakeInbound,
+  FakeMedia,
+  FakePlatform,
+  FakeSent,
+  FakeUpload,
+} from "./conformance-types.ts";
 import { SentLog } from "./sent-log.ts";
 
 export const testConfigSchema = platformCommonSchema
@@ -37,6 +44,8 @@ export class TestNetwork implements FakePlatform {
   readonly typing: Address[] = [];
   /** Each account's native command menu, as the gateway last published it (`setCommands`). */
   readonly commandMenus = new Map<string, readonly NativeCommand[]>();
+  readonly #edits: FakeEdit[] = [];
+  #editFailures: number[] = [];
   #failures: Array<{ status: number; retryAfter: number }> = [];
   #rejectFormatted = false;
   #nextId = 1;
@@ -144,6 +153,7 @@ export class TestNetwork implements FakePlatform {
       text = text.replace(/[*_`~]/g, "");
       format = undefined;
     }
+    const messageId = `s${this.#nextId++}`;
     const sent: FakeSent = {
       account,
       chatId: address.chatId,
@@ -151,9 +161,33 @@ export class TestNetwork implements FakePlatform {
       text,
       ...(format ? { format } : {}),
       raw: { address, message },
+      messageId,
+      at: Date.now(),
     };
     this.#sent.push(sent);
-    return { messageId: `s${this.#nextId++}` };
+    return { messageId };
+  }
+
+  /** Called by adapters that edit: record the edit or fail it as injected. */
+  recordEdit(account: string, address: Address, messageId: string, message: OutboundMessage): void {
+    const retryAfter = this.#editFailures.shift();
+    if (retryAfter !== undefined) throw new RateLimitError("test", retryAfter * 1000);
+    this.#edits.push({
+      account,
+      chatId: address.chatId,
+      messageId,
+      text: message.text,
+      ...(message.format === "plain" ? {} : { format: "markdown" }),
+      at: Date.now(),
+    });
+  }
+
+  edits(): FakeEdit[] {
+    return [...this.#edits];
+  }
+
+  failNextEdits(count: number, retryAfterSeconds = 1): void {
+    for (let i = 0; i < count; i++) this.#editFailures.push(retryAfterSeconds);
   }
 
   async close(): Promise<void> {
@@ -189,6 +223,8 @@ export class TestAdapter implements PlatformAdapter {
       maxMessageLength?: number;
       /** Declare `mediaIn` and `mediaOut` (10 MB). */
       media?: boolean;
+      /** Declare `edit` (and implement it) with this interval between edits, for streamed replies. */
+      editIntervalMs?: number;
     } = {},
   ) {
     this.platform = options.platform ?? "test";
@@ -196,13 +232,15 @@ export class TestAdapter implements PlatformAdapter {
     this.network = options.network ?? testNetwork();
     this.capabilities = {
       maxMessageLength: options.maxMessageLength ?? 4096,
-      edit: false,
+      edit: options.editIntervalMs !== undefined,
+      ...(options.editIntervalMs !== undefined ? { editIntervalMs: options.editIntervalMs } : {}),
       typing: true,
       threads: true,
       format: "markdown",
       nativeCommands: true,
       ...(options.media ? { mediaIn: true, mediaOut: { maxBytes: 10 * 1024 * 1024 } } : {}),
     };
+    if (options.editIntervalMs === undefined) this.edit = undefined;
   }
 
   async start(ctx: AdapterContext): Promise<void> {
@@ -236,6 +274,12 @@ export class TestAdapter implements PlatformAdapter {
   report(state: "connected" | "reconnecting" | "failed", reason?: string): void {
     this.#ctx?.reportStatus?.(state, reason);
   }
+
+  edit?: (address: Address, messageId: string, message: OutboundMessage) => Promise<void> = async (
+    address,
+    messageId,
+    message,
+  ) => this.network.recordEdit(this.account, address, messageId, message);
 
   async typing(address: Address): Promise<void> {
     this.network.typing.push(address);

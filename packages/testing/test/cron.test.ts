@@ -52,6 +52,7 @@ async function gatewayOn(e: Env) {
         { match: { platform: "test", chat_id: "beta-chat" }, agent: "beta" },
       ],
       platforms: { test: { allow_all_users: true, accounts: { default: {}, second: {} } } },
+      session: { debounce_s: 0 },
     },
     { file: undefined, home: e.home, env: {}, platforms: { test: platform } },
   );
@@ -378,6 +379,7 @@ describe("cron for an operator", () => {
           agents: { main: {}, alpha: {}, beta: {} },
           routes: [{ match: { platform: "test", chat_id: "alpha-chat" }, agent: "beta" }],
           platforms: { test: { allow_all_users: true, accounts: { default: {}, second: {} } } },
+          session: { debounce_s: 0 },
         },
         { file: undefined, home: e.home, env: {}, platforms: { test: platform } },
       ),
@@ -397,6 +399,7 @@ describe("cron for an operator", () => {
           agents: { main: {}, alpha: {}, beta: {} },
           routes: [{ match: { platform: "test", user_id: "u-alpha" }, agent: "alpha" }],
           platforms: { test: { allow_all_users: true, accounts: { default: {}, second: {} } } },
+          session: { debounce_s: 0 },
         },
         { file: undefined, home: e.home, env: {}, platforms: { test: platform } },
       ),

@@ -31,6 +31,8 @@ async function setup(raw: Record<string, unknown> = {}, plugins: Plugin[] = []):
       routes: [{ match: { platform: "test", chat_id: "alpha-chat" }, agent: "alpha" }],
       platforms: { test: { allow_all_users: true, accounts: { default: {}, second: {} } } },
       ...raw,
+      // Turns start at once unless a test sets a debounce: the tests time replies.
+      session: { debounce_s: 0, ...(raw.session as object | undefined) },
     },
     { file: undefined, home, env: {}, platforms: { test: platform } },
   );

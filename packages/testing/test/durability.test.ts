@@ -42,7 +42,11 @@ function setup(
   const home = mkdtempSync(join(tmpdir(), "sb-durable-"));
   const file = join(home, "state.db");
   const config = buildConfig(
-    { agents: options.agents ?? { main: {} }, platforms: { test: { allow_all_users: true } } },
+    {
+      agents: options.agents ?? { main: {} },
+      platforms: { test: { allow_all_users: true } },
+      session: { debounce_s: 0 },
+    },
     { file: undefined, home, env: {}, platforms: { test: platform } },
   );
   const store = openSessionStore(file);

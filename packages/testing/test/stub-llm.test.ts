@@ -64,6 +64,26 @@ describe("stub LLM server", () => {
     expect(chunks.at(-1)).toMatchObject({ choices: [], usage: { completion_tokens: 3 } });
   });
 
+  it("streams slowly with chunkDelayMs: one word per delay", async () => {
+    stub.script({ text: "one two three four five", chunkDelayMs: 60 });
+    const started = Date.now();
+    const res = await post({ model: "m", stream: true, messages: [{ role: "user", content: "hi" }] });
+    const arrivals: number[] = [];
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let body = "";
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      const piece = decoder.decode(value);
+      body += piece;
+      if (piece.includes('"content":"') && !piece.includes('"content":""')) arrivals.push(Date.now());
+    }
+    expect(body).toContain("five");
+    expect(arrivals.length).toBeGreaterThanOrEqual(3);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(5 * 60 - 10);
+  });
+
   it("fails the next requests with the given status and retry-after, then recovers", async () => {
     stub.failNext(429, 2, { retryAfter: 1 });
     for (let i = 0; i < 2; i++) {

@@ -94,6 +94,9 @@ export const budgetSchema = z.strictObject({
   monthly: spendLimitSchema.optional(),
 });
 
+/** How a chat reply reaches the chat: edited in place while the model writes (`edit`) or sent whole at the end (`off`). */
+export const streamingSchema = z.enum(["off", "edit"]);
+
 export const agentConfigSchema = z.strictObject({
   name: z.string().optional(),
   description: z.string().optional(),
@@ -129,6 +132,8 @@ export const agentConfigSchema = z.strictObject({
   /** The longest a whole turn (every model call and tool) may run before it is stopped; default 600 s. */
   turn_timeout_s: z.number().positive().optional(),
   budget: budgetSchema.optional(),
+  /** `off` sends this agent's chat replies whole at the end, whatever the platform allows (default: the platform's `streaming`). */
+  streaming: streamingSchema.optional(),
 });
 
 export const MATCH_KEYS = [
@@ -215,6 +220,10 @@ export const platformCommonSchema = z.object({
    */
   dm_policy: z.enum(DM_POLICIES).optional(),
   pairing: pairingSchema.optional(),
+  /** `edit`: a reply appears while the model writes it and is edited in place (where the adapter can edit); `off`: one message at the end. */
+  streaming: streamingSchema.optional(),
+  /** While a streamed reply waits on a tool, show a status line ("using memory…"); default true. */
+  streaming_tool_status: z.boolean().optional(),
 });
 export const PLATFORM_COMMON_KEYS = [
   "enabled",
@@ -224,6 +233,8 @@ export const PLATFORM_COMMON_KEYS = [
   "admins",
   "dm_policy",
   "pairing",
+  "streaming",
+  "streaming_tool_status",
   "accounts",
 ] as const;
 
@@ -237,6 +248,8 @@ export const platformSectionSchema = z
     admins: z.array(z.union([z.string(), z.number()])).optional(),
     dm_policy: z.enum(DM_POLICIES).optional(),
     pairing: z.record(z.string(), z.unknown()).optional(),
+    streaming: streamingSchema.optional(),
+    streaming_tool_status: z.boolean().optional(),
     accounts: z.record(agentIdSchema, z.record(z.string(), z.unknown())).optional(),
   })
   .catchall(z.unknown());
@@ -315,6 +328,13 @@ export const sessionSchema = z.strictObject({
   reset: resetPolicySchema.default({ mode: "none", idle_minutes: 1440, at_hour: 4 }),
   group_per_user: z.boolean().default(true),
   thread_per_user: z.boolean().default(false),
+  /**
+   * A message arriving while the session's turn runs: `queue` it for the next turn, `interrupt` the turn and
+   * answer both together, or `steer` it into the running turn at its next model step.
+   */
+  busy: z.enum(["queue", "interrupt", "steer"]).default("queue"),
+  /** Messages sent within this many seconds of each other while the session is idle become one turn; 0 disables. */
+  debounce_s: z.number().min(0).max(60).default(1.5),
 });
 
 export const cronSchema = z.strictObject({

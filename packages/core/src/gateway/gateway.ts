@@ -22,6 +22,8 @@ import type { SessionOpenDeps } from "./open-session.ts";
 import { type PlatformTurnDeps, runPlatformTurn } from "./platform-turn.ts";
 import type { RetryOptions } from "./retry.ts";
 import { drainTurns } from "./shutdown.ts";
+import { EditPacer } from "./stream/edit-pacer.ts";
+import { STREAM_INITIAL_CHARS, STREAM_INITIAL_DELAY_MS, type StreamTiming } from "./stream/stream-reply.ts";
 import type { TurnDeps } from "./turn.ts";
 import type { DeliveryTarget, DispatchOutcome, Gateway } from "./types.ts";
 
@@ -47,6 +49,8 @@ export interface CreateGatewayOptions {
   onDispatch?: (inbound: InboundMessage, outcome: DispatchOutcome) => void;
   /** Budgets, rate limits, usage and adapter health (default: built over `store`). */
   operations?: Operations;
+  /** When a streamed reply's first message goes out (default 800 ms and 40 characters after the first output). */
+  streaming?: Partial<StreamTiming>;
 }
 
 /** The full gateway: `Gateway` plus what the app and tests wire up. */
@@ -150,7 +154,24 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
     stopping: isStopping,
     historyLimit,
   };
-  const platformTurn: PlatformTurnDeps = { turn: turnDeps, delivery, config: getConfig, historyLimit };
+  const platformTurn: PlatformTurnDeps = {
+    turn: turnDeps,
+    delivery,
+    config: getConfig,
+    historyLimit,
+    lanes,
+    stream: {
+      adapter: (platform, account) => adapters.get(platform, account),
+      ops,
+      logger,
+      pacer: new EditPacer(),
+      retry: options.retry,
+      timing: {
+        initialDelayMs: options.streaming?.initialDelayMs ?? STREAM_INITIAL_DELAY_MS,
+        initialChars: options.streaming?.initialChars ?? STREAM_INITIAL_CHARS,
+      },
+    },
+  };
   const dispatchDeps: DispatchDeps = {
     stopping: isStopping,
     gate: new InboundGate({ accounts: () => config.platformAccounts, logger, approvals: store.pairing }),
@@ -173,8 +194,10 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
     delivery,
     logger,
     drain: ({ sessionKey, profile, source }) =>
-      void lanes.drain(sessionKey, (batch, lane) =>
-        runPlatformTurn(platformTurn, batch, lane, profile, source),
+      void lanes.drain(
+        sessionKey,
+        (batch, lane) => runPlatformTurn(platformTurn, batch, lane, profile, source),
+        config.session.debounce_s * 1000,
       ),
   };
   const dispatch = (inbound: InboundMessage) => dispatchInbound(dispatchDeps, inbound);

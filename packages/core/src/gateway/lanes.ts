@@ -12,10 +12,23 @@ export interface PendingMessage {
   routed: { startedAt: number; durationMs: number; by: string };
 }
 
+/** What happens to a message that arrives while its session's turn runs (`session.busy`). */
+export type BusyPolicy = "queue" | "interrupt" | "steer";
+
+/** The abort reason of a turn interrupted by a newer message (`session.busy: interrupt`): its input runs again. */
+export class TurnInterrupted extends Error {
+  override readonly name = "TurnInterrupted";
+  constructor() {
+    super("interrupted by a newer message");
+  }
+}
+
 export interface SessionLane {
   running: boolean;
   pending: PendingMessage[];
   controller: AbortController | undefined;
+  /** When the last message was queued (epoch ms): the debounce waits for a quiet spell after it. */
+  lastAt: number;
   /** Serializes programmatic turns (API) on the same session. */
   tail: Promise<void>;
   /** Programmatic turns chained on `tail` and not yet finished. */
@@ -51,7 +64,14 @@ export class Lanes {
   lane(key: string): SessionLane {
     let l = this.#lanes.get(key);
     if (!l) {
-      l = { running: false, pending: [], controller: undefined, tail: Promise.resolve(), turns: 0 };
+      l = {
+        running: false,
+        pending: [],
+        controller: undefined,
+        lastAt: 0,
+        tail: Promise.resolve(),
+        turns: 0,
+      };
       this.#lanes.set(key, l);
     }
     return l;
@@ -83,10 +103,31 @@ export class Lanes {
     this.#idleWaiters = [];
   }
 
-  /** Queue a stored platform message on its session's lane. */
-  enqueue(key: string, message: PendingMessage): void {
-    this.lane(key).pending.push(message);
+  /**
+   * Queue a stored platform message on its session's lane. With `interrupt`, a turn running on the lane is
+   * aborted (`TurnInterrupted`) and its input runs again together with this message; with `queue` and
+   * `steer` the message waits (a steering turn takes it at its next model step, see `takeSteered`).
+   */
+  enqueue(key: string, message: PendingMessage, busy: BusyPolicy = "queue"): void {
+    const l = this.lane(key);
+    l.pending.push(message);
+    l.lastAt = Date.now();
     publish("queue", { delta: 1 });
+    if (busy === "interrupt" && l.controller && !l.controller.signal.aborted)
+      l.controller.abort(new TurnInterrupted());
+  }
+
+  /** Give messages back to the front of the lane (an interrupted turn's input, to run with what came after). */
+  requeue(lane: SessionLane, messages: PendingMessage[]): void {
+    lane.pending.unshift(...messages);
+    publish("queue", { delta: messages.length });
+  }
+
+  /** What queued on the lane while its turn runs, handed to that turn (`session.busy: steer`). */
+  takeSteered(lane: SessionLane): PendingMessage[] {
+    const taken = lane.pending.splice(0);
+    if (taken.length > 0) publish("queue", { delta: -taken.length });
+    return taken;
   }
 
   /** Abort the session's running turn and drop what is queued behind it; false when none runs. */
@@ -105,12 +146,15 @@ export class Lanes {
   async drain(
     key: string,
     runBatch: (batch: PendingMessage[], lane: SessionLane) => Promise<void>,
+    /** Wait until no message has arrived for this long before the first batch (`session.debounce_s`); 0 = none. */
+    debounceMs = 0,
   ): Promise<void> {
     const l = this.lane(key);
     if (l.running) return;
     l.running = true;
     this.busy();
     try {
+      if (debounceMs > 0) await settle(l, debounceMs);
       while (l.pending.length > 0) {
         const batch = l.pending.splice(0);
         publish("queue", { delta: -batch.length });
@@ -144,5 +188,15 @@ export class Lanes {
       this.done();
     };
     return { previous, first, leave };
+  }
+}
+
+/** Wait for a quiet spell of `ms` after the lane's last message; a steady stream of messages waits at most 5 × `ms`. */
+async function settle(l: SessionLane, ms: number): Promise<void> {
+  const until = Date.now() + ms * 5;
+  for (;;) {
+    const wait = Math.min(l.lastAt + ms, until) - Date.now();
+    if (wait <= 0) return;
+    await new Promise((r) => setTimeout(r, wait));
   }
 }

@@ -6,7 +6,10 @@ import type { ChatMessage } from "../runner.ts";
 import type { SessionSource } from "../sessions/source.ts";
 import { publish } from "../telemetry/facts.ts";
 import { type Delivery, replyAddress } from "./delivery.ts";
-import type { PendingMessage, SessionLane } from "./lanes.ts";
+import type { Lanes, PendingMessage, SessionLane } from "./lanes.ts";
+import { TurnInterrupted } from "./lanes.ts";
+import type { StreamReply } from "./stream/stream-reply.ts";
+import { openReplyStream, type ReplyStreamDeps } from "./stream/stream-settings.ts";
 import { runTurn, type TurnDeps, toChatMessages } from "./turn.ts";
 
 export interface PlatformTurnDeps {
@@ -16,6 +19,10 @@ export interface PlatformTurnDeps {
   config: () => GatewayConfig;
   /** How many messages of history a platform turn loads. */
   historyLimit: number;
+  /** Streaming the reply into the chat while the model writes it. */
+  stream: ReplyStreamDeps;
+  /** The lanes, for a steering turn to take what queued meanwhile. */
+  lanes: Lanes;
 }
 
 /**
@@ -52,19 +59,21 @@ export async function runPlatformTurn(
   const media = delivery.mediaFor(address, { turnId });
   const routed = batch[batch.length - 1]!.routed;
   publish("route", { turnId, agentId: current.id, ...routed });
+  let stream: StreamReply | undefined;
   try {
     const admission = await delivery.admitOrNotify(current.id, source, address, {
       requests: false,
       enforceConcurrency: false,
     });
     if (!admission) return;
+    const config = deps.config();
     // The messages' files are fetched through the account (typing already shows) and become content parts.
     const prepared = await turnInputContent(
       batch.map((m) => m.inbound),
       {
         adapter: delivery.adapterOf(address),
         profile: current,
-        config: deps.config(),
+        config,
         signal: controller.signal,
         logger: log,
       },
@@ -83,6 +92,8 @@ export async function runPlatformTurn(
           },
         }
       : {};
+    stream = openReplyStream(deps.stream, config, address, current, turnId);
+    const steering = config.session.busy === "steer";
     const { events, finished } = runTurn(deps.turn, {
       profile: current,
       session,
@@ -101,18 +112,25 @@ export async function runPlatformTurn(
       turnId,
       ...spoken,
       ...(media ? { media } : {}),
+      ...(steering ? { steer: () => steeredInput(deps.lanes, l, batch) } : {}),
     });
-    for await (const _ of events) {
-      // The platform reply is sent whole at the end; streaming edits are a later refinement.
-    }
+    for await (const ev of events) stream?.event(ev);
     const result = await finished;
     stopTyping();
-    if (controller.signal.aborted && !result.explained) return;
-    if (result.error) {
-      await delivery.sendText(address, `⚠️ ${result.error}`, { format: "plain" }, { turnId });
-    } else if (result.text.trim() && result.text.trim() !== "[SILENT]") {
-      await delivery.sendText(address, result.text, { format: "markdown" }, { turnId });
+    if (controller.signal.aborted && !result.explained) {
+      await stream?.abandon();
+      // Interrupted by a newer message: this input runs again with it, as one turn.
+      if (controller.signal.reason instanceof TurnInterrupted) deps.lanes.requeue(l, batch);
+      return;
     }
+    const reply: [string, "plain" | "markdown"] | undefined = result.error
+      ? [`⚠️ ${result.error}`, "plain"]
+      : result.text.trim() && result.text.trim() !== "[SILENT]"
+        ? [result.text, "markdown"]
+        : undefined;
+    if (!reply) await stream?.abandon();
+    else if (!(await stream?.finish(reply[0], reply[1])))
+      await delivery.sendText(address, reply[0], { format: reply[1] }, { turnId });
     // Images the reply linked to follow its text.
     await media?.flush((file, err) =>
       log.warn({ err, file: file.name }, "could not upload a file of the reply"),
@@ -120,7 +138,16 @@ export async function runPlatformTurn(
   } catch (err) {
     log.error({ err }, "could not deliver the reply");
   } finally {
+    // A turn that failed on the way still stops its stream's timers.
+    await stream?.abandon().catch(() => undefined);
     stopTyping();
     l.controller = undefined;
   }
+}
+
+/** A steering turn takes what queued since it started; the messages join its batch (the reply answers them too). */
+function steeredInput(lanes: Lanes, l: SessionLane, batch: PendingMessage[]): ChatMessage[] {
+  const taken = lanes.takeSteered(l);
+  batch.push(...taken);
+  return taken.map((m) => ({ role: "user", content: m.inbound.text }));
 }

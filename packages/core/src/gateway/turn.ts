@@ -81,6 +81,8 @@ export function runTurn(
     turnId?: string;
     /** A chat turn's way to send files into its chat (the `media` toolset, images the reply links to). */
     media?: TurnMediaHandle;
+    /** Messages to add to the running turn at its next model step (see `AgentTurn.steer`). */
+    steer?: () => ChatMessage[];
   },
 ): {
   events: Channel<AgentEvent>;
@@ -154,6 +156,7 @@ export function runTurn(
         ...(args.extraSystem ? { extraSystem: args.extraSystem } : {}),
         ...(deps.now ? { now: deps.now } : {}),
         ...(admission.spendLimit ? { spendLimit: admission.spendLimit } : {}),
+        ...(args.steer ? { steer: args.steer } : {}),
       };
       for await (const ev of runner.run(turn)) {
         observer.event(ev);

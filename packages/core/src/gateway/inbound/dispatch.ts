@@ -87,7 +87,7 @@ export async function dispatchInbound(deps: DispatchDeps, inbound: InboundMessag
   const ids = opened.messageIds;
   await sessionHooks(deps.sessions.hooks, opened, sessionKey, source, profile);
   const session = opened.session;
-  lanes.enqueue(sessionKey, { inbound, session, ids, routed });
+  lanes.enqueue(sessionKey, { inbound, session, ids, routed }, deps.config().session.busy);
   deps.drain(at);
   return { status: "queued", agentId: profile.id, sessionKey, sessionId: session.id, resolution };
 }
