@@ -20,6 +20,7 @@ import {
   openSessionStore,
   type PlatformAdapter,
   type Plugin,
+  Replica,
   readDotenv,
   registerConfigSecrets,
   requestHost,
@@ -33,6 +34,7 @@ import { budgetChanges, configDiff } from "./config-diff.ts";
 import { acquireHomeLock } from "./home-lock.ts";
 import { startMetricsListener } from "./metrics-listener.ts";
 import { configuredPlatforms, loadPlatformDefinitions } from "./platforms.ts";
+import { loadPostgresStore } from "./store-postgres.ts";
 import { VERSION } from "./version.ts";
 
 export interface StartOptions {
@@ -142,14 +144,27 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   const adapters = await createAdapters(config);
 
   mkdirSync(config.home, { recursive: true, mode: 0o700 });
-  const lock = acquireHomeLock(config.home);
+  // On PostgreSQL, N replicas share the homes and coordinate through the database's leases; on SQLite the
+  // home is one process's.
+  const replicated = config.store.kind === "postgres";
+  const lock = replicated ? { release() {} } : acquireHomeLock(config.home);
   let store: SessionStore;
   try {
-    store = openSessionStore(join(config.home, "state.db"));
+    store = replicated
+      ? await (await loadPostgresStore()).openPostgresStore(config.store.url!, {
+          pool: config.store.pool,
+          onError: (err) => logger.warn({ err }, "an idle PostgreSQL connection failed; it is replaced"),
+        })
+      : openSessionStore(join(config.home, "state.db"));
   } catch (err) {
     lock.release();
     throw err;
   }
+  const replica = replicated
+    ? new Replica({ leases: store.leases, leaseMs: config.store.lease_s * 1000, logger })
+    : undefined;
+  if (replica)
+    logger.info({ replica: replica.id, store: store.location }, `replica ${replica.id} on ${store.location}`);
   setRootAgent(config.registry.main);
   const runner = createAgentRunner();
   const gateway = createGateway({
@@ -160,6 +175,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     plugins,
     logger,
     stateDir: join(config.home, "state"),
+    ...(replica ? { replica } : {}),
   });
   const cronManager = new CronManager({ config: () => gateway.config, router: () => gateway.router });
   gateway.setCron(cronManager);
@@ -169,6 +185,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
         manager: cronManager,
         leases: store.leases,
         logger,
+        ...(replica ? { holder: replica.id } : {}),
         maxConcurrency: config.cron.max_concurrency,
         graceMs: config.cron.grace_minutes * 60_000,
       })

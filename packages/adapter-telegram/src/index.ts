@@ -17,7 +17,7 @@ import type { Update } from "grammy/types";
 import { EntityParseError, isNotModified, PLATFORM, toPlatformError } from "./errors.ts";
 import { markdownToPlainText, markdownToTelegramHtml } from "./format.ts";
 import { ALLOWED_UPDATES, GENERAL_TOPIC, messageIdOf, normalizeUpdate } from "./normalize.ts";
-import { OffsetStore } from "./offset-store.ts";
+import { OffsetStore, SharedOffsetStore } from "./offset-store.ts";
 import { grammySignal, Poller } from "./polling.ts";
 import { type BotIdentity, type TelegramAdapterConfig, telegramConfigSchema } from "./types.ts";
 import { telegramWebhookHandler } from "./webhook.ts";
@@ -49,6 +49,10 @@ type SendOptions = Record<string, unknown>;
 export class TelegramAdapter implements PlatformAdapter {
   readonly platform = PLATFORM;
   readonly account: string;
+  /** Webhook mode is served by whichever replica the load balancer picks; a connection is leased to one. */
+  get receives(): "webhook" | "connection" {
+    return this.config.mode === "webhook" ? "webhook" : "connection";
+  }
   readonly capabilities = TELEGRAM_CAPABILITIES;
   readonly config: TelegramAdapterConfig;
   readonly api: Api;
@@ -145,6 +149,7 @@ export class TelegramAdapter implements PlatformAdapter {
         const bot = await this.identity();
         // getUpdates answers 409 while a webhook is set.
         await this.api.deleteWebhook({ drop_pending_updates: false }, grammySignal(signal));
+        if (ctx.state) return new SharedOffsetStore(ctx.state, bot.id);
         return ctx.stateDir ? new OffsetStore(ctx.stateDir, bot.id) : undefined;
       },
     });

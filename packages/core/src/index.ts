@@ -20,6 +20,7 @@ export * from "./gateway/disclosure.ts";
 export * from "./gateway/gateway.ts";
 export * from "./gateway/host-check.ts";
 export * from "./gateway/http.ts";
+export * from "./gateway/replicas.ts";
 export * from "./gateway/retry.ts";
 export * from "./gateway/types.ts";
 export * from "./logger.ts";

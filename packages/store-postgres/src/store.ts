@@ -1,5 +1,6 @@
 import type { SessionStore } from "@switchboard/core";
 import type { PoolClient } from "pg";
+import { adapterStateStore } from "./adapter-state.ts";
 import { type InboundDedupe, inboundDedupe } from "./dedupe.ts";
 import { importSessionsInto } from "./import.ts";
 import { leaseTable } from "./leases.ts";
@@ -102,6 +103,7 @@ export async function openPostgresStore(
     rates: rateBuckets(pool),
     leases: leaseTable(pool, clock),
     inbound: inboundDedupe(pool, clock),
+    adapterState: adapterStateStore(pool),
     checkWritable,
     async probe() {
       const started = performance.now();

@@ -8,7 +8,7 @@ import { createRouter, type Resolution, type Router } from "../routing/router.ts
 import type { AgentRunner, CronService } from "../runner.ts";
 import { useAgent } from "../scope.ts";
 import type { SessionSource } from "../sessions/source.ts";
-import type { SessionStore } from "../sessions/store-types.ts";
+import type { SessionRecord, SessionStore } from "../sessions/store-types.ts";
 import { AdapterSet } from "./adapters.ts";
 import { type ApiTurnDeps, startApiTurn } from "./api-turn.ts";
 import type { DelegationDeps } from "./delegation.ts";
@@ -16,9 +16,12 @@ import { Delivery } from "./delivery.ts";
 import { HttpRouter } from "./http.ts";
 import { type DispatchDeps, dispatchInbound } from "./inbound/dispatch.ts";
 import { InboundGate } from "./inbound/gate.ts";
+import { resolveInbound } from "./inbound/resolve.ts";
 import { Lanes } from "./lanes.ts";
 import type { SessionOpenDeps } from "./open-session.ts";
 import { type PlatformTurnDeps, runPlatformTurn } from "./platform-turn.ts";
+import { markAnswered, type RecoverDeps, recoverUnanswered } from "./recover.ts";
+import type { Replica } from "./replicas.ts";
 import type { RetryOptions } from "./retry.ts";
 import { drainTurns } from "./shutdown.ts";
 import type { TurnDeps } from "./turn.ts";
@@ -46,6 +49,11 @@ export interface CreateGatewayOptions {
   onDispatch?: (inbound: InboundMessage, outcome: DispatchOutcome) => void;
   /** Budgets, rate limits, usage and adapter health (default: built over `store`). */
   operations?: Operations;
+  /**
+   * This process's leases when several replicas share the store: platform accounts are received by one
+   * replica at a time and a session's turns run one at a time across all of them.
+   */
+  replica?: Replica;
 }
 
 /** The full gateway: `Gateway` plus what the app and tests wire up. */
@@ -67,7 +75,7 @@ export interface GatewayRuntime extends Gateway {
  */
 export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
   let config = options.config;
-  const { store, runner } = options;
+  const { store, runner, replica } = options;
   const logger = options.logger ?? silentLogger();
   const hooks = new HookRunner(options.plugins ?? [], logger);
   const http = new HttpRouter({ maxBodyBytes: () => config.api_server.webhook_max_body_bytes });
@@ -112,6 +120,16 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
     http,
     ops,
     stateDir: options.stateDir,
+    state: options.replica ? store.adapterState : undefined,
+    replica: options.replica,
+    // Taking an account over: the turns its last holder had stored but not answered run here.
+    onTakeover: (adapter) =>
+      recoverUnanswered(recoverDeps, {
+        accounts: (p, a) => p === adapter.platform && a === adapter.account,
+      }).then(
+        () => {},
+        (err: unknown) => logger.error({ err }, "could not recover the unanswered messages"),
+      ),
   });
   const delivery = new Delivery({
     adapter: (platform, account) => adapters.get(platform, account),
@@ -148,6 +166,7 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
     config: getConfig,
     stopping: isStopping,
     historyLimit,
+    replica,
   };
   const platformTurn: PlatformTurnDeps = { turn: turnDeps, delivery, config: getConfig, historyLimit };
   const dispatchDeps: DispatchDeps = {
@@ -164,10 +183,27 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
     logger,
     drain: ({ sessionKey, profile, source }) =>
       void lanes.drain(sessionKey, (batch, lane) =>
-        runPlatformTurn(platformTurn, batch, lane, profile, source),
+        replica
+          ? replica.withSession(sessionKey, async () => {
+              await runPlatformTurn(platformTurn, batch, lane, profile, source);
+              // What a takeover after a crash must not answer again (see recover.ts).
+              const last = Math.max(...batch.flatMap((m) => m.ids));
+              await markAnswered(store, batch.at(-1)!.session.id, last).catch((err: unknown) =>
+                logger.warn({ err }, "could not record the answered messages"),
+              );
+            })
+          : runPlatformTurn(platformTurn, batch, lane, profile, source),
       ),
   };
   const dispatch = (inbound: InboundMessage) => dispatchInbound(dispatchDeps, inbound);
+  const recoverDeps: RecoverDeps = { store, logger, enqueue: (i, s, ids) => requeue(i, s, ids) };
+  /** Queue messages already stored (a takeover's unanswered ones) as the next turn of their session. */
+  const requeue = async (inbound: InboundMessage, session: SessionRecord, ids: number[]) => {
+    const at = await resolveInbound(inbound, { router: () => router, config: getConfig });
+    if (at.sessionKey !== session.sessionKey) return;
+    lanes.enqueue(at.sessionKey, { inbound, session, ids, routed: at.routed });
+    dispatchDeps.drain(at);
+  };
 
   const gateway: GatewayRuntime = {
     get config() {
@@ -213,9 +249,12 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
       approvals.denyAll("the gateway is shutting down");
       // Stop receiving first (adapters watch their signal); replies of draining turns still go out.
       adapters.stopReceiving();
+      // Another replica takes the accounts over now, not once the leases expire.
+      await replica?.releaseAccounts();
       const timeoutMs = opts.timeoutMs ?? config.shutdown_timeout_s * 1000;
       await drainTurns({ lanes, running, logger, timeoutMs });
       await adapters.stopAll();
+      await replica?.close();
       lanes.dropIdleWaiters();
     },
   };

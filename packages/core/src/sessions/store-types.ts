@@ -1,4 +1,5 @@
 import type { ResetPolicy } from "../config/schema.ts";
+import type { AdapterStateStore } from "../platform.ts";
 import type { ImportedSession, ImportResult } from "./import.ts";
 import type { AuditLog, RateBuckets, StoreProbe, UsageLedger } from "./operations-store.ts";
 import type { ResponseTable } from "./responses.ts";
@@ -66,6 +67,21 @@ export interface GetOrCreateOptions {
   now?: number;
   /** Messages to append to the resulting session in the same commit (their ids are in `messageIds`). */
   append?: NewMessage[];
+  /**
+   * Record this inbound message as seen in the same commit (stores with `inbound`; others ignore it): one
+   * seen before, on any replica, rejects with `DuplicateInboundError` and nothing is stored.
+   */
+  claim?: InboundKey;
+}
+
+/** `getOrCreate` with a `claim` of a message some replica already stored. */
+export class DuplicateInboundError extends Error {
+  override name = "DuplicateInboundError";
+  constructor(key: InboundKey) {
+    super(
+      `${key.platform}/${key.account} message ${key.messageId} in chat ${key.chatId} was already received`,
+    );
+  }
 }
 
 export interface GetOrCreateResult {
@@ -121,6 +137,22 @@ export interface LeaseTable {
   release(name: string, holder: string): Promise<boolean>;
   /** Who holds `name` now (an unexpired lease), if anyone. */
   holder(name: string, now?: number): Promise<{ holder: string; expiresAt: number } | undefined>;
+}
+
+/** One inbound platform message, as its platform identifies it. */
+export interface InboundKey {
+  platform: string;
+  account: string;
+  chatId: string;
+  messageId: string;
+}
+
+/** Inbound messages already seen by any replica: a unique constraint, not a per-process map. */
+export interface InboundDedupe {
+  /** Record `key` as seen. True the first time, on whichever replica; false for a repeat (a webhook retry). */
+  claim(key: InboundKey, now?: number): Promise<boolean>;
+  /** Forget what was seen before `before` (epoch ms). Resolves with how many were dropped. */
+  prune(before: number): Promise<number>;
 }
 
 /**
@@ -190,6 +222,10 @@ export interface SessionStore {
   readonly rates: RateBuckets;
   /** Named leases (cron job slots, replica leases). */
   readonly leases: LeaseTable;
+  /** Shared inbound dedupe, in stores that several replicas share (PostgreSQL); absent in SQLite. */
+  readonly inbound?: InboundDedupe;
+  /** Shared adapter state (poll offsets, sync tokens), in stores that several replicas share. */
+  readonly adapterState?: AdapterStateStore;
   /**
    * Whether a write can be made right now (lock, space, permissions), without keeping anything: `/health`
    * uses it. Waits at most `timeoutMs` (default 250) for another writer's lock.

@@ -5,7 +5,7 @@ import { operateCommands } from "../../operate/chat-commands.ts";
 import type { Operations } from "../../operate/operations.ts";
 import type { InboundMessage } from "../../platform.ts";
 import type { Router } from "../../routing/router.ts";
-import type { SessionStore } from "../../sessions/store-types.ts";
+import { DuplicateInboundError, type InboundKey, type SessionStore } from "../../sessions/store-types.ts";
 import { answerFromChat } from "../approval-flow.ts";
 import { type ParsedCommand, parseCommand, runCommand } from "../commands/registry.ts";
 import type { Delivery } from "../delivery.ts";
@@ -40,11 +40,23 @@ export async function dispatchInbound(deps: DispatchDeps, inbound: InboundMessag
   if (deps.stopping()) return { status: "ignored", reason: "stopping" };
   const refused = deps.gate.check(inbound);
   if (refused) return { status: "ignored", reason: refused };
+  // Replicas behind a load balancer share one dedupe: a unique row per message, whichever replica got it,
+  // written in the commit that stores the message (a crash in between can neither lose nor double it).
+  const claim: InboundKey | undefined = deps.store.inbound
+    ? {
+        platform: inbound.platform,
+        account: inbound.account,
+        chatId: inbound.chat.id,
+        messageId: inbound.messageId,
+      }
+    : undefined;
   const at = await resolveInbound(inbound, { router: deps.router, config: deps.config });
   const { profile, sessionKey, source, resolution, routed, address } = at;
   const { lanes } = deps;
 
   const command = parseCommand(inbound.text);
+  if (command && claim && !(await deps.store.inbound!.claim(claim)))
+    return { status: "ignored", reason: "duplicate" };
   if (command) {
     lanes.busy();
     try {
@@ -65,9 +77,22 @@ export async function dispatchInbound(deps: DispatchDeps, inbound: InboundMessag
 
   // The session and the message are committed in one transaction before dispatch resolves, so an
   // adapter that confirms the platform update afterwards can never lose it.
-  const opened = await getOrCreate(deps.sessions, sessionKey, source, profile, false, [
-    { role: "user", content: inbound.text },
-  ]);
+  let opened: Awaited<ReturnType<typeof getOrCreate>>;
+  try {
+    opened = await getOrCreate(
+      deps.sessions,
+      sessionKey,
+      source,
+      profile,
+      false,
+      [{ role: "user", content: inbound.text }],
+      // A command was claimed above (it goes on to the agent when it has no answer).
+      command ? undefined : claim,
+    );
+  } catch (err) {
+    if (err instanceof DuplicateInboundError) return { status: "ignored", reason: "duplicate" };
+    throw err;
+  }
   const ids = opened.messageIds;
   await sessionHooks(deps.sessions.hooks, opened, sessionKey, source, profile);
   const session = opened.session;
