@@ -11,6 +11,7 @@ const SECTIONS: ReadonlyArray<keyof ParsedConfig> = [
   "api_server",
   "session",
   "cron",
+  "store",
   "plugins",
   "budgets",
   "rate_limits",

@@ -1,4 +1,3 @@
-import { join } from "node:path";
 import { createAgentRunner } from "@switchboard/agent";
 import {
   CronManager,
@@ -6,11 +5,11 @@ import {
   createGateway,
   createRouter,
   type GatewayConfig,
-  openSessionStore,
   setRootAgent,
 } from "@switchboard/core";
 import type { Command } from "commander";
 import type { GlobalOptions } from "./cli.ts";
+import { openConfiguredStore } from "./open-store.ts";
 import { printJson, table } from "./output.ts";
 
 export interface CliHelpers {
@@ -133,7 +132,7 @@ export function registerCronCommands(program: Command, h: CliHelpers): void {
     .description("run a job now and print its output (delivery to chats happens from a running gateway)")
     .action(async (id: string, _o, cmd: Command) => {
       const cfg = await h.loadOrExit(h.globals(cmd));
-      const store = openSessionStore(join(cfg.home, "state.db"));
+      const store = await openConfiguredStore(cfg);
       setRootAgent(cfg.registry.main);
       const gateway = createGateway({ config: cfg, store, runner: createAgentRunner() });
       const manager = new CronManager({ config: () => gateway.config, router: () => gateway.router });

@@ -1,7 +1,7 @@
 import { userInfo } from "node:os";
-import { resolve } from "node:path";
-import { type GatewayConfig, openSessionStore, type SessionStore, type UsageQuery } from "@switchboard/core";
+import type { GatewayConfig, SessionStore, UsageQuery } from "@switchboard/core";
 import type { Command } from "commander";
+import { openConfiguredStore } from "./open-store.ts";
 import { printJson, table } from "./output.ts";
 import { withExistingStore } from "./sessions-cli.ts";
 
@@ -26,7 +26,7 @@ export function parseSince(value: string | undefined, now = Date.now()): number 
 }
 
 async function withStore<T>(cfg: GatewayConfig, fn: (store: SessionStore) => Promise<T>): Promise<T> {
-  const store = openSessionStore(resolve(cfg.home, "state.db"));
+  const store = await openConfiguredStore(cfg);
   try {
     return await fn(store);
   } finally {

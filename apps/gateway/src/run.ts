@@ -17,7 +17,6 @@ import {
   hostPolicyOf,
   type Logger,
   type McpReadiness,
-  openSessionStore,
   type PlatformAdapter,
   type Plugin,
   Replica,
@@ -33,8 +32,8 @@ import { loadGatewayConfig } from "./config.ts";
 import { budgetChanges, configDiff } from "./config-diff.ts";
 import { acquireHomeLock } from "./home-lock.ts";
 import { startMetricsListener } from "./metrics-listener.ts";
+import { openConfiguredStore } from "./open-store.ts";
 import { configuredPlatforms, loadPlatformDefinitions } from "./platforms.ts";
-import { loadPostgresStore } from "./store-postgres.ts";
 import { VERSION } from "./version.ts";
 
 export interface StartOptions {
@@ -150,12 +149,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   const lock = replicated ? { release() {} } : acquireHomeLock(config.home);
   let store: SessionStore;
   try {
-    store = replicated
-      ? await (await loadPostgresStore()).openPostgresStore(config.store.url!, {
-          pool: config.store.pool,
-          onError: (err) => logger.warn({ err }, "an idle PostgreSQL connection failed; it is replaced"),
-        })
-      : openSessionStore(join(config.home, "state.db"));
+    store = await openConfiguredStore(config, { logger });
   } catch (err) {
     lock.release();
     throw err;
@@ -325,6 +319,9 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
         next.api_server.host !== config.api_server.host
       ) {
         logger.warn("api_server.host/port changes take effect on restart");
+      }
+      if (JSON.stringify(next.store) !== JSON.stringify(config.store)) {
+        logger.warn(`store changes take effect on restart (this process keeps ${store.location})`);
       }
       config = next;
       logger.info(

@@ -1,8 +1,7 @@
-import { existsSync } from "node:fs";
-import { resolve } from "node:path";
-import { type GatewayConfig, openSessionStore, type SessionStore } from "@switchboard/core";
+import type { GatewayConfig, SessionStore } from "@switchboard/core";
 import type { Command } from "commander";
 import type { CliHelpers } from "./cron-cli.ts";
+import { missingStore, openConfiguredStore } from "./open-store.ts";
 import { colors, printJson, table } from "./output.ts";
 
 /** Open the home's store without creating one: a missing home or database is said so, a corrupt one is an error line. */
@@ -11,18 +10,11 @@ export async function withExistingStore<T>(
   fail: (err: unknown) => never,
   fn: (store: SessionStore) => Promise<T>,
 ): Promise<T> {
-  const file = resolve(cfg.home, "state.db");
-  if (!existsSync(cfg.home))
-    fail(
-      new Error(
-        `the home ${cfg.home} does not exist: no gateway has run there (set --home or $SWITCHBOARD_HOME)`,
-      ),
-    );
-  if (!existsSync(file))
-    fail(new Error(`no sessions yet: ${file} does not exist (it is created when the gateway first runs)`));
+  const missing = missingStore(cfg);
+  if (missing) fail(new Error(missing));
   let store: SessionStore;
   try {
-    store = openSessionStore(file);
+    store = await openConfiguredStore(cfg);
   } catch (err) {
     fail(err);
   }

@@ -87,6 +87,12 @@ async function seed(store: SessionStore) {
   });
   await store.rates.take("user:telegram:u1", 5, 0.001, t0);
   await store.leases.acquire("main:job1", "old", 60_000, t0);
+  // A WITHOUT ROWID table with a four-column key: copied in key order, resumed by that key.
+  for (let i = 0; i < 120; i++)
+    await store.inbound.claim(
+      { platform: i % 2 ? "slack" : "telegram", account: "default", chatId: `c${i % 7}`, messageId: `m${i}` },
+      t0,
+    );
   return sessions.map((s) => s.id);
 }
 
@@ -113,7 +119,7 @@ const count = async (url: string, table: string) => {
   }
 };
 
-describe("switchboard store migrate --from sqlite --to postgres", () => {
+describe("switchboard store migrate --from sqlite --to postgres", { timeout: 90_000 }, () => {
   it("copies every table, prints counts and checksums of both sides, and the copy reads like the original", async () => {
     const db = await freshDatabase();
     const r = migrate(db.url);
@@ -127,6 +133,7 @@ describe("switchboard store migrate --from sqlite --to postgres", () => {
       "audit_log",
       "rate_buckets",
       "cron_leases",
+      "inbound_seen",
     ]) {
       expect(r.stdout).toMatch(
         new RegExp(`^${table}\\s+\\d+\\s+\\d+\\s+[0-9a-f]{16}\\s+[0-9a-f]{16}\\s+ok$`, "m"),

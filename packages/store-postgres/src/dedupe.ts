@@ -1,21 +1,7 @@
+import type { InboundDedupe } from "@switchboard/core";
 import type { Pool } from "./pool.ts";
 
-/** One inbound message, as its platform identifies it. */
-export interface InboundKey {
-  platform: string;
-  account: string;
-  chatId: string;
-  messageId: string;
-}
-
-/** Inbound messages already seen, shared by every replica (table `inbound_seen`). */
-export interface InboundDedupe {
-  /** Record `key` as seen. True the first time, on whichever replica; false for a repeat (a webhook retry). */
-  claim(key: InboundKey, now?: number): Promise<boolean>;
-  /** Forget what was seen before `before` (epoch ms). Resolves with how many were dropped. */
-  prune(before: number): Promise<number>;
-}
-
+/** Inbound messages already seen by any replica: the primary key of `inbound_seen` decides. */
 export function inboundDedupe(pool: Pool, clock: () => number): InboundDedupe {
   return {
     async claim(key, now = clock()) {

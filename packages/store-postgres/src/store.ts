@@ -1,7 +1,7 @@
 import type { SessionStore } from "@switchboard/core";
 import type { PoolClient } from "pg";
 import { adapterStateStore } from "./adapter-state.ts";
-import { type InboundDedupe, inboundDedupe } from "./dedupe.ts";
+import { inboundDedupe } from "./dedupe.ts";
 import { importSessionsInto } from "./import.ts";
 import { leaseTable } from "./leases.ts";
 import { migratePostgres } from "./migrations.ts";
@@ -25,8 +25,6 @@ export interface PostgresStoreOptions {
 
 /** The PostgreSQL session store: the shared `SessionStore` contract, plus what replicas coordinate through. */
 export interface PostgresStore extends SessionStore {
-  /** Inbound messages already seen by any replica. */
-  readonly inbound: InboundDedupe;
   /** The connection pool (for the replica coordination built on this store: advisory locks, LISTEN/NOTIFY). */
   readonly pool: Pool;
 }

@@ -110,38 +110,6 @@ describe("the PostgreSQL store", () => {
     }
   });
 
-  it("dedupes an inbound message once across replicas", async () => {
-    const other = await openPostgresStore(db.url, { pool: 2, now: () => clock });
-    try {
-      const key = { platform: "slack", account: "default", chatId: "C1", messageId: "1700000000.0001" };
-      const claims = await Promise.all([
-        store.inbound.claim(key),
-        other.inbound.claim(key),
-        store.inbound.claim(key),
-      ]);
-      expect(claims.filter(Boolean)).toHaveLength(1);
-      expect(await other.inbound.claim({ ...key, chatId: "C2" })).toBe(true);
-      expect(await store.inbound.prune(clock + 1)).toBeGreaterThanOrEqual(1);
-    } finally {
-      await other.close();
-    }
-  });
-
-  it("gives a lease to one holder at a time until it expires or is released", async () => {
-    expect(await store.leases.acquire("cron:main:job", "a", 1000, clock)).toBe(true);
-    expect(await store.leases.acquire("cron:main:job", "b", 1000, clock + 10)).toBe(false);
-    expect(await store.leases.renew("cron:main:job", "b", 1000, clock + 10)).toBe(false);
-    expect(await store.leases.renew("cron:main:job", "a", 5000, clock + 10)).toBe(true);
-    expect(await store.leases.holder("cron:main:job", clock + 20)).toEqual({
-      holder: "a",
-      expiresAt: clock + 5010,
-    });
-    expect(await store.leases.acquire("cron:main:job", "b", 1000, clock + 5011)).toBe(true);
-    expect(await store.leases.release("cron:main:job", "a")).toBe(false);
-    expect(await store.leases.release("cron:main:job", "b")).toBe(true);
-    expect(await store.leases.holder("cron:main:job", clock)).toBeUndefined();
-  });
-
   it("reports whether it can write", async () => {
     expect(await store.checkWritable()).toEqual({ ok: true });
     expect((await store.probe()).writable).toBe(true);

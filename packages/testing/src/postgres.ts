@@ -187,7 +187,8 @@ export async function waitForPostgres(url: string, timeoutMs = 30_000): Promise<
 export async function startPostgres(options: StartPostgresOptions = {}): Promise<TestPostgres> {
   const bin = findPostgresBin();
   const as = runAs();
-  const dir = mkdtempSync(join(tmpdir(), "sb-pg-"));
+  // As root the server runs as `postgres`, which must reach the folder: a TMPDIR inside /root would not do.
+  const dir = mkdtempSync(join(as.uid !== undefined ? "/tmp" : tmpdir(), "sb-pg-"));
   const data = join(dir, "data");
   const log = join(dir, "server.log");
   if (as.uid !== undefined) chownSync(dir, as.uid, as.gid!);

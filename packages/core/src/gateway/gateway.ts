@@ -172,6 +172,7 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
   const dispatchDeps: DispatchDeps = {
     stopping: isStopping,
     gate: new InboundGate({ accounts: () => config.platformAccounts, logger }),
+    replicated: !!replica,
     router: () => router,
     config: getConfig,
     store,

@@ -229,12 +229,26 @@ function migrateToV4(db: Database): void {
   `);
 }
 
+/**
+ * v5: inbound messages already seen, one row per (platform, account, chat, message id): dedupe by a primary
+ * key, so it holds across processes (and, on PostgreSQL, across replicas), pruned by age.
+ */
+function migrateToV5(db: Database): void {
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS inbound_seen (
+      platform TEXT NOT NULL, account TEXT NOT NULL, chat_id TEXT NOT NULL, message_id TEXT NOT NULL,
+      seen_at INTEGER NOT NULL, PRIMARY KEY (platform, account, chat_id, message_id)) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS idx_inbound_seen_at ON inbound_seen(seen_at);
+  `);
+}
+
 /** Forward-only migrations: `MIGRATIONS[i]` takes `user_version` i to i + 1. Append; never edit a shipped one. */
 export const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [
   migrateToV1,
   migrateToV2,
   migrateToV3,
   migrateToV4,
+  migrateToV5,
 ];
 export const SCHEMA_VERSION = MIGRATIONS.length;
 

@@ -68,8 +68,9 @@ export interface GetOrCreateOptions {
   /** Messages to append to the resulting session in the same commit (their ids are in `messageIds`). */
   append?: NewMessage[];
   /**
-   * Record this inbound message as seen in the same commit (stores with `inbound`; others ignore it): one
-   * seen before, on any replica, rejects with `DuplicateInboundError` and nothing is stored.
+   * Record this inbound message as seen (`inbound`) in the same commit, for replicas: one seen before, on any
+   * replica, rejects with `DuplicateInboundError` and nothing is stored. PostgreSQL implements it; SQLite (one
+   * process, deduped in memory) ignores it.
    */
   claim?: InboundKey;
 }
@@ -139,7 +140,7 @@ export interface LeaseTable {
   holder(name: string, now?: number): Promise<{ holder: string; expiresAt: number } | undefined>;
 }
 
-/** One inbound platform message, as its platform identifies it. */
+/** One inbound message as its platform identifies it (the dedupe key). */
 export interface InboundKey {
   platform: string;
   account: string;
@@ -147,9 +148,12 @@ export interface InboundKey {
   messageId: string;
 }
 
-/** Inbound messages already seen by any replica: a unique constraint, not a per-process map. */
+/**
+ * Inbound messages already seen (table `inbound_seen`, primary key platform, account, chat, message id): the
+ * dedupe that holds across processes and replicas, where an in-memory map holds only inside one.
+ */
 export interface InboundDedupe {
-  /** Record `key` as seen. True the first time, on whichever replica; false for a repeat (a webhook retry). */
+  /** Record `key` as seen. True the first time, whichever process asks; false for a repeat (a webhook retry). */
   claim(key: InboundKey, now?: number): Promise<boolean>;
   /** Forget what was seen before `before` (epoch ms). Resolves with how many were dropped. */
   prune(before: number): Promise<number>;
@@ -222,9 +226,9 @@ export interface SessionStore {
   readonly rates: RateBuckets;
   /** Named leases (cron job slots, replica leases). */
   readonly leases: LeaseTable;
-  /** Shared inbound dedupe, in stores that several replicas share (PostgreSQL); absent in SQLite. */
-  readonly inbound?: InboundDedupe;
-  /** Shared adapter state (poll offsets, sync tokens), in stores that several replicas share. */
+  /** Inbound messages already seen, by (platform, account, chat, message id). */
+  readonly inbound: InboundDedupe;
+  /** Shared adapter state (poll offsets, sync tokens), in stores that several replicas share (PostgreSQL). */
   readonly adapterState?: AdapterStateStore;
   /**
    * Whether a write can be made right now (lock, space, permissions), without keeping anything: `/health`

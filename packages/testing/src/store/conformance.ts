@@ -405,6 +405,32 @@ export function runStoreConformance(name: string, ref: StoreBackendRef): void {
       });
     });
 
+    describe("inbound dedupe", () => {
+      it("claims a message once across two stores on one location; other keys are apart; prune forgets by age", async () => {
+        const { store, location } = await fresh();
+        const other = await reopen(location);
+        const key = { platform: "slack", account: "default", chatId: "C1", messageId: "1700000000.000100" };
+        const claims = await Promise.all([
+          store.inbound.claim(key, clock),
+          other.inbound.claim(key, clock),
+          store.inbound.claim(key, clock),
+          other.inbound.claim(key, clock),
+        ]);
+        expect(claims.filter(Boolean)).toHaveLength(1);
+        for (const changed of [
+          { platform: "telegram" },
+          { account: "ops" },
+          { chatId: "C2" },
+          { messageId: "x" },
+        ])
+          expect(await other.inbound.claim({ ...key, ...changed }, clock + MINUTE)).toBe(true);
+        expect(await store.inbound.prune(clock + 1)).toBe(1);
+        // Forgotten, the first key can be claimed again; the newer ones are still seen.
+        expect(await store.inbound.claim(key, clock + 2 * MINUTE)).toBe(true);
+        expect(await store.inbound.claim({ ...key, chatId: "C2" }, clock + 2 * MINUTE)).toBe(false);
+      });
+    });
+
     describe("operations tables", () => {
       it("responses: put, get within the age limit, delete, bytes; one larger than the budget is refused", async () => {
         const { store } = await fresh();

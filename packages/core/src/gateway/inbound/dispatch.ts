@@ -28,6 +28,11 @@ export interface DispatchDeps {
   approvals: ApprovalBroker;
   delivery: Delivery;
   logger: Logger;
+  /**
+   * Replicas share the store: the dedupe is the store's unique row, claimed in the commit that stores the
+   * message (one process keeps the gate's in-memory map only: no extra write).
+   */
+  replicated?: boolean;
   /** Start draining the session's lane (a no-op while it drains already). */
   drain: (at: ResolvedInbound) => void;
 }
@@ -42,7 +47,7 @@ export async function dispatchInbound(deps: DispatchDeps, inbound: InboundMessag
   if (refused) return { status: "ignored", reason: refused };
   // Replicas behind a load balancer share one dedupe: a unique row per message, whichever replica got it,
   // written in the commit that stores the message (a crash in between can neither lose nor double it).
-  const claim: InboundKey | undefined = deps.store.inbound
+  const claim: InboundKey | undefined = deps.replicated
     ? {
         platform: inbound.platform,
         account: inbound.account,
@@ -55,7 +60,7 @@ export async function dispatchInbound(deps: DispatchDeps, inbound: InboundMessag
   const { lanes } = deps;
 
   const command = parseCommand(inbound.text);
-  if (command && claim && !(await deps.store.inbound!.claim(claim)))
+  if (command && claim && !(await deps.store.inbound.claim(claim)))
     return { status: "ignored", reason: "duplicate" };
   if (command) {
     lanes.busy();

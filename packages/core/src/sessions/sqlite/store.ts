@@ -20,6 +20,7 @@ import type {
   StoredMessage,
 } from "../store-types.ts";
 import { importSessionsInto } from "./import.ts";
+import { inboundDedupe } from "./inbound.ts";
 import { leaseTable } from "./leases.ts";
 import { createAuditLog, createRateBuckets, createUsageLedger } from "./operations.ts";
 import { responseTable } from "./responses.ts";
@@ -478,6 +479,7 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
     audit: createAuditLog(db, writes, clock),
     rates: createRateBuckets(db, writes),
     leases: leaseTable(db, writes, clock),
+    inbound: inboundDedupe(db, writes, clock),
     probe: async () => {
       const started = performance.now();
       const check = checkWritable();
