@@ -103,7 +103,12 @@ try {
       unit: "req/s",
       note: `${(three.rps / one.rps).toFixed(2)}× one replica, same machine (2 cores)`,
     },
-    { metric: "CPU per request, 1 replica", value: one.cpuMsPerRequest, unit: "ms", note: "user+sys, gateway" },
+    {
+      metric: "CPU per request, 1 replica",
+      value: one.cpuMsPerRequest,
+      unit: "ms",
+      note: "user+sys, gateway",
+    },
     {
       metric: "CPU per request, 3 replicas",
       value: three.cpuMsPerRequest,
