@@ -62,7 +62,8 @@ export async function recoverUnanswered(deps: RecoverDeps, scope: RecoverScope):
     const mark = await deps.store.adapterState?.get(answeredKey(session.id));
     let unanswered: typeof tail;
     if (mark !== undefined) {
-      // Turns record the last message they answered: what came in while a turn ran is not taken for answered.
+      // Turns record the last message they answered once the reply is sent (a new session starts at 0): what
+      // came in while a turn ran, or a reply stored but never sent, is not taken for an answer.
       unanswered = tail.filter((m) => m.role === "user" && m.id > Number(mark));
     } else {
       const lastReply = tail.findLastIndex((m) => m.role !== "user");
