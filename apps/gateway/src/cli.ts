@@ -21,6 +21,7 @@ import { createAppLogger } from "./logging.ts";
 import { mcpSummary, registerMcpCommands } from "./mcp-cli.ts";
 import { auditCli, registerOperateCommands } from "./operate-cli.ts";
 import { colors, printJson, table } from "./output.ts";
+import { registerPairingCommands } from "./pairing-cli.ts";
 import { exitWithParent } from "./parent-watch.ts";
 import { MissingAdapterError } from "./platforms.ts";
 import { loadPlugins, startGateway } from "./run.ts";
@@ -386,6 +387,7 @@ registerCronCommands(program, { loadOrExit, globals, fail });
 registerImportCommands(program, { globals, fail });
 registerMcpCommands(program, { loadOrExit, globals, fail });
 registerOperateCommands(program, { loadOrExit, globals, fail });
+registerPairingCommands(program, { loadOrExit, globals, fail });
 registerStoreCommands(program, { loadOrExit, globals, fail });
 
 await program.parseAsync(process.argv);

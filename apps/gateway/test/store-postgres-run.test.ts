@@ -3,11 +3,13 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { memoryLogger } from "@switchboard/core";
+import * as storePostgres from "@switchboard/store-postgres";
 import { openPostgresStore } from "@switchboard/store-postgres";
 import { createTestDatabase, type TestDatabase } from "@switchboard/testing";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningGateway, startGateway } from "../src/run.ts";
+import { loadPostgresStore, type PostgresStoreModule } from "../src/store-postgres.ts";
 import { cli } from "./cli-helpers.ts";
 
 let db: TestDatabase;
@@ -40,11 +42,24 @@ const ask = async (gw: RunningGateway, text: string) => {
   return r.choices[0]!.message.content;
 };
 
+// The gateway spells what it uses of the optional package; the package must keep that shape (checked by tsc).
+const shape: PostgresStoreModule = storePostgres;
+
 describe("a gateway on store.kind: postgres", { timeout: 60_000 }, () => {
+  it("loads the package it spells, on demand", async () => {
+    expect((await loadPostgresStore()).openPostgresStore).toBe(shape.openPostgresStore);
+  });
+
   it("keeps its sessions in PostgreSQL across a restart, and the CLI reads them there", async () => {
     let gw = await startGateway({ home, logger: memoryLogger(), watchConfig: false });
     try {
       expect(await ask(gw, "remember the pears")).toContain("remember the pears");
+      // Readiness writes (and rolls back) through the PostgreSQL store.
+      const ready = (await (await fetch(`${gw.url}/health/ready`)).json()) as {
+        status: string;
+        store: { writable: boolean };
+      };
+      expect(ready).toMatchObject({ status: "ready", store: { writable: true } });
     } finally {
       await gw.stop();
     }

@@ -2,8 +2,12 @@ import {
   type AdapterContext,
   type Address,
   DEFAULT_ACCOUNT,
+  type InboundMedia,
   type InboundMessage,
   type Logger,
+  type MediaFile,
+  type NativeCommand,
+  type OutboundMedia,
   type OutboundMessage,
   type PlatformAdapter,
   type PlatformCapabilities,
@@ -14,6 +18,7 @@ import {
 import {
   type APIMessage,
   type ButtonInteraction,
+  type ChatInputCommandInteraction,
   type Client,
   DiscordAPIError,
   Events,
@@ -24,12 +29,15 @@ import {
 } from "discord.js";
 import { componentsOf, normalizeButton } from "./buttons.ts";
 import { closeClient, createClient } from "./client.ts";
+import { applicationCommands, normalizeCommand } from "./commands.ts";
 import { GatewayClosedError, toPlatformError } from "./errors.ts";
 import { allowedMentions, renderContent } from "./format.ts";
+import { attachmentFiles, DISCORD_UPLOAD_MAX_BYTES, downloadAttachment } from "./media.ts";
 import { type BotIdentity, normalizeMessage } from "./normalize.ts";
 import { type DiscordAdapterConfig, discordConfigSchema, MAX_MESSAGE_LENGTH, PLATFORM } from "./types.ts";
 
 export { closeClient, createClient, DEFAULT_API_URL, surfaceRateLimits } from "./client.ts";
+export { applicationCommands, normalizeCommand } from "./commands.ts";
 export { GatewayClosedError, toPlatformError } from "./errors.ts";
 export { allowedMentions, markdownToDiscord, neutralizeMassMentions, renderContent } from "./format.ts";
 export {
@@ -72,6 +80,9 @@ export class DiscordAdapter implements PlatformAdapter {
     typing: true,
     threads: true,
     format: "markdown",
+    mediaIn: true,
+    mediaOut: { maxBytes: DISCORD_UPLOAD_MAX_BYTES },
+    nativeCommands: true,
   };
   readonly config: DiscordAdapterConfig;
   readonly #readyTimeoutMs: number;
@@ -102,6 +113,7 @@ export class DiscordAdapter implements PlatformAdapter {
     client.on(Events.MessageCreate, (message) => this.#onMessage(message));
     client.on(Events.InteractionCreate, (interaction) => {
       if (interaction.isButton()) void this.#onButton(interaction);
+      else if (interaction.isChatInputCommand()) void this.#onCommand(interaction);
     });
     client.on(Events.ShardDisconnect, (event, shard) =>
       log.warn({ shard, code: event.code }, "discord gateway disconnected and will not reconnect"),
@@ -173,8 +185,10 @@ export class DiscordAdapter implements PlatformAdapter {
     if (components) (body as { components?: unknown[] }).components = components;
     // A thread opened from a message has that message's id, and shows it on top already. Only the first
     // chunk of a split reply quotes the message.
+    // A button press or slash command (`interaction:<id>`) has no message to quote.
     if (
       address.replyToMessageId &&
+      /^\d+$/.test(address.replyToMessageId) &&
       address.replyToMessageId !== channelId &&
       (message.part?.index ?? 0) === 0
     ) {
@@ -204,6 +218,64 @@ export class DiscordAdapter implements PlatformAdapter {
       await this.client.rest.post(Routes.channelTyping(address.threadId ?? address.chatId));
     } catch (error) {
       throw toPlatformError(error, "typing");
+    }
+  }
+
+  downloadMedia(
+    media: InboundMedia,
+    options: { maxBytes: number; signal?: AbortSignal },
+  ): Promise<MediaFile> {
+    return downloadAttachment(media, {
+      ...options,
+      ...(this.config.api_url ? { apiUrl: this.config.api_url } : {}),
+    });
+  }
+
+  /** A message carrying the file as an attachment (multipart `payload_json` + `files[0]`); the caption is its text. */
+  async sendMedia(address: Address, media: OutboundMedia): Promise<SentMessage> {
+    const channelId = address.threadId ?? address.chatId;
+    const body: RESTPostAPIChannelMessageJSONBody = {
+      allowed_mentions: allowedMentions(),
+      ...(media.caption ? { content: media.caption.slice(0, MAX_MESSAGE_LENGTH) } : {}),
+    };
+    try {
+      const sent = (await this.client.rest.post(Routes.channelMessages(channelId), {
+        body,
+        files: attachmentFiles(media),
+      })) as APIMessage;
+      return { messageId: sent.id };
+    } catch (error) {
+      throw toPlatformError(error, "send");
+    }
+  }
+
+  /** Global application commands (the `/` menu); each runs as the command text typed in its channel. */
+  async setCommands(commands: readonly NativeCommand[]): Promise<void> {
+    const client = this.client;
+    const appId = client.application?.id ?? client.user?.id;
+    if (!appId) throw new PlatformError(PLATFORM, "discord: setCommands before the gateway session is ready");
+    try {
+      await client.rest.put(Routes.applicationCommands(appId), { body: applicationCommands(commands) });
+    } catch (error) {
+      throw toPlatformError(error, "commands");
+    }
+  }
+
+  /** A slash command: acknowledge it with the command as typed, then hand core the text. */
+  async #onCommand(interaction: ChatInputCommandInteraction): Promise<void> {
+    const ctx = this.#ctx;
+    if (!ctx || ctx.signal.aborted) return;
+    const inbound = normalizeCommand(interaction, this.account);
+    try {
+      // Discord wants an answer within 3 s; the agent's reply follows as a message in the channel.
+      await interaction.reply({ content: inbound.text, allowedMentions: { parse: [] } });
+    } catch (err) {
+      this.#log?.debug({ err }, "discord: could not acknowledge a slash command");
+    }
+    try {
+      await ctx.dispatch(inbound);
+    } catch (err) {
+      this.#log?.error({ err }, "discord: dispatching a slash command failed");
     }
   }
 

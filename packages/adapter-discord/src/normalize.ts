@@ -1,5 +1,6 @@
-import type { ChatType, InboundMedia, InboundMessage } from "@switchboard/core";
-import { type Attachment, ChannelType, type Message } from "discord.js";
+import type { ChatType, InboundMessage } from "@switchboard/core";
+import { ChannelType, type Message } from "discord.js";
+import { mediaOf } from "./media.ts";
 import { PLATFORM } from "./types.ts";
 
 /** Who "the bot" is for one account: set once the gateway session is ready. */
@@ -73,21 +74,6 @@ export function stripBotMention(
   const token = `<(?:${ids})>`;
   const edges = new RegExp(`^(?:\\s*${token})+[\\s,:]*|(?:\\s*${token})+\\s*$`, "g");
   return text.replace(edges, "").replace(new RegExp(token, "g"), `@${botName}`).trim();
-}
-
-function mediaOf(attachment: Attachment): InboundMedia {
-  const mime = attachment.contentType ?? undefined;
-  const kind = mime?.startsWith("image/")
-    ? "image"
-    : mime?.startsWith("audio/")
-      ? "audio"
-      : mime?.startsWith("video/")
-        ? "video"
-        : "file";
-  const media: InboundMedia = { kind, url: attachment.url };
-  if (mime) media.mimeType = mime;
-  if (attachment.name) media.name = attachment.name;
-  return media;
 }
 
 /** Epoch ms from the message's snowflake id; `undefined` for ids that are not snowflakes. */

@@ -35,6 +35,9 @@ describe("DiscordAdapter outbound", () => {
       typing: true,
       threads: true,
       format: "markdown",
+      mediaIn: true,
+      mediaOut: { maxBytes: 10 * 1024 * 1024 },
+      nativeCommands: true,
     });
     expect(adapter.platform).toBe("discord");
     expect(adapter.account).toBe("default");

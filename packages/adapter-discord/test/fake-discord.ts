@@ -1,6 +1,13 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { type FakeInbound, type FakePlatform, type FakeSent, SentLog } from "@switchboard/testing";
+import {
+  type FakeInbound,
+  type FakeMedia,
+  type FakePlatform,
+  type FakeSent,
+  type FakeUpload,
+  SentLog,
+} from "@switchboard/testing";
 import { type WebSocket, WebSocketServer } from "ws";
 import {
   botUser,
@@ -71,6 +78,17 @@ export interface FakeDiscord extends FakePlatform {
    * INTERACTION_CREATE (message component) on the bot's gateway session.
    */
   pressButton(sent: FakeSent, userId: string, index?: number): Promise<void>;
+  /** A user running slash command `name` (with the free-text `args` option) in a DM: an INTERACTION_CREATE. */
+  runCommand(options: {
+    account?: string;
+    chatId: string;
+    userId: string;
+    name: string;
+    args?: string;
+  }): Promise<void>;
+  /** The application commands each account registered last (`PUT /applications/:id/commands`). */
+  readonly commands: Map<string, unknown[]>;
+  uploads(): FakeUpload[];
 }
 
 const API_PREFIX = "/api/v10";
@@ -91,6 +109,10 @@ export async function createFakeDiscord(options: { bots?: FakeBot[] } = {}): Pro
   const gatewayStats = new Map(bots.map((b) => [b.account, { identify: 0, resume: 0 }]));
   let failures: Array<{ status: number; retryAfterSeconds: number }> = [];
   let identifyCloseCode: number | undefined;
+  /** Attachments users sent, served without auth like Discord's CDN. */
+  const attachments = new Map<string, FakeMedia>();
+  const uploads: FakeUpload[] = [];
+  const commands = new Map<string, unknown[]>();
 
   const botFor = (account = "default"): FakeBot => {
     const bot = bots.find((b) => b.account === account);
@@ -101,7 +123,7 @@ export async function createFakeDiscord(options: { bots?: FakeBot[] } = {}): Pro
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => handleRest(req, res, Buffer.concat(chunks).toString("utf8")));
+    req.on("end", () => void handleRest(req, res, Buffer.concat(chunks)));
   });
   const wss = new WebSocketServer({ server });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -207,15 +229,38 @@ export async function createFakeDiscord(options: { bots?: FakeBot[] } = {}): Pro
     res.end(JSON.stringify(body));
   }
 
-  function handleRest(req: IncomingMessage, res: ServerResponse, raw: string) {
+  async function handleRest(req: IncomingMessage, res: ServerResponse, bytes: Buffer) {
     const url = new URL(req.url ?? "/", "http://fake");
+    const cdn = /^\/attachments\/([^/]+)\/[^/]+$/.exec(url.pathname);
+    if (cdn && req.method === "GET") {
+      const file = attachments.get(cdn[1]!);
+      if (!file) return json(res, 404, { message: "Not Found" });
+      res.writeHead(200, { "content-type": file.mimeType, "content-length": file.data.byteLength });
+      return void res.end(file.data);
+    }
+    const type = String(req.headers["content-type"] ?? "");
+    let files: File[] = [];
+    let raw = bytes.toString("utf8");
+    if (type.startsWith("multipart/form-data")) {
+      // discord.js sends `payload_json` and `files[n]` as a form when a message has attachments.
+      const form = await new Request("http://fake/", {
+        method: "POST",
+        headers: { "content-type": type },
+        body: bytes,
+      }).formData();
+      files = [...form.entries()].filter(([k]) => k.startsWith("files[")).map(([, v]) => v as File);
+      raw = String(form.get("payload_json") ?? "{}");
+    }
     const path = url.pathname.startsWith(API_PREFIX) ? url.pathname.slice(API_PREFIX.length) : url.pathname;
     const method = req.method ?? "GET";
     const token = (req.headers.authorization ?? "").replace(/^Bot\s+/i, "");
     const bot = byToken.get(token);
     let body: any;
     try {
-      body = raw && String(req.headers["content-type"]).includes("json") ? JSON.parse(raw) : raw || undefined;
+      body =
+        raw && (type.includes("json") || files.length || type.startsWith("multipart"))
+          ? JSON.parse(raw)
+          : raw || undefined;
     } catch {
       return json(res, 400, { message: "400: Bad Request", code: 50109 });
     }
@@ -262,6 +307,31 @@ export async function createFakeDiscord(options: { bots?: FakeBot[] } = {}): Pro
       }
       const channelId = m[1]!;
       const content = typeof body?.content === "string" ? body.content : "";
+      if (files.length) {
+        const channel = channels.get(channelId);
+        for (const f of files) {
+          uploads.push({
+            account: bot.account,
+            chatId: channelId,
+            ...(channel?.type === 11 ? { threadId: channelId } : {}),
+            name: f.name,
+            data: new Uint8Array(await f.arrayBuffer()),
+            as: "attachment",
+            ...(content ? { caption: content } : {}),
+            raw: body,
+          });
+        }
+        const msg = messageObject(botUser(bot), channelId, content, {
+          attachments: files.map((f) => ({
+            id: snowflake(),
+            filename: f.name,
+            size: f.size,
+            url: "",
+            proxy_url: "",
+          })),
+        });
+        return json(res, 200, msg);
+      }
       if (content.length === 0)
         return json(res, 400, { message: "Cannot send an empty message", code: 50006 });
       if (content.length > MAX_LENGTH) {
@@ -301,6 +371,19 @@ export async function createFakeDiscord(options: { bots?: FakeBot[] } = {}): Pro
         id: m[2],
         edited_timestamp: new Date().toISOString(),
       });
+    }
+    if (method === "PUT" && (m = /^\/applications\/([^/]+)\/commands$/.exec(path))) {
+      commands.set(bot.account, body as unknown[]);
+      return json(
+        res,
+        200,
+        (body as Array<Record<string, unknown>>).map((c) => ({
+          ...c,
+          id: snowflake(),
+          application_id: m![1],
+          version: "1",
+        })),
+      );
     }
     if (method === "POST" && (m = /^\/channels\/([^/]+)\/messages\/([^/]+)\/threads$/.exec(path))) {
       const [parentId, messageId] = [m[1]!, m[2]!];
@@ -399,6 +482,22 @@ export async function createFakeDiscord(options: { bots?: FakeBot[] } = {}): Pro
           ...(message.messageId ? { id: message.messageId } : {}),
         },
       );
+      if (message.media?.length) {
+        data.attachments = message.media.map((file) => {
+          const id = snowflake();
+          attachments.set(id, file);
+          const url = `http://127.0.0.1:${port}/attachments/${id}/${encodeURIComponent(file.name)}?ex=1&is=2&hm=signed`;
+          return {
+            id,
+            filename: file.name,
+            size: file.data.byteLength,
+            url,
+            proxy_url: url,
+            content_type: file.mimeType,
+            ...(file.voice ? { waveform: "AAAA", duration_secs: 1 } : {}),
+          };
+        });
+      }
       if (guildId) {
         data.guild_id = guildId;
         data.member = memberObject();
@@ -440,6 +539,39 @@ export async function createFakeDiscord(options: { bots?: FakeBot[] } = {}): Pro
         attachment_size_limit: 8388608,
       });
     },
+
+    async runCommand({ account = "default", chatId, userId, name, args }) {
+      const bot = botFor(account);
+      await waitForSession(account);
+      const session = current.get(account)!;
+      await ensureChannel({ id: chatId, type: 1, name: "dm", recipientId: userId });
+      const id = snowflake();
+      await dispatch(session, "INTERACTION_CREATE", {
+        id,
+        application_id: bot.id,
+        type: 2,
+        token: `interaction-token-${id}`,
+        version: 1,
+        channel_id: chatId,
+        user: userObject({ id: userId, username: `user${userId}` }),
+        channel: { id: chatId, type: 1 },
+        data: {
+          id: snowflake(),
+          name,
+          type: 1,
+          ...(args !== undefined ? { options: [{ name: "args", type: 3, value: args }] } : {}),
+        },
+        app_permissions: "0",
+        locale: "en-US",
+        entitlements: [],
+        authorizing_integration_owners: {},
+        attachment_size_limit: 8388608,
+      });
+    },
+
+    commands,
+    media: { in: true, out: true },
+    uploads: () => [...uploads],
 
     sent: () => sentLog.all(),
 

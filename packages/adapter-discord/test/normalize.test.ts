@@ -218,8 +218,8 @@ describe("Discord inbound normalization", () => {
     );
     const m = await rec.next();
     expect(m.media).toEqual([
-      { kind: "image", url: "https://cdn.example/cat.png", mimeType: "image/png", name: "cat.png" },
-      { kind: "file", url: "https://cdn.example/notes.txt", name: "notes.txt" },
+      { kind: "image", ref: "https://cdn.example/cat.png", mimeType: "image/png", name: "cat.png", size: 10 },
+      { kind: "file", ref: "https://cdn.example/notes.txt", name: "notes.txt", size: 10 },
     ]);
   });
 });

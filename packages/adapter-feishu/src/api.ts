@@ -125,6 +125,50 @@ export class FeishuApi {
     return res.data?.message_id ?? "";
   }
 
+  /** Upload an image for a message; returns its `image_key` (Feishu takes images up to 10 MB). */
+  async uploadImage(data: Uint8Array): Promise<string> {
+    const res = await this.#call("im.image.create", async () => {
+      const key = await this.client.im.image.create({
+        data: { image_type: "message", image: Buffer.from(data) as never },
+      });
+      return key?.image_key
+        ? { code: 0, key: key.image_key }
+        : { code: -1, msg: "no image_key in the answer" };
+    });
+    return (res as { key: string }).key;
+  }
+
+  /** Upload a file for a message; returns its `file_key` (up to 30 MB). */
+  async uploadFile(name: string, data: Uint8Array, fileType: string): Promise<string> {
+    const res = await this.#call("im.file.create", async () => {
+      const key = await this.client.im.file.create({
+        data: { file_type: fileType as never, file_name: name, file: Buffer.from(data) as never },
+      });
+      return key?.file_key ? { code: 0, key: key.file_key } : { code: -1, msg: "no file_key in the answer" };
+    });
+    return (res as { key: string }).key;
+  }
+
+  /**
+   * A file of a message the bot can see (`im.messageResource.get`), as a stream with the answer's headers.
+   * @see https://open.feishu.cn/document/server-docs/im-v1/message/get-2
+   */
+  async resource(
+    messageId: string,
+    fileKey: string,
+    type: "image" | "file",
+  ): Promise<{ stream: NodeJS.ReadableStream; headers: Record<string, string> }> {
+    try {
+      const res = await this.client.im.messageResource.get({
+        path: { message_id: messageId, file_key: fileKey },
+        params: { type },
+      });
+      return { stream: res.getReadableStream(), headers: (res.headers ?? {}) as Record<string, string> };
+    } catch (err) {
+      throw toPlatformError(err, "im.messageResource.get");
+    }
+  }
+
   /** Replace the content of a message the bot sent (text or post). */
   async update(messageId: string, msgType: string, content: string): Promise<void> {
     await this.#call("im.message.update", () =>

@@ -1,3 +1,5 @@
+import { Readable } from "node:stream";
+import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import type { HttpInstance, HttpRequestOptions } from "@larksuiteoapi/node-sdk";
 
 const REQUEST_TIMEOUT_MS = 15_000;
@@ -41,7 +43,12 @@ export function createHttpInstance(signal: () => AbortSignal | undefined): HttpI
     for (const [k, v] of Object.entries(opts.headers ?? {}))
       if (v !== undefined && v !== null) headers.set(k, String(v));
     let body: RequestInit["body"];
-    if (opts.data !== undefined && method !== "GET" && method !== "HEAD") {
+    const multipart = headers.get("content-type")?.startsWith("multipart/form-data") ?? false;
+    if (multipart && opts.data && typeof opts.data === "object" && !(opts.data instanceof FormData)) {
+      // Uploads (`im.image.create`, `im.file.create`): the SDK hands axios a plain object to send as a form.
+      body = formOf(opts.data as Record<string, unknown>);
+      headers.delete("content-type");
+    } else if (opts.data !== undefined && method !== "GET" && method !== "HEAD") {
       if (typeof opts.data === "string" || opts.data instanceof Uint8Array || opts.data instanceof FormData) {
         body = opts.data as RequestInit["body"];
       } else {
@@ -57,6 +64,13 @@ export function createHttpInstance(signal: () => AbortSignal | undefined): HttpI
       ...(body !== undefined ? { body } : {}),
       signal: stop ? AbortSignal.any([stop, timeout]) : timeout,
     });
+    const responseType = (opts as { responseType?: string }).responseType;
+    if (responseType === "stream" && res.ok && res.body) {
+      // Downloads (`im.messageResource.get`): the body stays a stream, so the caller can cap it as it reads.
+      const stream = Readable.fromWeb(res.body as unknown as WebReadableStream<Uint8Array>);
+      const responseHeaders = Object.fromEntries(res.headers);
+      return (opts.$return_headers ? { data: stream, headers: responseHeaders } : stream) as R;
+    }
     const text = await res.text();
     let data: unknown = text;
     if (text && (res.headers.get("content-type")?.includes("json") || /^\s*[{[]/.test(text))) {
@@ -74,6 +88,16 @@ export function createHttpInstance(signal: () => AbortSignal | undefined): HttpI
         headers: responseHeaders,
       });
     return (opts.$return_headers ? { data, headers: responseHeaders } : data) as R;
+  }
+  function formOf(data: Record<string, unknown>): FormData {
+    const form = new FormData();
+    const name = typeof data.file_name === "string" ? data.file_name : "file";
+    for (const [k, v] of Object.entries(data)) {
+      if (v === undefined || v === null) continue;
+      if (v instanceof Uint8Array) form.append(k, new Blob([v as Uint8Array<ArrayBuffer>]), name);
+      else form.append(k, String(v));
+    }
+    return form;
   }
   const withBody =
     (method: string) =>

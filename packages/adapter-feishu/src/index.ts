@@ -4,7 +4,10 @@ import {
   type Address,
   AuthError,
   DEFAULT_ACCOUNT,
+  type InboundMedia,
   type Logger,
+  type MediaFile,
+  type OutboundMedia,
   type OutboundMessage,
   type PlatformAdapter,
   type PlatformCapabilities,
@@ -16,6 +19,7 @@ import {
 } from "@switchboard/core";
 import { type BotInfo, FeishuApi, type FeishuTarget } from "./api.ts";
 import { markdownToPlain, outboundContent } from "./format.ts";
+import { downloadResource, FEISHU_UPLOAD_MAX_BYTES, uploadForMessage } from "./media.ts";
 import { normalizeReceive } from "./normalize.ts";
 import {
   baseUrlOf,
@@ -62,6 +66,10 @@ export class FeishuAdapter implements PlatformAdapter {
     typing: false,
     threads: true,
     format: "markdown",
+    mediaIn: true,
+    mediaOut: { maxBytes: FEISHU_UPLOAD_MAX_BYTES },
+    // Bot menus are set in the developer console; there is no API to publish a command list.
+    nativeCommands: false,
   };
   readonly config: FeishuAdapterConfig;
   /** The path this app's events arrive on in webhook mode. */
@@ -212,15 +220,27 @@ export class FeishuAdapter implements PlatformAdapter {
    * `post`; if Feishu refuses the post, the same text goes again as plain `text`.
    */
   async send(address: Address, message: OutboundMessage): Promise<SentMessage> {
-    const target: FeishuTarget = address.replyToMessageId
-      ? { replyTo: address.replyToMessageId, inThread: Boolean(address.threadId) }
-      : address.threadId
-        ? { replyTo: address.threadId, inThread: true }
-        : { chatId: address.chatId };
+    const target = targetOf(address);
     const messageId = await this.#withFallback(message, (msgType, content) =>
       this.api.send(target, msgType, content),
     );
     if (messageId) this.#sentIds.add(messageId);
+    return { messageId };
+  }
+
+  downloadMedia(
+    media: InboundMedia,
+    options: { maxBytes: number; signal?: AbortSignal },
+  ): Promise<MediaFile> {
+    return downloadResource(this.api, media, options);
+  }
+
+  /** Upload (image or file), then an `image` / `file` message with its key; a caption follows as text. */
+  async sendMedia(address: Address, media: OutboundMedia): Promise<SentMessage> {
+    const { msgType, content } = await uploadForMessage(this.api, media);
+    const messageId = await this.api.send(targetOf(address), msgType, content);
+    if (messageId) this.#sentIds.add(messageId);
+    if (media.caption) await this.send(address, { text: media.caption, format: "plain" });
     return { messageId };
   }
 
@@ -241,6 +261,15 @@ export class FeishuAdapter implements PlatformAdapter {
       return call("text", JSON.stringify({ text: markdownToPlain(message.text) }));
     }
   }
+}
+
+/** A reply to the triggering message (in its thread when there is one), else a new message in the chat. */
+function targetOf(address: Address): FeishuTarget {
+  return address.replyToMessageId
+    ? { replyTo: address.replyToMessageId, inThread: Boolean(address.threadId) }
+    : address.threadId
+      ? { replyTo: address.threadId, inThread: true }
+      : { chatId: address.chatId };
 }
 
 /** A permanent refusal of the request itself (bad content), as opposed to limits, credentials or outages. */

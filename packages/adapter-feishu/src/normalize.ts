@@ -1,5 +1,6 @@
 import type { InboundMedia, InboundMessage } from "@switchboard/core";
 import { parsePost, postToText } from "./format.ts";
+import { resourceRef } from "./media.ts";
 import { type FeishuReceiveEvent, PLATFORM, type PostElement } from "./types.ts";
 
 export interface NormalizeContext {
@@ -45,6 +46,11 @@ export function normalizeReceive(
     text = typeof content.text === "string" ? content.text : "";
   } else if (message.message_type === "post") {
     const post = parsePost(content);
+    // Images sent with text arrive as `img` elements of a post.
+    for (const line of post?.content ?? [])
+      for (const e of line)
+        if (e.tag === "img" && e.image_key)
+          media.push({ kind: "image", ref: resourceRef("image", message.message_id, e.image_key) });
     if (post)
       text = postToText(
         { ...post, content: post.content.map((p) => p.map(placeholderAt)) },
@@ -54,7 +60,11 @@ export function normalizeReceive(
     const item: InboundMedia = { kind: MEDIA_KINDS[message.message_type]! };
     const key = content.file_key ?? content.image_key;
     if (typeof content.file_name === "string") item.name = content.file_name;
-    else if (typeof key === "string") item.name = key;
+    if (typeof key === "string") {
+      item.ref = resourceRef(message.message_type === "image" ? "image" : "file", message.message_id, key);
+    }
+    // An `audio` message is a voice recording made in the Feishu client.
+    if (message.message_type === "audio") item.voice = true;
     media.push(item);
   } else {
     return undefined;

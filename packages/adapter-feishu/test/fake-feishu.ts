@@ -1,7 +1,14 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { type FakeInbound, type FakePlatform, type FakeSent, SentLog } from "@switchboard/testing";
+import {
+  type FakeInbound,
+  type FakeMedia,
+  type FakePlatform,
+  type FakeSent,
+  type FakeUpload,
+  SentLog,
+} from "@switchboard/testing";
 import { type WebSocket, WebSocketServer } from "ws";
 import { defaultWebhookPath } from "../src/types.ts";
 import { encryptEvent, eventSignature } from "../src/webhook.ts";
@@ -111,6 +118,12 @@ export class FakeFeishu implements FakePlatform {
   #failures: Array<{ status: number; retryAfterSeconds?: number }> = [];
   #rejectFormatted = 0;
   #seq = 0;
+  /** Images sent with text arrive as a post; files alone (Feishu's file messages have no caption). */
+  readonly media = { in: true, out: true };
+  /** Message resources users sent (`<message_id>/<key>`), and what the bot uploaded (by key). */
+  readonly #resources = new Map<string, FakeMedia>();
+  readonly #uploaded = new Map<string, { name: string; data: Uint8Array; as: string }>();
+  readonly #uploads: FakeUpload[] = [];
 
   private constructor(gatewayUrl: string, apps: FakeFeishuApp[]) {
     this.gatewayUrl = gatewayUrl;
@@ -161,8 +174,17 @@ export class FakeFeishu implements FakePlatform {
   async #serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
-    const raw = Buffer.concat(chunks).toString("utf8");
+    const bytes = Buffer.concat(chunks);
     const url = new URL(req.url ?? "/", "http://fake");
+    const type = req.headers["content-type"] ?? "";
+    let form: FormData | undefined;
+    if (type.startsWith("multipart/form-data"))
+      form = await new Request("http://fake/", {
+        method: "POST",
+        headers: { "content-type": type },
+        body: bytes,
+      }).formData();
+    const raw = form ? "" : bytes.toString("utf8");
     const body = (raw ? JSON.parse(raw) : {}) as Record<string, unknown>;
     this.calls.push({
       method: req.method ?? "",
@@ -217,6 +239,29 @@ export class FakeFeishu implements FakePlatform {
         },
       });
     }
+    const resource = /^\/open-apis\/im\/v1\/messages\/([^/]+)\/resources\/([^/]+)$/.exec(url.pathname);
+    if (req.method === "GET" && resource) {
+      const file = this.#resources.get(`${resource[1]}/${resource[2]}`);
+      if (!file) return out({ code: 234003, msg: "File not in msg." }, 400);
+      res.writeHead(200, { "content-type": file.mimeType, "content-length": String(file.data.byteLength) });
+      return void res.end(file.data);
+    }
+    if (
+      req.method === "POST" &&
+      form &&
+      (url.pathname === "/open-apis/im/v1/images" || url.pathname === "/open-apis/im/v1/files")
+    ) {
+      const image = url.pathname.endsWith("/images");
+      const part = form.get(image ? "image" : "file");
+      if (!(part instanceof Blob)) return out({ code: 234001, msg: "Invalid request param." }, 400);
+      const key = `${image ? "img" : "file"}_up_${++this.#seq}`;
+      this.#uploaded.set(key, {
+        name: image ? (part instanceof File ? part.name : "image") : String(form.get("file_name")),
+        data: new Uint8Array(await part.arrayBuffer()),
+        as: image ? "image" : `file:${String(form.get("file_type"))}`,
+      });
+      return out({ code: 0, msg: "success", data: image ? { image_key: key } : { file_key: key } });
+    }
     const reply = /^\/open-apis\/im\/v1\/messages\/([^/]+)\/reply$/.exec(url.pathname);
     const update = /^\/open-apis\/im\/v1\/messages\/([^/]+)$/.exec(url.pathname);
     if (req.method === "POST" && (url.pathname === "/open-apis/im/v1/messages" || reply)) {
@@ -255,6 +300,24 @@ export class FakeFeishu implements FakePlatform {
       const text = msgType === "post" ? postText(content) : String(content.text ?? "");
       const messageId = `om_sent_${++this.#seq}`;
       this.#messages.set(messageId, { chatId, ...(threadRoot ? { threadRoot } : {}) });
+      if (msgType === "image" || msgType === "file") {
+        const up = this.#uploaded.get(String(content.image_key ?? content.file_key));
+        if (!up) return out({ code: 230001, msg: "invalid image_key or file_key" }, 400);
+        this.#uploads.push({
+          account: token.account,
+          chatId,
+          ...(threadRoot ? { threadId: threadRoot } : {}),
+          name: up.name,
+          data: up.data,
+          as: up.as,
+          raw: body,
+        });
+        return out({
+          code: 0,
+          msg: "success",
+          data: { message_id: messageId, chat_id: chatId, msg_type: msgType },
+        });
+      }
       const sent: FakeSent = {
         account: token.account,
         chatId,
@@ -459,7 +522,44 @@ export class FakeFeishu implements FakePlatform {
   }
 
   async inject(message: FakeInbound): Promise<void> {
-    await this.deliver(message.account ?? "default", this.receiveEvent(message));
+    const account = message.account ?? "default";
+    const [file] = message.media ?? [];
+    if (!file) return this.deliver(account, this.receiveEvent(message));
+    const envelope = this.receiveEvent(message) as { event: { message: Record<string, unknown> } };
+    const msg = envelope.event.message;
+    const id = String(msg.message_id);
+    if (file.kind === "image") {
+      // Text with an image is a post: the text, then the image on its own line.
+      const key = `img_v3_${++this.#seq}`;
+      this.#resources.set(`${id}/${key}`, file);
+      const text = (JSON.parse(String(msg.content)) as { text: string }).text;
+      msg.message_type = "post";
+      msg.content = JSON.stringify({
+        title: "",
+        content: [[{ tag: "text", text }], [{ tag: "img", image_key: key }]],
+      });
+      return this.deliver(account, envelope);
+    }
+    // A file message carries no text: the text goes first as its own message.
+    if (message.text) await this.deliver(account, this.receiveEvent({ ...message, media: [] }));
+    const fileEnvelope = this.receiveEvent({
+      ...message,
+      text: "",
+      mention: false,
+      media: [],
+    }) as typeof envelope;
+    const fmsg = fileEnvelope.event.message;
+    const key = `file_v3_${++this.#seq}`;
+    this.#resources.set(`${String(fmsg.message_id)}/${key}`, file);
+    fmsg.message_type = file.kind === "audio" ? "audio" : "file";
+    fmsg.content = JSON.stringify(
+      file.kind === "audio" ? { file_key: key, duration: 1000 } : { file_key: key, file_name: file.name },
+    );
+    return this.deliver(account, fileEnvelope);
+  }
+
+  uploads(): FakeUpload[] {
+    return [...this.#uploads];
   }
 
   sent(): FakeSent[] {

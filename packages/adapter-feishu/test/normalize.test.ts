@@ -134,7 +134,10 @@ describe("Feishu normalization", () => {
       event({ message_type: "image", content: JSON.stringify({ image_key: "img_1" }) }),
       ctx,
     );
-    expect(image).toMatchObject({ text: "", media: [{ kind: "image", name: "img_1" }] });
+    expect(image).toMatchObject({
+      text: "",
+      media: [{ kind: "image", ref: expect.stringMatching(/^image:.*:img_1$/) }],
+    });
     expect(normalizeReceive(event({ message_type: "sticker", content: "{}" }), ctx)).toBeUndefined();
     expect(normalizeReceive(event({ content: "{not json" }), ctx)).toBeUndefined();
   });

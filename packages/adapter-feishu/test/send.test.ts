@@ -199,6 +199,9 @@ describe("Feishu errors and tokens", () => {
       typing: false,
       threads: true,
       format: "markdown",
+      mediaIn: true,
+      mediaOut: { maxBytes: 30 * 1024 * 1024 },
+      nativeCommands: false,
     });
   });
 });

@@ -2,7 +2,10 @@ import {
   type AdapterContext,
   type Address,
   DEFAULT_ACCOUNT,
+  type InboundMedia,
   type Logger,
+  type MediaFile,
+  type OutboundMedia,
   type OutboundMessage,
   type PlatformAdapter,
   type PlatformCapabilities,
@@ -25,6 +28,7 @@ import {
 } from "matrix-js-sdk";
 import { editContent, replyContent, withoutFormatting } from "./content.ts";
 import { toPlatformError } from "./errors.ts";
+import { downloadMxc, fileContent, MATRIX_UPLOAD_MAX_BYTES } from "./media.ts";
 import { normalizeMessage } from "./normalize.ts";
 import {
   type Credentials,
@@ -46,6 +50,7 @@ import {
 
 export { toPlatformError } from "./errors.ts";
 export { escapeHtml, formatMarkdown, markdownToHtml, markdownToPlain } from "./format.ts";
+export { MATRIX_UPLOAD_MAX_BYTES, mediaOfContent } from "./media.ts";
 export { chatTypeOf, mentionsBot, normalizeMessage } from "./normalize.ts";
 export * from "./types.ts";
 
@@ -56,6 +61,10 @@ export const MATRIX_CAPABILITIES: PlatformCapabilities = {
   typing: true,
   threads: true,
   format: "html",
+  mediaIn: true,
+  mediaOut: { maxBytes: MATRIX_UPLOAD_MAX_BYTES },
+  // Matrix clients have no bot command menu.
+  nativeCommands: false,
 };
 
 const START_TIMEOUT_MS = 60_000;
@@ -183,6 +192,33 @@ export class MatrixAdapter implements PlatformAdapter {
 
   async edit(address: Address, messageId: string, message: OutboundMessage): Promise<void> {
     await this.#sendEvent(address.chatId, editContent(messageId, message));
+  }
+
+  /** An `mxc://` file through the homeserver's authenticated media API, with this account's token. */
+  downloadMedia(
+    media: InboundMedia,
+    options: { maxBytes: number; signal?: AbortSignal },
+  ): Promise<MediaFile> {
+    const client = this.#requireClient("download");
+    return downloadMxc(media, {
+      ...options,
+      baseUrl: (this.config.homeserver ?? this.config.api_url)!,
+      accessToken: client.getAccessToken() ?? "",
+      fetchFn: this.#http!.fetchFn,
+    });
+  }
+
+  /** Upload to the media repository, then an `m.image` / `m.file` event pointing at its `mxc://` URI. */
+  async sendMedia(address: Address, media: OutboundMedia): Promise<SentMessage> {
+    const client = this.#requireClient("upload");
+    let uri: string;
+    try {
+      const blob = new Blob([media.data as Uint8Array<ArrayBuffer>], { type: media.mimeType });
+      ({ content_uri: uri } = await client.uploadContent(blob, { name: media.name, type: media.mimeType }));
+    } catch (err) {
+      throw toPlatformError(err, `upload ${media.name}`);
+    }
+    return { messageId: await this.#put(address.chatId, fileContent(address, media, uri)) };
   }
 
   async typing(address: Address): Promise<void> {

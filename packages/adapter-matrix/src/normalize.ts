@@ -1,5 +1,6 @@
 import type { ChatType, InboundMessage } from "@switchboard/core";
 import { EventType, type MatrixClient, type MatrixEvent, type Room } from "matrix-js-sdk";
+import { type MediaContent, mediaOfContent } from "./media.ts";
 import { type MessageContent, PLATFORM } from "./types.ts";
 
 /** Message types the adapter hands to core; images, files etc. are not supported yet. */
@@ -92,18 +93,20 @@ export function normalizeMessage(
   event: MatrixEvent,
   room: Room,
 ): InboundMessage | undefined {
-  const content = event.getContent<MessageContent>();
+  const content = event.getContent<MediaContent>();
   const eventId = event.getId();
   const sender = event.getSender();
   if (!eventId || !sender) return undefined;
-  if (!content.msgtype || !TEXT_MSGTYPES.has(content.msgtype) || typeof content.body !== "string")
+  const file = mediaOfContent(content);
+  if (!file && (!content.msgtype || !TEXT_MSGTYPES.has(content.msgtype) || typeof content.body !== "string"))
     return undefined;
   if (content["m.relates_to"]?.rel_type === "m.replace") return undefined;
 
   const replyTo = replyTargetOf(content);
-  let text = replyTo ? stripReplyFallback(content.body) : content.body;
+  const body = file ? file.caption : (content.body ?? "");
+  let text = replyTo ? stripReplyFallback(body) : body;
   text = stripLeadingMention(text, room, ctx.userId).trim();
-  if (!text) return undefined;
+  if (!text && !file) return undefined;
 
   const chatType: ChatType = chatTypeOf(ctx.client, room, ctx.userId);
   const member = room.getMember(sender);
@@ -122,6 +125,7 @@ export function normalizeMessage(
   // Bots post m.notice; the spec asks clients never to answer one automatically, so core's bot policy decides.
   if (content.msgtype === "m.notice") inbound.user.isBot = true;
   if (sender === ctx.userId) inbound.isSelf = true;
+  if (file) inbound.media = [file.media];
   const threadId = threadRootOf(content);
   if (threadId) inbound.threadId = threadId;
   if (replyTo) {

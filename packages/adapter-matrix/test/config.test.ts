@@ -55,6 +55,9 @@ describe("matrixConfigSchema", () => {
       typing: true,
       threads: true,
       format: "html",
+      mediaIn: true,
+      mediaOut: { maxBytes: 50 * 1024 * 1024 },
+      nativeCommands: false,
     });
   });
 });

@@ -1,6 +1,12 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { type FakeInbound, type FakePlatform, type FakeSent, SentLog } from "@switchboard/testing";
+import {
+  type FakeInbound,
+  type FakePlatform,
+  type FakeSent,
+  type FakeUpload,
+  SentLog,
+} from "@switchboard/testing";
 import { FakeRooms, type MatrixEventJson, SERVER_NAME } from "./fake-rooms.ts";
 
 export { type MatrixEventJson, SERVER_NAME } from "./fake-rooms.ts";
@@ -69,6 +75,10 @@ export class FakeHomeserver implements FakePlatform {
   readonly #txns = new Map<string, string>();
   #rejectFormatted = false;
   #eventSeq = 0;
+  readonly media = { in: true, out: true };
+  /** The media repository: files by media id (users' and uploaded ones). */
+  readonly #mediaRepo = new Map<string, { data: Uint8Array; mimeType: string; name: string }>();
+  readonly #uploads: FakeUpload[] = [];
 
   private constructor(server: ReturnType<typeof createServer>, url: string, bots: FakeBot[]) {
     this.#server = server;
@@ -119,6 +129,20 @@ export class FakeHomeserver implements FakePlatform {
       content.formatted_body = `<a href="https://matrix.to/#/${bot.userId}">${bot.displayName ?? bot.userId}</a>: ${escapeText(m.text)}`;
       content["m.mentions"] = { user_ids: [bot.userId] };
     }
+    const file = m.media?.[0];
+    if (file) {
+      // One file per event, as Matrix has it: the caption is the body, the name in `filename`.
+      const id = `media${++this.#eventSeq}`;
+      this.#mediaRepo.set(id, { data: file.data, mimeType: file.mimeType, name: file.name });
+      content.msgtype = file.kind === "image" ? "m.image" : file.kind === "audio" ? "m.audio" : "m.file";
+      if (!m.text && !m.mention) content.body = file.name;
+      content.filename = file.name;
+      content.url = `mxc://${SERVER_NAME}/${id}`;
+      content.info = { mimetype: file.mimeType, size: file.data.byteLength };
+      if (file.voice) content["org.matrix.msc3245.voice"] = {};
+      delete content.format;
+      delete content.formatted_body;
+    }
     if (m.threadId) {
       content["m.relates_to"] = {
         rel_type: "m.thread",
@@ -139,6 +163,10 @@ export class FakeHomeserver implements FakePlatform {
 
   sent(): FakeSent[] {
     return this.#sent.all();
+  }
+
+  uploads(): FakeUpload[] {
+    return [...this.#uploads];
   }
 
   waitForSent(predicate: (m: FakeSent) => boolean, timeoutMs = DEFAULT_WAIT_MS): Promise<FakeSent> {
@@ -202,8 +230,9 @@ export class FakeHomeserver implements FakePlatform {
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<undefined> {
     const url = new URL(req.url ?? "/", "http://fake");
     const path = url.pathname;
-    const raw = await readBody(req);
-    const body: unknown = raw ? JSON.parse(raw) : undefined;
+    const bytes = await readBody(req);
+    const isJson = bytes.length > 0 && !path.startsWith("/_matrix/media/");
+    const body: unknown = isJson ? JSON.parse(bytes.toString("utf8")) : undefined;
     const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1];
     const bot = token ? this.bots.find((b) => b.accessToken === token) : undefined;
     const query = Object.fromEntries(url.searchParams);
@@ -221,6 +250,27 @@ export class FakeHomeserver implements FakePlatform {
     if (path === `${PREFIX}/login`) return this.#login(req.method, body, res);
     if (!bot) return json(res, 401, { errcode: "M_UNKNOWN_TOKEN", error: "Unknown access token" });
 
+    const download = /^\/_matrix\/client\/v1\/media\/download\/([^/]+)\/([^/]+)$/.exec(path);
+    if (download && req.method === "GET") {
+      const file =
+        decodeURIComponent(download[1]!) === SERVER_NAME
+          ? this.#mediaRepo.get(decodeURIComponent(download[2]!))
+          : undefined;
+      if (!file) return json(res, 404, { errcode: "M_NOT_FOUND", error: "Not found" });
+      res
+        .writeHead(200, { "content-type": file.mimeType, "content-length": file.data.byteLength })
+        .end(file.data);
+      return;
+    }
+    if (path === "/_matrix/media/v3/upload" && req.method === "POST") {
+      const id = `up${++this.#eventSeq}`;
+      this.#mediaRepo.set(id, {
+        data: new Uint8Array(bytes),
+        mimeType: String(req.headers["content-type"] ?? "application/octet-stream"),
+        name: query.filename ?? id,
+      });
+      return json(res, 200, { content_uri: `mxc://${SERVER_NAME}/${id}` });
+    }
     const route = path.startsWith(PREFIX) ? path.slice(PREFIX.length) : path;
     const seg = route.split("/").map((s) => decodeURIComponent(s));
     const method = req.method ?? "GET";
@@ -357,6 +407,23 @@ export class FakeHomeserver implements FakePlatform {
     json(res, 200, { event_id: eventId });
     if (type !== "m.room.message") return;
     const rel = content["m.relates_to"] as { rel_type?: string; event_id?: string } | undefined;
+    const mxc = typeof content.url === "string" ? /^mxc:\/\/[^/]+\/(.+)$/.exec(content.url)?.[1] : undefined;
+    const stored = mxc ? this.#mediaRepo.get(mxc) : undefined;
+    if (stored) {
+      const name = typeof content.filename === "string" ? content.filename : stored.name;
+      const body = typeof content.body === "string" ? content.body : "";
+      this.#uploads.push({
+        account: bot.account,
+        chatId: roomId,
+        name,
+        data: stored.data,
+        as: String(content.msgtype),
+        ...(body && body !== name ? { caption: body } : {}),
+        ...(rel?.rel_type === "m.thread" && rel.event_id ? { threadId: rel.event_id } : {}),
+        raw: content,
+      });
+      return;
+    }
     const sent: FakeSent = {
       account: bot.account,
       chatId: roomId,
@@ -375,11 +442,11 @@ function json(res: ServerResponse, status: number, body: unknown): undefined {
   res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
+function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("end", () => resolve(Buffer.concat(chunks)));
     req.on("error", reject);
   });
 }

@@ -145,7 +145,7 @@ describe("normalization", () => {
     });
   });
 
-  it("marks m.notice senders as bots and skips edits, images and other event types", async () => {
+  it("marks m.notice senders as bots and delivers images as media and skips edits and other event types", async () => {
     const h = await start();
     await fake.inject({ chatType: "group", chatId: "!g5:fake.local", userId: ALICE, text: "hi" });
     await h.next();
@@ -178,7 +178,9 @@ describe("normalization", () => {
     const m = await h.next((x) => x.messageId === notice);
     expect(m.user).toMatchObject({ id: "@otherbot:fake.local", isBot: true });
     await fake.delivered();
-    expect(h.inbound.map((x) => x.text)).toEqual(["hi", "beep"]);
+    // The image arrives as its file (no caption); the edit and the reaction do not.
+    expect(h.inbound.map((x) => x.text)).toEqual(["hi", "", "beep"]);
+    expect(h.inbound[1]?.media).toEqual([{ kind: "image", ref: "mxc://x/y", name: "cat.png" }]);
   });
 });
 

@@ -2,6 +2,9 @@ import { App, SocketModeReceiver, webApi } from "@slack/bolt";
 import type {
   AdapterContext,
   Address,
+  InboundMedia,
+  MediaFile,
+  OutboundMedia,
   OutboundMessage,
   PlatformAdapter,
   PlatformCapabilities,
@@ -11,6 +14,7 @@ import { ACTION_ID_PATTERN, actionBlocks, normalizeAction } from "./actions.ts";
 import { BoltLoggerBridge } from "./bolt-logger.ts";
 import { toPlatformError } from "./errors.ts";
 import { escapeMrkdwn, markdownToMrkdwn } from "./format.ts";
+import { downloadSlackFile, SLACK_UPLOAD_MAX_BYTES, uploadArgs } from "./media.ts";
 import { normalizeEvent } from "./normalize.ts";
 import { RecentSet } from "./recent.ts";
 import {
@@ -44,6 +48,10 @@ export class SlackAdapter implements PlatformAdapter {
     typing: false,
     threads: true,
     format: "mrkdwn",
+    mediaIn: true,
+    mediaOut: { maxBytes: SLACK_UPLOAD_MAX_BYTES },
+    // Slash commands live in the app's manifest; there is no bot API to publish them at run time.
+    nativeCommands: false,
   };
 
   readonly #config: SlackAdapterConfig;
@@ -185,6 +193,26 @@ export class SlackAdapter implements PlatformAdapter {
         text: plain ? escapeMrkdwn(message.text) : markdownToMrkdwn(message.text),
       }),
     );
+  }
+
+  downloadMedia(
+    media: InboundMedia,
+    options: { maxBytes: number; signal?: AbortSignal },
+  ): Promise<MediaFile> {
+    return downloadSlackFile(media, {
+      ...options,
+      token: this.#config.bot_token,
+      ...(this.#config.api_url ? { apiUrl: this.#config.api_url } : {}),
+    });
+  }
+
+  /** `files.uploadV2`: reserve an upload URL, post the bytes, complete it into the channel (and thread). */
+  async sendMedia(address: Address, media: OutboundMedia): Promise<SentMessage> {
+    const result = (await this.#call("files.uploadV2", () =>
+      this.#web.filesUploadV2(uploadArgs(address.chatId, address.threadId, media) as never),
+    )) as { files?: Array<{ files?: Array<{ id?: string }> }> };
+    if (address.threadId !== undefined) this.#botThreads.add(`${address.chatId}:${address.threadId}`);
+    return { messageId: result.files?.[0]?.files?.[0]?.id ?? "" };
   }
 
   async #onEvent(rawEvent: unknown, rawBody: unknown, ctx: AdapterContext): Promise<void> {

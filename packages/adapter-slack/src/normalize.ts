@@ -1,4 +1,5 @@
-import type { ChatType, InboundMedia, InboundMessage } from "@switchboard/core";
+import type { ChatType, InboundMessage } from "@switchboard/core";
+import { mediaOf } from "./media.ts";
 import { PLATFORM, type SlackIdentity, type SlackMessageEvent } from "./types.ts";
 
 /** What normalization needs to know about the receiving account. */
@@ -98,25 +99,6 @@ function readableText(wire: string): string {
     .replace(/&amp;/g, "&")
     .replace(/[ \t]{2,}/g, " ")
     .trim();
-}
-
-function mediaOf(files: SlackMessageEvent["files"]): InboundMedia[] {
-  return (files ?? []).map((f) => {
-    const mime = f.mimetype ?? "";
-    const kind: InboundMedia["kind"] = mime.startsWith("image/")
-      ? "image"
-      : mime.startsWith("audio/")
-        ? "audio"
-        : mime.startsWith("video/")
-          ? "video"
-          : "file";
-    return {
-      kind,
-      ...(f.url_private ? { url: f.url_private } : {}),
-      ...(f.mimetype ? { mimeType: f.mimetype } : {}),
-      ...(f.name ? { name: f.name } : {}),
-    };
-  });
 }
 
 function escapeRegExp(s: string): string {

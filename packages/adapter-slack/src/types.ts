@@ -90,7 +90,10 @@ export const slackFileSchema = z.looseObject({
   id: z.string().optional(),
   name: z.string().optional(),
   mimetype: z.string().optional(),
+  size: z.number().optional(),
+  subtype: z.string().optional(),
   url_private: z.string().optional(),
+  url_private_download: z.string().optional(),
 });
 
 /**

@@ -1,7 +1,14 @@
 import { createHmac } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { type FakeInbound, type FakePlatform, type FakeSent, SentLog } from "@switchboard/testing";
+import {
+  type FakeInbound,
+  type FakeMedia,
+  type FakePlatform,
+  type FakeSent,
+  type FakeUpload,
+  SentLog,
+} from "@switchboard/testing";
 import { WebSocket, WebSocketServer } from "ws";
 
 /** One workspace installation the fake knows: its tokens and the bot's ids. */
@@ -109,6 +116,14 @@ export class FakeSlack implements FakePlatform {
   readonly #connectWaiters = new Set<Waiter<string>>();
   #failures: Array<{ status: number; retryAfter: number | undefined; error?: string }> = [];
   #seq = 0;
+  readonly media = { in: true, out: true };
+  /** Files users shared, by id, served at `url_private` to a request with that workspace's bot token. */
+  readonly #files = new Map<string, { file: FakeMedia; botToken: string }>();
+  /** Reserved uploads (`files.getUploadURLExternal`) and their bytes once posted. */
+  readonly #pendingUploads = new Map<string, { filename: string; data?: Uint8Array }>();
+  readonly #uploads: FakeUpload[] = [];
+  /** Authorization headers of file downloads, in order. */
+  readonly downloads: Array<{ authorization: string | undefined; path: string }> = [];
   /** How many Socket Mode connections each account has opened. */
   readonly connections = new Map<string, number>();
 
@@ -336,6 +351,24 @@ export class FakeSlack implements FakePlatform {
       ...(m.userName ? { user_profile: { display_name: m.userName, name: m.userName } } : {}),
       ...(m.chatType === "thread" && m.threadId ? { thread_ts: m.threadId } : {}),
     };
+    if (m.media?.length) {
+      const port = (this.#server.address() as AddressInfo).port;
+      event.subtype = "file_share";
+      event.files = m.media.map((file) => {
+        const id = `F${String(++this.#seq).padStart(8, "0")}`;
+        this.#files.set(id, { file, botToken: w.botToken });
+        const url = `http://127.0.0.1:${port}/files-pri/${w.teamId}-${id}/${encodeURIComponent(file.name)}`;
+        return {
+          id,
+          name: file.name,
+          mimetype: file.mimeType,
+          size: file.data.byteLength,
+          ...(file.voice ? { subtype: "slack_audio" } : {}),
+          url_private: url,
+          url_private_download: `${url}?download=1`,
+        };
+      });
+    }
     await this.#expectOk(account, await this.deliver(account, this.eventCallback(account, event)));
     // Slack sends a mention in a channel twice: as a `message` and as an `app_mention`.
     if (m.mention && m.chatType !== "dm") {
@@ -345,6 +378,10 @@ export class FakeSlack implements FakePlatform {
         await this.deliver(account, this.eventCallback(account, { ...mention, type: "app_mention" })),
       );
     }
+  }
+
+  uploads(): FakeUpload[] {
+    return [...this.#uploads];
   }
 
   /** Close every socket (Slack's `disconnect` is what a client sees first when a pod recycles). */
@@ -409,8 +446,42 @@ export class FakeSlack implements FakePlatform {
     }
   }
 
+  /** `url_private`: the file to a request carrying its workspace's bot token, Slack's sign-in page otherwise. */
+  #serveFile(req: IncomingMessage, res: ServerResponse, url: URL): void {
+    this.downloads.push({ authorization: req.headers.authorization, path: url.pathname });
+    const id = /^\/files-pri\/[^-]+-([^/]+)\//.exec(url.pathname)?.[1] ?? "";
+    const entry = this.#files.get(id);
+    if (!entry) return void res.writeHead(404).end();
+    if (req.headers.authorization !== `Bearer ${entry.botToken}`) {
+      return void res.writeHead(200, { "content-type": "text/html" }).end("<html>Sign in to Slack</html>");
+    }
+    res
+      .writeHead(200, { "content-type": entry.file.mimeType, "content-length": entry.file.data.byteLength })
+      .end(entry.file.data);
+  }
+
   private async handleApi(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://fake");
+    if (url.pathname.startsWith("/files-pri/")) return this.#serveFile(req, res, url);
+    if (url.pathname.startsWith("/upload/")) {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      const pending = this.#pendingUploads.get(url.pathname.slice("/upload/".length));
+      if (!pending) return void res.writeHead(404).end();
+      const raw = Buffer.concat(chunks);
+      const type = req.headers["content-type"] ?? "";
+      // Slack takes the bytes raw or as a multipart form (the Web API client sends a form).
+      if (type.startsWith("multipart/form-data")) {
+        const form = await new Request("http://fake/", {
+          method: "POST",
+          headers: { "content-type": type },
+          body: raw,
+        }).formData();
+        const part = [...form.values()].find((v): v is File => typeof v !== "string");
+        pending.data = part ? new Uint8Array(await part.arrayBuffer()) : new Uint8Array(0);
+      } else pending.data = new Uint8Array(raw);
+      return void res.writeHead(200, { "content-type": "text/plain" }).end("OK - 1");
+    }
     const method = url.pathname.replace(/^\/api\//, "");
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
@@ -484,6 +555,32 @@ export class FakeSlack implements FakePlatform {
       }
       case "chat.update":
         return reply({ ok: true, channel: body.channel, ts: body.ts, text: body.text });
+      case "files.getUploadURLExternal": {
+        if (!body.filename || !body.length) return reply({ ok: false, error: "invalid_arguments" });
+        const id = `F${String(++this.#seq).padStart(8, "0")}`;
+        this.#pendingUploads.set(id, { filename: body.filename });
+        const port = (this.#server.address() as AddressInfo).port;
+        return reply({ ok: true, upload_url: `http://127.0.0.1:${port}/upload/${id}`, file_id: id });
+      }
+      case "files.completeUploadExternal": {
+        const files = JSON.parse(body.files ?? "[]") as Array<{ id: string; title?: string }>;
+        for (const f of files) {
+          const pending = this.#pendingUploads.get(f.id);
+          if (!pending?.data) return reply({ ok: false, error: "file_not_found" });
+          this.#pendingUploads.delete(f.id);
+          this.#uploads.push({
+            account: bot.account,
+            chatId: body.channel_id ?? "",
+            name: pending.filename,
+            data: pending.data,
+            as: "files.completeUploadExternal",
+            ...(body.initial_comment ? { caption: body.initial_comment } : {}),
+            ...(body.thread_ts ? { threadId: body.thread_ts } : {}),
+            raw: body,
+          });
+        }
+        return reply({ ok: true, files: files.map((f) => ({ id: f.id, title: f.title })) });
+      }
       case "conversations.info":
         return reply({
           ok: true,

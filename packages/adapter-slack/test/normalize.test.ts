@@ -207,7 +207,7 @@ describe("normalizing Slack events", () => {
       ],
     });
     expect(m.media).toEqual([
-      { kind: "image", url: "https://files.slack.com/cat.png", mimeType: "image/png", name: "cat.png" },
+      { kind: "image", ref: "https://files.slack.com/cat.png", mimeType: "image/png", name: "cat.png" },
       { kind: "file", mimeType: "application/pdf", name: "notes.pdf" },
     ]);
   });

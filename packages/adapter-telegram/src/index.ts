@@ -4,7 +4,11 @@ import type {
   AdapterContext,
   AdapterStartResult,
   Address,
+  InboundMedia,
   Logger,
+  MediaFile,
+  NativeCommand,
+  OutboundMedia,
   OutboundMessage,
   PlatformAdapter,
   PlatformCapabilities,
@@ -16,6 +20,12 @@ import { Api } from "grammy";
 import type { Update } from "grammy/types";
 import { EntityParseError, isNotModified, PLATFORM, toPlatformError } from "./errors.ts";
 import { markdownToPlainText, markdownToTelegramHtml } from "./format.ts";
+import {
+  downloadTelegramFile,
+  sendTelegramMedia,
+  TELEGRAM_UPLOAD_MAX_BYTES,
+  telegramCommands,
+} from "./media.ts";
 import { ALLOWED_UPDATES, GENERAL_TOPIC, messageIdOf, normalizeUpdate } from "./normalize.ts";
 import { OffsetStore, SharedOffsetStore } from "./offset-store.ts";
 import { grammySignal, Poller } from "./polling.ts";
@@ -24,6 +34,7 @@ import { telegramWebhookHandler } from "./webhook.ts";
 
 export { EntityParseError, toPlatformError } from "./errors.ts";
 export { escapeHtml, markdownToPlainText, markdownToTelegramHtml } from "./format.ts";
+export { mediaOf, sendMethodOf, TELEGRAM_DOWNLOAD_MAX_BYTES, TELEGRAM_UPLOAD_MAX_BYTES } from "./media.ts";
 export { ALLOWED_UPDATES, GENERAL_TOPIC, messageIdOf, normalizeUpdate } from "./normalize.ts";
 export { type BotIdentity, type TelegramAdapterConfig, telegramConfigSchema } from "./types.ts";
 export { SECRET_HEADER, telegramWebhookHandler } from "./webhook.ts";
@@ -36,6 +47,9 @@ export const TELEGRAM_CAPABILITIES: PlatformCapabilities = Object.freeze({
   typing: true,
   threads: true,
   format: "html",
+  mediaIn: true,
+  mediaOut: { maxBytes: TELEGRAM_UPLOAD_MAX_BYTES },
+  nativeCommands: true,
 });
 
 /** How many answered message ids `reply_to_mode: first` remembers. */
@@ -56,6 +70,7 @@ export class TelegramAdapter implements PlatformAdapter {
   readonly capabilities = TELEGRAM_CAPABILITIES;
   readonly config: TelegramAdapterConfig;
   readonly api: Api;
+  readonly #apiRoot: string;
   readonly #agent: HttpAgent;
   #logger: Logger = silentLogger();
   #identity: Promise<BotIdentity> | undefined;
@@ -67,6 +82,7 @@ export class TelegramAdapter implements PlatformAdapter {
     this.config = config;
     this.account = options.account ?? DEFAULT_ACCOUNT;
     const apiRoot = config.api_url ?? "https://api.telegram.org";
+    this.#apiRoot = apiRoot;
     // An agent per adapter (grammY's default is shared per apiRoot) so `stop()` can close its sockets.
     this.#agent = apiRoot.startsWith("https:")
       ? new HttpsAgent({ keepAlive: true })
@@ -195,6 +211,31 @@ export class TelegramAdapter implements PlatformAdapter {
   async typing(address: Address): Promise<void> {
     try {
       await this.api.sendChatAction(chatIdOf(address.chatId), "typing", this.#threadOptions(address));
+    } catch (err) {
+      throw toPlatformError(err);
+    }
+  }
+
+  downloadMedia(
+    media: InboundMedia,
+    options: { maxBytes: number; signal?: AbortSignal },
+  ): Promise<MediaFile> {
+    return downloadTelegramFile(this.api, this.#apiRoot, this.config.token, media, options);
+  }
+
+  async sendMedia(address: Address, media: OutboundMedia): Promise<SentMessage> {
+    const sent = await sendTelegramMedia(
+      this.api,
+      chatIdOf(address.chatId),
+      media,
+      this.#threadOptions(address),
+    );
+    return { messageId: String(sent.message_id) };
+  }
+
+  async setCommands(commands: readonly NativeCommand[]): Promise<void> {
+    try {
+      await this.api.setMyCommands(telegramCommands(commands));
     } catch (err) {
       throw toPlatformError(err);
     }

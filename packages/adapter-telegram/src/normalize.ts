@@ -1,6 +1,7 @@
-import type { ChatType, InboundMedia, InboundMessage } from "@switchboard/core";
+import type { ChatType, InboundMessage } from "@switchboard/core";
 import type { Chat, Message, MessageEntity, Update } from "grammy/types";
 import { PLATFORM } from "./errors.ts";
+import { mediaOf } from "./media.ts";
 import type { BotIdentity } from "./types.ts";
 
 /** A forum's General topic has no `message_thread_id` on the wire; Telegram's id for it is 1. */
@@ -206,30 +207,4 @@ function addressedText(
     }
   }
   return { text: out, mentioned };
-}
-
-function mediaOf(message: Message): InboundMedia[] {
-  const media: InboundMedia[] = [];
-  if (message.photo?.length) media.push({ kind: "image" });
-  if (message.sticker)
-    media.push({
-      kind: "image",
-      mimeType: message.sticker.is_animated ? "application/x-tgsticker" : "image/webp",
-    });
-  if (message.video_note) media.push({ kind: "video", mimeType: "video/mp4" });
-  // An animation also sets `document` (for old clients), so it is listed once, as a file.
-  const files: Array<[InboundMedia["kind"], { mime_type?: string; file_name?: string } | undefined]> = [
-    ["file", message.document],
-    ["audio", message.audio],
-    ["audio", message.voice],
-    ["video", message.video],
-  ];
-  for (const [kind, file] of files) {
-    if (!file) continue;
-    const m: InboundMedia = { kind };
-    if (file.mime_type) m.mimeType = file.mime_type;
-    if (file.file_name) m.name = file.file_name;
-    media.push(m);
-  }
-  return media;
 }

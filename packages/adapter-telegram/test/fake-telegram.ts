@@ -1,6 +1,13 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { type FakeInbound, type FakePlatform, type FakeSent, SentLog } from "@switchboard/testing";
+import {
+  type FakeInbound,
+  type FakeMedia,
+  type FakePlatform,
+  type FakeSent,
+  type FakeUpload,
+  SentLog,
+} from "@switchboard/testing";
 import type { MessageEntity, Update } from "grammy/types";
 import { parseTelegramHtml } from "./telegram-html.ts";
 
@@ -60,6 +67,12 @@ export class FakeTelegram implements FakePlatform {
   readonly #failures = new Map<string, Failure[]>();
   readonly #messageIds = new Map<string, number>();
   #rejectFormatted = 0;
+  /** Files users sent, by `file_id`, served by `getFile` and `/file/bot<token>/<path>`. */
+  readonly #files = new Map<string, FakeMedia>();
+  readonly #uploads: FakeUpload[] = [];
+  /** File downloads served: the token the URL carried, and the path. */
+  readonly downloads: Array<{ token: string; path: string }> = [];
+  readonly media = { in: true, out: true };
   #server: Server;
   #port = 0;
 
@@ -173,6 +186,14 @@ export class FakeTelegram implements FakePlatform {
       text,
     };
     if (entities.length) message.entities = entities;
+    for (const file of m.media ?? []) this.#attach(message, file);
+    if (m.media?.length) {
+      // A message with files carries its text as the caption.
+      if (text) message.caption = text;
+      delete message.text;
+      if (entities.length) message.caption_entities = entities;
+      delete message.entities;
+    }
     if (m.chatType === "thread" && m.threadId && m.threadId !== "1") {
       message.message_thread_id = Number(m.threadId);
       message.is_topic_message = true;
@@ -180,7 +201,24 @@ export class FakeTelegram implements FakePlatform {
     return message as unknown as NonNullable<Update["message"]>;
   }
 
+  /** Register a user's file and put it on the message the way Telegram does (photo sizes, document, voice). */
+  #attach(message: Record<string, unknown>, file: FakeMedia): void {
+    const id = `file-${this.#files.size + 1}-${file.name}`;
+    this.#files.set(id, file);
+    const common = { file_id: id, file_unique_id: `u${id}`, file_size: file.data.byteLength };
+    if (file.kind === "image") message.photo = [{ ...common, width: 1, height: 1 }];
+    else if (file.kind === "audio" && file.voice)
+      message.voice = { ...common, duration: 1, mime_type: file.mimeType };
+    else if (file.kind === "audio")
+      message.audio = { ...common, duration: 1, mime_type: file.mimeType, file_name: file.name };
+    else message.document = { ...common, mime_type: file.mimeType, file_name: file.name };
+  }
+
   // --- outbound -----------------------------------------------------------------------------------
+
+  uploads(): FakeUpload[] {
+    return [...this.#uploads];
+  }
 
   sent(): FakeSent[] {
     return this.#sent.all();
@@ -280,12 +318,37 @@ export class FakeTelegram implements FakePlatform {
   async #serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
+    const download = /^\/file\/bot([^/]+)\/files\/([^/]+)\/[^/]+$/.exec(req.url ?? "");
+    if (download && req.method === "GET") {
+      const file = this.#bots.has(download[1]!)
+        ? this.#files.get(decodeURIComponent(download[2]!))
+        : undefined;
+      this.downloads.push({ token: download[1]!, path: req.url ?? "" });
+      if (!file) return error(res, 404, "Not Found");
+      res.writeHead(200, {
+        "content-type": "application/octet-stream",
+        "content-length": file.data.byteLength,
+      });
+      return void res.end(file.data);
+    }
     const match = /^\/bot([^/]+)\/(\w+)$/.exec(req.url ?? "");
     const state = match ? this.#bots.get(match[1]!) : undefined;
     if (!match || !state) return error(res, 401, "Unauthorized");
     const method = match[2]!;
-    const raw = Buffer.concat(chunks).toString("utf8");
-    const body = (raw ? JSON.parse(raw) : {}) as Record<string, unknown>;
+    const raw = Buffer.concat(chunks);
+    const type = req.headers["content-type"] ?? "";
+    const form = type.startsWith("multipart/form-data")
+      ? await new Request("http://fake/", {
+          method: "POST",
+          headers: { "content-type": type },
+          body: raw,
+        }).formData()
+      : undefined;
+    const body: Record<string, unknown> = form
+      ? Object.fromEntries([...form.entries()].map(([k, v]) => [k, typeof v === "string" ? coerce(v) : v]))
+      : raw.length
+        ? (JSON.parse(raw.toString("utf8")) as Record<string, unknown>)
+        : {};
     this.calls.push({ account: state.bot.account, method, body });
 
     const failure = this.#takeFailure(method);
@@ -344,7 +407,25 @@ export class FakeTelegram implements FakePlatform {
         });
       }
       case "answerCallbackQuery":
+      case "setMyCommands":
         return ok(res, true);
+      case "getFile": {
+        const id = String(body.file_id);
+        const file = this.#files.get(id);
+        if (!file) return error(res, 400, "Bad Request: invalid file_id");
+        return ok(res, {
+          file_id: id,
+          file_unique_id: `u${id}`,
+          file_size: file.data.byteLength,
+          file_path: `files/${encodeURIComponent(id)}/${file.name}`,
+        });
+      }
+      case "sendPhoto":
+      case "sendDocument":
+      case "sendVoice":
+      case "sendAudio":
+      case "sendVideo":
+        return this.#sendFile(state, method, body, res);
       case "sendChatAction":
         if (body.message_thread_id === 1) return error(res, 400, "Bad Request: message thread not found");
         return ok(res, true);
@@ -424,6 +505,42 @@ export class FakeTelegram implements FakePlatform {
     };
     this.#sent.push(sent);
     ok(res, message);
+  }
+
+  /** An upload (multipart, the file under the method's own field): recorded for `uploads()`. */
+  async #sendFile(state: BotState, method: string, body: Record<string, unknown>, res: ServerResponse) {
+    const field = {
+      sendPhoto: "photo",
+      sendDocument: "document",
+      sendVoice: "voice",
+      sendAudio: "audio",
+      sendVideo: "video",
+    }[method]!;
+    let value = body[field];
+    // grammY puts the file in its own part and the field names it as `attach://<id>`.
+    if (typeof value === "string" && value.startsWith("attach://"))
+      value = body[value.slice("attach://".length)];
+    if (!(value instanceof Blob)) return error(res, 400, `Bad Request: there is no ${field} in the request`);
+    const chatId = String(body.chat_id);
+    this.#uploads.push({
+      account: state.bot.account,
+      chatId,
+      name: value instanceof File ? value.name : "file",
+      data: new Uint8Array(await value.arrayBuffer()),
+      as: method,
+      ...(typeof body.caption === "string" ? { caption: body.caption } : {}),
+      ...(body.message_thread_id !== undefined ? { threadId: String(body.message_thread_id) } : {}),
+      raw: body,
+    });
+    ok(res, {
+      message_id: this.#nextMessageId(state.bot, chatId),
+      date: now(),
+      chat: { id: body.chat_id, type: "private" },
+      [field]:
+        field === "photo"
+          ? [{ file_id: "up", file_unique_id: "up", width: 1, height: 1 }]
+          : { file_id: "up" },
+    });
   }
 
   /** The stored text of a send/edit: HTML entities parsed out, length and emptiness checked like Telegram. */
@@ -519,6 +636,11 @@ function now(): number {
 /** Telegram ids are integers on the wire; other strings pass through so tests may use any id. */
 function wireId(id: string): number {
   return /^-?\d+$/.test(id) ? Number(id) : (id as unknown as number);
+}
+
+/** Multipart fields are strings; numbers (chat ids, thread ids) go back to numbers like Telegram reads them. */
+function coerce(v: string): unknown {
+  return /^-?\d+$/.test(v) ? Number(v) : v;
 }
 
 function closeServer(server: Server): Promise<void> {

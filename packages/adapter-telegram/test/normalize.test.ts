@@ -166,7 +166,7 @@ const TABLE: Array<{
       photo: [{ file_id: "f", file_unique_id: "u", width: 1, height: 1 }],
       caption: "look",
     }),
-    expected: { text: "look", media: [{ kind: "image" }] },
+    expected: { text: "look", media: [{ kind: "image", ref: "f" }] },
   },
   {
     name: "a channel post is a channel message from the channel",

@@ -1,5 +1,12 @@
 import { randomUUID } from "node:crypto";
-import { TransientError } from "@switchboard/core";
+import {
+  MediaError,
+  type MediaFile,
+  mediaTooLarge,
+  mimeTypeOf,
+  readMediaResponse,
+  TransientError,
+} from "@switchboard/core";
 import { toPlatformError, type WecomFailure } from "./errors.ts";
 import { PLATFORM, type WecomSendResponse, type WecomTokenResponse } from "./types.ts";
 
@@ -80,6 +87,96 @@ export class WecomApi {
     return body.msgid ?? `wecom-${randomUUID()}`;
   }
 
+  /** Send an uploaded file (`media_id`) as an `image`, `voice`, `video` or `file` message. */
+  async sendMedia(target: WecomTarget, msgtype: string, mediaId: string): Promise<string> {
+    const isChat = "chatid" in target;
+    const media = { [msgtype]: { media_id: mediaId } };
+    const payload = isChat
+      ? { chatid: target.chatid, msgtype, ...media, safe: 0 }
+      : { touser: target.touser, msgtype, agentid: this.#opts.agentId, ...media, safe: 0 };
+    const body = await this.#withToken<WecomSendResponse>(
+      isChat ? "appchat/send" : "message/send",
+      isChat ? "/cgi-bin/appchat/send" : "/cgi-bin/message/send",
+      payload,
+    );
+    return body.msgid ?? `wecom-${randomUUID()}`;
+  }
+
+  /**
+   * Upload a temporary file (`/cgi-bin/media/upload`, multipart field `media`); returns its `media_id`.
+   * @see https://developer.work.weixin.qq.com/document/path/90253
+   */
+  async upload(
+    type: "image" | "voice" | "video" | "file",
+    name: string,
+    data: Uint8Array,
+    mimeType: string,
+  ): Promise<string> {
+    for (let attempt = 1; ; attempt++) {
+      const token = await this.accessToken();
+      const url = new URL("/cgi-bin/media/upload", this.#opts.apiUrl);
+      url.searchParams.set("access_token", token);
+      url.searchParams.set("type", type);
+      const form = new FormData();
+      form.append("media", new Blob([data as Uint8Array<ArrayBuffer>], { type: mimeType }), name);
+      const body = await this.#request<{ errcode: number; errmsg: string; media_id?: string }>(
+        "media/upload",
+        url,
+        form,
+      );
+      if (body.errcode === 0 && body.media_id) return body.media_id;
+      if (TOKEN_ERRCODES.has(body.errcode) && attempt === 1) {
+        this.#invalidate(token);
+        continue;
+      }
+      throw toPlatformError({ action: "media/upload", errcode: body.errcode || -2, errmsg: body.errmsg });
+    }
+  }
+
+  /**
+   * Download a temporary file a member sent (`/cgi-bin/media/get`), refused past `maxBytes` while streaming.
+   * The access token is in the URL, which never leaves this class. WeCom answers errors as JSON.
+   * @see https://developer.work.weixin.qq.com/document/path/90254
+   */
+  async download(
+    mediaId: string,
+    options: { maxBytes: number; name?: string; mimeType?: string },
+  ): Promise<MediaFile> {
+    for (let attempt = 1; ; attempt++) {
+      const token = await this.accessToken();
+      const url = new URL("/cgi-bin/media/get", this.#opts.apiUrl);
+      url.searchParams.set("access_token", token);
+      url.searchParams.set("media_id", mediaId);
+      let res: Response;
+      try {
+        const stop = this.#opts.signal?.();
+        res = await fetch(url, stop ? { signal: stop } : {});
+      } catch (cause) {
+        throw new MediaError("media_download_failed", "the WeCom API is unreachable", { cause });
+      }
+      if (res.headers.get("content-type")?.includes("json")) {
+        const body = (await res.json().catch(() => ({}))) as { errcode?: number; errmsg?: string };
+        if (body.errcode && TOKEN_ERRCODES.has(body.errcode) && attempt === 1) {
+          this.#invalidate(token);
+          continue;
+        }
+        throw new MediaError(
+          "media_download_failed",
+          `wecom media/get: ${body.errmsg ?? "error"} (${body.errcode ?? "?"})`,
+        );
+      }
+      const declared = Number(res.headers.get("content-length"));
+      if (Number.isFinite(declared) && declared > options.maxBytes) {
+        await res.body?.cancel().catch(() => {});
+        throw mediaTooLarge(options.maxBytes, declared);
+      }
+      const name = options.name ?? filenameOf(res.headers.get("content-disposition")) ?? mediaId;
+      const guessed = mimeTypeOf(name);
+      const mimeType = options.mimeType ?? (guessed !== "application/octet-stream" ? guessed : undefined);
+      return readMediaResponse(res, { maxBytes: options.maxBytes, name, ...(mimeType ? { mimeType } : {}) });
+    }
+  }
+
   /** POST `payload` with the access token; on an expired/invalid token, fetch a fresh one and retry once. */
   async #withToken<T extends { errcode: number; errmsg: string }>(
     action: string,
@@ -111,7 +208,9 @@ export class WecomApi {
         method: payload === undefined ? "GET" : "POST",
         ...(payload === undefined
           ? {}
-          : { headers: { "content-type": "application/json" }, body: JSON.stringify(payload) }),
+          : payload instanceof FormData
+            ? { body: payload }
+            : { headers: { "content-type": "application/json" }, body: JSON.stringify(payload) }),
         signal,
       });
     } catch (cause) {
@@ -132,5 +231,16 @@ export class WecomApi {
         cause,
       });
     }
+  }
+}
+
+/** The file name of a `Content-Disposition: attachment; filename="x.jpg"` header. */
+function filenameOf(header: string | null): string | undefined {
+  const m = /filename\*?=(?:UTF-8'')?"?([^";]+)"?/i.exec(header ?? "");
+  if (!m) return undefined;
+  try {
+    return decodeURIComponent(m[1]!);
+  } catch {
+    return m[1];
   }
 }

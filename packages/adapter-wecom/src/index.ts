@@ -4,6 +4,11 @@ import {
   type Address,
   AuthError,
   DEFAULT_ACCOUNT,
+  type InboundMedia,
+  MediaError,
+  type MediaFile,
+  mediaTooLarge,
+  type OutboundMedia,
   type OutboundMessage,
   type PlatformAdapter,
   type PlatformCapabilities,
@@ -41,6 +46,10 @@ export class WecomAdapter implements PlatformAdapter {
     typing: false,
     threads: false,
     format: "plain",
+    mediaIn: true,
+    mediaOut: { maxBytes: WECOM_UPLOAD_MAX_BYTES },
+    // App menus are configured in the admin console, not by API calls of the app.
+    nativeCommands: false,
   };
   readonly config: WecomAdapterConfig;
   /** The path this app's callbacks arrive on. */
@@ -118,18 +127,61 @@ export class WecomAdapter implements PlatformAdapter {
     clearTimeout(timer);
   }
 
+  downloadMedia(
+    media: InboundMedia,
+    options: { maxBytes: number; signal?: AbortSignal },
+  ): Promise<MediaFile> {
+    if (!media.ref)
+      return Promise.reject(new MediaError("media_download_failed", "the message has no MediaId"));
+    if (media.size !== undefined && media.size > options.maxBytes)
+      return Promise.reject(mediaTooLarge(options.maxBytes, media.size));
+    return this.#api.download(media.ref, {
+      maxBytes: options.maxBytes,
+      ...(media.name ? { name: media.name } : {}),
+      ...(media.mimeType ? { mimeType: media.mimeType } : {}),
+    });
+  }
+
+  /** Upload as a temporary file, then an `image` / `voice` / `video` / `file` message; a caption follows as text. */
+  async sendMedia(address: Address, media: OutboundMedia): Promise<SentMessage> {
+    const type = wecomMediaType(media);
+    const mediaId = await this.#api.upload(type, media.name, media.data, media.mimeType);
+    const messageId = await this.#api.sendMedia(this.#target(address), type, mediaId);
+    if (media.caption) await this.send(address, { text: media.caption, format: "plain" });
+    return { messageId };
+  }
+
+  #target(address: Address): WecomTarget {
+    const group =
+      address.chatType === "group" || (address.chatType === undefined && this.#groups.has(address.chatId));
+    return group ? { chatid: address.chatId } : { touser: address.chatId };
+  }
+
   /** Send text (Markdown flattened) to a member or app group chat, split to WeCom's 2,048-byte limit. */
   async send(address: Address, message: OutboundMessage): Promise<SentMessage> {
     const text = message.format === "plain" ? message.text : markdownToPlain(message.text);
-    const group =
-      address.chatType === "group" || (address.chatType === undefined && this.#groups.has(address.chatId));
-    const target: WecomTarget = group ? { chatid: address.chatId } : { touser: address.chatId };
+    const target = this.#target(address);
     let messageId = "";
     for (const piece of splitUtf8(text, MAX_MESSAGE_BYTES)) {
       messageId = await this.#api.sendText(target, piece);
     }
     return { messageId };
   }
+}
+
+/** WeCom's temporary-media limits: images and videos 10 MB, voice 2 MB (AMR), other files 20 MB. */
+export const WECOM_UPLOAD_MAX_BYTES = 20 * 1024 * 1024;
+const IMAGE_MAX_BYTES = 10 * 1024 * 1024;
+
+/** How WeCom should show a file: images and (AMR) voice as such, MP4 as video, the rest as a file. */
+export function wecomMediaType(media: OutboundMedia): "image" | "voice" | "video" | "file" {
+  if (media.kind === "image" && media.data.byteLength <= IMAGE_MAX_BYTES && media.mimeType !== "image/gif")
+    return "image";
+  if (media.kind === "audio" && media.mimeType === "audio/amr" && media.data.byteLength <= 2 * 1024 * 1024)
+    return "voice";
+  if (media.kind === "video" && media.mimeType === "video/mp4" && media.data.byteLength <= IMAGE_MAX_BYTES)
+    return "video";
+  return "file";
 }
 
 /** Build an adapter from a config as written (defaults applied, validated). */

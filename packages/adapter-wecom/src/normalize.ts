@@ -35,9 +35,14 @@ export function normalizeMessage(fields: WecomMessageFields, account: string): I
   else if (type === "location")
     text = fields.Label || `${fields.Location_X ?? ""},${fields.Location_Y ?? ""}`;
   else if (MEDIA_KINDS[type]) {
+    // The MediaId is what `/cgi-bin/media/get` takes (valid three days); PicUrl is not used.
     const item: InboundMedia = { kind: MEDIA_KINDS[type] };
-    if (fields.PicUrl) item.url = fields.PicUrl;
-    if (fields.MediaId) item.name = fields.MediaId;
+    if (fields.MediaId) item.ref = fields.MediaId;
+    if (type === "voice") {
+      item.voice = true;
+      item.mimeType = fields.Format === "speex" ? "audio/speex" : "audio/amr";
+      item.name = `voice.${fields.Format ?? "amr"}`;
+    }
     media.push(item);
   } else {
     return undefined;

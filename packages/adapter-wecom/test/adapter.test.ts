@@ -318,6 +318,9 @@ describe("WeCom replies", () => {
       typing: false,
       threads: false,
       format: "plain",
+      mediaIn: true,
+      mediaOut: { maxBytes: 20 * 1024 * 1024 },
+      nativeCommands: false,
     });
     const text = "长".repeat(1500); // 4,500 bytes
     await adapter.send({ platform: "wecom", account: "default", chatId: "u1" }, { text, format: "plain" });

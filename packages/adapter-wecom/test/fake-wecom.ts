@@ -1,7 +1,13 @@
 import { randomInt } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { type FakeInbound, type FakePlatform, type FakeSent, SentLog } from "@switchboard/testing";
+import {
+  type FakeInbound,
+  type FakePlatform,
+  type FakeSent,
+  type FakeUpload,
+  SentLog,
+} from "@switchboard/testing";
 import { aesKeyOf, encrypt, signature } from "../src/crypto.ts";
 import { defaultCallbackPath } from "../src/types.ts";
 import { cdata } from "../src/xml.ts";
@@ -117,6 +123,11 @@ export class FakeWecom implements FakePlatform {
   #tokenRejections = 0;
   #tokenSeq = 0;
   #msgSeq = 0;
+  /** WeCom apps receive images and voice, not documents; a photo carries no caption. */
+  readonly media = { in: true, out: true, inKinds: ["image" as const] };
+  /** Temporary media by `media_id`: what members sent and what the app uploaded. */
+  readonly #media = new Map<string, { name: string; mimeType: string; data: Uint8Array; type?: string }>();
+  readonly #uploads: FakeUpload[] = [];
 
   private constructor(gatewayUrl: string, apps: FakeWecomApp[]) {
     this.gatewayUrl = gatewayUrl;
@@ -157,8 +168,17 @@ export class FakeWecom implements FakePlatform {
   async #serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
-    const raw = Buffer.concat(chunks).toString("utf8");
+    const bytes = Buffer.concat(chunks);
     const url = new URL(req.url ?? "/", "http://fake");
+    const type = req.headers["content-type"] ?? "";
+    const form = type.startsWith("multipart/form-data")
+      ? await new Request("http://fake/", {
+          method: "POST",
+          headers: { "content-type": type },
+          body: bytes,
+        }).formData()
+      : undefined;
+    const raw = form || url.pathname === "/cgi-bin/media/get" ? "" : bytes.toString("utf8");
     const body: unknown = raw ? JSON.parse(raw) : undefined;
     this.calls.push({
       method: req.method ?? "",
@@ -179,6 +199,37 @@ export class FakeWecom implements FakePlatform {
       const token = `AT_${app.account}_${++this.#tokenSeq}`;
       this.#tokens.set(token, { account: app.account });
       return out({ errcode: 0, errmsg: "ok", access_token: token, expires_in: 7200 });
+    }
+    if (url.pathname === "/cgi-bin/media/get" || url.pathname === "/cgi-bin/media/upload") {
+      const token = this.#tokens.get(url.searchParams.get("access_token") ?? "");
+      if (!token || token.dead) return out({ errcode: token?.dead ?? 40014, errmsg: "invalid access_token" });
+      if (url.pathname === "/cgi-bin/media/get") {
+        const file = this.#media.get(url.searchParams.get("media_id") ?? "");
+        if (!file) return out({ errcode: 40007, errmsg: "invalid media_id" });
+        res.writeHead(200, {
+          "content-type": file.mimeType,
+          "content-length": String(file.data.byteLength),
+          "content-disposition": `attachment; filename="${file.name}"`,
+        });
+        return void res.end(file.data);
+      }
+      const part = form?.get("media");
+      if (!(part instanceof File)) return out({ errcode: 41005, errmsg: "media data missing" });
+      const id = `MEDIA_UP_${++this.#msgSeq}`;
+      const kind = url.searchParams.get("type") ?? "file";
+      this.#media.set(id, {
+        name: part.name,
+        mimeType: part.type,
+        data: new Uint8Array(await part.arrayBuffer()),
+        type: kind,
+      });
+      return out({
+        errcode: 0,
+        errmsg: "ok",
+        type: kind,
+        media_id: id,
+        created_at: String(Math.floor(Date.now() / 1000)),
+      });
     }
     if (url.pathname === "/cgi-bin/message/send" || url.pathname === "/cgi-bin/appchat/send") {
       const token = this.#tokens.get(url.searchParams.get("access_token") ?? "");
@@ -209,6 +260,22 @@ export class FakeWecom implements FakePlatform {
       if (url.pathname === "/cgi-bin/message/send" && b.agentid !== app.agentId) {
         return out({ errcode: 40056, errmsg: "invalid agentid" });
       }
+      const sentMedia = b.msgtype
+        ? (b as Record<string, { media_id?: string } | undefined>)[b.msgtype]?.media_id
+        : undefined;
+      if (sentMedia) {
+        const file = this.#media.get(sentMedia);
+        if (!file || file.type !== b.msgtype) return out({ errcode: 40007, errmsg: "invalid media_id" });
+        this.#uploads.push({
+          account: token.account,
+          chatId: b.touser ?? b.chatid ?? "",
+          name: file.name,
+          data: file.data,
+          as: b.msgtype!,
+          raw: body,
+        });
+        return out({ errcode: 0, errmsg: "ok", invaliduser: "", msgid: `msg_${++this.#msgSeq}` });
+      }
       // WeCom app messages from the adapter are plain text; a formatted (markdown) send is what could be refused.
       if (b.msgtype !== "text" && this.#rejectFormatted > 0) {
         this.#rejectFormatted--;
@@ -234,12 +301,32 @@ export class FakeWecom implements FakePlatform {
   async inject(message: FakeInbound): Promise<void> {
     if (message.fromSelf) return;
     const app = this.app(message.account);
-    const xml = textMessageXml(app, {
-      user: message.userId,
-      text: message.text,
-      msgId: message.messageId ?? String(7_000_000_000_000 + ++this.#msgSeq),
-      ...(message.chatType === "dm" ? {} : { chatId: message.chatId }),
-    });
+    const [file] = message.media ?? [];
+    if (file && message.text) await this.inject({ ...message, media: [], messageId: undefined });
+    const msgId = message.messageId ?? String(7_000_000_000_000 + ++this.#msgSeq);
+    let xml: string;
+    if (file) {
+      // A photo or voice message carries no text: the text went first, as its own message.
+      const mediaId = `MEDIA_IN_${++this.#msgSeq}`;
+      this.#media.set(mediaId, { name: file.name, mimeType: file.mimeType, data: file.data });
+      const type = file.kind === "audio" ? "voice" : "image";
+      xml =
+        `<xml><ToUserName>${cdata(app.corpId)}</ToUserName><FromUserName>${cdata(message.userId)}</FromUserName>` +
+        `<CreateTime>${Math.floor(Date.now() / 1000)}</CreateTime><MsgType>${cdata(type)}</MsgType>` +
+        (type === "image"
+          ? `<PicUrl>${cdata(`${this.url}/pic/${mediaId}`)}</PicUrl>`
+          : `<Format>${cdata("amr")}</Format>`) +
+        `<MediaId>${cdata(mediaId)}</MediaId><MsgId>${msgId}</MsgId><AgentID>${app.agentId}</AgentID>` +
+        (message.chatType === "dm" ? "" : `<ChatId>${cdata(message.chatId)}</ChatId>`) +
+        "</xml>";
+    } else {
+      xml = textMessageXml(app, {
+        user: message.userId,
+        text: message.text,
+        msgId,
+        ...(message.chatType === "dm" ? {} : { chatId: message.chatId }),
+      });
+    }
     const cb = signedCallback(this.gatewayUrl, app, xml);
     const res = await fetch(cb.url, {
       method: "POST",
@@ -253,6 +340,10 @@ export class FakeWecom implements FakePlatform {
 
   sent(): FakeSent[] {
     return this.#sent.all();
+  }
+
+  uploads(): FakeUpload[] {
+    return [...this.#uploads];
   }
 
   waitForSent(predicate: (m: FakeSent) => boolean, timeoutMs = 5000): Promise<FakeSent> {

@@ -3,7 +3,9 @@ import {
   type AdapterStartResult,
   type Address,
   DEFAULT_ACCOUNT,
+  type InboundMedia,
   type Logger,
+  type MediaFile,
   type OutboundMessage,
   type PlatformAdapter,
   type PlatformCapabilities,
@@ -17,6 +19,7 @@ import { YuanbaoConnection } from "./connection.ts";
 import { PushDebouncer } from "./debounce.ts";
 import { toPlatformError } from "./errors.ts";
 import { ReplyHeartbeats } from "./heartbeat.ts";
+import { downloadYuanbaoImage } from "./media.ts";
 import { normalizePush } from "./normalize.ts";
 import { SignTokenClient } from "./sign.ts";
 import {
@@ -64,6 +67,9 @@ export class YuanbaoAdapter implements PlatformAdapter {
     typing: true,
     threads: false,
     format: "markdown",
+    // Images only (see media.ts); sending files needs Tencent COS uploads, which the reference leaves out.
+    mediaIn: true,
+    nativeCommands: false,
   };
   readonly config: YuanbaoAdapterConfig;
   readonly timings: YuanbaoTimings;
@@ -191,6 +197,16 @@ export class YuanbaoAdapter implements PlatformAdapter {
    * private chat. In groups the first part quotes the message it answers (`ref_msg_id`). The last part ends
    * the typing heartbeat with FINISH.
    */
+  downloadMedia(
+    media: InboundMedia,
+    options: { maxBytes: number; signal?: AbortSignal },
+  ): Promise<MediaFile> {
+    return downloadYuanbaoImage(media, {
+      maxBytes: options.maxBytes,
+      apiHost: new URL(apiDomainOf(this.config)).hostname,
+    });
+  }
+
   async send(address: Address, message: OutboundMessage): Promise<SentMessage> {
     const connection = this.#connection;
     if (!connection) throw toPlatformError({ action: "send", message: "the adapter is not started" });

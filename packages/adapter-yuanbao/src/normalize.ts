@@ -108,8 +108,11 @@ function mediaOf(kind: InboundMedia["kind"], el: MsgBodyElement): InboundMedia {
   // Tencent IM lists an image as original, large and thumbnail; the large one is enough to look at.
   const url = kind === "image" ? (images[1]?.url ?? images[0]?.url ?? c.url) : c.url;
   const item: InboundMedia = { kind };
-  if (typeof url === "string" && url) item.url = url;
+  // The COS URL is the handle `downloadMedia` fetches; nothing else reads it.
+  if (typeof url === "string" && url) item.ref = url;
   if (typeof c.file_name === "string" && c.file_name) item.name = c.file_name;
+  if (typeof c.file_size === "number" && c.file_size > 0) item.size = c.file_size;
+  if (kind === "audio") item.voice = true;
   return item;
 }
 

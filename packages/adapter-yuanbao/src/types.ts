@@ -125,6 +125,7 @@ export interface MsgBodyElement {
     desc?: string;
     url?: string;
     file_name?: string;
+    file_size?: number;
     image_info_array?: Array<{ url?: string; width?: number; height?: number }>;
     [key: string]: unknown;
   };

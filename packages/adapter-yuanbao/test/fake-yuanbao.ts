@@ -1,7 +1,13 @@
 import { createHmac, randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { type FakeInbound, type FakePlatform, type FakeSent, SentLog } from "@switchboard/testing";
+import {
+  type FakeInbound,
+  type FakeMedia,
+  type FakePlatform,
+  type FakeSent,
+  SentLog,
+} from "@switchboard/testing";
 import { type WebSocket, WebSocketServer } from "ws";
 import { decode, decodeFrame, encode, encodeFrame, type Frame } from "../src/codec.ts";
 import type { Head } from "../src/types.ts";
@@ -109,6 +115,10 @@ export class FakeYuanbao implements FakePlatform {
   readonly #wss: WebSocketServer;
   readonly #sockets = new Set<Socket>();
   readonly #sent = new SentLog();
+  /** Images only: the adapter downloads images and sends no files. */
+  readonly media = { in: true, inKinds: ["image" as const] };
+  /** Files users sent, served on `/cos/<id>/<name>` like Tencent's object storage. */
+  readonly #files = new Map<string, FakeMedia>();
   readonly #waiters: Array<() => void> = [];
   #failures: Array<{ status: number }> = [];
   #busySigns = 0;
@@ -148,6 +158,13 @@ export class FakeYuanbao implements FakePlatform {
     const out = (o: unknown, status = 200): void => {
       res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(o));
     };
+    const cos = /^\/cos\/([^/]+)\//.exec(req.url ?? "");
+    if (req.method === "GET" && cos) {
+      const file = this.#files.get(cos[1]!);
+      if (!file) return out({ code: 404, msg: "not found" }, 404);
+      res.writeHead(200, { "content-type": file.mimeType, "content-length": String(file.data.byteLength) });
+      return void res.end(file.data);
+    }
     if (req.method !== "POST" || req.url !== SIGN_PATH) return out({ code: 404, msg: "not found" }, 404);
     const body = JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}") as Record<string, unknown>;
     const headers = {
@@ -381,6 +398,23 @@ export class FakeYuanbao implements FakePlatform {
         },
       });
     body.push({ msg_type: "TIMTextElem", msg_content: { text: m.mention ? ` ${m.text}` : m.text } });
+    for (const file of m.media ?? []) {
+      // Tencent IM images list original, large and thumbnail URLs on object storage (here: this fake).
+      const id = `f${++this.#seq}`;
+      this.#files.set(id, file);
+      const url = `${this.url}/cos/${id}/${encodeURIComponent(file.name)}`;
+      body.push(
+        file.kind === "image"
+          ? {
+              msg_type: "TIMImageElem",
+              msg_content: { uuid: id, image_info_array: [{ url }, { url }, { url }] },
+            }
+          : {
+              msg_type: "TIMFileElem",
+              msg_content: { url, file_name: file.name, file_size: file.data.byteLength },
+            },
+      );
+    }
     const group = m.chatType !== "dm";
     return {
       callback_command: group ? "Group.CallbackAfterSendMsg" : "C2C.CallbackAfterSendMsg",

@@ -68,8 +68,8 @@ describe("normalizePush", () => {
     );
     expect(quoted?.replyTo).toEqual({ messageId: "m0", text: "earlier", fromBot: true });
     expect(quoted?.media).toEqual([
-      { kind: "image", url: "https://l" },
-      { kind: "file", url: "https://f", name: "a.pdf" },
+      { kind: "image", ref: "https://l" },
+      { kind: "file", ref: "https://f", name: "a.pdf" },
     ]);
   });
 

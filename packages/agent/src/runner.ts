@@ -14,6 +14,7 @@ import { toModelMessages } from "./messages.ts";
 import { DEFAULT_TIMEOUTS, type ModelTimeouts, runModelTurn } from "./model-turn.ts";
 import { buildSystemPrompt } from "./prompt.ts";
 import { ModelCache } from "./providers.ts";
+import { attachReplyImages } from "./reply-images.ts";
 import { DEFAULT_MEMORY_CHAR_LIMIT, type ToolContext, toAiSdkTools, toolsFor } from "./tools/index.ts";
 import { McpPool, type McpPoolOptions } from "./tools/mcp/pool.ts";
 import { knownMcpToolNames, mcpToolsFor } from "./tools/mcp/tools.ts";
@@ -107,7 +108,12 @@ export function createAgentRunner(options: AgentRunnerOptions = {}): Switchboard
       try {
         const ctx: ToolContext = { agent, turn, memoryCharLimit, signal: controller.signal };
         // A plain turn is the bare model: no agent tools, no persona, memory or skills.
-        const builtin = turn.plain ? [] : toolsFor(agent.toolsets, { delegateTo: agent.delegateTo });
+        const builtin = turn.plain
+          ? []
+          : toolsFor(agent.toolsets, {
+              delegateTo: agent.delegateTo,
+              chat: turn.services?.media !== undefined,
+            });
         const tools = turn.plain
           ? []
           : [...builtin, ...(await mcpToolsFor(mcp, agent, new Set(builtin.map((t) => t.name))))];
@@ -172,6 +178,10 @@ export function createAgentRunner(options: AgentRunnerOptions = {}): Switchboard
         terminal = turn.signal.aborted ? ABORTED : internalError(err);
       }
       if (turn.signal.aborted && terminal.type === "finish") terminal = ABORTED;
+      const media = turn.services?.media;
+      if (terminal.type === "finish" && media && !turn.plain && agent.toolsets.includes("media")) {
+        terminal = { ...terminal, text: await attachReplyImages(terminal.text, agent, media) };
+      }
       if (call) {
         await turn.hooks?.emit("afterModelCall", {
           ...call,

@@ -1,4 +1,10 @@
-import { type ApiServerConfig, type ChatMessage, fetchImage, ImageFetchError } from "@switchboard/core";
+import {
+  type ApiServerConfig,
+  type ChatMessage,
+  fetchImage,
+  ImageFetchError,
+  toDataUrl,
+} from "@switchboard/core";
 import type { Conversation } from "./convert.ts";
 import { ApiError } from "./errors.ts";
 
@@ -35,7 +41,7 @@ export async function inlineImages(conv: Conversation, settings: ApiServerConfig
       try {
         const image = await fetchImage(url, { maxBytes: budget, timeoutMs: timeoutS * 1000, trustedHosts });
         budget -= image.data.byteLength;
-        part.url = `data:${image.mimeType};base64,${image.data.toString("base64")}`;
+        part.url = toDataUrl(image.mimeType, image.data);
         part.mimeType = image.mimeType;
       } catch (cause) {
         const host = (() => {

@@ -33,6 +33,8 @@ export interface AgentProfile {
   isMain: boolean;
   model: ModelConfig;
   provider: ResolvedProvider;
+  /** The models `/model` may switch a session to: the agent's own first, then `agents.<id>.models`. */
+  models?: AgentModel[];
   toolsets: Toolset[];
   expose: boolean;
   /** `own`: secrets only from this agent's `.env` and `env:`; `inherit`: also the root `.env` and process env. */
@@ -102,6 +104,48 @@ export function resolveProvider(
   return undefined;
 }
 
+/** One model an agent may run on, by the label `/model` shows: `provider/name` (or the provider alone). */
+export interface AgentModel {
+  label: string;
+  model: ModelConfig;
+  provider: ResolvedProvider;
+}
+
+/** The label of a model: `openai/gpt-4.1-mini`, or `echo` for a provider without a model name. */
+export function modelLabel(model: ModelConfig): string {
+  return model.name ? `${model.provider}/${model.name}` : model.provider;
+}
+
+/**
+ * The agent's allowed models: its own model first, then `agents.<id>.models` (duplicates dropped). A label or a
+ * bare model name finds one (`/model gpt-4.1` when only one provider serves it).
+ */
+export function allowedModels(profile: AgentProfile): AgentModel[] {
+  return profile.models?.length
+    ? profile.models
+    : [{ label: modelLabel(profile.model), model: profile.model, provider: profile.provider }];
+}
+
+/** The allowed model `name` means (a label, or a bare model name that is unique), if any. */
+export function findAllowedModel(profile: AgentProfile, name: string): AgentModel | undefined {
+  const all = allowedModels(profile);
+  const exact = all.find((m) => m.label === name);
+  if (exact) return exact;
+  const byName = all.filter((m) => m.model.name === name || m.model.provider === name);
+  return byName.length === 1 ? byName[0] : undefined;
+}
+
+/**
+ * The profile a turn of `session` runs on: the agent's, with its model replaced by the session's when `/model`
+ * chose another of the allowed models (a model no longer allowed falls back to the agent's own).
+ */
+export function profileForSession(profile: AgentProfile, session: { model: string | null }): AgentProfile {
+  if (!session.model || !profile.models || profile.models.length < 2) return profile;
+  const chosen = profile.models.find((m) => m.label === session.model);
+  if (!chosen || chosen.label === profile.models[0]!.label) return profile;
+  return { ...profile, model: chosen.model, provider: chosen.provider };
+}
+
 export function buildProfile(
   config: Pick<ParsedConfig, "providers" | "model">,
   rootHome: string,
@@ -111,6 +155,15 @@ export function buildProfile(
 ): AgentProfile {
   const model = agent.model ?? config.model;
   const provider = resolveProvider(config, model) ?? { name: model.provider, kind: "echo" };
+  const models: AgentModel[] = [{ label: modelLabel(model), model, provider }];
+  for (const m of agent.models ?? []) {
+    if (models.some((x) => x.label === modelLabel(m))) continue;
+    models.push({
+      label: modelLabel(m),
+      model: m,
+      provider: resolveProvider(config, m) ?? { name: m.provider, kind: "echo" },
+    });
+  }
   return {
     id,
     name: agent.name ?? id,
@@ -120,6 +173,7 @@ export function buildProfile(
     isMain: id === MAIN_AGENT,
     model,
     provider,
+    models,
     toolsets: agent.toolsets ?? [...TOOLSETS],
     expose: agent.expose,
     secrets: agent.secrets ?? (id === MAIN_AGENT ? "inherit" : "own"),

@@ -1,4 +1,5 @@
 import type { AgentProfile } from "./agents.ts";
+import type { OutboundMedia, SentMessage } from "./platform.ts";
 import type { HookRunner } from "./plugins.ts";
 import type { SessionSource } from "./sessions/source.ts";
 import type { SessionStore } from "./sessions/store-types.ts";
@@ -126,6 +127,18 @@ export interface TurnServices {
   approve?: (request: ApprovalRequest) => Promise<ApprovalDecision>;
   /** Hand a task to another agent (the `delegate` toolset); refusals reject with an `AgentError`. */
   delegate?: (request: DelegateRequest) => Promise<DelegateResult>;
+  /** Files into the chat the turn came from (the `media` toolset); absent outside a chat turn. */
+  media?: TurnMedia;
+}
+
+/** A chat turn's way to send files into its own chat; the address is fixed by the gateway, not the model. */
+export interface TurnMedia {
+  /** The largest file the chat's platform account takes, in bytes. */
+  readonly maxBytes: number;
+  /** Upload now (the `send_file` tool); rejects with what went wrong. Throws `MediaError` past `maxBytes`. */
+  send(file: OutboundMedia): Promise<SentMessage>;
+  /** Upload after the reply text is delivered (images the reply links to). Throws `MediaError` past `maxBytes`. */
+  attach(file: OutboundMedia): void;
 }
 
 /** The slice of the cron subsystem the agent's `cron` toolset uses; always scoped to `agentId`. */

@@ -311,7 +311,7 @@ agents:
       isMain: true,
       secrets: "inherit",
       provider: { kind: "echo" },
-      toolsets: ["memory", "skills", "cron", "sessions", "delegate"],
+      toolsets: ["memory", "skills", "cron", "sessions", "delegate", "media"],
     });
     expect(config.registry.get("support")).toMatchObject({
       secrets: "own",

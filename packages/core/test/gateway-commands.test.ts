@@ -82,7 +82,7 @@ describe("chat command registry", () => {
       expect(typeof e.handler).toBe("function");
       expect(COMMANDS[e.name]).toBe(e.description);
     }
-    expect(COMMAND_TABLE.filter((e) => e.adminOnly).map((e) => e.name)).toEqual(["platform"]);
+    expect(COMMAND_TABLE.filter((e) => e.adminOnly).map((e) => e.name)).toEqual(["platform", "pair"]);
   });
 
   it("parses every command of the table, with a bot suffix and arguments; other /words go to the agent", () => {
@@ -116,7 +116,7 @@ describe("chat command registry", () => {
       'No running platform account matches "nothing".',
     );
     expect(await runCommand({ name: "platform", args: "" }, context())).toBe(
-      "Platform control is not available here.",
+      "Only admins may use /platform (platforms.<name>.admins).",
     );
   });
 

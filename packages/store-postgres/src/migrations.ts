@@ -110,10 +110,30 @@ CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
 `;
 
 /**
- * v5: inbound messages already seen, one row per (platform, account, chat, message id). Replicas behind one
- * load balancer dedupe a webhook retry through this primary key rather than through a per-process map.
+ * v5, pairing: strangers' pending codes (one live code per user and platform account; `code` is unique) and
+ * the users an operator approved, per platform account (SQLite's v5).
  */
 const V5 = `
+CREATE TABLE pairing_requests (
+  code TEXT PRIMARY KEY, platform TEXT NOT NULL, account TEXT NOT NULL, user_id TEXT NOT NULL,
+  user_name TEXT, chat_id TEXT NOT NULL, created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL);
+CREATE INDEX idx_pairing_requests_user ON pairing_requests (platform, account, user_id);
+CREATE TABLE pairing_approvals (
+  platform TEXT NOT NULL, account TEXT NOT NULL, user_id TEXT NOT NULL, user_name TEXT,
+  approved_by TEXT NOT NULL, approved_at BIGINT NOT NULL, code TEXT,
+  PRIMARY KEY (platform, account, user_id));
+`;
+
+/** v6: `/agent <id>` overrides, one per chat (SQLite's v6). */
+const V6 = `
+CREATE TABLE chat_agents (chat TEXT PRIMARY KEY, agent_id TEXT NOT NULL, set_by TEXT NOT NULL, set_at BIGINT NOT NULL);
+`;
+
+/**
+ * v7: inbound messages already seen, one row per (platform, account, chat, message id) (SQLite's v7). Replicas
+ * behind one load balancer dedupe a webhook retry through this primary key rather than a per-process map.
+ */
+const V7 = `
 CREATE TABLE inbound_seen (
   platform TEXT NOT NULL, account TEXT NOT NULL, chat_id TEXT NOT NULL, message_id TEXT NOT NULL,
   seen_at BIGINT NOT NULL,
@@ -122,16 +142,21 @@ CREATE INDEX idx_inbound_seen_at ON inbound_seen (seen_at);
 `;
 
 /** Forward-only migrations: `MIGRATIONS[i]` takes the schema from version i to i + 1. Append; never edit a shipped one. */
-export const MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5];
+export const MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5, V6, V7];
 export const POSTGRES_SCHEMA_VERSION = MIGRATIONS.length;
 
 /** The advisory lock every migrating process takes, so N replicas starting at once migrate once. */
 const MIGRATION_LOCK = 0x53_42_4d_47; // "SBMG"
 
 async function currentVersion(client: PoolClient): Promise<number> {
-  await client.query(
-    "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)",
-  );
+  const exists = await client.query("SELECT to_regclass('schema_version') IS NOT NULL AS e");
+  // Only when missing: even CREATE ... IF NOT EXISTS asks for the right to create. (IF NOT EXISTS still: the
+  // check above may not yet see a table another replica created a moment ago.)
+  if (!exists.rows[0]?.e) {
+    await client.query(
+      "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)",
+    );
+  }
   const r = await client.query<{ v: number | null }>("SELECT MAX(version) AS v FROM schema_version");
   return r.rows[0]?.v ?? 0;
 }
@@ -150,6 +175,8 @@ export async function schemaVersion(pool: Pool): Promise<number> {
  * this code is refused.
  */
 export async function migratePostgres(pool: Pool, clock: () => number = Date.now): Promise<number> {
+  // Up to date (every start but the first after an upgrade): nothing to lock, and no DDL right needed.
+  if ((await schemaVersion(pool)) === POSTGRES_SCHEMA_VERSION) return POSTGRES_SCHEMA_VERSION;
   for (;;) {
     const client = await pool.connect();
     try {

@@ -207,6 +207,29 @@ export function sessionOperations(pool: Pool, clock: () => number) {
       );
     },
 
+    async setModel(sessionId: string, model: string): Promise<void> {
+      const r = await pool.query("UPDATE sessions SET model = $1 WHERE id = $2", [model, sessionId]);
+      if (r.rowCount === 0) throw new Error(`no session "${sessionId}"`);
+    },
+
+    /** The key's active session ends (`resumed`) and this one reopens, under the key's lock. */
+    resume: (sessionId: string, now?: number) =>
+      transaction(pool, async (q): Promise<SessionRecord> => {
+        const target = await get(q, sessionId);
+        if (!target) throw new Error(`no session "${sessionId}"`);
+        await lockKey(q, target.sessionKey);
+        const at = now ?? clock();
+        await q.query(
+          "UPDATE sessions SET ended_at = $1, end_reason = 'resumed' WHERE session_key = $2 AND ended_at IS NULL AND id <> $3",
+          [at, target.sessionKey, sessionId],
+        );
+        const r = await q.query<SessionRecord>(
+          `UPDATE sessions SET ended_at = NULL, end_reason = NULL, updated_at = $1 WHERE id = $2 RETURNING ${SESSION_FIELDS}`,
+          [at, sessionId],
+        );
+        return r.rows[0]!;
+      }),
+
     async append(sessionId: string, messages: NewMessage[], opts: AppendOptions = {}): Promise<number[]> {
       if (opts.rewindAfter !== undefined) {
         const after = opts.rewindAfter;

@@ -6,6 +6,7 @@ import { importSessionsInto } from "./import.ts";
 import { leaseTable } from "./leases.ts";
 import { migratePostgres } from "./migrations.ts";
 import { auditLog, rateBuckets, usageLedger } from "./operations.ts";
+import { chatAgentTable, pairingTable } from "./pairing.ts";
 import { createPool, describeUrl, type Pool, storeOpenError } from "./pool.ts";
 import { responseTable } from "./responses.ts";
 import { searchMessages } from "./search.ts";
@@ -84,6 +85,8 @@ export async function openPostgresStore(
     get: sessions.get,
     ensure: sessions.ensure,
     end: sessions.end,
+    setModel: sessions.setModel,
+    resume: sessions.resume,
     append: sessions.append,
     addUsage: sessions.addUsage,
     rewind: sessions.rewind,
@@ -102,6 +105,8 @@ export async function openPostgresStore(
     leases: leaseTable(pool, clock),
     inbound: inboundDedupe(pool, clock),
     adapterState: adapterStateStore(pool),
+    pairing: pairingTable(pool, clock),
+    chatAgents: chatAgentTable(pool, clock),
     checkWritable,
     async probe() {
       const started = performance.now();

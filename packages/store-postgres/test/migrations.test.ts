@@ -38,10 +38,13 @@ describe("PostgreSQL migrations", () => {
     );
     expect(tables.rows.map((r) => r.t)).toEqual([
       "audit_log",
+      "chat_agents",
       "cron_leases",
       "inbound_seen",
       "kv",
       "messages",
+      "pairing_approvals",
+      "pairing_requests",
       "rate_buckets",
       "responses",
       "schema_version",
@@ -68,5 +71,27 @@ describe("PostgreSQL migrations", () => {
     ]);
     await expect(migratePostgres(p)).rejects.toThrow(/newer than this Switchboard understands/);
     await p.query("DELETE FROM schema_version WHERE version = $1", [POSTGRES_SCHEMA_VERSION + 1]);
+  });
+
+  it("opens a current database as a user that may only read and write its tables", async () => {
+    const p = pool();
+    await migratePostgres(p);
+    const role = `sb_app_${Math.random().toString(36).slice(2, 8)}`;
+    await p.query(`CREATE ROLE ${role} LOGIN`);
+    await p.query(`REVOKE CREATE ON SCHEMA public FROM PUBLIC`);
+    await p.query(`GRANT USAGE ON SCHEMA public TO ${role}`);
+    await p.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ${role}`);
+    await p.query(`GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO ${role}`);
+    const url = new URL(db.url);
+    url.username = role;
+    const app = createPool(url.toString(), { max: 1 });
+    try {
+      expect(await migratePostgres(app)).toBe(POSTGRES_SCHEMA_VERSION);
+      await expect(app.query("CREATE TABLE nope (x int)")).rejects.toThrow(/permission denied/);
+    } finally {
+      await app.end();
+      await p.query(`DROP OWNED BY ${role}`);
+      await p.query(`DROP ROLE ${role}`);
+    }
   });
 });

@@ -18,6 +18,33 @@ export interface FakeInbound {
   /** Sent by the bot account itself (the fake marks it as the bot's own). */
   fromSelf?: boolean;
   messageId?: string;
+  /** Files attached to the message: the fake serves them through its file API (`media-in`). */
+  media?: FakeMedia[];
+}
+
+/** A file a fake platform serves for an injected message, as a user would have sent it. */
+export interface FakeMedia {
+  kind: "image" | "file" | "audio";
+  name: string;
+  mimeType: string;
+  data: Uint8Array;
+  /** A recorded voice note. */
+  voice?: boolean;
+}
+
+/** A file the adapter uploaded into a chat of the fake platform (`media-out`). */
+export interface FakeUpload {
+  account: string;
+  chatId: string;
+  threadId?: string;
+  /** The file name the platform received (an image may have none where the API carries no name: Feishu).  */
+  name: string;
+  /** The bytes as uploaded. */
+  data: Uint8Array;
+  /** How the platform was asked to show it: the method or message type (`sendPhoto`, `m.image`, `image`…). */
+  as: string;
+  caption?: string;
+  raw?: unknown;
 }
 
 /** A message the adapter sent to the fake platform. */
@@ -44,6 +71,19 @@ export interface FakePlatform {
   failNextSends(status: 429 | 500 | 502 | 503, count: number, retryAfterSeconds?: number): void;
   /** Make the next send with formatting be rejected as the platform rejects bad markup (for the fallback test). */
   rejectNextFormatted?(): void;
+  /**
+   * Optional fake capabilities, run by the suite for an adapter that declares the matching platform
+   * capability: `mediaIn` (the fake serves `FakeInbound.media` through its file API) and `mediaOut` (it
+   * records uploads for `uploads()`).
+   */
+  media?: {
+    in?: boolean;
+    out?: boolean;
+    /** The kinds of file a user can send on the platform (default both; WeCom apps get no documents). */
+    inKinds?: Array<"image" | "file">;
+  };
+  /** Files uploaded so far, in order (with `media.out`). */
+  uploads?(): FakeUpload[];
   close(): Promise<void>;
 }
 
@@ -63,6 +103,8 @@ export const CONFORMANCE_TESTS = [
   "mention-gating",
   "retries-429",
   "retries-5xx",
+  "media-in",
+  "media-out",
   "stop-no-handles",
 ] as const;
 export type ConformanceTest = (typeof CONFORMANCE_TESTS)[number];

@@ -2,6 +2,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
+  type AgentRunner,
+  type AgentTurn,
   buildConfig,
   createGateway,
   type DispatchOutcome,
@@ -21,8 +23,9 @@ import {
   DEFAULT_CONFORMANCE_IDS,
   type FakePlatform,
   type FakeSent,
+  type FakeUpload,
 } from "./conformance-types.ts";
-import { createEchoRunner } from "./echo-runner.ts";
+import { createEchoRunner, TINY_PNG } from "./echo-runner.ts";
 import { type HttpBridge, startHttpBridge } from "./http-bridge.ts";
 
 const SECOND = "second";
@@ -40,7 +43,32 @@ interface Harness {
   bridge: HttpBridge;
   config: GatewayConfig;
   outcomes: Array<{ inbound: InboundMessage; outcome: DispatchOutcome }>;
+  /** Every turn the agent received, for what reached the model (`media-in`). */
+  turns: AgentTurn[];
   home: string;
+}
+
+/** The echo runner, remembering each turn it is given. */
+function recordingRunner(turns: AgentTurn[]): AgentRunner {
+  const inner = createEchoRunner();
+  return {
+    run(turn) {
+      turns.push(turn);
+      return inner.run(turn);
+    },
+  };
+}
+
+/** The text of a turn's user input (text parts joined). */
+function inputText(turn: AgentTurn): string {
+  return turn.input
+    .filter((m) => m.role === "user")
+    .map((m) =>
+      typeof m.content === "string"
+        ? m.content
+        : m.content.map((p) => (p.type === "text" ? p.text : "")).join("\n"),
+    )
+    .join("\n");
 }
 
 function conformanceConfig(
@@ -51,7 +79,8 @@ function conformanceConfig(
 ) {
   const platform = d.name;
   return {
-    agents: { main: {}, alpha: {}, beta: {}, gamma: {} },
+    // main reads images, so a photo reaches it as a data URL (`media-in`).
+    agents: { main: { model: { provider: "echo", vision: true } }, alpha: {}, beta: {}, gamma: {} },
     routes: [
       { match: { platform, chat_id: ids.groupChat }, agent: "alpha" },
       { match: { platform, thread_id: ids.thread.threadId }, agent: "gamma" },
@@ -80,7 +109,11 @@ export function adapterConformance(d: ConformanceDescriptor, options: Conformanc
   let msg = 0;
   const uniq = (label: string) => `${label}-${++msg}-${Math.random().toString(36).slice(2, 7)}`;
 
-  const test = (name: ConformanceTest, fn: () => Promise<void>, extraTimeout = 0) => {
+  const test = (
+    name: ConformanceTest,
+    fn: (ctx: { skip: (note?: string) => never }) => Promise<void>,
+    extraTimeout = 0,
+  ) => {
     if (options.only && !options.only.includes(name)) return;
     const reason = d.optOut?.[name];
     if (reason) it.skip(`${name} (opted out: ${reason})`, () => {});
@@ -118,19 +151,20 @@ export function adapterConformance(d: ConformanceDescriptor, options: Conformanc
       });
       const store = openSessionStore(join(home, "state.db"));
       const outcomes: Harness["outcomes"] = [];
+      const turns: AgentTurn[] = [];
       const adapters: PlatformAdapter[] = [];
       for (const [account, cfg] of config.platformAccounts.get(p) ?? [])
         adapters.push(d.definition.create(cfg, { account }));
       gw = createGateway({
         config,
         store,
-        runner: createEchoRunner(),
+        runner: recordingRunner(turns),
         adapters,
         retry: { baseDelayMs: 50 },
         onDispatch: (inbound, outcome) => outcomes.push({ inbound, outcome }),
       });
       await gw.start();
-      h = { fake, gateway: gw, store, bridge, config, outcomes, home };
+      h = { fake, gateway: gw, store, bridge, config, outcomes, turns, home };
     }, 30_000);
 
     afterAll(async () => {
@@ -330,6 +364,104 @@ export function adapterConformance(d: ConformanceDescriptor, options: Conformanc
       const chatId = chatType === "dm" ? ids.dmChat : ids.otherGroupChat;
       await h.fake.inject({ chatType, chatId, userId: ids.user, text, mention: true });
       await replyTo(text);
+    });
+
+    const dmOrGroup = () => {
+      const chatType = chatTypes.includes("dm") ? ("dm" as const) : ("group" as const);
+      return { chatType, chatId: chatType === "dm" ? ids.dmChat : ids.otherGroupChat };
+    };
+    const defaultCaps = () => h.gateway.adapters().find((a) => a.account === "default")!.capabilities;
+
+    test("media-in", async (ctx) => {
+      if (!defaultCaps().mediaIn) return ctx.skip("the adapter does not declare mediaIn");
+      if (!h.fake.media?.in)
+        throw new Error("the fake must serve media (media.in), or opt out with a reason");
+      // One file per message: some platforms (Matrix) carry one file per event.
+      const marker = uniq("media-in");
+      const doc = `conformance document ${marker}`;
+      const { chatType, chatId } = dmOrGroup();
+      const kinds = h.fake.media.inKinds ?? ["image", "file"];
+      const before = h.turns.length;
+      const files = [
+        { kind: "image" as const, name: "photo.png", mimeType: "image/png", data: TINY_PNG },
+        {
+          kind: "file" as const,
+          name: "notes.txt",
+          mimeType: "text/plain",
+          data: new TextEncoder().encode(doc),
+        },
+      ].filter((f) => kinds.includes(f.kind));
+      for (const [i, file] of files.entries()) {
+        const text = `${marker}-${i}`;
+        await h.fake.inject({ chatType, chatId, userId: ids.user, text, mention: true, media: [file] });
+        await replyTo(text);
+      }
+      // A file that came as a message of its own (Feishu, WeCom) may reach the agent a turn later.
+      const eventually = async (find: () => AgentTurn | undefined) => {
+        const deadline = Date.now() + timeout;
+        let turn = find();
+        while (!turn && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 20));
+          turn = find();
+        }
+        return turn;
+      };
+      const turnOf = async (text: string) => {
+        const turn = await eventually(() => h.turns.find((t) => inputText(t).includes(text)));
+        expect(turn, `the agent received no turn for ${text}`).toBeDefined();
+        return turn!;
+      };
+      const imageOf = (t: AgentTurn) =>
+        t.input
+          .flatMap((m) => (typeof m.content === "string" ? [] : m.content))
+          .find((p) => p.type === "image");
+      // Where a photo carries no caption (WeCom), the text came as a message of its own.
+      const photoTurn = await eventually(() => h.turns.slice(before).find((t) => imageOf(t) !== undefined));
+      expect(photoTurn, "no turn received the photo as an image part").toBeDefined();
+      const image = imageOf(photoTurn!);
+      expect(image && "url" in image ? image.url : undefined).toBe(
+        `data:image/png;base64,${Buffer.from(TINY_PNG).toString("base64")}`,
+      );
+      // A platform whose file messages carry no text (Feishu) delivers the text separately: the
+      // document is found by its content.
+      const docTurn = kinds.includes("file") ? await turnOf(doc) : undefined;
+      for (const turn of [photoTurn!, ...(docTurn ? [docTurn] : [])]) {
+        // No platform URL (with or without a token) reaches the model.
+        expect(inputText(turn)).not.toMatch(/https?:\/\/|mxc:\/\//);
+      }
+    });
+
+    test("media-out", async (ctx) => {
+      if (!defaultCaps().mediaOut) return ctx.skip("the adapter does not declare mediaOut");
+      if (!h.fake.media?.out || !h.fake.uploads)
+        throw new Error("the fake must record uploads (media.out, uploads()), or opt out with a reason");
+      const n = uniq("up");
+      const { chatType, chatId } = dmOrGroup();
+      const before = h.fake.uploads().length;
+      await h.fake.inject({
+        chatType,
+        chatId,
+        userId: ids.user,
+        text: `[[upload:${n}.png]] [[upload:${n}.txt]] ${n}`,
+        mention: true,
+      });
+      await replyTo(n);
+      const deadline = Date.now() + timeout;
+      let got: FakeUpload[] = [];
+      while (Date.now() < deadline) {
+        got = h.fake.uploads().slice(before);
+        if (got.length >= 2) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(got).toHaveLength(2);
+      // Documents keep their name everywhere; an image's name only where the platform's API carries one.
+      expect(got[1]!.name).toBe(`${n}.txt`);
+      for (const u of got) {
+        expect(u.chatId).toBe(chatId);
+        expect(u.account).toBe("default");
+      }
+      expect(Buffer.from(got[0]!.data).equals(Buffer.from(TINY_PNG))).toBe(true);
+      expect(new TextDecoder().decode(got[1]!.data)).toBe(`conformance file ${n}.txt\n`);
     });
 
     test("stop-no-handles", async () => {

@@ -1,4 +1,23 @@
-import type { AgentEvent, AgentRunner, AgentTurn } from "@switchboard/core";
+import type { AgentEvent, AgentRunner, AgentTurn, OutboundMedia } from "@switchboard/core";
+
+/** A 1×1 transparent PNG: the image the test kit sends and serves. */
+export const TINY_PNG = Uint8Array.from(
+  Buffer.from(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=",
+    "base64",
+  ),
+);
+
+/** The file `[[upload:NAME]]` sends: the tiny PNG for `.png`, else a line of text naming it. */
+export function uploadFixture(name: string): OutboundMedia {
+  if (name.endsWith(".png")) return { kind: "image", name, mimeType: "image/png", data: TINY_PNG };
+  return {
+    kind: "file",
+    name,
+    mimeType: "text/plain",
+    data: new TextEncoder().encode(`conformance file ${name}\n`),
+  };
+}
 
 function lastUserText(turn: AgentTurn): string {
   const m = [...turn.input].reverse().find((x) => x.role === "user");
@@ -29,7 +48,8 @@ export function longReply(n: number): string {
 /**
  * A deterministic offline runner for the test kit, answering like the `echo` provider: `[<agent>] <input>`,
  * word by word. `[[long:N]]` answers N characters of Markdown with code fences; `[[sleep:MS]]` waits first;
- * `[[silent]]` answers `[SILENT]`; `[[fail]]` ends with an error event.
+ * `[[silent]]` answers `[SILENT]`; `[[fail]]` ends with an error event; `[[upload:NAME]]` sends
+ * `uploadFixture(NAME)` into the chat through `services.media` first.
  */
 export function createEchoRunner(): AgentRunner {
   return {
@@ -57,6 +77,14 @@ export function createEchoRunner(): AgentRunner {
       if (input.includes("[[fail]]")) {
         yield { type: "error", message: "the model failed (scripted by [[fail]])", code: "scripted_failure" };
         return;
+      }
+      for (const m of input.matchAll(/\[\[upload:([^\]\s]+)\]\]/g)) {
+        const media = turn.services?.media;
+        if (!media) {
+          yield { type: "error", message: "no chat to upload to", code: "no_chat" };
+          return;
+        }
+        await media.send(uploadFixture(m[1]!));
       }
       const long = /\[\[long:(\d+)\]\]/.exec(input);
       const text = input.includes("[[silent]]")

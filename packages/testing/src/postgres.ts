@@ -153,6 +153,7 @@ async function exitOf(pid: number, timeoutMs: number): Promise<void> {
       try {
         process.kill(pid, "SIGKILL");
       } catch {}
+      await new Promise((r) => setTimeout(r, 100));
       return;
     }
     await new Promise((r) => setTimeout(r, 20));
@@ -182,7 +183,8 @@ export async function waitForPostgres(url: string, timeoutMs = 30_000): Promise<
 /**
  * Start a throwaway PostgreSQL server: `initdb` in a fresh temporary folder and `postgres` on a free
  * 127.0.0.1 port, trusting local connections. As root, both run as the `postgres` user. `stop()` shuts it
- * down (fast mode) and removes the folder; a process that exits without calling it still stops the server.
+ * down (fast mode), waits for it to exit and removes the folder; a process that exits or is killed without
+ * calling it still takes the server down.
  */
 export async function startPostgres(options: StartPostgresOptions = {}): Promise<TestPostgres> {
   const bin = findPostgresBin();
@@ -244,48 +246,55 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     throw new Error(`PostgreSQL did not start:\n${lastOutput}`);
   }
 
-  const stopArgv = (mode: string) => [
-    ...as.prefix,
-    join(bin, "pg_ctl"),
-    "-D",
-    data,
-    "-m",
-    mode,
-    "-w",
-    "stop",
-  ];
+  const pid = postmasterPid(data);
+  if (pid === undefined) {
+    cleanupDir();
+    throw new Error(`PostgreSQL started but wrote no postmaster.pid in ${data}:\n${tail(log)}`);
+  }
   let stopped = false;
-  // A test process that dies without its teardown must not leave a server behind.
+  // However the test process ends, the server ends with it. An exit without the teardown (an uncaught
+  // error, process.exit): the exit hook. Killed outright (SIGKILL, a CI timeout): a detached watchdog that
+  // waits for this process to be gone. SIGQUIT is PostgreSQL's immediate shutdown; as root we may signal
+  // the postgres user's process.
+  const watchdog = spawn(
+    "sh",
+    [
+      "-c",
+      `while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done; kill -QUIT ${pid} 2>/dev/null; sleep 2; rm -rf '${dir}'`,
+    ],
+    { detached: true, stdio: "ignore" },
+  );
+  watchdog.unref();
   const onExit = () => {
     if (stopped) return;
-    spawnSync(stopArgv("immediate")[0]!, stopArgv("immediate").slice(1), { stdio: "ignore" });
-    cleanupDir();
+    try {
+      process.kill(pid, "SIGQUIT");
+    } catch {}
   };
   process.once("exit", onExit);
 
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
+  const stop = async () => {
+    if (stopped) return;
+    try {
+      // Fast shutdown: clients are disconnected, nothing is flushed that a throwaway server needs.
+      process.kill(pid, "SIGINT");
+    } catch {}
+    await exitOf(pid, 20_000);
+    stopped = true;
+    process.off("exit", onExit);
+    try {
+      if (watchdog.pid) process.kill(watchdog.pid);
+    } catch {}
+    cleanupDir();
+  };
   try {
     await waitForPostgres(url);
   } catch (err) {
-    onExit();
-    stopped = true;
+    await stop();
     throw err;
   }
-  return {
-    url,
-    port,
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      process.off("exit", onExit);
-      const pid = postmasterPid(data);
-      const r = await run(stopArgv("fast"), 60_000);
-      if (r.code !== 0) await run(stopArgv("immediate"), 30_000);
-      // pg_ctl returns once the pid file is gone, a moment before the process itself.
-      if (pid !== undefined) await exitOf(pid, 10_000);
-      cleanupDir();
-    },
-  };
+  return { url, port, stop };
 }
 
 /** `url` with its database replaced by `database`. */

@@ -30,6 +30,14 @@ export type StubResponse =
   /** Decide from the request body. */
   | ((body: StubChatRequest) => StubResponse);
 
+/** A transcription request as received. */
+export interface StubTranscription {
+  model: string;
+  fileName: string;
+  bytes: number;
+  authorization?: string;
+}
+
 /** The body of a chat completions request, as received. */
 export interface StubChatRequest {
   model?: string;
@@ -57,6 +65,10 @@ export interface StubLlm {
   readonly url: string;
   /** Every chat completions request body, in arrival order. */
   readonly requests: StubChatRequest[];
+  /** Every `POST /v1/audio/transcriptions` (multipart), in arrival order: the form's model, file and key. */
+  readonly transcriptions: StubTranscription[];
+  /** The text the next transcriptions answer (default `stub transcript of <file name>`). */
+  transcribeAs(text: string): void;
   /** The headers of each request in `requests` (same index), lower-cased names. */
   readonly requestHeaders: Array<Record<string, string>>;
   /** Queue answers for the next requests, in order; unscripted requests reply `stub: <last user text>`. */
@@ -82,6 +94,8 @@ interface Failure {
 /** Start an OpenAI-compatible chat completions server on 127.0.0.1 (a random port). */
 export async function startStubLlm(options: StubLlmOptions = {}): Promise<StubLlm> {
   const requests: StubChatRequest[] = [];
+  const transcriptions: StubTranscription[] = [];
+  let transcript: string | undefined;
   const requestHeaders: Array<Record<string, string>> = [];
   const queue: StubResponse[] = [];
   const failures: Failure[] = [];
@@ -124,6 +138,28 @@ export async function startStubLlm(options: StubLlmOptions = {}): Promise<StubLl
         object: "list",
         data: [{ id: modelId, object: "model", created: 0, owned_by: "stub" }],
       });
+      return;
+    }
+    if (req.method === "POST" && path === "/v1/audio/transcriptions") {
+      const chunks: Buffer[] = [];
+      for await (const c of req) chunks.push(c as Buffer);
+      const form = await new Request("http://stub/", {
+        method: "POST",
+        headers: { "content-type": String(req.headers["content-type"] ?? "") },
+        body: Buffer.concat(chunks),
+      }).formData();
+      const file = form.get("file");
+      if (!(file instanceof File)) {
+        sendJson(res, 400, { error: { message: "no file", type: "invalid_request_error" } });
+        return;
+      }
+      transcriptions.push({
+        model: String(form.get("model") ?? ""),
+        fileName: file.name,
+        bytes: file.size,
+        ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}),
+      });
+      sendJson(res, 200, { text: transcript ?? `stub transcript of ${file.name}` });
       return;
     }
     if (req.method !== "POST" || path !== "/v1/chat/completions") {
@@ -311,6 +347,10 @@ export async function startStubLlm(options: StubLlmOptions = {}): Promise<StubLl
     url: `http://127.0.0.1:${port}/v1`,
     requests,
     requestHeaders,
+    transcriptions,
+    transcribeAs(text: string) {
+      transcript = text;
+    },
     script: (...responses) => {
       queue.push(...responses);
     },

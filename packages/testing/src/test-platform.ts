@@ -1,7 +1,12 @@
 import {
   type AdapterContext,
   type Address,
+  type InboundMedia,
   type InboundMessage,
+  type MediaFile,
+  mediaTooLarge,
+  type NativeCommand,
+  type OutboundMedia,
   type OutboundMessage,
   type PlatformAdapter,
   type PlatformCapabilities,
@@ -12,7 +17,7 @@ import {
   TransientError,
 } from "@switchboard/core";
 import { z } from "zod";
-import type { FakeInbound, FakePlatform, FakeSent } from "./conformance-types.ts";
+import type { FakeInbound, FakeMedia, FakePlatform, FakeSent, FakeUpload } from "./conformance-types.ts";
 import { SentLog } from "./sent-log.ts";
 
 export const testConfigSchema = platformCommonSchema
@@ -20,6 +25,8 @@ export const testConfigSchema = platformCommonSchema
     /** Which in-memory network this account joins (defaults to the shared one). */
     network: z.string().default("default"),
     max_message_length: z.number().int().min(16).default(4096),
+    /** Files in and out (`mediaIn`, `mediaOut`): off by default, so other tests see the plain contract. */
+    media: z.boolean().default(false),
   })
   .strict();
 
@@ -28,9 +35,15 @@ export class TestNetwork implements FakePlatform {
   readonly adapters = new Map<string, TestAdapter>();
   readonly #sent = new SentLog();
   readonly typing: Address[] = [];
+  /** Each account's native command menu, as the gateway last published it (`setCommands`). */
+  readonly commandMenus = new Map<string, readonly NativeCommand[]>();
   #failures: Array<{ status: number; retryAfter: number }> = [];
   #rejectFormatted = false;
   #nextId = 1;
+  /** Files users sent (by ref) and what adapters uploaded. */
+  readonly #files = new Map<string, FakeMedia>();
+  readonly #uploads: FakeUpload[] = [];
+  readonly media = { in: true, out: true };
 
   async inject(message: FakeInbound): Promise<void> {
     const account = message.account ?? "default";
@@ -48,7 +61,47 @@ export class TestNetwork implements FakePlatform {
       text: message.text,
       mentionsBot: message.mention ?? false,
       isSelf: message.fromSelf ?? false,
+      ...(message.media?.length ? { media: message.media.map((f) => this.#file(f)) } : {}),
     });
+  }
+
+  #file(file: FakeMedia): InboundMedia {
+    const ref = `file-${this.#nextId++}`;
+    this.#files.set(ref, file);
+    return {
+      kind: file.kind,
+      ref,
+      name: file.name,
+      mimeType: file.mimeType,
+      size: file.data.byteLength,
+      ...(file.voice ? { voice: true } : {}),
+    };
+  }
+
+  /** Called by adapters: a user's file, refused past `maxBytes`. */
+  download(ref: string | undefined, maxBytes: number): MediaFile {
+    const file = ref ? this.#files.get(ref) : undefined;
+    if (!file) throw new TransientError("test", `the test platform has no file ${ref}`);
+    if (file.data.byteLength > maxBytes) throw mediaTooLarge(maxBytes, file.data.byteLength);
+    return { data: file.data, mimeType: file.mimeType, name: file.name };
+  }
+
+  /** Called by adapters: record an upload. */
+  recordUpload(account: string, address: Address, media: OutboundMedia): SentMessage {
+    this.#uploads.push({
+      account,
+      chatId: address.chatId,
+      ...(address.threadId ? { threadId: address.threadId } : {}),
+      name: media.name,
+      data: media.data,
+      as: media.kind,
+      ...(media.caption ? { caption: media.caption } : {}),
+    });
+    return { messageId: `s${this.#nextId++}` };
+  }
+
+  uploads(): FakeUpload[] {
+    return [...this.#uploads];
   }
 
   /** Deliver a fully specified inbound message. */
@@ -129,7 +182,14 @@ export class TestAdapter implements PlatformAdapter {
   #ctx: AdapterContext | undefined;
 
   constructor(
-    options: { platform?: string; account?: string; network?: TestNetwork; maxMessageLength?: number } = {},
+    options: {
+      platform?: string;
+      account?: string;
+      network?: TestNetwork;
+      maxMessageLength?: number;
+      /** Declare `mediaIn` and `mediaOut` (10 MB). */
+      media?: boolean;
+    } = {},
   ) {
     this.platform = options.platform ?? "test";
     this.account = options.account ?? "default";
@@ -140,6 +200,8 @@ export class TestAdapter implements PlatformAdapter {
       typing: true,
       threads: true,
       format: "markdown",
+      nativeCommands: true,
+      ...(options.media ? { mediaIn: true, mediaOut: { maxBytes: 10 * 1024 * 1024 } } : {}),
     };
   }
 
@@ -162,6 +224,14 @@ export class TestAdapter implements PlatformAdapter {
     return this.network.record(this.account, address, message);
   }
 
+  async downloadMedia(media: InboundMedia, options: { maxBytes: number }): Promise<MediaFile> {
+    return this.network.download(media.ref, options.maxBytes);
+  }
+
+  async sendMedia(address: Address, media: OutboundMedia): Promise<SentMessage> {
+    return this.network.recordUpload(this.account, address, media);
+  }
+
   /** Report a connection state to core, as a real adapter does when its platform drops and comes back. */
   report(state: "connected" | "reconnecting" | "failed", reason?: string): void {
     this.#ctx?.reportStatus?.(state, reason);
@@ -169,6 +239,10 @@ export class TestAdapter implements PlatformAdapter {
 
   async typing(address: Address): Promise<void> {
     this.network.typing.push(address);
+  }
+
+  async setCommands(commands: readonly NativeCommand[]): Promise<void> {
+    this.network.commandMenus.set(this.account, [...commands]);
   }
 }
 
@@ -180,6 +254,7 @@ export function createTestAdapter(
     account: options.account ?? "default",
     network: testNetwork(config.network),
     maxMessageLength: config.max_message_length,
+    media: config.media,
   });
 }
 

@@ -6,5 +6,8 @@ adapterConformance({
   name: "test",
   definition: platform,
   startFake: async () => testNetwork(NETWORK),
-  config: () => ({ accounts: { default: { network: NETWORK }, second: { network: NETWORK } } }),
+  config: () => ({
+    media: true,
+    accounts: { default: { network: NETWORK }, second: { network: NETWORK } },
+  }),
 });

@@ -88,8 +88,19 @@ describe("gateway dispatcher", () => {
     expect(net.sent().filter((m) => m.text.includes("once"))).toHaveLength(1);
   });
 
-  it("denies everyone when no users are allowed, warning once", async () => {
-    const { net, gateway, logger } = await setup({ platforms: { test: { accounts: { default: {} } } } });
+  it("with nothing configured, answers a stranger's DM with a pairing code instead of the agent", async () => {
+    const { net, gateway } = await setup({ platforms: { test: { accounts: { default: {} } } } });
+    await net.inject(dm("let me in"));
+    await gateway.idle();
+    expect(net.sent().map((m) => m.text.split("\n")[0])).toEqual([
+      expect.stringMatching(/^I don't know you yet\. Your pairing code is [A-Z2-9]{8}\.$/),
+    ]);
+  });
+
+  it("denies everyone with dm_policy: deny and no users allowed, warning once", async () => {
+    const { net, gateway, logger } = await setup({
+      platforms: { test: { dm_policy: "deny", accounts: { default: {} } } },
+    });
     await net.inject(dm("let me in"));
     await net.inject(dm("please"));
     await gateway.idle();

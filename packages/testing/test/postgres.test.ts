@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -49,5 +50,39 @@ describe("the throwaway PostgreSQL of the tests", () => {
     expect(existsSync(dataDir)).toBe(false);
     expect(alive(pid)).toBe(false);
     await expect(new pg.Client({ connectionString: server.url }).connect()).rejects.toThrow();
+  }, 60_000);
+
+  it("stops the server of a test process killed with SIGKILL", async () => {
+    const script = `
+      const { startPostgres } = await import(${JSON.stringify(new URL("../src/postgres.ts", import.meta.url).href)});
+      const server = await startPostgres();
+      console.log(server.url);
+      setInterval(() => {}, 1000);`;
+    const child = spawn(process.execPath, ["--input-type=module", "-e", script], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const url = await new Promise<string>((resolve, reject) => {
+      let out = "";
+      const timer = setTimeout(() => reject(new Error(`no server: ${out}`)), 45_000);
+      child.stdout!.on("data", (c: Buffer) => {
+        out += c.toString();
+        const m = /postgres:\/\/\S+/.exec(out);
+        if (m) {
+          clearTimeout(timer);
+          resolve(m[0]);
+        }
+      });
+    });
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    const dataDir = (await c.query("SHOW data_directory")).rows[0].data_directory as string;
+    await c.end();
+    const pid = Number(readFileSync(join(dataDir, "postmaster.pid"), "utf8").split("\n")[0]);
+    child.kill("SIGKILL");
+    const deadline = Date.now() + 15_000;
+    while ((alive(pid) || existsSync(dataDir)) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
+    expect(alive(pid)).toBe(false);
+    expect(existsSync(dataDir)).toBe(false);
   }, 60_000);
 });

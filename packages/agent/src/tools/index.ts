@@ -3,6 +3,7 @@ import { jsonSchema, type Schema, type ToolSet, tool, zodSchema } from "ai";
 import { approvalGate } from "./approval.ts";
 import { CRON_TOOLS } from "./cron.ts";
 import { DELEGATE_TOOLS } from "./delegate.ts";
+import { MEDIA_TOOLS } from "./media.ts";
 import { MEMORY_TOOLS } from "./memory.ts";
 import { SESSIONS_TOOLS } from "./sessions.ts";
 import { SKILLS_TOOLS } from "./skills.ts";
@@ -19,15 +20,20 @@ export const TOOLSET_TOOLS: Record<Toolset, AgentTool[]> = {
   sessions: SESSIONS_TOOLS,
   cron: CRON_TOOLS,
   delegate: DELEGATE_TOOLS,
+  media: MEDIA_TOOLS,
 };
 
-/** The tools of the given toolsets, in a stable order; `delegate` only for an agent with `delegate_to` targets. */
+/**
+ * The tools of the given toolsets, in a stable order; `delegate` only for an agent with `delegate_to`
+ * targets, `media` only in a chat turn (`chat`: the gateway gave the turn a way to its chat).
+ */
 export function toolsFor(
   toolsets: readonly Toolset[],
-  options: { delegateTo?: readonly string[] } = {},
+  options: { delegateTo?: readonly string[]; chat?: boolean } = {},
 ): AgentTool[] {
   return [...new Set(toolsets)]
     .filter((t) => t !== "delegate" || (options.delegateTo?.length ?? 0) > 0)
+    .filter((t) => t !== "media" || options.chat === true)
     .flatMap((t) => TOOLSET_TOOLS[t] ?? []);
 }
 

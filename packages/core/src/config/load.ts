@@ -279,7 +279,12 @@ export function buildConfig(raw: unknown, opts: BuildOptions): GatewayConfig {
     }
   };
   checkModel("model", cfg.model);
-  for (const [id, a] of Object.entries(cfg.agents)) if (a.model) checkModel(`agents.${id}.model`, a.model);
+  for (const [id, a] of Object.entries(cfg.agents)) {
+    if (a.model) checkModel(`agents.${id}.model`, a.model);
+    a.models?.forEach((m, i) => {
+      checkModel(`agents.${id}.models[${i}]`, m);
+    });
+  }
   cfg.api_server.keys.forEach((k, i) => {
     if (Array.isArray(k.agents)) {
       k.agents.forEach((a, j) => {

@@ -31,9 +31,14 @@ export const modelSchema = z.strictObject({
   temperature: z.number().min(0).max(2).optional(),
   max_tokens: z.number().int().positive().optional(),
   max_steps: z.number().int().min(1).max(100).optional(),
+  /**
+   * The model reads images: chat photos reach it as images (default: true for `openai` and `anthropic`,
+   * false for `openai-compatible` and `echo`, whose models mostly do not).
+   */
+  vision: z.boolean().optional(),
 });
 
-export const TOOLSETS = ["memory", "skills", "cron", "sessions", "delegate"] as const;
+export const TOOLSETS = ["memory", "skills", "cron", "sessions", "delegate", "media"] as const;
 
 /** MCP server names prefix tool names on collision, so they keep to what model tool names allow. */
 export const MCP_SERVER_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$/;
@@ -94,6 +99,8 @@ export const agentConfigSchema = z.strictObject({
   description: z.string().optional(),
   home: z.string().min(1).optional(),
   model: modelSchema.optional(),
+  /** Other models an admin may switch a chat session to with `/model <name>` (the agent's `model` always is one). */
+  models: z.array(modelSchema).optional(),
   toolsets: z.array(z.enum(TOOLSETS)).optional(),
   /** Listed in `/v1/models` when `api_server.models` is `exposed` (the default). */
   expose: z.boolean().default(true),
@@ -175,6 +182,20 @@ export const routeSchema = z.strictObject({
   name: z.string().optional(),
 });
 
+export const DM_POLICIES = ["deny", "pairing", "open"] as const;
+export type DmPolicy = (typeof DM_POLICIES)[number];
+
+/** `platforms.<name>.pairing`: how strangers' pairing codes are bounded. */
+export const pairingSchema = z.strictObject({
+  /** How long a code can be approved. */
+  code_ttl_minutes: z.number().positive().default(60),
+  /** Live codes one platform account holds at most; strangers past it get no code (a flood cannot grow it). */
+  max_pending: z.number().int().positive().default(50),
+  /** Pairing replies (a new code or a reminder of the live one) one user gets per hour; more are dropped. */
+  per_user_per_hour: z.number().int().positive().default(3),
+});
+export type PairingConfig = z.output<typeof pairingSchema>;
+
 /** Keys every platform section accepts; adapters `.extend()` this with their own account keys. */
 export const platformCommonSchema = z.object({
   enabled: z.boolean().default(true),
@@ -187,6 +208,13 @@ export const platformCommonSchema = z.object({
    * admin commands (`/platform pause|resume`).
    */
   admins: z.array(z.union([z.string(), z.number()]).transform(String)).optional(),
+  /**
+   * What a DM from a user the account does not know gets: `deny` (dropped), `pairing` (a code the owner must
+   * approve) or `open` (answered). Default: `open` with `allow_all_users`, `deny` with `allowed_users`,
+   * otherwise `pairing`.
+   */
+  dm_policy: z.enum(DM_POLICIES).optional(),
+  pairing: pairingSchema.optional(),
 });
 export const PLATFORM_COMMON_KEYS = [
   "enabled",
@@ -194,6 +222,8 @@ export const PLATFORM_COMMON_KEYS = [
   "allow_all_users",
   "require_mention",
   "admins",
+  "dm_policy",
+  "pairing",
   "accounts",
 ] as const;
 
@@ -205,6 +235,8 @@ export const platformSectionSchema = z
     allow_all_users: z.boolean().optional(),
     require_mention: z.boolean().optional(),
     admins: z.array(z.union([z.string(), z.number()])).optional(),
+    dm_policy: z.enum(DM_POLICIES).optional(),
+    pairing: z.record(z.string(), z.unknown()).optional(),
     accounts: z.record(agentIdSchema, z.record(z.string(), z.unknown())).optional(),
   })
   .catchall(z.unknown());
@@ -356,6 +388,28 @@ export const modelPriceSchema = z.strictObject({
   cached_input: z.number().min(0).optional(),
 });
 
+/** Files in chat messages: what is downloaded and how much of a text document the model reads. */
+export const mediaSchema = z.strictObject({
+  /** The largest file downloaded from a platform (bigger ones reach the model as a note). */
+  max_bytes: z
+    .number()
+    .int()
+    .positive()
+    .default(20 * 1024 * 1024),
+  /** How many characters of a text document (text/*, JSON, Markdown, CSV…) the model reads. */
+  max_text_chars: z.number().int().positive().default(50_000),
+});
+
+/** Voice notes and audio to text, through an OpenAI-compatible `/audio/transcriptions` endpoint. */
+export const transcriptionSchema = z.strictObject({
+  /** A provider kind (`openai`) or the name of an entry in `providers` (its base_url and api_key_env). */
+  provider: z.string().min(1),
+  model: z.string().min(1).default("whisper-1"),
+  /** Spoken language hint (ISO-639-1, `en`), passed on when set. */
+  language: z.string().min(2).max(8).optional(),
+  timeout_s: z.number().positive().default(60),
+});
+
 export const operationsSchemas = {
   budgets: z.strictObject({
     per_user: budgetSchema.optional(),
@@ -413,6 +467,9 @@ export const configSchema = z.strictObject({
   pricing: z.record(z.string().min(1), modelPriceSchema).default({}),
   metrics: operationsSchemas.metrics.default(operationsSchemas.metrics.parse({})),
   circuit_breaker: operationsSchemas.circuit_breaker.default(operationsSchemas.circuit_breaker.parse({})),
+  media: mediaSchema.default(mediaSchema.parse({})),
+  /** Off unless set. */
+  transcription: transcriptionSchema.optional(),
   shutdown_timeout_s: z.number().positive().default(30),
   log_level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
 });
@@ -436,3 +493,5 @@ export type RateLimitConfig = z.output<typeof rateLimitSchema>;
 export type ModelPrice = z.output<typeof modelPriceSchema>;
 export type Toolset = (typeof TOOLSETS)[number];
 export type McpServerConfig = z.output<typeof mcpServerSchema>;
+export type MediaConfig = z.output<typeof mediaSchema>;
+export type TranscriptionConfig = z.output<typeof transcriptionSchema>;

@@ -2,6 +2,7 @@ import type { Logger } from "../logger.ts";
 import type { Operations } from "../operate/operations.ts";
 import type { AdapterStateStore, InboundMessage, PlatformAdapter } from "../platform.ts";
 import type { HttpRouter } from "./http.ts";
+import { publishCommands } from "./native-commands.ts";
 import { accountLease, type Replica } from "./replicas.ts";
 import type { DispatchOutcome } from "./types.ts";
 
@@ -158,5 +159,6 @@ export class AdapterSet {
         `${adapter.platform} account "${adapter.account}" is not connected yet: ${started.reason}`,
       );
     } else log.info(`${adapter.platform} account "${adapter.account}" connected`);
+    void publishCommands(adapter, log);
   }
 }

@@ -1,7 +1,15 @@
 import type { Logger } from "../logger.ts";
+import { createTurnMedia, type TurnMediaHandle } from "../media/turn-media.ts";
 import type { Admission, Operations } from "../operate/operations.ts";
 import { guardedSend } from "../operate/send-guard.ts";
-import type { Address, InboundMessage, OutboundMessage, PlatformAdapter } from "../platform.ts";
+import type {
+  Address,
+  InboundMessage,
+  OutboundMedia,
+  OutboundMessage,
+  PlatformAdapter,
+  SentMessage,
+} from "../platform.ts";
 import type { SessionSource } from "../sessions/source.ts";
 import { splitMessage } from "./chunk.ts";
 import { type RetryOptions, withRetry } from "./retry.ts";
@@ -72,6 +80,53 @@ export class Delivery {
       },
       logger,
     );
+  }
+
+  /** The connected adapter of the account `address` belongs to. */
+  adapterOf(address: Pick<Address, "platform" | "account">): PlatformAdapter | undefined {
+    return this.#deps.adapter(address.platform, address.account);
+  }
+
+  /** Upload a file into the chat of `address`, retried on 429/5xx, through the account's breaker. */
+  async sendMedia(
+    address: Address,
+    file: OutboundMedia,
+    opts: { turnId?: string } = {},
+  ): Promise<SentMessage> {
+    const { logger } = this.#deps;
+    const adapter = this.adapterOf(address);
+    if (!adapter?.sendMedia)
+      throw new Error(`${address.platform} account "${address.account}" cannot send files`);
+    let sent: SentMessage = { messageId: "" };
+    await guardedSend(
+      this.#deps.ops,
+      { platform: address.platform, account: address.account, ...opts },
+      async (counted) => {
+        sent = await withRetry(() => adapter.sendMedia!(address, file), {
+          ...this.#deps.retry,
+          onRetry: ({ attempt, delayMs, error }) => {
+            counted();
+            logger.warn(
+              { platform: address.platform, account: address.account, attempt, delayMs, err: error },
+              `upload to ${address.platform} failed; retrying in ${Math.round(delayMs)} ms`,
+            );
+          },
+        });
+      },
+      logger,
+    );
+    return sent;
+  }
+
+  /**
+   * A chat turn's way to send files into its own chat (`services.media`), when the account declares
+   * `mediaOut`; `undefined` otherwise (the `media` toolset is then not offered).
+   */
+  mediaFor(address: Address, opts: { turnId?: string } = {}): TurnMediaHandle | undefined {
+    const adapter = this.adapterOf(address);
+    const maxBytes = adapter?.capabilities.mediaOut?.maxBytes;
+    if (!adapter?.sendMedia || !maxBytes) return undefined;
+    return createTurnMedia({ maxBytes, deliver: (file) => this.sendMedia(address, file, opts) });
   }
 
   /** Show "typing…" in the chat until the returned function is called (refreshed on an interval). */

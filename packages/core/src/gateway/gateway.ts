@@ -16,6 +16,7 @@ import { Delivery } from "./delivery.ts";
 import { HttpRouter } from "./http.ts";
 import { type DispatchDeps, dispatchInbound } from "./inbound/dispatch.ts";
 import { InboundGate } from "./inbound/gate.ts";
+import { pairingSender } from "./inbound/pairing.ts";
 import { resolveInbound } from "./inbound/resolve.ts";
 import { Lanes } from "./lanes.ts";
 import type { SessionOpenDeps } from "./open-session.ts";
@@ -171,11 +172,20 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
   const platformTurn: PlatformTurnDeps = { turn: turnDeps, delivery, config: getConfig, historyLimit };
   const dispatchDeps: DispatchDeps = {
     stopping: isStopping,
-    gate: new InboundGate({ accounts: () => config.platformAccounts, logger }),
+    gate: new InboundGate({ accounts: () => config.platformAccounts, logger, approvals: store.pairing }),
     replicated: !!replica,
+    pairing: {
+      accounts: () => config.platformAccounts,
+      store,
+      send: pairingSender((address, text) => delivery.sendText(address, text, { format: "plain" }), logger),
+      logger,
+      fullWarnings: new Map(),
+      ...(options.now ? { now: () => options.now!().getTime() } : {}),
+    },
     router: () => router,
     config: getConfig,
     store,
+    runner,
     sessions,
     lanes,
     ops,

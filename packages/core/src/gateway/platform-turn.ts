@@ -1,5 +1,6 @@
 import type { AgentProfile } from "../agents.ts";
 import type { GatewayConfig } from "../config/load.ts";
+import { turnInputContent } from "../media/turn-input.ts";
 import { newTurnId } from "../operate/turn-observer.ts";
 import type { ChatMessage } from "../runner.ts";
 import type { SessionSource } from "../sessions/source.ts";
@@ -38,7 +39,6 @@ export async function runPlatformTurn(
     (m) => !inputIds.has(m.id),
   );
   const history = toChatMessages(stored.slice(-historyLimit));
-  const input: ChatMessage[] = [{ role: "user", content: batch.map((m) => m.inbound.text).join("\n\n") }];
   const controller = new AbortController();
   l.controller = controller;
   const stopTyping = delivery.startTyping(address);
@@ -49,6 +49,7 @@ export async function runPlatformTurn(
     session: session.id,
   });
   const turnId = newTurnId();
+  const media = delivery.mediaFor(address, { turnId });
   const routed = batch[batch.length - 1]!.routed;
   publish("route", { turnId, agentId: current.id, ...routed });
   try {
@@ -57,6 +58,31 @@ export async function runPlatformTurn(
       enforceConcurrency: false,
     });
     if (!admission) return;
+    // The messages' files are fetched through the account (typing already shows) and become content parts.
+    const prepared = await turnInputContent(
+      batch.map((m) => m.inbound),
+      {
+        adapter: delivery.adapterOf(address),
+        profile: current,
+        config: deps.config(),
+        signal: controller.signal,
+        logger: log,
+      },
+    );
+    const input: ChatMessage[] = [{ role: "user", content: prepared.content }];
+    // The message was stored on arrival as "[voice note]": what it said is kept with the reply.
+    const spoken = prepared.transcripts.length
+      ? {
+          storeFirst: {
+            input: [
+              {
+                role: "user" as const,
+                content: `(transcript of the voice note) ${prepared.transcripts.join("\n\n")}`,
+              },
+            ],
+          },
+        }
+      : {};
     const { events, finished } = runTurn(deps.turn, {
       profile: current,
       session,
@@ -73,6 +99,8 @@ export async function runPlatformTurn(
       },
       admission,
       turnId,
+      ...spoken,
+      ...(media ? { media } : {}),
     });
     for await (const _ of events) {
       // The platform reply is sent whole at the end; streaming edits are a later refinement.
@@ -85,6 +113,10 @@ export async function runPlatformTurn(
     } else if (result.text.trim() && result.text.trim() !== "[SILENT]") {
       await delivery.sendText(address, result.text, { format: "markdown" }, { turnId });
     }
+    // Images the reply linked to follow its text.
+    await media?.flush((file, err) =>
+      log.warn({ err, file: file.name }, "could not upload a file of the reply"),
+    );
   } catch (err) {
     log.error({ err }, "could not deliver the reply");
   } finally {

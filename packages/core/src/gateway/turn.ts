@@ -1,7 +1,8 @@
-import type { AgentProfile } from "../agents.ts";
+import { type AgentProfile, profileForSession } from "../agents.ts";
 import type { ApprovalBroker } from "../approvals.ts";
 import { AgentError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
+import type { TurnMediaHandle } from "../media/turn-media.ts";
 import type { Admission, Operations } from "../operate/operations.ts";
 import { newTurnId, TurnObserver } from "../operate/turn-observer.ts";
 import type { Address, OutboundMessage } from "../platform.ts";
@@ -78,6 +79,8 @@ export function runTurn(
     /** The budgets and limits it was admitted under; its usage is recorded against them. */
     admission: Admission;
     turnId?: string;
+    /** A chat turn's way to send files into its chat (the `media` toolset, images the reply links to). */
+    media?: TurnMediaHandle;
   },
 ): {
   events: Channel<AgentEvent>;
@@ -87,13 +90,16 @@ export function runTurn(
   const { store, ops, hooks, runner, approvals, logger, running, delegation } = deps;
   const events = args.events ?? new Channel<AgentEvent>();
   const owned = args.events === undefined;
-  const { profile, session, controller, admission } = args;
+  const { session, controller, admission } = args;
+  // `/model` may have switched this session to another of the agent's allowed models.
+  const profile = profileForSession(args.profile, session);
   const observer = new TurnObserver({
     turnId: args.turnId ?? newTurnId(),
     agentId: profile.id,
     platform: args.source.platform,
     sessionId: session.id,
-    ...ops.modelOf(profile.id),
+    provider: profile.provider.kind,
+    model: profile.model.name ?? profile.provider.kind,
   });
   const finished = useAgent(profile, async () => {
     let text = "";
@@ -138,7 +144,13 @@ export function runTurn(
         input: args.input,
         signal: controller.signal,
         hooks,
-        services: { store, ...(cron ? { cron } : {}), approve, delegate },
+        services: {
+          store,
+          ...(cron ? { cron } : {}),
+          approve,
+          delegate,
+          ...(args.media ? { media: args.media } : {}),
+        },
         ...(args.extraSystem ? { extraSystem: args.extraSystem } : {}),
         ...(deps.now ? { now: deps.now } : {}),
         ...(admission.spendLimit ? { spendLimit: admission.spendLimit } : {}),
@@ -147,7 +159,8 @@ export function runTurn(
         observer.event(ev);
         if (ev.type === "text-delta") text += ev.text;
         else if (ev.type === "finish") {
-          text = ev.text || text;
+          // A reply that was only images it attached ends with no text of its own.
+          text = ev.text || (args.media?.pending.length ? "" : text);
           usage = ev.usage;
           if (ev.toolCalls?.length)
             toolCalls = ev.toolCalls.map((c) => ({ id: c.toolCallId, name: c.toolName, input: c.input }));

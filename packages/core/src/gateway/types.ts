@@ -23,7 +23,15 @@ export type DispatchOutcome =
   | { status: "command"; agentId: string; sessionKey: string; command: string }
   | {
       status: "ignored";
-      reason: "duplicate" | "self" | "unauthorized" | "not-mentioned" | "empty" | "stopping" | "limited";
+      reason:
+        | "duplicate"
+        | "self"
+        | "unauthorized"
+        | "pairing"
+        | "not-mentioned"
+        | "empty"
+        | "stopping"
+        | "limited";
     };
 
 /** A turn started programmatically (the API server): the caller supplies agent, session and input. */

@@ -10,11 +10,14 @@ import { compileRouteIndex } from "./route-index.ts";
 
 export interface Resolution {
   agentId: string;
-  by: "hook" | "route" | "default";
+  /** `override`: an admin switched the chat with `/agent <id>` (stored per chat, ahead of hooks and routes). */
+  by: "hook" | "route" | "default" | "override";
   /** The index in `routes:` of the route that chose the agent. */
   route?: number;
   /** The plugin whose `selectAgent` chose the agent. */
   plugin?: string;
+  /** Who switched the chat (`by: "override"`). */
+  setBy?: string;
 }
 
 export interface RouterConfig {

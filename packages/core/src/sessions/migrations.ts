@@ -230,10 +230,35 @@ function migrateToV4(db: Database): void {
 }
 
 /**
- * v5: inbound messages already seen, one row per (platform, account, chat, message id): dedupe by a primary
- * key, so it holds across processes (and, on PostgreSQL, across replicas), pruned by age.
+ * v5, pairing: strangers' pending codes (one live code per user and platform account; `code` is unique) and
+ * the users an operator approved, per platform account.
  */
 function migrateToV5(db: Database): void {
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS pairing_requests (
+      code TEXT PRIMARY KEY, platform TEXT NOT NULL, account TEXT NOT NULL, user_id TEXT NOT NULL,
+      user_name TEXT, chat_id TEXT NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL);
+    CREATE INDEX IF NOT EXISTS idx_pairing_requests_user ON pairing_requests(platform, account, user_id);
+    CREATE TABLE IF NOT EXISTS pairing_approvals (
+      platform TEXT NOT NULL, account TEXT NOT NULL, user_id TEXT NOT NULL, user_name TEXT,
+      approved_by TEXT NOT NULL, approved_at INTEGER NOT NULL, code TEXT,
+      PRIMARY KEY (platform, account, user_id)) WITHOUT ROWID;
+  `);
+}
+
+/** v6: `/agent <id>` overrides, one per chat (`chat` as `chatScope` writes it). */
+function migrateToV6(db: Database): void {
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS chat_agents (
+      chat TEXT PRIMARY KEY, agent_id TEXT NOT NULL, set_by TEXT NOT NULL, set_at INTEGER NOT NULL) WITHOUT ROWID;
+  `);
+}
+
+/**
+ * v7: inbound messages already seen, one row per (platform, account, chat, message id): dedupe by a primary
+ * key, so it holds across processes (and, on PostgreSQL, across replicas), pruned by age.
+ */
+function migrateToV7(db: Database): void {
   db.exec(`
     CREATE TABLE IF NOT EXISTS inbound_seen (
       platform TEXT NOT NULL, account TEXT NOT NULL, chat_id TEXT NOT NULL, message_id TEXT NOT NULL,
@@ -249,6 +274,8 @@ export const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [
   migrateToV3,
   migrateToV4,
   migrateToV5,
+  migrateToV6,
+  migrateToV7,
 ];
 export const SCHEMA_VERSION = MIGRATIONS.length;
 

@@ -2,6 +2,7 @@ import type { ResetPolicy } from "../config/schema.ts";
 import type { AdapterStateStore } from "../platform.ts";
 import type { ImportedSession, ImportResult } from "./import.ts";
 import type { AuditLog, RateBuckets, StoreProbe, UsageLedger } from "./operations-store.ts";
+import type { ChatAgentTable, PairingTable } from "./pairing-store.ts";
 import type { ResponseTable } from "./responses.ts";
 import type { SessionSource } from "./source.ts";
 
@@ -190,6 +191,13 @@ export interface SessionStore {
     options?: EnsureOptions,
   ): Promise<EnsureResult>;
   end(sessionId: string, reason: string, now?: number): Promise<void>;
+  /** Set the session's model (`/model`: a label from the agent's `models`); rejects for an unknown session. */
+  setModel(sessionId: string, model: string): Promise<void>;
+  /**
+   * Make an earlier session of a key its active one again (`/resume`): the key's active session is ended with
+   * reason `resumed` and this one reopened and touched, in one commit. Rejects for an unknown session.
+   */
+  resume(sessionId: string, now?: number): Promise<SessionRecord>;
   /**
    * Append messages atomically (with the turn's token usage and a rewind, when given); updates
    * `message_count` and `updated_at`. Resolves with the new message ids, in order, once committed; rejects
@@ -226,6 +234,10 @@ export interface SessionStore {
   readonly rates: RateBuckets;
   /** Named leases (cron job slots, replica leases). */
   readonly leases: LeaseTable;
+  /** Strangers' pairing codes and the users operators approved (`dm_policy: pairing`). */
+  readonly pairing: PairingTable;
+  /** Per-chat agent overrides (`/agent <id>`). */
+  readonly chatAgents: ChatAgentTable;
   /** Inbound messages already seen, by (platform, account, chat, message id). */
   readonly inbound: InboundDedupe;
   /** Shared adapter state (poll offsets, sync tokens), in stores that several replicas share (PostgreSQL). */

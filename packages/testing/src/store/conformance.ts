@@ -189,6 +189,42 @@ export function runStoreConformance(name: string, ref: StoreBackendRef): void {
       });
     });
 
+    describe("model, resume and chat agents", () => {
+      it("setModel keeps a session's model; resume reopens an ended session and ends the key's active one", async () => {
+        const { store } = await fresh();
+        const first = (await store.getOrCreate(keyOf("r1"), dm("r1"), { model: "echo" })).session;
+        await store.setModel(first.id, "local/small");
+        expect((await store.get(first.id))?.model).toBe("local/small");
+        await expect(store.setModel("nope", "x")).rejects.toThrow();
+
+        clock += MINUTE;
+        const second = (await store.getOrCreate(keyOf("r1"), dm("r1"), { forceNew: true })).session;
+        expect((await store.findActive(keyOf("r1")))?.id).toBe(second.id);
+        clock += MINUTE;
+        const resumed = await store.resume(first.id);
+        expect(resumed).toMatchObject({ id: first.id, endedAt: null, endReason: null, updatedAt: clock });
+        expect((await store.findActive(keyOf("r1")))?.id).toBe(first.id);
+        expect(await store.get(second.id)).toMatchObject({ endReason: "resumed", endedAt: clock });
+        await expect(store.resume("nope")).rejects.toThrow();
+      });
+
+      it("chat agent overrides: set, replace, read back after a reopen, clear", async () => {
+        const { store, location } = await fresh();
+        expect(await store.chatAgents.get("telegram:-100")).toBeUndefined();
+        await store.chatAgents.set("telegram:-100", "ops", "telegram:1");
+        await store.chatAgents.set("telegram:-100", "support", "telegram:2");
+        const again = await reopen(location);
+        expect(await again.chatAgents.get("telegram:-100")).toEqual({
+          agentId: "support",
+          setBy: "telegram:2",
+          setAt: clock,
+        });
+        expect(await again.chatAgents.get("telegram@work:-100")).toBeUndefined();
+        expect(await again.chatAgents.clear("telegram:-100")).toBe(true);
+        expect(await again.chatAgents.clear("telegram:-100")).toBe(false);
+      });
+    });
+
     describe("messages", () => {
       it("append keeps order and ids, and history returns the last ones oldest first", async () => {
         const { store } = await fresh();
@@ -528,6 +564,90 @@ export function runStoreConformance(name: string, ref: StoreBackendRef): void {
         expect(p.latencyMs).toBeGreaterThanOrEqual(0);
         expect(await store.list({ includeEnded: true })).toEqual([]);
         expect(await store.audit.list()).toEqual([]);
+      });
+    });
+
+    describe("pairing", () => {
+      const ask = (userId: string, code: string, extra: Record<string, unknown> = {}) => ({
+        platform: "telegram",
+        account: "default",
+        userId,
+        userName: `user ${userId}`,
+        chatId: userId,
+        code,
+        ttlMs: 60 * MINUTE,
+        maxPending: 3,
+        ...extra,
+      });
+
+      it("one live code per user; approve lets the user in and removes the request, codes case-insensitive", async () => {
+        const { store, location } = await fresh();
+        const first = await store.pairing.request(ask("7", "ab12cd34"));
+        expect(first).toMatchObject({ status: "created", request: { code: "AB12CD34", userId: "7" } });
+        expect(await store.pairing.request(ask("7", "ZZZZZZZZ"))).toMatchObject({
+          status: "existing",
+          request: { code: "AB12CD34" },
+        });
+        expect((await store.pairing.pending()).map((r) => r.code)).toEqual(["AB12CD34"]);
+        expect(await store.pairing.isApproved("telegram", "default", "7")).toBe(false);
+        const approved = await store.pairing.approve("ab12cd34", "cli:ada");
+        expect(approved).toMatchObject({
+          platform: "telegram",
+          account: "default",
+          userId: "7",
+          approvedBy: "cli:ada",
+        });
+        expect(await store.pairing.pending()).toEqual([]);
+        expect(await store.pairing.approve("AB12CD34", "cli:ada")).toBeUndefined();
+        // Approvals are per platform account, and survive a reopen.
+        const again = await reopen(location);
+        expect(await again.pairing.isApproved("telegram", "default", "7")).toBe(true);
+        expect(await again.pairing.isApproved("telegram", "work", "7")).toBe(false);
+        expect((await again.pairing.approved()).map((a) => a.userName)).toEqual(["user 7"]);
+      });
+
+      it("an expired code cannot be approved or denied, and the user gets a new one", async () => {
+        const { store } = await fresh();
+        await store.pairing.request(ask("7", "OLDCODE1"));
+        clock += 61 * MINUTE;
+        expect(await store.pairing.approve("OLDCODE1", "cli:ada")).toBeUndefined();
+        expect(await store.pairing.deny("OLDCODE1")).toBeUndefined();
+        expect(await store.pairing.pending()).toEqual([]);
+        expect(await store.pairing.request(ask("7", "NEWCODE1"))).toMatchObject({
+          status: "created",
+          request: { code: "NEWCODE1" },
+        });
+        expect(await store.pairing.isApproved("telegram", "default", "7")).toBe(false);
+      });
+
+      it("the pending list of an account is bounded; expired requests make room; deny drops one", async () => {
+        const { store } = await fresh();
+        for (const u of ["1", "2", "3"])
+          expect((await store.pairing.request(ask(u, `CODE000${u}`))).status).toBe("created");
+        expect(await store.pairing.request(ask("4", "CODE0004"))).toEqual({ status: "full", pending: 3 });
+        // Another account has its own bound.
+        expect((await store.pairing.request(ask("4", "CODE0005", { account: "work" }))).status).toBe(
+          "created",
+        );
+        expect(await store.pairing.deny("code0001")).toMatchObject({ userId: "1" });
+        expect((await store.pairing.request(ask("4", "CODE0006"))).status).toBe("created");
+        clock += 61 * MINUTE;
+        expect((await store.pairing.request(ask("9", "CODE0009"))).status).toBe("created");
+        expect((await store.pairing.pending({ account: "default" })).map((r) => r.userId)).toEqual(["9"]);
+      });
+
+      it("revoke removes a user's approval of one account or of every account", async () => {
+        const { store } = await fresh();
+        await store.pairing.request(ask("7", "CODEA001"));
+        await store.pairing.request(ask("7", "CODEB001", { account: "work" }));
+        await store.pairing.approve("CODEA001", "a");
+        await store.pairing.approve("CODEB001", "a");
+        expect(await store.pairing.revoke("telegram", "7", "work")).toBe(1);
+        expect(await store.pairing.isApproved("telegram", "work", "7")).toBe(false);
+        expect(await store.pairing.isApproved("telegram", "default", "7")).toBe(true);
+        expect(await store.pairing.revoke("telegram", "7")).toBe(1);
+        expect(await store.pairing.revoke("telegram", "7")).toBe(0);
+        expect(await store.pairing.approved()).toEqual([]);
       });
     });
 

@@ -1,10 +1,12 @@
 import type { ApprovalBroker } from "../../approvals.ts";
 import type { GatewayConfig } from "../../config/load.ts";
 import type { Logger } from "../../logger.ts";
+import { storedMessageText } from "../../media/turn-input.ts";
 import { operateCommands } from "../../operate/chat-commands.ts";
 import type { Operations } from "../../operate/operations.ts";
 import type { InboundMessage } from "../../platform.ts";
 import type { Router } from "../../routing/router.ts";
+import type { AgentRunner } from "../../runner.ts";
 import { DuplicateInboundError, type InboundKey, type SessionStore } from "../../sessions/store-types.ts";
 import { answerFromChat } from "../approval-flow.ts";
 import { type ParsedCommand, parseCommand, runCommand } from "../commands/registry.ts";
@@ -13,16 +15,22 @@ import type { Lanes } from "../lanes.ts";
 import { getOrCreate, openSession, type SessionOpenDeps, sessionHooks } from "../open-session.ts";
 import { markAnswered } from "../recover.ts";
 import type { DispatchOutcome } from "../types.ts";
+import { summarize, switchAgent } from "./command-services.ts";
 import type { InboundGate } from "./gate.ts";
+import { answerStranger, type PairingStageDeps } from "./pairing.ts";
 import { type ResolvedInbound, resolveInbound } from "./resolve.ts";
 
 export interface DispatchDeps {
   /** True once the gateway is shutting down: messages are refused, not accepted and dropped. */
   stopping: () => boolean;
   gate: InboundGate;
+  /** A stranger's DM on an account with `dm_policy: pairing` is answered with a pairing code. */
+  pairing: PairingStageDeps;
   router: () => Router;
   config: () => GatewayConfig;
   store: SessionStore;
+  /** The agent runner, for commands that call the model (`/compress`). */
+  runner: AgentRunner;
   sessions: SessionOpenDeps;
   lanes: Lanes;
   ops: Operations;
@@ -39,12 +47,16 @@ export interface DispatchDeps {
 }
 
 /**
- * Accept an inbound platform message: gate → resolve (agent, session key) → a chat command is answered at once;
+ * Accept an inbound platform message: gate (a stranger's DM may get a pairing code) → resolve (agent, session key) → a chat command is answered at once;
  * otherwise admission, then the session and the message are stored, and the message queues on its lane.
  */
 export async function dispatchInbound(deps: DispatchDeps, inbound: InboundMessage): Promise<DispatchOutcome> {
   if (deps.stopping()) return { status: "ignored", reason: "stopping" };
-  const refused = deps.gate.check(inbound);
+  const refused = await deps.gate.check(inbound);
+  if (refused === "pairing") {
+    await answerStranger(deps.pairing, inbound);
+    return { status: "ignored", reason: "pairing" };
+  }
   if (refused) return { status: "ignored", reason: refused };
   // Replicas behind a load balancer share one dedupe: a unique row per message, whichever replica got it,
   // written in the commit that stores the message (a crash in between can neither lose nor double it).
@@ -56,7 +68,11 @@ export async function dispatchInbound(deps: DispatchDeps, inbound: InboundMessag
         messageId: inbound.messageId,
       }
     : undefined;
-  const at = await resolveInbound(inbound, { router: deps.router, config: deps.config });
+  const at = await resolveInbound(inbound, {
+    router: deps.router,
+    config: deps.config,
+    overrides: deps.store.chatAgents,
+  });
   const { profile, sessionKey, source, resolution, routed, address } = at;
   const { lanes } = deps;
 
@@ -91,7 +107,7 @@ export async function dispatchInbound(deps: DispatchDeps, inbound: InboundMessag
       source,
       profile,
       false,
-      [{ role: "user", content: inbound.text }],
+      [{ role: "user", content: storedMessageText(inbound) }],
       // A command was claimed above (it goes on to the agent when it has no answer).
       command ? undefined : claim,
     );
@@ -118,7 +134,7 @@ async function answerCommand(
   command: ParsedCommand,
 ): Promise<DispatchOutcome | undefined> {
   const { profile, resolution, sessionKey, source, address } = at;
-  const { ops, logger } = deps;
+  const { ops, logger, lanes } = deps;
   const admin = () => deps.gate.isAdmin(inbound);
   const reply = await runCommand(command, {
     profile,
@@ -127,6 +143,7 @@ async function answerCommand(
     source,
     store: deps.store,
     routes: deps.config().routes,
+    actor: `${inbound.platform}:${inbound.user.id}`,
     operate: operateCommands(ops, {
       agentId: profile.id,
       source,
@@ -143,13 +160,35 @@ async function answerCommand(
         args,
       }),
     stop: () => deps.lanes.stop(sessionKey, new Error("stopped by /stop")),
+    tier: () => deps.gate.tier(inbound),
+    busy: () => lanes.running(sessionKey),
+    rerun: (session, message) => {
+      lanes.enqueue(sessionKey, {
+        inbound: { ...inbound, text: message.content },
+        session,
+        ids: [message.id],
+        routed: at.routed,
+      });
+      deps.drain(at);
+    },
+    summarize: (sessionId, transcript) => summarize(deps, profile, at, sessionId, transcript),
+    tellDm: (chatId, text) =>
+      deps.delivery.sendText(
+        { platform: inbound.platform, account: inbound.account, chatId, chatType: "dm" },
+        text,
+        { format: "plain" },
+      ),
+    switchAgent: (id) => switchAgent(deps, at, id, `${inbound.platform}:${inbound.user.id}`),
   });
   if (reply === undefined) return undefined;
+  const outcome = { status: "command", agentId: profile.id, sessionKey, command: command.name } as const;
+  // An empty reply: the command answered with something else (`/retry` queued a turn).
+  if (reply === "") return outcome;
   const force = command.name === "platform";
   await deps.delivery
     .sendText(address, reply, { format: "markdown" }, { force })
     .catch((err: unknown) =>
       logger.error({ err, platform: inbound.platform }, "could not send the command reply"),
     );
-  return { status: "command", agentId: profile.id, sessionKey, command: command.name };
+  return outcome;
 }

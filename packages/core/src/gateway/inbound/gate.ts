@@ -1,9 +1,14 @@
 import type { GatewayConfig } from "../../config/load.ts";
 import type { Logger } from "../../logger.ts";
+import { dmPolicyOf, type UserTier } from "../../pairing/policy.ts";
 import type { InboundMessage } from "../../platform.ts";
+import type { PairingTable } from "../../sessions/pairing-store.ts";
 
-/** Why the gate turned a message away (the `reason` of an `ignored` dispatch). */
-export type GateRefusal = "self" | "duplicate" | "empty" | "unauthorized" | "not-mentioned";
+/**
+ * Why the gate turned a message away (the `reason` of an `ignored` dispatch). `pairing`: a stranger's DM on an
+ * account with `dm_policy: pairing`; the pairing stage answers it with a code.
+ */
+export type GateRefusal = "self" | "duplicate" | "empty" | "unauthorized" | "pairing" | "not-mentioned";
 
 const DEDUPE_CAPACITY = 10_000;
 
@@ -62,6 +67,8 @@ export interface GateDeps {
   accounts: () => Accounts;
   logger: Logger;
   dedupeCapacity?: number;
+  /** Pairing approvals, read on every message from a user the config does not know (approvals apply at once). */
+  approvals?: Pick<PairingTable, "isApproved">;
 }
 
 /**
@@ -80,30 +87,55 @@ export class InboundGate {
   }
 
   /** Why the message is turned away, or `undefined` when it passes. */
-  check(inbound: InboundMessage): GateRefusal | undefined {
+  async check(inbound: InboundMessage): Promise<GateRefusal | undefined> {
+    // Self, duplicate and empty are decided before the first await, so a redelivery racing its twin is caught.
     if (inbound.isSelf) return "self";
     if (this.#dedupe.seen(inbound)) return "duplicate";
     if (!inbound.text.trim() && !inbound.media?.length) return "empty";
-    if (!this.authorized(inbound)) return "unauthorized";
+    const refused = await this.authorize(inbound);
+    if (refused) return refused;
     if (requiresMention(this.#deps.accounts(), inbound) && !inbound.mentionsBot && !inbound.replyTo?.fromBot)
       return "not-mentioned";
     return undefined;
   }
 
-  /** `allow_all_users`, or the sender is in `allowed_users`; an account that allows nobody is warned about once. */
-  authorized(inbound: InboundMessage): boolean {
+  /**
+   * Admins, `allow_all_users`, `allowed_users` and approved (paired) users pass; a stranger's DM passes with
+   * `dm_policy: open`, goes to pairing with `pairing`, and is refused with `deny` (as is a stranger in a group).
+   */
+  async authorize(inbound: InboundMessage): Promise<"unauthorized" | "pairing" | undefined> {
+    if ((await this.tier(inbound)) !== "stranger") return undefined;
     const cfg = accountConfig(this.#deps.accounts(), inbound);
-    if (cfg?.allow_all_users === true) return true;
+    const policy = dmPolicyOf(cfg);
+    if (inbound.chat.type === "dm") {
+      if (policy === "open") return undefined;
+      if (policy === "pairing" && this.#deps.approvals) return "pairing";
+    }
     const allowed = cfg?.allowed_users as Array<string | number> | undefined;
-    if (listsUser(allowed, inbound)) return true;
     if (!allowed?.length && !this.#warned.has(inbound.platform)) {
       this.#warned.add(inbound.platform);
       this.#deps.logger.warn(
         { platform: inbound.platform, account: inbound.account },
-        `no users are allowed on ${inbound.platform}: set platforms.${inbound.platform}.allowed_users or allow_all_users: true`,
+        `no users are allowed on ${inbound.platform}: set platforms.${inbound.platform}.allowed_users or allow_all_users: true, or pair users in a DM (dm_policy: pairing)`,
       );
     }
-    return false;
+    return "unauthorized";
+  }
+
+  /** The sender's tier on the account the message arrived on (`/whoami`). */
+  async tier(inbound: InboundMessage): Promise<UserTier> {
+    const cfg = accountConfig(this.#deps.accounts(), inbound);
+    if (listsUser(cfg?.admins as Array<string | number> | undefined, inbound)) return "admin";
+    if (cfg?.allow_all_users === true) return "allowed";
+    if (listsUser(cfg?.allowed_users as Array<string | number> | undefined, inbound)) return "allowed";
+    const approvals = this.#deps.approvals;
+    if (approvals) {
+      const { platform, account, user } = inbound;
+      if (await approvals.isApproved(platform, account, user.id)) return "paired";
+      if (user.idAlt !== undefined && (await approvals.isApproved(platform, account, user.idAlt)))
+        return "paired";
+    }
+    return "stranger";
   }
 
   isAdmin(inbound: InboundMessage): boolean {

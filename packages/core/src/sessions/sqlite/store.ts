@@ -23,6 +23,7 @@ import { importSessionsInto } from "./import.ts";
 import { inboundDedupe } from "./inbound.ts";
 import { leaseTable } from "./leases.ts";
 import { createAuditLog, createRateBuckets, createUsageLedger } from "./operations.ts";
+import { chatAgentTable, pairingTable } from "./pairing.ts";
 import { responseTable } from "./responses.ts";
 import { WriteBatcher } from "./write-batch.ts";
 
@@ -213,6 +214,11 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
       @threadId, @userId, @model, @now, @now)`),
     touch: db.prepare("UPDATE sessions SET updated_at = MAX(updated_at, ?) WHERE id = ?"),
     end: db.prepare("UPDATE sessions SET ended_at = ?, end_reason = ? WHERE id = ? AND ended_at IS NULL"),
+    setModel: db.prepare("UPDATE sessions SET model = ? WHERE id = ?"),
+    reopen: db.prepare("UPDATE sessions SET ended_at = NULL, end_reason = NULL, updated_at = ? WHERE id = ?"),
+    endKey: db.prepare(
+      "UPDATE sessions SET ended_at = ?, end_reason = ? WHERE session_key = ? AND ended_at IS NULL AND id != ?",
+    ),
     appendCount: db.prepare(
       "UPDATE sessions SET message_count = message_count + ?, updated_at = MAX(updated_at, ?) WHERE id = ?",
     ),
@@ -427,6 +433,19 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
       writes.run(() => {
         stmt.end.run(now ?? clock(), reason, sessionId);
       }),
+    setModel: (sessionId, model) =>
+      writes.run(() => {
+        if (stmt.setModel.run(model, sessionId).changes === 0) throw new Error(`no session "${sessionId}"`);
+      }),
+    resume: (sessionId, now) =>
+      writes.run(() => {
+        const target = get(sessionId);
+        if (!target) throw new Error(`no session "${sessionId}"`);
+        const at = now ?? clock();
+        stmt.endKey.run(at, "resumed", target.sessionKey, sessionId);
+        stmt.reopen.run(at, sessionId);
+        return get(sessionId)!;
+      }),
     append: (sessionId, messages, opts) => writes.run(() => append(sessionId, messages, opts)),
     addUsage: (sessionId, usage) => writes.run(() => addUsage(sessionId, usage)),
     rewind: (sessionId, afterMessageId) => writes.run(() => rewind(sessionId, afterMessageId)),
@@ -479,6 +498,8 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
     audit: createAuditLog(db, writes, clock),
     rates: createRateBuckets(db, writes),
     leases: leaseTable(db, writes, clock),
+    pairing: pairingTable(db, writes, clock),
+    chatAgents: chatAgentTable(db, writes, clock),
     inbound: inboundDedupe(db, writes, clock),
     probe: async () => {
       const started = performance.now();
