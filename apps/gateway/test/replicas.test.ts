@@ -130,13 +130,13 @@ describe("three replicas on one PostgreSQL database", () => {
     const survivors = replicas.filter((_, i) => i !== victim);
     const ws = slack.workspaces[0]!;
 
-    const sendTelegram = async (n: number) => {
+    const sendTelegram = async (n: number, sleepMs = 0) => {
       for (let c = 0; c < TELEGRAM_CHATS; c++)
         await telegram.inject({
           chatType: "dm",
           chatId: String(9100 + c),
           userId: String(9100 + c),
-          text: `tg${c}-${n} [[sleep:120]]`,
+          text: `tg${c}-${n}${sleepMs ? ` [[sleep:${sleepMs}]]` : ""}`,
         });
     };
     let slackTs = 1_700_000_000;
@@ -200,13 +200,37 @@ describe("three replicas on one PostgreSQL database", () => {
     const api = Promise.all(
       Array.from({ length: API_REQUESTS }, (_, i) => sleep(i * 150).then(() => callApi(i))),
     );
-    for (let n = 0; n < TELEGRAM_PER_CHAT / 2; n++) {
+    const KILL_ROUND = TELEGRAM_PER_CHAT / 2 - 2;
+    for (let n = 0; n < KILL_ROUND; n++) {
       await sendTelegram(n);
       // Webhooks go to the other replicas: a turn accepted over a webhook by the replica killed is not re-run.
       if (n < SLACK_PER_CHANNEL) await sendSlack(n, survivors);
       await sleep(60);
     }
-    // Turns are running and queued on the Telegram receiver: kill it outright.
+    // Those are answered (and their answers recorded); then a slow turn starts in every chat, one more
+    // message queues behind it, and the receiver is killed outright in the middle of both. (A kill between a
+    // reply's send and its record would answer that message twice: a window of one write, not tested here.)
+    await until(
+      () =>
+        Array.from({ length: TELEGRAM_CHATS }, (_, c) =>
+          tokensIn(
+            telegram
+              .sent()
+              .filter((m) => m.chatId === String(9100 + c))
+              .map((m) => m.text),
+            "tg",
+          ),
+        ).every((t) => t.length >= KILL_ROUND),
+      20_000,
+      "the first Telegram rounds answered",
+    );
+    await sleep(500);
+    await sendTelegram(KILL_ROUND, 3000);
+    if (KILL_ROUND < SLACK_PER_CHANNEL) await sendSlack(KILL_ROUND, survivors);
+    await sleep(300);
+    await sendTelegram(KILL_ROUND + 1);
+    if (KILL_ROUND + 1 < SLACK_PER_CHANNEL) await sendSlack(KILL_ROUND + 1, survivors);
+    await sleep(300);
     const killedAt = Date.now();
     replicas[victim]!.cli.kill("SIGKILL");
     await replicas[victim]!.cli.exited;
