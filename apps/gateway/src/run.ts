@@ -19,6 +19,7 @@ import {
   type McpReadiness,
   type PlatformAdapter,
   type Plugin,
+  Replica,
   readDotenv,
   registerConfigSecrets,
   requestHost,
@@ -142,7 +143,10 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   const adapters = await createAdapters(config);
 
   mkdirSync(config.home, { recursive: true, mode: 0o700 });
-  const lock = acquireHomeLock(config.home);
+  // On PostgreSQL, N replicas share the homes and coordinate through the database's leases; on SQLite the
+  // home is one process's.
+  const replicated = config.store.kind === "postgres";
+  const lock = replicated ? { release() {} } : acquireHomeLock(config.home);
   let store: SessionStore;
   try {
     store = await openConfiguredStore(config, { logger });
@@ -150,6 +154,11 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     lock.release();
     throw err;
   }
+  const replica = replicated
+    ? new Replica({ leases: store.leases, leaseMs: config.store.lease_s * 1000, logger })
+    : undefined;
+  if (replica)
+    logger.info({ replica: replica.id, store: store.location }, `replica ${replica.id} on ${store.location}`);
   setRootAgent(config.registry.main);
   const runner = createAgentRunner();
   const gateway = createGateway({
@@ -160,6 +169,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     plugins,
     logger,
     stateDir: join(config.home, "state"),
+    ...(replica ? { replica } : {}),
   });
   const cronManager = new CronManager({ config: () => gateway.config, router: () => gateway.router });
   gateway.setCron(cronManager);
@@ -169,6 +179,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
         manager: cronManager,
         leases: store.leases,
         logger,
+        ...(replica ? { holder: replica.id } : {}),
         maxConcurrency: config.cron.max_concurrency,
         graceMs: config.cron.grace_minutes * 60_000,
       })

@@ -56,6 +56,10 @@ class RecentIds {
 export class FeishuAdapter implements PlatformAdapter {
   readonly platform = PLATFORM;
   readonly account: string;
+  /** Webhook mode is served by whichever replica the load balancer picks; a connection is leased to one. */
+  get receives(): "webhook" | "connection" {
+    return this.config.mode === "webhook" ? "webhook" : "connection";
+  }
   readonly capabilities: PlatformCapabilities = {
     maxMessageLength: MAX_MESSAGE_LENGTH,
     edit: true,

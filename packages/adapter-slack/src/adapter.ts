@@ -38,6 +38,10 @@ const CLOSE_WAIT_MS = 1000;
 export class SlackAdapter implements PlatformAdapter {
   readonly platform = PLATFORM;
   readonly account: string;
+  /** Webhook mode is served by whichever replica the load balancer picks; a connection is leased to one. */
+  get receives(): "webhook" | "connection" {
+    return this.#config.mode === "socket" ? "connection" : "webhook";
+  }
   readonly capabilities: PlatformCapabilities = {
     maxMessageLength: MAX_MESSAGE_LENGTH,
     edit: true,

@@ -27,7 +27,7 @@ import {
   telegramCommands,
 } from "./media.ts";
 import { ALLOWED_UPDATES, GENERAL_TOPIC, messageIdOf, normalizeUpdate } from "./normalize.ts";
-import { OffsetStore } from "./offset-store.ts";
+import { OffsetStore, SharedOffsetStore } from "./offset-store.ts";
 import { grammySignal, Poller } from "./polling.ts";
 import { type BotIdentity, type TelegramAdapterConfig, telegramConfigSchema } from "./types.ts";
 import { telegramWebhookHandler } from "./webhook.ts";
@@ -65,6 +65,10 @@ type SendOptions = Record<string, unknown>;
 export class TelegramAdapter implements PlatformAdapter {
   readonly platform = PLATFORM;
   readonly account: string;
+  /** Webhook mode is served by whichever replica the load balancer picks; a connection is leased to one. */
+  get receives(): "webhook" | "connection" {
+    return this.config.mode === "webhook" ? "webhook" : "connection";
+  }
   readonly capabilities = TELEGRAM_CAPABILITIES;
   readonly config: TelegramAdapterConfig;
   readonly api: Api;
@@ -163,6 +167,7 @@ export class TelegramAdapter implements PlatformAdapter {
         const bot = await this.identity();
         // getUpdates answers 409 while a webhook is set.
         await this.api.deleteWebhook({ drop_pending_updates: false }, grammySignal(signal));
+        if (ctx.state) return new SharedOffsetStore(ctx.state, bot.id);
         return ctx.stateDir ? new OffsetStore(ctx.stateDir, bot.id) : undefined;
       },
     });

@@ -1,5 +1,6 @@
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import type { AdapterStateStore } from "@switchboard/core";
 import { z } from "zod";
 
 const offsetFileSchema = z.object({ update_id: z.number().int().nonnegative() });
@@ -10,7 +11,14 @@ const offsetFileSchema = z.object({ update_id: z.number().int().nonnegative() })
  * crash between dispatch and that call the file is what stops the update being handled twice.
  * Keyed by bot id, not account name: offsets belong to the token's bot.
  */
-export class OffsetStore {
+export interface UpdateOffsets {
+  /** The last confirmed `update_id`, or `undefined` when none was recorded. */
+  load(): Promise<number | undefined>;
+  /** Record `updateId` as handled. */
+  save(updateId: number): Promise<void>;
+}
+
+export class OffsetStore implements UpdateOffsets {
   readonly file: string;
 
   constructor(stateDir: string, botId: string) {
@@ -39,5 +47,29 @@ export class OffsetStore {
     const tmp = `${this.file}.${process.pid}.tmp`;
     await writeFile(tmp, JSON.stringify({ update_id: updateId }), { mode: 0o600 });
     await rename(tmp, this.file);
+  }
+}
+
+/**
+ * The same offset in the gateway's shared store (replicas on one database): the replica that takes the
+ * account over resumes from the last update any replica handed to core.
+ */
+export class SharedOffsetStore implements UpdateOffsets {
+  readonly key: string;
+  readonly #state: AdapterStateStore;
+
+  constructor(state: AdapterStateStore, botId: string) {
+    this.#state = state;
+    this.key = `telegram:${botId}:offset`;
+  }
+
+  async load(): Promise<number | undefined> {
+    const raw = await this.#state.get(this.key);
+    const n = raw === undefined ? Number.NaN : Number(raw);
+    return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
+  }
+
+  async save(updateId: number): Promise<void> {
+    await this.#state.set(this.key, String(updateId));
   }
 }

@@ -3,7 +3,7 @@ import type { Api } from "grammy";
 import type { Update } from "grammy/types";
 import { toPlatformError } from "./errors.ts";
 import { ALLOWED_UPDATES } from "./normalize.ts";
-import type { OffsetStore } from "./offset-store.ts";
+import type { UpdateOffsets } from "./offset-store.ts";
 
 const BATCH_LIMIT = 100;
 const BACKOFF_MIN_MS = 250;
@@ -20,7 +20,7 @@ export interface PollerOptions {
   timeoutSeconds: number;
   logger: Logger;
   /** Runs once before the first `getUpdates`: identity, webhook removal, the stored offset. */
-  prepare(signal: AbortSignal): Promise<OffsetStore | undefined>;
+  prepare(signal: AbortSignal): Promise<UpdateOffsets | undefined>;
   /** Normalize and dispatch one update; resolves once core accepted it. */
   handle(update: Update): Promise<void>;
   /** Tell core the connection state (`/health/ready`): reconnecting while polls fail, connected again after. */
@@ -37,7 +37,7 @@ export class Poller {
   readonly #opts: PollerOptions;
   readonly #abort = new AbortController();
   #done: Promise<void> | undefined;
-  #store: OffsetStore | undefined;
+  #store: UpdateOffsets | undefined;
   #prepared = false;
   /** The next `update_id` wanted: everything below it was handed to core. */
   #offset: number | undefined;

@@ -77,6 +77,39 @@ describe("long polling", () => {
     expect(t2.inbound.map((m) => m.text)).toEqual(["m6", "m7"]);
   });
 
+  it("resumes from the offset in the shared store (ctx.state) on another instance, not from the state dir", async () => {
+    // What replicas share: a key-value table in the database; here a Map behind the same interface.
+    const kv = new Map<string, string>();
+    const state = {
+      get: async (k: string) => kv.get(k),
+      set: async (k: string, v: string) => void kv.set(k, v),
+    };
+    const first = make();
+    const t1 = testContext({
+      dispatch: async (m) => {
+        if (m.text === "m3") await fake.down();
+      },
+    });
+    t1.ctx.state = state;
+    for (let n = 1; n <= 3; n++) await fake.inject(text(n));
+    await first.start(t1.ctx);
+    await t1.waitForInbound(3);
+    await first.stop();
+    await fake.up();
+    // Telegram never learned that 3 was handled; the shared store did.
+    expect(fake.pending()).toContain(3);
+    expect(kv.get(`telegram:${DEFAULT_BOT.id}:offset`)).toBe("3");
+
+    await fake.inject(text(4));
+    const second = make();
+    const t2 = testContext({ stateDir });
+    t2.ctx.state = state;
+    await second.start(t2.ctx);
+    await t2.waitForInbound(1);
+    await sleepMs(300);
+    expect(t2.inbound.map((m) => m.text)).toEqual(["m4"]);
+  });
+
   it("confirms an update only after core accepted it", async () => {
     let release!: () => void;
     const accepted = new Promise<void>((r) => (release = r));

@@ -37,6 +37,8 @@ const DRAIN_TIMEOUT_MS = 5_000;
 export class WecomAdapter implements PlatformAdapter {
   readonly platform = PLATFORM;
   readonly account: string;
+  /** Served over the HTTP listener by whichever replica the load balancer picks. */
+  readonly receives = "webhook" as const;
   readonly capabilities: PlatformCapabilities = {
     maxMessageLength: MAX_MESSAGE_BYTES,
     lengthUnit: "bytes",

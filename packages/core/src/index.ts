@@ -21,6 +21,7 @@ export * from "./gateway/gateway.ts";
 export * from "./gateway/host-check.ts";
 export * from "./gateway/http.ts";
 export * from "./gateway/native-commands.ts";
+export * from "./gateway/replicas.ts";
 export * from "./gateway/retry.ts";
 export * from "./gateway/types.ts";
 export * from "./logger.ts";

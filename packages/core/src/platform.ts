@@ -159,6 +159,17 @@ export interface AdapterContext {
    * adapters, so name files by platform and account (or bot id).
    */
   stateDir?: string;
+  /**
+   * Small durable adapter state in the shared store (a poll offset, a sync token), given when several replicas
+   * share one database: the replica that takes an account over resumes from it. Preferred over `stateDir`.
+   */
+  state?: AdapterStateStore;
+}
+
+/** Keyed strings in the shared store; name keys by platform and account (or bot id). */
+export interface AdapterStateStore {
+  get(key: string): Promise<string | undefined>;
+  set(key: string, value: string): Promise<void>;
 }
 
 /**
@@ -175,6 +186,11 @@ export interface PlatformAdapter {
   readonly platform: string;
   readonly account: string;
   readonly capabilities: PlatformCapabilities;
+  /**
+   * How this account receives: `webhook` over the gateway's HTTP listener (any replica serves it), or
+   * `connection` (default) that one process holds — long polling, a WebSocket — leased to one replica at a time.
+   */
+  readonly receives?: "webhook" | "connection";
   /** `ctx.logger` already carries `platform` and `account`: log through it without binding them again. */
   // biome-ignore lint/suspicious/noConfusingVoidType: most adapters resolve with nothing (`Promise<void>`).
   start(ctx: AdapterContext): Promise<void | AdapterStartResult>;

@@ -29,7 +29,7 @@ const issues = async (yaml: string) => {
 describe("store config", () => {
   it("defaults to SQLite in the root home, with a pool of 10", async () => {
     const config = await load("agents: { main: {} }\n");
-    expect(config.store).toEqual({ kind: "sqlite", pool: 10 });
+    expect(config.store).toEqual({ kind: "sqlite", pool: 10, lease_s: 10 });
   });
 
   // biome-ignore lint/suspicious/noTemplateCurlyInString: the literal config placeholder
@@ -46,6 +46,7 @@ describe("store config", () => {
       kind: "postgres",
       url: "postgres://sb:s3cret-pass@db.internal:5432/switchboard",
       pool: 25,
+      lease_s: 10,
     });
   });
 

@@ -7,6 +7,7 @@ import type {
 } from "@switchboard/core";
 import {
   DEFAULT_ACCOUNT,
+  DuplicateInboundError,
   MAIN_AGENT,
   type MessageRole,
   type NewMessage,
@@ -134,6 +135,17 @@ export function sessionOperations(pool: Pool, clock: () => number) {
       transaction(pool, async (q): Promise<GetOrCreateResult> => {
         await lockKey(q, sessionKey);
         const now = opts.now ?? clock();
+        if (opts.claim) {
+          const c = opts.claim;
+          const claimed = await q.query({
+            name: "sb_inbound_claim_tx",
+            text: `INSERT INTO inbound_seen (platform, account, chat_id, message_id, seen_at) VALUES ($1, $2, $3, $4, $5)
+              ON CONFLICT DO NOTHING`,
+            values: [c.platform, c.account, c.chatId, c.messageId, now],
+          });
+          // Seen before by some replica: the transaction rolls back, nothing of this message is stored twice.
+          if (claimed.rowCount !== 1) throw new DuplicateInboundError(c);
+        }
         const active = await findActive(q, sessionKey);
         let result: Omit<GetOrCreateResult, "messageIds">;
         if (active) {

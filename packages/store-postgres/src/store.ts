@@ -1,5 +1,6 @@
 import type { SessionStore } from "@switchboard/core";
 import type { PoolClient } from "pg";
+import { adapterStateStore } from "./adapter-state.ts";
 import { inboundDedupe } from "./dedupe.ts";
 import { importSessionsInto } from "./import.ts";
 import { leaseTable } from "./leases.ts";
@@ -103,6 +104,7 @@ export async function openPostgresStore(
     rates: rateBuckets(pool),
     leases: leaseTable(pool, clock),
     inbound: inboundDedupe(pool, clock),
+    adapterState: adapterStateStore(pool),
     pairing: pairingTable(pool, clock),
     chatAgents: chatAgentTable(pool, clock),
     checkWritable,

@@ -14,7 +14,15 @@ export interface GatewayMetrics {
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 const STORE_BUCKETS = [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1];
-const ADAPTER_STATES = ["starting", "connected", "reconnecting", "failed", "paused", "open"] as const;
+const ADAPTER_STATES = [
+  "starting",
+  "connected",
+  "reconnecting",
+  "standby",
+  "failed",
+  "paused",
+  "open",
+] as const;
 
 /**
  * Every label is bounded by the config (agent, platform, account, provider, model) or by a fixed set

@@ -366,6 +366,11 @@ export const storeSchema = z
       )
       .optional(),
     pool: z.number().int().min(1).max(1000).default(DEFAULT_STORE_POOL),
+    /**
+     * Replicas on PostgreSQL: how long an account's or a session's lease lives without a heartbeat (renewed
+     * every third of it). A replica that dies is taken over within this plus a 2 s standby poll.
+     */
+    lease_s: z.number().min(1).max(300).default(10),
   })
   .superRefine((store, ctx) => {
     if (store.kind === "postgres" && !store.url) {

@@ -1,8 +1,9 @@
 import type { Logger } from "../logger.ts";
 import type { Operations } from "../operate/operations.ts";
-import type { InboundMessage, PlatformAdapter } from "../platform.ts";
+import type { AdapterStateStore, InboundMessage, PlatformAdapter } from "../platform.ts";
 import type { HttpRouter } from "./http.ts";
 import { publishCommands } from "./native-commands.ts";
+import { accountLease, type Replica } from "./replicas.ts";
 import type { DispatchOutcome } from "./types.ts";
 
 export interface AdapterDeps {
@@ -16,6 +17,15 @@ export interface AdapterDeps {
   ops: Operations;
   /** Where adapters keep small state files. */
   stateDir?: string | undefined;
+  /** Shared adapter state (offsets), when replicas share a store. */
+  state?: AdapterStateStore | undefined;
+  /**
+   * The replica's leases, when several share a store: an account that holds a connection (long polling, a
+   * WebSocket) receives only while this replica holds its lease; webhook accounts receive everywhere.
+   */
+  replica?: Replica | undefined;
+  /** Called when this replica takes a leased account over, before it starts receiving. */
+  onTakeover?: ((adapter: PlatformAdapter) => Promise<void>) | undefined;
 }
 
 export function adapterKey(platform: string, account: string): string {
@@ -68,6 +78,7 @@ export class AdapterSet {
     this.#deps.http.unmount(key);
     this.#adapters.delete(key);
     this.#deps.ops.setAdapterState(platform, account, "stopped");
+    await this.#deps.replica?.releaseAccount(accountLease(platform, account));
     await a.stop();
   }
 
@@ -89,6 +100,33 @@ export class AdapterSet {
   }
 
   async #start(adapter: PlatformAdapter): Promise<void> {
+    const replica = this.#deps.replica;
+    if (!replica || adapter.receives === "webhook") return this.#connect(adapter);
+    const key = adapterKey(adapter.platform, adapter.account);
+    const log = this.#deps.logger.child({ platform: adapter.platform, account: adapter.account });
+    await replica.holdAccount(accountLease(adapter.platform, adapter.account), {
+      acquired: async () => {
+        if (this.#adapters.get(key) !== adapter) return;
+        await this.#deps.onTakeover?.(adapter);
+        await this.#connect(adapter);
+      },
+      lost: async () => {
+        this.#aborts.get(key)?.abort();
+        this.#deps.http.unmount(key);
+        this.#deps.ops.setAdapterState(adapter.platform, adapter.account, "standby");
+        await adapter.stop();
+        log.warn(`${adapter.platform} account "${adapter.account}" is received by another replica now`);
+      },
+    });
+    if (!replica.holds(accountLease(adapter.platform, adapter.account))) {
+      this.#deps.ops.setAdapterState(adapter.platform, adapter.account, "standby");
+      log.info(
+        `${adapter.platform} account "${adapter.account}" is received by another replica; standing by`,
+      );
+    }
+  }
+
+  async #connect(adapter: PlatformAdapter): Promise<void> {
     const deps = this.#deps;
     const key = adapterKey(adapter.platform, adapter.account);
     const abort = new AbortController();
@@ -112,6 +150,7 @@ export class AdapterSet {
       reportStatus: (state, reason) =>
         deps.ops.setAdapterState(adapter.platform, adapter.account, state, reason),
       ...(deps.stateDir ? { stateDir: deps.stateDir } : {}),
+      ...(deps.state ? { state: deps.state } : {}),
     });
     const started = await deps.ops.watchStart(adapter.platform, adapter.account, starting);
     if (started && started.connected === false) {

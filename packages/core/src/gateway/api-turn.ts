@@ -10,6 +10,7 @@ import type { TurnLineage } from "./delegation.ts";
 import { sessionOptions } from "./inbound/resolve.ts";
 import type { Lanes } from "./lanes.ts";
 import { getOrCreate, type SessionOpenDeps, sessionHooks } from "./open-session.ts";
+import type { Replica } from "./replicas.ts";
 import { runTurn, type StoreFirst, storedInput, type TurnDeps, toChatMessages } from "./turn.ts";
 import type { TurnHandle, TurnRequest } from "./types.ts";
 
@@ -22,6 +23,8 @@ export interface ApiTurnDeps {
   stopping: () => boolean;
   /** How many messages of history a turn loads when the caller sends none. */
   historyLimit: number;
+  /** The replica's leases, when several share the store: a stored session's turns run one at a time across them. */
+  replica?: Replica | undefined;
 }
 
 /**
@@ -110,58 +113,63 @@ export async function startApiTurn(
   void (async () => {
     try {
       await previous;
-      // `session` was read in the commit that opened it and, first on the lane, nothing of this gateway has
-      // written to it since (only microtasks ran in between): an empty session need not be read again.
-      const known = { empty: fresh && place.first && session.messageCount === 0 };
-      const edit = persist ? await request.prepare?.(session, known) : undefined;
-      let storeFirst: StoreFirst | undefined;
-      if (edit && (edit.rewindAfter !== undefined || edit.input.length > 0)) {
-        const write: StoreFirst = {
-          ...(edit.rewindAfter !== undefined ? { rewindAfter: edit.rewindAfter } : {}),
-          input: storedInput(edit.input),
-        };
-        // With the history in the request nothing reads the stored transcript before the reply: the edit
-        // joins the reply's commit (one commit a turn, not two). A crash before it loses only a turn whose
-        // caller never got an answer.
-        if (request.history) storeFirst = write;
-        else await store.append(session.id, write.input, write);
-      }
-      const history =
-        request.history ??
-        toChatMessages(
-          (await store.history(session.id, historyLimit + inputIds.size))
-            .filter((m) => !inputIds.has(m.id))
-            .slice(-historyLimit),
-        );
-      // The turn pushes straight into the handle's channel, closed below once the reply is stored.
-      const { finished } = runTurn(deps.turn, {
-        profile,
-        session,
-        source,
-        history,
-        input: request.input,
-        ...(request.extraSystem ? { extraSystem: request.extraSystem } : {}),
-        controller,
-        persistInput: persistInput && !inputFirst,
-        persistReply: persist,
-        ...(storeFirst ? { storeFirst } : {}),
-        events: out,
-        route: lineage
-          ? { kind: "parent", approve: lineage.approve }
-          : source.platform === "cron"
-            ? { kind: "deny", by: "cron" }
-            : request.approvals === "wait"
-              ? { kind: "events" }
-              : { kind: "deny", by: "unattended" },
-        ...(lineage ? { lineage } : {}),
-        extra: {
-          ...(request.clientTools?.length ? { clientTools: request.clientTools } : {}),
-          ...(request.generation ? { generation: request.generation } : {}),
-          ...(request.plain ? { plain: true } : {}),
-        },
-        admission,
-      });
-      await finished;
+      const run = async () => {
+        // `session` was read in the commit that opened it and, first on the lane, nothing of this gateway has
+        // written to it since (only microtasks ran in between): an empty session need not be read again. With
+        // replicas another process may have written to it meanwhile, so it is read.
+        const known = { empty: !deps.replica && fresh && place.first && session.messageCount === 0 };
+        const edit = persist ? await request.prepare?.(session, known) : undefined;
+        let storeFirst: StoreFirst | undefined;
+        if (edit && (edit.rewindAfter !== undefined || edit.input.length > 0)) {
+          const write: StoreFirst = {
+            ...(edit.rewindAfter !== undefined ? { rewindAfter: edit.rewindAfter } : {}),
+            input: storedInput(edit.input),
+          };
+          // With the history in the request nothing reads the stored transcript before the reply: the edit
+          // joins the reply's commit (one commit a turn, not two). A crash before it loses only a turn whose
+          // caller never got an answer.
+          if (request.history) storeFirst = write;
+          else await store.append(session.id, write.input, write);
+        }
+        const history =
+          request.history ??
+          toChatMessages(
+            (await store.history(session.id, historyLimit + inputIds.size))
+              .filter((m) => !inputIds.has(m.id))
+              .slice(-historyLimit),
+          );
+        // The turn pushes straight into the handle's channel, closed below once the reply is stored.
+        const { finished } = runTurn(deps.turn, {
+          profile,
+          session,
+          source,
+          history,
+          input: request.input,
+          ...(request.extraSystem ? { extraSystem: request.extraSystem } : {}),
+          controller,
+          persistInput: persistInput && !inputFirst,
+          persistReply: persist,
+          ...(storeFirst ? { storeFirst } : {}),
+          events: out,
+          route: lineage
+            ? { kind: "parent", approve: lineage.approve }
+            : source.platform === "cron"
+              ? { kind: "deny", by: "cron" }
+              : request.approvals === "wait"
+                ? { kind: "events" }
+                : { kind: "deny", by: "unattended" },
+          ...(lineage ? { lineage } : {}),
+          extra: {
+            ...(request.clientTools?.length ? { clientTools: request.clientTools } : {}),
+            ...(request.generation ? { generation: request.generation } : {}),
+            ...(request.plain ? { plain: true } : {}),
+          },
+          admission,
+        });
+        await finished;
+      };
+      // Across replicas too: one turn of the session at a time.
+      await (deps.replica && persist ? deps.replica.withSession(sessionKey, run) : run());
     } catch (err) {
       admission.release();
       out.push({

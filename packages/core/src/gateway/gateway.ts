@@ -8,7 +8,7 @@ import { createRouter, type Resolution, type Router } from "../routing/router.ts
 import type { AgentRunner, CronService } from "../runner.ts";
 import { useAgent } from "../scope.ts";
 import type { SessionSource } from "../sessions/source.ts";
-import type { SessionStore } from "../sessions/store-types.ts";
+import type { SessionRecord, SessionStore } from "../sessions/store-types.ts";
 import { AdapterSet } from "./adapters.ts";
 import { type ApiTurnDeps, startApiTurn } from "./api-turn.ts";
 import type { DelegationDeps } from "./delegation.ts";
@@ -17,9 +17,12 @@ import { HttpRouter } from "./http.ts";
 import { type DispatchDeps, dispatchInbound } from "./inbound/dispatch.ts";
 import { InboundGate } from "./inbound/gate.ts";
 import { pairingSender } from "./inbound/pairing.ts";
+import { resolveInbound } from "./inbound/resolve.ts";
 import { Lanes } from "./lanes.ts";
 import type { SessionOpenDeps } from "./open-session.ts";
 import { type PlatformTurnDeps, runPlatformTurn } from "./platform-turn.ts";
+import { markAnswered, type RecoverDeps, recoverUnanswered } from "./recover.ts";
+import type { Replica } from "./replicas.ts";
 import type { RetryOptions } from "./retry.ts";
 import { drainTurns } from "./shutdown.ts";
 import { EditPacer } from "./stream/edit-pacer.ts";
@@ -51,6 +54,11 @@ export interface CreateGatewayOptions {
   operations?: Operations;
   /** When a streamed reply's first message goes out (default 800 ms and 40 characters after the first output). */
   streaming?: Partial<StreamTiming>;
+  /**
+   * This process's leases when several replicas share the store: platform accounts are received by one
+   * replica at a time and a session's turns run one at a time across all of them.
+   */
+  replica?: Replica;
 }
 
 /** The full gateway: `Gateway` plus what the app and tests wire up. */
@@ -72,7 +80,7 @@ export interface GatewayRuntime extends Gateway {
  */
 export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
   let config = options.config;
-  const { store, runner } = options;
+  const { store, runner, replica } = options;
   const logger = options.logger ?? silentLogger();
   const hooks = new HookRunner(options.plugins ?? [], logger);
   const http = new HttpRouter({ maxBodyBytes: () => config.api_server.webhook_max_body_bytes });
@@ -117,6 +125,16 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
     http,
     ops,
     stateDir: options.stateDir,
+    state: options.replica ? store.adapterState : undefined,
+    replica: options.replica,
+    // Taking an account over: the turns its last holder had stored but not answered run here.
+    onTakeover: (adapter) =>
+      recoverUnanswered(recoverDeps, {
+        accounts: (p, a) => p === adapter.platform && a === adapter.account,
+      }).then(
+        () => {},
+        (err: unknown) => logger.error({ err }, "could not recover the unanswered messages"),
+      ),
   });
   const delivery = new Delivery({
     adapter: (platform, account) => adapters.get(platform, account),
@@ -153,6 +171,7 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
     config: getConfig,
     stopping: isStopping,
     historyLimit,
+    replica,
   };
   const platformTurn: PlatformTurnDeps = {
     turn: turnDeps,
@@ -175,6 +194,7 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
   const dispatchDeps: DispatchDeps = {
     stopping: isStopping,
     gate: new InboundGate({ accounts: () => config.platformAccounts, logger, approvals: store.pairing }),
+    replicated: !!replica,
     pairing: {
       accounts: () => config.platformAccounts,
       store,
@@ -196,11 +216,29 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
     drain: ({ sessionKey, profile, source }) =>
       void lanes.drain(
         sessionKey,
-        (batch, lane) => runPlatformTurn(platformTurn, batch, lane, profile, source),
+        (batch, lane) =>
+          replica
+            ? replica.withSession(sessionKey, async () => {
+                await runPlatformTurn(platformTurn, batch, lane, profile, source);
+                // What a takeover after a crash must not answer again (see recover.ts).
+                const last = Math.max(...batch.flatMap((m) => m.ids));
+                await markAnswered(store, batch.at(-1)!.session.id, last).catch((err: unknown) =>
+                  logger.warn({ err }, "could not record the answered messages"),
+                );
+              })
+            : runPlatformTurn(platformTurn, batch, lane, profile, source),
         config.session.debounce_s * 1000,
       ),
   };
   const dispatch = (inbound: InboundMessage) => dispatchInbound(dispatchDeps, inbound);
+  const recoverDeps: RecoverDeps = { store, logger, enqueue: (i, s, ids) => requeue(i, s, ids) };
+  /** Queue messages already stored (a takeover's unanswered ones) as the next turn of their session. */
+  const requeue = async (inbound: InboundMessage, session: SessionRecord, ids: number[]) => {
+    const at = await resolveInbound(inbound, { router: () => router, config: getConfig });
+    if (at.sessionKey !== session.sessionKey) return;
+    lanes.enqueue(at.sessionKey, { inbound, session, ids, routed: at.routed });
+    dispatchDeps.drain(at);
+  };
 
   const gateway: GatewayRuntime = {
     get config() {
@@ -246,9 +284,12 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
       approvals.denyAll("the gateway is shutting down");
       // Stop receiving first (adapters watch their signal); replies of draining turns still go out.
       adapters.stopReceiving();
+      // Another replica takes the accounts over now, not once the leases expire.
+      await replica?.releaseAccounts();
       const timeoutMs = opts.timeoutMs ?? config.shutdown_timeout_s * 1000;
       await drainTurns({ lanes, running, logger, timeoutMs });
       await adapters.stopAll();
+      await replica?.close();
       lanes.dropIdleWaiters();
     },
   };

@@ -2,7 +2,13 @@ import type { AgentProfile } from "../agents.ts";
 import type { GatewayConfig } from "../config/load.ts";
 import type { HookRunner } from "../plugins.ts";
 import type { SessionSource } from "../sessions/source.ts";
-import type { GetOrCreateResult, NewMessage, SessionRecord, SessionStore } from "../sessions/store-types.ts";
+import type {
+  GetOrCreateResult,
+  InboundKey,
+  NewMessage,
+  SessionRecord,
+  SessionStore,
+} from "../sessions/store-types.ts";
 
 export interface SessionOpenDeps {
   store: SessionStore;
@@ -20,12 +26,14 @@ export function getOrCreate(
   profile: AgentProfile,
   forceNew = false,
   append?: NewMessage[],
+  claim?: InboundKey,
 ): Promise<GetOrCreateResult> {
   const { store } = deps;
   return store.getOrCreate(key, source, {
     reset: deps.config().session.reset,
     forceNew,
     ...(append ? { append } : {}),
+    ...(claim ? { claim } : {}),
     model: profile.model.name ?? profile.model.provider,
     ...(deps.now ? { now: deps.now().getTime() } : {}),
   });

@@ -1,4 +1,5 @@
 import type { ResetPolicy } from "../config/schema.ts";
+import type { AdapterStateStore } from "../platform.ts";
 import type { ImportedSession, ImportResult } from "./import.ts";
 import type { AuditLog, RateBuckets, StoreProbe, UsageLedger } from "./operations-store.ts";
 import type { ChatAgentTable, PairingTable } from "./pairing-store.ts";
@@ -67,6 +68,22 @@ export interface GetOrCreateOptions {
   now?: number;
   /** Messages to append to the resulting session in the same commit (their ids are in `messageIds`). */
   append?: NewMessage[];
+  /**
+   * Record this inbound message as seen (`inbound`) in the same commit, for replicas: one seen before, on any
+   * replica, rejects with `DuplicateInboundError` and nothing is stored. PostgreSQL implements it; SQLite (one
+   * process, deduped in memory) ignores it.
+   */
+  claim?: InboundKey;
+}
+
+/** `getOrCreate` with a `claim` of a message some replica already stored. */
+export class DuplicateInboundError extends Error {
+  override name = "DuplicateInboundError";
+  constructor(key: InboundKey) {
+    super(
+      `${key.platform}/${key.account} message ${key.messageId} in chat ${key.chatId} was already received`,
+    );
+  }
 }
 
 export interface GetOrCreateResult {
@@ -223,6 +240,8 @@ export interface SessionStore {
   readonly chatAgents: ChatAgentTable;
   /** Inbound messages already seen, by (platform, account, chat, message id). */
   readonly inbound: InboundDedupe;
+  /** Shared adapter state (poll offsets, sync tokens), in stores that several replicas share (PostgreSQL). */
+  readonly adapterState?: AdapterStateStore;
   /**
    * Whether a write can be made right now (lock, space, permissions), without keeping anything: `/health`
    * uses it. Waits at most `timeoutMs` (default 250) for another writer's lock.

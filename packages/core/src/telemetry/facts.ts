@@ -82,6 +82,8 @@ export type AdapterState =
   | "starting"
   | "connected"
   | "reconnecting"
+  /** Another replica holds the account's lease and receives it; this one takes over if that one goes. */
+  | "standby"
   | "failed"
   | "paused"
   | "open"

@@ -7,12 +7,13 @@ import type { Operations } from "../../operate/operations.ts";
 import type { InboundMessage } from "../../platform.ts";
 import type { Router } from "../../routing/router.ts";
 import type { AgentRunner } from "../../runner.ts";
-import type { SessionStore } from "../../sessions/store-types.ts";
+import { DuplicateInboundError, type InboundKey, type SessionStore } from "../../sessions/store-types.ts";
 import { answerFromChat } from "../approval-flow.ts";
 import { type ParsedCommand, parseCommand, runCommand } from "../commands/registry.ts";
 import type { Delivery } from "../delivery.ts";
 import type { Lanes } from "../lanes.ts";
 import { getOrCreate, openSession, type SessionOpenDeps, sessionHooks } from "../open-session.ts";
+import { markAnswered } from "../recover.ts";
 import type { DispatchOutcome } from "../types.ts";
 import { summarize, switchAgent } from "./command-services.ts";
 import type { InboundGate } from "./gate.ts";
@@ -36,6 +37,11 @@ export interface DispatchDeps {
   approvals: ApprovalBroker;
   delivery: Delivery;
   logger: Logger;
+  /**
+   * Replicas share the store: the dedupe is the store's unique row, claimed in the commit that stores the
+   * message (one process keeps the gate's in-memory map only: no extra write).
+   */
+  replicated?: boolean;
   /** Start draining the session's lane (a no-op while it drains already). */
   drain: (at: ResolvedInbound) => void;
 }
@@ -52,6 +58,16 @@ export async function dispatchInbound(deps: DispatchDeps, inbound: InboundMessag
     return { status: "ignored", reason: "pairing" };
   }
   if (refused) return { status: "ignored", reason: refused };
+  // Replicas behind a load balancer share one dedupe: a unique row per message, whichever replica got it,
+  // written in the commit that stores the message (a crash in between can neither lose nor double it).
+  const claim: InboundKey | undefined = deps.replicated
+    ? {
+        platform: inbound.platform,
+        account: inbound.account,
+        chatId: inbound.chat.id,
+        messageId: inbound.messageId,
+      }
+    : undefined;
   const at = await resolveInbound(inbound, {
     router: deps.router,
     config: deps.config,
@@ -61,6 +77,8 @@ export async function dispatchInbound(deps: DispatchDeps, inbound: InboundMessag
   const { lanes } = deps;
 
   const command = parseCommand(inbound.text);
+  if (command && claim && !(await deps.store.inbound.claim(claim)))
+    return { status: "ignored", reason: "duplicate" };
   if (command) {
     lanes.busy();
     try {
@@ -81,10 +99,26 @@ export async function dispatchInbound(deps: DispatchDeps, inbound: InboundMessag
 
   // The session and the message are committed in one transaction before dispatch resolves, so an
   // adapter that confirms the platform update afterwards can never lose it.
-  const opened = await getOrCreate(deps.sessions, sessionKey, source, profile, false, [
-    { role: "user", content: storedMessageText(inbound) },
-  ]);
+  let opened: Awaited<ReturnType<typeof getOrCreate>>;
+  try {
+    opened = await getOrCreate(
+      deps.sessions,
+      sessionKey,
+      source,
+      profile,
+      false,
+      [{ role: "user", content: storedMessageText(inbound) }],
+      // A command was claimed above (it goes on to the agent when it has no answer).
+      command ? undefined : claim,
+    );
+  } catch (err) {
+    if (err instanceof DuplicateInboundError) return { status: "ignored", reason: "duplicate" };
+    throw err;
+  }
   const ids = opened.messageIds;
+  // Replicas: a new session has answered nothing yet, so a takeover after a crash knows that a reply stored
+  // but never sent did not answer anybody (see recover.ts).
+  if (deps.replicated && opened.created) await markAnswered(deps.store, opened.session.id, 0);
   await sessionHooks(deps.sessions.hooks, opened, sessionKey, source, profile);
   const session = opened.session;
   lanes.enqueue(sessionKey, { inbound, session, ids, routed }, deps.config().session.busy);
