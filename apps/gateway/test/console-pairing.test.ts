@@ -34,7 +34,8 @@ beforeAll(async () => {
   fake = await FakeTelegram.start([DEFAULT_BOT]);
   writeFileSync(
     join(home, "config.yaml"),
-    `api_server:
+    `session: { debounce_s: 0 }
+api_server:
   port: 0
   keys: [{ key: "${ADMIN_KEY}", name: operator, agents: "*", admin: true }]
 agents:

@@ -24,7 +24,8 @@ beforeAll(async () => {
   stub = await startStubLlm();
   writeFileSync(
     join(home, "config.yaml"),
-    `api_server: { port: 0 }
+    `session: { debounce_s: 0 }
+api_server: { port: 0 }
 providers:
   local: { kind: openai-compatible, base_url: "${stub.url}" }
 agents:

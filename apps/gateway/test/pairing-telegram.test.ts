@@ -24,7 +24,8 @@ beforeAll(async () => {
   fake = await FakeTelegram.start([DEFAULT_BOT, SECOND_BOT]);
   writeFileSync(
     join(home, "config.yaml"),
-    `api_server: { enabled: false }
+    `session: { debounce_s: 0 }
+api_server: { enabled: false }
 agents:
   main: {}
 platforms:

@@ -1,5 +1,5 @@
 import type { InboundMessage, OutboundMessage } from "@switchboard/core";
-import type { ButtonInteraction } from "discord.js";
+import type { ButtonInteraction, ChatInputCommandInteraction } from "discord.js";
 import { PLATFORM } from "./types.ts";
 
 /** Discord button styles: Primary 1, Secondary 2, Danger 4. */
@@ -30,6 +30,15 @@ export function componentsOf(message: OutboundMessage): unknown[] | undefined {
 export function normalizeButton(interaction: ButtonInteraction, account: string): InboundMessage | undefined {
   const text = interaction.customId;
   if (!text.startsWith("/")) return undefined;
+  return interactionInbound(interaction, account, text);
+}
+
+/** An interaction (a button press, a slash command) as the message `text` its user sent, where they sent it. */
+export function interactionInbound(
+  interaction: ButtonInteraction | ChatInputCommandInteraction,
+  account: string,
+  text: string,
+): InboundMessage {
   const channel = interaction.channel;
   const inbound: InboundMessage = {
     platform: PLATFORM,

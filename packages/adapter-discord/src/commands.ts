@@ -1,6 +1,6 @@
 import type { InboundMessage, NativeCommand } from "@switchboard/core";
 import type { ChatInputCommandInteraction } from "discord.js";
-import { PLATFORM } from "./types.ts";
+import { interactionInbound } from "./buttons.ts";
 
 /** The free-text option every command takes (`/model gpt-4.1`). */
 const ARGS_OPTION = "args";
@@ -30,26 +30,5 @@ export function applicationCommands(commands: readonly NativeCommand[]): unknown
 /** A slash command a user ran, as the text they would have typed (`/model gpt-4.1`), in its channel. */
 export function normalizeCommand(interaction: ChatInputCommandInteraction, account: string): InboundMessage {
   const args = interaction.options.getString(ARGS_OPTION)?.trim();
-  const text = `/${interaction.commandName}${args ? ` ${args}` : ""}`;
-  const channel = interaction.channel;
-  const inbound: InboundMessage = {
-    platform: PLATFORM,
-    account,
-    messageId: `interaction:${interaction.id}`,
-    chat: { id: interaction.channelId, type: interaction.inGuild() ? "group" : "dm" },
-    user: {
-      id: interaction.user.id,
-      isBot: interaction.user.bot,
-      name: interaction.user.globalName ?? interaction.user.username,
-    },
-    text,
-    mentionsBot: true,
-  };
-  if (channel?.isThread()) {
-    inbound.chat.type = "thread";
-    inbound.threadId = channel.id;
-    if (channel.parentId) inbound.parentChatId = channel.parentId;
-  }
-  if (interaction.guildId) inbound.guildId = interaction.guildId;
-  return inbound;
+  return interactionInbound(interaction, account, `/${interaction.commandName}${args ? ` ${args}` : ""}`);
 }

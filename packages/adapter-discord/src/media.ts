@@ -1,9 +1,8 @@
 import {
+  fetchPlatformFile,
   type InboundMedia,
-  MediaError,
   type MediaFile,
   mediaKindOf,
-  mediaTooLarge,
   type OutboundMedia,
   readMediaResponse,
 } from "@switchboard/core";
@@ -36,25 +35,13 @@ export async function downloadAttachment(
   media: InboundMedia,
   options: { maxBytes: number; signal?: AbortSignal; apiUrl?: string },
 ): Promise<MediaFile> {
-  if (!media.ref) throw new MediaError("media_download_failed", "the attachment has no URL");
-  if (media.size !== undefined && media.size > options.maxBytes)
-    throw mediaTooLarge(options.maxBytes, media.size);
-  let url: URL;
-  try {
-    url = new URL(media.ref);
-  } catch (cause) {
-    throw new MediaError("media_download_failed", "the attachment URL is not a URL", { cause });
-  }
   const apiOrigin = options.apiUrl ? new URL(options.apiUrl).origin : undefined;
-  if (!(url.protocol === "https:" && CDN_HOSTS.has(url.hostname)) && url.origin !== apiOrigin) {
-    throw new MediaError("media_download_failed", `the attachment is not on Discord's CDN (${url.hostname})`);
-  }
-  let res: Response;
-  try {
-    res = await fetch(url, options.signal ? { signal: options.signal } : {});
-  } catch (cause) {
-    throw new MediaError("media_download_failed", "Discord's CDN is unreachable", { cause });
-  }
+  const res = await fetchPlatformFile(media, {
+    maxBytes: options.maxBytes,
+    ...(options.signal ? { signal: options.signal } : {}),
+    allowed: (url) => (url.protocol === "https:" && CDN_HOSTS.has(url.hostname)) || url.origin === apiOrigin,
+    what: { file: "the attachment", server: "Discord's CDN", host: "Discord's CDN" },
+  });
   return readMediaResponse(res, {
     maxBytes: options.maxBytes,
     name: media.name ?? "attachment",

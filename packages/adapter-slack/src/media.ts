@@ -1,9 +1,9 @@
 import {
+  fetchPlatformFile,
   type InboundMedia,
   MediaError,
   type MediaFile,
   mediaKindOf,
-  mediaTooLarge,
   type OutboundMedia,
   readMediaResponse,
 } from "@switchboard/core";
@@ -45,33 +45,16 @@ export async function downloadSlackFile(
   media: InboundMedia,
   options: { maxBytes: number; signal?: AbortSignal; token: string; apiUrl?: string },
 ): Promise<MediaFile> {
-  if (!media.ref) throw new MediaError("media_download_failed", "the Slack file has no url_private");
-  if (media.size !== undefined && media.size > options.maxBytes)
-    throw mediaTooLarge(options.maxBytes, media.size);
-  let url: URL;
-  try {
-    url = new URL(media.ref);
-  } catch (cause) {
-    throw new MediaError("media_download_failed", "the Slack file URL is not a URL", { cause });
-  }
   const apiOrigin = options.apiUrl ? new URL(options.apiUrl).origin : undefined;
-  const slackHost =
-    url.protocol === "https:" && (url.hostname === "slack.com" || url.hostname.endsWith(".slack.com"));
-  if (!slackHost && url.origin !== apiOrigin) {
-    throw new MediaError(
-      "media_download_failed",
-      `the file is not on a Slack host (${url.hostname}); not downloaded`,
-    );
-  }
-  let res: Response;
-  try {
-    res = await fetch(url, {
-      headers: { authorization: `Bearer ${options.token}` },
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
-  } catch (cause) {
-    throw new MediaError("media_download_failed", "Slack's file server is unreachable", { cause });
-  }
+  const res = await fetchPlatformFile(media, {
+    maxBytes: options.maxBytes,
+    ...(options.signal ? { signal: options.signal } : {}),
+    headers: { authorization: `Bearer ${options.token}` },
+    allowed: (url) =>
+      (url.protocol === "https:" && (url.hostname === "slack.com" || url.hostname.endsWith(".slack.com"))) ||
+      url.origin === apiOrigin,
+    what: { file: "the Slack file", server: "Slack's file server", host: "a Slack host" },
+  });
   // Without the files:read scope Slack answers 200 with its sign-in page instead of the file.
   if (res.headers.get("content-type")?.startsWith("text/html") && !media.mimeType?.startsWith("text/html")) {
     await res.body?.cancel().catch(() => {});

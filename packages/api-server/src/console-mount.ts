@@ -1,31 +1,11 @@
-import type { ApiServerConfig, Gateway, Logger } from "@switchboard/core";
+import type { ApiServerConfig, ConsoleHandler, ConsoleHost } from "@switchboard/core";
 import type { Hono } from "hono";
 import { principalIdOfKey } from "./auth.ts";
 import type { ApiContext, ApiEnv } from "./context.ts";
 import { errorBody } from "./errors.ts";
 import { jsonResponse } from "./http.ts";
 
-/** What the API server hands the console (`@switchboard/console`), which imports nothing from here. */
-export interface ConsoleHost {
-  gateway: Gateway;
-  logger: Logger;
-  /** The `api_server` settings, read per request (a reload applies). */
-  settings(): ApiServerConfig;
-  /** No `api_server.keys` (loopback only): everyone who reaches the listener is admin. */
-  open(): boolean;
-  /** The identity of a key value, or `undefined` when no configured key has it. */
-  identify(key: string): { id: string; name?: string; admin: boolean } | undefined;
-  /** Whether `id` is (still) a configured admin key: a key removed or demoted by a reload ends its console sessions. */
-  isAdmin(id: string): boolean;
-  /** Send `request` to this API as the key `id` (the console's chat uses `/v1/chat/completions` like any client). */
-  api(request: Request, id: string): Promise<Response>;
-}
-
-/** The console's request handler, built on the first request to `/console`. */
-export interface ConsoleHandler {
-  fetch(request: Request, env?: unknown): Promise<Response>;
-  close(): void;
-}
+export type { ConsoleHandler, ConsoleHost };
 
 /** Builds the console; the gateway passes `(host) => import("@switchboard/console").then(...)`, so its code loads only when asked for. */
 export type ConsoleLoader = (host: ConsoleHost) => Promise<ConsoleHandler>;

@@ -5,6 +5,7 @@ export * from "./config/load.ts";
 export * from "./config/platform-config.ts";
 export * from "./config/schema.ts";
 export * from "./config/suggest.ts";
+export * from "./console-host.ts";
 export * from "./cron/delivery.ts";
 export * from "./cron/jobs.ts";
 export * from "./cron/manager.ts";

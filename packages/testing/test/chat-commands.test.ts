@@ -64,6 +64,8 @@ async function setup(): Promise<Setup> {
       },
       routes: [{ match: { platform: "test", chat_id: "ops-room" }, agent: "ops" }],
       platforms: { test: { allowed_users: ["u1"], admins: ["boss"] } },
+      // Turns start at once: the tests time replies.
+      session: { debounce_s: 0 },
     },
     { file: undefined, home, env: {}, platforms: { test: platform } },
   );

@@ -30,6 +30,8 @@ async function setup(raw: Record<string, unknown> = {}): Promise<Setup> {
       agents: { main: {}, seer: { model: { provider: "echo", vision: true } } },
       routes: [{ match: { platform: "test", chat_id: "seer-chat" }, agent: "seer" }],
       platforms: { test: { allow_all_users: true, accounts: { default: {}, plain: {} } } },
+      // Turns start at once: the tests time replies.
+      session: { debounce_s: 0 },
       media: { max_bytes: 1000 },
       ...raw,
     },

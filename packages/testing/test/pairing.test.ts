@@ -31,7 +31,8 @@ async function setup(account: Record<string, unknown> = {}): Promise<Setup> {
   const home = mkdtempSync(join(tmpdir(), "sb-pairing-"));
   const clock = { now: Date.UTC(2026, 11, 1, 12) };
   const config = buildConfig(
-    { agents: { main: {} }, platforms: { test: { ...account } } },
+    // Turns start at once: the tests time replies.
+    { agents: { main: {} }, platforms: { test: { ...account } }, session: { debounce_s: 0 } },
     { file: undefined, home, env: {}, platforms: { test: platform } },
   );
   const net = new TestNetwork();

@@ -1,5 +1,5 @@
 import { readAtMost } from "../bytes.ts";
-import type { MediaFile } from "../platform.ts";
+import type { InboundMedia, MediaFile } from "../platform.ts";
 import { MediaError, mediaTooLarge } from "./errors.ts";
 import { bareMimeType, mimeTypeOf } from "./mime.ts";
 
@@ -37,4 +37,45 @@ export async function readMediaStream(
   const data = await readAtMost(body, maxBytes);
   if (!data) throw mediaTooLarge(maxBytes);
   return data;
+}
+
+/**
+ * Start downloading an inbound file from the URL in its `ref`, but only from a host the platform owns
+ * (`allowed`): a URL elsewhere would hand the account's credentials (`headers`) to a stranger. Refuses a
+ * declared size past `maxBytes` before asking; `what` names the file and the server in errors
+ * ("the Slack file", "Slack's file server"). Read the answer with `readMediaResponse`.
+ */
+export async function fetchPlatformFile(
+  media: InboundMedia,
+  options: {
+    maxBytes: number;
+    signal?: AbortSignal;
+    allowed: (url: URL) => boolean;
+    headers?: Record<string, string>;
+    what: { file: string; server: string; host: string };
+  },
+): Promise<Response> {
+  const { what } = options;
+  if (!media.ref) throw new MediaError("media_download_failed", `${what.file} has no URL`);
+  if (media.size !== undefined && media.size > options.maxBytes)
+    throw mediaTooLarge(options.maxBytes, media.size);
+  let url: URL;
+  try {
+    url = new URL(media.ref);
+  } catch (cause) {
+    throw new MediaError("media_download_failed", `${what.file} URL is not a URL`, { cause });
+  }
+  if (!options.allowed(url))
+    throw new MediaError(
+      "media_download_failed",
+      `${what.file} is not on ${what.host} (${url.hostname}); not downloaded`,
+    );
+  try {
+    return await fetch(url, {
+      ...(options.headers ? { headers: options.headers } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+  } catch (cause) {
+    throw new MediaError("media_download_failed", `${what.server} is unreachable`, { cause });
+  }
 }
