@@ -90,7 +90,19 @@ function runAs(): RunAs {
         `${POSTGRES_INSTALL_HINT} (the Debian package creates that user), or run the tests as another user`,
     );
   }
-  return { prefix: ["runuser", "-u", "postgres", "--"], uid: Number(u.stdout), gid: Number(g.stdout) };
+  // `runuser` lives in sbin, which a non-login root shell (CI, `env PATH=…`) may not have on its PATH.
+  const dir =
+    onPath("runuser", process.env) ??
+    ["/usr/sbin", "/sbin", "/usr/bin", "/bin"].find((d) => existsSync(join(d, "runuser")));
+  if (!dir)
+    throw new Error(
+      "the tests run as root and need `runuser` (util-linux) to start PostgreSQL as the postgres user",
+    );
+  return {
+    prefix: [join(dir, "runuser"), "-u", "postgres", "--"],
+    uid: Number(u.stdout),
+    gid: Number(g.stdout),
+  };
 }
 
 function freePort(): Promise<number> {
