@@ -1,7 +1,7 @@
 import type { NewMessage } from "@switchboard/core";
 import { openPostgresStore, type PostgresStore } from "@switchboard/store-postgres";
 import { createDatabase, startPostgres, type TestPostgres } from "@switchboard/testing";
-import { seededRandom } from "../packages/core/test/helpers/random-routes.ts";
+import { messageCorpus } from "./lib/corpus.ts";
 import { gc, loadPerCore, measure, median, percentile } from "./lib/stats.ts";
 import { formatNumber, printTable, type Row } from "./lib/table.ts";
 
@@ -21,13 +21,7 @@ const BIG_DB_SESSIONS = 10_000;
 const HISTORY_QUERIES = 2_000;
 const POOL = 10;
 
-const WORDS =
-  "the deploy failed on friday because kubernetes ran out of memory so we rolled back the billing service and paged ops while the cache warmed up again before noon customers noticed slow invoices".split(
-    " ",
-  );
-const rand = seededRandom(3);
-const sentence = (n: number) =>
-  Array.from({ length: n }, () => WORDS[Math.floor(rand() * WORDS.length)]).join(" ");
+const { rand, sentence } = messageCorpus();
 
 const given = process.env.SWITCHBOARD_BENCH_PG_URL;
 const server: TestPostgres | undefined = given ? undefined : await startPostgres({ durable: true });

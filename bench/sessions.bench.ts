@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type NewMessage, openSessionStore, type SqliteSessionStore } from "@switchboard/core";
-import { seededRandom } from "../packages/core/test/helpers/random-routes.ts";
+import { messageCorpus } from "./lib/corpus.ts";
 import { gc, loadPerCore, measure, median, percentile } from "./lib/stats.ts";
 import { formatNumber, printTable, type Row } from "./lib/table.ts";
 
@@ -17,13 +17,7 @@ const BIG_DB_MESSAGES = 1_000_000;
 const BIG_DB_SESSIONS = 10_000;
 const HISTORY_QUERIES = 2_000;
 
-const WORDS =
-  "the deploy failed on friday because kubernetes ran out of memory so we rolled back the billing service and paged ops while the cache warmed up again before noon customers noticed slow invoices".split(
-    " ",
-  );
-const rand = seededRandom(3);
-const sentence = (n: number) =>
-  Array.from({ length: n }, () => WORDS[Math.floor(rand() * WORDS.length)]).join(" ");
+const { rand, sentence } = messageCorpus();
 
 const dir = mkdtempSync(join(tmpdir(), "sb-bench-sessions-"));
 const rows: Row[] = [];
