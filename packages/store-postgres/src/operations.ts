@@ -88,6 +88,10 @@ export function usageLedger(pool: Pool, clock: () => number): UsageLedger {
       if (cache.size > 50_000) cache.delete(cache.keys().next().value!);
       return t;
     },
+    cached(scope, window) {
+      const hit = cache.get(`${scope}\u0000${window}`);
+      return hit && clock() - hit.at < USAGE_TOTAL_TTL_MS ? hit.total : undefined;
+    },
     async summary(q = {}) {
       const groups = (q.groupBy ?? ["agent", "user", "key"]).map((g) => [g, GROUP_COLUMNS[g]] as const);
       const select = groups.map(([alias, col]) => `${col} AS "${alias}"`).join(", ");

@@ -26,6 +26,9 @@ export interface BudgetScope {
 
 export { windowIds };
 
+const WINDOWS = ["daily", "monthly"] as const;
+const ZERO: WindowTotal = Object.freeze({ tokens: 0, costUsd: 0 });
+
 /** When a window that contains `at` ends (UTC midnight, first of next month). */
 export function windowEnd(window: BudgetWindow, at: number): Date {
   const d = new Date(at);
@@ -97,29 +100,40 @@ export class BudgetSnapshot {
     total: WindowTotal;
   }> = [];
 
-  /** The budgets of `scopes` with the ledger's totals at `at` (no read at all when no scope has a budget). */
-  static async load(
+  /**
+   * The budgets of `scopes` with the ledger's totals at `at` (no read at all when no scope has a budget). A
+   * snapshot the ledger's cache can answer is returned at once, without a promise (the per-message path).
+   */
+  static load(
     ledger: UsageLedger,
     scopes: readonly BudgetScope[],
     at: number,
-  ): Promise<BudgetSnapshot> {
+  ): BudgetSnapshot | Promise<BudgetSnapshot> {
     const snapshot = new BudgetSnapshot();
-    const ids = windowIds(at);
-    const totals: Array<Promise<WindowTotal>> = [];
+    let ids: ReturnType<typeof windowIds> | undefined;
+    let missing: number[] | undefined;
     for (const scope of scopes) {
       if (!scope.budget) continue;
-      for (const window of ["daily", "monthly"] as const) {
+      ids ??= windowIds(at);
+      for (const window of WINDOWS) {
         const limit = scope.budget[window];
         if (!limit) continue;
-        snapshot.#entries.push({ scope, window, limit, total: { tokens: 0, costUsd: 0 } });
-        totals.push(ledger.total(scope.id, ids[window]));
+        const total = ledger.cached?.(scope.id, ids[window]);
+        if (!total) (missing ??= []).push(snapshot.#entries.length);
+        snapshot.#entries.push({ scope, window, limit, total: total ?? ZERO });
       }
     }
-    if (totals.length === 0) return snapshot;
+    if (!missing || !ids) return snapshot;
+    const windows = ids;
+    const need = missing;
     // Asked all at once: one wait for every total, not one per scope and window.
-    const read = await Promise.all(totals);
-    for (let i = 0; i < read.length; i++) snapshot.#entries[i]!.total = read[i]!;
-    return snapshot;
+    const entries = snapshot.#entries;
+    return Promise.all(need.map((i) => ledger.total(entries[i]!.scope.id, windows[entries[i]!.window]))).then(
+      (read) => {
+        for (let j = 0; j < read.length; j++) entries[need[j]!]!.total = read[j]!;
+        return snapshot;
+      },
+    );
   }
 
   get empty(): boolean {

@@ -4,7 +4,7 @@ import type { Logger } from "../logger.ts";
 import type { AdapterStartResult, PlatformAdapter } from "../platform.ts";
 import type { Usage } from "../runner.ts";
 import type { SessionStore } from "../sessions/store-types.ts";
-import { type AdapterState, publish } from "../telemetry/facts.ts";
+import { type AdapterState, listening, publish } from "../telemetry/facts.ts";
 import {
   BudgetSnapshot,
   exhaustedMessage,
@@ -246,14 +246,17 @@ export class Operations {
       scopes.map((s) => s.id),
     );
     await committed;
+    if (snapshot.empty) return costUsd;
     const warnAt = config.budgets.warn_at;
+    const facts = listening("budget");
     for (const f of snapshot.fractions({ tokens: usage.inputTokens + usage.outputTokens, costUsd })) {
-      publish("budget", {
-        scope: f.scope.kind,
-        agentId: party.agentId,
-        window: f.window,
-        remaining: Math.max(0, 1 - f.after),
-      });
+      if (facts)
+        publish("budget", {
+          scope: f.scope.kind,
+          agentId: party.agentId,
+          window: f.window,
+          remaining: Math.max(0, 1 - f.after),
+        });
       if (f.before < warnAt && f.after >= warnAt) this.#warn(party, f.scope.id, f.window, f.after);
     }
     return costUsd;

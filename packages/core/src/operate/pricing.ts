@@ -24,6 +24,9 @@ export const DEFAULT_PRICING: Readonly<Record<string, ModelPrice>> = {
   "claude-3-5-haiku": { input: 0.8, output: 4, cached_input: 0.08 },
 };
 
+/** Prices already looked up, per operator table (a reload brings a new table, so a fresh memo). */
+const memo = new WeakMap<object, Map<string, ModelPrice | null>>();
+
 /** The price of a model: the operator's table first, then the built-in one; `undefined` when unknown. */
 export function priceOf(
   table: Readonly<Record<string, ModelPrice>>,
@@ -31,6 +34,24 @@ export function priceOf(
   model: string | undefined,
 ): ModelPrice | undefined {
   if (!model) return undefined;
+  let known = memo.get(table);
+  if (!known) {
+    known = new Map();
+    memo.set(table, known);
+  }
+  const key = `${providerKind}\u0000${model}`;
+  const hit = known.get(key);
+  if (hit !== undefined) return hit ?? undefined;
+  const price = lookUp(table, providerKind, model);
+  if (known.size < 10_000) known.set(key, price ?? null);
+  return price;
+}
+
+function lookUp(
+  table: Readonly<Record<string, ModelPrice>>,
+  providerKind: string,
+  model: string,
+): ModelPrice | undefined {
   for (const t of [table, DEFAULT_PRICING]) {
     const exact = t[`${providerKind}/${model}`] ?? t[model];
     if (exact) return exact;

@@ -50,6 +50,11 @@ export interface UsageLedger {
   record(row: UsageRecord, scopes: readonly string[]): Promise<void>;
   /** The total of one scope in one window (zero when nothing was spent). */
   total(scope: string, window: string): Promise<WindowTotal>;
+  /**
+   * The total `total` would answer without reading the store: one read less than `USAGE_TOTAL_TTL_MS` ago
+   * plus this process's own spend since; `undefined` when it has to read. Budget checks ask this first.
+   */
+  cached?(scope: string, window: string): WindowTotal | undefined;
   summary(query?: UsageQuery): Promise<UsageSummaryRow[]>;
 }
 
@@ -110,7 +115,8 @@ export function windowIds(at: number): { daily: string; monthly: string } {
 
 /**
  * How long a window total read from the store is trusted. Spend recorded by this process updates the cached
- * totals at once; spend by another process sharing the store shows up within this time (a budget can be
- * overshot by at most that much of the other process's traffic).
+ * totals at once; spend by another process sharing the store (a second gateway on the SQLite file, another
+ * replica on PostgreSQL) shows up within this time, so a budget can be overshot by at most what the other
+ * processes spend in this long (plus the turns already running). docs/operations.md states the bound.
  */
 export const USAGE_TOTAL_TTL_MS = 2000;

@@ -72,7 +72,7 @@ export function createUsageLedger(
     const hit = cache.get(key);
     if (hit) hit.total = { tokens: hit.total.tokens + tokens, costUsd: hit.total.costUsd + costUsd };
   };
-  const write = (row: UsageRecord, scopes: readonly string[]) => {
+  const insertRow = (row: UsageRecord) =>
     insert.run(
       row.at,
       row.agentId,
@@ -87,24 +87,58 @@ export function createUsageLedger(
       row.cachedTokens ?? 0,
       row.costUsd,
     );
-    const tokens = row.inputTokens + row.outputTokens;
-    const ids = windowIds(row.at);
-    for (const s of scopes) {
-      add.run(s, ids.daily, tokens, row.costUsd);
-      bump(`${s}\u0000${ids.daily}`, tokens, row.costUsd);
-      bump(`${s}\u0000${ids.monthly}`, tokens, row.costUsd);
+  // The calls recorded for the next group commit, written by one write of that commit: their rows, and
+  // each (scope, day) total added to once with their sum (a busy agent's day row is updated once per
+  // commit, not once per call). One write, so the rows and the totals commit or fail together.
+  let next:
+    | { rows: UsageRecord[]; adds: Map<string, [string, string, number, number]>; done: Promise<void> }
+    | undefined;
+  const writeBatch = (batch: NonNullable<typeof next>) => {
+    if (next === batch) next = undefined;
+    for (const row of batch.rows) insertRow(row);
+    for (const [scope, window, tokens, costUsd] of batch.adds.values()) {
+      add.run(scope, window, tokens, costUsd);
+      bump(`${scope}\u0000${window}`, tokens, costUsd);
+      bump(`${scope}\u0000m:${window.slice(2, 9)}`, tokens, costUsd);
     }
   };
+  const record = (row: UsageRecord, scopes: readonly string[]): Promise<void> => {
+    let batch = next;
+    if (!batch) {
+      const b = {
+        rows: [] as UsageRecord[],
+        adds: new Map<string, [string, string, number, number]>(),
+        done: Promise.resolve(),
+      };
+      b.done = writes.run(() => writeBatch(b));
+      next = batch = b;
+    }
+    batch.rows.push(row);
+    const tokens = row.inputTokens + row.outputTokens;
+    const daily = windowIds(row.at).daily;
+    for (const s of scopes) {
+      const key = `${s}\u0000${daily}`;
+      const a = batch.adds.get(key);
+      if (a) {
+        a[2] += tokens;
+        a[3] += row.costUsd;
+      } else batch.adds.set(key, [s, daily, tokens, row.costUsd]);
+    }
+    return batch.done;
+  };
   const total = (scope: string, window: string) => {
-    const key = `${scope}\u0000${window}`;
     const now = clock();
-    const hit = cache.get(key);
+    const hit = cache.get(`${scope}\u0000${window}`);
     if (hit && now - hit.at < USAGE_TOTAL_TTL_MS) return hit.total;
     return refresh(scope, window, now);
   };
   return {
-    record: (row, scopes) => writes.run(() => write(row, scopes)),
+    record,
     total: (scope, window) => writes.read(() => total(scope, window)),
+    cached: (scope, window) => {
+      const hit = cache.get(`${scope}\u0000${window}`);
+      return hit && clock() - hit.at < USAGE_TOTAL_TTL_MS ? hit.total : undefined;
+    },
     summary: (q = {}) =>
       writes.read(() => {
         const groups = (q.groupBy ?? ["agent", "user", "key"]).map((g) => [g, GROUP_COLUMNS[g]] as const);
