@@ -1,7 +1,7 @@
 import type { AuditLog, RateBuckets, UsageLedger } from "@switchboard/core";
 import {
   type AuditEntry,
-  USAGE_TOTAL_TTL_MS,
+  createTotalsCache,
   type UsageSummaryRow,
   type WindowTotal,
   windowIds,
@@ -18,11 +18,7 @@ const GROUP_COLUMNS = {
 
 /** Usage rows and per-day totals; a month is the sum of its days, as in the SQLite store. */
 export function usageLedger(pool: Pool, clock: () => number): UsageLedger {
-  const cache = new Map<string, { total: WindowTotal; at: number }>();
-  const bump = (key: string, tokens: number, costUsd: number) => {
-    const hit = cache.get(key);
-    if (hit) hit.total = { tokens: hit.total.tokens + tokens, costUsd: hit.total.costUsd + costUsd };
-  };
+  const cache = createTotalsCache();
   const read = async (scope: string, window: string): Promise<WindowTotal> => {
     if (window.startsWith("m:")) {
       const m = window.slice(2);
@@ -74,24 +70,19 @@ export function usageLedger(pool: Pool, clock: () => number): UsageLedger {
         }
       });
       for (const s of scopes) {
-        bump(`${s}\u0000${ids.daily}`, tokens, row.costUsd);
-        bump(`${s}\u0000${ids.monthly}`, tokens, row.costUsd);
+        cache.bump(s, ids.daily, tokens, row.costUsd);
+        cache.bump(s, ids.monthly, tokens, row.costUsd);
       }
     },
     async total(scope, window) {
-      const key = `${scope}\u0000${window}`;
       const now = clock();
-      const hit = cache.get(key);
-      if (hit && now - hit.at < USAGE_TOTAL_TTL_MS) return hit.total;
+      const hit = cache.fresh(scope, window, now);
+      if (hit) return hit;
       const t = await read(scope, window);
-      cache.set(key, { total: t, at: now });
-      if (cache.size > 50_000) cache.delete(cache.keys().next().value!);
+      cache.remember(scope, window, t, now);
       return t;
     },
-    cached(scope, window) {
-      const hit = cache.get(`${scope}\u0000${window}`);
-      return hit && clock() - hit.at < USAGE_TOTAL_TTL_MS ? hit.total : undefined;
-    },
+    cached: (scope, window) => cache.fresh(scope, window, clock()),
     async summary(q = {}) {
       const groups = (q.groupBy ?? ["agent", "user", "key"]).map((g) => [g, GROUP_COLUMNS[g]] as const);
       const select = groups.map(([alias, col]) => `${col} AS "${alias}"`).join(", ");

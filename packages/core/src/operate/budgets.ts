@@ -58,9 +58,13 @@ export function scopesOf(
 
 /** The fraction of `limit` that `total` has used (the larger of tokens and currency). */
 export function usedFraction(total: WindowTotal, limit: SpendLimit): number {
+  return fractionOf(total.tokens, total.costUsd, limit);
+}
+
+function fractionOf(tokens: number, costUsd: number, limit: SpendLimit): number {
   let f = 0;
-  if (limit.tokens) f = Math.max(f, total.tokens / limit.tokens);
-  if (limit.usd) f = Math.max(f, total.costUsd / limit.usd);
+  if (limit.tokens) f = Math.max(f, tokens / limit.tokens);
+  if (limit.usd) f = Math.max(f, costUsd / limit.usd);
   return f;
 }
 
@@ -141,10 +145,13 @@ export class BudgetSnapshot {
   }
 
   /** The first budget used up once `extra` is added (nothing added: before the turn). */
-  exhausted(extra: WindowTotal = { tokens: 0, costUsd: 0 }): Exhausted | undefined {
+  exhausted(extra?: WindowTotal): Exhausted | undefined {
+    const addTokens = extra?.tokens ?? 0;
+    const addUsd = extra?.costUsd ?? 0;
     for (const e of this.#entries) {
-      const total = { tokens: e.total.tokens + extra.tokens, costUsd: e.total.costUsd + extra.costUsd };
-      if (usedFraction(total, e.limit) >= 1) return { ...e, total };
+      const tokens = e.total.tokens + addTokens;
+      const costUsd = e.total.costUsd + addUsd;
+      if (fractionOf(tokens, costUsd, e.limit) >= 1) return { ...e, total: { tokens, costUsd } };
     }
     return undefined;
   }
@@ -156,11 +163,8 @@ export class BudgetSnapshot {
     return this.#entries.map((e) => ({
       scope: e.scope,
       window: e.window,
-      before: usedFraction(e.total, e.limit),
-      after: usedFraction(
-        { tokens: e.total.tokens + extra.tokens, costUsd: e.total.costUsd + extra.costUsd },
-        e.limit,
-      ),
+      before: fractionOf(e.total.tokens, e.total.costUsd, e.limit),
+      after: fractionOf(e.total.tokens + extra.tokens, e.total.costUsd + extra.costUsd, e.limit),
     }));
   }
 }

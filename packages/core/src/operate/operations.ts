@@ -1,4 +1,5 @@
 import type { GatewayConfig } from "../config/load.ts";
+import type { ModelPrice } from "../config/schema.ts";
 import { AgentError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import type { AdapterStartResult, PlatformAdapter } from "../platform.ts";
@@ -6,6 +7,7 @@ import type { Usage } from "../runner.ts";
 import type { SessionStore } from "../sessions/store-types.ts";
 import { type AdapterState, listening, publish } from "../telemetry/facts.ts";
 import {
+  type BudgetScope,
   BudgetSnapshot,
   exhaustedMessage,
   type SpendParty,
@@ -77,6 +79,19 @@ export interface OperationsOptions {
   notify?: (target: { platform: string; account: string; chatId: string }, text: string) => Promise<void>;
 }
 
+/** A party's budget scopes, and their ids as the store names them. */
+interface PartyScopes {
+  scopes: readonly BudgetScope[];
+  ids: readonly string[];
+}
+
+/** How an agent's usage is recorded: the provider kind, the model and its price. */
+interface AgentAccounting {
+  provider: string;
+  model: string;
+  price: ModelPrice | undefined;
+}
+
 const adapterKey = (platform: string, account: string) => `${platform}/${account}`;
 
 /** Usage accounting, budgets, rate limits, adapter health and the breaker: what the gateway consults per turn and send. */
@@ -99,9 +114,62 @@ export class Operations {
     return this.#o.store;
   }
 
-  #budgets(party: SpendParty) {
+  /** What accounting looks up per message, kept until the config changes (a reload brings a new one). */
+  #memo: {
+    config: GatewayConfig | undefined;
+    size: number;
+    /** By agent, platform, then user (and key): the party's scopes and their store ids. */
+    parties: Map<string, Map<string, Map<string, PartyScopes>>>;
+    agents: Map<string, AgentAccounting>;
+  } = { config: undefined, size: 0, parties: new Map(), agents: new Map() };
+
+  #current(): GatewayConfig {
     const config = this.#o.config();
-    return scopesOf(party, { agent: config.agents[party.agentId]?.budget, perUser: config.budgets.per_user });
+    const m = this.#memo;
+    if (m.config !== config || m.size >= 10_000) {
+      m.config = config;
+      m.size = 0;
+      m.parties.clear();
+      m.agents.clear();
+    }
+    return config;
+  }
+
+  #budgets(party: SpendParty): PartyScopes {
+    const config = this.#current();
+    let byPlatform = this.#memo.parties.get(party.agentId);
+    if (!byPlatform) this.#memo.parties.set(party.agentId, (byPlatform = new Map()));
+    let byUser = byPlatform.get(party.platform);
+    if (!byUser) byPlatform.set(party.platform, (byUser = new Map()));
+    const who = party.keyId ? `${party.userId ?? ""}\u0000${party.keyId}` : (party.userId ?? "");
+    const hit = byUser.get(who);
+    // A key's budget comes with the party (the key's config), not from `config`: it must be the same one.
+    if (hit && (!party.keyId || hit.scopes[hit.scopes.length - 1]!.budget === party.keyBudget)) return hit;
+    const scopes = scopesOf(party, {
+      agent: config.agents[party.agentId]?.budget,
+      perUser: config.budgets.per_user,
+    });
+    const entry = { scopes, ids: scopes.map((x) => x.id) };
+    byUser.set(who, entry);
+    this.#memo.size++;
+    return entry;
+  }
+
+  /** The provider, model and price an agent's usage is recorded with. */
+  #agent(agentId: string): AgentAccounting {
+    const config = this.#current();
+    let a = this.#memo.agents.get(agentId);
+    if (!a) {
+      const profile = config.registry.get(agentId);
+      a = {
+        provider: profile?.provider.kind ?? "unknown",
+        model: profile?.model.name ?? profile?.provider.kind ?? "unknown",
+        price: profile ? priceOf(config.pricing, profile.provider.kind, profile.model.name) : undefined,
+      };
+      this.#memo.agents.set(agentId, a);
+      this.#memo.size++;
+    }
+    return a;
   }
 
   /**
@@ -114,8 +182,10 @@ export class Operations {
     options: { requests?: boolean; enforceConcurrency?: boolean } = {},
   ): Promise<Admission> {
     const now = this.#now();
-    const scopes = this.#o.accounting === false ? [] : this.#budgets(party);
-    const snapshot = await BudgetSnapshot.load(this.#o.store.usage, scopes, now);
+    const scopes = this.#o.accounting === false ? [] : this.#budgets(party).scopes;
+    const loaded = BudgetSnapshot.load(this.#o.store.usage, scopes, now);
+    // Answered from the cache (the usual case): no wait for a promise.
+    const snapshot = loaded instanceof BudgetSnapshot ? loaded : await loaded;
     const exhausted = snapshot.exhausted();
     if (exhausted) {
       publish("limit", { kind: "budget", scope: exhausted.scope.kind, agentId: party.agentId });
@@ -147,7 +217,7 @@ export class Operations {
     }
     const admission: Admission = { party, release, snapshot };
     if (!snapshot.empty) {
-      const price = this.#priceFor(party.agentId);
+      const { price } = this.#agent(party.agentId);
       admission.spendLimit = (used) => {
         const over = snapshot.exhausted({
           tokens: used.inputTokens + used.outputTokens,
@@ -185,7 +255,9 @@ export class Operations {
   async checkBudget(party: SpendParty): Promise<void> {
     if (this.#o.accounting === false) return;
     const now = this.#now();
-    const exhausted = (await BudgetSnapshot.load(this.#o.store.usage, this.#budgets(party), now)).exhausted();
+    const exhausted = (
+      await BudgetSnapshot.load(this.#o.store.usage, this.#budgets(party).scopes, now)
+    ).exhausted();
     if (exhausted) throw new TurnRefusedError("budget", exhaustedMessage(exhausted, now));
   }
 
@@ -198,19 +270,10 @@ export class Operations {
     );
   }
 
-  #priceFor(agentId: string) {
-    const config = this.#o.config();
-    const profile = config.registry.get(agentId);
-    return profile ? priceOf(config.pricing, profile.provider.kind, profile.model.name) : undefined;
-  }
-
   /** The provider kind and model of an agent, as usage and metrics name them. */
   modelOf(agentId: string): { provider: string; model: string } {
-    const profile = this.#o.config().registry.get(agentId);
-    return {
-      provider: profile?.provider.kind ?? "unknown",
-      model: profile?.model.name ?? profile?.provider.kind ?? "unknown",
-    };
+    const { provider, model } = this.#agent(agentId);
+    return { provider, model };
   }
 
   /**
@@ -221,11 +284,9 @@ export class Operations {
     if (this.#o.accounting === false) return 0;
     const { party } = admission;
     const now = this.#now();
-    const config = this.#o.config();
-    const { provider, model } = this.modelOf(party.agentId);
-    const price = this.#priceFor(party.agentId);
+    const { provider, model, price } = this.#agent(party.agentId);
     const costUsd = costOf(usage, price);
-    const scopes = this.#budgets(party);
+    const { scopes, ids } = this.#budgets(party);
     // The totals as they were at admission: a turn that crosses the threshold warns once.
     const snapshot = admission.snapshot ?? (await BudgetSnapshot.load(this.#o.store.usage, scopes, now));
     const committed = this.#o.store.usage.record(
@@ -243,11 +304,11 @@ export class Operations {
         cachedTokens: usage.cachedInputTokens ?? 0,
         costUsd,
       },
-      scopes.map((s) => s.id),
+      ids,
     );
     await committed;
     if (snapshot.empty) return costUsd;
-    const warnAt = config.budgets.warn_at;
+    const warnAt = this.#o.config().budgets.warn_at;
     const facts = listening("budget");
     for (const f of snapshot.fractions({ tokens: usage.inputTokens + usage.outputTokens, costUsd })) {
       if (facts)
@@ -278,7 +339,7 @@ export class Operations {
     const now = this.#now();
     const ids = windowIds(now);
     const lines: string[] = [];
-    for (const scope of this.#budgets(party)) {
+    for (const scope of this.#budgets(party).scopes) {
       if (scope.kind === "key") continue;
       const name = scope.kind === "agent" ? `Agent ${party.agentId}` : "You";
       for (const window of ["daily", "monthly"] as const) {

@@ -24,8 +24,8 @@ export const DEFAULT_PRICING: Readonly<Record<string, ModelPrice>> = {
   "claude-3-5-haiku": { input: 0.8, output: 4, cached_input: 0.08 },
 };
 
-/** Prices already looked up, per operator table (a reload brings a new table, so a fresh memo). */
-const memo = new WeakMap<object, Map<string, ModelPrice | null>>();
+/** Prices already looked up, per operator table (a reload brings a new table, so a fresh memo), kind and model. */
+const memo = new WeakMap<object, Map<string, Map<string, ModelPrice | null>>>();
 
 /** The price of a model: the operator's table first, then the built-in one; `undefined` when unknown. */
 export function priceOf(
@@ -34,16 +34,14 @@ export function priceOf(
   model: string | undefined,
 ): ModelPrice | undefined {
   if (!model) return undefined;
-  let known = memo.get(table);
-  if (!known) {
-    known = new Map();
-    memo.set(table, known);
-  }
-  const key = `${providerKind}\u0000${model}`;
-  const hit = known.get(key);
+  let kinds = memo.get(table);
+  if (!kinds) memo.set(table, (kinds = new Map()));
+  let known = kinds.get(providerKind);
+  if (!known) kinds.set(providerKind, (known = new Map()));
+  const hit = known.get(model);
   if (hit !== undefined) return hit ?? undefined;
   const price = lookUp(table, providerKind, model);
-  if (known.size < 10_000) known.set(key, price ?? null);
+  if (known.size < 10_000) known.set(model, price ?? null);
   return price;
 }
 

@@ -120,3 +120,35 @@ export function windowIds(at: number): { daily: string; monthly: string } {
  * processes spend in this long (plus the turns already running). docs/operations.md states the bound.
  */
 export const USAGE_TOTAL_TTL_MS = 2000;
+
+/**
+ * The window totals a ledger has read (each trusted for `USAGE_TOTAL_TTL_MS`) with this process's own spend
+ * added as it commits. By scope, then window: the ids are the strings the callers already hold, so a
+ * lookup builds no key.
+ */
+export function createTotalsCache(max = 50_000) {
+  const scopes = new Map<string, Map<string, { total: WindowTotal; at: number }>>();
+  return {
+    /** The total when it was read less than `USAGE_TOTAL_TTL_MS` before `now`. */
+    fresh(scope: string, window: string, now: number): WindowTotal | undefined {
+      const hit = scopes.get(scope)?.get(window);
+      return hit && now - hit.at < USAGE_TOTAL_TTL_MS ? hit.total : undefined;
+    },
+    remember(scope: string, window: string, total: WindowTotal, at: number): void {
+      let windows = scopes.get(scope);
+      if (!windows) {
+        if (scopes.size >= max) scopes.delete(scopes.keys().next().value!);
+        windows = new Map();
+        scopes.set(scope, windows);
+      }
+      windows.set(window, { total, at });
+      // A long-running process moves on to new days: only the latest few windows are kept.
+      if (windows.size > 8) windows.delete(windows.keys().next().value!);
+    },
+    /** Add spend this process committed (a new object: snapshots taken earlier keep what they saw). */
+    bump(scope: string, window: string, tokens: number, costUsd: number): void {
+      const hit = scopes.get(scope)?.get(window);
+      if (hit) hit.total = { tokens: hit.total.tokens + tokens, costUsd: hit.total.costUsd + costUsd };
+    },
+  };
+}

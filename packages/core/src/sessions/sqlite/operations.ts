@@ -2,8 +2,8 @@ import type { Database } from "better-sqlite3";
 import {
   type AuditEntry,
   type AuditLog,
+  createTotalsCache,
   type RateBuckets,
-  USAGE_TOTAL_TTL_MS,
   type UsageLedger,
   type UsageRecord,
   type UsageSummaryRow,
@@ -25,7 +25,7 @@ export function createUsageLedger(
   writes: WriteBatcher,
   clock: () => number = Date.now,
 ): UsageLedger {
-  const cache = new Map<string, { total: WindowTotal; at: number }>();
+  const cache = createTotalsCache();
   const insert =
     db.prepare(`INSERT INTO usage_events (at, agent_id, user_id, key_id, session_id, platform, provider,
     model, input_tokens, output_tokens, cached_tokens, cost_usd) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
@@ -43,7 +43,7 @@ export function createUsageLedger(
     const isMonth = window.startsWith("m:");
     if (!isMonth && !window.startsWith("d:")) {
       const t = (day.get(scope, window) as WindowTotal | undefined) ?? { tokens: 0, costUsd: 0 };
-      remember(`${scope}\u0000${window}`, t, now);
+      cache.remember(scope, window, t, now);
       return t;
     }
     const m = isMonth ? window.slice(2) : window.slice(2, 9);
@@ -55,22 +55,14 @@ export function createUsageLedger(
     const monthTotal: WindowTotal = first
       ? { tokens: first.monthTokens, costUsd: first.monthCostUsd }
       : { tokens: 0, costUsd: 0 };
-    remember(`${scope}\u0000m:${m}`, monthTotal, now);
+    cache.remember(scope, `m:${m}`, monthTotal, now);
     let dayTotal: WindowTotal = { tokens: 0, costUsd: 0 };
     if (daily.startsWith(`d:${m}-`)) {
       const r = rows.find((x) => x.window === daily);
       if (r) dayTotal = { tokens: r.tokens, costUsd: r.costUsd };
-      remember(`${scope}\u0000${daily}`, dayTotal, now);
+      cache.remember(scope, daily, dayTotal, now);
     }
     return isMonth ? monthTotal : dayTotal;
-  };
-  const remember = (key: string, total: WindowTotal, at: number) => {
-    cache.set(key, { total, at });
-    if (cache.size > 50_000) cache.delete(cache.keys().next().value!);
-  };
-  const bump = (key: string, tokens: number, costUsd: number) => {
-    const hit = cache.get(key);
-    if (hit) hit.total = { tokens: hit.total.tokens + tokens, costUsd: hit.total.costUsd + costUsd };
   };
   const insertRow = (row: UsageRecord) =>
     insert.run(
@@ -98,8 +90,8 @@ export function createUsageLedger(
     for (const row of batch.rows) insertRow(row);
     for (const [scope, window, tokens, costUsd] of batch.adds.values()) {
       add.run(scope, window, tokens, costUsd);
-      bump(`${scope}\u0000${window}`, tokens, costUsd);
-      bump(`${scope}\u0000m:${window.slice(2, 9)}`, tokens, costUsd);
+      cache.bump(scope, window, tokens, costUsd);
+      cache.bump(scope, `m:${window.slice(2, 9)}`, tokens, costUsd);
     }
   };
   const record = (row: UsageRecord, scopes: readonly string[]): Promise<void> => {
@@ -128,17 +120,12 @@ export function createUsageLedger(
   };
   const total = (scope: string, window: string) => {
     const now = clock();
-    const hit = cache.get(`${scope}\u0000${window}`);
-    if (hit && now - hit.at < USAGE_TOTAL_TTL_MS) return hit.total;
-    return refresh(scope, window, now);
+    return cache.fresh(scope, window, now) ?? refresh(scope, window, now);
   };
   return {
     record,
     total: (scope, window) => writes.read(() => total(scope, window)),
-    cached: (scope, window) => {
-      const hit = cache.get(`${scope}\u0000${window}`);
-      return hit && clock() - hit.at < USAGE_TOTAL_TTL_MS ? hit.total : undefined;
-    },
+    cached: (scope, window) => cache.fresh(scope, window, clock()),
     summary: (q = {}) =>
       writes.read(() => {
         const groups = (q.groupBy ?? ["agent", "user", "key"]).map((g) => [g, GROUP_COLUMNS[g]] as const);
