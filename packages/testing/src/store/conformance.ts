@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import type { SessionSource, SessionStore } from "@switchboard/core";
+import { type SessionSource, type SessionStore, USAGE_TOTAL_TTL_MS } from "@switchboard/core";
 import { afterEach, describe, expect, it } from "vitest";
 import type { StoreBackend, StoreBackendRef, StoreChildJob } from "./backend.ts";
 
@@ -522,6 +522,32 @@ export function runStoreConformance(name: string, ref: StoreBackendRef): void {
         ]);
         expect((await store.usage.summary({ agentId: "ops", groupBy: [] }))[0]).toMatchObject({ calls: 1 });
         expect(await store.usage.summary({ since: clock + 1 })).toEqual([]);
+      });
+
+      it("usage: own spend shows in the totals at once, another store's on the location within USAGE_TOTAL_TTL_MS", async () => {
+        const { store, location } = await fresh();
+        const other = await reopen(location);
+        const day = `d:${new Date(clock).toISOString().slice(0, 10)}`;
+        const month = `m:${new Date(clock).toISOString().slice(0, 7)}`;
+        const zero = { tokens: 0, costUsd: 0 };
+        // Both read the totals (a budget check): now each has them cached.
+        for (const s of [store, other]) {
+          expect(await s.usage.total("agent:main", day)).toEqual(zero);
+          expect(await s.usage.total("agent:main", month)).toEqual(zero);
+        }
+        const spent = { at: clock, agentId: "main", inputTokens: 70, outputTokens: 30, costUsd: 0.5 };
+        await store.usage.record(spent, ["agent:main"]);
+        expect(await store.usage.total("agent:main", day)).toEqual({ tokens: 100, costUsd: 0.5 });
+        expect(
+          store.usage.cached?.("agent:main", month) ?? (await store.usage.total("agent:main", month)),
+        ).toEqual({ tokens: 100, costUsd: 0.5 });
+        // The other store answers from what it read until the bound has passed, then reads again.
+        clock += USAGE_TOTAL_TTL_MS - 1;
+        expect(await other.usage.total("agent:main", day)).toEqual(zero);
+        clock += 1;
+        expect(other.usage.cached?.("agent:main", day)).toBeUndefined();
+        expect(await other.usage.total("agent:main", day)).toEqual({ tokens: 100, costUsd: 0.5 });
+        expect(await other.usage.total("agent:main", month)).toEqual({ tokens: 100, costUsd: 0.5 });
       });
 
       it("audit: append-only entries in order, once-keys written once", async () => {
