@@ -1,3 +1,5 @@
+import { channel } from "node:diagnostics_channel";
+import { trace } from "@opentelemetry/api";
 import {
   BasicTracerProvider,
   InMemorySpanExporter,
@@ -71,5 +73,31 @@ describe("OpenTelemetry traces", () => {
       "skills_list",
     );
     expect(new Set(spans.map((s) => s.spanContext().traceId)).size).toBe(1);
+  });
+
+  it("creates no spans and subscribes to no facts when no SDK is registered", () => {
+    const turnFacts = channel("switchboard:turn");
+    expect(turnFacts.hasSubscribers).toBe(false);
+    const stop = startTracing();
+    cleanups.push(stop);
+    expect(turnFacts.hasSubscribers).toBe(false);
+  });
+
+  it("traces through the globally registered SDK when one is registered before it starts", async () => {
+    const exporter = new InMemorySpanExporter();
+    const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+    expect(trace.setGlobalTracerProvider(provider)).toBe(true);
+    cleanups.push(() => trace.disable());
+    const stop = startTracing();
+    const w: World = await startWorld((url) => baseConfig(url));
+    cleanups.push(
+      () => w.close(),
+      stop,
+      () => provider.shutdown(),
+    );
+    w.stub.script({ text: "hi", usage: { promptTokens: 3, completionTokens: 1 } });
+    expect(await w.chat("u1", "hello")).toBe("hi");
+    await w.gateway.idle();
+    expect(exporter.getFinishedSpans().filter((s) => s.name === "switchboard.turn")).toHaveLength(1);
   });
 });

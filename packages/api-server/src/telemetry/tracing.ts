@@ -1,16 +1,37 @@
-import { context, type Span, type SpanContext, SpanStatusCode, type Tracer, trace } from "@opentelemetry/api";
+import {
+  context,
+  ProxyTracerProvider,
+  type Span,
+  type SpanContext,
+  SpanStatusCode,
+  type Tracer,
+  trace,
+} from "@opentelemetry/api";
 import { type Facts, onFact } from "@switchboard/core";
 
 /** Spans of finished turns kept for the sends that follow them (platform replies leave after the turn). */
 const RECENT_TURNS = 1000;
 
+/** Whether an OpenTelemetry SDK registered a global tracer provider (the API's proxy has a delegate). */
+function sdkRegistered(): boolean {
+  const provider = trace.getTracerProvider();
+  return (
+    !(provider instanceof ProxyTracerProvider) || provider.getDelegateTracer("switchboard") !== undefined
+  );
+}
+
 /**
  * Turn core's facts into OpenTelemetry spans through `@opentelemetry/api` only: a `switchboard.turn` span per
  * turn with children `switchboard.route`, `switchboard.model`, `switchboard.tool` and `switchboard.send`.
- * The operator registers an SDK and exporter (see docs/operations.md); without one the API's no-op tracer
- * answers non-recording spans and nothing is kept.
+ * The operator registers an SDK and exporter before the gateway starts (see docs/operations.md); with none
+ * registered and no `tracer` given, nothing subscribes to the facts, so no turn creates a span at all.
  */
-export function startTracing(tracer: Tracer = trace.getTracer("switchboard")): () => void {
+export function startTracing(tracer?: Tracer): () => void {
+  if (!tracer) {
+    if (!sdkRegistered()) return () => {};
+    tracer = trace.getTracer("switchboard");
+  }
+  const t = tracer;
   const turns = new Map<string, Span>();
   const recent = new Map<string, SpanContext>();
   const routes = new Map<string, Facts["route"]>();
@@ -33,7 +54,7 @@ export function startTracing(tracer: Tracer = trace.getTracer("switchboard")): (
       if (f.phase === "start") {
         const route = routes.get(f.turnId);
         routes.delete(f.turnId);
-        const span = tracer.startSpan("switchboard.turn", {
+        const span = t.startSpan("switchboard.turn", {
           startTime: route ? route.startedAt : f.at,
           attributes: {
             "switchboard.agent": f.agentId,
@@ -44,16 +65,14 @@ export function startTracing(tracer: Tracer = trace.getTracer("switchboard")): (
         if (!span.isRecording()) return;
         turns.set(f.turnId, span);
         if (route) {
-          tracer
-            .startSpan(
-              "switchboard.route",
-              {
-                startTime: route.startedAt,
-                attributes: { "switchboard.agent": route.agentId, "switchboard.route.by": route.by },
-              },
-              trace.setSpan(context.active(), span),
-            )
-            .end(route.startedAt + route.durationMs);
+          t.startSpan(
+            "switchboard.route",
+            {
+              startTime: route.startedAt,
+              attributes: { "switchboard.agent": route.agentId, "switchboard.route.by": route.by },
+            },
+            trace.setSpan(context.active(), span),
+          ).end(route.startedAt + route.durationMs);
         }
         return;
       }
@@ -72,7 +91,7 @@ export function startTracing(tracer: Tracer = trace.getTracer("switchboard")): (
         if (!parent) return;
         models.set(
           f.turnId,
-          tracer.startSpan(
+          t.startSpan(
             "switchboard.model",
             { startTime: f.at, attributes: { "gen_ai.system": f.provider, "gen_ai.request.model": f.model } },
             parent,
@@ -98,7 +117,7 @@ export function startTracing(tracer: Tracer = trace.getTracer("switchboard")): (
         if (!parent) return;
         tools.set(
           key,
-          tracer.startSpan(
+          t.startSpan(
             "switchboard.tool",
             { startTime: f.at, attributes: { "switchboard.tool": f.toolName } },
             parent,
@@ -115,7 +134,7 @@ export function startTracing(tracer: Tracer = trace.getTracer("switchboard")): (
     onFact("send", (f) => {
       const parent = f.turnId ? parentOf(f.turnId) : undefined;
       if (!parent) return;
-      const span = tracer.startSpan(
+      const span = t.startSpan(
         "switchboard.send",
         {
           startTime: f.startedAt,
