@@ -156,15 +156,17 @@ export class BudgetSnapshot {
     return undefined;
   }
 
-  /** Each budget with the fraction used before and after `extra`. */
+  /** Each budget with the fraction used before and after `extra` (called back: nothing is allocated per budget). */
   fractions(
     extra: WindowTotal,
-  ): Array<{ scope: BudgetScope; window: BudgetWindow; before: number; after: number }> {
-    return this.#entries.map((e) => ({
-      scope: e.scope,
-      window: e.window,
-      before: fractionOf(e.total.tokens, e.total.costUsd, e.limit),
-      after: fractionOf(e.total.tokens + extra.tokens, e.total.costUsd + extra.costUsd, e.limit),
-    }));
+    each: (scope: BudgetScope, window: BudgetWindow, before: number, after: number) => void,
+  ): void {
+    for (const e of this.#entries)
+      each(
+        e.scope,
+        e.window,
+        fractionOf(e.total.tokens, e.total.costUsd, e.limit),
+        fractionOf(e.total.tokens + extra.tokens, e.total.costUsd + extra.costUsd, e.limit),
+      );
   }
 }

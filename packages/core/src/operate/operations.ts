@@ -310,16 +310,19 @@ export class Operations {
     if (snapshot.empty) return costUsd;
     const warnAt = this.#o.config().budgets.warn_at;
     const facts = listening("budget");
-    for (const f of snapshot.fractions({ tokens: usage.inputTokens + usage.outputTokens, costUsd })) {
-      if (facts)
-        publish("budget", {
-          scope: f.scope.kind,
-          agentId: party.agentId,
-          window: f.window,
-          remaining: Math.max(0, 1 - f.after),
-        });
-      if (f.before < warnAt && f.after >= warnAt) this.#warn(party, f.scope.id, f.window, f.after);
-    }
+    snapshot.fractions(
+      { tokens: usage.inputTokens + usage.outputTokens, costUsd },
+      (scope, window, before, after) => {
+        if (facts)
+          publish("budget", {
+            scope: scope.kind,
+            agentId: party.agentId,
+            window,
+            remaining: Math.max(0, 1 - after),
+          });
+        if (before < warnAt && after >= warnAt) this.#warn(party, scope.id, window, after);
+      },
+    );
     return costUsd;
   }
 

@@ -524,6 +524,48 @@ export function runStoreConformance(name: string, ref: StoreBackendRef): void {
         expect(await store.usage.summary({ since: clock + 1 })).toEqual([]);
       });
 
+      it("usage: calls recorded together (one commit) add up per scope and per day, across a midnight", async () => {
+        const { store } = await fresh();
+        const midnight = Date.UTC(2026, 5, 2);
+        const call = (at: number, userId: string, tokens: number) => ({
+          at,
+          agentId: "main",
+          userId,
+          inputTokens: tokens,
+          outputTokens: 1,
+          costUsd: tokens / 1000,
+        });
+        await Promise.all([
+          store.usage.record(call(midnight - 1, "a", 10), ["agent:main", "user:telegram:a"]),
+          store.usage.record(call(midnight - 1, "b", 20), ["agent:main", "user:telegram:b"]),
+          store.usage.record(call(midnight, "a", 30), ["agent:main", "user:telegram:a"]),
+          store.usage.record(call(midnight + 1, "a", 40), ["agent:main", "user:telegram:a"]),
+        ]);
+        const t = (scope: string, window: string) => store.usage.total(scope, window);
+        expect(await t("agent:main", "d:2026-06-01")).toEqual({
+          tokens: 32,
+          costUsd: expect.closeTo(0.03, 9),
+        });
+        expect(await t("agent:main", "d:2026-06-02")).toEqual({
+          tokens: 72,
+          costUsd: expect.closeTo(0.07, 9),
+        });
+        expect(await t("agent:main", "m:2026-06")).toEqual({ tokens: 104, costUsd: expect.closeTo(0.1, 9) });
+        expect(await t("user:telegram:a", "d:2026-06-01")).toEqual({
+          tokens: 11,
+          costUsd: expect.closeTo(0.01, 9),
+        });
+        expect(await t("user:telegram:a", "d:2026-06-02")).toEqual({
+          tokens: 72,
+          costUsd: expect.closeTo(0.07, 9),
+        });
+        expect(await t("user:telegram:b", "m:2026-06")).toEqual({
+          tokens: 21,
+          costUsd: expect.closeTo(0.02, 9),
+        });
+        expect((await store.usage.summary({ groupBy: [] }))[0]).toMatchObject({ calls: 4, inputTokens: 100 });
+      });
+
       it("usage: own spend shows in the totals at once, another store's on the location within USAGE_TOTAL_TTL_MS", async () => {
         const { store, location } = await fresh();
         const other = await reopen(location);

@@ -82,39 +82,53 @@ export function createUsageLedger(
   // The calls recorded for the next group commit, written by one write of that commit: their rows, and
   // each (scope, day) total added to once with their sum (a busy agent's day row is updated once per
   // commit, not once per call). One write, so the rows and the totals commit or fail together.
-  let next:
-    | { rows: UsageRecord[]; adds: Map<string, [string, string, number, number]>; done: Promise<void> }
-    | undefined;
+  interface Add {
+    scope: string;
+    daily: string;
+    monthly: string;
+    tokens: number;
+    costUsd: number;
+  }
+  // By scope for the batch's day (no key to build); `<scope>\0<day>` for a call of another day (midnight).
+  let next: { day: string; rows: UsageRecord[]; adds: Map<string, Add>; done: Promise<void> } | undefined;
   const writeBatch = (batch: NonNullable<typeof next>) => {
     if (next === batch) next = undefined;
     for (const row of batch.rows) insertRow(row);
-    for (const [scope, window, tokens, costUsd] of batch.adds.values()) {
-      add.run(scope, window, tokens, costUsd);
-      cache.bump(scope, window, tokens, costUsd);
-      cache.bump(scope, `m:${window.slice(2, 9)}`, tokens, costUsd);
+    for (const a of batch.adds.values()) {
+      add.run(a.scope, a.daily, a.tokens, a.costUsd);
+      cache.bump(a.scope, a.daily, a.tokens, a.costUsd);
+      cache.bump(a.scope, a.monthly, a.tokens, a.costUsd);
     }
   };
   const record = (row: UsageRecord, scopes: readonly string[]): Promise<void> => {
+    const ids = windowIds(row.at);
     let batch = next;
     if (!batch) {
       const b = {
+        day: ids.daily,
         rows: [] as UsageRecord[],
-        adds: new Map<string, [string, string, number, number]>(),
+        adds: new Map<string, Add>(),
         done: Promise.resolve(),
       };
       b.done = writes.run(() => writeBatch(b));
+      // A commit that failed before this write ran (a busy database) must not leave later calls joining it.
+      const forget = () => {
+        if (next === b) next = undefined;
+      };
+      b.done.then(forget, forget);
       next = batch = b;
     }
     batch.rows.push(row);
     const tokens = row.inputTokens + row.outputTokens;
-    const daily = windowIds(row.at).daily;
-    for (const s of scopes) {
-      const key = `${s}\u0000${daily}`;
+    const sameDay = ids.daily === batch.day;
+    for (const scope of scopes) {
+      const key = sameDay ? scope : `${scope}\u0000${ids.daily}`;
       const a = batch.adds.get(key);
       if (a) {
-        a[2] += tokens;
-        a[3] += row.costUsd;
-      } else batch.adds.set(key, [s, daily, tokens, row.costUsd]);
+        a.tokens += tokens;
+        a.costUsd += row.costUsd;
+      } else
+        batch.adds.set(key, { scope, daily: ids.daily, monthly: ids.monthly, tokens, costUsd: row.costUsd });
     }
     return batch.done;
   };
