@@ -126,6 +126,40 @@ describe("GET /metrics", () => {
     expect(value(back, "switchboard_adapter_reconnects_total", account)).toBe(1);
   });
 
+  it("gauges the budget left per scope kind, agent and window, and counts refusals", async () => {
+    const w = await startWorld((url) =>
+      baseConfig(url, {
+        agents: { main: { budget: { daily: 1000, monthly: 4000 } } },
+        budgets: { per_user: { daily: 500 } },
+      }),
+    );
+    worlds.push(w);
+    w.stub.script({ text: "one", usage: { promptTokens: 100, completionTokens: 100 } });
+    expect(await w.chat("u1", "hello")).toBe("one");
+    await w.gateway.idle();
+    const first = await scrape(w);
+    const ratio = (scope: string, window: string) =>
+      value(first, "switchboard_budget_remaining_ratio", { scope, agent: "main", window });
+    expect(ratio("agent", "daily")).toBeCloseTo(0.8, 9);
+    expect(ratio("agent", "monthly")).toBeCloseTo(0.95, 9);
+    expect(ratio("user", "daily")).toBeCloseTo(0.6, 9);
+
+    w.stub.script({ text: "two", usage: { promptTokens: 200, completionTokens: 100 } });
+    expect(await w.chat("u1", "again")).toBe("two");
+    await w.gateway.idle();
+    const second = await scrape(w);
+    expect(
+      value(second, "switchboard_budget_remaining_ratio", { scope: "user", agent: "main", window: "daily" }),
+    ).toBe(0);
+    // The user's daily budget is used up: the next message is refused before the model is called.
+    await w.chat("u1", "once more");
+    await w.gateway.idle();
+    const third = await scrape(w);
+    expect(
+      value(third, "switchboard_limit_refusals_total", { kind: "budget", scope: "user", agent: "main" }),
+    ).toBe(1);
+  });
+
   it("keeps label cardinality bounded with 1,000 distinct users", async () => {
     const w = await startWorld((url) => baseConfig(url, { budgets: { per_user: { daily: 1_000_000 } } }));
     worlds.push(w);

@@ -17,6 +17,8 @@ abstract class FastMetric<V> {
   readonly labelNames: readonly string[];
   readonly aggregator = "sum";
   protected readonly series = new Map<string, Series<V>>();
+  /** The series by label value, one map level per label: a lookup builds no key (the values' hashes are kept). */
+  readonly #tree = new Map<string, unknown>();
 
   constructor(options: { name: string; help: string; labelNames: readonly string[]; registers: Registry[] }) {
     this.name = options.name;
@@ -26,21 +28,30 @@ abstract class FastMetric<V> {
   }
 
   protected entry(values: readonly string[], init: () => V): Series<V> {
-    const key = values.length === 1 ? values[0]! : values.join("\u0000");
-    let s = this.series.get(key);
-    if (!s) {
-      const labels: Record<string, string> = {};
-      this.labelNames.forEach((n, i) => {
-        labels[n] = values[i] ?? "";
-      });
-      s = { labels, value: init() };
-      this.series.set(key, s);
+    let level = this.#tree;
+    const last = values.length - 1;
+    for (let i = 0; i < last; i++) {
+      const v = values[i] ?? "";
+      let child = level.get(v) as Map<string, unknown> | undefined;
+      if (!child) level.set(v, (child = new Map()));
+      level = child;
     }
+    const leaf = values[last] ?? "";
+    const hit = level.get(leaf) as Series<V> | undefined;
+    if (hit) return hit;
+    const labels: Record<string, string> = {};
+    this.labelNames.forEach((n, i) => {
+      labels[n] = values[i] ?? "";
+    });
+    const s = { labels, value: init() };
+    level.set(leaf, s);
+    this.series.set(values.join("\u0000"), s);
     return s;
   }
 
   reset(): void {
     this.series.clear();
+    this.#tree.clear();
   }
 }
 

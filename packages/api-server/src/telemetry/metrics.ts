@@ -127,16 +127,15 @@ export function createGatewayMetrics(
     labelNames: ["agent", "outcome"] as const,
     ...reg,
   });
-  const budgets = new Map<
-    string,
-    { labels: { scope: string; agent: string; window: string }; remaining: number }
-  >();
+  type BudgetGauge = { labels: { scope: string; agent: string; window: string }; remaining: number };
+  const budgets: BudgetGauge[] = [];
+  const budgetsByScope = new Map<string, Map<string, Map<string, BudgetGauge>>>();
   new Gauge({
     name: "switchboard_budget_remaining_ratio",
     help: "Fraction left of the budget last spent against, by scope kind (agent, user, key), agent and window.",
     labelNames: ["scope", "agent", "window"] as const,
     collect() {
-      for (const b of budgets.values()) this.set(b.labels, b.remaining);
+      for (const b of budgets) this.set(b.labels, b.remaining);
     },
     ...reg,
   });
@@ -184,14 +183,21 @@ export function createGatewayMetrics(
     onFact("store", (f) => storeSeconds.observe([f.ok ? "ok" : "error"], seconds(f.durationMs))),
     onFact("cron", (f) => cronRuns.inc([f.agentId, f.outcome])),
     onFact("budget", (f) => {
-      const key = `${f.scope}\u0000${f.agentId}\u0000${f.window}`;
-      const b = budgets.get(key);
+      // Four per turn (agent and user, day and month): found by label values, no key built.
+      let byAgent = budgetsByScope.get(f.scope);
+      if (!byAgent) budgetsByScope.set(f.scope, (byAgent = new Map()));
+      let byWindow = byAgent.get(f.agentId);
+      if (!byWindow) byAgent.set(f.agentId, (byWindow = new Map()));
+      const b = byWindow.get(f.window);
       if (b) b.remaining = f.remaining;
-      else
-        budgets.set(key, {
+      else {
+        const entry = {
           labels: { scope: f.scope, agent: f.agentId, window: f.window },
           remaining: f.remaining,
-        });
+        };
+        byWindow.set(f.window, entry);
+        budgets.push(entry);
+      }
     }),
     onFact("limit", (f) => refusals.inc([f.kind, f.scope, f.agentId])),
   ];
