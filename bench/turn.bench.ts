@@ -334,7 +334,9 @@ const latency: number[] = [];
 for (let run = 0; run < RUNS; run++) {
   runs.bare.push(await measureLoad(bareUrl, "stub-model", stub, false));
   runs.stub.push(await measureLoad(stubUrl, "stub-model", stub, false));
-  for (const t of transports) runs[t].push(await measureLoad(hosts[t].url, "llm", stub, true));
+  // The two fetches take turns going first, so neither always runs right after the idle direct-stub load.
+  for (const t of run % 2 === 0 ? transports : [...transports].reverse())
+    runs[t].push(await measureLoad(hosts[t].url, "llm", stub, true));
   runs.echo.push(await measureLoad(defaultHost.url, "main", stub, true));
 
   // Sequential: one keep-alive client, direct and via interleaved so drift lands on both.

@@ -1,5 +1,6 @@
 import type { AgentEvent, Usage } from "@switchboard/core";
 import {
+  generateText,
   type ModelMessage,
   type OutputInterface,
   stepCountIs,
@@ -50,6 +51,8 @@ export interface ModelTurnArgs {
   signal: AbortSignal;
   /** The caller's signal: tells a user's stop from a timeout. */
   userSignal: AbortSignal;
+  /** `false` when nothing reads the turn as a stream: the model is asked for whole answers (`generateText`). */
+  stream?: boolean;
   /** Budget check after each step (see `AgentTurn.spendLimit`). */
   spendLimit?: (used: Usage) => string | undefined;
   /** User messages that arrived during the turn, added before the next step (see `AgentTurn.steer`). */
@@ -81,29 +84,24 @@ function steerStep(steer: () => ModelMessage[]) {
   };
 }
 
-/** One model turn through the AI SDK: the tool loop, mapped to agent events; returns the terminal event. */
-export async function* runModelTurn(args: ModelTurnArgs): AsyncGenerator<AgentEvent, TerminalEvent> {
-  const { resolved } = args;
-  const timeout: TimeoutConfiguration<ToolSet> = {
-    firstChunkMs: args.timeouts.firstChunkMs ?? DEFAULT_TIMEOUTS.firstChunkMs,
-    chunkMs: args.timeouts.chunkMs ?? DEFAULT_TIMEOUTS.chunkMs,
-    ...(args.timeouts.totalMs ? { totalMs: args.timeouts.totalMs } : {}),
-  };
-  const hasTools = Object.keys(args.tools).length > 0;
-  let budgetNote: string | undefined;
+/** The `streamText` / `generateText` options of a turn, shared by both paths. */
+function callOptions(args: ModelTurnArgs, onBudget: (note: string) => void) {
   const spendLimit = args.spendLimit;
-  // The turn reads the part stream once and nothing else: the single-consumer variant skips the tee and
-  // the replay buffer `streamText` keeps for further readers (same engine, same parts).
-  const result = streamTextOnce({
-    model: resolved.model,
+  let budgetNote: string | undefined;
+  const hasTools = Object.keys(args.tools).length > 0;
+  return {
+    model: args.resolved.model,
     ...(args.system ? { instructions: args.system } : {}),
     messages: args.messages,
     ...(hasTools ? { tools: args.tools } : {}),
     stopWhen: spendLimit
       ? [
           stepCountIs(args.maxSteps),
-          ({ steps }) => {
-            budgetNote ??= spendLimit(usageOfSteps(steps));
+          ({ steps }: { steps: readonly StepUsage[] }) => {
+            if (budgetNote === undefined) {
+              budgetNote = spendLimit(usageOfSteps(steps));
+              if (budgetNote !== undefined) onBudget(budgetNote);
+            }
             return budgetNote !== undefined;
           },
         ]
@@ -112,7 +110,6 @@ export async function* runModelTurn(args: ModelTurnArgs): AsyncGenerator<AgentEv
     abortSignal: args.signal,
     // The returned messages carry forward to later steps, so each steered message is added once.
     ...(args.steer ? { prepareStep: steerStep(args.steer) } : {}),
-    timeout,
     ...(args.temperature !== undefined ? { temperature: args.temperature } : {}),
     ...(args.maxOutputTokens !== undefined ? { maxOutputTokens: args.maxOutputTokens } : {}),
     ...(args.topP !== undefined ? { topP: args.topP } : {}),
@@ -122,41 +119,192 @@ export async function* runModelTurn(args: ModelTurnArgs): AsyncGenerator<AgentEv
     ...(args.frequencyPenalty !== undefined ? { frequencyPenalty: args.frequencyPenalty } : {}),
     ...(args.output ? { output: args.output } : {}),
     ...(hasTools && args.toolChoice ? { toolChoice: args.toolChoice } : {}),
-    // Errors arrive as stream parts below; the default handler would only log them to the console.
-    onError: () => {},
     // Switchboard registers no AI SDK telemetry integration; enabled, the SDK still copies and redacts every
     // lifecycle event (tool list included) for its tracing channel, a measurable cost on every call.
     telemetry: { isEnabled: false },
+  };
+}
+
+/** The turn's last event once the model stopped: a pause on the caller's tools, or the answer with its notes. */
+function finishEvent(
+  args: ModelTurnArgs,
+  state: { text: string; steps: number; lastStepReason: string | undefined; budgetNote: string | undefined },
+  clientCalls: Array<{ toolCallId: string; toolName: string; input: unknown }>,
+  finishReason: string,
+  total: {
+    inputTokens: number | undefined;
+    outputTokens: number | undefined;
+    inputTokenDetails?: { cacheReadTokens?: number | undefined };
+  },
+): { note?: string; terminal: TerminalEvent } {
+  const usage = {
+    inputTokens: total.inputTokens ?? 0,
+    outputTokens: total.outputTokens ?? 0,
+    ...(total.inputTokenDetails?.cacheReadTokens
+      ? { cachedInputTokens: total.inputTokenDetails.cacheReadTokens }
+      : {}),
+  };
+  const { text, lastStepReason, budgetNote } = state;
+  if (lastStepReason === "tool-calls" && clientCalls.length > 0)
+    return { terminal: { type: "finish", text, usage, finishReason: "tool-calls", toolCalls: clientCalls } };
+  let note: string | undefined;
+  if (budgetNote && lastStepReason === "tool-calls") note = `${text ? "\n\n" : ""}${budgetNote}`;
+  else if (lastStepReason === "tool-calls" && state.steps >= args.maxSteps)
+    note = `${text ? "\n\n" : ""}(I stopped after ${args.maxSteps} steps without finishing; ask me to continue.)`;
+  return {
+    ...(note ? { note } : {}),
+    terminal: { type: "finish", text: note ? text + note : text, usage, finishReason },
+  };
+}
+
+/**
+ * One model turn through the AI SDK: the tool loop, mapped to agent events; returns the terminal event.
+ * A turn nobody reads as a stream (`stream: false`) asks the model for one JSON answer per step
+ * (`generateText`): no event-stream parsing, no per-chunk validation, no web-stream chain.
+ */
+export function runModelTurn(args: ModelTurnArgs): AsyncGenerator<AgentEvent, TerminalEvent> {
+  return args.stream === false ? generateModelTurn(args) : streamModelTurn(args);
+}
+
+async function* generateModelTurn(args: ModelTurnArgs): AsyncGenerator<AgentEvent, TerminalEvent> {
+  const { resolved } = args;
+  const state = {
+    text: "",
+    steps: 0,
+    lastStepReason: undefined as string | undefined,
+    budgetNote: undefined as string | undefined,
+  };
+  let result: Awaited<ReturnType<typeof generateText>>;
+  try {
+    result = await generateText({
+      ...callOptions(args, (note) => {
+        state.budgetNote = note;
+      }),
+      // Non-streaming: the chunk timeouts have no meaning; the response-header timeout of the fetch and
+      // the total limit still hold.
+      ...(args.timeouts.totalMs ? { timeout: { totalMs: args.timeouts.totalMs } } : {}),
+    });
+  } catch (err) {
+    if (args.userSignal.aborted) return ABORTED;
+    if (args.signal.aborted) return timedOut(args);
+    return describeProviderError(err, resolved.label);
+  }
+  let clientCalls: Array<{ toolCallId: string; toolName: string; input: unknown }> = [];
+  for (const step of result.steps) {
+    state.steps++;
+    clientCalls = [];
+    let stepHasText = false;
+    for (const part of step.content) {
+      if (part.type === "text") {
+        if (!part.text) continue;
+        if (!stepHasText && state.text) {
+          state.text += "\n\n";
+          yield { type: "text-delta", text: "\n\n" };
+        }
+        stepHasText = true;
+        state.text += part.text;
+        yield { type: "text-delta", text: part.text };
+      } else if (part.type === "tool-call") {
+        const client = args.clientTools?.has(part.toolName) === true;
+        if (client)
+          clientCalls.push({ toolCallId: part.toolCallId, toolName: part.toolName, input: part.input });
+        yield toolCallEvent(part, client);
+      } else if (part.type === "tool-result") {
+        yield {
+          type: "tool-result",
+          toolCallId: part.toolCallId,
+          toolName: part.toolName,
+          output: part.output,
+        };
+      } else if (part.type === "tool-error") {
+        yield toolErrorEvent(part);
+      }
+    }
+    state.lastStepReason = step.finishReason;
+  }
+  if (args.signal.aborted) return timedOut(args);
+  const { note, terminal } = finishEvent(args, state, clientCalls, result.finishReason, result.totalUsage);
+  if (note) yield { type: "text-delta", text: note };
+  return terminal;
+}
+
+function toolCallEvent(
+  part: { toolCallId: string; toolName: string; input: unknown },
+  client: boolean,
+): AgentEvent {
+  return {
+    type: "tool-call",
+    toolCallId: part.toolCallId,
+    toolName: part.toolName,
+    input: part.input,
+    ...(client ? { client: true } : {}),
+  };
+}
+
+function toolErrorEvent(part: { toolCallId: string; toolName: string; error: unknown }): AgentEvent {
+  return {
+    type: "tool-result",
+    toolCallId: part.toolCallId,
+    toolName: part.toolName,
+    output: errorText(part.error),
+    isError: true,
+  };
+}
+
+/** A turn the gateway aborted: the user's stop, else the timeout that fired. */
+function timedOut(args: ModelTurnArgs): TerminalEvent {
+  return args.userSignal.aborted
+    ? ABORTED
+    : describeProviderError(
+        Object.assign(new Error("timeout"), { name: "TimeoutError" }),
+        args.resolved.label,
+      );
+}
+
+async function* streamModelTurn(args: ModelTurnArgs): AsyncGenerator<AgentEvent, TerminalEvent> {
+  const { resolved } = args;
+  const timeout: TimeoutConfiguration<ToolSet> = {
+    firstChunkMs: args.timeouts.firstChunkMs ?? DEFAULT_TIMEOUTS.firstChunkMs,
+    chunkMs: args.timeouts.chunkMs ?? DEFAULT_TIMEOUTS.chunkMs,
+    ...(args.timeouts.totalMs ? { totalMs: args.timeouts.totalMs } : {}),
+  };
+  const state = {
+    text: "",
+    steps: 0,
+    lastStepReason: undefined as string | undefined,
+    budgetNote: undefined as string | undefined,
+  };
+  // The turn reads the part stream once and nothing else: the single-consumer variant skips the tee and
+  // the replay buffer `streamText` keeps for further readers (same engine, same parts).
+  const result = streamTextOnce({
+    ...callOptions(args, (note) => {
+      state.budgetNote = note;
+    }),
+    timeout,
+    // Errors arrive as stream parts below; the default handler would only log them to the console.
+    onError: () => {},
   });
 
-  const timedOut = (): TerminalEvent =>
-    args.userSignal.aborted
-      ? ABORTED
-      : describeProviderError(Object.assign(new Error("timeout"), { name: "TimeoutError" }), resolved.label);
-
-  let text = "";
   let stepHasText = false;
-  let steps = 0;
-  let lastStepReason: string | undefined;
   /** Calls of the caller's tools in the current step: when the step ends on them, the turn pauses. */
   let clientCalls: Array<{ toolCallId: string; toolName: string; input: unknown }> = [];
   try {
     for await (const part of result.stream) {
       switch (part.type) {
         case "start-step":
-          steps++;
+          state.steps++;
           stepHasText = false;
           clientCalls = [];
           break;
         case "text-delta": {
           if (!part.text) break;
           // Text of a later step (after tool calls) starts a new paragraph, in the stream and in the final text alike.
-          if (!stepHasText && text) {
-            text += "\n\n";
+          if (!stepHasText && state.text) {
+            state.text += "\n\n";
             yield { type: "text-delta", text: "\n\n" };
           }
           stepHasText = true;
-          text += part.text;
+          state.text += part.text;
           yield { type: "text-delta", text: part.text };
           break;
         }
@@ -164,13 +312,7 @@ export async function* runModelTurn(args: ModelTurnArgs): AsyncGenerator<AgentEv
           const client = args.clientTools?.has(part.toolName) === true;
           if (client)
             clientCalls.push({ toolCallId: part.toolCallId, toolName: part.toolName, input: part.input });
-          yield {
-            type: "tool-call",
-            toolCallId: part.toolCallId,
-            toolName: part.toolName,
-            input: part.input,
-            ...(client ? { client: true } : {}),
-          };
+          yield toolCallEvent(part, client);
           break;
         }
         case "tool-result":
@@ -182,53 +324,37 @@ export async function* runModelTurn(args: ModelTurnArgs): AsyncGenerator<AgentEv
           };
           break;
         case "tool-error":
-          yield {
-            type: "tool-result",
-            toolCallId: part.toolCallId,
-            toolName: part.toolName,
-            output: errorText(part.error),
-            isError: true,
-          };
+          yield toolErrorEvent(part);
           break;
         case "finish-step":
-          lastStepReason = part.finishReason;
+          state.lastStepReason = part.finishReason;
           break;
         case "error":
           if (args.userSignal.aborted) return ABORTED;
           return describeProviderError(part.error, resolved.label);
         case "abort":
-          return timedOut();
+          return timedOut(args);
         case "finish": {
           if (part.finishReason === "error") break;
-          const usage = {
-            inputTokens: part.totalUsage.inputTokens ?? 0,
-            outputTokens: part.totalUsage.outputTokens ?? 0,
-            ...(part.totalUsage.inputTokenDetails?.cacheReadTokens
-              ? { cachedInputTokens: part.totalUsage.inputTokenDetails.cacheReadTokens }
-              : {}),
-          };
-          if (lastStepReason === "tool-calls" && clientCalls.length > 0)
-            return { type: "finish", text, usage, finishReason: "tool-calls", toolCalls: clientCalls };
-          if (budgetNote && lastStepReason === "tool-calls") {
-            const note = `${text ? "\n\n" : ""}${budgetNote}`;
-            text += note;
-            yield { type: "text-delta", text: note };
-          } else if (lastStepReason === "tool-calls" && steps >= args.maxSteps) {
-            const note = `${text ? "\n\n" : ""}(I stopped after ${args.maxSteps} steps without finishing; ask me to continue.)`;
-            text += note;
-            yield { type: "text-delta", text: note };
-          }
-          return { type: "finish", text, usage, finishReason: part.finishReason };
+          const { note, terminal } = finishEvent(
+            args,
+            state,
+            clientCalls,
+            part.finishReason,
+            part.totalUsage,
+          );
+          if (note) yield { type: "text-delta", text: note };
+          return terminal;
         }
         default:
           break;
       }
     }
   } catch (err) {
-    if (args.signal.aborted) return timedOut();
+    if (args.signal.aborted) return timedOut(args);
     return describeProviderError(err, resolved.label);
   }
-  if (args.signal.aborted) return timedOut();
+  if (args.signal.aborted) return timedOut(args);
   return {
     type: "error",
     code: "no_finish",

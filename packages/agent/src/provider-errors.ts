@@ -59,6 +59,17 @@ function isTimeout(err: unknown): boolean {
   return e?.name === "TimeoutError" || /timeout|timed out/i.test(e?.message ?? "");
 }
 
+/** An answer that came but could not be read: not JSON, the wrong shape, or empty. */
+function isMalformed(err: unknown): boolean {
+  const name = (err as { name?: unknown } | undefined)?.name;
+  return (
+    name === "AI_JSONParseError" ||
+    name === "AI_TypeValidationError" ||
+    name === "AI_InvalidResponseDataError" ||
+    name === "AI_EmptyResponseBodyError"
+  );
+}
+
 /** Seconds of a `retry-after` header (delta-seconds or an HTTP date). */
 function retryAfterOf(err: ApiCallErrorLike): number | undefined {
   const raw = err?.responseHeaders?.["retry-after"];
@@ -75,6 +86,9 @@ export function describeProviderError(error: unknown, label: ProviderLabel): Err
   // After retries the SDK wraps the last failure; the user wants to know what that was.
   if (err?.name === "AI_RetryError" && err.lastError) err = err.lastError as ApiCallErrorLike;
   const who = `Model provider "${label.name}" (${label.kind}, model ${label.model})`;
+  // A whole (non-streamed) answer that cannot be read comes as a call error with the answer's 2xx status.
+  const unreadable = typeof err?.statusCode === "number" && err.statusCode < 300 && isMalformed(err.cause);
+  if (unreadable) err = err.cause as ApiCallErrorLike;
   const status = typeof err?.statusCode === "number" ? err.statusCode : undefined;
 
   if (status === 401 || status === 403) {
@@ -136,12 +150,7 @@ export function describeProviderError(error: unknown, label: ProviderLabel): Err
     return { type: "error", code: "timeout", message: `${who} did not answer in time; try again later.` };
   }
   const name = err?.name ?? "";
-  if (
-    name === "AI_JSONParseError" ||
-    name === "AI_TypeValidationError" ||
-    name === "AI_InvalidResponseDataError" ||
-    name === "AI_EmptyResponseBodyError"
-  ) {
+  if (isMalformed(err)) {
     return {
       type: "error",
       code: "malformed_response",

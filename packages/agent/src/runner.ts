@@ -165,6 +165,7 @@ export function createAgentRunner(options: AgentRunnerOptions = {}): Switchboard
             userSignal: turn.signal,
             ...(turn.spendLimit ? { spendLimit: turn.spendLimit } : {}),
             ...(turn.steer ? { steer: steerOf(turn.steer) } : {}),
+            ...(turn.stream === false ? { stream: false } : {}),
           });
         }
         call = {

@@ -36,6 +36,8 @@ export interface StartTurn {
   clientTools?: ClientTool[];
   generation?: GenerationOptions | undefined;
   plain?: boolean | undefined;
+  /** `false` for a non-streaming request: the model may answer in one piece (see `AgentTurn.stream`). */
+  stream?: boolean;
   /** The caller's key: usage, budgets and rate limits per key. */
   principal?: Principal;
 }
@@ -63,6 +65,7 @@ export async function startTurn(ctx: ApiContext, t: StartTurn): Promise<TurnHand
   if (t.clientTools?.length) request.clientTools = t.clientTools;
   if (t.generation) request.generation = t.generation;
   if (t.plain) request.plain = true;
+  if (t.stream === false) request.stream = false;
   const key = t.principal && keyOf(t.principal);
   if (key) request.key = key;
   let handle: TurnHandle;

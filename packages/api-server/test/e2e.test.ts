@@ -58,6 +58,22 @@ describe("end to end with the agent runtime", () => {
     expect(pieces.length).toBeGreaterThan(1);
     const last = stub.requests[stub.requests.length - 1]!;
     expect(last.messages[last.messages.length - 1]).toMatchObject({ role: "user", content: "hi" });
+    expect(last.stream).toBe(true);
+  });
+
+  it("asks the model for a whole answer when the caller does not stream (chat and responses)", async () => {
+    stub.script({ text: "one piece" }, { text: "another piece" });
+    const client = api.client({ key: KEYS.admin });
+    const count = stub.requests.length;
+    const a = await client.chat.completions.create({
+      model: "llm",
+      messages: [{ role: "user", content: "whole" }],
+    });
+    expect(a.choices[0]?.message.content).toBe("one piece");
+    expect(a.usage?.completion_tokens).toBe(2);
+    const r = await client.responses.create({ model: "llm", input: "whole again" });
+    expect(r.output_text).toBe("another piece");
+    expect(stub.requests.slice(count).map((q) => q.stream ?? false)).toEqual([false, false]);
   });
 
   it("aborts the upstream model call when the streaming client disconnects", async () => {

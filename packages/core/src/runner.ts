@@ -183,6 +183,11 @@ export interface AgentTurn {
    * conversation of this very turn (`session.busy: steer`). Each message is handed out once.
    */
   steer?: () => ChatMessage[];
+  /**
+   * `false` when nobody reads the turn's events as they come (a non-streaming API request): the runner may
+   * ask the model for whole answers instead of a stream. The events are the same, only later. Default: streamed.
+   */
+  stream?: boolean;
 }
 
 /** Implemented by `@switchboard/agent`. `run` never throws: failures become an `error` event. */

@@ -19,7 +19,10 @@ export type StubResponse =
       usage?: { promptTokens?: number; completionTokens?: number };
       /** Wait this long before sending the response headers (for timeout tests). */
       delayMs?: number;
-      /** Send the first word of `text`, then keep the stream open without sending more (for idle-timeout tests). */
+      /**
+       * Send the first word of `text`, then keep the stream open without sending more (for idle-timeout tests);
+       * a JSON (non-streaming) answer sends nothing at all until the client leaves.
+       */
       stall?: boolean;
       /** Wait this long before each word of the streamed text (a model writing slowly; streaming-edit tests). */
       chunkDelayMs?: number;
@@ -56,7 +59,7 @@ export interface StubChatRequest {
 }
 
 export interface StubLlmOptions {
-  /** Delay before each streamed chunk (and before a JSON answer), in ms. Default 0. */
+  /** Delay before each streamed chunk, in ms; a JSON answer waits as long as its stream would. Default 0. */
   latencyMs?: number;
   /** The model id `/v1/models` lists. Default `stub-model`. */
   model?: string;
@@ -79,9 +82,9 @@ export interface StubLlm {
   setLatency(ms: number): void;
   /** The next `count` requests fail with `status` (an OpenAI-shaped error body), before any scripted answer is used. */
   failNext(status: number, count: number, options?: { retryAfter?: number }): void;
-  /** Streaming responses currently open. */
+  /** Responses currently open: streams, and JSON answers still being generated. */
   activeStreams(): number;
-  /** Streaming responses whose client disconnected before the stream ended. */
+  /** Responses (streams, JSON answers) whose client disconnected before they ended. */
   abortedStreams(): number;
   /** Resolve once `predicate` holds, polling; reject after `timeoutMs` (default 5 s). */
   waitFor(predicate: () => boolean, timeoutMs?: number): Promise<void>;
@@ -229,7 +232,18 @@ export async function startStubLlm(options: StubLlmOptions = {}): Promise<StubLl
     const finishReason = toolCalls.length > 0 ? "tool_calls" : "stop";
 
     if (!body.stream) {
-      await sleep(latencyMs, res);
+      // A model "generates" a JSON answer as long as it would stream it (one latency per chunk), counted
+      // as open meanwhile, and as aborted when the client leaves first; a stalled one never finishes.
+      active++;
+      let done = false;
+      res.once("close", () => {
+        active--;
+        if (!done) aborted++;
+      });
+      if (answer.stall) await new Promise<void>((resolve) => res.once("close", resolve));
+      else await sleep(latencyMs * streamedChunks(text, toolCalls.length), res);
+      if (res.destroyed) return;
+      done = true;
       sendJson(res, 200, {
         id,
         object: "chat.completion",
@@ -294,6 +308,11 @@ export async function startStubLlm(options: StubLlmOptions = {}): Promise<StubLl
       if (!(await send({ ...base, choices: [], usage: { ...usage, total_tokens: total } }))) return;
       await send("[DONE]");
     });
+  }
+
+  /** The chunks `stream` sends for an answer: role, one per word, three per tool call, finish, usage, `[DONE]`. */
+  function streamedChunks(text: string, toolCalls: number): number {
+    return 4 + (text.match(/\S+\s*|\s+/g) ?? []).length + 3 * toolCalls;
   }
 
   /** Run an SSE stream, counting it as active until it ends and as aborted if the client left first. */

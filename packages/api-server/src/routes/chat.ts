@@ -50,6 +50,7 @@ export function registerChatRoutes(v1: Hono<ApiEnv>, ctx: ApiContext): void {
         clientTools,
         plain,
         ...(plain ? { persist: false } : {}),
+        ...(body.stream ? {} : { stream: false }),
         generation: generationOf({
           ...body,
           maxTokens: body.max_completion_tokens ?? body.max_tokens,

@@ -156,6 +156,7 @@ export function registerResponseRoutes(v1: Hono<ApiEnv>, ctx: ApiContext): void 
         persist: store,
         clientTools,
         plain,
+        ...(body.stream ? {} : { stream: false }),
         generation: generationOf({
           ...body,
           maxTokens: body.max_output_tokens,

@@ -163,6 +163,7 @@ export async function startApiTurn(
             ...(request.clientTools?.length ? { clientTools: request.clientTools } : {}),
             ...(request.generation ? { generation: request.generation } : {}),
             ...(request.plain ? { plain: true } : {}),
+            ...(request.stream === false ? { stream: false } : {}),
           },
           admission,
         });

@@ -75,7 +75,7 @@ export function runTurn(
     /** Set for a delegated turn: the chain of agents above it. */
     lineage?: TurnLineage;
     /** Caller tools, generation options and plain mode of an API turn. */
-    extra?: Pick<AgentTurn, "clientTools" | "generation" | "plain">;
+    extra?: Pick<AgentTurn, "clientTools" | "generation" | "plain" | "stream">;
     /** The budgets and limits it was admitted under; its usage is recorded against them. */
     admission: Admission;
     turnId?: string;

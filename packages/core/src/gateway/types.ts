@@ -60,6 +60,8 @@ export interface TurnRequest {
   generation?: GenerationOptions;
   /** Run the agent's bare model (see `AgentTurn.plain`). */
   plain?: boolean;
+  /** `false`: the caller reads only the outcome, not the events as they come (see `AgentTurn.stream`). */
+  stream?: boolean;
   /**
    * Runs on the session's lane once earlier turns of the session have finished (their replies stored) and
    * before the history is read: the API brings the stored transcript in line with a request's body here.
