@@ -40,7 +40,12 @@ export function inboundDedupe(pool: Pool, clock: () => number): InboundDedupe {
       });
       return r.rows.map(
         (row): UnansweredInbound => ({
-          key: { platform: row.platform, account: row.account, chatId: row.chat_id, messageId: row.message_id },
+          key: {
+            platform: row.platform,
+            account: row.account,
+            chatId: row.chat_id,
+            messageId: row.message_id,
+          },
           sessionId: row.session_id,
           storedId: Number(row.stored_id),
           content: row.content,

@@ -171,7 +171,15 @@ export function sessionOperations(pool: Pool, clock: () => number) {
             name: "sb_inbound_claim_into",
             text: `INSERT INTO inbound_seen (platform, account, chat_id, message_id, seen_at, session_id, stored_id)
               VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
-            values: [c.platform, c.account, c.chatId, c.messageId, now, result.session.id, messageIds[0] ?? null],
+            values: [
+              c.platform,
+              c.account,
+              c.chatId,
+              c.messageId,
+              now,
+              result.session.id,
+              messageIds[0] ?? null,
+            ],
           });
           // Seen before by some replica: the transaction rolls back, nothing of this message is stored twice.
           if (claimed.rowCount !== 1) throw new DuplicateInboundError(c);

@@ -18,10 +18,11 @@ import { type DispatchDeps, dispatchInbound } from "./inbound/dispatch.ts";
 import { InboundGate } from "./inbound/gate.ts";
 import { pairingSender } from "./inbound/pairing.ts";
 import { resolveInbound } from "./inbound/resolve.ts";
+import { answerInbox, takeInbox } from "./inbox.ts";
 import { Lanes } from "./lanes.ts";
 import type { SessionOpenDeps } from "./open-session.ts";
 import { type PlatformTurnDeps, runPlatformTurn } from "./platform-turn.ts";
-import { markAnswered, type RecoverDeps, recoverUnanswered } from "./recover.ts";
+import { markAnswered, type RecoverDeps, recoverStalled, recoverUnanswered } from "./recover.ts";
 import type { Replica } from "./replicas.ts";
 import type { RetryOptions } from "./retry.ts";
 import { drainTurns } from "./shutdown.ts";
@@ -219,10 +220,16 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
         (batch, lane) =>
           replica
             ? replica.withSession(sessionKey, async () => {
-                await runPlatformTurn(platformTurn, batch, lane, profile, source);
+                // The session's inbox, in the order its messages reached the store, from every replica.
+                const run = await takeInbox(store, batch);
+                if (run.length === 0) return;
+                await runPlatformTurn(platformTurn, run, lane, profile, source);
+                await answerInbox(store, run, lane).catch((err: unknown) =>
+                  logger.warn({ err }, "could not record the answered messages"),
+                );
                 // What a takeover after a crash must not answer again (see recover.ts).
-                const last = Math.max(...batch.flatMap((m) => m.ids));
-                await markAnswered(store, batch.at(-1)!.session.id, last).catch((err: unknown) =>
+                const last = Math.max(...run.flatMap((m) => m.ids));
+                await markAnswered(store, run.at(-1)!.session.id, last).catch((err: unknown) =>
                   logger.warn({ err }, "could not record the answered messages"),
                 );
               })
@@ -231,14 +238,42 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
       ),
   };
   const dispatch = (inbound: InboundMessage) => dispatchInbound(dispatchDeps, inbound);
-  const recoverDeps: RecoverDeps = { store, logger, enqueue: (i, s, ids) => requeue(i, s, ids) };
+  const recoverDeps: RecoverDeps = { store, logger, enqueue: (i, s, ids, c) => requeue(i, s, ids, c) };
   /** Queue messages already stored (a takeover's unanswered ones) as the next turn of their session. */
-  const requeue = async (inbound: InboundMessage, session: SessionRecord, ids: number[]) => {
+  const requeue = async (
+    inbound: InboundMessage,
+    session: SessionRecord,
+    ids: number[],
+    claimed?: boolean,
+  ) => {
     const at = await resolveInbound(inbound, { router: () => router, config: getConfig });
     if (at.sessionKey !== session.sessionKey) return;
-    lanes.enqueue(at.sessionKey, { inbound, session, ids, routed: at.routed });
+    lanes.enqueue(at.sessionKey, {
+      inbound,
+      session,
+      ids,
+      routed: at.routed,
+      ...(claimed ? { claimed } : {}),
+    });
     dispatchDeps.drain(at);
   };
+  /** Replicas: now and then, run the session inboxes a dead replica left behind (see recover.ts). */
+  let sweeping = false;
+  const sweep = replica
+    ? setInterval(() => {
+        if (sweeping || stopping) return;
+        sweeping = true;
+        recoverStalled(recoverDeps, {
+          stalledMs: replica.stalledMs,
+          busy: async (s) => !!lanes.get(s.sessionKey) || (await replica.sessionBusy(s.sessionKey)),
+        })
+          .catch((err: unknown) => logger.warn({ err }, "could not look for messages left unanswered"))
+          .finally(() => {
+            sweeping = false;
+          });
+      }, replica.sweepMs)
+    : undefined;
+  sweep?.unref?.();
 
   const gateway: GatewayRuntime = {
     get config() {
@@ -280,6 +315,7 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
     start: () => adapters.startPending(),
     async stop(opts = {}) {
       stopping = true;
+      clearInterval(sweep);
       // Nobody will answer a prompt during shutdown; waiting would hold the drain for the whole timeout.
       approvals.denyAll("the gateway is shutting down");
       // Stop receiving first (adapters watch their signal); replies of draining turns still go out.

@@ -20,8 +20,16 @@ export async function markAnswered(store: SessionStore, sessionId: string, lastI
 export interface RecoverDeps {
   store: SessionStore;
   logger: Logger;
-  /** Queue the stored, unanswered messages `ids` of `session` as one turn (as if `inbound` had just arrived). */
-  enqueue: (inbound: InboundMessage, session: SessionRecord, ids: number[]) => Promise<void>;
+  /**
+   * Queue the stored, unanswered messages `ids` of `session` as one turn (as if `inbound` had just arrived);
+   * `claimed`: they are in the session's inbox (run only while still there).
+   */
+  enqueue: (
+    inbound: InboundMessage,
+    session: SessionRecord,
+    ids: number[],
+    claimed?: boolean,
+  ) => Promise<void>;
   now?: () => number;
 }
 
@@ -90,6 +98,69 @@ export async function recoverUnanswered(deps: RecoverDeps, scope: RecoverScope):
     queued++;
   }
   if (scope.checked && scope.checked.size > RECOVER_SESSIONS * 4) scope.checked.clear();
+  if (queued > 0)
+    deps.logger.info(
+      { sessions: queued },
+      `answering ${queued} session(s) whose messages a replica stored but did not answer`,
+    );
+  return queued;
+}
+
+export interface StalledScope {
+  /** Claims at least this old (ms) count as left behind. */
+  stalledMs: number;
+  /** Whether a turn of the session runs somewhere (its lease is held) or is queued here: then it is not left. */
+  busy: (session: SessionRecord) => Promise<boolean>;
+}
+
+/**
+ * Session inboxes a replica left behind (replicas): messages claimed into a session (a webhook accepted with
+ * `200`, a connection message confirmed) by a replica that died before its turn ran, while no further message of
+ * the chat has come to make another replica run the session. Queued here; the turn takes the session's lease
+ * and runs its inbox, so if another replica got there first nothing runs twice. Messages older than the
+ * recovery window are dropped from the inbox instead (too late to answer). Returns how many sessions were queued.
+ */
+export async function recoverStalled(deps: RecoverDeps, scope: StalledScope): Promise<number> {
+  const now = (deps.now ?? Date.now)();
+  const ids = await deps.store.inbound.stalled(now - scope.stalledMs, RECOVER_SESSIONS);
+  let queued = 0;
+  for (const id of ids) {
+    const inbox = await deps.store.inbound.unanswered(id);
+    if (inbox.length === 0) continue;
+    const session = await deps.store.get(id);
+    const open = session && session.endedAt === null && session.chatId !== null;
+    const late = open ? inbox.filter((m) => m.seenAt < now - RECOVER_WINDOW_MS) : inbox;
+    if (late.length > 0) {
+      // Nobody will answer these any more (the session was reset, or it is too late): out of the inbox.
+      await deps.store.inbound.answer(
+        id,
+        late.map((m) => m.storedId),
+      );
+      deps.logger.warn(
+        { session: id, messages: late.length },
+        "dropped messages a replica stored but did not answer: their session ended or they are too old",
+      );
+    }
+    const fresh = inbox.filter((m) => !late.includes(m));
+    if (!open || fresh.length === 0 || (await scope.busy(session))) continue;
+    const last = fresh.at(-1)!;
+    const inbound: InboundMessage = {
+      platform: last.key.platform,
+      account: last.key.account,
+      messageId: last.key.messageId,
+      chat: { id: session.chatId!, type: (session.chatType ?? "dm") as ChatType },
+      ...(session.threadId ? { threadId: session.threadId } : {}),
+      user: { id: session.userId ?? "" },
+      text: fresh.map((m) => m.content).join("\n\n"),
+    };
+    await deps.enqueue(
+      inbound,
+      session,
+      fresh.map((m) => m.storedId),
+      true,
+    );
+    queued++;
+  }
   if (queued > 0)
     deps.logger.info(
       { sessions: queued },

@@ -273,10 +273,12 @@ function migrateToV7(db: Database): void {
  * session's next turn.
  */
 function migrateToV8(db: Database): void {
+  addMissingColumns(db, "inbound_seen", [
+    ["session_id", "TEXT"],
+    ["stored_id", "INTEGER"],
+    ["answered_at", "INTEGER"],
+  ]);
   db.exec(`
-    ALTER TABLE inbound_seen ADD COLUMN session_id TEXT;
-    ALTER TABLE inbound_seen ADD COLUMN stored_id INTEGER;
-    ALTER TABLE inbound_seen ADD COLUMN answered_at INTEGER;
     CREATE INDEX IF NOT EXISTS idx_inbound_seen_inbox ON inbound_seen(session_id, stored_id)
       WHERE session_id IS NOT NULL AND answered_at IS NULL;
   `);

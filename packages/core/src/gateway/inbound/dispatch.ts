@@ -121,7 +121,13 @@ export async function dispatchInbound(deps: DispatchDeps, inbound: InboundMessag
   if (deps.replicated && opened.created) await markAnswered(deps.store, opened.session.id, 0);
   await sessionHooks(deps.sessions.hooks, opened, sessionKey, source, profile);
   const session = opened.session;
-  lanes.enqueue(sessionKey, { inbound, session, ids, routed }, deps.config().session.busy);
+  // Claimed into the session's inbox with the message (replicas): the turn runs it only while still there.
+  const claimed = !!claim && !command;
+  lanes.enqueue(
+    sessionKey,
+    { inbound, session, ids, routed, ...(claimed ? { claimed } : {}) },
+    deps.config().session.busy,
+  );
   deps.drain(at);
   return { status: "queued", agentId: profile.id, sessionKey, sessionId: session.id, resolution };
 }
@@ -159,7 +165,17 @@ async function answerCommand(
         approved,
         args,
       }),
-    stop: () => deps.lanes.stop(sessionKey, new Error("stopped by /stop")),
+    stop: () => {
+      // What is dropped from the lane is dropped from the session's inbox too (replicas), or it would run next.
+      const dropped = deps.replicated ? (lanes.get(sessionKey)?.pending.slice() ?? []) : [];
+      const stopped = lanes.stop(sessionKey, new Error("stopped by /stop"));
+      for (const m of dropped)
+        if (m.claimed)
+          void deps.store.inbound
+            .answer(m.session.id, m.ids)
+            .catch((err: unknown) => logger.warn({ err }, "could not drop a stopped message from the inbox"));
+      return stopped;
+    },
     tier: () => deps.gate.tier(inbound),
     busy: () => lanes.running(sessionKey),
     rerun: (session, message) => {

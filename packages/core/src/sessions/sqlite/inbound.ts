@@ -38,8 +38,7 @@ export function inboundDedupe(db: Database, writes: WriteBatcher, clock: () => n
     claim: (key, now = clock()) =>
       writes.run(() => claim.run(key.platform, key.account, key.chatId, key.messageId, now).changes === 1),
     prune: (before) => writes.run(() => prune.run(before).changes),
-    unanswered: (sessionId) =>
-      writes.read(() => (unanswered.all(sessionId) as InboxRow[]).map(toUnanswered)),
+    unanswered: (sessionId) => writes.read(() => (unanswered.all(sessionId) as InboxRow[]).map(toUnanswered)),
     answer: (sessionId, storedIds, now = clock()) =>
       storedIds.length === 0
         ? Promise.resolve(0)
@@ -49,12 +48,16 @@ export function inboundDedupe(db: Database, writes: WriteBatcher, clock: () => n
             return n;
           }),
     stalled: (before, limit = 100) =>
-      writes.read(() => (stalled.all(before, limit) as Array<{ session_id: string }>).map((r) => r.session_id)),
+      writes.read(() =>
+        (stalled.all(before, limit) as Array<{ session_id: string }>).map((r) => r.session_id),
+      ),
   };
 }
 
 /** Claim `key` into a session's inbox inside the caller's write (`getOrCreate`); false when it was seen before. */
-export function claimInto(db: Database): (key: InboundKey, sessionId: string, storedId: number | null, now: number) => boolean {
+export function claimInto(
+  db: Database,
+): (key: InboundKey, sessionId: string, storedId: number | null, now: number) => boolean {
   const insert = db.prepare(
     `INSERT OR IGNORE INTO inbound_seen (platform, account, chat_id, message_id, seen_at, session_id, stored_id)
      VALUES (?, ?, ?, ?, ?, ?, ?)`,
