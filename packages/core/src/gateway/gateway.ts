@@ -22,7 +22,7 @@ import { answerInbox, takeInbox } from "./inbox.ts";
 import { Lanes } from "./lanes.ts";
 import type { SessionOpenDeps } from "./open-session.ts";
 import { type PlatformTurnDeps, runPlatformTurn } from "./platform-turn.ts";
-import { markAnswered, type RecoverDeps, recoverStalled, recoverUnanswered } from "./recover.ts";
+import { type RecoverDeps, recoverStalled } from "./recover.ts";
 import type { Replica } from "./replicas.ts";
 import type { RetryOptions } from "./retry.ts";
 import { drainTurns } from "./shutdown.ts";
@@ -130,8 +130,11 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
     replica: options.replica,
     // Taking an account over: the turns its last holder had stored but not answered run here.
     onTakeover: (adapter) =>
-      recoverUnanswered(recoverDeps, {
+      recoverStalled(recoverDeps, {
+        stalledMs: 0,
         accounts: (p, a) => p === adapter.platform && a === adapter.account,
+        // The dead holder's session leases expire by themselves: the turns wait for them.
+        busy: async (s) => !!lanes.get(s.sessionKey),
       }).then(
         () => {},
         (err: unknown) => logger.error({ err }, "could not recover the unanswered messages"),
@@ -224,12 +227,8 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
                 const run = await takeInbox(store, batch);
                 if (run.length === 0) return;
                 await runPlatformTurn(platformTurn, run, lane, profile, source);
+                // What a takeover after a crash, or the next turn on any replica, must not answer again.
                 await answerInbox(store, run, lane).catch((err: unknown) =>
-                  logger.warn({ err }, "could not record the answered messages"),
-                );
-                // What a takeover after a crash must not answer again (see recover.ts).
-                const last = Math.max(...run.flatMap((m) => m.ids));
-                await markAnswered(store, run.at(-1)!.session.id, last).catch((err: unknown) =>
                   logger.warn({ err }, "could not record the answered messages"),
                 );
               })
@@ -238,23 +237,12 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
       ),
   };
   const dispatch = (inbound: InboundMessage) => dispatchInbound(dispatchDeps, inbound);
-  const recoverDeps: RecoverDeps = { store, logger, enqueue: (i, s, ids, c) => requeue(i, s, ids, c) };
-  /** Queue messages already stored (a takeover's unanswered ones) as the next turn of their session. */
-  const requeue = async (
-    inbound: InboundMessage,
-    session: SessionRecord,
-    ids: number[],
-    claimed?: boolean,
-  ) => {
+  const recoverDeps: RecoverDeps = { store, logger, enqueue: (i, s, ids) => requeue(i, s, ids) };
+  /** Queue messages of a session's inbox (left by a dead replica) as the next turn of their session. */
+  const requeue = async (inbound: InboundMessage, session: SessionRecord, ids: number[]) => {
     const at = await resolveInbound(inbound, { router: () => router, config: getConfig });
     if (at.sessionKey !== session.sessionKey) return;
-    lanes.enqueue(at.sessionKey, {
-      inbound,
-      session,
-      ids,
-      routed: at.routed,
-      ...(claimed ? { claimed } : {}),
-    });
+    lanes.enqueue(at.sessionKey, { inbound, session, ids, routed: at.routed, claimed: true });
     dispatchDeps.drain(at);
   };
   /** Replicas: now and then, run the session inboxes a dead replica left behind (see recover.ts). */

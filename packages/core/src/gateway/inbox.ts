@@ -1,5 +1,5 @@
 import type { InboundMessage } from "../platform.ts";
-import type { SessionRecord, SessionStore, UnansweredInbound } from "../sessions/store-types.ts";
+import type { SessionStore, UnansweredInbound } from "../sessions/store-types.ts";
 import type { PendingMessage, SessionLane } from "./lanes.ts";
 
 /**
@@ -49,7 +49,7 @@ export async function answerInbox(
   const requeued = new Set(lane.pending);
   const bySession = new Map<string, number[]>();
   for (const m of batch) {
-    if (!m.claimed || requeued.has(m)) continue;
+    if (requeued.has(m)) continue;
     const ids = bySession.get(m.session.id) ?? [];
     ids.push(...m.ids);
     bySession.set(m.session.id, ids);
@@ -67,15 +67,4 @@ function storedInbound(m: UnansweredInbound, like: InboundMessage): InboundMessa
 
 function firstId(m: PendingMessage): number {
   return m.ids.length ? Math.min(...m.ids) : Number.POSITIVE_INFINITY;
-}
-
-/** A pending message that stands for inbox entries of `session` (a sweep of stalled inboxes queues it). */
-export function inboxPending(session: SessionRecord, inbound: InboundMessage, ids: number[]): PendingMessage {
-  return {
-    inbound,
-    session,
-    ids,
-    routed: { startedAt: Date.now(), durationMs: 0, by: "inbox" },
-    claimed: true,
-  };
 }

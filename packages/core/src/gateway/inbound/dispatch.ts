@@ -13,7 +13,6 @@ import { type ParsedCommand, parseCommand, runCommand } from "../commands/regist
 import type { Delivery } from "../delivery.ts";
 import type { Lanes } from "../lanes.ts";
 import { getOrCreate, openSession, type SessionOpenDeps, sessionHooks } from "../open-session.ts";
-import { markAnswered } from "../recover.ts";
 import type { DispatchOutcome } from "../types.ts";
 import { summarize, switchAgent } from "./command-services.ts";
 import type { InboundGate } from "./gate.ts";
@@ -116,9 +115,6 @@ export async function dispatchInbound(deps: DispatchDeps, inbound: InboundMessag
     throw err;
   }
   const ids = opened.messageIds;
-  // Replicas: a new session has answered nothing yet, so a takeover after a crash knows that a reply stored
-  // but never sent did not answer anybody (see recover.ts).
-  if (deps.replicated && opened.created) await markAnswered(deps.store, opened.session.id, 0);
   await sessionHooks(deps.sessions.hooks, opened, sessionKey, source, profile);
   const session = opened.session;
   // Claimed into the session's inbox with the message (replicas): the turn runs it only while still there.
