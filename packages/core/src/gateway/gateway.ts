@@ -22,7 +22,7 @@ import { answerInbox, takeInbox } from "./inbox.ts";
 import { Lanes } from "./lanes.ts";
 import type { SessionOpenDeps } from "./open-session.ts";
 import { type PlatformTurnDeps, runPlatformTurn } from "./platform-turn.ts";
-import { type RecoverDeps, recoverStalled } from "./recover.ts";
+import { type RecoverDeps, recoverStalled, sweepStalled } from "./recover.ts";
 import type { Replica } from "./replicas.ts";
 import type { RetryOptions } from "./retry.ts";
 import { drainTurns } from "./shutdown.ts";
@@ -245,23 +245,15 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
     lanes.enqueue(at.sessionKey, { inbound, session, ids, routed: at.routed, claimed: true });
     dispatchDeps.drain(at);
   };
-  /** Replicas: now and then, run the session inboxes a dead replica left behind (see recover.ts). */
-  let sweeping = false;
-  const sweep = replica
-    ? setInterval(() => {
-        if (sweeping || stopping) return;
-        sweeping = true;
-        recoverStalled(recoverDeps, {
-          stalledMs: replica.stalledMs,
-          busy: async (s) => !!lanes.get(s.sessionKey) || (await replica.sessionBusy(s.sessionKey)),
-        })
-          .catch((err: unknown) => logger.warn({ err }, "could not look for messages left unanswered"))
-          .finally(() => {
-            sweeping = false;
-          });
-      }, replica.sweepMs)
+  // Replicas: now and then, the session inboxes a dead replica left behind are run (see recover.ts).
+  const stopSweep = replica
+    ? sweepStalled(recoverDeps, {
+        everyMs: replica.sweepMs,
+        stalledMs: replica.stalledMs,
+        busy: async (s) => !!lanes.get(s.sessionKey) || (await replica.sessionBusy(s.sessionKey)),
+        stopping: isStopping,
+      })
     : undefined;
-  sweep?.unref?.();
 
   const gateway: GatewayRuntime = {
     get config() {
@@ -303,7 +295,7 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
     start: () => adapters.startPending(),
     async stop(opts = {}) {
       stopping = true;
-      clearInterval(sweep);
+      stopSweep?.();
       // Nobody will answer a prompt during shutdown; waiting would hold the drain for the whole timeout.
       approvals.denyAll("the gateway is shutting down");
       // Stop receiving first (adapters watch their signal); replies of draining turns still go out.

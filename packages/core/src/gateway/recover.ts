@@ -6,6 +6,9 @@ import type { SessionRecord, SessionStore } from "../sessions/store-types.ts";
 export const RECOVER_WINDOW_MS = 15 * 60_000;
 /** The most sessions one recovery pass looks at. */
 const RECOVER_SESSIONS = 500;
+/** How long the dedupe remembers a message (longer than any platform redelivers one), and how often it forgets. */
+export const DEDUPE_KEEP_MS = 48 * 3600_000;
+const PRUNE_EVERY_MS = 3600_000;
 
 export interface RecoverDeps {
   store: SessionStore;
@@ -85,4 +88,35 @@ export async function recoverStalled(deps: RecoverDeps, scope: StalledScope): Pr
       `answering ${queued} session(s) whose messages a replica stored but did not answer`,
     );
   return queued;
+}
+
+/**
+ * Every `everyMs`, run `recoverStalled` (one pass at a time), and once an hour forget dedupe rows older than
+ * `DEDUPE_KEEP_MS`. Returns the function that stops it.
+ */
+export function sweepStalled(
+  deps: RecoverDeps,
+  scope: StalledScope & { everyMs: number; stopping: () => boolean },
+): () => void {
+  let running = false;
+  let prunedAt = (deps.now ?? Date.now)();
+  const timer = setInterval(() => {
+    if (running || scope.stopping()) return;
+    running = true;
+    const now = (deps.now ?? Date.now)();
+    const prune =
+      now - prunedAt >= PRUNE_EVERY_MS
+        ? deps.store.inbound.prune(now - DEDUPE_KEEP_MS).then(() => {
+            prunedAt = now;
+          })
+        : Promise.resolve();
+    prune
+      .then(() => recoverStalled(deps, scope))
+      .catch((err: unknown) => deps.logger.warn({ err }, "could not look for messages left unanswered"))
+      .finally(() => {
+        running = false;
+      });
+  }, scope.everyMs);
+  timer.unref?.();
+  return () => clearInterval(timer);
 }
