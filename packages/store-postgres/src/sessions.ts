@@ -170,7 +170,10 @@ export function sessionOperations(pool: Pool, clock: () => number) {
           const claimed = await q.query({
             name: "sb_inbound_claim_into",
             text: `INSERT INTO inbound_seen (platform, account, chat_id, message_id, seen_at, session_id, stored_id)
-              VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
+              VALUES ($1, $2, $3, $4, $5, $6, $7)
+              ON CONFLICT (platform, account, chat_id, message_id) DO UPDATE
+                SET session_id = excluded.session_id, stored_id = excluded.stored_id
+                WHERE inbound_seen.session_id IS NULL`,
             values: [
               c.platform,
               c.account,

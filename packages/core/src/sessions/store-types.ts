@@ -71,7 +71,8 @@ export interface GetOrCreateOptions {
   /**
    * Record this inbound message as seen (`inbound`) in the same commit, for replicas: one seen before, on any
    * replica, rejects with `DuplicateInboundError` and nothing is stored. The claim keeps the session and the
-   * id of the first appended message: until `inbound.answer`, it is in the session's inbox
+   * id of the first appended message (a claim `inbound.claim` made of it before, with no session, is taken
+   * over: a chat command that goes on to the agent): until `inbound.answer`, it is in the session's inbox
    * (`inbound.unanswered`), in the order the store assigned those ids. (One process on SQLite dedupes in
    * memory and passes no claim: no extra write.)
    */

@@ -482,6 +482,19 @@ export function runStoreConformance(name: string, ref: StoreBackendRef): void {
         expect((await store.history(session.id)).map((m) => m.content)).toEqual(["hello"]);
         // A claim made with `inbound.claim` (a command) is seen too.
         expect(await store.inbound.claim(claim, clock)).toBe(false);
+        // A command claimed first (no session) that goes on to the agent: its claim is taken into the inbox, once.
+        const command = { ...claim, messageId: "m2" };
+        expect(await other.inbound.claim(command, clock)).toBe(true);
+        const put = () =>
+          store.getOrCreate(keyOf("D1"), dm("D1"), {
+            append: [{ role: "user", content: "/x y" }],
+            claim: command,
+          });
+        const taken = await put();
+        expect((await other.inbound.unanswered(session.id)).map((m) => m.storedId)).toContain(
+          taken.messageIds[0],
+        );
+        await expect(put()).rejects.toBeInstanceOf(DuplicateInboundError);
       });
 
       it("a session's inbox: claimed messages in claim order until answered, from any store; stalled sessions by age", async () => {

@@ -107,8 +107,8 @@ export async function dispatchInbound(deps: DispatchDeps, inbound: InboundMessag
       profile,
       false,
       [{ role: "user", content: storedMessageText(inbound) }],
-      // A command was claimed above (it goes on to the agent when it has no answer).
-      command ? undefined : claim,
+      // A command was claimed above with no session: this claim puts it in the session's inbox.
+      claim,
     );
   } catch (err) {
     if (err instanceof DuplicateInboundError) return { status: "ignored", reason: "duplicate" };
@@ -118,7 +118,7 @@ export async function dispatchInbound(deps: DispatchDeps, inbound: InboundMessag
   await sessionHooks(deps.sessions.hooks, opened, sessionKey, source, profile);
   const session = opened.session;
   // Claimed into the session's inbox with the message (replicas): the turn runs it only while still there.
-  const claimed = !!claim && !command;
+  const claimed = !!claim;
   lanes.enqueue(
     sessionKey,
     { inbound, session, ids, routed, ...(claimed ? { claimed } : {}) },

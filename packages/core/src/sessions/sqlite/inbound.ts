@@ -58,9 +58,12 @@ export function inboundDedupe(db: Database, writes: WriteBatcher, clock: () => n
 export function claimInto(
   db: Database,
 ): (key: InboundKey, sessionId: string, storedId: number | null, now: number) => boolean {
+  // A claim `inbound.claim` made without a session (a chat command that went on to the agent) is taken over.
   const insert = db.prepare(
-    `INSERT OR IGNORE INTO inbound_seen (platform, account, chat_id, message_id, seen_at, session_id, stored_id)
-     VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO inbound_seen (platform, account, chat_id, message_id, seen_at, session_id, stored_id)
+     VALUES (?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (platform, account, chat_id, message_id) DO UPDATE
+       SET session_id = excluded.session_id, stored_id = excluded.stored_id WHERE inbound_seen.session_id IS NULL`,
   );
   return (key, sessionId, storedId, now) =>
     insert.run(key.platform, key.account, key.chatId, key.messageId, now, sessionId, storedId).changes === 1;
