@@ -57,6 +57,12 @@ export interface InjectExtras {
   authorBot?: boolean;
   /** Fields merged into the MESSAGE_CREATE payload last (e.g. `referenced_message`). */
   data?: Record<string, unknown>;
+  /**
+   * Send it now even when no client of the bot is connected (default: wait for one). Like Discord, a dispatch
+   * reaches only a connected session: one sent while nobody is connected is kept for a RESUME of its session
+   * only, never given to a new one (see `missed`).
+   */
+  now?: boolean;
 }
 
 export interface FakeDiscord extends FakePlatform {
@@ -72,6 +78,10 @@ export interface FakeDiscord extends FakePlatform {
   dropConnection(account?: string, code?: number): void;
   /** Answer the next IDENTIFY by closing the socket with `code` (4004 bad token, 4014 disallowed intents). */
   closeNextIdentify(code: number): void;
+  /** Whether the bot has a gateway session with an open socket now. */
+  connected(account?: string): boolean;
+  /** The texts of injected messages no connected client received (sent with `now` while nobody was connected). */
+  missed(account?: string): string[];
   /** How many IDENTIFY / RESUME frames each account sent. */
   readonly gatewayStats: Map<string, { identify: number; resume: number }>;
   /**
@@ -138,15 +148,17 @@ export async function createFakeDiscord(options: { bots?: FakeBot[] } = {}): Pro
   const send = (ws: WebSocket, payload: object): Promise<void> =>
     new Promise((resolve) => ws.send(JSON.stringify(payload), () => resolve()));
 
-  const dispatch = (session: Session, t: string, d: unknown): Promise<void> => {
+  /** Send a dispatch on the session's socket; false when it has none open (kept for a RESUME only). */
+  const dispatch = (session: Session, t: string, d: unknown): Promise<boolean> => {
     const s = ++session.seq;
     const frame = JSON.stringify({ op: 0, t, s, d });
     session.log.push({ s, frame });
     if (session.log.length > REPLAY_LOG_SIZE) session.log.shift();
     const ws = session.ws;
-    if (!ws || ws.readyState !== ws.OPEN) return Promise.resolve();
-    return new Promise((resolve) => ws.send(frame, () => resolve()));
+    if (!ws || ws.readyState !== ws.OPEN) return Promise.resolve(false);
+    return new Promise((resolve) => ws.send(frame, (err) => resolve(!err)));
   };
+  const missed = new Map<string, string[]>();
 
   const guildCreate = (guildId: string) =>
     guildCreatePayload(guildId, guilds.get(guildId)?.name ?? "Guild", [...channels.values()]);
@@ -465,8 +477,10 @@ export async function createFakeDiscord(options: { bots?: FakeBot[] } = {}): Pro
     async inject(message: FakeInbound, extras: InjectExtras = {}): Promise<void> {
       const account = message.account ?? "default";
       const bot = botFor(account);
-      await waitForSession(account);
-      const session = current.get(account)!;
+      if (!extras.now) await waitForSession(account);
+      const session = current.get(account);
+      const miss = () => missed.set(account, [...(missed.get(account) ?? []), message.text]);
+      if (!session) return void miss();
       const author = message.fromSelf
         ? botUser(bot)
         : userObject({
@@ -530,8 +544,11 @@ export async function createFakeDiscord(options: { bots?: FakeBot[] } = {}): Pro
         data.channel_type = 1;
       }
       Object.assign(data, extras.data);
-      await dispatch(session, "MESSAGE_CREATE", data);
+      if (!(await dispatch(session, "MESSAGE_CREATE", data))) miss();
     },
+
+    connected: (account = "default") => current.get(account)?.ws?.readyState === 1,
+    missed: (account = "default") => [...(missed.get(account) ?? [])],
 
     async pressButton(sent, userId, index = 0) {
       const bot = botFor(sent.account);

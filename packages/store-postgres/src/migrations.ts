@@ -141,8 +141,18 @@ CREATE TABLE inbound_seen (
 CREATE INDEX idx_inbound_seen_at ON inbound_seen (seen_at);
 `;
 
+/**
+ * v8: an inbound claim keeps its session, its stored message's id and when it was answered (SQLite's v8): a
+ * session's unanswered claims are its inbox, drained in claim order by the replica running its next turn.
+ */
+const V8 = `
+ALTER TABLE inbound_seen ADD COLUMN session_id TEXT, ADD COLUMN stored_id BIGINT, ADD COLUMN answered_at BIGINT;
+CREATE INDEX idx_inbound_seen_inbox ON inbound_seen (session_id, stored_id)
+  WHERE session_id IS NOT NULL AND answered_at IS NULL;
+`;
+
 /** Forward-only migrations: `MIGRATIONS[i]` takes the schema from version i to i + 1. Append; never edit a shipped one. */
-export const MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5, V6, V7];
+export const MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5, V6, V7, V8];
 export const POSTGRES_SCHEMA_VERSION = MIGRATIONS.length;
 
 /** The advisory lock every migrating process takes, so N replicas starting at once migrate once. */

@@ -135,17 +135,6 @@ export function sessionOperations(pool: Pool, clock: () => number) {
       transaction(pool, async (q): Promise<GetOrCreateResult> => {
         await lockKey(q, sessionKey);
         const now = opts.now ?? clock();
-        if (opts.claim) {
-          const c = opts.claim;
-          const claimed = await q.query({
-            name: "sb_inbound_claim_tx",
-            text: `INSERT INTO inbound_seen (platform, account, chat_id, message_id, seen_at) VALUES ($1, $2, $3, $4, $5)
-              ON CONFLICT DO NOTHING`,
-            values: [c.platform, c.account, c.chatId, c.messageId, now],
-          });
-          // Seen before by some replica: the transaction rolls back, nothing of this message is stored twice.
-          if (claimed.rowCount !== 1) throw new DuplicateInboundError(c);
-        }
         const active = await findActive(q, sessionKey);
         let result: Omit<GetOrCreateResult, "messageIds">;
         if (active) {
@@ -171,8 +160,34 @@ export function sessionOperations(pool: Pool, clock: () => number) {
             reason: "new",
           };
         }
-        if (!opts.append?.length) return { ...result, messageIds: [] };
-        const messageIds = await insertMessages(q, result.session.id, opts.append, undefined, clock());
+        const messageIds = opts.append?.length
+          ? await insertMessages(q, result.session.id, opts.append, undefined, clock())
+          : [];
+        if (opts.claim) {
+          // Into the session's inbox, in the commit that stores the message (under the key's lock, so the
+          // ids of one session's messages follow their commits).
+          const c = opts.claim;
+          const claimed = await q.query({
+            name: "sb_inbound_claim_into",
+            text: `INSERT INTO inbound_seen (platform, account, chat_id, message_id, seen_at, session_id, stored_id)
+              VALUES ($1, $2, $3, $4, $5, $6, $7)
+              ON CONFLICT (platform, account, chat_id, message_id) DO UPDATE
+                SET session_id = excluded.session_id, stored_id = excluded.stored_id
+                WHERE inbound_seen.session_id IS NULL`,
+            values: [
+              c.platform,
+              c.account,
+              c.chatId,
+              c.messageId,
+              now,
+              result.session.id,
+              messageIds[0] ?? null,
+            ],
+          });
+          // Seen before by some replica: the transaction rolls back, nothing of this message is stored twice.
+          if (claimed.rowCount !== 1) throw new DuplicateInboundError(c);
+        }
+        if (messageIds.length === 0) return { ...result, messageIds };
         return { ...result, session: (await get(q, result.session.id))!, messageIds };
       }),
 

@@ -18,10 +18,11 @@ import { type DispatchDeps, dispatchInbound } from "./inbound/dispatch.ts";
 import { InboundGate } from "./inbound/gate.ts";
 import { pairingSender } from "./inbound/pairing.ts";
 import { resolveInbound } from "./inbound/resolve.ts";
+import { answerInbox, takeInbox } from "./inbox.ts";
 import { Lanes } from "./lanes.ts";
 import type { SessionOpenDeps } from "./open-session.ts";
 import { type PlatformTurnDeps, runPlatformTurn } from "./platform-turn.ts";
-import { markAnswered, type RecoverDeps, recoverUnanswered } from "./recover.ts";
+import { type RecoverDeps, recoverStalled, sweepStalled } from "./recover.ts";
 import type { Replica } from "./replicas.ts";
 import type { RetryOptions } from "./retry.ts";
 import { drainTurns } from "./shutdown.ts";
@@ -129,8 +130,11 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
     replica: options.replica,
     // Taking an account over: the turns its last holder had stored but not answered run here.
     onTakeover: (adapter) =>
-      recoverUnanswered(recoverDeps, {
+      recoverStalled(recoverDeps, {
+        stalledMs: 0,
         accounts: (p, a) => p === adapter.platform && a === adapter.account,
+        // The dead holder's session leases expire by themselves: the turns wait for them.
+        busy: async (s) => !!lanes.get(s.sessionKey),
       }).then(
         () => {},
         (err: unknown) => logger.error({ err }, "could not recover the unanswered messages"),
@@ -219,10 +223,12 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
         (batch, lane) =>
           replica
             ? replica.withSession(sessionKey, async () => {
-                await runPlatformTurn(platformTurn, batch, lane, profile, source);
-                // What a takeover after a crash must not answer again (see recover.ts).
-                const last = Math.max(...batch.flatMap((m) => m.ids));
-                await markAnswered(store, batch.at(-1)!.session.id, last).catch((err: unknown) =>
+                // The session's inbox, in the order its messages reached the store, from every replica.
+                const run = await takeInbox(store, batch);
+                if (run.length === 0) return;
+                await runPlatformTurn(platformTurn, run, lane, profile, source);
+                // What a takeover after a crash, or the next turn on any replica, must not answer again.
+                await answerInbox(store, run, lane).catch((err: unknown) =>
                   logger.warn({ err }, "could not record the answered messages"),
                 );
               })
@@ -232,13 +238,22 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
   };
   const dispatch = (inbound: InboundMessage) => dispatchInbound(dispatchDeps, inbound);
   const recoverDeps: RecoverDeps = { store, logger, enqueue: (i, s, ids) => requeue(i, s, ids) };
-  /** Queue messages already stored (a takeover's unanswered ones) as the next turn of their session. */
+  /** Queue messages of a session's inbox (left by a dead replica) as the next turn of their session. */
   const requeue = async (inbound: InboundMessage, session: SessionRecord, ids: number[]) => {
     const at = await resolveInbound(inbound, { router: () => router, config: getConfig });
     if (at.sessionKey !== session.sessionKey) return;
-    lanes.enqueue(at.sessionKey, { inbound, session, ids, routed: at.routed });
+    lanes.enqueue(at.sessionKey, { inbound, session, ids, routed: at.routed, claimed: true });
     dispatchDeps.drain(at);
   };
+  // Replicas: now and then, the session inboxes a dead replica left behind are run (see recover.ts).
+  const stopSweep = replica
+    ? sweepStalled(recoverDeps, {
+        everyMs: replica.sweepMs,
+        stalledMs: replica.stalledMs,
+        busy: async (s) => !!lanes.get(s.sessionKey) || (await replica.sessionBusy(s.sessionKey)),
+        stopping: isStopping,
+      })
+    : undefined;
 
   const gateway: GatewayRuntime = {
     get config() {
@@ -280,6 +295,7 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
     start: () => adapters.startPending(),
     async stop(opts = {}) {
       stopping = true;
+      stopSweep?.();
       // Nobody will answer a prompt during shutdown; waiting would hold the drain for the whole timeout.
       approvals.denyAll("the gateway is shutting down");
       // Stop receiving first (adapters watch their signal); replies of draining turns still go out.

@@ -10,6 +10,8 @@ export interface PendingMessage {
   ids: number[];
   /** How its routing went, for the turn's trace. */
   routed: { startedAt: number; durationMs: number; by: string };
+  /** Replicas: claimed into its session's inbox when stored (see inbox.ts); run only while still in it. */
+  claimed?: boolean;
 }
 
 /** What happens to a message that arrives while its session's turn runs (`session.busy`). */

@@ -20,6 +20,10 @@ export interface ReplicaOptions {
   standbyPollMs?: number;
   /** How often a turn waiting for its session's lease asks again (default 50 ms). */
   sessionPollMs?: number;
+  /** How often the replica looks for session inboxes a dead replica left behind (default `leaseMs`). */
+  sweepMs?: number;
+  /** How long a claimed message waits unanswered, with nobody running its session, before it counts as left (default 3 × `leaseMs`). */
+  stalledMs?: number;
   logger: Logger;
 }
 
@@ -63,6 +67,9 @@ export class Replica {
   readonly #heartbeatMs: number;
   readonly #standbyMs: number;
   readonly #sessionPollMs: number;
+  /** How often to look for inboxes left behind, and how old their messages must be (see `ReplicaOptions`). */
+  readonly sweepMs: number;
+  readonly stalledMs: number;
   readonly #logger: Logger;
   /** Held leases and when each was last renewed (local clock). */
   readonly #held = new Map<string, number>();
@@ -78,6 +85,8 @@ export class Replica {
     this.#heartbeatMs = options.heartbeatMs ?? Math.max(100, Math.floor(this.#leaseMs / 3));
     this.#standbyMs = options.standbyPollMs ?? 2000;
     this.#sessionPollMs = options.sessionPollMs ?? 50;
+    this.sweepMs = options.sweepMs ?? this.#leaseMs;
+    this.stalledMs = options.stalledMs ?? this.#leaseMs * 3;
     this.#logger = options.logger;
   }
 
@@ -140,6 +149,15 @@ export class Replica {
   holds(name: string): boolean {
     const at = this.#held.get(name);
     return at !== undefined && Date.now() - at < this.#leaseMs;
+  }
+
+  /** Whether some replica runs a turn of the session now (holds its lease); true when the store cannot tell. */
+  async sessionBusy(sessionKey: string): Promise<boolean> {
+    try {
+      return (await this.#leases.holder(sessionLease(sessionKey))) !== undefined;
+    } catch {
+      return true;
+    }
   }
 
   /**

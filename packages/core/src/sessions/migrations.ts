@@ -267,6 +267,23 @@ function migrateToV7(db: Database): void {
   `);
 }
 
+/**
+ * v8: an inbound claim keeps the session it went to and the id of its stored message, and when it was answered:
+ * the claims of a session not answered yet are its inbox, drained in claim order by whichever replica runs the
+ * session's next turn.
+ */
+function migrateToV8(db: Database): void {
+  addMissingColumns(db, "inbound_seen", [
+    ["session_id", "TEXT"],
+    ["stored_id", "INTEGER"],
+    ["answered_at", "INTEGER"],
+  ]);
+  db.exec(`
+    CREATE INDEX IF NOT EXISTS idx_inbound_seen_inbox ON inbound_seen(session_id, stored_id)
+      WHERE session_id IS NOT NULL AND answered_at IS NULL;
+  `);
+}
+
 /** Forward-only migrations: `MIGRATIONS[i]` takes `user_version` i to i + 1. Append; never edit a shipped one. */
 export const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [
   migrateToV1,
@@ -276,6 +293,7 @@ export const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [
   migrateToV5,
   migrateToV6,
   migrateToV7,
+  migrateToV8,
 ];
 export const SCHEMA_VERSION = MIGRATIONS.length;
 

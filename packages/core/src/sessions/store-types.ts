@@ -70,8 +70,11 @@ export interface GetOrCreateOptions {
   append?: NewMessage[];
   /**
    * Record this inbound message as seen (`inbound`) in the same commit, for replicas: one seen before, on any
-   * replica, rejects with `DuplicateInboundError` and nothing is stored. PostgreSQL implements it; SQLite (one
-   * process, deduped in memory) ignores it.
+   * replica, rejects with `DuplicateInboundError` and nothing is stored. The claim keeps the session and the
+   * id of the first appended message (a claim `inbound.claim` made of it before, with no session, is taken
+   * over: a chat command that goes on to the agent): until `inbound.answer`, it is in the session's inbox
+   * (`inbound.unanswered`), in the order the store assigned those ids. (One process on SQLite dedupes in
+   * memory and passes no claim: no extra write.)
    */
   claim?: InboundKey;
 }
@@ -158,6 +161,27 @@ export interface InboundDedupe {
   claim(key: InboundKey, now?: number): Promise<boolean>;
   /** Forget what was seen before `before` (epoch ms). Resolves with how many were dropped. */
   prune(before: number): Promise<number>;
+  /**
+   * The session's inbox: messages claimed into it (`GetOrCreateOptions.claim`) and not answered yet, in claim
+   * order (ascending `storedId`, the id the store gave the stored message), with their stored text.
+   */
+  unanswered(sessionId: string): Promise<UnansweredInbound[]>;
+  /** Take messages out of the session's inbox (their turn answered them). Resolves with how many were in it. */
+  answer(sessionId: string, storedIds: readonly number[], now?: number): Promise<number>;
+  /** Sessions with a message in their inbox claimed before `before` (epoch ms): left by a replica that died. */
+  stalled(before: number, limit?: number): Promise<string[]>;
+}
+
+/** A message in a session's inbox (see `InboundDedupe.unanswered`). */
+export interface UnansweredInbound {
+  key: InboundKey;
+  sessionId: string;
+  /** The stored message's id: the claim order. */
+  storedId: number;
+  /** The stored message's text. */
+  content: string;
+  /** When it was claimed (epoch ms). */
+  seenAt: number;
 }
 
 /**

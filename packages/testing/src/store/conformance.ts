@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { type SessionSource, type SessionStore, USAGE_TOTAL_TTL_MS } from "@switchboard/core";
+import { DuplicateInboundError, type SessionSource, type SessionStore, USAGE_TOTAL_TTL_MS } from "@switchboard/core";
 import { afterEach, describe, expect, it } from "vitest";
 import type { StoreBackend, StoreBackendRef, StoreChildJob } from "./backend.ts";
 
@@ -464,6 +464,88 @@ export function runStoreConformance(name: string, ref: StoreBackendRef): void {
         // Forgotten, the first key can be claimed again; the newer ones are still seen.
         expect(await store.inbound.claim(key, clock + 2 * MINUTE)).toBe(true);
         expect(await store.inbound.claim({ ...key, chatId: "C2" }, clock + 2 * MINUTE)).toBe(false);
+      });
+
+      it("getOrCreate with a claim stores the message once across two stores; a repeat rejects and stores nothing", async () => {
+        const { store, location } = await fresh();
+        const other = await reopen(location);
+        const claim = { platform: "slack", account: "default", chatId: "D1", messageId: "m1" };
+        const results = await Promise.allSettled(
+          [store, other, store, other].map((s) =>
+            s.getOrCreate(keyOf("D1"), dm("D1"), { append: [{ role: "user", content: "hello" }], claim }),
+          ),
+        );
+        expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+        for (const r of results.filter((r) => r.status === "rejected"))
+          expect((r as PromiseRejectedResult).reason).toBeInstanceOf(DuplicateInboundError);
+        const session = (await store.findActive(keyOf("D1")))!;
+        expect((await store.history(session.id)).map((m) => m.content)).toEqual(["hello"]);
+        // A claim made with `inbound.claim` (a command) is seen too.
+        expect(await store.inbound.claim(claim, clock)).toBe(false);
+        // A command claimed first (no session) that goes on to the agent: its claim is taken into the inbox, once.
+        const command = { ...claim, messageId: "m2" };
+        expect(await other.inbound.claim(command, clock)).toBe(true);
+        const put = () =>
+          store.getOrCreate(keyOf("D1"), dm("D1"), {
+            append: [{ role: "user", content: "/x y" }],
+            claim: command,
+          });
+        const taken = await put();
+        expect((await other.inbound.unanswered(session.id)).map((m) => m.storedId)).toContain(
+          taken.messageIds[0],
+        );
+        await expect(put()).rejects.toBeInstanceOf(DuplicateInboundError);
+      });
+
+      it("a session's inbox: claimed messages in claim order until answered, from any store; stalled sessions by age", async () => {
+        const { store, location } = await fresh();
+        const other = await reopen(location);
+        const claim = (messageId: string, chat = "D1") => ({
+          platform: "slack",
+          account: "default",
+          chatId: chat,
+          messageId,
+        });
+        const put = (s: SessionStore, text: string, chat = "D1") =>
+          s.getOrCreate(keyOf(chat), dm(chat), {
+            append: [{ role: "user", content: text }],
+            claim: claim(text, chat),
+          });
+        const first = await put(store, "m1");
+        clock += 1000;
+        const second = await put(other, "m2");
+        const third = await put(store, "m3");
+        const elsewhere = await put(other, "x1", "D2");
+        const sid = first.session.id;
+        expect(second.session.id).toBe(sid);
+        // Not claimed: an assistant reply appended after them is not in the inbox.
+        await store.append(sid, [{ role: "assistant", content: "reply" }]);
+        const inbox = await other.inbound.unanswered(sid);
+        expect(inbox.map((m) => m.content)).toEqual(["m1", "m2", "m3"]);
+        expect(inbox.map((m) => m.storedId)).toEqual([
+          first.messageIds[0],
+          second.messageIds[0],
+          third.messageIds[0],
+        ]);
+        expect(inbox[0]).toMatchObject({ key: claim("m1"), sessionId: sid, seenAt: clock - 1000 });
+        expect((await store.inbound.unanswered(elsewhere.session.id)).map((m) => m.content)).toEqual(["x1"]);
+
+        // Stalled: claimed before the cut-off and still unanswered.
+        expect(await store.inbound.stalled(clock - 500)).toEqual([sid]);
+        expect((await store.inbound.stalled(clock + 1)).sort()).toEqual([sid, elsewhere.session.id].sort());
+
+        // Answered by one store, gone from the inbox for both; answering again counts nothing.
+        expect(await store.inbound.answer(sid, [first.messageIds[0]!, second.messageIds[0]!])).toBe(2);
+        expect(await other.inbound.answer(sid, [second.messageIds[0]!])).toBe(0);
+        // Another session's id does not answer this one's.
+        expect(await other.inbound.answer(elsewhere.session.id, [third.messageIds[0]!])).toBe(0);
+        expect((await other.inbound.unanswered(sid)).map((m) => m.content)).toEqual(["m3"]);
+        expect(await store.inbound.answer(sid, [])).toBe(0);
+        await store.inbound.answer(sid, [third.messageIds[0]!]);
+        expect(await store.inbound.unanswered(sid)).toEqual([]);
+        expect(await store.inbound.stalled(clock + 1)).toEqual([elsewhere.session.id]);
+        // Still seen: a redelivery is refused after it was answered.
+        await expect(put(other, "m1")).rejects.toBeInstanceOf(DuplicateInboundError);
       });
     });
 

@@ -13,7 +13,6 @@ import { type ParsedCommand, parseCommand, runCommand } from "../commands/regist
 import type { Delivery } from "../delivery.ts";
 import type { Lanes } from "../lanes.ts";
 import { getOrCreate, openSession, type SessionOpenDeps, sessionHooks } from "../open-session.ts";
-import { markAnswered } from "../recover.ts";
 import type { DispatchOutcome } from "../types.ts";
 import { summarize, switchAgent } from "./command-services.ts";
 import type { InboundGate } from "./gate.ts";
@@ -108,20 +107,23 @@ export async function dispatchInbound(deps: DispatchDeps, inbound: InboundMessag
       profile,
       false,
       [{ role: "user", content: storedMessageText(inbound) }],
-      // A command was claimed above (it goes on to the agent when it has no answer).
-      command ? undefined : claim,
+      // A command was claimed above with no session: this claim puts it in the session's inbox.
+      claim,
     );
   } catch (err) {
     if (err instanceof DuplicateInboundError) return { status: "ignored", reason: "duplicate" };
     throw err;
   }
   const ids = opened.messageIds;
-  // Replicas: a new session has answered nothing yet, so a takeover after a crash knows that a reply stored
-  // but never sent did not answer anybody (see recover.ts).
-  if (deps.replicated && opened.created) await markAnswered(deps.store, opened.session.id, 0);
   await sessionHooks(deps.sessions.hooks, opened, sessionKey, source, profile);
   const session = opened.session;
-  lanes.enqueue(sessionKey, { inbound, session, ids, routed }, deps.config().session.busy);
+  // Claimed into the session's inbox with the message (replicas): the turn runs it only while still there.
+  const claimed = !!claim;
+  lanes.enqueue(
+    sessionKey,
+    { inbound, session, ids, routed, ...(claimed ? { claimed } : {}) },
+    deps.config().session.busy,
+  );
   deps.drain(at);
   return { status: "queued", agentId: profile.id, sessionKey, sessionId: session.id, resolution };
 }
@@ -159,7 +161,17 @@ async function answerCommand(
         approved,
         args,
       }),
-    stop: () => deps.lanes.stop(sessionKey, new Error("stopped by /stop")),
+    stop: () => {
+      // What is dropped from the lane is dropped from the session's inbox too (replicas), or it would run next.
+      const dropped = deps.replicated ? (lanes.get(sessionKey)?.pending.slice() ?? []) : [];
+      const stopped = lanes.stop(sessionKey, new Error("stopped by /stop"));
+      for (const m of dropped)
+        if (m.claimed)
+          void deps.store.inbound
+            .answer(m.session.id, m.ids)
+            .catch((err: unknown) => logger.warn({ err }, "could not drop a stopped message from the inbox"));
+      return stopped;
+    },
     tier: () => deps.gate.tier(inbound),
     busy: () => lanes.running(sessionKey),
     rerun: (session, message) => {

@@ -6,21 +6,22 @@ import { DEFAULT_ACCOUNT } from "../../platform.ts";
 import { FTS_WATERMARK_KEY, migrate } from "../migrations.ts";
 import { agentFromKey, newSessionId, resetReason } from "../reset.ts";
 import type { SessionSource } from "../source.ts";
-import type {
-  AppendOptions,
-  EnsureOptions,
-  EnsureResult,
-  GetOrCreateOptions,
-  GetOrCreateResult,
-  MessageRole,
-  NewMessage,
-  SearchHit,
-  SessionRecord,
-  SessionStore,
-  StoredMessage,
+import {
+  type AppendOptions,
+  DuplicateInboundError,
+  type EnsureOptions,
+  type EnsureResult,
+  type GetOrCreateOptions,
+  type GetOrCreateResult,
+  type MessageRole,
+  type NewMessage,
+  type SearchHit,
+  type SessionRecord,
+  type SessionStore,
+  type StoredMessage,
 } from "../store-types.ts";
 import { importSessionsInto } from "./import.ts";
-import { inboundDedupe } from "./inbound.ts";
+import { claimInto, inboundDedupe } from "./inbound.ts";
 import { leaseTable } from "./leases.ts";
 import { createAuditLog, createRateBuckets, createUsageLedger } from "./operations.ts";
 import { chatAgentTable, pairingTable } from "./pairing.ts";
@@ -196,6 +197,7 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
     throw storeOpenError(file, err);
   }
 
+  const claimInbound = claimInto(db);
   const stmt = {
     get: db.prepare(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE id = ?`),
     findActive: db.prepare(
@@ -328,8 +330,11 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
     } else {
       result = { session: create(sessionKey, source, now, opts.model), created: true, reason: "new" };
     }
-    if (!opts.append?.length) return { ...result, messageIds: [] };
-    const messageIds = append(result.session.id, opts.append);
+    const messageIds = opts.append?.length ? append(result.session.id, opts.append) : [];
+    // In this write's savepoint: a message seen before rolls back everything above, and nothing is stored twice.
+    if (opts.claim && !claimInbound(opts.claim, result.session.id, messageIds[0] ?? null, now))
+      throw new DuplicateInboundError(opts.claim);
+    if (messageIds.length === 0) return { ...result, messageIds };
     return { ...result, session: get(result.session.id)!, messageIds };
   };
 
