@@ -141,8 +141,24 @@ CREATE TABLE inbound_seen (
 CREATE INDEX idx_inbound_seen_at ON inbound_seen (seen_at);
 `;
 
+/**
+ * v8: asynchronous API runs and their events (SQLite's v8), written by the replica executing a run and read by
+ * every replica; `pg_notify('switchboard_runs', id)` in the writing transaction wakes followers elsewhere.
+ */
+const V8 = `
+CREATE TABLE runs (
+  id TEXT PRIMARY KEY, owner TEXT NOT NULL, agent_id TEXT NOT NULL, session_id TEXT NOT NULL,
+  status TEXT NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, completed_at BIGINT,
+  output TEXT NOT NULL DEFAULT '', usage TEXT, error TEXT, pending_approvals TEXT NOT NULL DEFAULT '[]',
+  replica_id TEXT NOT NULL, stop_requested BOOLEAN NOT NULL DEFAULT false);
+CREATE INDEX idx_runs_status ON runs (status, completed_at);
+CREATE TABLE run_events (
+  run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE, seq INTEGER NOT NULL, event TEXT NOT NULL,
+  data TEXT NOT NULL, PRIMARY KEY (run_id, seq));
+`;
+
 /** Forward-only migrations: `MIGRATIONS[i]` takes the schema from version i to i + 1. Append; never edit a shipped one. */
-export const MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5, V6, V7];
+export const MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5, V6, V7, V8];
 export const POSTGRES_SCHEMA_VERSION = MIGRATIONS.length;
 
 /** The advisory lock every migrating process takes, so N replicas starting at once migrate once. */

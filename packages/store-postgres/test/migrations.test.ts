@@ -47,6 +47,8 @@ describe("PostgreSQL migrations", () => {
       "pairing_requests",
       "rate_buckets",
       "responses",
+      "run_events",
+      "runs",
       "schema_version",
       "sessions",
       "usage_events",

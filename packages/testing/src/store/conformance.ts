@@ -3,6 +3,7 @@ import { fileURLToPath } from "node:url";
 import type { SessionSource, SessionStore } from "@switchboard/core";
 import { afterEach, describe, expect, it } from "vitest";
 import type { StoreBackend, StoreBackendRef, StoreChildJob } from "./backend.ts";
+import { runTableCases } from "./runs-conformance.ts";
 
 const MINUTE = 60_000;
 const CHILD = fileURLToPath(new URL("./child.ts", import.meta.url));
@@ -465,6 +466,15 @@ export function runStoreConformance(name: string, ref: StoreBackendRef): void {
         expect(await store.inbound.claim(key, clock + 2 * MINUTE)).toBe(true);
         expect(await store.inbound.claim({ ...key, chatId: "C2" }, clock + 2 * MINUTE)).toBe(false);
       });
+    });
+
+    runTableCases({
+      fresh,
+      reopen,
+      now,
+      advance: (ms) => {
+        clock += ms;
+      },
     });
 
     describe("operations tables", () => {
