@@ -1,6 +1,9 @@
-import type { AgentEvent, Logger, TurnHandle, Usage } from "@switchboard/core";
+import type { AgentEvent, LeaseTable, Logger, RunTable, StoredRun, TurnHandle, Usage } from "@switchboard/core";
+import { Replica, silentLogger } from "@switchboard/core";
 import { ApiError } from "./errors.ts";
 import { newId, nowSeconds } from "./ids.ts";
+import { RunJournal } from "./run-journal.ts";
+import { RemoteRuns } from "./run-remote.ts";
 
 export type RunStatus = "running" | "cancelling" | "completed" | "failed" | "cancelled";
 
@@ -47,6 +50,15 @@ export interface RunRegistryOptions {
   /** Events buffered per run for replay. */
   maxEvents?: number;
   logger?: Logger;
+  /**
+   * Where runs and their events are written for every process on the store, so another replica can read,
+   * follow and stop them. Without it, runs live in this process only.
+   */
+  store?: { runs: RunTable; leases: LeaseTable };
+  /** This process's replica (its presence lease tells others its runs are alive); default one over `store.leases`. */
+  replica?: Replica | undefined;
+  /** How often a run of another process is polled (its events, a stop asked for a run executing here); default 250 ms. */
+  pollMs?: number | (() => number);
 }
 
 const TERMINAL: ReadonlySet<RunStatus> = new Set(["completed", "failed", "cancelled"]);
@@ -64,6 +76,19 @@ export class RunRegistry {
   readonly #maxEvents: number;
   readonly #logger: Logger | undefined;
   #active = 0;
+  readonly #shared:
+    | {
+        table: RunTable;
+        journal: RunJournal;
+        remote: RemoteRuns;
+        replica: Replica;
+        ownReplica: boolean;
+        pollMs: () => number;
+      }
+    | undefined;
+  /** The poll for stops asked elsewhere, while runs execute here. */
+  #watch: NodeJS.Timeout | undefined;
+  #unlisten: (() => void) | undefined;
 
   constructor(options: RunRegistryOptions = {}) {
     const limit = options.maxActivePerKey ?? 32;
@@ -72,19 +97,42 @@ export class RunRegistry {
     this.#maxRetained = options.maxRetained ?? 1000;
     this.#maxEvents = options.maxEvents ?? 10_000;
     this.#logger = options.logger;
+    if (options.store) {
+      const table = options.store.runs;
+      const replica =
+        options.replica ??
+        new Replica({ leases: options.store.leases, logger: options.logger ?? silentLogger() });
+      const poll = options.pollMs ?? 250;
+      const pollMs = typeof poll === "function" ? poll : () => poll;
+      this.#shared = {
+        table,
+        replica,
+        ownReplica: !options.replica,
+        pollMs,
+        journal: new RunJournal(
+          table,
+          () => ({ maxAgeMs: this.#retentionMs, maxCount: this.#maxRetained }),
+          options.logger,
+        ),
+        remote: new RemoteRuns({ table, replica, pollMs }),
+      };
+    }
   }
 
   get active(): number {
     return this.#active;
   }
 
-  /** Register a run and start it; `begin` starts the gateway turn with the run's abort signal. */
-  start(params: {
+  /**
+   * Register a run and start it; `begin` starts the gateway turn with the run's abort signal. With a store, it
+   * resolves once the run is stored (readable from every replica).
+   */
+  async start(params: {
     owner: string;
     agentId: string;
     sessionId: string;
     begin: (signal: AbortSignal) => Promise<TurnHandle>;
-  }): Run {
+  }): Promise<Run> {
     this.#sweep();
     const max = this.#maxActivePerKey();
     if ((this.#activeBy.get(params.owner) ?? 0) >= max) {
@@ -120,8 +168,87 @@ export class RunRegistry {
     this.#active++;
     this.#activeBy.set(run.owner, (this.#activeBy.get(run.owner) ?? 0) + 1);
     this.#emit(run, "run.started", { agent: run.agentId, session_id: run.sessionId });
+    const shared = this.#shared;
+    if (shared) {
+      try {
+        // Alive before it is stored: a reader elsewhere never sees the run without a live replica.
+        await shared.replica.startPresence();
+        await shared.journal.create(run, shared.replica.id);
+      } catch (err) {
+        this.#runs.delete(run.id);
+        this.#release(run);
+        throw err;
+      }
+      this.#startWatch();
+    }
     void this.#execute(run, params.begin);
     return run;
+  }
+
+  /**
+   * The run if `owner` may see it: executing here (`local`), or, with a store, as another process stored it
+   * (`stored`; one whose replica died is failed first).
+   */
+  async find(id: string, owner: string): Promise<{ local: Run } | { stored: StoredRun } | undefined> {
+    const local = this.get(id, owner);
+    if (local) return { local };
+    const stored = await this.#shared?.remote.get(id);
+    return stored && stored.owner === owner ? { stored } : undefined;
+  }
+
+  /** Ask the process executing a stored run to stop it (it notices within a poll interval). */
+  async stopStored(run: StoredRun): Promise<StoredRun> {
+    return this.#shared ? this.#shared.remote.stop(run) : run;
+  }
+
+  /** Follow a run another process executes: its stored events after `afterSeq`, then new ones until it ends. */
+  follow(id: string, afterSeq: number, write: (e: RunEvent) => void, signal: AbortSignal): Promise<void> {
+    return this.#shared ? this.#shared.remote.follow(id, afterSeq, write, signal) : Promise.resolve();
+  }
+
+  /** Resolves once a run's writes to the store so far are committed (tests; shutdown). */
+  settled(id?: string): Promise<void> {
+    if (!this.#shared) return Promise.resolve();
+    return id === undefined ? this.#shared.journal.drain() : this.#shared.journal.settled(id);
+  }
+
+  /** Fail stored runs whose replica is gone; resolves with how many (the dead-replica sweep). */
+  reapLost(): Promise<number> {
+    return this.#shared ? this.#shared.remote.reapLost() : Promise.resolve(0);
+  }
+
+  /** While runs execute here: notice stops asked on other replicas (a poll, and the store's notifications). */
+  #startWatch(): void {
+    const shared = this.#shared;
+    if (!shared || this.#watch) return;
+    const check = async (only?: string) => {
+      const ids = only ? [only] : [...this.#runs.values()].filter((r) => !isTerminal(r.status)).map((r) => r.id);
+      if (ids.length === 0) return;
+      try {
+        for (const id of await shared.table.stopRequested(ids)) {
+          const run = this.#runs.get(id);
+          if (run) this.stop(run);
+        }
+      } catch (err) {
+        this.#logger?.warn({ err }, "api: cannot read the stops asked for this replica's runs");
+      }
+    };
+    const tick = () => {
+      if (this.#active === 0) {
+        this.#watch = undefined;
+        this.#unlisten?.();
+        this.#unlisten = undefined;
+        return;
+      }
+      void check().finally(() => {
+        if (this.#watch) this.#watch = setTimeout(tick, shared.pollMs()).unref();
+      });
+    };
+    this.#watch = setTimeout(tick, shared.pollMs()).unref();
+    this.#unlisten ??= shared.table.listen?.((id) => {
+      const run = this.#runs.get(id);
+      if (run && !isTerminal(run.status) && run.status !== "cancelling") void check(id);
+    });
   }
 
   /** The run if `owner` may see it. */
@@ -136,6 +263,7 @@ export class RunRegistry {
     run.status = "cancelling";
     run.controller.abort("stopped");
     run.handle?.abort("stopped");
+    this.#shared?.journal.touch(run);
   }
 
   /** Replay events after `afterSeq`, then follow live ones; returns the unsubscribe function. */
@@ -149,9 +277,17 @@ export class RunRegistry {
     return () => run.listeners.delete(listener);
   }
 
-  /** Abort every running run (server shutdown). */
+  /** Abort every running run (server shutdown); their last writes and the presence lease follow. */
   close(): void {
     for (const run of this.#runs.values()) this.stop(run);
+    clearTimeout(this.#watch);
+    this.#watch = undefined;
+    this.#unlisten?.();
+    this.#unlisten = undefined;
+    const shared = this.#shared;
+    if (!shared) return;
+    shared.remote.close();
+    if (shared.ownReplica) void shared.journal.drain().then(() => shared.replica.close());
   }
 
   async #execute(run: Run, begin: (signal: AbortSignal) => Promise<TurnHandle>): Promise<void> {
@@ -218,13 +354,17 @@ export class RunRegistry {
     }
   }
 
-  #finish(run: Run, status: "completed" | "failed" | "cancelled"): void {
-    run.status = status;
-    run.completedAt = nowSeconds();
+  #release(run: Run): void {
     this.#active--;
     const left = (this.#activeBy.get(run.owner) ?? 1) - 1;
     if (left > 0) this.#activeBy.set(run.owner, left);
     else this.#activeBy.delete(run.owner);
+  }
+
+  #finish(run: Run, status: "completed" | "failed" | "cancelled"): void {
+    run.status = status;
+    run.completedAt = nowSeconds();
+    this.#release(run);
     if (status === "completed") {
       this.#emit(run, "run.completed", { output: run.output, usage: usageOf(run.usage) });
     } else if (status === "failed") {
@@ -243,8 +383,10 @@ export class RunRegistry {
       event,
       data: { event, run_id: run.id, seq, timestamp: Date.now() / 1000, ...fields },
     };
-    if (run.events.length < this.#maxEvents || event !== "message.delta") run.events.push(e);
-    else run.truncated = true;
+    if (run.events.length < this.#maxEvents || event !== "message.delta") {
+      run.events.push(e);
+      this.#shared?.journal.record(run, e);
+    } else run.truncated = true;
     for (const l of run.listeners) l(e);
   }
 
@@ -268,7 +410,7 @@ function removeApproval(run: Run, id: string): void {
   if (i >= 0) run.pendingApprovals.splice(i, 1);
 }
 
-export function usageOf(u: Usage | null): Record<string, number> | null {
+export function usageOf(u: Pick<Usage, "inputTokens" | "outputTokens"> | null): Record<string, number> | null {
   return u
     ? {
         input_tokens: u.inputTokens,
@@ -278,8 +420,14 @@ export function usageOf(u: Usage | null): Record<string, number> | null {
     : null;
 }
 
+/** What the public view of a run shows, from a run executing here or one another process stored. */
+type RunView = Pick<
+  Run,
+  "id" | "status" | "agentId" | "sessionId" | "createdAt" | "completedAt" | "output" | "error" | "pendingApprovals"
+> & { usage: Pick<Usage, "inputTokens" | "outputTokens"> | null };
+
 /** The public view of a run (`GET /v1/runs/{id}`). */
-export function runObject(run: Run): Record<string, unknown> {
+export function runObject(run: RunView): Record<string, unknown> {
   return {
     id: run.id,
     object: "run",
@@ -295,4 +443,14 @@ export function runObject(run: Run): Record<string, unknown> {
     error: run.error,
     pending_approvals: run.pendingApprovals.map((a) => ({ approval_id: a.id, tool: a.tool })),
   };
+}
+
+/** The public view of a run another process executes, as stored (a stop asked shows as `cancelling`). */
+export function storedRunObject(run: StoredRun): Record<string, unknown> {
+  return runObject({
+    ...run,
+    status: run.stopRequested && !isTerminal(run.status) ? "cancelling" : run.status,
+    createdAt: Math.floor(run.createdAt / 1000),
+    completedAt: run.completedAt === null ? null : Math.floor(run.completedAt / 1000),
+  });
 }

@@ -21,10 +21,10 @@ const answerSchema = z
 export function registerRunApprovalRoutes(
   v1: Hono<ApiEnv>,
   ctx: ApiContext,
-  lookup: (c: ApiHonoContext) => Run,
+  lookup: (c: ApiHonoContext) => Promise<Run>,
 ): void {
   const answer = (approved: boolean) => async (c: ApiHonoContext) => {
-    const run = lookup(c);
+    const run = await lookup(c);
     const raw = c.req.raw;
     const hasBody =
       (raw.headers.get("content-length") ?? "0") !== "0" || raw.headers.has("transfer-encoding");

@@ -241,6 +241,7 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
   };
 
   const gateway: GatewayRuntime = {
+    replica,
     get config() {
       return config;
     },
