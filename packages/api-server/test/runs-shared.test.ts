@@ -1,0 +1,142 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createAgentRunner } from "@switchboard/agent";
+import { type StubLlm, startStubLlm } from "@switchboard/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { KEYS, postJson, readSse, startApi, type TestApi } from "./helpers.ts";
+
+/**
+ * Two gateways (two stores, one SQLite file): a run executing on A is read, followed and stopped through B,
+ * which polls the file; a run whose process is gone is failed rather than left running.
+ */
+const POLL_MS = 50;
+const home = mkdtempSync(join(tmpdir(), "sb-runs-shared-"));
+let stub: StubLlm;
+let a: TestApi;
+let b: TestApi;
+
+const config = (stubUrl: string) => ({
+  providers: { stub: { kind: "openai-compatible", base_url: stubUrl } },
+  agents: { main: { model: { provider: "stub", name: "stub-model" }, toolsets: [] } },
+  api_server: {
+    keys: [
+      { key: KEYS.admin, agents: "*" },
+      { key: KEYS.webui, name: "webui", agents: "*" },
+    ],
+    run_poll_ms: POLL_MS,
+  },
+});
+
+beforeAll(async () => {
+  stub = await startStubLlm();
+  a = await startApi(config(stub.url), { home, runner: createAgentRunner({ maxRetries: 0 }) });
+  b = await startApi(config(stub.url), { home, runner: createAgentRunner({ maxRetries: 0 }) });
+});
+
+afterAll(async () => {
+  await a?.close();
+  await b?.close();
+  await stub?.close();
+  rmSync(home, { recursive: true, force: true });
+});
+
+const startRun = async (api: TestApi, input: string) => {
+  const res = await postJson(api, "/v1/runs", { model: "main", input }, { key: KEYS.admin });
+  expect(res.status).toBe(202);
+  return ((await res.json()) as { id: string }).id;
+};
+const frameShape = (f: { event: string | undefined; id: string | undefined; data: string }) => ({
+  event: f.event,
+  id: f.id,
+  data: JSON.parse(f.data) as Record<string, unknown>,
+});
+
+describe("runs across two processes on one store", () => {
+  it("streams a run executing on A from B: the same events as A gives, in order, ending with the final one", async () => {
+    stub.script({ text: "one two three four five six", chunkDelayMs: 40 });
+    const id = await startRun(a, "count");
+    const fromB = b.request(`/v1/runs/${id}/events`, { key: KEYS.admin }).then(readSse);
+    const fromA = a.request(`/v1/runs/${id}/events`, { key: KEYS.admin }).then(readSse);
+    const [framesB, framesA] = await Promise.all([fromB, fromA]);
+    expect(framesB.map(frameShape)).toEqual(framesA.map(frameShape));
+    expect(framesB[0]!.event).toBe("run.started");
+    expect(framesB.at(-1)!.event).toBe("run.completed");
+    const deltas = framesB.filter((f) => f.event === "message.delta").map((f) => JSON.parse(f.data).delta);
+    expect(deltas.join("")).toBe("one two three four five six");
+    expect(deltas.length).toBeGreaterThan(1);
+
+    const run = (await (await b.request(`/v1/runs/${id}`, { key: KEYS.admin })).json()) as Record<string, any>;
+    expect(run).toMatchObject({ id, status: "completed", output: "one two three four five six", agent: "main" });
+    expect(run.usage).not.toBeNull();
+    // Resuming on B after an event id replays only what followed it.
+    const resumed = await readSse(
+      await b.request(`/v1/runs/${id}/events`, { key: KEYS.admin, headers: { "last-event-id": "2" } }),
+    );
+    expect(resumed.map((f) => f.id)).toEqual(framesA.slice(3).map((f) => f.id));
+  });
+
+  it("keeps another key out of a run on the other process (404), as on its own", async () => {
+    stub.script({ text: "secret" });
+    const id = await startRun(a, "mine");
+    for (const path of [`/v1/runs/${id}`, `/v1/runs/${id}/events`]) {
+      const res = await b.request(path, { key: KEYS.webui });
+      expect(res.status).toBe(404);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe("run_not_found");
+    }
+    const stop = await postJson(b, `/v1/runs/${id}/stop`, {}, { key: KEYS.webui });
+    expect(stop.status).toBe(404);
+    await stop.arrayBuffer();
+  });
+
+  it("stops a run executing on A through B's /stop: it ends cancelled and the model stream is cut", async () => {
+    const aborted = stub.abortedStreams();
+    stub.script({ text: Array.from({ length: 200 }, (_, i) => `w${i}`).join(" "), chunkDelayMs: 30 });
+    const id = await startRun(a, "long");
+    const events = b.request(`/v1/runs/${id}/events`, { key: KEYS.admin }).then(readSse);
+    await stub.waitFor(() => stub.activeStreams() > 0);
+    const stopped = await postJson(b, `/v1/runs/${id}/stop`, {}, { key: KEYS.admin });
+    expect(stopped.status).toBe(200);
+    expect(((await stopped.json()) as { status: string }).status).toBe("cancelling");
+    const frames = await events;
+    expect(frames.at(-1)!.event).toBe("run.cancelled");
+    await stub.waitFor(() => stub.abortedStreams() > aborted);
+    const run = (await (await b.request(`/v1/runs/${id}`, { key: KEYS.admin })).json()) as { status: string };
+    expect(run.status).toBe("cancelled");
+    const onA = (await (await a.request(`/v1/runs/${id}`, { key: KEYS.admin })).json()) as { status: string };
+    expect(onA.status).toBe("cancelled");
+  });
+
+  it("fails a run whose executing process is gone (no presence lease) instead of leaving it running", async () => {
+    await b.store.runs.create(
+      {
+        id: "run_orphan",
+        owner: (await ownerOfAdmin()) as string,
+        agentId: "main",
+        sessionId: "api-orphan",
+        createdAt: Date.now(),
+        replicaId: "gone-replica",
+        status: "running",
+        completedAt: null,
+        output: "half",
+        usage: null,
+        error: null,
+        pendingApprovals: [],
+      },
+      [{ seq: 0, event: "run.started", data: { event: "run.started", run_id: "run_orphan", seq: 0 } }],
+      { maxAgeMs: 3_600_000, maxCount: 1000 },
+    );
+    const frames = await readSse(await b.request("/v1/runs/run_orphan/events", { key: KEYS.admin }));
+    expect(frames.map((f) => f.event)).toEqual(["run.started", "run.failed"]);
+    expect(JSON.parse(frames[1]!.data)).toMatchObject({ error: { code: "replica_lost" }, output: "half" });
+    const run = (await (await a.request("/v1/runs/run_orphan", { key: KEYS.admin })).json()) as Record<string, any>;
+    expect(run).toMatchObject({ status: "failed", error: { code: "replica_lost" } });
+  });
+});
+
+/** The owner a run started with `KEYS.admin` is stored under (read back from a run A stored). */
+async function ownerOfAdmin(): Promise<string | undefined> {
+  stub.script({ text: "who" });
+  const id = await startRun(a, "who am i");
+  return (await a.store.runs.get(id))?.owner;
+}
