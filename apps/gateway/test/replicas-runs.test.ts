@@ -88,7 +88,7 @@ const words = (n: number) => Array.from({ length: n }, (_, i) => `w${i}`).join("
 
 describe("API runs across two replicas on one PostgreSQL database", { timeout: 30_000 }, () => {
   it("B streams a run executing on A: A's events, in order, ending with run.completed", async () => {
-    const [a, b] = replicas as [{ url: string }, { url: string }];
+    const [a, b] = [replicas[0]!, replicas[1]!];
     stub.script({ text: words(8), chunkDelayMs: 50 });
     const id = await startRun(a.url, "count");
     const [fromB, fromA] = await Promise.all([events(b.url, id), events(a.url, id)]);
@@ -103,7 +103,7 @@ describe("API runs across two replicas on one PostgreSQL database", { timeout: 3
   });
 
   it("B's /stop stops a run executing on A: it ends cancelled and the model stream is cut", async () => {
-    const [a, b] = replicas as [{ url: string }, { url: string }];
+    const [a, b] = [replicas[0]!, replicas[1]!];
     const aborted = stub.abortedStreams();
     stub.script({ text: words(300), chunkDelayMs: 30 });
     const id = await startRun(a.url, "long");
@@ -123,7 +123,7 @@ describe("API runs across two replicas on one PostgreSQL database", { timeout: 3
   });
 
   it("a run whose replica is killed (kill -9) ends failed on B once A's lease lapses", async () => {
-    const [a, b] = replicas as [{ cli: RunningCli; url: string }, { url: string }];
+    const [a, b] = [replicas[0]!, replicas[1]!];
     stub.script({ text: words(1000), chunkDelayMs: 30 });
     const id = await startRun(a.url, "doomed");
     await stub.waitFor(() => stub.activeStreams() > 0);

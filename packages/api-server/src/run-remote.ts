@@ -1,4 +1,4 @@
-import type { Replica, RunTable, StoredRun, StoredRunEvent } from "@switchboard/core";
+import type { Replica, RunAnswer, RunTable, StoredRun, StoredRunEvent } from "@switchboard/core";
 import { TERMINAL_RUN_STATUSES } from "@switchboard/core";
 import type { RunEvent } from "./runs.ts";
 
@@ -136,18 +136,33 @@ export class RemoteRuns {
     return (await this.#table.get(run.id)) ?? run;
   }
 
-  /** Runs of replicas that are gone, failed (a sweep: nobody may be reading them). */
-  async reapLost(): Promise<number> {
-    let reaped = 0;
-    const alive = new Map<string, boolean>();
-    for (const { id, replicaId } of await this.#table.unfinished()) {
-      if (replicaId === this.#replica.id) continue;
-      if (!alive.has(replicaId)) alive.set(replicaId, await this.#replica.alive(replicaId));
-      if (alive.get(replicaId)) continue;
-      const run = await this.#table.get(id);
-      if (run && !isTerminalStatus(run.status) && (await this.#reapIfLost(run))) reaped++;
+  /**
+   * Answer a waiting tool call of a run executing elsewhere: recorded in the store, applied by the executing
+   * replica at its next poll. Resolves `answered` once its `approval.resolved` event shows this answer,
+   * `refused` when the call was answered before (or timed out), `timeout` when the executing replica did not
+   * apply it within `timeoutMs`.
+   */
+  async answer(run: StoredRun, answer: RunAnswer, timeoutMs: number): Promise<"answered" | "refused" | "timeout"> {
+    if (!(await this.#table.answer(answer))) return "refused";
+    const done = new AbortController();
+    const timer = setTimeout(() => done.abort(), timeoutMs);
+    let resolved: Record<string, unknown> | undefined;
+    try {
+      await this.follow(
+        run.id,
+        run.lastSeq,
+        (e) => {
+          if (e.event !== "approval.resolved" || e.data.approval_id !== answer.approvalId) return;
+          resolved = e.data;
+          done.abort();
+        },
+        done.signal,
+      );
+    } finally {
+      clearTimeout(timer);
     }
-    return reaped;
+    if (!resolved) return done.signal.aborted ? "timeout" : "refused";
+    return resolved.by === answer.by && resolved.approved === answer.approved ? "answered" : "refused";
   }
 
   close(): void {

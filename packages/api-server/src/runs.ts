@@ -1,4 +1,14 @@
-import type { AgentEvent, LeaseTable, Logger, RunTable, StoredRun, TurnHandle, Usage } from "@switchboard/core";
+import type {
+  AgentEvent,
+  ApprovalDecision,
+  LeaseTable,
+  Logger,
+  RunAnswer,
+  RunTable,
+  StoredRun,
+  TurnHandle,
+  Usage,
+} from "@switchboard/core";
 import { Replica, silentLogger } from "@switchboard/core";
 import { ApiError } from "./errors.ts";
 import { newId, nowSeconds } from "./ids.ts";
@@ -38,6 +48,8 @@ export interface Run {
   handle: TurnHandle | undefined;
   /** Tool calls of this run waiting for `POST /v1/runs/{id}/approve|deny`, oldest first. */
   readonly pendingApprovals: Array<{ id: string; tool: string }>;
+  /** Settles one of them (the gateway's approval broker): how an answer given on another replica is applied. */
+  readonly resolveApproval: ((id: string, decision: ApprovalDecision) => boolean) | undefined;
 }
 
 export interface RunRegistryOptions {
@@ -132,6 +144,7 @@ export class RunRegistry {
     agentId: string;
     sessionId: string;
     begin: (signal: AbortSignal) => Promise<TurnHandle>;
+    resolveApproval?: (id: string, decision: ApprovalDecision) => boolean;
   }): Promise<Run> {
     this.#sweep();
     const max = this.#maxActivePerKey();
@@ -163,6 +176,7 @@ export class RunRegistry {
       controller: new AbortController(),
       handle: undefined,
       pendingApprovals: [],
+      resolveApproval: params.resolveApproval,
     };
     this.#runs.set(run.id, run);
     this.#active++;
@@ -212,12 +226,15 @@ export class RunRegistry {
     return id === undefined ? this.#shared.journal.drain() : this.#shared.journal.settled(id);
   }
 
-  /** Fail stored runs whose replica is gone; resolves with how many (the dead-replica sweep). */
-  reapLost(): Promise<number> {
-    return this.#shared ? this.#shared.remote.reapLost() : Promise.resolve(0);
+  /** Answer a waiting tool call of a run another process executes (see `RemoteRuns.answer`). */
+  answerStored(run: StoredRun, answer: RunAnswer, timeoutMs: number): Promise<"answered" | "refused" | "timeout"> {
+    return this.#shared ? this.#shared.remote.answer(run, answer, timeoutMs) : Promise.resolve("refused");
   }
 
-  /** While runs execute here: notice stops asked on other replicas (a poll, and the store's notifications). */
+  /**
+   * While runs execute here: notice stops asked and approvals answered on other replicas (a poll, and the
+   * store's notifications).
+   */
   #startWatch(): void {
     const shared = this.#shared;
     if (!shared || this.#watch) return;
@@ -225,12 +242,23 @@ export class RunRegistry {
       const ids = only ? [only] : [...this.#runs.values()].filter((r) => !isTerminal(r.status)).map((r) => r.id);
       if (ids.length === 0) return;
       try {
-        for (const id of await shared.table.stopRequested(ids)) {
+        const [stops, answers] = await Promise.all([shared.table.stopRequested(ids), shared.table.answers(ids)]);
+        for (const id of stops) {
           const run = this.#runs.get(id);
           if (run) this.stop(run);
         }
+        for (const a of answers) {
+          await shared.table.takeAnswer(a.runId, a.approvalId);
+          const run = this.#runs.get(a.runId);
+          if (!run?.pendingApprovals.some((p) => p.id === a.approvalId)) continue;
+          run.resolveApproval?.(a.approvalId, {
+            approved: a.approved,
+            by: a.by,
+            ...(a.reason ? { reason: a.reason } : {}),
+          });
+        }
       } catch (err) {
-        this.#logger?.warn({ err }, "api: cannot read the stops asked for this replica's runs");
+        this.#logger?.warn({ err }, "api: cannot read the stops and answers asked for this replica's runs");
       }
     };
     const tick = () => {
@@ -247,7 +275,7 @@ export class RunRegistry {
     this.#watch = setTimeout(tick, shared.pollMs()).unref();
     this.#unlisten ??= shared.table.listen?.((id) => {
       const run = this.#runs.get(id);
-      if (run && !isTerminal(run.status) && run.status !== "cancelling") void check(id);
+      if (run && !isTerminal(run.status)) void check(id);
     });
   }
 

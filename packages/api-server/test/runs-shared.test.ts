@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createAgentRunner } from "@switchboard/agent";
-import { type StubLlm, startStubLlm } from "@switchboard/testing";
+import { CronManager } from "@switchboard/core";
+import { type StubChatRequest, type StubLlm, type StubResponse, startStubLlm } from "@switchboard/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KEYS, postJson, readSse, startApi, type TestApi } from "./helpers.ts";
 
@@ -18,7 +19,10 @@ let b: TestApi;
 
 const config = (stubUrl: string) => ({
   providers: { stub: { kind: "openai-compatible", base_url: stubUrl } },
-  agents: { main: { model: { provider: "stub", name: "stub-model" }, toolsets: [] } },
+  agents: {
+    main: { model: { provider: "stub", name: "stub-model" }, toolsets: [] },
+    ops: { model: { provider: "stub", name: "stub-model" }, approval: ["cron_create"] },
+  },
   api_server: {
     keys: [
       { key: KEYS.admin, agents: "*" },
@@ -32,6 +36,8 @@ beforeAll(async () => {
   stub = await startStubLlm();
   a = await startApi(config(stub.url), { home, runner: createAgentRunner({ maxRetries: 0 }) });
   b = await startApi(config(stub.url), { home, runner: createAgentRunner({ maxRetries: 0 }) });
+  const gateway = a.gateway;
+  gateway.setCron(new CronManager({ config: () => gateway.config, router: () => gateway.router }));
 });
 
 afterAll(async () => {
@@ -41,8 +47,8 @@ afterAll(async () => {
   rmSync(home, { recursive: true, force: true });
 });
 
-const startRun = async (api: TestApi, input: string) => {
-  const res = await postJson(api, "/v1/runs", { model: "main", input }, { key: KEYS.admin });
+const startRun = async (api: TestApi, input: string, model = "main") => {
+  const res = await postJson(api, "/v1/runs", { model, input }, { key: KEYS.admin });
   expect(res.status).toBe(202);
   return ((await res.json()) as { id: string }).id;
 };
@@ -105,6 +111,55 @@ describe("runs across two processes on one store", () => {
     expect(run.status).toBe("cancelled");
     const onA = (await (await a.request(`/v1/runs/${id}`, { key: KEYS.admin })).json()) as { status: string };
     expect(onA.status).toBe("cancelled");
+  });
+
+  it("approves on B a tool call waiting on A: A runs the tool, B's events show who approved; a second answer is refused", async () => {
+    const step = (body: StubChatRequest): StubResponse => {
+      const last = body.messages.at(-1);
+      if (last?.role === "tool") return { text: `tool said: ${String(last.content)}` };
+      return {
+        toolCalls: [{ name: "cron_create", arguments: { schedule: "every 1h", prompt: "ping", deliver: "local" } }],
+      };
+    };
+    stub.script(step, step);
+    const id = await startRun(a, "schedule a ping", "ops");
+    const res = await b.request(`/v1/runs/${id}/events`, { key: KEYS.admin });
+    const reader = res.body!.getReader();
+    let text = "";
+    while (!text.includes("event: approval.required")) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`the run ended without asking: ${text}`);
+      text += new TextDecoder().decode(value);
+    }
+    const waiting = (await (await b.request(`/v1/runs/${id}`, { key: KEYS.admin })).json()) as Record<string, any>;
+    expect(waiting.pending_approvals).toEqual([{ approval_id: expect.any(String), tool: "cron_create" }]);
+    expect(await a.gateway.cron!.list("ops")).toHaveLength(0);
+
+    const approved = await postJson(b, `/v1/runs/${id}/approve`, {}, { key: KEYS.admin });
+    expect(approved.status).toBe(200);
+    const body = (await approved.json()) as Record<string, any>;
+    expect(body.approval).toEqual({ approval_id: waiting.pending_approvals[0].approval_id, tool: "cron_create", approved: true });
+    expect(body.pending_approvals).toEqual([]);
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+    const resolved = text.split("\n\n").find((f) => f.includes("event: approval.resolved"))!;
+    expect(JSON.parse(resolved.slice(resolved.indexOf("data: ") + 6))).toMatchObject({
+      approved: true,
+      by: expect.stringMatching(/^api:/),
+    });
+    expect(text).toContain("event: run.completed");
+    expect(await a.gateway.cron!.list("ops")).toHaveLength(1);
+    const again = await postJson(
+      b,
+      `/v1/runs/${id}/deny`,
+      { approval_id: waiting.pending_approvals[0].approval_id },
+      { key: KEYS.admin },
+    );
+    expect(again.status).toBe(409);
+    await again.arrayBuffer();
   });
 
   it("fails a run whose executing process is gone (no presence lease) instead of leaving it running", async () => {

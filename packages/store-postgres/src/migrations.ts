@@ -155,6 +155,10 @@ CREATE INDEX idx_runs_status ON runs (status, completed_at);
 CREATE TABLE run_events (
   run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE, seq INTEGER NOT NULL, event TEXT NOT NULL,
   data TEXT NOT NULL, PRIMARY KEY (run_id, seq));
+CREATE TABLE run_answers (
+  run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE, approval_id TEXT NOT NULL,
+  approved BOOLEAN NOT NULL, answered_by TEXT NOT NULL, reason TEXT, at BIGINT NOT NULL,
+  taken BOOLEAN NOT NULL DEFAULT false, PRIMARY KEY (run_id, approval_id));
 `;
 
 /** Forward-only migrations: `MIGRATIONS[i]` takes the schema from version i to i + 1. Append; never edit a shipped one. */

@@ -158,11 +158,44 @@ export function runTable(pool: Pool, clock: () => number): PostgresRunTable {
       );
       return r.rows.map((x) => x.id);
     },
-    async unfinished() {
-      const r = await pool.query<{ id: string; replicaId: string }>(
-        `SELECT id, replica_id AS "replicaId" FROM runs WHERE status NOT IN ${TERMINAL} ORDER BY created_at`,
+    answer: (a) =>
+      transaction(pool, async (q) => {
+        const r = await q.query(
+          `INSERT INTO run_answers (run_id, approval_id, approved, answered_by, reason, at)
+           SELECT id, $1, $2, $3, $4, $5 FROM runs WHERE id = $6 AND status NOT IN ${TERMINAL}
+           ON CONFLICT (run_id, approval_id) DO NOTHING`,
+          [a.approvalId, a.approved, a.by, a.reason ?? null, clock(), a.runId],
+        );
+        if (r.rowCount !== 1) return false;
+        await notify(q, a.runId);
+        return true;
+      }),
+    async answers(ids) {
+      if (ids.length === 0) return [];
+      const r = await pool.query<{
+        runId: string;
+        approvalId: string;
+        approved: boolean;
+        by: string;
+        reason: string | null;
+      }>(
+        `SELECT run_id AS "runId", approval_id AS "approvalId", approved, answered_by AS "by", reason
+         FROM run_answers WHERE NOT taken AND run_id = ANY($1::text[]) ORDER BY at`,
+        [ids],
       );
-      return r.rows;
+      return r.rows.map((a) => ({
+        runId: a.runId,
+        approvalId: a.approvalId,
+        approved: a.approved,
+        by: a.by,
+        ...(a.reason ? { reason: a.reason } : {}),
+      }));
+    },
+    async takeAnswer(runId, approvalId) {
+      await pool.query("UPDATE run_answers SET taken = true WHERE run_id = $1 AND approval_id = $2", [
+        runId,
+        approvalId,
+      ]);
     },
     listen(onChange) {
       listeners.add(onChange);

@@ -47,6 +47,7 @@ describe("PostgreSQL migrations", () => {
       "pairing_requests",
       "rate_buckets",
       "responses",
+      "run_answers",
       "run_events",
       "runs",
       "schema_version",

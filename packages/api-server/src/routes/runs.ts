@@ -49,6 +49,7 @@ export function registerRunRoutes(v1: Hono<ApiEnv>, ctx: ApiContext): void {
             // Someone follows a run's events: tool calls needing approval wait for /approve or /deny.
             approvals: "wait",
           }),
+        resolveApproval: (id, decision) => ctx.gateway.approvals.resolve(id, decision),
       });
       return jsonResponse(runObject(run), 202, turnHeaders(agent.id, plan.publicId));
     },
@@ -64,16 +65,6 @@ export function registerRunRoutes(v1: Hono<ApiEnv>, ctx: ApiContext): void {
     const agentId = found && ("local" in found ? found.local.agentId : found.stored.agentId);
     if (!found || !seesAgent(c, agentId!)) throw notFound(id);
     return found;
-  };
-  /** A run executing here (approvals are answered where the tool call waits). */
-  const lookup = async (c: ApiHonoContext): Promise<Run> => {
-    const found = await find(c);
-    if ("local" in found) return found.local;
-    throw new ApiError(
-      409,
-      `Run '${found.stored.id}' executes on another replica (${found.stored.replicaId}); its tool calls can be approved or denied only there: route this run's requests to one replica (sticky sessions), or approve it from a chat platform.`,
-      { code: "run_on_other_replica", param: null },
-    );
   };
   const view = (found: { local: Run } | { stored: StoredRun }) =>
     "local" in found
@@ -97,7 +88,7 @@ export function registerRunRoutes(v1: Hono<ApiEnv>, ctx: ApiContext): void {
     },
   });
 
-  registerRunApprovalRoutes(v1, ctx, lookup);
+  registerRunApprovalRoutes(v1, ctx, find);
 
   methods(v1, "/runs/:id/events", {
     GET: async (c) => {

@@ -269,7 +269,8 @@ function migrateToV7(db: Database): void {
 
 /**
  * v8: asynchronous API runs and their events move out of the API server's memory into `runs` and `run_events`,
- * so any process on the store can read, follow and stop a run another one executes.
+ * so any process on the store can read, follow and stop a run another one executes; `run_answers` carries an
+ * approval given on one process to the one where the tool call waits.
  */
 function migrateToV8(db: Database): void {
   db.exec(`
@@ -282,6 +283,10 @@ function migrateToV8(db: Database): void {
     CREATE TABLE IF NOT EXISTS run_events (
       run_id TEXT NOT NULL, seq INTEGER NOT NULL, event TEXT NOT NULL, data TEXT NOT NULL,
       PRIMARY KEY (run_id, seq)) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS run_answers (
+      run_id TEXT NOT NULL, approval_id TEXT NOT NULL, approved INTEGER NOT NULL, answered_by TEXT NOT NULL,
+      reason TEXT, at INTEGER NOT NULL, taken INTEGER NOT NULL DEFAULT 0,
+      PRIMARY KEY (run_id, approval_id)) WITHOUT ROWID;
   `);
 }
 

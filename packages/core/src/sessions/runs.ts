@@ -39,6 +39,16 @@ export interface StoredRun extends RunState {
   lastSeq: number;
 }
 
+/** An answer to one of a run's tool calls waiting for approval, given on any replica for the executing one. */
+export interface RunAnswer {
+  runId: string;
+  approvalId: string;
+  approved: boolean;
+  /** Who answered (`api:<key identity>`). */
+  by: string;
+  reason?: string;
+}
+
 /** How long and how many finished runs stay readable; older ones and their events are pruned. */
 export interface RunRetention {
   maxAgeMs: number;
@@ -68,8 +78,15 @@ export interface RunTable {
   requestStop(id: string): Promise<boolean>;
   /** Which of `ids` have a stop requested and are not terminal (the executing replica's check). */
   stopRequested(ids: readonly string[]): Promise<string[]>;
-  /** Every run that is not terminal, with the replica executing it (the dead-replica sweep). */
-  unfinished(): Promise<Array<{ id: string; replicaId: string }>>;
+  /**
+   * Record an answer to a waiting tool call of a run that is not terminal, for the executing replica to apply.
+   * False when the call was answered this way before (or the run is over).
+   */
+  answer(answer: RunAnswer): Promise<boolean>;
+  /** The answers to runs of `ids` that the executing replica has not taken yet, oldest first. */
+  answers(ids: readonly string[]): Promise<RunAnswer[]>;
+  /** Mark an answer taken (applied by the executing replica). */
+  takeAnswer(runId: string, approvalId: string): Promise<void>;
   /**
    * Be told the id of each run written on any replica (PostgreSQL: LISTEN/NOTIFY), so followers wake at once
    * rather than at their next poll. Optional: without it, readers poll. Returns the unsubscribe function.

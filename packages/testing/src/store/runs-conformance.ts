@@ -124,18 +124,24 @@ export function runTableCases(deps: RunCaseDeps): void {
       expect(await other.runs.requestStop("run_nope")).toBe(false);
     });
 
-    it("unfinished lists the runs not terminal with their replica", async () => {
-      const { store } = await deps.fresh();
-      await store.runs.create(newRun("run_x", "replica-a"), [], retention);
+    it("answers: given on another store once per tool call, read and taken by the executing one", async () => {
+      const { store, location } = await deps.fresh();
+      const other = await deps.reopen(location);
+      await store.runs.create(newRun("run_q"), [], retention);
+      const yes = { runId: "run_q", approvalId: "appr_1", approved: true, by: "api:key:1" };
+      expect(await other.runs.answer(yes)).toBe(true);
+      // The same call answered again (another replica, a retry) is refused.
+      expect(await other.runs.answer({ ...yes, approved: false })).toBe(false);
+      const no = { runId: "run_q", approvalId: "appr_2", approved: false, by: "api:key:1", reason: "not now" };
       deps.advance(1);
-      await store.runs.create(newRun("run_y", "replica-b"), [], retention);
-      deps.advance(1);
-      await store.runs.create(newRun("run_z", "replica-b"), [], retention);
-      await store.runs.update("run_z", { ...running(), status: "completed", completedAt: deps.now() }, []);
-      expect(await store.runs.unfinished()).toEqual([
-        { id: "run_x", replicaId: "replica-a" },
-        { id: "run_y", replicaId: "replica-b" },
-      ]);
+      expect(await other.runs.answer(no)).toBe(true);
+      expect(await store.runs.answers(["run_q", "run_other"])).toEqual([yes, no]);
+      expect(await store.runs.answers([])).toEqual([]);
+      await store.runs.takeAnswer("run_q", "appr_1");
+      expect(await store.runs.answers(["run_q"])).toEqual([no]);
+      await store.runs.update("run_q", { ...running(), status: "completed", completedAt: deps.now() }, []);
+      expect(await other.runs.answer({ ...yes, approvalId: "appr_3" })).toBe(false);
+      expect(await other.runs.answer({ ...yes, runId: "run_nope" })).toBe(false);
     });
 
     it("retention: finished runs past the age or the count go, with their events; running ones stay", async () => {

@@ -1,5 +1,5 @@
 import type { Database } from "better-sqlite3";
-import type { RunState, RunTable, StoredRun, StoredRunEvent } from "../runs.ts";
+import type { RunAnswer, RunState, RunTable, StoredRun, StoredRunEvent } from "../runs.ts";
 import type { WriteBatcher } from "./write-batch.ts";
 
 interface Row {
@@ -40,6 +40,18 @@ export function runFromRow(row: Omit<Row, "stopRequested"> & { stopRequested: nu
   };
 }
 
+export function answerFromRow(
+  r: Omit<RunAnswer, "approved" | "reason"> & { approved: number | boolean; reason: string | null },
+): RunAnswer {
+  return {
+    runId: r.runId,
+    approvalId: r.approvalId,
+    approved: r.approved === true || r.approved === 1,
+    by: r.by,
+    ...(r.reason ? { reason: r.reason } : {}),
+  };
+}
+
 /** The columns `update` writes, in its parameter order after `id`. */
 export function stateParams(state: RunState, now: number): unknown[] {
   return [
@@ -73,19 +85,24 @@ export function runTable(db: Database, writes: WriteBatcher, clock: () => number
       .prepare(`SELECT id FROM runs WHERE stop_requested = 1 AND status NOT IN ${TERMINAL}
         AND id IN (SELECT value FROM json_each(?))`)
       .pluck(),
-    unfinished: db.prepare(
-      `SELECT id, replica_id AS replicaId FROM runs WHERE status NOT IN ${TERMINAL} ORDER BY created_at`,
-    ),
     expired: db.prepare(
       `SELECT id FROM runs WHERE status IN ${TERMINAL} AND completed_at < ? ORDER BY completed_at`,
     ),
     finished: db.prepare(`SELECT COUNT(*) FROM runs WHERE status IN ${TERMINAL}`).pluck(),
     oldest: db.prepare(`SELECT id FROM runs WHERE status IN ${TERMINAL} ORDER BY completed_at, id LIMIT ?`),
+    answer: db.prepare(`INSERT INTO run_answers (run_id, approval_id, approved, answered_by, reason, at)
+      SELECT id, ?, ?, ?, ?, ? FROM runs WHERE id = ? AND status NOT IN ${TERMINAL}
+      ON CONFLICT (run_id, approval_id) DO NOTHING`),
+    answers: db.prepare(`SELECT run_id AS runId, approval_id AS approvalId, approved, answered_by AS "by", reason
+      FROM run_answers WHERE taken = 0 AND run_id IN (SELECT value FROM json_each(?)) ORDER BY at`),
+    take: db.prepare("UPDATE run_answers SET taken = 1 WHERE run_id = ? AND approval_id = ?"),
+    dropAnswers: db.prepare("DELETE FROM run_answers WHERE run_id = ?"),
     drop: db.prepare("DELETE FROM runs WHERE id = ?"),
     dropEvents: db.prepare("DELETE FROM run_events WHERE run_id = ?"),
   };
   const drop = (id: string) => {
     stmt.dropEvents.run(id);
+    stmt.dropAnswers.run(id);
     stmt.drop.run(id);
   };
   const append = (id: string, events: readonly StoredRunEvent[]) => {
@@ -129,6 +146,24 @@ export function runTable(db: Database, writes: WriteBatcher, clock: () => number
     requestStop: (id) => writes.run(() => stmt.stop.run(id).changes > 0),
     stopRequested: (ids) =>
       writes.read(() => (ids.length === 0 ? [] : (stmt.stopped.all(JSON.stringify(ids)) as string[]))),
-    unfinished: () => writes.read(() => stmt.unfinished.all() as Array<{ id: string; replicaId: string }>),
+    answer: (a) =>
+      writes.run(
+        () =>
+          stmt.answer.run(a.approvalId, a.approved ? 1 : 0, a.by, a.reason ?? null, clock(), a.runId).changes > 0,
+      ),
+    answers: (ids) =>
+      writes.read(() =>
+        ids.length === 0
+          ? []
+          : (
+              stmt.answers.all(JSON.stringify(ids)) as Array<
+                Omit<RunAnswer, "approved" | "reason"> & { approved: number; reason: string | null }
+              >
+            ).map((r) => answerFromRow(r)),
+      ),
+    takeAnswer: (runId, approvalId) =>
+      writes.run(() => {
+        stmt.take.run(runId, approvalId);
+      }),
   };
 }
