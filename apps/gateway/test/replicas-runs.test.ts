@@ -1,7 +1,14 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createTestDatabase, type StubLlm, startStubLlm, type TestDatabase } from "@switchboard/testing";
+import {
+  createTestDatabase,
+  type StubChatRequest,
+  type StubLlm,
+  type StubResponse,
+  startStubLlm,
+  type TestDatabase,
+} from "@switchboard/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningCli, startCli } from "./cli-helpers.ts";
 
@@ -35,6 +42,7 @@ providers:
   stub: { kind: openai-compatible, base_url: "${stub.url}" }
 agents:
   main: { model: { provider: stub, name: stub-model }, toolsets: [] }
+  ops: { model: { provider: stub, name: stub-model }, approval: [cron_create] }
 api_server:
   port: 0
   keys: [{ key: "${KEY}", agents: "*" }]
@@ -62,8 +70,8 @@ const call = (base: string, path: string, init: RequestInit = {}) =>
     signal: AbortSignal.timeout(15_000),
   });
 
-async function startRun(base: string, input: string): Promise<string> {
-  const res = await call(base, "/runs", { method: "POST", body: JSON.stringify({ model: "main", input }) });
+async function startRun(base: string, input: string, model = "main"): Promise<string> {
+  const res = await call(base, "/runs", { method: "POST", body: JSON.stringify({ model, input }) });
   expect(res.status).toBe(202);
   return ((await res.json()) as { id: string }).id;
 }
@@ -122,6 +130,33 @@ describe("API runs across two replicas on one PostgreSQL database", { timeout: 3
     }
   });
 
+  it("B approves a tool call waiting on A: A runs the tool and the run completes", async () => {
+    const [a, b] = [replicas[0]!, replicas[1]!];
+    const step = (body: StubChatRequest): StubResponse =>
+      body.messages.at(-1)?.role === "tool"
+        ? { text: "scheduled" }
+        : { toolCalls: [{ name: "cron_create", arguments: { schedule: "every 1h", prompt: "ping", deliver: "local" } }] };
+    stub.script(step, step);
+    const id = await startRun(a.url, "schedule a ping", "ops");
+    const following = events(b.url, id);
+    const deadline = Date.now() + 10_000;
+    let pending: Array<{ approval_id: string }> = [];
+    while (pending.length === 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+      pending = ((await (await call(b.url, `/runs/${id}`)).json()) as { pending_approvals: typeof pending })
+        .pending_approvals;
+    }
+    const answer = await call(b.url, `/runs/${id}/approve`, { method: "POST", body: "{}" });
+    expect(answer.status).toBe(200);
+    expect(((await answer.json()) as { approval: unknown }).approval).toMatchObject({
+      approval_id: pending[0]!.approval_id,
+      approved: true,
+    });
+    const frames = await following;
+    expect(frames.map((f) => f.event)).toContain("approval.resolved");
+    expect(frames.at(-1)).toMatchObject({ event: "run.completed", data: { output: "scheduled" } });
+  });
+
   it("a run whose replica is killed (kill -9) ends failed on B once A's lease lapses", async () => {
     const [a, b] = [replicas[0]!, replicas[1]!];
     stub.script({ text: words(1000), chunkDelayMs: 30 });
@@ -134,7 +169,7 @@ describe("API runs across two replicas on one PostgreSQL database", { timeout: 3
     const frames = await following;
     expect(frames.at(-1)).toMatchObject({ event: "run.failed", data: { error: { code: "replica_lost" } } });
     // The lease, then at most one liveness check of the follower (half a lease) and a poll.
-    expect(Date.now() - started).toBeLessThan(LEASE_S * 1000 * 2 + 1000);
+    expect(Date.now() - started).toBeLessThan(LEASE_S * 1000 * 2 + 2000);
     const run = (await (await call(b.url, `/runs/${id}`)).json()) as Record<string, any>;
     expect(run).toMatchObject({ status: "failed", error: { code: "replica_lost" } });
   });
