@@ -135,7 +135,11 @@ describe("API runs across two replicas on one PostgreSQL database", { timeout: 3
     const step = (body: StubChatRequest): StubResponse =>
       body.messages.at(-1)?.role === "tool"
         ? { text: "scheduled" }
-        : { toolCalls: [{ name: "cron_create", arguments: { schedule: "every 1h", prompt: "ping", deliver: "local" } }] };
+        : {
+            toolCalls: [
+              { name: "cron_create", arguments: { schedule: "every 1h", prompt: "ping", deliver: "local" } },
+            ],
+          };
     stub.script(step, step);
     const id = await startRun(a.url, "schedule a ping", "ops");
     const following = events(b.url, id);

@@ -50,7 +50,12 @@ export class RemoteRuns {
    * Write the run's events after `afterSeq`, then follow new ones until the final event (or `signal`). New events
    * are seen within one poll interval, at once where the store notifies.
    */
-  async follow(id: string, afterSeq: number, write: (e: RunEvent) => void, signal: AbortSignal): Promise<void> {
+  async follow(
+    id: string,
+    afterSeq: number,
+    write: (e: RunEvent) => void,
+    signal: AbortSignal,
+  ): Promise<void> {
     let last = afterSeq;
     let wake: (() => void) | undefined;
     const onChange = () => wake?.();
@@ -126,11 +131,9 @@ export class RemoteRuns {
       output: run.output,
     };
     await this.#table
-      .update(
-        run.id,
-        { ...run, status: "failed", completedAt: Date.now(), error, pendingApprovals: [] },
-        [{ seq, event: "run.failed", data }],
-      )
+      .update(run.id, { ...run, status: "failed", completedAt: Date.now(), error, pendingApprovals: [] }, [
+        { seq, event: "run.failed", data },
+      ])
       // Another replica failed it first (the same event at the same seq): what it wrote stands.
       .catch(() => false);
     return (await this.#table.get(run.id)) ?? run;
@@ -142,7 +145,11 @@ export class RemoteRuns {
    * `refused` when the call was answered before (or timed out), `timeout` when the executing replica did not
    * apply it within `timeoutMs`.
    */
-  async answer(run: StoredRun, answer: RunAnswer, timeoutMs: number): Promise<"answered" | "refused" | "timeout"> {
+  async answer(
+    run: StoredRun,
+    answer: RunAnswer,
+    timeoutMs: number,
+  ): Promise<"answered" | "refused" | "timeout"> {
     if (!(await this.#table.answer(answer))) return "refused";
     const done = new AbortController();
     const timer = setTimeout(() => done.abort(), timeoutMs);

@@ -227,7 +227,11 @@ export class RunRegistry {
   }
 
   /** Answer a waiting tool call of a run another process executes (see `RemoteRuns.answer`). */
-  answerStored(run: StoredRun, answer: RunAnswer, timeoutMs: number): Promise<"answered" | "refused" | "timeout"> {
+  answerStored(
+    run: StoredRun,
+    answer: RunAnswer,
+    timeoutMs: number,
+  ): Promise<"answered" | "refused" | "timeout"> {
     return this.#shared ? this.#shared.remote.answer(run, answer, timeoutMs) : Promise.resolve("refused");
   }
 
@@ -239,10 +243,15 @@ export class RunRegistry {
     const shared = this.#shared;
     if (!shared || this.#watch) return;
     const check = async (only?: string) => {
-      const ids = only ? [only] : [...this.#runs.values()].filter((r) => !isTerminal(r.status)).map((r) => r.id);
+      const ids = only
+        ? [only]
+        : [...this.#runs.values()].filter((r) => !isTerminal(r.status)).map((r) => r.id);
       if (ids.length === 0) return;
       try {
-        const [stops, answers] = await Promise.all([shared.table.stopRequested(ids), shared.table.answers(ids)]);
+        const [stops, answers] = await Promise.all([
+          shared.table.stopRequested(ids),
+          shared.table.answers(ids),
+        ]);
         for (const id of stops) {
           const run = this.#runs.get(id);
           if (run) this.stop(run);
@@ -438,7 +447,9 @@ function removeApproval(run: Run, id: string): void {
   if (i >= 0) run.pendingApprovals.splice(i, 1);
 }
 
-export function usageOf(u: Pick<Usage, "inputTokens" | "outputTokens"> | null): Record<string, number> | null {
+export function usageOf(
+  u: Pick<Usage, "inputTokens" | "outputTokens"> | null,
+): Record<string, number> | null {
   return u
     ? {
         input_tokens: u.inputTokens,
@@ -451,7 +462,15 @@ export function usageOf(u: Pick<Usage, "inputTokens" | "outputTokens"> | null): 
 /** What the public view of a run shows, from a run executing here or one another process stored. */
 type RunView = Pick<
   Run,
-  "id" | "status" | "agentId" | "sessionId" | "createdAt" | "completedAt" | "output" | "error" | "pendingApprovals"
+  | "id"
+  | "status"
+  | "agentId"
+  | "sessionId"
+  | "createdAt"
+  | "completedAt"
+  | "output"
+  | "error"
+  | "pendingApprovals"
 > & { usage: Pick<Usage, "inputTokens" | "outputTokens"> | null };
 
 /** The public view of a run (`GET /v1/runs/{id}`). */

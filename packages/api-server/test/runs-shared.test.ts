@@ -72,8 +72,16 @@ describe("runs across two processes on one store", () => {
     expect(deltas.join("")).toBe("one two three four five six");
     expect(deltas.length).toBeGreaterThan(1);
 
-    const run = (await (await b.request(`/v1/runs/${id}`, { key: KEYS.admin })).json()) as Record<string, any>;
-    expect(run).toMatchObject({ id, status: "completed", output: "one two three four five six", agent: "main" });
+    const run = (await (await b.request(`/v1/runs/${id}`, { key: KEYS.admin })).json()) as Record<
+      string,
+      any
+    >;
+    expect(run).toMatchObject({
+      id,
+      status: "completed",
+      output: "one two three four five six",
+      agent: "main",
+    });
     expect(run.usage).not.toBeNull();
     // Resuming on B after an event id replays only what followed it.
     const resumed = await readSse(
@@ -118,7 +126,9 @@ describe("runs across two processes on one store", () => {
       const last = body.messages.at(-1);
       if (last?.role === "tool") return { text: `tool said: ${String(last.content)}` };
       return {
-        toolCalls: [{ name: "cron_create", arguments: { schedule: "every 1h", prompt: "ping", deliver: "local" } }],
+        toolCalls: [
+          { name: "cron_create", arguments: { schedule: "every 1h", prompt: "ping", deliver: "local" } },
+        ],
       };
     };
     stub.script(step, step);
@@ -131,14 +141,21 @@ describe("runs across two processes on one store", () => {
       if (done) throw new Error(`the run ended without asking: ${text}`);
       text += new TextDecoder().decode(value);
     }
-    const waiting = (await (await b.request(`/v1/runs/${id}`, { key: KEYS.admin })).json()) as Record<string, any>;
+    const waiting = (await (await b.request(`/v1/runs/${id}`, { key: KEYS.admin })).json()) as Record<
+      string,
+      any
+    >;
     expect(waiting.pending_approvals).toEqual([{ approval_id: expect.any(String), tool: "cron_create" }]);
     expect(await a.gateway.cron!.list("ops")).toHaveLength(0);
 
     const approved = await postJson(b, `/v1/runs/${id}/approve`, {}, { key: KEYS.admin });
     expect(approved.status).toBe(200);
     const body = (await approved.json()) as Record<string, any>;
-    expect(body.approval).toEqual({ approval_id: waiting.pending_approvals[0].approval_id, tool: "cron_create", approved: true });
+    expect(body.approval).toEqual({
+      approval_id: waiting.pending_approvals[0].approval_id,
+      tool: "cron_create",
+      approved: true,
+    });
     expect(body.pending_approvals).toEqual([]);
     for (;;) {
       const { value, done } = await reader.read();
@@ -184,7 +201,10 @@ describe("runs across two processes on one store", () => {
     const frames = await readSse(await b.request("/v1/runs/run_orphan/events", { key: KEYS.admin }));
     expect(frames.map((f) => f.event)).toEqual(["run.started", "run.failed"]);
     expect(JSON.parse(frames[1]!.data)).toMatchObject({ error: { code: "replica_lost" }, output: "half" });
-    const run = (await (await a.request("/v1/runs/run_orphan", { key: KEYS.admin })).json()) as Record<string, any>;
+    const run = (await (await a.request("/v1/runs/run_orphan", { key: KEYS.admin })).json()) as Record<
+      string,
+      any
+    >;
     expect(run).toMatchObject({ status: "failed", error: { code: "replica_lost" } });
   });
 });

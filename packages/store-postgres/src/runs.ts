@@ -97,7 +97,15 @@ export function runTable(pool: Pool, clock: () => number): PostgresRunTable {
         await q.query(
           `INSERT INTO runs (id, owner, agent_id, session_id, status, updated_at, completed_at, output, usage, error,
              pending_approvals, created_at, replica_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-          [run.id, run.owner, run.agentId, run.sessionId, ...stateParams(run, clock()), run.createdAt, run.replicaId],
+          [
+            run.id,
+            run.owner,
+            run.agentId,
+            run.sessionId,
+            ...stateParams(run, clock()),
+            run.createdAt,
+            run.replicaId,
+          ],
         );
         await append(q, run.id, events);
         await notify(q, run.id);
@@ -138,7 +146,11 @@ export function runTable(pool: Pool, clock: () => number): PostgresRunTable {
         "SELECT seq, event, data FROM run_events WHERE run_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
         [id, afterSeq, limit],
       );
-      return r.rows.map((e) => ({ seq: e.seq, event: e.event, data: JSON.parse(e.data) as Record<string, unknown> }));
+      return r.rows.map((e) => ({
+        seq: e.seq,
+        event: e.event,
+        data: JSON.parse(e.data) as Record<string, unknown>,
+      }));
     },
     requestStop: (id) =>
       transaction(pool, async (q) => {

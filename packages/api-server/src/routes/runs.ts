@@ -1,3 +1,4 @@
+import type { StoredRun } from "@switchboard/core";
 import type { Hono } from "hono";
 import type { ApiContext, ApiEnv, ApiHonoContext } from "../context.ts";
 import { fromInput } from "../convert.ts";
@@ -5,7 +6,6 @@ import { ApiError } from "../errors.ts";
 import { jsonResponse, readJson, turnHeaders } from "../http.ts";
 import { newId } from "../ids.ts";
 import { inlineImages } from "../images.ts";
-import type { StoredRun } from "@switchboard/core";
 import { type Run, type RunEvent, runObject, storedRunObject } from "../runs.ts";
 import { runRequestSchema } from "../schemas.ts";
 import { seesAgent, selectAgent } from "../select.ts";
@@ -69,7 +69,11 @@ export function registerRunRoutes(v1: Hono<ApiEnv>, ctx: ApiContext): void {
   const view = (found: { local: Run } | { stored: StoredRun }) =>
     "local" in found
       ? { body: runObject(found.local), agentId: found.local.agentId, sessionId: found.local.sessionId }
-      : { body: storedRunObject(found.stored), agentId: found.stored.agentId, sessionId: found.stored.sessionId };
+      : {
+          body: storedRunObject(found.stored),
+          agentId: found.stored.agentId,
+          sessionId: found.stored.sessionId,
+        };
 
   methods(v1, "/runs/:id", {
     GET: async (c) => {

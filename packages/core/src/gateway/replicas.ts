@@ -116,7 +116,10 @@ export class Replica {
     try {
       return (await this.#leases.holder(replicaLease(replicaId))) !== undefined;
     } catch (err) {
-      this.#logger.warn({ err, replica: replicaId }, "cannot reach the store to tell whether a replica is alive");
+      this.#logger.warn(
+        { err, replica: replicaId },
+        "cannot reach the store to tell whether a replica is alive",
+      );
       return true;
     }
   }

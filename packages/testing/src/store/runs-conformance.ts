@@ -11,7 +11,12 @@ export interface RunCaseDeps {
 const MINUTE = 60_000;
 const retention = { maxAgeMs: 60 * MINUTE, maxCount: 100 };
 
-const event = (runId: string, seq: number, name: string, fields: Record<string, unknown> = {}): StoredRunEvent => ({
+const event = (
+  runId: string,
+  seq: number,
+  name: string,
+  fields: Record<string, unknown> = {},
+): StoredRunEvent => ({
   seq,
   event: name,
   data: { event: name, run_id: runId, seq, ...fields },
@@ -103,7 +108,9 @@ export function runTableCases(deps: RunCaseDeps): void {
         error: { message: "the replica died", code: "replica_lost" },
       };
       expect(await store.runs.update("run_2", failed, [event("run_2", 1, "run.failed")])).toBe(true);
-      expect(await store.runs.update("run_2", running("late"), [event("run_2", 2, "message.delta")])).toBe(false);
+      expect(await store.runs.update("run_2", running("late"), [event("run_2", 2, "message.delta")])).toBe(
+        false,
+      );
       const run = await store.runs.get("run_2");
       expect(run).toMatchObject({ status: "failed", output: "", error: failed.error, lastSeq: 1 });
     });
@@ -132,7 +139,13 @@ export function runTableCases(deps: RunCaseDeps): void {
       expect(await other.runs.answer(yes)).toBe(true);
       // The same call answered again (another replica, a retry) is refused.
       expect(await other.runs.answer({ ...yes, approved: false })).toBe(false);
-      const no = { runId: "run_q", approvalId: "appr_2", approved: false, by: "api:key:1", reason: "not now" };
+      const no = {
+        runId: "run_q",
+        approvalId: "appr_2",
+        approved: false,
+        by: "api:key:1",
+        reason: "not now",
+      };
       deps.advance(1);
       expect(await other.runs.answer(no)).toBe(true);
       expect(await store.runs.answers(["run_q", "run_other"])).toEqual([yes, no]);

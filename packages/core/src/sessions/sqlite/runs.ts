@@ -68,7 +68,8 @@ export function stateParams(state: RunState, now: number): unknown[] {
 /** The runs table's statements over an open, migrated database; writes share the store's group commits. */
 export function runTable(db: Database, writes: WriteBatcher, clock: () => number): RunTable {
   const stmt = {
-    insert: db.prepare(`INSERT INTO runs (id, owner, agent_id, session_id, status, updated_at, completed_at, output,
+    insert:
+      db.prepare(`INSERT INTO runs (id, owner, agent_id, session_id, status, updated_at, completed_at, output,
       usage, error, pending_approvals, created_at, replica_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
     update: db.prepare(`UPDATE runs SET status = ?, updated_at = ?, completed_at = ?, output = ?, usage = ?,
       error = ?, pending_approvals = ? WHERE id = ? AND status NOT IN ${TERMINAL}`),
@@ -93,7 +94,8 @@ export function runTable(db: Database, writes: WriteBatcher, clock: () => number
     answer: db.prepare(`INSERT INTO run_answers (run_id, approval_id, approved, answered_by, reason, at)
       SELECT id, ?, ?, ?, ?, ? FROM runs WHERE id = ? AND status NOT IN ${TERMINAL}
       ON CONFLICT (run_id, approval_id) DO NOTHING`),
-    answers: db.prepare(`SELECT run_id AS runId, approval_id AS approvalId, approved, answered_by AS "by", reason
+    answers:
+      db.prepare(`SELECT run_id AS runId, approval_id AS approvalId, approved, answered_by AS "by", reason
       FROM run_answers WHERE taken = 0 AND run_id IN (SELECT value FROM json_each(?)) ORDER BY at`),
     take: db.prepare("UPDATE run_answers SET taken = 1 WHERE run_id = ? AND approval_id = ?"),
     dropAnswers: db.prepare("DELETE FROM run_answers WHERE run_id = ?"),
@@ -149,7 +151,8 @@ export function runTable(db: Database, writes: WriteBatcher, clock: () => number
     answer: (a) =>
       writes.run(
         () =>
-          stmt.answer.run(a.approvalId, a.approved ? 1 : 0, a.by, a.reason ?? null, clock(), a.runId).changes > 0,
+          stmt.answer.run(a.approvalId, a.approved ? 1 : 0, a.by, a.reason ?? null, clock(), a.runId)
+            .changes > 0,
       ),
     answers: (ids) =>
       writes.read(() =>
