@@ -75,11 +75,6 @@ export class RunJournal {
     if (p) this.#schedule(run, p);
   }
 
-  /** Resolves once every write of the run queued so far is done (its final one, after it ended). */
-  settled(runId: string): Promise<void> {
-    return this.#pending.get(runId)?.chain ?? Promise.resolve();
-  }
-
   /** Every run's queued writes done. */
   async drain(): Promise<void> {
     await Promise.all([...this.#pending.values()].map((p) => p.chain));

@@ -14,6 +14,8 @@ import { ApiError } from "./errors.ts";
 import { newId, nowSeconds } from "./ids.ts";
 import { RunJournal } from "./run-journal.ts";
 import { RemoteRuns } from "./run-remote.ts";
+import { usageOf } from "./run-view.ts";
+import { RunWatch } from "./run-watch.ts";
 
 export type RunStatus = "running" | "cancelling" | "completed" | "failed" | "cancelled";
 
@@ -95,12 +97,9 @@ export class RunRegistry {
         remote: RemoteRuns;
         replica: Replica;
         ownReplica: boolean;
-        pollMs: () => number;
+        watch: RunWatch;
       }
     | undefined;
-  /** The poll for stops asked elsewhere, while runs execute here. */
-  #watch: NodeJS.Timeout | undefined;
-  #unlisten: (() => void) | undefined;
 
   constructor(options: RunRegistryOptions = {}) {
     const limit = options.maxActivePerKey ?? 32;
@@ -120,7 +119,27 @@ export class RunRegistry {
         table,
         replica,
         ownReplica: !options.replica,
-        pollMs,
+        watch: new RunWatch(
+          table,
+          pollMs,
+          {
+            activeIds: () => [...this.#runs.values()].filter((r) => !isTerminal(r.status)).map((r) => r.id),
+            stop: (id) => {
+              const run = this.#runs.get(id);
+              if (run) this.stop(run);
+            },
+            answer: (a) => {
+              const run = this.#runs.get(a.runId);
+              if (!run?.pendingApprovals.some((p) => p.id === a.approvalId)) return;
+              run.resolveApproval?.(a.approvalId, {
+                approved: a.approved,
+                by: a.by,
+                ...(a.reason ? { reason: a.reason } : {}),
+              });
+            },
+          },
+          options.logger,
+        ),
         journal: new RunJournal(
           table,
           () => ({ maxAgeMs: this.#retentionMs, maxCount: this.#maxRetained }),
@@ -193,7 +212,7 @@ export class RunRegistry {
         this.#release(run);
         throw err;
       }
-      this.#startWatch();
+      shared.watch.start();
     }
     void this.#execute(run, params.begin);
     return run;
@@ -220,12 +239,6 @@ export class RunRegistry {
     return this.#shared ? this.#shared.remote.follow(id, afterSeq, write, signal) : Promise.resolve();
   }
 
-  /** Resolves once a run's writes to the store so far are committed (tests; shutdown). */
-  settled(id?: string): Promise<void> {
-    if (!this.#shared) return Promise.resolve();
-    return id === undefined ? this.#shared.journal.drain() : this.#shared.journal.settled(id);
-  }
-
   /** Answer a waiting tool call of a run another process executes (see `RemoteRuns.answer`). */
   answerStored(
     run: StoredRun,
@@ -233,59 +246,6 @@ export class RunRegistry {
     timeoutMs: number,
   ): Promise<"answered" | "refused" | "timeout"> {
     return this.#shared ? this.#shared.remote.answer(run, answer, timeoutMs) : Promise.resolve("refused");
-  }
-
-  /**
-   * While runs execute here: notice stops asked and approvals answered on other replicas (a poll, and the
-   * store's notifications).
-   */
-  #startWatch(): void {
-    const shared = this.#shared;
-    if (!shared || this.#watch) return;
-    const check = async (only?: string) => {
-      const ids = only
-        ? [only]
-        : [...this.#runs.values()].filter((r) => !isTerminal(r.status)).map((r) => r.id);
-      if (ids.length === 0) return;
-      try {
-        const [stops, answers] = await Promise.all([
-          shared.table.stopRequested(ids),
-          shared.table.answers(ids),
-        ]);
-        for (const id of stops) {
-          const run = this.#runs.get(id);
-          if (run) this.stop(run);
-        }
-        for (const a of answers) {
-          await shared.table.takeAnswer(a.runId, a.approvalId);
-          const run = this.#runs.get(a.runId);
-          if (!run?.pendingApprovals.some((p) => p.id === a.approvalId)) continue;
-          run.resolveApproval?.(a.approvalId, {
-            approved: a.approved,
-            by: a.by,
-            ...(a.reason ? { reason: a.reason } : {}),
-          });
-        }
-      } catch (err) {
-        this.#logger?.warn({ err }, "api: cannot read the stops and answers asked for this replica's runs");
-      }
-    };
-    const tick = () => {
-      if (this.#active === 0) {
-        this.#watch = undefined;
-        this.#unlisten?.();
-        this.#unlisten = undefined;
-        return;
-      }
-      void check().finally(() => {
-        if (this.#watch) this.#watch = setTimeout(tick, shared.pollMs()).unref();
-      });
-    };
-    this.#watch = setTimeout(tick, shared.pollMs()).unref();
-    this.#unlisten ??= shared.table.listen?.((id) => {
-      const run = this.#runs.get(id);
-      if (run && !isTerminal(run.status)) void check(id);
-    });
   }
 
   /** The run if `owner` may see it. */
@@ -317,12 +277,9 @@ export class RunRegistry {
   /** Abort every running run (server shutdown); their last writes and the presence lease follow. */
   close(): void {
     for (const run of this.#runs.values()) this.stop(run);
-    clearTimeout(this.#watch);
-    this.#watch = undefined;
-    this.#unlisten?.();
-    this.#unlisten = undefined;
     const shared = this.#shared;
     if (!shared) return;
+    shared.watch.close();
     shared.remote.close();
     if (shared.ownReplica) void shared.journal.drain().then(() => shared.replica.close());
   }
@@ -445,59 +402,4 @@ export class RunRegistry {
 function removeApproval(run: Run, id: string): void {
   const i = run.pendingApprovals.findIndex((a) => a.id === id);
   if (i >= 0) run.pendingApprovals.splice(i, 1);
-}
-
-export function usageOf(
-  u: Pick<Usage, "inputTokens" | "outputTokens"> | null,
-): Record<string, number> | null {
-  return u
-    ? {
-        input_tokens: u.inputTokens,
-        output_tokens: u.outputTokens,
-        total_tokens: u.inputTokens + u.outputTokens,
-      }
-    : null;
-}
-
-/** What the public view of a run shows, from a run executing here or one another process stored. */
-type RunView = Pick<
-  Run,
-  | "id"
-  | "status"
-  | "agentId"
-  | "sessionId"
-  | "createdAt"
-  | "completedAt"
-  | "output"
-  | "error"
-  | "pendingApprovals"
-> & { usage: Pick<Usage, "inputTokens" | "outputTokens"> | null };
-
-/** The public view of a run (`GET /v1/runs/{id}`). */
-export function runObject(run: RunView): Record<string, unknown> {
-  return {
-    id: run.id,
-    object: "run",
-    run_id: run.id,
-    status: run.status,
-    agent: run.agentId,
-    model: run.agentId,
-    session_id: run.sessionId,
-    created_at: run.createdAt,
-    completed_at: run.completedAt,
-    output: run.output,
-    usage: usageOf(run.usage),
-    error: run.error,
-    pending_approvals: run.pendingApprovals.map((a) => ({ approval_id: a.id, tool: a.tool })),
-  };
-}
-
-/** The public view of a run another process executes, as stored (a stop asked shows as `cancelling`). */
-export function storedRunObject(run: StoredRun): Record<string, unknown> {
-  return runObject({
-    ...run,
-    status: run.stopRequested && !isTerminal(run.status) ? "cancelling" : run.status,
-    createdAt: Math.floor(run.createdAt / 1000),
-    completedAt: run.completedAt === null ? null : Math.floor(run.completedAt / 1000),
-  });
 }

@@ -4,7 +4,8 @@ import { z } from "zod";
 import type { ApiContext, ApiEnv, ApiHonoContext } from "../context.ts";
 import { ApiError } from "../errors.ts";
 import { jsonResponse, readJson, turnHeaders } from "../http.ts";
-import { type Run, runObject, storedRunObject } from "../runs.ts";
+import { runObject, storedRunObject } from "../run-view.ts";
+import type { Run } from "../runs.ts";
 import { methods } from "./methods.ts";
 
 const answerSchema = z
