@@ -75,11 +75,6 @@ export class RunJournal {
     if (p) this.#schedule(run, p);
   }
 
-  /** Every run's queued writes done. */
-  async drain(): Promise<void> {
-    await Promise.all([...this.#pending.values()].map((p) => p.chain));
-  }
-
   #schedule(run: Run, p: Pending): void {
     if (p.scheduled) return;
     p.scheduled = true;

@@ -281,7 +281,8 @@ export class RunRegistry {
     if (!shared) return;
     shared.watch.close();
     shared.remote.close();
-    if (shared.ownReplica) void shared.journal.drain().then(() => shared.replica.close());
+    // Released now, while the store is still open (it is closed right after the server).
+    if (shared.ownReplica) void shared.replica.close();
   }
 
   async #execute(run: Run, begin: (signal: AbortSignal) => Promise<TurnHandle>): Promise<void> {

@@ -55,26 +55,40 @@ export function runTable(pool: Pool, clock: () => number): PostgresRunTable {
   const listeners = new Set<(runId: string) => void>();
   let client: Promise<pg.PoolClient | undefined> | undefined;
   let closed = false;
+  /** A dropped or refused listening connection: try again in a second while anyone listens. */
+  const retry = () => {
+    client = undefined;
+    if (!closed && listeners.size > 0) setTimeout(() => void connect(), 1000).unref();
+  };
   const connect = () => {
     client ??= (async () => {
+      let c: pg.PoolClient | undefined;
+      let given = false;
+      const giveBack = (err?: Error) => {
+        if (given || !c) return;
+        given = true;
+        c.release(err);
+      };
       try {
-        const c = await pool.connect();
-        c.on("notification", (n) => {
+        c = await pool.connect();
+        const held = c;
+        held.on("notification", (n) => {
           if (n.channel === RUNS_CHANNEL && n.payload) for (const l of listeners) l(n.payload);
         });
-        // A dropped listening connection is given back broken; followers keep polling meanwhile.
-        c.on("error", () => {
-          client = undefined;
-          c.release(true);
+        // Followers keep polling meanwhile; the broken connection is not given back to the pool.
+        held.on("error", (err) => {
+          giveBack(err);
+          retry();
         });
-        await c.query(`LISTEN ${RUNS_CHANNEL}`);
+        await held.query(`LISTEN ${RUNS_CHANNEL}`);
         if (closed) {
-          c.release();
+          giveBack();
           return undefined;
         }
-        return c;
-      } catch {
-        client = undefined;
+        return held;
+      } catch (err) {
+        giveBack(err as Error);
+        retry();
         return undefined;
       }
     })();
@@ -85,8 +99,8 @@ export function runTable(pool: Pool, clock: () => number): PostgresRunTable {
     create: (run, events, retention) =>
       transaction(pool, async (q) => {
         await q.query(
-          `WITH gone AS (SELECT id FROM runs WHERE status IN ${TERMINAL} AND completed_at < $1)
-           DELETE FROM runs WHERE id IN (SELECT id FROM gone)`,
+          // Their events and answers go with them (ON DELETE CASCADE).
+          `DELETE FROM runs WHERE status IN ${TERMINAL} AND completed_at < $1`,
           [clock() - retention.maxAgeMs],
         );
         await q.query(
