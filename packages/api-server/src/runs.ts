@@ -210,7 +210,12 @@ export class RunRegistry {
       } catch (err) {
         this.#runs.delete(run.id);
         this.#release(run);
-        throw err;
+        this.#logger?.error({ err, run: run.id }, "api: could not store a new run");
+        throw new ApiError(
+          503,
+          `The run could not be stored (${(err as Error)?.message ?? String(err)}); nothing was started: retry.`,
+          { type: "server_error", code: "store_unavailable", cause: err },
+        );
       }
       shared.watch.start();
     }
@@ -256,7 +261,7 @@ export class RunRegistry {
 
   /** Ask a running run to stop; it ends as `cancelled`. */
   stop(run: Run): void {
-    if (isTerminal(run.status)) return;
+    if (isTerminal(run.status) || run.status === "cancelling") return;
     run.status = "cancelling";
     run.controller.abort("stopped");
     run.handle?.abort("stopped");

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createAgentRunner } from "@switchboard/agent";
-import { CronManager } from "@switchboard/core";
+import { CronManager, sqliteDatabase } from "@switchboard/core";
 import { type StubChatRequest, type StubLlm, type StubResponse, startStubLlm } from "@switchboard/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KEYS, postJson, readSse, startApi, type TestApi } from "./helpers.ts";
@@ -177,6 +177,23 @@ describe("runs across two processes on one store", () => {
     );
     expect(again.status).toBe(409);
     await again.arrayBuffer();
+  });
+
+  it("answers 503 store_unavailable, starting nothing, when the run cannot be stored", async () => {
+    const db = sqliteDatabase(a.store);
+    const requests = stub.requests.length;
+    db.exec(
+      "CREATE TEMP TRIGGER refuse_runs BEFORE INSERT ON main.runs BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END",
+    );
+    try {
+      const res = await postJson(a, "/v1/runs", { model: "main", input: "never" }, { key: KEYS.admin });
+      expect(res.status).toBe(503);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe("store_unavailable");
+    } finally {
+      db.exec("DROP TRIGGER refuse_runs");
+    }
+    await new Promise((r) => setTimeout(r, 100));
+    expect(stub.requests.length).toBe(requests);
   });
 
   it("fails a run whose executing process is gone (no presence lease) instead of leaving it running", async () => {
