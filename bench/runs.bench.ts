@@ -60,7 +60,8 @@ async function startRun(base: string): Promise<string> {
 }
 async function readEvents(base: string, id: string): Promise<string> {
   const text = await (await fetch(`${base}/runs/${id}/events`, { headers })).text();
-  if (!text.includes("event: run.completed")) throw new Error(`run ${id} did not complete: ${text.slice(-200)}`);
+  if (!text.includes("event: run.completed"))
+    throw new Error(`run ${id} did not complete: ${text.slice(-200)}`);
   return text;
 }
 
@@ -108,10 +109,20 @@ for (let i = 0; i < FOLLOW_SAMPLES; i++) {
 const cpuMem = median(m.map((x) => x.cpu));
 const cpuStored = median(s.map((x) => x.cpu));
 const ok = printTable(`runs in the store (SQLite), ${SAMPLES} runs each, load/core ${loadPerCore()}`, [
-  { metric: "run, memory only (baseline)", value: median(m.map((x) => x.ms)), unit: "ms", note: "median wall" },
+  {
+    metric: "run, memory only (baseline)",
+    value: median(m.map((x) => x.ms)),
+    unit: "ms",
+    note: "median wall",
+  },
   { metric: "run, written to the store", value: median(s.map((x) => x.ms)), unit: "ms", note: "median wall" },
   { metric: "CPU per run, memory only", value: cpuMem, unit: "µs", note: "median, client + server thread" },
-  { metric: "CPU per run, in the store", value: cpuStored, unit: "µs", note: "median, client + server thread" },
+  {
+    metric: "CPU per run, in the store",
+    value: cpuStored,
+    unit: "µs",
+    note: "median, client + server thread",
+  },
   { metric: "CPU ratio store / memory", value: cpuStored / cpuMem, unit: "×" },
   {
     metric: "follower on another process",
