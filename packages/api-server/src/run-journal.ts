@@ -6,7 +6,12 @@ interface Pending {
   /** The last write of the run; the next one waits for it, so the store sees events in order. */
   chain: Promise<void>;
   scheduled: boolean;
+  /** Writes failed in a row: retried with backoff, given up after `MAX_ATTEMPTS`. */
+  failures: number;
 }
+
+const MAX_ATTEMPTS = 6;
+const RETRY_MS = 200;
 
 /** A run's state as the store keeps it (times in epoch ms). */
 export function runState(run: Run): RunState {
@@ -52,7 +57,7 @@ export class RunJournal {
       [...run.events],
       this.#retention(),
     );
-    this.#pending.set(run.id, { events: [], chain: created.catch(() => {}), scheduled: false });
+    this.#pending.set(run.id, { events: [], chain: created.catch(() => {}), scheduled: false, failures: 0 });
     try {
       await created;
     } catch (err) {
@@ -78,17 +83,28 @@ export class RunJournal {
   #schedule(run: Run, p: Pending): void {
     if (p.scheduled) return;
     p.scheduled = true;
-    p.chain = p.chain
-      .then(async () => {
-        p.scheduled = false;
-        const events = p.events.splice(0);
-        const terminal = run.completedAt !== null;
+    p.chain = p.chain.then(async () => {
+      p.scheduled = false;
+      const events = p.events.splice(0);
+      const terminal = run.completedAt !== null;
+      try {
         await this.#table.update(run.id, runState(run), events);
+        p.failures = 0;
         if (terminal && !p.scheduled) this.#pending.delete(run.id);
-      })
-      .catch((err: unknown) => {
-        p.scheduled = false;
-        this.#logger?.warn({ err, run: run.id }, "api: could not write a run's events to the store");
-      });
+      } catch (err) {
+        // Kept for the next attempt, so followers elsewhere still get every event and the end.
+        p.events.unshift(...events);
+        p.failures++;
+        this.#logger?.warn(
+          { err, run: run.id, attempt: p.failures },
+          "api: could not write a run's events to the store",
+        );
+        if (p.failures >= MAX_ATTEMPTS) {
+          this.#pending.delete(run.id);
+          return;
+        }
+        setTimeout(() => this.#schedule(run, p), RETRY_MS * 2 ** (p.failures - 1)).unref();
+      }
+    });
   }
 }

@@ -196,6 +196,22 @@ describe("runs across two processes on one store", () => {
     expect(stub.requests.length).toBe(requests);
   });
 
+  it("retries a run's writes the store refused for a while: B still gets every event and the end", async () => {
+    const db = sqliteDatabase(a.store);
+    stub.script({ text: "alpha beta gamma delta", chunkDelayMs: 20 });
+    const id = await startRun(a, "flaky");
+    db.exec(
+      "CREATE TEMP TRIGGER refuse_events BEFORE INSERT ON main.run_events BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END",
+    );
+    const fromB = b.request(`/v1/runs/${id}/events`, { key: KEYS.admin }).then(readSse);
+    await new Promise((r) => setTimeout(r, 300));
+    db.exec("DROP TRIGGER refuse_events");
+    const framesB = await fromB;
+    const framesA = await readSse(await a.request(`/v1/runs/${id}/events`, { key: KEYS.admin }));
+    expect(framesB.map(frameShape)).toEqual(framesA.map(frameShape));
+    expect(framesB.at(-1)!.event).toBe("run.completed");
+  });
+
   it("fails a run whose executing process is gone (no presence lease) instead of leaving it running", async () => {
     await b.store.runs.create(
       {
