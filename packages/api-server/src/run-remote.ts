@@ -58,12 +58,18 @@ export class RemoteRuns {
   ): Promise<void> {
     let last = afterSeq;
     let wake: (() => void) | undefined;
-    const onChange = () => wake?.();
+    /** A notification came while reading: read again rather than sleep through it. */
+    let dirty = false;
+    const onChange = () => {
+      dirty = true;
+      wake?.();
+    };
     const unsubscribe = this.#onChange(id, onChange);
     let lastLivenessCheck = Date.now();
     try {
       for (;;) {
         if (signal.aborted) return;
+        dirty = false;
         const events = await this.#table.events(id, last, PAGE);
         for (const e of events) {
           write(toRunEvent(e));
@@ -82,6 +88,7 @@ export class RemoteRuns {
           lastLivenessCheck = Date.now();
           if (await this.#reapIfLost(run)) continue;
         }
+        if (dirty) continue;
         await new Promise<void>((resolve) => {
           const timer = setTimeout(done, this.#pollMs());
           function done() {
