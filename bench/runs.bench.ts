@@ -7,6 +7,7 @@ import { serve } from "@hono/node-server";
 import { createApiServer } from "@switchboard/api-server";
 import { buildConfig, createGateway, openSessionStore } from "@switchboard/core";
 import { createEchoRunner } from "@switchboard/testing";
+import { runsClient } from "./lib/runs-client.ts";
 import { gc, loadPerCore, median } from "./lib/stats.ts";
 import { printTable } from "./lib/table.ts";
 
@@ -48,22 +49,7 @@ const follower = createApiServer({ gateway: gatewayB });
 const servers = await Promise.all([listen(stored.fetch), listen(memory.fetch), listen(follower.fetch)]);
 const [storedUrl, memoryUrl, followerUrl] = servers.map((s) => s.url) as [string, string, string];
 
-const headers = { authorization: `Bearer ${KEY}`, "content-type": "application/json" };
-async function startRun(base: string): Promise<string> {
-  const res = await fetch(`${base}/runs`, {
-    method: "POST",
-    headers,
-    body: JSON.stringify({ model: "main", input: INPUT }),
-  });
-  if (res.status !== 202) throw new Error(`POST /runs: HTTP ${res.status}`);
-  return ((await res.json()) as { id: string }).id;
-}
-async function readEvents(base: string, id: string): Promise<string> {
-  const text = await (await fetch(`${base}/runs/${id}/events`, { headers })).text();
-  if (!text.includes("event: run.completed"))
-    throw new Error(`run ${id} did not complete: ${text.slice(-200)}`);
-  return text;
-}
+const { startRun, readEvents, followerDelays } = runsClient(KEY, INPUT);
 
 const cpuUs = () => {
   const c = process.threadCpuUsage();
@@ -97,14 +83,7 @@ for (let i = 0; i < SAMPLES; i++) {
 }
 
 // Follow from the other process: how much later its stream ends than the executing process's own.
-const delays: number[] = [];
-for (let i = 0; i < FOLLOW_SAMPLES; i++) {
-  const id = await startRun(storedUrl);
-  const local = readEvents(storedUrl, id).then(() => performance.now());
-  const remote = readEvents(followerUrl, id).then(() => performance.now());
-  const [l, r] = await Promise.all([local, remote]);
-  delays.push(r - l);
-}
+const delays = await followerDelays(storedUrl, followerUrl, FOLLOW_SAMPLES);
 
 const cpuMem = median(m.map((x) => x.cpu));
 const cpuStored = median(s.map((x) => x.cpu));
