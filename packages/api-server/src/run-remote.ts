@@ -179,6 +179,20 @@ export class RemoteRuns {
     return resolved.by === answer.by && resolved.approved === answer.approved ? "answered" : "refused";
   }
 
+  /** Fail the unfinished runs of replicas that are gone (nobody may be reading them); resolves with how many. */
+  async reapLost(): Promise<number> {
+    let reaped = 0;
+    const alive = new Map<string, boolean>();
+    for (const { id, replicaId } of await this.#table.unfinished()) {
+      if (replicaId === this.#replica.id) continue;
+      if (!alive.has(replicaId)) alive.set(replicaId, await this.#replica.alive(replicaId));
+      if (alive.get(replicaId)) continue;
+      const run = await this.#table.get(id);
+      if (run && !isTerminalStatus(run.status) && (await this.#reapIfLost(run))) reaped++;
+    }
+    return reaped;
+  }
+
   close(): void {
     this.#unlisten?.();
     this.#unlisten = undefined;

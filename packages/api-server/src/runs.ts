@@ -75,6 +75,7 @@ export interface RunRegistryOptions {
   pollMs?: number | (() => number);
 }
 
+const SWEEP_MS = 60_000;
 const TERMINAL: ReadonlySet<RunStatus> = new Set(["completed", "failed", "cancelled"]);
 
 export const isTerminal = (status: RunStatus): boolean => TERMINAL.has(status);
@@ -100,6 +101,8 @@ export class RunRegistry {
         watch: RunWatch;
       }
     | undefined;
+  /** When this process last swept the store for runs of dead replicas (see `start`). */
+  #sweptAt = 0;
 
   constructor(options: RunRegistryOptions = {}) {
     const limit = options.maxActivePerKey ?? 32;
@@ -218,6 +221,16 @@ export class RunRegistry {
         );
       }
       shared.watch.start();
+      // Runs of a replica that died and that nobody reads would stay `running` (and never be pruned): the
+      // processes that start runs fail them, at most once a minute.
+      if (Date.now() - this.#sweptAt >= SWEEP_MS) {
+        this.#sweptAt = Date.now();
+        void shared.remote
+          .reapLost()
+          .catch((err: unknown) =>
+            this.#logger?.warn({ err }, "api: cannot sweep the runs of dead replicas"),
+          );
+      }
     }
     void this.#execute(run, params.begin);
     return run;

@@ -212,24 +212,29 @@ describe("runs across two processes on one store", () => {
     expect(framesB.at(-1)!.event).toBe("run.completed");
   });
 
+  it("a process starting runs fails the runs of dead processes that nobody reads", async () => {
+    await b.store.runs.create(orphan("run_unread", (await ownerOfAdmin()) as string), [], RETENTION);
+    // A third process on the file: its first run sweeps the store.
+    const c = await startApi(config(stub.url), { home, runner: createAgentRunner({ maxRetries: 0 }) });
+    try {
+      stub.script({ text: "sweep" });
+      await startRun(c, "sweep");
+      const deadline = Date.now() + 5000;
+      while ((await b.store.runs.get("run_unread"))?.status !== "failed") {
+        expect(Date.now()).toBeLessThan(deadline);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect((await b.store.runs.get("run_unread"))?.error?.code).toBe("replica_lost");
+    } finally {
+      await c.close();
+    }
+  });
+
   it("fails a run whose executing process is gone (no presence lease) instead of leaving it running", async () => {
     await b.store.runs.create(
-      {
-        id: "run_orphan",
-        owner: (await ownerOfAdmin()) as string,
-        agentId: "main",
-        sessionId: "api-orphan",
-        createdAt: Date.now(),
-        replicaId: "gone-replica",
-        status: "running",
-        completedAt: null,
-        output: "half",
-        usage: null,
-        error: null,
-        pendingApprovals: [],
-      },
+      orphan("run_orphan", (await ownerOfAdmin()) as string),
       [{ seq: 0, event: "run.started", data: { event: "run.started", run_id: "run_orphan", seq: 0 } }],
-      { maxAgeMs: 3_600_000, maxCount: 1000 },
+      RETENTION,
     );
     const frames = await readSse(await b.request("/v1/runs/run_orphan/events", { key: KEYS.admin }));
     expect(frames.map((f) => f.event)).toEqual(["run.started", "run.failed"]);
@@ -240,6 +245,23 @@ describe("runs across two processes on one store", () => {
     >;
     expect(run).toMatchObject({ status: "failed", error: { code: "replica_lost" } });
   });
+});
+
+const RETENTION = { maxAgeMs: 3_600_000, maxCount: 1000 };
+/** A stored run whose replica never held a presence lease (a process killed long ago). */
+const orphan = (id: string, owner: string) => ({
+  id,
+  owner,
+  agentId: "main",
+  sessionId: `api-${id}`,
+  createdAt: Date.now(),
+  replicaId: "gone-replica",
+  status: "running" as const,
+  completedAt: null,
+  output: "half",
+  usage: null,
+  error: null,
+  pendingApprovals: [],
 });
 
 /** The owner a run started with `KEYS.admin` is stored under (read back from a run A stored). */

@@ -184,6 +184,12 @@ export function runTable(pool: Pool, clock: () => number): PostgresRunTable {
       );
       return r.rows.map((x) => x.id);
     },
+    async unfinished() {
+      const r = await pool.query<{ id: string; replicaId: string }>(
+        `SELECT id, replica_id AS "replicaId" FROM runs WHERE status NOT IN ${TERMINAL} ORDER BY created_at`,
+      );
+      return r.rows;
+    },
     answer: (a) =>
       transaction(pool, async (q) => {
         const r = await q.query(

@@ -157,6 +157,20 @@ export function runTableCases(deps: RunCaseDeps): void {
       expect(await other.runs.answer({ ...yes, runId: "run_nope" })).toBe(false);
     });
 
+    it("unfinished lists the runs not terminal with their replica, oldest first", async () => {
+      const { store } = await deps.fresh();
+      await store.runs.create(newRun("run_x", "replica-a"), [], retention);
+      deps.advance(1);
+      await store.runs.create(newRun("run_y", "replica-b"), [], retention);
+      deps.advance(1);
+      await store.runs.create(newRun("run_z", "replica-b"), [], retention);
+      await store.runs.update("run_z", { ...running(), status: "completed", completedAt: deps.now() }, []);
+      expect(await store.runs.unfinished()).toEqual([
+        { id: "run_x", replicaId: "replica-a" },
+        { id: "run_y", replicaId: "replica-b" },
+      ]);
+    });
+
     it("retention: finished runs past the age or the count go, with their events; running ones stay", async () => {
       const { store } = await deps.fresh();
       const small = { maxAgeMs: 10 * MINUTE, maxCount: 2 };

@@ -99,6 +99,9 @@ export function runTable(db: Database, writes: WriteBatcher, clock: () => number
       FROM run_answers WHERE taken = 0 AND run_id IN (SELECT value FROM json_each(?)) ORDER BY at`),
     take: db.prepare("UPDATE run_answers SET taken = 1 WHERE run_id = ? AND approval_id = ?"),
     dropAnswers: db.prepare("DELETE FROM run_answers WHERE run_id = ?"),
+    unfinished: db.prepare(
+      `SELECT id, replica_id AS replicaId FROM runs WHERE status NOT IN ${TERMINAL} ORDER BY created_at`,
+    ),
     drop: db.prepare("DELETE FROM runs WHERE id = ?"),
     dropEvents: db.prepare("DELETE FROM run_events WHERE run_id = ?"),
   };
@@ -148,6 +151,7 @@ export function runTable(db: Database, writes: WriteBatcher, clock: () => number
     requestStop: (id) => writes.run(() => stmt.stop.run(id).changes > 0),
     stopRequested: (ids) =>
       writes.read(() => (ids.length === 0 ? [] : (stmt.stopped.all(JSON.stringify(ids)) as string[]))),
+    unfinished: () => writes.read(() => stmt.unfinished.all() as Array<{ id: string; replicaId: string }>),
     answer: (a) =>
       writes.run(
         () =>
