@@ -1,6 +1,21 @@
-import type { AgentEvent, Logger, TurnHandle, Usage } from "@switchboard/core";
+import type {
+  AgentEvent,
+  ApprovalDecision,
+  LeaseTable,
+  Logger,
+  RunAnswer,
+  RunTable,
+  StoredRun,
+  TurnHandle,
+  Usage,
+} from "@switchboard/core";
+import { Replica, silentLogger } from "@switchboard/core";
 import { ApiError } from "./errors.ts";
 import { newId, nowSeconds } from "./ids.ts";
+import { RunJournal } from "./run-journal.ts";
+import { RemoteRuns } from "./run-remote.ts";
+import { usageOf } from "./run-view.ts";
+import { RunWatch } from "./run-watch.ts";
 
 export type RunStatus = "running" | "cancelling" | "completed" | "failed" | "cancelled";
 
@@ -35,6 +50,8 @@ export interface Run {
   handle: TurnHandle | undefined;
   /** Tool calls of this run waiting for `POST /v1/runs/{id}/approve|deny`, oldest first. */
   readonly pendingApprovals: Array<{ id: string; tool: string }>;
+  /** Settles one of them (the gateway's approval broker): how an answer given on another replica is applied. */
+  readonly resolveApproval: ((id: string, decision: ApprovalDecision) => boolean) | undefined;
 }
 
 export interface RunRegistryOptions {
@@ -47,8 +64,18 @@ export interface RunRegistryOptions {
   /** Events buffered per run for replay. */
   maxEvents?: number;
   logger?: Logger;
+  /**
+   * Where runs and their events are written for every process on the store, so another replica can read,
+   * follow and stop them. Without it, runs live in this process only.
+   */
+  store?: { runs: RunTable; leases: LeaseTable };
+  /** This process's replica (its presence lease tells others its runs are alive); default one over `store.leases`. */
+  replica?: Replica | undefined;
+  /** How often a run of another process is polled (its events, a stop asked for a run executing here); default 250 ms. */
+  pollMs?: number | (() => number);
 }
 
+const SWEEP_MS = 60_000;
 const TERMINAL: ReadonlySet<RunStatus> = new Set(["completed", "failed", "cancelled"]);
 
 export const isTerminal = (status: RunStatus): boolean => TERMINAL.has(status);
@@ -64,6 +91,18 @@ export class RunRegistry {
   readonly #maxEvents: number;
   readonly #logger: Logger | undefined;
   #active = 0;
+  readonly #shared:
+    | {
+        table: RunTable;
+        journal: RunJournal;
+        remote: RemoteRuns;
+        replica: Replica;
+        ownReplica: boolean;
+        watch: RunWatch;
+      }
+    | undefined;
+  /** When this process last swept the store for runs of dead replicas (see `start`). */
+  #sweptAt = 0;
 
   constructor(options: RunRegistryOptions = {}) {
     const limit = options.maxActivePerKey ?? 32;
@@ -72,19 +111,63 @@ export class RunRegistry {
     this.#maxRetained = options.maxRetained ?? 1000;
     this.#maxEvents = options.maxEvents ?? 10_000;
     this.#logger = options.logger;
+    if (options.store) {
+      const table = options.store.runs;
+      const replica =
+        options.replica ??
+        new Replica({ leases: options.store.leases, logger: options.logger ?? silentLogger() });
+      const poll = options.pollMs ?? 250;
+      const pollMs = typeof poll === "function" ? poll : () => poll;
+      this.#shared = {
+        table,
+        replica,
+        ownReplica: !options.replica,
+        watch: new RunWatch(
+          table,
+          pollMs,
+          {
+            activeIds: () => [...this.#runs.values()].filter((r) => !isTerminal(r.status)).map((r) => r.id),
+            stop: (id) => {
+              const run = this.#runs.get(id);
+              if (run) this.stop(run);
+            },
+            answer: (a) => {
+              const run = this.#runs.get(a.runId);
+              if (!run?.pendingApprovals.some((p) => p.id === a.approvalId)) return;
+              run.resolveApproval?.(a.approvalId, {
+                approved: a.approved,
+                by: a.by,
+                ...(a.reason ? { reason: a.reason } : {}),
+              });
+            },
+          },
+          options.logger,
+        ),
+        journal: new RunJournal(
+          table,
+          () => ({ maxAgeMs: this.#retentionMs, maxCount: this.#maxRetained }),
+          options.logger,
+        ),
+        remote: new RemoteRuns({ table, replica, pollMs }),
+      };
+    }
   }
 
   get active(): number {
     return this.#active;
   }
 
-  /** Register a run and start it; `begin` starts the gateway turn with the run's abort signal. */
-  start(params: {
+  /**
+   * Register a run and start it; `begin` starts the gateway turn with the run's abort signal. With a store, it
+   * resolves once the run is stored (readable from every replica).
+   */
+  async start(params: {
     owner: string;
     agentId: string;
     sessionId: string;
     begin: (signal: AbortSignal) => Promise<TurnHandle>;
-  }): Run {
+    resolveApproval?: (id: string, decision: ApprovalDecision) => boolean;
+  }): Promise<Run> {
     this.#sweep();
     const max = this.#maxActivePerKey();
     if ((this.#activeBy.get(params.owner) ?? 0) >= max) {
@@ -115,13 +198,72 @@ export class RunRegistry {
       controller: new AbortController(),
       handle: undefined,
       pendingApprovals: [],
+      resolveApproval: params.resolveApproval,
     };
     this.#runs.set(run.id, run);
     this.#active++;
     this.#activeBy.set(run.owner, (this.#activeBy.get(run.owner) ?? 0) + 1);
     this.#emit(run, "run.started", { agent: run.agentId, session_id: run.sessionId });
+    const shared = this.#shared;
+    if (shared) {
+      try {
+        // Alive before it is stored: a reader elsewhere never sees the run without a live replica.
+        await shared.replica.startPresence();
+        await shared.journal.create(run, shared.replica.id);
+      } catch (err) {
+        this.#runs.delete(run.id);
+        this.#release(run);
+        this.#logger?.error({ err, run: run.id }, "api: could not store a new run");
+        throw new ApiError(
+          503,
+          `The run could not be stored (${(err as Error)?.message ?? String(err)}); nothing was started: retry.`,
+          { type: "server_error", code: "store_unavailable", cause: err },
+        );
+      }
+      shared.watch.start();
+      // Runs of a replica that died and that nobody reads would stay `running` (and never be pruned): the
+      // processes that start runs fail them, at most once a minute.
+      if (Date.now() - this.#sweptAt >= SWEEP_MS) {
+        this.#sweptAt = Date.now();
+        void shared.remote
+          .reapLost()
+          .catch((err: unknown) =>
+            this.#logger?.warn({ err }, "api: cannot sweep the runs of dead replicas"),
+          );
+      }
+    }
     void this.#execute(run, params.begin);
     return run;
+  }
+
+  /**
+   * The run if `owner` may see it: executing here (`local`), or, with a store, as another process stored it
+   * (`stored`; one whose replica died is failed first).
+   */
+  async find(id: string, owner: string): Promise<{ local: Run } | { stored: StoredRun } | undefined> {
+    const local = this.get(id, owner);
+    if (local) return { local };
+    const stored = await this.#shared?.remote.get(id);
+    return stored && stored.owner === owner ? { stored } : undefined;
+  }
+
+  /** Ask the process executing a stored run to stop it (it notices within a poll interval). */
+  async stopStored(run: StoredRun): Promise<StoredRun> {
+    return this.#shared ? this.#shared.remote.stop(run) : run;
+  }
+
+  /** Follow a run another process executes: its stored events after `afterSeq`, then new ones until it ends. */
+  follow(id: string, afterSeq: number, write: (e: RunEvent) => void, signal: AbortSignal): Promise<void> {
+    return this.#shared ? this.#shared.remote.follow(id, afterSeq, write, signal) : Promise.resolve();
+  }
+
+  /** Answer a waiting tool call of a run another process executes (see `RemoteRuns.answer`). */
+  answerStored(
+    run: StoredRun,
+    answer: RunAnswer,
+    timeoutMs: number,
+  ): Promise<"answered" | "refused" | "timeout"> {
+    return this.#shared ? this.#shared.remote.answer(run, answer, timeoutMs) : Promise.resolve("refused");
   }
 
   /** The run if `owner` may see it. */
@@ -132,10 +274,11 @@ export class RunRegistry {
 
   /** Ask a running run to stop; it ends as `cancelled`. */
   stop(run: Run): void {
-    if (isTerminal(run.status)) return;
+    if (isTerminal(run.status) || run.status === "cancelling") return;
     run.status = "cancelling";
     run.controller.abort("stopped");
     run.handle?.abort("stopped");
+    this.#shared?.journal.touch(run);
   }
 
   /** Replay events after `afterSeq`, then follow live ones; returns the unsubscribe function. */
@@ -149,9 +292,15 @@ export class RunRegistry {
     return () => run.listeners.delete(listener);
   }
 
-  /** Abort every running run (server shutdown). */
+  /** Abort every running run (server shutdown); their last writes and the presence lease follow. */
   close(): void {
     for (const run of this.#runs.values()) this.stop(run);
+    const shared = this.#shared;
+    if (!shared) return;
+    shared.watch.close();
+    shared.remote.close();
+    // Released now, while the store is still open (it is closed right after the server).
+    if (shared.ownReplica) void shared.replica.close();
   }
 
   async #execute(run: Run, begin: (signal: AbortSignal) => Promise<TurnHandle>): Promise<void> {
@@ -218,13 +367,17 @@ export class RunRegistry {
     }
   }
 
-  #finish(run: Run, status: "completed" | "failed" | "cancelled"): void {
-    run.status = status;
-    run.completedAt = nowSeconds();
+  #release(run: Run): void {
     this.#active--;
     const left = (this.#activeBy.get(run.owner) ?? 1) - 1;
     if (left > 0) this.#activeBy.set(run.owner, left);
     else this.#activeBy.delete(run.owner);
+  }
+
+  #finish(run: Run, status: "completed" | "failed" | "cancelled"): void {
+    run.status = status;
+    run.completedAt = nowSeconds();
+    this.#release(run);
     if (status === "completed") {
       this.#emit(run, "run.completed", { output: run.output, usage: usageOf(run.usage) });
     } else if (status === "failed") {
@@ -243,8 +396,10 @@ export class RunRegistry {
       event,
       data: { event, run_id: run.id, seq, timestamp: Date.now() / 1000, ...fields },
     };
-    if (run.events.length < this.#maxEvents || event !== "message.delta") run.events.push(e);
-    else run.truncated = true;
+    if (run.events.length < this.#maxEvents || event !== "message.delta") {
+      run.events.push(e);
+      this.#shared?.journal.record(run, e);
+    } else run.truncated = true;
     for (const l of run.listeners) l(e);
   }
 
@@ -266,33 +421,4 @@ export class RunRegistry {
 function removeApproval(run: Run, id: string): void {
   const i = run.pendingApprovals.findIndex((a) => a.id === id);
   if (i >= 0) run.pendingApprovals.splice(i, 1);
-}
-
-export function usageOf(u: Usage | null): Record<string, number> | null {
-  return u
-    ? {
-        input_tokens: u.inputTokens,
-        output_tokens: u.outputTokens,
-        total_tokens: u.inputTokens + u.outputTokens,
-      }
-    : null;
-}
-
-/** The public view of a run (`GET /v1/runs/{id}`). */
-export function runObject(run: Run): Record<string, unknown> {
-  return {
-    id: run.id,
-    object: "run",
-    run_id: run.id,
-    status: run.status,
-    agent: run.agentId,
-    model: run.agentId,
-    session_id: run.sessionId,
-    created_at: run.createdAt,
-    completed_at: run.completedAt,
-    output: run.output,
-    usage: usageOf(run.usage),
-    error: run.error,
-    pending_approvals: run.pendingApprovals.map((a) => ({ approval_id: a.id, tool: a.tool })),
-  };
 }

@@ -91,6 +91,10 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     runs: new RunRegistry({
       logger,
       maxActivePerKey: () => settings().max_active_runs_per_key,
+      // Runs in the store: readable, followable and stoppable from every replica on it.
+      store: gateway.store,
+      replica: gateway.replica,
+      pollMs: () => settings().run_poll_ms,
       ...options.runs,
     }),
     responses: new ResponseStore(() => gateway.store.responses, settings),

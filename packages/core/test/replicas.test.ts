@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { accountLease, Replica } from "../src/gateway/replicas.ts";
+import { accountLease, Replica, replicaLease } from "../src/gateway/replicas.ts";
 import { silentLogger } from "../src/logger.ts";
 import { openSessionStore } from "../src/sessions/store.ts";
 import type { SessionStore } from "../src/sessions/store-types.ts";
@@ -124,5 +124,28 @@ describe("replica leases", () => {
     expect(most).toBe(2); // a1 and b2 overlapped; a1 and b1 never did
     expect(log.indexOf("b1 start")).toBeGreaterThan(log.indexOf("a1 end"));
     expect(await sa.leases.holder("session:agent:main:slack:dm:D1")).toBeUndefined();
+  });
+
+  it("a replica's presence: alive to the others while it renews, gone at close or once its heartbeat stops", async () => {
+    const [sa, sb] = twoStores();
+    const a = replica(sa, "a", 400);
+    const b = replica(sb, "b", 400);
+    expect(await b.alive("a")).toBe(false);
+    await a.startPresence();
+    await a.startPresence(); // once
+    expect(await b.alive("a")).toBe(true);
+    // Held past several lease lifetimes by its heartbeat.
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(await b.alive("a")).toBe(true);
+    await a.close();
+    expect(await b.alive("a")).toBe(false);
+    // One that stops renewing (killed) is gone once its lease expires.
+    expect(await sa.leases.acquire(replicaLease("dead"), "dead", 300)).toBe(true);
+    expect(await b.alive("dead")).toBe(true);
+    const deadline = Date.now() + 2000;
+    while (await b.alive("dead")) {
+      expect(Date.now()).toBeLessThan(deadline);
+      await sleep(20);
+    }
   });
 });

@@ -151,8 +151,28 @@ CREATE INDEX idx_inbound_seen_inbox ON inbound_seen (session_id, stored_id)
   WHERE session_id IS NOT NULL AND answered_at IS NULL;
 `;
 
+/**
+ * v9: asynchronous API runs and their events (SQLite's v9), written by the replica executing a run and read by
+ * every replica; `pg_notify('switchboard_runs', id)` in the writing transaction wakes followers elsewhere.
+ */
+const V9 = `
+CREATE TABLE runs (
+  id TEXT PRIMARY KEY, owner TEXT NOT NULL, agent_id TEXT NOT NULL, session_id TEXT NOT NULL,
+  status TEXT NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, completed_at BIGINT,
+  output TEXT NOT NULL DEFAULT '', usage TEXT, error TEXT, pending_approvals TEXT NOT NULL DEFAULT '[]',
+  replica_id TEXT NOT NULL, stop_requested BOOLEAN NOT NULL DEFAULT false);
+CREATE INDEX idx_runs_status ON runs (status, completed_at);
+CREATE TABLE run_events (
+  run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE, seq INTEGER NOT NULL, event TEXT NOT NULL,
+  data TEXT NOT NULL, PRIMARY KEY (run_id, seq));
+CREATE TABLE run_answers (
+  run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE, approval_id TEXT NOT NULL,
+  approved BOOLEAN NOT NULL, answered_by TEXT NOT NULL, reason TEXT, at BIGINT NOT NULL,
+  taken BOOLEAN NOT NULL DEFAULT false, PRIMARY KEY (run_id, approval_id));
+`;
+
 /** Forward-only migrations: `MIGRATIONS[i]` takes the schema from version i to i + 1. Append; never edit a shipped one. */
-export const MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5, V6, V7, V8];
+export const MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5, V6, V7, V8, V9];
 export const POSTGRES_SCHEMA_VERSION = MIGRATIONS.length;
 
 /** The advisory lock every migrating process takes, so N replicas starting at once migrate once. */

@@ -9,6 +9,7 @@ import { auditLog, rateBuckets, usageLedger } from "./operations.ts";
 import { chatAgentTable, pairingTable } from "./pairing.ts";
 import { createPool, describeUrl, type Pool, storeOpenError } from "./pool.ts";
 import { responseTable } from "./responses.ts";
+import { runTable } from "./runs.ts";
 import { searchMessages } from "./search.ts";
 import { sessionOperations } from "./sessions.ts";
 
@@ -50,6 +51,7 @@ export async function openPostgresStore(
     throw storeOpenError(url, err);
   }
   const sessions = sessionOperations(pool, clock);
+  const runs = runTable(pool, clock);
   let closed = false;
 
   const checkWritable = async (timeoutMs = WRITE_PROBE_TIMEOUT_MS) => {
@@ -99,6 +101,7 @@ export async function openPostgresStore(
     search: (query, opts) => searchMessages(pool, query, opts),
     importSessions: (items) => importSessionsInto(pool, items),
     responses: responseTable(pool, clock),
+    runs,
     usage: usageLedger(pool, clock),
     audit: auditLog(pool, clock),
     rates: rateBuckets(pool),
@@ -117,6 +120,7 @@ export async function openPostgresStore(
     async close() {
       if (closed) return;
       closed = true;
+      await runs.close();
       await pool.end();
     },
   };

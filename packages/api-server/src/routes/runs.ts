@@ -1,3 +1,4 @@
+import type { StoredRun } from "@switchboard/core";
 import type { Hono } from "hono";
 import type { ApiContext, ApiEnv, ApiHonoContext } from "../context.ts";
 import { fromInput } from "../convert.ts";
@@ -5,7 +6,8 @@ import { ApiError } from "../errors.ts";
 import { jsonResponse, readJson, turnHeaders } from "../http.ts";
 import { newId } from "../ids.ts";
 import { inlineImages } from "../images.ts";
-import { type Run, type RunEvent, runObject } from "../runs.ts";
+import { runObject, storedRunObject } from "../run-view.ts";
+import type { Run, RunEvent } from "../runs.ts";
 import { runRequestSchema } from "../schemas.ts";
 import { seesAgent, selectAgent } from "../select.ts";
 import { planSession } from "../session.ts";
@@ -30,7 +32,7 @@ export function registerRunRoutes(v1: Hono<ApiEnv>, ctx: ApiContext): void {
         bodyId: body.session_id,
         fallback: () => newId("api-", 16),
       });
-      const run = ctx.runs.start({
+      const run = await ctx.runs.start({
         owner: c.get("principal").id,
         agentId: agent.id,
         sessionId: plan.publicId,
@@ -48,59 +50,84 @@ export function registerRunRoutes(v1: Hono<ApiEnv>, ctx: ApiContext): void {
             // Someone follows a run's events: tool calls needing approval wait for /approve or /deny.
             approvals: "wait",
           }),
+        resolveApproval: (id, decision) => ctx.gateway.approvals.resolve(id, decision),
       });
       return jsonResponse(runObject(run), 202, turnHeaders(agent.id, plan.publicId));
     },
   });
 
-  const lookup = (c: ApiHonoContext): Run => {
+  const notFound = (id: string) =>
+    new ApiError(404, `Run '${id}' not found.`, { code: "run_not_found", param: null });
+  /** A run executing here, or one another replica executes (read from the store). */
+  const find = async (c: ApiHonoContext): Promise<{ local: Run } | { stored: StoredRun }> => {
     const id = c.req.param("id")!;
-    const run = ctx.runs.get(id, c.get("principal").id);
+    const found = await ctx.runs.find(id, c.get("principal").id);
     // The allowlist is read now, not when the run started: a key that lost the agent loses its runs too.
-    if (!run || !seesAgent(c, run.agentId)) {
-      throw new ApiError(404, `Run '${id}' not found.`, { code: "run_not_found", param: null });
-    }
-    return run;
+    const agentId = found && ("local" in found ? found.local.agentId : found.stored.agentId);
+    if (!found || !seesAgent(c, agentId!)) throw notFound(id);
+    return found;
   };
+  const view = (found: { local: Run } | { stored: StoredRun }) =>
+    "local" in found
+      ? { body: runObject(found.local), agentId: found.local.agentId, sessionId: found.local.sessionId }
+      : {
+          body: storedRunObject(found.stored),
+          agentId: found.stored.agentId,
+          sessionId: found.stored.sessionId,
+        };
 
   methods(v1, "/runs/:id", {
-    GET: (c) => {
-      const run = lookup(c);
-      return jsonResponse(runObject(run), 200, turnHeaders(run.agentId, run.sessionId));
+    GET: async (c) => {
+      const v = view(await find(c));
+      return jsonResponse(v.body, 200, turnHeaders(v.agentId, v.sessionId));
     },
   });
 
   methods(v1, "/runs/:id/stop", {
-    POST: (c) => {
-      const run = lookup(c);
-      ctx.runs.stop(run);
-      return jsonResponse(runObject(run), 200, turnHeaders(run.agentId, run.sessionId));
+    POST: async (c) => {
+      const found = await find(c);
+      if ("local" in found) ctx.runs.stop(found.local);
+      // Executing elsewhere: flagged in the store; that replica aborts the turn at its next poll.
+      const v = view("local" in found ? found : { stored: await ctx.runs.stopStored(found.stored) });
+      return jsonResponse(v.body, 200, turnHeaders(v.agentId, v.sessionId));
     },
   });
 
-  registerRunApprovalRoutes(v1, ctx, lookup);
+  registerRunApprovalRoutes(v1, ctx, find);
 
   methods(v1, "/runs/:id/events", {
-    GET: (c) => {
-      const run = lookup(c);
+    GET: async (c) => {
+      const found = await find(c);
       // An SSE client reconnecting sends the last id it saw; replay resumes after it.
       const lastId = Number(c.req.header("last-event-id") ?? Number.NaN);
       const after = Number.isInteger(lastId) ? lastId : -1;
       let unsubscribe: () => void = () => {};
+      const left = new AbortController();
       const stream = sseStream(
-        (write) =>
-          new Promise<void>((resolve) => {
-            unsubscribe = ctx.runs.subscribe(run, after, (e) => {
+        (write) => {
+          if ("stored" in found) {
+            // Executing on another replica: replayed from the store, then followed there until it ends.
+            return ctx.runs.follow(found.stored.id, after, (e) => write(runFrame(e)), left.signal);
+          }
+          return new Promise<void>((resolve) => {
+            unsubscribe = ctx.runs.subscribe(found.local, after, (e) => {
               if (e) write(runFrame(e));
               else resolve();
             });
-          }),
+          });
+        },
         // Leaving the event stream only stops listening; the run keeps going.
-        { onCancel: () => unsubscribe() },
+        {
+          onCancel: () => {
+            unsubscribe();
+            left.abort();
+          },
+        },
       );
+      const v = view(found);
       return new Response(stream, {
         status: 200,
-        headers: { ...SSE_HEADERS, ...turnHeaders(run.agentId, run.sessionId) },
+        headers: { ...SSE_HEADERS, ...turnHeaders(v.agentId, v.sessionId) },
       });
     },
   });

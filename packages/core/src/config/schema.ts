@@ -284,6 +284,12 @@ export const apiServerSchema = z.strictObject({
   console: z.boolean().default(true),
   /** Runs (`POST /v1/runs`) one key may have executing at once; more answer 429. */
   max_active_runs_per_key: z.number().int().positive().default(32),
+  /**
+   * How often a run executing on another replica (or another process on the SQLite file) is polled: new events
+   * for `GET /v1/runs/{id}/events`, and a `stop` asked elsewhere for a run executing here. PostgreSQL also
+   * notifies, so followers there usually wake at once; this bounds the delay when a notification is missed.
+   */
+  run_poll_ms: z.number().int().min(10).max(10_000).default(250),
   /** A request whose headers and body have not fully arrived after this long is cut (408). */
   request_timeout_s: z.number().positive().default(60),
   /** Stored Responses API responses (in `state.db`): dropped after `retention_days`, oldest first past `max_bytes`. */

@@ -256,6 +256,7 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
     : undefined;
 
   const gateway: GatewayRuntime = {
+    replica,
     get config() {
       return config;
     },

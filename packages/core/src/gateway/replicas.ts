@@ -30,6 +30,8 @@ export interface ReplicaOptions {
 /** The lease names replicas use: one per leased platform account, one per session while a turn runs. */
 export const accountLease = (platform: string, account: string) => `account:${platform}/${account}`;
 export const sessionLease = (sessionKey: string) => `session:${sessionKey}`;
+/** A replica's presence, held while it executes API runs: its lapse tells the others that its runs are lost. */
+export const replicaLease = (replicaId: string) => `replica:${replicaId}`;
 
 export function defaultReplicaId(): string {
   return `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
@@ -76,6 +78,7 @@ export class Replica {
   readonly #accounts = new Map<string, { abort: AbortController; loop: Promise<void> }>();
   /** When this replica last released each session's lease (see `withSession`). */
   readonly #released = new Map<string, number>();
+  #presence: { started: Promise<void>; timer?: NodeJS.Timeout } | undefined;
   #closed = false;
 
   constructor(options: ReplicaOptions) {
@@ -88,6 +91,46 @@ export class Replica {
     this.sweepMs = options.sweepMs ?? this.#leaseMs;
     this.stalledMs = options.stalledMs ?? this.#leaseMs * 3;
     this.#logger = options.logger;
+  }
+
+  /** How long a lease lives without a heartbeat: the longest a dead replica looks alive. */
+  get leaseMs(): number {
+    return this.#leaseMs;
+  }
+
+  /**
+   * Hold this replica's presence lease (`replica:<id>`) from now until `close`, renewed every heartbeat: other
+   * replicas tell by it whether the runs this one executes are still alive. Resolves once it is first held.
+   */
+  startPresence(): Promise<void> {
+    if (this.#presence) return this.#presence.started;
+    const name = replicaLease(this.id);
+    const presence: { started: Promise<void>; timer?: NodeJS.Timeout } = {
+      started: this.#tryAcquire(name).then(() => {
+        if (this.#closed) return;
+        presence.timer = setInterval(() => {
+          // Lost or never taken (the store was unreachable): take it again; it names this replica alone.
+          void this.#renew(name).then((ok) => (ok ? true : this.#tryAcquire(name)));
+        }, this.#heartbeatMs);
+        presence.timer.unref?.();
+      }),
+    };
+    this.#presence = presence;
+    return presence.started;
+  }
+
+  /** Whether the replica `replicaId` holds its presence lease (it is alive, by its last heartbeat). */
+  async alive(replicaId: string): Promise<boolean> {
+    if (replicaId === this.id) return !this.#closed;
+    try {
+      return (await this.#leases.holder(replicaLease(replicaId))) !== undefined;
+    } catch (err) {
+      this.#logger.warn(
+        { err, replica: replicaId },
+        "cannot reach the store to tell whether a replica is alive",
+      );
+      return true;
+    }
   }
 
   /** The leases held now (names), for status and tests. */
@@ -240,6 +283,8 @@ export class Replica {
   /** Release every lease this replica still holds (the end of a shutdown, after the turns drained). */
   async close(): Promise<void> {
     await this.releaseAccounts();
+    clearInterval(this.#presence?.timer);
+    await this.#presence?.started;
     await Promise.all([...this.#held.keys()].map((n) => this.#release(n)));
   }
 }

@@ -16,6 +16,7 @@ import type {
 } from "../runner.ts";
 import type { SessionSource } from "../sessions/source.ts";
 import type { SessionRecord, SessionStore } from "../sessions/store-types.ts";
+import type { Replica } from "./replicas.ts";
 
 /** What `dispatch` did with an inbound message. */
 export type DispatchOutcome =
@@ -99,6 +100,8 @@ export type DeliveryTarget = Address;
 export interface Gateway {
   readonly config: GatewayConfig;
   readonly store: SessionStore;
+  /** This process's leases when several replicas share the store (PostgreSQL); none on one SQLite process. */
+  readonly replica?: Replica | undefined;
   readonly router: Router;
   readonly hooks: HookRunner;
   readonly runner: AgentRunner;

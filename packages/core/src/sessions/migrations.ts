@@ -284,6 +284,29 @@ function migrateToV8(db: Database): void {
   `);
 }
 
+/**
+ * v9: asynchronous API runs and their events move out of the API server's memory into `runs` and `run_events`,
+ * so any process on the store can read, follow and stop a run another one executes; `run_answers` carries an
+ * approval given on one process to the one where the tool call waits.
+ */
+function migrateToV9(db: Database): void {
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS runs (
+      id TEXT PRIMARY KEY, owner TEXT NOT NULL, agent_id TEXT NOT NULL, session_id TEXT NOT NULL,
+      status TEXT NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, completed_at INTEGER,
+      output TEXT NOT NULL DEFAULT '', usage TEXT, error TEXT, pending_approvals TEXT NOT NULL DEFAULT '[]',
+      replica_id TEXT NOT NULL, stop_requested INTEGER NOT NULL DEFAULT 0);
+    CREATE INDEX IF NOT EXISTS idx_runs_status ON runs(status, completed_at);
+    CREATE TABLE IF NOT EXISTS run_events (
+      run_id TEXT NOT NULL, seq INTEGER NOT NULL, event TEXT NOT NULL, data TEXT NOT NULL,
+      PRIMARY KEY (run_id, seq)) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS run_answers (
+      run_id TEXT NOT NULL, approval_id TEXT NOT NULL, approved INTEGER NOT NULL, answered_by TEXT NOT NULL,
+      reason TEXT, at INTEGER NOT NULL, taken INTEGER NOT NULL DEFAULT 0,
+      PRIMARY KEY (run_id, approval_id)) WITHOUT ROWID;
+  `);
+}
+
 /** Forward-only migrations: `MIGRATIONS[i]` takes `user_version` i to i + 1. Append; never edit a shipped one. */
 export const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [
   migrateToV1,
@@ -294,6 +317,7 @@ export const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [
   migrateToV6,
   migrateToV7,
   migrateToV8,
+  migrateToV9,
 ];
 export const SCHEMA_VERSION = MIGRATIONS.length;
 

@@ -4,6 +4,7 @@ import type { ImportedSession, ImportResult } from "./import.ts";
 import type { AuditLog, RateBuckets, StoreProbe, UsageLedger } from "./operations-store.ts";
 import type { ChatAgentTable, PairingTable } from "./pairing-store.ts";
 import type { ResponseTable } from "./responses.ts";
+import type { RunTable } from "./runs.ts";
 import type { SessionSource } from "./source.ts";
 
 export type MessageRole = "system" | "user" | "assistant" | "tool";
@@ -250,6 +251,8 @@ export interface SessionStore {
   importSessions(items: readonly ImportedSession[]): Promise<ImportResult>;
   /** Stored Responses API responses, bounded by age and bytes. */
   readonly responses: ResponseTable;
+  /** Asynchronous API runs and their events, readable from every process on the store. */
+  readonly runs: RunTable;
   /** Usage rows and budget-window totals (operations). */
   readonly usage: UsageLedger;
   /** The append-only audit log. */

@@ -3,6 +3,7 @@ import { fileURLToPath } from "node:url";
 import { DuplicateInboundError, type SessionSource, type SessionStore, USAGE_TOTAL_TTL_MS } from "@switchboard/core";
 import { afterEach, describe, expect, it } from "vitest";
 import type { StoreBackend, StoreBackendRef, StoreChildJob } from "./backend.ts";
+import { runTableCases } from "./runs-conformance.ts";
 
 const MINUTE = 60_000;
 const CHILD = fileURLToPath(new URL("./child.ts", import.meta.url));
@@ -547,6 +548,15 @@ export function runStoreConformance(name: string, ref: StoreBackendRef): void {
         // Still seen: a redelivery is refused after it was answered.
         await expect(put(other, "m1")).rejects.toBeInstanceOf(DuplicateInboundError);
       });
+    });
+
+    runTableCases({
+      fresh,
+      reopen,
+      now,
+      advance: (ms) => {
+        clock += ms;
+      },
     });
 
     describe("operations tables", () => {

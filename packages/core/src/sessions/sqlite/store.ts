@@ -26,6 +26,7 @@ import { leaseTable } from "./leases.ts";
 import { createAuditLog, createRateBuckets, createUsageLedger } from "./operations.ts";
 import { chatAgentTable, pairingTable } from "./pairing.ts";
 import { responseTable } from "./responses.ts";
+import { runTable } from "./runs.ts";
 import { WriteBatcher } from "./write-batch.ts";
 
 export interface SessionStoreOptions {
@@ -437,6 +438,7 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
     location: file,
     db,
     responses: responseTable(db, writes, clock),
+    runs: runTable(db, writes, clock),
     getOrCreate: (key, source, opts) => writes.run(() => getOrCreate(key, source, opts)),
     findActive: (key) => read(() => findActive(key)),
     get: (id) => read(() => get(id)),
