@@ -122,6 +122,22 @@ describe("streamed chat replies", () => {
     expect(agentOff.net.edits()).toEqual([]);
   });
 
+  it("asks the model for a whole answer when nothing streams the reply, and for a stream when something does", async () => {
+    const asked: Array<boolean | undefined> = [];
+    const runner: AgentRunner = {
+      async *run(turn) {
+        asked.push(turn.stream);
+        yield { type: "finish", text: "ok", usage: { inputTokens: 1, outputTokens: 1 } };
+      },
+    };
+    const { net, gateway } = await setup({}, { runner });
+    await net.inject(dm("streamed"));
+    await gateway.idle();
+    await net.inject(dm("whole", "quiet-chat"));
+    await gateway.idle();
+    expect(asked).toEqual([undefined, false]);
+  });
+
   it("continues in a new message past the platform's limit, finalising the full one formatted", async () => {
     const { net, gateway } = await setup({}, { maxMessageLength: 120 });
     await net.inject(dm(`[[slow:15]] ${words(70)}`));

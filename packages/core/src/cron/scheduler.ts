@@ -287,6 +287,8 @@ export class CronScheduler {
         extraSystem:
           `This is a scheduled run of the cron job "${job.name}" (${job.schedule.input}). ` +
           `Reply with exactly ${SILENT} if there is nothing worth sending.`,
+        // The outcome is delivered once the run ends: the model may answer whole.
+        stream: false,
       });
       for await (const ev of handle.events) {
         if (ev.type === "text-delta") text += ev.text;

@@ -70,6 +70,8 @@ export async function delegateTurn(
       input: [{ role: "user", content: request.task }],
       extraSystem: `Agent "${caller.id}" delegated this task to you. Your answer is returned to that agent, not shown to a user.`,
       signal: request.signal,
+      // Only the outcome goes back to the delegating agent: the model may answer whole.
+      stream: false,
     },
     { chain: [...from.chain, targetId], parentSessionId: from.sessionId, approve: from.approve },
   );

@@ -113,6 +113,8 @@ export async function runPlatformTurn(
       ...spoken,
       ...(media ? { media } : {}),
       ...(steering ? { steer: () => steeredInput(deps.lanes, l, batch) } : {}),
+      // Nothing edits a message as the reply grows: the model may answer whole (no event-stream parsing).
+      ...(stream ? {} : { extra: { stream: false } }),
     });
     for await (const ev of events) stream?.event(ev);
     const result = await finished;
