@@ -16,15 +16,29 @@ export const MATCH_FIELD: Record<MatchKey, keyof SessionSource> = {
 };
 
 /** A route's match as sets, compiled once. */
-export type CompiledMatch = Array<[keyof SessionSource, ReadonlySet<string>]>;
+export type CompiledMatch = ReadonlyArray<readonly [keyof SessionSource, ReadonlySet<string>]>;
 
 export function compileMatch(match: RouteMatch): CompiledMatch {
-  const out: CompiledMatch = [];
+  const out: Array<readonly [keyof SessionSource, ReadonlySet<string>]> = [];
   for (const [key, value] of Object.entries(match) as Array<[MatchKey, string | string[] | undefined]>) {
     if (value === undefined) continue;
     out.push([MATCH_FIELD[key], new Set(Array.isArray(value) ? value : [value])]);
   }
   return out;
+}
+
+/**
+ * Compiled matches by the match object they came from: the shadow check at config load and the router's
+ * index of one config share one compilation (10,000 routes are 20,000+ sets) instead of each building its
+ * own. A match object is never changed once parsed, so the cache never goes stale.
+ */
+const COMPILED = new WeakMap<RouteMatch, CompiledMatch>();
+
+/** `compileMatch`, once per match object. */
+export function compiledMatchOf(match: RouteMatch): CompiledMatch {
+  let hit = COMPILED.get(match);
+  if (!hit) COMPILED.set(match, (hit = compileMatch(match)));
+  return hit;
 }
 
 /** The value a source has for a match field; the default account is spelled `default`. */

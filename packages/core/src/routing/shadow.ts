@@ -1,13 +1,17 @@
 import type { RouteConfig } from "../config/schema.ts";
 import type { SessionSource } from "../sessions/source.ts";
-import { type CompiledMatch, compileMatch } from "./match.ts";
+import { type CompiledMatch, compiledMatchOf } from "./match.ts";
 
-type Fields = ReadonlyMap<keyof SessionSource, ReadonlySet<string>>;
+/** The values `m` accepts for `field`, if it names it (a match names a handful of fields: a scan is cheapest). */
+function valuesOf(m: CompiledMatch, field: keyof SessionSource): ReadonlySet<string> | undefined {
+  for (const [f, values] of m) if (f === field) return values;
+  return undefined;
+}
 
 /** `a` covers `b` when every source `b` matches also matches `a`. */
-function covers(a: CompiledMatch, b: Fields): boolean {
+function covers(a: CompiledMatch, b: CompiledMatch): boolean {
   for (const [field, aValues] of a) {
-    const bValues = b.get(field);
+    const bValues = valuesOf(b, field);
     if (!bValues) return false;
     for (const v of bValues) if (!aValues.has(v)) return false;
   }
@@ -42,9 +46,8 @@ export function findShadowedRoutes(routes: RouteConfig[]): Array<{ route: number
   const out: Array<{ route: number; by: number }> = [];
   const compiled: CompiledMatch[] = [];
   routes.forEach((r, j) => {
-    const c = compileMatch(r.match);
-    compiled.push(c);
-    const fields: Fields = new Map(c);
+    const fields = compiledMatchOf(r.match);
+    compiled.push(fields);
     let earliest = firstMatchAll;
     for (const [field, values] of fields) {
       const first = values.values().next().value as string;
@@ -59,12 +62,12 @@ export function findShadowedRoutes(routes: RouteConfig[]): Array<{ route: number
       }
     }
     if (earliest !== -1) out.push({ route: j, by: earliest });
-    const by = INDEX_ORDER.find((f) => fields.has(f));
+    const by = INDEX_ORDER.find((f) => valuesOf(fields, f) !== undefined);
     if (by === undefined) {
       if (firstMatchAll === -1) firstMatchAll = j;
       return;
     }
-    for (const v of fields.get(by)!) {
+    for (const v of valuesOf(fields, by)!) {
       const k = bucketKey(by, v);
       const list = buckets.get(k);
       if (list) list.push(j);
