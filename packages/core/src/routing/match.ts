@@ -34,10 +34,41 @@ export function compileMatch(match: RouteMatch): CompiledMatch {
  */
 const COMPILED = new WeakMap<RouteMatch, CompiledMatch>();
 
-/** `compileMatch`, once per match object. */
+/**
+ * One-value sets by their value, shared by every cached compilation that accepts just that value (a set
+ * costs ~250 bytes; 10,000 routes name a few platforms and a few thousand chats). Bounded: emptied when
+ * it grows past `MAX_SHARED`, after which new compilations start sharing afresh.
+ */
+const SHARED = new Map<string, ReadonlySet<string>>();
+const MAX_SHARED = 100_000;
+
+function sharedSet(value: string): ReadonlySet<string> {
+  let set = SHARED.get(value);
+  if (!set) {
+    if (SHARED.size >= MAX_SHARED) SHARED.clear();
+    SHARED.set(value, (set = new Set([value])));
+  }
+  return set;
+}
+
+/** `compileMatch`, once per match object, with one-value sets shared. */
 export function compiledMatchOf(match: RouteMatch): CompiledMatch {
   let hit = COMPILED.get(match);
-  if (!hit) COMPILED.set(match, (hit = compileMatch(match)));
+  if (!hit) {
+    const out: Array<readonly [keyof SessionSource, ReadonlySet<string>]> = [];
+    for (const [key, value] of Object.entries(match) as Array<[MatchKey, string | string[] | undefined]>) {
+      if (value === undefined) continue;
+      out.push([
+        MATCH_FIELD[key],
+        Array.isArray(value)
+          ? value.length === 1
+            ? sharedSet(value[0]!)
+            : new Set(value)
+          : sharedSet(value),
+      ]);
+    }
+    COMPILED.set(match, (hit = out));
+  }
   return hit;
 }
 

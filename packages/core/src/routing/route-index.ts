@@ -94,6 +94,12 @@ interface Filing {
 /** The filing of one route, computed once and shared by every group it is filed in. */
 function filingOf(index: number, match: SlotMatch): Filing {
   const at = match.findIndex(([slot]) => slot !== PLATFORM_SLOT);
+  let left = 0;
+  for (let i = 0; i < match.length; i++) if (match[i]![0] !== PLATFORM_SLOT && i !== at) left++;
+  if (left === 0) {
+    // Nothing left to check once filed (the common platform + chat route): share the empty lists.
+    return { at, route: { index, slots: NONE, one: NONE, sets: NONE } };
+  }
   const slots: number[] = [];
   const one: Array<string | undefined> = [];
   const sets: Array<ReadonlySet<string>> = [];
@@ -106,6 +112,9 @@ function filingOf(index: number, match: SlotMatch): Filing {
   }
   return { at, route: { index, slots, one, sets } };
 }
+
+/** The lists of a filed route with nothing left to check (never written to). */
+const NONE: never[] = [];
 
 function file(group: Group, match: SlotMatch, { at, route }: Filing): void {
   if (at < 0) {
@@ -158,6 +167,23 @@ function scan(group: Group, values: ReadonlyArray<string | undefined>, best: num
  * Returns the index in `routes` of the first matching route, or -1.
  */
 export function compileRouteIndex(routes: readonly RouteConfig[]): (source: SessionSource) => number {
+  // Built in a function of its own: the lookup closure below keeps only the groups, not the compile's lists.
+  const { byPlatform, otherPlatforms } = buildGroups(routes);
+  const values = new Array<string | undefined>(SLOTS.length);
+
+  return (source) => {
+    readSlots(source, values);
+    const platform = values[PLATFORM_SLOT];
+    const group = (platform === undefined ? undefined : byPlatform.get(platform)) ?? otherPlatforms;
+    const best = scan(group, values, Number.POSITIVE_INFINITY);
+    return best === Number.POSITIVE_INFINITY ? -1 : best;
+  };
+}
+
+function buildGroups(routes: readonly RouteConfig[]): {
+  byPlatform: Map<string, Group>;
+  otherPlatforms: Group;
+} {
   const compiled = routes.map((r) =>
     compiledMatchOf(r.match)
       .map(([field, set]) => [SLOT_OF.get(field)!, set] as const)
@@ -179,13 +205,5 @@ export function compileRouteIndex(routes: readonly RouteConfig[]): (source: Sess
     file(otherPlatforms, match, filing);
     for (const group of byPlatform.values()) file(group, match, filing);
   });
-  const values = new Array<string | undefined>(SLOTS.length);
-
-  return (source) => {
-    readSlots(source, values);
-    const platform = values[PLATFORM_SLOT];
-    const group = (platform === undefined ? undefined : byPlatform.get(platform)) ?? otherPlatforms;
-    const best = scan(group, values, Number.POSITIVE_INFINITY);
-    return best === Number.POSITIVE_INFINITY ? -1 : best;
-  };
+  return { byPlatform, otherPlatforms };
 }
