@@ -28,16 +28,10 @@ export function compileMatch(match: RouteMatch): CompiledMatch {
 }
 
 /**
- * Compiled matches by the match object they came from: the shadow check at config load and the router's
- * index of one config share one compilation (10,000 routes are 20,000+ sets) instead of each building its
- * own. A match object is never changed once parsed, so the cache never goes stale.
- */
-const COMPILED = new WeakMap<RouteMatch, CompiledMatch>();
-
-/**
- * One-value sets by their value, shared by every cached compilation that accepts just that value (a set
- * costs ~250 bytes; 10,000 routes name a few platforms and a few thousand chats). Bounded: emptied when
- * it grows past `MAX_SHARED`, after which new compilations start sharing afresh.
+ * One-value sets by their value, shared by every compilation that accepts just that value (a set costs
+ * ~250 bytes; 10,000 routes name a few platforms and a few thousand chats, so the router's index keeps a
+ * quarter of the sets). Bounded: emptied when it grows past `MAX_SHARED`, after which compilations share afresh.
+ * (A cache of whole compilations by match object was tried: a WeakMap of 10,000 keys slows every GC.)
  */
 const SHARED = new Map<string, ReadonlySet<string>>();
 const MAX_SHARED = 100_000;
@@ -51,25 +45,17 @@ function sharedSet(value: string): ReadonlySet<string> {
   return set;
 }
 
-/** `compileMatch`, once per match object, with one-value sets shared. */
-export function compiledMatchOf(match: RouteMatch): CompiledMatch {
-  let hit = COMPILED.get(match);
-  if (!hit) {
-    const out: Array<readonly [keyof SessionSource, ReadonlySet<string>]> = [];
-    for (const [key, value] of Object.entries(match) as Array<[MatchKey, string | string[] | undefined]>) {
-      if (value === undefined) continue;
-      out.push([
-        MATCH_FIELD[key],
-        Array.isArray(value)
-          ? value.length === 1
-            ? sharedSet(value[0]!)
-            : new Set(value)
-          : sharedSet(value),
-      ]);
-    }
-    COMPILED.set(match, (hit = out));
+/** `compileMatch` with one-value sets shared (see `SHARED`): never change the sets it returns. */
+export function compileMatchShared(match: RouteMatch): CompiledMatch {
+  const out: Array<readonly [keyof SessionSource, ReadonlySet<string>]> = [];
+  for (const [key, value] of Object.entries(match) as Array<[MatchKey, string | string[] | undefined]>) {
+    if (value === undefined) continue;
+    out.push([
+      MATCH_FIELD[key],
+      Array.isArray(value) ? (value.length === 1 ? sharedSet(value[0]!) : new Set(value)) : sharedSet(value),
+    ]);
   }
-  return hit;
+  return out;
 }
 
 /** The value a source has for a match field; the default account is spelled `default`. */

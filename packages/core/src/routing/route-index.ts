@@ -1,7 +1,7 @@
 import type { RouteConfig } from "../config/schema.ts";
 import { DEFAULT_ACCOUNT } from "../platform.ts";
 import type { SessionSource } from "../sessions/source.ts";
-import { compiledMatchOf } from "./match.ts";
+import { compileMatchShared } from "./match.ts";
 
 /**
  * The source fields routes match on, in the order a route is filed under one of them: most selective
@@ -185,7 +185,7 @@ function buildGroups(routes: readonly RouteConfig[]): {
   otherPlatforms: Group;
 } {
   const compiled = routes.map((r) =>
-    compiledMatchOf(r.match)
+    compileMatchShared(r.match)
       .map(([field, set]) => [SLOT_OF.get(field)!, set] as const)
       .sort((a, b) => a[0] - b[0]),
   );

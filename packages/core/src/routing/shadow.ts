@@ -1,6 +1,6 @@
 import type { RouteConfig } from "../config/schema.ts";
 import type { SessionSource } from "../sessions/source.ts";
-import { type CompiledMatch, compiledMatchOf } from "./match.ts";
+import { type CompiledMatch, compileMatchShared } from "./match.ts";
 
 /** The values `m` accepts for `field`, if it names it (a match names a handful of fields: a scan is cheapest). */
 function valuesOf(m: CompiledMatch, field: keyof SessionSource): ReadonlySet<string> | undefined {
@@ -32,8 +32,6 @@ const INDEX_ORDER: ReadonlyArray<keyof SessionSource> = [
   "platform",
 ];
 
-const bucketKey = (field: string, value: string) => `${field}\u0000${value}`;
-
 /**
  * Routes that can never fire because an earlier route matches everything they do. Each route is indexed
  * under one field's values; a route `a` can only cover `b` when `b` has that field with values all in `a`'s,
@@ -41,17 +39,18 @@ const bucketKey = (field: string, value: string) => `${field}\u0000${value}`;
  * with earlier match-everything routes). Linear in the number of routes for real configs.
  */
 export function findShadowedRoutes(routes: RouteConfig[]): Array<{ route: number; by: number }> {
-  const buckets = new Map<string, number[]>();
+  // By field, then by value: no key string is built per route and field.
+  const buckets = new Map<keyof SessionSource, Map<string, number[]>>();
   let firstMatchAll = -1;
   const out: Array<{ route: number; by: number }> = [];
   const compiled: CompiledMatch[] = [];
   routes.forEach((r, j) => {
-    const fields = compiledMatchOf(r.match);
+    const fields = compileMatchShared(r.match);
     compiled.push(fields);
     let earliest = firstMatchAll;
     for (const [field, values] of fields) {
       const first = values.values().next().value as string;
-      const bucket = buckets.get(bucketKey(field, first));
+      const bucket = buckets.get(field)?.get(first);
       if (!bucket) continue;
       for (const i of bucket) {
         if (earliest !== -1 && i >= earliest) break;
@@ -67,11 +66,12 @@ export function findShadowedRoutes(routes: RouteConfig[]): Array<{ route: number
       if (firstMatchAll === -1) firstMatchAll = j;
       return;
     }
+    let byValue = buckets.get(by);
+    if (!byValue) buckets.set(by, (byValue = new Map()));
     for (const v of valuesOf(fields, by)!) {
-      const k = bucketKey(by, v);
-      const list = buckets.get(k);
+      const list = byValue.get(v);
       if (list) list.push(j);
-      else buckets.set(k, [j]);
+      else byValue.set(v, [j]);
     }
   });
   return out;
