@@ -58,8 +58,11 @@ const rssMb = () => process.memoryUsage().rss / 1024 / 1024;
  */
 async function settledRssMb(): Promise<number> {
   const g = (globalThis as { gc?: (o?: object) => void }).gc;
-  g?.({ type: "major", execution: "sync", flavor: "last-resort" });
-  await new Promise((r) => setTimeout(r, 50));
+  // Twice, with a pause: the heap pages go back to the OS from a background task after each collection.
+  for (let i = 0; i < 2; i++) {
+    g?.({ type: "major", execution: "sync", flavor: "last-resort" });
+    await new Promise((r) => setTimeout(r, 200));
+  }
   return rssMb();
 }
 const settle = async () => {
