@@ -1,7 +1,4 @@
 import { createHash } from "node:crypto";
-import { createAnthropic } from "@ai-sdk/anthropic";
-import { createOpenAI } from "@ai-sdk/openai";
-import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
 import { AgentError, type AgentProfile, secret, secretHint, useAgent } from "@switchboard/core";
 import type { LanguageModel } from "ai";
 import { createHttpFetch, type HttpFetchOptions, withResponseTimeout } from "./http-fetch.ts";
@@ -20,6 +17,23 @@ const DEFAULT_BASE_URLS: Partial<Record<AgentProfile["provider"]["kind"], string
 export interface ResolvedModel {
   model: LanguageModel;
   label: ProviderLabel;
+}
+
+/**
+ * The SDK of each provider kind, imported on the first agent that uses it: a gateway that only runs
+ * openai-compatible agents never loads the OpenAI and Anthropic SDKs (several MB of code each).
+ */
+const loaded: {
+  openai?: typeof import("@ai-sdk/openai");
+  anthropic?: typeof import("@ai-sdk/anthropic");
+  "openai-compatible"?: typeof import("@ai-sdk/openai-compatible");
+} = {};
+
+async function loadSdk(kind: AgentProfile["provider"]["kind"]): Promise<void> {
+  if (kind === "openai") loaded.openai ??= await import("@ai-sdk/openai");
+  else if (kind === "anthropic") loaded.anthropic ??= await import("@ai-sdk/anthropic");
+  else if (kind === "openai-compatible")
+    loaded["openai-compatible"] ??= await import("@ai-sdk/openai-compatible");
 }
 
 /** One provider client: every agent on the same endpoint, key and headers shares it and its models. */
@@ -66,8 +80,8 @@ export class ModelCache {
     return this.#clients.size;
   }
 
-  /** The agent's model, with its key read by `secret()` in the agent's own scope. Throws `AgentError` when it cannot. */
-  resolve(agent: AgentProfile): ResolvedModel {
+  /** The agent's model, with its key read by `secret()` in the agent's own scope. Rejects with `AgentError` when it cannot. */
+  async resolve(agent: AgentProfile): Promise<ResolvedModel> {
     const provider = agent.provider;
     const name = agent.model.name ?? DEFAULT_MODEL_NAMES[provider.kind];
     if (!name) {
@@ -119,8 +133,13 @@ export class ModelCache {
     }
     let client = this.#clients.get(seen.fingerprint);
     if (!client) {
-      client = { create: this.#factory(agent, apiKey), models: new Map() };
-      this.#clients.set(seen.fingerprint, client);
+      await loadSdk(provider.kind);
+      // Another turn may have created it while the SDK loaded.
+      client = this.#clients.get(seen.fingerprint);
+      if (!client) {
+        client = { create: this.#factory(agent, apiKey), models: new Map() };
+        this.#clients.set(seen.fingerprint, client);
+      }
     }
     let model = client.models.get(name);
     if (!model) {
@@ -143,7 +162,7 @@ export class ModelCache {
       case "openai": {
         // Chat Completions: the API every OpenAI-compatible proxy also speaks. Key and URL are always
         // explicit so the SDK never reads OPENAI_API_KEY / OPENAI_BASE_URL from the process environment.
-        const provider = createOpenAI({
+        const provider = loaded.openai!.createOpenAI({
           apiKey: apiKey ?? "",
           baseURL: p.baseUrl ?? DEFAULT_BASE_URLS.openai!,
           name: p.name,
@@ -152,7 +171,7 @@ export class ModelCache {
         return (name) => provider.chat(name);
       }
       case "anthropic": {
-        const provider = createAnthropic({
+        const provider = loaded.anthropic!.createAnthropic({
           apiKey: apiKey ?? "",
           baseURL: p.baseUrl ?? DEFAULT_BASE_URLS.anthropic!,
           name: p.name,
@@ -161,7 +180,7 @@ export class ModelCache {
         return (name) => provider.messages(name);
       }
       case "openai-compatible": {
-        const provider = createOpenAICompatible({
+        const provider = loaded["openai-compatible"]!.createOpenAICompatible({
           name: p.name,
           baseURL: p.baseUrl!,
           includeUsage: true,

@@ -140,7 +140,7 @@ export function createAgentRunner(options: AgentRunnerOptions = {}): Switchboard
         if (agent.provider.kind === "echo") {
           inner = runEcho(turn, tools, ctx, system);
         } else {
-          const resolved = models.resolve(agent);
+          const resolved = await models.resolve(agent);
           if (converted.messages.length === 0)
             throw new AgentError("empty_input", "There is nothing to answer: the turn has no messages.");
           const agentTools = toAiSdkTools(tools, ctx);

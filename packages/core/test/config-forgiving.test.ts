@@ -147,6 +147,25 @@ describe("agent homes may not overlap", () => {
     expect(inMain[0]!.message).toMatch(/"a" and "main"/);
   });
 
+  it("every clashing pair among many agents, in the order the agents are listed", async () => {
+    const fine = Array.from({ length: 300 }, (_, i) => `  f${i}: {}\n`).join("");
+    const issues = await issuesOf(
+      `agents:\n  x: { home: /tmp/sb-o/p }\n${fine}  y: { home: /tmp/sb-o }\n  z: { home: /tmp/sb-o/p/q }\n  w: { home: /tmp/sb-o/p }\n  m: { home: ./skills/m }\n`,
+    );
+    expect(
+      issues.map((i) => [i.path, /agents "(\w+)" and "(\w+)"/.exec(i.message)!.slice(1).join(">")]),
+    ).toEqual([
+      ["agents.x.home", "x>y"],
+      ["agents.z.home", "z>x"],
+      ["agents.w.home", "w>x"],
+      ["agents.z.home", "z>y"],
+      ["agents.w.home", "w>y"],
+      ["agents.z.home", "z>w"],
+      ["agents.m.home", "m>main"],
+    ]);
+    expect(issues[2]!.message).toMatch(/is the same folder as/);
+  });
+
   it("default homes under <root>/agents and a custom folder in the root are fine", async () => {
     const cfg = await load("agents:\n  a: {}\n  b: { home: ./teams/b }\n");
     expect(cfg.registry.ids()).toEqual(["a", "b", "main"]);

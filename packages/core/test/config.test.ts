@@ -231,6 +231,14 @@ agents:
     expect(config.env.TG_TOKEN).toBe("from-dotenv");
   });
 
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: the literal config placeholder
+  it("interpolates a ${VAR} whose $ is escaped in a double-quoted YAML string, and leaves a file without variables as written", async () => {
+    write('agents:\n  main: { name: "\\x24{WHO}-\\u0024{WHO}-\\U00000024{WHO}" }\n');
+    expect((await loadConfig({ home, env: { WHO: "ops" } })).registry.main.name).toBe("ops-ops-ops");
+    write('agents:\n  main: { name: "$WHO {WHO} \\x25{WHO}" }\n');
+    expect((await loadConfig({ home, env: { WHO: "ops" } })).registry.main.name).toBe("$WHO {WHO} %{WHO}");
+  });
+
   it("uses the embedded default with no file: main on echo, API on 127.0.0.1:8642, no platforms", async () => {
     const config = await loadConfig({ home, env: {} });
     expect(config.configPath).toBeUndefined();

@@ -55,10 +55,12 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Gatew
 
   let raw: unknown;
   let file: string | undefined;
+  let variables = true;
   if (options.text !== undefined || existsSync(configPath)) {
     file = configPath;
     const text = options.text ?? readFileSync(configPath, "utf8");
     raw = parseYaml(text, file);
+    variables = mayHoldVariables(text);
   } else if (explicit) {
     throw new ConfigError(
       [
@@ -72,7 +74,21 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Gatew
   } else {
     raw = embeddedDefault(mergedEnv);
   }
-  return buildConfig(raw, { file, home, env: mergedEnv, platforms: options.platforms ?? {} });
+  return buildConfig(raw, {
+    file,
+    home,
+    env: mergedEnv,
+    platforms: options.platforms ?? {},
+    ...(variables ? {} : { noVariables: true }),
+  });
+}
+
+/**
+ * Whether the YAML text can hold a `${VAR}` once parsed: written as such, or with the `$` escaped in a
+ * double-quoted string (`\x24`, `\u0024`, `\U00000024`). A text without either has nothing to interpolate.
+ */
+function mayHoldVariables(text: string): boolean {
+  return text.includes("${") || /\\(?:x|u00|U000000)24/.test(text);
 }
 
 /** The config used when there is no file: `main` on echo (or openai with OPENAI_API_KEY), API on 127.0.0.1:8642. */
@@ -232,12 +248,14 @@ interface BuildOptions {
   home: string;
   env: Record<string, string | undefined>;
   platforms: Record<string, PlatformDefinition>;
+  /** The tree holds no `${VAR}` (its YAML text has none): skip the interpolation walk. */
+  noVariables?: boolean;
 }
 
 /** Validate an already-parsed config tree (YAML or embedded) into a `GatewayConfig`. */
 export function buildConfig(raw: unknown, opts: BuildOptions): GatewayConfig {
   const issues: ConfigIssue[] = [];
-  const interpolated = dropNulls(interpolate(raw, opts.env, [], issues));
+  const interpolated = dropNulls(opts.noVariables ? raw : interpolate(raw, opts.env, [], issues));
   const parsed = parseForgiving(configSchema, interpolated);
   if (!parsed.success) {
     // A missing variable already explains its path; the schema's complaint about the empty value there is noise.

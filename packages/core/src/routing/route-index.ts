@@ -1,7 +1,7 @@
 import type { RouteConfig } from "../config/schema.ts";
 import { DEFAULT_ACCOUNT } from "../platform.ts";
 import type { SessionSource } from "../sessions/source.ts";
-import { compileMatch } from "./match.ts";
+import { compileMatchShared } from "./match.ts";
 
 /**
  * The source fields routes match on, in the order a route is filed under one of them: most selective
@@ -85,15 +85,38 @@ const newGroup = (): Group => ({ all: [], buckets: SLOTS.map(() => undefined), u
 /** A compiled match: accepted values per slot, in slot order. */
 type SlotMatch = Array<readonly [slot: number, values: ReadonlySet<string>]>;
 
-function file(group: Group, index: number, match: SlotMatch): void {
+/** A route as filed: where it is filed (`at`, -1 for none) and what is left to check. */
+interface Filing {
+  at: number;
+  route: IndexedRoute;
+}
+
+/** The filing of one route, computed once and shared by every group it is filed in. */
+function filingOf(index: number, match: SlotMatch): Filing {
   const at = match.findIndex(([slot]) => slot !== PLATFORM_SLOT);
-  const rest = match.filter(([slot], i) => slot !== PLATFORM_SLOT && i !== at);
-  const route: IndexedRoute = {
-    index,
-    slots: rest.map(([slot]) => slot),
-    one: rest.map(([, set]) => (set.size === 1 ? [...set][0] : undefined)),
-    sets: rest.map(([, set]) => set),
-  };
+  let left = 0;
+  for (let i = 0; i < match.length; i++) if (match[i]![0] !== PLATFORM_SLOT && i !== at) left++;
+  if (left === 0) {
+    // Nothing left to check once filed (the common platform + chat route): share the empty lists.
+    return { at, route: { index, slots: NONE, one: NONE, sets: NONE } };
+  }
+  const slots: number[] = [];
+  const one: Array<string | undefined> = [];
+  const sets: Array<ReadonlySet<string>> = [];
+  for (let i = 0; i < match.length; i++) {
+    const [slot, set] = match[i]!;
+    if (slot === PLATFORM_SLOT || i === at) continue;
+    slots.push(slot);
+    one.push(set.size === 1 ? (set.values().next().value as string) : undefined);
+    sets.push(set);
+  }
+  return { at, route: { index, slots, one, sets } };
+}
+
+/** The lists of a filed route with nothing left to check (never written to). */
+const NONE: never[] = [];
+
+function file(group: Group, match: SlotMatch, { at, route }: Filing): void {
   if (at < 0) {
     group.all.push(route);
     return;
@@ -144,8 +167,25 @@ function scan(group: Group, values: ReadonlyArray<string | undefined>, best: num
  * Returns the index in `routes` of the first matching route, or -1.
  */
 export function compileRouteIndex(routes: readonly RouteConfig[]): (source: SessionSource) => number {
+  // Built in a function of its own: the lookup closure below keeps only the groups, not the compile's lists.
+  const { byPlatform, otherPlatforms } = buildGroups(routes);
+  const values = new Array<string | undefined>(SLOTS.length);
+
+  return (source) => {
+    readSlots(source, values);
+    const platform = values[PLATFORM_SLOT];
+    const group = (platform === undefined ? undefined : byPlatform.get(platform)) ?? otherPlatforms;
+    const best = scan(group, values, Number.POSITIVE_INFINITY);
+    return best === Number.POSITIVE_INFINITY ? -1 : best;
+  };
+}
+
+function buildGroups(routes: readonly RouteConfig[]): {
+  byPlatform: Map<string, Group>;
+  otherPlatforms: Group;
+} {
   const compiled = routes.map((r) =>
-    compileMatch(r.match)
+    compileMatchShared(r.match)
       .map(([field, set]) => [SLOT_OF.get(field)!, set] as const)
       .sort((a, b) => a[0] - b[0]),
   );
@@ -157,20 +197,13 @@ export function compileRouteIndex(routes: readonly RouteConfig[]): (source: Sess
   const otherPlatforms = newGroup();
   compiled.forEach((match, index) => {
     const platforms = platformsOf[index];
+    const filing = filingOf(index, match);
     if (platforms) {
-      for (const p of platforms) file(byPlatform.get(p)!, index, match);
+      for (const p of platforms) file(byPlatform.get(p)!, match, filing);
       return;
     }
-    file(otherPlatforms, index, match);
-    for (const group of byPlatform.values()) file(group, index, match);
+    file(otherPlatforms, match, filing);
+    for (const group of byPlatform.values()) file(group, match, filing);
   });
-  const values = new Array<string | undefined>(SLOTS.length);
-
-  return (source) => {
-    readSlots(source, values);
-    const platform = values[PLATFORM_SLOT];
-    const group = (platform === undefined ? undefined : byPlatform.get(platform)) ?? otherPlatforms;
-    const best = scan(group, values, Number.POSITIVE_INFINITY);
-    return best === Number.POSITIVE_INFINITY ? -1 : best;
-  };
+  return { byPlatform, otherPlatforms };
 }

@@ -56,17 +56,19 @@ export function createRouter(
   const hooks = Array.isArray(options.hooks) ? new Hooks(options.hooks, options.logger) : options.hooks;
   const useHooks = hooks?.has("selectAgent") ?? false;
 
-  // Answers are shared, frozen objects: the hot path allocates nothing.
-  const byRoute: readonly Resolution[] = config.routes.map((r, i) =>
-    Object.freeze<Resolution>({ agentId: r.agent, by: "route", route: i }),
-  );
+  // Answers are shared, frozen objects, made on a route's first match: the hot path allocates nothing, and
+  // a config of 10,000 routes does not start with 10,000 answers most chats never need.
+  const routes = config.routes;
+  const byRoute = new Array<Resolution | undefined>(routes.length);
+  const answer = (i: number): Resolution =>
+    (byRoute[i] ??= Object.freeze<Resolution>({ agentId: routes[i]!.agent, by: "route", route: i }));
   const byDefault = Object.freeze<Resolution>({
     agentId: known.has(defaultAgent) ? defaultAgent : MAIN_AGENT,
     by: "default",
   });
   const match = (source: SessionSource): Resolution => {
     const index = lookup(source);
-    return index >= 0 ? byRoute[index]! : byDefault;
+    return index >= 0 ? answer(index) : byDefault;
   };
 
   const resolveWithHooks = async (

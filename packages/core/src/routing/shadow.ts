@@ -1,13 +1,17 @@
 import type { RouteConfig } from "../config/schema.ts";
 import type { SessionSource } from "../sessions/source.ts";
-import { type CompiledMatch, compileMatch } from "./match.ts";
+import { type CompiledMatch, compileMatchShared } from "./match.ts";
 
-type Fields = ReadonlyMap<keyof SessionSource, ReadonlySet<string>>;
+/** The values `m` accepts for `field`, if it names it (a match names a handful of fields: a scan is cheapest). */
+function valuesOf(m: CompiledMatch, field: keyof SessionSource): ReadonlySet<string> | undefined {
+  for (const [f, values] of m) if (f === field) return values;
+  return undefined;
+}
 
 /** `a` covers `b` when every source `b` matches also matches `a`. */
-function covers(a: CompiledMatch, b: Fields): boolean {
+function covers(a: CompiledMatch, b: CompiledMatch): boolean {
   for (const [field, aValues] of a) {
-    const bValues = b.get(field);
+    const bValues = valuesOf(b, field);
     if (!bValues) return false;
     for (const v of bValues) if (!aValues.has(v)) return false;
   }
@@ -28,8 +32,6 @@ const INDEX_ORDER: ReadonlyArray<keyof SessionSource> = [
   "platform",
 ];
 
-const bucketKey = (field: string, value: string) => `${field}\u0000${value}`;
-
 /**
  * Routes that can never fire because an earlier route matches everything they do. Each route is indexed
  * under one field's values; a route `a` can only cover `b` when `b` has that field with values all in `a`'s,
@@ -37,18 +39,18 @@ const bucketKey = (field: string, value: string) => `${field}\u0000${value}`;
  * with earlier match-everything routes). Linear in the number of routes for real configs.
  */
 export function findShadowedRoutes(routes: RouteConfig[]): Array<{ route: number; by: number }> {
-  const buckets = new Map<string, number[]>();
+  // By field, then by value: no key string is built per route and field.
+  const buckets = new Map<keyof SessionSource, Map<string, number[]>>();
   let firstMatchAll = -1;
   const out: Array<{ route: number; by: number }> = [];
   const compiled: CompiledMatch[] = [];
   routes.forEach((r, j) => {
-    const c = compileMatch(r.match);
-    compiled.push(c);
-    const fields: Fields = new Map(c);
+    const fields = compileMatchShared(r.match);
+    compiled.push(fields);
     let earliest = firstMatchAll;
     for (const [field, values] of fields) {
       const first = values.values().next().value as string;
-      const bucket = buckets.get(bucketKey(field, first));
+      const bucket = buckets.get(field)?.get(first);
       if (!bucket) continue;
       for (const i of bucket) {
         if (earliest !== -1 && i >= earliest) break;
@@ -59,16 +61,17 @@ export function findShadowedRoutes(routes: RouteConfig[]): Array<{ route: number
       }
     }
     if (earliest !== -1) out.push({ route: j, by: earliest });
-    const by = INDEX_ORDER.find((f) => fields.has(f));
+    const by = INDEX_ORDER.find((f) => valuesOf(fields, f) !== undefined);
     if (by === undefined) {
       if (firstMatchAll === -1) firstMatchAll = j;
       return;
     }
-    for (const v of fields.get(by)!) {
-      const k = bucketKey(by, v);
-      const list = buckets.get(k);
+    let byValue = buckets.get(by);
+    if (!byValue) buckets.set(by, (byValue = new Map()));
+    for (const v of valuesOf(fields, by)!) {
+      const list = byValue.get(v);
       if (list) list.push(j);
-      else buckets.set(k, [j]);
+      else byValue.set(v, [j]);
     }
   });
   return out;
