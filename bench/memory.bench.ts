@@ -99,9 +99,9 @@ const measure = (n: number): { rss: number; settled: number } => {
 };
 const sizes = [1, 100, 1000];
 const figures = sizes.map(measure);
-const rss = figures.map((f) => f.settled);
-const right = (i: number) => `; ${figures[i]!.rss.toFixed(0)} MB right after the turns`;
-const ok = printTable("Resident memory once idle, each agent having served one turn", [
+const rss = figures.map((f) => f.rss);
+const right = (i: number) => `; ${figures[i]!.settled.toFixed(0)} MB once idle (memory-reducing GC)`;
+const ok = printTable("Resident memory right after each agent served one turn", [
   { metric: "1 agent", value: rss[0]!, unit: "MB", note: `baseline${right(0)}` },
   {
     metric: "100 agents",
