@@ -1,37 +1,17 @@
-import type { RunState, RunTable, StoredRun, StoredRunEvent } from "@switchboard/core";
+import {
+  answerFromRow,
+  type RunRow,
+  type RunTable,
+  runFromRow,
+  type StoredRunEvent,
+  stateParams,
+  TERMINAL_SQL as TERMINAL,
+} from "@switchboard/core";
 import type pg from "pg";
 import { type Pool, type Queryable, transaction } from "./pool.ts";
 
 /** The channel every write to a run notifies, its payload the run id: followers on other replicas wake at once. */
 export const RUNS_CHANNEL = "switchboard_runs";
-const TERMINAL = "('completed', 'failed', 'cancelled')";
-
-interface Row {
-  id: string;
-  owner: string;
-  agentId: string;
-  sessionId: string;
-  status: StoredRun["status"];
-  createdAt: number;
-  completedAt: number | null;
-  output: string;
-  usage: string | null;
-  error: string | null;
-  pendingApprovals: string;
-  replicaId: string;
-  stopRequested: boolean;
-  lastSeq: number | null;
-}
-
-const stateParams = (s: RunState, now: number) => [
-  s.status,
-  now,
-  s.completedAt,
-  s.output,
-  s.usage ? JSON.stringify(s.usage) : null,
-  s.error ? JSON.stringify(s.error) : null,
-  JSON.stringify(s.pendingApprovals),
-];
 
 async function append(q: Queryable, id: string, events: readonly StoredRunEvent[]): Promise<void> {
   if (events.length === 0) return;
@@ -137,7 +117,7 @@ export function runTable(pool: Pool, clock: () => number): PostgresRunTable {
         return true;
       }),
     async get(id) {
-      const r = await pool.query<Row>(
+      const r = await pool.query<RunRow>(
         `SELECT id, owner, agent_id AS "agentId", session_id AS "sessionId", status, created_at AS "createdAt",
            completed_at AS "completedAt", output, usage, error, pending_approvals AS "pendingApprovals",
            replica_id AS "replicaId", stop_requested AS "stopRequested",
@@ -145,15 +125,7 @@ export function runTable(pool: Pool, clock: () => number): PostgresRunTable {
         [id],
       );
       const row = r.rows[0];
-      if (!row) return undefined;
-      return {
-        ...row,
-        completedAt: row.completedAt ?? null,
-        usage: row.usage ? (JSON.parse(row.usage) as StoredRun["usage"]) : null,
-        error: row.error ? (JSON.parse(row.error) as StoredRun["error"]) : null,
-        pendingApprovals: JSON.parse(row.pendingApprovals) as StoredRun["pendingApprovals"],
-        lastSeq: row.lastSeq ?? -1,
-      };
+      return row ? runFromRow(row) : undefined;
     },
     async events(id, afterSeq, limit = 1000) {
       const r = await pool.query<{ seq: number; event: string; data: string }>(
@@ -215,13 +187,7 @@ export function runTable(pool: Pool, clock: () => number): PostgresRunTable {
          FROM run_answers WHERE NOT taken AND run_id = ANY($1::text[]) ORDER BY at`,
         [ids],
       );
-      return r.rows.map((a) => ({
-        runId: a.runId,
-        approvalId: a.approvalId,
-        approved: a.approved,
-        by: a.by,
-        ...(a.reason ? { reason: a.reason } : {}),
-      }));
+      return r.rows.map(answerFromRow);
     },
     async takeAnswer(runId, approvalId) {
       await pool.query("UPDATE run_answers SET taken = true WHERE run_id = $1 AND approval_id = $2", [

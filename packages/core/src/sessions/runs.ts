@@ -3,6 +3,9 @@ export type StoredRunStatus = "running" | "cancelling" | "completed" | "failed" 
 
 export const TERMINAL_RUN_STATUSES: readonly StoredRunStatus[] = ["completed", "failed", "cancelled"];
 
+/** The terminal statuses as an SQL list, for `status IN …` in either SQL store. */
+export const TERMINAL_SQL = `(${TERMINAL_RUN_STATUSES.map((s) => `'${s}'`).join(", ")})`;
+
 /** One event of a run, as `GET /v1/runs/{id}/events` replays it: `data` is the SSE frame's JSON. */
 export interface StoredRunEvent {
   seq: number;
@@ -94,4 +97,66 @@ export interface RunTable {
    * rather than at their next poll. Optional: without it, readers poll. Returns the unsubscribe function.
    */
   listen?(onChange: (runId: string) => void): () => void;
+}
+
+/** A `runs` row as both SQL stores select it (SQLite has 0/1 for booleans, PostgreSQL true/false). */
+export interface RunRow {
+  id: string;
+  owner: string;
+  agentId: string;
+  sessionId: string;
+  status: StoredRun["status"];
+  createdAt: number;
+  completedAt: number | null;
+  output: string;
+  usage: string | null;
+  error: string | null;
+  pendingApprovals: string;
+  replicaId: string;
+  stopRequested: number | boolean;
+  lastSeq: number | null;
+}
+
+export function runFromRow(row: RunRow): StoredRun {
+  return {
+    id: row.id,
+    owner: row.owner,
+    agentId: row.agentId,
+    sessionId: row.sessionId,
+    status: row.status,
+    createdAt: row.createdAt,
+    completedAt: row.completedAt ?? null,
+    output: row.output,
+    usage: row.usage ? (JSON.parse(row.usage) as StoredRun["usage"]) : null,
+    error: row.error ? (JSON.parse(row.error) as StoredRun["error"]) : null,
+    pendingApprovals: JSON.parse(row.pendingApprovals) as StoredRun["pendingApprovals"],
+    replicaId: row.replicaId,
+    stopRequested: row.stopRequested === true || row.stopRequested === 1,
+    lastSeq: row.lastSeq ?? -1,
+  };
+}
+
+export function answerFromRow(
+  r: Omit<RunAnswer, "approved" | "reason"> & { approved: number | boolean; reason: string | null },
+): RunAnswer {
+  return {
+    runId: r.runId,
+    approvalId: r.approvalId,
+    approved: r.approved === true || r.approved === 1,
+    by: r.by,
+    ...(r.reason ? { reason: r.reason } : {}),
+  };
+}
+
+/** The columns `update` writes, in its parameter order after `id`. */
+export function stateParams(state: RunState, now: number): unknown[] {
+  return [
+    state.status,
+    now,
+    state.completedAt,
+    state.output,
+    state.usage ? JSON.stringify(state.usage) : null,
+    state.error ? JSON.stringify(state.error) : null,
+    JSON.stringify(state.pendingApprovals),
+  ];
 }

@@ -1,69 +1,15 @@
 import type { Database } from "better-sqlite3";
-import type { RunAnswer, RunState, RunTable, StoredRun, StoredRunEvent } from "../runs.ts";
+import {
+  answerFromRow,
+  type RunAnswer,
+  type RunRow,
+  type RunTable,
+  runFromRow,
+  type StoredRunEvent,
+  stateParams,
+  TERMINAL_SQL as TERMINAL,
+} from "../runs.ts";
 import type { WriteBatcher } from "./write-batch.ts";
-
-interface Row {
-  id: string;
-  owner: string;
-  agentId: string;
-  sessionId: string;
-  status: StoredRun["status"];
-  createdAt: number;
-  completedAt: number | null;
-  output: string;
-  usage: string | null;
-  error: string | null;
-  pendingApprovals: string;
-  replicaId: string;
-  stopRequested: number;
-  lastSeq: number | null;
-}
-
-const TERMINAL = "('completed', 'failed', 'cancelled')";
-
-export function runFromRow(row: Omit<Row, "stopRequested"> & { stopRequested: number | boolean }): StoredRun {
-  return {
-    id: row.id,
-    owner: row.owner,
-    agentId: row.agentId,
-    sessionId: row.sessionId,
-    status: row.status,
-    createdAt: row.createdAt,
-    completedAt: row.completedAt ?? null,
-    output: row.output,
-    usage: row.usage ? (JSON.parse(row.usage) as StoredRun["usage"]) : null,
-    error: row.error ? (JSON.parse(row.error) as StoredRun["error"]) : null,
-    pendingApprovals: JSON.parse(row.pendingApprovals) as StoredRun["pendingApprovals"],
-    replicaId: row.replicaId,
-    stopRequested: row.stopRequested === true || row.stopRequested === 1,
-    lastSeq: row.lastSeq ?? -1,
-  };
-}
-
-export function answerFromRow(
-  r: Omit<RunAnswer, "approved" | "reason"> & { approved: number | boolean; reason: string | null },
-): RunAnswer {
-  return {
-    runId: r.runId,
-    approvalId: r.approvalId,
-    approved: r.approved === true || r.approved === 1,
-    by: r.by,
-    ...(r.reason ? { reason: r.reason } : {}),
-  };
-}
-
-/** The columns `update` writes, in its parameter order after `id`. */
-export function stateParams(state: RunState, now: number): unknown[] {
-  return [
-    state.status,
-    now,
-    state.completedAt,
-    state.output,
-    state.usage ? JSON.stringify(state.usage) : null,
-    state.error ? JSON.stringify(state.error) : null,
-    JSON.stringify(state.pendingApprovals),
-  ];
-}
 
 /** The runs table's statements over an open, migrated database; writes share the store's group commits. */
 export function runTable(db: Database, writes: WriteBatcher, clock: () => number): RunTable {
@@ -139,7 +85,7 @@ export function runTable(db: Database, writes: WriteBatcher, clock: () => number
       }),
     get: (id) =>
       writes.read(() => {
-        const row = stmt.get.get(id) as Row | undefined;
+        const row = stmt.get.get(id) as RunRow | undefined;
         return row ? runFromRow(row) : undefined;
       }),
     events: (id, afterSeq, limit = 1000) =>
