@@ -59,6 +59,16 @@ export interface ModelTurnArgs {
   steer?: () => ModelMessage[];
 }
 
+/** Text of a later step (after tool calls) starts a new paragraph, in the stream and in the final text alike. */
+function* addText(state: { text: string }, text: string, stepHasText: boolean): Generator<AgentEvent> {
+  if (!stepHasText && state.text) {
+    state.text += "\n\n";
+    yield { type: "text-delta", text: "\n\n" };
+  }
+  state.text += text;
+  yield { type: "text-delta", text };
+}
+
 type StepUsage = { usage: { inputTokens: number | undefined; outputTokens: number | undefined } };
 
 function usageOfSteps(steps: readonly StepUsage[]): Usage {
@@ -197,13 +207,8 @@ async function* generateModelTurn(args: ModelTurnArgs): AsyncGenerator<AgentEven
     for (const part of step.content) {
       if (part.type === "text") {
         if (!part.text) continue;
-        if (!stepHasText && state.text) {
-          state.text += "\n\n";
-          yield { type: "text-delta", text: "\n\n" };
-        }
+        yield* addText(state, part.text, stepHasText);
         stepHasText = true;
-        state.text += part.text;
-        yield { type: "text-delta", text: part.text };
       } else if (part.type === "tool-call") {
         const client = args.clientTools?.has(part.toolName) === true;
         if (client)
@@ -298,14 +303,8 @@ async function* streamModelTurn(args: ModelTurnArgs): AsyncGenerator<AgentEvent,
           break;
         case "text-delta": {
           if (!part.text) break;
-          // Text of a later step (after tool calls) starts a new paragraph, in the stream and in the final text alike.
-          if (!stepHasText && state.text) {
-            state.text += "\n\n";
-            yield { type: "text-delta", text: "\n\n" };
-          }
+          yield* addText(state, part.text, stepHasText);
           stepHasText = true;
-          state.text += part.text;
-          yield { type: "text-delta", text: part.text };
           break;
         }
         case "tool-call": {
