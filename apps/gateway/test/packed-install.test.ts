@@ -161,7 +161,8 @@ afterAll(async () => {
   fake?.closeAllConnections();
   await new Promise((r) => fake?.close(r));
   rmSync(work, { recursive: true, force: true });
-});
+  // Removing four installed trees takes a while on a loaded machine.
+}, 120_000);
 
 describe("every tarball", () => {
   it("ships the LICENSE, the README and typed ESM", () => {
