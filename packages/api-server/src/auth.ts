@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from "node:crypto";
+import { createHash, hash, timingSafeEqual } from "node:crypto";
 import type { ApiKeyConfig, BudgetConfig } from "@switchboard/core";
 import { unauthorized } from "./errors.ts";
 
@@ -28,7 +28,8 @@ interface CompiledKey {
   principal: Principal;
 }
 
-const digest = (value: string): Buffer => createHash("sha256").update(value, "utf8").digest();
+// One-shot: no Hash object per request.
+const digest = (value: string): Buffer => hash("sha256", value, "buffer");
 
 /**
  * `k` + 24 hex digits of a second hash over the key's digest: stable across restarts and reorderings,

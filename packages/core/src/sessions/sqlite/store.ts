@@ -93,6 +93,9 @@ function rawToMessage(r: RawMessageRow): StoredMessage {
   };
 }
 
+/** A token count as stored: a non-negative integer (anything else counts 0). */
+const tokenCount = (n: number) => Math.max(0, Math.trunc(n) || 0);
+
 const SLEEP_CELL = new Int32Array(new SharedArrayBuffer(4));
 
 /**
@@ -205,6 +208,10 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
       db.prepare(`INSERT INTO sessions (id, session_key, agent_id, platform, account, chat_id, chat_type, thread_id,
       user_id, model, started_at, updated_at) VALUES (@id, @sessionKey, @agentId, @platform, @account, @chatId, @chatType,
       @threadId, @userId, @model, @now, @now)`),
+    insertIfMissing:
+      db.prepare(`INSERT INTO sessions (id, session_key, agent_id, platform, account, chat_id, chat_type, thread_id,
+      user_id, model, started_at, updated_at) VALUES (@id, @sessionKey, @agentId, @platform, @account, @chatId, @chatType,
+      @threadId, @userId, @model, @now, @now) ON CONFLICT(id) DO NOTHING`),
     touch: db.prepare("UPDATE sessions SET updated_at = MAX(updated_at, ?) WHERE id = ?"),
     end: db.prepare("UPDATE sessions SET ended_at = ?, end_reason = ? WHERE id = ? AND ended_at IS NULL"),
     setModel: db.prepare("UPDATE sessions SET model = ? WHERE id = ?"),
@@ -214,6 +221,10 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
     ),
     appendCount: db.prepare(
       "UPDATE sessions SET message_count = message_count + ?, updated_at = MAX(updated_at, ?) WHERE id = ?",
+    ),
+    appendCountUsage: db.prepare(
+      `UPDATE sessions SET message_count = message_count + ?, updated_at = MAX(updated_at, ?),
+      input_tokens = input_tokens + ?, output_tokens = output_tokens + ? WHERE id = ?`,
     ),
     insertMessage: db.prepare(
       "INSERT INTO messages (session_id, role, content, tool_calls, tool_call_id, created_at) VALUES (?, ?, ?, ?, ?, ?)",
@@ -255,11 +266,7 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
   };
 
   const addUsage = (sessionId: string, usage: { inputTokens: number; outputTokens: number }) => {
-    stmt.usage.run(
-      Math.max(0, Math.trunc(usage.inputTokens) || 0),
-      Math.max(0, Math.trunc(usage.outputTokens) || 0),
-      sessionId,
-    );
+    stmt.usage.run(tokenCount(usage.inputTokens), tokenCount(usage.outputTokens), sessionId);
   };
   /** Index the messages past the watermark; call inside a write transaction. */
   const indexPending = () => {
@@ -284,29 +291,49 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
   const get = (id: string) => stmt.get.get(id) as SessionRecord | undefined;
   const findActive = (key: string) => stmt.findActive.get(key) as SessionRecord | undefined;
 
+  /** Insert a session row; the record is the row as inserted (no read back: every other column has its default). */
+  const sessionRow = (
+    sessionKey: string,
+    source: SessionSource,
+    now: number,
+    model: string | undefined,
+    id: string,
+  ) => ({
+    id,
+    sessionKey,
+    agentId: source.agentId || agentFromKey(sessionKey) || MAIN_AGENT,
+    platform: source.platform || null,
+    account: source.account || DEFAULT_ACCOUNT,
+    chatId: source.chatId ?? null,
+    chatType: source.chatType ?? null,
+    threadId: source.threadId ?? null,
+    userId: source.userId ?? null,
+    model: model ?? null,
+    now,
+  });
+  /** Insert a session row; the record is the row as inserted (no read back: every other column has its default). */
   const create = (
     sessionKey: string,
     source: SessionSource,
     now: number,
     model?: string,
     id = newSessionId(now),
-  ) => {
-    stmt.insert.run({
-      id,
-      sessionKey,
-      agentId: source.agentId || agentFromKey(sessionKey) || MAIN_AGENT,
-      platform: source.platform || null,
-      account: source.account || DEFAULT_ACCOUNT,
-      chatId: source.chatId ?? null,
-      chatType: source.chatType ?? null,
-      threadId: source.threadId ?? null,
-      userId: source.userId ?? null,
-      model: model ?? null,
-      now,
-    });
-    return get(id)!;
+  ): SessionRecord => {
+    const row = sessionRow(sessionKey, source, now, model, id);
+    stmt.insert.run(row);
+    const { now: _, ...fields } = row;
+    return {
+      ...fields,
+      startedAt: now,
+      updatedAt: now,
+      endedAt: null,
+      endReason: null,
+      messageCount: 0,
+      inputTokens: 0,
+      outputTokens: 0,
+      title: null,
+    };
   };
-
   const getOrCreate = (
     sessionKey: string,
     source: SessionSource,
@@ -335,9 +362,18 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
 
   const append = (sessionId: string, messages: NewMessage[], opts: AppendOptions = {}) => {
     const ids: number[] = [];
+    if (opts.create) {
+      const c = opts.create;
+      // Usually the session is new: insert it, and only when the id is taken read it to check whose it is.
+      const row = sessionRow(c.sessionKey, c.source, c.now ?? clock(), c.model, sessionId);
+      if (stmt.insertIfMissing.run(row).changes === 0) ensure(sessionId, c.sessionKey, c.source);
+      if (c.parentSessionId !== undefined) stmt.setParent.run(c.parentSessionId, sessionId);
+    }
     if (opts.rewindAfter !== undefined) rewind(sessionId, opts.rewindAfter);
-    if (opts.usage) addUsage(sessionId, opts.usage);
-    if (messages.length === 0) return ids;
+    if (messages.length === 0) {
+      if (opts.usage) addUsage(sessionId, opts.usage);
+      return ids;
+    }
     const fallback = clock();
     let last = 0;
     for (const m of messages) {
@@ -353,8 +389,18 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
       );
       ids.push(Number(info.lastInsertRowid));
     }
-    // Last, so the one check also covers the messages: an unknown session rolls the whole batch back.
-    if (stmt.appendCount.run(messages.length, last, sessionId).changes === 0) {
+    // Last, so the one check also covers the messages: an unknown session rolls the whole batch back. The
+    // turn's usage goes into the same row update.
+    const counted = opts.usage
+      ? stmt.appendCountUsage.run(
+          messages.length,
+          last,
+          tokenCount(opts.usage.inputTokens),
+          tokenCount(opts.usage.outputTokens),
+          sessionId,
+        )
+      : stmt.appendCount.run(messages.length, last, sessionId);
+    if (counted.changes === 0) {
       throw new Error(`append: no session ${sessionId}`);
     }
     if ((unindexed += messages.length) >= FTS_BATCH) {
