@@ -1,4 +1,4 @@
-import { createHash, hash, timingSafeEqual } from "node:crypto";
+import { createHash, timingSafeEqual } from "node:crypto";
 import type { ApiKeyConfig, BudgetConfig } from "@switchboard/core";
 import { unauthorized } from "./errors.ts";
 
@@ -28,8 +28,7 @@ interface CompiledKey {
   principal: Principal;
 }
 
-// One-shot: no Hash object per request.
-const digest = (value: string): Buffer => hash("sha256", value, "buffer");
+const digest = (value: string): Buffer => createHash("sha256").update(value, "utf8").digest();
 
 /**
  * `k` + 24 hex digits of a second hash over the key's digest: stable across restarts and reorderings,

@@ -161,9 +161,9 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     });
   }
 
-  // API key use, once per key per day, in the audit log (the set spares the store a write per request).
-  const keyDays = new Set<string>();
-  // The UTC day, formatted once a day rather than once a request.
+  // API key use, once per key per day, in the audit log (the set of today's keys spares the store a write
+  // per request; the day is formatted once a day, not once a request).
+  let keysToday = new Set<string>();
   let day = "";
   let dayEnds = 0;
   const noteKeyUse = (id: string) => {
@@ -172,11 +172,11 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     if (now >= dayEnds) {
       day = new Date(now).toISOString().slice(0, 10);
       dayEnds = (Math.floor(now / DAY_MS) + 1) * DAY_MS;
+      keysToday = new Set();
     }
-    const k = `${id}\u0000${day}`;
-    if (keyDays.has(k)) return;
-    if (keyDays.size > 10_000) keyDays.clear();
-    keyDays.add(k);
+    if (keysToday.has(id)) return;
+    if (keysToday.size > 10_000) keysToday.clear();
+    keysToday.add(id);
     gateway.ops.audit({ actor: id, action: "api_key.use", target: day, onceKey: `key-use:${id}:${day}` });
   };
 

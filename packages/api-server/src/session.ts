@@ -1,4 +1,4 @@
-import { hash } from "node:crypto";
+import { createHash } from "node:crypto";
 import type { ChatMessage, SessionSource } from "@switchboard/core";
 import { OPEN_PRINCIPAL_ID } from "./auth.ts";
 import type { ApiHonoContext } from "./context.ts";
@@ -72,10 +72,13 @@ export function derivedSessionId(
   extraSystem: string | undefined,
   messages: readonly ChatMessage[],
 ): string {
+  const h = createHash("sha256");
+  h.update(
+    `${agentId}\u0000${principalId}\u0000${source.chatId ?? ""}\u0000${source.userId ?? ""}\u0000${source.threadId ?? ""}`,
+  );
+  h.update(`\u0000${extraSystem ?? ""}`);
   // Only the first user message: it exists from the first turn on, so every later turn maps to the same id.
   const first = messages.find((m) => m.role === "user");
-  const text =
-    `${agentId}\u0000${principalId}\u0000${source.chatId ?? ""}\u0000${source.userId ?? ""}\u0000${source.threadId ?? ""}` +
-    `\u0000${extraSystem ?? ""}${first ? `\u0000${textOf(first.content)}` : ""}`;
-  return `api-${hash("sha256", text, "hex").slice(0, 16)}`;
+  if (first) h.update(`\u0000${textOf(first.content)}`);
+  return `api-${h.digest("hex").slice(0, 16)}`;
 }

@@ -193,6 +193,9 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
     enableWal(db, busyTimeoutMs);
     // WAL + NORMAL is durable across application crashes; only an OS crash can lose the last commits.
     db.pragma("synchronous = NORMAL");
+    // A group commit runs each write in a savepoint; past 64 KiB SQLite spills the savepoint journal to a
+    // temporary file, a write syscall per page. Kept in memory (bounded by the batch), it costs none.
+    db.pragma("temp_store = MEMORY");
     migrate(db);
   } catch (err) {
     db.close();
@@ -208,10 +211,7 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
       db.prepare(`INSERT INTO sessions (id, session_key, agent_id, platform, account, chat_id, chat_type, thread_id,
       user_id, model, started_at, updated_at) VALUES (@id, @sessionKey, @agentId, @platform, @account, @chatId, @chatType,
       @threadId, @userId, @model, @now, @now)`),
-    insertIfMissing:
-      db.prepare(`INSERT INTO sessions (id, session_key, agent_id, platform, account, chat_id, chat_type, thread_id,
-      user_id, model, started_at, updated_at) VALUES (@id, @sessionKey, @agentId, @platform, @account, @chatId, @chatType,
-      @threadId, @userId, @model, @now, @now) ON CONFLICT(id) DO NOTHING`),
+
     touch: db.prepare("UPDATE sessions SET updated_at = MAX(updated_at, ?) WHERE id = ?"),
     end: db.prepare("UPDATE sessions SET ended_at = ?, end_reason = ? WHERE id = ? AND ended_at IS NULL"),
     setModel: db.prepare("UPDATE sessions SET model = ? WHERE id = ?"),
@@ -364,10 +364,11 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
     const ids: number[] = [];
     if (opts.create) {
       const c = opts.create;
-      // Usually the session is new: insert it, and only when the id is taken read it to check whose it is.
-      const row = sessionRow(c.sessionKey, c.source, c.now ?? clock(), c.model, sessionId);
-      if (stmt.insertIfMissing.run(row).changes === 0) ensure(sessionId, c.sessionKey, c.source);
-      if (c.parentSessionId !== undefined) stmt.setParent.run(c.parentSessionId, sessionId);
+      ensure(sessionId, c.sessionKey, c.source, {
+        ...(c.model !== undefined ? { model: c.model } : {}),
+        ...(c.parentSessionId !== undefined ? { parentSessionId: c.parentSessionId } : {}),
+        ...(c.now !== undefined ? { now: c.now } : {}),
+      });
     }
     if (opts.rewindAfter !== undefined) rewind(sessionId, opts.rewindAfter);
     if (messages.length === 0) {
@@ -480,7 +481,9 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
     responses: responseTable(db, writes, clock),
     getOrCreate: (key, source, opts) => writes.run(() => getOrCreate(key, source, opts)),
     findActive: (key) => read(() => findActive(key)),
-    get: (id) => read(() => get(id)),
+    // With a write queued (it could create, end or change that session) the read joins the batch after it, as
+    // `ensure` does: a read outside the batch is a transaction of its own, dearer than a step inside one.
+    get: (id) => (writes.pending ? writes.run(() => get(id)) : read(() => get(id))),
     // An existing session of the agent with nothing to add is only read, outside any transaction, unless a
     // write is queued (it could end, remove or create that session first): a continued API turn commits once.
     ensure: (id, key, source, opts) =>
