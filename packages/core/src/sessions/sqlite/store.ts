@@ -211,7 +211,6 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
       db.prepare(`INSERT INTO sessions (id, session_key, agent_id, platform, account, chat_id, chat_type, thread_id,
       user_id, model, started_at, updated_at) VALUES (@id, @sessionKey, @agentId, @platform, @account, @chatId, @chatType,
       @threadId, @userId, @model, @now, @now)`),
-
     touch: db.prepare("UPDATE sessions SET updated_at = MAX(updated_at, ?) WHERE id = ?"),
     end: db.prepare("UPDATE sessions SET ended_at = ?, end_reason = ? WHERE id = ? AND ended_at IS NULL"),
     setModel: db.prepare("UPDATE sessions SET model = ? WHERE id = ?"),
@@ -291,7 +290,7 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
   const get = (id: string) => stmt.get.get(id) as SessionRecord | undefined;
   const findActive = (key: string) => stmt.findActive.get(key) as SessionRecord | undefined;
 
-  /** Insert a session row; the record is the row as inserted (no read back: every other column has its default). */
+  /** The insert's parameters for a new session row. */
   const sessionRow = (
     sessionKey: string,
     source: SessionSource,
