@@ -24,6 +24,8 @@ import { browserGuard } from "./security.ts";
 import { usableAgent } from "./select.ts";
 import { createGatewayMetrics, type GatewayMetrics } from "./telemetry/metrics.ts";
 
+const DAY_MS = 86_400_000;
+
 export interface ApiServerOptions {
   gateway: Gateway;
   /** The `api_server` settings; default `gateway.config.api_server`, read per request so a reload applies. */
@@ -163,15 +165,22 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     });
   }
 
-  // API key use, once per key per day, in the audit log (the set spares the store a write per request).
-  const keyDays = new Set<string>();
+  // API key use, once per key per day, in the audit log (the set of today's keys spares the store a write
+  // per request; the day is formatted once a day, not once a request).
+  let keysToday = new Set<string>();
+  let day = "";
+  let dayEnds = 0;
   const noteKeyUse = (id: string) => {
     if (id === OPEN_PRINCIPAL_ID) return;
-    const day = new Date().toISOString().slice(0, 10);
-    const k = `${id}\u0000${day}`;
-    if (keyDays.has(k)) return;
-    if (keyDays.size > 10_000) keyDays.clear();
-    keyDays.add(k);
+    const now = Date.now();
+    if (now >= dayEnds) {
+      day = new Date(now).toISOString().slice(0, 10);
+      dayEnds = (Math.floor(now / DAY_MS) + 1) * DAY_MS;
+      keysToday = new Set();
+    }
+    if (keysToday.has(id)) return;
+    if (keysToday.size > 10_000) keysToday.clear();
+    keysToday.add(id);
     gateway.ops.audit({ actor: id, action: "api_key.use", target: day, onceKey: `key-use:${id}:${day}` });
   };
 

@@ -1,4 +1,4 @@
-import { openSessionStore, sqliteDatabase } from "@switchboard/core";
+import { onFact, openSessionStore, sqliteDatabase } from "@switchboard/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { postJson, startApi, type TestApi } from "./helpers.ts";
 
@@ -94,5 +94,77 @@ describe("a reply the store cannot hold", () => {
     } finally {
       await api.close();
     }
+  });
+});
+
+describe("an API turn on a new session", () => {
+  let api: TestApi;
+  beforeAll(async () => {
+    api = await startApi({ agents: { main: {} } });
+  });
+  afterAll(async () => {
+    await api.close();
+  });
+
+  /** Group commits while `fn` runs. */
+  async function commitsDuring(fn: () => Promise<void>): Promise<number> {
+    let commits = 0;
+    const off = onFact("store", (f) => {
+      if (f.op === "commit") commits++;
+    });
+    try {
+      await fn();
+    } finally {
+      off();
+    }
+    return commits;
+  }
+
+  it("stores the session, the question, the reply and its usage in one commit", async () => {
+    // Whatever a first request writes once (the key's use of the day) is out of the way.
+    await postJson(api, "/v1/chat/completions", {
+      model: "main",
+      messages: [{ role: "user", content: "warm" }],
+    });
+    for (const stream of [false, true]) {
+      const content = `one commit ${stream}`;
+      const commits = await commitsDuring(async () => {
+        const res = await postJson(api, "/v1/chat/completions", {
+          model: "main",
+          stream,
+          messages: [{ role: "user", content }],
+        });
+        expect(res.status).toBe(200);
+        await res.text();
+      });
+      expect(commits).toBe(1);
+      const stored = [];
+      for (const s of await api.store.list({ limit: 100 }))
+        for (const m of await api.store.history(s.id)) stored.push(`${m.role}:${m.content}`);
+      expect(stored).toEqual(expect.arrayContaining([`user:${content}`, `assistant:[main] ${content}`]));
+    }
+  });
+
+  it("continues in the same session on the next request, which reads the stored one", async () => {
+    const first = [{ role: "user", content: "keep going" }];
+    const a = await postJson(api, "/v1/chat/completions", { model: "main", messages: first });
+    const sessionId = a.headers.get("x-switchboard-session-id");
+    const b = await postJson(api, "/v1/chat/completions", {
+      model: "main",
+      messages: [
+        ...first,
+        { role: "assistant", content: "[main] keep going" },
+        { role: "user", content: "more" },
+      ],
+    });
+    expect(b.headers.get("x-switchboard-session-id")).toBe(sessionId);
+    const sessions = (await api.store.list({ limit: 100 })).filter((s) => s.id.endsWith(sessionId!));
+    expect(sessions).toHaveLength(1);
+    expect((await api.store.history(sessions[0]!.id)).map((m) => m.content)).toEqual([
+      "keep going",
+      "[main] keep going",
+      "more",
+      "[main] more",
+    ]);
   });
 });

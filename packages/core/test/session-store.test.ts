@@ -420,6 +420,61 @@ describe("records", () => {
     ).rejects.toThrow(/belongs to agent "ops"/);
   });
 
+  it("creates a missing session in the append that stores its first messages, as ensure would", async () => {
+    const source: SessionSource = { platform: "api", chatType: "dm", chatId: "x", agentId: "ops" };
+    const key = "agent:ops:api_server:session:x";
+    const created = await store.ensure("api_made", key, source, { model: "m1" });
+    clock += MINUTE;
+    const ids = await store.append(
+      "api_new",
+      [
+        { role: "user", content: "hi" },
+        { role: "assistant", content: "hello" },
+      ],
+      { usage: { inputTokens: 3, outputTokens: 5 }, create: { sessionKey: key, source, model: "m1" } },
+    );
+    expect(ids).toHaveLength(2);
+    const row = (await store.get("api_new"))!;
+    // The same row `ensure` writes, with the messages and usage of the append.
+    expect(row).toEqual({
+      ...created.session,
+      id: "api_new",
+      startedAt: clock,
+      updatedAt: clock,
+      messageCount: 2,
+      inputTokens: 3,
+      outputTokens: 5,
+    });
+    // An existing session of the agent just gets the messages; another agent's id is refused, nothing stored.
+    await store.append("api_new", [{ role: "user", content: "again" }], {
+      create: { sessionKey: key, source },
+    });
+    expect((await store.get("api_new"))!).toMatchObject({ messageCount: 3, startedAt: row.startedAt });
+    await expect(
+      store.append("api_new", [{ role: "user", content: "stolen" }], {
+        create: {
+          sessionKey: "agent:main:api_server:session:x",
+          source: { platform: "api", chatType: "dm" },
+        },
+      }),
+    ).rejects.toThrow(/belongs to agent "ops"/);
+    expect((await store.history("api_new")).map((m) => m.content)).toEqual(["hi", "hello", "again"]);
+  });
+
+  it("returns the row ensure created as a later read sees it", async () => {
+    const source: SessionSource = {
+      platform: "api",
+      chatType: "dm",
+      chatId: "y",
+      userId: "u",
+      agentId: "ops",
+    };
+    const { session } = await store.ensure("api_y", "agent:ops:api_server:session:y", source, { model: "m" });
+    expect(session).toEqual(await store.get("api_y"));
+    const opened = await store.getOrCreate(keyOf(dm("7")), dm("7"), { model: "m" });
+    expect(opened.session).toEqual(await store.get(opened.session.id));
+  });
+
   it("ends a session once and lists active sessions newest first, per agent", async () => {
     const a = (await store.getOrCreate(keyOf(dm("1")), dm("1"))).session;
     clock += 1;

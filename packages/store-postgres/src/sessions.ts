@@ -119,6 +119,34 @@ export function sessionOperations(pool: Pool, clock: () => number) {
     return r.rows[0]!;
   };
 
+  /** The session `sessionId`, created when missing; inside a transaction (it takes the id's lock). */
+  const ensure = async (
+    q: Queryable,
+    sessionId: string,
+    sessionKey: string,
+    source: SessionSource,
+    opts: Omit<EnsureOptions, "append">,
+  ): Promise<SessionRecord> => {
+    await q.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [`session-id:${sessionId}`]);
+    let session = await get(q, sessionId);
+    const agentId = source.agentId || agentFromKey(sessionKey) || MAIN_AGENT;
+    if (session) {
+      // Fail closed: a caller-chosen id must never continue another agent's conversation.
+      if (session.agentId !== agentId) {
+        throw new Error(`session ${sessionId} belongs to agent "${session.agentId}", not "${agentId}"`);
+      }
+    } else {
+      session = await create(q, sessionKey, source, opts.now ?? clock(), opts.model, sessionId);
+    }
+    if (opts.parentSessionId !== undefined) {
+      await q.query("UPDATE sessions SET parent_session_id = $1 WHERE id = $2", [
+        opts.parentSessionId,
+        sessionId,
+      ]);
+    }
+    return session;
+  };
+
   /** Serialise the writers of one session key (across every replica) until the transaction ends. */
   const lockKey = (q: Queryable, key: string) =>
     q.query({
@@ -193,23 +221,7 @@ export function sessionOperations(pool: Pool, clock: () => number) {
 
     ensure: (sessionId: string, sessionKey: string, source: SessionSource, opts: EnsureOptions = {}) =>
       transaction(pool, async (q): Promise<EnsureResult> => {
-        await q.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [`session-id:${sessionId}`]);
-        let session = await get(q, sessionId);
-        const agentId = source.agentId || agentFromKey(sessionKey) || MAIN_AGENT;
-        if (session) {
-          // Fail closed: a caller-chosen id must never continue another agent's conversation.
-          if (session.agentId !== agentId) {
-            throw new Error(`session ${sessionId} belongs to agent "${session.agentId}", not "${agentId}"`);
-          }
-        } else {
-          session = await create(q, sessionKey, source, opts.now ?? clock(), opts.model, sessionId);
-        }
-        if (opts.parentSessionId !== undefined) {
-          await q.query("UPDATE sessions SET parent_session_id = $1 WHERE id = $2", [
-            opts.parentSessionId,
-            sessionId,
-          ]);
-        }
+        const session = await ensure(q, sessionId, sessionKey, source, opts);
         if (!opts.append?.length) return { session, messageIds: [] };
         const messageIds = await insertMessages(q, sessionId, opts.append, undefined, clock());
         return { session: (await get(q, sessionId))!, messageIds };
@@ -246,10 +258,14 @@ export function sessionOperations(pool: Pool, clock: () => number) {
       }),
 
     async append(sessionId: string, messages: NewMessage[], opts: AppendOptions = {}): Promise<number[]> {
-      if (opts.rewindAfter !== undefined) {
-        const after = opts.rewindAfter;
+      if (opts.rewindAfter !== undefined || opts.create) {
+        const { rewindAfter: after, create: missing } = opts;
         return transaction(pool, async (q) => {
-          await rewind(q, sessionId, after);
+          if (missing) {
+            const { sessionKey, source, ...rest } = missing;
+            await ensure(q, sessionId, sessionKey, source, rest);
+          }
+          if (after !== undefined) await rewind(q, sessionId, after);
           if (messages.length === 0) {
             if (opts.usage) await addUsage(q, sessionId, opts.usage);
             return [];

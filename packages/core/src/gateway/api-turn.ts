@@ -1,10 +1,11 @@
 import type { AgentProfile } from "../agents.ts";
 import type { GatewayConfig } from "../config/load.ts";
 import { AgentError } from "../errors.ts";
+import { DEFAULT_ACCOUNT } from "../platform.ts";
 import type { AgentEvent } from "../runner.ts";
 import { buildSessionKey } from "../sessions/key.ts";
 import type { SessionSource } from "../sessions/source.ts";
-import type { SessionRecord } from "../sessions/store-types.ts";
+import type { AppendCreate, SessionRecord } from "../sessions/store-types.ts";
 import { Channel } from "./channel.ts";
 import type { TurnLineage } from "./delegation.ts";
 import { sessionOptions } from "./inbound/resolve.ts";
@@ -72,6 +73,17 @@ export async function startApiTurn(
   // With nothing chained before it, the input can be stored in the same commit that opens the session.
   const inputFirst = place.first && persistInput && request.sessionId !== undefined;
 
+  const model = profile.model.name ?? profile.model.provider;
+  // Without replicas (another process could write the session meanwhile) and without a parent link.
+  const deferCreate =
+    persist &&
+    !inputFirst &&
+    request.history !== undefined &&
+    request.prepare !== undefined &&
+    !deps.replica &&
+    !lineage;
+  /** The session to create in the reply's commit (it did not exist when the turn started). */
+  let create: AppendCreate | undefined;
   let session: SessionRecord;
   /** The stored ids of the input when it was stored with the session; they are not history. */
   let inputIds: ReadonlySet<number> = new Set();
@@ -83,11 +95,30 @@ export async function startApiTurn(
       session =
         (await store.get(request.sessionId)) ??
         transientSession(request.sessionId, sessionKey, source, profile);
+    } else if (request.sessionId !== undefined && deferCreate) {
+      // Nothing reads the stored transcript before the reply (the body carries the history), so a session
+      // that does not exist yet is created in the reply's commit: one commit for the whole turn.
+      const stored = await store.get(request.sessionId);
+      if (stored && stored.agentId === profile.id) session = stored;
+      else if (stored) {
+        // Another agent's id: `ensure` refuses it with the error the caller sees.
+        session = (await store.ensure(request.sessionId, sessionKey, source, { model })).session;
+      } else {
+        const now = Date.now();
+        // The row as the store will write it.
+        session = {
+          ...transientSession(request.sessionId, sessionKey, source, profile, now),
+          platform: source.platform || null,
+          account: source.account || DEFAULT_ACCOUNT,
+        };
+        create = { sessionKey, source, model, now };
+      }
+      fresh = true;
     } else if (request.sessionId !== undefined) {
       const sessionId = request.sessionId;
       // Session and input share one group commit with whatever else is being written right now.
       const ensured = await store.ensure(sessionId, sessionKey, source, {
-        model: profile.model.name ?? profile.model.provider,
+        model,
         ...(lineage ? { parentSessionId: lineage.parentSessionId } : {}),
         ...(inputFirst ? { append: storedInput(request.input) } : {}),
       });
@@ -150,6 +181,7 @@ export async function startApiTurn(
           persistInput: persistInput && !inputFirst,
           persistReply: persist,
           ...(storeFirst ? { storeFirst } : {}),
+          ...(create ? { create } : {}),
           events: out,
           route: lineage
             ? { kind: "parent", approve: lineage.approve }
@@ -199,8 +231,8 @@ function transientSession(
   sessionKey: string,
   source: SessionSource,
   profile: AgentProfile,
+  now = Date.now(),
 ): SessionRecord {
-  const now = Date.now();
   return {
     id,
     sessionKey,

@@ -18,7 +18,13 @@ import type {
 } from "../runner.ts";
 import { useAgent } from "../scope.ts";
 import type { SessionSource } from "../sessions/source.ts";
-import type { NewMessage, SessionRecord, SessionStore, StoredMessage } from "../sessions/store-types.ts";
+import type {
+  AppendCreate,
+  NewMessage,
+  SessionRecord,
+  SessionStore,
+  StoredMessage,
+} from "../sessions/store-types.ts";
 import { type ApprovalRoute, createApprover } from "./approval-flow.ts";
 import { Channel } from "./channel.ts";
 import { type DelegationDeps, delegateTurn, type TurnLineage } from "./delegation.ts";
@@ -68,6 +74,8 @@ export function runTurn(
     persistReply: boolean;
     /** Writes of the turn's input that go into the reply's commit, before the reply. */
     storeFirst?: StoreFirst;
+    /** The session is not stored yet: the reply's commit creates it (an API turn with its history in the body). */
+    create?: AppendCreate;
     /** The caller's channel for the events, which the caller closes; default a new one, closed when the turn ends. */
     events?: Channel<AgentEvent>;
     /** Who answers this turn's approval prompts. */
@@ -235,6 +243,7 @@ export function runTurn(
                   {
                     ...(usage && args.persistReply ? { usage } : {}),
                     ...(first?.rewindAfter !== undefined ? { rewindAfter: first.rewindAfter } : {}),
+                    ...(args.create ? { create: args.create } : {}),
                   },
                 )
               : undefined;

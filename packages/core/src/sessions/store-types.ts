@@ -125,6 +125,20 @@ export interface AppendOptions {
    * commit (an edited or regenerated tail replaced by the new one).
    */
   rewindAfter?: number;
+  /**
+   * Create the session first when it does not exist yet, as `ensure` would (and failing as it does when the
+   * id is another agent's), in the same commit: an API turn on a new session stores it with its first reply.
+   */
+  create?: AppendCreate;
+}
+
+/** The session an `append` creates when it is missing (see `AppendOptions.create`). */
+export interface AppendCreate {
+  sessionKey: string;
+  source: SessionSource;
+  model?: string;
+  parentSessionId?: string;
+  now?: number;
 }
 
 /**

@@ -253,6 +253,40 @@ export function runStoreConformance(name: string, ref: StoreBackendRef): void {
         expect((await store.get(s.id))!.messageCount).toBe(8);
       });
 
+      it("append with create makes a missing session in the same call, and refuses another agent's id", async () => {
+        const { store } = await fresh();
+        const create = { sessionKey: "agent:ops:api_server:session:n1", source: dm("n1", "ops"), model: "m" };
+        const ids = await store.append(
+          "api-n1",
+          [
+            { role: "user", content: "first words" },
+            { role: "assistant", content: "first reply" },
+          ],
+          { usage: { inputTokens: 2, outputTokens: 3 }, create },
+        );
+        expect(ids).toHaveLength(2);
+        expect(await store.get("api-n1")).toMatchObject({
+          id: "api-n1",
+          agentId: "ops",
+          model: "m",
+          messageCount: 2,
+          inputTokens: 2,
+          outputTokens: 3,
+        });
+        await store.append("api-n1", [{ role: "user", content: "second words" }], { create });
+        expect((await store.history("api-n1")).map((m) => m.content)).toEqual([
+          "first words",
+          "first reply",
+          "second words",
+        ]);
+        await expect(
+          store.append("api-n1", [{ role: "user", content: "stolen" }], {
+            create: { sessionKey: "agent:main:api_server:session:n1", source: dm("n1", "main") },
+          }),
+        ).rejects.toThrow(/belongs to agent "ops"/);
+        expect(await store.search("stolen")).toEqual([]);
+      });
+
       it("append to an unknown session rejects and keeps nothing", async () => {
         const { store } = await fresh();
         await expect(store.append("nope", [{ role: "user", content: "lost words" }])).rejects.toThrow();

@@ -95,6 +95,9 @@ function rawToMessage(r: RawMessageRow): StoredMessage {
   };
 }
 
+/** A token count as stored: a non-negative integer (anything else counts 0). */
+const tokenCount = (n: number) => Math.max(0, Math.trunc(n) || 0);
+
 const SLEEP_CELL = new Int32Array(new SharedArrayBuffer(4));
 
 /**
@@ -192,6 +195,9 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
     enableWal(db, busyTimeoutMs);
     // WAL + NORMAL is durable across application crashes; only an OS crash can lose the last commits.
     db.pragma("synchronous = NORMAL");
+    // A group commit runs each write in a savepoint; past 64 KiB SQLite spills the savepoint journal to a
+    // temporary file, a write syscall per page. Kept in memory (bounded by the batch), it costs none.
+    db.pragma("temp_store = MEMORY");
     migrate(db);
   } catch (err) {
     db.close();
@@ -217,6 +223,10 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
     ),
     appendCount: db.prepare(
       "UPDATE sessions SET message_count = message_count + ?, updated_at = MAX(updated_at, ?) WHERE id = ?",
+    ),
+    appendCountUsage: db.prepare(
+      `UPDATE sessions SET message_count = message_count + ?, updated_at = MAX(updated_at, ?),
+      input_tokens = input_tokens + ?, output_tokens = output_tokens + ? WHERE id = ?`,
     ),
     insertMessage: db.prepare(
       "INSERT INTO messages (session_id, role, content, tool_calls, tool_call_id, created_at) VALUES (?, ?, ?, ?, ?, ?)",
@@ -258,11 +268,7 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
   };
 
   const addUsage = (sessionId: string, usage: { inputTokens: number; outputTokens: number }) => {
-    stmt.usage.run(
-      Math.max(0, Math.trunc(usage.inputTokens) || 0),
-      Math.max(0, Math.trunc(usage.outputTokens) || 0),
-      sessionId,
-    );
+    stmt.usage.run(tokenCount(usage.inputTokens), tokenCount(usage.outputTokens), sessionId);
   };
   /** Index the messages past the watermark; call inside a write transaction. */
   const indexPending = () => {
@@ -287,29 +293,49 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
   const get = (id: string) => stmt.get.get(id) as SessionRecord | undefined;
   const findActive = (key: string) => stmt.findActive.get(key) as SessionRecord | undefined;
 
+  /** The insert's parameters for a new session row. */
+  const sessionRow = (
+    sessionKey: string,
+    source: SessionSource,
+    now: number,
+    model: string | undefined,
+    id: string,
+  ) => ({
+    id,
+    sessionKey,
+    agentId: source.agentId || agentFromKey(sessionKey) || MAIN_AGENT,
+    platform: source.platform || null,
+    account: source.account || DEFAULT_ACCOUNT,
+    chatId: source.chatId ?? null,
+    chatType: source.chatType ?? null,
+    threadId: source.threadId ?? null,
+    userId: source.userId ?? null,
+    model: model ?? null,
+    now,
+  });
+  /** Insert a session row; the record is the row as inserted (no read back: every other column has its default). */
   const create = (
     sessionKey: string,
     source: SessionSource,
     now: number,
     model?: string,
     id = newSessionId(now),
-  ) => {
-    stmt.insert.run({
-      id,
-      sessionKey,
-      agentId: source.agentId || agentFromKey(sessionKey) || MAIN_AGENT,
-      platform: source.platform || null,
-      account: source.account || DEFAULT_ACCOUNT,
-      chatId: source.chatId ?? null,
-      chatType: source.chatType ?? null,
-      threadId: source.threadId ?? null,
-      userId: source.userId ?? null,
-      model: model ?? null,
-      now,
-    });
-    return get(id)!;
+  ): SessionRecord => {
+    const row = sessionRow(sessionKey, source, now, model, id);
+    stmt.insert.run(row);
+    const { now: _, ...fields } = row;
+    return {
+      ...fields,
+      startedAt: now,
+      updatedAt: now,
+      endedAt: null,
+      endReason: null,
+      messageCount: 0,
+      inputTokens: 0,
+      outputTokens: 0,
+      title: null,
+    };
   };
-
   const getOrCreate = (
     sessionKey: string,
     source: SessionSource,
@@ -341,9 +367,19 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
 
   const append = (sessionId: string, messages: NewMessage[], opts: AppendOptions = {}) => {
     const ids: number[] = [];
+    if (opts.create) {
+      const c = opts.create;
+      ensure(sessionId, c.sessionKey, c.source, {
+        ...(c.model !== undefined ? { model: c.model } : {}),
+        ...(c.parentSessionId !== undefined ? { parentSessionId: c.parentSessionId } : {}),
+        ...(c.now !== undefined ? { now: c.now } : {}),
+      });
+    }
     if (opts.rewindAfter !== undefined) rewind(sessionId, opts.rewindAfter);
-    if (opts.usage) addUsage(sessionId, opts.usage);
-    if (messages.length === 0) return ids;
+    if (messages.length === 0) {
+      if (opts.usage) addUsage(sessionId, opts.usage);
+      return ids;
+    }
     const fallback = clock();
     let last = 0;
     for (const m of messages) {
@@ -359,8 +395,18 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
       );
       ids.push(Number(info.lastInsertRowid));
     }
-    // Last, so the one check also covers the messages: an unknown session rolls the whole batch back.
-    if (stmt.appendCount.run(messages.length, last, sessionId).changes === 0) {
+    // Last, so the one check also covers the messages: an unknown session rolls the whole batch back. The
+    // turn's usage goes into the same row update.
+    const counted = opts.usage
+      ? stmt.appendCountUsage.run(
+          messages.length,
+          last,
+          tokenCount(opts.usage.inputTokens),
+          tokenCount(opts.usage.outputTokens),
+          sessionId,
+        )
+      : stmt.appendCount.run(messages.length, last, sessionId);
+    if (counted.changes === 0) {
       throw new Error(`append: no session ${sessionId}`);
     }
     if ((unindexed += messages.length) >= FTS_BATCH) {
@@ -441,7 +487,9 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
     runs: runTable(db, writes, clock),
     getOrCreate: (key, source, opts) => writes.run(() => getOrCreate(key, source, opts)),
     findActive: (key) => read(() => findActive(key)),
-    get: (id) => read(() => get(id)),
+    // With a write queued (it could create, end or change that session) the read joins the batch after it, as
+    // `ensure` does: a read outside the batch is a transaction of its own, dearer than a step inside one.
+    get: (id) => (writes.pending ? writes.run(() => get(id)) : read(() => get(id))),
     // An existing session of the agent with nothing to add is only read, outside any transaction, unless a
     // write is queued (it could end, remove or create that session first): a continued API turn commits once.
     ensure: (id, key, source, opts) =>
