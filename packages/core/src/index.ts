@@ -62,6 +62,7 @@ export * from "./sessions/key.ts";
 export * from "./sessions/operations-store.ts";
 export * from "./sessions/pairing-store.ts";
 export * from "./sessions/responses.ts";
+export * from "./sessions/idempotency.ts";
 export * from "./sessions/runs.ts";
 export * from "./sessions/source.ts";
 export * from "./sessions/store.ts";

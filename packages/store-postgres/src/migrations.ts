@@ -171,8 +171,20 @@ CREATE TABLE run_answers (
   taken BOOLEAN NOT NULL DEFAULT false, PRIMARY KEY (run_id, approval_id));
 `;
 
+/**
+ * v10: `Idempotency-Key` claims and their answers (SQLite's v10), so a retry reaching another replica replays
+ * the first answer; a key's unfinished runs are counted across replicas at admission.
+ */
+const V10 = `
+CREATE TABLE idempotency_keys (
+  key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, holder TEXT NOT NULL, expires_at BIGINT NOT NULL,
+  status INTEGER, headers TEXT, body BYTEA);
+CREATE INDEX idx_idempotency_keys_expires ON idempotency_keys (expires_at);
+CREATE INDEX idx_runs_owner_active ON runs (owner) WHERE status NOT IN ('completed', 'failed', 'cancelled');
+`;
+
 /** Forward-only migrations: `MIGRATIONS[i]` takes the schema from version i to i + 1. Append; never edit a shipped one. */
-export const MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5, V6, V7, V8, V9];
+export const MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5, V6, V7, V8, V9, V10];
 export const POSTGRES_SCHEMA_VERSION = MIGRATIONS.length;
 
 /** The advisory lock every migrating process takes, so N replicas starting at once migrate once. */

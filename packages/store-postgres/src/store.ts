@@ -8,6 +8,7 @@ import { migratePostgres } from "./migrations.ts";
 import { auditLog, rateBuckets, usageLedger } from "./operations.ts";
 import { chatAgentTable, pairingTable } from "./pairing.ts";
 import { createPool, describeUrl, type Pool, storeOpenError } from "./pool.ts";
+import { idempotencyTable } from "./idempotency.ts";
 import { responseTable } from "./responses.ts";
 import { runTable } from "./runs.ts";
 import { searchMessages } from "./search.ts";
@@ -102,6 +103,7 @@ export async function openPostgresStore(
     importSessions: (items) => importSessionsInto(pool, items),
     responses: responseTable(pool, clock),
     runs,
+    idempotency: idempotencyTable(pool, clock),
     usage: usageLedger(pool, clock),
     audit: auditLog(pool, clock),
     rates: rateBuckets(pool),

@@ -307,6 +307,21 @@ function migrateToV9(db: Database): void {
   `);
 }
 
+/**
+ * v10: `Idempotency-Key` claims and their answers (`idempotency_keys`), so a retry reaching another replica
+ * replays the first answer; runs are counted per key across replicas (`idx_runs_owner_active`).
+ */
+function migrateToV10(db: Database): void {
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS idempotency_keys (
+      key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, holder TEXT NOT NULL, expires_at INTEGER NOT NULL,
+      status INTEGER, headers TEXT, body BLOB) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS idx_idempotency_keys_expires ON idempotency_keys(expires_at);
+    CREATE INDEX IF NOT EXISTS idx_runs_owner_active ON runs(owner)
+      WHERE status NOT IN ('completed', 'failed', 'cancelled');
+  `);
+}
+
 /** Forward-only migrations: `MIGRATIONS[i]` takes `user_version` i to i + 1. Append; never edit a shipped one. */
 export const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [
   migrateToV1,
@@ -318,6 +333,7 @@ export const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [
   migrateToV7,
   migrateToV8,
   migrateToV9,
+  migrateToV10,
 ];
 export const SCHEMA_VERSION = MIGRATIONS.length;
 

@@ -1,5 +1,6 @@
 import type { ResetPolicy } from "../config/schema.ts";
 import type { AdapterStateStore } from "../platform.ts";
+import type { IdempotencyTable } from "./idempotency.ts";
 import type { ImportedSession, ImportResult } from "./import.ts";
 import type { AuditLog, RateBuckets, StoreProbe, UsageLedger } from "./operations-store.ts";
 import type { ChatAgentTable, PairingTable } from "./pairing-store.ts";
@@ -253,6 +254,8 @@ export interface SessionStore {
   readonly responses: ResponseTable;
   /** Asynchronous API runs and their events, readable from every process on the store. */
   readonly runs: RunTable;
+  /** `Idempotency-Key` claims and their answers, shared by the replicas on the store. */
+  readonly idempotency: IdempotencyTable;
   /** Usage rows and budget-window totals (operations). */
   readonly usage: UsageLedger;
   /** The append-only audit log. */

@@ -25,6 +25,7 @@ import { claimInto, inboundDedupe } from "./inbound.ts";
 import { leaseTable } from "./leases.ts";
 import { createAuditLog, createRateBuckets, createUsageLedger } from "./operations.ts";
 import { chatAgentTable, pairingTable } from "./pairing.ts";
+import { idempotencyTable } from "./idempotency.ts";
 import { responseTable } from "./responses.ts";
 import { runTable } from "./runs.ts";
 import { WriteBatcher } from "./write-batch.ts";
@@ -439,6 +440,7 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
     db,
     responses: responseTable(db, writes, clock),
     runs: runTable(db, writes, clock),
+    idempotency: idempotencyTable(db, writes, clock),
     getOrCreate: (key, source, opts) => writes.run(() => getOrCreate(key, source, opts)),
     findActive: (key) => read(() => findActive(key)),
     get: (id) => read(() => get(id)),
