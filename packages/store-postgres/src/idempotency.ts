@@ -42,10 +42,11 @@ export function idempotencyTable(pool: Pool, clock: () => number): IdempotencyTa
           },
         };
       }),
-    finish: async (key, holder, r) => {
+    finish: async (key, holder, r, expiresAt) => {
       const res = await pool.query(
-        "UPDATE idempotency_keys SET status = $1, headers = $2, body = $3 WHERE key = $4 AND holder = $5",
-        [r.status, JSON.stringify(r.headers), Buffer.from(r.body), key, holder],
+        `UPDATE idempotency_keys SET status = $1, headers = $2, body = $3, expires_at = $4
+         WHERE key = $5 AND holder = $6`,
+        [r.status, JSON.stringify(r.headers), Buffer.from(r.body), expiresAt, key, holder],
       );
       return (res.rowCount ?? 0) > 0;
     },

@@ -40,6 +40,7 @@ describe("PostgreSQL migrations", () => {
       "audit_log",
       "chat_agents",
       "cron_leases",
+      "idempotency_keys",
       "inbound_seen",
       "kv",
       "messages",

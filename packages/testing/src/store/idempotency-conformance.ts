@@ -27,8 +27,8 @@ export function idempotencyCases(deps: IdempotencyCaseDeps): void {
         fingerprint: "fp",
       });
       // Only the holder's claim takes the answer.
-      expect(await other.idempotency.finish("k1", "h2", answer("no"))).toBe(false);
-      expect(await store.idempotency.finish("k1", "h1", answer("yes"))).toBe(true);
+      expect(await other.idempotency.finish("k1", "h2", answer("no"), until)).toBe(false);
+      expect(await store.idempotency.finish("k1", "h1", answer("yes"), until)).toBe(true);
       const seen = await other.idempotency.claim("k1", "fp", "h3", until);
       expect(seen.state).toBe("done");
       if (seen.state !== "done") return;
@@ -53,7 +53,10 @@ export function idempotencyCases(deps: IdempotencyCaseDeps): void {
       expect(await other.idempotency.claim("k2", "fp-b", "h2", deps.now() + 1000)).toEqual({
         state: "claimed",
       });
-      await other.idempotency.finish("k2", "h2", answer("b"));
+      // The kept answer lasts until the expiry `finish` gives it, past the claim's.
+      await other.idempotency.finish("k2", "h2", answer("b"), deps.now() + 2000);
+      deps.advance(1000);
+      expect((await store.idempotency.claim("k2", "fp-b", "h3", deps.now() + 1000)).state).toBe("done");
       deps.advance(1000);
       expect(await store.idempotency.claim("k2", "fp-c", "h3", deps.now() + 1000)).toEqual({
         state: "claimed",

@@ -17,7 +17,7 @@ export function idempotencyTable(db: Database, writes: WriteBatcher, clock: () =
       ON CONFLICT (key) DO NOTHING`),
     get: db.prepare("SELECT fingerprint, status, headers, body FROM idempotency_keys WHERE key = ?"),
     finish: db.prepare(
-      "UPDATE idempotency_keys SET status = ?, headers = ?, body = ? WHERE key = ? AND holder = ?",
+      "UPDATE idempotency_keys SET status = ?, headers = ?, body = ?, expires_at = ? WHERE key = ? AND holder = ?",
     ),
     forget: db.prepare("DELETE FROM idempotency_keys WHERE key = ? AND holder = ?"),
   };
@@ -29,10 +29,11 @@ export function idempotencyTable(db: Database, writes: WriteBatcher, clock: () =
   return {
     claim: (key, fingerprint, holder, expiresAt, now = clock()) =>
       writes.run(() => claim(key, fingerprint, holder, expiresAt, now)),
-    finish: (key, holder, r) =>
+    finish: (key, holder, r, expiresAt) =>
       writes.run(
         () =>
-          stmt.finish.run(r.status, JSON.stringify(r.headers), Buffer.from(r.body), key, holder).changes > 0,
+          stmt.finish.run(r.status, JSON.stringify(r.headers), Buffer.from(r.body), expiresAt, key, holder)
+            .changes > 0,
       ),
     forget: (key, holder) => writes.run(() => stmt.forget.run(key, holder).changes > 0),
   };
