@@ -55,7 +55,8 @@ describe("Idempotency-Key across replicas", () => {
     const second = await ask(b, "retry-1", "hello");
     expect(stub.requests.length - before).toBe(1);
     expect(second.data).toEqual(first.data);
-    expect(first.data.choices[0]!.message.content).toBe("only once");
+    const answer = first.data as { choices: Array<{ message: { content: string | null } }> };
+    expect(answer.choices[0]!.message.content).toBe("only once");
     expect(second.response.headers.get("idempotency-replayed")).toBe("true");
   });
 
@@ -107,7 +108,9 @@ describe("max_active_runs_per_key across replicas", () => {
     // Once A's run ends, B admits the next one.
     const deadline = Date.now() + 10_000;
     for (;;) {
-      const run = (await (await a.request(`/v1/runs/${id}`, { key: KEYS.admin })).json()) as { status: string };
+      const run = (await (await a.request(`/v1/runs/${id}`, { key: KEYS.admin })).json()) as {
+        status: string;
+      };
       if (run.status !== "running" || Date.now() > deadline) break;
       await new Promise((r) => setTimeout(r, 50));
     }

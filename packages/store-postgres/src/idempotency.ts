@@ -20,8 +20,7 @@ export function idempotencyTable(pool: Pool, clock: () => number): IdempotencyTa
           [key, fingerprint, holder, expiresAt],
         );
         // Now and then, the expired keys of others go too (the index keeps it a range delete).
-        if (Math.random() < 0.05)
-          await q.query("DELETE FROM idempotency_keys WHERE expires_at <= $1", [now]);
+        if (Math.random() < 0.05) await q.query("DELETE FROM idempotency_keys WHERE expires_at <= $1", [now]);
         if ((inserted.rowCount ?? 0) > 0) return { state: "claimed" };
         const r = await q.query<Row>(
           "SELECT fingerprint, status, headers, body FROM idempotency_keys WHERE key = $1",

@@ -21,7 +21,13 @@ export type IdempotencyClaim =
  */
 export interface IdempotencyTable {
   /** Claim `key` until `expiresAt` (epoch ms) with the request's body `fingerprint`; expired rows go first. */
-  claim(key: string, fingerprint: string, holder: string, expiresAt: number, now?: number): Promise<IdempotencyClaim>;
+  claim(
+    key: string,
+    fingerprint: string,
+    holder: string,
+    expiresAt: number,
+    now?: number,
+  ): Promise<IdempotencyClaim>;
   /** Keep the answer of `holder`'s claim until `expiresAt`. False when the claim is gone (expired, taken by another). */
   finish(key: string, holder: string, response: IdempotentResponse, expiresAt: number): Promise<boolean>;
   /** Drop `holder`'s claim, answered or not: a retry runs again. */

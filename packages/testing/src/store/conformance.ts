@@ -1,6 +1,11 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { DuplicateInboundError, type SessionSource, type SessionStore, USAGE_TOTAL_TTL_MS } from "@switchboard/core";
+import {
+  DuplicateInboundError,
+  type SessionSource,
+  type SessionStore,
+  USAGE_TOTAL_TTL_MS,
+} from "@switchboard/core";
 import { afterEach, describe, expect, it } from "vitest";
 import type { StoreBackend, StoreBackendRef, StoreChildJob } from "./backend.ts";
 import { idempotencyCases } from "./idempotency-conformance.ts";

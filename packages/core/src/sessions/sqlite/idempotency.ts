@@ -13,7 +13,8 @@ interface Row {
 export function idempotencyTable(db: Database, writes: WriteBatcher, clock: () => number): IdempotencyTable {
   const stmt = {
     expire: db.prepare("DELETE FROM idempotency_keys WHERE expires_at <= ?"),
-    insert: db.prepare(`INSERT INTO idempotency_keys (key, fingerprint, holder, expires_at) VALUES (?, ?, ?, ?)
+    insert:
+      db.prepare(`INSERT INTO idempotency_keys (key, fingerprint, holder, expires_at) VALUES (?, ?, ?, ?)
       ON CONFLICT (key) DO NOTHING`),
     get: db.prepare("SELECT fingerprint, status, headers, body FROM idempotency_keys WHERE key = ?"),
     finish: db.prepare(
@@ -23,7 +24,8 @@ export function idempotencyTable(db: Database, writes: WriteBatcher, clock: () =
   };
   const claim = (key: string, fingerprint: string, holder: string, expiresAt: number, now: number) => {
     stmt.expire.run(now);
-    if (stmt.insert.run(key, fingerprint, holder, expiresAt).changes > 0) return { state: "claimed" } as const;
+    if (stmt.insert.run(key, fingerprint, holder, expiresAt).changes > 0)
+      return { state: "claimed" } as const;
     return claimOf(stmt.get.get(key) as Row);
   };
   return {
@@ -41,7 +43,8 @@ export function idempotencyTable(db: Database, writes: WriteBatcher, clock: () =
 
 /** A row another request holds, as `claim` reports it (shared with the PostgreSQL store). */
 export function claimOf(row: Row): IdempotencyClaim {
-  if (row.status === null || row.status === undefined) return { state: "pending", fingerprint: row.fingerprint };
+  if (row.status === null || row.status === undefined)
+    return { state: "pending", fingerprint: row.fingerprint };
   const body = row.body ?? Buffer.alloc(0);
   return {
     state: "done",

@@ -20,12 +20,12 @@ import {
   type SessionStore,
   type StoredMessage,
 } from "../store-types.ts";
+import { idempotencyTable } from "./idempotency.ts";
 import { importSessionsInto } from "./import.ts";
 import { claimInto, inboundDedupe } from "./inbound.ts";
 import { leaseTable } from "./leases.ts";
 import { createAuditLog, createRateBuckets, createUsageLedger } from "./operations.ts";
 import { chatAgentTable, pairingTable } from "./pairing.ts";
-import { idempotencyTable } from "./idempotency.ts";
 import { responseTable } from "./responses.ts";
 import { runTable } from "./runs.ts";
 import { WriteBatcher } from "./write-batch.ts";
