@@ -61,6 +61,7 @@ export * from "./sessions/idempotency.ts";
 export * from "./sessions/import.ts";
 export * from "./sessions/key.ts";
 export * from "./sessions/operations-store.ts";
+export * from "./sessions/outbox.ts";
 export * from "./sessions/pairing-store.ts";
 export * from "./sessions/responses.ts";
 export * from "./sessions/runs.ts";

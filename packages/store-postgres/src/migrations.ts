@@ -173,7 +173,8 @@ CREATE TABLE run_answers (
 
 /**
  * v10: `Idempotency-Key` claims and their answers (SQLite's v10), so a retry reaching another replica replays
- * the first answer; a key's unfinished runs are counted across replicas at admission.
+ * the first answer; a key's unfinished runs are counted across replicas at admission; `outbox` carries a
+ * standby's sends to the holder of an account that sends only over its connection (Yuanbao).
  */
 const V10 = `
 CREATE TABLE idempotency_keys (
@@ -181,6 +182,10 @@ CREATE TABLE idempotency_keys (
   status INTEGER, headers TEXT, body BYTEA);
 CREATE INDEX idx_idempotency_keys_expires ON idempotency_keys (expires_at);
 CREATE INDEX idx_runs_owner_active ON runs (owner) WHERE status NOT IN ('completed', 'failed', 'cancelled');
+CREATE TABLE outbox (
+  id BIGSERIAL PRIMARY KEY, platform TEXT NOT NULL, account TEXT NOT NULL, address TEXT NOT NULL,
+  text TEXT NOT NULL, message TEXT NOT NULL, created_at BIGINT NOT NULL, taken_by TEXT, taken_at BIGINT);
+CREATE INDEX idx_outbox_account ON outbox (platform, account, id);
 `;
 
 /** Forward-only migrations: `MIGRATIONS[i]` takes the schema from version i to i + 1. Append; never edit a shipped one. */

@@ -7,6 +7,7 @@ import { importSessionsInto } from "./import.ts";
 import { leaseTable } from "./leases.ts";
 import { migratePostgres } from "./migrations.ts";
 import { auditLog, rateBuckets, usageLedger } from "./operations.ts";
+import { outboxTable } from "./outbox.ts";
 import { chatAgentTable, pairingTable } from "./pairing.ts";
 import { createPool, describeUrl, type Pool, storeOpenError } from "./pool.ts";
 import { responseTable } from "./responses.ts";
@@ -104,6 +105,7 @@ export async function openPostgresStore(
     responses: responseTable(pool, clock),
     runs,
     idempotency: idempotencyTable(pool, clock),
+    outbox: outboxTable(pool, clock),
     usage: usageLedger(pool, clock),
     audit: auditLog(pool, clock),
     rates: rateBuckets(pool),

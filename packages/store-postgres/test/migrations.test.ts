@@ -44,6 +44,7 @@ describe("PostgreSQL migrations", () => {
       "inbound_seen",
       "kv",
       "messages",
+      "outbox",
       "pairing_approvals",
       "pairing_requests",
       "rate_buckets",

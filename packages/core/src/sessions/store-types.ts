@@ -3,6 +3,7 @@ import type { AdapterStateStore } from "../platform.ts";
 import type { IdempotencyTable } from "./idempotency.ts";
 import type { ImportedSession, ImportResult } from "./import.ts";
 import type { AuditLog, RateBuckets, StoreProbe, UsageLedger } from "./operations-store.ts";
+import type { OutboxTable } from "./outbox.ts";
 import type { ChatAgentTable, PairingTable } from "./pairing-store.ts";
 import type { ResponseTable } from "./responses.ts";
 import type { RunTable } from "./runs.ts";
@@ -256,6 +257,8 @@ export interface SessionStore {
   readonly runs: RunTable;
   /** `Idempotency-Key` claims and their answers, shared by the replicas on the store. */
   readonly idempotency: IdempotencyTable;
+  /** Sends forwarded to the replica holding an account that sends only over its connection. */
+  readonly outbox: OutboxTable;
   /** Usage rows and budget-window totals (operations). */
   readonly usage: UsageLedger;
   /** The append-only audit log. */

@@ -9,6 +9,7 @@ import {
 import { afterEach, describe, expect, it } from "vitest";
 import type { StoreBackend, StoreBackendRef, StoreChildJob } from "./backend.ts";
 import { idempotencyCases } from "./idempotency-conformance.ts";
+import { outboxCases } from "./outbox-conformance.ts";
 import { runTableCases } from "./runs-conformance.ts";
 
 const MINUTE = 60_000;
@@ -565,6 +566,14 @@ export function runStoreConformance(name: string, ref: StoreBackendRef): void {
       },
     });
     idempotencyCases({
+      fresh,
+      reopen,
+      now,
+      advance: (ms) => {
+        clock += ms;
+      },
+    });
+    outboxCases({
       fresh,
       reopen,
       now,

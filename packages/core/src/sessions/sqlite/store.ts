@@ -25,6 +25,7 @@ import { importSessionsInto } from "./import.ts";
 import { claimInto, inboundDedupe } from "./inbound.ts";
 import { leaseTable } from "./leases.ts";
 import { createAuditLog, createRateBuckets, createUsageLedger } from "./operations.ts";
+import { outboxTable } from "./outbox.ts";
 import { chatAgentTable, pairingTable } from "./pairing.ts";
 import { responseTable } from "./responses.ts";
 import { runTable } from "./runs.ts";
@@ -441,6 +442,7 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
     responses: responseTable(db, writes, clock),
     runs: runTable(db, writes, clock),
     idempotency: idempotencyTable(db, writes, clock),
+    outbox: outboxTable(db, writes, clock),
     getOrCreate: (key, source, opts) => writes.run(() => getOrCreate(key, source, opts)),
     findActive: (key) => read(() => findActive(key)),
     get: (id) => read(() => get(id)),
