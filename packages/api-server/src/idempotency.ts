@@ -66,7 +66,7 @@ const conflict = () =>
  * keep it across their own retries, so a retry of a turn that already ran (or is running) gets the first
  * answer — result or error, JSON or the whole SSE stream — instead of running the turn again. Keys are
  * scoped to the API key and the path; the same key with another body is a 409. Kept in memory, bounded by
- * count and age: a restart forgets them.
+ * count and age: a restart forgets them; with replicas (`shared`), in the store, so every replica sees them.
  */
 export class IdempotencyCache {
   readonly #entries = new Map<string, Entry>();
@@ -225,7 +225,15 @@ export class IdempotencyCache {
     const pendingMs = Math.min(window, this.#windowMs);
     for (;;) {
       const now = this.#now();
-      const found = await table.claim(scoped, fingerprint, holder, now + pendingMs, now);
+      const found = await table
+        .claim(scoped, fingerprint, holder, now + pendingMs, now)
+        .catch((err: unknown) => {
+          throw new ApiError(
+            503,
+            `The Idempotency-Key could not be checked in the store (${(err as Error)?.message ?? String(err)}); nothing was run: retry.`,
+            { type: "server_error", code: "store_unavailable", cause: err },
+          );
+        });
       if (found.state === "claimed") break;
       if (found.fingerprint !== fingerprint) throw conflict();
       if (found.state === "done") {
