@@ -85,6 +85,11 @@ export class MatrixAdapter implements PlatformAdapter {
   readonly config: MatrixAdapterConfig;
   #client: MatrixClient | undefined;
   #http: OwnedFetch | undefined;
+  /**
+   * Sends while not started (a replica standing by for this account, whose cron or API delivers to it): a
+   * client that never syncs, over its own connection pool, dropped by `start` and `stop`.
+   */
+  #sender: Promise<{ client: MatrixClient; http: OwnedFetch }> | undefined;
   #ctx: AdapterContext | undefined;
   #log: Logger = silentLogger();
   #userId: string;
@@ -111,6 +116,7 @@ export class MatrixAdapter implements PlatformAdapter {
 
   async start(ctx: AdapterContext): Promise<void> {
     if (this.#client) throw new Error(`matrix account ${this.account} is already started`);
+    await this.#dropSender();
     this.#ctx = ctx;
     this.#stopped = false;
     this.#live = false;
@@ -173,6 +179,7 @@ export class MatrixAdapter implements PlatformAdapter {
 
   async stop(): Promise<void> {
     this.#stopped = true;
+    await this.#dropSender();
     this.#cancelStart?.(new TransientError(PLATFORM, "matrix adapter stopped while starting"));
     this.#ctx?.signal.removeEventListener("abort", this.#onAbort);
     const client = this.#client;
@@ -197,22 +204,22 @@ export class MatrixAdapter implements PlatformAdapter {
   }
 
   /** An `mxc://` file through the homeserver's authenticated media API, with this account's token. */
-  downloadMedia(
+  async downloadMedia(
     media: InboundMedia,
     options: { maxBytes: number; signal?: AbortSignal },
   ): Promise<MediaFile> {
-    const client = this.#requireClient("download");
+    const { client, fetchFn } = await this.#clientFor("download");
     return downloadMxc(media, {
       ...options,
       baseUrl: (this.config.homeserver ?? this.config.api_url)!,
       accessToken: client.getAccessToken() ?? "",
-      fetchFn: this.#http!.fetchFn,
+      fetchFn,
     });
   }
 
   /** Upload to the media repository, then an `m.image` / `m.file` event pointing at its `mxc://` URI. */
   async sendMedia(address: Address, media: OutboundMedia): Promise<SentMessage> {
-    const client = this.#requireClient("upload");
+    const { client } = await this.#clientFor("upload");
     let uri: string;
     try {
       const blob = new Blob([media.data as Uint8Array<ArrayBuffer>], { type: media.mimeType });
@@ -224,7 +231,7 @@ export class MatrixAdapter implements PlatformAdapter {
   }
 
   async typing(address: Address): Promise<void> {
-    const client = this.#requireClient("typing");
+    const { client } = await this.#clientFor("typing");
     try {
       await client.sendTyping(address.chatId, true, TYPING_TIMEOUT_MS);
     } catch (err) {
@@ -259,7 +266,7 @@ export class MatrixAdapter implements PlatformAdapter {
    * on its own and, giving up, fails every queued message of every room. Core owns retries.
    */
   async #put(roomId: string, content: MessageContent): Promise<string> {
-    const client = this.#requireClient("send");
+    const { client } = await this.#clientFor("send");
     const path = `/rooms/${encodeURIComponent(roomId)}/send/m.room.message/${encodeURIComponent(client.makeTxnId())}`;
     try {
       // The SDK types `priority` as required (a DOM RequestInit key); it is optional at runtime.
@@ -277,11 +284,52 @@ export class MatrixAdapter implements PlatformAdapter {
     }
   }
 
-  #requireClient(action: string): MatrixClient {
-    // Not retryable: a stopped adapter does not come back; core's retries would only wait.
-    if (!this.#client)
-      throw new PlatformError(PLATFORM, `matrix ${action} failed: account ${this.account} is not started`);
-    return this.#client;
+  /**
+   * The syncing client once started; before that (a standby replica) a send-only one: sends are plain
+   * client-server API calls, so they need no `/sync`.
+   */
+  async #clientFor(action: string): Promise<{ client: MatrixClient; fetchFn: typeof globalThis.fetch }> {
+    if (this.#client) return { client: this.#client, fetchFn: this.#http!.fetchFn };
+    this.#sender ??= this.#openSender().catch((err: unknown) => {
+      this.#sender = undefined;
+      throw err;
+    });
+    try {
+      const { client, http } = await this.#sender;
+      return { client, fetchFn: http.fetchFn };
+    } catch (err) {
+      throw toPlatformError(err, `${action} (account ${this.account}, not receiving here)`);
+    }
+  }
+
+  async #openSender(): Promise<{ client: MatrixClient; http: OwnedFetch }> {
+    const baseUrl = (this.config.homeserver ?? this.config.api_url)!;
+    const http = ownedFetch();
+    try {
+      const creds = await resolveCredentials(this.config, { baseUrl, fetchFn: http.fetchFn, log: this.#log });
+      const client = createClient({
+        baseUrl,
+        fetchFn: http.fetchFn,
+        userId: creds.userId,
+        accessToken: creds.accessToken,
+        ...(creds.deviceId ? { deviceId: creds.deviceId } : {}),
+        logger: sdkLogger(this.#log),
+      });
+      useUnrefTimeouts(client);
+      return { client, http };
+    } catch (err) {
+      await http.close();
+      throw err;
+    }
+  }
+
+  async #dropSender(): Promise<void> {
+    const sender = this.#sender;
+    this.#sender = undefined;
+    const opened = await sender?.catch(() => undefined);
+    if (!opened) return;
+    opened.client.http.abort();
+    await opened.http.close();
   }
 
   /** Resolves at the first PREPARED sync; rejects if sync errors first, the start times out or is stopped. */

@@ -61,6 +61,8 @@ export interface YuanbaoAdapterOptions {
 export class YuanbaoAdapter implements PlatformAdapter {
   readonly platform = PLATFORM;
   readonly account: string;
+  /** Yuanbao sends over the WebSocket it receives on: a standby replica forwards sends to the holder. */
+  readonly sendsOverConnection = true;
   readonly capabilities: PlatformCapabilities = {
     maxMessageLength: MAX_MESSAGE_LENGTH,
     edit: false,

@@ -1,6 +1,6 @@
-import { createHash } from "node:crypto";
-import { concatBytes } from "@switchboard/core";
-import type { MiddlewareHandler } from "hono";
+import { createHash, randomUUID } from "node:crypto";
+import { concatBytes, type IdempotencyTable, type Logger } from "@switchboard/core";
+import type { Context, MiddlewareHandler, Next } from "hono";
 import type { ApiEnv } from "./context.ts";
 import { ApiError } from "./errors.ts";
 import { readBody } from "./http.ts";
@@ -16,6 +16,10 @@ export const DEFAULT_MAX_KEYS = 10_000;
 export const MAX_REPLAY_BYTES = 8 * 1024 * 1024;
 /** All kept answers together; past it the oldest keys go first. */
 export const DEFAULT_MAX_TOTAL_BYTES = 64 * 1024 * 1024;
+
+/** Replicas: how long a repeat waits for the first attempt running on another replica, and how often it looks. */
+export const DEFAULT_SHARED_WAIT_MS = 5 * 60 * 1000;
+export const DEFAULT_SHARED_POLL_MS = 100;
 
 /** 1-255 visible ASCII characters, as upstream and Stripe accept. */
 const KEY_RE = /^[\x21-\x7e]{1,255}$/;
@@ -42,14 +46,27 @@ export interface IdempotencyOptions {
   windowMs?: number;
   runWindowMs?: number;
   now?: () => number;
+  /**
+   * Keys in the store instead (replicas sharing one): a retry that reaches another replica replays the first
+   * answer. A repeat of a request still running waits up to `waitMs`, polling every `pollMs`, then gets 409
+   * `idempotency_key_in_use`.
+   */
+  shared?: { table: IdempotencyTable; waitMs?: number; pollMs?: number; logger?: Logger } | undefined;
 }
+
+const conflict = () =>
+  new ApiError(409, "This Idempotency-Key was already used with a different request body.", {
+    code: "idempotency_key_conflict",
+    param: "Idempotency-Key",
+    headers: NO_RETRY,
+  });
 
 /**
  * `Idempotency-Key` for the POST endpoints that run turns. The `openai` SDKs send one with every request and
  * keep it across their own retries, so a retry of a turn that already ran (or is running) gets the first
  * answer — result or error, JSON or the whole SSE stream — instead of running the turn again. Keys are
  * scoped to the API key and the path; the same key with another body is a 409. Kept in memory, bounded by
- * count and age: a restart forgets them.
+ * count and age: a restart forgets them; with replicas (`shared`), in the store, so every replica sees them.
  */
 export class IdempotencyCache {
   readonly #entries = new Map<string, Entry>();
@@ -59,8 +76,19 @@ export class IdempotencyCache {
   readonly #windowMs: number;
   readonly #runWindowMs: number;
   readonly #now: () => number;
+  readonly #shared:
+    | { table: IdempotencyTable; waitMs: number; pollMs: number; logger: Logger | undefined }
+    | undefined;
 
   constructor(options: IdempotencyOptions = {}) {
+    if (options.shared) {
+      this.#shared = {
+        table: options.shared.table,
+        waitMs: options.shared.waitMs ?? DEFAULT_SHARED_WAIT_MS,
+        pollMs: options.shared.pollMs ?? DEFAULT_SHARED_POLL_MS,
+        logger: options.shared.logger,
+      };
+    }
     this.#maxKeys = options.maxKeys ?? DEFAULT_MAX_KEYS;
     this.#maxTotalBytes = options.maxTotalBytes ?? DEFAULT_MAX_TOTAL_BYTES;
     this.#windowMs = options.windowMs ?? DEFAULT_WINDOW_MS;
@@ -126,16 +154,11 @@ export class IdempotencyCache {
         signal: original.signal,
       });
       const fingerprint = createHash("sha256").update(bytes).digest("hex");
+      if (this.#shared) return this.#sharedKey(c, next, scoped, fingerprint, path);
       const now = this.#now();
       const existing = this.#entries.get(scoped);
       if (existing && existing.expiresAt > now) {
-        if (existing.fingerprint !== fingerprint) {
-          throw new ApiError(409, "This Idempotency-Key was already used with a different request body.", {
-            code: "idempotency_key_conflict",
-            param: "Idempotency-Key",
-            headers: NO_RETRY,
-          });
-        }
+        if (existing.fingerprint !== fingerprint) throw conflict();
         const recorded = await existing.done;
         if (recorded) {
           c.res = replay(recorded);
@@ -147,7 +170,7 @@ export class IdempotencyCache {
       let settle!: (r: Recorded | undefined) => void;
       const entry: Entry = {
         fingerprint,
-        expiresAt: now + (/\/runs$/.test(path) ? this.#runWindowMs : this.#windowMs),
+        expiresAt: now + this.#windowOf(path),
         done: new Promise((r) => {
           settle = r;
         }),
@@ -176,6 +199,76 @@ export class IdempotencyCache {
       if (c.req.raw.signal.aborted) return forget();
       c.res = this.#recording(c.res, keep, forget);
     };
+  }
+
+  #windowOf(path: string): number {
+    return /\/runs$/.test(path) ? this.#runWindowMs : this.#windowMs;
+  }
+
+  /**
+   * The key in the store (replicas): claim it, or replay the answer another replica kept, or wait (bounded)
+   * for the attempt another replica is running. The claim is this request's alone (a random holder token).
+   */
+  async #sharedKey(
+    c: Context<ApiEnv>,
+    next: Next,
+    scoped: string,
+    fingerprint: string,
+    path: string,
+  ): Promise<void> {
+    const { table, waitMs, pollMs, logger } = this.#shared!;
+    const holder = randomUUID();
+    const deadline = Date.now() + waitMs;
+    // A claim still running holds the key for the short window at most (a replica that died mid-request does
+    // not block it for a day); the kept answer for the path's whole window.
+    const window = this.#windowOf(path);
+    const pendingMs = Math.min(window, this.#windowMs);
+    for (;;) {
+      const now = this.#now();
+      const found = await table
+        .claim(scoped, fingerprint, holder, now + pendingMs, now)
+        .catch((err: unknown) => {
+          throw new ApiError(
+            503,
+            `The Idempotency-Key could not be checked in the store (${(err as Error)?.message ?? String(err)}); nothing was run: retry.`,
+            { type: "server_error", code: "store_unavailable", cause: err },
+          );
+        });
+      if (found.state === "claimed") break;
+      if (found.fingerprint !== fingerprint) throw conflict();
+      if (found.state === "done") {
+        c.res = replay(found.response);
+        return;
+      }
+      if (Date.now() >= deadline || c.req.raw.signal.aborted) {
+        throw new ApiError(
+          409,
+          "A request with this Idempotency-Key is still being processed (on another replica); retry later.",
+          { code: "idempotency_key_in_use", param: "Idempotency-Key" },
+        );
+      }
+      await new Promise((r) => setTimeout(r, pollMs));
+    }
+    const forget = () => {
+      table.forget(scoped, holder).catch((err: unknown) => {
+        // Left behind, the claim expires with its window; until then repeats wait and then get 409.
+        logger?.warn({ err }, "api: cannot drop an Idempotency-Key claim from the store");
+      });
+    };
+    const keep = (r: Recorded) => {
+      table.finish(scoped, holder, r, this.#now() + window).catch((err: unknown) => {
+        logger?.warn({ err }, "api: cannot keep an Idempotency-Key answer in the store");
+        forget();
+      });
+    };
+    try {
+      await next();
+    } catch (err) {
+      forget();
+      throw err;
+    }
+    if (c.req.raw.signal.aborted) return forget();
+    c.res = this.#recording(c.res, keep, forget);
   }
 
   /** Pass the answer through while keeping a copy of it; a streamed one is kept once it has ended. */

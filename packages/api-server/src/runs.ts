@@ -153,6 +153,30 @@ export class RunRegistry {
     }
   }
 
+  /**
+   * The key's executing runs: here, plus (replicas on a shared store) those other live replicas execute. Two
+   * admissions on two replicas at the same moment may both pass (the count is read, not locked): by at most
+   * one run per replica.
+   */
+  async #activeOf(owner: string): Promise<number> {
+    const here = this.#activeBy.get(owner) ?? 0;
+    const shared = this.#shared;
+    if (!shared || shared.ownReplica) return here;
+    let elsewhere = 0;
+    const alive = new Map<string, boolean>();
+    try {
+      for (const { replicaId } of await shared.table.activeOf(owner)) {
+        if (replicaId === shared.replica.id) continue;
+        if (!alive.has(replicaId)) alive.set(replicaId, await shared.replica.alive(replicaId));
+        if (alive.get(replicaId)) elsewhere++;
+      }
+    } catch (err) {
+      // The store is unreachable: this replica's count still holds.
+      this.#logger?.warn({ err }, "api: cannot count this key's runs on other replicas");
+    }
+    return here + elsewhere;
+  }
+
   get active(): number {
     return this.#active;
   }
@@ -170,7 +194,7 @@ export class RunRegistry {
   }): Promise<Run> {
     this.#sweep();
     const max = this.#maxActivePerKey();
-    if ((this.#activeBy.get(params.owner) ?? 0) >= max) {
+    if ((await this.#activeOf(params.owner)) >= max) {
       throw new ApiError(
         429,
         `Too many runs in progress for this API key (at most ${max}); retry when one finishes.`,

@@ -100,7 +100,11 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
       ...options.runs,
     }),
     responses: new ResponseStore(() => gateway.store.responses, settings),
-    idempotency: new IdempotencyCache(options.idempotency),
+    // Replicas share the keys through the store (a retry may reach another one); one process keeps them in memory.
+    idempotency: new IdempotencyCache({
+      ...(gateway.replica ? { shared: { table: gateway.store.idempotency, logger } } : {}),
+      ...options.idempotency,
+    }),
   };
   if (ctx.keys().open && !isLoopback(settings().host)) {
     // The config loader refuses this too; a `config` passed in directly must not get around it.

@@ -14,7 +14,9 @@ import {
   type GatewayRuntime,
   type Logger,
   openSessionStore,
+  Replica,
   type SessionStore,
+  silentLogger,
 } from "@switchboard/core";
 import { createEchoRunner } from "@switchboard/testing";
 import OpenAI from "openai";
@@ -43,12 +45,22 @@ export async function startApi(
     routes?: RouteGroup[];
     /** Reuse this home (and its state.db) instead of a fresh temp dir; it is left in place on close. */
     home?: string;
+    /** Run as this replica (its own leases on the store), as N gateways sharing one store do. */
+    replica?: string;
   } = {},
 ): Promise<TestApi> {
   const home = options.home ?? mkdtempSync(join(tmpdir(), "sb-api-"));
   const config = buildConfig(raw, { file: undefined, home, env: {}, platforms: {} });
   const store = openSessionStore(join(home, "state.db"));
-  const gateway = createGateway({ config, store, runner: options.runner ?? createEchoRunner() });
+  const replica = options.replica
+    ? new Replica({ id: options.replica, leases: store.leases, logger: silentLogger() })
+    : undefined;
+  const gateway = createGateway({
+    config,
+    store,
+    runner: options.runner ?? createEchoRunner(),
+    ...(replica ? { replica } : {}),
+  });
   const api = createApiServer({
     gateway,
     ...(options.logger ? { logger: options.logger } : {}),

@@ -191,6 +191,12 @@ export interface PlatformAdapter {
    * `connection` (default) that one process holds — long polling, a WebSocket — leased to one replica at a time.
    */
   readonly receives?: "webhook" | "connection";
+  /**
+   * True when the account sends only over the connection it receives on (Yuanbao's WebSocket): a replica
+   * standing by for it forwards text sends to the holder through the store's outbox. Default false: sends
+   * are API calls any replica makes.
+   */
+  readonly sendsOverConnection?: boolean;
   /** `ctx.logger` already carries `platform` and `account`: log through it without binding them again. */
   // biome-ignore lint/suspicious/noConfusingVoidType: most adapters resolve with nothing (`Promise<void>`).
   start(ctx: AdapterContext): Promise<void | AdapterStartResult>;

@@ -7,9 +7,10 @@ import { createPool, type Pool, transaction } from "./pool.ts";
 
 /**
  * Tables of a SQLite store that are not data to keep: its own catalog, the FTS5 index (PostgreSQL indexes
- * itself), and API runs (kept an hour, executed by the process that started them: none survives the move).
+ * itself), API runs (kept an hour, executed by the process that started them: none survives the move), and
+ * the replicas' short-lived `Idempotency-Key` claims and forwarded sends.
  */
-const SKIP_TABLE = /^(sqlite_|messages_fts|runs$|run_events$|run_answers$)/;
+const SKIP_TABLE = /^(sqlite_|messages_fts|runs$|run_events$|run_answers$|idempotency_keys$|outbox$)/;
 /** `kv` rows that describe one store file rather than its data. */
 const LOCAL_KV_SQLITE = "key NOT IN ('fts_indexed_id') AND key NOT LIKE 'health.%'";
 const LOCAL_KV_PG = `${LOCAL_KV_SQLITE} AND key NOT LIKE 'migrate.%'`;

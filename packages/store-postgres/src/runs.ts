@@ -162,6 +162,13 @@ export function runTable(pool: Pool, clock: () => number): PostgresRunTable {
       );
       return r.rows;
     },
+    async activeOf(owner) {
+      const r = await pool.query<{ id: string; replicaId: string }>(
+        `SELECT id, replica_id AS "replicaId" FROM runs WHERE owner = $1 AND status NOT IN ${TERMINAL}`,
+        [owner],
+      );
+      return r.rows;
+    },
     answer: (a) =>
       transaction(pool, async (q) => {
         const r = await q.query(

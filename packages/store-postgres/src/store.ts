@@ -2,10 +2,12 @@ import type { SessionStore } from "@switchboard/core";
 import type { PoolClient } from "pg";
 import { adapterStateStore } from "./adapter-state.ts";
 import { inboundDedupe } from "./dedupe.ts";
+import { idempotencyTable } from "./idempotency.ts";
 import { importSessionsInto } from "./import.ts";
 import { leaseTable } from "./leases.ts";
 import { migratePostgres } from "./migrations.ts";
 import { auditLog, rateBuckets, usageLedger } from "./operations.ts";
+import { outboxTable } from "./outbox.ts";
 import { chatAgentTable, pairingTable } from "./pairing.ts";
 import { createPool, describeUrl, type Pool, storeOpenError } from "./pool.ts";
 import { responseTable } from "./responses.ts";
@@ -102,6 +104,8 @@ export async function openPostgresStore(
     importSessions: (items) => importSessionsInto(pool, items),
     responses: responseTable(pool, clock),
     runs,
+    idempotency: idempotencyTable(pool, clock),
+    outbox: outboxTable(pool, clock),
     usage: usageLedger(pool, clock),
     audit: auditLog(pool, clock),
     rates: rateBuckets(pool),

@@ -36,6 +36,13 @@ export interface DeliveryDeps {
   retry?: RetryOptions | undefined;
   /** How often the typing indicator is refreshed while a turn runs. */
   typingIntervalMs: number;
+  /**
+   * Replicas: a text send to an account that sends only over its connection (`sendsOverConnection`) and
+   * that another replica holds is handed to it through the store (`forward`, true when it was).
+   */
+  forward?:
+    | ((address: Address, text: string, message: Omit<OutboundMessage, "text">) => Promise<boolean>)
+    | undefined;
 }
 
 /** Sending to chats: replies split to the platform's limit, retried, through the account's breaker; typing. */
@@ -57,6 +64,7 @@ export class Delivery {
     const adapter = this.#deps.adapter(address.platform, address.account);
     if (!adapter)
       throw new Error(`no connected adapter for ${address.platform} account "${address.account}"`);
+    if (adapter.sendsOverConnection && (await this.#deps.forward?.(address, text, message))) return;
     const caps = adapter.capabilities;
     const chunks = splitMessage(text, caps.maxMessageLength, caps.lengthUnit ?? "utf16");
     // Through the account's circuit breaker: repeated failures pause its sends instead of retrying each message.

@@ -21,6 +21,7 @@ import { resolveInbound } from "./inbound/resolve.ts";
 import { answerInbox, takeInbox } from "./inbox.ts";
 import { Lanes } from "./lanes.ts";
 import type { SessionOpenDeps } from "./open-session.ts";
+import { drainOutbox, forwardSend } from "./outbox.ts";
 import { type PlatformTurnDeps, runPlatformTurn } from "./platform-turn.ts";
 import { type RecoverDeps, recoverStalled, sweepStalled } from "./recover.ts";
 import type { Replica } from "./replicas.ts";
@@ -146,6 +147,8 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
     logger,
     retry: options.retry,
     typingIntervalMs: options.typingIntervalMs ?? 4000,
+    // Replicas: a standby's sends to an account that sends only over its connection go to the holder.
+    forward: replica ? forwardSend({ outbox: store.outbox, replica }) : undefined,
   });
 
   const sessions: SessionOpenDeps = { store, hooks, config: getConfig, now: options.now };
@@ -254,6 +257,16 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
         stopping: isStopping,
       })
     : undefined;
+  const stopOutbox = replica
+    ? drainOutbox({
+        outbox: store.outbox,
+        replica,
+        adapters: () => adapters.list(),
+        send: (address, text, message) => delivery.sendText(address, text, message).then(() => undefined),
+        logger,
+        stopping: isStopping,
+      })
+    : undefined;
 
   const gateway: GatewayRuntime = {
     replica,
@@ -297,6 +310,7 @@ export function createGateway(options: CreateGatewayOptions): GatewayRuntime {
     async stop(opts = {}) {
       stopping = true;
       stopSweep?.();
+      stopOutbox?.();
       // Nobody will answer a prompt during shutdown; waiting would hold the drain for the whole timeout.
       approvals.denyAll("the gateway is shutting down");
       // Stop receiving first (adapters watch their signal); replies of draining turns still go out.

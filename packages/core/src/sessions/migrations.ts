@@ -307,6 +307,26 @@ function migrateToV9(db: Database): void {
   `);
 }
 
+/**
+ * v10: `Idempotency-Key` claims and their answers (`idempotency_keys`), so a retry reaching another replica
+ * replays the first answer; runs are counted per key across replicas (`idx_runs_owner_active`); `outbox`
+ * carries a standby's sends to the holder of an account that sends only over its connection (Yuanbao).
+ */
+function migrateToV10(db: Database): void {
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS idempotency_keys (
+      key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, holder TEXT NOT NULL, expires_at INTEGER NOT NULL,
+      status INTEGER, headers TEXT, body BLOB) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS idx_idempotency_keys_expires ON idempotency_keys(expires_at);
+    CREATE INDEX IF NOT EXISTS idx_runs_owner_active ON runs(owner)
+      WHERE status NOT IN ('completed', 'failed', 'cancelled');
+    CREATE TABLE IF NOT EXISTS outbox (
+      id INTEGER PRIMARY KEY AUTOINCREMENT, platform TEXT NOT NULL, account TEXT NOT NULL, address TEXT NOT NULL,
+      text TEXT NOT NULL, message TEXT NOT NULL, created_at INTEGER NOT NULL, taken_by TEXT, taken_at INTEGER);
+    CREATE INDEX IF NOT EXISTS idx_outbox_account ON outbox(platform, account, id);
+  `);
+}
+
 /** Forward-only migrations: `MIGRATIONS[i]` takes `user_version` i to i + 1. Append; never edit a shipped one. */
 export const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [
   migrateToV1,
@@ -318,6 +338,7 @@ export const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [
   migrateToV7,
   migrateToV8,
   migrateToV9,
+  migrateToV10,
 ];
 export const SCHEMA_VERSION = MIGRATIONS.length;
 

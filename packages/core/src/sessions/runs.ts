@@ -83,6 +83,8 @@ export interface RunTable {
   stopRequested(ids: readonly string[]): Promise<string[]>;
   /** Every run that is not terminal, with the replica executing it (the sweep for runs of dead replicas). */
   unfinished(): Promise<Array<{ id: string; replicaId: string }>>;
+  /** The runs of `owner` that are not terminal, with their replica (admission across replicas). */
+  activeOf(owner: string): Promise<Array<{ id: string; replicaId: string }>>;
   /**
    * Record an answer to a waiting tool call of a run that is not terminal, for the executing replica to apply.
    * False when the call was answered this way before (or the run is over).

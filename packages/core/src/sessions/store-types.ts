@@ -1,7 +1,9 @@
 import type { ResetPolicy } from "../config/schema.ts";
 import type { AdapterStateStore } from "../platform.ts";
+import type { IdempotencyTable } from "./idempotency.ts";
 import type { ImportedSession, ImportResult } from "./import.ts";
 import type { AuditLog, RateBuckets, StoreProbe, UsageLedger } from "./operations-store.ts";
+import type { OutboxTable } from "./outbox.ts";
 import type { ChatAgentTable, PairingTable } from "./pairing-store.ts";
 import type { ResponseTable } from "./responses.ts";
 import type { RunTable } from "./runs.ts";
@@ -267,6 +269,10 @@ export interface SessionStore {
   readonly responses: ResponseTable;
   /** Asynchronous API runs and their events, readable from every process on the store. */
   readonly runs: RunTable;
+  /** `Idempotency-Key` claims and their answers, shared by the replicas on the store. */
+  readonly idempotency: IdempotencyTable;
+  /** Sends forwarded to the replica holding an account that sends only over its connection. */
+  readonly outbox: OutboxTable;
   /** Usage rows and budget-window totals (operations). */
   readonly usage: UsageLedger;
   /** The append-only audit log. */

@@ -1,8 +1,15 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { DuplicateInboundError, type SessionSource, type SessionStore, USAGE_TOTAL_TTL_MS } from "@switchboard/core";
+import {
+  DuplicateInboundError,
+  type SessionSource,
+  type SessionStore,
+  USAGE_TOTAL_TTL_MS,
+} from "@switchboard/core";
 import { afterEach, describe, expect, it } from "vitest";
 import type { StoreBackend, StoreBackendRef, StoreChildJob } from "./backend.ts";
+import { idempotencyCases } from "./idempotency-conformance.ts";
+import { outboxCases } from "./outbox-conformance.ts";
 import { runTableCases } from "./runs-conformance.ts";
 
 const MINUTE = 60_000;
@@ -585,6 +592,22 @@ export function runStoreConformance(name: string, ref: StoreBackendRef): void {
     });
 
     runTableCases({
+      fresh,
+      reopen,
+      now,
+      advance: (ms) => {
+        clock += ms;
+      },
+    });
+    idempotencyCases({
+      fresh,
+      reopen,
+      now,
+      advance: (ms) => {
+        clock += ms;
+      },
+    });
+    outboxCases({
       fresh,
       reopen,
       now,

@@ -48,6 +48,9 @@ export function runTable(db: Database, writes: WriteBatcher, clock: () => number
     unfinished: db.prepare(
       `SELECT id, replica_id AS replicaId FROM runs WHERE status NOT IN ${TERMINAL} ORDER BY created_at`,
     ),
+    activeOf: db.prepare(
+      `SELECT id, replica_id AS replicaId FROM runs WHERE owner = ? AND status NOT IN ${TERMINAL}`,
+    ),
     drop: db.prepare("DELETE FROM runs WHERE id = ?"),
     dropEvents: db.prepare("DELETE FROM run_events WHERE run_id = ?"),
   };
@@ -98,6 +101,8 @@ export function runTable(db: Database, writes: WriteBatcher, clock: () => number
     stopRequested: (ids) =>
       writes.read(() => (ids.length === 0 ? [] : (stmt.stopped.all(JSON.stringify(ids)) as string[]))),
     unfinished: () => writes.read(() => stmt.unfinished.all() as Array<{ id: string; replicaId: string }>),
+    activeOf: (owner) =>
+      writes.read(() => stmt.activeOf.all(owner) as Array<{ id: string; replicaId: string }>),
     answer: (a) =>
       writes.run(
         () =>

@@ -20,10 +20,12 @@ import {
   type SessionStore,
   type StoredMessage,
 } from "../store-types.ts";
+import { idempotencyTable } from "./idempotency.ts";
 import { importSessionsInto } from "./import.ts";
 import { claimInto, inboundDedupe } from "./inbound.ts";
 import { leaseTable } from "./leases.ts";
 import { createAuditLog, createRateBuckets, createUsageLedger } from "./operations.ts";
+import { outboxTable } from "./outbox.ts";
 import { chatAgentTable, pairingTable } from "./pairing.ts";
 import { responseTable } from "./responses.ts";
 import { runTable } from "./runs.ts";
@@ -485,6 +487,8 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
     db,
     responses: responseTable(db, writes, clock),
     runs: runTable(db, writes, clock),
+    idempotency: idempotencyTable(db, writes, clock),
+    outbox: outboxTable(db, writes, clock),
     getOrCreate: (key, source, opts) => writes.run(() => getOrCreate(key, source, opts)),
     findActive: (key) => read(() => findActive(key)),
     // With a write queued (it could create, end or change that session) the read joins the batch after it, as
