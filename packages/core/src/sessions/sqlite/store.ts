@@ -20,6 +20,7 @@ import {
   type SessionStore,
   type StoredMessage,
 } from "../store-types.ts";
+import { type CheckpointerOptions, WalCheckpointer } from "./checkpointer.ts";
 import { idempotencyTable } from "./idempotency.ts";
 import { importSessionsInto } from "./import.ts";
 import { claimInto, inboundDedupe } from "./inbound.ts";
@@ -36,6 +37,10 @@ export interface SessionStoreOptions {
   now?: () => number;
   /** How long a writer waits for another connection's lock, ms. */
   busyTimeoutMs?: number;
+  /** `false`: checkpoint the WAL inside commits, as SQLite does by default, instead of in a worker thread once busy. */
+  backgroundCheckpoints?: boolean;
+  /** The worker's thresholds (tests start it early). */
+  checkpoints?: CheckpointerOptions;
 }
 
 const DEFAULT_HISTORY_LIMIT = 50;
@@ -457,7 +462,12 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
     return session && session.agentId === agentId ? { session, messageIds: [] } : undefined;
   };
 
-  const writes = new WriteBatcher(db);
+  // A file store checkpoints its WAL in a worker thread once it is busy (see checkpointer.ts).
+  const checkpointer =
+    file !== ":memory:" && options.backgroundCheckpoints !== false
+      ? new WalCheckpointer(db, file, options.checkpoints)
+      : undefined;
+  const writes = new WriteBatcher(db, checkpointer && (() => checkpointer.committed()));
   const read = <T>(fn: () => T) => writes.read(fn);
   const checkWritable = (
     timeoutMs = WRITE_PROBE_TIMEOUT_MS,
@@ -580,15 +590,16 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
       const latencyMs = performance.now() - started;
       return check.ok ? { writable: true, latencyMs } : { writable: false, latencyMs, error: check.reason };
     },
-    close: () => {
-      if (!db.open) return Promise.resolve();
+    close: async () => {
+      if (!db.open) return;
       writes.close(`the session store ${file} is closed`);
+      await checkpointer?.close();
+      if (!db.open) return;
       try {
         // Leave the file fully indexed for whoever opens it next; a busy writer elsewhere will do it instead.
         if (searchIndexBehind()) syncSearchIndex.immediate();
       } catch {}
       db.close();
-      return Promise.resolve();
     },
   };
 }

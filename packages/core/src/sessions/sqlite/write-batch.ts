@@ -19,7 +19,11 @@ export class WriteBatcher {
   // Built once: better-sqlite3 makes new wrapper functions on every `transaction()` call.
   readonly #commit: (batch: Pending[]) => Array<{ ok: boolean; value: unknown }>;
 
-  constructor(db: Database) {
+  readonly #onCommit: (() => void) | undefined;
+
+  /** `onCommit` runs after each successful commit (the WAL checkpointer counts them). */
+  constructor(db: Database, onCommit?: () => void) {
+    this.#onCommit = onCommit;
     const savepoint = db.transaction((fn: () => unknown) => fn());
     const all = db.transaction((batch: Pending[]) => {
       const results: Array<{ ok: boolean; value: unknown }> = [];
@@ -94,6 +98,7 @@ export class WriteBatcher {
       return;
     }
     if (started) publish("store", { op: "commit", durationMs: performance.now() - started, ok: true });
+    this.#onCommit?.();
     batch.forEach((item, i) => {
       const r = results[i]!;
       if (r.ok) item.resolve(r.value);
