@@ -69,6 +69,20 @@ export const MATRIX_CAPABILITIES: PlatformCapabilities = {
   nativeCommands: false,
 };
 
+/** A matrix-js-sdk client for the account's credentials, on the adapter's own connection pool. */
+function sdkClient(baseUrl: string, http: OwnedFetch, creds: Credentials, log: Logger): MatrixClient {
+  const client = createClient({
+    baseUrl,
+    fetchFn: http.fetchFn,
+    userId: creds.userId,
+    accessToken: creds.accessToken,
+    ...(creds.deviceId ? { deviceId: creds.deviceId } : {}),
+    logger: sdkLogger(log),
+  });
+  useUnrefTimeouts(client);
+  return client;
+}
+
 const START_TIMEOUT_MS = 60_000;
 const SEND_TIMEOUT_MS = 30_000;
 const TYPING_TIMEOUT_MS = 20_000;
@@ -137,15 +151,7 @@ export class MatrixAdapter implements PlatformAdapter {
       return;
     }
 
-    const client = createClient({
-      baseUrl,
-      fetchFn: http.fetchFn,
-      userId: creds.userId,
-      accessToken: creds.accessToken,
-      ...(creds.deviceId ? { deviceId: creds.deviceId } : {}),
-      logger: sdkLogger(this.#log),
-    });
-    useUnrefTimeouts(client);
+    const client = sdkClient(baseUrl, http, creds, this.#log);
     this.#client = client;
     this.#userId = creds.userId;
     client.on(RoomEvent.Timeline, this.#onTimeline);
@@ -307,16 +313,7 @@ export class MatrixAdapter implements PlatformAdapter {
     const http = ownedFetch();
     try {
       const creds = await resolveCredentials(this.config, { baseUrl, fetchFn: http.fetchFn, log: this.#log });
-      const client = createClient({
-        baseUrl,
-        fetchFn: http.fetchFn,
-        userId: creds.userId,
-        accessToken: creds.accessToken,
-        ...(creds.deviceId ? { deviceId: creds.deviceId } : {}),
-        logger: sdkLogger(this.#log),
-      });
-      useUnrefTimeouts(client);
-      return { client, http };
+      return { client: sdkClient(baseUrl, http, creds, this.#log), http };
     } catch (err) {
       await http.close();
       throw err;
