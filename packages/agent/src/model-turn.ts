@@ -59,14 +59,82 @@ export interface ModelTurnArgs {
   steer?: () => ModelMessage[];
 }
 
-/** Text of a later step (after tool calls) starts a new paragraph, in the stream and in the final text alike. */
-function* addText(state: { text: string }, text: string, stepHasText: boolean): Generator<AgentEvent> {
-  if (!stepHasText && state.text) {
-    state.text += "\n\n";
-    yield { type: "text-delta", text: "\n\n" };
+type ClientCall = { toolCallId: string; toolName: string; input: unknown };
+
+/** What the current step of the tool loop has seen. */
+interface Step {
+  hasText: boolean;
+  /** Calls of the caller's tools in this step: when the step ends on them, the turn pauses. */
+  clientCalls: ClientCall[];
+}
+
+const newStep = (): Step => ({ hasText: false, clientCalls: [] });
+
+/** A step's text, tool calls and tool results, as the stream delivers them or a whole answer holds them. */
+type ContentPart =
+  | { type: "text" | "text-delta"; text: string }
+  | { type: "tool-call"; toolCallId: string; toolName: string; input: unknown }
+  | { type: "tool-result"; toolCallId: string; toolName: string; output: unknown }
+  | { type: "tool-error"; toolCallId: string; toolName: string; error: unknown };
+
+const CONTENT_PARTS: ReadonlySet<string> = new Set([
+  "text",
+  "text-delta",
+  "tool-call",
+  "tool-result",
+  "tool-error",
+]);
+
+/** The events of one content part, streamed or whole alike. */
+function* contentEvents(
+  part: ContentPart,
+  state: { text: string },
+  step: Step,
+  clientTools: ReadonlySet<string> | undefined,
+): Generator<AgentEvent> {
+  switch (part.type) {
+    case "text":
+    case "text-delta":
+      if (!part.text) return;
+      // Text of a later step (after tool calls) starts a new paragraph, in the stream and in the final text alike.
+      if (!step.hasText && state.text) {
+        state.text += "\n\n";
+        yield { type: "text-delta", text: "\n\n" };
+      }
+      step.hasText = true;
+      state.text += part.text;
+      yield { type: "text-delta", text: part.text };
+      return;
+    case "tool-call": {
+      const client = clientTools?.has(part.toolName) === true;
+      if (client)
+        step.clientCalls.push({ toolCallId: part.toolCallId, toolName: part.toolName, input: part.input });
+      yield {
+        type: "tool-call",
+        toolCallId: part.toolCallId,
+        toolName: part.toolName,
+        input: part.input,
+        ...(client ? { client: true } : {}),
+      };
+      return;
+    }
+    case "tool-result":
+      yield {
+        type: "tool-result",
+        toolCallId: part.toolCallId,
+        toolName: part.toolName,
+        output: part.output,
+      };
+      return;
+    case "tool-error":
+      yield {
+        type: "tool-result",
+        toolCallId: part.toolCallId,
+        toolName: part.toolName,
+        output: errorText(part.error),
+        isError: true,
+      };
   }
-  state.text += text;
-  yield { type: "text-delta", text };
 }
 
 type StepUsage = { usage: { inputTokens: number | undefined; outputTokens: number | undefined } };
@@ -199,61 +267,26 @@ async function* generateModelTurn(args: ModelTurnArgs): AsyncGenerator<AgentEven
     if (args.signal.aborted) return timedOut(args);
     return describeProviderError(err, resolved.label);
   }
-  let clientCalls: Array<{ toolCallId: string; toolName: string; input: unknown }> = [];
-  for (const step of result.steps) {
+  let step = newStep();
+  for (const done of result.steps) {
     state.steps++;
-    clientCalls = [];
-    let stepHasText = false;
-    for (const part of step.content) {
-      if (part.type === "text") {
-        if (!part.text) continue;
-        yield* addText(state, part.text, stepHasText);
-        stepHasText = true;
-      } else if (part.type === "tool-call") {
-        const client = args.clientTools?.has(part.toolName) === true;
-        if (client)
-          clientCalls.push({ toolCallId: part.toolCallId, toolName: part.toolName, input: part.input });
-        yield toolCallEvent(part, client);
-      } else if (part.type === "tool-result") {
-        yield {
-          type: "tool-result",
-          toolCallId: part.toolCallId,
-          toolName: part.toolName,
-          output: part.output,
-        };
-      } else if (part.type === "tool-error") {
-        yield toolErrorEvent(part);
-      }
+    step = newStep();
+    for (const part of done.content) {
+      if (CONTENT_PARTS.has(part.type))
+        yield* contentEvents(part as ContentPart, state, step, args.clientTools);
     }
-    state.lastStepReason = step.finishReason;
+    state.lastStepReason = done.finishReason;
   }
   if (args.signal.aborted) return timedOut(args);
-  const { note, terminal } = finishEvent(args, state, clientCalls, result.finishReason, result.totalUsage);
+  const { note, terminal } = finishEvent(
+    args,
+    state,
+    step.clientCalls,
+    result.finishReason,
+    result.totalUsage,
+  );
   if (note) yield { type: "text-delta", text: note };
   return terminal;
-}
-
-function toolCallEvent(
-  part: { toolCallId: string; toolName: string; input: unknown },
-  client: boolean,
-): AgentEvent {
-  return {
-    type: "tool-call",
-    toolCallId: part.toolCallId,
-    toolName: part.toolName,
-    input: part.input,
-    ...(client ? { client: true } : {}),
-  };
-}
-
-function toolErrorEvent(part: { toolCallId: string; toolName: string; error: unknown }): AgentEvent {
-  return {
-    type: "tool-result",
-    toolCallId: part.toolCallId,
-    toolName: part.toolName,
-    output: errorText(part.error),
-    isError: true,
-  };
 }
 
 /** A turn the gateway aborted: the user's stop, else the timeout that fired. */
@@ -290,40 +323,19 @@ async function* streamModelTurn(args: ModelTurnArgs): AsyncGenerator<AgentEvent,
     onError: () => {},
   });
 
-  let stepHasText = false;
-  /** Calls of the caller's tools in the current step: when the step ends on them, the turn pauses. */
-  let clientCalls: Array<{ toolCallId: string; toolName: string; input: unknown }> = [];
+  let step = newStep();
   try {
     for await (const part of result.stream) {
       switch (part.type) {
         case "start-step":
           state.steps++;
-          stepHasText = false;
-          clientCalls = [];
+          step = newStep();
           break;
-        case "text-delta": {
-          if (!part.text) break;
-          yield* addText(state, part.text, stepHasText);
-          stepHasText = true;
-          break;
-        }
-        case "tool-call": {
-          const client = args.clientTools?.has(part.toolName) === true;
-          if (client)
-            clientCalls.push({ toolCallId: part.toolCallId, toolName: part.toolName, input: part.input });
-          yield toolCallEvent(part, client);
-          break;
-        }
+        case "text-delta":
+        case "tool-call":
         case "tool-result":
-          yield {
-            type: "tool-result",
-            toolCallId: part.toolCallId,
-            toolName: part.toolName,
-            output: part.output,
-          };
-          break;
         case "tool-error":
-          yield toolErrorEvent(part);
+          yield* contentEvents(part, state, step, args.clientTools);
           break;
         case "finish-step":
           state.lastStepReason = part.finishReason;
@@ -338,7 +350,7 @@ async function* streamModelTurn(args: ModelTurnArgs): AsyncGenerator<AgentEvent,
           const { note, terminal } = finishEvent(
             args,
             state,
-            clientCalls,
+            step.clientCalls,
             part.finishReason,
             part.totalUsage,
           );
