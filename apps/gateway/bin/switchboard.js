@@ -5,6 +5,21 @@
 // swallow the signals of Docker, systemd, pm2 or `kill`.
 import { existsSync } from "node:fs";
 import module from "node:module";
+import { commandOf, restoreEnvironment, runtimeTuning } from "./runtime-tuning.js";
+
+// The gateway runs with a capped young generation and glibc returning large freed blocks (see
+// runtime-tuning.js): Node reads both at start, so `run` re-executes itself once with them. `execve` keeps
+// the process id, so signals, `kill`, pid files and parent watches see one process, as before.
+if (commandOf(process.argv.slice(2)) === "run" && typeof process.execve === "function") {
+  const tuned = runtimeTuning(process.execArgv, process.env);
+  if (tuned)
+    process.execve(
+      process.execPath,
+      [process.execPath, ...process.execArgv, ...tuned.flags, ...process.argv.slice(1)],
+      tuned.env,
+    );
+}
+restoreEnvironment(process.env);
 
 const source = new URL("../src/cli.ts", import.meta.url);
 const dist = new URL("../dist/cli.js", import.meta.url);

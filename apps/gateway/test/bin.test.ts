@@ -117,4 +117,35 @@ describe("the switchboard bin", () => {
     // It shut down cleanly: the lock was released.
     expect(existsSync(lock)).toBe(false);
   }, 30_000);
+
+  it("`run` re-executes itself once, same pid, with a capped young generation and glibc returning large blocks", async () => {
+    const cmdline = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+    const environ = (pid: number) => readFileSync(`/proc/${pid}/environ`, "utf8").split("\0");
+    const start = async (extra: Record<string, string>) => {
+      const home = tmp();
+      writeFileSync(join(home, "config.yaml"), "api_server: { port: 0 }\n");
+      const child = spawn(process.execPath, [BIN, "run", "--home", home], {
+        env: env(extra),
+        stdio: "ignore",
+      });
+      children.push({ pid: child.pid! });
+      const lock = join(home, "gateway.lock");
+      await until(() => existsSync(lock), 15_000, "the gateway to start");
+      const pid = (JSON.parse(readFileSync(lock, "utf8")) as { pid: number }).pid;
+      return { child, pid };
+    };
+    const tuned = await start({});
+    // execve: the process that was started is the gateway (signals, pid files, `kill $!` keep working).
+    expect(tuned.pid).toBe(tuned.child.pid);
+    expect(cmdline(tuned.pid)).toContain("--max-semi-space-size=8");
+    expect(environ(tuned.pid)).toContain("GLIBC_TUNABLES=glibc.malloc.mmap_threshold=8192");
+    const off = await start({ SWITCHBOARD_RUNTIME_TUNING: "off" });
+    expect(cmdline(off.pid).some((a) => a.startsWith("--max-semi-space-size"))).toBe(false);
+    // The operator's own choice wins.
+    const own = await start({ NODE_OPTIONS: "--max-semi-space-size=32" });
+    expect(cmdline(own.pid).some((a) => a.startsWith("--max-semi-space-size"))).toBe(false);
+    expect(environ(own.pid)).toContain("GLIBC_TUNABLES=glibc.malloc.mmap_threshold=8192");
+    for (const g of [tuned, off, own]) g.child.kill("SIGTERM");
+    await until(() => ![tuned, off, own].some((g) => alive(g.pid)), 10_000, "the gateways to stop");
+  }, 60_000);
 });

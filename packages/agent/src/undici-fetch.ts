@@ -1,5 +1,5 @@
 import type { Readable } from "node:stream";
-import { Agent, type Dispatcher } from "undici";
+import type { Agent, Dispatcher } from "undici";
 import { bodyStream, nativeResponse, responseTimer } from "./fetch-response.ts";
 import {
   decoded,
@@ -21,9 +21,12 @@ import {
  * One dispatcher for every agent: connection pools are per origin inside it, so agents on the same endpoint
  * share sockets. Idle sockets close after 4 s (undici's fetch default), before a load balancer drops them.
  */
-let shared: Agent | undefined;
+let shared: Promise<Agent> | undefined;
+// undici loads on the first request through it (3 MB resident a gateway on the default transport never needs).
 const dispatcher = () => {
-  shared ??= new Agent({ keepAliveTimeout: 4_000, keepAliveMaxTimeout: 4_000 });
+  shared ??= import("undici").then(
+    (u) => new u.Agent({ keepAliveTimeout: 4_000, keepAliveMaxTimeout: 4_000 }),
+  );
   return shared;
 };
 
@@ -94,14 +97,16 @@ function send(
     timer = responseTimer(timeoutMs, fail);
 
     dispatcher()
-      .request({
-        origin: url.origin,
-        path: `${url.pathname}${url.search}`,
-        method,
-        headers: requestHeaders(init, body),
-        ...(body !== undefined ? { body } : {}),
-        signal: cancel.signal,
-      })
+      .then((d) =>
+        d.request({
+          origin: url.origin,
+          path: `${url.pathname}${url.search}`,
+          method,
+          headers: requestHeaders(init, body),
+          ...(body !== undefined ? { body } : {}),
+          signal: cancel.signal,
+        }),
+      )
       .then(
         (res) => {
           const incoming = res.body;

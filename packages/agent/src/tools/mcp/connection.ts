@@ -3,7 +3,7 @@ import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { AgentProfile, McpServerConfig } from "@switchboard/core";
 import { resolveSecrets } from "./secrets.ts";
-import { ScopedStdioTransport } from "./stdio-transport.ts";
+import type { ScopedStdioTransport } from "./stdio-transport.ts";
 
 export type McpServerState = "stopped" | "starting" | "running" | "restarting" | "failed";
 
@@ -96,7 +96,7 @@ export class McpConnection {
   }
 
   status(): McpServerStatus {
-    const pid = this.#transport instanceof ScopedStdioTransport ? this.#transport.pid : undefined;
+    const pid = this.config.command ? (this.#transport as ScopedStdioTransport | undefined)?.pid : undefined;
     return {
       state: this.#state,
       transport: this.config.command ? "stdio" : "http",
@@ -234,6 +234,8 @@ export class McpConnection {
     if (c.command) {
       const env = resolveSecrets(this.agent, c.env, `${where}.env`);
       mkdirSync(this.agent.home, { recursive: true });
+      // Loaded with the first stdio server (the MCP SDK's message schemas are a megabyte of heap).
+      const { ScopedStdioTransport } = await import("./stdio-transport.ts");
       return new ScopedStdioTransport({
         command: c.command,
         args: c.args,
