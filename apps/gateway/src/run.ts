@@ -387,7 +387,8 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
         new Promise<void>((r) => (timer = setTimeout(r, Math.max(FLUSH_MS, deadline - Date.now())))),
       ]);
       clearTimeout(timer);
-      api?.close?.();
+      // The runs' last events reach the store before it closes (else they read as `replica_lost` later).
+      await api?.close?.();
       metrics?.close();
       stopTracing();
       await metricsListener?.close();

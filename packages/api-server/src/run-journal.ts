@@ -80,6 +80,17 @@ export class RunJournal {
     if (p) this.#schedule(run, p);
   }
 
+  /** Resolves once every queued write has been tried (retries included, or given up). */
+  async flush(): Promise<void> {
+    for (let round = 0; round <= MAX_ATTEMPTS; round++) {
+      const pending = [...this.#pending.values()];
+      await Promise.all(pending.map((p) => p.chain));
+      // A write that failed is retried from a timer: wait for that rather than return with it queued.
+      if (pending.every((p) => !p.scheduled && p.events.length === 0 && p.failures === 0)) return;
+      await new Promise((r) => setTimeout(r, RETRY_MS));
+    }
+  }
+
   #schedule(run: Run, p: Pending): void {
     if (p.scheduled) return;
     p.scheduled = true;

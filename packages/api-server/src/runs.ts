@@ -83,6 +83,10 @@ export const isTerminal = (status: RunStatus): boolean => TERMINAL.has(status);
 /** Asynchronous runs (`POST /v1/runs`): each is a gateway turn whose events are buffered for replay and fanned out live. */
 export class RunRegistry {
   readonly #runs = new Map<string, Run>();
+  /** The runs executing here, until their last event is emitted. */
+  readonly #executing = new Set<Promise<void>>();
+  /** The runs `close` stopped: they end `failed` (code `shutdown`), not `cancelled` as by a user's stop. */
+  readonly #shutDown = new WeakSet<Run>();
   readonly #maxActivePerKey: () => number;
   /** Executing runs per owner. */
   readonly #activeBy = new Map<string, number>();
@@ -256,7 +260,9 @@ export class RunRegistry {
           );
       }
     }
-    void this.#execute(run, params.begin);
+    const executing = this.#execute(run, params.begin);
+    this.#executing.add(executing);
+    void executing.finally(() => this.#executing.delete(executing));
     return run;
   }
 
@@ -316,15 +322,26 @@ export class RunRegistry {
     return () => run.listeners.delete(listener);
   }
 
-  /** Abort every running run (server shutdown); their last writes and the presence lease follow. */
-  close(): void {
-    for (const run of this.#runs.values()) this.stop(run);
+  /**
+   * Server shutdown: abort every running run (each ends `failed`, code `shutdown`), then wait, at most
+   * `timeoutMs`, until their last events are in the store, and only then let go of the presence lease. The
+   * store is closed right after the server: a run whose end never reached it would read as running until
+   * its replica's lease lapsed, and then as `replica_lost`.
+   */
+  async close(timeoutMs = CLOSE_TIMEOUT_MS): Promise<void> {
+    for (const run of this.#runs.values()) {
+      if (isTerminal(run.status) || run.status === "cancelling") continue;
+      this.#shutDown.add(run);
+      this.stop(run);
+    }
+    const deadline = Date.now() + timeoutMs;
+    await within(Promise.allSettled([...this.#executing]), timeoutMs);
     const shared = this.#shared;
     if (!shared) return;
+    await within(shared.journal.flush(), Math.max(0, deadline - Date.now()));
     shared.watch.close();
     shared.remote.close();
-    // Released now, while the store is still open (it is closed right after the server).
-    if (shared.ownReplica) void shared.replica.close();
+    if (shared.ownReplica) await shared.replica.close().catch(() => {});
   }
 
   async #execute(run: Run, begin: (signal: AbortSignal) => Promise<TurnHandle>): Promise<void> {
@@ -398,7 +415,15 @@ export class RunRegistry {
     else this.#activeBy.delete(run.owner);
   }
 
-  #finish(run: Run, status: "completed" | "failed" | "cancelled"): void {
+  #finish(run: Run, outcome: "completed" | "failed" | "cancelled"): void {
+    let status = outcome;
+    if (status === "cancelled" && this.#shutDown.has(run)) {
+      status = "failed";
+      run.error = {
+        message: "The gateway shut down before the run finished; start it again.",
+        code: "shutdown",
+      };
+    }
     run.status = status;
     run.completedAt = nowSeconds();
     this.#release(run);
@@ -445,4 +470,18 @@ export class RunRegistry {
 function removeApproval(run: Run, id: string): void {
   const i = run.pendingApprovals.findIndex((a) => a.id === id);
   if (i >= 0) run.pendingApprovals.splice(i, 1);
+}
+
+/** How long `close` waits for the runs' last events to be stored. */
+const CLOSE_TIMEOUT_MS = 5000;
+
+/** `p`, or nothing once `ms` have passed. */
+function within(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p.then(() => {}),
+    new Promise<void>((r) => {
+      timer = setTimeout(r, ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
 }

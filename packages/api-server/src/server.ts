@@ -50,8 +50,11 @@ export interface ApiServer {
   /** The web-standard handler to mount on the gateway's listener (`env`: the Node server's bindings, for the peer address). */
   fetch: (request: Request, env?: unknown) => Promise<Response>;
   runs: RunRegistry;
-  /** Abort in-flight runs (stored responses stay in `state.db`). */
-  close(): void;
+  /**
+   * Abort in-flight runs (stored responses stay in `state.db`); resolves once their last events are stored
+   * and the presence lease is released, so close the store after it.
+   */
+  close(): Promise<void>;
 }
 
 /** A route group added under both `/v1` and `/agents/{id}/v1` (cron routes will be one). */
@@ -222,11 +225,11 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     app,
     fetch: async (request, env) => app.fetch(request, env),
     runs: ctx.runs,
-    close() {
+    async close() {
       if (ownMetrics) metrics?.close();
       consoleMount?.close();
-      ctx.runs.close();
       ctx.idempotency.clear();
+      await ctx.runs.close();
     },
   };
 }

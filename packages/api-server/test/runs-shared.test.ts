@@ -230,6 +230,27 @@ describe("runs across two processes on one store", () => {
     }
   });
 
+  it("a process shutting down stores the end of the runs it executes before it lets go (not replica_lost later)", async () => {
+    const c = await startApi(config(stub.url), { home, runner: createAgentRunner({ maxRetries: 0 }) });
+    try {
+      stub.script({ text: "a b c d e f g h i j k l m n o p", chunkDelayMs: 100 });
+      const id = await startRun(c, "long");
+      const deadline = Date.now() + 5000;
+      while (!(await b.store.runs.events(id, 0)).some((e) => e.event === "message.delta")) {
+        expect(Date.now()).toBeLessThan(deadline);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      // `switchboard run` closes the store right after the API server: by then the run's end must be stored.
+      await c.api.close();
+      const stored = await b.store.runs.get(id);
+      expect(stored).toMatchObject({ status: "failed", error: { code: "shutdown" } });
+      const events = (await b.store.runs.events(id, 0)).map((e) => e.event);
+      expect(events.at(-1)).toBe("run.failed");
+    } finally {
+      await c.close();
+    }
+  });
+
   it("fails a run whose executing process is gone (no presence lease) instead of leaving it running", async () => {
     await b.store.runs.create(
       orphan("run_orphan", (await ownerOfAdmin()) as string),
