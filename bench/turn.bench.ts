@@ -338,6 +338,31 @@ await new Promise<void>((r) => bare.listen(0, "127.0.0.1", r));
 counted(bare);
 const bareUrl = `${listening(bare)}/v1/chat/completions`;
 
+// The floor of a provider turn's HTTP: node:http forwarding each request to the stub through the fetch the
+// model SDKs get (the same keep-alive client), answering with what the stub said. No SDK, no gateway.
+const { createHttpFetch } = await import("@switchboard/agent");
+const hop = createHttpFetch();
+const proxy = createServer((req, res) => {
+  let body = "";
+  req.setEncoding("utf8");
+  req.on("data", (d) => (body += d));
+  req.on("end", () => {
+    hop(stubUrl, { method: "POST", headers: { "content-type": "application/json" }, body })
+      .then((r) => r.text())
+      .then((text) => {
+        res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
+        res.end(text);
+      })
+      .catch(() => {
+        res.writeHead(502);
+        res.end();
+      });
+  });
+});
+await new Promise<void>((r) => proxy.listen(0, "127.0.0.1", r));
+counted(proxy);
+const proxyUrl = `${listening(proxy)}/v1/chat/completions`;
+
 const transports = ["undici", "node-http"] as const;
 const hosts = Object.fromEntries(
   await Promise.all(transports.map(async (t) => [t, await startSwitchboard(stub.url, 10, t)] as const)),
@@ -346,12 +371,20 @@ const defaultHost = await startSwitchboard(stub.url, 10);
 // Count requests on the Switchboard servers too: hono's server is a node:http server under the hood.
 for (const h of [...Object.values(hosts), defaultHost]) counted(h.server);
 
-type Target = "bare" | "stub" | "echo" | (typeof transports)[number];
-const runs: Record<Target, LoadFigures[]> = { bare: [], stub: [], echo: [], undici: [], "node-http": [] };
+type Target = "bare" | "proxy" | "stub" | "echo" | (typeof transports)[number];
+const runs: Record<Target, LoadFigures[]> = {
+  bare: [],
+  proxy: [],
+  stub: [],
+  echo: [],
+  undici: [],
+  "node-http": [],
+};
 const latency: number[] = [];
 
 for (let run = 0; run < RUNS; run++) {
   runs.bare.push(await measureLoad(bareUrl, "stub-model", stub, false));
+  runs.proxy.push(await measureLoad(proxyUrl, "stub-model", stub, false));
   runs.stub.push(await measureLoad(stubUrl, "stub-model", stub, false));
   // The two fetches take turns going first, so neither always runs right after the idle direct-stub load.
   for (const t of run % 2 === 0 ? transports : [...transports].reverse())
@@ -382,6 +415,8 @@ for (let run = 0; run < RUNS; run++) {
 for (const h of [...Object.values(hosts), defaultHost]) await h.close();
 bare.closeAllConnections();
 bare.close();
+proxy.closeAllConnections();
+proxy.close();
 
 // Memory and start-up, each in a fresh process.
 const mem = await child<{ idle: number; rss: number; heap: number; settled: number }>([
@@ -434,12 +469,19 @@ const fmt = (n: number) => (n >= 100 ? n.toFixed(0) : n.toFixed(1));
 /** The transport the runner uses by default: the headline rows measure what a deployment runs. */
 const DEFAULT_TRANSPORT = "node-http";
 const viaUs = med(DEFAULT_TRANSPORT, "cpuUs");
+const floorUs = med("echo", "cpuUs") + med("proxy", "cpuUs") - med("bare", "cpuUs");
 const rows: Row[] = [
   {
     metric: "bare node:http, fixed OpenAI JSON",
     value: med("bare", "rps"),
     unit: "req/s",
     note: `baseline; server CPU ${fmt(med("bare", "cpuUs"))} us/request`,
+  },
+  {
+    metric: "bare node:http forwarding to the stub",
+    value: med("proxy", "rps"),
+    unit: "req/s",
+    note: `baseline; server CPU ${fmt(med("proxy", "cpuUs"))} us/request: one hop through the fetch the SDKs get`,
   },
   {
     metric: "stub model, called directly",
@@ -466,6 +508,12 @@ const rows: Row[] = [
     unit: "us",
     target: { op: "<=", value: 400 },
     note: `${fmt(viaUs / med("bare", "cpuUs"))}x bare node, ${fmt(viaUs / med("echo", "cpuUs"))}x echo; stub's own CPU excluded`,
+  },
+  {
+    metric: "floor of that turn without a model SDK",
+    value: floorUs,
+    unit: "us",
+    note: `echo turn + one forwarded hop (${fmt(med("proxy", "cpuUs") - med("bare", "cpuUs"))} us); the SDK's provider, generateText and the turn's model plumbing add ${fmt(viaUs - floorUs)} us`,
   },
   {
     metric: "added latency, sequential, median",
