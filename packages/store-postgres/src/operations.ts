@@ -6,7 +6,7 @@ import {
   type WindowTotal,
   windowIds,
 } from "@switchboard/core";
-import { type Pool, transaction } from "./pool.ts";
+import { type Pool, timedWrite, transaction } from "./pool.ts";
 
 const GROUP_COLUMNS = {
   agent: "agent_id",
@@ -39,10 +39,16 @@ export function usageLedger(pool: Pool, clock: () => number): UsageLedger {
     async record(row, scopes) {
       const tokens = row.inputTokens + row.outputTokens;
       const ids = windowIds(row.at);
-      await transaction(pool, async (q) => {
-        await q.query(
-          `INSERT INTO usage_events (at, agent_id, user_id, key_id, session_id, platform, provider, model,
-            input_tokens, output_tokens, cached_tokens, cost_usd) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+      // One statement, so one round trip and atomic without BEGIN/COMMIT: the call's row and the totals it adds
+      // to. The scopes are sorted, so two replicas adding to the same ones lock their rows in one order.
+      await timedWrite(() =>
+        pool.query(
+          `WITH e AS (INSERT INTO usage_events (at, agent_id, user_id, key_id, session_id, platform, provider, model,
+            input_tokens, output_tokens, cached_tokens, cost_usd) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12))
+           INSERT INTO usage_totals (scope, "window", tokens, cost_usd)
+           SELECT s, $14, $15, $16 FROM unnest($13::text[]) AS s ORDER BY s
+           ON CONFLICT (scope, "window") DO UPDATE SET tokens = usage_totals.tokens + excluded.tokens,
+             cost_usd = usage_totals.cost_usd + excluded.cost_usd`,
           [
             row.at,
             row.agentId,
@@ -56,19 +62,13 @@ export function usageLedger(pool: Pool, clock: () => number): UsageLedger {
             row.outputTokens,
             row.cachedTokens ?? 0,
             row.costUsd,
+            [...new Set(scopes)].sort(),
+            ids.daily,
+            tokens,
+            row.costUsd,
           ],
-        );
-        if (scopes.length > 0) {
-          // Sorted, so two replicas adding to the same scopes lock their rows in one order (no deadlock).
-          await q.query(
-            `INSERT INTO usage_totals (scope, "window", tokens, cost_usd)
-             SELECT s, $2, $3, $4 FROM unnest($1::text[]) AS s ORDER BY s
-             ON CONFLICT (scope, "window") DO UPDATE SET tokens = usage_totals.tokens + excluded.tokens,
-               cost_usd = usage_totals.cost_usd + excluded.cost_usd`,
-            [[...new Set(scopes)].sort(), ids.daily, tokens, row.costUsd],
-          );
-        }
-      });
+        ),
+      );
       for (const s of scopes) {
         cache.bump(s, ids.daily, tokens, row.costUsd);
         cache.bump(s, ids.monthly, tokens, row.costUsd);

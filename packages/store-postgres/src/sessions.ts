@@ -90,18 +90,20 @@ export function sessionOperations(pool: Pool, clock: () => number) {
       })
     ).rows[0];
 
-  const create = async (
+  /** Insert a session row; with `ifMissing`, nothing when the id exists (then `undefined`). */
+  const insertSession = async (
     q: Queryable,
     sessionKey: string,
     source: SessionSource,
     now: number,
-    model?: string,
-    id = newSessionId(now),
-  ): Promise<SessionRecord> => {
+    model: string | undefined,
+    id: string,
+    ifMissing: boolean,
+  ): Promise<SessionRecord | undefined> => {
     const r = await q.query<SessionRecord>(
       `INSERT INTO sessions (id, session_key, agent_id, platform, account, chat_id, chat_type, thread_id, user_id,
         model, started_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)
-        RETURNING ${SESSION_FIELDS}`,
+        ${ifMissing ? "ON CONFLICT (id) DO NOTHING" : ""} RETURNING ${SESSION_FIELDS}`,
       [
         id,
         sessionKey,
@@ -116,10 +118,21 @@ export function sessionOperations(pool: Pool, clock: () => number) {
         now,
       ],
     );
-    return r.rows[0]!;
+    return r.rows[0];
   };
+  const create = async (
+    q: Queryable,
+    sessionKey: string,
+    source: SessionSource,
+    now: number,
+    model?: string,
+    id = newSessionId(now),
+  ): Promise<SessionRecord> => (await insertSession(q, sessionKey, source, now, model, id, false))!;
 
-  /** The session `sessionId`, created when missing; inside a transaction (it takes the id's lock). */
+  /**
+   * The session `sessionId`, created when missing, in one statement: the primary key serialises two creators
+   * of one id (the second waits for the first's commit, then finds its row), so no lock and no read first.
+   */
   const ensure = async (
     q: Queryable,
     sessionId: string,
@@ -127,16 +140,15 @@ export function sessionOperations(pool: Pool, clock: () => number) {
     source: SessionSource,
     opts: Omit<EnsureOptions, "append">,
   ): Promise<SessionRecord> => {
-    await q.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [`session-id:${sessionId}`]);
-    let session = await get(q, sessionId);
+    const session =
+      (await insertSession(q, sessionKey, source, opts.now ?? clock(), opts.model, sessionId, true)) ??
+      (await get(q, sessionId));
+    // Deleted by another writer between the two statements: say so rather than append to nothing.
+    if (!session) throw new Error(`session ${sessionId} was removed while it was being continued; retry`);
     const agentId = source.agentId || agentFromKey(sessionKey) || MAIN_AGENT;
-    if (session) {
-      // Fail closed: a caller-chosen id must never continue another agent's conversation.
-      if (session.agentId !== agentId) {
-        throw new Error(`session ${sessionId} belongs to agent "${session.agentId}", not "${agentId}"`);
-      }
-    } else {
-      session = await create(q, sessionKey, source, opts.now ?? clock(), opts.model, sessionId);
+    // Fail closed: a caller-chosen id must never continue another agent's conversation.
+    if (session.agentId !== agentId) {
+      throw new Error(`session ${sessionId} belongs to agent "${session.agentId}", not "${agentId}"`);
     }
     if (opts.parentSessionId !== undefined) {
       await q.query("UPDATE sessions SET parent_session_id = $1 WHERE id = $2", [

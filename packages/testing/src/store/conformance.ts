@@ -162,6 +162,25 @@ export function runStoreConformance(name: string, ref: StoreBackendRef): void {
         expect(await store.parentOf("api-p1")).toBe("api-c1");
       });
 
+      it("two stores on one location continuing one new caller-chosen session at once: one session, every message", async () => {
+        const { store, location } = await fresh();
+        const other = await reopen(location);
+        const source = dm("race", "worker");
+        const key = "agent:worker:api_server:dm:race";
+        const writes = Array.from({ length: 8 }, (_, i) =>
+          (i % 2 === 0 ? store : other).append("api-race", [{ role: "user", content: `m${i}` }], {
+            create: { sessionKey: key, source },
+          }),
+        );
+        const ids = (await Promise.all(writes)).flat();
+        expect(new Set(ids).size).toBe(8);
+        const session = await store.get("api-race");
+        expect(session).toMatchObject({ id: "api-race", agentId: "worker", messageCount: 8 });
+        expect((await store.history("api-race")).map((m) => m.content).sort()).toEqual(
+          Array.from({ length: 8 }, (_, i) => `m${i}`).sort(),
+        );
+      });
+
       it("end closes a session; list shows active ones newest first, per agent, ended on request", async () => {
         const { store } = await fresh();
         const a = (await store.getOrCreate(keyOf("1"), dm("1"))).session;
