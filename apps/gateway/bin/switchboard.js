@@ -12,12 +12,18 @@ import { commandOf, restoreEnvironment, runtimeTuning } from "./runtime-tuning.j
 // the process id, so signals, `kill`, pid files and parent watches see one process, as before.
 if (commandOf(process.argv.slice(2)) === "run" && typeof process.execve === "function") {
   const tuned = runtimeTuning(process.execArgv, process.env);
-  if (tuned)
-    process.execve(
-      process.execPath,
-      [process.execPath, ...process.execArgv, ...tuned.flags, ...process.argv.slice(1)],
-      tuned.env,
-    );
+  if (tuned) {
+    try {
+      process.execve(
+        process.execPath,
+        [process.execPath, ...process.execArgv, ...tuned.flags, ...process.argv.slice(1)],
+        tuned.env,
+      );
+    } catch (err) {
+      // A sandbox that forbids exec: run on Node's defaults rather than not at all.
+      process.stderr.write(`switchboard: running without the memory settings (${err?.message ?? err})\n`);
+    }
+  }
 }
 restoreEnvironment(process.env);
 
