@@ -20,6 +20,10 @@ export function packageProject(name: string, options: PackageProjectOptions = {}
       name,
       include: ["src/**/*.test.ts", "test/**/*.test.ts"],
       environment: "node",
+      // Two test files at a time, also on a 2-core machine (vitest's default there is one): most tests wait on
+      // child processes, sockets and timers rather than the CPU, and the suite takes ~5 instead of ~10 minutes.
+      // Per project: a project resolves its own (the root config's does not reach it).
+      maxWorkers: 2,
       testTimeout: 20_000,
       hookTimeout: 20_000,
       ...(options.postgres ? { globalSetup: [POSTGRES_SETUP] } : {}),
