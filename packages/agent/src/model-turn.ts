@@ -203,10 +203,28 @@ function callOptions(args: ModelTurnArgs, onBudget: (note: string) => void) {
   };
 }
 
-/** The turn's last event once the model stopped: a pause on the caller's tools, or the answer with its notes. */
-function finishEvent(
+/** What a turn has produced so far, across its steps. */
+interface TurnState {
+  text: string;
+  steps: number;
+  lastStepReason: string | undefined;
+  budgetNote: string | undefined;
+}
+
+const newTurnState = (): TurnState => ({
+  text: "",
+  steps: 0,
+  lastStepReason: undefined,
+  budgetNote: undefined,
+});
+
+/**
+ * The turn's end once the model stopped: a pause on the caller's tools, or the answer with its note (yielded
+ * as the last text, a budget stop or the step limit) and the terminal event returned.
+ */
+function* finishTurn(
   args: ModelTurnArgs,
-  state: { text: string; steps: number; lastStepReason: string | undefined; budgetNote: string | undefined },
+  state: TurnState,
   clientCalls: Array<{ toolCallId: string; toolName: string; input: unknown }>,
   finishReason: string,
   total: {
@@ -214,7 +232,7 @@ function finishEvent(
     outputTokens: number | undefined;
     inputTokenDetails?: { cacheReadTokens?: number | undefined };
   },
-): { note?: string; terminal: TerminalEvent } {
+): Generator<AgentEvent, TerminalEvent> {
   const usage = {
     inputTokens: total.inputTokens ?? 0,
     outputTokens: total.outputTokens ?? 0,
@@ -224,15 +242,14 @@ function finishEvent(
   };
   const { text, lastStepReason, budgetNote } = state;
   if (lastStepReason === "tool-calls" && clientCalls.length > 0)
-    return { terminal: { type: "finish", text, usage, finishReason: "tool-calls", toolCalls: clientCalls } };
+    return { type: "finish", text, usage, finishReason: "tool-calls", toolCalls: clientCalls };
   let note: string | undefined;
   if (budgetNote && lastStepReason === "tool-calls") note = `${text ? "\n\n" : ""}${budgetNote}`;
   else if (lastStepReason === "tool-calls" && state.steps >= args.maxSteps)
     note = `${text ? "\n\n" : ""}(I stopped after ${args.maxSteps} steps without finishing; ask me to continue.)`;
-  return {
-    ...(note ? { note } : {}),
-    terminal: { type: "finish", text: note ? text + note : text, usage, finishReason },
-  };
+  if (!note) return { type: "finish", text, usage, finishReason };
+  yield { type: "text-delta", text: note };
+  return { type: "finish", text: text + note, usage, finishReason };
 }
 
 /**
@@ -246,12 +263,7 @@ export function runModelTurn(args: ModelTurnArgs): AsyncGenerator<AgentEvent, Te
 
 async function* generateModelTurn(args: ModelTurnArgs): AsyncGenerator<AgentEvent, TerminalEvent> {
   const { resolved } = args;
-  const state = {
-    text: "",
-    steps: 0,
-    lastStepReason: undefined as string | undefined,
-    budgetNote: undefined as string | undefined,
-  };
+  const state = newTurnState();
   let result: Awaited<ReturnType<typeof generateText>>;
   try {
     result = await generateText({
@@ -278,15 +290,7 @@ async function* generateModelTurn(args: ModelTurnArgs): AsyncGenerator<AgentEven
     state.lastStepReason = done.finishReason;
   }
   if (args.signal.aborted) return timedOut(args);
-  const { note, terminal } = finishEvent(
-    args,
-    state,
-    step.clientCalls,
-    result.finishReason,
-    result.totalUsage,
-  );
-  if (note) yield { type: "text-delta", text: note };
-  return terminal;
+  return yield* finishTurn(args, state, step.clientCalls, result.finishReason, result.totalUsage);
 }
 
 /** A turn the gateway aborted: the user's stop, else the timeout that fired. */
@@ -306,12 +310,7 @@ async function* streamModelTurn(args: ModelTurnArgs): AsyncGenerator<AgentEvent,
     chunkMs: args.timeouts.chunkMs ?? DEFAULT_TIMEOUTS.chunkMs,
     ...(args.timeouts.totalMs ? { totalMs: args.timeouts.totalMs } : {}),
   };
-  const state = {
-    text: "",
-    steps: 0,
-    lastStepReason: undefined as string | undefined,
-    budgetNote: undefined as string | undefined,
-  };
+  const state = newTurnState();
   // The turn reads the part stream once and nothing else: the single-consumer variant skips the tee and
   // the replay buffer `streamText` keeps for further readers (same engine, same parts).
   const result = streamTextOnce({
@@ -347,15 +346,7 @@ async function* streamModelTurn(args: ModelTurnArgs): AsyncGenerator<AgentEvent,
           return timedOut(args);
         case "finish": {
           if (part.finishReason === "error") break;
-          const { note, terminal } = finishEvent(
-            args,
-            state,
-            step.clientCalls,
-            part.finishReason,
-            part.totalUsage,
-          );
-          if (note) yield { type: "text-delta", text: note };
-          return terminal;
+          return yield* finishTurn(args, state, step.clientCalls, part.finishReason, part.totalUsage);
         }
         default:
           break;

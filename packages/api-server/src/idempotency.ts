@@ -189,16 +189,21 @@ export class IdempotencyCache {
         }
         settle(r);
       };
-      try {
-        await next();
-      } catch (err) {
-        forget();
-        throw err;
-      }
-      // A caller that gave up (a client timeout) aborted the turn: its retry must run, not replay the abort.
-      if (c.req.raw.signal.aborted) return forget();
-      c.res = this.#recording(c.res, keep, forget);
+      await this.#runKept(c, next, keep, forget);
     };
+  }
+
+  /** Run the request, then keep its answer as it is sent (`keep`), or `forget` the key if it failed. */
+  async #runKept(c: Context<ApiEnv>, next: Next, keep: (r: Recorded) => void, forget: () => void) {
+    try {
+      await next();
+    } catch (err) {
+      forget();
+      throw err;
+    }
+    // A caller that gave up (a client timeout) aborted the turn: its retry must run, not replay the abort.
+    if (c.req.raw.signal.aborted) return forget();
+    c.res = this.#recording(c.res, keep, forget);
   }
 
   #windowOf(path: string): number {
@@ -261,14 +266,7 @@ export class IdempotencyCache {
         forget();
       });
     };
-    try {
-      await next();
-    } catch (err) {
-      forget();
-      throw err;
-    }
-    if (c.req.raw.signal.aborted) return forget();
-    c.res = this.#recording(c.res, keep, forget);
+    await this.#runKept(c, next, keep, forget);
   }
 
   /** Pass the answer through while keeping a copy of it; a streamed one is kept once it has ended. */

@@ -1,16 +1,5 @@
-import type { InboundDedupe, UnansweredInbound } from "@switchboard/core";
+import { type InboundDedupe, type InboxRow, unansweredOf } from "@switchboard/core";
 import type { Pool } from "./pool.ts";
-
-interface InboxRow {
-  platform: string;
-  account: string;
-  chat_id: string;
-  message_id: string;
-  session_id: string;
-  stored_id: string;
-  content: string;
-  seen_at: string;
-}
 
 /**
  * Inbound messages already seen by any replica (the primary key of `inbound_seen` decides), and each session's
@@ -38,20 +27,7 @@ export function inboundDedupe(pool: Pool, clock: () => number): InboundDedupe {
           WHERE i.session_id = $1 AND i.answered_at IS NULL ORDER BY i.stored_id`,
         values: [sessionId],
       });
-      return r.rows.map(
-        (row): UnansweredInbound => ({
-          key: {
-            platform: row.platform,
-            account: row.account,
-            chatId: row.chat_id,
-            messageId: row.message_id,
-          },
-          sessionId: row.session_id,
-          storedId: Number(row.stored_id),
-          content: row.content,
-          seenAt: Number(row.seen_at),
-        }),
-      );
+      return r.rows.map(unansweredOf);
     },
     async answer(sessionId, storedIds, now = clock()) {
       if (storedIds.length === 0) return 0;

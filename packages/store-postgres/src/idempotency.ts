@@ -1,12 +1,10 @@
-import type { IdempotencyClaim, IdempotencyTable } from "@switchboard/core";
+import {
+  claimOf,
+  type IdempotencyClaim,
+  type IdempotencyRow,
+  type IdempotencyTable,
+} from "@switchboard/core";
 import { type Pool, transaction } from "./pool.ts";
-
-interface Row {
-  fingerprint: string;
-  status: number | null;
-  headers: string | null;
-  body: Buffer | null;
-}
 
 /** `Idempotency-Key` claims and their answers (table `idempotency_keys`), shared by every replica. */
 export function idempotencyTable(pool: Pool, clock: () => number): IdempotencyTable {
@@ -22,24 +20,14 @@ export function idempotencyTable(pool: Pool, clock: () => number): IdempotencyTa
         // Now and then, the expired keys of others go too (the index keeps it a range delete).
         if (Math.random() < 0.05) await q.query("DELETE FROM idempotency_keys WHERE expires_at <= $1", [now]);
         if ((inserted.rowCount ?? 0) > 0) return { state: "claimed" };
-        const r = await q.query<Row>(
+        const r = await q.query<IdempotencyRow>(
           "SELECT fingerprint, status, headers, body FROM idempotency_keys WHERE key = $1",
           [key],
         );
         const row = r.rows[0];
         // Gone between the insert and the read (its holder forgot it): claim it on the next try.
         if (!row) return { state: "pending", fingerprint };
-        if (row.status === null) return { state: "pending", fingerprint: row.fingerprint };
-        const body = row.body ?? Buffer.alloc(0);
-        return {
-          state: "done",
-          fingerprint: row.fingerprint,
-          response: {
-            status: row.status,
-            headers: JSON.parse(row.headers ?? "[]") as [string, string][],
-            body: new Uint8Array(body.buffer, body.byteOffset, body.byteLength),
-          },
-        };
+        return claimOf(row);
       }),
     finish: async (key, holder, r, expiresAt) => {
       const res = await pool.query(

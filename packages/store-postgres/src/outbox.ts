@@ -1,13 +1,5 @@
-import type { OutboxItem, OutboxTable } from "@switchboard/core";
+import { type OutboxRow, type OutboxTable, outboxItemOf } from "@switchboard/core";
 import type { Pool } from "./pool.ts";
-
-interface Row {
-  id: string | number;
-  address: string;
-  text: string;
-  message: string;
-  createdAt: string | number;
-}
 
 /** Sends forwarded to an account's holder (table `outbox`); `take` skips rows another holder has locked. */
 export function outboxTable(pool: Pool, clock: () => number): OutboxTable {
@@ -28,24 +20,14 @@ export function outboxTable(pool: Pool, clock: () => number): OutboxTable {
       return Number(r.rows[0]!.id);
     },
     async take(platform, account, holder, limit, staleMs, now = clock()) {
-      const r = await pool.query<Row>(
+      const r = await pool.query<OutboxRow>(
         `UPDATE outbox SET taken_by = $1, taken_at = $2 WHERE id IN (
            SELECT id FROM outbox WHERE platform = $3 AND account = $4 AND (taken_at IS NULL OR taken_at <= $5)
            ORDER BY id LIMIT $6 FOR UPDATE SKIP LOCKED)
          RETURNING id, address, text, message, created_at AS "createdAt"`,
         [holder, now, platform, account, now - staleMs, limit],
       );
-      return r.rows
-        .map(
-          (row): OutboxItem => ({
-            id: Number(row.id),
-            address: JSON.parse(row.address) as OutboxItem["address"],
-            text: row.text,
-            message: JSON.parse(row.message) as OutboxItem["message"],
-            createdAt: Number(row.createdAt),
-          }),
-        )
-        .sort((a, b) => a.id - b.id);
+      return r.rows.map(outboxItemOf).sort((a, b) => a.id - b.id);
     },
     async done(id) {
       await pool.query("DELETE FROM outbox WHERE id = $1", [id]);

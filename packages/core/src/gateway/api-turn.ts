@@ -5,7 +5,7 @@ import { DEFAULT_ACCOUNT } from "../platform.ts";
 import type { AgentEvent } from "../runner.ts";
 import { buildSessionKey } from "../sessions/key.ts";
 import type { SessionSource } from "../sessions/source.ts";
-import type { AppendCreate, SessionRecord } from "../sessions/store-types.ts";
+import { type AppendCreate, newSessionRecord, type SessionRecord } from "../sessions/store-types.ts";
 import { Channel } from "./channel.ts";
 import type { TurnLineage } from "./delegation.ts";
 import { sessionOptions } from "./inbound/resolve.ts";
@@ -233,24 +233,19 @@ function transientSession(
   profile: AgentProfile,
   now = Date.now(),
 ): SessionRecord {
-  return {
-    id,
-    sessionKey,
-    agentId: profile.id,
-    platform: source.platform,
-    account: source.account ?? null,
-    chatId: source.chatId ?? null,
-    chatType: source.chatType ?? null,
-    threadId: source.threadId ?? null,
-    userId: source.userId ?? null,
-    model: profile.model.name ?? profile.model.provider,
-    startedAt: now,
-    updatedAt: now,
-    endedAt: null,
-    endReason: null,
-    messageCount: 0,
-    inputTokens: 0,
-    outputTokens: 0,
-    title: null,
-  };
+  return newSessionRecord(
+    {
+      id,
+      sessionKey,
+      agentId: profile.id,
+      platform: source.platform,
+      account: source.account ?? null,
+      chatId: source.chatId ?? null,
+      chatType: source.chatType ?? null,
+      threadId: source.threadId ?? null,
+      userId: source.userId ?? null,
+      model: profile.model.name ?? profile.model.provider,
+    },
+    now,
+  );
 }

@@ -33,3 +33,27 @@ export interface IdempotencyTable {
   /** Drop `holder`'s claim, answered or not: a retry runs again. */
   forget(key: string, holder: string): Promise<boolean>;
 }
+
+/** A row of `idempotency_keys` as both backends read it (`headers` JSON text, `body` bytes). */
+export interface IdempotencyRow {
+  fingerprint: string;
+  status: number | null;
+  headers: string | null;
+  body: Buffer | null;
+}
+
+/** What `claim` reports for a row another request holds: still running, or its kept answer. */
+export function claimOf(row: IdempotencyRow): IdempotencyClaim {
+  if (row.status === null || row.status === undefined)
+    return { state: "pending", fingerprint: row.fingerprint };
+  const body = row.body ?? Buffer.alloc(0);
+  return {
+    state: "done",
+    fingerprint: row.fingerprint,
+    response: {
+      status: row.status,
+      headers: JSON.parse(row.headers ?? "[]") as [string, string][],
+      body: new Uint8Array(body.buffer, body.byteOffset, body.byteLength),
+    },
+  };
+}

@@ -30,3 +30,20 @@ export interface OutboxTable {
   /** The item was sent (or given up): it goes. */
   done(id: number): Promise<void>;
 }
+
+/** An `outbox` row as both backends read it (`address` and `message` JSON text; ids and times may be strings). */
+export interface OutboxRow {
+  id: number | string;
+  address: string;
+  text: string;
+  message: string;
+  createdAt: number | string;
+}
+
+export const outboxItemOf = (r: OutboxRow): OutboxItem => ({
+  id: Number(r.id),
+  address: JSON.parse(r.address) as OutboxItem["address"],
+  text: r.text,
+  message: JSON.parse(r.message) as OutboxItem["message"],
+  createdAt: Number(r.createdAt),
+});

@@ -33,6 +33,34 @@ export interface SessionRecord {
   title: string | null;
 }
 
+/** The record of a session just started: who and where it is, nothing counted or ended yet. */
+export function newSessionRecord(
+  fields: Omit<
+    SessionRecord,
+    | "startedAt"
+    | "updatedAt"
+    | "endedAt"
+    | "endReason"
+    | "messageCount"
+    | "inputTokens"
+    | "outputTokens"
+    | "title"
+  >,
+  now: number,
+): SessionRecord {
+  return {
+    ...fields,
+    startedAt: now,
+    updatedAt: now,
+    endedAt: null,
+    endReason: null,
+    messageCount: 0,
+    inputTokens: 0,
+    outputTokens: 0,
+    title: null,
+  };
+}
+
 export interface NewMessage {
   role: MessageRole;
   content: string;
@@ -199,6 +227,28 @@ export interface UnansweredInbound {
   content: string;
   /** When it was claimed (epoch ms). */
   seenAt: number;
+}
+
+/** An inbox row (`inbound_seen` joined with its stored message) as both backends read it. */
+export interface InboxRow {
+  platform: string;
+  account: string;
+  chat_id: string;
+  message_id: string;
+  session_id: string;
+  stored_id: number | string;
+  content: string;
+  seen_at: number | string;
+}
+
+export function unansweredOf(r: InboxRow): UnansweredInbound {
+  return {
+    key: { platform: r.platform, account: r.account, chatId: r.chat_id, messageId: r.message_id },
+    sessionId: r.session_id,
+    storedId: Number(r.stored_id),
+    content: r.content,
+    seenAt: Number(r.seen_at),
+  };
 }
 
 /**

@@ -1,13 +1,6 @@
 import type { Database } from "better-sqlite3";
-import type { IdempotencyClaim, IdempotencyTable } from "../idempotency.ts";
+import { claimOf, type IdempotencyRow, type IdempotencyTable } from "../idempotency.ts";
 import type { WriteBatcher } from "./write-batch.ts";
-
-interface Row {
-  fingerprint: string;
-  status: number | null;
-  headers: string | null;
-  body: Buffer | null;
-}
 
 /** The `idempotency_keys` statements over an open, migrated database. */
 export function idempotencyTable(db: Database, writes: WriteBatcher, clock: () => number): IdempotencyTable {
@@ -26,7 +19,7 @@ export function idempotencyTable(db: Database, writes: WriteBatcher, clock: () =
     stmt.expire.run(now);
     if (stmt.insert.run(key, fingerprint, holder, expiresAt).changes > 0)
       return { state: "claimed" } as const;
-    return claimOf(stmt.get.get(key) as Row);
+    return claimOf(stmt.get.get(key) as IdempotencyRow);
   };
   return {
     claim: (key, fingerprint, holder, expiresAt, now = clock()) =>
@@ -38,21 +31,5 @@ export function idempotencyTable(db: Database, writes: WriteBatcher, clock: () =
             .changes > 0,
       ),
     forget: (key, holder) => writes.run(() => stmt.forget.run(key, holder).changes > 0),
-  };
-}
-
-/** A row another request holds, as `claim` reports it (shared with the PostgreSQL store). */
-export function claimOf(row: Row): IdempotencyClaim {
-  if (row.status === null || row.status === undefined)
-    return { state: "pending", fingerprint: row.fingerprint };
-  const body = row.body ?? Buffer.alloc(0);
-  return {
-    state: "done",
-    fingerprint: row.fingerprint,
-    response: {
-      status: row.status,
-      headers: JSON.parse(row.headers ?? "[]") as [string, string][],
-      body: new Uint8Array(body.buffer, body.byteOffset, body.byteLength),
-    },
   };
 }

@@ -1,17 +1,6 @@
 import type { Database } from "better-sqlite3";
-import type { InboundDedupe, InboundKey, UnansweredInbound } from "../store-types.ts";
+import { type InboundDedupe, type InboundKey, type InboxRow, unansweredOf } from "../store-types.ts";
 import type { WriteBatcher } from "./write-batch.ts";
-
-interface InboxRow {
-  platform: string;
-  account: string;
-  chat_id: string;
-  message_id: string;
-  session_id: string;
-  stored_id: number;
-  content: string;
-  seen_at: number;
-}
 
 /**
  * Inbound messages already seen (`inbound_seen`, primary key platform, account, chat, message id), and each
@@ -38,7 +27,7 @@ export function inboundDedupe(db: Database, writes: WriteBatcher, clock: () => n
     claim: (key, now = clock()) =>
       writes.run(() => claim.run(key.platform, key.account, key.chatId, key.messageId, now).changes === 1),
     prune: (before) => writes.run(() => prune.run(before).changes),
-    unanswered: (sessionId) => writes.read(() => (unanswered.all(sessionId) as InboxRow[]).map(toUnanswered)),
+    unanswered: (sessionId) => writes.read(() => (unanswered.all(sessionId) as InboxRow[]).map(unansweredOf)),
     answer: (sessionId, storedIds, now = clock()) =>
       storedIds.length === 0
         ? Promise.resolve(0)
@@ -67,14 +56,4 @@ export function claimInto(
   );
   return (key, sessionId, storedId, now) =>
     insert.run(key.platform, key.account, key.chatId, key.messageId, now, sessionId, storedId).changes === 1;
-}
-
-function toUnanswered(r: InboxRow): UnansweredInbound {
-  return {
-    key: { platform: r.platform, account: r.account, chatId: r.chat_id, messageId: r.message_id },
-    sessionId: r.session_id,
-    storedId: Number(r.stored_id),
-    content: r.content,
-    seenAt: Number(r.seen_at),
-  };
 }

@@ -1,22 +1,6 @@
 import type { Database } from "better-sqlite3";
-import type { OutboxItem, OutboxTable } from "../outbox.ts";
+import { type OutboxRow, type OutboxTable, outboxItemOf } from "../outbox.ts";
 import type { WriteBatcher } from "./write-batch.ts";
-
-interface Row {
-  id: number;
-  address: string;
-  text: string;
-  message: string;
-  createdAt: number;
-}
-
-export const outboxItemOf = (r: Row): OutboxItem => ({
-  id: Number(r.id),
-  address: JSON.parse(r.address) as OutboxItem["address"],
-  text: r.text,
-  message: JSON.parse(r.message) as OutboxItem["message"],
-  createdAt: Number(r.createdAt),
-});
 
 /** The `outbox` statements over an open, migrated database. */
 export function outboxTable(db: Database, writes: WriteBatcher, clock: () => number): OutboxTable {
@@ -45,7 +29,7 @@ export function outboxTable(db: Database, writes: WriteBatcher, clock: () => num
       ),
     take: (platform, account, holder, limit, staleMs, now = clock()) =>
       writes.run(() =>
-        (stmt.take.all(holder, now, platform, account, now - staleMs, limit) as Row[])
+        (stmt.take.all(holder, now, platform, account, now - staleMs, limit) as OutboxRow[])
           .map(outboxItemOf)
           .sort((a, b) => a.id - b.id),
       ),

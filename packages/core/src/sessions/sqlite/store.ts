@@ -15,6 +15,7 @@ import {
   type GetOrCreateResult,
   type MessageRole,
   type NewMessage,
+  newSessionRecord,
   type SearchHit,
   type SessionRecord,
   type SessionStore,
@@ -331,17 +332,7 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
     const row = sessionRow(sessionKey, source, now, model, id);
     stmt.insert.run(row);
     const { now: _, ...fields } = row;
-    return {
-      ...fields,
-      startedAt: now,
-      updatedAt: now,
-      endedAt: null,
-      endReason: null,
-      messageCount: 0,
-      inputTokens: 0,
-      outputTokens: 0,
-      title: null,
-    };
+    return newSessionRecord(fields, now);
   };
   const getOrCreate = (
     sessionKey: string,
