@@ -2,7 +2,12 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { openSessionStore, type SessionRecord, type SessionStore } from "@switchboard/core";
+import {
+  openSessionStore,
+  type SessionRecord,
+  type SessionStore,
+  type SqliteSessionStore,
+} from "@switchboard/core";
 import { openPostgresStore } from "@switchboard/store-postgres";
 import { createTestDatabase, type TestDatabase } from "@switchboard/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -101,6 +106,20 @@ beforeAll(async () => {
   const store = openSessionStore(join(home, "state.db"));
   sqliteIds = await seed(store);
   await store.close();
+  // A gateway killed after a call committed and before it folded the call into `usage_totals`: the copy
+  // still carries its spend.
+  const killed = openSessionStore(join(home, "state.db")) as SqliteSessionStore;
+  await killed.usage.record(
+    {
+      at: Date.parse("2026-11-20T12:00:00Z"),
+      agentId: "main",
+      inputTokens: 4,
+      outputTokens: 1,
+      costUsd: 0.5,
+    },
+    ["agent:main"],
+  );
+  killed.db.close();
 });
 afterAll(async () => {
   await Promise.all(databases.map((d) => d.drop()));
@@ -166,7 +185,7 @@ describe("switchboard store migrate --from sqlite --to postgres", { timeout: 90_
         id: "resp_1",
         object: "response",
       });
-      expect(await store.usage.total("agent:main", "m:2026-11")).toEqual({ tokens: 15, costUsd: 0.25 });
+      expect(await store.usage.total("agent:main", "m:2026-11")).toEqual({ tokens: 20, costUsd: 0.75 });
       expect((await store.audit.list()).map((e) => e.action)).toEqual(["agent.add"]);
       // New rows continue after the copied ids.
       const [next] = await store.append(sqliteIds[0]!, [{ role: "user", content: "after the move" }]);

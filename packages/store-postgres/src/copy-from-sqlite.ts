@@ -1,4 +1,6 @@
 import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import { openSessionStore } from "@switchboard/core";
 import BetterSqlite3 from "better-sqlite3";
 import type { PoolClient } from "pg";
 import { stripNul } from "./import.ts";
@@ -12,7 +14,7 @@ import { createPool, type Pool, transaction } from "./pool.ts";
  */
 const SKIP_TABLE = /^(sqlite_|messages_fts|runs$|run_events$|run_answers$|idempotency_keys$|outbox$)/;
 /** `kv` rows that describe one store file rather than its data. */
-const LOCAL_KV_SQLITE = "key NOT IN ('fts_indexed_id') AND key NOT LIKE 'health.%'";
+const LOCAL_KV_SQLITE = "key NOT IN ('fts_indexed_id', 'usage_folded_id') AND key NOT LIKE 'health.%'";
 const LOCAL_KV_PG = `${LOCAL_KV_SQLITE} AND key NOT LIKE 'migrate.%'`;
 const PROGRESS_PREFIX = "migrate.sqlite:";
 const SOURCE_KEY = "migrate.sqlite.source";
@@ -308,6 +310,9 @@ export async function copySqliteToPostgres(
   url: string,
   options: CopyOptions = {},
 ): Promise<CopyReport> {
+  // Opened once as a gateway opens it: an older file is brought to the current schema, and usage rows a
+  // gateway stopped before folding go into `usage_totals`, which is copied as it stands.
+  if (existsSync(file)) await openSessionStore(file).close();
   const db = new BetterSqlite3(file, { readonly: true, fileMustExist: true });
   const pool = createPool(url, { max: 2 });
   try {

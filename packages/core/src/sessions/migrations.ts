@@ -44,6 +44,9 @@ const LEGACY_MESSAGE_TIMESTAMP = "timestamp";
 /** The `kv` key holding the highest message id the full-text index covers (see `store.ts`, deferred indexing). */
 export const FTS_WATERMARK_KEY = "fts_indexed_id";
 
+/** The `kv` key holding the highest `usage_events` id folded into `usage_totals` (see `sqlite/operations.ts`). */
+export const USAGE_FOLD_KEY = "usage_folded_id";
+
 /**
  * Full-text search over message content: an external-content FTS5 table over `messages`. Rows are
  * indexed in batches by the store (each FTS5 transaction writes a new segment, so indexing per append
@@ -327,6 +330,19 @@ function migrateToV10(db: Database): void {
   `);
 }
 
+/**
+ * v11: `usage_totals` are folded from `usage_events` in batches instead of in every call's commit. Each call
+ * keeps the budget scopes it counts for (`scopes`, a JSON array); `kv` holds the last id folded. Every row
+ * already stored was added to the totals when it was written, so the watermark starts at the last one.
+ */
+function migrateToV11(db: Database): void {
+  const columns = db.prepare("PRAGMA table_info(usage_events)").all() as Array<{ name: string }>;
+  if (!columns.some((c) => c.name === "scopes")) db.exec("ALTER TABLE usage_events ADD COLUMN scopes TEXT");
+  db.exec(`
+    INSERT OR IGNORE INTO kv (key, value) VALUES ('${USAGE_FOLD_KEY}', (SELECT COALESCE(MAX(id), 0) FROM usage_events));
+  `);
+}
+
 /** Forward-only migrations: `MIGRATIONS[i]` takes `user_version` i to i + 1. Append; never edit a shipped one. */
 export const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [
   migrateToV1,
@@ -339,6 +355,7 @@ export const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [
   migrateToV8,
   migrateToV9,
   migrateToV10,
+  migrateToV11,
 ];
 export const SCHEMA_VERSION = MIGRATIONS.length;
 

@@ -1,4 +1,5 @@
 import type { Database } from "better-sqlite3";
+import { USAGE_FOLD_KEY } from "../migrations.ts";
 import {
   type AuditEntry,
   type AuditLog,
@@ -20,24 +21,88 @@ const GROUP_COLUMNS = {
   session: "session_id",
 } as const;
 
+/** Calls recorded since the last fold, past which the next commit folds them (else every `FOLD_INTERVAL_MS`). */
+const FOLD_AFTER_CALLS = 2048;
+const FOLD_INTERVAL_MS = 1000;
+/** The window id of an event's `at`, as `windowIds` names its day (UTC). */
+const DAY_OF_AT = "'d:' || strftime('%Y-%m-%d', e.at / 1000, 'unixepoch')";
+
+/**
+ * The usage ledger on SQLite. A call's commit stores only its row (with the scopes it counts for); the
+ * per-scope day totals are folded from the rows in batches: by the commit after `FOLD_AFTER_CALLS` calls, at
+ * most `FOLD_INTERVAL_MS` later, and when the store closes or opens. `kv` holds the last row folded, and a
+ * fold moves rows past it into the totals in one write transaction, so any process on the file may fold
+ * anyone's rows, and a process killed before its fold leaves rows the next one folds. A total read from the
+ * store is its folded rows plus the rows past the watermark, read together: it is exact at any moment.
+ */
 export function createUsageLedger(
   db: Database,
   writes: WriteBatcher,
   clock: () => number = Date.now,
-): UsageLedger {
+): UsageLedger & { fold(): void; close(): void } {
   const cache = createTotalsCache();
   const insert =
     db.prepare(`INSERT INTO usage_events (at, agent_id, user_id, key_id, session_id, platform, provider,
-    model, input_tokens, output_tokens, cached_tokens, cost_usd) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
-  const add = db.prepare(`INSERT INTO usage_totals (scope, window, tokens, cost_usd) VALUES (?, ?, ?, ?)
+    model, input_tokens, output_tokens, cached_tokens, cost_usd, scopes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+  const folded = db
+    .prepare(`SELECT COALESCE((SELECT CAST(value AS INTEGER) FROM kv WHERE key = '${USAGE_FOLD_KEY}'), 0)`)
+    .pluck();
+  const lastRow = db.prepare("SELECT COALESCE(MAX(id), 0) FROM usage_events").pluck();
+  const setFolded = db.prepare(`INSERT OR REPLACE INTO kv (key, value) VALUES ('${USAGE_FOLD_KEY}', ?)`);
+  // (`WHERE true`: an upsert's SELECT needs a WHERE clause, or SQLite reads ON CONFLICT as a join's ON.)
+  const foldRows =
+    db.prepare(`INSERT INTO usage_totals (scope, window, tokens, cost_usd) SELECT * FROM (SELECT s.value,
+    ${DAY_OF_AT}, SUM(e.input_tokens + e.output_tokens), SUM(e.cost_usd) FROM usage_events e, json_each(e.scopes) s
+    WHERE e.id > ? AND e.id <= ? GROUP BY 1, 2) WHERE true
     ON CONFLICT(scope, window) DO UPDATE SET tokens = tokens + excluded.tokens, cost_usd = cost_usd + excluded.cost_usd`);
   const day = db.prepare(
     "SELECT tokens, cost_usd AS costUsd FROM usage_totals WHERE scope = ? AND window = ?",
   );
   // Only days are stored; a month is the sum of its days (at most 31 rows of the primary key). The month's
   // day rows come with that sum, so one read refreshes a day and its month (a budget checks both together).
-  const days = db.prepare(`SELECT window, tokens, cost_usd AS costUsd, SUM(tokens) OVER () AS monthTokens,
-    SUM(cost_usd) OVER () AS monthCostUsd FROM usage_totals WHERE scope = ? AND window >= ? AND window < ?`);
+  const days = db.prepare(`SELECT window, tokens, cost_usd AS costUsd FROM usage_totals
+    WHERE scope = ? AND window >= ? AND window < ?`);
+  // The rows not folded yet, by scope and day: those past `seen` are read and added to `tail`, which holds
+  // the sums of the rows in (`tailFrom`, `seen`]; a fold (here or by another process) starts it over. So a
+  // refresh reads each unfolded row once, however many scopes it refreshes.
+  const unfolded = db.prepare(`SELECT s.value AS scope, ${DAY_OF_AT} AS window, e.id AS id,
+    e.input_tokens + e.output_tokens AS tokens, e.cost_usd AS costUsd FROM usage_events e, json_each(e.scopes) s
+    WHERE e.id > ? ORDER BY e.id`);
+  let tailFrom = -1;
+  let seen = -1;
+  let tail = new Map<string, Map<string, WindowTotal>>();
+  const catchUp = () => {
+    const mark = folded.get() as number;
+    if (mark !== tailFrom || seen < mark) {
+      tailFrom = seen = mark;
+      tail = new Map();
+    }
+    for (const r of unfolded.iterate(seen) as IterableIterator<
+      WindowTotal & { scope: string; window: string; id: number }
+    >) {
+      let windows = tail.get(r.scope);
+      if (!windows) tail.set(r.scope, (windows = new Map()));
+      const t = windows.get(r.window);
+      if (t) {
+        t.tokens += r.tokens;
+        t.costUsd += r.costUsd;
+      } else windows.set(r.window, { tokens: r.tokens, costUsd: r.costUsd });
+      seen = r.id;
+    }
+  };
+  /** The day totals of `scope` in `month` (`2026-12`): folded, plus the rows past the watermark. */
+  const readMonth = db.transaction((scope: string, month: string) => {
+    const out = new Map<string, WindowTotal>();
+    for (const r of days.all(scope, `d:${month}-`, `d:${month}-~`) as Array<WindowTotal & { window: string }>)
+      out.set(r.window, { tokens: r.tokens, costUsd: r.costUsd });
+    catchUp();
+    for (const [window, r] of tail.get(scope) ?? []) {
+      if (!window.startsWith(`d:${month}-`)) continue;
+      const t = out.get(window);
+      out.set(window, { tokens: (t?.tokens ?? 0) + r.tokens, costUsd: (t?.costUsd ?? 0) + r.costUsd });
+    }
+    return out;
+  });
   /** Read `window` of `scope` into the cache; a day and its month (today's, for a month) come from one read. */
   const refresh = (scope: string, window: string, now: number): WindowTotal => {
     const isMonth = window.startsWith("m:");
@@ -48,23 +113,21 @@ export function createUsageLedger(
     }
     const m = isMonth ? window.slice(2) : window.slice(2, 9);
     const daily = isMonth ? windowIds(now).daily : window;
-    const rows = days.all(scope, `d:${m}-`, `d:${m}-~`) as Array<
-      WindowTotal & { window: string; monthTokens: number; monthCostUsd: number }
-    >;
-    const first = rows[0];
-    const monthTotal: WindowTotal = first
-      ? { tokens: first.monthTokens, costUsd: first.monthCostUsd }
-      : { tokens: 0, costUsd: 0 };
+    const byDay = readMonth(scope, m);
+    const monthTotal: WindowTotal = { tokens: 0, costUsd: 0 };
+    for (const t of byDay.values()) {
+      monthTotal.tokens += t.tokens;
+      monthTotal.costUsd += t.costUsd;
+    }
     cache.remember(scope, `m:${m}`, monthTotal, now);
     let dayTotal: WindowTotal = { tokens: 0, costUsd: 0 };
     if (daily.startsWith(`d:${m}-`)) {
-      const r = rows.find((x) => x.window === daily);
-      if (r) dayTotal = { tokens: r.tokens, costUsd: r.costUsd };
+      dayTotal = byDay.get(daily) ?? dayTotal;
       cache.remember(scope, daily, dayTotal, now);
     }
     return isMonth ? monthTotal : dayTotal;
   };
-  const insertRow = (row: UsageRecord) =>
+  const insertRow = (row: UsageRecord, scopes: readonly string[]) =>
     insert.run(
       row.at,
       row.agentId,
@@ -78,10 +141,31 @@ export function createUsageLedger(
       row.outputTokens,
       row.cachedTokens ?? 0,
       row.costUsd,
+      JSON.stringify(scopes),
     );
-  // The calls recorded for the next group commit, written by one write of that commit: their rows, and
-  // each (scope, day) total added to once with their sum (a busy agent's day row is updated once per
-  // commit, not once per call). One write, so the rows and the totals commit or fail together.
+
+  /** Fold every row past the watermark into the totals (inside a write transaction). */
+  const foldPending = () => {
+    const from = folded.get() as number;
+    const to = lastRow.get() as number;
+    if (to <= from) return;
+    foldRows.run(from, to);
+    setFolded.run(to);
+  };
+  let sinceFold = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let closed = false;
+  const foldSoon = () => {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    sinceFold = 0;
+    writes.run(foldPending).catch(() => {
+      // A busy or failing database: the rows stay past the watermark (reads count them) for the next fold.
+    });
+  };
+
+  // The calls recorded for the next group commit, written by one write of that commit. Each (scope, day) is
+  // added to this process's cached totals once with their sum when the commit is done.
   interface Add {
     scope: string;
     daily: string;
@@ -90,12 +174,25 @@ export function createUsageLedger(
     costUsd: number;
   }
   // By scope for the batch's day (no key to build); `<scope>\0<day>` for a call of another day (midnight).
-  let next: { day: string; rows: UsageRecord[]; adds: Map<string, Add>; done: Promise<void> } | undefined;
+  let next:
+    | {
+        day: string;
+        rows: Array<{ row: UsageRecord; scopes: readonly string[] }>;
+        adds: Map<string, Add>;
+        done: Promise<void>;
+      }
+    | undefined;
   const writeBatch = (batch: NonNullable<typeof next>) => {
     if (next === batch) next = undefined;
-    for (const row of batch.rows) insertRow(row);
+    for (const r of batch.rows) insertRow(r.row, r.scopes);
+    if ((sinceFold += batch.rows.length) >= FOLD_AFTER_CALLS) {
+      foldPending();
+      sinceFold = 0;
+    } else if (!timer && !closed) {
+      timer = setTimeout(foldSoon, FOLD_INTERVAL_MS);
+      timer.unref?.();
+    }
     for (const a of batch.adds.values()) {
-      add.run(a.scope, a.daily, a.tokens, a.costUsd);
       cache.bump(a.scope, a.daily, a.tokens, a.costUsd);
       cache.bump(a.scope, a.monthly, a.tokens, a.costUsd);
     }
@@ -104,9 +201,9 @@ export function createUsageLedger(
     const ids = windowIds(row.at);
     let batch = next;
     if (!batch) {
-      const b = {
+      const b: NonNullable<typeof next> = {
         day: ids.daily,
-        rows: [] as UsageRecord[],
+        rows: [],
         adds: new Map<string, Add>(),
         done: Promise.resolve(),
       };
@@ -118,7 +215,7 @@ export function createUsageLedger(
       b.done.then(forget, forget);
       next = batch = b;
     }
-    batch.rows.push(row);
+    batch.rows.push({ row, scopes });
     const tokens = row.inputTokens + row.outputTokens;
     const sameDay = ids.daily === batch.day;
     for (const scope of scopes) {
@@ -138,6 +235,17 @@ export function createUsageLedger(
   };
   return {
     record,
+    fold: () => {
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+      sinceFold = 0;
+      db.transaction(foldPending).immediate();
+    },
+    close: () => {
+      closed = true;
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+    },
     total: (scope, window) => writes.read(() => total(scope, window)),
     cached: (scope, window) => cache.fresh(scope, window, clock()),
     summary: (q = {}) =>

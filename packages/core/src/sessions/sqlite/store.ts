@@ -460,6 +460,11 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
       : undefined;
   const writes = new WriteBatcher(db, checkpointer && (() => checkpointer.committed()));
   const read = <T>(fn: () => T) => writes.read(fn);
+  const usage = createUsageLedger(db, writes, clock);
+  try {
+    // Rows a process stopped before folding (killed, say) go into the totals now; reads count them anyway.
+    usage.fold();
+  } catch {}
   const checkWritable = (
     timeoutMs = WRITE_PROBE_TIMEOUT_MS,
   ): { ok: true } | { ok: false; reason: string } => {
@@ -568,7 +573,7 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
       writes.flush();
       return read(() => importSessionsInto(db, items));
     },
-    usage: createUsageLedger(db, writes, clock),
+    usage,
     audit: createAuditLog(db, writes, clock),
     rates: createRateBuckets(db, writes),
     leases: leaseTable(db, writes, clock),
@@ -584,11 +589,15 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
     close: async () => {
       if (!db.open) return;
       writes.close(`the session store ${file} is closed`);
+      usage.close();
       await checkpointer?.close();
       if (!db.open) return;
       try {
         // Leave the file fully indexed for whoever opens it next; a busy writer elsewhere will do it instead.
         if (searchIndexBehind()) syncSearchIndex.immediate();
+      } catch {}
+      try {
+        usage.fold();
       } catch {}
       db.close();
     },
