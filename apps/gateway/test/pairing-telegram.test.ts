@@ -25,7 +25,7 @@ beforeAll(async () => {
   writeFileSync(
     join(home, "config.yaml"),
     `session: { debounce_s: 0 }
-api_server: { enabled: false }
+api_server: { enabled: false, port: 0 }
 agents:
   main: {}
 platforms:

@@ -159,7 +159,7 @@ export function createUsageLedger(
     if (timer) clearTimeout(timer);
     timer = undefined;
     sinceFold = 0;
-    writes.run(foldPending).catch(() => {
+    writes.run(foldPending, { guarded: false }).catch(() => {
       // A busy or failing database: the rows stay past the watermark (reads count them) for the next fold.
     });
   };
@@ -207,7 +207,8 @@ export function createUsageLedger(
         adds: new Map<string, Add>(),
         done: Promise.resolve(),
       };
-      b.done = writes.run(() => writeBatch(b));
+      // Inserts with no constraint to break: no savepoint of their own (see WriteBatcher.run).
+      b.done = writes.run(() => writeBatch(b), { guarded: false });
       // A commit that failed before this write ran (a busy database) must not leave later calls joining it.
       const forget = () => {
         if (next === b) next = undefined;

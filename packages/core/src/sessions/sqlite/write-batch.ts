@@ -5,11 +5,16 @@ interface Pending {
   fn: () => unknown;
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
+  /** Fails only when the database does (see `run`'s `guarded`): runs without a savepoint of its own. */
+  unguarded?: boolean;
 }
+
+type Result = { ok: boolean; value: unknown };
 
 /**
  * Group commit: writes requested in the same turn of the event loop share one SQLite transaction.
- * Each write runs in its own savepoint, so one failing write rolls back only itself. Callers await
+ * Each write runs in its own savepoint, so one failing write rolls back only itself (a lone write, and
+ * writes that can fail only with the database, need none: see `run`). Callers await
  * the commit, so "resolved" means "durable": the whole batch is committed first, then every waiting
  * caller is released at once, so answers that wait on their write still share one commit.
  */
@@ -17,7 +22,7 @@ export class WriteBatcher {
   #queue: Pending[] = [];
   #scheduled = false;
   // Built once: better-sqlite3 makes new wrapper functions on every `transaction()` call.
-  readonly #commit: (batch: Pending[]) => Array<{ ok: boolean; value: unknown }>;
+  readonly #commit: (batch: Pending[]) => Result[];
 
   readonly #onCommit: (() => void) | undefined;
 
@@ -25,25 +30,58 @@ export class WriteBatcher {
   constructor(db: Database, onCommit?: () => void) {
     this.#onCommit = onCommit;
     const savepoint = db.transaction((fn: () => unknown) => fn());
+    /** Every guarded write in its savepoint, then the unguarded ones (any of those failing fails the batch). */
     const all = db.transaction((batch: Pending[]) => {
-      const results: Array<{ ok: boolean; value: unknown }> = [];
-      for (const item of batch) {
+      const results: Result[] = new Array(batch.length);
+      for (let i = 0; i < batch.length; i++) {
+        const item = batch[i]!;
+        if (item.unguarded) continue;
         try {
-          results.push({ ok: true, value: savepoint(item.fn) });
+          results[i] = { ok: true, value: savepoint(item.fn) };
         } catch (err) {
-          results.push({ ok: false, value: err });
+          results[i] = { ok: false, value: err };
         }
       }
+      for (let i = 0; i < batch.length; i++)
+        if (batch[i]!.unguarded) results[i] = { ok: true, value: batch[i]!.fn() };
       return results;
     });
-    // A batch of one needs no savepoint: its failure rolls back a transaction holding nothing else.
-    const one = db.transaction((fn: () => unknown) => fn());
-    this.#commit = (batch) => {
-      if (batch.length !== 1) return all.immediate(batch);
+    // One guarded write needs no savepoint: it runs first, and when it fails the transaction (holding only
+    // what it wrote) is rolled back and the unguarded writes run in a new one.
+    let failed: { error: unknown } | undefined;
+    const first = db.transaction((batch: Pending[], at: number) => {
+      const results: Result[] = new Array(batch.length);
       try {
-        return [{ ok: true, value: one.immediate(batch[0]!.fn) }];
+        results[at] = { ok: true, value: batch[at]!.fn() };
+      } catch (error) {
+        failed = { error };
+        throw error;
+      }
+      for (let i = 0; i < batch.length; i++) if (i !== at) results[i] = { ok: true, value: batch[i]!.fn() };
+      return results;
+    });
+    const rest = db.transaction((batch: Pending[], at: number) => {
+      const results: Result[] = new Array(batch.length);
+      for (let i = 0; i < batch.length; i++) if (i !== at) results[i] = { ok: true, value: batch[i]!.fn() };
+      return results;
+    });
+    this.#commit = (batch) => {
+      let guarded = -1;
+      for (let i = 0; i < batch.length; i++) {
+        if (batch[i]!.unguarded) continue;
+        if (guarded !== -1) return all.immediate(batch);
+        guarded = i;
+      }
+      if (guarded === -1) return all.immediate(batch);
+      failed = undefined;
+      try {
+        return first.immediate(batch, guarded);
       } catch (err) {
-        return [{ ok: false, value: err }];
+        const f = failed as { error: unknown } | undefined;
+        if (!f) throw err;
+        const results = batch.length > 1 ? rest.immediate(batch, guarded) : [];
+        results[guarded] = { ok: false, value: f.error };
+        return results;
       }
     };
   }
@@ -55,11 +93,18 @@ export class WriteBatcher {
     return this.#queue.length > 0;
   }
 
-  /** Queue a write for the next group commit; resolves with its result once the batch is committed. */
-  run<T>(fn: () => T): Promise<T> {
+  /**
+   * Queue a write for the next group commit; resolves with its result once the batch is committed. A write
+   * that fails rolls back only itself. `guarded: false` is for a write that can fail only when the database
+   * does (an insert with no constraint to break): it skips its own savepoint, and if it does fail, every
+   * write of its commit fails with it.
+   */
+  run<T>(fn: () => T, options?: { guarded?: boolean }): Promise<T> {
     if (this.#closed) return Promise.reject(new Error(this.#closed));
     return new Promise<T>((resolve, reject) => {
-      this.#queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+      const item: Pending = { fn, resolve: resolve as (v: unknown) => void, reject };
+      if (options?.guarded === false) item.unguarded = true;
+      this.#queue.push(item);
       if (!this.#scheduled) {
         this.#scheduled = true;
         setImmediate(() => this.flush());
@@ -88,7 +133,7 @@ export class WriteBatcher {
     this.#scheduled = false;
     const batch = this.#queue.splice(0);
     if (batch.length === 0) return;
-    let results: Array<{ ok: boolean; value: unknown }>;
+    let results: Result[];
     const started = listening("store") ? performance.now() : 0;
     try {
       results = this.#commit(batch);
