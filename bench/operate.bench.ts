@@ -1,6 +1,7 @@
 // The cost of operating features on the hot paths: API latency (agent on the stub LLM) and dispatch
-// throughput (test platform → echo agent → reply) with metrics + usage accounting + budget checks on,
-// against the same gateway shape with them off, alternating rounds in one run.
+// throughput (test platform → echo agent → reply, the cheapest turn there is, so the worst case; and the
+// same through an agent on the stub LLM, as a chat on a real provider runs) with metrics + usage
+// accounting + budget checks on, against the same gateway shape with them off, alternating rounds in one run.
 import { mkdtempSync, rmSync } from "node:fs";
 import { Agent, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -22,6 +23,13 @@ const LATENCY_PER_ROUND = 50;
 const DISPATCH_PAIRS = 60;
 const MESSAGES_PER_PAIR = 400;
 const CHATS = 200;
+/**
+ * The same through the agent on the stub LLM: its chats (routed to it; one message each per batch, so none
+ * joins a turn still running), batches per side, messages per batch.
+ */
+const LLM_CHATS = Array.from({ length: 200 }, (_, i) => `llm${i}`);
+const LLM_PAIRS = 30;
+const MESSAGES_PER_LLM_PAIR = 200;
 const KEY = "sk-bench-operate-0001";
 
 const stub = await startStubLlm();
@@ -38,6 +46,7 @@ async function world(on: boolean) {
         llm: { model: { provider: "stub", name: "stub-model" }, ...(on ? { budget } : {}) },
       },
       platforms: { test: { allow_all_users: true } },
+      routes: [{ match: { platform: "test", chat_id: LLM_CHATS }, agent: "llm" }],
       session: { debounce_s: 0 },
       api_server: { keys: [{ key: KEY, ...(on ? { budget } : {}) }] },
       ...(on ? { budgets: { per_user: budget } } : {}),
@@ -113,19 +122,20 @@ async function latencies(w: World, n: number): Promise<{ ms: number[]; cpuUs: nu
 }
 
 /** Messages per second through the test platform; `cpuUs` (this thread's CPU per message) is filled in. */
-async function throughput(w: World, n: number, cpu?: number[]): Promise<number> {
+async function throughput(w: World, n: number, cpu?: number[], chats?: readonly string[]): Promise<number> {
   const before = w.net.sent().length;
+  const width = chats?.length ?? CHATS;
   const c0 = process.threadCpuUsage();
   const t0 = performance.now();
-  for (let i = 0; i < n; i += CHATS) {
+  for (let i = 0; i < n; i += width) {
     const batch: Promise<void>[] = [];
-    for (let j = i; j < Math.min(n, i + CHATS); j++) {
+    for (let j = i; j < Math.min(n, i + width); j++) {
       const s = seq++;
       batch.push(
         w.net.inject({
           chatType: "dm",
-          chatId: `c${j % CHATS}`,
-          userId: `u${j % CHATS}`,
+          chatId: chats ? chats[j % width]! : `c${j % CHATS}`,
+          userId: `u${j % width}`,
           text: `m ${s}`,
           messageId: `m${s}`,
         }),
@@ -144,18 +154,31 @@ async function throughput(w: World, n: number, cpu?: number[]): Promise<number> 
 
 const off = await world(false);
 const on = await world(true);
-const results = {
-  off: { ms: [] as number[], cpu: [] as number[], rate: [] as number[], msgCpu: [] as number[] },
-  on: { ms: [] as number[], cpu: [] as number[], rate: [] as number[], msgCpu: [] as number[] },
-};
+const side = () => ({
+  ms: [] as number[],
+  cpu: [] as number[],
+  rate: [] as number[],
+  msgCpu: [] as number[],
+  llmRate: [] as number[],
+  llmCpu: [] as number[],
+});
+const results = { off: side(), on: side() };
 // On / off of each round: the two measurements of a round are next to each other in time, so the other
 // helpers' load (which swings the absolute figures by 2x here) mostly cancels within the pair.
-const paired = { rate: [] as number[], msgCpu: [] as number[], ms: [] as number[] };
+const paired = {
+  rate: [] as number[],
+  msgCpu: [] as number[],
+  ms: [] as number[],
+  llmRate: [] as number[],
+  llmCpu: [] as number[],
+};
 // Warm both paths before measuring.
 await latencies(off, 200);
 await latencies(on, 200);
 await throughput(off, 1000);
 await throughput(on, 1000);
+await throughput(off, 200, undefined, LLM_CHATS);
+await throughput(on, 200, undefined, LLM_CHATS);
 
 let metrics: GatewayMetrics | undefined;
 /** Run `fn` on `w` with the gateway metrics subscribed while the "on" gateway runs, as in a process that has them. */
@@ -193,6 +216,17 @@ for (let r = 0; r < DISPATCH_PAIRS; r++) {
   }
   paired.rate.push(last(results.on.rate) / last(results.off.rate));
   paired.msgCpu.push(last(results.on.msgCpu) / last(results.off.msgCpu));
+}
+for (let r = 0; r < LLM_PAIRS; r++) {
+  const order = r % 2 === 0 ? [off, on] : [on, off];
+  for (const w of order) {
+    const k = w.on ? "on" : "off";
+    results[k].llmRate.push(
+      await measured(w, () => throughput(w, MESSAGES_PER_LLM_PAIR, results[k].llmCpu, LLM_CHATS)),
+    );
+  }
+  paired.llmRate.push(last(results.on.llmRate) / last(results.off.llmRate));
+  paired.llmCpu.push(last(results.on.llmCpu) / last(results.off.llmCpu));
 }
 if ((await on.store.usage.summary({ groupBy: [] }))[0]?.calls === undefined)
   throw new Error("the 'on' gateway recorded no usage");
@@ -254,6 +288,18 @@ const rows: Row[] = [
     value: median(paired.msgCpu),
     unit: "ratio",
     note: `${median(results.off.msgCpu).toFixed(0)} → ${median(results.on.msgCpu).toFixed(0)} µs (this thread; the load-independent view)`,
+  },
+  {
+    metric: "dispatch on / off, agent on the stub LLM",
+    value: median(paired.llmRate),
+    unit: "ratio",
+    note: `median of ${LLM_PAIRS} paired batches of ${MESSAGES_PER_LLM_PAIR}: ${median(results.off.llmRate).toFixed(0)} → ${median(results.on.llmRate).toFixed(0)} msg/s`,
+  },
+  {
+    metric: "its CPU per message on / off",
+    value: median(paired.llmCpu),
+    unit: "ratio",
+    note: `${median(results.off.llmCpu).toFixed(0)} → ${median(results.on.llmCpu).toFixed(0)} µs (this thread, the stub's share included)`,
   },
 ];
 const ok = printTable("Operations overhead (metrics, usage accounting, budget checks)", rows);
