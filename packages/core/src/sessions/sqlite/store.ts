@@ -22,6 +22,7 @@ import {
   type StoredMessage,
 } from "../store-types.ts";
 import { type CheckpointerOptions, WalCheckpointer } from "./checkpointer.ts";
+import { HistoryCache } from "./history-cache.ts";
 import { idempotencyTable } from "./idempotency.ts";
 import { importSessionsInto } from "./import.ts";
 import { claimInto, inboundDedupe } from "./inbound.ts";
@@ -213,6 +214,8 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
   }
 
   const claimInbound = claimInto(db);
+  // Declared before the statements below use it (rewinds forget their session's entry).
+  let histories: HistoryCache;
   const stmt = {
     get: db.prepare(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE id = ?`),
     findActive: db.prepare(
@@ -249,6 +252,10 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
     history: db
       .prepare(`SELECT id, session_id AS sessionId, role, content, tool_calls AS toolCalls,
       tool_call_id AS toolCallId, created_at AS createdAt FROM messages WHERE session_id = ? ORDER BY id DESC LIMIT ?`)
+      .raw(true),
+    historySince: db
+      .prepare(`SELECT id, session_id AS sessionId, role, content, tool_calls AS toolCalls,
+      tool_call_id AS toolCallId, created_at AS createdAt FROM messages WHERE session_id = ? AND id > ? ORDER BY id`)
       .raw(true),
     search: db.prepare(`SELECT m.session_id AS sessionId, s.agent_id AS agentId, m.id AS messageId, m.role,
       snippet(messages_fts, 0, '>>>', '<<<', '…', 16) AS snippet, m.created_at AS createdAt
@@ -415,6 +422,8 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
   };
 
   const rewind = (sessionId: string, afterMessageId: number) => {
+    // Before the delete: committed or rolled back, the session's next read starts over.
+    histories.forget(sessionId);
     const removed = stmt.rewind.run(sessionId, afterMessageId).changes;
     if (removed > 0) stmt.rewindCount.run(removed, sessionId);
     return removed;
@@ -460,6 +469,9 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
       : undefined;
   const writes = new WriteBatcher(db, checkpointer && (() => checkpointer.committed()));
   const read = <T>(fn: () => T) => writes.read(fn);
+  histories = new HistoryCache(db, (sessionId, afterId) =>
+    (stmt.historySince.all(sessionId, afterId) as RawMessageRow[]).map(rawToMessage),
+  );
   const usage = createUsageLedger(db, writes, clock);
   try {
     // Rows a process stopped before folding (killed, say) go into the totals now; reads count them anyway.
@@ -540,12 +552,14 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
       read(() => (stmt.parentOf.get(sessionId) as string | null | undefined) ?? undefined),
     children: (sessionId) => read(() => stmt.children.all(sessionId) as SessionRecord[]),
     history: (sessionId, limit = DEFAULT_HISTORY_LIMIT) =>
-      read(() => {
-        const rows = stmt.history.all(sessionId, Math.max(0, limit)) as RawMessageRow[];
-        const out = new Array<StoredMessage>(rows.length);
-        for (let i = 0; i < rows.length; i++) out[rows.length - 1 - i] = rawToMessage(rows[i]!);
-        return out;
-      }),
+      read(() =>
+        histories.read(sessionId, Math.max(0, limit), () => {
+          const rows = stmt.history.all(sessionId, Math.max(0, limit)) as RawMessageRow[];
+          const out = new Array<StoredMessage>(rows.length);
+          for (let i = 0; i < rows.length; i++) out[rows.length - 1 - i] = rawToMessage(rows[i]!);
+          return out;
+        }),
+      ),
     search: (query, opts = {}) =>
       read(() => {
         const match = ftsQuery(query);
@@ -571,6 +585,7 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
     // A whole import is one transaction of its own, not a part of a group commit.
     importSessions: (items) => {
       writes.flush();
+      histories.clear();
       return read(() => importSessionsInto(db, items));
     },
     usage,
