@@ -71,14 +71,15 @@ export interface NewMessage {
   createdAt?: number;
 }
 
+/** A stored message as `history` reads it. Read-only: a store may hand the same object to several readers. */
 export interface StoredMessage {
-  id: number;
-  sessionId: string;
-  role: MessageRole;
-  content: string;
-  toolCalls: unknown;
-  toolCallId: string | null;
-  createdAt: number;
+  readonly id: number;
+  readonly sessionId: string;
+  readonly role: MessageRole;
+  readonly content: string;
+  readonly toolCalls: unknown;
+  readonly toolCallId: string | null;
+  readonly createdAt: number;
 }
 
 export interface SearchHit {

@@ -32,7 +32,8 @@ const charsOf = (messages: readonly StoredMessage[]) => {
  *   drop the session's entry as they are written (`forget`), and an import drops every entry;
  * - a commit by any other connection (a second process on the file, a CLI command) changes
  *   `PRAGMA data_version`, which is read after the added rows: a changed value reads everything again.
- * The messages are shared between the entry and its readers, frozen, so no reader can alter another's.
+ * The messages are shared between the entry and its readers (`StoredMessage` is read-only); each reader
+ * gets its own array.
  */
 export class HistoryCache {
   readonly #entries = new Map<string, Entry>();
@@ -65,7 +66,6 @@ export class HistoryCache {
     this.forget(sessionId);
     const version = this.#version();
     const messages = full();
-    for (const m of messages) Object.freeze(m);
     const entry: Entry = {
       messages,
       limit,
@@ -94,7 +94,6 @@ export class HistoryCache {
   }
 
   #extend(hit: Entry, added: StoredMessage[]): void {
-    for (const m of added) Object.freeze(m);
     const chars = charsOf(added);
     hit.messages = hit.messages.concat(added);
     hit.chars += chars;
