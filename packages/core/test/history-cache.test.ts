@@ -44,6 +44,26 @@ const fresh = (id: string, limit = 50) => {
 };
 
 describe("history reads kept per session", () => {
+  it("a write that fails and rolls back leaves nothing in the kept history", async () => {
+    const a = store();
+    const claim = { platform: "telegram", account: "default", chatId: "1", messageId: "m1" };
+    await a.getOrCreate("k", source, { append: [{ role: "user", content: "once" }], claim });
+    const { session } = await a.getOrCreate("k", source);
+    expect(await contents(a, session.id)).toEqual(["once"]);
+    // The same platform message again: appended, then the claim finds it, and the write rolls back.
+    await expect(
+      a.getOrCreate("k", source, { append: [{ role: "user", content: "twice" }], claim }),
+    ).rejects.toThrow();
+    // Beside it in one commit, a write that succeeds.
+    const [ok, dup] = await Promise.allSettled([
+      a.append(session.id, [{ role: "assistant", content: "reply" }]),
+      a.getOrCreate("k", source, { append: [{ role: "user", content: "thrice" }], claim }),
+    ]);
+    expect([ok.status, dup.status]).toEqual(["fulfilled", "rejected"]);
+    expect(await contents(a, session.id)).toEqual(["once", "reply"]);
+    expect(await contents(a, session.id)).toEqual(fresh(session.id));
+  });
+
   it("answers a second read from what the first read, plus the rows added since", async () => {
     const a = store();
     const { session } = await a.getOrCreate("k", source);

@@ -71,3 +71,22 @@ it("a lone write failing keeps nothing", async () => {
   await expect(writes.run(insert("y", "bad"), { guarded: false })).rejects.toThrow(/CHECK constraint/);
   expect(rows()).toEqual([]);
 });
+
+it("afterCommit runs once a write's commit is durable, and never for a write that failed", async () => {
+  const seen: string[] = [];
+  const write = (v: string) => () => {
+    db.prepare("INSERT INTO t (v) VALUES (?)").run(v);
+    writes.afterCommit(() => seen.push(`${v}:${rows().includes(v)}`));
+  };
+  const results = await Promise.allSettled([
+    writes.run(write("a")),
+    writes.run(write("bad")),
+    writes.run(write("b"), { guarded: false }),
+  ]);
+  expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+  expect(seen).toEqual(["a:true", "b:true"]);
+  // A commit that fails as a whole runs none.
+  seen.length = 0;
+  await Promise.allSettled([writes.run(write("c")), writes.run(write("bad"), { guarded: false })]);
+  expect(seen).toEqual([]);
+});

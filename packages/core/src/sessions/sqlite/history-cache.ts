@@ -11,8 +11,6 @@ interface Entry {
   messages: StoredMessage[];
   limit: number;
   complete: boolean;
-  /** The id of the last message held (0: none), past which the next read asks for more. */
-  lastId: number;
   /** `PRAGMA data_version` before the read that filled it: another connection's commit changes it. */
   version: number;
   chars: number;
@@ -25,52 +23,44 @@ const charsOf = (messages: readonly StoredMessage[]) => {
 };
 
 /**
- * A turn reads its session's last messages every time; this keeps the last read of recent sessions so the
- * next read fetches only the rows added since (one index range, usually one or two rows) instead of all
- * of them. Exact, not a best effort:
- * - rows are only ever added to a session, or removed as a suffix by a rewind; this connection's rewinds
- *   drop the session's entry as they are written (`forget`), and an import drops every entry;
+ * A turn reads its session's last messages every time; this keeps the last read of recent sessions and
+ * answers the next read from it, with no query but one `PRAGMA data_version`. Exact, not a best effort:
+ * - this connection's appends are added to the session's entry as their commit becomes durable
+ *   (`appended`, called through `WriteBatcher.afterCommit`); its rewinds drop the entry as they are written
+ *   (`forget`), and an import drops every entry;
  * - a commit by any other connection (a second process on the file, a CLI command) changes
- *   `PRAGMA data_version`, which is read after the added rows: a changed value reads everything again.
+ *   `PRAGMA data_version`, and the next read of every session reads the file again.
  * The messages are shared between the entry and its readers (`StoredMessage` is read-only); each reader
  * gets its own array.
  */
 export class HistoryCache {
   readonly #entries = new Map<string, Entry>();
   readonly #version: () => number;
-  readonly #since: (sessionId: string, afterId: number) => StoredMessage[];
   #chars = 0;
 
-  /** `since` reads a session's messages after an id, oldest first. */
-  constructor(db: Database, since: (sessionId: string, afterId: number) => StoredMessage[]) {
+  constructor(db: Database) {
     const version = db.prepare("PRAGMA data_version").pluck();
     this.#version = () => version.get() as number;
-    this.#since = since;
   }
 
   /** The session's last `limit` messages, oldest first; `full` reads them from the store. */
   read(sessionId: string, limit: number, full: () => StoredMessage[]): StoredMessage[] {
     if (limit <= 0) return [];
+    const version = this.#version();
     const hit = this.#entries.get(sessionId);
-    if (hit && (limit <= hit.limit || hit.complete)) {
-      const added = this.#since(sessionId, hit.lastId);
-      if (this.#version() === hit.version) {
-        if (limit > hit.limit) hit.limit = limit;
-        if (added.length > 0) this.#extend(hit, added);
-        // Most recently read last: the first entry is the one to drop.
-        this.#entries.delete(sessionId);
-        this.#entries.set(sessionId, hit);
-        return hit.messages.slice(Math.max(0, hit.messages.length - limit));
-      }
+    if (hit && hit.version === version && (limit <= hit.limit || hit.complete)) {
+      if (limit > hit.limit) hit.limit = limit;
+      // Most recently read last: the first entry is the one to drop.
+      this.#entries.delete(sessionId);
+      this.#entries.set(sessionId, hit);
+      return hit.messages.slice(Math.max(0, hit.messages.length - limit));
     }
     this.forget(sessionId);
-    const version = this.#version();
     const messages = full();
     const entry: Entry = {
       messages,
       limit,
       complete: messages.length < limit,
-      lastId: messages.length > 0 ? messages[messages.length - 1]!.id : 0,
       version,
       chars: charsOf(messages),
     };
@@ -78,6 +68,25 @@ export class HistoryCache {
     this.#chars += entry.chars;
     this.#evict();
     return messages.slice();
+  }
+
+  /** Messages this connection committed to a session, oldest first. */
+  appended(sessionId: string, added: StoredMessage[]): void {
+    const hit = this.#entries.get(sessionId);
+    if (!hit || added.length === 0) return;
+    const chars = charsOf(added);
+    hit.messages = hit.messages.concat(added);
+    hit.chars += chars;
+    this.#chars += chars;
+    const over = hit.messages.length - hit.limit;
+    if (over > 0) {
+      const less = charsOf(hit.messages.slice(0, over));
+      hit.messages = hit.messages.slice(over);
+      hit.complete = false;
+      hit.chars -= less;
+      this.#chars -= less;
+    }
+    this.#evict();
   }
 
   /** Drop a session's entry (its messages were rewound). */
@@ -91,24 +100,6 @@ export class HistoryCache {
   clear(): void {
     this.#entries.clear();
     this.#chars = 0;
-  }
-
-  #extend(hit: Entry, added: StoredMessage[]): void {
-    const chars = charsOf(added);
-    hit.messages = hit.messages.concat(added);
-    hit.chars += chars;
-    this.#chars += chars;
-    hit.lastId = added[added.length - 1]!.id;
-    const over = hit.messages.length - hit.limit;
-    if (over > 0) {
-      const dropped = hit.messages.slice(0, over);
-      hit.messages = hit.messages.slice(over);
-      hit.complete = false;
-      const less = charsOf(dropped);
-      hit.chars -= less;
-      this.#chars -= less;
-    }
-    this.#evict();
   }
 
   #evict(): void {

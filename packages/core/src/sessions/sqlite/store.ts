@@ -253,10 +253,6 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
       .prepare(`SELECT id, session_id AS sessionId, role, content, tool_calls AS toolCalls,
       tool_call_id AS toolCallId, created_at AS createdAt FROM messages WHERE session_id = ? ORDER BY id DESC LIMIT ?`)
       .raw(true),
-    historySince: db
-      .prepare(`SELECT id, session_id AS sessionId, role, content, tool_calls AS toolCalls,
-      tool_call_id AS toolCallId, created_at AS createdAt FROM messages WHERE session_id = ? AND id > ? ORDER BY id`)
-      .raw(true),
     search: db.prepare(`SELECT m.session_id AS sessionId, s.agent_id AS agentId, m.id AS messageId, m.role,
       snippet(messages_fts, 0, '>>>', '<<<', '…', 16) AS snippet, m.created_at AS createdAt
       FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid JOIN sessions s ON s.id = m.session_id
@@ -387,18 +383,24 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
     }
     const fallback = clock();
     let last = 0;
+    // As a read would return them, for the session's kept history once the commit is durable.
+    const stored: StoredMessage[] = [];
     for (const m of messages) {
       const at = m.createdAt ?? fallback;
       if (at > last) last = at;
-      const info = stmt.insertMessage.run(
+      const toolCalls = m.toolCalls === undefined ? null : JSON.stringify(m.toolCalls);
+      const info = stmt.insertMessage.run(sessionId, m.role, m.content, toolCalls, m.toolCallId ?? null, at);
+      const id = Number(info.lastInsertRowid);
+      ids.push(id);
+      stored.push({
+        id,
         sessionId,
-        m.role,
-        m.content,
-        m.toolCalls === undefined ? null : JSON.stringify(m.toolCalls),
-        m.toolCallId ?? null,
-        at,
-      );
-      ids.push(Number(info.lastInsertRowid));
+        role: m.role,
+        content: m.content,
+        toolCalls: parseToolCalls(toolCalls),
+        toolCallId: m.toolCallId ?? null,
+        createdAt: at,
+      });
     }
     // Last, so the one check also covers the messages: an unknown session rolls the whole batch back. The
     // turn's usage goes into the same row update.
@@ -418,6 +420,7 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
       indexPending();
       unindexed = 0;
     }
+    writes.afterCommit(() => histories.appended(sessionId, stored));
     return ids;
   };
 
@@ -469,9 +472,7 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
       : undefined;
   const writes = new WriteBatcher(db, checkpointer && (() => checkpointer.committed()));
   const read = <T>(fn: () => T) => writes.read(fn);
-  histories = new HistoryCache(db, (sessionId, afterId) =>
-    (stmt.historySince.all(sessionId, afterId) as RawMessageRow[]).map(rawToMessage),
-  );
+  histories = new HistoryCache(db);
   const usage = createUsageLedger(db, writes, clock);
   try {
     // Rows a process stopped before folding (killed, say) go into the totals now; reads count them anyway.

@@ -26,10 +26,24 @@ export class WriteBatcher {
 
   readonly #onCommit: (() => void) | undefined;
 
+  /** What the writes of the batch being committed asked to do once it is durable (`afterCommit`). */
+  #after: Array<() => void> = [];
+
+  /** One write of the batch; what it asked for with `afterCommit` is dropped if it fails. */
+  #run(item: Pending): unknown {
+    const mark = this.#after.length;
+    try {
+      return item.fn();
+    } catch (err) {
+      this.#after.length = mark;
+      throw err;
+    }
+  }
+
   /** `onCommit` runs after each successful commit (the WAL checkpointer counts them). */
   constructor(db: Database, onCommit?: () => void) {
     this.#onCommit = onCommit;
-    const savepoint = db.transaction((fn: () => unknown) => fn());
+    const savepoint = db.transaction((item: Pending) => this.#run(item));
     /** Every guarded write in its savepoint, then the unguarded ones (any of those failing fails the batch). */
     const all = db.transaction((batch: Pending[]) => {
       const results: Result[] = new Array(batch.length);
@@ -37,13 +51,13 @@ export class WriteBatcher {
         const item = batch[i]!;
         if (item.unguarded) continue;
         try {
-          results[i] = { ok: true, value: savepoint(item.fn) };
+          results[i] = { ok: true, value: savepoint(item) };
         } catch (err) {
           results[i] = { ok: false, value: err };
         }
       }
       for (let i = 0; i < batch.length; i++)
-        if (batch[i]!.unguarded) results[i] = { ok: true, value: batch[i]!.fn() };
+        if (batch[i]!.unguarded) results[i] = { ok: true, value: this.#run(batch[i]!) };
       return results;
     });
     // One guarded write needs no savepoint: it runs first, and when it fails the transaction (holding only
@@ -52,17 +66,19 @@ export class WriteBatcher {
     const first = db.transaction((batch: Pending[], at: number) => {
       const results: Result[] = new Array(batch.length);
       try {
-        results[at] = { ok: true, value: batch[at]!.fn() };
+        results[at] = { ok: true, value: this.#run(batch[at]!) };
       } catch (error) {
         failed = { error };
         throw error;
       }
-      for (let i = 0; i < batch.length; i++) if (i !== at) results[i] = { ok: true, value: batch[i]!.fn() };
+      for (let i = 0; i < batch.length; i++)
+        if (i !== at) results[i] = { ok: true, value: this.#run(batch[i]!) };
       return results;
     });
     const rest = db.transaction((batch: Pending[], at: number) => {
       const results: Result[] = new Array(batch.length);
-      for (let i = 0; i < batch.length; i++) if (i !== at) results[i] = { ok: true, value: batch[i]!.fn() };
+      for (let i = 0; i < batch.length; i++)
+        if (i !== at) results[i] = { ok: true, value: this.#run(batch[i]!) };
       return results;
     });
     this.#commit = (batch) => {
@@ -112,6 +128,14 @@ export class WriteBatcher {
     });
   }
 
+  /**
+   * From inside a write: run `fn` once that write's commit is durable, before any caller hears of it (and
+   * never, if the write or its commit fails). For state kept beside the database, such as a cache of it.
+   */
+  afterCommit(fn: () => void): void {
+    this.#after.push(fn);
+  }
+
   /** A read: runs now (it sees every committed write), its result or error as a promise. */
   read<T>(fn: () => T): Promise<T> {
     if (this.#closed) return Promise.reject(new Error(this.#closed));
@@ -135,14 +159,19 @@ export class WriteBatcher {
     if (batch.length === 0) return;
     let results: Result[];
     const started = listening("store") ? performance.now() : 0;
+    this.#after = [];
     try {
       results = this.#commit(batch);
     } catch (err) {
+      this.#after = [];
       if (started) publish("store", { op: "commit", durationMs: performance.now() - started, ok: false });
       for (const item of batch) item.reject(err);
       return;
     }
     if (started) publish("store", { op: "commit", durationMs: performance.now() - started, ok: true });
+    const after = this.#after;
+    this.#after = [];
+    for (const fn of after) fn();
     this.#onCommit?.();
     batch.forEach((item, i) => {
       const r = results[i]!;
