@@ -92,6 +92,23 @@ describe("getOrCreate", () => {
     expect(b.session.updatedAt).toBe(clock);
   });
 
+  it("with two active sessions of a key (a race), uses the latest started, then the latest inserted", async () => {
+    const key = keyOf(dm("7"));
+    const first = (await store.getOrCreate(key, dm("7"))).session;
+    const copy = (id: string, startedAt: number) =>
+      store.db
+        .prepare(
+          "INSERT INTO sessions (id, session_key, agent_id, platform, chat_id, chat_type, user_id, started_at, updated_at) SELECT ?, session_key, agent_id, platform, chat_id, chat_type, user_id, ?, ? FROM sessions WHERE id = ?",
+        )
+        .run(id, startedAt, startedAt, first.id);
+    copy("later", first.startedAt + 1000);
+    copy("earlier", first.startedAt - 1000);
+    expect((await store.findActive(key))?.id).toBe("later");
+    copy("same-time-newer-row", first.startedAt + 1000);
+    expect((await store.findActive(key))?.id).toBe("same-time-newer-row");
+    expect((await store.getOrCreate(key, dm("7"))).session.id).toBe("same-time-newer-row");
+  });
+
   it("keeps two agents in one chat in separate sessions", async () => {
     const main = await store.getOrCreate(keyOf(dm("1")), dm("1"));
     const ops = await store.getOrCreate(keyOf(dm("1", "ops")), dm("1", "ops"));
