@@ -155,17 +155,21 @@ export function createUsageLedger(
   let sinceFold = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let closed = false;
-  const foldSoon = () => {
+  /** A fold is under way: no later one is due. */
+  const folding = () => {
     if (timer) clearTimeout(timer);
     timer = undefined;
     sinceFold = 0;
+  };
+  const foldSoon = () => {
+    folding();
     writes.run(foldPending, { guarded: false }).catch(() => {
       // A busy or failing database: the rows stay past the watermark (reads count them) for the next fold.
     });
   };
 
   // The calls recorded for the next group commit, written by one write of that commit. Each (scope, day) is
-  // added to this process's cached totals once with their sum when the commit is done.
+  // added to this process's cached totals once with their sum when the commit is durable.
   interface Add {
     scope: string;
     daily: string;
@@ -187,15 +191,18 @@ export function createUsageLedger(
     for (const r of batch.rows) insertRow(r.row, r.scopes);
     if ((sinceFold += batch.rows.length) >= FOLD_AFTER_CALLS) {
       foldPending();
-      sinceFold = 0;
+      folding();
     } else if (!timer && !closed) {
       timer = setTimeout(foldSoon, FOLD_INTERVAL_MS);
       timer.unref?.();
     }
-    for (const a of batch.adds.values()) {
-      cache.bump(a.scope, a.daily, a.tokens, a.costUsd);
-      cache.bump(a.scope, a.monthly, a.tokens, a.costUsd);
-    }
+    // This process's cached totals take the spend once it is durable (not if the commit fails).
+    writes.afterCommit(() => {
+      for (const a of batch.adds.values()) {
+        cache.bump(a.scope, a.daily, a.tokens, a.costUsd);
+        cache.bump(a.scope, a.monthly, a.tokens, a.costUsd);
+      }
+    });
   };
   const record = (row: UsageRecord, scopes: readonly string[]): Promise<void> => {
     const ids = windowIds(row.at);
@@ -237,15 +244,12 @@ export function createUsageLedger(
   return {
     record,
     fold: () => {
-      if (timer) clearTimeout(timer);
-      timer = undefined;
-      sinceFold = 0;
+      folding();
       db.transaction(foldPending).immediate();
     },
     close: () => {
       closed = true;
-      if (timer) clearTimeout(timer);
-      timer = undefined;
+      folding();
     },
     total: (scope, window) => writes.read(() => total(scope, window)),
     cached: (scope, window) => cache.fresh(scope, window, clock()),

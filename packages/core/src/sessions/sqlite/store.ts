@@ -214,16 +214,14 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
   }
 
   const claimInbound = claimInto(db);
-  // Declared before the statements below use it (rewinds forget their session's entry).
-  let histories: HistoryCache;
+  const histories = new HistoryCache(db);
   const stmt = {
     get: db.prepare(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE id = ?`),
     // No ORDER BY: a key has one active session but after a race, and any ORDER BY here costs ~10 µs
     // (a sorted one, a temporary b-tree: 60 µs with the gateway's malloc settings), on every message.
     activeOf: db
-      .prepare("SELECT rowid, started_at FROM sessions WHERE session_key = ? AND ended_at IS NULL")
+      .prepare("SELECT rowid, started_at, id FROM sessions WHERE session_key = ? AND ended_at IS NULL")
       .raw(true),
-    byRowid: db.prepare(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE rowid = ?`),
     insert:
       db.prepare(`INSERT INTO sessions (id, session_key, agent_id, platform, account, chat_id, chat_type, thread_id,
       user_id, model, started_at, updated_at) VALUES (@id, @sessionKey, @agentId, @platform, @account, @chatId, @chatType,
@@ -307,14 +305,14 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
   const get = (id: string) => stmt.get.get(id) as SessionRecord | undefined;
   /** The key's active session: the latest started (then inserted) if a race left more than one. */
   const findActive = (key: string): SessionRecord | undefined => {
-    const rows = stmt.activeOf.all(key) as Array<[number, number]>;
+    const rows = stmt.activeOf.all(key) as Array<[number, number, string]>;
     if (rows.length === 0) return undefined;
     let best = rows[0]!;
     for (let i = 1; i < rows.length; i++) {
       const r = rows[i]!;
       if (r[1] > best[1] || (r[1] === best[1] && r[0] > best[0])) best = r;
     }
-    return stmt.byRowid.get(best[0]) as SessionRecord;
+    return get(best[2]);
   };
 
   /** The insert's parameters for a new session row. */
@@ -485,7 +483,6 @@ export function openSessionStore(file: string, options: SessionStoreOptions = {}
       : undefined;
   const writes = new WriteBatcher(db, checkpointer && (() => checkpointer.committed()));
   const read = <T>(fn: () => T) => writes.read(fn);
-  histories = new HistoryCache(db);
   const usage = createUsageLedger(db, writes, clock);
   try {
     // Rows a process stopped before folding (killed, say) go into the totals now; reads count them anyway.

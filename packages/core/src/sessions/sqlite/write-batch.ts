@@ -63,6 +63,12 @@ export class WriteBatcher {
     // One guarded write needs no savepoint: it runs first, and when it fails the transaction (holding only
     // what it wrote) is rolled back and the unguarded writes run in a new one.
     let failed: { error: unknown } | undefined;
+    /** Every write of the batch but the one at `at`, into `results`. */
+    const others = (batch: Pending[], at: number, results: Result[]) => {
+      for (let i = 0; i < batch.length; i++)
+        if (i !== at) results[i] = { ok: true, value: this.#run(batch[i]!) };
+      return results;
+    };
     const first = db.transaction((batch: Pending[], at: number) => {
       const results: Result[] = new Array(batch.length);
       try {
@@ -71,16 +77,9 @@ export class WriteBatcher {
         failed = { error };
         throw error;
       }
-      for (let i = 0; i < batch.length; i++)
-        if (i !== at) results[i] = { ok: true, value: this.#run(batch[i]!) };
-      return results;
+      return others(batch, at, results);
     });
-    const rest = db.transaction((batch: Pending[], at: number) => {
-      const results: Result[] = new Array(batch.length);
-      for (let i = 0; i < batch.length; i++)
-        if (i !== at) results[i] = { ok: true, value: this.#run(batch[i]!) };
-      return results;
-    });
+    const rest = db.transaction((batch: Pending[], at: number) => others(batch, at, new Array(batch.length)));
     this.#commit = (batch) => {
       let guarded = -1;
       for (let i = 0; i < batch.length; i++) {
