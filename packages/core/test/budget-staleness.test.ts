@@ -24,14 +24,17 @@ function twoGateways(budget: Record<string, unknown>) {
     { agents: { main: { budget } }, platforms: { chat: { allow_all_users: true } }, log_level: "silent" },
     { file: undefined, home, env: {}, platforms: {} },
   );
+  const stores: SessionStore[] = [];
   const open = () => {
     const store: SessionStore = openSessionStore(join(home, "state.db"), { now });
+    stores.push(store);
     cleanup.push(() => store.close());
     return new Operations({ config: () => config, store, logger: silentLogger(), now });
   };
   return {
     a: open(),
     b: open(),
+    stores,
     advance(ms: number) {
       clock += ms;
     },
@@ -88,5 +91,31 @@ describe("budgets across two gateways on one store", () => {
     advance(USAGE_TOTAL_TTL_MS);
     expect(await a.usageReport(party)).toMatch(/Agent main, today: 600 tokens/);
     expect(await b.usageReport(party)).toMatch(/Agent main, today: 600 tokens/);
+  });
+
+  it("a total past its time is not read again while no other connection has written", async () => {
+    const { a, b, stores, advance } = twoGateways({ daily: 1000 });
+    const [storeA, storeB] = stores as [SessionStore, SessionStore];
+    const day = "d:2026-12-01";
+    expect(await refusal(a)).toBeUndefined();
+    expect(await refusal(b)).toBeUndefined();
+    const admitted = await a.admit(party);
+    await a.record(admitted, usage(100), "s1");
+    admitted.release();
+    // b read its totals before a's spend: past the time, the changed file makes it read them again.
+    advance(USAGE_TOTAL_TTL_MS);
+    expect(storeB.usage.cached?.("agent:main", day)).toBeUndefined();
+    expect((await storeB.usage.total("agent:main", day)).tokens).toBe(100);
+    // a wrote only its own spend (already in its cache): long past the time, its total needs no read.
+    advance(10 * USAGE_TOTAL_TTL_MS);
+    expect(storeA.usage.cached?.("agent:main", day)?.tokens).toBe(100);
+    // Until the other connection writes: then the next look past the time reads the file.
+    const other = await b.admit(party);
+    await b.record(other, usage(50), "s2");
+    other.release();
+    advance(USAGE_TOTAL_TTL_MS);
+    expect(storeA.usage.cached?.("agent:main", day)).toBeUndefined();
+    expect((await storeA.usage.total("agent:main", day)).tokens).toBe(150);
+    expect(await a.usageReport(party)).toMatch(/Agent main, today: 150 tokens/);
   });
 });

@@ -68,10 +68,25 @@ function fractionOf(tokens: number, costUsd: number, limit: SpendLimit): number 
   return f;
 }
 
-export interface Exhausted {
+/** One limit of a scope's budget: a party's are listed once (`budgetLimits`) and checked on every turn. */
+export interface BudgetLimit {
   scope: BudgetScope;
   window: BudgetWindow;
   limit: SpendLimit;
+}
+
+/** Every limit the scopes' budgets set, in order (scopes without a budget set none). */
+export function budgetLimits(scopes: readonly BudgetScope[]): BudgetLimit[] {
+  const out: BudgetLimit[] = [];
+  for (const scope of scopes)
+    for (const window of WINDOWS) {
+      const limit = scope.budget?.[window];
+      if (limit) out.push({ scope, window, limit });
+    }
+  return out;
+}
+
+export interface Exhausted extends BudgetLimit {
   total: WindowTotal;
 }
 
@@ -97,61 +112,63 @@ export function exhaustedMessage(e: Exhausted, at: number): string {
  * the turn's own usage added after each step of a tool loop.
  */
 export class BudgetSnapshot {
-  readonly #entries: Array<{
-    scope: BudgetScope;
-    window: BudgetWindow;
-    limit: SpendLimit;
-    total: WindowTotal;
-  }> = [];
+  readonly #limits: readonly BudgetLimit[];
+  /** The total of each limit's window, by the limit's index. */
+  readonly #totals: WindowTotal[];
+
+  private constructor(limits: readonly BudgetLimit[]) {
+    this.#limits = limits;
+    this.#totals = new Array(limits.length);
+  }
 
   /**
-   * The budgets of `scopes` with the ledger's totals at `at` (no read at all when no scope has a budget). A
-   * snapshot the ledger's cache can answer is returned at once, without a promise (the per-message path).
+   * The totals of `limits` (a party's `budgetLimits`) in the ledger at `at` (no read at all when there are
+   * none). A snapshot the ledger's cache can answer is returned at once, without a promise (the per-message
+   * path).
    */
   static load(
     ledger: UsageLedger,
-    scopes: readonly BudgetScope[],
+    limits: readonly BudgetLimit[],
     at: number,
   ): BudgetSnapshot | Promise<BudgetSnapshot> {
-    const snapshot = new BudgetSnapshot();
-    let ids: ReturnType<typeof windowIds> | undefined;
+    const snapshot = new BudgetSnapshot(limits);
+    if (limits.length === 0) return snapshot;
+    const ids = windowIds(at);
+    const totals = snapshot.#totals;
     let missing: number[] | undefined;
-    for (const scope of scopes) {
-      if (!scope.budget) continue;
-      ids ??= windowIds(at);
-      for (const window of WINDOWS) {
-        const limit = scope.budget[window];
-        if (!limit) continue;
-        const total = ledger.cached?.(scope.id, ids[window]);
-        if (!total) (missing ??= []).push(snapshot.#entries.length);
-        snapshot.#entries.push({ scope, window, limit, total: total ?? ZERO });
+    for (let i = 0; i < limits.length; i++) {
+      const l = limits[i]!;
+      const total = ledger.cached?.(l.scope.id, ids[l.window]);
+      if (total) totals[i] = total;
+      else {
+        totals[i] = ZERO;
+        (missing ??= []).push(i);
       }
     }
-    if (!missing || !ids) return snapshot;
-    const windows = ids;
+    if (!missing) return snapshot;
     const need = missing;
     // Asked all at once: one wait for every total, not one per scope and window.
-    const entries = snapshot.#entries;
-    return Promise.all(need.map((i) => ledger.total(entries[i]!.scope.id, windows[entries[i]!.window]))).then(
+    return Promise.all(need.map((i) => ledger.total(limits[i]!.scope.id, ids[limits[i]!.window]))).then(
       (read) => {
-        for (let j = 0; j < read.length; j++) entries[need[j]!]!.total = read[j]!;
+        for (let j = 0; j < read.length; j++) totals[need[j]!] = read[j]!;
         return snapshot;
       },
     );
   }
 
   get empty(): boolean {
-    return this.#entries.length === 0;
+    return this.#limits.length === 0;
   }
 
   /** The first budget used up once `extra` is added (nothing added: before the turn). */
   exhausted(extra?: WindowTotal): Exhausted | undefined {
     const addTokens = extra?.tokens ?? 0;
     const addUsd = extra?.costUsd ?? 0;
-    for (const e of this.#entries) {
-      const tokens = e.total.tokens + addTokens;
-      const costUsd = e.total.costUsd + addUsd;
-      if (fractionOf(tokens, costUsd, e.limit) >= 1) return { ...e, total: { tokens, costUsd } };
+    for (let i = 0; i < this.#limits.length; i++) {
+      const l = this.#limits[i]!;
+      const tokens = this.#totals[i]!.tokens + addTokens;
+      const costUsd = this.#totals[i]!.costUsd + addUsd;
+      if (fractionOf(tokens, costUsd, l.limit) >= 1) return { ...l, total: { tokens, costUsd } };
     }
     return undefined;
   }
@@ -161,12 +178,15 @@ export class BudgetSnapshot {
     extra: WindowTotal,
     each: (scope: BudgetScope, window: BudgetWindow, before: number, after: number) => void,
   ): void {
-    for (const e of this.#entries)
+    for (let i = 0; i < this.#limits.length; i++) {
+      const l = this.#limits[i]!;
+      const t = this.#totals[i]!;
       each(
-        e.scope,
-        e.window,
-        fractionOf(e.total.tokens, e.total.costUsd, e.limit),
-        fractionOf(e.total.tokens + extra.tokens, e.total.costUsd + extra.costUsd, e.limit),
+        l.scope,
+        l.window,
+        fractionOf(t.tokens, t.costUsd, l.limit),
+        fractionOf(t.tokens + extra.tokens, t.costUsd + extra.costUsd, l.limit),
       );
+    }
   }
 }

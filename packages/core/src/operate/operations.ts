@@ -7,8 +7,10 @@ import type { Usage } from "../runner.ts";
 import type { SessionStore } from "../sessions/store-types.ts";
 import { type AdapterState, listening, publish } from "../telemetry/facts.ts";
 import {
+  type BudgetLimit,
   type BudgetScope,
   BudgetSnapshot,
+  budgetLimits,
   exhaustedMessage,
   type SpendParty,
   scopesOf,
@@ -79,10 +81,11 @@ export interface OperationsOptions {
   notify?: (target: { platform: string; account: string; chatId: string }, text: string) => Promise<void>;
 }
 
-/** A party's budget scopes, and their ids as the store names them. */
+/** A party's budget scopes, their ids as the store names them, and the limits their budgets set. */
 interface PartyScopes {
   scopes: readonly BudgetScope[];
   ids: readonly string[];
+  limits: readonly BudgetLimit[];
 }
 
 /** How an agent's usage is recorded: the provider kind, the model and its price. */
@@ -149,7 +152,7 @@ export class Operations {
       agent: config.agents[party.agentId]?.budget,
       perUser: config.budgets.per_user,
     });
-    const entry = { scopes, ids: scopes.map((x) => x.id) };
+    const entry = { scopes, ids: scopes.map((x) => x.id), limits: budgetLimits(scopes) };
     byUser.set(who, entry);
     this.#memo.size++;
     return entry;
@@ -182,8 +185,8 @@ export class Operations {
     options: { requests?: boolean; enforceConcurrency?: boolean } = {},
   ): Promise<Admission> {
     const now = this.#now();
-    const scopes = this.#o.accounting === false ? [] : this.#budgets(party).scopes;
-    const loaded = BudgetSnapshot.load(this.#o.store.usage, scopes, now);
+    const limits = this.#o.accounting === false ? [] : this.#budgets(party).limits;
+    const loaded = BudgetSnapshot.load(this.#o.store.usage, limits, now);
     // Answered from the cache (the usual case): no wait for a promise.
     const snapshot = loaded instanceof BudgetSnapshot ? loaded : await loaded;
     const exhausted = snapshot.exhausted();
@@ -256,7 +259,7 @@ export class Operations {
     if (this.#o.accounting === false) return;
     const now = this.#now();
     const exhausted = (
-      await BudgetSnapshot.load(this.#o.store.usage, this.#budgets(party).scopes, now)
+      await BudgetSnapshot.load(this.#o.store.usage, this.#budgets(party).limits, now)
     ).exhausted();
     if (exhausted) throw new TurnRefusedError("budget", exhaustedMessage(exhausted, now));
   }
@@ -286,9 +289,9 @@ export class Operations {
     const now = this.#now();
     const { provider, model, price } = this.#agent(party.agentId);
     const costUsd = costOf(usage, price);
-    const { scopes, ids } = this.#budgets(party);
+    const { ids, limits } = this.#budgets(party);
     // The totals as they were at admission: a turn that crosses the threshold warns once.
-    const snapshot = admission.snapshot ?? (await BudgetSnapshot.load(this.#o.store.usage, scopes, now));
+    const snapshot = admission.snapshot ?? (await BudgetSnapshot.load(this.#o.store.usage, limits, now));
     const committed = this.#o.store.usage.record(
       {
         at: now,

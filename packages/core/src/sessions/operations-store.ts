@@ -124,24 +124,32 @@ export const USAGE_TOTAL_TTL_MS = 2000;
 /**
  * The window totals a ledger has read (each trusted for `USAGE_TOTAL_TTL_MS`) with this process's own spend
  * added as it commits. By scope, then window: the ids are the strings the callers already hold, so a
- * lookup builds no key.
+ * lookup builds no key. A ledger that can tell whether anyone else has written since a read (`version`:
+ * SQLite's `PRAGMA data_version`) passes it, and an older total that nobody else can have changed is
+ * trusted again for `USAGE_TOTAL_TTL_MS` without being read.
  */
-export function createTotalsCache(max = 50_000) {
-  const scopes = new Map<string, Map<string, { total: WindowTotal; at: number }>>();
+export function createTotalsCache(max = 50_000, version?: () => number) {
+  const scopes = new Map<string, Map<string, { total: WindowTotal; at: number; version: number }>>();
   return {
-    /** The total when it was read less than `USAGE_TOTAL_TTL_MS` before `now`. */
+    /** The total when it was read less than `USAGE_TOTAL_TTL_MS` before `now` (or nobody else wrote since). */
     fresh(scope: string, window: string, now: number): WindowTotal | undefined {
       const hit = scopes.get(scope)?.get(window);
-      return hit && now - hit.at < USAGE_TOTAL_TTL_MS ? hit.total : undefined;
+      if (!hit) return undefined;
+      if (now - hit.at < USAGE_TOTAL_TTL_MS) return hit.total;
+      if (!version || version() !== hit.version) return undefined;
+      hit.at = now;
+      return hit.total;
     },
-    remember(scope: string, window: string, total: WindowTotal, at: number): void {
+    /** The version to pass to `remember`: taken before the read, so a write that races the read forces a new one. */
+    version: () => version?.() ?? 0,
+    remember(scope: string, window: string, total: WindowTotal, at: number, readAt = 0): void {
       let windows = scopes.get(scope);
       if (!windows) {
         if (scopes.size >= max) scopes.delete(scopes.keys().next().value!);
         windows = new Map();
         scopes.set(scope, windows);
       }
-      windows.set(window, { total, at });
+      windows.set(window, { total, at, version: readAt });
       // A long-running process moves on to new days: only the latest few windows are kept.
       if (windows.size > 8) windows.delete(windows.keys().next().value!);
     },

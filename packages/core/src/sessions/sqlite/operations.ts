@@ -40,7 +40,11 @@ export function createUsageLedger(
   writes: WriteBatcher,
   clock: () => number = Date.now,
 ): UsageLedger & { fold(): void; close(): void } {
-  const cache = createTotalsCache();
+  // Another connection's commit (a second gateway, a CLI command, a fold elsewhere) changes
+  // `PRAGMA data_version`; this connection's own do not, and its spend reaches the cache as it commits. So a
+  // total past its time is read again only when someone else has written since it was read.
+  const dataVersion = db.prepare("PRAGMA data_version").pluck();
+  const cache = createTotalsCache(undefined, () => dataVersion.get() as number);
   const insert =
     db.prepare(`INSERT INTO usage_events (at, agent_id, user_id, key_id, session_id, platform, provider,
     model, input_tokens, output_tokens, cached_tokens, cost_usd, scopes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
@@ -105,10 +109,11 @@ export function createUsageLedger(
   });
   /** Read `window` of `scope` into the cache; a day and its month (today's, for a month) come from one read. */
   const refresh = (scope: string, window: string, now: number): WindowTotal => {
+    const version = cache.version();
     const isMonth = window.startsWith("m:");
     if (!isMonth && !window.startsWith("d:")) {
       const t = (day.get(scope, window) as WindowTotal | undefined) ?? { tokens: 0, costUsd: 0 };
-      cache.remember(scope, window, t, now);
+      cache.remember(scope, window, t, now, version);
       return t;
     }
     const m = isMonth ? window.slice(2) : window.slice(2, 9);
@@ -119,11 +124,11 @@ export function createUsageLedger(
       monthTotal.tokens += t.tokens;
       monthTotal.costUsd += t.costUsd;
     }
-    cache.remember(scope, `m:${m}`, monthTotal, now);
+    cache.remember(scope, `m:${m}`, monthTotal, now, version);
     let dayTotal: WindowTotal = { tokens: 0, costUsd: 0 };
     if (daily.startsWith(`d:${m}-`)) {
       dayTotal = byDay.get(daily) ?? dayTotal;
-      cache.remember(scope, daily, dayTotal, now);
+      cache.remember(scope, daily, dayTotal, now, version);
     }
     return isMonth ? monthTotal : dayTotal;
   };
