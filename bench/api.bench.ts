@@ -74,16 +74,19 @@ async function post(url: string, body: string, headers: Record<string, string>):
 }
 
 const auth = { authorization: `Bearer ${KEY}` };
-const direct = (i: number, stream: boolean) =>
+// Every call is a new conversation: the gateway maps a repeated first message to the stored session it
+// started (a regenerated answer: history read and rewind), which is not what these rows measure.
+let said = 0;
+const direct = (stream: boolean) =>
   post(
     stubUrl,
-    JSON.stringify({ model: "stub-model", stream, messages: [{ role: "user", content: `hello ${i}` }] }),
+    JSON.stringify({ model: "stub-model", stream, messages: [{ role: "user", content: `hello ${said++}` }] }),
     {},
   );
-const via = (i: number, stream: boolean) =>
+const via = (stream: boolean) =>
   post(
     sbUrl,
-    JSON.stringify({ model: "llm", stream, messages: [{ role: "user", content: `hello ${i}` }] }),
+    JSON.stringify({ model: "llm", stream, messages: [{ role: "user", content: `hello ${said++}` }] }),
     auth,
   );
 
@@ -100,8 +103,8 @@ const cpuMicros = (since: NodeJS.CpuUsage) => {
 async function compare(stream: boolean): Promise<{ direct: number[]; via: number[]; addedCpuUs: number }> {
   const pick = (t: Timing) => (stream ? t.firstToken : t.total);
   for (let i = 0; i < LATENCY_WARMUP; i++) {
-    await direct(i, stream);
-    await via(i, stream);
+    await direct(stream);
+    await via(stream);
   }
   gc();
   const d: number[] = [];
@@ -112,7 +115,7 @@ async function compare(stream: boolean): Promise<{ direct: number[]; via: number
     const order = i % 2 === 0 ? [false, true] : [true, false];
     for (const isVia of order) {
       const c0 = process.threadCpuUsage();
-      const t = pick(await (isVia ? via : direct)(i, stream));
+      const t = pick(await (isVia ? via : direct)(stream));
       const c = cpuMicros(c0);
       if (isVia) {
         v.push(t);

@@ -59,6 +59,9 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
 }
 
+/** Words said so far: every request is a new conversation (a repeated first message continues a stored one). */
+let said = 0;
+
 async function throughput(targets: Array<{ cli: RunningCli; url: string }>) {
   let next = 0;
   const call = async (i: number) => {
@@ -66,7 +69,7 @@ async function throughput(targets: Array<{ cli: RunningCli; url: string }>) {
     const res = await fetch(`${t.url}/v1/chat/completions`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ model: "main", messages: [{ role: "user", content: `hello ${i}` }] }),
+      body: JSON.stringify({ model: "main", messages: [{ role: "user", content: `hello ${said++}` }] }),
     });
     if (!res.ok) throw new Error(`request ${i}: ${res.status} ${await res.text()}`);
     await res.arrayBuffer();

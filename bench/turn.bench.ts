@@ -391,22 +391,23 @@ for (let run = 0; run < RUNS; run++) {
     runs[t].push(await measureLoad(hosts[t].url, "llm", stub, true));
   runs.echo.push(await measureLoad(defaultHost.url, "main", stub, true));
 
-  // Sequential: one keep-alive client, direct and via interleaved so drift lands on both.
+  // Sequential: one keep-alive client, direct and via interleaved so drift lands on both. Each run's words
+  // are its own: a repeated first message would continue the session an earlier run stored.
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   const d: number[] = [];
   const v: number[] = [];
   for (let i = 0; i < 200; i++) {
-    await post(stubUrl, "stub-model", `w${i}`, agent, false);
-    await post(defaultHost.url, "llm", `w${i}`, agent, true);
+    await post(stubUrl, "stub-model", `w${run}.${i}`, agent, false);
+    await post(defaultHost.url, "llm", `w${run}.${i}`, agent, true);
   }
   gc();
   for (let i = 0; i < LATENCY_SAMPLES; i++) {
     if (i % 2 === 0) {
-      d.push(await post(stubUrl, "stub-model", `d${i}`, agent, false));
-      v.push(await post(defaultHost.url, "llm", `v${i}`, agent, true));
+      d.push(await post(stubUrl, "stub-model", `d${run}.${i}`, agent, false));
+      v.push(await post(defaultHost.url, "llm", `v${run}.${i}`, agent, true));
     } else {
-      v.push(await post(defaultHost.url, "llm", `v${i}`, agent, true));
-      d.push(await post(stubUrl, "stub-model", `d${i}`, agent, false));
+      v.push(await post(defaultHost.url, "llm", `v${run}.${i}`, agent, true));
+      d.push(await post(stubUrl, "stub-model", `d${run}.${i}`, agent, false));
     }
   }
   agent.destroy();

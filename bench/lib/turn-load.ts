@@ -8,7 +8,7 @@ import { Worker } from "node:worker_threads";
 const LOAD_WORKER = `
 const { parentPort, workerData } = require("node:worker_threads");
 const { Agent, request } = require("node:http");
-const { url, concurrency, warmupMs, durationMs, key, model, expectPrefix, count } = workerData;
+const { url, concurrency, warmupMs, durationMs, key, model, expectPrefix, count, tag } = workerData;
 const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
 const u = new URL(url);
 const headers = { "content-type": "application/json" };
@@ -31,7 +31,7 @@ function post(body) {
   const loops = Array.from({ length: concurrency }, async (_, w) => {
     for (let i = 0; Date.now() < end && (!count || sent < count); i++) {
       sent++;
-      const word = "w" + w + "i" + i;
+      const word = tag + "w" + w + "i" + i;
       const s = performance.now();
       const r = await post(JSON.stringify({ model, messages: [{ role: "user", content: word }] }));
       if (!measuring) continue;
@@ -74,10 +74,17 @@ export interface LoadResult {
   firstError: string;
 }
 
+/** Loads run so far: each one's words are its own. */
+let loads = 0;
+
 export function runLoad(o: LoadOptions): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
     const { onMeasuring, onProgress, ...data } = o;
-    const worker = new Worker(LOAD_WORKER, { eval: true, workerData: data });
+    // Every request is a new conversation: a word repeated from an earlier load against the same gateway
+    // would map to that load's stored session (the id follows the first user message) and measure a
+    // regenerated answer (history read, rewind) instead of a new chat.
+    const tag = `r${process.pid.toString(36)}${(loads++).toString(36)}`;
+    const worker = new Worker(LOAD_WORKER, { eval: true, workerData: { ...data, tag } });
     worker.on("message", (m: { op: string; done?: number } & LoadResult) => {
       if (m.op === "measuring") onMeasuring?.();
       else if (m.op === "progress") onProgress?.(m.done!);
