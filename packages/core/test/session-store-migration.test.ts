@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
@@ -170,6 +170,37 @@ describe("upgrading a database written by the upstream April v6 schema", () => {
       account: "support",
       messageCount: 1,
     });
+  });
+
+  it("indexes only delegated sessions by parent: starting a session writes no page of that index", async () => {
+    store = openSessionStore(file, { backgroundCheckpoints: false });
+    const db = store.db;
+    expect(
+      db.prepare("SELECT sql FROM sqlite_master WHERE name = 'idx_sessions_parent'").pluck().get(),
+    ).toMatch(/WHERE parent_session_id IS NOT NULL/);
+    const source = { platform: "api", chatType: "dm" as const, chatId: "x" };
+    const parent = (await store.getOrCreate("agent:main:api:dm:x", source)).session;
+    await store.ensure("child-1", "agent:main:delegate:child-1", source, { parentSessionId: parent.id });
+    expect((await store.children(parent.id)).map((s) => s.id)).toEqual(["child-1"]);
+    expect(
+      (
+        db
+          .prepare("EXPLAIN QUERY PLAN SELECT id FROM sessions WHERE parent_session_id = ?")
+          .all("p") as Array<{
+          detail: string;
+        }>
+      )[0]!.detail,
+    ).toMatch(/USING INDEX idx_sessions_parent/);
+    // The pages a new session's commit writes to the WAL: none of them is the parent index's.
+    db.pragma("wal_checkpoint(TRUNCATE)");
+    await store.getOrCreate("agent:main:api:dm:y", { ...source, chatId: "y" });
+    const wal = readFileSync(`${file}-wal`);
+    const written = new Set<number>();
+    for (let at = 32; at + 24 <= wal.length; at += 24 + 4096) written.add(wal.readUInt32BE(at));
+    const pagesOf = (name: string) =>
+      db.prepare("SELECT pageno FROM dbstat WHERE name = ?").pluck().all(name) as number[];
+    expect(pagesOf("idx_sessions_key").some((p) => written.has(p))).toBe(true);
+    expect(pagesOf("idx_sessions_parent").some((p) => written.has(p))).toBe(false);
   });
 
   it("upgrades once: reopening does not convert timestamps again", async () => {

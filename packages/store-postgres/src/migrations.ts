@@ -188,8 +188,14 @@ CREATE TABLE outbox (
 CREATE INDEX idx_outbox_account ON outbox (platform, account, id);
 `;
 
+/** v11: the parent index holds only delegated sessions (SQLite's v12): a new session writes no entry of NULL. */
+const V11 = `
+DROP INDEX IF EXISTS idx_sessions_parent;
+CREATE INDEX idx_sessions_parent ON sessions (parent_session_id) WHERE parent_session_id IS NOT NULL;
+`;
+
 /** Forward-only migrations: `MIGRATIONS[i]` takes the schema from version i to i + 1. Append; never edit a shipped one. */
-export const MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5, V6, V7, V8, V9, V10];
+export const MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11];
 export const POSTGRES_SCHEMA_VERSION = MIGRATIONS.length;
 
 /** The advisory lock every migrating process takes, so N replicas starting at once migrate once. */

@@ -343,6 +343,17 @@ function migrateToV11(db: Database): void {
   `);
 }
 
+/**
+ * v12: `idx_sessions_parent` holds only delegated sessions (`WHERE parent_session_id IS NOT NULL`). Every
+ * other session had an entry of NULL, so each commit that started a session also wrote that index's last page.
+ */
+function migrateToV12(db: Database): void {
+  db.exec(`
+    DROP INDEX IF EXISTS idx_sessions_parent;
+    CREATE INDEX idx_sessions_parent ON sessions(parent_session_id) WHERE parent_session_id IS NOT NULL;
+  `);
+}
+
 /** Forward-only migrations: `MIGRATIONS[i]` takes `user_version` i to i + 1. Append; never edit a shipped one. */
 export const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [
   migrateToV1,
@@ -356,6 +367,7 @@ export const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [
   migrateToV9,
   migrateToV10,
   migrateToV11,
+  migrateToV12,
 ];
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
