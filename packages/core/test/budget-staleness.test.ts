@@ -44,6 +44,13 @@ function twoGateways(budget: Record<string, unknown>) {
 const party = { agentId: "main", platform: "chat", userId: "ada" };
 const usage = (tokens: number) => ({ inputTokens: tokens, outputTokens: 0 });
 
+/** One turn of `party` through `ops` that spends `tokens`. */
+async function spend(ops: Operations, tokens: number, sessionId = "s1"): Promise<void> {
+  const admitted = await ops.admit(party);
+  await ops.record(admitted, usage(tokens), sessionId);
+  admitted.release();
+}
+
 async function refusal(ops: Operations): Promise<TurnRefusedError | undefined> {
   try {
     (await ops.admit(party)).release();
@@ -61,9 +68,7 @@ describe("budgets across two gateways on one store", () => {
     expect(await refusal(a)).toBeUndefined();
     expect(await refusal(b)).toBeUndefined();
 
-    const admitted = await a.admit(party);
-    await a.record(admitted, usage(100), "s1");
-    admitted.release();
+    await spend(a, 100);
 
     // The gateway that spent refuses the next turn without waiting for its cache to expire.
     expect((await refusal(a))?.kind).toBe("budget");
@@ -84,9 +89,7 @@ describe("budgets across two gateways on one store", () => {
       [b, 200],
       [a, 100],
     ] as const) {
-      const admitted = await ops.admit(party);
-      await ops.record(admitted, usage(tokens), "s1");
-      admitted.release();
+      await spend(ops, tokens);
     }
     advance(USAGE_TOTAL_TTL_MS);
     expect(await a.usageReport(party)).toMatch(/Agent main, today: 600 tokens/);
@@ -99,9 +102,7 @@ describe("budgets across two gateways on one store", () => {
     const day = "d:2026-12-01";
     expect(await refusal(a)).toBeUndefined();
     expect(await refusal(b)).toBeUndefined();
-    const admitted = await a.admit(party);
-    await a.record(admitted, usage(100), "s1");
-    admitted.release();
+    await spend(a, 100);
     // b read its totals before a's spend: past the time, the changed file makes it read them again.
     advance(USAGE_TOTAL_TTL_MS);
     expect(storeB.usage.cached?.("agent:main", day)).toBeUndefined();
@@ -110,9 +111,7 @@ describe("budgets across two gateways on one store", () => {
     advance(10 * USAGE_TOTAL_TTL_MS);
     expect(storeA.usage.cached?.("agent:main", day)?.tokens).toBe(100);
     // Until the other connection writes: then the next look past the time reads the file.
-    const other = await b.admit(party);
-    await b.record(other, usage(50), "s2");
-    other.release();
+    await spend(b, 50, "s2");
     advance(USAGE_TOTAL_TTL_MS);
     expect(storeA.usage.cached?.("agent:main", day)).toBeUndefined();
     expect((await storeA.usage.total("agent:main", day)).tokens).toBe(150);
