@@ -142,14 +142,14 @@ export function createTotalsCache(max = 50_000, version?: () => number) {
     },
     /** The version to pass to `remember`: taken before the read, so a write that races the read forces a new one. */
     version: () => version?.() ?? 0,
-    remember(scope: string, window: string, total: WindowTotal, at: number, readAt = 0): void {
+    remember(scope: string, window: string, total: WindowTotal, at: number, readVersion = 0): void {
       let windows = scopes.get(scope);
       if (!windows) {
         if (scopes.size >= max) scopes.delete(scopes.keys().next().value!);
         windows = new Map();
         scopes.set(scope, windows);
       }
-      windows.set(window, { total, at, version: readAt });
+      windows.set(window, { total, at, version: readVersion });
       // A long-running process moves on to new days: only the latest few windows are kept.
       if (windows.size > 8) windows.delete(windows.keys().next().value!);
     },
