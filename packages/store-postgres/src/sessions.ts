@@ -69,6 +69,13 @@ export function agentFromKey(sessionKey: string): string | undefined {
 
 const tokens = (n: number) => Math.max(0, Math.trunc(n) || 0);
 
+/** The agent a session of `sessionKey` from `source` belongs to. */
+const agentOf = (sessionKey: string, source: SessionSource) =>
+  source.agentId || agentFromKey(sessionKey) || MAIN_AGENT;
+
+const notTheAgents = (sessionId: string, owner: string, agentId: string) =>
+  new Error(`session ${sessionId} belongs to agent "${owner}", not "${agentId}"`);
+
 /** The session operations of the store, over one pool. */
 export function sessionOperations(pool: Pool, clock: () => number) {
   const get = async (q: Queryable, id: string): Promise<SessionRecord | undefined> =>
@@ -107,7 +114,7 @@ export function sessionOperations(pool: Pool, clock: () => number) {
       [
         id,
         sessionKey,
-        source.agentId || agentFromKey(sessionKey) || MAIN_AGENT,
+        agentOf(sessionKey, source),
         source.platform || null,
         source.account || DEFAULT_ACCOUNT,
         source.chatId ?? null,
@@ -145,11 +152,9 @@ export function sessionOperations(pool: Pool, clock: () => number) {
       (await get(q, sessionId));
     // Deleted by another writer between the two statements: say so rather than append to nothing.
     if (!session) throw new Error(`session ${sessionId} was removed while it was being continued; retry`);
-    const agentId = source.agentId || agentFromKey(sessionKey) || MAIN_AGENT;
+    const agentId = agentOf(sessionKey, source);
     // Fail closed: a caller-chosen id must never continue another agent's conversation.
-    if (session.agentId !== agentId) {
-      throw new Error(`session ${sessionId} belongs to agent "${session.agentId}", not "${agentId}"`);
-    }
+    if (session.agentId !== agentId) throw notTheAgents(sessionId, session.agentId, agentId);
     if (opts.parentSessionId !== undefined) {
       await q.query("UPDATE sessions SET parent_session_id = $1 WHERE id = $2", [
         opts.parentSessionId,
@@ -270,6 +275,24 @@ export function sessionOperations(pool: Pool, clock: () => number) {
       }),
 
     async append(sessionId: string, messages: NewMessage[], opts: AppendOptions = {}): Promise<number[]> {
+      const create = opts.create;
+      // A turn's first reply on a session it creates: one statement instead of a transaction of two.
+      if (
+        create &&
+        create.parentSessionId === undefined &&
+        opts.rewindAfter === undefined &&
+        messages.length
+      ) {
+        const ids = await timedWrite(() =>
+          createAndInsert(pool, sessionId, create, messages, opts.usage, clock()),
+        );
+        if (ids) return ids;
+        // No row: the id is another agent's session (or was, and has just been removed).
+        const owner = await get(pool, sessionId);
+        throw owner
+          ? notTheAgents(sessionId, owner.agentId, agentOf(create.sessionKey, create.source))
+          : new Error(`session ${sessionId} was removed while it was being continued; retry`);
+      }
       if (opts.rewindAfter !== undefined || opts.create) {
         const { rewindAfter: after, create: missing } = opts;
         return transaction(pool, async (q) => {
@@ -372,17 +395,8 @@ async function rewind(q: Queryable, sessionId: string, afterMessageId: number): 
   return removed;
 }
 
-/**
- * One statement, so one round trip and atomic on its own: the session's counters (and usage) move and the
- * messages are inserted together, or (an unknown session) nothing is.
- */
-async function insertMessages(
-  q: Queryable,
-  sessionId: string,
-  messages: readonly NewMessage[],
-  usage: { inputTokens: number; outputTokens: number } | undefined,
-  fallback: number,
-): Promise<number[]> {
+/** The messages as the columns `unnest` takes, and the latest of their times. */
+function messageColumns(messages: readonly NewMessage[], fallback: number) {
   const roles: string[] = [];
   const contents: string[] = [];
   const calls: Array<string | null> = [];
@@ -398,30 +412,94 @@ async function insertMessages(
     callIds.push(m.toolCallId ?? null);
     times.push(at);
   }
-  const r = await q.query<{ id: number }>({
-    name: "sb_append",
-    text: `WITH s AS (
-        UPDATE sessions SET message_count = message_count + $2, updated_at = GREATEST(updated_at, $3),
-          input_tokens = input_tokens + $4, output_tokens = output_tokens + $5
-        WHERE id = $1 RETURNING id),
-      ins AS (
+  return { columns: [roles, contents, calls, callIds, times], last };
+}
+
+/** Inserts the rows of `unnest($6 … $10)` as messages of the session the CTE `s` returns, in order. */
+const INSERT_FROM_S = `ins AS (
         INSERT INTO messages (session_id, role, content, tool_calls, tool_call_id, created_at)
         SELECT s.id, m.role, m.content, m.tool_calls, m.tool_call_id, m.created_at
         FROM s, unnest($6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[]) WITH ORDINALITY
           AS m(role, content, tool_calls, tool_call_id, created_at, ord)
         ORDER BY m.ord RETURNING id)
-      SELECT id FROM ins ORDER BY id`,
+      SELECT id FROM ins ORDER BY id`;
+
+/**
+ * The session created if missing, counted, and the messages inserted, in one statement: an upsert, so two
+ * creators of one id are serialised by the primary key (the second adds to the first's row). `undefined`
+ * when the id is another agent's session (nothing is written).
+ */
+async function createAndInsert(
+  q: Queryable,
+  sessionId: string,
+  create: NonNullable<AppendOptions["create"]>,
+  messages: readonly NewMessage[],
+  usage: { inputTokens: number; outputTokens: number } | undefined,
+  fallback: number,
+): Promise<number[] | undefined> {
+  const { source, sessionKey } = create;
+  const { columns, last } = messageColumns(messages, fallback);
+  const now = create.now ?? fallback;
+  const r = await q.query<{ id: number }>({
+    name: "sb_create_append",
+    text: `WITH s AS (
+        INSERT INTO sessions AS x (id, message_count, updated_at, input_tokens, output_tokens, session_key, agent_id,
+          platform, account, chat_id, chat_type, thread_id, user_id, model, started_at)
+        VALUES ($1, $2::integer, GREATEST($11::bigint, $3::bigint), $4::bigint, $5::bigint, $12, $13, $14, $15,
+          $16, $17, $18, $19, $20, $11::bigint)
+        ON CONFLICT (id) DO UPDATE SET message_count = x.message_count + $2::integer,
+          updated_at = GREATEST(x.updated_at, $3::bigint), input_tokens = x.input_tokens + $4::bigint,
+          output_tokens = x.output_tokens + $5::bigint
+        WHERE x.agent_id = excluded.agent_id RETURNING id),
+      ${INSERT_FROM_S}`,
     values: [
       sessionId,
       messages.length,
       last,
       usage ? tokens(usage.inputTokens) : 0,
       usage ? tokens(usage.outputTokens) : 0,
-      roles,
-      contents,
-      calls,
-      callIds,
-      times,
+      ...columns,
+      now,
+      sessionKey,
+      agentOf(sessionKey, source),
+      source.platform || null,
+      source.account || DEFAULT_ACCOUNT,
+      source.chatId ?? null,
+      source.chatType ?? null,
+      source.threadId ?? null,
+      source.userId ?? null,
+      create.model ?? null,
+    ],
+  });
+  return r.rows.length === 0 ? undefined : r.rows.map((row) => row.id);
+}
+
+/**
+ * One statement, so one round trip and atomic on its own: the session's counters (and usage) move and the
+ * messages are inserted together, or (an unknown session) nothing is.
+ */
+async function insertMessages(
+  q: Queryable,
+  sessionId: string,
+  messages: readonly NewMessage[],
+  usage: { inputTokens: number; outputTokens: number } | undefined,
+  fallback: number,
+): Promise<number[]> {
+  const { columns, last } = messageColumns(messages, fallback);
+  const r = await q.query<{ id: number }>({
+    name: "sb_append",
+    text: `WITH s AS (
+        UPDATE sessions SET message_count = message_count + $2, updated_at = GREATEST(updated_at, $3),
+          input_tokens = input_tokens + $4, output_tokens = output_tokens + $5
+        WHERE id = $1 RETURNING id),
+      ${INSERT_FROM_S}`,
+    values: [
+      sessionId,
+      messages.length,
+      last,
+      usage ? tokens(usage.inputTokens) : 0,
+      usage ? tokens(usage.outputTokens) : 0,
+      ...columns,
     ],
   });
   if (r.rows.length === 0) throw new Error(`append: no session ${sessionId}`);

@@ -1,5 +1,6 @@
 import { buildSessionKey, type SessionSource } from "@switchboard/core";
 import { createTestDatabase, type TestDatabase } from "@switchboard/testing";
+import pg from "pg";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { openPostgresStore, type PostgresStore } from "../src/store.ts";
 
@@ -73,6 +74,56 @@ describe("the PostgreSQL store", () => {
     expect(await store.search("lost")).toEqual([]);
     expect(await store.rewind(session.id, ids[0]!)).toBe(2);
     expect((await store.get(session.id))!.messageCount).toBe(1);
+  });
+
+  it("stores a reply that creates its session in one statement, and adds a second one to the row", async () => {
+    const source = { platform: "api", chatType: "dm" as const, chatId: "c", agentId: "llm" };
+    const create = { sessionKey: "agent:llm:api:c", source, model: "m", now: clock };
+    // Every statement any client of the pool sends.
+    const sent: string[] = [];
+    const query = pg.Client.prototype.query;
+    pg.Client.prototype.query = function (this: pg.Client, q: unknown, ...rest: unknown[]) {
+      sent.push(typeof q === "string" ? q : (q as { text: string }).text);
+      return (query as (...a: unknown[]) => unknown).call(this, q, ...rest);
+    } as typeof query;
+    try {
+      const turn = [
+        { role: "user" as const, content: "hi", createdAt: clock + 1 },
+        { role: "assistant" as const, content: "hello", createdAt: clock + 2 },
+      ];
+      const ids = await store.append("api:llm:c1", turn, {
+        create,
+        usage: { inputTokens: 7, outputTokens: 3 },
+      });
+      // No BEGIN … COMMIT around an insert and an update: one statement, one round trip.
+      expect(sent).toHaveLength(1);
+      expect(ids).toHaveLength(2);
+      await store.append("api:llm:c1", [{ role: "user", content: "again", createdAt: clock + 3 }], {
+        create,
+        usage: { inputTokens: 1, outputTokens: 1 },
+      });
+    } finally {
+      pg.Client.prototype.query = query;
+    }
+    expect(await store.get("api:llm:c1")).toMatchObject({
+      agentId: "llm",
+      sessionKey: "agent:llm:api:c",
+      platform: "api",
+      model: "m",
+      startedAt: clock,
+      updatedAt: clock + 3,
+      messageCount: 3,
+      inputTokens: 8,
+      outputTokens: 4,
+    });
+    expect((await store.history("api:llm:c1")).map((m) => m.content)).toEqual(["hi", "hello", "again"]);
+    // Another agent's id: refused, and nothing is added to it.
+    await expect(
+      store.append("api:llm:c1", [{ role: "user", content: "stolen" }], {
+        create: { ...create, sessionKey: "agent:main:api:c", source: { ...source, agentId: "main" } },
+      }),
+    ).rejects.toThrow(/belongs to agent "llm", not "main"/);
+    expect((await store.get("api:llm:c1"))!.messageCount).toBe(3);
   });
 
   it("finds words with folded case and accents, prefixes, and CJK text by substring", async () => {
