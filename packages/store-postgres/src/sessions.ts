@@ -237,12 +237,18 @@ export function sessionOperations(pool: Pool, clock: () => number) {
       }),
 
     ensure: (sessionId: string, sessionKey: string, source: SessionSource, opts: EnsureOptions = {}) =>
-      transaction(pool, async (q): Promise<EnsureResult> => {
-        const session = await ensure(q, sessionId, sessionKey, source, opts);
-        if (!opts.append?.length) return { session, messageIds: [] };
-        const messageIds = await insertMessages(q, sessionId, opts.append, undefined, clock());
-        return { session: (await get(q, sessionId))!, messageIds };
-      }),
+      // Nothing to add: the insert (or the read of the row that was there) needs no transaction around it.
+      !opts.append?.length && opts.parentSessionId === undefined
+        ? timedWrite(async () => ({
+            session: await ensure(pool, sessionId, sessionKey, source, opts),
+            messageIds: [],
+          }))
+        : transaction(pool, async (q): Promise<EnsureResult> => {
+            const session = await ensure(q, sessionId, sessionKey, source, opts);
+            if (!opts.append?.length) return { session, messageIds: [] };
+            const messageIds = await insertMessages(q, sessionId, opts.append, undefined, clock());
+            return { session: (await get(q, sessionId))!, messageIds };
+          }),
 
     async end(sessionId: string, reason: string, now?: number): Promise<void> {
       await pool.query(

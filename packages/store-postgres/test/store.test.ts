@@ -33,6 +33,21 @@ const dm = (chatId: string, agentId?: string): SessionSource => ({
   ...(agentId ? { agentId } : {}),
 });
 
+/** The statements every client of every pool sends while `fn` runs, and what it returned. */
+async function statementsOf<T>(fn: () => Promise<T>): Promise<{ sent: string[]; value: T }> {
+  const sent: string[] = [];
+  const query = pg.Client.prototype.query;
+  pg.Client.prototype.query = function (this: pg.Client, q: unknown, ...rest: unknown[]) {
+    sent.push(typeof q === "string" ? q : (q as { text: string }).text);
+    return (query as (...a: unknown[]) => unknown).call(this, q, ...rest);
+  } as typeof query;
+  try {
+    return { sent, value: await fn() };
+  } finally {
+    pg.Client.prototype.query = query;
+  }
+}
+
 describe("the PostgreSQL store", () => {
   it("starts one session per key even when replicas race for it", async () => {
     const others = await Promise.all(
@@ -79,32 +94,20 @@ describe("the PostgreSQL store", () => {
   it("stores a reply that creates its session in one statement, and adds a second one to the row", async () => {
     const source = { platform: "api", chatType: "dm" as const, chatId: "c", agentId: "llm" };
     const create = { sessionKey: "agent:llm:api:c", source, model: "m", now: clock };
-    // Every statement any client of the pool sends.
-    const sent: string[] = [];
-    const query = pg.Client.prototype.query;
-    pg.Client.prototype.query = function (this: pg.Client, q: unknown, ...rest: unknown[]) {
-      sent.push(typeof q === "string" ? q : (q as { text: string }).text);
-      return (query as (...a: unknown[]) => unknown).call(this, q, ...rest);
-    } as typeof query;
-    try {
-      const turn = [
-        { role: "user" as const, content: "hi", createdAt: clock + 1 },
-        { role: "assistant" as const, content: "hello", createdAt: clock + 2 },
-      ];
-      const ids = await store.append("api:llm:c1", turn, {
-        create,
-        usage: { inputTokens: 7, outputTokens: 3 },
-      });
-      // No BEGIN … COMMIT around an insert and an update: one statement, one round trip.
-      expect(sent).toHaveLength(1);
-      expect(ids).toHaveLength(2);
-      await store.append("api:llm:c1", [{ role: "user", content: "again", createdAt: clock + 3 }], {
-        create,
-        usage: { inputTokens: 1, outputTokens: 1 },
-      });
-    } finally {
-      pg.Client.prototype.query = query;
-    }
+    const turn = [
+      { role: "user" as const, content: "hi", createdAt: clock + 1 },
+      { role: "assistant" as const, content: "hello", createdAt: clock + 2 },
+    ];
+    const { sent, value: ids } = await statementsOf(() =>
+      store.append("api:llm:c1", turn, { create, usage: { inputTokens: 7, outputTokens: 3 } }),
+    );
+    // No BEGIN … COMMIT around an insert and an update: one statement, one round trip.
+    expect(sent).toHaveLength(1);
+    expect(ids).toHaveLength(2);
+    await store.append("api:llm:c1", [{ role: "user", content: "again", createdAt: clock + 3 }], {
+      create,
+      usage: { inputTokens: 1, outputTokens: 1 },
+    });
     expect(await store.get("api:llm:c1")).toMatchObject({
       agentId: "llm",
       sessionKey: "agent:llm:api:c",
@@ -124,6 +127,28 @@ describe("the PostgreSQL store", () => {
       }),
     ).rejects.toThrow(/belongs to agent "llm", not "main"/);
     expect((await store.get("api:llm:c1"))!.messageCount).toBe(3);
+  });
+
+  it("creates or continues a caller-chosen session with nothing to add in one statement", async () => {
+    const source = { platform: "api", chatType: "dm" as const, chatId: "e", agentId: "llm" };
+    const first = await statementsOf(() =>
+      store.ensure("api:llm:e1", "agent:llm:api:e", source, { model: "m" }),
+    );
+    expect(first.sent).toHaveLength(1);
+    expect(first.value.session).toMatchObject({
+      id: "api:llm:e1",
+      agentId: "llm",
+      model: "m",
+      messageCount: 0,
+    });
+    await store.append("api:llm:e1", [{ role: "user", content: "hi" }]);
+    // It exists: the insert does nothing and the row is read.
+    const again = await statementsOf(() => store.ensure("api:llm:e1", "agent:llm:api:e", source));
+    expect(again.sent).toHaveLength(2);
+    expect(again.value.session.messageCount).toBe(1);
+    await expect(
+      store.ensure("api:llm:e1", "agent:main:api:e", { ...source, agentId: "main" }),
+    ).rejects.toThrow(/belongs to agent "llm", not "main"/);
   });
 
   it("finds words with folded case and accents, prefixes, and CJK text by substring", async () => {
