@@ -205,9 +205,10 @@ export function sessionOperations(pool: Pool, clock: () => number) {
             reason: "new",
           };
         }
-        const messageIds = opts.append?.length
+        const added = opts.append?.length
           ? await insertMessages(q, result.session.id, opts.append, undefined, clock())
-          : [];
+          : undefined;
+        const messageIds = added?.ids ?? [];
         if (opts.claim) {
           // Into the session's inbox, in the commit that stores the message (under the key's lock, so the
           // ids of one session's messages follow their commits).
@@ -232,8 +233,10 @@ export function sessionOperations(pool: Pool, clock: () => number) {
           // Seen before by some replica: the transaction rolls back, nothing of this message is stored twice.
           if (claimed.rowCount !== 1) throw new DuplicateInboundError(c);
         }
-        if (messageIds.length === 0) return { ...result, messageIds };
-        return { ...result, session: (await get(q, result.session.id))!, messageIds };
+        if (!added) return { ...result, messageIds };
+        // The row is this transaction's (it touched or inserted it): only the counters moved since.
+        const { messageCount, updatedAt } = added;
+        return { ...result, session: { ...result.session, messageCount, updatedAt }, messageIds };
       }),
 
     ensure: (sessionId: string, sessionKey: string, source: SessionSource, opts: EnsureOptions = {}) =>
@@ -246,8 +249,8 @@ export function sessionOperations(pool: Pool, clock: () => number) {
         : transaction(pool, async (q): Promise<EnsureResult> => {
             const session = await ensure(q, sessionId, sessionKey, source, opts);
             if (!opts.append?.length) return { session, messageIds: [] };
-            const messageIds = await insertMessages(q, sessionId, opts.append, undefined, clock());
-            return { session: (await get(q, sessionId))!, messageIds };
+            const { ids } = await insertMessages(q, sessionId, opts.append, undefined, clock());
+            return { session: (await get(q, sessionId))!, messageIds: ids };
           }),
 
     async end(sessionId: string, reason: string, now?: number): Promise<void> {
@@ -311,14 +314,16 @@ export function sessionOperations(pool: Pool, clock: () => number) {
             if (opts.usage) await addUsage(q, sessionId, opts.usage);
             return [];
           }
-          return insertMessages(q, sessionId, messages, opts.usage, clock());
+          return (await insertMessages(q, sessionId, messages, opts.usage, clock())).ids;
         });
       }
       if (messages.length === 0) {
         if (opts.usage) await addUsage(pool, sessionId, opts.usage);
         return [];
       }
-      return timedWrite(() => insertMessages(pool, sessionId, messages, opts.usage, clock()));
+      return timedWrite(
+        async () => (await insertMessages(pool, sessionId, messages, opts.usage, clock())).ids,
+      );
     },
 
     addUsage: (sessionId: string, usage: { inputTokens: number; outputTokens: number }) =>
@@ -421,14 +426,32 @@ function messageColumns(messages: readonly NewMessage[], fallback: number) {
   return { columns: [roles, contents, calls, callIds, times], last };
 }
 
-/** Inserts the rows of `unnest($6 … $10)` as messages of the session the CTE `s` returns, in order. */
+/**
+ * Inserts the rows of `unnest($6 … $10)` as messages of the session the CTE `s` returns (with its counters as
+ * they now are), in order; each row of the answer is a message's id with those counters.
+ */
 const INSERT_FROM_S = `ins AS (
         INSERT INTO messages (session_id, role, content, tool_calls, tool_call_id, created_at)
         SELECT s.id, m.role, m.content, m.tool_calls, m.tool_call_id, m.created_at
         FROM s, unnest($6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[]) WITH ORDINALITY
           AS m(role, content, tool_calls, tool_call_id, created_at, ord)
         ORDER BY m.ord RETURNING id)
-      SELECT id FROM ins ORDER BY id`;
+      SELECT ins.id, s.message_count AS "messageCount", s.updated_at AS "updatedAt" FROM ins, s ORDER BY ins.id`;
+
+/** Messages inserted: their ids, and the session's count and last update after them. */
+interface Inserted {
+  ids: number[];
+  messageCount: number;
+  updatedAt: number;
+}
+
+type InsertedRow = { id: number; messageCount: number; updatedAt: number };
+
+const inserted = (rows: readonly InsertedRow[]): Inserted => ({
+  ids: rows.map((r) => r.id),
+  messageCount: rows[0]!.messageCount,
+  updatedAt: rows[0]!.updatedAt,
+});
 
 /**
  * The session created if missing, counted, and the messages inserted, in one statement: an upsert, so two
@@ -446,8 +469,8 @@ async function createAndInsert(
   const { source, sessionKey } = create;
   const { columns, last } = messageColumns(messages, fallback);
   const now = create.now ?? fallback;
-  const r = await q.query<{ id: number }>({
-    name: "sb_create_append",
+  const r = await q.query<InsertedRow>({
+    name: "sb_create_append2",
     text: `WITH s AS (
         INSERT INTO sessions AS x (id, message_count, updated_at, input_tokens, output_tokens, session_key, agent_id,
           platform, account, chat_id, chat_type, thread_id, user_id, model, started_at)
@@ -456,7 +479,7 @@ async function createAndInsert(
         ON CONFLICT (id) DO UPDATE SET message_count = x.message_count + $2::integer,
           updated_at = GREATEST(x.updated_at, $3::bigint), input_tokens = x.input_tokens + $4::bigint,
           output_tokens = x.output_tokens + $5::bigint
-        WHERE x.agent_id = excluded.agent_id RETURNING id),
+        WHERE x.agent_id = excluded.agent_id RETURNING id, message_count, updated_at),
       ${INSERT_FROM_S}`,
     values: [
       sessionId,
@@ -490,14 +513,14 @@ async function insertMessages(
   messages: readonly NewMessage[],
   usage: { inputTokens: number; outputTokens: number } | undefined,
   fallback: number,
-): Promise<number[]> {
+): Promise<Inserted> {
   const { columns, last } = messageColumns(messages, fallback);
-  const r = await q.query<{ id: number }>({
-    name: "sb_append",
+  const r = await q.query<InsertedRow>({
+    name: "sb_append2",
     text: `WITH s AS (
         UPDATE sessions SET message_count = message_count + $2, updated_at = GREATEST(updated_at, $3),
           input_tokens = input_tokens + $4, output_tokens = output_tokens + $5
-        WHERE id = $1 RETURNING id),
+        WHERE id = $1 RETURNING id, message_count, updated_at),
       ${INSERT_FROM_S}`,
     values: [
       sessionId,
@@ -509,5 +532,5 @@ async function insertMessages(
     ],
   });
   if (r.rows.length === 0) throw new Error(`append: no session ${sessionId}`);
-  return r.rows.map((row) => row.id);
+  return inserted(r.rows);
 }

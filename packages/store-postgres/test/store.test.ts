@@ -151,6 +151,28 @@ describe("the PostgreSQL store", () => {
     ).rejects.toThrow(/belongs to agent "llm", not "main"/);
   });
 
+  it("stores an inbound message with its session in one transaction, the session read only once", async () => {
+    const source = dm("9");
+    const key = buildSessionKey(source);
+    const claim = { platform: "telegram", account: "default", chatId: "9", messageId: "m1" };
+    const first = await statementsOf(() =>
+      store.getOrCreate(key, source, { append: [{ role: "user", content: "one" }], claim }),
+    );
+    // BEGIN, the key's lock, the active session, the insert, the message, the claim, COMMIT: no read after.
+    expect(first.sent).toHaveLength(7);
+    expect(first.value.session).toMatchObject({ messageCount: 1, updatedAt: clock });
+    clock += 1000;
+    const second = await statementsOf(() =>
+      store.getOrCreate(key, source, {
+        append: [{ role: "user", content: "two" }],
+        claim: { ...claim, messageId: "m2" },
+      }),
+    );
+    expect(second.sent).toHaveLength(7);
+    expect(second.value.session).toEqual(await store.get(first.value.session.id));
+    expect(second.value.session).toMatchObject({ messageCount: 2, updatedAt: clock });
+  });
+
   it("finds words with folded case and accents, prefixes, and CJK text by substring", async () => {
     const source = dm("1");
     const { session } = await store.getOrCreate(buildSessionKey(source), source);
