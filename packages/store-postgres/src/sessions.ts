@@ -73,6 +73,19 @@ const tokens = (n: number) => Math.max(0, Math.trunc(n) || 0);
 const agentOf = (sessionKey: string, source: SessionSource) =>
   source.agentId || agentFromKey(sessionKey) || MAIN_AGENT;
 
+/** A new session row's `session_key`, `agent_id`, `platform`, `account`, chat, thread, user and `model`. */
+const sessionColumns = (sessionKey: string, source: SessionSource, model: string | undefined) => [
+  sessionKey,
+  agentOf(sessionKey, source),
+  source.platform || null,
+  source.account || DEFAULT_ACCOUNT,
+  source.chatId ?? null,
+  source.chatType ?? null,
+  source.threadId ?? null,
+  source.userId ?? null,
+  model ?? null,
+];
+
 const notTheAgents = (sessionId: string, owner: string, agentId: string) =>
   new Error(`session ${sessionId} belongs to agent "${owner}", not "${agentId}"`);
 
@@ -111,19 +124,7 @@ export function sessionOperations(pool: Pool, clock: () => number) {
       `INSERT INTO sessions (id, session_key, agent_id, platform, account, chat_id, chat_type, thread_id, user_id,
         model, started_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)
         ${ifMissing ? "ON CONFLICT (id) DO NOTHING" : ""} RETURNING ${SESSION_FIELDS}`,
-      [
-        id,
-        sessionKey,
-        agentOf(sessionKey, source),
-        source.platform || null,
-        source.account || DEFAULT_ACCOUNT,
-        source.chatId ?? null,
-        source.chatType ?? null,
-        source.threadId ?? null,
-        source.userId ?? null,
-        model ?? null,
-        now,
-      ],
+      [id, ...sessionColumns(sessionKey, source, model), now],
     );
     return r.rows[0];
   };
@@ -438,6 +439,24 @@ const INSERT_FROM_S = `ins AS (
         ORDER BY m.ord RETURNING id)
       SELECT ins.id, s.message_count AS "messageCount", s.updated_at AS "updatedAt" FROM ins, s ORDER BY ins.id`;
 
+/** `$1` … `$10` of an append: the session, its count and time, the usage, then the message columns. */
+function appendValues(
+  sessionId: string,
+  count: number,
+  last: number,
+  usage: { inputTokens: number; outputTokens: number } | undefined,
+  columns: readonly unknown[],
+): unknown[] {
+  return [
+    sessionId,
+    count,
+    last,
+    usage ? tokens(usage.inputTokens) : 0,
+    usage ? tokens(usage.outputTokens) : 0,
+    ...columns,
+  ];
+}
+
 /** Messages inserted: their ids, and the session's count and last update after them. */
 interface Inserted {
   ids: number[];
@@ -482,22 +501,9 @@ async function createAndInsert(
         WHERE x.agent_id = excluded.agent_id RETURNING id, message_count, updated_at),
       ${INSERT_FROM_S}`,
     values: [
-      sessionId,
-      messages.length,
-      last,
-      usage ? tokens(usage.inputTokens) : 0,
-      usage ? tokens(usage.outputTokens) : 0,
-      ...columns,
+      ...appendValues(sessionId, messages.length, last, usage, columns),
       now,
-      sessionKey,
-      agentOf(sessionKey, source),
-      source.platform || null,
-      source.account || DEFAULT_ACCOUNT,
-      source.chatId ?? null,
-      source.chatType ?? null,
-      source.threadId ?? null,
-      source.userId ?? null,
-      create.model ?? null,
+      ...sessionColumns(sessionKey, source, create.model),
     ],
   });
   return r.rows.length === 0 ? undefined : r.rows.map((row) => row.id);
@@ -522,14 +528,7 @@ async function insertMessages(
           input_tokens = input_tokens + $4, output_tokens = output_tokens + $5
         WHERE id = $1 RETURNING id, message_count, updated_at),
       ${INSERT_FROM_S}`,
-    values: [
-      sessionId,
-      messages.length,
-      last,
-      usage ? tokens(usage.inputTokens) : 0,
-      usage ? tokens(usage.outputTokens) : 0,
-      ...columns,
-    ],
+    values: appendValues(sessionId, messages.length, last, usage, columns),
   });
   if (r.rows.length === 0) throw new Error(`append: no session ${sessionId}`);
   return inserted(r.rows);
