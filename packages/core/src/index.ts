@@ -60,6 +60,8 @@ export * from "./sessions/end-session.ts";
 export * from "./sessions/idempotency.ts";
 export * from "./sessions/import.ts";
 export * from "./sessions/key.ts";
+/** `kv` keys that describe one SQLite file's own progress (search index, usage fold), not data to copy. */
+export { FTS_WATERMARK_KEY, USAGE_FOLD_KEY } from "./sessions/migrations.ts";
 export * from "./sessions/operations-store.ts";
 export * from "./sessions/outbox.ts";
 export * from "./sessions/pairing-store.ts";

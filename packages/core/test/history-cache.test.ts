@@ -28,6 +28,15 @@ const store = () => {
 const source: SessionSource = { platform: "telegram", chatType: "dm", chatId: "1", userId: "1" };
 const contents = async (s: SqliteSessionStore, id: string, limit?: number) =>
   (await s.history(id, limit)).map((m) => m.content);
+/** A session of `s` holding a question and its answer; `q` is the question's id. */
+async function answered(s: SqliteSessionStore, answer: string) {
+  const { session } = await s.getOrCreate("k", source);
+  const [q] = await s.append(session.id, [
+    { role: "user", content: "question" },
+    { role: "assistant", content: answer },
+  ]);
+  return { session, q: q! };
+}
 /** What the file holds, read by a connection of its own (no cache). */
 const fresh = (id: string, limit = 50) => {
   const db = new Database(file, { readonly: true });
@@ -95,13 +104,9 @@ describe("history reads kept per session", () => {
 
   it("a rewind by this store, then new messages, reads as the file", async () => {
     const a = store();
-    const { session } = await a.getOrCreate("k", source);
-    const [q] = await a.append(session.id, [
-      { role: "user", content: "question" },
-      { role: "assistant", content: "first answer" },
-    ]);
+    const { session, q } = await answered(a, "first answer");
     expect(await contents(a, session.id)).toEqual(["question", "first answer"]);
-    await a.rewind(session.id, q!);
+    await a.rewind(session.id, q);
     await a.append(session.id, [{ role: "assistant", content: "second answer" }]);
     expect(await contents(a, session.id)).toEqual(["question", "second answer"]);
   });
@@ -109,16 +114,12 @@ describe("history reads kept per session", () => {
   it("sees another connection's appends and rewinds on the same file", async () => {
     const a = store();
     const b = store();
-    const { session } = await a.getOrCreate("k", source);
-    const [q] = await a.append(session.id, [
-      { role: "user", content: "question" },
-      { role: "assistant", content: "answer" },
-    ]);
+    const { session, q } = await answered(a, "answer");
     expect(await contents(a, session.id)).toEqual(["question", "answer"]);
     await b.append(session.id, [{ role: "user", content: "from b" }]);
     expect(await contents(a, session.id)).toEqual(["question", "answer", "from b"]);
     // A rewind elsewhere, then appends: the rows after the last one read do not tell of the rewind.
-    await b.rewind(session.id, q!);
+    await b.rewind(session.id, q);
     await b.append(session.id, [{ role: "assistant", content: "b's answer" }]);
     await b.append(session.id, [{ role: "user", content: "b again" }]);
     expect(await contents(a, session.id)).toEqual(fresh(session.id));

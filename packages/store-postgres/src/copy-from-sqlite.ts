@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { openSessionStore } from "@switchboard/core";
+import { FTS_WATERMARK_KEY, openSessionStore, USAGE_FOLD_KEY } from "@switchboard/core";
 import BetterSqlite3 from "better-sqlite3";
 import type { PoolClient } from "pg";
 import { stripNul } from "./import.ts";
@@ -14,7 +14,7 @@ import { createPool, type Pool, transaction } from "./pool.ts";
  */
 const SKIP_TABLE = /^(sqlite_|messages_fts|runs$|run_events$|run_answers$|idempotency_keys$|outbox$)/;
 /** `kv` rows that describe one store file rather than its data. */
-const LOCAL_KV_SQLITE = "key NOT IN ('fts_indexed_id', 'usage_folded_id') AND key NOT LIKE 'health.%'";
+const LOCAL_KV_SQLITE = `key NOT IN ('${FTS_WATERMARK_KEY}', '${USAGE_FOLD_KEY}') AND key NOT LIKE 'health.%'`;
 const LOCAL_KV_PG = `${LOCAL_KV_SQLITE} AND key NOT LIKE 'migrate.%'`;
 const PROGRESS_PREFIX = "migrate.sqlite:";
 const SOURCE_KEY = "migrate.sqlite.source";
